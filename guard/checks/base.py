@@ -1,0 +1,140 @@
+"""The check interface, and the shared machinery for checks that scan text.
+
+A check is a small object built once from its policy entry. ``input`` and ``output``
+return one :class:`~guard.types.Verdict` per stage. Checks over text are synchronous
+and CPU-bound; a check that needs I/O implements the async variants instead (the engine
+awaits them from its async entry points).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict
+
+from guard.types import Action, Call, Edit, Finding, Reply, Segment, Stage, Verdict
+
+
+class CheckConfig(BaseModel):
+    """Fields every check entry of a policy has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Name shown in errors, metrics and the audit log; defaults to the check type.
+    name: str | None = None
+    #: ``shadow`` records this check's verdicts without ever changing traffic.
+    mode: Literal["enforce", "shadow"] = "enforce"
+
+
+@dataclass(slots=True)
+class CheckContext:
+    """Per-call, per-stage state a check may use (caches, identity, request id)."""
+
+    stage: Stage
+    policy: str
+    request_id: str = ""
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Check(Protocol):
+    """One rule family configured from the policy."""
+
+    name: str
+    shadow: bool
+
+    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        """Decide on the request before it leaves."""
+        ...
+
+    def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+        """Decide on the reply before anyone relies on it."""
+        ...
+
+
+class TextCheck:
+    """Base for checks that find spans in text and block, redact or warn on them.
+
+    Subclasses implement :meth:`scan` (findings with spans in the given text) and
+    :meth:`replacement`. Streaming uses :meth:`scan` on a sliding window, so a subclass
+    also says how much trailing text a pending match could still extend
+    (:meth:`holdback`) and how far back a match may start (``lookbehind``).
+    """
+
+    name: str = "text"
+    shadow: bool = False
+    #: Characters of already-released text to rescan with new chunks, so that a match
+    #: spanning the boundary is still seen.
+    lookbehind: int = 0
+
+    def scan(self, text: str) -> list[Finding]:
+        """Return findings (``segment`` unset) with spans in ``text``."""
+        raise NotImplementedError
+
+    def replacement(self, finding: Finding) -> str:
+        """Text that replaces a redacted finding."""
+        return f"[{finding.kind.upper()}]"
+
+    def holdback(self, text: str) -> int:
+        """How many trailing characters of ``text`` a pending match could still extend."""
+        return 0
+
+    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        return self.check_segments(call.segments)
+
+    def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+        return self.check_segments(reply.segments())
+
+    def check_segments(self, segments: Sequence[Segment]) -> Verdict:
+        """Scan each segment; the strictest finding decides; redactions become edits."""
+        findings: list[Finding] = []
+        edits: list[Edit] = []
+        action = Action.ALLOW
+        for number, segment in enumerate(segments):
+            if not segment.text:
+                continue
+            for found in self.scan(segment.text):
+                found = _in_segment(found, number)
+                findings.append(found)
+                action = max(action, found.action)
+                if found.action is Action.REDACT:
+                    edits.append(Edit(number, found.start, found.end, self.replacement(found)))
+        return verdict_from(self.name, action, findings, edits, shadow=self.shadow)
+
+
+def _in_segment(found: Finding, segment: int) -> Finding:
+    return Finding(
+        check=found.check,
+        kind=found.kind,
+        segment=segment,
+        start=found.start,
+        end=found.end,
+        score=found.score,
+        action=found.action,
+        rule=found.rule,
+    )
+
+
+def verdict_from(
+    check: str,
+    action: Action,
+    findings: Sequence[Finding],
+    edits: Sequence[Edit] = (),
+    *,
+    shadow: bool = False,
+) -> Verdict:
+    """Build a verdict whose reason names the rules behind the decisive action."""
+    rules = sorted({f.rule or f.kind for f in findings if f.action == action})
+    reason = ""
+    if action >= Action.REDACT and rules:
+        reason = f"check '{check}' ({', '.join(repr(r) for r in rules)})"
+    return Verdict(
+        check=check,
+        action=action,
+        findings=tuple(findings),
+        edits=tuple(edits) if action >= Action.REDACT else (),
+        reason=reason,
+        shadow=shadow,
+    )

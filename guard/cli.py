@@ -1,0 +1,152 @@
+"""The ``guardwire`` command line: ``check`` text against a policy, ``serve`` the proxy.
+
+Exit codes: 0 allowed (also warned or redacted), 1 blocked, 2 usage, policy or
+configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from guard._version import __version__
+from guard.errors import ConfigError, GuardError, PolicyError
+
+EXIT_ALLOWED, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="guardwire",
+        description="Guardrails and validation for model calls: check text against a policy, "
+        "or run the sidecar proxy in front of an OpenAI- or Anthropic-compatible API.",
+    )
+    parser.add_argument("--version", action="version", version=f"guardwire {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser(
+        "check",
+        help="check a text against a policy and print findings and the verdict",
+        description="Check TEXT (or standard input with '-') against a policy. Exits 0 when "
+        "the text is allowed (also when findings are only warned or redacted), 1 when it "
+        "is blocked, 2 on a usage or policy error.",
+    )
+    check.add_argument(
+        "text", metavar="TEXT", help="the text to check, or '-' to read standard input"
+    )
+    check.add_argument(
+        "--policy", metavar="FILE", help="policy file or shipped pack name (default: built-in)"
+    )
+    check.add_argument(
+        "--stage",
+        choices=("input", "output"),
+        default="input",
+        help="check as a prompt (input, default) or as a model reply (output)",
+    )
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the sidecar proxy (OpenAI and Anthropic wire formats)",
+        description="Run the guardwire proxy. With no upstream configured it answers from the "
+        "built-in offline demo model (model 'guardwire-demo').",
+    )
+    serve.add_argument("--config", metavar="FILE", help="server config YAML (env GUARDWIRE_CONFIG)")
+    serve.add_argument(
+        "--policy", metavar="FILE", help="policy file or pack name (env GUARDWIRE_POLICY)"
+    )
+    serve.add_argument(
+        "--upstream", metavar="URL", help="upstream base URL (env GUARDWIRE_UPSTREAM)"
+    )
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8787)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``guardwire`` console script."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        if args.command == "check":
+            return _check(args)
+        if args.command == "serve":
+            from guard.proxy.server import serve
+
+            return serve(args)
+    except PolicyError as exc:
+        print(f"guardwire: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ConfigError as exc:
+        print(f"guardwire: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except GuardError as exc:
+        print(f"guardwire: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    parser.error(f"unknown command {args.command!r}")
+    return EXIT_ERROR
+
+
+def _check(args: argparse.Namespace) -> int:
+    from guard.engine import Guard
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    guard = Guard(args.policy)
+    decision = guard.check_input(text) if args.stage == "input" else guard.check_output(text)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "verdict": decision.action.label,
+                    "recorded": decision.recorded_action.label,
+                    "stage": decision.stage.value,
+                    "policy": decision.policy,
+                    "policy_hash": decision.policy_hash,
+                    "message": decision.message(),
+                    "latency_ms": round(decision.latency * 1000, 4),
+                    "checks": [
+                        {"check": v.check, "action": v.action.label, "shadow": v.shadow,
+                         "findings": [f.as_record() for f in v.findings]}
+                        for v in decision.verdicts
+                    ],
+                },
+                indent=2,
+            )
+        )  # fmt: skip
+    else:
+        _print_human(decision)
+    return EXIT_BLOCKED if decision.blocked else EXIT_ALLOWED
+
+
+def _print_human(decision: object) -> None:
+    from guard.engine import Decision
+
+    assert isinstance(decision, Decision)
+    print(
+        f"verdict: {decision.action.label}   (policy {decision.policy}@{decision.policy_hash}, "
+        f"{decision.stage.value} stage, {decision.latency * 1000:.2f} ms)"
+    )
+    if decision.recorded_action != decision.action:
+        print(f"shadow:  would have been {decision.recorded_action.label}")
+    findings = decision.findings
+    if not findings:
+        print("findings: none")
+    for finding in findings:
+        print(
+            f"  - {finding.check}: {finding.action.label:<6} {finding.kind} "
+            f"rule '{finding.rule}' at {finding.start}-{finding.end}"
+        )
+    if decision.action.label != "allow":
+        print(decision.message())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

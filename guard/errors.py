@@ -1,0 +1,91 @@
+"""One typed hierarchy of errors, rooted in :class:`GuardError`.
+
+Messages are one readable sentence that says what went wrong and what to do. They never
+contain user text, keys or secrets: only names of checks, rules, files and fields.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from guard.engine import Decision
+
+
+class GuardError(Exception):
+    """Root of every error guardwire raises."""
+
+
+class PolicyError(GuardError):
+    """A policy file (or inline policy) is invalid; nothing of it was loaded."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.file = file
+        self.line = line
+        self.field = field
+        self.detail = message
+        where = file or "<policy>"
+        if line is not None:
+            where += f", line {line}"
+        if field:
+            where += f", field '{field}'"
+        super().__init__(f"invalid policy ({where}): {message}")
+
+
+class ConfigError(GuardError):
+    """The server configuration (file or environment) is invalid."""
+
+
+class GuardBlocked(GuardError):
+    """A check blocked the call. ``decision`` holds the verdicts and findings."""
+
+    def __init__(self, decision: Decision) -> None:
+        self.decision = decision
+        super().__init__(decision.message())
+
+
+class ReaskExhausted(GuardBlocked):
+    """Every reask attempt still failed the output checks."""
+
+
+class BudgetExceeded(GuardBlocked):
+    """A cost ceiling does not allow the call (reserved for the budget check)."""
+
+
+class RequestError(GuardError):
+    """The client's request cannot be parsed or is not acceptable."""
+
+    def __init__(self, message: str, *, status: int = 400, code: str = "invalid_request") -> None:
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class UpstreamError(GuardError):
+    """The upstream model API could not be reached or failed."""
+
+    def __init__(self, message: str, *, status: int = 502, code: str = "upstream_error") -> None:
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class UpstreamTimeout(UpstreamError):
+    """The upstream model API did not answer in time."""
+
+    def __init__(self, message: str = "the upstream model API timed out") -> None:
+        super().__init__(message, status=504, code="upstream_timeout")
+
+
+class MissingDependency(GuardError):
+    """An optional part was used without its extra installed."""
+
+    def __init__(self, feature: str, extra: str) -> None:
+        super().__init__(f"{feature} needs the '{extra}' extra: pip install 'guardwire[{extra}]'")

@@ -1,0 +1,157 @@
+"""The interface every wire-format module implements.
+
+One module per API (``openai``, ``anthropic``, ``text``). The proxy, the transport and
+``wrap`` all go through these modules, so each API is implemented exactly once:
+parse raw JSON into :class:`~guard.types.Call` / :class:`~guard.types.Reply`, write
+edits back into the original JSON, render a block as the API's own error, and filter
+a server-sent-event stream through the engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from guard.types import Call, Caller, JsonPath, Passage, Reply, ToolCall, Usage
+
+if TYPE_CHECKING:
+    from guard.engine import Decision, Guard
+
+#: Name of the request extension field (stripped before the request is forwarded).
+EXTENSION = "guardwire"
+
+
+class StreamFilter(Protocol):
+    """Push-style filter between an upstream SSE byte stream and the client.
+
+    It performs no I/O, so the async proxy and the sync and async transports share it.
+    """
+
+    #: True once the filter ended the stream (a check blocked, or ``fail`` was called):
+    #: the frontend stops reading the upstream and closes it.
+    done: bool
+    #: The output decision, available after ``close`` (or once ``done``).
+    decision: Decision | None
+    #: The reply as assembled from the events (after redaction), with usage if sent.
+    reply: Reply
+
+    def feed(self, data: bytes) -> bytes:
+        """Take raw upstream bytes (any split); return bytes to send to the client."""
+        ...
+
+    def close(self) -> bytes:
+        """The upstream stream ended normally; return the remaining bytes for the client."""
+        ...
+
+    def fail(self, message: str, code: str = "upstream_error") -> bytes:
+        """The upstream broke mid-stream; return a well-formed error event for the client."""
+        ...
+
+
+class WireFormat(Protocol):
+    """One model API's wire format."""
+
+    #: ``openai.chat`` or ``anthropic.messages`` (also a metric label).
+    name: str
+
+    def parse_request(self, body: bytes, caller: Caller | None = None) -> Call:
+        """Parse a request body; raise :class:`~guard.errors.RequestError` when invalid."""
+        ...
+
+    def request_body(self, call: Call) -> bytes:
+        """Bytes to forward: the original body when untouched, else ``raw`` re-serialised."""
+        ...
+
+    def parse_reply(self, call: Call, body: bytes) -> Reply:
+        """Parse an upstream (non-stream) response body."""
+        ...
+
+    def reply_body(self, reply: Reply) -> bytes:
+        """Bytes to return to the client: the original body when untouched."""
+        ...
+
+    def render_reply(self, call: Call, reply: Reply) -> bytes:
+        """Build a complete response body from a normalised reply (demo model)."""
+        ...
+
+    def render_stream(self, call: Call, reply: Reply) -> Iterator[bytes]:
+        """Build the SSE events of a complete reply (demo model, buffered streams)."""
+        ...
+
+    def error_body(self, status: int, message: str, code: str) -> bytes:
+        """The API's own error envelope for an HTTP error response."""
+        ...
+
+    def stream_error(self, message: str, code: str) -> bytes:
+        """The API's own error event, for errors after a stream has started."""
+        ...
+
+    def with_feedback(self, call: Call, reply: Reply, feedback: str) -> Call:
+        """A new call that repeats ``call`` with the reply and feedback appended (reask)."""
+        ...
+
+    def stream_filter(self, call: Call, guard: Guard) -> StreamFilter:
+        """A filter applying ``guard``'s output checks to this call's streamed reply."""
+        ...
+
+
+def dumps(value: Any) -> bytes:
+    """Compact JSON, UTF-8, as the APIs send it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def set_at(document: Any, path: JsonPath, value: Any) -> None:
+    """Set ``document[path[0]][path[1]]... = value``."""
+    target = document
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+
+
+def read_extension(
+    raw: dict[str, Any], caller: Caller | None
+) -> tuple[dict[str, Any], Caller, list[Passage]]:
+    """Pop the ``guardwire`` extension; return it, the caller and the context passages.
+
+    The extension is ``{"context": [{"id": ..., "text": ...} | str, ...], "session": str,
+    "tenant": str, "route": str}``; unknown keys are kept for later checks.
+    """
+    from guard.errors import RequestError
+
+    extension = raw.pop(EXTENSION, None)
+    caller = caller or Caller()
+    if extension is None:
+        return {}, caller, []
+    if not isinstance(extension, dict):
+        raise RequestError(f"'{EXTENSION}' must be an object")
+    passages: list[Passage] = []
+    context = extension.get("context", [])
+    if not isinstance(context, list):
+        raise RequestError(f"'{EXTENSION}.context' must be a list of passages")
+    for number, item in enumerate(context):
+        if isinstance(item, str):
+            passages.append(Passage(str(number + 1), item))
+        elif isinstance(item, dict) and isinstance(item.get("text"), str):
+            passages.append(Passage(str(item.get("id", number + 1)), item["text"]))
+        else:
+            raise RequestError(f"'{EXTENSION}.context[{number}]' must be a string or {{id, text}}")
+    for field in ("session", "tenant", "route"):
+        value = extension.get(field)
+        if value is not None:
+            if not isinstance(value, str):
+                raise RequestError(f"'{EXTENSION}.{field}' must be a string")
+            setattr(caller, field, value)
+    return extension, caller, passages
+
+
+def usage_or_none(input_tokens: Any, output_tokens: Any) -> Usage | None:
+    """A :class:`Usage` when both counts are integers."""
+    if isinstance(input_tokens, int) and isinstance(output_tokens, int):
+        return Usage(input_tokens, output_tokens)
+    return None
+
+
+def tool_calls_text(calls: Sequence[ToolCall]) -> str:
+    """A short, value-free description of tool calls (for logs)."""
+    return ", ".join(call.name for call in calls)

@@ -1,0 +1,152 @@
+"""Policies: pydantic models loaded from YAML, validated completely before use.
+
+A policy is an ordered list of input checks and output checks plus how to apply them
+(``mode``, ``on_error``, ``stream``). Loading either returns a whole, valid policy or
+raises :class:`~guard.errors.PolicyError` naming file, line and field — never a
+half-loaded policy. Unknown keys are rejected, so a misspelt or unsupported setting is
+an error, not silently ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from guard._yaml import load_yaml, policy_error
+from guard.checks import AnyCheckConfig, Check, build_check
+from guard.errors import PolicyError
+
+_DATA_DIRS = (
+    Path(__file__).parent / "_data",  # installed wheel: rules/ and metrics/ as package data
+    Path(__file__).parent.parent,  # source checkout / editable install
+)
+
+
+def data_path(*parts: str) -> Path:
+    """Find a shipped data file (``rules/default.yaml``, ``metrics/...``)."""
+    for base in _DATA_DIRS:
+        candidate = base.joinpath(*parts)
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError("/".join(parts))
+
+
+class StreamConfig(BaseModel):
+    """How output checks apply to streamed replies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: ``progressive`` releases text as it arrives, holding back only what a pending
+    #: match could still extend; ``buffer`` checks the whole reply before releasing any.
+    mode: Literal["progressive", "buffer"] = "progressive"
+
+
+class Policy(BaseModel):
+    """A complete, validated policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="policy", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    description: str = ""
+    #: ``shadow`` evaluates and records everything but never changes traffic.
+    mode: Literal["enforce", "shadow"] = "enforce"
+    #: What happens when a check itself fails: ``block`` (fail closed) or ``allow``.
+    on_error: Literal["block", "allow"] = "block"
+    stream: StreamConfig = StreamConfig()
+    #: How many times an output check may ask the engine to repeat the call.
+    max_reasks: int = Field(default=1, ge=0, le=5)
+    input: list[AnyCheckConfig] = Field(default_factory=list)
+    output: list[AnyCheckConfig] = Field(default_factory=list)
+
+    _source: str = PrivateAttr(default="<inline>")
+
+    @model_validator(mode="after")
+    def _unique_check_names(self) -> Policy:
+        for stage in ("input", "output"):
+            names = [c.name or c.check for c in getattr(self, stage)]
+            repeated = sorted({n for n in names if names.count(n) > 1})
+            if repeated:
+                raise ValueError(
+                    f"check names must be unique within '{stage}'; repeated: "
+                    f"{', '.join(repeated)} (give each entry its own 'name')"
+                )
+        return self
+
+    _hash: str = PrivateAttr(default="")
+
+    @property
+    def source(self) -> str:
+        """Where the policy was loaded from."""
+        return self._source
+
+    @property
+    def hash(self) -> str:
+        """Short content hash of the policy, to tell versions and replicas apart."""
+        if not self._hash:
+            self._hash = hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
+        return self._hash
+
+    def build(self) -> tuple[list[Check], list[Check]]:
+        """Instantiate the input and output checks (compiling patterns once)."""
+        return [build_check(c) for c in self.input], [build_check(c) for c in self.output]
+
+    @classmethod
+    def from_yaml(cls, text: str, source: str = "<string>") -> Policy:
+        """Parse and validate a policy from YAML text."""
+        data, node = load_yaml(text, source)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise PolicyError(
+                "the top level must be a mapping of policy fields", file=source, line=1
+            )
+        return cls.from_dict(data, source=source, _node=node)
+
+    @classmethod
+    def from_dict(
+        cls, data: dict[str, Any], *, source: str = "<dict>", _node: Any = None
+    ) -> Policy:
+        """Validate a policy given as plain data."""
+        try:
+            policy = cls.model_validate(data)
+        except ValidationError as exc:
+            raise policy_error(exc, source, _node) from None
+        policy._source = source
+        return policy
+
+    @classmethod
+    def load(cls, path: str | Path) -> Policy:
+        """Load a policy file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise PolicyError("file not found", file=str(path)) from None
+        except UnicodeDecodeError:
+            raise PolicyError("file is not valid UTF-8", file=str(path)) from None
+        except OSError as exc:
+            raise PolicyError(f"cannot read file ({exc.strerror})", file=str(path)) from None
+        return cls.from_yaml(text, source=str(path))
+
+    @classmethod
+    def default(cls) -> Policy:
+        """The embedded default policy (``rules/default.yaml``)."""
+        return cls.load(data_path("rules", "default.yaml"))
+
+
+def resolve_policy(policy: Policy | str | Path | None) -> Policy:
+    """Accept a policy object, a path, a shipped pack name (``"strict"``) or ``None``."""
+    if policy is None:
+        return Policy.default()
+    if isinstance(policy, Policy):
+        return policy
+    path = Path(policy)
+    if not path.exists() and path.suffix == "" and "/" not in str(policy):
+        try:
+            path = data_path("rules", f"{policy}.yaml")
+        except FileNotFoundError:
+            raise PolicyError(f"no policy file or shipped pack named '{policy}'") from None
+    return Policy.load(path)

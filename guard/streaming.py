@@ -1,0 +1,210 @@
+"""Output checks over a streamed reply, chunk by chunk.
+
+A :class:`StreamSession` sits between the upstream's text deltas and the client. In
+``progressive`` mode it releases text as it arrives except a hold-back tail: the part
+a pending match could still extend (each text check says how much). Every released
+character has been scanned in a window that also contains the ``lookbehind`` text
+before it, so a phrase split across chunks is caught before any of it leaves. The
+invariant (tested): the released chunks, joined, equal the redacted full text.
+
+Checks that need the whole reply (schema, grounding) run when the stream ends; in
+progressive mode they can only end the stream with an error event, so policies that
+must block on them use ``stream: buffer``, which the wire-format stream filters
+implement by assembling the reply and running :meth:`Guard.after` on it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from guard.checks.base import TextCheck
+from guard.types import Action, Edit, Finding, Stage, Verdict
+
+if TYPE_CHECKING:
+    from guard.engine import Decision, Guard
+    from guard.types import Call
+
+
+def apply_edits(text: str, edits: list[Edit]) -> str:
+    """Apply non-overlapping edits (the earliest-starting wins an overlap)."""
+    if not edits:
+        return text
+    kept: list[Edit] = []
+    last_end = -1
+    for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
+        if edit.start >= last_end:
+            kept.append(edit)
+            last_end = edit.end
+        elif edit.end > last_end and kept:
+            # Overlapping redactions merge into one covering both spans.
+            previous = kept[-1]
+            kept[-1] = Edit(previous.segment, previous.start, edit.end, previous.replacement)
+            last_end = edit.end
+    out: list[str] = []
+    position = 0
+    for edit in kept:
+        out.append(text[position : edit.start])
+        out.append(edit.replacement)
+        position = edit.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+@dataclass(slots=True)
+class _Channel:
+    """Per text stream (a choice's text, a tool call's arguments): what is pending."""
+
+    pending: str = ""
+    #: The last ``lookbehind`` characters already released (original text).
+    tail: str = ""
+    #: Original characters released before ``pending`` (for absolute finding spans).
+    base: int = 0
+    released: list[str] = field(default_factory=list)
+
+
+class StreamSession:
+    """Progressive output checking for one streamed reply."""
+
+    def __init__(self, guard: Guard, call: Call) -> None:
+        self._guard = guard
+        self._call = call
+        self._checks = [c for c in guard.output_checks if isinstance(c, TextCheck)]
+        self._lookbehind = max((c.lookbehind for c in self._checks), default=0)
+        self._channels: dict[Hashable, _Channel] = {}
+        self._findings: dict[str, list[Finding]] = {c.name: [] for c in self._checks}
+        self._latency: dict[str, float] = {c.name: 0.0 for c in self._checks}
+        self._errored: set[str] = set()
+        self._shadow_policy = guard.policy.mode == "shadow"
+        #: The blocking decision once a check blocked; afterwards nothing is released.
+        self.blocked: Decision | None = None
+        self.started = time.perf_counter()
+
+    def feed(self, key: Hashable, text: str) -> str:
+        """Take a delta of the text stream ``key``; return what may be released now."""
+        if self.blocked is not None:
+            return ""
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = self._channels[key] = _Channel()
+        channel.pending += text
+        return self._release(channel, final=False)
+
+    def flush(self, key: Hashable) -> str:
+        """The text stream ``key`` ended: release (or block) everything pending."""
+        channel = self._channels.get(key)
+        if channel is None or self.blocked is not None:
+            return ""
+        return self._release(channel, final=True)
+
+    def text(self, key: Hashable) -> str:
+        """Everything released so far on ``key`` (redacted)."""
+        channel = self._channels.get(key)
+        return "".join(channel.released) if channel else ""
+
+    def _release(self, channel: _Channel, *, final: bool) -> str:
+        window = channel.tail + channel.pending
+        offset = len(channel.tail)
+        cut = len(window)
+        scanned: list[tuple[TextCheck, list[Finding]]] = []
+        for check in self._checks:
+            started = time.perf_counter()
+            try:
+                found = [f for f in check.scan(window) if f.end > offset]
+                hold = 0 if final else check.holdback(window)
+            except Exception:
+                found, hold = self._check_failed(check)
+            self._latency[check.name] += time.perf_counter() - started
+            cut = min(cut, len(window) - hold)
+            scanned.append((check, found))
+        enforced = not self._shadow_policy
+        blocking = any(
+            f.action is Action.BLOCK and enforced and not check.shadow
+            for check, found in scanned
+            for f in found
+        )
+        edits: list[Edit] = []
+        for check, found in scanned:
+            if enforced and not check.shadow:
+                # A match may start in released text only if a hold-back was wrong;
+                # then only its unreleased part can still be edited.
+                edits.extend(
+                    Edit(0, max(f.start, offset), f.end, check.replacement(f))
+                    for f in found
+                    if f.action is Action.REDACT
+                )
+        # Never split a redaction: release up to the first edit that crosses the cut.
+        for edit in edits:
+            if edit.start < cut < edit.end:
+                cut = edit.start
+        cut = max(cut, offset)
+        base = channel.base - offset
+        for check, found in scanned:
+            # Record each finding once: when the text it covers is released (or blocks).
+            self._findings[check.name].extend(
+                _shift_finding(f, base) for f in found if blocking or f.end <= cut
+            )
+        if blocking:
+            self.blocked = self._decision()
+            return ""
+        ready = [_shift(e, -offset) for e in edits if e.end <= cut]
+        released = apply_edits(window[offset:cut], ready)
+        channel.pending = window[cut:]
+        channel.tail = window[:cut][-self._lookbehind :] if self._lookbehind else ""
+        channel.base += cut - offset
+        if released:
+            channel.released.append(released)
+        return released
+
+    def _check_failed(self, check: TextCheck) -> tuple[list[Finding], int]:
+        self._errored.add(check.name)
+        self._guard.telemetry.check_errors.labels(check.name, Stage.OUTPUT.value).inc()
+        if self._guard.policy.on_error == "block":
+            return [Finding(check.name, "check_error", action=Action.BLOCK, rule="check_error")], 0
+        return [], 0
+
+    def _decision(self) -> Decision:
+        verdicts: list[Verdict] = []
+        for check in self._checks:
+            findings = self._findings[check.name]
+            action = max((f.action for f in findings), default=Action.ALLOW)
+            rules = sorted({f.rule or f.kind for f in findings if f.action == action})
+            verdicts.append(
+                Verdict(
+                    check=check.name,
+                    action=action,
+                    findings=tuple(findings),
+                    reason=f"check '{check.name}' ({', '.join(map(repr, rules))})" if rules else "",
+                    latency=self._latency[check.name],
+                    errored=check.name in self._errored,
+                    shadow=check.shadow or self._shadow_policy,
+                )
+            )
+        return self._guard.decide(
+            Stage.OUTPUT, verdicts, self._call, time.perf_counter() - self.started
+        )
+
+    def close(self) -> Decision:
+        """The stream ended: record and return the output decision."""
+        decision = self.blocked if self.blocked is not None else self._decision()
+        self._guard.record(decision, self._call)
+        return decision
+
+
+def _shift(edit: Edit, by: int) -> Edit:
+    return Edit(edit.segment, edit.start + by, edit.end + by, edit.replacement)
+
+
+def _shift_finding(finding: Finding, by: int) -> Finding:
+    return Finding(
+        finding.check,
+        finding.kind,
+        finding.segment,
+        finding.start + by,
+        finding.end + by,
+        finding.score,
+        finding.action,
+        finding.rule,
+    )

@@ -1,0 +1,108 @@
+"""The metric catalogue: every Prometheus metric guardwire exports is declared here.
+
+Label values come only from closed sets — check names and actions from the policy,
+stages, frontends, wire formats, outcome names, upstream names from the config — never
+user text, keys or ids. Nothing else in the package creates a metric.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import ClassVar
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+# Buckets for time added by checks: microseconds to tens of milliseconds.
+_CHECK_BUCKETS = (
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.5,
+)
+_UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+FRONTENDS = ("proxy", "transport", "wrap", "direct")
+OUTCOMES = ("allowed", "redacted", "warned", "blocked", "reasked", "error")
+
+
+class Telemetry:
+    """The metric catalogue bound to one registry (one instance per registry)."""
+
+    _instances: ClassVar[dict[int, Telemetry]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.calls = Counter(
+            "guardwire_calls",
+            "Model calls handled, by frontend, wire format and outcome.",
+            ["frontend", "format", "outcome"],
+            registry=registry,
+        )
+        self.verdicts = Counter(
+            "guardwire_verdicts",
+            "Check verdicts by check, stage and action (shadow verdicts are labelled shadow=true).",
+            ["check", "stage", "action", "shadow"],
+            registry=registry,
+        )
+        self.check_seconds = Histogram(
+            "guardwire_check_duration_seconds",
+            "Time spent in one check for one stage of one call.",
+            ["check", "stage"],
+            buckets=_CHECK_BUCKETS,
+            registry=registry,
+        )
+        self.check_errors = Counter(
+            "guardwire_check_errors",
+            "Checks that raised instead of deciding; on_error decided the verdict.",
+            ["check", "stage"],
+            registry=registry,
+        )
+        self.upstream_seconds = Histogram(
+            "guardwire_upstream_duration_seconds",
+            "Time until the upstream answered (headers for streams), by upstream and status class.",
+            ["upstream", "status"],
+            buckets=_UPSTREAM_BUCKETS,
+            registry=registry,
+        )
+        self.reasks = Counter(
+            "guardwire_reasks",
+            "Calls repeated because an output check asked for a reask.",
+            ["format"],
+            registry=registry,
+        )
+        self.stream_cutoffs = Counter(
+            "guardwire_stream_cutoffs",
+            "Streams ended early by a check (error event sent to the client).",
+            ["check"],
+            registry=registry,
+        )
+        self.policy_info = Gauge(
+            "guardwire_policy_info",
+            "The active policy: 1 for each loaded policy name and content hash.",
+            ["policy", "hash"],
+            registry=registry,
+        )
+
+    @classmethod
+    def for_registry(cls, registry: CollectorRegistry | None = None) -> Telemetry:
+        """The catalogue for ``registry`` (default: the global registry), created once."""
+        registry = registry if registry is not None else REGISTRY
+        with cls._lock:
+            instance = cls._instances.get(id(registry))
+            if instance is None:
+                instance = cls._instances[id(registry)] = cls(registry)
+            return instance
+
+    @staticmethod
+    def status_class(status: int) -> str:
+        """Bound the status label: ``2xx``..``5xx``, or ``error`` for no response."""
+        return f"{status // 100}xx" if 100 <= status < 600 else "error"

@@ -1,0 +1,110 @@
+"""The rules check: keywords and regexes, actions, normalisation and evasion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from guard import Action, Guard
+
+POLICY = """\
+name: t
+input:
+  - check: rules
+    name: words
+    rules:
+      - name: banned
+        action: block
+        keywords: [forbidden phrase, launch codes]
+      - name: ban-partial
+        action: warn
+        whole_word: false
+        keywords: [zork]
+      - name: hostnames
+        action: redact
+        replacement: "[HOST]"
+        regex: '\\b[a-z0-9-]+\\.corp\\.example\\.com\\b'
+"""
+
+
+@pytest.fixture
+def guard(make_guard: Callable[..., Guard]) -> Guard:
+    return make_guard(POLICY)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "tell me the forbidden phrase please",
+        "TELL ME THE FORBIDDEN PHRASE",
+        "the Forbidden\n  Phrase!",
+        "the ｆｏｒｂｉｄｄｅｎ phrase",  # full-width
+        "the forb\u200bidden phr\u200dase",  # zero-width characters
+        "the f\u043erbidden phrase",  # Cyrillic o
+        "the forbidden\u202e phrase",  # bidi override
+        "launch codes: 1234",
+    ],
+)
+def test_keyword_hits_and_evasions_block(guard: Guard, text: str) -> None:
+    decision = guard.check_input(text)
+    assert decision.action is Action.BLOCK
+    assert decision.findings[0].rule == "banned"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a forbidden phrasebook",  # whole word: no match inside a longer word
+        "unforbidden phrase",
+        "forbidden, not a phrase",
+        "launch code",
+        "",
+    ],
+)
+def test_near_misses_are_allowed(guard: Guard, text: str) -> None:
+    assert guard.check_input(text).action is Action.ALLOW
+
+
+def test_partial_words_when_whole_word_is_off(guard: Guard) -> None:
+    decision = guard.check_input("zorkmid")
+    assert decision.action is Action.WARN
+    assert decision.findings[0].rule == "ban-partial"
+
+
+def test_redaction_edits_original_characters(guard: Guard) -> None:
+    from guard.engine import text_call
+
+    call = text_call("ping db1.corp.example.com and ＷＥＢ.corp.example.com now")
+    decision = guard.before(call)
+    assert decision.action is Action.REDACT
+    assert call.segments[0].text == "ping [HOST] and [HOST] now"
+
+
+def test_finding_spans_point_into_original_text(guard: Guard) -> None:
+    text = "x \u200bforbidden phrase y"
+    finding = guard.check_input(text).findings[0]
+    assert text[finding.start : finding.end] in ("\u200bforbidden phrase", "forbidden phrase")
+
+
+def test_strictest_verdict_wins_and_findings_accumulate(guard: Guard) -> None:
+    decision = guard.check_input("zork at db.corp.example.com: forbidden phrase")
+    assert decision.action is Action.BLOCK
+    assert {f.rule for f in decision.findings} == {"banned", "ban-partial", "hostnames"}
+
+
+def test_holdback_covers_a_pending_keyword(guard: Guard) -> None:
+    check = guard.input_checks[0]
+    assert check.holdback("this is the forbid") >= len("forbid")  # type: ignore[attr-defined]
+    assert check.holdback("this is the forbidden ") >= len("forbidden ")  # type: ignore[attr-defined]
+    # The regex rule bounds its hold-back by its max_length (64 by default).
+    assert check.holdback("x" * 500) == 64  # type: ignore[attr-defined]
+
+
+def test_catastrophic_looking_keyword_list_is_linear(make_guard: Callable[..., Guard]) -> None:
+    terms = ", ".join(f"term{i}" for i in range(2000))
+    guard = make_guard(
+        f"input:\n  - check: rules\n    rules:\n      - name: many\n        keywords: [{terms}]\n"
+    )
+    assert guard.check_input("nothing here " * 100).action is Action.ALLOW
+    assert guard.check_input("we found term1999 here").action is Action.BLOCK
