@@ -18,7 +18,7 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +132,7 @@ class Guard:
         self.audit = audit if isinstance(audit, AuditLog) or audit is None else AuditLog(audit)
         self._shadow = self.policy.mode == "shadow"
         self._block_on_error = self.policy.on_error == "block"
+        self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
 
     # -- stages -------------------------------------------------------------------
 
@@ -173,22 +174,21 @@ class Guard:
         started = time.perf_counter()
         # Checks run on a working copy: in shadow mode the call stays untouched but
         # every check still sees what it would have seen in enforce mode.
-        working = [replace(s) for s in segments]
-        ctx = CheckContext(stage, self.policy.name, call.request_id)
-        ctx.cache["segments"] = working
+        working = [Segment(s.text, s.path, s.role, s.kind, s.index) for s in segments]
+        ctx = CheckContext(stage, self.policy.name, working, call.request_id)
         verdicts: list[Verdict] = []
         for check in checks:
             check_started = time.perf_counter()
             try:
                 if stage is Stage.INPUT:
-                    verdict = check.input(_with_segments(call, working), ctx)
+                    verdict = check.input(call, ctx)
                 else:
                     assert reply is not None
-                    verdict = check.output(call, _reply_view(reply, working), ctx)
+                    verdict = check.output(call, reply, ctx)
             except Exception as exc:  # a failing check decides by on_error, loudly
                 verdict = self._check_failed(check, stage, exc)
-            latency = time.perf_counter() - check_started
-            verdict = replace(verdict, latency=latency, shadow=verdict.shadow or self._shadow)
+            verdict.latency = time.perf_counter() - check_started
+            verdict.shadow = verdict.shadow or self._shadow
             # Redactions apply to the working copy even in a shadow *policy*, so later
             # checks see what they would see in enforce mode (the call itself is only
             # rewritten when the decision is an enforced redact). A shadow *check*
@@ -222,13 +222,23 @@ class Guard:
         action = Action.ALLOW
         for verdict in verdicts:
             action = max(action, verdict.effective)
-            self.telemetry.verdicts.labels(
-                verdict.check,
-                stage.value,
-                verdict.action.label,
-                "true" if verdict.shadow else "false",
-            ).inc()
-            self.telemetry.check_seconds.labels(verdict.check, stage.value).observe(verdict.latency)
+            key = (verdict.check, stage, verdict.action, verdict.shadow)
+            children = self._metric_children.get(key)
+            if children is None:
+                # prometheus_client's labels() costs microseconds; resolve each label
+                # combination once (the set is closed: checks x stages x actions).
+                telemetry = self.telemetry
+                children = self._metric_children[key] = (
+                    telemetry.verdicts.labels(
+                        verdict.check,
+                        stage.value,
+                        verdict.action.label,
+                        "true" if verdict.shadow else "false",
+                    ),
+                    telemetry.check_seconds.labels(verdict.check, stage.value),
+                )
+            children[0].inc()
+            children[1].observe(verdict.latency)
         return Decision(
             stage, action, verdicts, self.policy.name, self.policy.hash, call.request_id, latency
         )
@@ -327,27 +337,6 @@ def text_reply(text: str) -> Reply:
     from guard.types import Choice
 
     return Reply(format="text", choices=[Choice(0, text)])
-
-
-def _with_segments(call: Call, segments: list[Segment]) -> Call:
-    view = replace(call)
-    view.segments = segments
-    return view
-
-
-def _reply_view(reply: Reply, segments: list[Segment]) -> Reply:
-    """A reply whose ``segments()`` returns the working copy."""
-    view = _ReplyView(reply.format, reply.choices, reply.usage, reply.model, reply.raw, reply.body)
-    view.working = segments
-    return view
-
-
-class _ReplyView(Reply):
-    __slots__ = ("working",)
-    working: list[Segment]
-
-    def segments(self) -> list[Segment]:
-        return self.working
 
 
 def _write_segments(segments: Sequence[Segment], texts: list[str], raw: Any) -> None:

@@ -100,9 +100,9 @@ class Edit:
     replacement: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Verdict:
-    """What one check decided for one stage of one call."""
+    """What one check decided for one stage of one call (the engine fills ``latency``)."""
 
     check: str
     action: Action

@@ -30,10 +30,15 @@ class CheckConfig(BaseModel):
 
 @dataclass(slots=True)
 class CheckContext:
-    """Per-call, per-stage state a check may use (caches, identity, request id)."""
+    """Per-call, per-stage state a check may use.
+
+    ``segments`` is the text as this check must see it: the call's (input) or the
+    reply's (output) segments with the redactions of earlier checks applied.
+    """
 
     stage: Stage
     policy: str
+    segments: list[Segment]
     request_id: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -82,10 +87,10 @@ class TextCheck:
         return 0
 
     def input(self, call: Call, ctx: CheckContext) -> Verdict:
-        return self.check_segments(call.segments)
+        return self.check_segments(ctx.segments)
 
     def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
-        return self.check_segments(reply.segments())
+        return self.check_segments(ctx.segments)
 
     def check_segments(self, segments: Sequence[Segment]) -> Verdict:
         """Scan each segment; the strictest finding decides; redactions become edits."""

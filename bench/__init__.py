@@ -1,0 +1,1 @@
+"""guardwire benchmarks: ``python -m bench [NAME ...]`` (see bench/README.md)."""
