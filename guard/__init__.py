@@ -19,7 +19,40 @@ from guard.errors import (
     UpstreamTimeout,
 )
 from guard.policy import Policy
+from guard.transport import GuardAsyncTransport, GuardTransport, raise_blocked
 from guard.types import Action, Call, Finding, Reply, Verdict
+from guard.wrap import wrap
+
+
+def transport(
+    policy: Policy | str | None = None,
+    *,
+    transport: object = None,
+    guard: Guard | None = None,
+    **options: object,
+) -> GuardTransport:
+    """A guarded sync ``httpx`` transport.
+
+    ``OpenAI(http_client=httpx.Client(transport=guard.transport()))``.
+
+    ``policy`` is a Policy, a file path or a shipped pack name (default: built-in);
+    ``transport`` the httpx transport to forward to; ``guard`` an existing engine to share.
+    """
+    engine = guard if guard is not None else Guard(policy, **options)  # type: ignore[arg-type]
+    return GuardTransport(engine, transport)  # type: ignore[arg-type]
+
+
+def async_transport(
+    policy: Policy | str | None = None,
+    *,
+    transport: object = None,
+    guard: Guard | None = None,
+    **options: object,
+) -> GuardAsyncTransport:
+    """A guarded async ``httpx`` transport for ``AsyncOpenAI`` / ``AsyncAnthropic``."""
+    engine = guard if guard is not None else Guard(policy, **options)  # type: ignore[arg-type]
+    return GuardAsyncTransport(engine, transport)  # type: ignore[arg-type]
+
 
 __all__ = [
     "Action",
@@ -42,4 +75,8 @@ __all__ = [
     "UpstreamTimeout",
     "Verdict",
     "__version__",
+    "async_transport",
+    "raise_blocked",
+    "transport",
+    "wrap",
 ]

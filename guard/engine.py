@@ -303,6 +303,21 @@ class Guard:
             result: Outcome = stop.value
             return result
 
+    # -- in-process frontends ------------------------------------------------------------
+
+    def transport(self, transport: Any = None) -> Any:
+        """An ``httpx`` transport guarding model calls, wrapping ``transport`` (default:
+        ``httpx.HTTPTransport()``): ``httpx.Client(transport=guard.transport())``."""
+        from guard.transport import GuardTransport
+
+        return GuardTransport(self, transport)
+
+    def async_transport(self, transport: Any = None) -> Any:
+        """The async variant of :meth:`transport`, for ``httpx.AsyncClient``."""
+        from guard.transport import GuardAsyncTransport
+
+        return GuardAsyncTransport(self, transport)
+
     # -- convenience for people who orchestrate their own calls ----------------------
 
     def check_input(self, text: str, *, caller: Caller | None = None) -> Decision:

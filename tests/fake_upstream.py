@@ -1,17 +1,17 @@
 """Fast, scriptable fake OpenAI + Anthropic upstream for tests and load benchmarks.
 
-Serves ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic)
-and ``GET /v1/models`` over HTTP/1.1 keep-alive, using ``httptools`` on a bare
-``asyncio.Protocol`` (uvloop when available). Anything else gets a 404.
+Serves ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic) and
+``GET /v1/models`` over HTTP/1.1 keep-alive, parsing with ``httptools`` on a bare
+``asyncio.Protocol`` (uvloop when importable). Anything else gets a 404.
 
 In tests::
 
     with FakeUpstream() as up:
-        up.enqueue(Script(tool_calls=[("get_weather", {"city": "Paris"})]))
-        ...  # point a client or the proxy at up.url
+        up.enqueue(Script(tool_calls=[("get_weather", {"city": "Paris"})]), Script(status=500))
+        ...  # point an SDK, httpx or the proxy at up.url
         assert up.requests[0].json["model"] == "gpt-4o"
 
-As a benchmark process::
+As a benchmark process (serves the default reply forever)::
 
     python tests/fake_upstream.py --port 9100 --reply-bytes 1024
 """
@@ -21,28 +21,33 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import functools
 import http
 import itertools
 import json
+import secrets
+import signal
 import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
 import httptools
 
 try:
-    import uvloop
+    from uvloop import new_event_loop
 except ImportError:  # pragma: no cover - uvloop is optional
-    uvloop = None
+    from asyncio import new_event_loop  # type: ignore[assignment]
 
 DEFAULT_REPLY = "Hello from the fake upstream."
 JSON_TYPE = b"application/json"
 SSE_TYPE = b"text/event-stream"
-CHUNKED_END = b"0\r\n\r\n"
 _PROVIDERS = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_PHRASES = {status.value: status.phrase.encode() for status in http.HTTPStatus}
+_FINISH = {"openai": ("stop", "tool_calls"), "anthropic": ("end_turn", "tool_use")}
 _ANTHROPIC_ERRORS = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -52,23 +57,33 @@ _ANTHROPIC_ERRORS = {
     429: "rate_limit_error",
     529: "overloaded_error",
 }
-_dumps_str = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+# Non-stream bodies are serialized with this placeholder as the reply text, which is then
+# swapped for the cached serialization of the real text (saves re-escaping it per request).
+_TEXT_SLOT = f"\x00{secrets.token_hex(8)}"
 
 
 def _dumps(obj: object) -> bytes:
     """Serialize ``obj`` to compact UTF-8 JSON."""
-    return _dumps_str(obj).encode()
+    return _encode(obj).encode()
+
+
+_TEXT_SLOT_JSON = _dumps(_TEXT_SLOT)
+_text_json = functools.lru_cache(maxsize=64)(_dumps)
 
 
 @dataclass
 class Script:
-    """How to answer one completion request (see module docstring).
+    """How to answer one completion request.
 
-    ``text=None`` means the server's ``reply_text``, unless ``tool_calls`` are
-    given, in which case the reply has no text part at all.
-    ``finish_reason`` is sent verbatim (OpenAI ``finish_reason`` or Anthropic
-    ``stop_reason``). ``body`` overrides the whole response as plain JSON,
-    even for stream requests.
+    ``text=None`` means the server's ``reply_text``, unless ``tool_calls`` are given:
+    then the reply has no text part. ``status`` != 200 sends ``body`` or a provider-shaped
+    error. ``body`` replaces the whole response with plain JSON (even for stream requests).
+    ``delay`` is waited before the headers, ``stream_delay`` between stream events.
+    ``reset`` closes the connection with a TCP RST and no response; ``break_stream_after``
+    sends that many events and then closes without the terminal chunk. ``usage`` is
+    (prompt/input, completion/output) tokens, estimated from the texts when omitted.
+    ``finish_reason`` is sent verbatim as OpenAI ``finish_reason``/Anthropic ``stop_reason``.
     """
 
     text: str | None = None
@@ -89,7 +104,7 @@ _DEFAULT_SCRIPT = Script()
 
 @dataclass
 class RecordedRequest:
-    """One request as received by the fake upstream."""
+    """One request as received: header names are lower-case, ``json`` is None if unparsable."""
 
     method: str
     path: str
@@ -103,9 +118,9 @@ class RecordedRequest:
 class _Reply:
     """A fully rendered response: raw bytes plus how to deliver them."""
 
-    head: bytes
-    events: list[bytes] = field(default_factory=list)
-    tail: bytes = b""
+    head: bytes  # status line and headers (plus the whole body for non-streams)
+    events: list[bytes] = field(default_factory=list)  # chunk-framed stream events
+    tail: bytes = b""  # the terminating chunk of a complete stream
     delay: float = 0.0
     stream_delay: float = 0.0
     close: bool = False
@@ -121,7 +136,7 @@ class _Completion:
     text: str | None
     tools: list[tuple[str, dict[str, Any], str]]  # (name, input, input as JSON)
     usage: tuple[int, int]
-    finish: str | None
+    finish: str
     chunk_size: int
     include_usage: bool
     created: int
@@ -133,17 +148,15 @@ def _estimate_tokens(text: str) -> int:
 
 
 def _prompt_tokens(payload: dict[str, Any]) -> int:
-    """Estimate prompt tokens from the system prompt and message texts."""
+    """Estimate prompt tokens from the system prompt and the message texts."""
     parts: list[str] = []
     for item in [{"content": payload.get("system")}, *(payload.get("messages") or [])]:
         content = item.get("content") if isinstance(item, dict) else None
         if isinstance(content, str):
             parts.append(content)
         elif isinstance(content, list):
-            parts += [
-                p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-            ]
-    return _estimate_tokens("".join(parts))
+            parts += [p["text"] for p in content if isinstance(p, dict) and "text" in p]
+    return _estimate_tokens("".join(map(str, parts)))
 
 
 def _split(text: str, size: int) -> list[str]:
@@ -153,12 +166,9 @@ def _split(text: str, size: int) -> list[str]:
 
 
 def _head(status: int, content_type: bytes, length: int | None, keep_alive: bool) -> bytes:
-    """Render the status line and headers; ``length=None`` means chunked."""
-    try:
-        phrase = http.HTTPStatus(status).phrase.encode()
-    except ValueError:
-        phrase = b"Unknown"
-    lines = [b"HTTP/1.1 %d %s" % (status, phrase), b"Content-Type: " + content_type]
+    """Render the status line and headers; ``length=None`` means a chunked body."""
+    lines = [b"HTTP/1.1 %d %s" % (status, _PHRASES.get(status, b"Unknown"))]
+    lines.append(b"Content-Type: " + content_type)
     if length is None:
         lines += [b"Cache-Control: no-cache", b"Transfer-Encoding: chunked"]
     else:
@@ -177,10 +187,9 @@ def _json_reply(status: int, body: bytes, keep_alive: bool, delay: float = 0.0) 
 def _error_body(provider: str, status: int, message: str) -> bytes:
     """An error body shaped like the given provider's."""
     if provider == "anthropic":
-        kind = _ANTHROPIC_ERRORS.get(
-            status, "api_error" if status >= 500 else "invalid_request_error"
-        )
-        return _dumps({"type": "error", "error": {"type": kind, "message": message}})
+        default = "api_error" if status >= 500 else "invalid_request_error"
+        error = {"type": _ANTHROPIC_ERRORS.get(status, default), "message": message}
+        return _dumps({"type": "error", "error": error})
     kind = "server_error" if status >= 500 else "invalid_request_error"
     return _dumps({"error": {"message": message, "type": kind, "param": None, "code": None}})
 
@@ -193,32 +202,28 @@ def _openai_json(c: _Completion) -> dict[str, Any]:
             {
                 "id": f"call_fake{c.n}_{i}",
                 "type": "function",
-                "function": {"name": name, "arguments": args},
+                "function": {"name": n, "arguments": a},
             }
-            for i, (name, _, args) in enumerate(c.tools)
+            for i, (n, _, a) in enumerate(c.tools)
         ]
     prompt, completion = c.usage
+    usage = {"prompt_tokens": prompt, "completion_tokens": completion}
     return {
         "id": f"chatcmpl-fake{c.n}",
         "object": "chat.completion",
         "created": c.created,
         "model": c.model,
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": c.finish}],
-        "usage": {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        },
+        "usage": {**usage, "total_tokens": prompt + completion},
         "system_fingerprint": "fp_fake",
     }
 
 
 def _openai_events(c: _Completion) -> list[bytes]:
-    """The SSE events of a streamed chat completion, ending with ``[DONE]``."""
+    """The SSE events of a streamed chat completion, ending with ``data: [DONE]``."""
     full = _openai_json(c)
     base = {"id": full["id"], "object": "chat.completion.chunk", "created": c.created}
-    base |= {"model": c.model, "system_fingerprint": full["system_fingerprint"]}
-
+    base |= {"model": c.model, "system_fingerprint": "fp_fake"}
     # Only the delta and finish_reason vary between chunks: serialize the rest once.
     prefix = b"data: " + _dumps(base)[:-1] + b',"choices":[{"index":0,"delta":'
     usage_null = b',"usage":null' if c.include_usage else b""
@@ -231,18 +236,15 @@ def _openai_events(c: _Completion) -> list[bytes]:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
         return prefix + _dumps(delta) + (unfinished if finish is None else suffix(finish))
 
-    events = [
-        chunk({"role": "assistant", "content": "" if c.text is not None else None, "refusal": None})
-    ]
+    opening = {"role": "assistant", "content": None if c.text is None else "", "refusal": None}
+    events = [chunk(opening)]
     content = prefix + b'{"content":'
     events += [content + _dumps(p) + b"}" + unfinished for p in _split(c.text or "", c.chunk_size)]
     for i, call in enumerate(full["choices"][0]["message"].get("tool_calls", [])):
         start = {**call, "function": {"name": call["function"]["name"], "arguments": ""}}
         events.append(chunk({"tool_calls": [{"index": i, **start}]}))
-        pieces = _split(call["function"]["arguments"], c.chunk_size)
-        events += [
-            chunk({"tool_calls": [{"index": i, "function": {"arguments": p}}]}) for p in pieces
-        ]
+        for piece in _split(call["function"]["arguments"], c.chunk_size):
+            events.append(chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]}))
     events.append(chunk({}, c.finish))
     if c.include_usage:
         events.append(b"data: " + _dumps({**base, "choices": [], "usage": full["usage"]}) + b"\n\n")
@@ -251,7 +253,7 @@ def _openai_events(c: _Completion) -> list[bytes]:
 
 def _anthropic_json(c: _Completion) -> dict[str, Any]:
     """A non-streamed Anthropic ``message`` object."""
-    content: list[dict[str, Any]] = [{"type": "text", "text": c.text}] if c.text is not None else []
+    content: list[dict[str, Any]] = [] if c.text is None else [{"type": "text", "text": c.text}]
     content += [
         {"type": "tool_use", "id": f"toolu_fake{c.n}_{i}", "name": name, "input": args}
         for i, (name, args, _) in enumerate(c.tools)
@@ -269,7 +271,7 @@ def _anthropic_json(c: _Completion) -> dict[str, Any]:
 
 
 def _anthropic_events(c: _Completion) -> list[bytes]:
-    """The SSE events of a streamed Anthropic message."""
+    """The SSE events of a streamed Anthropic message, ending with ``message_stop``."""
 
     def event(data: dict[str, Any]) -> bytes:
         return b"event: %s\ndata: %s\n\n" % (data["type"].encode(), _dumps(data))
@@ -302,6 +304,14 @@ def _anthropic_events(c: _Completion) -> list[bytes]:
     return [*events, event({"type": "message_stop"})]
 
 
+_JsonRenderer = Callable[[_Completion], dict[str, Any]]
+_EventsRenderer = Callable[[_Completion], list[bytes]]
+_RENDERERS: dict[str, tuple[_JsonRenderer, _EventsRenderer]] = {
+    "openai": (_openai_json, _openai_events),
+    "anthropic": (_anthropic_json, _anthropic_events),
+}
+
+
 class _Connection(asyncio.Protocol):
     """One client connection: parses requests and writes replies in order."""
 
@@ -312,8 +322,8 @@ class _Connection(asyncio.Protocol):
         self._url = b""
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
-        self._backlog: collections.deque[_Reply] = collections.deque()
-        self._task: asyncio.Task[None] | None = None
+        self._backlog: collections.deque[_Reply] = collections.deque()  # pipelined replies
+        self._task: asyncio.Task[None] | None = None  # the reply being sent slowly, if any
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)
@@ -329,9 +339,8 @@ class _Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except (httptools.HttpParserError, httptools.HttpParserUpgrade):
-            self._backlog.append(
-                _json_reply(400, _error_body("openai", 400, "Malformed HTTP request"), False)
-            )
+            body = _error_body("openai", 400, "Malformed HTTP request")
+            self._backlog.append(_json_reply(400, body, keep_alive=False))
             self._pump()
 
     # httptools parser callbacks
@@ -366,7 +375,7 @@ class _Connection(asyncio.Protocol):
             self._transport.abort()
 
     def _pump(self) -> None:
-        """Send queued replies in order; slow ones are handed to a task."""
+        """Send queued replies in order; a slow one is handed to a task."""
         while self._backlog and self._task is None and self._transport is not None:
             reply = self._backlog.popleft()
             if reply.delay or reply.stream_delay:
@@ -378,32 +387,29 @@ class _Connection(asyncio.Protocol):
     async def _send_slowly(self, reply: _Reply) -> None:
         """Send a reply honouring its ``delay`` and ``stream_delay``."""
         await asyncio.sleep(reply.delay)
-        for index, data in enumerate((reply.head, *reply.events)):
+        for index, data in enumerate((reply.head, *reply.events, reply.tail)):
+            if reply.stream_delay and 1 < index <= len(reply.events):
+                await asyncio.sleep(reply.stream_delay)
             if self._transport is None:
                 return
-            if reply.stream_delay and index > 1:
-                await asyncio.sleep(reply.stream_delay)
             self._transport.write(data)
-        if self._transport is not None:
-            self._transport.write(reply.tail)
-            self._task = None
-            self._finish(reply)
-            self._pump()
+        self._task = None
+        self._finish(reply)
+        self._pump()
 
     def _finish(self, reply: _Reply) -> None:
         """Apply a reply's connection handling: keep open, close, or reset."""
         transport = self._transport
-        if transport is None:
+        if transport is None or not (reply.reset or reply.close):
             return
+        self._transport = None
         if reply.reset:
             sock = transport.get_extra_info("socket")
-            if sock is not None:  # SO_LINGER 0 makes close() send a RST
+            if sock is not None:  # SO_LINGER 0 makes the close send a RST
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             transport.abort()
-            self._transport = None
-        elif reply.close:
+        else:
             transport.close()
-            self._transport = None
 
 
 class FakeUpstream:
@@ -412,7 +418,7 @@ class FakeUpstream:
     def __init__(
         self, reply_text: str = DEFAULT_REPLY, port: int = 0, *, record: bool = True
     ) -> None:
-        """Configure (but do not start) the server; ``record=False`` skips recording."""
+        """Configure (without starting); ``record=False`` keeps ``requests`` empty."""
         self.reply_text = reply_text
         self.port = port
         self.record = record
@@ -424,19 +430,16 @@ class FakeUpstream:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.Server | None = None
         self._thread: threading.Thread | None = None
-        models = [
-            {"id": m, "object": "model", "created": 0, "owned_by": "fake-upstream"}
-            for m in ("fake-model",)
-        ]
-        self._models_body = _dumps({"object": "list", "data": models})
+        model = {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake-upstream"}
+        self._models_body = _dumps({"object": "list", "data": [model]})
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:PORT`` (no trailing slash)."""
+        """Base URL such as ``http://127.0.0.1:PORT`` (no trailing slash)."""
         return f"http://127.0.0.1:{self.port}"
 
     def enqueue(self, *responses: Script) -> None:
-        """Script the next completion requests (FIFO); then default replies resume."""
+        """Script the next completion requests, FIFO; default replies resume when drained."""
         with self._lock:
             self._queue.extend(responses)
 
@@ -447,27 +450,27 @@ class FakeUpstream:
             self.requests.clear()
 
     def start(self) -> FakeUpstream:
-        """Bind 127.0.0.1 and serve in a daemon thread; returns ``self``."""
+        """Bind 127.0.0.1 and serve from a daemon thread; returns ``self``."""
         if self._thread is not None:
-            raise RuntimeError("FakeUpstream already started")
-        loop = uvloop.new_event_loop() if uvloop is not None else asyncio.new_event_loop()
+            raise RuntimeError("FakeUpstream is already running")
+        loop = new_event_loop()
         ready = threading.Event()
         errors: list[BaseException] = []
 
         def run() -> None:
-            asyncio.set_event_loop(loop)
+            # Leave SIGINT/SIGTERM to the main thread: only it runs Python signal handlers.
+            if hasattr(signal, "pthread_sigmask"):
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             try:
                 listen = loop.create_server(
                     lambda: _Connection(self), "127.0.0.1", self.port, backlog=4096
                 )
-                self._server = loop.run_until_complete(listen)
-            except BaseException as exc:  # reported to the starting thread
+                self._server = cast(asyncio.Server, loop.run_until_complete(listen))
+            except BaseException as exc:  # re-raised in the starting thread
                 errors.append(exc)
-                ready.set()
-                loop.close()
-                return
             ready.set()
-            loop.run_forever()
+            if not errors:
+                loop.run_forever()
             loop.close()
 
         self._thread = threading.Thread(target=run, name="fake-upstream", daemon=True)
@@ -482,18 +485,17 @@ class FakeUpstream:
         return self
 
     def stop(self) -> None:
-        """Close the listener and all connections, then stop the thread."""
-        loop, thread, self._thread = self._loop, self._thread, None
-        if loop is None or thread is None:
+        """Close the listener and every connection, then end the server thread."""
+        loop, thread, server = self._loop, self._thread, self._server
+        if loop is None or thread is None or server is None:
             return
 
         async def shutdown() -> None:
-            assert self._server is not None
-            self._server.close()
+            server.close()
             for conn in list(self._connections):
                 conn.abort()
-            await asyncio.sleep(0)
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            await asyncio.sleep(0)  # let connection_lost cancel the slow senders
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -501,7 +503,7 @@ class FakeUpstream:
         asyncio.run_coroutine_threadsafe(shutdown(), loop).result(timeout=5)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
-        self._loop = None
+        self._loop = self._thread = self._server = None
 
     def __enter__(self) -> FakeUpstream:
         return self.start()
@@ -509,21 +511,17 @@ class FakeUpstream:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
-    def _next_script(self) -> Script | None:
-        if not self._queue:  # lock-free fast path for the benchmark
-            return None
-        with self._lock:
-            return self._queue.popleft() if self._queue else None
-
     def _reply_for(self, request: RecordedRequest, keep_alive: bool) -> _Reply:
         """Record ``request`` and render its reply (runs in the server thread)."""
         if self.record:
             self.requests.append(request)
         provider = _PROVIDERS.get(request.path)
         if request.method == "POST" and provider is not None:
-            return self._completion(
-                provider, request, self._next_script() or _DEFAULT_SCRIPT, keep_alive
-            )
+            script = _DEFAULT_SCRIPT
+            if self._queue:  # lock-free fast path when nothing is scripted
+                with self._lock:
+                    script = self._queue.popleft() if self._queue else script
+            return self._completion(provider, request, script, keep_alive)
         if request.method == "GET" and request.path == "/v1/models":
             return _json_reply(200, self._models_body, keep_alive)
         message = f"Unknown request URL: {request.method} {request.path}"
@@ -532,61 +530,52 @@ class FakeUpstream:
     def _completion(
         self, provider: str, request: RecordedRequest, script: Script, keep_alive: bool
     ) -> _Reply:
-        """Render a completion (or scripted failure) for ``provider``."""
+        """Render a completion, or the scripted failure, in ``provider``'s format."""
         if script.reset:
             return _Reply(b"", delay=script.delay, reset=True)
-        if script.body is not None:
-            body = script.body if isinstance(script.body, bytes) else _dumps(script.body)
-            return _json_reply(script.status, body, keep_alive, script.delay)
-        if script.status != 200:
-            body = _error_body(provider, script.status, f"Scripted error {script.status}")
-            return _json_reply(script.status, body, keep_alive, script.delay)
+        status, body = script.status, script.body
         payload = request.json
-        if not isinstance(payload, dict):
-            body = _error_body(provider, 400, "Request body must be a JSON object")
-            return _json_reply(400, body, keep_alive, script.delay)
+        if body is None and status == 200 and not isinstance(payload, dict):
+            status, body = 400, _error_body(provider, 400, "Request body must be a JSON object")
+        if body is not None or status != 200:
+            if body is None:
+                body = _error_body(provider, status, f"Scripted error {status}")
+            body = body if isinstance(body, bytes) else _dumps(body)
+            return _json_reply(status, body, keep_alive, script.delay)
+
         tools = [(name, args, json.dumps(args)) for name, args in script.tool_calls or []]
         text = script.text if script.text is not None or tools else self.reply_text
         spoken = (text or "") + "".join(name + args for name, _, args in tools)
-        default_finish = (
-            ("tool_calls" if tools else "stop")
-            if provider == "openai"
-            else ("tool_use" if tools else "end_turn")
-        )
-        stream_options = payload.get("stream_options")
+        stream = bool(payload.get("stream"))
+        options = payload.get("stream_options")
         completion = _Completion(
             n=next(self._counter),
             model=str(payload.get("model", "fake-model")),
-            text=text,
+            text=text if stream or text is None else _TEXT_SLOT,
             tools=tools,
             usage=script.usage or (_prompt_tokens(payload), _estimate_tokens(spoken)),
-            finish=script.finish_reason or default_finish,
+            finish=script.finish_reason or _FINISH[provider][bool(tools)],
             chunk_size=script.chunk_size,
-            include_usage=isinstance(stream_options, dict)
-            and stream_options.get("include_usage") is True,
+            include_usage=isinstance(options, dict) and options.get("include_usage") is True,
             created=int(time.time()),
         )
-        if not payload.get("stream"):
-            body = _dumps(
-                _openai_json(completion) if provider == "openai" else _anthropic_json(completion)
-            )
+        render_json, render_events = _RENDERERS[provider]
+        if not stream:
+            body = _dumps(render_json(completion))
+            if text is not None:
+                body = body.replace(_TEXT_SLOT_JSON, _text_json(text), 1)
             return _json_reply(200, body, keep_alive, script.delay)
-        events = (
-            _openai_events(completion) if provider == "openai" else _anthropic_events(completion)
-        )
-        frames = [b"%x\r\n%s\r\n" % (len(e), e) for e in events]
+
+        frames = [b"%x\r\n%s\r\n" % (len(e), e) for e in render_events(completion)]
         head = _head(200, SSE_TYPE, None, keep_alive)
-        if script.break_stream_after is not None:
-            return _Reply(
-                head,
-                frames[: script.break_stream_after],
-                b"",
-                script.delay,
-                script.stream_delay,
-                close=True,
-            )
+        cut = script.break_stream_after
         return _Reply(
-            head, frames, CHUNKED_END, script.delay, script.stream_delay, close=not keep_alive
+            head,
+            frames if cut is None else frames[:cut],
+            tail=b"0\r\n\r\n" if cut is None else b"",
+            delay=script.delay,
+            stream_delay=script.stream_delay,
+            close=cut is not None or not keep_alive,
         )
 
 
@@ -597,20 +586,19 @@ def _filler(size: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve default replies forever (benchmark mode); prints ``READY <url>``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    """Serve default replies until SIGINT/SIGTERM, printing ``READY <url>`` once listening."""
+    parser = argparse.ArgumentParser(description="Fake OpenAI + Anthropic upstream.")
     parser.add_argument("--port", type=int, default=9100)
-    parser.add_argument("--reply-bytes", type=int, default=None, help="size of the reply text")
+    parser.add_argument("--reply-bytes", type=int, help="size of the reply text (ASCII)")
     args = parser.parse_args(argv)
     text = DEFAULT_REPLY if args.reply_bytes is None else _filler(args.reply_bytes)
     upstream = FakeUpstream(text, args.port, record=False).start()
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
     print(f"READY {upstream.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        upstream.stop()
+    stopping.wait()
+    upstream.stop()
 
 
 if __name__ == "__main__":

@@ -6,25 +6,32 @@ import json
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 import httpx
 import openai
 import pytest
-from fake_upstream import FakeUpstream, Script
 
-# A stream cut mid-body: openai wraps the transport error, anthropic 2.x raises
-# its HTTP library's (httpx2) error as is.
-BROKEN_STREAM: tuple[type[Exception], ...] = (openai.APIConnectionError, httpx.TransportError)
+from tests.fake_upstream import FakeUpstream, Script
+
+# What a stream cut mid-body raises: openai wraps the transport error, while anthropic
+# 2.x lets its HTTP library's (httpx2) error through unwrapped.
+STREAM_CUT: tuple[type[Exception], ...] = (
+    openai.APIConnectionError,
+    anthropic.APIConnectionError,
+    httpx.TransportError,
+)
 try:
     import httpx2
 
-    BROKEN_STREAM += (httpx2.TransportError,)
+    STREAM_CUT += (httpx2.TransportError,)
 except ImportError:  # older anthropic SDKs use httpx
     pass
 
 WEATHER = ("get_weather", {"city": "Paris", "unit": "celsius"})
-MESSAGES = [{"role": "user", "content": "What is the weather in Paris?"}]
+PROMPT = "What is the weather in Paris?"
+MESSAGES: Any = [{"role": "user", "content": PROMPT}]  # Any: fits both SDKs' TypedDicts
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +58,20 @@ def ant(up: FakeUpstream) -> Iterator[anthropic.Anthropic]:
         yield client
 
 
+@pytest.fixture
+def hx(up: FakeUpstream) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=up.url) as client:
+        yield client
+
+
+def raw_request(body: bytes, connection: bytes = b"keep-alive") -> bytes:
+    """A complete HTTP/1.1 chat completion request."""
+    head = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: %s\r\n"
+    return head % connection + b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+
+
 def test_openai_non_stream_text_and_recording(up: FakeUpstream, oai: openai.OpenAI) -> None:
-    resp = oai.chat.completions.create(model="gpt-test", messages=MESSAGES)  # type: ignore[arg-type]
+    resp = oai.chat.completions.create(model="gpt-test", messages=MESSAGES)
     assert resp.object == "chat.completion"
     assert resp.model == "gpt-test"
     assert resp.choices[0].message.role == "assistant"
@@ -60,6 +79,7 @@ def test_openai_non_stream_text_and_recording(up: FakeUpstream, oai: openai.Open
     assert resp.choices[0].finish_reason == "stop"
     assert resp.usage is not None
     assert resp.usage.total_tokens == resp.usage.prompt_tokens + resp.usage.completion_tokens
+    assert resp.usage.prompt_tokens == len(PROMPT) // 4 + 1
     assert resp.usage.completion_tokens == len(up.reply_text) // 4 + 1
 
     (req,) = up.requests
@@ -74,7 +94,7 @@ def test_openai_stream_text_with_usage(up: FakeUpstream, oai: openai.OpenAI) -> 
     chunks = list(
         oai.chat.completions.create(
             model="gpt-test",
-            messages=MESSAGES,  # type: ignore[arg-type]
+            messages=MESSAGES,
             stream=True,
             stream_options={"include_usage": True},
         )
@@ -92,7 +112,7 @@ def test_openai_stream_text_with_usage(up: FakeUpstream, oai: openai.OpenAI) -> 
 
 def test_openai_tool_calls(up: FakeUpstream, oai: openai.OpenAI) -> None:
     up.enqueue(Script(tool_calls=[WEATHER]), Script(tool_calls=[WEATHER, ("noop", {})]))
-    resp = oai.chat.completions.create(model="gpt-test", messages=MESSAGES)  # type: ignore[arg-type]
+    resp = oai.chat.completions.create(model="gpt-test", messages=MESSAGES)
     choice = resp.choices[0]
     assert choice.finish_reason == "tool_calls"
     assert choice.message.content is None
@@ -101,7 +121,7 @@ def test_openai_tool_calls(up: FakeUpstream, oai: openai.OpenAI) -> None:
     assert call.type == "function" and call.id.startswith("call_")
     assert (call.function.name, json.loads(call.function.arguments)) == WEATHER
 
-    stream = oai.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    stream = oai.chat.completions.create(model="gpt-test", messages=MESSAGES, stream=True)
     calls: dict[int, dict[str, str]] = {}
     finish = None
     for chunk in stream:
@@ -117,13 +137,13 @@ def test_openai_tool_calls(up: FakeUpstream, oai: openai.OpenAI) -> None:
 
 def test_anthropic_non_stream(up: FakeUpstream, ant: anthropic.Anthropic) -> None:
     up.enqueue(Script(), Script(text="Let me check.", tool_calls=[WEATHER]))
-    msg = ant.messages.create(model="claude-test", max_tokens=64, messages=MESSAGES)  # type: ignore[arg-type]
+    msg = ant.messages.create(model="claude-test", max_tokens=64, messages=MESSAGES)
     assert (msg.type, msg.role, msg.model) == ("message", "assistant", "claude-test")
     assert msg.content[0].type == "text" and msg.content[0].text == up.reply_text
     assert msg.stop_reason == "end_turn" and msg.stop_sequence is None
     assert msg.usage.output_tokens == len(up.reply_text) // 4 + 1
 
-    msg = ant.messages.create(model="claude-test", max_tokens=64, messages=MESSAGES)  # type: ignore[arg-type]
+    msg = ant.messages.create(model="claude-test", max_tokens=64, messages=MESSAGES)
     assert msg.stop_reason == "tool_use"
     text, tool = msg.content
     assert text.type == "text" and text.text == "Let me check."
@@ -134,7 +154,7 @@ def test_anthropic_non_stream(up: FakeUpstream, ant: anthropic.Anthropic) -> Non
 
 def test_anthropic_stream_text_and_tool_use(up: FakeUpstream, ant: anthropic.Anthropic) -> None:
     up.enqueue(Script(text="Checking the weather now.", tool_calls=[WEATHER], usage=(11, 22)))
-    with ant.messages.stream(model="claude-test", max_tokens=64, messages=MESSAGES) as stream:  # type: ignore[arg-type]
+    with ant.messages.stream(model="claude-test", max_tokens=64, messages=MESSAGES) as stream:
         streamed_text = "".join(stream.text_stream)
         final = stream.get_final_message()
     assert streamed_text == "Checking the weather now."
@@ -144,7 +164,7 @@ def test_anthropic_stream_text_and_tool_use(up: FakeUpstream, ant: anthropic.Ant
     assert text.type == "text" and text.text == streamed_text
     assert tool.type == "tool_use" and (tool.name, tool.input) == WEATHER
 
-    events = ant.messages.create(model="m", max_tokens=8, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    events = ant.messages.create(model="m", max_tokens=8, messages=MESSAGES, stream=True)
     kinds = [event.type for event in events]
     assert kinds[:3] == ["message_start", "content_block_start", "content_block_delta"]
     assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"]
@@ -155,19 +175,19 @@ def test_scripted_status_errors(
 ) -> None:
     up.enqueue(Script(status=500), Script(status=429), Script(status=500))
     with pytest.raises(openai.InternalServerError) as oai_err:
-        oai.chat.completions.create(model="m", messages=MESSAGES)  # type: ignore[arg-type]
+        oai.chat.completions.create(model="m", messages=MESSAGES)
     assert oai_err.value.status_code == 500
     assert isinstance(oai_err.value.body, dict) and oai_err.value.body["type"] == "server_error"
     with pytest.raises(openai.RateLimitError):
-        oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+        oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)
     with pytest.raises(anthropic.InternalServerError) as ant_err:
-        ant.messages.create(model="m", max_tokens=8, messages=MESSAGES)  # type: ignore[arg-type]
+        ant.messages.create(model="m", max_tokens=8, messages=MESSAGES)
     assert ant_err.value.body == {
         "type": "error",
         "error": {"type": "api_error", "message": "Scripted error 500"},
     }
     # The queue is drained: default behaviour resumes.
-    resp = oai.chat.completions.create(model="m", messages=MESSAGES)  # type: ignore[arg-type]
+    resp = oai.chat.completions.create(model="m", messages=MESSAGES)
     assert resp.choices[0].message.content == up.reply_text
 
 
@@ -175,64 +195,68 @@ def test_body_override_and_finish_reason(up: FakeUpstream, oai: openai.OpenAI) -
     up.enqueue(Script(status=400, body={"error": {"message": "custom", "type": "x"}}))
     up.enqueue(Script(text="cut", finish_reason="length"))
     with pytest.raises(openai.BadRequestError, match="custom"):
-        oai.chat.completions.create(model="m", messages=MESSAGES)  # type: ignore[arg-type]
-    resp = oai.chat.completions.create(model="m", messages=MESSAGES)  # type: ignore[arg-type]
+        oai.chat.completions.create(model="m", messages=MESSAGES)
+    resp = oai.chat.completions.create(model="m", messages=MESSAGES)
     assert resp.choices[0].finish_reason == "length"
 
 
-def test_delay_and_stream_delay(up: FakeUpstream, up_url_client: httpx.Client) -> None:
-    up.enqueue(Script(delay=0.5))
+def test_delay_and_stream_delay(up: FakeUpstream, hx: httpx.Client) -> None:
+    up.enqueue(Script(delay=0.3))
     with pytest.raises(httpx.ReadTimeout):
-        up_url_client.post("/v1/chat/completions", json={"model": "m"}, timeout=0.1)
+        hx.post("/v1/chat/completions", json={"model": "m"}, timeout=0.05)
 
-    up.enqueue(Script(delay=0.1, text="abcdef", chunk_size=2, stream_delay=0.05))
+    up.enqueue(Script(delay=0.05, text="abcdef", chunk_size=2, stream_delay=0.02))
     started = time.monotonic()
-    body = {"model": "m", "stream": True}
-    with up_url_client.stream("POST", "/v1/chat/completions", json=body) as resp:
-        first_byte = None
+    first_byte = None
+    with hx.stream("POST", "/v1/chat/completions", json={"model": "m", "stream": True}) as resp:
         for _ in resp.iter_bytes():
             first_byte = first_byte or time.monotonic() - started
     elapsed = time.monotonic() - started
-    assert first_byte is not None and first_byte >= 0.1
-    assert elapsed >= 0.1 + 0.05 * 5  # 6 events after the first one
+    assert first_byte is not None and first_byte >= 0.05
+    assert elapsed >= 0.05 + 0.02 * 5  # 6 events follow the first one (3 text, finish, DONE)
 
 
 def test_reset_and_broken_stream(
     up: FakeUpstream, oai: openai.OpenAI, ant: anthropic.Anthropic
 ) -> None:
-    up.enqueue(Script(reset=True), Script(reset=True, delay=0.05))
+    up.enqueue(Script(reset=True), Script(reset=True, delay=0.05), Script(reset=True))
     with pytest.raises(openai.APIConnectionError):
-        oai.chat.completions.create(model="m", messages=MESSAGES)  # type: ignore[arg-type]
+        oai.chat.completions.create(model="m", messages=MESSAGES)
     with pytest.raises(anthropic.APIConnectionError):
-        ant.messages.create(model="m", max_tokens=8, messages=MESSAGES)  # type: ignore[arg-type]
+        ant.messages.create(model="m", max_tokens=8, messages=MESSAGES)
+    with socket.create_connection(("127.0.0.1", up.port), timeout=2) as sock:
+        sock.sendall(raw_request(b"{}"))
+        with pytest.raises(ConnectionResetError):  # a real RST, not a polite FIN
+            sock.recv(1024)
 
     up.enqueue(Script(break_stream_after=2))
-    stream = oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    stream = oai.chat.completions.create(model="m", messages=MESSAGES, stream=True)
     received = []
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(STREAM_CUT):
         for chunk in stream:
             received.append(chunk)
     assert len(received) == 2
 
     up.enqueue(Script(break_stream_after=4, stream_delay=0.01))
-    events = ant.messages.create(model="m", max_tokens=8, messages=MESSAGES, stream=True)  # type: ignore[arg-type]
+    events = ant.messages.create(model="m", max_tokens=8, messages=MESSAGES, stream=True)
     kinds: list[str] = []
-    with pytest.raises((anthropic.APIConnectionError, *BROKEN_STREAM)):
+    with pytest.raises(STREAM_CUT):
         for event in events:
             kinds.append(event.type)
-    assert kinds == ["message_start", "content_block_start", "content_block_delta"]  # + ping
+    # The 4 events sent include a ping, which the SDK does not surface.
+    assert kinds == ["message_start", "content_block_start", "content_block_delta"]
 
 
-def test_models_404_and_chunked_request(up: FakeUpstream, up_url_client: httpx.Client) -> None:
-    models = up_url_client.get("/v1/models").json()
+def test_models_404_and_chunked_request(up: FakeUpstream, hx: httpx.Client) -> None:
+    models = hx.get("/v1/models").json()
     assert models["object"] == "list" and models["data"][0]["object"] == "model"
 
-    missing = up_url_client.post("/v2/other?x=1", json={})
+    missing = hx.post("/v2/other?x=1", json={})
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "invalid_request_error"
 
     payload = json.dumps({"model": "chunky", "messages": MESSAGES}).encode()
     parts = iter([payload[:10], payload[10:]])
-    resp = up_url_client.post("/v1/chat/completions", content=parts)
+    resp = hx.post("/v1/chat/completions", content=parts)
     assert resp.json()["model"] == "chunky"
     assert up.requests[-1].headers["transfer-encoding"] == "chunked"
     assert up.requests[-1].body == payload
@@ -240,19 +264,19 @@ def test_models_404_and_chunked_request(up: FakeUpstream, up_url_client: httpx.C
 
 
 def test_pipelined_requests_answer_in_order(up: FakeUpstream) -> None:
-    up.enqueue(Script(delay=0.1, text="first"), Script(text="second"))
-    body = json.dumps({"model": "m"}).encode()
-    request = b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s"
+    up.enqueue(Script(delay=0.05, text="first"), Script(text="second"))
     with socket.create_connection(("127.0.0.1", up.port), timeout=2) as sock:
-        sock.sendall((request % (len(body), body)) * 2)
-        data = b""
-        while data.count(b"HTTP/1.1 200") < 2 or not data.endswith(b"}"):
-            data += sock.recv(65536)
+        body = b'{"model": "m"}'
+        sock.sendall(raw_request(body) + raw_request(body, connection=b"close"))
+        data = chunk = sock.recv(65536)
+        while chunk:  # until the server closes after the second reply
+            chunk = sock.recv(65536)
+            data += chunk
+    assert data.count(b"HTTP/1.1 200 OK") == 2
     assert data.index(b'"first"') < data.index(b'"second"')
     assert len(up.requests) == 2
 
 
-@pytest.fixture
-def up_url_client(up: FakeUpstream) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=up.url) as client:
-        yield client
+def test_port_in_use_raises(server: FakeUpstream) -> None:
+    with pytest.raises(OSError):
+        FakeUpstream(port=server.port).start()

@@ -11,6 +11,7 @@ from guard.formats.base import EXTENSION, StreamFilter, WireFormat
 _MODULES = {
     "openai.chat": ("guard.formats.openai", "FORMAT"),
     "anthropic.messages": ("guard.formats.anthropic", "FORMAT"),
+    "text": ("guard.formats.text", "FORMAT"),
 }
 
 #: Request path suffix -> format name. Suffixes, so that base URLs with a prefix

@@ -10,7 +10,7 @@ a server-sent-event stream through the engine.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guard.types import Call, Caller, JsonPath, Passage, Reply, ToolCall, Usage
@@ -143,6 +143,16 @@ def read_extension(
                 raise RequestError(f"'{EXTENSION}.{field}' must be a string")
             setattr(caller, field, value)
     return extension, caller, passages
+
+
+def caller_from_headers(get: Callable[[str], str | None], caller: Caller | None = None) -> Caller:
+    """Caller identity from ``x-guardwire-session`` / ``-tenant`` / ``-route`` headers."""
+    caller = caller or Caller()
+    for field in ("session", "tenant", "route"):
+        value = get(f"x-guardwire-{field}")
+        if value:
+            setattr(caller, field, value[:128])
+    return caller
 
 
 def usage_or_none(input_tokens: Any, output_tokens: Any) -> Usage | None:

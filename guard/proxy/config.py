@@ -1,0 +1,202 @@
+"""Server configuration: one typed object from a YAML file plus ``GUARDWIRE_*`` variables.
+
+Environment variables win over the file. The simple case needs no file at all:
+``GUARDWIRE_UPSTREAM=https://api.openai.com guardwire serve``. With no upstream at all
+the proxy answers from the built-in offline demo model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from guard._yaml import load_yaml
+from guard.errors import ConfigError
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+
+class Timeouts(BaseModel):
+    """Upstream timeouts in seconds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    connect: float = Field(default=10.0, gt=0)
+    #: Longest silence between two reads (also between stream events).
+    read: float = Field(default=120.0, gt=0)
+    #: Whole non-streamed call; streams are bounded by ``read`` per event instead.
+    total: float = Field(default=600.0, gt=0)
+
+
+class UpstreamConfig(BaseModel):
+    """One model API the proxy forwards to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    #: Name of the environment variable holding the upstream API key.
+    api_key_env: str | None = None
+    #: How the key is sent: ``bearer`` (OpenAI), ``x-api-key`` (Anthropic), or ``auto``
+    #: (by the request path: ``/v1/messages`` uses ``x-api-key``).
+    auth: Literal["auto", "bearer", "x-api-key"] = "auto"
+    #: Model name patterns (shell-style, ``gpt-*``) routed to this upstream.
+    models: list[str] = Field(default_factory=list)
+    timeouts: Timeouts = Timeouts()
+    #: Connections kept open to this upstream.
+    max_connections: int = Field(default=256, ge=1, le=10_000)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    def api_key(self) -> str | None:
+        """The upstream key from its environment variable (never stored in config)."""
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+class ClientKey(BaseModel):
+    """A client key that may use the proxy, with its tenant and policy."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The key itself, or the variable holding it, or its SHA-256 (hex): give one.
+    key: str | None = None
+    key_env: str | None = None
+    key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    tenant: str = Field(default="default", pattern=_NAME)
+    policy: str | None = None
+
+    @model_validator(mode="after")
+    def _one_key(self) -> ClientKey:
+        if sum(v is not None for v in (self.key, self.key_env, self.key_sha256)) != 1:
+            raise ValueError("give exactly one of 'key', 'key_env' or 'key_sha256'")
+        return self
+
+    def digest(self) -> str:
+        """SHA-256 of the key: keys are compared by digest and never kept in memory raw."""
+        if self.key_sha256:
+            return self.key_sha256
+        value = self.key if self.key is not None else os.environ.get(self.key_env or "", "")
+        if not value:
+            raise ConfigError(f"client key variable {self.key_env!r} is not set")
+        return hashlib.sha256(value.encode()).hexdigest()
+
+
+class ServerConfig(BaseModel):
+    """Everything ``guardwire serve`` needs."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64)
+    #: Default policy: a file path or a shipped pack name (``default``, ...).
+    policy: str = "default"
+    #: Named policies that client keys can refer to.
+    policies: dict[str, str] = Field(default_factory=dict)
+    #: Named upstreams; the one called ``default`` (or the first) takes unrouted models.
+    #: Empty: the built-in offline demo model answers.
+    upstreams: dict[str, UpstreamConfig] = Field(default_factory=dict)
+    #: Client keys; when any are configured, requests without a known key get 401.
+    keys: list[ClientKey] = Field(default_factory=list)
+    #: Forward the client's own ``Authorization`` / ``x-api-key`` to the upstream
+    #: (instead of the configured upstream key).
+    forward_client_auth: bool = False
+    #: Other ``/v1/*`` routes: ``forward`` them unchecked, or answer ``404``.
+    passthrough: Literal["forward", "404"] = "forward"
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: Seconds a client may take to send its request body.
+    body_timeout: float = Field(default=30.0, gt=0)
+    #: Seconds in-flight requests get to finish on shutdown.
+    shutdown_timeout: float = Field(default=30.0, ge=0)
+    #: JSON-lines audit log; off when unset.
+    audit_log: str | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @property
+    def demo(self) -> bool:
+        """True when no upstream is configured: the offline demo model answers."""
+        return not self.upstreams
+
+    def default_upstream(self) -> str:
+        """Name of the upstream that takes models no pattern routes."""
+        return "default" if "default" in self.upstreams else next(iter(self.upstreams))
+
+
+#: Environment variables that override single fields (env wins over the file).
+_ENV = {
+    "GUARDWIRE_HOST": "host",
+    "GUARDWIRE_PORT": "port",
+    "GUARDWIRE_WORKERS": "workers",
+    "GUARDWIRE_POLICY": "policy",
+    "GUARDWIRE_AUDIT_LOG": "audit_log",
+    "GUARDWIRE_MAX_BODY_BYTES": "max_body_bytes",
+    "GUARDWIRE_PASSTHROUGH": "passthrough",
+    "GUARDWIRE_FORWARD_CLIENT_AUTH": "forward_client_auth",
+    "GUARDWIRE_LOG_LEVEL": "log_level",
+}
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> ServerConfig:
+    """Build the config: file (optional), then environment, then command-line overrides."""
+    env = os.environ if env is None else env
+    path = path or env.get("GUARDWIRE_CONFIG")
+    data: dict[str, Any] = {}
+    node = None
+    source = str(path) if path else "<environment>"
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            loaded, node = load_yaml(text, source)
+        except Exception as exc:  # PolicyError from the shared YAML loader
+            raise ConfigError(str(exc).replace("invalid policy", "invalid config")) from None
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(f"invalid config ({source}): the top level must be a mapping")
+        data = dict(loaded or {})
+    for variable, field in _ENV.items():
+        if variable in env:
+            data[field] = env[variable]
+    upstream = env.get("GUARDWIRE_UPSTREAM")
+    if upstream:
+        data["upstreams"] = {"default": _simple_upstream(upstream, env)}
+    for field, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if field == "upstream":
+            data["upstreams"] = {"default": _simple_upstream(value, env)}
+        else:
+            data[field] = value
+    try:
+        return ServerConfig.model_validate(data)
+    except ValidationError as exc:
+        from guard._yaml import policy_error
+
+        error = policy_error(exc, source, node)
+        raise ConfigError(str(error).replace("invalid policy", "invalid config")) from None
+
+
+def _simple_upstream(url: str, env: Mapping[str, str]) -> dict[str, Any]:
+    """The one-upstream case: URL from flag or env, key from the usual variables."""
+    key_env = env.get("GUARDWIRE_UPSTREAM_KEY_ENV")
+    if key_env is None:
+        for candidate in ("GUARDWIRE_UPSTREAM_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+            if candidate in env:
+                key_env = candidate
+                break
+    return {"url": url, "api_key_env": key_env}

@@ -1,0 +1,84 @@
+"""End-to-end fixtures: the proxy under uvicorn in a thread, and the fake upstream."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from prometheus_client import CollectorRegistry
+
+from guard.proxy.app import ProxyApp
+from guard.proxy.config import load_config
+from tests.fake_upstream import FakeUpstream
+
+
+class ProxyServer:
+    """A running proxy: ``url`` for SDK base URLs, ``app`` for its state."""
+
+    def __init__(self, app: ProxyApp) -> None:
+        self.app = app
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self.port = self._sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._sock]))
+
+    def start(self) -> ProxyServer:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("proxy did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+
+@pytest.fixture
+def fake_upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream() as upstream:
+        yield upstream
+
+
+@pytest.fixture
+def start_proxy() -> Iterator[Callable[..., ProxyServer]]:
+    """Start a proxy with config overrides (``upstream=``, ``policy=``...); stopped after."""
+    servers: list[ProxyServer] = []
+
+    def start(env: dict[str, str] | None = None, **overrides: Any) -> ProxyServer:
+        config = load_config(None, env=env or {}, overrides=overrides)
+        server = ProxyServer(ProxyApp(config, registry=CollectorRegistry())).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def demo_proxy(start_proxy: Callable[..., ProxyServer]) -> ProxyServer:
+    return start_proxy()
+
+
+@pytest.fixture
+def upstream_proxy(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream
+) -> ProxyServer:
+    return start_proxy(upstream=fake_upstream.url)

@@ -1,0 +1,229 @@
+"""Bad requests and upstream faults: the right status and error body, and the server lives."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from collections.abc import Callable
+
+import httpx
+import openai
+import pytest
+
+from tests.e2e.conftest import ProxyServer
+from tests.fake_upstream import FakeUpstream, Script
+
+CHAT = "/v1/chat/completions"
+GOOD = {"model": "m", "messages": [{"role": "user", "content": "hello"}]}
+
+
+def post(server: ProxyServer, path: str = CHAT, **kwargs: object) -> httpx.Response:
+    return httpx.post(server.url + path, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+def assert_alive(server: ProxyServer) -> None:
+    response = post(server, json=GOOD)
+    assert response.status_code == 200, response.text
+
+
+def openai_error(response: httpx.Response) -> dict[str, object]:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error: dict[str, object] = body["error"]
+    assert isinstance(error["message"], str) and error["message"]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "fragment"),
+    [
+        (b"{not json", {"content-type": "application/json"}, 400, "JSON"),
+        (b"[1, 2]", {"content-type": "application/json"}, 400, "object"),
+        (b'{"model": "m"}', {"content-type": "application/json"}, 400, "messages"),
+        (
+            b'{"model": "m", "messages": "hi"}',
+            {"content-type": "application/json"},
+            400,
+            "messages",
+        ),
+        (
+            b'{"model": "m", "messages": [{"role": "user", "content": "caf\xe9"}]}',
+            {"content-type": "application/json"},
+            400,
+            "UTF-8",
+        ),
+        (json.dumps(GOOD).encode(), {"content-type": "text/plain"}, 415, "JSON"),
+    ],
+)
+def test_bad_requests_get_openai_errors(
+    demo_proxy: ProxyServer, content: bytes, headers: dict[str, str], status: int, fragment: str
+) -> None:
+    response = post(demo_proxy, content=content, headers=headers)
+    assert response.status_code == status
+    assert fragment in str(openai_error(response)["message"])
+    assert_alive(demo_proxy)
+
+
+def test_oversized_body_gets_413(start_proxy: Callable[..., ProxyServer]) -> None:
+    server = start_proxy(max_body_bytes=2048)
+    big = {"model": "m", "messages": [{"role": "user", "content": "x" * 5000}]}
+    response = post(server, json=big)
+    assert response.status_code == 413
+    assert "2048" in str(openai_error(response)["message"])
+    # Also without a Content-Length header (chunked upload).
+    chunked = post(
+        server,
+        content=iter([json.dumps(big).encode()]),
+        headers={"content-type": "application/json"},
+    )
+    assert chunked.status_code == 413
+    assert_alive(server)
+
+
+def test_anthropic_errors_use_anthropic_shape(demo_proxy: ProxyServer) -> None:
+    response = post(
+        demo_proxy, "/v1/messages", content=b"{oops", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+
+
+def test_unknown_routes_and_operations(demo_proxy: ProxyServer) -> None:
+    assert httpx.get(demo_proxy.url + "/healthz").json() == {"status": "ok"}
+    ready = httpx.get(demo_proxy.url + "/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    assert httpx.get(demo_proxy.url + "/nope").status_code == 404
+    models = httpx.get(demo_proxy.url + "/v1/models").json()
+    assert models["data"][0]["id"] == "guardwire-demo"
+    metrics = httpx.get(demo_proxy.url + "/metrics").text
+    assert "guardwire_policy_info" in metrics
+
+
+def test_upstream_timeout_is_504(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"upstreams:\n  default:\n    url: {fake_upstream.url}\n    timeouts: {{read: 0.3, total: 0.5}}\n"
+    )
+    from guard.proxy.config import load_config
+
+    server = start_proxy(**load_config(config, env={}).model_dump(include={"upstreams"}))
+    fake_upstream.enqueue(Script(delay=2.0))
+    started = time.monotonic()
+    response = post(server, json=GOOD)
+    assert response.status_code == 504
+    assert time.monotonic() - started < 1.9
+    assert "timed out" in str(openai_error(response)["message"]) or "in time" in str(
+        openai_error(response)["message"]
+    )
+    assert_alive(server)
+
+
+def test_upstream_down_is_502(start_proxy: Callable[..., ProxyServer]) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = start_proxy(upstream=f"http://127.0.0.1:{port}")
+    response = post(server, json=GOOD)
+    assert response.status_code == 502
+    assert "could not be reached" in str(openai_error(response)["message"])
+    ready = httpx.get(server.url + "/readyz")
+    assert ready.status_code == 503
+
+
+def test_upstream_reset_is_502_and_server_keeps_serving(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.enqueue(Script(reset=True))
+    response = post(upstream_proxy, json=GOOD)
+    assert response.status_code == 502
+    assert_alive(upstream_proxy)
+
+
+@pytest.mark.parametrize("status", [400, 401, 429, 500, 503])
+def test_upstream_errors_pass_through_with_bodies(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream, status: int
+) -> None:
+    body = {
+        "error": {"message": f"upstream says {status}", "type": "x", "param": None, "code": "y"}
+    }
+    fake_upstream.enqueue(Script(status=status, body=body))
+    response = post(upstream_proxy, json=GOOD)
+    assert response.status_code == status
+    assert response.json() == body
+
+
+def test_stream_breaking_half_way_ends_with_error_event(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.enqueue(
+        Script(text="one two three four five six seven eight", chunk_size=4, break_stream_after=4)
+    )
+    client = openai.OpenAI(base_url=upstream_proxy.url + "/v1", api_key="k", max_retries=0)
+    with pytest.raises(openai.APIError, match="upstream"):
+        for _ in client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "q"}], stream=True
+        ):
+            pass
+    assert_alive(upstream_proxy)
+
+
+def test_client_disconnect_mid_stream_cancels_upstream(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.enqueue(Script(text="word " * 200, chunk_size=5, stream_delay=0.02))
+
+    async def read_a_little() -> None:
+        async with (
+            httpx.AsyncClient(timeout=5) as client,
+            client.stream(
+                "POST", upstream_proxy.url + CHAT, json={**GOOD, "stream": True}
+            ) as response,
+        ):
+            async for _ in response.aiter_bytes():
+                break
+
+    asyncio.run(read_a_little())
+    time.sleep(0.2)
+    assert_alive(upstream_proxy)
+
+
+def test_client_keys_map_to_tenants_and_reject_unknown(
+    start_proxy: Callable[..., ProxyServer],
+) -> None:
+    server = start_proxy(keys=[{"key": "team-a-key", "tenant": "team-a"}])
+    assert post(server, json=GOOD).status_code == 401
+    assert post(server, json=GOOD, headers={"authorization": "Bearer wrong"}).status_code == 401
+    ok = post(server, json=GOOD, headers={"authorization": "Bearer team-a-key"})
+    assert ok.status_code == 200
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(
+            base_url=server.url + "/v1", api_key="nope", max_retries=0
+        ).chat.completions.create(model="m", messages=[{"role": "user", "content": "q"}])
+
+
+def test_passthrough_can_be_disabled(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream
+) -> None:
+    forward = start_proxy(upstream=fake_upstream.url)
+    closed = start_proxy(upstream=fake_upstream.url, passthrough="404")
+    assert httpx.get(forward.url + "/v1/files").status_code == 404  # the fake's own 404
+    assert len(fake_upstream.requests) == 1
+    assert httpx.get(closed.url + "/v1/files").status_code == 404
+    assert len(fake_upstream.requests) == 1  # never forwarded
+
+
+def test_errors_never_echo_user_text(demo_proxy: ProxyServer) -> None:
+    secret = "Zanzibar-4471-secret"
+    response = post(
+        demo_proxy,
+        content=(
+            '{"model": 1, "messages": [{"role": "user", "content": "' + secret + '"}]'
+        ).encode(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 400 and secret not in response.text
