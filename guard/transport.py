@@ -7,13 +7,21 @@
 A blocked call comes back as the API's own error response, so the SDK raises its normal
 exception; inside ``with guard.raise_blocked():`` it is raised as
 :class:`~guard.errors.GuardBlocked` instead.
+
+Newer SDK releases accept only clients of ``httpx2`` (a fork of httpx with the same
+API). The transports and streams here subclass the base classes of both packages and
+answer with the package of the request they receive, so one transport object serves an
+``httpx.Client`` and an ``httpx2.Client`` alike.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib
+import sys
 from collections.abc import AsyncIterator, Iterator
+from types import ModuleType
 from typing import Any
 
 import httpx
@@ -24,10 +32,20 @@ from guard.errors import GuardBlocked, RequestError
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
 from guard.types import Call, Reply
 
+
+def _flavours() -> tuple[ModuleType, ...]:
+    modules = [httpx]
+    with contextlib.suppress(ImportError):
+        modules.append(importlib.import_module("httpx2"))
+    return tuple(modules)
+
+
+_FLAVOURS = _flavours()
+_TRANSPORT_ERRORS = tuple(m.TransportError for m in _FLAVOURS)
+_DROP = ("content-length", "content-encoding", "transfer-encoding")
 _blocked: contextvars.ContextVar[list[Decision] | None] = contextvars.ContextVar(
     "guardwire_blocked", default=None
 )
-_DROP = ("content-length", "content-encoding", "transfer-encoding")
 
 
 @contextlib.contextmanager
@@ -47,49 +65,20 @@ def raise_blocked() -> Iterator[None]:
         _blocked.reset(token)
 
 
-class _PassThrough(Exception):
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-
-
-def _note_block(decision: Decision) -> None:
+def _note_block(decision: Decision | None) -> None:
     seen = _blocked.get()
-    if seen is not None:
+    if seen is not None and decision is not None and decision.blocked:
         seen.append(decision)
 
 
-def _error_response(
-    fmt: WireFormat, status: int, message: str, code: str, request: httpx.Request
-) -> httpx.Response:
-    return httpx.Response(
-        status,
-        headers={
-            "content-type": "application/json",
-            "x-guardwire-verdict": "block" if code == "content_blocked" else "error",
-        },
-        content=fmt.error_body(status, message, code),
-        request=request,
-    )
+def _package(request: Any) -> Any:
+    """``httpx`` or ``httpx2``: the package whose types this request (and reply) use."""
+    return sys.modules[type(request).__module__.partition(".")[0]]
 
 
-def _forwarded(request: httpx.Request, body: bytes) -> httpx.Request:
-    headers = [
-        (k, v)
-        for k, v in request.headers.multi_items()
-        if not k.lower().startswith("x-guardwire") and k.lower() != "content-length"
-    ]
-    return httpx.Request(
-        request.method, request.url, headers=headers, content=body, extensions=request.extensions
-    )
-
-
-def _response_headers(
-    response: httpx.Response, verdict: str, guard: Guard
-) -> list[tuple[str, str]]:
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
-    headers.append(("x-guardwire-verdict", verdict))
-    headers.append(("x-guardwire-policy", f"{guard.policy.name}@{guard.policy.hash}"))
-    return headers
+class _PassThrough(Exception):
+    def __init__(self, response: Any) -> None:
+        self.response = response
 
 
 class _Prepared:
@@ -102,92 +91,126 @@ class _Prepared:
         self.call = call
 
 
-class _GuardTransportBase:
-    def __init__(self, guard: Guard) -> None:
-        self.guard = guard
+class _GuardedTransport:
+    """What the sync and async transports share: recognise, check and answer."""
 
-    def _prepare(self, request: httpx.Request, body: bytes) -> _Prepared | httpx.Response | None:
-        fmt = formats.for_path(request.url.path) if request.method == "POST" else None
+    def __init__(self, guard: Guard, transport: Any) -> None:
+        self.guard = guard
+        self._given = transport
+        self._inner: dict[ModuleType, Any] = {}
+
+    def _prepare(self, request: Any, body: bytes) -> _Prepared | Any:
+        fmt = formats.for_path(request.url.path)
         if fmt is None:
             return None
-        caller = caller_from_headers(request.headers.get)
         try:
-            call = fmt.parse_request(body, caller)
+            call = fmt.parse_request(body, caller_from_headers(request.headers.get))
         except RequestError as exc:
-            return _error_response(fmt, exc.status, str(exc), exc.code, request)
+            return self._error(request, fmt, exc.status, str(exc), exc.code)
         return _Prepared(fmt, call)
 
-    def _blocked(
-        self, fmt: WireFormat, decision: Decision, request: httpx.Request
-    ) -> httpx.Response:
-        _note_block(decision)
-        self.guard.telemetry.calls.labels("transport", fmt.name, "blocked").inc()
-        return _error_response(fmt, 400, decision.message(), "content_blocked", request)
+    def _error(self, request: Any, fmt: WireFormat, status: int, message: str, code: str) -> Any:
+        verdict = "block" if code == "content_blocked" else "error"
+        return _package(request).Response(
+            status,
+            headers={"content-type": "application/json", "x-guardwire-verdict": verdict},
+            content=fmt.error_body(status, message, code),
+            request=request,
+        )
 
-    def _finish(
-        self, prepared: _Prepared, outcome: Outcome, last: httpx.Response, request: httpx.Request
-    ) -> httpx.Response:
-        fmt = prepared.fmt
+    def _blocked(self, request: Any, fmt: WireFormat, decision: Decision) -> Any:
+        _note_block(decision)
+        self._count(fmt, "blocked")
+        return self._error(request, fmt, 400, decision.message(), "content_blocked")
+
+    def _forwarded(self, request: Any, body: bytes) -> Any:
+        headers = [
+            (name, value)
+            for name, value in request.headers.multi_items()
+            if not name.lower().startswith("x-guardwire") and name.lower() != "content-length"
+        ]
+        return _package(request).Request(
+            request.method,
+            request.url,
+            headers=headers,
+            content=body,
+            extensions=request.extensions,
+        )
+
+    def _headers(self, response: Any, verdict: str) -> list[tuple[str, str]]:
+        headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
+        headers.append(("x-guardwire-verdict", verdict))
+        headers.append(("x-guardwire-policy", f"{self.guard.policy.name}@{self.guard.policy.hash}"))
+        return headers
+
+    def _finish(self, request: Any, prepared: _Prepared, outcome: Outcome, last: Any) -> Any:
         blocked = outcome.blocked
         if blocked is not None:
-            return self._blocked(fmt, blocked, request)
+            return self._blocked(request, prepared.fmt, blocked)
         assert outcome.reply is not None
-        action = (
-            outcome.input.action
-            if outcome.output is None
-            else max(outcome.input.action, outcome.output.action)
+        action = outcome.input.action
+        if outcome.output is not None:
+            action = max(action, outcome.output.action)
+        labels = {"redact": "redacted", "warn": "warned"}
+        self._count(
+            prepared.fmt, "reasked" if outcome.attempts > 1 else labels.get(action.label, "allowed")
         )
-        label = (
-            "reasked"
-            if outcome.attempts > 1
-            else {"redact": "redacted", "warn": "warned"}.get(action.label, "allowed")
-        )
-        self.guard.telemetry.calls.labels("transport", fmt.name, label).inc()
-        return httpx.Response(
+        return _package(request).Response(
             last.status_code,
-            headers=_response_headers(last, action.label, self.guard),
-            content=fmt.reply_body(outcome.reply),
+            headers=self._headers(last, action.label),
+            content=prepared.fmt.reply_body(outcome.reply),
             request=request,
-            extensions={"http_version": last.extensions.get("http_version", b"HTTP/1.1")},
         )
 
-    def _stream_response(
-        self,
-        prepared: _Prepared,
-        upstream: httpx.Response,
-        stream: Any,
-        verdict: str,
-        request: httpx.Request,
-    ) -> httpx.Response:
-        self.guard.telemetry.calls.labels("transport", prepared.fmt.name, "streamed").inc()
-        return httpx.Response(
+    def _streamed(
+        self, request: Any, prepared: _Prepared, upstream: Any, stream: Any, verdict: str
+    ) -> Any:
+        self._count(prepared.fmt, "streamed")
+        return _package(request).Response(
             upstream.status_code,
-            headers=_response_headers(upstream, verdict, self.guard),
+            headers=self._headers(upstream, verdict),
             stream=stream,
             request=request,
         )
 
+    def _count(self, fmt: WireFormat, outcome: str) -> None:
+        self.guard.telemetry.calls.labels("transport", fmt.name, outcome).inc()
 
-class GuardTransport(_GuardTransportBase, httpx.BaseTransport):
-    """A sync httpx transport that guards model calls and forwards to ``transport``."""
 
-    def __init__(self, guard: Guard, transport: httpx.BaseTransport | None = None) -> None:
-        super().__init__(guard)
-        self.inner = transport if transport is not None else httpx.HTTPTransport()
+class GuardTransport(_GuardedTransport, *(m.BaseTransport for m in _FLAVOURS)):  # type: ignore[misc]
+    """A sync transport that guards model calls and forwards to ``transport``
+    (default: a new ``HTTPTransport`` of the client's httpx package)."""
 
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
+    def inner(self, request: Any) -> Any:
+        """The transport requests are forwarded to."""
+        if self._given is not None:
+            return self._given
+        package = _package(request)
+        if package not in self._inner:
+            self._inner[package] = package.HTTPTransport()
+        return self._inner[package]
+
+    def handle_request(self, request: Any) -> Any:
+        inner = self.inner(request)
         prepared = self._prepare(request, request.read()) if request.method == "POST" else None
-        if prepared is None:
-            return self.inner.handle_request(request)
-        if isinstance(prepared, httpx.Response):
-            return prepared
-        call, fmt = prepared.call, prepared.fmt
-        if call.stream:
-            return self._stream(prepared, request)
-        last: list[httpx.Response] = []
+        if not isinstance(prepared, _Prepared):
+            return prepared if prepared is not None else inner.handle_request(request)
+        fmt = prepared.fmt
+        if prepared.call.stream:
+            decision = self.guard.before(prepared.call)
+            if decision.blocked:
+                return self._blocked(request, fmt, decision)
+            upstream = inner.handle_request(
+                self._forwarded(request, fmt.request_body(prepared.call))
+            )
+            if upstream.status_code != 200:
+                return upstream
+            stream = _SyncFiltered(upstream, fmt.stream_filter(prepared.call, self.guard))
+            return self._streamed(request, prepared, upstream, stream, decision.action.label)
+        last: list[Any] = []
 
         def send(attempt: Call) -> Reply:
-            response = self.inner.handle_request(_forwarded(request, fmt.request_body(attempt)))
+            response = inner.handle_request(self._forwarded(request, fmt.request_body(attempt)))
             response.read()
             response.close()
             last.append(response)
@@ -196,57 +219,53 @@ class GuardTransport(_GuardTransportBase, httpx.BaseTransport):
             return fmt.parse_reply(attempt, response.content)
 
         try:
-            outcome = self.guard.run_sync(call, send)
+            outcome = self.guard.run_sync(prepared.call, send)
         except _PassThrough as passed:
             return passed.response
-        return self._finish(prepared, outcome, last[-1] if last else httpx.Response(200), request)
-
-    def _stream(self, prepared: _Prepared, request: httpx.Request) -> httpx.Response:
-        decision = self.guard.before(prepared.call)
-        if decision.blocked:
-            return self._blocked(prepared.fmt, decision, request)
-        upstream = self.inner.handle_request(
-            _forwarded(request, prepared.fmt.request_body(prepared.call))
-        )
-        if upstream.status_code != 200:
-            return upstream
-        stream_filter = prepared.fmt.stream_filter(prepared.call, self.guard)
-        return self._stream_response(
-            prepared,
-            upstream,
-            _SyncFiltered(upstream, stream_filter),
-            decision.action.label,
-            request,
-        )
+        return self._finish(request, prepared, outcome, last[-1] if last else None)
 
     def close(self) -> None:
-        self.inner.close()
+        for transport in (self._given, *self._inner.values()):
+            if transport is not None:
+                transport.close()
 
 
-class GuardAsyncTransport(_GuardTransportBase, httpx.AsyncBaseTransport):
-    """An async httpx transport that guards model calls and forwards to ``transport``."""
+class GuardAsyncTransport(_GuardedTransport, *(m.AsyncBaseTransport for m in _FLAVOURS)):  # type: ignore[misc]
+    """An async transport that guards model calls and forwards to ``transport``
+    (default: a new ``AsyncHTTPTransport`` of the client's httpx package)."""
 
-    def __init__(self, guard: Guard, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(guard)
-        self.inner = transport if transport is not None else httpx.AsyncHTTPTransport()
+    def inner(self, request: Any) -> Any:
+        """The transport requests are forwarded to."""
+        if self._given is not None:
+            return self._given
+        package = _package(request)
+        if package not in self._inner:
+            self._inner[package] = package.AsyncHTTPTransport()
+        return self._inner[package]
 
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+    async def handle_async_request(self, request: Any) -> Any:
+        inner = self.inner(request)
         prepared = (
             self._prepare(request, await request.aread()) if request.method == "POST" else None
         )
-        if prepared is None:
-            return await self.inner.handle_async_request(request)
-        if isinstance(prepared, httpx.Response):
-            return prepared
-        call, fmt = prepared.call, prepared.fmt
-        if call.stream:
-            return await self._stream(prepared, request)
-        last: list[httpx.Response] = []
+        if not isinstance(prepared, _Prepared):
+            return prepared if prepared is not None else await inner.handle_async_request(request)
+        fmt = prepared.fmt
+        if prepared.call.stream:
+            decision = self.guard.before(prepared.call)
+            if decision.blocked:
+                return self._blocked(request, fmt, decision)
+            forwarded = self._forwarded(request, fmt.request_body(prepared.call))
+            upstream = await inner.handle_async_request(forwarded)
+            if upstream.status_code != 200:
+                return upstream
+            stream = _AsyncFiltered(upstream, fmt.stream_filter(prepared.call, self.guard))
+            return self._streamed(request, prepared, upstream, stream, decision.action.label)
+        last: list[Any] = []
 
         async def send(attempt: Call) -> Reply:
-            response = await self.inner.handle_async_request(
-                _forwarded(request, fmt.request_body(attempt))
-            )
+            forwarded = self._forwarded(request, fmt.request_body(attempt))
+            response = await inner.handle_async_request(forwarded)
             await response.aread()
             await response.aclose()
             last.append(response)
@@ -255,59 +274,43 @@ class GuardAsyncTransport(_GuardTransportBase, httpx.AsyncBaseTransport):
             return fmt.parse_reply(attempt, response.content)
 
         try:
-            outcome = await self.guard.run(call, send)
+            outcome = await self.guard.run(prepared.call, send)
         except _PassThrough as passed:
             return passed.response
-        return self._finish(prepared, outcome, last[-1] if last else httpx.Response(200), request)
-
-    async def _stream(self, prepared: _Prepared, request: httpx.Request) -> httpx.Response:
-        decision = self.guard.before(prepared.call)
-        if decision.blocked:
-            return self._blocked(prepared.fmt, decision, request)
-        upstream = await self.inner.handle_async_request(
-            _forwarded(request, prepared.fmt.request_body(prepared.call))
-        )
-        if upstream.status_code != 200:
-            return upstream
-        stream_filter = prepared.fmt.stream_filter(prepared.call, self.guard)
-        return self._stream_response(
-            prepared,
-            upstream,
-            _AsyncFiltered(upstream, stream_filter),
-            decision.action.label,
-            request,
-        )
+        return self._finish(request, prepared, outcome, last[-1] if last else None)
 
     async def aclose(self) -> None:
-        await self.inner.aclose()
+        for transport in (self._given, *self._inner.values()):
+            if transport is not None:
+                await transport.aclose()
 
 
-class _SyncFiltered(httpx.SyncByteStream):
+class _SyncFiltered(*(m.SyncByteStream for m in _FLAVOURS)):  # type: ignore[misc]
     """The upstream's SSE bytes through a stream filter."""
 
-    def __init__(self, upstream: httpx.Response, stream_filter: StreamFilter) -> None:
+    def __init__(self, upstream: Any, stream_filter: StreamFilter) -> None:
         self._upstream = upstream
         self._filter = stream_filter
 
     def __iter__(self) -> Iterator[bytes]:
+        stream_filter = self._filter
         try:
             for chunk in self._upstream.iter_bytes():
-                out = self._filter.feed(chunk)
-                if self._filter.done:
+                out = stream_filter.feed(chunk)
+                if stream_filter.done:
                     # Record before yielding: the SDK raises on the error event and
                     # may never resume this generator.
-                    _note_stream_block(self._filter)
+                    _note_block(stream_filter.decision)
                 if out:
                     yield out
-                if self._filter.done:
-                    break
-            else:
-                out = self._filter.close()
-                _note_stream_block(self._filter)
-                if out:
-                    yield out
-        except httpx.TransportError as exc:
-            yield self._filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
+                if stream_filter.done:
+                    return
+            out = stream_filter.close()
+            _note_block(stream_filter.decision)
+            if out:
+                yield out
+        except _TRANSPORT_ERRORS as exc:
+            yield stream_filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
         finally:
             self._upstream.close()
 
@@ -315,40 +318,32 @@ class _SyncFiltered(httpx.SyncByteStream):
         self._upstream.close()
 
 
-class _AsyncFiltered(httpx.AsyncByteStream):
+class _AsyncFiltered(*(m.AsyncByteStream for m in _FLAVOURS)):  # type: ignore[misc]
     """The upstream's SSE bytes through a stream filter (async)."""
 
-    def __init__(self, upstream: httpx.Response, stream_filter: StreamFilter) -> None:
+    def __init__(self, upstream: Any, stream_filter: StreamFilter) -> None:
         self._upstream = upstream
         self._filter = stream_filter
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        stream_filter = self._filter
         try:
             async for chunk in self._upstream.aiter_bytes():
-                out = self._filter.feed(chunk)
-                if self._filter.done:
-                    # Record before yielding: the SDK raises on the error event and
-                    # may never resume this generator.
-                    _note_stream_block(self._filter)
+                out = stream_filter.feed(chunk)
+                if stream_filter.done:
+                    _note_block(stream_filter.decision)
                 if out:
                     yield out
-                if self._filter.done:
-                    break
-            else:
-                out = self._filter.close()
-                _note_stream_block(self._filter)
-                if out:
-                    yield out
-        except httpx.TransportError as exc:
-            yield self._filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
+                if stream_filter.done:
+                    return
+            out = stream_filter.close()
+            _note_block(stream_filter.decision)
+            if out:
+                yield out
+        except _TRANSPORT_ERRORS as exc:
+            yield stream_filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
         finally:
             await self._upstream.aclose()
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
-
-
-def _note_stream_block(stream_filter: StreamFilter) -> None:
-    decision = stream_filter.decision
-    if decision is not None and decision.blocked:
-        _note_block(decision)
