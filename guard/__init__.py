@@ -39,7 +39,7 @@ def transport(
     ``transport`` the httpx transport to forward to; ``guard`` an existing engine to share.
     """
     engine = guard if guard is not None else Guard(policy, **options)  # type: ignore[arg-type]
-    return GuardTransport(engine, transport)  # type: ignore[arg-type]
+    return GuardTransport(engine, transport)
 
 
 def async_transport(
@@ -51,7 +51,7 @@ def async_transport(
 ) -> GuardAsyncTransport:
     """A guarded async ``httpx`` transport for ``AsyncOpenAI`` / ``AsyncAnthropic``."""
     engine = guard if guard is not None else Guard(policy, **options)  # type: ignore[arg-type]
-    return GuardAsyncTransport(engine, transport)  # type: ignore[arg-type]
+    return GuardAsyncTransport(engine, transport)
 
 
 __all__ = [
