@@ -18,30 +18,24 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib
-import sys
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import Any
 
-import httpx
-
 from guard import formats
+from guard._httpx import (
+    ASYNC_STREAMS,
+    ASYNC_TRANSPORTS,
+    SYNC_STREAMS,
+    SYNC_TRANSPORTS,
+    TRANSPORT_ERRORS,
+    package_of,
+)
 from guard.engine import Decision, Guard, Outcome
 from guard.errors import GuardBlocked, RequestError
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
 from guard.types import Call, Reply
 
-
-def _flavours() -> tuple[ModuleType, ...]:
-    modules = [httpx]
-    with contextlib.suppress(ImportError):
-        modules.append(importlib.import_module("httpx2"))
-    return tuple(modules)
-
-
-_FLAVOURS = _flavours()
-_TRANSPORT_ERRORS = tuple(m.TransportError for m in _FLAVOURS)
 _DROP = ("content-length", "content-encoding", "transfer-encoding")
 _blocked: contextvars.ContextVar[list[Decision] | None] = contextvars.ContextVar(
     "guardwire_blocked", default=None
@@ -69,11 +63,6 @@ def _note_block(decision: Decision | None) -> None:
     seen = _blocked.get()
     if seen is not None and decision is not None and decision.blocked:
         seen.append(decision)
-
-
-def _package(request: Any) -> Any:
-    """``httpx`` or ``httpx2``: the package whose types this request (and reply) use."""
-    return sys.modules[type(request).__module__.partition(".")[0]]
 
 
 class _PassThrough(Exception):
@@ -111,7 +100,7 @@ class _GuardedTransport:
 
     def _error(self, request: Any, fmt: WireFormat, status: int, message: str, code: str) -> Any:
         verdict = "block" if code == "content_blocked" else "error"
-        return _package(request).Response(
+        return package_of(request).Response(
             status,
             headers={"content-type": "application/json", "x-guardwire-verdict": verdict},
             content=fmt.error_body(status, message, code),
@@ -129,7 +118,7 @@ class _GuardedTransport:
             for name, value in request.headers.multi_items()
             if not name.lower().startswith("x-guardwire") and name.lower() != "content-length"
         ]
-        return _package(request).Request(
+        return package_of(request).Request(
             request.method,
             request.url,
             headers=headers,
@@ -155,7 +144,7 @@ class _GuardedTransport:
         self._count(
             prepared.fmt, "reasked" if outcome.attempts > 1 else labels.get(action.label, "allowed")
         )
-        return _package(request).Response(
+        return package_of(request).Response(
             last.status_code,
             headers=self._headers(last, action.label),
             content=prepared.fmt.reply_body(outcome.reply),
@@ -166,7 +155,7 @@ class _GuardedTransport:
         self, request: Any, prepared: _Prepared, upstream: Any, stream: Any, verdict: str
     ) -> Any:
         self._count(prepared.fmt, "streamed")
-        return _package(request).Response(
+        return package_of(request).Response(
             upstream.status_code,
             headers=self._headers(upstream, verdict),
             stream=stream,
@@ -177,7 +166,7 @@ class _GuardedTransport:
         self.guard.telemetry.calls.labels("transport", fmt.name, outcome).inc()
 
 
-class GuardTransport(_GuardedTransport, *(m.BaseTransport for m in _FLAVOURS)):  # type: ignore[misc]
+class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
     """A sync transport that guards model calls and forwards to ``transport``
     (default: a new ``HTTPTransport`` of the client's httpx package)."""
 
@@ -185,7 +174,7 @@ class GuardTransport(_GuardedTransport, *(m.BaseTransport for m in _FLAVOURS)): 
         """The transport requests are forwarded to."""
         if self._given is not None:
             return self._given
-        package = _package(request)
+        package = package_of(request)
         if package not in self._inner:
             self._inner[package] = package.HTTPTransport()
         return self._inner[package]
@@ -230,7 +219,7 @@ class GuardTransport(_GuardedTransport, *(m.BaseTransport for m in _FLAVOURS)): 
                 transport.close()
 
 
-class GuardAsyncTransport(_GuardedTransport, *(m.AsyncBaseTransport for m in _FLAVOURS)):  # type: ignore[misc]
+class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[misc]
     """An async transport that guards model calls and forwards to ``transport``
     (default: a new ``AsyncHTTPTransport`` of the client's httpx package)."""
 
@@ -238,7 +227,7 @@ class GuardAsyncTransport(_GuardedTransport, *(m.AsyncBaseTransport for m in _FL
         """The transport requests are forwarded to."""
         if self._given is not None:
             return self._given
-        package = _package(request)
+        package = package_of(request)
         if package not in self._inner:
             self._inner[package] = package.AsyncHTTPTransport()
         return self._inner[package]
@@ -285,7 +274,7 @@ class GuardAsyncTransport(_GuardedTransport, *(m.AsyncBaseTransport for m in _FL
                 await transport.aclose()
 
 
-class _SyncFiltered(*(m.SyncByteStream for m in _FLAVOURS)):  # type: ignore[misc]
+class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
     """The upstream's SSE bytes through a stream filter."""
 
     def __init__(self, upstream: Any, stream_filter: StreamFilter) -> None:
@@ -309,7 +298,7 @@ class _SyncFiltered(*(m.SyncByteStream for m in _FLAVOURS)):  # type: ignore[mis
             _note_block(stream_filter.decision)
             if out:
                 yield out
-        except _TRANSPORT_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             yield stream_filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
         finally:
             self._upstream.close()
@@ -318,7 +307,7 @@ class _SyncFiltered(*(m.SyncByteStream for m in _FLAVOURS)):  # type: ignore[mis
         self._upstream.close()
 
 
-class _AsyncFiltered(*(m.AsyncByteStream for m in _FLAVOURS)):  # type: ignore[misc]
+class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
     """The upstream's SSE bytes through a stream filter (async)."""
 
     def __init__(self, upstream: Any, stream_filter: StreamFilter) -> None:
@@ -340,7 +329,7 @@ class _AsyncFiltered(*(m.AsyncByteStream for m in _FLAVOURS)):  # type: ignore[m
             _note_block(stream_filter.decision)
             if out:
                 yield out
-        except _TRANSPORT_ERRORS as exc:
+        except TRANSPORT_ERRORS as exc:
             yield stream_filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
         finally:
             await self._upstream.aclose()

@@ -26,3 +26,15 @@ def make_guard(registry: CollectorRegistry) -> Callable[..., Guard]:
         return Guard(policy, registry=registry, **kwargs)  # type: ignore[arg-type]
 
     return build
+
+
+# End-to-end fixtures (proxy servers, fake upstream) are shared by tests/e2e and the
+# examples test.
+from tests.e2e.fixtures import (  # noqa: E402
+    demo_proxy,
+    fake_upstream,
+    start_proxy,
+    upstream_proxy,
+)
+
+__all__ = ["demo_proxy", "fake_upstream", "start_proxy", "upstream_proxy"]

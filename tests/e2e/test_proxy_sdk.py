@@ -7,7 +7,7 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.conftest import ProxyServer
+from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream, Script
 
 SECRET = "AKIAABCDEFGHIJKLMNOP"
