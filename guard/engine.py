@@ -114,6 +114,18 @@ class Outcome:
                 return decision
         return None
 
+    @property
+    def action(self) -> Action:
+        """The strictest action that applied to the call (input or output)."""
+        if self.output is None:
+            return self.input.action
+        return max(self.input.action, self.output.action)
+
+    @property
+    def label(self) -> str:
+        """The call's outcome for metrics: ``reasked`` or the strictest stage outcome."""
+        return "reasked" if self.attempts > 1 and self.blocked is None else _OUTCOME[self.action]
+
 
 class Guard:
     """The guardrails engine for one policy."""
@@ -156,6 +168,12 @@ class Guard:
             _write_reply(reply, segments)
             reply.body = b""
         self.record(decision, call)
+        return decision
+
+    def after_checks(self, call: Call, reply: Reply, checks: Sequence[Check]) -> Decision:
+        """Run some output checks on a reply without editing it or recording the result
+        (the stream session merges and records them)."""
+        decision, _ = self._run_stage(Stage.OUTPUT, checks, call, reply, reply.segments())
         return decision
 
     def stream(self, call: Call) -> StreamSession:

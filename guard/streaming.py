@@ -25,7 +25,7 @@ from guard.types import Action, Edit, Finding, Stage, Verdict
 
 if TYPE_CHECKING:
     from guard.engine import Decision, Guard
-    from guard.types import Call
+    from guard.types import Call, Reply
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
@@ -72,6 +72,7 @@ class StreamSession:
         self._guard = guard
         self._call = call
         self._checks = [c for c in guard.output_checks if isinstance(c, TextCheck)]
+        self._whole_reply_checks = [c for c in guard.output_checks if not isinstance(c, TextCheck)]
         self._lookbehind = max((c.lookbehind for c in self._checks), default=0)
         self._channels: dict[Hashable, _Channel] = {}
         self._findings: dict[str, list[Finding]] = {c.name: [] for c in self._checks}
@@ -186,9 +187,18 @@ class StreamSession:
             Stage.OUTPUT, verdicts, self._call, time.perf_counter() - self.started
         )
 
-    def close(self) -> Decision:
-        """The stream ended: record and return the output decision."""
+    def close(self, reply: Reply | None = None) -> Decision:
+        """The stream ended: record and return the output decision.
+
+        With the assembled ``reply``, the output checks that need the whole reply (not
+        text checks) run now; in progressive mode they can only end the stream with an
+        error event, so a policy that must block on them uses ``stream: buffer``.
+        """
         decision = self.blocked if self.blocked is not None else self._decision()
+        if self.blocked is None and reply is not None and self._whole_reply_checks:
+            whole = self._guard.after_checks(self._call, reply, self._whole_reply_checks)
+            decision.verdicts.extend(whole.verdicts)
+            decision.action = max(decision.action, whole.action)
         self._guard.record(decision, self._call)
         return decision
 

@@ -137,16 +137,10 @@ class _GuardedTransport:
         if blocked is not None:
             return self._blocked(request, prepared.fmt, blocked)
         assert outcome.reply is not None
-        action = outcome.input.action
-        if outcome.output is not None:
-            action = max(action, outcome.output.action)
-        labels = {"redact": "redacted", "warn": "warned"}
-        self._count(
-            prepared.fmt, "reasked" if outcome.attempts > 1 else labels.get(action.label, "allowed")
-        )
+        self._count(prepared.fmt, outcome.label)
         return package_of(request).Response(
             last.status_code,
-            headers=self._headers(last, action.label),
+            headers=self._headers(last, outcome.action.label),
             content=prepared.fmt.reply_body(outcome.reply),
             request=request,
         )

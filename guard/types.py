@@ -217,8 +217,12 @@ class Reply:
 
     @property
     def text(self) -> str:
-        """Text of the first choice, the common case."""
-        return self.choices[0].text if self.choices else ""
+        """Text of the first choice, all of its parts (a format may split one choice into
+        several ``Choice`` entries of the same index, one per text block)."""
+        if not self.choices:
+            return ""
+        first = self.choices[0].index
+        return "".join(c.text for c in self.choices if c.index == first)
 
     def segments(self) -> list[Segment]:
         """The reply's checkable text: every choice's text and tool-call arguments."""

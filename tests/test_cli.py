@@ -29,7 +29,9 @@ def test_denylisted_phrase_blocks_and_clean_text_passes(capsys: pytest.CaptureFi
 
 
 def test_json_output_and_output_stage(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["check", "--stage", "output", "--json", "token sk-abcdefghijklmnopqrstuvwxyz"]) == 0
+    assert (
+        main(["check", "--stage", "output", "--json", "token sk-abcdefghijklmnopqrstuvwxyz"]) == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["verdict"] == "redact" and result["stage"] == "output"
     finding = result["checks"][0]["findings"][0]
@@ -46,17 +48,25 @@ def test_stdin_input(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixt
 
 def test_malformed_policy_is_one_paragraph_with_file_line_field(tmp_path: Path) -> None:
     policy = tmp_path / "broken.yaml"
-    policy.write_text("name: x\ninput:\n  - check: rules\n    rules:\n      - name: a\n        keywords: [x]\n        action: explode\n")
-    result = subprocess.run([*CLI, "check", "--policy", str(policy), "hi"], capture_output=True, text=True, timeout=60)
+    policy.write_text(
+        "name: x\ninput:\n  - check: rules\n    rules:\n      - name: a\n        keywords: [x]\n        action: explode\n"
+    )
+    result = subprocess.run(
+        [*CLI, "check", "--policy", str(policy), "hi"], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     error = result.stderr.strip()
     assert "Traceback" not in error and "\n" not in error
     assert str(policy) in error and "line 7" in error and "input[0].rules[0].action" in error
 
 
-def test_shadow_policy_exits_zero_but_reports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_shadow_policy_exits_zero_but_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     policy = tmp_path / "shadow.yaml"
-    policy.write_text("name: s\nmode: shadow\ninput:\n  - check: rules\n    rules:\n      - {name: b, keywords: [forbidden]}\n")
+    policy.write_text(
+        "name: s\nmode: shadow\ninput:\n  - check: rules\n    rules:\n      - {name: b, keywords: [forbidden]}\n"
+    )
     assert main(["check", "--policy", str(policy), "forbidden"]) == 0
     out = capsys.readouterr().out
     assert "verdict: allow" in out and "would have been block" in out
@@ -81,8 +91,14 @@ def _free_port() -> int:
 
 def _serve(*args: str) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUARDWIRE_", "OPENAI_", "ANTHROPIC_"))}
-    process = subprocess.Popen([*CLI, "serve", "--port", str(port), *args], stderr=subprocess.PIPE, text=True, env=env)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GUARDWIRE_", "OPENAI_", "ANTHROPIC_"))
+    }
+    process = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port), *args], stderr=subprocess.PIPE, text=True, env=env
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -92,14 +108,19 @@ def _serve(*args: str) -> tuple[subprocess.Popen[str], int]:
             pass
         if time.monotonic() > deadline or process.poll() is not None:
             process.kill()
-            raise AssertionError("proxy did not start: " + (process.stderr.read() if process.stderr else ""))
+            raise AssertionError(
+                "proxy did not start: " + (process.stderr.read() if process.stderr else "")
+            )
         time.sleep(0.1)
 
 
 def test_serve_runs_the_demo_proxy(tmp_path: Path) -> None:
     process, port = _serve()
     try:
-        response = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}]})
+        response = httpx.post(
+            f"http://127.0.0.1:{port}/v1/chat/completions",
+            json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        )
         assert response.json()["model"] == "guardwire-demo"
     finally:
         process.send_signal(signal.SIGINT)
@@ -117,7 +138,13 @@ def test_shutdown_lets_in_flight_requests_finish() -> None:
         import threading
 
         def call() -> None:
-            result.append(httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "hi"}]}, timeout=10))
+            result.append(
+                httpx.post(
+                    f"http://127.0.0.1:{port}/v1/chat/completions",
+                    json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+                    timeout=10,
+                )
+            )
 
         worker = threading.Thread(target=call)
         worker.start()
@@ -132,7 +159,11 @@ def test_shutdown_lets_in_flight_requests_finish() -> None:
 def test_serve_rejects_bad_config(tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("port: not-a-port\n")
-    result = subprocess.run([*CLI, "serve", "--config", str(config)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [*CLI, "serve", "--config", str(config)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
-    assert "invalid config" in result.stderr and "line 1" in result.stderr and "port" in result.stderr
+    assert (
+        "invalid config" in result.stderr and "line 1" in result.stderr and "port" in result.stderr
+    )
     assert "Traceback" not in result.stderr

@@ -19,18 +19,26 @@ def test_defaults_serve_the_demo_model() -> None:
 def test_environment_wins_over_file(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("port: 9000\nhost: 0.0.0.0\nupstreams:\n  a: {url: 'http://x:1'}\n")
-    config = load_config(path, env={"GUARDWIRE_PORT": "9100", "GUARDWIRE_UPSTREAM": "http://y:2/v1"})
+    config = load_config(
+        path, env={"GUARDWIRE_PORT": "9100", "GUARDWIRE_UPSTREAM": "http://y:2/v1"}
+    )
     assert config.port == 9100 and config.host == "0.0.0.0"
-    assert list(config.upstreams) == ["default"] and config.upstreams["default"].url == "http://y:2/v1"
+    assert (
+        list(config.upstreams) == ["default"] and config.upstreams["default"].url == "http://y:2/v1"
+    )
 
 
 def test_command_line_overrides_win(tmp_path: Path) -> None:
-    config = load_config(None, env={"GUARDWIRE_PORT": "9100"}, overrides={"port": 9200, "upstream": "http://z:3"})
+    config = load_config(
+        None, env={"GUARDWIRE_PORT": "9100"}, overrides={"port": 9200, "upstream": "http://z:3"}
+    )
     assert config.port == 9200 and not config.demo
 
 
 def test_upstream_key_variable_is_picked(tmp_path: Path) -> None:
-    config = load_config(None, env={"GUARDWIRE_UPSTREAM": "https://api.example.com", "OPENAI_API_KEY": "x"})
+    config = load_config(
+        None, env={"GUARDWIRE_UPSTREAM": "https://api.example.com", "OPENAI_API_KEY": "x"}
+    )
     assert config.upstreams["default"].api_key_env == "OPENAI_API_KEY"
 
 

@@ -99,3 +99,26 @@ def test_shadow_stream_releases_everything_but_records(make_guard: Callable[...,
 def test_apply_edits_merges_overlaps() -> None:
     edits = [Edit(0, 2, 6, "[A]"), Edit(0, 4, 9, "[B]"), Edit(0, 10, 11, "[C]")]
     assert apply_edits("0123456789AB", edits) == "01[A]9[C]B"
+
+
+def test_whole_reply_checks_run_when_the_stream_closes(make_guard: Callable[..., Guard]) -> None:
+    from guard.checks.base import CheckContext
+    from guard.types import Call, Reply, Verdict
+
+    class NoPlatypus:
+        name = "no-platypus"
+        shadow = False
+
+        def input(self, call: Call, ctx: CheckContext) -> Verdict:
+            return Verdict(self.name, Action.ALLOW)
+
+        def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+            return Verdict(self.name, Action.BLOCK if "platypus" in reply.text else Action.ALLOW)
+
+    guard = make_guard(POLICY)
+    guard.output_checks.append(NoPlatypus())
+    session = guard.stream(text_call("q"))
+    out = session.feed("t", "a platypus") + session.flush("t")
+    assert out == "a platypus"  # progressive: released, but the end decision blocks
+    decision = session.close(text_reply(out))
+    assert decision.blocked and decision.verdicts[-1].check == "no-platypus"

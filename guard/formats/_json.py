@@ -1,0 +1,130 @@
+"""JSON decoding, field validation and reask text shared by the wire formats.
+
+Error messages name the field (``'messages[2].content'``) and never quote the value: a
+request body is user text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NoReturn
+
+from guard.errors import RequestError, UpstreamError
+from guard.types import Reply
+
+
+def _no_constants(name: str) -> NoReturn:
+    # NaN and Infinity are not JSON; forwarding them would produce an invalid body.
+    raise ValueError(name)
+
+
+def _load(body: bytes) -> Any:
+    return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
+
+
+def load_request(body: bytes) -> dict[str, Any]:
+    """Decode a request body into a JSON object, or raise :class:`RequestError`."""
+    try:
+        raw = _load(body)
+    except UnicodeDecodeError:
+        raise RequestError("the request body is not valid UTF-8") from None
+    except (ValueError, RecursionError):
+        raise RequestError("the request body is not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise RequestError("the request body must be a JSON object")
+    return raw
+
+
+def load_reply(body: bytes, api: str) -> dict[str, Any]:
+    """Decode an upstream reply into a JSON object, or raise :class:`UpstreamError` (502)."""
+    try:
+        raw = _load(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        raise UpstreamError(
+            f"the upstream {api} API returned a reply that is not valid JSON"
+        ) from None
+    if not isinstance(raw, dict):
+        raise UpstreamError(f"the upstream {api} API returned a reply that is not a JSON object")
+    return raw
+
+
+def invalid(where: str, what: str) -> RequestError:
+    """The error for a field of the wrong type: ``'where' must be what``."""
+    return RequestError(f"'{where}' must be {what}")
+
+
+def required_string(raw: dict[str, Any], name: str) -> str:
+    """``raw[name]``, which must be a non-empty string."""
+    value = raw.get(name)
+    if value is None:
+        raise RequestError(f"'{name}' is required")
+    if not isinstance(value, str) or not value:
+        raise invalid(name, "a non-empty string")
+    return value
+
+
+def required_list(raw: dict[str, Any], name: str) -> list[Any]:
+    """``raw[name]``, which must be a list."""
+    value = raw.get(name)
+    if value is None:
+        raise RequestError(f"'{name}' is required")
+    if not isinstance(value, list):
+        raise invalid(name, "a list")
+    return value
+
+
+def optional_int(raw: dict[str, Any], name: str) -> int | None:
+    """``raw[name]`` if present: an integer (``true`` is not a number here)."""
+    value = raw.get(name)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise invalid(name, "an integer")
+    return value
+
+
+def optional_bool(raw: dict[str, Any], name: str) -> bool:
+    """``raw[name]`` if present: a boolean; ``False`` when absent."""
+    value = raw.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise invalid(name, "a boolean")
+    return bool(value)
+
+
+def optional_object(raw: Any, name: str, where: str | None = None) -> dict[str, Any] | None:
+    """``raw[name]`` if present: a JSON object."""
+    value = raw.get(name) if isinstance(raw, dict) else None
+    if value is not None and not isinstance(value, dict):
+        raise invalid(where or name, "an object")
+    return value
+
+
+def text_of(value: Any, where: str) -> str:
+    """A string field of a content part."""
+    if not isinstance(value, str):
+        raise invalid(where, "a string")
+    return value
+
+
+def reply_as_text(reply: Reply) -> str:
+    """The reply as plain assistant text for a reask.
+
+    Tool calls are written out as ``name(arguments)``: a real tool-call message would
+    need tool results before the feedback message, which a reask does not have.
+    """
+    if reply.text:
+        return reply.text
+    calls = [call for choice in reply.choices for call in choice.tool_calls]
+    return "\n".join(f"{call.name}({call.arguments})" for call in calls) or "(no text)"
+
+
+def compact(value: Any) -> str:
+    """``value`` as compact JSON text (how tool inputs are checked and streamed)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def object_or_empty(text: str) -> dict[str, Any]:
+    """JSON text as an object; ``{}`` when it is not one (cut short, or broken by an edit)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,235 @@
+"""What the OpenAI and Anthropic stream filters share.
+
+:class:`EventFilter` parses the upstream's server-sent events, parses each event's JSON
+once and hands it to the format's ``forward`` (progressive mode) or collects it
+(buffer mode). Every event the client gets goes through :meth:`EventFilter.send` or
+:meth:`EventFilter.send_raw`, which also feed the format's :class:`Assembly`, so the
+assembled :attr:`~EventFilter.reply` is exactly what the client received.
+
+Progressive mode: each text delta passes through the engine's
+:class:`~guard.streaming.StreamSession`; the event is re-emitted with the released text
+(unchanged events are forwarded byte-for-byte, emptied ones are dropped). Buffer mode:
+nothing leaves until the stream ends; then :meth:`~guard.engine.Guard.after` checks the
+assembled reply and the format renders it (or an error event) in one go.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Hashable, Iterable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from guard.formats.base import WireFormat
+from guard.formats.sse import Event, SSEParser, encode_json
+from guard.types import Action, Call, Reply
+
+if TYPE_CHECKING:
+    from guard.engine import Decision, Guard
+
+#: Code of the error event that ends a stream a check blocked.
+BLOCKED = "content_blocked"
+
+_WORDS = re.compile(r"\S*\s+|\S+")
+
+
+def words(text: str) -> list[str]:
+    """``text`` cut after each run of whitespace: realistic deltas that join back."""
+    return _WORDS.findall(text)
+
+
+def pieces(text: str, size: int = 24) -> list[str]:
+    """``text`` in pieces of ``size`` characters (tool arguments have few spaces)."""
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class StreamingFormat(WireFormat, Protocol):
+    """A wire format that can turn an assembled response object into a reply."""
+
+    def reply_from_raw(self, raw: dict[str, Any]) -> Reply:
+        """The reply of a complete (non-stream) response object, with write-back paths."""
+        ...
+
+
+class Assembly(Protocol):
+    """Collects stream events into the API's complete (non-stream) response object."""
+
+    def add(self, payload: dict[str, Any]) -> None:
+        """Take one event's JSON payload."""
+        ...
+
+    def build(self) -> dict[str, Any]:
+        """The response object the events so far add up to."""
+        ...
+
+
+class EventFilter:
+    """Base of the SSE stream filters; implements :class:`~guard.formats.StreamFilter`."""
+
+    def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard, assembly: Assembly) -> None:
+        self.done = False
+        self.decision: Decision | None = None
+        self.reply = Reply(fmt.name)
+        self.format = fmt
+        self.call = call
+        self.guard = guard
+        self.assembly = assembly
+        self._parser = SSEParser()
+        self._buffering = guard.policy.stream.mode == "buffer"
+        self.session = None if self._buffering else guard.stream(call)
+        #: Text streams fed to the session and not flushed yet, in order of appearance.
+        self._open: dict[Hashable, None] = {}
+
+    # -- what a format implements ----------------------------------------------------
+
+    def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
+        """Progressive mode: send ``event`` on, its text replaced by the released text."""
+        raise NotImplementedError
+
+    def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
+        """True for the upstream's own mid-stream error event."""
+        raise NotImplementedError
+
+    def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
+        """A delta event (payload, SSE event name) carrying flushed text of ``key``."""
+        raise NotImplementedError
+
+    # -- the StreamFilter interface --------------------------------------------------
+
+    def feed(self, data: bytes) -> bytes:
+        """Take raw upstream bytes (any split); return bytes to send to the client."""
+        if self.done:
+            return b""
+        return self._handle(self._parser.feed(data))
+
+    def close(self) -> bytes:
+        """The upstream ended normally: release what is left and decide."""
+        if self.done:
+            return b""
+        out = [self._handle(self._parser.close())]
+        if self.done:
+            return out[0]
+        if self._buffering:
+            self.done = True
+            return out[0] + self._release_buffered()
+        mark = len(out)
+        self.flush(list(self._open), out)
+        if self._blocked():
+            del out[mark:]
+            out.append(self._block())
+            return b"".join(out)
+        self._settle()
+        if self.decision is not None and self.decision.blocked:
+            # A check that needs the whole reply blocked at the end of the stream.
+            out.append(self.format.stream_error(self.decision.message(), BLOCKED))
+        return b"".join(out)
+
+    def fail(self, message: str, code: str = "upstream_error") -> bytes:
+        """The upstream broke: end with an error event, releasing nothing more."""
+        if self.done:
+            return b""
+        self._settle()
+        return self.format.stream_error(message, code)
+
+    # -- helpers for forward() ---------------------------------------------------------
+
+    def release(self, key: Hashable, text: str) -> str:
+        """Feed a text delta of stream ``key`` to the session; return what may go out."""
+        assert self.session is not None
+        self._open[key] = None
+        return self.session.feed(key, text)
+
+    def flush_text(self, key: Hashable) -> str:
+        """End the text stream ``key``; return what it still held (now released)."""
+        assert self.session is not None
+        if key not in self._open:
+            return ""
+        del self._open[key]
+        return self.session.flush(key)
+
+    def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
+        """End the text streams ``keys``: send what they still held as extra deltas."""
+        for key in keys:
+            text = self.flush_text(key)
+            if text:
+                payload, name = self.flush_event(key, text)
+                self.send(payload, name, out)
+
+    def open_keys(self) -> list[Hashable]:
+        """Every text stream fed and not yet flushed."""
+        return list(self._open)
+
+    def send(self, payload: dict[str, Any], name: str | None, out: list[bytes]) -> None:
+        """Send a new or changed event."""
+        self.assembly.add(payload)
+        out.append(encode_json(payload, name))
+
+    def send_raw(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
+        """Send an unchanged event byte-for-byte."""
+        if payload is not None:
+            self.assembly.add(payload)
+        out.append(event.raw)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _handle(self, events: list[Event]) -> bytes:
+        out: list[bytes] = []
+        for event in events:
+            payload = _payload(event.data)
+            if self.is_error(event, payload):
+                # The upstream's own error reaches the client as sent; nothing is flushed.
+                self._settle()
+                out.append(event.raw)
+                break
+            if self._buffering:
+                if payload is not None:
+                    self.assembly.add(payload)
+                continue
+            mark = len(out)
+            self.forward(event, payload, out)
+            if self._blocked():
+                del out[mark:]
+                out.append(self._block())
+                break
+        return b"".join(out)
+
+    def _blocked(self) -> bool:
+        return self.session is not None and self.session.blocked is not None
+
+    def _block(self) -> bytes:
+        self._settle()
+        assert self.decision is not None
+        return self.format.stream_error(self.decision.message(), BLOCKED)
+
+    def _settle(self) -> None:
+        """End the stream: assemble the reply and take the session's decision."""
+        self.done = True
+        self.reply = self._assembled()
+        if self.session is not None:
+            self.decision = self.session.close(self.reply)
+        else:
+            self.decision = self.guard.after(self.call, self.reply)
+
+    def _release_buffered(self) -> bytes:
+        reply = self._assembled()
+        decision = self.guard.after(self.call, reply)
+        self.reply, self.decision = reply, decision
+        if decision.action >= Action.REASK:
+            # A stream cannot be repeated with feedback: a reply that failed is refused.
+            decision.action = Action.BLOCK
+            return self.format.stream_error(decision.message(), BLOCKED)
+        return b"".join(self.format.render_stream(self.call, reply))
+
+    def _assembled(self) -> Reply:
+        return self.format.reply_from_raw(self.assembly.build())
+
+
+def _payload(data: str | None) -> dict[str, Any] | None:
+    """The event's JSON object, or ``None`` (no data, ``[DONE]``, not an object)."""
+    if not data or data == "[DONE]":
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None

@@ -1,0 +1,262 @@
+"""OpenAI chat completions (``POST /v1/chat/completions``).
+
+Every piece of text the model reads or writes becomes a :class:`~guard.types.Segment`
+with its JSON path: message content (a string, or ``text`` / ``refusal`` content parts;
+images and audio are skipped), tool results, assistant tool-call arguments, and system
+and developer prompts. Edits are written to exactly those paths; everything else is
+forwarded as received.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from guard.formats._json import (
+    invalid,
+    load_reply,
+    load_request,
+    optional_bool,
+    optional_int,
+    optional_object,
+    reply_as_text,
+    required_list,
+    required_string,
+    text_of,
+)
+from guard.formats._openai_render import render_reply, render_stream
+from guard.formats._openai_stream import OpenAIStreamFilter
+from guard.formats.base import EXTENSION, StreamFilter, dumps, read_extension, usage_or_none
+from guard.formats.sse import encode_json
+from guard.types import Call, Caller, Choice, Reply, Segment, ToolCall
+
+if TYPE_CHECKING:
+    from guard.engine import Guard
+
+NAME = "openai.chat"
+#: Segment kind by message role; every other role is conversation text.
+_KINDS = {
+    "system": "system",
+    "developer": "system",
+    "tool": "tool_result",
+    "function": "tool_result",
+}
+#: Error ``type`` by HTTP status, as the OpenAI API names them (5xx: ``server_error``).
+_ERROR_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
+
+
+def _error_type(status: int) -> str:
+    return "server_error" if status >= 500 else _ERROR_TYPES.get(status, "invalid_request_error")
+
+
+def _segments(messages: list[Any]) -> list[Segment]:
+    out: list[Segment] = []
+    for i, message in enumerate(messages):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise invalid(where, "an object")
+        role = message.get("role")
+        if not isinstance(role, str):
+            raise invalid(f"{where}.role", "a string")
+        kind = _KINDS.get(role, "message")
+        content = message.get("content")
+        if isinstance(content, str):
+            out.append(Segment(content, ("messages", i, "content"), role, kind, i))
+        elif isinstance(content, list):
+            for j, part in enumerate(content):
+                if not isinstance(part, dict):
+                    raise invalid(f"{where}.content[{j}]", "an object")
+                field = part.get("type")
+                if field in ("text", "refusal"):
+                    text = text_of(part.get(field), f"{where}.content[{j}].{field}")
+                    out.append(Segment(text, ("messages", i, "content", j, field), role, kind, i))
+        elif content is not None:
+            raise invalid(f"{where}.content", "a string, a list of content parts or null")
+        tool_calls = message.get("tool_calls")
+        if tool_calls is not None:
+            if not isinstance(tool_calls, list):
+                raise invalid(f"{where}.tool_calls", "a list")
+            for k, tool in enumerate(tool_calls):
+                function = optional_object(tool, "function", f"{where}.tool_calls[{k}].function")
+                if function is not None and "arguments" in function:
+                    at = f"{where}.tool_calls[{k}].function.arguments"
+                    path = ("messages", i, "tool_calls", k, "function", "arguments")
+                    out.append(
+                        Segment(text_of(function["arguments"], at), path, role, "tool_arguments", i)
+                    )
+        # The deprecated single ``function_call`` of older clients.
+        legacy = optional_object(message, "function_call", f"{where}.function_call")
+        if legacy is not None and "arguments" in legacy:
+            text = text_of(legacy["arguments"], f"{where}.function_call.arguments")
+            place = ("messages", i, "function_call", "arguments")
+            out.append(Segment(text, place, role, "tool_arguments", i))
+    return out
+
+
+def _tools(raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """``tools[].function`` (or ``.custom``) as ``{name, description, parameters}``."""
+    tools = raw.get("tools")
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise invalid("tools", "a list")
+    out: list[dict[str, Any]] = []
+    for k, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            raise invalid(f"tools[{k}]", "an object")
+        kind = tool.get("type", "function")
+        spec = optional_object(tool, kind, f"tools[{k}].{kind}") if isinstance(kind, str) else None
+        if spec is not None:
+            name = text_of(spec.get("name"), f"tools[{k}].{kind}.name")
+            out.append(
+                {
+                    "name": name,
+                    "description": spec.get("description") or "",
+                    "parameters": spec.get("parameters"),
+                }
+            )
+    return out
+
+
+class OpenAIChat:
+    """The OpenAI chat completions wire format."""
+
+    name = NAME
+
+    def parse_request(self, body: bytes, caller: Caller | None = None) -> Call:
+        """Parse a request body; raise :class:`~guard.errors.RequestError` when invalid."""
+        raw = load_request(body)
+        had_extension = EXTENSION in raw
+        extension, caller, passages = read_extension(raw, caller)
+        # With the extension removed the original bytes must not be forwarded.
+        call = self._call(raw, b"" if had_extension else body)
+        call.caller, call.context, call.extension = caller, passages, extension
+        return call
+
+    def _call(self, raw: dict[str, Any], body: bytes) -> Call:
+        model = required_string(raw, "model")
+        segments = _segments(required_list(raw, "messages"))
+        max_tokens = optional_int(raw, "max_completion_tokens")
+        if max_tokens is None:
+            max_tokens = optional_int(raw, "max_tokens")
+        return Call(
+            format=NAME,
+            model=model,
+            segments=segments,
+            stream=optional_bool(raw, "stream"),
+            max_tokens=max_tokens,
+            response_format=optional_object(raw, "response_format"),
+            tools=_tools(raw),
+            raw=raw,
+            body=body,
+        )
+
+    def request_body(self, call: Call) -> bytes:
+        """The original body when untouched, else ``raw`` re-serialised."""
+        return call.body or dumps(call.raw)
+
+    def parse_reply(self, call: Call, body: bytes) -> Reply:
+        """Parse a ``chat.completion`` body; :class:`~guard.errors.UpstreamError` if not JSON."""
+        reply = self.reply_from_raw(load_reply(body, "OpenAI"))
+        reply.body = body
+        return reply
+
+    def reply_from_raw(self, raw: dict[str, Any]) -> Reply:
+        """The reply of a ``chat.completion`` object, with write-back paths."""
+        choices: list[Choice] = []
+        items = raw.get("choices")
+        for position, item in enumerate(items if isinstance(items, list) else ()):
+            if not isinstance(item, dict):
+                continue
+            index = item.get("index")
+            finish = item.get("finish_reason")
+            choice = Choice(
+                index if isinstance(index, int) else position,
+                finish_reason=finish if isinstance(finish, str) else None,
+            )
+            message = item.get("message")
+            message = message if isinstance(message, dict) else {}
+            at = ("choices", position, "message")
+            if isinstance(message.get("content"), str):
+                choice.text, choice.path = message["content"], (*at, "content")
+            tool_calls = message.get("tool_calls")
+            for k, tool in enumerate(tool_calls if isinstance(tool_calls, list) else ()):
+                function = tool.get("function") if isinstance(tool, dict) else None
+                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                    path = (*at, "tool_calls", k, "function", "arguments")
+                    name = function.get("name")
+                    choice.tool_calls.append(
+                        ToolCall(
+                            str(tool.get("id") or ""),
+                            name if isinstance(name, str) else "",
+                            function["arguments"],
+                            path,
+                        )
+                    )
+            choices.append(choice)
+        usage = raw.get("usage")
+        usage = usage if isinstance(usage, dict) else {}
+        model = raw.get("model")
+        return Reply(
+            NAME,
+            choices,
+            usage_or_none(usage.get("prompt_tokens"), usage.get("completion_tokens")),
+            model if isinstance(model, str) else None,
+            raw,
+        )
+
+    def reply_body(self, reply: Reply) -> bytes:
+        """The original body when untouched, else ``raw`` re-serialised.
+
+        An edited reply loses its ``logprobs``: they list the tokens as generated, so
+        they would give away the text a redaction removed.
+        """
+        if reply.body:
+            return reply.body
+        for item in reply.raw.get("choices") or ():
+            if isinstance(item, dict) and item.get("logprobs") is not None:
+                item["logprobs"] = None
+        return dumps(reply.raw)
+
+    def render_reply(self, call: Call, reply: Reply) -> bytes:
+        """A complete ``chat.completion`` body for a normalised reply."""
+        return render_reply(call, reply)
+
+    def render_stream(self, call: Call, reply: Reply) -> Iterator[bytes]:
+        """The ``chat.completion.chunk`` events of a reply, ending with ``[DONE]``."""
+        return render_stream(call, reply)
+
+    def error_body(self, status: int, message: str, code: str) -> bytes:
+        """``{"error": {message, type, param, code}}`` with the API's type for ``status``."""
+        error = {"message": message, "type": _error_type(status), "param": None, "code": code}
+        return dumps({"error": error})
+
+    def stream_error(self, message: str, code: str) -> bytes:
+        """``data: {"error": ...}``: the SDK raises ``openai.APIError`` with ``message``."""
+        kind = "server_error" if code.startswith("upstream") else "invalid_request_error"
+        error = {"message": message, "type": kind, "param": None, "code": code}
+        return encode_json({"error": error})
+
+    def with_feedback(self, call: Call, reply: Reply, feedback: str) -> Call:
+        """``call`` with the reply (as assistant text) and the feedback appended."""
+        raw = copy.deepcopy(call.raw)
+        raw["messages"].append({"role": "assistant", "content": reply_as_text(reply)})
+        raw["messages"].append({"role": "user", "content": feedback})
+        again = self._call(raw, b"")
+        again.caller, again.context, again.extension = call.caller, call.context, call.extension
+        again.request_id = call.request_id
+        return again
+
+    def stream_filter(self, call: Call, guard: Guard) -> StreamFilter:
+        """A filter applying ``guard``'s output checks to a ``chat.completion.chunk`` stream."""
+        return OpenAIStreamFilter(self, call, guard)
+
+
+#: The instance the registry (:mod:`guard.formats`) serves as ``openai.chat``.
+FORMAT = OpenAIChat()

@@ -1,0 +1,154 @@
+"""Server-sent events: an incremental parser and an encoder.
+
+The parser follows the WHATWG event-stream rules (any of ``\\r\\n``, ``\\r``, ``\\n`` ends a
+line; a blank line dispatches; ``:`` starts a comment; several ``data:`` lines join with
+``\\n``) and accepts bytes split anywhere, including inside a line ending or a multibyte
+character. Each :class:`Event` keeps the exact bytes it was parsed from, so a filter can
+forward an event it did not change byte-for-byte.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from guard.formats.base import dumps
+
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(slots=True)
+class Event:
+    """One block of the stream, up to and including the blank line that ended it.
+
+    ``data`` is ``None`` for a block without ``data:`` lines (comments, keep-alives,
+    stray blank lines): the spec dispatches nothing for it, but a proxy forwards it.
+    """
+
+    data: str | None
+    #: The ``event:`` field, ``""`` when absent (the spec's default type ``message``).
+    event: str = ""
+    id: str | None = None
+    raw: bytes = b""
+
+
+class SSEParser:
+    """Turns bytes, split anywhere, into complete :class:`Event` blocks."""
+
+    __slots__ = ("_data", "_event", "_held", "_id", "_partial", "_started")
+
+    def __init__(self) -> None:
+        #: Bytes received after the last complete line (an unfinished line).
+        self._partial: list[bytes] = []
+        #: Raw bytes of complete lines of the event being read.
+        self._held: list[bytes] = []
+        self._data: list[bytes] = []
+        self._event = ""
+        self._id: str | None = None
+        self._started = False
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        """Parse ``chunk``; return the events it completed (often none or one)."""
+        held_cr = bool(self._partial) and self._partial[-1].endswith(b"\r")
+        if b"\n" not in chunk and b"\r" not in chunk and not held_cr:
+            # No line ends: nothing can complete. Keeps byte-at-a-time input linear.
+            if chunk:
+                self._partial.append(chunk)
+            return []
+        self._partial.append(chunk)
+        buffer = b"".join(self._partial)
+        self._partial.clear()
+        return self._lines(buffer, final=False)
+
+    def close(self) -> list[Event]:
+        """The stream ended: complete what a held ``\\r`` left open; drop the rest.
+
+        An event without its closing blank line is discarded, as the spec says.
+        """
+        buffer = b"".join(self._partial)
+        self._partial.clear()
+        events = self._lines(buffer, final=True) if buffer else []
+        self._held.clear()
+        self._data.clear()
+        return events
+
+    def _lines(self, buffer: bytes, *, final: bool) -> list[Event]:
+        if not self._started:
+            self._started = True
+            if buffer.startswith(_BOM):
+                buffer = buffer[len(_BOM) :]
+        events: list[Event] = []
+        start = 0  # where the current line starts
+        event_start = 0  # where the current event's bytes in ``buffer`` start
+        for line, end in _split_lines(buffer, final):
+            if line:
+                self._field(line)
+            else:
+                raw = buffer[event_start:end]
+                if self._held:
+                    raw = b"".join(self._held) + raw
+                    self._held.clear()
+                events.append(self._dispatch(raw))
+                event_start = end
+            start = end
+        if start > event_start:
+            self._held.append(buffer[event_start:start])
+        if start < len(buffer):
+            self._partial.append(buffer[start:])
+        return events
+
+    def _field(self, line: bytes) -> None:
+        if line[0] == 0x3A:  # ":" starts a comment
+            return
+        name, colon, value = line.partition(b":")
+        if colon and value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            self._data.append(value)
+        elif name == b"event":
+            self._event = value.decode("utf-8", "replace")
+        elif name == b"id" and b"\0" not in value:
+            self._id = value.decode("utf-8", "replace")
+
+    def _dispatch(self, raw: bytes) -> Event:
+        data = b"\n".join(self._data).decode("utf-8", "replace") if self._data else None
+        event = Event(data, self._event, self._id, raw)
+        self._data.clear()
+        self._event = ""
+        return event
+
+
+def _split_lines(buffer: bytes, final: bool) -> Iterator[tuple[bytes, int]]:
+    """Each complete line of ``buffer`` (without its ending) and where its ending ends."""
+    if b"\r" not in buffer:
+        # The common case: "\n" only, where ``split`` is several times faster than a regex.
+        end = 0
+        lines = buffer.split(b"\n")
+        for line in lines[:-1]:  # the last item is the unfinished rest
+            end += len(line) + 1
+            yield line, end
+        return
+    start, size = 0, len(buffer)
+    for match in _LINE_END.finditer(buffer):
+        end = match.end()
+        if end == size and not final and buffer[-1] == 0x0D:
+            return  # a final "\r" may be the first half of "\r\n": wait for the next byte
+        yield buffer[start : match.start()], end
+        start = end
+
+
+def encode(data: str, event: str | None = None) -> bytes:
+    """One event; ``data`` may span lines (each becomes a ``data:`` line)."""
+    head = f"event: {event}\n" if event else ""
+    lines = _LINE_END.split(data.encode("utf-8"))
+    return head.encode("utf-8") + b"".join(b"data: " + line + b"\n" for line in lines) + b"\n"
+
+
+def encode_json(payload: Any, event: str | None = None) -> bytes:
+    """One event carrying compact JSON (which never contains a raw line end)."""
+    if event:
+        return b"event: " + event.encode("utf-8") + b"\ndata: " + dumps(payload) + b"\n\n"
+    return b"data: " + dumps(payload) + b"\n\n"
