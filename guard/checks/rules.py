@@ -101,38 +101,45 @@ def _required_prefixes(pattern: str) -> tuple[str, ...] | None:
     from re import _constants as c  # type: ignore[attr-defined]
     from re import _parser  # type: ignore[attr-defined]
 
-    def literals(items: Any) -> list[str] | None:
+    def literals(items: Any) -> tuple[list[str], bool]:
+        """Prefixes of ``items`` and whether they cover all of ``items`` (so that what
+        follows may be appended)."""
         out = [""]
         for op, argument in items:
             if op is c.AT and out == [""]:
                 continue
             if op is c.LITERAL:
                 out = [o + chr(argument).lower() for o in out]
-            elif op is c.SUBPATTERN:
-                inner = literals(argument[-1])
-                if inner is None:
-                    break
-                out = [o + i for o in out for i in inner]
-            elif op is c.BRANCH:
+                continue
+            if op is c.IN and all(item_op is c.LITERAL for item_op, _ in argument):
+                # A small character set ([pousr]) widens the prefix set.
+                chars = sorted({chr(value).lower() for _, value in argument})
+                if len(chars) * len(out) <= 32:
+                    out = [o + char for o in out for char in chars]
+                    continue
+                return out, False
+            if op is c.SUBPATTERN or op is c.BRANCH:
+                branches = [argument[-1]] if op is c.SUBPATTERN else argument[1]
                 options: list[str] = []
-                for branch in argument[1]:
-                    inner = literals(branch)
-                    if not inner or "" in inner:
-                        return out if out != [""] else None
+                complete = True
+                for branch in branches:
+                    inner, whole = literals(branch)
                     options.extend(inner)
+                    complete = complete and whole
+                if "" in options or len(options) * len(out) > 32:
+                    return out, False
                 out = [o + i for o in out for i in options]
-            else:
-                break
-            if len(out) > 32:
-                break
-        return out if all(out) else None
+                if complete:
+                    continue
+            return out, False
+        return out, True
 
     try:
         parsed = _parser.parse(pattern)
     except Exception:
         return None
-    found = literals(list(parsed))
-    return tuple(found) if found else None
+    found, _ = literals(list(parsed))
+    return tuple(found) if all(found) else None
 
 
 def _keyword_pattern(term: str) -> str:
@@ -232,7 +239,9 @@ class RulesCheck(TextCheck):
 
     def holdback(self, text: str) -> int:
         """Hold back the longest tail that could still become (or extend) a match."""
-        hold = min(len(text), self._regex_window)
+        hold = 0
+        if self._regexes:
+            hold = self._regex_holdback(text)
         if self._keyword_window:
             window = text[-self._keyword_window :]
             folded = normalize(window)
@@ -245,4 +254,28 @@ class RulesCheck(TextCheck):
                     original_start = folded.span(start, start + 1)[0]
                     hold = max(hold, len(window) - original_start)
                     break
+        return hold
+
+    def _regex_holdback(self, text: str) -> int:
+        """From the earliest place in the last ``max_length`` characters where a match
+        could start: a required literal prefix, or a tail that is the start of one.
+        Regexes without a known prefix hold back their whole ``max_length``."""
+        hold = 0
+        for rule, _, prefixes in self._regexes:
+            window = text[-rule.max_length :]
+            if prefixes is None:
+                hold = max(hold, len(window))
+                continue
+            folded = normalize(window)
+            starts = [i for i in (folded.text.find(p) for p in prefixes) if i >= 0]
+            length = len(folded.text)
+            starts.extend(
+                length - k
+                for prefix in prefixes
+                for k in range(1, min(len(prefix), length + 1))
+                if folded.text.endswith(prefix[:k])
+            )
+            if starts:
+                original_start = folded.span(min(starts), min(starts) + 1)[0]
+                hold = max(hold, len(window) - original_start)
         return hold

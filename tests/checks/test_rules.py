@@ -108,3 +108,30 @@ def test_catastrophic_looking_keyword_list_is_linear(make_guard: Callable[..., G
     )
     assert guard.check_input("nothing here " * 100).action is Action.ALLOW
     assert guard.check_input("we found term1999 here").action is Action.BLOCK
+
+
+def test_regex_holdback_only_where_a_match_could_start(make_guard: Callable[..., Guard]) -> None:
+    check = make_guard(None).output_checks[0]  # default policy: secrets
+    holdback = check.holdback  # type: ignore[attr-defined]
+    assert holdback("A perfectly clean sentence with nothing pending.") == 0
+    assert holdback("the token is s") == 1  # could become "sk-..."
+    assert holdback("the token is sk-abc") == len("sk-abc")
+    assert holdback("see -----BEGIN") == len("-----BEGIN")
+    assert holdback("x" * 300 + " ghp_" + "a" * 10) == len("ghp_") + 10
+
+
+@pytest.mark.parametrize(
+    ("pattern", "prefixes"),
+    [
+        (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", ("akia", "asia")),
+        (r"\bgh[pousr]_[A-Za-z0-9]{36}", ("gho_", "ghp_", "ghr_", "ghs_", "ghu_")),
+        (r"(?:ab\d)c", ("ab",)),  # a prefix never runs past a non-literal
+        (r"x(?:y|)z", ("x",)),
+        (r"\d+", None),
+        (r"(?:ab|c?d)x", None),
+    ],
+)
+def test_required_prefixes_are_necessary(pattern: str, prefixes: tuple[str, ...] | None) -> None:
+    from guard.checks.rules import _required_prefixes
+
+    assert _required_prefixes(pattern) == prefixes
