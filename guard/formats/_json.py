@@ -7,10 +7,13 @@ request body is user text.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NoReturn
 
 from guard.errors import RequestError, UpstreamError
 from guard.types import Reply
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _no_constants(name: str) -> NoReturn:
@@ -32,6 +35,15 @@ def load_request(body: bytes) -> dict[str, Any]:
         raise RequestError("the request body is not valid JSON") from None
     if not isinstance(raw, dict):
         raise RequestError("the request body must be a JSON object")
+    if _SURROGATE_ESCAPE.search(body) is not None:
+        # "\ud800" decodes to a lone surrogate that no UTF-8 body can carry onwards;
+        # escaped pairs (emoji) are fine. Only bodies with such escapes pay for this.
+        try:
+            json.dumps(raw, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise RequestError(
+                "the request body contains an unpaired UTF-16 surrogate escape"
+            ) from None
     return raw
 
 
@@ -45,6 +57,13 @@ def load_reply(body: bytes, api: str) -> dict[str, Any]:
         ) from None
     if not isinstance(raw, dict):
         raise UpstreamError(f"the upstream {api} API returned a reply that is not a JSON object")
+    if _SURROGATE_ESCAPE.search(body) is not None:
+        try:
+            json.dumps(raw, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise UpstreamError(
+                f"the upstream {api} API returned an unpaired UTF-16 surrogate escape"
+            ) from None
     return raw
 
 

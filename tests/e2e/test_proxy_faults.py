@@ -55,6 +55,18 @@ def openai_error(response: httpx.Response) -> dict[str, object]:
             "UTF-8",
         ),
         (json.dumps(GOOD).encode(), {"content-type": "text/plain"}, 415, "JSON"),
+        (
+            b'{"model": "m", "messages": [{"role": "user", "content": "\\ud800"}]}',
+            {"content-type": "application/json"},
+            400,
+            "surrogate",
+        ),
+        (
+            b'{"model": "m", "messages": [{"role": "user", "content": NaN}]}',
+            {"content-type": "application/json"},
+            400,
+            "JSON",
+        ),
     ],
 )
 def test_bad_requests_get_openai_errors(
@@ -232,36 +244,72 @@ def test_errors_never_echo_user_text(demo_proxy: ProxyServer) -> None:
 def test_slow_body_gets_408(start_proxy: Callable[..., ProxyServer]) -> None:
     server = start_proxy(body_timeout=0.3)
     with socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock:
-        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"model\"")
+        sock.sendall(
+            b'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"model"'
+        )
         data = sock.recv(65536)
     assert data.startswith(b"HTTP/1.1 408")
     assert b"did not arrive" in data
     assert_alive(server)
 
 
-def test_models_route_to_their_upstreams_and_keys_pick_policies(start_proxy: Callable[..., ProxyServer], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_models_route_to_their_upstreams_and_keys_pick_policies(
+    start_proxy: Callable[..., ProxyServer], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     strict = tmp_path / "strict.yaml"
-    strict.write_text("name: strict\ninput:\n  - check: rules\n    rules:\n      - {name: no-hello, keywords: [hello]}\n")
-    with FakeUpstream(reply_text="from gpt") as gpt, FakeUpstream(reply_text="from claude") as claude:
+    strict.write_text(
+        "name: strict\ninput:\n  - check: rules\n    rules:\n      - {name: no-hello, keywords: [hello]}\n"
+    )
+    with (
+        FakeUpstream(reply_text="from gpt") as gpt,
+        FakeUpstream(reply_text="from claude") as claude,
+    ):
         server = start_proxy(
-            upstreams={"openai": {"url": gpt.url, "models": ["gpt-*"]}, "anthropic": {"url": claude.url, "models": ["claude-*"]}},
-            keys=[{"key": "plain", "tenant": "a"}, {"key": "careful", "tenant": "b", "policy": "strict"}],
+            upstreams={
+                "openai": {"url": gpt.url, "models": ["gpt-*"]},
+                "anthropic": {"url": claude.url, "models": ["claude-*"]},
+            },
+            keys=[
+                {"key": "plain", "tenant": "a"},
+                {"key": "careful", "tenant": "b", "policy": "strict"},
+            ],
             policies={"strict": str(strict)},
         )
         plain = {"authorization": "Bearer plain"}
-        assert post(server, json={**GOOD, "model": "gpt-4o"}, headers=plain).json()["choices"][0]["message"]["content"] == "from gpt"
-        assert post(server, json={**GOOD, "model": "claude-x"}, headers=plain).json()["choices"][0]["message"]["content"] == "from claude"
-        assert post(server, json={**GOOD, "model": "other"}, headers=plain).json()["choices"][0]["message"]["content"] == "from gpt"
+        assert (
+            post(server, json={**GOOD, "model": "gpt-4o"}, headers=plain).json()["choices"][0][
+                "message"
+            ]["content"]
+            == "from gpt"
+        )
+        assert (
+            post(server, json={**GOOD, "model": "claude-x"}, headers=plain).json()["choices"][0][
+                "message"
+            ]["content"]
+            == "from claude"
+        )
+        assert (
+            post(server, json={**GOOD, "model": "other"}, headers=plain).json()["choices"][0][
+                "message"
+            ]["content"]
+            == "from gpt"
+        )
         refused = post(server, json=GOOD, headers={"authorization": "Bearer careful"})
         assert refused.status_code == 400 and "no-hello" in refused.text
         assert refused.headers["x-guardwire-policy"].startswith("strict@")
         assert post(server, json=GOOD, headers=plain).status_code == 200
 
 
-def test_audit_log_records_request_ids_without_values(start_proxy: Callable[..., ProxyServer], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_audit_log_records_request_ids_without_values(
+    start_proxy: Callable[..., ProxyServer], tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     audit = tmp_path / "audit.jsonl"
     server = start_proxy(audit_log=str(audit))
-    response = post(server, json={"model": "m", "messages": [{"role": "user", "content": "key AKIAABCDEFGHIJKLMNOP"}]}, headers={"x-request-id": "req-42"})
+    response = post(
+        server,
+        json={"model": "m", "messages": [{"role": "user", "content": "key AKIAABCDEFGHIJKLMNOP"}]},
+        headers={"x-request-id": "req-42"},
+    )
     assert response.headers["x-request-id"] == "req-42"
     server.stop()
     entries = [json.loads(line) for line in audit.read_text().splitlines()]
