@@ -5,7 +5,8 @@ Use it in-process (``guard.transport()``, ``guard.wrap``), as a sidecar proxy
 """
 
 from guard._version import __version__
-from guard.engine import Decision, Guard, Outcome
+from guard.decision import Decision, Outcome
+from guard.engine import Guard
 from guard.errors import (
     BudgetExceeded,
     ConfigError,

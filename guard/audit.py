@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from guard.engine import Decision
+    from guard.decision import Decision
 
 
 class AuditLog:

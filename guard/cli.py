@@ -127,7 +127,7 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _print_human(decision: object) -> None:
-    from guard.engine import Decision
+    from guard.decision import Decision
 
     assert isinstance(decision, Decision)
     print(

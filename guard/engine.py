@@ -18,7 +18,6 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Generator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from guard.audit import AuditLog
 from guard.checks.base import Check, CheckContext
+from guard.decision import Decision, Outcome
 from guard.formats.base import set_at
 from guard.policy import Policy, resolve_policy
 from guard.streaming import StreamSession, apply_edits
@@ -33,98 +33,6 @@ from guard.telemetry import Telemetry
 from guard.types import Action, Call, Caller, Edit, Finding, Passage, Reply, Segment, Stage, Verdict
 
 log = logging.getLogger("guardwire")
-
-_OUTCOME = {
-    Action.ALLOW: "allowed",
-    Action.WARN: "warned",
-    Action.REDACT: "redacted",
-    Action.REASK: "reasked",
-    Action.BLOCK: "blocked",
-}
-
-
-@dataclass(slots=True)
-class Decision:
-    """The result of one stage: every check's verdict and the action that applies."""
-
-    stage: Stage
-    #: The action that applies to traffic (``allow`` for everything in shadow mode).
-    action: Action
-    verdicts: list[Verdict]
-    policy: str
-    policy_hash: str
-    request_id: str = ""
-    latency: float = 0.0
-
-    @property
-    def blocked(self) -> bool:
-        """True when the call or reply must be refused."""
-        return self.action is Action.BLOCK
-
-    @property
-    def recorded_action(self) -> Action:
-        """The strictest action any check decided, shadow included."""
-        return max((v.action for v in self.verdicts), default=Action.ALLOW)
-
-    @property
-    def findings(self) -> list[Finding]:
-        """Every finding of every check, in policy order."""
-        return [f for v in self.verdicts for f in v.findings]
-
-    @property
-    def outcome(self) -> str:
-        """``allowed``, ``warned``, ``redacted``, ``reasked`` or ``blocked``."""
-        return _OUTCOME[self.action]
-
-    def reasons(self) -> list[str]:
-        """Value-free reasons of the verdicts that decided the action."""
-        return [
-            v.reason or f"check '{v.check}'" for v in self.verdicts if v.effective == self.action
-        ]
-
-    def message(self) -> str:
-        """One sentence for the caller; names checks and rules, never the text."""
-        what = "request" if self.stage is Stage.INPUT else "model reply"
-        if self.action is Action.ALLOW:
-            return f"guardwire allowed this {what}"
-        verb = {Action.BLOCK: "blocked", Action.REASK: "rejected"}.get(self.action, "flagged")
-        return f"guardwire {verb} this {what}: " + "; ".join(self.reasons())
-
-    def feedback(self) -> str:
-        """The feedback of every check that asked for a reask."""
-        return "\n".join(
-            v.feedback for v in self.verdicts if v.effective is Action.REASK and v.feedback
-        )
-
-
-@dataclass(slots=True)
-class Outcome:
-    """Everything an engine-driven call produced."""
-
-    input: Decision
-    output: Decision | None = None
-    reply: Reply | None = None
-    attempts: int = 0
-
-    @property
-    def blocked(self) -> Decision | None:
-        """The decision that blocked the call, if any."""
-        for decision in (self.input, self.output):
-            if decision is not None and decision.blocked:
-                return decision
-        return None
-
-    @property
-    def action(self) -> Action:
-        """The strictest action that applied to the call (input or output)."""
-        if self.output is None:
-            return self.input.action
-        return max(self.input.action, self.output.action)
-
-    @property
-    def label(self) -> str:
-        """The call's outcome for metrics: ``reasked`` or the strictest stage outcome."""
-        return "reasked" if self.attempts > 1 and self.blocked is None else _OUTCOME[self.action]
 
 
 class Guard:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from guard.engine import Decision
+    from guard.decision import Decision
 
 
 class GuardError(Exception):

@@ -24,7 +24,8 @@ from guard.checks.base import TextCheck
 from guard.types import Action, Edit, Finding, Stage, Verdict
 
 if TYPE_CHECKING:
-    from guard.engine import Decision, Guard
+    from guard.decision import Decision
+    from guard.engine import Guard
     from guard.types import Call, Reply
 
 

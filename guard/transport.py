@@ -31,7 +31,8 @@ from guard._httpx import (
     TRANSPORT_ERRORS,
     package_of,
 )
-from guard.engine import Decision, Guard, Outcome
+from guard.decision import Decision, Outcome
+from guard.engine import Guard
 from guard.errors import GuardBlocked, RequestError
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
 from guard.types import Call, Reply

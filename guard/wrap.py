@@ -18,7 +18,8 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from guard.engine import Guard, Outcome
+from guard.decision import Outcome
+from guard.engine import Guard
 from guard.errors import GuardBlocked
 from guard.formats.base import read_extension
 from guard.formats.text import build_call, prompt_of

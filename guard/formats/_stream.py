@@ -25,7 +25,8 @@ from guard.formats.sse import Event, SSEParser, encode_json
 from guard.types import Action, Call, Reply
 
 if TYPE_CHECKING:
-    from guard.engine import Decision, Guard
+    from guard.decision import Decision
+    from guard.engine import Guard
 
 #: Code of the error event that ends a stream a check blocked.
 BLOCKED = "content_blocked"

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from guard.types import Call, Caller, JsonPath, Passage, Reply, ToolCall, Usage
 
 if TYPE_CHECKING:
-    from guard.engine import Decision, Guard
+    from guard.decision import Decision
+    from guard.engine import Guard
 
 #: Name of the request extension field (stripped before the request is forwarded).
 EXTENSION = "guardwire"

@@ -11,7 +11,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from guard.engine import Decision, Guard
+from guard.decision import Decision
+from guard.engine import Guard
 from guard.errors import UpstreamError
 from guard.formats.base import StreamFilter, WireFormat
 from guard.proxy.asgi import Receive, Send, respond, wait_for_disconnect
