@@ -18,9 +18,16 @@ BENCHMARKS = ("engine", "transport", "proxy_load")
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})")
+    parser.add_argument(
+        "names", nargs="*", help=f"benchmarks to run (default: all of {', '.join(BENCHMARKS)})"
+    )
     parser.add_argument("--seconds", type=float, default=2.0, help="time per operation (default 2)")
-    parser.add_argument("--json", type=Path, default=Path("bench/results/latest.json"), help="where to write results")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=Path("bench/results/latest.json"),
+        help="where to write results",
+    )
     args = parser.parse_args()
     names = args.names or list(BENCHMARKS)
     results = []

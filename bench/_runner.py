@@ -36,7 +36,14 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def measure(name: str, operation: Callable[[], object], *, seconds: float = 1.0, warmup: int = 50, **extra: Any) -> Result:
+def measure(
+    name: str,
+    operation: Callable[[], object],
+    *,
+    seconds: float = 1.0,
+    warmup: int = 50,
+    **extra: Any,
+) -> Result:
     """Call ``operation`` repeatedly for about ``seconds``; time each call."""
     for _ in range(warmup):
         operation()
@@ -49,13 +56,17 @@ def measure(name: str, operation: Callable[[], object], *, seconds: float = 1.0,
         operation()
         samples.append(clock() - started)
     ms = [s * 1000 for s in samples]
-    return Result(name, len(ms), statistics.median(ms), percentile(ms, 0.99), statistics.fmean(ms), extra)
+    return Result(
+        name, len(ms), statistics.median(ms), percentile(ms, 0.99), statistics.fmean(ms), extra
+    )
 
 
 def from_samples(name: str, seconds_list: list[float], **extra: Any) -> Result:
     """A result from externally collected per-operation durations (seconds)."""
     ms = [s * 1000 for s in seconds_list]
-    return Result(name, len(ms), statistics.median(ms), percentile(ms, 0.99), statistics.fmean(ms), extra)
+    return Result(
+        name, len(ms), statistics.median(ms), percentile(ms, 0.99), statistics.fmean(ms), extra
+    )
 
 
 def write(results: list[Result], path: Path) -> None:

@@ -14,6 +14,18 @@ def run(seconds: float) -> list[Result]:
     results = []
     for size in (200, 2_000, 20_000):
         text = prose(size)
-        results.append(measure(f"engine.default.input.{size}B", lambda t=text: guard.check_input(t), seconds=seconds))
-        results.append(measure(f"engine.default.output.{size}B", lambda t=text: guard.check_output(t), seconds=seconds))
+        results.append(
+            measure(
+                f"engine.default.input.{size}B",
+                lambda t=text: guard.check_input(t),
+                seconds=seconds,
+            )
+        )
+        results.append(
+            measure(
+                f"engine.default.output.{size}B",
+                lambda t=text: guard.check_output(t),
+                seconds=seconds,
+            )
+        )
     return results
