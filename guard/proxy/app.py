@@ -196,7 +196,7 @@ class ProxyApp:
         if client.tenant is not None:
             call.caller.tenant = client.tenant  # the key's tenant wins over the request's
         call.request_id = request_id
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        headers = scope["headers"]
         exchange = Exchange(
             fmt,
             client.guard,
@@ -219,7 +219,7 @@ class ProxyApp:
         path = scope["path"]
         if scope.get("query_string"):
             path += "?" + scope["query_string"].decode("latin-1")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        headers = scope["headers"]
         response = await self.calls.timed(
             self.router.pick(None), scope["method"], path, headers, body
         )

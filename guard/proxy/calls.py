@@ -16,6 +16,7 @@ from guard.engine import Guard
 from guard.errors import UpstreamError
 from guard.formats.base import StreamFilter, WireFormat
 from guard.proxy.asgi import Receive, Send, respond, wait_for_disconnect
+from guard.proxy.http1 import Headers
 from guard.proxy.responses import JSON, STREAM_HEADERS, guard_headers, send_error, send_upstream
 from guard.proxy.upstream import Upstream, UpstreamResponse
 from guard.telemetry import Telemetry
@@ -38,7 +39,7 @@ class Exchange:
     call: Call
     upstream: Upstream
     path: str
-    headers: list[tuple[str, str]]
+    headers: Headers
     policy: bytes
 
 
@@ -138,7 +139,7 @@ class ModelCalls:
         upstream: Upstream,
         method: str,
         path: str,
-        headers: list[tuple[str, str]],
+        headers: Headers,
         body: bytes,
         *,
         stream: bool = False,

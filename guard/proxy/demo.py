@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 
 from guard.demo import respond
+from guard.proxy.http1 import Headers
 from guard.proxy.upstream import UpstreamResponse
 
 
@@ -17,12 +18,13 @@ class DemoUpstream:
         self,
         method: str,
         path: str,
-        headers: Iterable[tuple[str, str]],
+        headers: Headers,
         body: bytes,
         *,
         stream: bool,
     ) -> UpstreamResponse:
-        status, response_headers, content = respond(method, path, body)
+        status, text_headers, content = respond(method, path, body)
+        response_headers = [(k.encode(), v.encode()) for k, v in text_headers]
         if isinstance(content, list):
             return UpstreamResponse(status, response_headers, chunks=_iterate(content))
         return UpstreamResponse(status, response_headers, content)

@@ -14,8 +14,8 @@ STREAM_HEADERS: Headers = [
     (b"x-accel-buffering", b"no"),
 ]
 # Upstream response headers worth passing on (rate limits, processing time, ids).
-_PASS = frozenset({"content-type", "retry-after"})
-_PASS_PREFIXES = ("openai-", "anthropic-", "x-ratelimit", "request-id")
+_PASS = frozenset({b"content-type", b"retry-after"})
+_PASS_PREFIXES = (b"openai-", b"anthropic-", b"x-ratelimit", b"request-id")
 
 
 def guard_headers(request_id: str, verdict: str, policy: bytes) -> Headers:
@@ -44,12 +44,12 @@ async def send_error(
 async def send_upstream(send: Send, response: UpstreamResponse, request_id: str) -> None:
     """The upstream's response unchanged (status and body), with our request id."""
     headers: Headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
+        (name.lower(), value)
         for name, value in response.headers
         if name.lower() in _PASS or name.lower().startswith(_PASS_PREFIXES)
     ]
-    upstream_id = response.header("x-request-id")
+    upstream_id = response.header(b"x-request-id")
     if upstream_id:
-        headers.append((b"x-guardwire-upstream-request-id", upstream_id.encode("latin-1")))
+        headers.append((b"x-guardwire-upstream-request-id", upstream_id))
     headers.append((b"x-request-id", request_id.encode()))
     await respond(send, response.status, headers, response.body)

@@ -1,33 +1,33 @@
-"""Upstream clients: one pooled connection set per configured model API.
+"""Upstreams: where checked requests go. A model API over HTTP, or the demo model.
 
-The proxy's hot path is the upstream call, so it uses aiohttp's client, which measured
-several times faster than httpx's async pool under concurrency (see ``bench/``). The
-in-process transport keeps httpx, which the SDKs require.
-
-Both the real upstream and the offline demo model implement :class:`Upstream`.
+Each configured model API gets one keep-alive connection pool
+(:mod:`guard.proxy.http1`); the client's hop-by-hop headers and credentials are
+dropped and the upstream's own key is set. Headers stay bytes end to end: they come
+from the ASGI scope and go to the socket without being decoded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from guard.errors import UpstreamError, UpstreamTimeout
 from guard.proxy.config import ServerConfig, UpstreamConfig
+from guard.proxy.http1 import ConnectionPool, Headers, decoder
 
 # Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus
-# those the proxy recomputes or must not forward.
+# those the proxy sets itself.
 HOP_BY_HOP = frozenset(
     {
-        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-        "trailer", "transfer-encoding", "upgrade", "host", "content-length",
-        "content-encoding", "accept-encoding",
+        b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+        b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length",
+        b"content-encoding", b"accept-encoding", b"expect",
     }
 )  # fmt: skip
-CLIENT_AUTH = frozenset({"authorization", "x-api-key", "api-key"})
+CLIENT_AUTH = frozenset({b"authorization", b"x-api-key", b"api-key"})
 
 
 @dataclass(slots=True)
@@ -35,28 +35,22 @@ class UpstreamResponse:
     """A complete or streaming upstream response."""
 
     status: int
-    headers: list[tuple[str, str]]
+    headers: Headers
     body: bytes = b""
     #: For streams: the body chunks as they arrive (``None`` for complete bodies).
     chunks: AsyncIterator[bytes] | None = None
-    close: list[object] = field(default_factory=list)
+    #: Called once when the response is done with (releases the connection).
+    release: Callable[[], None] | None = field(default=None, repr=False)
 
-    def header(self, name: str) -> str | None:
-        """First value of a header (case-insensitive name)."""
-        name = name.lower()
+    def header(self, name: bytes) -> bytes | None:
+        """First value of a header (``name`` in lower case)."""
         return next((v for k, v in self.headers if k.lower() == name), None)
 
     async def aclose(self) -> None:
-        """Release the upstream connection (cancelling a stream that is still open)."""
-        for closer in self.close:
-            release = getattr(closer, "release", None)
-            if release is not None:
-                release()
-            else:
-                close = getattr(closer, "close", None)
-                if close is not None:
-                    close()
-        self.close.clear()
+        """Release the upstream connection (closing it if the body was not read to the end)."""
+        release, self.release = self.release, None
+        if release is not None:
+            release()
 
 
 class Upstream(Protocol):
@@ -65,19 +59,13 @@ class Upstream(Protocol):
     name: str
 
     async def request(
-        self,
-        method: str,
-        path: str,
-        headers: Iterable[tuple[str, str]],
-        body: bytes,
-        *,
-        stream: bool,
+        self, method: str, path: str, headers: Headers, body: bytes, *, stream: bool
     ) -> UpstreamResponse:
-        """Send a request; with ``stream`` the body arrives through ``chunks``."""
+        """Send a request; with ``stream`` a 200 body arrives through ``chunks``."""
         ...
 
     async def reachable(self) -> bool:
-        """Whether the upstream answers at all (for ``/readyz``)."""
+        """Whether the upstream accepts connections at all (for ``/readyz``)."""
         ...
 
     async def aclose(self) -> None:
@@ -86,142 +74,102 @@ class Upstream(Protocol):
 
 
 class HttpUpstream:
-    """A model API reached over HTTP with one pooled aiohttp session."""
+    """A model API reached over HTTP/1.1 with a keep-alive connection pool."""
 
     def __init__(self, name: str, config: UpstreamConfig, *, forward_client_auth: bool) -> None:
-        try:
-            import aiohttp
-        except ImportError:  # pragma: no cover - the proxy extra installs it
-            from guard.errors import MissingDependency
-
-            raise MissingDependency("the proxy", "proxy") from None
         self.name = name
         self.config = config
-        self._aiohttp = aiohttp
-        self._key = config.api_key()
-        self._forward_client_auth = forward_client_auth
-        base = config.url
+        url = config.url
         # Accept base URLs given with or without the API version segment.
-        self._base = base[: -len("/v1")] if base.endswith("/v1") else base
-        self._timeout = aiohttp.ClientTimeout(
-            total=config.timeouts.total,
-            connect=config.timeouts.connect,
-            sock_read=config.timeouts.read,
+        self._pool = ConnectionPool(
+            name,
+            url[: -len("/v1")] if url.endswith("/v1") else url,
+            connect_timeout=config.timeouts.connect,
+            read_timeout=config.timeouts.read,
+            max_connections=config.max_connections,
         )
-        self._stream_timeout = aiohttp.ClientTimeout(
-            total=None, connect=config.timeouts.connect, sock_read=config.timeouts.read
-        )
-        self._session: aiohttp.ClientSession | None = None
+        self._forward_client_auth = forward_client_auth
+        key = config.api_key()
+        self._bearer = [(b"authorization", b"Bearer " + key.encode())] if key else []
+        self._x_api_key = [(b"x-api-key", key.encode())] if key else []
 
-    def _client(self) -> object:
-        if self._session is None or self._session.closed:
-            connector = self._aiohttp.TCPConnector(
-                limit=self.config.max_connections, keepalive_timeout=30, ttl_dns_cache=300
-            )
-            self._session = self._aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=True,
-                skip_auto_headers=("User-Agent",),
-            )
-        return self._session
-
-    def outgoing_headers(self, path: str, headers: Iterable[tuple[str, str]]) -> dict[str, str]:
+    def outgoing_headers(self, path: str, headers: Headers) -> Headers:
         """Client headers minus hop-by-hop ones, with the upstream's credentials."""
-        out: dict[str, str] = {}
-        for name, value in headers:
-            lower = name.lower()
-            if lower in HOP_BY_HOP or lower.startswith("x-guardwire"):
-                continue
-            if lower in CLIENT_AUTH and not self._forward_client_auth:
-                continue
-            out[lower] = value
-        if self._key and not self._forward_client_auth:
+        drop_auth = not self._forward_client_auth
+        out = [
+            (name, value)
+            for name, value in headers
+            if name not in HOP_BY_HOP
+            and not name.startswith(b"x-guardwire")
+            and not (drop_auth and name in CLIENT_AUTH)
+        ]
+        out.append((b"accept-encoding", b"identity"))
+        if drop_auth and self._bearer:
             scheme = self.config.auth
             if scheme == "auto":
                 scheme = "x-api-key" if path.rstrip("/").endswith("/v1/messages") else "bearer"
-            if scheme == "bearer":
-                out["authorization"] = f"Bearer {self._key}"
-            else:
-                out["x-api-key"] = self._key
+            out += self._bearer if scheme == "bearer" else self._x_api_key
         return out
 
     async def request(
-        self,
-        method: str,
-        path: str,
-        headers: Iterable[tuple[str, str]],
-        body: bytes,
-        *,
-        stream: bool,
+        self, method: str, path: str, headers: Headers, body: bytes, *, stream: bool
     ) -> UpstreamResponse:
-        aiohttp = self._aiohttp
-        session = self._client()
-        assert isinstance(session, aiohttp.ClientSession)
+        pool = self._pool
+        outgoing = self.outgoing_headers(path, headers)
         try:
-            response = await session.request(
-                method,
-                self._base + path,
-                data=body if body else None,
-                headers=self.outgoing_headers(path, headers),
-                timeout=self._stream_timeout if stream else self._timeout,
-                allow_redirects=False,
-            )
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise UpstreamTimeout(f"upstream '{self.name}' did not answer in time") from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamError(
-                f"upstream '{self.name}' could not be reached ({type(exc).__name__})"
-            ) from None
-        headers_out = [(k, v) for k, v in response.headers.items() if k.lower() not in HOP_BY_HOP]
-        if stream and response.status == 200:
-            return UpstreamResponse(
-                response.status, headers_out, chunks=self._chunks(response), close=[response]
-            )
-        try:
-            data = await response.read()
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            response.close()
+            async with asyncio.timeout(None if stream else self.config.timeouts.total):
+                connection = await pool.exchange(method, path, outgoing, body)
+                try:
+                    decompress = decoder(connection.headers)
+                    if stream and connection.status == 200:
+                        chunks = connection.chunks()
+                        if decompress is not None:
+                            chunks = _decompressed(chunks, decompress)
+                        return UpstreamResponse(
+                            200,
+                            connection.headers,
+                            chunks=chunks,
+                            release=lambda: pool.release(connection),
+                        )
+                    data = await connection.body()
+                    if decompress is not None:
+                        data = decompress.decompress(data) + decompress.flush()
+                except BaseException:
+                    pool.release(connection)
+                    raise
+                pool.release(connection)
+                return UpstreamResponse(connection.status, connection.headers, data)
+        except TimeoutError:
             raise UpstreamTimeout(
                 f"upstream '{self.name}' did not finish its answer in time"
             ) from None
-        except aiohttp.ClientError as exc:
-            response.close()
-            raise UpstreamError(
-                f"upstream '{self.name}' broke off its answer ({type(exc).__name__})"
-            ) from None
-        response.release()
-        return UpstreamResponse(response.status, headers_out, data)
-
-    async def _chunks(self, response: object) -> AsyncIterator[bytes]:
-        aiohttp = self._aiohttp
-        assert isinstance(response, aiohttp.ClientResponse)
-        try:
-            async for chunk in response.content.iter_any():
-                yield chunk
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            raise UpstreamTimeout(f"upstream '{self.name}' stopped sending") from None
-        except aiohttp.ClientError as exc:
-            raise UpstreamError(
-                f"upstream '{self.name}' broke off the stream ({type(exc).__name__})"
-            ) from None
 
     async def reachable(self) -> bool:
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(self._base)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(parts.hostname, port), self.config.timeouts.connect
+                asyncio.open_connection(self._pool.host, self._pool.port),
+                self.config.timeouts.connect,
             )
-        except (TimeoutError, OSError):
+        except (OSError, TimeoutError):
             return False
         writer.close()
         return True
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._pool.close()
+
+
+async def _decompressed(chunks: AsyncIterator[bytes], decompress: object) -> AsyncIterator[bytes]:
+    import zlib
+
+    assert isinstance(decompress, type(zlib.decompressobj()))
+    try:
+        async for chunk in chunks:
+            out = decompress.decompress(chunk)
+            if out:
+                yield out
+    except zlib.error:
+        raise UpstreamError("the upstream sent a corrupt compressed stream") from None
 
 
 class Router:

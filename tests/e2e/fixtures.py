@@ -33,7 +33,13 @@ class ProxyServer:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        asyncio.run(self._server.serve(sockets=[self._sock]))
+        # The same event loop as production (uvicorn picks uvloop when installed).
+        try:
+            from uvloop import new_event_loop
+        except ImportError:  # pragma: no cover
+            new_event_loop = asyncio.new_event_loop
+        with asyncio.Runner(loop_factory=new_event_loop) as runner:
+            runner.run(self._server.serve(sockets=[self._sock]))
 
     def start(self) -> ProxyServer:
         self._thread.start()

@@ -1,0 +1,163 @@
+"""The lean upstream HTTP/1.1 client against a scripted raw server."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from guard.errors import UpstreamError, UpstreamTimeout
+from guard.proxy.http1 import ConnectionPool, decoder
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def read_request(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    return head, await reader.readexactly(length)
+
+
+async def serve(handler: Handler) -> tuple[asyncio.Server, str]:
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    return server, f"http://127.0.0.1:{port}"
+
+
+def pool(url: str, read_timeout: float = 5.0) -> ConnectionPool:
+    return ConnectionPool(
+        "test", url, connect_timeout=2, read_timeout=read_timeout, max_connections=4
+    )
+
+
+async def fetch(p: ConnectionPool, body: bytes = b"{}") -> tuple[int, bytes, bool]:
+    connection = await p.exchange("POST", "/v1/x", [(b"content-type", b"application/json")], body)
+    data = await connection.body()
+    reused = connection.reusable()
+    p.release(connection)
+    return connection.status, data, reused
+
+
+async def test_content_length_keep_alive_and_reuse() -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            try:
+                head, body = await read_request(reader)
+            except asyncio.IncompleteReadError:
+                return
+            assert b"host: 127.0.0.1:" in head and b"content-length: " in head
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+
+    server, url = await serve(handler)
+    async with server:
+        p = pool(url)
+        for number in range(3):
+            status, data, reusable = await fetch(p, b'{"n": %d}' % number)
+            assert (status, data, reusable) == (200, b'{"n": %d}' % number, True)
+        assert connections == 1
+        await p.close()
+
+
+async def test_chunked_and_close_delimited_bodies() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head, _ = await read_request(reader)
+        if b"/v1/x" in head and b"chunked" not in head:
+            writer.write(
+                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            )
+        await writer.drain()
+        head, _ = await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end")
+        await writer.drain()
+        writer.close()
+
+    server, url = await serve(handler)
+    async with server:
+        p = pool(url)
+        assert await fetch(p) == (200, b"hello world", True)
+        assert await fetch(p) == (200, b"until the end", False)
+        await p.close()
+
+
+async def test_stale_keep_alive_connection_is_retried_once() -> None:
+    served = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal served
+        await read_request(reader)
+        served += 1
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # the server drops the keep-alive connection without saying so
+
+    server, url = await serve(handler)
+    async with server:
+        p = pool(url)
+        assert (await fetch(p))[1] == b"ok"
+        await asyncio.sleep(0.05)
+        assert (await fetch(p))[1] == b"ok"
+        assert served == 2
+        await p.close()
+
+
+async def test_read_timeout_and_refused_connection() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        await asyncio.sleep(5)
+
+    server, url = await serve(silent)
+    async with server:
+        with pytest.raises(UpstreamTimeout):
+            await fetch(pool(url, read_timeout=0.2))
+    server.close()
+    await server.wait_closed()
+    with pytest.raises(UpstreamError, match="could not be reached"):
+        await fetch(pool(url))
+
+
+async def test_reset_mid_body_is_an_upstream_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\npartial")
+        await writer.drain()
+        writer.transport.abort()
+
+    server, url = await serve(handler)
+    async with server:
+        with pytest.raises(UpstreamError, match="broke off"):
+            await fetch(pool(url))
+
+
+async def test_streamed_body_arrives_in_pieces_and_gzip_is_decoded() -> None:
+    gate = asyncio.Event()
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n6\r\nfirst \r\n")
+        await writer.drain()
+        await gate.wait()
+        writer.write(b"6\r\nsecond\r\n0\r\n\r\n")
+        await writer.drain()
+
+    server, url = await serve(handler)
+    async with server:
+        p = pool(url)
+        connection = await p.exchange("POST", "/v1/x", [], b"{}")
+        chunks: AsyncIterator[bytes] = connection.chunks()
+        assert await chunks.__anext__() == b"first "
+        gate.set()
+        assert [c async for c in chunks] == [b"second"]
+        p.release(connection)
+    compressed = gzip.compress(b"hello")
+    decompress = decoder([(b"Content-Encoding", b"gzip")])
+    assert decompress is not None and decompress.decompress(compressed) == b"hello"
