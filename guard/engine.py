@@ -14,9 +14,10 @@ the call with feedback, at most ``max_reasks`` times.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ from guard.types import Action, Call, Caller, Edit, Finding, Passage, Reply, Seg
 
 log = logging.getLogger("guardwire")
 
+_ids = itertools.count(1)
+_ID_PREFIX = secrets.token_hex(6)
+
+
+def new_request_id() -> str:
+    """A process-unique request id: a random per-process prefix and a counter
+    (a tenth of the cost of ``uuid4().hex``, which showed in proxy profiles)."""
+    return f"{_ID_PREFIX}{next(_ids):012x}"
+
 
 class Guard:
     """The guardrails engine for one policy."""
@@ -48,7 +58,12 @@ class Guard:
         self.policy = resolve_policy(policy)
         self.input_checks, self.output_checks = self.policy.build()
         self.telemetry = Telemetry.for_registry(registry)
-        self.telemetry.policy_info.labels(self.policy.name, self.policy.hash).set(1)
+        # Read once: the pydantic private attribute behind Policy.hash costs ~5 µs a read.
+        self.policy_name = self.policy.name
+        self.policy_hash = self.policy.hash
+        #: ``name@hash``, as in the ``x-guardwire-policy`` header.
+        self.policy_tag = f"{self.policy_name}@{self.policy_hash}"
+        self.telemetry.policy_info.labels(self.policy_name, self.policy_hash).set(1)
         self.audit = audit if isinstance(audit, AuditLog) or audit is None else AuditLog(audit)
         self._shadow = self.policy.mode == "shadow"
         self._block_on_error = self.policy.on_error == "block"
@@ -101,7 +116,7 @@ class Guard:
         # Checks run on a working copy: in shadow mode the call stays untouched but
         # every check still sees what it would have seen in enforce mode.
         working = [Segment(s.text, s.path, s.role, s.kind, s.index) for s in segments]
-        ctx = CheckContext(stage, self.policy.name, working, call.request_id)
+        ctx = CheckContext(stage, self.policy_name, working, call.request_id)
         verdicts: list[Verdict] = []
         for check in checks:
             check_started = time.perf_counter()
@@ -166,7 +181,7 @@ class Guard:
             children[0].inc()
             children[1].observe(verdict.latency)
         return Decision(
-            stage, action, verdicts, self.policy.name, self.policy.hash, call.request_id, latency
+            stage, action, verdicts, self.policy_name, self.policy_hash, call.request_id, latency
         )
 
     def record(self, decision: Decision, call: Call, **extra: Any) -> None:
@@ -177,7 +192,7 @@ class Guard:
     @staticmethod
     def _ensure_request_id(call: Call) -> None:
         if not call.request_id:
-            call.request_id = uuid.uuid4().hex
+            call.request_id = new_request_id()
 
     # -- engine-driven calls (reask) ------------------------------------------------
 

@@ -130,7 +130,7 @@ class _GuardedTransport:
     def _headers(self, response: Any, verdict: str) -> list[tuple[str, str]]:
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _DROP]
         headers.append(("x-guardwire-verdict", verdict))
-        headers.append(("x-guardwire-policy", f"{self.guard.policy.name}@{self.guard.policy.hash}"))
+        headers.append(("x-guardwire-policy", self.guard.policy_tag))
         return headers
 
     def _finish(self, request: Any, prepared: _Prepared, outcome: Outcome, last: Any) -> Any:

@@ -12,14 +12,13 @@ import hashlib
 import logging
 import re
 import traceback
-import uuid
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from guard import formats
 from guard.audit import AuditLog
-from guard.engine import Guard
+from guard.engine import Guard, new_request_id
 from guard.errors import GuardError, RequestError, UpstreamError
 from guard.formats.base import WireFormat, dumps
 from guard.proxy.asgi import ClientDisconnected, Receive, Scope, Send, header, read_body, respond
@@ -43,7 +42,7 @@ class Client:
     def __init__(self, guard: Guard, tenant: str | None) -> None:
         self.guard = guard
         self.tenant = tenant
-        self.policy = f"{guard.policy.name}@{guard.policy.hash}".encode()
+        self.policy = guard.policy_tag.encode()
 
 
 class ProxyApp:
@@ -112,7 +111,7 @@ class ProxyApp:
         path: str = scope["path"]
         method: str = scope["method"]
         raw_id = header(scope, b"x-request-id")
-        request_id = raw_id.decode() if raw_id and _REQUEST_ID.match(raw_id) else uuid.uuid4().hex
+        request_id = raw_id.decode() if raw_id and _REQUEST_ID.match(raw_id) else new_request_id()
         fmt = formats.for_path(path) if "/v1/" in path else None
         try:
             if fmt is not None and method == "POST":
@@ -233,8 +232,8 @@ class ProxyApp:
         body = dumps(
             {
                 "status": "ready" if ready else "not ready",
-                "policy": self.guard.policy.name,
-                "policy_hash": self.guard.policy.hash,
+                "policy": self.guard.policy_name,
+                "policy_hash": self.guard.policy_hash,
                 "upstreams": upstreams,
             }
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from guard.decision import Decision
 from guard.engine import Guard
@@ -48,6 +49,9 @@ class ModelCalls:
 
     def __init__(self, telemetry: Telemetry) -> None:
         self.telemetry = telemetry
+        # labels() costs microseconds; the label sets are closed, so resolve each once.
+        self._calls: dict[tuple[str, str], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
 
     async def complete(self, exchange: Exchange, send: Send) -> None:
         """A non-streamed call: check, send (reasking when asked), check, answer."""
@@ -152,13 +156,19 @@ class ModelCalls:
             status = response.status
             return response
         finally:
-            self.telemetry.upstream_seconds.labels(
-                upstream.name, self.telemetry.status_class(status)
-            ).observe(time.perf_counter() - started)
+            key = (upstream.name, self.telemetry.status_class(status))
+            timer = self._timers.get(key)
+            if timer is None:
+                timer = self._timers[key] = self.telemetry.upstream_seconds.labels(*key)
+            timer.observe(time.perf_counter() - started)
 
     def count(self, fmt: WireFormat, outcome: str) -> None:
         """Count one call of the proxy by wire format and outcome."""
-        self.telemetry.calls.labels("proxy", fmt.name, outcome).inc()
+        key = (fmt.name, outcome)
+        counter = self._calls.get(key)
+        if counter is None:
+            counter = self._calls[key] = self.telemetry.calls.labels("proxy", *key)
+        counter.inc()
 
 
 async def _pump(response: UpstreamResponse, stream_filter: StreamFilter, send: Send) -> None:

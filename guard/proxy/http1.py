@@ -55,6 +55,8 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         self._headers_done: asyncio.Future[None] = self._loop.create_future()
         self._wakeup: asyncio.Future[None] | None = None
+        #: Loop time by which the whole exchange must be done (``None``: no bound).
+        self.deadline: float | None = None
 
     # -- asyncio.Protocol ----------------------------------------------------------
 
@@ -174,9 +176,14 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def _arm_timer(self) -> None:
+        # One timer bounds both each wait for data (read timeout) and the whole
+        # exchange (deadline): cheaper than an asyncio.timeout scope per request.
         if self._timer is not None:
             self._timer.cancel()
-        self._timer = self._loop.call_later(self._read_timeout, self._timed_out)
+        delay = self._read_timeout
+        if self.deadline is not None:
+            delay = min(delay, self.deadline - self._loop.time())
+        self._timer = self._loop.call_later(delay, self._timed_out)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
@@ -303,7 +310,13 @@ class ConnectionPool:
         return b"".join(lines)
 
     async def exchange(
-        self, method: str, target: str, headers: Headers, body: bytes
+        self,
+        method: str,
+        target: str,
+        headers: Headers,
+        body: bytes,
+        *,
+        deadline: float | None = None,
     ) -> _Connection:
         """Send a request; return its connection once the response head arrived.
 
@@ -313,6 +326,7 @@ class ConnectionPool:
         head = self.head(method, target, headers, len(body))
         for attempt in (1, 2):
             connection, reused = await self.acquire()
+            connection.deadline = deadline
             connection.send(head, body)
             try:
                 await connection.response_head()

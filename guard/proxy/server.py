@@ -67,5 +67,7 @@ def serve(args: argparse.Namespace) -> int:
         access_log=False,
         timeout_graceful_shutdown=int(config.shutdown_timeout),
         server_header=False,
+        # A sidecar on loopback: no X-Forwarded-* rewriting middleware on every request.
+        proxy_headers=False,
     )
     return 0

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from guard.errors import UpstreamError, UpstreamTimeout
+from guard.errors import UpstreamError
 from guard.proxy.config import ServerConfig, UpstreamConfig
 from guard.proxy.http1 import ConnectionPool, Headers, decoder
 
@@ -116,33 +116,28 @@ class HttpUpstream:
     ) -> UpstreamResponse:
         pool = self._pool
         outgoing = self.outgoing_headers(path, headers)
+        # One timer per connection bounds the whole exchange (deadline) and each wait for
+        # data (read timeout); a stream is bounded by the read timeout between events.
+        loop = asyncio.get_running_loop()
+        deadline = None if stream else loop.time() + self.config.timeouts.total
+        connection = await pool.exchange(method, path, outgoing, body, deadline=deadline)
         try:
-            async with asyncio.timeout(None if stream else self.config.timeouts.total):
-                connection = await pool.exchange(method, path, outgoing, body)
-                try:
-                    decompress = decoder(connection.headers)
-                    if stream and connection.status == 200:
-                        chunks = connection.chunks()
-                        if decompress is not None:
-                            chunks = _decompressed(chunks, decompress)
-                        return UpstreamResponse(
-                            200,
-                            connection.headers,
-                            chunks=chunks,
-                            release=lambda: pool.release(connection),
-                        )
-                    data = await connection.body()
-                    if decompress is not None:
-                        data = decompress.decompress(data) + decompress.flush()
-                except BaseException:
-                    pool.release(connection)
-                    raise
-                pool.release(connection)
-                return UpstreamResponse(connection.status, connection.headers, data)
-        except TimeoutError:
-            raise UpstreamTimeout(
-                f"upstream '{self.name}' did not finish its answer in time"
-            ) from None
+            decompress = decoder(connection.headers)
+            if stream and connection.status == 200:
+                chunks = connection.chunks()
+                if decompress is not None:
+                    chunks = _decompressed(chunks, decompress)
+                return UpstreamResponse(
+                    200, connection.headers, chunks=chunks, release=lambda: pool.release(connection)
+                )
+            data = await connection.body()
+            if decompress is not None:
+                data = decompress.decompress(data) + decompress.flush()
+        except BaseException:
+            pool.release(connection)
+            raise
+        pool.release(connection)
+        return UpstreamResponse(connection.status, connection.headers, data)
 
     async def reachable(self) -> bool:
         try:
