@@ -9,6 +9,7 @@ length from the original, an index map from folded positions to original positio
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,3 +74,63 @@ def normalize(text: str) -> Normalized:
     if len(folded_text) == len(text) and all(i == p for p, i in enumerate(index)):
         return Normalized(folded_text, None, len(text))
     return Normalized(folded_text, tuple(index), len(text))
+
+
+class FoldedText:
+    """Folded text grown piece by piece (a stream window), with the map back.
+
+    Folding is per character, so folding a delta and appending it equals folding the
+    whole text again; a stream window folds each character once instead of once per
+    check per delta. Positions are relative to the first original character kept.
+    """
+
+    __slots__ = ("index", "original_length", "text")
+
+    def __init__(self) -> None:
+        self.text = ""
+        #: Original position of each folded character; ``None`` while they agree.
+        self.index: list[int] | None = None
+        self.original_length = 0
+
+    def append(self, original: str) -> None:
+        """Fold ``original`` and append it."""
+        piece = normalize(original)
+        base = self.original_length
+        if piece.index is not None or self.index is not None:
+            if self.index is None:
+                self.index = list(range(len(self.text)))
+            if piece.index is None:
+                self.index.extend(range(base, base + len(piece.text)))
+            else:
+                self.index.extend(base + i for i in piece.index)
+        self.text += piece.text
+        self.original_length = base + len(original)
+
+    def drop(self, count: int) -> None:
+        """Forget the first ``count`` original characters (and what they folded to)."""
+        if self.index is None:
+            self.text = self.text[count:]
+        else:
+            start = bisect_left(self.index, count)
+            self.text = self.text[start:]
+            index = [i - count for i in self.index[start:]]
+            identity = len(index) == self.original_length - count and all(
+                i == p for p, i in enumerate(index)
+            )
+            self.index = None if identity else index
+        self.original_length -= count
+
+    def position(self, original: int) -> int:
+        """The folded position of original position ``original`` (or of what follows)."""
+        if self.index is None:
+            return original
+        return bisect_left(self.index, original)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Map a span of the folded text back to a span of the original text."""
+        if self.index is None:
+            return start, end
+        if start >= len(self.index):
+            return self.original_length, self.original_length
+        original_end = self.index[end - 1] + 1 if end > start else self.index[start]
+        return self.index[start], original_end

@@ -114,6 +114,11 @@ class _GuardedTransport:
         return self._error(request, fmt, 400, decision.message(), "content_blocked")
 
     def _forwarded(self, request: Any, body: bytes) -> Any:
+        """The request to send on: the caller's own when nothing changed (the common
+        case, and cheaper: building a request costs ~25 µs), else a rebuilt one."""
+        names = request.headers.keys()
+        if body is request.content and not any(n.startswith("x-guardwire") for n in names):
+            return request
         headers = [
             (name, value)
             for name, value in request.headers.multi_items()
@@ -139,6 +144,12 @@ class _GuardedTransport:
             return self._blocked(request, prepared.fmt, blocked)
         assert outcome.reply is not None
         self._count(prepared.fmt, outcome.label)
+        if outcome.reply.body and outcome.attempts == 1:
+            # The upstream's reply passes unchanged: hand back its (already read)
+            # response with our headers instead of building another one.
+            last.headers["x-guardwire-verdict"] = outcome.action.label
+            last.headers["x-guardwire-policy"] = self.guard.policy_tag
+            return last
         return package_of(request).Response(
             last.status_code,
             headers=self._headers(last, outcome.action.label),
