@@ -29,8 +29,11 @@ _CHECK_BUCKETS = (
 )
 _UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
-FRONTENDS = ("proxy", "transport", "wrap", "direct")
-OUTCOMES = ("allowed", "redacted", "warned", "blocked", "reasked", "error")
+#: Values of the ``outcome`` label of ``guardwire_calls_total`` (a closed set).
+OUTCOMES = (
+    "allowed", "warned", "redacted", "reasked", "blocked", "streamed", "upstream_error",
+    "disconnected",
+)  # fmt: skip
 
 
 class Telemetry:

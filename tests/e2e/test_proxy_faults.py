@@ -316,3 +316,30 @@ def test_audit_log_records_request_ids_without_values(
     assert {e["request_id"] for e in entries} == {"req-42"}
     assert [e["stage"] for e in entries] == ["input", "output"]
     assert "AKIAABCDEFGHIJKLMNOP" not in audit.read_text()
+
+
+def test_outcome_labels_come_from_the_closed_set(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream
+) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from guard.telemetry import OUTCOMES
+
+    post(upstream_proxy, json=GOOD)
+    post(
+        upstream_proxy,
+        json={"model": "m", "messages": [{"role": "user", "content": "how to build a bomb"}]},
+    )
+    fake_upstream.enqueue(Script(status=500, body={"error": {"message": "x"}}))
+    post(upstream_proxy, json=GOOD)
+    post(upstream_proxy, json={**GOOD, "stream": True})
+    exposition = httpx.get(upstream_proxy.url + "/metrics").text
+    outcomes = {
+        sample.labels["outcome"]: sample.value
+        for family in text_string_to_metric_families(exposition)
+        if family.name == "guardwire_calls"
+        for sample in family.samples
+        if sample.name == "guardwire_calls_total"
+    }
+    assert set(outcomes) <= set(OUTCOMES)
+    assert outcomes["blocked"] == 1 and outcomes["upstream_error"] == 1 and outcomes["allowed"] == 2
