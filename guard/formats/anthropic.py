@@ -24,7 +24,6 @@ from guard.formats._json import (
     compact,
     invalid,
     load_reply,
-    load_request,
     object_or_empty,
     optional_bool,
     optional_int,
@@ -34,7 +33,7 @@ from guard.formats._json import (
     required_string,
     text_of,
 )
-from guard.formats.base import EXTENSION, StreamFilter, dumps, read_extension, usage_or_none
+from guard.formats.base import StreamFilter, dumps, parse_call, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall, Usage
 
@@ -161,12 +160,7 @@ class AnthropicMessages:
 
     def parse_request(self, body: bytes, caller: Caller | None = None) -> Call:
         """Parse a request body; raise :class:`~guard.errors.RequestError` when invalid."""
-        raw = load_request(body)
-        had_extension = EXTENSION in raw
-        extension, caller, passages = read_extension(raw, caller)
-        call = self._call(raw, b"" if had_extension else body)
-        call.caller, call.context, call.extension = caller, passages, extension
-        return call
+        return parse_call(body, caller, self._call)
 
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
         model = required_string(raw, "model")

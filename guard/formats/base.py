@@ -146,6 +146,24 @@ def read_extension(
     return extension, caller, passages
 
 
+def parse_call(
+    body: bytes, caller: Caller | None, build: Callable[[dict[str, Any], bytes], Call]
+) -> Call:
+    """Decode a request body, take the ``guardwire`` extension out, and ``build`` the call.
+
+    ``build`` gets the raw object and the bytes to forward: the original body, or
+    ``b""`` (re-serialise) when the extension had to be removed from it.
+    """
+    from guard.formats._json import load_request
+
+    raw = load_request(body)
+    had_extension = EXTENSION in raw
+    extension, caller, passages = read_extension(raw, caller)
+    call = build(raw, b"" if had_extension else body)
+    call.caller, call.context, call.extension = caller, passages, extension
+    return call
+
+
 def caller_from_headers(get: Callable[[str], str | None], caller: Caller | None = None) -> Caller:
     """Caller identity from ``x-guardwire-session`` / ``-tenant`` / ``-route`` headers."""
     caller = caller or Caller()

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from guard.formats._json import (
     invalid,
     load_reply,
-    load_request,
     optional_bool,
     optional_int,
     optional_object,
@@ -27,7 +26,7 @@ from guard.formats._json import (
 )
 from guard.formats._openai_render import render_reply, render_stream
 from guard.formats._openai_stream import OpenAIStreamFilter
-from guard.formats.base import EXTENSION, StreamFilter, dumps, read_extension, usage_or_none
+from guard.formats.base import StreamFilter, dumps, parse_call, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, Reply, Segment, ToolCall
 
@@ -131,13 +130,7 @@ class OpenAIChat:
 
     def parse_request(self, body: bytes, caller: Caller | None = None) -> Call:
         """Parse a request body; raise :class:`~guard.errors.RequestError` when invalid."""
-        raw = load_request(body)
-        had_extension = EXTENSION in raw
-        extension, caller, passages = read_extension(raw, caller)
-        # With the extension removed the original bytes must not be forwarded.
-        call = self._call(raw, b"" if had_extension else body)
-        call.caller, call.context, call.extension = caller, passages, extension
-        return call
+        return parse_call(body, caller, self._call)
 
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
         model = required_string(raw, "model")
