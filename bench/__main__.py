@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench._runner import write
 
-BENCHMARKS = ("engine", "transport", "proxy_load")
+BENCHMARKS = ("engine", "transport", "proxy_load", "streaming")
 
 
 def main() -> int:

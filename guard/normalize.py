@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,6 +27,9 @@ _CONFUSABLES = {
     "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ԛ": "q", "ѡ": "w",
     "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
     "τ": "t", "υ": "u", "χ": "x", "γ": "y",
+    # Dotless i: a case-insensitive regex matches it as "i", so folding must too (the
+    # rules check finds where a regex can start by the literal "i" in folded text).
+    "ı": "i",
 }  # fmt: skip
 
 
@@ -39,15 +43,25 @@ class Normalized:
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of the folded text back to a span of the original text."""
-        if self.index is None:
-            return start, end
-        if start >= len(self.index):
-            return self.original_length, self.original_length
-        original_start = self.index[start]
-        # index[end - 1] + 1 also covers a ligature that folded to several characters;
-        # dropped format characters inside the span are covered by the range.
-        original_end = self.index[end - 1] + 1 if end > start else original_start
-        return original_start, original_end
+        return _original_span(self.index, self.original_length, start, end)
+
+    def position(self, original: int) -> int:
+        """The folded position of original position ``original`` (or of what follows)."""
+        return original if self.index is None else bisect_left(self.index, original)
+
+
+def _original_span(
+    index: Sequence[int] | None, original_length: int, start: int, end: int
+) -> tuple[int, int]:
+    if index is None:
+        return start, end
+    if start >= len(index):
+        return original_length, original_length
+    original_start = index[start]
+    # index[end - 1] + 1 also covers a ligature that folded to several characters;
+    # dropped format characters inside the span are covered by the range.
+    original_end = index[end - 1] + 1 if end > start else original_start
+    return original_start, original_end
 
 
 @lru_cache(maxsize=4096)
@@ -94,6 +108,10 @@ class FoldedText:
 
     def append(self, original: str) -> None:
         """Fold ``original`` and append it."""
+        if self.index is None and original.isascii():
+            self.text += original.lower()
+            self.original_length += len(original)
+            return
         piece = normalize(original)
         base = self.original_length
         if piece.index is not None or self.index is not None:
@@ -120,17 +138,10 @@ class FoldedText:
             self.index = None if identity else index
         self.original_length -= count
 
-    def position(self, original: int) -> int:
-        """The folded position of original position ``original`` (or of what follows)."""
-        if self.index is None:
-            return original
-        return bisect_left(self.index, original)
-
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Map a span of the folded text back to a span of the original text."""
-        if self.index is None:
-            return start, end
-        if start >= len(self.index):
-            return self.original_length, self.original_length
-        original_end = self.index[end - 1] + 1 if end > start else self.index[start]
-        return self.index[start], original_end
+        return _original_span(self.index, self.original_length, start, end)
+
+    def position(self, original: int) -> int:
+        """The folded position of original position ``original`` (or of what follows)."""
+        return original if self.index is None else bisect_left(self.index, original)

@@ -2,10 +2,14 @@
 
 A :class:`StreamSession` sits between the upstream's text deltas and the client. In
 ``progressive`` mode it releases text as it arrives except a hold-back tail: the part
-a pending match could still extend (each text check says how much). Every released
-character has been scanned in a window that also contains the ``lookbehind`` text
-before it, so a phrase split across chunks is caught before any of it leaves. The
-invariant (tested): the released chunks, joined, equal the redacted full text.
+a pending match could still extend (each text check says how much), so a phrase split
+across chunks is caught before any of it leaves. Checks see a
+:class:`~guard.checks.base.StreamWindow`: up to ``lookbehind`` released characters,
+then the text not released yet. The session never releases part of a finding and acts
+on a finding (records it, blocks) only once it is final, i.e. released: a match that
+ends in unreleased text therefore starts there too, and a check may scan only that
+text (the rules check does). The invariant (tested): the released chunks, joined,
+equal the redacted full text.
 
 Checks that need the whole reply (schema, grounding) run when the stream ends; in
 progressive mode they can only end the stream with an error event, so policies that
@@ -20,13 +24,17 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from guard.checks.base import TextCheck
+from guard.checks.base import StreamWindow, TextCheck
 from guard.types import Action, Edit, Finding, Stage, Verdict
 
 if TYPE_CHECKING:
     from guard.decision import Decision
     from guard.engine import Guard
     from guard.types import Call, Reply
+
+
+#: Released characters beyond ``lookbehind`` a window keeps before it drops them.
+_FORGET_BATCH = 64
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
@@ -56,13 +64,11 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
 
 @dataclass(slots=True)
 class _Channel:
-    """Per text stream (a choice's text, a tool call's arguments): what is pending."""
+    """Per text stream (a choice's text, a tool call's arguments): what checks see."""
 
-    pending: str = ""
-    #: The last ``lookbehind`` characters already released (original text).
-    tail: str = ""
-    #: Original characters released before ``pending`` (for absolute finding spans).
-    base: int = 0
+    window: StreamWindow = field(default_factory=StreamWindow)
+    #: Original position of ``window.text[0]`` in the whole stream (absolute spans).
+    start: int = 0
     released: list[str] = field(default_factory=list)
 
 
@@ -79,7 +85,7 @@ class StreamSession:
         self._findings: dict[str, list[Finding]] = {c.name: [] for c in self._checks}
         self._latency: dict[str, float] = {c.name: 0.0 for c in self._checks}
         self._errored: set[str] = set()
-        self._shadow_policy = guard.policy.mode == "shadow"
+        self._enforced = guard.policy.mode != "shadow"
         #: The blocking decision once a check blocked; afterwards nothing is released.
         self.blocked: Decision | None = None
         self.started = time.perf_counter()
@@ -91,7 +97,7 @@ class StreamSession:
         channel = self._channels.get(key)
         if channel is None:
             channel = self._channels[key] = _Channel()
-        channel.pending += text
+        channel.window.text += text
         return self._release(channel, final=False)
 
     def flush(self, key: Hashable) -> str:
@@ -107,58 +113,88 @@ class StreamSession:
         return "".join(channel.released) if channel else ""
 
     def _release(self, channel: _Channel, *, final: bool) -> str:
-        window = channel.tail + channel.pending
-        offset = len(channel.tail)
-        cut = len(window)
+        window = channel.window
+        window.final = final
+        offset, size = window.released, len(window.text)
+        cut = size
         scanned: list[tuple[TextCheck, list[Finding]]] = []
+        clock = time.perf_counter
         for check in self._checks:
-            started = time.perf_counter()
+            started = clock()
             try:
-                found = [f for f in check.scan(window) if f.end > offset]
-                hold = 0 if final else check.holdback(window)
+                found, hold = check.scan_window(window)
             except Exception:
                 found, hold = self._check_failed(check)
-            self._latency[check.name] += time.perf_counter() - started
-            cut = min(cut, len(window) - hold)
-            scanned.append((check, found))
-        enforced = not self._shadow_policy
-        blocking = any(
-            f.action is Action.BLOCK and enforced and not check.shadow
+            self._latency[check.name] += clock() - started
+            if hold and not final:
+                cut = min(cut, size - hold)
+            if found:
+                scanned.append((check, found))
+        cut = max(cut, offset)
+        edits: list[Edit] = []
+        if scanned:
+            cut, edits = self._apply_findings(channel, scanned, offset, cut)
+            if self.blocked is not None:
+                return ""
+        released = window.text[offset:cut]
+        if edits:
+            released = apply_edits(released, edits)
+        # Keep ``lookbehind`` released characters as context for the next delta;
+        # forget the rest in batches (slicing the window on every delta cost ~8%).
+        forget = cut - self._lookbehind
+        window.released = cut
+        if forget >= _FORGET_BATCH:
+            window.forget(forget)
+            channel.start += forget
+        if released:
+            channel.released.append(released)
+        return released
+
+    def _apply_findings(
+        self,
+        channel: _Channel,
+        scanned: list[tuple[TextCheck, list[Finding]]],
+        offset: int,
+        cut: int,
+    ) -> tuple[int, list[Edit]]:
+        """Move ``cut`` so that no finding is split; record the findings it releases (all
+        of them if one blocks); return the cut and the edits (relative to ``offset``)."""
+        # Never release part of a finding: a redaction must be applied whole, and a
+        # check may resume scanning where the released text ends (TextCheck.scan_window).
+        # Moving the cut back can make another finding cross it: repeat until none does.
+        moved = True
+        while moved:
+            moved = False
+            for _, found in scanned:
+                for finding in found:
+                    start = max(finding.start, offset)
+                    if start < cut < finding.end:
+                        cut, moved = start, True
+        # Only a finding that ends before the cut is final: one in held-back text may
+        # still change or vanish (``self destruct`` + ``o`` is no whole word). Its
+        # text is held back, so waiting for it releases nothing of it.
+        blocking = self._enforced and any(
+            f.action is Action.BLOCK and f.end <= cut and not check.shadow
             for check, found in scanned
             for f in found
         )
         edits: list[Edit] = []
         for check, found in scanned:
-            if enforced and not check.shadow:
+            # Record each finding once: when the text it covers is released (or blocks).
+            self._findings[check.name].extend(
+                _shift_finding(f, channel.start) for f in found if blocking or f.end <= cut
+            )
+            if self._enforced and not check.shadow:
                 # A match may start in released text only if a hold-back was wrong;
                 # then only its unreleased part can still be edited.
                 edits.extend(
-                    Edit(0, max(f.start, offset), f.end, check.replacement(f))
+                    Edit(0, max(f.start, offset) - offset, f.end - offset, check.replacement(f))
                     for f in found
-                    if f.action is Action.REDACT
+                    if f.action is Action.REDACT and f.end <= cut
                 )
-        # Never split a redaction: release up to the first edit that crosses the cut.
-        for edit in edits:
-            if edit.start < cut < edit.end:
-                cut = edit.start
-        cut = max(cut, offset)
-        base = channel.base - offset
-        for check, found in scanned:
-            # Record each finding once: when the text it covers is released (or blocks).
-            self._findings[check.name].extend(
-                _shift_finding(f, base) for f in found if blocking or f.end <= cut
-            )
         if blocking:
             self.blocked = self._decision()
-            return ""
-        ready = [_shift(e, -offset) for e in edits if e.end <= cut]
-        released = apply_edits(window[offset:cut], ready)
-        channel.pending = window[cut:]
-        channel.tail = window[:cut][-self._lookbehind :] if self._lookbehind else ""
-        channel.base += cut - offset
-        if released:
-            channel.released.append(released)
-        return released
+        return cut, edits
 
     def _check_failed(self, check: TextCheck) -> tuple[list[Finding], int]:
         self._errored.add(check.name)
@@ -181,7 +217,7 @@ class StreamSession:
                     reason=f"check '{check.name}' ({', '.join(map(repr, rules))})" if rules else "",
                     latency=self._latency[check.name],
                     errored=check.name in self._errored,
-                    shadow=check.shadow or self._shadow_policy,
+                    shadow=check.shadow or not self._enforced,
                 )
             )
         return self._guard.decide(
@@ -202,10 +238,6 @@ class StreamSession:
             decision.action = max(decision.action, whole.action)
         self._guard.record(decision, self._call)
         return decision
-
-
-def _shift(edit: Edit, by: int) -> Edit:
-    return Edit(edit.segment, edit.start + by, edit.end + by, edit.replacement)
 
 
 def _shift_finding(finding: Finding, by: int) -> Finding:

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict
 
+from guard.normalize import FoldedText
 from guard.types import Action, Call, Edit, Finding, Reply, Segment, Stage, Verdict
 
 
@@ -59,19 +60,49 @@ class Check(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class StreamWindow:
+    """One streamed text as checks see it on each delta: the last ``released``
+    characters already sent (kept as context), then the text not released yet."""
+
+    text: str = ""
+    released: int = 0
+    #: The stream ended: nothing more will come, so nothing is held back.
+    final: bool = False
+    _folded: FoldedText = field(default_factory=FoldedText)
+
+    def folded(self) -> FoldedText:
+        """``text`` folded for matching, each character folded once per stream."""
+        folded = self._folded
+        if folded.original_length < len(self.text):
+            folded.append(self.text[folded.original_length :])
+        return folded
+
+    def forget(self, count: int) -> None:
+        """Drop the first ``count`` characters (released text no longer needed)."""
+        self.text = self.text[count:]
+        self.released -= count
+        if self._folded.original_length >= count:
+            self._folded.drop(count)
+        else:
+            self._folded = FoldedText()
+
+
 class TextCheck:
     """Base for checks that find spans in text and block, redact or warn on them.
 
     Subclasses implement :meth:`scan` (findings with spans in the given text) and
-    :meth:`replacement`. Streaming uses :meth:`scan` on a sliding window, so a subclass
-    also says how much trailing text a pending match could still extend
-    (:meth:`holdback`) and how far back a match may start (``lookbehind``).
+    :meth:`replacement`. Streaming rescans a sliding window with :meth:`scan`, so a
+    subclass also says how much trailing text a pending match could still extend
+    (:meth:`holdback`) and how far back a match may start (``lookbehind``); or it
+    overrides :meth:`scan_window` to scan only the text not released yet.
     """
 
     name: str = "text"
     shadow: bool = False
-    #: Characters of already-released text to rescan with new chunks, so that a match
-    #: spanning the boundary is still seen.
+    #: Characters of already-released text kept before new chunks: rescanned by the
+    #: default :meth:`scan_window`, so that a match spanning the boundary is still seen,
+    #: and context (word boundaries, look-behind) for an override.
     lookbehind: int = 0
 
     def scan(self, text: str) -> list[Finding]:
@@ -85,6 +116,18 @@ class TextCheck:
     def holdback(self, text: str) -> int:
         """How many trailing characters of ``text`` a pending match could still extend."""
         return 0
+
+    def scan_window(self, window: StreamWindow) -> tuple[list[Finding], int]:
+        """Findings that end in the unreleased text of ``window`` (spans in
+        ``window.text``), and how many trailing characters to hold back.
+
+        The default rescans the whole window. The session never releases part of a
+        finding (it holds back from the finding's start), so an override may look only
+        for matches that start in the unreleased text, as long as its hold-back kept
+        every place where a match could still start unreleased.
+        """
+        found = [f for f in self.scan(window.text) if f.end > window.released]
+        return found, 0 if window.final else self.holdback(window.text)
 
     def input(self, call: Call, ctx: CheckContext) -> Verdict:
         return self.check_segments(ctx.segments)

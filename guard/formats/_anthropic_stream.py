@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from guard.formats._json import object_or_empty
-from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats._stream import EventFilter, StreamingFormat, TextDelta
 from guard.formats.sse import Event
 
 if TYPE_CHECKING:
@@ -79,6 +79,12 @@ class MessageAssembly:
         elif kind == "citations_delta":
             entry.data.setdefault("citations", []).append(delta.get("citation"))
 
+    def add_text(self, key: Hashable, text: str) -> None:
+        """Take text or tool input (``key`` is ``("block", index)``) of a block added
+        before."""
+        assert isinstance(key, tuple)
+        self._blocks[key[1]].parts.append(text)
+
     def build(self) -> dict[str, Any]:
         """The ``message`` object of the events so far."""
         content = []
@@ -104,6 +110,20 @@ class AnthropicStreamFilter(EventFilter):
     def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """The SDK raises on ``event: error``."""
         return event.event == "error" or (payload is not None and payload.get("type") == "error")
+
+    def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
+        """A ``content_block_delta`` whose delta is only text or tool input JSON."""
+        index, delta = payload.get("index"), payload.get("delta")
+        if payload.get("type") != "content_block_delta" or event.event == "error":
+            return None
+        if not isinstance(index, int) or not isinstance(delta, dict) or len(delta) != 2:
+            return None
+        kind = delta.get("type")
+        name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
+        text = delta.get(name) if name is not None else None
+        if not isinstance(text, str) or not text or name is None:
+            return None
+        return TextDelta(("block", index), name, text, event.event or "content_block_delta")
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one event with released text; flush a block before its stop event."""

@@ -12,7 +12,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats._stream import EventFilter, StreamingFormat, TextDelta, TextEnvelope
 from guard.formats.sse import Event
 
 if TYPE_CHECKING:
@@ -69,6 +69,11 @@ class ChunkAssembly:
             finish = item.get("finish_reason")
             if isinstance(finish, str):
                 parts.finish_reason = finish
+
+    def add_text(self, key: Hashable, text: str) -> None:
+        """Take message text (``key`` is ``("text", choice)``) of a choice added before."""
+        assert isinstance(key, tuple)
+        self._choices[key[1]].text.append(text)
 
     def build(self) -> dict[str, Any]:
         """The ``chat.completion`` object of the chunks so far."""
@@ -140,6 +145,32 @@ class OpenAIStreamFilter(EventFilter):
     def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """The SDK raises on any event whose JSON has a truthy ``error``."""
         return payload is not None and bool(payload.get("error"))
+
+    def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
+        """A chunk with one choice whose delta is only ``content`` (no finish reason, no
+        log probabilities, no usage, no error)."""
+        choices = payload.get("choices")
+        if "error" in payload or payload.get("usage") is not None or not isinstance(choices, list):
+            return None
+        item = choices[0] if len(choices) == 1 else None
+        if not isinstance(item, dict) or item.get("finish_reason") is not None:
+            return None
+        index, delta = item.get("index"), item.get("delta")
+        if not isinstance(index, int) or item.get("logprobs") is not None:
+            return None
+        if not isinstance(delta, dict) or len(delta) != 1:
+            return None
+        content = delta.get("content")
+        if not isinstance(content, str) or not content:
+            return None
+        return TextDelta(("text", index), "content", content, None)
+
+    def forward_text(
+        self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
+    ) -> None:
+        """As :meth:`forward` does for a plain content chunk."""
+        self._template = envelope.payload
+        super().forward_text(envelope, event, text, out)
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one chunk with released text; flush before finish chunks and ``[DONE]``."""

@@ -58,10 +58,11 @@ class SSEParser:
             if chunk:
                 self._partial.append(chunk)
             return []
-        self._partial.append(chunk)
-        buffer = b"".join(self._partial)
-        self._partial.clear()
-        return self._lines(buffer, final=False)
+        if self._partial:
+            self._partial.append(chunk)
+            chunk = b"".join(self._partial)
+            self._partial.clear()
+        return self._lines(chunk, final=False)
 
     def close(self) -> list[Event]:
         """The stream ended: complete what a held ``\\r`` left open; drop the rest.
@@ -80,6 +81,13 @@ class SSEParser:
             self._started = True
             if buffer.startswith(_BOM):
                 buffer = buffer[len(_BOM) :]
+        if not self._held and buffer.endswith(b"\n\n") and b"\r" not in buffer:
+            # The common case, one whole event per read as servers flush them: ~20%
+            # faster than the line loop below (bench/streaming.py).
+            end = buffer.find(b"\n\n")
+            event = self._one_event(buffer, end) if end == len(buffer) - 2 else None
+            if event is not None:
+                return [event]
         events: list[Event] = []
         start = 0  # where the current line starts
         event_start = 0  # where the current event's bytes in ``buffer`` start
@@ -99,6 +107,17 @@ class SSEParser:
         if start < len(buffer):
             self._partial.append(buffer[start:])
         return events
+
+    def _one_event(self, buffer: bytes, end: int) -> Event | None:
+        """``buffer`` if it is one event of the usual shape (``data: ...`` or ``event:
+        ...`` then ``data: ...``, ending at ``end`` in a blank line), else ``None``."""
+        name, start = "", 0
+        if buffer.startswith(b"event: "):
+            start = buffer.find(b"\n") + 1
+            name = buffer[7 : start - 1].decode("utf-8", "replace")
+        if not buffer.startswith(b"data: ", start) or buffer.find(b"\n", start) != end:
+            return None
+        return Event(buffer[start + 6 : end].decode("utf-8", "replace"), name, self._id, buffer)
 
     def _field(self, line: bytes) -> None:
         if line[0] == 0x3A:  # ":" starts a comment

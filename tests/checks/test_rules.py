@@ -135,3 +135,50 @@ def test_required_prefixes_are_necessary(pattern: str, prefixes: tuple[str, ...]
     from guard.checks.rules import _required_prefixes
 
     assert _required_prefixes(pattern) == prefixes
+
+
+def test_holdback_honours_a_leading_word_boundary(make_guard: Callable[..., Guard]) -> None:
+    check = make_guard(None).output_checks[0]  # default policy: secrets (\bsk-, \bgh...)
+    holdback = check.holdback  # type: ignore[attr-defined]
+    # Mid-word, an "s" or "gh" cannot start "\bsk-..." or "\bghp_...": nothing waits, so
+    # most deltas of prose are released (and forwarded) as they came.
+    assert holdback("all the questions") == 0
+    assert holdback("high") == 0
+    assert holdback("the token is gh") == 2
+    # A "\b" before a non-word character needs a word character before it.
+    guard = make_guard(
+        "output:\n  - check: rules\n    rules:\n"
+        "      - {name: flag, action: redact, regex: '\\b-x[0-9]+', max_length: 12}\n"
+    )
+    assert guard.output_checks[0].holdback("call a-") == 1  # type: ignore[attr-defined]
+    assert guard.output_checks[0].holdback("call -") == 0  # type: ignore[attr-defined]
+
+
+def test_holdback_covers_a_keyword_across_a_long_whitespace_run(
+    make_guard: Callable[..., Guard],
+) -> None:
+    guard = make_guard(
+        "output:\n  - check: rules\n    rules:\n      - {name: b, keywords: [launch codes]}\n"
+    )
+    text = "say launch" + " " * 100
+    assert guard.output_checks[0].holdback(text) == len("launch") + 100  # type: ignore[attr-defined]
+    assert guard.check_output(text + "codes").action is Action.BLOCK
+
+
+def test_holdback_of_a_keyword_longer_than_the_prefix_trie_is_deep(
+    make_guard: Callable[..., Guard],
+) -> None:
+    term = " ".join(f"word{i}" for i in range(20))  # 129 characters: several trie blocks
+    guard = make_guard(
+        f"output:\n  - check: rules\n    rules:\n      - {{name: long, keywords: ['{term}']}}\n"
+    )
+    check = guard.output_checks[0]
+    for size in (1, 31, 32, 33, 70, 100, len(term)):
+        assert check.holdback("x " + term[:size]) == size  # type: ignore[attr-defined]
+    assert check.holdback("x " + term[:70] + "!") == 0  # type: ignore[attr-defined]
+
+
+def test_dotless_i_cannot_hide_a_secret(make_guard: Callable[..., Guard]) -> None:
+    # A case-insensitive regex matches "ı" as "i"; the prefix gate runs on folded text.
+    guard = make_guard()
+    assert guard.check_output("key AKıAABCDEFGHIJKLMNOP here").action is Action.REDACT

@@ -600,3 +600,23 @@ def test_fail_and_upstream_errors_end_the_stream(guard: Guard) -> None:
         + event({"type": "message_stop"})
     )
     assert out.endswith(overloaded) and stream.done and stream.decision is not None
+
+
+# -- text envelopes: plain text deltas read without parsing their JSON -------------------
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_envelopes_change_nothing_a_client_sees(guard: Guard, seed: int) -> None:
+    text = f"Keys {API_KEY} and {AWS} again: {API_KEY}. " * 3 + TEXT
+    tool_input = json.dumps(TOOL_INPUT, ensure_ascii=False)
+    data = upstream(text, tool_input, size=random.Random(seed).randint(1, 9))
+    fast, fast_out = run(guard, data, seed)
+    slow = FORMAT.stream_filter(FORMAT.parse_request(request(stream=True)), guard)
+    slow._learning = 0  # type: ignore[attr-defined]  # every event parsed and walked
+    slow_out = b"".join(slow.feed(chunk) for chunk in splits(data, seed, ())) + slow.close()
+    assert fast._envelopes  # type: ignore[attr-defined]  # the fast path was taken
+    assert received(fast_out) == received(slow_out)
+    assert received(fast_out)[0] == text.replace(API_KEY, "[API_KEY]").replace(
+        AWS, "[AWS_ACCESS_KEY]"
+    )
+    assert fast.reply == slow.reply and fast.decision.action == slow.decision.action

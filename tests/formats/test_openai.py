@@ -601,3 +601,61 @@ def test_an_upstream_error_event_is_forwarded_and_ends_the_stream(guard: Guard) 
     first = b"".join(event + b"\n\n" for event in upstream("text " * 3).split(b"\n\n")[:3])
     out = stream.feed(first + error + b"data: [DONE]\n\n")
     assert out.endswith(error) and stream.done and stream.decision is not None
+
+
+# -- text envelopes: plain content chunks read without parsing their JSON ----------------
+
+
+def run_parsing_every_event(guard: Guard, data: bytes, seed: int) -> tuple[Any, bytes]:
+    """As ``run``, with envelopes off: every chunk takes the parse-and-walk path."""
+    call = FORMAT.parse_request(request(stream=True, stream_options={"include_usage": True}))
+    stream = FORMAT.stream_filter(call, guard)
+    stream._learning = 0  # type: ignore[attr-defined]
+    out = b"".join(stream.feed(chunk) for chunk in splits(data, seed))
+    return stream, out + stream.close()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_envelopes_change_nothing_a_client_sees(guard: Guard, seed: int) -> None:
+    text = f"Keys {API_KEY} and {AWS} again: {API_KEY}. " * 3 + TEXT
+    data = upstream(text, ARGUMENTS, size=random.Random(seed).randint(1, 9))
+    fast, fast_out = run(guard, data, seed)
+    slow, slow_out = run_parsing_every_event(guard, data, seed)
+    assert fast._envelopes  # type: ignore[attr-defined]  # the fast path was taken
+    assert received(fast_out) == received(slow_out)
+    assert received(fast_out)[0] == text.replace(API_KEY, "[API_KEY]").replace(
+        AWS, "[AWS_ACCESS_KEY]"
+    )
+    assert fast.reply == slow.reply and fast.decision.action == slow.decision.action
+
+
+def test_no_envelope_is_learnt_from_a_lookalike_of_the_text(default_guard: Guard) -> None:
+    # The last "content" in the data is a decoy with the same text: the probe shows it is
+    # not the delta's content, so every chunk is parsed.
+    def chunk(content: str) -> bytes:
+        choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
+        payload = {"id": "c", "choices": [choice], "x": {"content": content}}
+        return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+    pieces = ["Hello ", "there, ", "the key ", "is ", API_KEY[:9], API_KEY[9:], ". ", "Bye."]
+    stream = FORMAT.stream_filter(FORMAT.parse_request(request(stream=True)), default_guard)
+    out = b"".join(stream.feed(chunk(p)) for p in pieces) + stream.feed(b"data: [DONE]\n\n")
+    assert not stream._envelopes  # type: ignore[attr-defined]
+    assert received(out)[0] == "Hello there, the key is [API_KEY]. Bye."
+
+
+def test_chunks_that_differ_in_more_than_their_text_stop_the_learning(
+    default_guard: Guard,
+) -> None:
+    # OpenAI pads chunks with a random "obfuscation" string: no envelope fits twice.
+    def chunk(content: str, padding: str) -> bytes:
+        choice = {"index": 0, "delta": {"content": content}, "finish_reason": None}
+        payload = {"id": "c", "choices": [choice], "obfuscation": padding}
+        return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+    pieces = [f"word{i} " for i in range(30)] + [API_KEY, " end."]
+    stream = FORMAT.stream_filter(FORMAT.parse_request(request(stream=True)), default_guard)
+    out = b"".join(stream.feed(chunk(p, "x" * i)) for i, p in enumerate(pieces))
+    out += stream.feed(b"data: [DONE]\n\n")
+    assert received(out)[0] == "".join(pieces).replace(API_KEY, "[API_KEY]")
+    assert stream._learning == 0  # type: ignore[attr-defined]  # it gave up

@@ -102,3 +102,37 @@ def test_encode_round_trips_multiline_data() -> None:
 def test_encode_json_is_compact_and_keeps_unicode() -> None:
     assert encode_json({"a": "é\n"}) == b'data: {"a":"\xc3\xa9\\n"}\n\n'
     assert encode_json({"type": "ping"}, "ping") == b'event: ping\ndata: {"type":"ping"}\n\n'
+
+
+# What servers send: "\n" line ends, whole events. Fed one event per read, the parser
+# takes its fast path for the usual shapes; byte at a time it cannot.
+LF_EVENTS = [
+    b'data: {"a": 1}\n\n',
+    b'event: content_block_delta\ndata: {"b": "\xc3\xa9"}\n\n',
+    b": keep-alive\n\n",
+    b"id: 9\ndata: x\n\n",
+    b"data: two\ndata: lines\n\n",
+    b"event: ping\n\n",
+    b"event: e\ndata:no-space\n\n",
+    b"data: \n\n",
+    b"\n",  # a stray blank line
+    b"data: after the stray line\n\n",
+    b"data: [DONE]\n\n",
+]
+
+
+@pytest.mark.parametrize("grouping", ["one event per chunk", "all at once", "pairs"])
+def test_whole_events_parse_as_they_do_byte_at_a_time(grouping: str) -> None:
+    stream = b"".join(LF_EVENTS)
+    if grouping == "one event per chunk":
+        chunks = LF_EVENTS
+    elif grouping == "all at once":
+        chunks = [stream]
+    else:
+        chunks = [b"".join(LF_EVENTS[i : i + 2]) for i in range(0, len(LF_EVENTS), 2)]
+    slow = parse([bytes([b]) for b in stream])
+    fast = parse(chunks)
+    assert [(e.data, e.event, e.id, e.raw) for e in fast] == [
+        (e.data, e.event, e.id, e.raw) for e in slow
+    ]
+    assert b"".join(e.raw for e in fast) == stream
