@@ -132,7 +132,7 @@ def test_regex_holdback_only_where_a_match_could_start(make_guard: Callable[...,
     ],
 )
 def test_required_prefixes_are_necessary(pattern: str, prefixes: tuple[str, ...] | None) -> None:
-    from guard.checks.rules import _required_prefixes
+    from guard.checks._patterns import required_prefixes as _required_prefixes
 
     assert _required_prefixes(pattern) == prefixes
 
