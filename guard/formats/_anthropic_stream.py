@@ -12,8 +12,9 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from guard.formats._envelope import TextDelta
 from guard.formats._json import object_or_empty
-from guard.formats._stream import EventFilter, StreamingFormat, TextDelta
+from guard.formats._stream import EventFilter, StreamingFormat
 from guard.formats.sse import Event
 
 if TYPE_CHECKING:

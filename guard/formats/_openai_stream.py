@@ -12,7 +12,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guard.formats._stream import EventFilter, StreamingFormat, TextDelta, TextEnvelope
+from guard.formats._envelope import TextDelta, TextEnvelope
+from guard.formats._stream import EventFilter, StreamingFormat
 from guard.formats.sse import Event
 
 if TYPE_CHECKING:
