@@ -137,19 +137,23 @@ class _Connection(asyncio.Protocol):
             raise self.error
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The response body as it arrives (already de-chunked)."""
+        """The response body as it arrives (already de-chunked).
+
+        Everything received so far is yielded as one piece: a stream's events arrive as
+        many small HTTP chunks, and handing them on one by one cost an ASGI send (a
+        socket write) per event.
+        """
         while True:
-            while self._chunks:
-                chunk = self._chunks.popleft()
-                self._buffered -= len(chunk)
-                if (
-                    self._paused
-                    and self._buffered < _HIGH_WATER // 2
-                    and self.transport is not None
-                ):
+            if self._chunks:
+                chunks = self._chunks
+                chunk = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
+                chunks.clear()
+                self._buffered = 0
+                if self._paused and self.transport is not None:
                     self._paused = False
                     self.transport.resume_reading()
                 yield chunk
+                continue
             if self.complete:
                 return
             if self.error is not None:
