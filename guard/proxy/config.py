@@ -49,6 +49,8 @@ class UpstreamConfig(BaseModel):
     timeouts: Timeouts = Timeouts()
     #: Connections kept open to this upstream.
     max_connections: int = Field(default=256, ge=1, le=10_000)
+    #: PEM file of CA certificates to trust for this upstream (default: the system's).
+    ca_file: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -56,6 +58,13 @@ class UpstreamConfig(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("ca_file")
+    @classmethod
+    def _readable_ca_file(cls, value: str | None) -> str | None:
+        if value is not None and not Path(value).is_file():
+            raise ValueError("is not a readable file")
+        return value
 
     def api_key(self) -> str | None:
         """The upstream key from its environment variable (never stored in config)."""

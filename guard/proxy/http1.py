@@ -222,6 +222,7 @@ class ConnectionPool:
         connect_timeout: float,
         read_timeout: float,
         max_connections: int,
+        ca_file: str | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -232,7 +233,7 @@ class ConnectionPool:
         self.base_path = parts.path.rstrip("/")
         default_port = self.port == (443 if parts.scheme == "https" else 80)
         self.authority = (self.host if default_port else f"{self.host}:{self.port}").encode("idna")
-        self._ssl = ssl.create_default_context() if parts.scheme == "https" else None
+        self._ssl = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._max = max_connections
@@ -253,6 +254,11 @@ class ConnectionPool:
         except TimeoutError:
             raise UpstreamTimeout(
                 f"upstream '{self.name}' did not accept a connection in time"
+            ) from None
+        except ssl.SSLCertVerificationError:
+            raise UpstreamError(
+                f"upstream '{self.name}' presented a certificate that is not trusted "
+                "(set 'ca_file' for a private CA)"
             ) from None
         except OSError as exc:
             raise UpstreamError(

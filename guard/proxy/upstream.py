@@ -87,6 +87,7 @@ class HttpUpstream:
             connect_timeout=config.timeouts.connect,
             read_timeout=config.timeouts.read,
             max_connections=config.max_connections,
+            ca_file=config.ca_file,
         )
         self._forward_client_auth = forward_client_auth
         key = config.api_key()

@@ -161,3 +161,63 @@ async def test_streamed_body_arrives_in_pieces_and_gzip_is_decoded() -> None:
     compressed = gzip.compress(b"hello")
     decompress = decoder([(b"Content-Encoding", b"gzip")])
     assert decompress is not None and decompress.decompress(compressed) == b"hello"
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1 (made with the openssl command line)."""
+    import shutil
+    import subprocess
+
+    openssl = shutil.which("openssl")
+    if openssl is None:  # pragma: no cover - Debian and macOS ship it
+        pytest.skip("the openssl command is not installed")
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = str(folder / "key.pem"), str(folder / "cert.pem")
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    return key, cert
+
+
+async def test_https_upstream_with_a_private_ca(certificate: tuple[str, str]) -> None:
+    import ssl
+
+    from guard.proxy.config import UpstreamConfig
+    from guard.proxy.upstream import HttpUpstream
+
+    key, cert = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, body = await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    server = await asyncio.start_server(handler, "127.0.0.1", 0, ssl=context)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with server:
+        trusted = HttpUpstream(
+            "tls", UpstreamConfig(url=url, ca_file=cert), forward_client_auth=False
+        )
+        response = await trusted.request(
+            "POST", "/v1/chat/completions", [], b'{"ok":1}', stream=False
+        )
+        assert (response.status, response.body) == (200, b'{"ok":1}')
+        await trusted.aclose()
+        untrusted = HttpUpstream("tls", UpstreamConfig(url=url), forward_client_auth=False)
+        with pytest.raises(UpstreamError, match="not trusted"):
+            await untrusted.request("POST", "/v1/chat/completions", [], b"{}", stream=False)
+
+
+def test_missing_ca_file_is_a_config_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from guard.errors import ConfigError
+    from guard.proxy.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("upstreams:\n  a: {url: 'https://x', ca_file: /nonexistent.pem}\n")
+    with pytest.raises(ConfigError, match="ca_file"):
+        load_config(path, env={})
