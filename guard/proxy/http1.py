@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import httptools
 
 from guard.errors import UpstreamError, UpstreamTimeout
+from guard.proxy.egress import proxy_for, tunnel
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -234,6 +235,8 @@ class ConnectionPool:
         default_port = self.port == (443 if parts.scheme == "https" else 80)
         self.authority = (self.host if default_port else f"{self.host}:{self.port}").encode("idna")
         self._ssl = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
+        #: An egress proxy from HTTPS_PROXY / HTTP_PROXY (NO_PROXY honoured), if any.
+        self._egress = proxy_for(parts.scheme, self.host)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._max = max_connections
@@ -245,12 +248,21 @@ class ConnectionPool:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self._connect_timeout):
-                _, protocol = await loop.create_connection(
-                    lambda: _Connection(self.name, self._read_timeout),
-                    self.host,
-                    self.port,
-                    ssl=self._ssl,
-                )
+                if self._egress is None:
+                    _, protocol = await loop.create_connection(
+                        lambda: _Connection(self.name, self._read_timeout),
+                        self.host,
+                        self.port,
+                        ssl=self._ssl,
+                    )
+                else:
+                    sock = await tunnel(self._egress, self.host, self.port, self.name)
+                    _, protocol = await loop.create_connection(
+                        lambda: _Connection(self.name, self._read_timeout),
+                        sock=sock,
+                        ssl=self._ssl,
+                        server_hostname=self.host if self._ssl is not None else None,
+                    )
         except TimeoutError:
             raise UpstreamTimeout(
                 f"upstream '{self.name}' did not accept a connection in time"

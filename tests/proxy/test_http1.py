@@ -221,3 +221,80 @@ def test_missing_ca_file_is_a_config_error(tmp_path) -> None:  # type: ignore[no
     path.write_text("upstreams:\n  a: {url: 'https://x', ca_file: /nonexistent.pem}\n")
     with pytest.raises(ConfigError, match="ca_file"):
         load_config(path, env={})
+
+
+async def test_egress_proxy_tunnel_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, certificate: tuple[str, str]
+) -> None:
+    import ssl
+
+    from guard.proxy.config import UpstreamConfig
+    from guard.proxy.egress import proxy_for
+    from guard.proxy.upstream import HttpUpstream
+
+    key, cert = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def upstream(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        _, body = await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+
+    tunnels: list[bytes] = []
+
+    async def egress(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        tunnels.append(head)
+        target = head.split(b" ")[1].decode()
+        _, port = target.rsplit(":", 1)
+        if b"proxy-authorization: Basic dTpw" not in head:  # base64("u:p")
+            writer.write(b"HTTP/1.1 407 Proxy Authentication Required\r\n\r\n")
+            await writer.drain()
+            writer.close()
+            return
+        far_reader, far_writer = await asyncio.open_connection("127.0.0.1", int(port))
+        writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, far_writer), pipe(far_reader, writer))
+
+    tls_server = await asyncio.start_server(upstream, "127.0.0.1", 0, ssl=context)
+    proxy_server = await asyncio.start_server(egress, "127.0.0.1", 0)
+    tls_port = tls_server.sockets[0].getsockname()[1]
+    proxy_port = proxy_server.sockets[0].getsockname()[1]
+    # Loopback upstreams never use a proxy (checked below), so the tunnel under test is
+    # set on the pool explicitly after the environment look-ups are checked.
+    monkeypatch.setenv("HTTPS_PROXY", f"http://u:p@127.0.0.1:{proxy_port}")
+    assert proxy_for("https", "127.0.0.1") is None
+    assert proxy_for("https", "api.example.com") is not None
+    monkeypatch.setenv("NO_PROXY", "example.com")
+    assert proxy_for("https", "api.example.com") is None
+    async with tls_server, proxy_server:
+        client = HttpUpstream(
+            "tls",
+            UpstreamConfig(url=f"https://127.0.0.1:{tls_port}", ca_file=cert),
+            forward_client_auth=False,
+        )
+        from guard.proxy.egress import EgressProxy
+
+        client._pool._egress = EgressProxy("127.0.0.1", proxy_port, b"Basic dTpw")
+        response = await client.request(
+            "POST", "/v1/chat/completions", [], b'{"via":"proxy"}', stream=False
+        )
+        assert (response.status, response.body) == (200, b'{"via":"proxy"}')
+        assert tunnels and tunnels[0].startswith(b"CONNECT 127.0.0.1:%d " % tls_port)
+        refused = HttpUpstream(
+            "tls2",
+            UpstreamConfig(url=f"https://127.0.0.1:{tls_port}", ca_file=cert),
+            forward_client_auth=False,
+        )
+        refused._pool._egress = EgressProxy("127.0.0.1", proxy_port, None)
+        with pytest.raises(UpstreamError, match="refused a tunnel"):
+            await refused.request("POST", "/v1/x", [], b"{}", stream=False)
+        await client.aclose()
