@@ -8,13 +8,11 @@ from guard._version import __version__
 from guard.decision import Decision, Outcome
 from guard.engine import Guard
 from guard.errors import (
-    BudgetExceeded,
     ConfigError,
     GuardBlocked,
     GuardError,
     MissingDependency,
     PolicyError,
-    ReaskExhausted,
     RequestError,
     UpstreamError,
     UpstreamTimeout,
@@ -57,7 +55,6 @@ def async_transport(
 
 __all__ = [
     "Action",
-    "BudgetExceeded",
     "Call",
     "ConfigError",
     "Decision",
@@ -69,7 +66,6 @@ __all__ = [
     "Outcome",
     "Policy",
     "PolicyError",
-    "ReaskExhausted",
     "Reply",
     "RequestError",
     "UpstreamError",

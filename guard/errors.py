@@ -51,14 +51,6 @@ class GuardBlocked(GuardError):
         super().__init__(decision.message())
 
 
-class ReaskExhausted(GuardBlocked):
-    """Every reask attempt still failed the output checks."""
-
-
-class BudgetExceeded(GuardBlocked):
-    """A cost ceiling does not allow the call (reserved for the budget check)."""
-
-
 class RequestError(GuardError):
     """The client's request cannot be parsed or is not acceptable."""
 

@@ -280,6 +280,22 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 await transport.aclose()
 
 
+def _feed(stream_filter: StreamFilter, chunk: bytes) -> bytes:
+    """Filter a chunk; a block is recorded before its error event is handed on, because
+    the SDK raises on that event and may never resume the stream."""
+    out = stream_filter.feed(chunk)
+    if stream_filter.done:
+        _note_block(stream_filter.decision)
+    return out
+
+
+def _close(stream_filter: StreamFilter) -> bytes:
+    """The upstream ended: the filter's last bytes, with its decision recorded."""
+    out = stream_filter.close()
+    _note_block(stream_filter.decision)
+    return out
+
+
 class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
     """The upstream's SSE bytes through a stream filter."""
 
@@ -291,17 +307,12 @@ class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
         stream_filter = self._filter
         try:
             for chunk in self._upstream.iter_bytes():
-                out = stream_filter.feed(chunk)
-                if stream_filter.done:
-                    # Record before yielding: the SDK raises on the error event and
-                    # may never resume this generator.
-                    _note_block(stream_filter.decision)
+                out = _feed(stream_filter, chunk)
                 if out:
                     yield out
                 if stream_filter.done:
                     return
-            out = stream_filter.close()
-            _note_block(stream_filter.decision)
+            out = _close(stream_filter)
             if out:
                 yield out
         except TRANSPORT_ERRORS as exc:
@@ -324,15 +335,12 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
         stream_filter = self._filter
         try:
             async for chunk in self._upstream.aiter_bytes():
-                out = stream_filter.feed(chunk)
-                if stream_filter.done:
-                    _note_block(stream_filter.decision)
+                out = _feed(stream_filter, chunk)
                 if out:
                     yield out
                 if stream_filter.done:
                     return
-            out = stream_filter.close()
-            _note_block(stream_filter.decision)
+            out = _close(stream_filter)
             if out:
                 yield out
         except TRANSPORT_ERRORS as exc:

@@ -24,6 +24,7 @@ from guard.errors import GuardBlocked
 from guard.formats.base import read_extension
 from guard.formats.text import build_call, prompt_of
 from guard.policy import Policy
+from guard.streaming import StreamSession
 from guard.types import Call, Caller, Choice, Passage, Reply
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -171,21 +172,33 @@ def _checked_input(guard: Guard, invocation: _Invocation) -> tuple[list[Any], di
     return invocation.arguments(invocation.call)
 
 
+def _release(session: StreamSession, chunk: str) -> str:
+    """Check a chunk of a generator's text; what may be handed on now."""
+    released = session.feed(_STREAM_KEY, chunk)
+    if session.blocked is not None:
+        raise GuardBlocked(session.close())
+    return released
+
+
+def _release_rest(session: StreamSession) -> str:
+    """The generator ended: the held-back rest, once every output check agreed."""
+    rest = session.flush(_STREAM_KEY)
+    decision = session.close()
+    if decision.blocked:
+        raise GuardBlocked(decision)
+    return rest
+
+
 def _generator(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Iterator[str]:
         invocation = _Invocation(fn, args, kwargs, defaults)
         positional, named = _checked_input(guard, invocation)
         session = guard.stream(invocation.call)
         for chunk in fn(*positional, **named):
-            released = session.feed(_STREAM_KEY, chunk)
-            if session.blocked is not None:
-                raise GuardBlocked(session.close())
+            released = _release(session, chunk)
             if released:
                 yield released
-        rest = session.flush(_STREAM_KEY)
-        decision = session.close()
-        if decision.blocked:
-            raise GuardBlocked(decision)
+        rest = _release_rest(session)
         if rest:
             yield rest
 
@@ -200,15 +213,10 @@ def _async_generator(
         positional, named = _checked_input(guard, invocation)
         session = guard.stream(invocation.call)
         async for chunk in fn(*positional, **named):
-            released = session.feed(_STREAM_KEY, chunk)
-            if session.blocked is not None:
-                raise GuardBlocked(session.close())
+            released = _release(session, chunk)
             if released:
                 yield released
-        rest = session.flush(_STREAM_KEY)
-        decision = session.close()
-        if decision.blocked:
-            raise GuardBlocked(decision)
+        rest = _release_rest(session)
         if rest:
             yield rest
 

@@ -10,10 +10,10 @@ a server-sent-event stream through the engine.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guard.types import Call, Caller, JsonPath, Passage, Reply, ToolCall, Usage
+from guard.types import Call, Caller, JsonPath, Passage, Reply, Usage
 
 if TYPE_CHECKING:
     from guard.decision import Decision
@@ -179,8 +179,3 @@ def usage_or_none(input_tokens: Any, output_tokens: Any) -> Usage | None:
     if isinstance(input_tokens, int) and isinstance(output_tokens, int):
         return Usage(input_tokens, output_tokens)
     return None
-
-
-def tool_calls_text(calls: Sequence[ToolCall]) -> str:
-    """A short, value-free description of tool calls (for logs)."""
-    return ", ".join(call.name for call in calls)
