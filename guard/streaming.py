@@ -24,7 +24,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from guard.checks.base import StreamWindow, TextCheck
+from guard.checks.base import StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Edit, Finding, Stage, Verdict
 
 if TYPE_CHECKING:
@@ -208,18 +208,13 @@ class StreamSession:
         for check in self._checks:
             findings = self._findings[check.name]
             action = max((f.action for f in findings), default=Action.ALLOW)
-            rules = sorted({f.rule or f.kind for f in findings if f.action == action})
-            verdicts.append(
-                Verdict(
-                    check=check.name,
-                    action=action,
-                    findings=tuple(findings),
-                    reason=f"check '{check.name}' ({', '.join(map(repr, rules))})" if rules else "",
-                    latency=self._latency[check.name],
-                    errored=check.name in self._errored,
-                    shadow=check.shadow or not self._enforced,
-                )
+            # The stream already applied its redactions: the verdict carries no edits.
+            verdict = verdict_from(
+                check.name, action, findings, shadow=check.shadow or not self._enforced
             )
+            verdict.latency = self._latency[check.name]
+            verdict.errored = check.name in self._errored
+            verdicts.append(verdict)
         return self._guard.decide(
             Stage.OUTPUT, verdicts, self._call, time.perf_counter() - self.started
         )
