@@ -27,6 +27,9 @@ class Decision:
     policy_hash: str
     request_id: str = ""
     latency: float = 0.0
+    #: The checked text with this stage's redactions applied (``check_input`` /
+    #: ``check_output``; ``None`` where the text lives in a wire body instead).
+    text: str | None = None
 
     @property
     def blocked(self) -> bool:
@@ -53,6 +56,32 @@ class Decision:
         return [
             v.reason or f"check '{v.check}'" for v in self.verdicts if v.effective == self.action
         ]
+
+    def exhausted(self) -> Decision:
+        """This reask decision as the block it becomes when no attempt is left: the
+        reasons are those of the verdicts that asked for the reask."""
+        verdicts = [
+            Verdict(
+                v.check,
+                Action.BLOCK,
+                v.findings,
+                reason=(v.reason or f"check '{v.check}'") + " (no reask left)",
+                latency=v.latency,
+                errored=v.errored,
+            )
+            if v.effective is Action.REASK
+            else v
+            for v in self.verdicts
+        ]
+        return Decision(
+            self.stage,
+            Action.BLOCK,
+            verdicts,
+            self.policy,
+            self.policy_hash,
+            self.request_id,
+            self.latency,
+        )
 
     def message(self) -> str:
         """One sentence for the caller; names checks and rules, never the text."""

@@ -1,15 +1,14 @@
-"""The engine: one path for every call, whatever the frontend.
+"""The engine: one policy's checks, and the way into the call lifecycle.
 
-``before`` runs the input checks on a :class:`~guard.types.Call`, ``after`` runs the
-output checks on a :class:`~guard.types.Reply`, ``stream`` opens a
-:class:`~guard.streaming.StreamSession` for a streamed reply. Checks run in policy
-order on a working copy of the text; each check sees the redactions of the ones before
-it; the strictest verdict of a stage wins. In ``shadow`` mode everything is evaluated
-and recorded but the call is never changed.
+A :class:`Guard` is built once per policy. Frontends open a
+:class:`~guard.lifecycle.GuardedCall` per call (``guard.open(call, frontend=...)``),
+which runs the stages, drives reasks and finishes the call; see :mod:`guard.lifecycle`.
 
-``run`` / ``run_sync`` drive the upstream call themselves (the frontend passes a
-``send`` function), so that an output check can ask for a *reask*: the engine repeats
-the call with feedback, at most ``max_reasks`` times.
+For people who orchestrate their own calls there are shortcuts on the same path:
+``check_input`` / ``check_output`` (a piece of text; the decision carries the redacted
+text), ``before`` / ``after`` (a parsed call or reply, edited in place), ``stream``
+(a session for streamed text), and ``run`` / ``run_sync`` (send through your own
+function, reasks included).
 """
 
 from __future__ import annotations
@@ -17,21 +16,27 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-import time
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
 
+from guard._drive import run_sync
 from guard.audit import AuditLog
-from guard.checks.base import Check, CheckContext
+from guard.checks.base import Check, capabilities_of
 from guard.decision import Decision, Outcome
+from guard.errors import PolicyError
 from guard.formats.base import set_at
+from guard.formats.text import build_call
 from guard.policy import Policy, resolve_policy
-from guard.streaming import StreamSession, apply_edits
+from guard.stages import check_error_verdict
+from guard.streaming import StreamSession
 from guard.telemetry import Telemetry
-from guard.types import Action, Call, Caller, Edit, Finding, Passage, Reply, Segment, Stage, Verdict
+from guard.types import Action, Call, Caller, Choice, Passage, Reply, Segment, Stage, Verdict
+
+if TYPE_CHECKING:
+    from guard.lifecycle import GuardedCall
 
 log = logging.getLogger("guardwire")
 
@@ -54,6 +59,7 @@ class Guard:
         *,
         audit: AuditLog | str | Path | None = None,
         registry: CollectorRegistry | None = None,
+        store: Any = None,
     ) -> None:
         self.policy = resolve_policy(policy)
         self.input_checks, self.output_checks = self.policy.build()
@@ -65,98 +71,142 @@ class Guard:
         self.policy_tag = f"{self.policy_name}@{self.policy_hash}"
         self.telemetry.policy_info.labels(self.policy_name, self.policy_hash).set(1)
         self.audit = audit if isinstance(audit, AuditLog) or audit is None else AuditLog(audit)
-        self._shadow = self.policy.mode == "shadow"
+        #: The state store checks that keep state use (``ctx.store``).
+        self.store = store
+        #: Shadow policy: everything is evaluated and recorded, traffic never changes.
+        self.shadow = self.policy.mode == "shadow"
         self._block_on_error = self.policy.on_error == "block"
+        #: Per check object: (blocks on error, time limit in seconds).
+        self._settings: dict[int, tuple[bool, float | None]] = {}
+        for configs, checks in ((self.policy.input, self.input_checks),
+                                (self.policy.output, self.output_checks)):  # fmt: skip
+            for config, check in zip(configs, checks, strict=True):
+                on_error = config.on_error or self.policy.on_error
+                limit = config.timeout_ms / 1000 if config.timeout_ms else None
+                self._settings[id(check)] = (on_error == "block", limit)
+        self._validate_capabilities()
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
+        self._call_counters: dict[tuple[str, str, str], Any] = {}
 
-    # -- stages -------------------------------------------------------------------
+    def _validate_capabilities(self) -> None:
+        """Refuse check combinations that cannot work, naming the check and the fix."""
+        source = self.policy.source
+        for check in self.input_checks:
+            if capabilities_of(check).may_reask:
+                raise PolicyError(
+                    f"check '{check.name}' can ask for a reask, which only output checks may do: "
+                    "move it under 'output'",
+                    file=source,
+                )
+        stream = self.policy.stream
+        if stream.mode == "progressive" and stream.whole_reply == "reject":
+            for check in self.output_checks:
+                capabilities = capabilities_of(check)
+                if capabilities.whole_reply and capabilities.may_block:
+                    raise PolicyError(
+                        f"check '{check.name}' needs the whole reply and may block, which a "
+                        "progressive stream can only do after the text was sent: set "
+                        "'stream: {mode: buffer}', or 'stream: {whole_reply: buffer}' to buffer "
+                        "only the calls such checks apply to",
+                        file=source,
+                    )
+
+    # -- the call lifecycle -------------------------------------------------------------
+
+    def open(self, call: Call, *, frontend: str, upstream: str | None = None) -> GuardedCall:
+        """Start the life of one call (see :mod:`guard.lifecycle`)."""
+        from guard.lifecycle import GuardedCall
+
+        return GuardedCall(self, call, frontend=frontend, upstream=upstream)
+
+    def stream_checks(self, call: Call) -> GuardedCall:
+        """What a stream filter of a call opened outside a lifecycle talks to."""
+        return self.open(call, frontend="check")
+
+    @staticmethod
+    def ensure_request_id(call: Call) -> None:
+        """Give ``call`` a request id if it has none."""
+        if not call.request_id:
+            call.request_id = new_request_id()
+
+    # -- shortcuts on the same path ------------------------------------------------------
 
     def before(self, call: Call) -> Decision:
         """Run the input checks; apply redactions to ``call`` (segments and raw body)."""
-        self._ensure_request_id(call)
-        decision, texts = self._run_stage(Stage.INPUT, self.input_checks, call, None, call.segments)
-        if decision.action is Action.REDACT:
-            _write_segments(call.segments, texts, call.raw)
-            call.body = b""
-        self.record(decision, call)
-        return decision
+        lifecycle = self.open(call, frontend="check")
+        lifecycle.start()
+        assert lifecycle.input is not None
+        return lifecycle.input
 
     def after(self, call: Call, reply: Reply) -> Decision:
         """Run the output checks; apply redactions to ``reply`` (choices and raw body)."""
-        self._ensure_request_id(call)
-        segments = reply.segments()
-        decision, texts = self._run_stage(Stage.OUTPUT, self.output_checks, call, reply, segments)
-        if decision.action is Action.REDACT:
-            _write_segments(segments, texts, reply.raw)
-            _write_reply(reply, segments)
-            reply.body = b""
-        self.record(decision, call)
-        return decision
-
-    def after_checks(self, call: Call, reply: Reply, checks: Sequence[Check]) -> Decision:
-        """Run some output checks on a reply without editing it or recording the result
-        (the stream session merges and records them)."""
-        decision, _ = self._run_stage(Stage.OUTPUT, checks, call, reply, reply.segments())
-        return decision
+        lifecycle = self.open(call, frontend="check")
+        return run_sync(lifecycle._output(reply))
 
     def stream(self, call: Call) -> StreamSession:
         """Open a progressive output-check session for a streamed reply to ``call``."""
-        self._ensure_request_id(call)
+        self.ensure_request_id(call)
         return StreamSession(self, call)
 
-    def _run_stage(
-        self,
-        stage: Stage,
-        checks: Sequence[Check],
-        call: Call,
-        reply: Reply | None,
-        segments: Sequence[Segment],
-    ) -> tuple[Decision, list[str]]:
-        started = time.perf_counter()
-        # Checks run on a working copy: in shadow mode the call stays untouched but
-        # every check still sees what it would have seen in enforce mode.
-        working = [Segment(s.text, s.path, s.role, s.kind, s.index) for s in segments]
-        ctx = CheckContext(stage, self.policy_name, working, call.request_id)
-        verdicts: list[Verdict] = []
-        for check in checks:
-            check_started = time.perf_counter()
-            try:
-                if stage is Stage.INPUT:
-                    verdict = check.input(call, ctx)
-                else:
-                    assert reply is not None
-                    verdict = check.output(call, reply, ctx)
-            except Exception as exc:  # a failing check decides by on_error, loudly
-                verdict = self._check_failed(check, stage, exc)
-            verdict.latency = time.perf_counter() - check_started
-            verdict.shadow = verdict.shadow or self._shadow
-            # Redactions apply to the working copy even in a shadow *policy*, so later
-            # checks see what they would see in enforce mode (the call itself is only
-            # rewritten when the decision is an enforced redact). A shadow *check*
-            # never rewrites anything.
-            if verdict.action is Action.REDACT and verdict.edits and not check.shadow:
-                by_segment: dict[int, list[Edit]] = {}
-                for edit in verdict.edits:
-                    by_segment.setdefault(edit.segment, []).append(edit)
-                for number, edits in by_segment.items():
-                    working[number].text = apply_edits(working[number].text, edits)
-            verdicts.append(verdict)
-        decision = self.decide(stage, verdicts, call, time.perf_counter() - started)
-        return decision, [s.text for s in working]
+    def check_input(self, text: str, *, caller: Caller | None = None) -> Decision:
+        """Run the input checks on a piece of text; ``.text`` is the text as redacted."""
+        call = text_call(text, caller=caller)
+        lifecycle = self.open(call, frontend="check")
+        lifecycle.start()
+        lifecycle.finish()
+        decision = lifecycle.input
+        assert decision is not None
+        decision.text = call.segments[0].text if call.segments else text
+        return decision
 
-    def _check_failed(self, check: Check, stage: Stage, exc: Exception) -> Verdict:
+    def check_output(
+        self, text: str, *, context: Sequence[str | Passage] = (), caller: Caller | None = None
+    ) -> Decision:
+        """Run the output checks on a piece of text, with optional retrieved context."""
+        call = text_call("", caller=caller, context=context)
+        lifecycle = self.open(call, frontend="check")
+        reply = text_reply(text)
+        decision = run_sync(lifecycle._output(reply))
+        lifecycle.finish()
+        decision.text = reply.text
+        return decision
+
+    async def run(self, call: Call, send: Callable[[Call], Awaitable[Reply]]) -> Outcome:
+        """Check, send (repeating on reask) and check the reply; async ``send``."""
+        lifecycle = self.open(call, frontend="run")
+        try:
+            request = await lifecycle.astart()
+            while request is not None:
+                request = await lifecycle.adeliver(await send(request))
+        finally:
+            await lifecycle.afinish()
+        return lifecycle.outcome()
+
+    def run_sync(self, call: Call, send: Callable[[Call], Reply]) -> Outcome:
+        """Check, send (repeating on reask) and check the reply; sync ``send``."""
+        lifecycle = self.open(call, frontend="run")
+        try:
+            request = lifecycle.start()
+            while request is not None:
+                request = lifecycle.deliver(send(request))
+        finally:
+            lifecycle.finish()
+        return lifecycle.outcome()
+
+    # -- what the lifecycle asks of the engine ---------------------------------------------
+
+    def blocks_on_error(self, check: Check) -> bool:
+        """Whether a failure of ``check`` blocks (its ``on_error``, else the policy's)."""
+        return self._settings.get(id(check), (self._block_on_error, None))[0]
+
+    def timeout_of(self, check: Check) -> float | None:
+        """``check``'s time limit in seconds, if it has one."""
+        return self._settings.get(id(check), (True, None))[1]
+
+    def check_failed(self, check: Check, stage: Stage, exc: Exception) -> Verdict:
+        """Count a failed check and decide its verdict by ``on_error``."""
         self.telemetry.check_errors.labels(check.name, stage.value).inc()
-        # Only the exception type: its message could quote user text.
-        log.error("check %r failed at %s stage (%s); on_error=%s", check.name, stage.value,
-                  type(exc).__name__, self.policy.on_error)  # fmt: skip
-        action = Action.BLOCK if self._block_on_error else Action.ALLOW
-        reason = (
-            f"check '{check.name}' failed and on_error is 'block'" if self._block_on_error else ""
-        )
-        finding = Finding(check.name, "check_error", action=action, rule="check_error")
-        return Verdict(
-            check.name, action, (finding,), reason=reason, errored=True, shadow=check.shadow
-        )
+        return check_error_verdict(check, stage, exc, self.blocks_on_error(check))
 
     def decide(self, stage: Stage, verdicts: list[Verdict], call: Call, latency: float) -> Decision:
         """Combine verdicts (the strictest effective action wins) and count them."""
@@ -184,65 +234,34 @@ class Guard:
             stage, action, verdicts, self.policy_name, self.policy_hash, call.request_id, latency
         )
 
-    def record(self, decision: Decision, call: Call, **extra: Any) -> None:
-        """Write a decision to the audit log (when one is configured)."""
-        if self.audit is not None:
-            self.audit.record(decision, format=call.format, **extra)
+    def count_call(self, frontend: str, format_name: str, outcome: str) -> None:
+        """Count one finished call by frontend, wire format and outcome."""
+        key = (frontend, format_name, outcome)
+        counter = self._call_counters.get(key)
+        if counter is None:
+            counter = self._call_counters[key] = self.telemetry.calls.labels(*key)
+        counter.inc()
 
-    @staticmethod
-    def _ensure_request_id(call: Call) -> None:
-        if not call.request_id:
-            call.request_id = new_request_id()
-
-    # -- engine-driven calls (reask) ------------------------------------------------
-
-    def drive(self, call: Call) -> Generator[Call, Reply, Outcome]:
-        """The call loop without I/O: yields calls to send, receives their replies.
-
-        ``run`` and ``run_sync`` drive it with an async or a sync ``send``.
-        """
-        from guard import formats
-
-        outcome = Outcome(self.before(call))
-        if outcome.input.blocked:
-            return outcome
-        while True:
-            reply = yield call
-            outcome.attempts += 1
-            outcome.reply = reply
-            outcome.output = self.after(call, reply)
-            if outcome.output.action is not Action.REASK:
-                return outcome
-            truncated = any(c.finish_reason in ("length", "max_tokens") for c in reply.choices)
-            if truncated or outcome.attempts > self.policy.max_reasks:
-                # Out of attempts (or truncated: a reask with the same budget would be
-                # truncated again): the reask becomes a block.
-                outcome.output.action = Action.BLOCK
-                return outcome
-            self.telemetry.reasks.labels(call.format).inc()
-            call = formats.get(call.format).with_feedback(call, reply, outcome.output.feedback())
-
-    async def run(self, call: Call, send: Callable[[Call], Awaitable[Reply]]) -> Outcome:
-        """Check, send (repeating on reask) and check the reply; async ``send``."""
-        loop = self.drive(call)
-        try:
-            request = next(loop)
-            while True:
-                request = loop.send(await send(request))
-        except StopIteration as stop:
-            result: Outcome = stop.value
-            return result
-
-    def run_sync(self, call: Call, send: Callable[[Call], Reply]) -> Outcome:
-        """Check, send (repeating on reask) and check the reply; sync ``send``."""
-        loop = self.drive(call)
-        try:
-            request = next(loop)
-            while True:
-                request = loop.send(send(request))
-        except StopIteration as stop:
-            result: Outcome = stop.value
-            return result
+    def record_call(
+        self, lifecycle: GuardedCall, outcome: str, status: int, latency: float
+    ) -> None:
+        """Write a finished call to the audit log (when one is configured)."""
+        if self.audit is None:
+            return
+        call = lifecycle.call
+        extra = {
+            "format": call.format,
+            "frontend": lifecycle.frontend,
+            "outcome": outcome,
+            "status": status,
+            "tenant": call.caller.tenant,
+            "key_id": call.caller.key_id,
+            "model": call.model,
+            "upstream": lifecycle.upstream,
+        }
+        for decision in (lifecycle.input, lifecycle.output):
+            if decision is not None:
+                self.audit.record(decision, **extra)
 
     # -- in-process frontends ------------------------------------------------------------
 
@@ -259,39 +278,19 @@ class Guard:
 
         return GuardAsyncTransport(self, transport)
 
-    # -- convenience for people who orchestrate their own calls ----------------------
-
-    def check_input(self, text: str, *, caller: Caller | None = None) -> Decision:
-        """Run the input checks on a piece of text."""
-        return self.before(text_call(text, caller=caller))
-
-    def check_output(
-        self, text: str, *, context: Sequence[str | Passage] = (), caller: Caller | None = None
-    ) -> Decision:
-        """Run the output checks on a piece of text, with optional retrieved context."""
-        call = text_call("", caller=caller, context=context)
-        return self.after(call, text_reply(text))
-
 
 def text_call(
     text: str, *, caller: Caller | None = None, context: Sequence[str | Passage] = ()
 ) -> Call:
-    """A plain-text call (no wire format): one user segment."""
+    """A plain-text call (the ``text`` format of ``wrap``): one user segment."""
     passages = [
         p if isinstance(p, Passage) else Passage(str(i + 1), p) for i, p in enumerate(context)
     ]
-    return Call(
-        format="text",
-        segments=[Segment(text, None, "user")] if text else [],
-        caller=caller or Caller(),
-        context=passages,
-    )
+    return build_call(text, caller=caller, context=passages)
 
 
 def text_reply(text: str) -> Reply:
     """A plain-text reply with one choice."""
-    from guard.types import Choice
-
     return Reply(format="text", choices=[Choice(0, text)])
 
 

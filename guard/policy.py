@@ -42,6 +42,10 @@ class StreamConfig(BaseModel):
     #: ``progressive`` releases text as it arrives, holding back only what a pending
     #: match could still extend; ``buffer`` checks the whole reply before releasing any.
     mode: Literal["progressive", "buffer"] = "progressive"
+    #: Output checks that need the whole reply and may block cannot stop text a
+    #: progressive stream already sent: ``reject`` such a policy at load, or ``buffer``
+    #: the streamed replies of calls these checks apply to.
+    whole_reply: Literal["reject", "buffer"] = "reject"
 
 
 class Policy(BaseModel):

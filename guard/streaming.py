@@ -24,7 +24,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from guard.checks.base import StreamWindow, TextCheck, verdict_from
+from guard._drive import Step, run_sync
+from guard.checks.base import CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Edit, Finding, Stage, Verdict
 
 if TYPE_CHECKING:
@@ -64,20 +65,24 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
 
 @dataclass(slots=True)
 class _Channel:
-    """Per text stream (a choice's text, a tool call's arguments): what checks see."""
+    """Per text stream (a choice's text, a tool call's arguments): what checks see.
+
+    Released text is not kept here (the stream filter's assembly has the reply): a 30 MB
+    streamed reply must not cost the session another copy in small strings.
+    """
 
     window: StreamWindow = field(default_factory=StreamWindow)
     #: Original position of ``window.text[0]`` in the whole stream (absolute spans).
     start: int = 0
-    released: list[str] = field(default_factory=list)
 
 
 class StreamSession:
     """Progressive output checking for one streamed reply."""
 
-    def __init__(self, guard: Guard, call: Call) -> None:
+    def __init__(self, guard: Guard, call: Call, ctx: CheckContext | None = None) -> None:
         self._guard = guard
         self._call = call
+        self._ctx = ctx
         self._checks = [c for c in guard.output_checks if isinstance(c, TextCheck)]
         self._whole_reply_checks = [c for c in guard.output_checks if not isinstance(c, TextCheck)]
         self._lookbehind = max((c.lookbehind for c in self._checks), default=0)
@@ -106,11 +111,6 @@ class StreamSession:
         if channel is None or self.blocked is not None:
             return ""
         return self._release(channel, final=True)
-
-    def text(self, key: Hashable) -> str:
-        """Everything released so far on ``key`` (redacted)."""
-        channel = self._channels.get(key)
-        return "".join(channel.released) if channel else ""
 
     def _release(self, channel: _Channel, *, final: bool) -> str:
         window = channel.window
@@ -146,8 +146,6 @@ class StreamSession:
         if forget >= _FORGET_BATCH:
             window.forget(forget)
             channel.start += forget
-        if released:
-            channel.released.append(released)
         return released
 
     def _apply_findings(
@@ -199,7 +197,7 @@ class StreamSession:
     def _check_failed(self, check: TextCheck) -> tuple[list[Finding], int]:
         self._errored.add(check.name)
         self._guard.telemetry.check_errors.labels(check.name, Stage.OUTPUT.value).inc()
-        if self._guard.policy.on_error == "block":
+        if self._guard.blocks_on_error(check):
             return [Finding(check.name, "check_error", action=Action.BLOCK, rule="check_error")], 0
         return [], 0
 
@@ -220,18 +218,27 @@ class StreamSession:
         )
 
     def close(self, reply: Reply | None = None) -> Decision:
-        """The stream ended: record and return the output decision.
+        """The stream ended: the output decision (see :meth:`close_step`)."""
+        return run_sync(self.close_step(reply))
+
+    def close_step(self, reply: Reply | None = None) -> Step[Decision]:
+        """The stream ended: the output decision, as a lifecycle step.
 
         With the assembled ``reply``, the output checks that need the whole reply (not
         text checks) run now; in progressive mode they can only end the stream with an
-        error event, so a policy that must block on them uses ``stream: buffer``.
+        error event (delivered before the stream's terminal event), so a policy that must
+        block on them before any text leaves uses ``stream: buffer``.
         """
         decision = self.blocked if self.blocked is not None else self._decision()
         if self.blocked is None and reply is not None and self._whole_reply_checks:
-            whole = self._guard.after_checks(self._call, reply, self._whole_reply_checks)
-            decision.verdicts.extend(whole.verdicts)
-            decision.action = max(decision.action, whole.action)
-        self._guard.record(decision, self._call)
+            from guard.stages import run_stage
+
+            ctx = self._ctx or CheckContext(Stage.OUTPUT, self._guard.policy_name, [])
+            ctx.stage, ctx.segments = Stage.OUTPUT, reply.segments()
+            checks = self._whole_reply_checks
+            whole = yield from run_stage(self._guard, Stage.OUTPUT, checks, self._call, ctx, reply)
+            decision.verdicts.extend(whole.decision.verdicts)
+            decision.action = max(decision.action, whole.decision.action)
         return decision
 
 

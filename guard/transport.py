@@ -31,54 +31,68 @@ from guard._httpx import (
     TRANSPORT_ERRORS,
     package_of,
 )
-from guard.decision import Decision, Outcome
+from guard.decision import Decision
 from guard.engine import Guard
 from guard.errors import GuardBlocked, RequestError
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
-from guard.types import Call, Reply
+from guard.lifecycle import GuardedCall
+from guard.types import Call
 
 _DROP = ("content-length", "content-encoding", "transfer-encoding")
-_blocked: contextvars.ContextVar[list[Decision] | None] = contextvars.ContextVar(
+_blocked: contextvars.ContextVar[dict[int, tuple[Any, Decision]] | None] = contextvars.ContextVar(
     "guardwire_blocked", default=None
 )
 
 
 @contextlib.contextmanager
 def raise_blocked() -> Iterator[None]:
-    """Raise :class:`GuardBlocked` (instead of the SDK's error) for calls blocked inside."""
-    seen: list[Decision] = []
+    """Raise :class:`GuardBlocked` (instead of the SDK's error) for calls blocked inside.
+
+    Only the SDK error of a call this guard refused is converted (matched by the request
+    it failed on); any other exception passes through unchanged, also after a block was
+    handled inside the block.
+    """
+    seen: dict[int, tuple[Any, Decision]] = {}
     token = _blocked.set(seen)
     try:
         yield
     except GuardBlocked:
         raise
     except Exception as exc:
-        if seen:
-            raise GuardBlocked(seen[-1]) from exc
+        decision = _decision_for(exc, seen)
+        if decision is not None:
+            raise GuardBlocked(decision) from exc
         raise
     finally:
         _blocked.reset(token)
 
 
-def _note_block(decision: Decision | None) -> None:
+def _decision_for(exc: Exception, seen: dict[int, tuple[Any, Decision]]) -> Decision | None:
+    """The block behind an SDK error: its request (or its response's) was refused here."""
+    response = getattr(exc, "response", None)
+    for request in (getattr(exc, "request", None), getattr(response, "request", None)):
+        if request is not None:
+            entry = seen.get(id(request))
+            if entry is not None and entry[0] is request:
+                return entry[1]
+    return None
+
+
+def _note_block(request: Any, decision: Decision | None) -> None:
     seen = _blocked.get()
     if seen is not None and decision is not None and decision.blocked:
-        seen.append(decision)
-
-
-class _PassThrough(Exception):
-    def __init__(self, response: Any) -> None:
-        self.response = response
+        seen[id(request)] = (request, decision)
 
 
 class _Prepared:
-    """A request recognised as a model call, parsed and ready for the engine."""
+    """A request recognised as a model call, parsed, with its lifecycle opened."""
 
-    __slots__ = ("call", "fmt")
+    __slots__ = ("call", "fmt", "lifecycle")
 
-    def __init__(self, fmt: WireFormat, call: Call) -> None:
+    def __init__(self, fmt: WireFormat, call: Call, lifecycle: GuardedCall) -> None:
         self.fmt = fmt
         self.call = call
+        self.lifecycle = lifecycle
 
 
 class _GuardedTransport:
@@ -97,21 +111,37 @@ class _GuardedTransport:
             call = fmt.parse_request(body, caller_from_headers(request.headers.get))
         except RequestError as exc:
             return self._error(request, fmt, exc.status, str(exc), exc.code)
-        return _Prepared(fmt, call)
+        return _Prepared(fmt, call, self.guard.open(call, frontend="transport"))
 
-    def _error(self, request: Any, fmt: WireFormat, status: int, message: str, code: str) -> Any:
-        verdict = "block" if code == "content_blocked" else "error"
+    def _error(
+        self,
+        request: Any,
+        fmt: WireFormat,
+        status: int,
+        message: str,
+        code: str,
+        retry_after: float | None = None,
+    ) -> Any:
+        verdict = "error" if code in ("invalid_request", "request_too_large") else "block"
+        headers = {"content-type": "application/json", "x-guardwire-verdict": verdict}
+        if retry_after is not None:
+            headers["retry-after"] = str(max(0, round(retry_after)))
         return package_of(request).Response(
-            status,
-            headers={"content-type": "application/json", "x-guardwire-verdict": verdict},
-            content=fmt.error_body(status, message, code),
-            request=request,
+            status, headers=headers, content=fmt.error_body(status, message, code), request=request
         )
 
-    def _blocked(self, request: Any, fmt: WireFormat, decision: Decision) -> Any:
-        _note_block(decision)
-        self._count(fmt, "blocked")
-        return self._error(request, fmt, 400, decision.message(), "content_blocked")
+    def _refused(self, request: Any, prepared: _Prepared) -> Any:
+        refusal = prepared.lifecycle.refusal
+        assert refusal is not None
+        _note_block(request, refusal.decision)
+        return self._error(
+            request,
+            prepared.fmt,
+            refusal.status,
+            refusal.message,
+            refusal.code,
+            refusal.retry_after,
+        )
 
     def _forwarded(self, request: Any, body: bytes) -> Any:
         """The request to send on: the caller's own when nothing changed (the common
@@ -138,38 +168,36 @@ class _GuardedTransport:
         headers.append(("x-guardwire-policy", self.guard.policy_tag))
         return headers
 
-    def _finish(self, request: Any, prepared: _Prepared, outcome: Outcome, last: Any) -> Any:
-        blocked = outcome.blocked
-        if blocked is not None:
-            return self._blocked(request, prepared.fmt, blocked)
-        assert outcome.reply is not None
-        self._count(prepared.fmt, outcome.label)
-        if outcome.reply.body and outcome.attempts == 1:
+    def _answer(self, request: Any, prepared: _Prepared, last: Any) -> Any:
+        """The checked reply (or the refusal) as the response the SDK reads."""
+        lifecycle = prepared.lifecycle
+        if lifecycle.refusal is not None:
+            return self._refused(request, prepared)
+        reply = lifecycle.reply
+        assert reply is not None
+        verdict = lifecycle.outcome().action.label
+        if reply.body and lifecycle.attempts == 1:
             # The upstream's reply passes unchanged: hand back its (already read)
             # response with our headers instead of building another one.
-            last.headers["x-guardwire-verdict"] = outcome.action.label
+            last.headers["x-guardwire-verdict"] = verdict
             last.headers["x-guardwire-policy"] = self.guard.policy_tag
             return last
         return package_of(request).Response(
             last.status_code,
-            headers=self._headers(last, outcome.action.label),
-            content=prepared.fmt.reply_body(outcome.reply),
+            headers=self._headers(last, verdict),
+            content=prepared.fmt.reply_body(reply),
             request=request,
         )
 
-    def _streamed(
-        self, request: Any, prepared: _Prepared, upstream: Any, stream: Any, verdict: str
-    ) -> Any:
-        self._count(prepared.fmt, "streamed")
+    def _streamed(self, request: Any, prepared: _Prepared, upstream: Any, stream: Any) -> Any:
+        decision = prepared.lifecycle.input
+        verdict = decision.action.label if decision is not None else "allow"
         return package_of(request).Response(
             upstream.status_code,
             headers=self._headers(upstream, verdict),
             stream=stream,
             request=request,
         )
-
-    def _count(self, fmt: WireFormat, outcome: str) -> None:
-        self.guard.telemetry.calls.labels("transport", fmt.name, outcome).inc()
 
 
 class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
@@ -190,34 +218,40 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
         prepared = self._prepare(request, request.read()) if request.method == "POST" else None
         if not isinstance(prepared, _Prepared):
             return prepared if prepared is not None else inner.handle_request(request)
-        fmt = prepared.fmt
-        if prepared.call.stream:
-            decision = self.guard.before(prepared.call)
-            if decision.blocked:
-                return self._blocked(request, fmt, decision)
-            upstream = inner.handle_request(
-                self._forwarded(request, fmt.request_body(prepared.call))
-            )
-            if upstream.status_code != 200:
-                return upstream
-            stream = _SyncFiltered(upstream, fmt.stream_filter(prepared.call, self.guard))
-            return self._streamed(request, prepared, upstream, stream, decision.action.label)
-        last: list[Any] = []
-
-        def send(attempt: Call) -> Reply:
-            response = inner.handle_request(self._forwarded(request, fmt.request_body(attempt)))
-            response.read()
-            response.close()
-            last.append(response)
-            if response.status_code != 200:
-                raise _PassThrough(response)
-            return fmt.parse_reply(attempt, response.content)
-
+        lifecycle, fmt = prepared.lifecycle, prepared.fmt
+        outcome: str | None = "error"
+        streaming = False
         try:
-            outcome = self.guard.run_sync(prepared.call, send)
-        except _PassThrough as passed:
-            return passed.response
-        return self._finish(request, prepared, outcome, last[-1] if last else None)
+            attempt = lifecycle.start()
+            if attempt is None:
+                outcome = None
+                return self._refused(request, prepared)
+            if prepared.call.stream:
+
+                def send(call: Call) -> Any:
+                    return inner.handle_request(self._forwarded(request, fmt.request_body(call)))
+
+                upstream = send(attempt)
+                if upstream.status_code != 200:
+                    outcome = "upstream_error"
+                    return upstream
+                stream = _SyncFiltered(upstream, lifecycle, send, request)
+                streaming, outcome = True, None
+                return self._streamed(request, prepared, upstream, stream)
+            last: Any = None
+            while attempt is not None:
+                last = inner.handle_request(self._forwarded(request, fmt.request_body(attempt)))
+                last.read()
+                last.close()
+                if last.status_code != 200:
+                    outcome = "upstream_error"
+                    return last
+                attempt = lifecycle.deliver(fmt.parse_reply(attempt, last.content))
+            outcome = None
+            return self._answer(request, prepared, last)
+        finally:
+            if not streaming:
+                lifecycle.finish(outcome)
 
     def close(self) -> None:
         for transport in (self._given, *self._inner.values()):
@@ -245,34 +279,42 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
         )
         if not isinstance(prepared, _Prepared):
             return prepared if prepared is not None else await inner.handle_async_request(request)
-        fmt = prepared.fmt
-        if prepared.call.stream:
-            decision = self.guard.before(prepared.call)
-            if decision.blocked:
-                return self._blocked(request, fmt, decision)
-            forwarded = self._forwarded(request, fmt.request_body(prepared.call))
-            upstream = await inner.handle_async_request(forwarded)
-            if upstream.status_code != 200:
-                return upstream
-            stream = _AsyncFiltered(upstream, fmt.stream_filter(prepared.call, self.guard))
-            return self._streamed(request, prepared, upstream, stream, decision.action.label)
-        last: list[Any] = []
-
-        async def send(attempt: Call) -> Reply:
-            forwarded = self._forwarded(request, fmt.request_body(attempt))
-            response = await inner.handle_async_request(forwarded)
-            await response.aread()
-            await response.aclose()
-            last.append(response)
-            if response.status_code != 200:
-                raise _PassThrough(response)
-            return fmt.parse_reply(attempt, response.content)
-
+        lifecycle, fmt = prepared.lifecycle, prepared.fmt
+        outcome: str | None = "error"
+        streaming = False
         try:
-            outcome = await self.guard.run(prepared.call, send)
-        except _PassThrough as passed:
-            return passed.response
-        return self._finish(request, prepared, outcome, last[-1] if last else None)
+            attempt = await lifecycle.astart()
+            if attempt is None:
+                outcome = None
+                return self._refused(request, prepared)
+            if prepared.call.stream:
+
+                async def send(call: Call) -> Any:
+                    forwarded = self._forwarded(request, fmt.request_body(call))
+                    return await inner.handle_async_request(forwarded)
+
+                upstream = await send(attempt)
+                if upstream.status_code != 200:
+                    outcome = "upstream_error"
+                    return upstream
+                stream = _AsyncFiltered(upstream, lifecycle, send, request)
+                streaming, outcome = True, None
+                return self._streamed(request, prepared, upstream, stream)
+            last: Any = None
+            while attempt is not None:
+                forwarded = self._forwarded(request, fmt.request_body(attempt))
+                last = await inner.handle_async_request(forwarded)
+                await last.aread()
+                await last.aclose()
+                if last.status_code != 200:
+                    outcome = "upstream_error"
+                    return last
+                attempt = await lifecycle.adeliver(fmt.parse_reply(attempt, last.content))
+            outcome = None
+            return self._answer(request, prepared, last)
+        finally:
+            if not streaming:
+                await lifecycle.afinish(outcome)
 
     async def aclose(self) -> None:
         for transport in (self._given, *self._inner.values()):
@@ -280,73 +322,108 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 await transport.aclose()
 
 
-def _feed(stream_filter: StreamFilter, chunk: bytes) -> bytes:
-    """Filter a chunk; a block is recorded before its error event is handed on, because
-    the SDK raises on that event and may never resume the stream."""
-    out = stream_filter.feed(chunk)
-    if stream_filter.done:
-        _note_block(stream_filter.decision)
-    return out
-
-
-def _close(stream_filter: StreamFilter) -> bytes:
-    """The upstream ended: the filter's last bytes, with its decision recorded."""
-    out = stream_filter.close()
-    _note_block(stream_filter.decision)
-    return out
+def _end_outcome(stream_filter: StreamFilter) -> str | None:
+    return "upstream_error" if getattr(stream_filter, "upstream_failed", False) else None
 
 
 class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
-    """The upstream's SSE bytes through a stream filter."""
+    """The upstream's SSE bytes through the call's stream filter; a buffered reply that a
+    check asked to reask is requested again through ``send``."""
 
-    def __init__(self, upstream: Any, stream_filter: StreamFilter) -> None:
+    def __init__(self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any) -> None:
         self._upstream = upstream
-        self._filter = stream_filter
+        self._lifecycle = lifecycle
+        self._send = send
+        self._request = request
 
     def __iter__(self) -> Iterator[bytes]:
-        stream_filter = self._filter
+        outcome: str | None = "disconnected"
         try:
-            for chunk in self._upstream.iter_bytes():
-                out = _feed(stream_filter, chunk)
-                if out:
-                    yield out
-                if stream_filter.done:
+            while True:
+                stream_filter = self._lifecycle.stream_filter()
+                try:
+                    for chunk in self._upstream.iter_bytes():
+                        out = stream_filter.feed(chunk)
+                        if stream_filter.done:
+                            _note_block(self._request, stream_filter.decision)
+                        if out:
+                            yield out
+                        if stream_filter.done:
+                            break
+                    else:
+                        out = stream_filter.close()
+                        _note_block(self._request, stream_filter.decision)
+                        if out:
+                            yield out
+                except TRANSPORT_ERRORS as exc:
+                    message = f"the upstream broke off the stream ({type(exc).__name__})"
+                    yield stream_filter.fail(message)
+                finally:
+                    self._upstream.close()
+                retry = getattr(stream_filter, "retry", None)
+                if retry is None:
+                    outcome = _end_outcome(stream_filter)
                     return
-            out = _close(stream_filter)
-            if out:
-                yield out
-        except TRANSPORT_ERRORS as exc:
-            yield stream_filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
+                self._upstream = self._send(retry)
+                if self._upstream.status_code != 200:
+                    fmt = stream_filter.format
+                    yield fmt.stream_error("the upstream failed the reask", "upstream_error")
+                    outcome = "upstream_error"
+                    return
         finally:
-            self._upstream.close()
+            self._lifecycle.finish(outcome)
 
     def close(self) -> None:
         self._upstream.close()
+        self._lifecycle.finish("disconnected")
 
 
 class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
-    """The upstream's SSE bytes through a stream filter (async)."""
+    """The upstream's SSE bytes through the call's stream filter (async)."""
 
-    def __init__(self, upstream: Any, stream_filter: StreamFilter) -> None:
+    def __init__(self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any) -> None:
         self._upstream = upstream
-        self._filter = stream_filter
+        self._lifecycle = lifecycle
+        self._send = send
+        self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        stream_filter = self._filter
+        outcome: str | None = "disconnected"
         try:
-            async for chunk in self._upstream.aiter_bytes():
-                out = _feed(stream_filter, chunk)
-                if out:
-                    yield out
-                if stream_filter.done:
+            while True:
+                stream_filter = self._lifecycle.stream_filter()
+                try:
+                    async for chunk in self._upstream.aiter_bytes():
+                        out = stream_filter.feed(chunk)
+                        if stream_filter.done:
+                            _note_block(self._request, stream_filter.decision)
+                        if out:
+                            yield out
+                        if stream_filter.done:
+                            break
+                    else:
+                        out = stream_filter.close()
+                        _note_block(self._request, stream_filter.decision)
+                        if out:
+                            yield out
+                except TRANSPORT_ERRORS as exc:
+                    message = f"the upstream broke off the stream ({type(exc).__name__})"
+                    yield stream_filter.fail(message)
+                finally:
+                    await self._upstream.aclose()
+                retry = getattr(stream_filter, "retry", None)
+                if retry is None:
+                    outcome = _end_outcome(stream_filter)
                     return
-            out = _close(stream_filter)
-            if out:
-                yield out
-        except TRANSPORT_ERRORS as exc:
-            yield stream_filter.fail(f"the upstream broke off the stream ({type(exc).__name__})")
+                self._upstream = await self._send(retry)
+                if self._upstream.status_code != 200:
+                    fmt = stream_filter.format
+                    yield fmt.stream_error("the upstream failed the reask", "upstream_error")
+                    outcome = "upstream_error"
+                    return
         finally:
-            await self._upstream.aclose()
+            await self._lifecycle.afinish(outcome)
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
+        await self._lifecycle.afinish("disconnected")

@@ -30,6 +30,10 @@ class Action(enum.IntEnum):
         """The lower-case name used in policies, headers, metrics and the audit log."""
         return self.name.lower()
 
+    def __str__(self) -> str:
+        # ``print(decision.action)`` shows ``block``, not the enum's integer value.
+        return self.name.lower()
+
     @classmethod
     def parse(cls, value: str) -> Action:
         """Turn a policy string (``"block"``) into an action."""
@@ -116,6 +120,15 @@ class Verdict:
     #: True when the check itself failed and ``on_error`` decided the action.
     errored: bool = False
     shadow: bool = False
+    #: HTTP status a refusal by this verdict answers with (default 400 ``content_blocked``);
+    #: a budget refusal is a 429 with ``retry_after`` seconds.
+    status: int | None = None
+    #: Error code of that refusal, in the API's error envelope (default ``content_blocked``).
+    code: str | None = None
+    retry_after: float | None = None
+    #: Typed changes to the forwarded request (see :mod:`guard.patches`), applied by the
+    #: wire format when the verdict is enforced and the call goes ahead.
+    patches: tuple[Any, ...] = ()
 
     @property
     def effective(self) -> Action:

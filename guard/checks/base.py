@@ -1,21 +1,64 @@
-"""The check interface, and the shared machinery for checks that scan text.
+"""The check interface (v2), and the shared machinery for checks that scan text.
 
-A check is a small object built once from its policy entry. ``input`` and ``output``
-return one :class:`~guard.types.Verdict` per stage. Checks over text are synchronous
-and CPU-bound; a check that needs I/O implements the async variants instead (the engine
-awaits them from its async entry points).
+A check is a small object built once from its policy entry. It implements ``input``
+and/or ``output``; each returns a :class:`~guard.types.Verdict` — or an awaitable of one:
+a check that does I/O (a state store, a judge model) is written ``async def`` and the
+engine awaits it from async frontends and runs it on a helper event loop for the sync
+transport. CPU-bound checks stay plain functions and run inline (no thread hop).
+
+What a check gets: a :class:`CheckContext` **per call**, shared by the input and the
+output stage — the caller's identity, the attempt number, the input decision (at the
+output stage), a private scratch area that lives as long as the call (``ctx.private``),
+restores (``ctx.restore``) and handles to resources such as the state store.
+
+What a check can return besides an action: findings and edits (redactions), request
+patches (:mod:`guard.patches`: clamp ``max_tokens``, ask for stream usage, set a
+response format, prepend a system note, route to another model), an HTTP status, code
+and ``retry_after`` for its refusal (a budget refusal is a 429, not a 400). A check that
+wants to hear how the call ended implements ``finish(ctx, end)``, which runs exactly once
+on every exit path (delivered, blocked, reasked, upstream error, timeout, disconnect).
+
+A check declares what it can do in ``capabilities``; the policy loader refuses
+combinations that cannot work (a reask at the input stage; a whole-reply check that may
+block under progressive streaming, unless the policy buffers such calls).
+
+Worked example — reversible pseudonymisation of one made-up token::
+
+    class Pseudonyms:
+        name, shadow = "pseudonyms", False
+        capabilities = Capabilities(restores=True)
+
+        def input(self, call, ctx):
+            edits = []
+            for number, segment in enumerate(ctx.segments):
+                for match in TOKEN.finditer(segment.text):
+                    placeholder = f"<TOKEN_{len(ctx.private(self.name)) + 1}>"
+                    ctx.private(self.name)[placeholder] = match.group()
+                    ctx.restore(placeholder, match.group())   # the reply gets it back
+                    edits.append(Edit(number, *match.span(), placeholder))
+            return Verdict(self.name, Action.REDACT if edits else Action.ALLOW,
+                           edits=tuple(edits))
+
+        def output(self, call, reply, ctx):
+            return Verdict(self.name, Action.ALLOW)
+
+The upstream then sees ``<TOKEN_1>``; the caller's reply (complete or streamed, the
+placeholder split over chunks or not) has the original back. Tests: tests/test_lifecycle.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from guard.normalize import FoldedText
-from guard.types import Action, Call, Edit, Finding, Reply, Segment, Stage, Verdict
+from guard.types import Action, Call, Caller, Edit, Finding, Reply, Segment, Stage, Usage, Verdict
+
+if TYPE_CHECKING:
+    from guard.decision import Decision
 
 
 class CheckConfig(BaseModel):
@@ -27,21 +70,103 @@ class CheckConfig(BaseModel):
     name: str | None = None
     #: ``shadow`` records this check's verdicts without ever changing traffic.
     mode: Literal["enforce", "shadow"] = "enforce"
+    #: What happens when this check fails (raises or overruns ``timeout_ms``); default:
+    #: the policy's ``on_error``.
+    on_error: Literal["block", "allow"] | None = None
+    #: Time limit for one stage of this check. An async check is cancelled at the limit;
+    #: a synchronous one cannot be interrupted, so its overrun is detected when it returns.
+    #: Either way the overrun is an error, decided by ``on_error`` and counted.
+    timeout_ms: float | None = Field(default=None, gt=0)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a check can do; validated against the policy when it loads."""
+
+    #: Scans text chunk by chunk (a :class:`TextCheck`): runs progressively on streams.
+    streamable: bool = False
+    #: Needs the complete reply: on streams it runs when the stream ends.
+    whole_reply: bool = False
+    may_block: bool = True
+    #: May ask for a reask (output stage only).
+    may_reask: bool = False
+    patches_request: bool = False
+    #: Replaces text at the input stage and maps it back in the reply (``ctx.restore``).
+    restores: bool = False
+    #: Uses the state store (``ctx.store``).
+    needs_state: bool = False
+
+
+#: What a check that declares nothing is taken to be: whole-reply, may block.
+DEFAULT_CAPABILITIES = Capabilities(whole_reply=True)
+
+
+def capabilities_of(check: Any) -> Capabilities:
+    """A check's declared capabilities (text checks are streamable by construction)."""
+    declared = getattr(check, "capabilities", None)
+    if isinstance(declared, Capabilities):
+        return declared
+    if isinstance(check, TextCheck):
+        return Capabilities(streamable=True)
+    return DEFAULT_CAPABILITIES
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnd:
+    """How a call ended, for ``finish`` hooks: never any text."""
+
+    #: The outcome label (``guard.telemetry.OUTCOMES``).
+    outcome: str
+    status: int
+    attempts: int
+    usage: Usage | None = None
+    #: Output tokens counted while a stream passed (when the provider reported no usage).
+    streamed_characters: int = 0
 
 
 @dataclass(slots=True)
 class CheckContext:
-    """Per-call, per-stage state a check may use.
+    """Per-call state shared by the input and output stages of one call.
 
-    ``segments`` is the text as this check must see it: the call's (input) or the
-    reply's (output) segments with the redactions of earlier checks applied.
+    ``segments`` is the text of the stage being checked: the call's (input) or the
+    reply's (output). Every check of a stage sees the same text; their edits are merged
+    once (the same composition as in streams).
     """
 
     stage: Stage
     policy: str
     segments: list[Segment]
     request_id: str = ""
+    #: Who is calling (key id, tenant, session).
+    caller: Caller = field(default_factory=Caller)
+    #: 1 for the first upstream request, 2 for the first reask, ...
+    attempt: int = 1
+    #: The input stage's decision (set before the output stage runs).
+    input_decision: Decision | None = None
+    #: The state store, when the guard has one (``needs_state`` checks).
+    store: Any = None
+    #: ``proxy``, ``transport``, ``wrap`` or ``check``.
+    frontend: str = "check"
+    #: Per-stage cache (kept for checks written against the first API).
     cache: dict[str, Any] = field(default_factory=dict)
+    _private: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _restores: dict[str, str] = field(default_factory=dict)
+
+    def private(self, check: str) -> dict[str, Any]:
+        """A scratch area for ``check`` that lives as long as the call (never logged)."""
+        area = self._private.get(check)
+        if area is None:
+            area = self._private[check] = {}
+        return area
+
+    def restore(self, placeholder: str, original: str) -> None:
+        """Map ``placeholder`` (sent upstream instead of ``original``) back in the reply."""
+        self._restores[placeholder] = original
+
+    @property
+    def restores(self) -> dict[str, str]:
+        """Placeholder -> original, for the reply path (never logged)."""
+        return self._restores
 
 
 @runtime_checkable
@@ -51,11 +176,11 @@ class Check(Protocol):
     name: str
     shadow: bool
 
-    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+    def input(self, call: Call, ctx: CheckContext) -> Verdict | Awaitable[Verdict]:
         """Decide on the request before it leaves."""
         ...
 
-    def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+    def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict | Awaitable[Verdict]:
         """Decide on the reply before anyone relies on it."""
         ...
 

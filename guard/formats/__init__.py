@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
+from guard.formats._patches import apply_patches
 from guard.formats.base import EXTENSION, StreamFilter, WireFormat
 
 #: format name -> (module, attribute) of its :class:`WireFormat` instance.
@@ -39,4 +40,4 @@ def for_path(path: str) -> WireFormat | None:
     return None
 
 
-__all__ = ["EXTENSION", "StreamFilter", "WireFormat", "for_path", "get"]
+__all__ = ["EXTENSION", "StreamFilter", "WireFormat", "apply_patches", "for_path", "get"]

@@ -108,6 +108,12 @@ class AnthropicStreamFilter(EventFilter):
         #: Content block type by index (decides the delta type of a flush event).
         self._kinds: dict[int, str] = {}
 
+    has_terminal = True
+
+    def is_terminal(self, event: Event, payload: dict[str, Any] | None) -> bool:
+        """``message_stop`` ends a complete stream."""
+        return payload is not None and payload.get("type") == "message_stop"
+
     def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """The SDK raises on ``event: error``."""
         return event.event == "error" or (payload is not None and payload.get("type") == "error")

@@ -143,9 +143,15 @@ class OpenAIStreamFilter(EventFilter):
         #: The latest chunk with choices: the model for extra (flush) chunks.
         self._template: dict[str, Any] = {}
 
+    has_terminal = True
+
     def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """The SDK raises on any event whose JSON has a truthy ``error``."""
         return payload is not None and bool(payload.get("error"))
+
+    def is_terminal(self, event: Event, payload: dict[str, Any] | None) -> bool:
+        """``data: [DONE]`` ends a complete stream (the SDK stops reading there)."""
+        return payload is None and event.data is not None and event.data.strip() == "[DONE]"
 
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
         """A chunk with one choice whose delta is only ``content`` (no finish reason, no
@@ -182,6 +188,9 @@ class OpenAIStreamFilter(EventFilter):
             return
         choices = payload.get("choices")
         if not isinstance(choices, list) or not choices:
+            if self.strip_usage and payload.get("usage") is not None:
+                self.assembly.add(payload)  # usage the guard asked for, not the client
+                return
             self.send_raw(event, payload, out)  # the usage chunk, or something unknown
             return
         self._template = payload

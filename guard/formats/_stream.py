@@ -9,7 +9,7 @@ assembled :attr:`~EventFilter.reply` is exactly what the client received.
 Progressive mode: each text delta passes through the engine's
 :class:`~guard.streaming.StreamSession`; the event is re-emitted with the released text
 (unchanged events are forwarded byte-for-byte, emptied ones are dropped). Buffer mode:
-nothing leaves until the stream ends; then :meth:`~guard.engine.Guard.after` checks the
+nothing leaves until the stream ends; then the lifecycle's output stage checks the
 assembled reply and the format renders it (or an error event) in one go.
 
 Most events of a stream are plain text deltas that differ only in their text. Once one
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from guard.formats._envelope import TextDelta, TextEnvelope, event_payload
 from guard.formats.base import WireFormat
 from guard.formats.sse import Event, SSEParser, encode_json
-from guard.types import Action, Call, Reply
+from guard.types import Call, Reply
 
 if TYPE_CHECKING:
     from guard.decision import Decision
@@ -81,11 +81,23 @@ class EventFilter:
         self.reply = Reply(fmt.name)
         self.format = fmt
         self.call = call
-        self.guard = guard
+        #: The call's lifecycle (``guard`` may be a Guard or the lifecycle itself).
+        self.checks = guard.stream_checks(call)
         self.assembly = assembly
         self._parser = SSEParser()
-        self._buffering = guard.policy.stream.mode == "buffer"
-        self.session = None if self._buffering else guard.stream(call)
+        self._buffering = self.checks.buffering
+        self.session = self.checks.open_session()
+        self.restorer = self.checks.restorer()
+        #: Drop the usage-only chunk the guard asked for but the client did not.
+        self.strip_usage = self.checks.patched.strip_usage
+        #: Set in buffer mode when a check asked for a reask: the frontend sends this call
+        #: upstream again and filters the new stream with a new filter.
+        self.retry: Call | None = None
+        #: True when the upstream broke off (or ended without its terminal event).
+        self.upstream_failed = False
+        #: The upstream's terminal event (``[DONE]``, ``message_stop``), held until the end
+        #: decision is made: a block must reach the client before it, or SDKs stop reading.
+        self._terminal: Event | None = None
         #: Text streams fed to the session and not flushed yet, in order of appearance.
         self._open: dict[Hashable, None] = {}
         self._envelopes: dict[Hashable, TextEnvelope] = {}
@@ -106,6 +118,14 @@ class EventFilter:
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """A delta event (payload, SSE event name) carrying flushed text of ``key``."""
         raise NotImplementedError
+
+    #: Whether the format's streams end with a terminal event (:meth:`is_terminal`); a
+    #: stream that ends without it was cut short.
+    has_terminal = False
+
+    def is_terminal(self, event: Event, payload: dict[str, Any] | None) -> bool:
+        """True for the event that ends a complete stream."""
+        return False
 
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
         """If ``event`` carries nothing but text of one stream, and ``forward`` would send
@@ -134,12 +154,16 @@ class EventFilter:
         return self._handle(self._parser.feed(data))
 
     def close(self) -> bytes:
-        """The upstream ended normally: release what is left and decide."""
+        """The upstream ended: release what is left, decide, then end the stream."""
         if self.done:
             return b""
         out = [self._handle(self._parser.close())]
         if self.done:
             return out[0]
+        if self.has_terminal and self._terminal is None:
+            # Connection closed half way, or a close-delimited body that stopped: the SDK
+            # would return the truncated text as if complete. End with an error instead.
+            return out[0] + self.fail("the upstream ended the stream before it was complete")
         if self._buffering:
             self.done = True
             return out[0] + self._release_buffered()
@@ -151,24 +175,31 @@ class EventFilter:
             return b"".join(out)
         self._settle()
         if self.decision is not None and self.decision.blocked:
-            # A check that needs the whole reply blocked at the end of the stream.
+            # A check that needs the whole reply blocked at the end of the stream: the
+            # error event goes out before the terminal event, which is then never sent.
             out.append(self.format.stream_error(self.decision.message(), BLOCKED))
+        elif self._terminal is not None:
+            out.append(self._terminal.raw)
         return b"".join(out)
 
     def fail(self, message: str, code: str = "upstream_error") -> bytes:
         """The upstream broke: end with an error event, releasing nothing more."""
         if self.done:
             return b""
-        self._settle()
+        self._abandon()
         return self.format.stream_error(message, code)
 
     # -- helpers for forward() ---------------------------------------------------------
 
     def release(self, key: Hashable, text: str) -> str:
-        """Feed a text delta of stream ``key`` to the session; return what may go out."""
+        """Feed a text delta of stream ``key`` to the session; return what may go out
+        (with the call's placeholders restored)."""
         assert self.session is not None
         self._open[key] = None
-        return self.session.feed(key, text)
+        released = self.session.feed(key, text)
+        if self.restorer is not None and not self._blocked():
+            released = self.restorer.feed(key, released)
+        return released
 
     def flush_text(self, key: Hashable) -> str:
         """End the text stream ``key``; return what it still held (now released)."""
@@ -176,7 +207,10 @@ class EventFilter:
         if key not in self._open:
             return ""
         del self._open[key]
-        return self.session.flush(key)
+        released = self.session.flush(key)
+        if self.restorer is not None and not self._blocked():
+            released = self.restorer.feed(key, released) + self.restorer.flush(key)
+        return released
 
     def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
         """End the text streams ``keys``: send what they still held as extra deltas."""
@@ -215,9 +249,14 @@ class EventFilter:
                     self.forward_text(envelope, event, text, out)
             else:
                 payload = event_payload(event.data)
+                if self.has_terminal and self.is_terminal(event, payload):
+                    self._terminal = event
+                    continue
+                if self._terminal is not None:
+                    continue  # nothing may follow the terminal event
                 if self.is_error(event, payload):
                     # The upstream's own error reaches the client as sent; nothing is flushed.
-                    self._settle()
+                    self._abandon()
                     out.append(event.raw)
                     break
                 delta = None
@@ -260,21 +299,26 @@ class EventFilter:
         return self.format.stream_error(self.decision.message(), BLOCKED)
 
     def _settle(self) -> None:
-        """End the stream: assemble the reply and take the session's decision."""
+        """End the stream: assemble the reply and take the output decision."""
         self.done = True
         self.reply = self._assembled()
         if self.session is not None:
-            self.decision = self.session.close(self.reply)
-        else:
-            self.decision = self.guard.after(self.call, self.reply)
+            self.decision = self.checks.end_stream(self.reply, self.session)
+
+    def _abandon(self) -> None:
+        """The upstream broke off: decide on what was streamed (no whole-reply checks)."""
+        self.upstream_failed = self.done = True
+        self.reply = self._assembled()
+        self.decision = self.checks.abandon_stream(self.reply, self.session)
 
     def _release_buffered(self) -> bytes:
         reply = self._assembled()
-        decision = self.guard.after(self.call, reply)
+        decision, again = self.checks.check_buffered(reply)
         self.reply, self.decision = reply, decision
-        if decision.action >= Action.REASK:
-            # A stream cannot be repeated with feedback: a reply that failed is refused.
-            decision.action = Action.BLOCK
+        if again is not None:
+            self.retry = again  # the frontend asks the upstream again; nothing was sent
+            return b""
+        if decision.blocked:
             return self.format.stream_error(decision.message(), BLOCKED)
         return b"".join(self.format.render_stream(self.call, reply))
 

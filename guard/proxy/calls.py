@@ -1,8 +1,10 @@
-"""Guarded model calls through the proxy: complete replies and streams.
+"""Guarded model calls through the proxy: the I/O around one call's lifecycle.
 
-The engine drives the upstream call (so output checks can reask); a stream is pumped
-through the wire format's filter while a second task watches for the client leaving,
-which cancels the upstream request.
+The lifecycle (:mod:`guard.lifecycle`) decides; this module only talks to the upstream
+and the client: it sends what the lifecycle says to send, hands back replies, pumps a
+stream through the format's filter while a second task watches for the client leaving
+(which cancels the upstream request), renders refusals, and finishes the call on every
+exit path.
 """
 
 from __future__ import annotations
@@ -12,23 +14,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from guard.decision import Decision
 from guard.engine import Guard
 from guard.errors import UpstreamError
 from guard.formats.base import StreamFilter, WireFormat
+from guard.lifecycle import GuardedCall, Refusal
 from guard.proxy.asgi import Receive, Send, respond, wait_for_disconnect
 from guard.proxy.http1 import Headers
 from guard.proxy.responses import JSON, STREAM_HEADERS, guard_headers, send_error, send_upstream
 from guard.proxy.upstream import Upstream, UpstreamResponse
 from guard.telemetry import Telemetry
-from guard.types import Action, Call, Reply
-
-
-class _PassThrough(Exception):
-    """The upstream answered with an error status: return its response unchanged."""
-
-    def __init__(self, response: UpstreamResponse) -> None:
-        self.response = response
+from guard.types import Call
 
 
 @dataclass(slots=True)
@@ -45,98 +40,130 @@ class Exchange:
 
 
 class ModelCalls:
-    """Runs guarded calls for the proxy; counts calls and times the upstream."""
+    """Runs guarded calls for the proxy; times the upstream."""
 
     def __init__(self, telemetry: Telemetry) -> None:
         self.telemetry = telemetry
         # labels() costs microseconds; the label sets are closed, so resolve each once.
-        self._calls: dict[tuple[str, str], Any] = {}
         self._timers: dict[tuple[str, str], Any] = {}
 
     async def complete(self, exchange: Exchange, send: Send) -> None:
         """A non-streamed call: check, send (reasking when asked), check, answer."""
-        fmt, request_id = exchange.fmt, exchange.call.request_id
-
-        async def send_once(request: Call) -> Reply:
-            body = fmt.request_body(request)
-            response = await self.timed(
-                exchange.upstream, "POST", exchange.path, exchange.headers, body
-            )
-            if response.status != 200:
-                raise _PassThrough(response)
-            return fmt.parse_reply(request, response.body)
-
+        fmt, call = exchange.fmt, exchange.call
+        lifecycle = exchange.guard.open(call, frontend="proxy", upstream=exchange.upstream.name)
+        outcome: str | None = None
+        status: int | None = None
         try:
-            outcome = await exchange.guard.run(exchange.call, send_once)
-        except _PassThrough as passed:
-            self.count(fmt, "upstream_error")
-            await send_upstream(send, passed.response, request_id)
-            return
-        self.count(fmt, outcome.label)
-        blocked = outcome.blocked
-        if blocked is not None:
-            await self.refuse(exchange, blocked, send)
-            return
-        assert outcome.reply is not None
-        headers = guard_headers(request_id, outcome.action.label, exchange.policy)
-        headers.append((b"content-type", JSON))
-        await respond(send, 200, headers, fmt.reply_body(outcome.reply))
+            request = await lifecycle.astart()
+            while request is not None:
+                response = await self._send(exchange, fmt.request_body(request))
+                if response.status != 200:
+                    outcome, status = "upstream_error", response.status
+                    await send_upstream(send, response, call.request_id)
+                    return
+                request = await lifecycle.adeliver(fmt.parse_reply(request, response.body))
+            if lifecycle.refusal is not None:
+                await self.refuse(exchange, lifecycle.refusal, send)
+                return
+            assert lifecycle.reply is not None
+            headers = guard_headers(
+                call.request_id, lifecycle.outcome().action.label, exchange.policy
+            )
+            headers.append((b"content-type", JSON))
+            await respond(send, 200, headers, fmt.reply_body(lifecycle.reply))
+        except UpstreamError as exc:
+            outcome, status = "upstream_error", exc.status
+            raise
+        except asyncio.CancelledError:
+            outcome = "disconnected"
+            raise
+        except Exception:
+            outcome, status = "error", 500
+            raise
+        finally:
+            await lifecycle.afinish(outcome, status=status)
 
-    async def refuse(self, exchange: Exchange, decision: Decision, send: Send) -> None:
-        """Answer a blocked call with the API's own 400 error naming the rule."""
+    async def refuse(self, exchange: Exchange, refusal: Refusal, send: Send) -> None:
+        """Answer a refused call with the API's own error (status and code of the refusal)."""
         headers = guard_headers(exchange.call.request_id, "block", exchange.policy)
-        await send_error(send, exchange.fmt, 400, decision.message(), "content_blocked", headers)
+        if refusal.retry_after is not None:
+            headers.append((b"retry-after", str(max(0, round(refusal.retry_after))).encode()))
+        await send_error(send, exchange.fmt, refusal.status, refusal.message, refusal.code, headers)
 
     async def stream(self, exchange: Exchange, receive: Receive, send: Send) -> None:
         """A streamed call: input checks, then the upstream's events through the filter."""
-        fmt, guard, call = exchange.fmt, exchange.guard, exchange.call
-        decision = guard.before(call)
-        if decision.blocked:
-            self.count(fmt, "blocked")
-            await self.refuse(exchange, decision, send)
-            return
-        body = fmt.request_body(call)
-        response = await self.timed(
-            exchange.upstream, "POST", exchange.path, exchange.headers, body, stream=True
-        )
-        if response.status != 200 or response.chunks is None:
-            self.count(fmt, "upstream_error")
-            await send_upstream(send, response, call.request_id)
-            return
-        stream_filter = fmt.stream_filter(call, guard)
-        headers = guard_headers(call.request_id, decision.action.label, exchange.policy)
-        await send(
-            {"type": "http.response.start", "status": 200, "headers": headers + STREAM_HEADERS}
-        )
-        pumping = asyncio.ensure_future(_pump(response, stream_filter, send))
-        watching = asyncio.ensure_future(wait_for_disconnect(receive))
+        call = exchange.call
+        lifecycle = exchange.guard.open(call, frontend="proxy", upstream=exchange.upstream.name)
+        outcome: str | None = None
+        status: int | None = None
         try:
-            await asyncio.wait((pumping, watching), return_when=asyncio.FIRST_COMPLETED)
+            request = await lifecycle.astart()
+            if request is None:
+                assert lifecycle.refusal is not None
+                await self.refuse(exchange, lifecycle.refusal, send)
+                return
+            outcome, status = await self._stream(exchange, lifecycle, request, receive, send)
+        except UpstreamError as exc:
+            outcome, status = "upstream_error", exc.status
+            raise
+        except asyncio.CancelledError:
+            outcome = "disconnected"
+            raise
+        except Exception:
+            outcome, status = "error", 500
+            raise
         finally:
-            for task in (pumping, watching):
-                task.cancel()
-            await response.aclose()
-        if not pumping.done() or pumping.cancelled():
-            self.count(fmt, "disconnected")
-            return
-        error = pumping.exception()
-        if error is not None:
-            raise error
-        self._count_stream(fmt, decision, stream_filter)
+            await lifecycle.afinish(outcome, status=status)
 
-    def _count_stream(
-        self, fmt: WireFormat, decision: Decision, stream_filter: StreamFilter
-    ) -> None:
-        final = stream_filter.decision
-        if final is not None and final.blocked:
-            check = next(
-                (v.check for v in final.verdicts if v.effective is Action.BLOCK), "unknown"
-            )
-            self.telemetry.stream_cutoffs.labels(check).inc()
-            self.count(fmt, "blocked")
-            return
-        action = decision.action if final is None else max(decision.action, final.action)
-        self.count(fmt, {Action.REDACT: "redacted", Action.WARN: "warned"}.get(action, "allowed"))
+    async def _stream(
+        self,
+        exchange: Exchange,
+        lifecycle: GuardedCall,
+        request: Call,
+        receive: Receive,
+        send: Send,
+    ) -> tuple[str | None, int | None]:
+        """Pump the stream (again, when a buffered reply is reasked); the outcome when the
+        guard did not decide it (upstream error, client gone)."""
+        fmt, call = exchange.fmt, exchange.call
+        started = False
+        while True:
+            response = await self._send(exchange, fmt.request_body(request), stream=True)
+            if response.status != 200 or response.chunks is None:
+                if started:  # a reask of a buffered reply failed: nothing was sent yet
+                    message = f"the upstream answered the reask with status {response.status}"
+                    await _end_body(send, fmt.stream_error(message, "upstream_error"))
+                    await response.aclose()
+                else:
+                    await send_upstream(send, response, call.request_id)
+                return "upstream_error", response.status
+            stream_filter = lifecycle.stream_filter()
+            if not started:
+                verdict = lifecycle.input.action.label if lifecycle.input else "allow"
+                headers = guard_headers(call.request_id, verdict, exchange.policy)
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 200,
+                        "headers": headers + STREAM_HEADERS,
+                    }
+                )
+                started = True
+            if not await _pumped(response, stream_filter, receive, send):
+                return "disconnected", 200
+            retry = getattr(stream_filter, "retry", None)
+            if retry is None:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+                failed = getattr(stream_filter, "upstream_failed", False)
+                return ("upstream_error" if failed else None), 200
+            request = retry
+
+    async def _send(
+        self, exchange: Exchange, body: bytes, *, stream: bool = False
+    ) -> UpstreamResponse:
+        return await self.timed(
+            exchange.upstream, "POST", exchange.path, exchange.headers, body, stream=stream
+        )
 
     async def timed(
         self,
@@ -162,13 +189,25 @@ class ModelCalls:
                 timer = self._timers[key] = self.telemetry.upstream_seconds.labels(*key)
             timer.observe(time.perf_counter() - started)
 
-    def count(self, fmt: WireFormat, outcome: str) -> None:
-        """Count one call of the proxy by wire format and outcome."""
-        key = (fmt.name, outcome)
-        counter = self._calls.get(key)
-        if counter is None:
-            counter = self._calls[key] = self.telemetry.calls.labels("proxy", *key)
-        counter.inc()
+
+async def _pumped(
+    response: UpstreamResponse, stream_filter: StreamFilter, receive: Receive, send: Send
+) -> bool:
+    """Pump one upstream stream through the filter; False when the client went away."""
+    pumping = asyncio.ensure_future(_pump(response, stream_filter, send))
+    watching = asyncio.ensure_future(wait_for_disconnect(receive))
+    try:
+        await asyncio.wait((pumping, watching), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (pumping, watching):
+            task.cancel()
+        await response.aclose()
+    if not pumping.done() or pumping.cancelled():
+        return False
+    error = pumping.exception()
+    if error is not None:
+        raise error
+    return True
 
 
 async def _pump(response: UpstreamResponse, stream_filter: StreamFilter, send: Send) -> None:
@@ -187,4 +226,8 @@ async def _pump(response: UpstreamResponse, stream_filter: StreamFilter, send: S
     except UpstreamError as exc:
         out = stream_filter.fail(str(exc), exc.code)
         await send({"type": "http.response.body", "body": out, "more_body": True})
+
+
+async def _end_body(send: Send, body: bytes) -> None:
+    await send({"type": "http.response.body", "body": body, "more_body": True})
     await send({"type": "http.response.body", "body": b"", "more_body": False})

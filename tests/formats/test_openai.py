@@ -560,12 +560,21 @@ def test_interleaved_choices_are_checked_separately(guard: Guard) -> None:
     assert [c.index for c in stream.reply.choices] == [0, 1]
 
 
-@pytest.mark.parametrize("ending", ["done", "cut"])
-def test_a_stream_without_finish_chunk_still_releases_all_text(guard: Guard, ending: str) -> None:
-    stream, out = run(guard, upstream(TEXT, ARGUMENTS, ending=ending), seed=5)
+def test_a_stream_without_finish_chunk_still_releases_all_text(guard: Guard) -> None:
+    stream, out = run(guard, upstream(TEXT, ARGUMENTS, ending="done"), seed=5)
     assert received(out)[:2] == (REDACTED, REDACTED_ARGUMENTS)
-    assert out.endswith(b"data: [DONE]\n\n") or ending == "cut"  # buffer mode always ends it
+    assert out.endswith(b"data: [DONE]\n\n")
     assert stream.reply.text == REDACTED
+
+
+def test_a_stream_cut_before_its_terminal_event_ends_with_an_error(guard: Guard) -> None:
+    """No ``[DONE]``: the connection closed half way. The SDK would return the text as if
+    complete; the client gets the API's error event instead, and nothing unchecked."""
+    stream, out = run(guard, upstream(TEXT, ARGUMENTS, ending="cut"), seed=5)
+    assert not out.endswith(b"data: [DONE]\n\n")
+    last = json.loads(out.rstrip(b"\n").rsplit(b"\n\n", 1)[-1][len(b"data: ") :])
+    assert last["error"]["code"] == "upstream_error"
+    assert stream.upstream_failed and API_KEY not in out.decode() and AWS not in out.decode()
 
 
 def test_progressive_mode_releases_text_before_the_stream_ends(default_guard: Guard) -> None:
@@ -640,6 +649,7 @@ def test_no_envelope_is_learnt_from_a_lookalike_of_the_text(default_guard: Guard
     pieces = ["Hello ", "there, ", "the key ", "is ", API_KEY[:9], API_KEY[9:], ". ", "Bye."]
     stream = FORMAT.stream_filter(FORMAT.parse_request(request(stream=True)), default_guard)
     out = b"".join(stream.feed(chunk(p)) for p in pieces) + stream.feed(b"data: [DONE]\n\n")
+    out += stream.close()
     assert not stream._envelopes  # type: ignore[attr-defined]
     assert received(out)[0] == "Hello there, the key is [API_KEY]. Bye."
 
@@ -656,6 +666,6 @@ def test_chunks_that_differ_in_more_than_their_text_stop_the_learning(
     pieces = [f"word{i} " for i in range(30)] + [API_KEY, " end."]
     stream = FORMAT.stream_filter(FORMAT.parse_request(request(stream=True)), default_guard)
     out = b"".join(stream.feed(chunk(p, "x" * i)) for i, p in enumerate(pieces))
-    out += stream.feed(b"data: [DONE]\n\n")
+    out += stream.feed(b"data: [DONE]\n\n") + stream.close()
     assert received(out)[0] == "".join(pieces).replace(API_KEY, "[API_KEY]")
     assert stream._learning == 0  # type: ignore[attr-defined]  # it gave up

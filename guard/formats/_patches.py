@@ -1,0 +1,128 @@
+"""Request patches written in each API's own shape (see :mod:`guard.patches`).
+
+The engine never writes wire bodies: a patch says what to change, the function here for
+the call's format says where that lives in its API. A patch an API cannot express is
+reported as skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from guard.patches import (
+    EnsureStreamUsage,
+    Patch,
+    Patched,
+    PrependSystem,
+    RouteModel,
+    SetMaxTokens,
+    SetResponseFormat,
+)
+from guard.types import Call
+
+#: Where each API keeps the reply's length limit (the first present wins; else the last).
+_MAX_TOKENS = {
+    "openai.chat": ("max_completion_tokens", "max_tokens"),
+    "openai.responses": ("max_output_tokens",),
+    "anthropic.messages": ("max_tokens",),
+}
+
+
+def apply_patches(call: Call, patches: Sequence[Patch]) -> Patched:
+    """Write ``patches`` into ``call.raw`` (the body is then re-serialised)."""
+    done = Patched()
+    raw = call.raw
+    for patch in patches:
+        applier = _APPLIERS.get((call.format, type(patch))) if isinstance(raw, dict) else None
+        if applier is None or not applier(call, raw, patch, done):
+            done.skipped.append(patch)
+            continue
+        done.applied.append(patch)
+        call.body = b""
+    return done
+
+
+def _max_tokens(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    fields = _MAX_TOKENS[call.format]
+    present = [f for f in fields if isinstance(raw.get(f), int)]
+    name = present[0] if present else fields[0]
+    current = raw.get(name)
+    tokens = patch.tokens if not isinstance(current, int) else min(current, patch.tokens)
+    raw[name] = tokens
+    call.max_tokens = tokens
+    return True
+
+
+def _stream_usage(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    if not call.stream:
+        return True  # a complete reply always reports usage
+    options = raw.get("stream_options")
+    if isinstance(options, dict) and options.get("include_usage") is True:
+        return True
+    raw["stream_options"] = {
+        **(options if isinstance(options, dict) else {}),
+        "include_usage": True,
+    }
+    done.strip_usage = True
+    return True
+
+
+def _always(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    return True  # Anthropic streams report usage in message_start / message_delta
+
+
+def _response_format(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    raw["response_format"] = patch.response_format
+    call.response_format = patch.response_format
+    return True
+
+
+def _system_message(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    messages = raw.get("messages")
+    if not isinstance(messages, list):
+        return False
+    messages.insert(0, {"role": "system", "content": patch.text})
+    return True
+
+
+def _anthropic_system(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    system = raw.get("system")
+    if system is None:
+        raw["system"] = patch.text
+    elif isinstance(system, str):
+        raw["system"] = f"{patch.text}\n\n{system}"
+    elif isinstance(system, list):
+        system.insert(0, {"type": "text", "text": patch.text})
+    else:
+        return False
+    return True
+
+
+def _instructions(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    current = raw.get("instructions")
+    raw["instructions"] = f"{patch.text}\n\n{current}" if isinstance(current, str) else patch.text
+    return True
+
+
+def _model(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    raw["model"] = patch.model
+    call.model = patch.model
+    return True
+
+
+_Applier = Callable[[Call, dict[str, Any], Any, Patched], bool]
+_APPLIERS: dict[tuple[str, type], _Applier] = {
+    ("openai.chat", SetMaxTokens): _max_tokens,
+    ("openai.chat", EnsureStreamUsage): _stream_usage,
+    ("openai.chat", SetResponseFormat): _response_format,
+    ("openai.chat", PrependSystem): _system_message,
+    ("openai.chat", RouteModel): _model,
+    ("anthropic.messages", SetMaxTokens): _max_tokens,
+    ("anthropic.messages", EnsureStreamUsage): _always,
+    ("anthropic.messages", PrependSystem): _anthropic_system,
+    ("anthropic.messages", RouteModel): _model,
+    ("openai.responses", SetMaxTokens): _max_tokens,
+    ("openai.responses", PrependSystem): _instructions,
+    ("openai.responses", RouteModel): _model,
+}

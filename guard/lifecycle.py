@@ -1,0 +1,326 @@
+"""The life of one guarded call — one implementation for every frontend.
+
+::
+
+    parse ─> identity ─> input stage ─> request patches ─> forward
+        ─> complete reply: output stage (reask: forward again)   ─┐
+        ─> or stream: the format's filter (text checks as it      ├─> finish: metrics,
+           passes, whole-reply checks at its end, restores)      ─┘   audit, finish hooks
+
+:class:`GuardedCall` does no I/O. A frontend (the proxy, the sync and async transports,
+``wrap``, ``Guard.run``) parses the request into a :class:`~guard.types.Call`, opens a
+``GuardedCall`` with ``guard.open(call, frontend=...)``, sends what :meth:`start`
+returns, hands each reply to :meth:`deliver` (which may return the next request: a
+reask), or pumps a stream through :meth:`stream_filter`, and calls :meth:`finish` on
+every exit path — delivered, refused, upstream error, timeout, client gone. ``finish``
+runs once; it counts the call's outcome, writes one audit line and runs the checks'
+``finish`` hooks (budgets settle there).
+
+Each step exists twice, ``start``/``astart``, ``deliver``/``adeliver``: one generator
+(:mod:`guard._drive`) run blocking or awaited, so sync and async frontends share it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from guard._drive import Step, run_async, run_sync, wait_sync
+from guard.checks.base import CallEnd, CheckContext
+from guard.decision import Decision, Outcome
+from guard.patches import Patched
+from guard.restore import Restorer
+from guard.stages import StageResult, run_stage
+from guard.types import Action, Call, Reply, Stage
+
+if TYPE_CHECKING:
+    from guard.engine import Guard
+    from guard.streaming import StreamSession
+
+#: Reply finish reasons that mean "cut short by the length limit": never reasked.
+_TRUNCATED = ("length", "max_tokens")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """How to refuse a call, in the API's own error shape: status, code, message."""
+
+    status: int
+    code: str
+    message: str
+    decision: Decision
+    retry_after: float | None = None
+
+
+class GuardedCall:
+    """One call through the guard; see the module docstring for its life."""
+
+    def __init__(self, guard: Guard, call: Call, *, frontend: str, upstream: str | None = None):
+        guard.ensure_request_id(call)
+        self.guard = guard
+        self.call = call
+        self.frontend = frontend
+        self.upstream = upstream
+        self.ctx = CheckContext(
+            Stage.INPUT,
+            guard.policy_name,
+            call.segments,
+            call.request_id,
+            caller=call.caller,
+            store=guard.store,
+            frontend=frontend,
+        )
+        self.input: Decision | None = None
+        self.output: Decision | None = None
+        self.reply: Reply | None = None
+        self.refusal: Refusal | None = None
+        self.patched = Patched()
+        self.attempts = 0
+        #: True while a stream is being filtered (its outcome is final at its end).
+        self.streaming = False
+        self.started = time.perf_counter()
+        self._finished = False
+        self._restorer: Restorer | None = None
+
+    # -- input -------------------------------------------------------------------------
+
+    def start(self) -> Call | None:
+        """Run the input stage; the call to forward, or ``None`` (see :attr:`refusal`)."""
+        return run_sync(self._start())
+
+    async def astart(self) -> Call | None:
+        """:meth:`start` for async frontends (async checks are awaited)."""
+        return await run_async(self._start())
+
+    def _start(self) -> Step[Call | None]:
+        guard, call = self.guard, self.call
+        self.ctx.stage, self.ctx.segments = Stage.INPUT, call.segments
+        result = yield from run_stage(guard, Stage.INPUT, guard.input_checks, call, self.ctx)
+        self.input = self.ctx.input_decision = result.decision
+        self._write_input(result)
+        if result.decision.blocked:
+            self.refusal = _refusal(result.decision)
+            return None
+        if result.patches and not guard.shadow:
+            from guard.formats import apply_patches
+
+            self.patched = apply_patches(call, result.patches)
+        return call
+
+    def _write_input(self, result: StageResult) -> None:
+        from guard.engine import _write_segments
+
+        if result.edited and not self.guard.shadow:
+            _write_segments(self.call.segments, result.texts, self.call.raw)
+            self.call.body = b""
+
+    # -- complete replies ------------------------------------------------------------------
+
+    def deliver(self, reply: Reply) -> Call | None:
+        """Run the output stage on a reply; the call to send again (a reask), or ``None``:
+        the reply (checked, redacted, restored) is in :attr:`reply`, or refused."""
+        return run_sync(self._deliver(reply))
+
+    async def adeliver(self, reply: Reply) -> Call | None:
+        """:meth:`deliver` for async frontends."""
+        return await run_async(self._deliver(reply))
+
+    def _deliver(self, reply: Reply) -> Step[Call | None]:
+        decision = yield from self._output(reply)
+        if decision.action is Action.REASK:
+            return self._reask(reply, decision)
+        if decision.blocked:
+            self.refusal = _refusal(decision)
+            return None
+        self._restore_reply(reply)
+        return None
+
+    def _output(self, reply: Reply) -> Step[Decision]:
+        from guard.engine import _write_reply, _write_segments
+
+        guard = self.guard
+        self.attempts += 1
+        self.reply = reply
+        segments = reply.segments()
+        self.ctx.stage, self.ctx.segments, self.ctx.attempt = Stage.OUTPUT, segments, self.attempts
+        checks = guard.output_checks
+        result = yield from run_stage(guard, Stage.OUTPUT, checks, self.call, self.ctx, reply)
+        if result.edited and not guard.shadow:
+            _write_segments(segments, result.texts, reply.raw)
+            _write_reply(reply, segments)
+            reply.body = b""
+        self.output = result.decision
+        return result.decision
+
+    def _reask(self, reply: Reply, decision: Decision) -> Call | None:
+        truncated = any(c.finish_reason in _TRUNCATED for c in reply.choices)
+        if truncated or self.attempts > self.guard.policy.max_reasks:
+            # Out of attempts (or truncated: the same budget would be truncated again).
+            self.output = decision.exhausted()
+            self.refusal = _refusal(self.output)
+            return None
+        from guard import formats
+
+        self.guard.telemetry.reasks.labels(self.call.format).inc()
+        self.call = formats.get(self.call.format).with_feedback(
+            self.call, reply, decision.feedback()
+        )
+        self.ctx.segments = self.call.segments
+        return self.call
+
+    def _restore_reply(self, reply: Reply) -> None:
+        restorer = self.restorer()
+        if restorer is None:
+            return
+        from guard.engine import _write_reply, _write_segments
+
+        segments = reply.segments()
+        texts = [restorer.text(s.text) for s in segments]
+        if any(t != s.text for t, s in zip(texts, segments, strict=True)):
+            _write_segments(segments, texts, reply.raw)
+            _write_reply(reply, segments)
+            reply.body = b""
+
+    def restorer(self) -> Restorer | None:
+        """The restorer of this call's placeholders, if an input check issued any."""
+        if self._restorer is None and self.ctx.restores:
+            self._restorer = Restorer(self.ctx.restores)
+        return self._restorer
+
+    # -- streams -----------------------------------------------------------------------------
+
+    @property
+    def buffering(self) -> bool:
+        """Stream replies are checked whole before any byte is released."""
+        return self.guard.policy.stream.mode == "buffer"
+
+    def stream_checks(self, call: Call) -> GuardedCall:
+        """What a stream filter talks to (this object; see :mod:`guard.formats._stream`)."""
+        return self
+
+    def open_session(self) -> StreamSession | None:
+        """The progressive session of a streamed reply (``None`` in buffer mode)."""
+        self.streaming = True
+        if self.buffering:
+            return None
+        from guard.streaming import StreamSession
+
+        return StreamSession(self.guard, self.call, self.ctx)
+
+    def end_stream(self, reply: Reply, session: StreamSession | None) -> Decision:
+        """A progressive stream ended: the session's decision plus the whole-reply checks."""
+        self.attempts += 1
+        self.reply = reply
+        assert session is not None
+        self.output = decision = run_sync(session.close_step(reply))
+        return decision
+
+    def abandon_stream(self, reply: Reply, session: StreamSession | None) -> Decision | None:
+        """The upstream broke off a stream: the decision on the text that was streamed."""
+        if session is None:  # buffered: check what arrived, for the record
+            return run_sync(self._output(reply))
+        self.attempts += 1
+        self.reply = reply
+        self.output = run_sync(session.close_step(None))
+        return self.output
+
+    def check_buffered(self, reply: Reply) -> tuple[Decision, Call | None]:
+        """A buffered stream ended: its output decision, and the call to send again when
+        a check asked for a reask (the frontend re-requests the stream)."""
+        decision = run_sync(self._output(reply))
+        if decision.action is Action.REASK:
+            again = self._reask(reply, decision)
+            return (self.output or decision), again
+        if not decision.blocked:
+            self._restore_reply(reply)
+        return decision, None
+
+    def stream_filter(self) -> Any:
+        """The format's stream filter for this call's reply."""
+        from guard import formats
+
+        # Formats take "what the filter talks to": a Guard, or this lifecycle (typed as
+        # Guard in the format modules until they name the protocol).
+        return formats.get(self.call.format).stream_filter(self.call, self)  # type: ignore[arg-type]
+
+    # -- the end ---------------------------------------------------------------------------
+
+    def outcome(self) -> Outcome:
+        """Input and output decisions, reply and attempts so far."""
+        assert self.input is not None
+        return Outcome(self.input, self.output, self.reply, self.attempts)
+
+    def label(self) -> str:
+        """The call's outcome (``guard.telemetry.OUTCOMES``) as decided so far."""
+        if self.refusal is not None:
+            return "blocked"
+        action = self.input.action if self.input is not None else Action.ALLOW
+        if self.output is not None:
+            action = max(action, self.output.action)
+        if action is Action.BLOCK:
+            return "blocked"
+        if self.attempts > 1:
+            return "reasked"
+        return {Action.REDACT: "redacted", Action.WARN: "warned"}.get(action, "allowed")
+
+    def finish(self, outcome: str | None = None, *, status: int | None = None) -> None:
+        """End the call (once): count it, write its audit line, run finish hooks.
+
+        ``outcome`` overrides the decided one for ends the guard did not decide:
+        ``upstream_error``, ``disconnected``.
+        """
+        end = self._end(outcome, status)
+        if end is None:
+            return
+        for hook in self._hooks():
+            result = hook(self.ctx, end)
+            if inspect.isawaitable(result):
+                wait_sync(result)
+
+    async def afinish(self, outcome: str | None = None, *, status: int | None = None) -> None:
+        """:meth:`finish` for async frontends (async hooks are awaited)."""
+        end = self._end(outcome, status)
+        if end is None:
+            return
+        for hook in self._hooks():
+            result = hook(self.ctx, end)
+            if inspect.isawaitable(result):
+                await result
+
+    def _end(self, outcome: str | None, status: int | None) -> CallEnd | None:
+        if self._finished:
+            return None
+        self._finished = True
+        label = outcome or self.label()
+        if status is None:
+            status = self.refusal.status if self.refusal is not None else 200
+        guard = self.guard
+        guard.count_call(self.frontend, self.call.format, label)
+        if self.streaming and self.output is not None and self.output.blocked:
+            check = next((v.check for v in self.output.verdicts if v.effective is Action.BLOCK), "")
+            guard.telemetry.stream_cutoffs.labels(check or "unknown").inc()
+        reply = self.reply
+        usage = reply.usage if reply is not None else None
+        guard.record_call(self, label, status, time.perf_counter() - self.started)
+        return CallEnd(label, status, self.attempts, usage)
+
+    def _hooks(self) -> list[Any]:
+        checks = [*self.guard.input_checks, *self.guard.output_checks]
+        seen: set[int] = set()
+        hooks = []
+        for check in checks:
+            hook = getattr(check, "finish", None)
+            if hook is not None and id(check) not in seen:
+                seen.add(id(check))
+                hooks.append(hook)
+        return hooks
+
+
+def _refusal(decision: Decision) -> Refusal:
+    deciding = [v for v in decision.verdicts if v.effective is decision.action]
+    status = next((v.status for v in deciding if v.status), 400)
+    code = next((v.code for v in deciding if v.code), "content_blocked")
+    retry_after = next((v.retry_after for v in deciding if v.retry_after is not None), None)
+    return Refusal(status, code, decision.message(), decision, retry_after)

@@ -1,0 +1,115 @@
+"""One stage of checks: run every check of the stage, merge their edits, decide.
+
+Every check of a stage sees the same text (the stage's segments as they arrived) and the
+edits of all enforced verdicts are merged once, overlapping redactions into one — the
+same composition as a stream session, so a complete reply and a streamed one come out
+identical, and every finding's span refers to the same text (the audit log's spans are
+comparable across checks).
+
+The runner is a generator (see :mod:`guard._drive`): an async check's awaitable is
+yielded, with the check's time limit, and its verdict comes back in.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from guard._drive import Pending, Step
+from guard.checks.base import Check, CheckContext
+from guard.decision import Decision
+from guard.streaming import apply_edits
+from guard.types import Action, Call, Edit, Finding, Reply, Stage, Verdict
+
+if TYPE_CHECKING:
+    from guard.engine import Guard
+
+log = logging.getLogger("guardwire")
+
+
+class CheckTimeout(Exception):
+    """A check took longer than its ``timeout_ms``."""
+
+
+@dataclass(slots=True)
+class StageResult:
+    """A stage's decision, the segment texts with its enforced edits applied, and the
+    request patches of its enforced verdicts."""
+
+    decision: Decision
+    texts: list[str]
+    edited: bool = False
+    patches: list[Any] = field(default_factory=list)
+
+
+def run_stage(
+    guard: Guard,
+    stage: Stage,
+    checks: Sequence[Check],
+    call: Call,
+    ctx: CheckContext,
+    reply: Reply | None = None,
+) -> Step[StageResult]:
+    """Run ``checks`` on ``ctx.segments`` of ``call`` (and ``reply`` at the output stage)."""
+    started = time.perf_counter()
+    verdicts: list[Verdict] = []
+    for check in checks:
+        check_started = time.perf_counter()
+        timeout = guard.timeout_of(check)
+        try:
+            if stage is Stage.INPUT:
+                result: Any = check.input(call, ctx)
+            else:
+                assert reply is not None
+                result = check.output(call, reply, ctx)
+            if inspect.isawaitable(result):
+                result = yield Pending(result, timeout)
+            verdict: Verdict = result
+            if timeout is not None and time.perf_counter() - check_started > timeout:
+                raise CheckTimeout
+        except Exception as exc:  # a failing check decides by on_error, loudly
+            verdict = guard.check_failed(check, stage, exc)
+        verdict.latency = time.perf_counter() - check_started
+        verdict.shadow = verdict.shadow or guard.shadow
+        if stage is Stage.INPUT and verdict.action is Action.REASK:
+            # A reask repeats the upstream call; before it there is nothing to repeat. The
+            # policy loader refuses such checks; one added by code fails closed.
+            verdict.action = Action.BLOCK
+            verdict.reason = verdict.reason or f"check '{verdict.check}' asked for a reask"
+        verdicts.append(verdict)
+    decision = guard.decide(stage, verdicts, call, time.perf_counter() - started)
+    return _resolve(decision, checks, ctx)
+
+
+def _resolve(decision: Decision, checks: Sequence[Check], ctx: CheckContext) -> StageResult:
+    """Merge the enforced edits into the segment texts; collect the enforced patches."""
+    texts = [s.text for s in ctx.segments]
+    result = StageResult(decision, texts)
+    by_segment: dict[int, list[Edit]] = {}
+    for check, verdict in zip(checks, decision.verdicts, strict=True):
+        if verdict.shadow or getattr(check, "shadow", False):
+            continue
+        for edit in verdict.edits:
+            if 0 <= edit.segment < len(texts):
+                by_segment.setdefault(edit.segment, []).append(edit)
+        result.patches.extend(verdict.patches)
+    for number, edits in by_segment.items():
+        texts[number] = apply_edits(texts[number], edits)
+        result.edited = True
+    return result
+
+
+def check_error_verdict(check: Check, stage: Stage, exc: Exception, block: bool) -> Verdict:
+    """The verdict of a check that failed: ``on_error`` decides, by exception type only."""
+    kind = "check_timeout" if isinstance(exc, CheckTimeout | TimeoutError) else "check_error"
+    # Only the exception type: its message could quote user text.
+    log.error("check %r failed at %s stage (%s); on_error=%s", check.name, stage.value,
+              type(exc).__name__, "block" if block else "allow")  # fmt: skip
+    action = Action.BLOCK if block else Action.ALLOW
+    reason = f"check '{check.name}' failed and on_error is 'block'" if block else ""
+    finding = Finding(check.name, kind, action=action, rule=kind)
+    return Verdict(check.name, action, (finding,), reason=reason, errored=True, shadow=check.shadow)
