@@ -88,6 +88,42 @@ class Guard:
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
         self._call_counters: dict[tuple[str, str, str], Any] = {}
 
+    def add_check(
+        self,
+        stage: Stage | str,
+        check: Check,
+        *,
+        on_error: str | None = None,
+        timeout_ms: float | None = None,
+    ) -> None:
+        """Add a check written in Python after the policy's checks of ``stage``, with its
+        own ``on_error`` (``block``/``allow``; default the policy's) and time limit."""
+        stage = Stage(stage)
+        checks = self.input_checks if stage is Stage.INPUT else self.output_checks
+        checks.append(check)
+        block = (on_error or self.policy.on_error) == "block"
+        self._settings[id(check)] = (block, timeout_ms / 1000 if timeout_ms else None)
+        try:
+            self._validate_capabilities()
+        except PolicyError:
+            checks.remove(check)
+            raise
+
+    @property
+    def stream_buffered(self) -> bool:
+        """Streamed replies are checked whole before release: ``stream.mode: buffer``, or
+        ``stream.whole_reply: buffer`` with an output check that needs the whole reply
+        and may block."""
+        stream = self.policy.stream
+        if stream.mode == "buffer":
+            return True
+        if stream.whole_reply != "buffer":
+            return False
+        return any(
+            capabilities_of(c).whole_reply and capabilities_of(c).may_block
+            for c in self.output_checks
+        )
+
     def _validate_capabilities(self) -> None:
         """Refuse check combinations that cannot work, naming the check and the fix."""
         source = self.policy.source

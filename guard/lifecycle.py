@@ -194,7 +194,7 @@ class GuardedCall:
     @property
     def buffering(self) -> bool:
         """Stream replies are checked whole before any byte is released."""
-        return self.guard.policy.stream.mode == "buffer"
+        return self.guard.stream_buffered
 
     def stream_checks(self, call: Call) -> GuardedCall:
         """What a stream filter talks to (this object; see :mod:`guard.formats._stream`)."""

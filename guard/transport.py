@@ -249,6 +249,9 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
                 attempt = lifecycle.deliver(fmt.parse_reply(attempt, last.content))
             outcome = None
             return self._answer(request, prepared, last)
+        except TRANSPORT_ERRORS:
+            outcome = "upstream_error"
+            raise
         finally:
             if not streaming:
                 lifecycle.finish(outcome)
@@ -312,6 +315,9 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 attempt = await lifecycle.adeliver(fmt.parse_reply(attempt, last.content))
             outcome = None
             return self._answer(request, prepared, last)
+        except TRANSPORT_ERRORS:
+            outcome = "upstream_error"
+            raise
         finally:
             if not streaming:
                 await lifecycle.afinish(outcome)
@@ -322,7 +328,11 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 await transport.aclose()
 
 
-def _end_outcome(stream_filter: StreamFilter) -> str | None:
+def _end_outcome(stream_filter: StreamFilter | None) -> str | None:
+    """The outcome of a stream the client stopped reading: decided when the filter ended
+    it (a block, an upstream failure), else the client left."""
+    if stream_filter is None or not stream_filter.done:
+        return "disconnected"
     return "upstream_error" if getattr(stream_filter, "upstream_failed", False) else None
 
 
@@ -335,12 +345,12 @@ class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
         self._lifecycle = lifecycle
         self._send = send
         self._request = request
+        self._filter: StreamFilter | None = None
 
     def __iter__(self) -> Iterator[bytes]:
-        outcome: str | None = "disconnected"
         try:
             while True:
-                stream_filter = self._lifecycle.stream_filter()
+                stream_filter = self._filter = self._lifecycle.stream_filter()
                 try:
                     for chunk in self._upstream.iter_bytes():
                         out = stream_filter.feed(chunk)
@@ -362,20 +372,20 @@ class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
                     self._upstream.close()
                 retry = getattr(stream_filter, "retry", None)
                 if retry is None:
-                    outcome = _end_outcome(stream_filter)
                     return
                 self._upstream = self._send(retry)
                 if self._upstream.status_code != 200:
-                    fmt = stream_filter.format
-                    yield fmt.stream_error("the upstream failed the reask", "upstream_error")
-                    outcome = "upstream_error"
+                    stream_filter.fail("the upstream failed the reask")
+                    yield stream_filter.format.stream_error(
+                        "the upstream failed the reask", "upstream_error"
+                    )
                     return
         finally:
-            self._lifecycle.finish(outcome)
+            self._lifecycle.finish(_end_outcome(self._filter))
 
     def close(self) -> None:
         self._upstream.close()
-        self._lifecycle.finish("disconnected")
+        self._lifecycle.finish(_end_outcome(self._filter))
 
 
 class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
@@ -386,12 +396,12 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
         self._lifecycle = lifecycle
         self._send = send
         self._request = request
+        self._filter: StreamFilter | None = None
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        outcome: str | None = "disconnected"
         try:
             while True:
-                stream_filter = self._lifecycle.stream_filter()
+                stream_filter = self._filter = self._lifecycle.stream_filter()
                 try:
                     async for chunk in self._upstream.aiter_bytes():
                         out = stream_filter.feed(chunk)
@@ -413,17 +423,17 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
                     await self._upstream.aclose()
                 retry = getattr(stream_filter, "retry", None)
                 if retry is None:
-                    outcome = _end_outcome(stream_filter)
                     return
                 self._upstream = await self._send(retry)
                 if self._upstream.status_code != 200:
-                    fmt = stream_filter.format
-                    yield fmt.stream_error("the upstream failed the reask", "upstream_error")
-                    outcome = "upstream_error"
+                    stream_filter.fail("the upstream failed the reask")
+                    yield stream_filter.format.stream_error(
+                        "the upstream failed the reask", "upstream_error"
+                    )
                     return
         finally:
-            await self._lifecycle.afinish(outcome)
+            await self._lifecycle.afinish(_end_outcome(self._filter))
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
-        await self._lifecycle.afinish("disconnected")
+        await self._lifecycle.afinish(_end_outcome(self._filter))

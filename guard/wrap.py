@@ -1,10 +1,12 @@
 """``@guard.wrap``: guard any function that takes a prompt and returns text.
 
-The wrapped function's first argument (or its ``prompt`` / ``messages`` keyword) is
-checked before the call and may be redacted; the returned text is checked after it.
-A blocking verdict raises :class:`~guard.errors.GuardBlocked`; a reask calls the
-function again with the feedback appended. Sync, async, generator and async-generator
-functions all work; generators are checked chunk by chunk like a streamed reply.
+Every text argument of the wrapped function (a string, or a list of ``{role, content}``
+messages) is checked before the call and may be redacted — or only the one named with
+``@wrap(argument="question")``. The prompt is that named argument, else the ``prompt`` /
+``messages`` keyword, else the first argument; on a reask it gets the feedback. The
+returned text is checked after the call. A blocking verdict raises
+:class:`~guard.errors.GuardBlocked`. Sync, async, generator and async-generator functions
+all work; generators are checked chunk by chunk like a streamed reply.
 
 Per call, a ``guardwire={"context": [...], "session": ...}`` keyword argument passes
 retrieved context and caller identity (it is removed before the function is called).
@@ -12,23 +14,25 @@ retrieved context and caller identity (it is removed before the function is call
 
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
-from guard.decision import Outcome
 from guard.engine import Guard
 from guard.errors import GuardBlocked
 from guard.formats.base import read_extension
 from guard.formats.text import build_call, prompt_of
+from guard.lifecycle import GuardedCall
 from guard.policy import Policy
 from guard.streaming import StreamSession
-from guard.types import Call, Caller, Choice, Passage, Reply
+from guard.types import Call, Caller, Choice, Passage, Reply, Segment
 
 F = TypeVar("F", bound=Callable[..., Any])
 _STREAM_KEY = "text"
+_EXTRA = "arguments"
 
 
 @overload
@@ -43,6 +47,7 @@ def wrap(
     context: Sequence[str | Passage] = (),
     session: str | None = None,
     tenant: str | None = None,
+    argument: str | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -55,12 +60,13 @@ def wrap(
     context: Sequence[str | Passage] = (),
     session: str | None = None,
     tenant: str | None = None,
+    argument: str | None = None,
 ) -> Any:
     """Guard a prompt-to-text function (``@wrap`` or ``@wrap(policy="strict")``)."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         engine = guard if guard is not None else Guard(policy)
-        defaults = _Defaults(context, session, tenant)
+        defaults = _Defaults(context, session, tenant, argument, inspect.signature(fn))
         if inspect.isasyncgenfunction(fn):
             return functools.wraps(fn)(_async_generator(engine, fn, defaults))
         if inspect.iscoroutinefunction(fn):
@@ -73,20 +79,33 @@ def wrap(
 
 
 class _Defaults:
-    __slots__ = ("context", "session", "tenant")
+    __slots__ = ("argument", "context", "session", "signature", "tenant")
 
     def __init__(
-        self, context: Sequence[str | Passage], session: str | None, tenant: str | None
+        self,
+        context: Sequence[str | Passage],
+        session: str | None,
+        tenant: str | None,
+        argument: str | None,
+        signature: inspect.Signature,
     ) -> None:
         self.context = [
             p if isinstance(p, Passage) else Passage(str(i + 1), p) for i, p in enumerate(context)
         ]
         self.session = session
         self.tenant = tenant
+        self.argument = argument
+        self.signature = signature
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(m, dict) for m in value)
+    )
 
 
 class _Invocation:
-    """One call of the wrapped function: where its prompt is, and how to call it again."""
+    """One call of the wrapped function: its text arguments, and how to call it again."""
 
     def __init__(
         self,
@@ -96,33 +115,76 @@ class _Invocation:
         defaults: _Defaults,
     ) -> None:
         options = kwargs.pop("guardwire", None)
-        extension, caller, passages = read_extension(
+        _, caller, passages = read_extension(
             {"guardwire": options} if options is not None else {},
             Caller(session=defaults.session, tenant=defaults.tenant),
         )
-        del extension
         self.fn = fn
-        self.args = list(args)
-        self.kwargs = kwargs
-        if "prompt" in kwargs or "messages" in kwargs:
-            self.key: str | int = "prompt" if "prompt" in kwargs else "messages"
-            prompt = kwargs[self.key]
-        elif args:
-            self.key = 0
-            prompt = args[0]
+        try:
+            self.bound = defaults.signature.bind(*args, **kwargs)
+        except TypeError:
+            raise TypeError(
+                "a wrapped function needs the prompt as its first argument or as prompt=/messages="
+            ) from None
+        names = list(self.bound.arguments)
+        if defaults.argument is not None:
+            if defaults.argument not in self.bound.arguments:
+                raise TypeError(f"the wrapped function got no argument '{defaults.argument}'")
+            self.key = defaults.argument
+        elif "prompt" in names or "messages" in names:
+            self.key = "prompt" if "prompt" in names else "messages"
+        elif names:
+            self.key = names[0]
         else:
             raise TypeError(
                 "a wrapped function needs the prompt as its first argument or as prompt=/messages="
             )
-        self.call = build_call(prompt, caller=caller, context=[*defaults.context, *passages])
+        self.call = build_call(
+            self.bound.arguments[self.key], caller=caller, context=[*defaults.context, *passages]
+        )
+        #: Other text arguments, checked as well (unless one argument was named).
+        self.extras: dict[str, Any] = {}
+        if defaults.argument is None:
+            self._add_extras([n for n in names if n != self.key])
 
-    def arguments(self, call: Call) -> tuple[list[Any], dict[str, Any]]:
-        args, kwargs = list(self.args), dict(self.kwargs)
-        if isinstance(self.key, int):
-            args[self.key] = prompt_of(call)
-        else:
-            kwargs[self.key] = prompt_of(call)
-        return args, kwargs
+    def _add_extras(self, names: list[str]) -> None:
+        # Copies: a redaction must never edit the caller's own message list.
+        extras = {
+            n: copy.deepcopy(self.bound.arguments[n])
+            for n in names
+            if _is_text(self.bound.arguments[n])
+        }
+        if not extras:
+            return
+        self.call.raw[_EXTRA] = extras
+        for name, value in extras.items():
+            inner = build_call(value)
+            for segment in inner.segments:
+                assert segment.path is not None
+                path = (
+                    (_EXTRA, name, *segment.path[1:])
+                    if isinstance(value, list)
+                    else (
+                        _EXTRA,
+                        name,
+                    )
+                )
+                self.call.segments.append(
+                    Segment(segment.text, path, segment.role, segment.kind, segment.index)
+                )
+        self.extras = extras
+
+    def checked(self, call: Call) -> None:
+        """Keep the checked (possibly redacted) text arguments of the first attempt."""
+        if isinstance(call.raw, dict) and _EXTRA in call.raw:
+            self.extras = call.raw[_EXTRA]
+
+    def arguments(self, call: Call) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """Positional and keyword arguments carrying the checked texts of ``call``."""
+        arguments = self.bound.arguments
+        arguments[self.key] = prompt_of(call)
+        arguments.update(self.extras)
+        return self.bound.args, self.bound.kwargs
 
 
 def _reply(result: Any) -> Reply:
@@ -131,23 +193,28 @@ def _reply(result: Any) -> Reply:
     return Reply("text", [Choice(0, result, finish_reason="stop")])
 
 
-def _result(outcome: Outcome) -> str:
-    blocked = outcome.blocked
-    if blocked is not None:
-        raise GuardBlocked(blocked)
-    assert outcome.reply is not None
-    return outcome.reply.text
+def _result(lifecycle: GuardedCall) -> str:
+    if lifecycle.refusal is not None:
+        raise GuardBlocked(lifecycle.refusal.decision)
+    assert lifecycle.reply is not None
+    return lifecycle.reply.text
 
 
 def _function(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> str:
         invocation = _Invocation(fn, args, kwargs, defaults)
-
-        def send(call: Call) -> Reply:
-            positional, named = invocation.arguments(call)
-            return _reply(fn(*positional, **named))
-
-        return _result(guard.run_sync(invocation.call, send))
+        lifecycle = guard.open(invocation.call, frontend="wrap")
+        outcome: str | None = "upstream_error"
+        try:
+            request = lifecycle.start()
+            invocation.checked(invocation.call)
+            while request is not None:
+                positional, named = invocation.arguments(request)
+                request = lifecycle.deliver(_reply(fn(*positional, **named)))
+            outcome = None
+        finally:
+            lifecycle.finish(outcome)
+        return _result(lifecycle)
 
     return guarded
 
@@ -155,52 +222,79 @@ def _function(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Call
 def _coroutine(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
     async def guarded(*args: Any, **kwargs: Any) -> str:
         invocation = _Invocation(fn, args, kwargs, defaults)
-
-        async def send(call: Call) -> Reply:
-            positional, named = invocation.arguments(call)
-            return _reply(await fn(*positional, **named))
-
-        return _result(await guard.run(invocation.call, send))
+        lifecycle = guard.open(invocation.call, frontend="wrap")
+        outcome: str | None = "upstream_error"
+        try:
+            request = await lifecycle.astart()
+            invocation.checked(invocation.call)
+            while request is not None:
+                positional, named = invocation.arguments(request)
+                request = await lifecycle.adeliver(_reply(await fn(*positional, **named)))
+            outcome = None
+        finally:
+            await lifecycle.afinish(outcome)
+        return _result(lifecycle)
 
     return guarded
 
 
-def _checked_input(guard: Guard, invocation: _Invocation) -> tuple[list[Any], dict[str, Any]]:
-    decision = guard.before(invocation.call)
-    if decision.blocked:
-        raise GuardBlocked(decision)
-    return invocation.arguments(invocation.call)
+class _Chunks:
+    """A generator's text through the call's stream session (and restores)."""
 
+    def __init__(self, guard: Guard, invocation: _Invocation) -> None:
+        self.lifecycle = lifecycle = guard.open(invocation.call, frontend="wrap")
+        if lifecycle.start() is None:
+            lifecycle.finish()
+            assert lifecycle.refusal is not None
+            raise GuardBlocked(lifecycle.refusal.decision)
+        invocation.checked(invocation.call)
+        self.arguments = invocation.arguments(invocation.call)
+        lifecycle.streaming = True
+        # Generators are always checked progressively: there is no upstream to ask again.
+        self.session = StreamSession(guard, invocation.call, lifecycle.ctx)
+        self.restorer = lifecycle.restorer()
+        self.text: list[str] = []
 
-def _release(session: StreamSession, chunk: str) -> str:
-    """Check a chunk of a generator's text; what may be handed on now."""
-    released = session.feed(_STREAM_KEY, chunk)
-    if session.blocked is not None:
-        raise GuardBlocked(session.close())
-    return released
+    def release(self, chunk: str) -> str:
+        """Check a chunk; what may be handed on now."""
+        self.text.append(chunk)
+        released = self.session.feed(_STREAM_KEY, chunk)
+        if self.session.blocked is not None:
+            self._end()
+        if self.restorer is not None:
+            released = self.restorer.feed(_STREAM_KEY, released)
+        return released
 
+    def rest(self) -> str:
+        """The generator ended: the held-back rest, once every output check agreed."""
+        rest = self.session.flush(_STREAM_KEY)
+        if self.restorer is not None:
+            rest = self.restorer.feed(_STREAM_KEY, rest) + self.restorer.flush(_STREAM_KEY)
+        self._end()
+        return rest
 
-def _release_rest(session: StreamSession) -> str:
-    """The generator ended: the held-back rest, once every output check agreed."""
-    rest = session.flush(_STREAM_KEY)
-    decision = session.close()
-    if decision.blocked:
-        raise GuardBlocked(decision)
-    return rest
+    def _end(self) -> None:
+        reply = Reply("text", [Choice(0, "".join(self.text), finish_reason="stop")])
+        decision = self.lifecycle.end_stream(reply, self.session)
+        self.lifecycle.finish()
+        if decision.blocked:
+            raise GuardBlocked(decision)
 
 
 def _generator(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Iterator[str]:
-        invocation = _Invocation(fn, args, kwargs, defaults)
-        positional, named = _checked_input(guard, invocation)
-        session = guard.stream(invocation.call)
-        for chunk in fn(*positional, **named):
-            released = _release(session, chunk)
-            if released:
-                yield released
-        rest = _release_rest(session)
-        if rest:
-            yield rest
+        chunks = _Chunks(guard, _Invocation(fn, args, kwargs, defaults))
+        try:
+            positional, named = chunks.arguments
+            for chunk in fn(*positional, **named):
+                released = chunks.release(chunk)
+                if released:
+                    yield released
+            rest = chunks.rest()
+            if rest:
+                yield rest
+        finally:
+            chunks.lifecycle.finish("disconnected")
 
     return guarded
 
@@ -209,15 +303,17 @@ def _async_generator(
     guard: Guard, fn: Callable[..., Any], defaults: _Defaults
 ) -> Callable[..., Any]:
     async def guarded(*args: Any, **kwargs: Any) -> AsyncIterator[str]:
-        invocation = _Invocation(fn, args, kwargs, defaults)
-        positional, named = _checked_input(guard, invocation)
-        session = guard.stream(invocation.call)
-        async for chunk in fn(*positional, **named):
-            released = _release(session, chunk)
-            if released:
-                yield released
-        rest = _release_rest(session)
-        if rest:
-            yield rest
+        chunks = _Chunks(guard, _Invocation(fn, args, kwargs, defaults))
+        try:
+            positional, named = chunks.arguments
+            async for chunk in fn(*positional, **named):
+                released = chunks.release(chunk)
+                if released:
+                    yield released
+            rest = chunks.rest()
+            if rest:
+                yield rest
+        finally:
+            chunks.lifecycle.finish("disconnected")
 
     return guarded

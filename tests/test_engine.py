@@ -213,3 +213,94 @@ def _openai_call() -> Call:
 
     body = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]}).encode()
     return formats.get("openai.chat").parse_request(body)
+
+
+# -- review D15, D21 (regressions) ---------------------------------------------------
+
+
+class InputReasker:
+    name = "input-reasker"
+    shadow = False
+
+    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        return Verdict(self.name, Action.REASK, feedback="again")
+
+    def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+        return Verdict(self.name, Action.ALLOW)
+
+
+def test_input_reask_never_forwards_unredacted_text(registry: CollectorRegistry) -> None:
+    """R11a: a REASK at input outranked the redaction, and the key went upstream."""
+    engine = Guard(registry=registry)
+    engine.input_checks.append(InputReasker())
+    sent: list[Call] = []
+    outcome = engine.run_sync(text_call("my key is AKIAABCDEFGHIJKLMNOP"), sent.append)  # type: ignore[arg-type]
+    assert not sent and outcome.blocked is outcome.input
+    assert "input-reasker" in outcome.input.message()
+
+
+def test_a_policy_cannot_put_a_reasking_check_at_input(registry: CollectorRegistry) -> None:
+    from guard.checks.base import Capabilities
+    from guard.errors import PolicyError
+
+    class Declared(InputReasker):
+        capabilities = Capabilities(may_reask=True)
+
+    engine = Guard(registry=registry)
+    with pytest.raises(PolicyError, match="only output checks"):
+        engine.add_check("input", Declared())
+    assert not any(isinstance(c, Declared) for c in engine.input_checks)
+
+
+def test_exhausted_reask_blocks_with_the_reask_reasons(registry: CollectorRegistry) -> None:
+    """R11b: the message was 'guardwire blocked this model reply: ' with no reason."""
+    engine = Guard(Policy.from_yaml("max_reasks: 1\n"), registry=registry)
+    engine.output_checks.append(Reasker("bad"))
+    outcome = engine.run_sync(
+        _openai_call(), lambda call: Reply("openai.chat", [Choice(0, "bad", finish_reason="stop")])
+    )
+    assert outcome.blocked is outcome.output and outcome.output is not None
+    message = outcome.output.message()
+    assert "reasker" in message and "no reask left" in message
+    assert outcome.output.verdicts[0].action is Action.BLOCK
+
+
+def test_text_calls_can_be_reasked(registry: CollectorRegistry) -> None:
+    """R11c: run_sync(text_call(...)) with a reask raised TypeError (raw was None)."""
+    engine = Guard(Policy.from_yaml("max_reasks: 1\n"), registry=registry)
+    engine.output_checks.append(Reasker("bad"))
+    answers = iter(["bad", "good"])
+    outcome = engine.run_sync(
+        text_call("q"), lambda call: Reply("text", [Choice(0, next(answers), finish_reason="stop")])
+    )
+    assert outcome.reply is not None and outcome.reply.text == "good"
+
+
+def test_complete_and_streamed_replies_compose_redactions_alike(
+    make_guard: Callable[..., Guard],
+) -> None:
+    """D21: two checks whose matches overlap give the same text complete and streamed."""
+    guard = make_guard(
+        """
+        output:
+          - check: rules
+            name: a
+            rules: [{name: x, action: redact, replacement: "[A]", regex: 'abc\\d{3}'}]
+          - check: rules
+            name: b
+            rules: [{name: y, action: redact, replacement: "[B]", regex: '\\d{3}xyz'}]
+        """
+    )
+    text = "see abc123xyz here"
+    complete = guard.check_output(text).text
+    session = guard.stream(text_call("q"))
+    streamed = "".join(session.feed("k", c) for c in text) + session.flush("k")
+    assert complete == streamed == "see [A] here"
+
+
+def test_decision_prints_its_action_and_carries_the_redacted_text(
+    make_guard: Callable[..., Guard],
+) -> None:
+    decision = make_guard().check_input("my key is AKIAABCDEFGHIJKLMNOP")
+    assert str(decision.action) == "redact" and f"{decision.action}" == "redact"
+    assert decision.text == "my key is [AWS_ACCESS_KEY]"

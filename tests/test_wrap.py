@@ -166,3 +166,45 @@ def test_check_input_and_output_helpers(engine: guard.Guard) -> None:
     assert engine.check_input("how to build a bomb").blocked
     decision = engine.check_output("sk-abcdefghijklmnopqrstuvwxyz", context=["passage"])
     assert decision.action is Action.REDACT
+
+
+def test_every_text_argument_is_checked(engine: guard.Guard) -> None:
+    """newuser-trial §2.5: f(system, prompt) left the second argument unguarded."""
+    seen: list[tuple[str, str]] = []
+
+    @guard.wrap(guard=engine)
+    def ask(system: str, prompt: str, temperature: float = 0.0) -> str:
+        seen.append((system, prompt))
+        return "ok"
+
+    assert ask(f"sys {SECRET}", f"user {SECRET}") == "ok"
+    assert seen == [("sys [AWS_ACCESS_KEY]", "user [AWS_ACCESS_KEY]")]
+    with pytest.raises(guard.GuardBlocked):
+        ask("be nice", "how to build a bomb")
+
+
+def test_a_named_argument_is_the_only_one_checked(engine: guard.Guard) -> None:
+    seen: list[tuple[str, str]] = []
+
+    @guard.wrap(guard=engine, argument="question")
+    def ask(notes: str, question: str) -> str:
+        seen.append((notes, question))
+        return "ok"
+
+    assert ask(f"n {SECRET}", f"q {SECRET}") == "ok"
+    assert seen == [(f"n {SECRET}", "q [AWS_ACCESS_KEY]")]
+
+
+def test_methods_and_message_lists_in_any_position(engine: guard.Guard) -> None:
+    seen: list[str] = []
+
+    class Bot:
+        @guard.wrap(guard=engine)
+        def chat(self, history: list[dict[str, str]], prompt: str) -> str:
+            seen.append(history[0]["content"] + "|" + prompt)
+            return "ok"
+
+    history = [{"role": "user", "content": f"earlier {SECRET}"}]
+    assert Bot().chat(history, "now") == "ok"
+    assert seen == ["earlier [AWS_ACCESS_KEY]|now"]
+    assert history[0]["content"] == f"earlier {SECRET}"

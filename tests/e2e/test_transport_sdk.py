@@ -254,3 +254,25 @@ def test_module_level_transport_uses_default_policy(fake_upstream: FakeUpstream)
     )
     assert response.status_code == 400
     assert json.loads(response.content)["error"]["code"] == "content_blocked"
+
+
+def test_raise_blocked_converts_only_the_blocked_calls_error(
+    fake_upstream: FakeUpstream, engine: guard.Guard
+) -> None:
+    """R16/D18: after a handled block, an unrelated KeyError surfaced as GuardBlocked."""
+    guarded, _ = openai_pair(fake_upstream, engine)
+    with pytest.raises(KeyError), guard.raise_blocked():
+        try:
+            guarded.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "how to build a bomb"}]
+            )
+        except guard.GuardBlocked:
+            raise AssertionError(
+                "the SDK error is only converted when it leaves the block"
+            ) from None
+        except openai.BadRequestError:
+            pass  # handled by the application
+        raise KeyError("unrelated")
+    fake_upstream.enqueue(Script(status=400, body={"error": {"message": "upstream says no"}}))
+    with pytest.raises(openai.BadRequestError, match="upstream says no"), guard.raise_blocked():
+        guarded.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
