@@ -85,6 +85,7 @@ class Guard:
                 limit = config.timeout_ms / 1000 if config.timeout_ms else None
                 self._settings[id(check)] = (on_error == "block", limit)
         self._validate_capabilities()
+        self._collect_finish_hooks()
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
         self._call_counters: dict[tuple[str, str, str], Any] = {}
 
@@ -108,6 +109,16 @@ class Guard:
         except PolicyError:
             checks.remove(check)
             raise
+        self._collect_finish_hooks()
+
+    def _collect_finish_hooks(self) -> None:
+        #: The ``finish`` hooks of the checks, each once (a check may serve both stages).
+        hooks: dict[int, Any] = {}
+        for check in (*self.input_checks, *self.output_checks):
+            hook = getattr(check, "finish", None)
+            if hook is not None:
+                hooks.setdefault(id(check), hook)
+        self.finish_hooks = list(hooks.values())
 
     @property
     def stream_buffered(self) -> bool:

@@ -307,16 +307,7 @@ class GuardedCall:
         return CallEnd(label, status, self.attempts, usage)
 
     def _hooks(self) -> list[Any]:
-        checks = [*self.guard.input_checks, *self.guard.output_checks]
-        seen: set[int] = set()
-        hooks = []
-        for check in checks:
-            hook = getattr(check, "finish", None)
-            if hook is not None and id(check) not in seen:
-                seen.add(id(check))
-                hooks.append(hook)
-        return hooks
-
+        return self.guard.finish_hooks
 
 def _refusal(decision: Decision) -> Refusal:
     deciding = [v for v in decision.verdicts if v.effective is decision.action]
