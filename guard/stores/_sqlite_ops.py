@@ -1,0 +1,198 @@
+"""The SQL of the SQLite store: one function per store operation, run inside a write
+transaction that the caller opened with ``BEGIN IMMEDIATE`` (so check-and-add is atomic
+across threads and processes) or, for reads, in autocommit.
+
+Expired rows are ignored by every query and purged lazily: per key when it is touched,
+and across all tables every :data:`~guard.stores.base.SWEEP_EVERY` writes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable
+from typing import TypeVar
+
+from guard.stores.base import (
+    Reservation,
+    Scalar,
+    check_amounts,
+    check_item,
+    check_key,
+    expiry,
+)
+
+T = TypeVar("T")
+#: An operation: runs in a transaction (or autocommit, for reads) at time ``now``.
+Operation = Callable[[sqlite3.Connection, float], T]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT PRIMARY KEY, value INTEGER NOT NULL, expires_at REAL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS holds (
+    id TEXT PRIMARY KEY, key TEXT NOT NULL, amount INTEGER NOT NULL, expires_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS holds_by_key ON holds (key);
+-- "value" has no declared type on purpose: no affinity, so 7, 7.5 and '7' stay as given.
+CREATE TABLE IF NOT EXISTS first_values (
+    key TEXT PRIMARY KEY, value, expires_at REAL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS recent (
+    key TEXT PRIMARY KEY, items TEXT NOT NULL, expires_at REAL
+) WITHOUT ROWID;
+"""
+
+_LIVE = "(expires_at IS NULL OR expires_at > :now)"
+
+
+def sweep(conn: sqlite3.Connection, now: float) -> None:
+    """Delete every expired row."""
+    for table in ("counters", "holds", "first_values", "recent"):
+        conn.execute(f"DELETE FROM {table} WHERE NOT {_LIVE}", {"now": now})
+
+
+def add(conn: sqlite3.Connection, key: str, amount: int, ttl: float | None, now: float) -> int:
+    """Add to a counter, restarting it (with a fresh expiry) if it had expired."""
+    row = conn.execute(
+        "INSERT INTO counters (key, value, expires_at) VALUES (:key, :amount, :exp)"
+        " ON CONFLICT (key) DO UPDATE SET"
+        f"  value = CASE WHEN {_LIVE} THEN value + :amount ELSE :amount END,"
+        f"  expires_at = CASE WHEN {_LIVE} THEN expires_at ELSE :exp END"
+        " RETURNING value",
+        {"key": key, "amount": amount, "exp": expiry(now, ttl), "now": now},
+    ).fetchone()
+    return int(row[0])
+
+
+def counter(conn: sqlite3.Connection, key: str, now: float) -> int:
+    """A counter's live value, 0 when absent or expired."""
+    row = conn.execute(
+        f"SELECT value FROM counters WHERE key = :key AND {_LIVE}", {"key": key, "now": now}
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def held(conn: sqlite3.Connection, key: str, now: float) -> int:
+    """The sum of live reservations on ``key``."""
+    row = conn.execute(
+        f"SELECT COALESCE(SUM(amount), 0) FROM holds WHERE key = :key AND {_LIVE}",
+        {"key": key, "now": now},
+    ).fetchone()
+    return int(row[0])
+
+
+def reserve(
+    conn: sqlite3.Connection,
+    key: str,
+    amount: int,
+    limit: int,
+    ttl: float | None,
+    hold: float,
+    now: float,
+) -> Reservation | None:
+    """Insert a hold if counter + live holds + amount stays within ``limit``."""
+    conn.execute(f"DELETE FROM holds WHERE key = :key AND NOT {_LIVE}", {"key": key, "now": now})
+    if counter(conn, key, now) + held(conn, key, now) + amount > limit:
+        return None
+    reservation = Reservation(
+        key=key, id=secrets.token_hex(8), amount=amount, expires_at=now + hold, ttl=ttl
+    )
+    conn.execute(
+        "INSERT INTO holds (id, key, amount, expires_at) VALUES (?, ?, ?, ?)",
+        (reservation.id, key, amount, reservation.expires_at),
+    )
+    return reservation
+
+
+def drop(conn: sqlite3.Connection, reservation: Reservation) -> None:
+    """Delete a hold (a no-op when it expired or was already dropped)."""
+    conn.execute("DELETE FROM holds WHERE id = ?", (reservation.id,))
+
+
+def set_if_absent(
+    conn: sqlite3.Connection, key: str, value: Scalar, ttl: float | None, now: float
+) -> Scalar:
+    """Store ``value`` unless a live one exists; return the stored value."""
+    row = conn.execute(
+        "INSERT INTO first_values (key, value, expires_at) VALUES (:key, :value, :exp)"
+        " ON CONFLICT (key) DO UPDATE SET"
+        f"  value = CASE WHEN {_LIVE} THEN value ELSE :value END,"
+        f"  expires_at = CASE WHEN {_LIVE} THEN expires_at ELSE :exp END"
+        " RETURNING value",
+        {"key": key, "value": value, "exp": expiry(now, ttl), "now": now},
+    ).fetchone()
+    stored: Scalar = row[0]
+    return stored
+
+
+def push_recent(
+    conn: sqlite3.Connection, key: str, item: str, keep: int, ttl: float | None, now: float
+) -> list[str]:
+    """Append to a bounded list (stored as one JSON array) and renew its expiry."""
+    row = conn.execute(
+        f"SELECT items FROM recent WHERE key = :key AND {_LIVE}", {"key": key, "now": now}
+    ).fetchone()
+    items: list[str] = json.loads(row[0]) if row else []
+    items.append(item)
+    del items[:-keep]
+    conn.execute(
+        "INSERT INTO recent (key, items, expires_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET items = excluded.items, expires_at = excluded.expires_at",
+        (key, json.dumps(items), expiry(now, ttl)),
+    )
+    return items
+
+
+# Operations are built (and their arguments validated) in the caller's thread, then run
+# in whichever thread and transaction the async path picks.
+
+
+def incr_operation(key: str, amount: int, ttl: float | None) -> Operation[int]:
+    """An ``incr`` ready to run."""
+    check_key(key)
+    if isinstance(amount, bool) or not isinstance(amount, int):
+        raise ValueError("a store amount must be an integer")
+    check_amounts(0, ttl)
+    return lambda c, now: add(c, key, amount, ttl, now)
+
+
+def reserve_operation(
+    key: str, amount: int, limit: int, ttl: float | None, hold: float
+) -> Operation[Reservation | None]:
+    """A ``reserve`` ready to run."""
+    check_key(key)
+    check_amounts(amount, ttl, hold)
+    return lambda c, now: reserve(c, key, amount, limit, ttl, hold, now)
+
+
+def settle_operation(reservation: Reservation, actual: int) -> Operation[int]:
+    """A ``settle`` ready to run."""
+    check_amounts(actual)
+
+    def settle(conn: sqlite3.Connection, now: float) -> int:
+        drop(conn, reservation)
+        return add(conn, reservation.key, actual, reservation.ttl, now)
+
+    return settle
+
+
+def set_if_absent_operation(key: str, value: Scalar, ttl: float | None) -> Operation[Scalar]:
+    """A ``set_if_absent`` ready to run."""
+    check_key(key)
+    check_item(value)
+    check_amounts(0, ttl)
+    return lambda c, now: set_if_absent(c, key, value, ttl, now)
+
+
+def push_recent_operation(
+    key: str, item: str, keep: int, ttl: float | None
+) -> Operation[list[str]]:
+    """A ``push_recent`` ready to run."""
+    check_key(key)
+    check_item(item)
+    check_amounts(0, ttl)
+    if keep < 1:
+        raise ValueError("push_recent must keep at least one item")
+    return lambda c, now: push_recent(c, key, item, keep, ttl, now)

@@ -1,0 +1,191 @@
+"""The state-store interface: counters, reservations, first-seen values and recent items.
+
+Budgets (reserve before a call, settle after it) and agent limits (step counts,
+first-seen time, a window of recent tool calls) keep their state here. Every backend
+(``memory://``, ``sqlite://``, later ``redis://``) honours the same two protocols —
+:class:`Store` for async frontends and :class:`SyncStore` (``store.sync``) for the sync
+in-process transport, on the same data — and passes one shared test suite
+(``tests/stores/``).
+
+What is stored is numbers and short identifiers only (keys, hashes, names): never
+user text. Amounts are integers so that every backend adds them exactly; budgets count
+tokens and micro-dollars.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from guard.errors import GuardError
+
+#: What ``set_if_absent`` stores: a number or a short identifier.
+Scalar = int | float | str
+
+#: Seconds since the epoch. Wall time, not monotonic: SQLite and Redis share expiry
+#: times between processes and across restarts. Tests inject their own.
+Clock = Callable[[], float]
+
+#: Longest key or stored string accepted. Keys and items are ids and hashes; a longer
+#: string is almost certainly user text that must not be stored.
+MAX_KEY_LENGTH = 200
+MAX_ITEM_LENGTH = 128
+
+#: Purge every expired entry once per this many writes (amortised; keys that are
+#: touched are purged on the spot, so this only bounds keys nobody touches any more).
+SWEEP_EVERY = 4096
+
+
+class StoreError(GuardError):
+    """The state store failed (unreachable, closed, locked for too long, corrupt)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Room held on ``key`` for one call until it is settled, released or expires."""
+
+    key: str
+    #: Unique within the store; how settle and release find the reservation.
+    id: str
+    amount: int
+    #: Wall time after which the reservation no longer counts (a crashed process's hold).
+    expires_at: float
+    #: Time to live given to ``key`` if settling creates it (the budget window).
+    ttl: float | None
+
+
+@runtime_checkable
+class SyncStore(Protocol):
+    """The blocking view of a store, for the sync transport. Same data and semantics as
+    :class:`Store`; safe to call from many threads at once."""
+
+    def open(self) -> None:
+        """Connect and create what is missing; idempotent."""
+
+    def close(self) -> None:
+        """Release connections; idempotent."""
+
+    def ping(self) -> None:
+        """Return when the store answers, raise :class:`StoreError` otherwise."""
+
+    def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """Add ``amount`` to the counter ``key`` atomically and return the new value.
+        ``ttl`` (seconds) sets the expiry only when the counter is created: a fixed
+        window, like Redis ``SET NX EX`` followed by ``INCRBY``."""
+
+    def get(self, key: str) -> int:
+        """The counter's value; 0 when it does not exist or has expired."""
+
+    def reserved(self, key: str) -> int:
+        """The sum of live reservations on ``key``."""
+
+    def reserve(
+        self, key: str, amount: int, limit: int, ttl: float | None, hold: float
+    ) -> Reservation | None:
+        """Hold ``amount`` on ``key`` if counter + live reservations + amount stays within
+        ``limit`` (atomic check-and-add); ``None`` otherwise. The hold expires after
+        ``hold`` seconds if nobody settles or releases it."""
+
+    def settle(self, reservation: Reservation, actual: int) -> int:
+        """Drop the reservation and add ``actual`` (which may be more or less than was
+        reserved, and may pass the limit: spend that happened is never lost) to its
+        counter; return the counter's new value. Call once per reservation."""
+
+    def release(self, reservation: Reservation) -> None:
+        """Drop the reservation without spending; a no-op when it is already gone."""
+
+    def set_if_absent(self, key: str, value: Scalar, ttl: float | None = None) -> Scalar:
+        """Store ``value`` unless ``key`` holds a live value; return the stored value
+        (e.g. a session's first-seen time: the first caller's ``now`` wins)."""
+
+    def push_recent(self, key: str, item: str, keep: int, ttl: float | None = None) -> list[str]:
+        """Append ``item`` to the list ``key``, keep its newest ``keep`` items and return
+        them oldest first. ``ttl`` is renewed on every push (an idle session expires)."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """The async state store. ``sync`` is the blocking view of the same data."""
+
+    #: ``memory``, ``sqlite``, ``redis``: for /readyz, metrics and error messages.
+    kind: str
+
+    @property
+    def sync(self) -> SyncStore:
+        """The blocking view, for the sync in-process transport."""
+
+    async def open(self) -> None:
+        """Connect and create what is missing; idempotent."""
+
+    async def close(self) -> None:
+        """Release connections; idempotent."""
+
+    async def ping(self) -> None:
+        """Return when the store answers, raise :class:`StoreError` otherwise."""
+
+    async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+        """See :meth:`SyncStore.incr`."""
+
+    async def get(self, key: str) -> int:
+        """See :meth:`SyncStore.get`."""
+
+    async def reserved(self, key: str) -> int:
+        """See :meth:`SyncStore.reserved`."""
+
+    async def reserve(
+        self, key: str, amount: int, limit: int, ttl: float | None, hold: float
+    ) -> Reservation | None:
+        """See :meth:`SyncStore.reserve`."""
+
+    async def settle(self, reservation: Reservation, actual: int) -> int:
+        """See :meth:`SyncStore.settle`."""
+
+    async def release(self, reservation: Reservation) -> None:
+        """See :meth:`SyncStore.release`."""
+
+    async def set_if_absent(self, key: str, value: Scalar, ttl: float | None = None) -> Scalar:
+        """See :meth:`SyncStore.set_if_absent`."""
+
+    async def push_recent(
+        self, key: str, item: str, keep: int, ttl: float | None = None
+    ) -> list[str]:
+        """See :meth:`SyncStore.push_recent`."""
+
+
+def wall_clock() -> float:
+    """The default clock: :func:`time.time`."""
+    return time.time()
+
+
+def check_key(key: str) -> None:
+    """Refuse keys that are not short identifiers (they must never carry user text)."""
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
+        raise ValueError(
+            f"a store key must be a non-empty string of at most {MAX_KEY_LENGTH} characters"
+        )
+
+
+def check_item(item: Scalar) -> None:
+    """Refuse stored strings that are longer than an id or a hash."""
+    if isinstance(item, str) and len(item) > MAX_ITEM_LENGTH:
+        raise ValueError(
+            f"a stored string must be an id or a hash of at most {MAX_ITEM_LENGTH} characters"
+        )
+    if isinstance(item, bool) or not isinstance(item, int | float | str):
+        raise ValueError("a store holds numbers and short strings only")
+
+
+def check_amounts(amount: int, *more: float | None) -> None:
+    """Refuse negative or non-integer amounts and non-positive times."""
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+        raise ValueError("a store amount must be a non-negative integer")
+    for seconds in more:
+        if seconds is not None and not seconds > 0:
+            raise ValueError("a time to live or hold must be a positive number of seconds")
+
+
+def expiry(now: float, ttl: float | None) -> float | None:
+    """The expiry time for a time to live, ``None`` for no expiry."""
+    return None if ttl is None else now + ttl
