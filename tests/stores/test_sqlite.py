@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import sqlite3
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -94,3 +97,35 @@ async def test_every_offload_mode_gives_the_same_results(tmp_path: Path, offload
     assert await store.settle(held, 3) == 3
     assert await store.push_recent("calls", "a", keep=2) == ["a"]
     await store.close()
+
+
+def _child_writes(path: str, queue: object) -> None:
+    store = _inherited[0]
+    try:
+        queue.put(store.sync.incr("steps"))  # type: ignore[attr-defined]
+    except Exception as exc:  # pragma: no cover - reported to the parent
+        queue.put(repr(exc))  # type: ignore[attr-defined]
+
+
+_inherited: list[SQLiteStore] = []
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+async def test_a_forked_child_opens_its_own_connection(sqlite_store: SQLiteStore) -> None:
+    # A pre-fork server may open the store before forking workers; the parent's
+    # connection and write lock (held here during the fork) must not leak into the child.
+    assert await sqlite_store.incr("steps") == 1
+    _inherited[:] = [sqlite_store]
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    lock = sqlite_store.sync._write_lock  # type: ignore[attr-defined]
+    with lock:
+        child = context.Process(
+            target=_child_writes, args=(str(sqlite_store.path), queue), daemon=True
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
+            child.start()
+    assert queue.get(timeout=10) == 2
+    child.join(10)
+    assert await sqlite_store.incr("steps") == 3
