@@ -64,6 +64,7 @@ class SQLiteSyncStore:
         self._busy_timeout = busy_timeout
         self._write_lock = threading.Lock()
         self._registry_lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._connections: weakref.WeakSet[_ThreadConnection] = weakref.WeakSet()
         self._local = threading.local()
         self._writes = 0
@@ -76,6 +77,7 @@ class SQLiteSyncStore:
         locks) the parent's connections, and start with fresh locks."""
         self._write_lock = threading.Lock()
         self._registry_lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._abandoned = list(self._connections)  # kept referenced: never finalised here
         self._connections = weakref.WeakSet()
         self._local = threading.local()
@@ -84,17 +86,21 @@ class SQLiteSyncStore:
 
     def open(self) -> None:
         """Create the file and tables if missing, switch to WAL, purge expired rows."""
-        if self._open:
-            return
-        self._open = True
-        try:
-            conn = self._connection(patient=True)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(ops.SCHEMA)
-        except sqlite3.Error as exc:
-            self.close()
-            raise self._error(exc) from None
-        self.write(lambda c, now: ops.sweep(c, now))
+        with self._open_lock:
+            if self._open:
+                return
+            try:
+                conn = self._connection(patient=True, opening=True)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(ops.SCHEMA)
+                with self._write_lock:
+                    self._transaction(conn, lambda c, now: ops.sweep(c, now))
+                self._open = True  # only now: no call may see a file without tables
+            except BaseException as exc:
+                self.close()
+                if isinstance(exc, sqlite3.Error):
+                    raise self._error(exc) from None
+                raise
 
     def close(self) -> None:
         """Close every thread's connection; :meth:`open` may be called again."""
@@ -195,10 +201,10 @@ class SQLiteSyncStore:
                 raise self._error(exc) from None
             raise
 
-    def _connection(self, *, patient: bool) -> sqlite3.Connection:
+    def _connection(self, *, patient: bool, opening: bool = False) -> sqlite3.Connection:
         """This thread's connection: ``patient`` ones wait up to the busy timeout for
         another process's lock, the other (used inline on an event loop) never waits."""
-        if not self._open:
+        if not (self._open or opening):
             raise StoreError(f"the SQLite state store at {self.path} is not open")
         local = self._local
         name = "patient" if patient else "fast"

@@ -6,8 +6,10 @@ import asyncio
 import multiprocessing
 import os
 import sqlite3
+import threading
 import warnings
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,18 @@ async def test_a_forked_child_opens_its_own_connection(sqlite_store: SQLiteStore
     assert queue.get(timeout=10) == 2
     child.join(10)
     assert await sqlite_store.incr("steps") == 3
+
+
+def test_threads_opening_a_new_file_at_once_all_see_its_tables(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "state.db")
+    start = threading.Barrier(8)
+
+    def open_and_count() -> int:
+        start.wait()
+        store.sync.open()
+        return store.sync.incr("opened")
+
+    with ThreadPoolExecutor(8) as pool:
+        counts = sorted(pool.map(lambda _: open_and_count(), range(8)))
+    assert counts == list(range(1, 9))
+    store.sync.close()
