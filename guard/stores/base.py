@@ -10,6 +10,12 @@ in-process transport, on the same data — and passes one shared test suite
 What is stored is numbers and short identifiers only (keys, hashes, names): never
 user text. Amounts are integers so that every backend adds them exactly; budgets count
 tokens and micro-dollars.
+
+Writing a backend: every expiry is decided by the store's :data:`Clock` (passed in,
+so tests move time by hand), never by the server's own clock. A Redis backend passes
+``now`` into its Lua scripts and compares it with stored expiry times; native key
+expiry (``PEXPIREAT`` a little after the logical one) is only garbage collection.
+Errors are :class:`StoreError` (never the driver's); a closed store raises it too.
 """
 
 from __future__ import annotations

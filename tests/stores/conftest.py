@@ -1,7 +1,9 @@
 """The store cases every contract test runs against.
 
 To add a backend (Redis), add a :class:`StoreCase` to :data:`CASES`: nothing in the
-contract suite knows which backend it talks to.
+contract suite knows which backend it talks to. Its URL must give each test fresh data
+(a Redis case: a key prefix or database per test, flushed after it), and the backend
+must take time from the injected clock (see :mod:`guard.stores.base`).
 """
 
 from __future__ import annotations
