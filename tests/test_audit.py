@@ -389,3 +389,18 @@ def test_lines_from_threads_and_processes_never_interleave(tmp_path: Path) -> No
     lines = path.read_text().splitlines()
     assert len(lines) == 6 * 25
     assert len({json.loads(line)["request_id"] for line in lines}) == 6 * 25
+
+
+def test_stage_lines_never_write_a_client_model_or_session_as_given(
+    decisions: tuple[Decision, Decision],
+) -> None:
+    # The lifecycle passes the call's model and the caller's session as extras.
+    lines: list[str] = []
+    audit = AuditLog(lines.append, known_models={"gpt-4o"})
+    audit.record(decisions[0], frontend="run", model=PLANTED_KEY, session=PLANTED_WORDS)
+    audit.record(decisions[0], frontend="proxy", model="gpt-4o", session=None)
+    first, second = (json.loads(line) for line in lines)
+    assert PLANTED_KEY not in lines[0] and PLANTED_WORDS not in lines[0]
+    assert first["model"] == "other" and first["model_hash"] == digest(PLANTED_KEY)
+    assert first["session"] == digest(PLANTED_WORDS) and "dropped" not in first
+    assert second["model"] == "gpt-4o" and second["session"] is None

@@ -9,10 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from guard.audit.processors import (
     Event,
+    ModelName,
     Processor,
     assert_no_values,
     decision_record,
     default_processors,
+    digest,
     drop_values,
     render_json,
 )
@@ -45,11 +47,10 @@ class AuditLog:
         self.sink = open_sink(target)
         #: The file written to, when the sink is a file.
         self.path: Path | None = self.sink.path if isinstance(self.sink, FileSink) else None
-        self.processors = list(
-            processors
-            if processors is not None
-            else default_processors(known_models, strict=strict)
-        )
+        self._model_name = ModelName(known_models)
+        if processors is None:
+            processors = default_processors(known_models, strict=strict)
+        self.processors = list(processors)
         self._check_values: Processor = assert_no_values if strict else drop_values
         self._render = render
 
@@ -63,7 +64,13 @@ class AuditLog:
     def record(self, decision: Decision, **extra: Any) -> None:
         """Write one stage's decision (the per-stage line of earlier versions; the
         lifecycle writes :meth:`record_call` lines instead). ``extra`` holds value-free
-        fields such as ``format``; anything outside the vocabulary is dropped."""
+        fields such as ``format``; anything outside the vocabulary is dropped. A
+        ``model`` or ``session`` given here is written as for :meth:`record_call`
+        (known name or ``other`` plus hash; session hashed), never as given."""
+        if "model" in extra:
+            extra.update(self._model_name.fields(extra.pop("model")))
+        if extra.get("session") is not None:
+            extra["session"] = digest(str(extra["session"]))
         stage = decision_record(decision)
         assert stage is not None
         event: Event = {

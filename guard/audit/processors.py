@@ -75,16 +75,18 @@ class ModelName:
 
     def __call__(self, record: CallRecord | None, event: Event) -> Event:
         """Add ``model`` and ``model_hash``."""
-        if record is None:
-            return event
-        model = record.model
-        if model is None:
-            event.update(model=None, model_hash=None)
-        else:
-            event.update(
-                model=model if self._is_known(model) else "other", model_hash=digest(model)
-            )
+        if record is not None:
+            event.update(self.fields(record.model))
         return event
+
+    def fields(self, model: str | None) -> Event:
+        """``model`` (the name, or ``other``) and ``model_hash`` for a client's model."""
+        if model is None:
+            return {"model": None, "model_hash": None}
+        return {
+            "model": model if self._is_known(model) else "other",
+            "model_hash": digest(model),
+        }
 
 
 def decision_record(decision: Decision | None) -> Event | None:

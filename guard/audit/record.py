@@ -12,8 +12,8 @@ if TYPE_CHECKING:
     from guard.decision import Decision
     from guard.types import Usage
 
-#: Which frontend served the call.
-FRONTENDS = ("proxy", "transport", "wrap", "check")
+#: Which frontend served the call (``run``: ``Guard.run``, the engine driving the calls).
+FRONTENDS = ("proxy", "transport", "wrap", "check", "run")
 
 #: The call outcomes of the metrics (:data:`guard.telemetry.OUTCOMES`), plus
 #: ``rejected`` for requests refused before any check ran (401, 400, 413, 415...),
