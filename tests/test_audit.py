@@ -212,6 +212,7 @@ def _clean_line(**changes: Any) -> dict[str, Any]:
         ({"prompt": USER_TEXT}, "prompt"),  # a field outside the vocabulary
         ({"tenant": USER_TEXT}, "tenant"),  # a name field holding prose
         ({"tenant": "x" * 65}, "tenant"),  # too long to be a name
+        ({"tenant": ["team-a"]}, "tenant"),  # not a string at all
         ({"status": PLANTED_KEY}, "status"),  # a count holding text
         ({"session": PLANTED_KEY}, "session"),  # a hash field holding a raw value
         ({"outcome": "leaked " + PLANTED_WORDS}, "outcome"),  # outside the closed set

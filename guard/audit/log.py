@@ -55,7 +55,8 @@ class AuditLog:
         self._render = render
 
     def record_call(self, record: CallRecord) -> None:
-        """Write the line of one finished call."""
+        """Write the line of one finished call. A failing sink (disk full) raises its
+        ``OSError``: whether that fails the call is the caller's decision."""
         event: Event = {}
         for processor in self.processors:
             event = processor(record, event)

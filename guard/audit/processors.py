@@ -18,7 +18,7 @@ from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 
 from guard.audit.record import CallRecord
-from guard.audit.vocabulary import clean, violations
+from guard.audit.vocabulary import clean, fits, violations
 
 if TYPE_CHECKING:
     from guard.decision import Decision
@@ -132,9 +132,9 @@ def add_usage(record: CallRecord | None, event: Event) -> Event:
 def drop_values(record: CallRecord | None, event: Event) -> Event:
     """Remove every field outside the value-free vocabulary and list the removed
     fields' paths under ``dropped`` (the line is kept: losing it would hide the call)."""
-    kept, dropped = clean(event)
-    if not dropped:
+    if fits(event):
         return event
+    kept, dropped = clean(event)
     log.warning("audit line of request %s: dropped fields outside the vocabulary: %s",
                 kept.get("request_id"), ", ".join(dropped))  # fmt: skip
     kept["dropped"] = dropped
