@@ -63,8 +63,8 @@ class AuditLog:
         self.sink.write(self._render(event))
 
     def record(self, decision: Decision, **extra: Any) -> None:
-        """Write one stage's decision (the per-stage line of earlier versions; the
-        lifecycle writes :meth:`record_call` lines instead). ``extra`` holds value-free
+        """Write one stage's decision (the per-stage line of earlier versions;
+        :meth:`record_call` writes one line per call instead). ``extra`` holds value-free
         fields such as ``format``; anything outside the vocabulary is dropped. A
         ``model`` or ``session`` given here is written as for :meth:`record_call`
         (known name or ``other`` plus hash; session hashed), never as given."""
