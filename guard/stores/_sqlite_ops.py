@@ -127,6 +127,17 @@ def set_if_absent(
     return stored
 
 
+def take(conn: sqlite3.Connection, key: str, now: float) -> Scalar | None:
+    """Delete the value at ``key`` and return it if it was live."""
+    row = conn.execute(
+        "DELETE FROM first_values WHERE key = :key RETURNING value, expires_at", {"key": key}
+    ).fetchone()
+    if row is None or (row[1] is not None and row[1] <= now):
+        return None
+    taken: Scalar = row[0]
+    return taken
+
+
 def push_recent(
     conn: sqlite3.Connection, key: str, item: str, keep: int, ttl: float | None, now: float
 ) -> list[str]:

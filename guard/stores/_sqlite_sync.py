@@ -147,6 +147,10 @@ class SQLiteSyncStore:
         """Store ``value`` unless a live value exists; return the stored one."""
         return self.write(set_if_absent_operation(key, value, ttl))
 
+    def take(self, key: str) -> Scalar | None:
+        """Remove and return the live value at ``key``."""
+        return self.write(lambda c, now: ops.take(c, key, now))
+
     def push_recent(self, key: str, item: str, keep: int, ttl: float | None = None) -> list[str]:
         """Append ``item``, keep the newest ``keep``, return them oldest first."""
         return self.write(push_recent_operation(key, item, keep, ttl))

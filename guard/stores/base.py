@@ -106,6 +106,11 @@ class SyncStore(Protocol):
         """Store ``value`` unless ``key`` holds a live value; return the stored value
         (e.g. a session's first-seen time: the first caller's ``now`` wins)."""
 
+    def take(self, key: str) -> Scalar | None:
+        """Remove and return the live value ``set_if_absent`` stored at ``key``; ``None``
+        when there is none. Atomic: of many racing callers, one gets the value (an
+        approval that lets one call through)."""
+
     def push_recent(self, key: str, item: str, keep: int, ttl: float | None = None) -> list[str]:
         """Append ``item`` to the list ``key``, keep its newest ``keep`` items and return
         them oldest first. ``ttl`` is renewed on every push (an idle session expires)."""
@@ -153,6 +158,9 @@ class Store(Protocol):
 
     async def set_if_absent(self, key: str, value: Scalar, ttl: float | None = None) -> Scalar:
         """See :meth:`SyncStore.set_if_absent`."""
+
+    async def take(self, key: str) -> Scalar | None:
+        """See :meth:`SyncStore.take`."""
 
     async def push_recent(
         self, key: str, item: str, keep: int, ttl: float | None = None

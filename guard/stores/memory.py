@@ -135,6 +135,16 @@ class MemorySyncStore:
                 entry = self._values[key] = _Entry(value, expiry(now, ttl))
             return entry.value
 
+    def take(self, key: str) -> Scalar | None:
+        """Remove and return the live value at ``key``."""
+        with self._lock:
+            self._require_open()
+            entry = self._live(self._values, key, self._clock())
+            if entry is None:
+                return None
+            del self._values[key]
+            return entry.value
+
     def push_recent(self, key: str, item: str, keep: int, ttl: float | None = None) -> list[str]:
         """Append ``item``, keep the newest ``keep``, return them oldest first."""
         check_key(key)
@@ -265,6 +275,10 @@ class MemoryStore:
     async def set_if_absent(self, key: str, value: Scalar, ttl: float | None = None) -> Scalar:
         """See :meth:`MemorySyncStore.set_if_absent`."""
         return self._sync.set_if_absent(key, value, ttl)
+
+    async def take(self, key: str) -> Scalar | None:
+        """See :meth:`MemorySyncStore.take`."""
+        return self._sync.take(key)
 
     async def push_recent(
         self, key: str, item: str, keep: int, ttl: float | None = None

@@ -118,6 +118,10 @@ class SQLiteStore:
         """See :meth:`SQLiteSyncStore.set_if_absent`."""
         return await self._write(set_if_absent_operation(key, value, ttl))
 
+    async def take(self, key: str) -> Scalar | None:
+        """See :meth:`SQLiteSyncStore.take`."""
+        return await self._write(lambda c, now: ops.take(c, key, now))
+
     async def push_recent(
         self, key: str, item: str, keep: int, ttl: float | None = None
     ) -> list[str]:

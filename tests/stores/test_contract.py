@@ -6,6 +6,10 @@ Time is a fake clock: TTLs and reservation holds expire without sleeping.
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from guard.stores import Reservation, Store, StoreError
@@ -118,6 +122,32 @@ async def test_set_if_absent_keeps_the_first_value_with_its_type(
     assert isinstance(await api.set_if_absent("hash", 8), str)
     clock.advance(595)
     assert await api.set_if_absent("session:first", clock.now, ttl=600) == clock.now
+
+
+async def test_take_removes_a_value_exactly_once(api: Api, clock: FakeClock) -> None:
+    # An approval (issue 23) lets the same tool call through once within its TTL.
+    assert await api.take("approval:a1") is None
+    await api.set_if_absent("approval:a1", "granted", ttl=900)
+    assert await api.take("approval:a1") == "granted"
+    assert await api.take("approval:a1") is None
+    assert await api.set_if_absent("approval:a1", "again", ttl=900) == "again"
+    clock.advance(900)
+    assert await api.take("approval:a1") is None  # expired: nothing to take
+
+
+async def test_take_hands_a_value_to_one_of_many_racing_callers(store: Store) -> None:
+    await store.set_if_absent("approval:a2", 1, ttl=900)
+    start = threading.Barrier(8)
+
+    def take() -> object:
+        start.wait()
+        return store.sync.take("approval:a2")
+
+    with ThreadPoolExecutor(8) as pool:
+        from_threads = [pool.submit(take) for _ in range(8)]
+        from_tasks = await asyncio.gather(*(store.take("approval:a2") for _ in range(8)))
+        taken = [*from_tasks, *(future.result() for future in from_threads)]
+    assert taken.count(1) == 1 and taken.count(None) == 15
 
 
 async def test_push_recent_keeps_the_newest_items_oldest_first(api: Api) -> None:
