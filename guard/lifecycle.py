@@ -309,6 +309,7 @@ class GuardedCall:
     def _hooks(self) -> list[Any]:
         return self.guard.finish_hooks
 
+
 def _refusal(decision: Decision) -> Refusal:
     deciding = [v for v in decision.verdicts if v.effective is decision.action]
     status = next((v.status for v in deciding if v.status), 400)
