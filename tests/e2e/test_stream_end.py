@@ -3,6 +3,7 @@ stream the upstream cut short is an error, not a complete reply (review D9, issu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
