@@ -92,15 +92,22 @@ def test_a_stream_cut_short_is_an_error_not_a_short_reply(
         for _ in events.text_stream:
             pass
     registry = engine.telemetry.registry
-    errors = sum(
-        registry.get_sample_value(
-            "guardwire_calls_total",
-            {"frontend": frontend, "format": f, "outcome": "upstream_error"},
+
+    def errors() -> float:
+        return sum(
+            registry.get_sample_value(
+                "guardwire_calls_total",
+                {"frontend": frontend, "format": f, "outcome": "upstream_error"},
+            )
+            or 0.0
+            for f in ("openai.chat", "anthropic.messages")
         )
-        or 0.0
-        for f in ("openai.chat", "anthropic.messages")
-    )
-    assert errors == 2.0
+
+    # The proxy finishes a call just after its last byte went out: wait for the count.
+    deadline = time.monotonic() + 5
+    while errors() < 2.0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert errors() == 2.0
 
 
 def test_whole_reply_checks_can_buffer_by_policy(registry: CollectorRegistry) -> None:
