@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry
 
 from guard._drive import run_sync
-from guard.audit import AuditLog
+from guard.audit import AuditLog, CallRecord
 from guard.checks.base import Check, capabilities_of
 from guard.decision import Decision, Outcome
 from guard.errors import PolicyError
@@ -292,23 +292,31 @@ class Guard:
     def record_call(
         self, lifecycle: GuardedCall, outcome: str, status: int, latency: float
     ) -> None:
-        """Write a finished call to the audit log (when one is configured)."""
+        """Write a finished call to the audit log (when one is configured): one line."""
         if self.audit is None:
             return
-        call = lifecycle.call
-        extra = {
-            "format": call.format,
-            "frontend": lifecycle.frontend,
-            "outcome": outcome,
-            "status": status,
-            "tenant": call.caller.tenant,
-            "key_id": call.caller.key_id,
-            "model": call.model,
-            "upstream": lifecycle.upstream,
-        }
-        for decision in (lifecycle.input, lifecycle.output):
-            if decision is not None:
-                self.audit.record(decision, **extra)
+        call, reply = lifecycle.call, lifecycle.reply
+        self.audit.record_call(
+            CallRecord(
+                request_id=call.request_id,
+                frontend=lifecycle.frontend,
+                outcome=outcome,
+                format=call.format,
+                status=status,
+                policy=self.policy_name,
+                policy_hash=self.policy_hash,
+                tenant=call.caller.tenant,
+                key_id=call.caller.key_id,
+                session=call.caller.session,
+                model=call.model,
+                upstream=lifecycle.upstream,
+                attempts=lifecycle.attempts,
+                input=lifecycle.input,
+                output=lifecycle.output,
+                usage=reply.usage if reply is not None else None,
+                latency=latency,
+            )
+        )
 
     # -- in-process frontends ------------------------------------------------------------
 

@@ -294,10 +294,10 @@ def test_the_default_pipeline_drops_and_keeps_the_line(
         strict.record_call(full_record(decisions))
 
 
-# -- the per-stage line the engine still writes ---------------------------------------------
+# -- the line the engine writes per call ----------------------------------------------------
 
 
-def test_stage_lines_keep_their_shape_and_hold_no_values(
+def test_call_lines_from_the_engine_hold_no_values(
     make_guard: Callable[..., Guard], tmp_path: Path
 ) -> None:
     path = tmp_path / "audit.jsonl"
@@ -308,10 +308,14 @@ def test_stage_lines_keep_their_shape_and_hold_no_values(
     for planted in PLANTED:
         assert planted not in text
     lines = [json.loads(line) for line in text.splitlines()]
-    assert [line["stage"] for line in lines] == ["input", "output"]
-    assert lines[0]["action"] == "redact" and lines[0]["policy"] == "audited"
+    assert [(line["input"] is not None, line["output"] is not None) for line in lines] == [
+        (True, False),
+        (False, True),
+    ]
+    assert lines[0]["input"]["action"] == "redact" and lines[0]["policy"] == "audited"
+    assert lines[0]["outcome"] == "redacted" and lines[1]["outcome"] == "allowed"
     assert lines[0]["format"] == "text" and "dropped" not in lines[0]
-    assert {"time", "request_id", "policy_hash", "latency_ms", "checks"} <= set(lines[0])
+    assert {"time", "request_id", "policy_hash", "latency_ms", "frontend"} <= set(lines[0])
 
 
 def test_stage_line_extras_outside_the_vocabulary_are_dropped(

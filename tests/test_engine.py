@@ -129,10 +129,10 @@ def test_audit_log_records_findings_without_values(
     guard.check_input("db7.corp knows the secret")
     guard.check_output("all clear")
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
-    assert [entry["stage"] for entry in lines] == ["input", "output"]
+    assert [entry["outcome"] for entry in lines] == ["redacted", "allowed"]  # one per call
     first: dict[str, Any] = lines[0]
-    assert first["action"] == "redact" and first["policy"] == "t"
-    assert first["checks"][0]["findings"][0]["span"] == [0, 8]
+    assert first["input"]["action"] == "redact" and first["policy"] == "t"
+    assert first["input"]["checks"][0]["findings"][0]["span"] == [0, 8]
     # No excuse for any shape: nothing in a line legitimately contains either word.
     text = audit.read_text()
     assert "db7.corp" not in text and "secret" not in text
