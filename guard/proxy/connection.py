@@ -42,6 +42,8 @@ class Connection(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.closed = False
+        #: Set once the upstream answered on this connection (it was really accepted).
+        self.proven = False
         self._lost: asyncio.Future[None] = self._loop.create_future()
         self._parser = httptools.HttpResponseParser(self)
         self._timer: asyncio.TimerHandle | None = None
@@ -111,6 +113,12 @@ class Connection(asyncio.Protocol):
             self.keep_alive = False
             self._wake()
         if not self.complete and self.idle_since is None:
+            if isinstance(exc, TimeoutError) and not self.received:
+                # TCP_USER_TIMEOUT: the request was never acknowledged (see http1.py).
+                self._fail(
+                    UpstreamTimeout(f"upstream '{self._name}' did not accept the request in time")
+                )
+                return
             what = "broke off its answer" if self.received else "closed the connection"
             self._fail(UpstreamProtocolError(f"upstream '{self._name}' {what}"))
 

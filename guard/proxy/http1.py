@@ -89,6 +89,7 @@ class ConnectionPool:
     async def connect(self) -> Connection:
         """A new connection (through the egress proxy and TLS, like every request)."""
         loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             async with asyncio.timeout(self._connect_timeout):
                 if self._egress is None:
@@ -116,6 +117,9 @@ class ConnectionPool:
             raise UpstreamError(
                 f"upstream '{self.name}' could not be reached ({type(exc).__name__})"
             ) from None
+        # Until its first answer, the connection is not proven accepted: the request must
+        # be acknowledged within what is left of the connect timeout.
+        _bound_unacknowledged_data(connection, self._connect_timeout - (loop.time() - started))
         return connection
 
     def _take_idle(self) -> Connection | None:
@@ -249,6 +253,11 @@ class ConnectionPool:
         except BaseException:
             self.release(connection)  # not complete: closed, slot returned
             raise
+        if not connection.proven:
+            # Accepted: from now on only a dead peer (unacknowledged for a whole connect
+            # timeout) is cut, never a slow network.
+            connection.proven = True
+            _bound_unacknowledged_data(connection, self._connect_timeout)
         if method == "HEAD":
             connection.complete = True
             connection.keep_alive = False
@@ -269,6 +278,28 @@ class ConnectionPool:
         """Close idle connections."""
         while self._idle:
             self._discard(self._idle.pop())
+
+
+def _bound_unacknowledged_data(connection: Connection, seconds: float) -> None:
+    """Abort the connection when sent bytes stay unacknowledged for ``seconds`` (>= 0.5).
+
+    When a server's accept queue overflows, Linux completes the handshake on the client's
+    side but drops what follows: the request is written into a connection the server does
+    not know, and nothing answers until the read timeout (minutes). TCP_USER_TIMEOUT turns
+    that into an error after the connect timeout. A server that accepted acknowledges the
+    request at once (its kernel does, however long the model thinks), so a slow model
+    call is not affected.
+    """
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    transport = connection.transport
+    transport_socket = transport.get_extra_info("socket") if transport is not None else None
+    if option is None or transport_socket is None:  # pragma: no cover - Linux has both
+        return
+    try:
+        milliseconds = max(500, int(seconds * 1000))
+        transport_socket.setsockopt(socket.IPPROTO_TCP, option, milliseconds)
+    except OSError:  # pragma: no cover - not a TCP socket
+        pass
 
 
 def _alive(connection: Connection, *, plain: bool) -> bool:

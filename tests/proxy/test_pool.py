@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
@@ -100,3 +101,22 @@ async def test_waiting_for_a_slot_is_bounded() -> None:
         busy.cancel()
         await asyncio.gather(busy, return_exceptions=True)
         assert p.open == 0 and not p._waiters
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux only")
+async def test_an_unacknowledged_request_is_cut_at_the_connect_timeout() -> None:
+    """The burst fix: until the first answer, sent bytes must be acknowledged within what is
+    left of the connect timeout (a listener whose accept queue overflowed drops them);
+    after it, within a whole connect timeout."""
+    async with FaultUpstream(reply(ok())) as up:
+        p = ConnectionPool("t", up.url, connect_timeout=2, read_timeout=5, max_connections=1)
+        fresh = await p.connect()
+        sock = fresh.transport.get_extra_info("socket")  # type: ignore[union-attr]
+        assert 500 <= sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) < 2000
+        fresh.close()
+        connection = await p.exchange("POST", "/v1/x", [], b"{}")
+        sock = connection.transport.get_extra_info("socket")  # type: ignore[union-attr]
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT) == 2000
+        await connection.body()
+        p.release(connection)
+        await p.close()
