@@ -129,7 +129,8 @@ class Connection(asyncio.Protocol):
             raise _SurplusMessage  # stops the parser; data_received closes the connection
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if self.status == 0:  # not trailer fields of a chunked body: the head is sent
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
