@@ -17,7 +17,8 @@ from guard.errors import UpstreamProtocolError, UpstreamTooLarge
 
 Headers = list[tuple[bytes, bytes]]
 
-_WINDOW = {b"gzip": 16 + zlib.MAX_WBITS, b"x-gzip": 16 + zlib.MAX_WBITS, b"deflate": zlib.MAX_WBITS}
+_GZIP = 16 + zlib.MAX_WBITS
+_WINDOW = {b"gzip": _GZIP, b"x-gzip": _GZIP, b"deflate": zlib.MAX_WBITS}
 _CODING_NAME = re.compile(rb"[a-z0-9-]{1,20}")
 
 
@@ -28,17 +29,29 @@ class BodyDecoder:
         self._name = name
         self._limit = limit
         self._produced = 0
-        self._inflate = zlib.decompressobj(_WINDOW[coding])
+        self._wbits = _WINDOW[coding]
+        self._inflate = zlib.decompressobj(self._wbits)
 
     def feed(self, data: bytes) -> bytes:
         """Decoded bytes for ``data``; raises once the decoded total passes the limit."""
+        out = self._inflate_within_limit(data)
+        while self._inflate.eof and self._inflate.unused_data:
+            # Another gzip member (RFC 1952 allows several); for deflate, garbage.
+            rest = self._inflate.unused_data
+            if self._wbits == zlib.MAX_WBITS:
+                raise self._corrupt()
+            self._inflate = zlib.decompressobj(self._wbits)
+            out += self._inflate_within_limit(rest)
+        return out
+
+    def _inflate_within_limit(self, data: bytes) -> bytes:
         try:
             # One byte over the allowance is enough to know the limit is passed.
             out = self._inflate.decompress(data, self._limit - self._produced + 1)
         except zlib.error:
             raise self._corrupt() from None
         self._produced += len(out)
-        if self._produced > self._limit or self._inflate.unconsumed_tail:
+        if self._produced > self._limit:
             raise UpstreamTooLarge(
                 f"upstream '{self._name}' sent a compressed response that decodes to more "
                 f"than its max_response_bytes ({self._limit} bytes)"

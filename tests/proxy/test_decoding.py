@@ -109,3 +109,14 @@ async def test_gzip_is_decoded_and_a_truncated_one_is_an_error(stream: bool) -> 
     async with FaultUpstream(reply(encoded(body[:-6], b"gzip", chunked=stream))) as up:
         with pytest.raises(UpstreamError, match="truncated"):
             await request(up, stream=stream)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_every_member_of_a_multi_member_gzip_body_is_decoded(stream: bool) -> None:
+    body = gzip.compress(b'{"part": ') + gzip.compress(b"1}")
+    async with FaultUpstream(reply(encoded(body, b"gzip", chunked=stream))) as up:
+        assert await request(up, stream=stream) == b'{"part": 1}'
+    trailing = zlib.compress(b"{}") + b"garbage"
+    async with FaultUpstream(reply(encoded(trailing, b"deflate", chunked=stream))) as up:
+        with pytest.raises(UpstreamProtocolError, match="corrupt"):
+            await request(up, stream=stream)
