@@ -120,3 +120,23 @@ async def test_an_unacknowledged_request_is_cut_at_the_connect_timeout() -> None
         await connection.body()
         p.release(connection)
         await p.close()
+
+
+async def test_cancelled_connect_returns_its_slot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancelled while the tunnel is being set up (an egress proxy that never answers)."""
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(1024)
+        await asyncio.sleep(5)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    async with server:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}")
+        p = one_slot("http://api.example.com")
+        task = asyncio.create_task(call(p))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert p.open == 0 and not p._waiters
+        server.close()
