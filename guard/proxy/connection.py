@@ -30,6 +30,10 @@ Headers = list[tuple[bytes, bytes]]
 
 #: Pause reading from the upstream when this much body is not yet consumed.
 HIGH_WATER = 1 << 20
+#: Bounds on a response head (llhttp has none): real APIs send a few KiB of headers
+#: and at most one or two interim heads.
+MAX_HEAD_BYTES = 256 << 10
+MAX_INTERIM_HEADS = 8
 
 
 class Connection(asyncio.Protocol):
@@ -62,6 +66,8 @@ class Connection(asyncio.Protocol):
         self.keep_alive = False
         self.received = False
         self._interim = False
+        self._interim_heads = 0
+        self._head_bytes = 0
         self._until_close = False
         self.error: Exception | None = None
         self._chunks: deque[bytes] = deque()
@@ -90,16 +96,12 @@ class Connection(asyncio.Protocol):
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            self._fail(UpstreamProtocolError(f"upstream '{self._name}' switched protocols"))
-            self.close()
+            self._protocol_error("switched protocols")
         except httptools.HttpParserCallbackError:
             # Raised by on_message_begin for a second message: the first one stands.
             self.close()
         except httptools.HttpParserError:
-            self._fail(
-                UpstreamProtocolError(f"upstream '{self._name}' sent a malformed HTTP response")
-            )
-            self.close()
+            self._protocol_error("sent a malformed HTTP response")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -130,13 +132,23 @@ class Connection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.status == 0:  # not trailer fields of a chunked body: the head is sent
+            self._head_bytes += len(name) + len(value)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._protocol_error(f"sent response headers over {MAX_HEAD_BYTES} bytes")
+                return
             self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()
-        if 100 <= status < 200 and status != 101:
+        if status == 101:
+            self._protocol_error("switched protocols")
+            return
+        if 100 <= status < 200:
             # Interim response (100 Continue, 103 Early Hints...): the final head follows.
             self._interim = True
+            self._interim_heads += 1
+            if self._interim_heads > MAX_INTERIM_HEADS:
+                self._protocol_error(f"sent more than {MAX_INTERIM_HEADS} interim responses")
             self.headers = []
             return
         self.status = status
@@ -229,6 +241,10 @@ class Connection(asyncio.Protocol):
             self._headers_done.set_exception(error)
             self._headers_done.exception()  # mark retrieved: the caller may be gone
         self._wake()
+
+    def _protocol_error(self, what: str) -> None:
+        self._fail(UpstreamProtocolError(f"upstream '{self._name}' {what}"))
+        self.close()
 
     def _too_large(self) -> None:
         self._fail(

@@ -166,3 +166,26 @@ def _config(url: str, **fields: object):  # type: ignore[no-untyped-def]
     from guard.proxy.config import UpstreamConfig
 
     return UpstreamConfig(url=url, **fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (b"HTTP/1.1 103 Early Hints\r\n\r\n" * 20 + ok(), "interim responses"),
+        (
+            b"HTTP/1.1 200 OK\r\n"
+            + b"x-pad: "
+            + b"p" * 8000
+            + b"\r\n" * 1
+            + (b"x-pad: " + b"p" * 8000 + b"\r\n") * 40,
+            "headers over",
+        ),
+    ],
+    ids=["endless-interim-heads", "endless-headers"],
+)
+async def test_a_response_head_is_bounded(raw: bytes, fragment: str) -> None:
+    async with FaultUpstream(reply(raw)) as up:
+        p = pool(up.url)
+        with pytest.raises(UpstreamError, match=fragment):
+            await fetch(p)
+        assert p.open == 0
