@@ -13,7 +13,7 @@ from pathlib import Path
 
 from bench._runner import write
 
-BENCHMARKS = ("engine", "transport", "proxy_load", "streaming", "stores")
+BENCHMARKS = ("engine", "transport", "proxy_load", "streaming", "stores", "upstream_client")
 
 
 def main() -> int:

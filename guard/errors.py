@@ -76,6 +76,31 @@ class UpstreamTimeout(UpstreamError):
         super().__init__(message, status=504, code="upstream_timeout")
 
 
+class UpstreamProtocolError(UpstreamError):
+    """The upstream broke HTTP/1.1: a malformed, truncated or unrequested response."""
+
+
+class UpstreamTooLarge(UpstreamError):
+    """The upstream's response (or one stream event) is over the configured size limit."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=502, code="upstream_too_large")
+
+
+class UpstreamBusy(UpstreamError):
+    """No connection to the upstream became free within ``timeouts.pool``."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=503, code="upstream_busy")
+
+
+class UnsafeUpstreamRequest(UpstreamError):
+    """A request line or header would change the request's framing; nothing was sent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=502, code="upstream_request_refused")
+
+
 class MissingDependency(GuardError):
     """An optional part was used without its extra installed."""
 

@@ -5,6 +5,10 @@ line; a blank line dispatches; ``:`` starts a comment; several ``data:`` lines j
 ``\\n``) and accepts bytes split anywhere, including inside a line ending or a multibyte
 character. Each :class:`Event` keeps the exact bytes it was parsed from, so a filter can
 forward an event it did not change byte-for-byte.
+
+What the parser holds is bounded: an unfinished line over ``max_line`` bytes or an
+unfinished event over ``max_event`` bytes raises :class:`~guard.errors.UpstreamTooLarge`
+(an ``UpstreamError``), which stream filters turn into the API's error event.
 """
 
 from __future__ import annotations
@@ -14,10 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from guard.errors import UpstreamTooLarge
 from guard.formats.base import dumps
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
+#: Default bounds: far above any real event (a big tool-call delta is a few KiB), far
+#: below what would hurt the proxy's memory.
+MAX_LINE = 1 << 20
+MAX_EVENT = 8 << 20
 
 
 @dataclass(slots=True)
@@ -38,13 +47,20 @@ class Event:
 class SSEParser:
     """Turns bytes, split anywhere, into complete :class:`Event` blocks."""
 
-    __slots__ = ("_data", "_event", "_held", "_id", "_partial", "_started")
+    __slots__ = (
+        "_data", "_event", "_held", "_held_size", "_id", "_max_event", "_max_line",
+        "_partial", "_partial_size", "_started",
+    )  # fmt: skip
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_line: int = MAX_LINE, max_event: int = MAX_EVENT) -> None:
+        self._max_line = max_line
+        self._max_event = max_event
         #: Bytes received after the last complete line (an unfinished line).
         self._partial: list[bytes] = []
+        self._partial_size = 0
         #: Raw bytes of complete lines of the event being read.
         self._held: list[bytes] = []
+        self._held_size = 0
         self._data: list[bytes] = []
         self._event = ""
         self._id: str | None = None
@@ -57,12 +73,22 @@ class SSEParser:
             # No line ends: nothing can complete. Keeps byte-at-a-time input linear.
             if chunk:
                 self._partial.append(chunk)
+                self._partial_size += len(chunk)
+                if self._partial_size > self._max_line:
+                    raise self._too_large("a line", self._max_line)
             return []
         if self._partial:
             self._partial.append(chunk)
             chunk = b"".join(self._partial)
             self._partial.clear()
+            self._partial_size = 0
         return self._lines(chunk, final=False)
+
+    @staticmethod
+    def _too_large(what: str, limit: int) -> UpstreamTooLarge:
+        return UpstreamTooLarge(
+            f"the upstream's event stream has {what} longer than {limit} bytes (the limit)"
+        )
 
     def close(self) -> list[Event]:
         """The stream ended: complete what a held ``\\r`` left open; drop the rest.
@@ -71,8 +97,10 @@ class SSEParser:
         """
         buffer = b"".join(self._partial)
         self._partial.clear()
+        self._partial_size = 0
         events = self._lines(buffer, final=True) if buffer else []
         self._held.clear()
+        self._held_size = 0
         self._data.clear()
         return events
 
@@ -99,13 +127,20 @@ class SSEParser:
                 if self._held:
                     raw = b"".join(self._held) + raw
                     self._held.clear()
+                    self._held_size = 0
                 events.append(self._dispatch(raw))
                 event_start = end
             start = end
         if start > event_start:
             self._held.append(buffer[event_start:start])
+            self._held_size += start - event_start
+            if self._held_size > self._max_event:
+                raise self._too_large("an event", self._max_event)
         if start < len(buffer):
             self._partial.append(buffer[start:])
+            self._partial_size = len(buffer) - start
+            if self._partial_size > self._max_line:
+                raise self._too_large("a line", self._max_line)
         return events
 
     def _one_event(self, buffer: bytes, end: int) -> Event | None:

@@ -31,6 +31,11 @@ class Timeouts(BaseModel):
     read: float = Field(default=120.0, gt=0)
     #: Whole non-streamed call; streams are bounded by ``read`` per event instead.
     total: float = Field(default=600.0, gt=0)
+    #: Longest wait for a free connection when ``max_connections`` are busy (then 503).
+    pool: float = Field(default=10.0, gt=0)
+    #: Idle connections older than this are closed, not reused: below the 5 s keep-alive
+    #: of common servers (uvicorn, gunicorn), so the server never closes one as we send.
+    keep_alive: float = Field(default=4.0, gt=0)
 
 
 class UpstreamConfig(BaseModel):
@@ -49,6 +54,9 @@ class UpstreamConfig(BaseModel):
     timeouts: Timeouts = Timeouts()
     #: Connections kept open to this upstream.
     max_connections: int = Field(default=256, ge=1, le=10_000)
+    #: Largest response body accepted from this upstream, on the wire and once decoded
+    #: (complete replies and streams alike); larger ones end in a 502.
+    max_response_bytes: int = Field(default=32 << 20, ge=1024)
     #: PEM file of CA certificates to trust for this upstream (default: the system's).
     ca_file: str | None = None
 

@@ -15,7 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from guard.errors import UpstreamError
+from guard.errors import ConfigError, UpstreamError
 
 _MAX_HEAD = 16 * 1024
 
@@ -49,11 +49,23 @@ def proxy_for(scheme: str, host: str) -> EgressProxy | None:
     parts = urlsplit(url if "://" in url else f"http://{url}")
     if not parts.hostname:
         return None
+    if parts.scheme != "http":
+        # A CONNECT in clear to an https:// proxy would carry its credentials unencrypted.
+        raise ConfigError(
+            f"the egress proxy for {scheme}:// upstreams uses the scheme '{parts.scheme}'; "
+            "only http:// egress proxies are supported (the tunnel itself carries TLS "
+            "to the upstream): set HTTPS_PROXY/HTTP_PROXY to an http:// URL"
+        )
     authorization = None
     if parts.username is not None:
         credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
         authorization = b"Basic " + base64.b64encode(credentials.encode())
     return EgressProxy(parts.hostname, parts.port or 8080, authorization)
+
+
+def authority(host: str, port: int) -> bytes:
+    """``host:port`` for a request target or ``Host`` header (IPv6 literals bracketed)."""
+    return (f"[{host}]:{port}" if ":" in host else f"{host}:{port}").encode("idna")
 
 
 async def tunnel(proxy: EgressProxy, host: str, port: int, name: str) -> socket.socket:
@@ -65,7 +77,7 @@ async def tunnel(proxy: EgressProxy, host: str, port: int, name: str) -> socket.
     sock.setblocking(False)
     try:
         await loop.sock_connect(sock, address)
-        target = f"{host}:{port}".encode("idna")
+        target = authority(host, port)
         request = b"CONNECT " + target + b" HTTP/1.1\r\nhost: " + target + b"\r\n"
         if proxy.authorization:
             request += b"proxy-authorization: " + proxy.authorization + b"\r\n"
@@ -76,11 +88,11 @@ async def tunnel(proxy: EgressProxy, host: str, port: int, name: str) -> socket.
             if not data or len(head) > _MAX_HEAD:
                 raise UpstreamError(f"the egress proxy closed the tunnel to upstream '{name}'")
             head += data
-        status = head.split(b" ", 2)[1] if head.startswith(b"HTTP/") else b""
-        if status != b"200":
+        status = head.split(b"\r\n", 1)[0].split(b" ", 2)[1:2] if head.startswith(b"HTTP/") else []
+        if not (status and len(status[0]) == 3 and status[0].startswith(b"2")):
             raise UpstreamError(
                 f"the egress proxy refused a tunnel to upstream '{name}' "
-                f"(status {status.decode('latin-1') or 'unknown'})"
+                f"(status {status[0][:3].decode('latin-1') if status else 'unknown'})"
             )
     except BaseException:
         sock.close()

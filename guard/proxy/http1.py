@@ -1,215 +1,44 @@
-"""A lean HTTP/1.1 client for the proxy's upstream calls: asyncio protocols + httptools.
+"""A lean HTTP/1.1 client for the proxy's upstream calls: a keep-alive connection pool.
 
 The upstream call is the proxy's hot path. Measured on the 2-core reference machine
 (bench/proxy_load.py, py-spy), aiohttp's client took a third of the proxy's CPU per
-request (~190 µs); this client, a keep-alive connection pool of plain
-``asyncio.Protocol`` objects with the C ``httptools`` parser, does the same work for a
-fraction of that. It speaks exactly what the proxy needs: one request at a time per
-connection, ``Content-Length`` request bodies, ``Content-Length``/chunked/close-delimited
-responses, streaming bodies with back-pressure, TLS, and connect/read/total timeouts.
+request (~190 µs); this pool of plain ``asyncio.Protocol`` connections
+(:mod:`guard.proxy.connection`, the C ``httptools`` parser) does the same work for a
+fraction of that (bench/upstream_client.py compares it with httpcore).
+
+What the pool guarantees:
+
+- a request line or header that could change the request's framing (CTL, SP or
+  non-ASCII in method or target, CR/LF/NUL in a header) is refused before any write,
+  whatever its source (client, config, environment);
+- a request is never re-sent: a POST that may have reached the server is a model call
+  that may be billed. Stale connections are avoided instead: idle connections expire
+  after ``keep_alive_expiry`` and each is checked for liveness when taken;
+- cancellation anywhere (waiting for a slot, connecting, sending, waiting for the head)
+  closes the connection and returns its slot; a cancelled waiter passes its wake-up on;
+- waiting for a free slot is bounded (``pool_timeout``, then :class:`UpstreamBusy`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import select
+import socket
 import ssl
-import zlib
 from collections import deque
-from collections.abc import AsyncIterator
-from typing import cast
 from urllib.parse import urlsplit
 
-import httptools
-
-from guard.errors import UpstreamError, UpstreamTimeout
+from guard.errors import UnsafeUpstreamRequest, UpstreamBusy, UpstreamError, UpstreamTimeout
+from guard.proxy.connection import Connection, Headers
 from guard.proxy.egress import proxy_for, tunnel
 
-Headers = list[tuple[bytes, bytes]]
+__all__ = ["ConnectionPool", "Headers"]
 
-#: Pause reading from the upstream when this much streamed body is not yet consumed.
-_HIGH_WATER = 1 << 20
-
-
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection; carries one exchange at a time."""
-
-    def __init__(self, name: str, read_timeout: float) -> None:
-        self._name = name
-        self._read_timeout = read_timeout
-        self._loop = asyncio.get_running_loop()
-        self.transport: asyncio.Transport | None = None
-        self.closed = False
-        self._parser = httptools.HttpResponseParser(self)
-        self._timer: asyncio.TimerHandle | None = None
-        self._reset_exchange()
-
-    def _reset_exchange(self) -> None:
-        self.status = 0
-        self.headers: Headers = []
-        self.complete = False
-        self.keep_alive = False
-        self.received = False
-        self._until_close = False
-        self.error: Exception | None = None
-        self._chunks: deque[bytes] = deque()
-        self._buffered = 0
-        self._paused = False
-        self._headers_done: asyncio.Future[None] = self._loop.create_future()
-        self._wakeup: asyncio.Future[None] | None = None
-        #: Loop time by which the whole exchange must be done (``None``: no bound).
-        self.deadline: float | None = None
-
-    # -- asyncio.Protocol ----------------------------------------------------------
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's transports are not asyncio.Transport subclasses: no isinstance here.
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        self.received = True
-        self._arm_timer()
-        try:
-            self._parser.feed_data(data)
-        except httptools.HttpParserError:
-            self._fail(UpstreamError(f"upstream '{self._name}' sent a malformed HTTP response"))
-            self.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        self._cancel_timer()
-        if not self.complete and self._until_close and self.error is None:
-            # A body with neither Content-Length nor chunked coding ends with the
-            # connection (RFC 9112 section 6.3).
-            self.complete = True
-            self.keep_alive = False
-            self._wake()
-        if not self.complete:
-            what = "broke off its answer" if self.received else "closed the connection"
-            self._fail(UpstreamError(f"upstream '{self._name}' {what}"))
-
-    def pause_writing(self) -> None:  # pragma: no cover - request bodies are small
-        pass
-
-    # -- httptools callbacks ----------------------------------------------------------
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        self.status = self._parser.get_status_code()
-        self.keep_alive = self._parser.should_keep_alive()
-        names = {name.lower() for name, _ in self.headers}
-        self._until_close = (
-            b"content-length" not in names
-            and b"transfer-encoding" not in names
-            and self.status >= 200
-            and self.status not in (204, 304)
-        )
-        if not self._headers_done.done():
-            self._headers_done.set_result(None)
-
-    def on_body(self, body: bytes) -> None:
-        self._chunks.append(body)
-        self._buffered += len(body)
-        if self._buffered > _HIGH_WATER and self.transport is not None and not self._paused:
-            self._paused = True
-            self.transport.pause_reading()
-        self._wake()
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-        self._cancel_timer()
-        self._wake()
-
-    # -- exchange ---------------------------------------------------------------------
-
-    def send(self, head: bytes, body: bytes) -> None:
-        """Write a request (the head ends with the blank line)."""
-        assert self.transport is not None
-        self.transport.write(head + body if len(body) < 65536 else head)
-        if len(body) >= 65536:
-            self.transport.write(body)
-        self._arm_timer()
-
-    async def response_head(self) -> None:
-        """Wait for the status line and headers."""
-        await self._headers_done
-        if self.error is not None and self.status == 0:
-            raise self.error
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        """The response body as it arrives (already de-chunked).
-
-        Everything received so far is yielded as one piece: a stream's events arrive as
-        many small HTTP chunks, and handing them on one by one cost an ASGI send (a
-        socket write) per event.
-        """
-        while True:
-            if self._chunks:
-                chunks = self._chunks
-                chunk = chunks.popleft() if len(chunks) == 1 else b"".join(chunks)
-                chunks.clear()
-                self._buffered = 0
-                if self._paused and self.transport is not None:
-                    self._paused = False
-                    self.transport.resume_reading()
-                yield chunk
-                continue
-            if self.complete:
-                return
-            if self.error is not None:
-                raise self.error
-            self._wakeup = self._loop.create_future()
-            await self._wakeup
-
-    async def body(self) -> bytes:
-        """The whole response body."""
-        parts = [chunk async for chunk in self.chunks()]
-        return parts[0] if len(parts) == 1 else b"".join(parts)
-
-    def _wake(self) -> None:
-        waiter = self._wakeup
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
-    def _fail(self, error: Exception) -> None:
-        if self.error is None:
-            self.error = error
-        if not self._headers_done.done():
-            self._headers_done.set_exception(error)
-            self._headers_done.exception()  # mark retrieved: the caller may be gone
-        self._wake()
-
-    def _arm_timer(self) -> None:
-        # One timer bounds both each wait for data (read timeout) and the whole
-        # exchange (deadline): cheaper than an asyncio.timeout scope per request.
-        if self._timer is not None:
-            self._timer.cancel()
-        delay = self._read_timeout
-        if self.deadline is not None:
-            delay = min(delay, self.deadline - self._loop.time())
-        self._timer = self._loop.call_later(delay, self._timed_out)
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _timed_out(self) -> None:
-        self._timer = None
-        self._fail(UpstreamTimeout(f"upstream '{self._name}' did not answer in time"))
-        self.close()
-
-    def reusable(self) -> bool:
-        """True when the exchange finished cleanly and the server keeps the connection."""
-        return self.complete and self.keep_alive and not self.closed and self.error is None
-
-    def close(self) -> None:
-        """Drop the connection."""
-        self._cancel_timer()
-        if self.transport is not None and not self.closed:
-            self.transport.abort()
-        self.closed = True
+#: RFC 9110 ``token``: what a method may be.
+_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: Bytes a request-target must not contain: controls, space, DEL and non-ASCII (RFC 9112 3.2).
+_UNSAFE_TARGET = re.compile(rb"[\x00-\x20\x7f-\xff]")
 
 
 class ConnectionPool:
@@ -223,6 +52,9 @@ class ConnectionPool:
         connect_timeout: float,
         read_timeout: float,
         max_connections: int,
+        pool_timeout: float = 10.0,
+        keep_alive_expiry: float = 4.0,
+        max_response_bytes: int = 32 << 20,
         ca_file: str | None = None,
     ) -> None:
         parts = urlsplit(url)
@@ -231,34 +63,44 @@ class ConnectionPool:
         self.name = name
         self.host = parts.hostname
         self.port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.base_path = parts.path.rstrip("/")
+        self.base_path = parts.path.rstrip("/").encode("ascii")
+        host = f"[{self.host}]" if ":" in self.host else self.host  # IPv6 literal
         default_port = self.port == (443 if parts.scheme == "https" else 80)
-        self.authority = (self.host if default_port else f"{self.host}:{self.port}").encode("idna")
+        self.authority = (host if default_port else f"{host}:{self.port}").encode("idna")
         self._ssl = ssl.create_default_context(cafile=ca_file) if parts.scheme == "https" else None
         #: An egress proxy from HTTPS_PROXY / HTTP_PROXY (NO_PROXY honoured), if any.
         self._egress = proxy_for(parts.scheme, self.host)
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
+        self._pool_timeout = pool_timeout
+        self._expiry = keep_alive_expiry
+        self.max_response_bytes = max_response_bytes
         self._max = max_connections
-        self._idle: list[_Connection] = []
-        self._open = 0
+        #: Idle connections, oldest first (taken from the newest end).
+        self._idle: deque[Connection] = deque()
+        #: Connections counted against ``max_connections``: idle, in use or connecting.
+        self.open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    async def _connect(self) -> _Connection:
+    # -- connections ------------------------------------------------------------------
+
+    def _new_connection(self) -> Connection:
+        return Connection(self.name, self._read_timeout, self.max_response_bytes)
+
+    async def connect(self) -> Connection:
+        """A new connection (through the egress proxy and TLS, like every request)."""
         loop = asyncio.get_running_loop()
+        started = loop.time()
         try:
             async with asyncio.timeout(self._connect_timeout):
                 if self._egress is None:
-                    _, protocol = await loop.create_connection(
-                        lambda: _Connection(self.name, self._read_timeout),
-                        self.host,
-                        self.port,
-                        ssl=self._ssl,
+                    _, connection = await loop.create_connection(
+                        self._new_connection, self.host, self.port, ssl=self._ssl
                     )
                 else:
                     sock = await tunnel(self._egress, self.host, self.port, self.name)
-                    _, protocol = await loop.create_connection(
-                        lambda: _Connection(self.name, self._read_timeout),
+                    _, connection = await loop.create_connection(
+                        self._new_connection,
                         sock=sock,
                         ssl=self._ssl,
                         server_hostname=self.host if self._ssl is not None else None,
@@ -276,38 +118,80 @@ class ConnectionPool:
             raise UpstreamError(
                 f"upstream '{self.name}' could not be reached ({type(exc).__name__})"
             ) from None
-        return protocol
+        # Until its first answer, the connection is not proven accepted: the request must
+        # be acknowledged within what is left of the connect timeout.
+        _bound_unacknowledged_data(connection, self._connect_timeout - (loop.time() - started))
+        return connection
 
-    async def acquire(self) -> tuple[_Connection, bool]:
-        """A connection (idle one first) and whether it was reused."""
-        while self._idle:
-            connection = self._idle.pop()
-            if not connection.closed:
-                connection._reset_exchange()
-                return connection, True
-            self._open -= 1
-        while self._open >= self._max:
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters.append(waiter)
-            await waiter
-            if self._idle:
-                return await self.acquire()
-        self._open += 1
+    def _take_idle(self) -> Connection | None:
+        """The newest live idle connection; stale ones are closed on the way."""
+        idle = self._idle
+        if not idle:
+            return None
+        now = asyncio.get_running_loop().time()
+        while idle and now - (idle[0].idle_since or now) > self._expiry:
+            self._discard(idle.popleft())  # older than the keep-alive expiry
+        while idle:
+            connection = idle.pop()
+            if _alive(connection, plain=self._ssl is None):
+                connection.start_exchange()
+                return connection
+            self._discard(connection)
+        return None
+
+    async def acquire(self) -> Connection:
+        """An idle connection, else a new one; waits (``pool_timeout``) when at the limit."""
+        deadline: float | None = None
+        while True:
+            connection = self._take_idle()
+            if connection is not None:
+                return connection
+            if self.open < self._max:
+                break
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self._pool_timeout
+            await self._wait_for_slot(deadline)
+        self.open += 1
         try:
-            return await self._connect(), False
+            return await self.connect()
         except BaseException:
-            self._open -= 1
+            self.open -= 1
             self._notify()
             raise
 
-    def release(self, connection: _Connection) -> None:
+    async def _wait_for_slot(self, deadline: float) -> None:
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            async with asyncio.timeout_at(deadline):
+                await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._notify()  # woken, then cancelled: pass the wake-up on
+            else:
+                waiter.cancel()  # _notify skips it
+            if isinstance(exc, TimeoutError):
+                raise UpstreamBusy(
+                    f"no connection to upstream '{self.name}' became free in time "
+                    "(raise max_connections or timeouts.pool)"
+                ) from None
+            raise
+
+    def release(self, connection: Connection) -> None:
         """Return a connection after its exchange (kept when reusable, else closed)."""
+        if connection.returned:
+            return  # released twice (an error path, then aclose): count it once
+        connection.returned = True
         if connection.reusable():
+            connection.idle_since = asyncio.get_running_loop().time()
             self._idle.append(connection)
         else:
-            connection.close()
-            self._open -= 1
+            self._discard(connection)
         self._notify()
+
+    def _discard(self, connection: Connection) -> None:
+        connection.close()
+        self.open -= 1
 
     def _notify(self) -> None:
         while self._waiters:
@@ -316,20 +200,37 @@ class ConnectionPool:
                 waiter.set_result(None)
                 return
 
+    # -- exchanges --------------------------------------------------------------------
+
     def head(self, method: str, target: str, headers: Headers, length: int) -> bytes:
-        """The request line and headers (``host`` and ``content-length`` set here)."""
-        lines = [
-            f"{method} {self.base_path}{target} HTTP/1.1\r\n".encode("latin-1"),
-            b"host: ",
-            self.authority,
-            b"\r\n",
-        ]
+        """The request line and headers (``host`` and ``content-length`` set here).
+
+        Raises :class:`UnsafeUpstreamRequest` for bytes that could change the framing.
+        """
+        if not (method.isascii() and _METHOD.fullmatch(method_bytes := method.encode())):
+            raise self._unsafe("the method is not an HTTP token")
+        if not target.isascii():
+            raise self._unsafe("the path contains a non-ASCII character")
+        target_bytes = self.base_path + target.encode()
+        if not target.startswith("/") or _UNSAFE_TARGET.search(target_bytes):
+            raise self._unsafe("the path contains a control, space or non-ASCII character")
+        lines = [method_bytes, b" ", target_bytes, b" HTTP/1.1\r\nhost: ", self.authority, b"\r\n"]
         for name, value in headers:
             lines += (name, b": ", value, b"\r\n")
-        if length or method in ("POST", "PUT", "PATCH"):
+        with_length = bool(length) or method in ("POST", "PUT", "PATCH")
+        if with_length:
             lines.append(b"content-length: %d\r\n" % length)
         lines.append(b"\r\n")
-        return b"".join(lines)
+        head = b"".join(lines)
+        # Three C-level scans instead of one per header: every line ends in exactly one
+        # CRLF, so any other CR or LF (or a NUL) came from a header name or value.
+        line_ends = len(headers) + 3 + with_length
+        if head.count(b"\n") != line_ends or head.count(b"\r") != line_ends or b"\0" in head:
+            raise self._unsafe(_bad_header(headers))
+        return head
+
+    def _unsafe(self, why: str) -> UnsafeUpstreamRequest:
+        return UnsafeUpstreamRequest(f"the request to upstream '{self.name}' was not sent: {why}")
 
     async def exchange(
         self,
@@ -339,47 +240,109 @@ class ConnectionPool:
         body: bytes,
         *,
         deadline: float | None = None,
-    ) -> _Connection:
-        """Send a request; return its connection once the response head arrived.
+    ) -> Connection:
+        """Send a request once; return its connection once the final response head arrived.
 
-        A reused keep-alive connection that the server closed before answering is
-        retried once on a fresh connection (nothing reached the application then).
+        Never retried: once written, a request may have reached the server.
         """
         head = self.head(method, target, headers, len(body))
-        for attempt in (1, 2):
-            connection, reused = await self.acquire()
+        connection = await self.acquire()
+        try:
             connection.deadline = deadline
             connection.send(head, body)
-            try:
-                await connection.response_head()
-            except UpstreamTimeout:
-                self.release(connection)
-                raise
-            except UpstreamError:
-                self.release(connection)
-                if reused and not connection.received and attempt == 1:
-                    continue
-                raise
-            if method == "HEAD":
-                connection.complete = True
-                connection.keep_alive = False
-            return connection
-        raise AssertionError("unreachable")  # pragma: no cover
+            await connection.response_head()
+        except BaseException:
+            self.release(connection)  # not complete: closed, slot returned
+            raise
+        if not connection.proven:
+            # Accepted: from now on only a dead peer (unacknowledged for a whole connect
+            # timeout) is cut, never a slow network.
+            connection.proven = True
+            _bound_unacknowledged_data(connection, self._connect_timeout)
+        if method == "HEAD":
+            connection.complete = True
+            connection.keep_alive = False
+        return connection
+
+    async def probe(self) -> bool:
+        """Whether a new connection (egress proxy and TLS included) can be made now."""
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                connection = await self.connect()
+                connection.close()
+                await connection.wait_closed()
+        except (UpstreamError, TimeoutError):
+            return False
+        return True
 
     async def close(self) -> None:
         """Close idle connections."""
-        for connection in self._idle:
-            connection.close()
-        self._idle.clear()
+        while self._idle:
+            self._discard(self._idle.pop())
 
 
-def decoder(headers: Headers) -> zlib._Decompress | None:
-    """A decompressor when the upstream compressed its body despite ``identity``."""
+def _bound_unacknowledged_data(connection: Connection, seconds: float) -> None:
+    """Abort the connection when sent bytes stay unacknowledged for ``seconds`` (>= 0.5).
+
+    When a server's accept queue overflows, Linux completes the handshake on the client's
+    side but drops what follows: the request is written into a connection the server does
+    not know, and nothing answers until the read timeout (minutes). TCP_USER_TIMEOUT turns
+    that into an error after the connect timeout. A server that accepted acknowledges the
+    request at once (its kernel does, however long the model thinks), so a slow model
+    call is not affected.
+    """
+    option = getattr(socket, "TCP_USER_TIMEOUT", None)
+    transport = connection.transport
+    transport_socket = transport.get_extra_info("socket") if transport is not None else None
+    if option is None or transport_socket is None:  # pragma: no cover - Linux has both
+        return
+    try:
+        milliseconds = max(500, int(seconds * 1000))
+        transport_socket.setsockopt(socket.IPPROTO_TCP, option, milliseconds)
+    except OSError:  # pragma: no cover - not a TCP socket
+        pass
+
+
+def _alive(connection: Connection, *, plain: bool) -> bool:
+    """False when the server closed the idle connection (or sent bytes on plain TCP)."""
+    if connection.closed or connection.transport is None:
+        return False
+    transport_socket = connection.transport.get_extra_info("socket")
+    if transport_socket is None:  # pragma: no cover - every transport here has a socket
+        return True
+    # The loop may not have delivered a FIN that already arrived: ask the kernel. A
+    # zero-timeout poll costs ~1 µs (select() would fail past file descriptor 1023); the
+    # peek below only runs when something is there.
+    poller = select.poll()
+    try:
+        poller.register(transport_socket.fileno(), select.POLLIN)
+        if not poller.poll(0):
+            return True
+    except (OSError, ValueError):
+        return False
+    if plain:
+        return False  # end of file, or bytes nobody asked for: unusable either way
+    # TLS may legitimately have records pending (session tickets): only EOF is fatal. The
+    # loop's socket wrapper has no recv(), so peek through a borrowed socket object.
+    sock = socket.socket(fileno=transport_socket.fileno())
+    try:
+        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        return False
+    finally:
+        sock.detach()
+
+
+def _bad_header(headers: Headers) -> str:
+    """Which header broke the framing (its name only when it is a plain token)."""
     for name, value in headers:
-        if name.lower() == b"content-encoding":
-            encoding = value.strip().lower()
-            if encoding == b"gzip":
-                return zlib.decompressobj(16 + zlib.MAX_WBITS)
-            if encoding == b"deflate":
-                return zlib.decompressobj()
-    return None
+        for part, where in ((name, "name"), (value, "value")):
+            if b"\r" in part or b"\n" in part or b"\0" in part:
+                shown = f"header '{name.decode()}'" if _METHOD.fullmatch(name) else "a header"
+                return (
+                    f"{shown} has a line break or NUL in its {where} "
+                    "(check the configured upstream key and headers)"
+                )
+    return "a header has a line break or NUL"  # pragma: no cover

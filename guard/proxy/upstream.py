@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from guard.errors import UpstreamError
 from guard.proxy.config import ServerConfig, UpstreamConfig
-from guard.proxy.http1 import ConnectionPool, Headers, decoder
+from guard.proxy.decoding import decode, decode_stream, decoder_for
+from guard.proxy.http1 import ConnectionPool, Headers
 
 # Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus
 # those the proxy sets itself.
@@ -87,6 +87,9 @@ class HttpUpstream:
             connect_timeout=config.timeouts.connect,
             read_timeout=config.timeouts.read,
             max_connections=config.max_connections,
+            pool_timeout=config.timeouts.pool,
+            keep_alive_expiry=config.timeouts.keep_alive,
+            max_response_bytes=config.max_response_bytes,
             ca_file=config.ca_file,
         )
         self._forward_client_auth = forward_client_auth
@@ -123,49 +126,29 @@ class HttpUpstream:
         deadline = None if stream else loop.time() + self.config.timeouts.total
         connection = await pool.exchange(method, path, outgoing, body, deadline=deadline)
         try:
-            decompress = decoder(connection.headers)
+            decoder = decoder_for(self.name, connection.headers, pool.max_response_bytes)
             if stream and connection.status == 200:
                 chunks = connection.chunks()
-                if decompress is not None:
-                    chunks = _decompressed(chunks, decompress)
+                if decoder is not None:
+                    chunks = decode_stream(chunks, decoder)
                 return UpstreamResponse(
                     200, connection.headers, chunks=chunks, release=lambda: pool.release(connection)
                 )
             data = await connection.body()
-            if decompress is not None:
-                data = decompress.decompress(data) + decompress.flush()
+            if decoder is not None:
+                data = decode(decoder, data)
         except BaseException:
-            pool.release(connection)
+            pool.release(connection)  # closed unless complete: cancellation frees the slot
             raise
         pool.release(connection)
         return UpstreamResponse(connection.status, connection.headers, data)
 
     async def reachable(self) -> bool:
-        try:
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._pool.host, self._pool.port),
-                self.config.timeouts.connect,
-            )
-        except (OSError, TimeoutError):
-            return False
-        writer.close()
-        return True
+        """Whether a connection like a request's (egress proxy, TLS) can be made now."""
+        return await self._pool.probe()
 
     async def aclose(self) -> None:
         await self._pool.close()
-
-
-async def _decompressed(chunks: AsyncIterator[bytes], decompress: object) -> AsyncIterator[bytes]:
-    import zlib
-
-    assert isinstance(decompress, type(zlib.decompressobj()))
-    try:
-        async for chunk in chunks:
-            out = decompress.decompress(chunk)
-            if out:
-                yield out
-    except zlib.error:
-        raise UpstreamError("the upstream sent a corrupt compressed stream") from None
 
 
 class Router:

@@ -136,3 +136,31 @@ def test_whole_events_parse_as_they_do_byte_at_a_time(grouping: str) -> None:
         (e.data, e.event, e.id, e.raw) for e in slow
     ]
     assert b"".join(e.raw for e in fast) == stream
+
+
+def test_an_unfinished_line_or_event_is_bounded() -> None:
+    """D12: an upstream that never ends a line (or an event) cannot grow the parser."""
+    from guard.errors import UpstreamError
+
+    parser = SSEParser(max_line=1024, max_event=4096)
+    parser.feed(b"data: " + b"x" * 1000)
+    with pytest.raises(UpstreamError, match="a line longer than 1024 bytes") as raised:
+        parser.feed(b"x" * 100)
+    assert raised.value.code == "upstream_too_large"
+    parser = SSEParser(max_line=1024, max_event=4096)
+    with pytest.raises(UpstreamError, match="a line longer"):
+        parser.feed(b"data: ok\n" + b"y" * 2000)  # an unfinished line after a complete one
+    parser = SSEParser(max_line=1024, max_event=4096)
+    with pytest.raises(UpstreamError, match="an event longer than 4096 bytes"):
+        for _ in range(10):
+            parser.feed(b"data: " + b"z" * 500 + b"\n")  # lines, but never a blank one
+    parser = SSEParser(max_line=1024, max_event=4096)
+    for _ in range(100):  # many complete events: nothing accumulates
+        assert len(parser.feed(b"data: " + b"w" * 900 + b"\n\n")) == 1
+
+
+def test_default_bounds_allow_large_real_events() -> None:
+    parser = SSEParser()
+    big = b"data: " + b"a" * (900 << 10) + b"\n"
+    events = [event for piece in (big[:1000], big[1000:], b"\n") for event in parser.feed(piece)]
+    assert len(events) == 1 and len(events[0].data or "") == 900 << 10

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import gzip
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from guard.errors import UpstreamError, UpstreamTimeout
-from guard.proxy.http1 import ConnectionPool, decoder
+from guard.proxy.http1 import ConnectionPool
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -71,10 +70,10 @@ async def test_content_length_keep_alive_and_reuse() -> None:
 async def test_chunked_and_close_delimited_bodies() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         head, _ = await read_request(reader)
-        if b"/v1/x" in head and b"chunked" not in head:
-            writer.write(
-                b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-            )
+        assert head.startswith(b"POST /v1/x HTTP/1.1\r\n")
+        writer.write(
+            b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+        )
         await writer.drain()
         head, _ = await read_request(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end")
@@ -89,7 +88,7 @@ async def test_chunked_and_close_delimited_bodies() -> None:
         await p.close()
 
 
-async def test_stale_keep_alive_connection_is_retried_once() -> None:
+async def test_connection_the_server_closed_while_idle_is_not_reused() -> None:
     served = 0
 
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -104,9 +103,49 @@ async def test_stale_keep_alive_connection_is_retried_once() -> None:
     async with server:
         p = pool(url)
         assert (await fetch(p))[1] == b"ok"
-        await asyncio.sleep(0.05)
+        # No sleep: the liveness check when taking the connection sees the FIN even when
+        # the event loop has not delivered it yet.
         assert (await fetch(p))[1] == b"ok"
         assert served == 2
+        await p.close()
+
+
+async def test_a_post_is_never_sent_twice() -> None:
+    """D20: the upstream reads the request on a reused connection, then closes unanswered."""
+    from tests.proxy.faults import FaultUpstream, Request, ok
+
+    async def answer(request: Request, writer: asyncio.StreamWriter) -> bool:
+        if request.on_connection == 0:
+            writer.write(ok(b"first"))
+            await writer.drain()
+            return True
+        return False  # read the second request, then close without a word
+
+    async with FaultUpstream(answer) as up:
+        p = pool(up.url)
+        assert (await fetch(p))[1] == b"first"
+        with pytest.raises(UpstreamError, match="closed the connection") as raised:
+            await fetch(p, b'{"call": 2}')
+        assert raised.value.status == 502
+        assert [r.body for r in up.requests].count(b'{"call": 2}') == 1
+        assert p.open == 0
+        await p.close()
+
+
+async def test_idle_connections_expire_before_the_server_drops_them() -> None:
+    from tests.proxy.faults import FaultUpstream, ok, reply
+
+    async with FaultUpstream(reply(ok())) as up:
+        p = ConnectionPool(
+            "test", up.url, connect_timeout=2, read_timeout=2, max_connections=2,
+            keep_alive_expiry=0.05,
+        )  # fmt: skip
+        await fetch(p)
+        await fetch(p)
+        assert up.connections == 1
+        await asyncio.sleep(0.1)
+        await fetch(p)
+        assert up.connections == 2 and p.open == 1
         await p.close()
 
 
@@ -158,28 +197,6 @@ async def test_streamed_body_arrives_in_pieces_and_gzip_is_decoded() -> None:
         gate.set()
         assert [c async for c in chunks] == [b"second"]
         p.release(connection)
-    compressed = gzip.compress(b"hello")
-    decompress = decoder([(b"Content-Encoding", b"gzip")])
-    assert decompress is not None and decompress.decompress(compressed) == b"hello"
-
-
-@pytest.fixture(scope="module")
-def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
-    """A self-signed certificate for 127.0.0.1 (made with the openssl command line)."""
-    import shutil
-    import subprocess
-
-    openssl = shutil.which("openssl")
-    if openssl is None:  # pragma: no cover - Debian and macOS ship it
-        pytest.skip("the openssl command is not installed")
-    folder = tmp_path_factory.mktemp("tls")
-    key, cert = str(folder / "key.pem"), str(folder / "cert.pem")
-    subprocess.run(
-        [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-         "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True, timeout=60,
-    )  # fmt: skip
-    return key, cert
 
 
 async def test_https_upstream_with_a_private_ca(certificate: tuple[str, str]) -> None:
@@ -298,3 +315,63 @@ async def test_egress_proxy_tunnel_from_the_environment(
         with pytest.raises(UpstreamError, match="refused a tunnel"):
             await refused.request("POST", "/v1/x", [], b"{}", stream=False)
         await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "headers", "fragment"),
+    [
+        ("POST", "/v1/models HTTP/1.1\r\nx-injected: 1\r\n\r\nPOST /v1/x", [], "path"),
+        ("POST", "/v1/a b", [], "path"),
+        ("POST", "/v1/\x7f", [], "path"),
+        ("POST", "/v1/€", [], "non-ASCII"),
+        ("POST", "/v1/\x00", [], "path"),
+        ("PO ST", "/v1/x", [], "method"),
+        ("POST\r\n", "/v1/x", [], "method"),
+        ("POST", "/v1/x", [(b"authorization", b"Bearer sk-key\nx-injected: 1")], "authorization"),
+        ("POST", "/v1/x", [(b"x-a", b"one\rtwo")], "x-a"),
+        ("POST", "/v1/x", [(b"x-a", b"nul\0")], "x-a"),
+        ("POST", "/v1/x", [(b"x-a\r\nx-b", b"v")], "a header"),
+    ],
+)
+async def test_unsafe_request_bytes_are_refused_before_any_write(
+    method: str, target: str, headers: list[tuple[bytes, bytes]], fragment: str
+) -> None:
+    """D1 defence in depth: whatever the source, nothing that could split the request is sent."""
+    from guard.errors import UnsafeUpstreamRequest
+    from tests.proxy.faults import FaultUpstream, ok, reply
+
+    async with FaultUpstream(reply(ok())) as up:
+        p = pool(up.url)
+        with pytest.raises(UnsafeUpstreamRequest, match=fragment) as raised:
+            await p.exchange(method, target, headers, b"{}")
+        assert "sk-key" not in str(raised.value) and "injected" not in str(raised.value)
+        assert up.connections == 0 and p.open == 0
+
+
+async def test_an_api_key_with_a_line_break_from_the_environment_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from guard.errors import UnsafeUpstreamRequest
+    from guard.proxy.config import UpstreamConfig
+    from guard.proxy.upstream import HttpUpstream
+    from tests.proxy.faults import FaultUpstream, ok, reply
+
+    monkeypatch.setenv("BROKEN_KEY", "sk-real\nx-smuggled: yes")
+    async with FaultUpstream(reply(ok())) as up:
+        upstream = HttpUpstream(
+            "main", UpstreamConfig(url=up.url, api_key_env="BROKEN_KEY"), forward_client_auth=False
+        )
+        with pytest.raises(UnsafeUpstreamRequest, match="configured upstream key") as raised:
+            await upstream.request("POST", "/v1/chat/completions", [], b"{}", stream=False)
+        assert "sk-real" not in str(raised.value)
+        assert up.requests == []
+
+
+async def test_query_strings_and_ipv6_authority() -> None:
+    p = ConnectionPool(
+        "v6", "http://[::1]:8080/base", connect_timeout=1, read_timeout=1, max_connections=1
+    )
+    head = p.head("POST", "/v1/x?api-version=2024-10-21", [], 2)
+    assert head.startswith(
+        b"POST /base/v1/x?api-version=2024-10-21 HTTP/1.1\r\nhost: [::1]:8080\r\n"
+    )
