@@ -33,7 +33,7 @@ from guard._httpx import (
 )
 from guard.decision import Decision
 from guard.engine import Guard
-from guard.errors import GuardBlocked, RequestError
+from guard.errors import GuardBlocked, RequestError, UpstreamError
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
 from guard.lifecycle import GuardedCall
 from guard.types import Call
@@ -368,6 +368,8 @@ class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
                 except TRANSPORT_ERRORS as exc:
                     message = f"the upstream broke off the stream ({type(exc).__name__})"
                     yield stream_filter.fail(message)
+                except UpstreamError as exc:  # an SSE line or event over its limit
+                    yield stream_filter.fail(str(exc), exc.code)
                 finally:
                     self._upstream.close()
                 retry = getattr(stream_filter, "retry", None)
@@ -419,6 +421,8 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
                 except TRANSPORT_ERRORS as exc:
                     message = f"the upstream broke off the stream ({type(exc).__name__})"
                     yield stream_filter.fail(message)
+                except UpstreamError as exc:  # an SSE line or event over its limit
+                    yield stream_filter.fail(str(exc), exc.code)
                 finally:
                     await self._upstream.aclose()
                 retry = getattr(stream_filter, "retry", None)
