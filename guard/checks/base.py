@@ -66,8 +66,9 @@ class CheckConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: Name shown in errors, metrics and the audit log; defaults to the check type.
-    name: str | None = None
+    #: Name shown in errors, metrics and the audit log; defaults to the check type. A
+    #: label value and an audit field, so the same shape as policy and rule names.
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     #: ``shadow`` records this check's verdicts without ever changing traffic.
     mode: Literal["enforce", "shadow"] = "enforce"
     #: What happens when this check fails (raises or overruns ``timeout_ms``); default:
