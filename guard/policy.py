@@ -46,6 +46,13 @@ class StreamConfig(BaseModel):
     #: progressive stream already sent: ``reject`` such a policy at load, or ``buffer``
     #: the streamed replies of calls these checks apply to.
     whole_reply: Literal["reject", "buffer"] = "reject"
+    #: Most characters one streamed text (a choice, a tool call's arguments) may hold
+    #: back while a match is pending; reaching it applies ``on_holdback_overflow``.
+    max_holdback: int = Field(default=4096, ge=64, le=1_048_576)
+    #: What a progressive stream does when a pending match would need more hold-back
+    #: than ``max_holdback`` (or a capped regex matched more than its ``max_length``):
+    #: ``block`` ends the stream with the policy's block, ``release`` lets the text go.
+    on_holdback_overflow: Literal["block", "release"] = "block"
 
 
 class Policy(BaseModel):
@@ -77,6 +84,17 @@ class Policy(BaseModel):
                     f"check names must be unique within '{stage}'; repeated: "
                     f"{', '.join(repeated)} (give each entry its own 'name')"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _outputs_fit_the_stream_mode(self) -> Policy:
+        # A progressive stream holds back what a pending match could still become;
+        # a check says when it cannot bound that (a rules regex of unbounded width).
+        if self.stream.mode == "progressive":
+            for entry in self.output:
+                check_streamable = getattr(entry, "check_streamable", None)
+                if check_streamable is not None:
+                    check_streamable()
         return self
 
     _hash: str = PrivateAttr(default="")

@@ -1,8 +1,14 @@
 """Pattern analysis for the ``rules`` check, done once at policy load.
 
 What streaming needs to know about a rule's matches: the literal prefixes every match
-of a regex starts with, whether it opens at a word boundary, and one trie-shaped regex
-that recognises a tail of text that could still grow into a keyword or a prefix.
+of a regex starts with, whether it opens at a word boundary, how wide a match can be,
+and one trie-shaped regex that recognises a tail of text that could still grow into a
+keyword or a prefix.
+
+Keyword patterns are built here (and run on Python ``re``: they are alternations of
+literals with bounded gaps, so no input makes them backtrack far). A space in a term
+matches 1 to :data:`KEYWORD_GAP` white-space or control characters; control characters
+(NUL, BEL, ESC...) may also sit between the letters of a word, up to the same count.
 """
 
 from __future__ import annotations
@@ -10,12 +16,22 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from guard.checks._regex import compile_regex, match_width
 from guard.normalize import normalize
 
 if TYPE_CHECKING:
     from guard.checks.rules import RuleSpec
 
-_SPACE = re.compile(r"\s+")
+#: Most white-space (or control) characters one space of a keyword matches: bounded, so
+#: that resolving a match and holding back a pending one stay linear (core-review D3,
+#: D14: "how" + 320,000 spaces + "to build a bomb" took 24 s with ``\s+``).
+KEYWORD_GAP = 128
+#: C0/C1 control characters that are not white space. They are invisible or garble the
+#: text, so keywords see through them: between words as a space, inside a word not at all.
+_CONTROLS = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+_GAP = rf"[\s{_CONTROLS}]{{1,{KEYWORD_GAP}}}"
+_INSIDE = rf"[{_CONTROLS}]{{0,{KEYWORD_GAP}}}"
+_SQUASH = re.compile(rf"[\s{_CONTROLS}]+")
 
 
 def is_word(char: str) -> bool:
@@ -74,9 +90,36 @@ def required_prefixes(pattern: str) -> tuple[str, ...] | None:
     return tuple(found) if all(found) else None
 
 
-def keyword_pattern(term: str) -> str:
-    words = _SPACE.split(normalize(term).text.strip())
-    return r"\s+".join(re.escape(word) for word in words)
+def fold_term(term: str) -> str:
+    """A keyword as matched: folded, single spaces between words."""
+    return " ".join(normalize(term).text.split())
+
+
+def term_key(matched: str) -> str:
+    """What identifies a keyword in matched text: its characters without gaps."""
+    return _SQUASH.sub("", matched)
+
+
+def keyword_atoms(term: str, *, opening: str = "") -> list[str]:
+    """The regex atoms of a folded term, one per character: a space is a bounded gap,
+    a letter followed by a letter allows control characters between them. ``opening``
+    is asserted right after the first character."""
+    atoms: list[str] = []
+    for position, char in enumerate(term):
+        if char == " ":
+            atoms.append(_GAP)
+            continue
+        atom = re.escape(char) + (opening if position == 0 else "")
+        following = term[position + 1 : position + 2]
+        atoms.append(atom + _INSIDE if following not in ("", " ") else atom)
+    return atoms
+
+
+def keyword_pattern(term: str, *, whole_word: bool) -> str:
+    """The pattern of a folded term; a whole-word term must not run into a word
+    character (the character before it is checked by the caller, as a leading
+    look-behind would stop the engine from skipping ahead by first characters)."""
+    return "".join(keyword_atoms(term)) + (r"(?!\w)" if whole_word else "")
 
 
 def starts_at_word_boundary(pattern: str) -> bool:
@@ -122,27 +165,38 @@ def _trie_pattern(node: dict[str, Any]) -> str:
     )
 
 
+#: Hold-back of a regex whose width is unknown, outside progressive streams (policy
+#: validation rejects such a rule on the output of a progressive stream).
+UNKNOWN_WIDTH = 4096
+
+
 class CompiledRegex:
     """One regex rule, compiled, with what streaming needs to know about its matches."""
 
-    __slots__ = ("boundary", "max_length", "pattern", "prefixes", "rule", "start")
+    __slots__ = ("boundary", "capped", "pattern", "prefixes", "rule", "start", "width")
 
     def __init__(self, rule: RuleSpec) -> None:
         assert rule.regex is not None
         self.rule = rule
-        self.pattern = re.compile(rule.regex, re.IGNORECASE)
-        self.max_length = rule.max_length
+        self.pattern = compile_regex(rule.regex)
+        derived = match_width(rule.regex)
+        #: Most folded characters a match spans: derived from the pattern, or the
+        #: rule's ``max_length`` when that is lower or the pattern is unbounded.
+        self.width = min(w for w in (derived, rule.max_length, UNKNOWN_WIDTH) if w is not None)
+        #: The width is a cap, not a bound: a match can be longer (the stream detects one
+        #: that started in released text and applies ``stream.on_holdback_overflow``).
+        self.capped = derived is None or derived > self.width
         self.prefixes = required_prefixes(rule.regex)
         self.boundary = self.prefixes is not None and starts_at_word_boundary(rule.regex)
         #: Where a match can start: a required prefix (after ``\b`` if the regex opens
         #: with one). Matched in folded text, which is lower case: only ``ı`` (dotless
         #: i) matches a lower-case ASCII letter case-insensitively and does not fold to
-        #: it, so guard.normalize folds it. (A case-insensitive search costs ~8x.)
+        #: it, so guard.normalize folds it. ``\b`` is ASCII here, as in RE2.
         self.start: re.Pattern[str] | None = None
         if self.prefixes is not None:
             alternatives = "|".join(re.escape(p) for p in self.prefixes)
             opening = r"\b" if self.boundary else ""
-            self.start = re.compile(f"{opening}(?:{alternatives})")
+            self.start = re.compile(f"{opening}(?:{alternatives})", re.ASCII)
 
 
 #: Below this many characters one search of the alternation of all required prefixes
@@ -155,6 +209,9 @@ SHORT_TEXT = 256
 #: not / is a word character", i.e. ``(?<!\w)`` / ``(?<=\w)`` in front of ``c``.
 _NOT_AFTER_WORD = r"(?<!\w[\s\S])"
 _AFTER_WORD = r"(?<=\w[\s\S])"
+#: The same with RE2's ASCII word characters, for regexes that open with ``\b``.
+_NOT_AFTER_ASCII_WORD = r"(?<![0-9A-Za-z_][\s\S])"
+_AFTER_ASCII_WORD = r"(?<=[0-9A-Za-z_][\s\S])"
 
 
 def partial_pattern(
@@ -162,22 +219,21 @@ def partial_pattern(
 ) -> re.Pattern[str] | None:
     r"""A regex for a tail that could still grow into a keyword or a required prefix.
 
-    It matches, up to the end of the text, any non-empty prefix of a keyword (a space in
-    a term is ``\s+``, as in the keyword pattern; a whole-word term must not follow a
-    word character) or of a regex's required prefix (after ``\b`` if the regex opens
-    with one). The alternatives form a trie, so the engine tries few of them per place.
+    It matches, up to the end of the text, any non-empty prefix of a keyword (with the
+    keyword pattern's atoms: bounded gaps, control characters inside words; a whole-word
+    term must not follow a word character) or of a regex's required prefix (after ``\b``
+    if the regex opens with one). The alternatives form a trie, so the engine tries few
+    of them per place.
     """
     sequences: list[list[str]] = []
     for term, rule in terms.items():
-        atoms = [r"\s+" if char == " " else re.escape(char) for char in term]
-        if rule.whole_word:
-            atoms[0] += _NOT_AFTER_WORD
-        sequences.append(atoms)
+        sequences.append(keyword_atoms(term, opening=_NOT_AFTER_WORD if rule.whole_word else ""))
     for regex in prefixed:
         for prefix in regex.prefixes or ():
             atoms = [re.escape(char) for char in prefix]
             if regex.boundary:
-                atoms[0] += _NOT_AFTER_WORD if is_word(prefix[0]) else _AFTER_WORD
+                ascii_word = prefix[0].isascii() and is_word(prefix[0])
+                atoms[0] += _NOT_AFTER_ASCII_WORD if ascii_word else _AFTER_ASCII_WORD
             sequences.append(atoms)
     if not sequences:
         return None

@@ -1,7 +1,8 @@
 """The ``rules`` check: keyword lists and regular expressions over normalised text.
 
 Keywords of all rules are compiled into one alternation and found in a single pass;
-each user regex is compiled once at policy load. Matching runs on folded text (see
+each user regex is compiled once at policy load, on RE2 (linear time, see
+:mod:`guard.checks._regex`). Matching runs on folded text (see
 :mod:`guard.normalize`), so case, full-width letters, zero-width characters and
 look-alike letters do not hide a match; spans are mapped back so a redaction edits the
 characters the caller sent.
@@ -17,15 +18,25 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from guard.checks._patterns import (
     SHORT_TEXT,
     CompiledRegex,
+    fold_term,
     is_word,
     keyword_pattern,
     partial_pattern,
+    term_key,
 )
+from guard.checks._regex import compile_regex, match_width
 from guard.checks.base import CheckConfig, StreamWindow, TextCheck
 from guard.normalize import FoldedText, Normalized, normalize
 from guard.types import Action, Finding
@@ -48,8 +59,12 @@ class RuleSpec(BaseModel):
     whole_word: bool = True
     #: Text that replaces a redacted match; default ``[REDACTED]``.
     replacement: str = "[REDACTED]"
-    #: Longest text the regex can match; bounds the stream hold-back window.
-    max_length: int = Field(default=64, ge=1, le=4096)
+    #: Cap, in folded characters (after guard.normalize dropped invisible characters and
+    #: marks), on the text a regex match can span in a progressive stream. The width is
+    #: derived from the pattern; a pattern that can match any length (``+``, ``*``,
+    #: ``{n,}``) needs this cap on a progressive stream's output, and a longer match
+    #: there triggers ``stream.on_holdback_overflow``.
+    max_length: int | None = Field(default=None, ge=1, le=4096)
 
     @field_validator("keywords")
     @classmethod
@@ -63,23 +78,28 @@ class RuleSpec(BaseModel):
 
     @field_validator("regex")
     @classmethod
-    def _regex_compiles(cls, value: str | None) -> str | None:
+    def _regex_compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
+            rule = info.data.get("name", "?")
             try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(
-                    f"regex does not compile: {exc.msg} at position {exc.pos}"
-                ) from None
-            if re.compile(value).match(""):
-                raise ValueError("regex matches the empty string")
+                pattern = compile_regex(value)
+            except ValueError as exc:
+                raise ValueError(f"rule '{rule}': {exc}") from None
+            if pattern.search("") is not None:
+                raise ValueError(f"rule '{rule}': the regex matches the empty string")
         return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> RuleSpec:
         if (self.keywords is None) == (self.regex is None):
-            raise ValueError("a rule needs exactly one of 'keywords' or 'regex'")
+            raise ValueError(f"rule '{self.name}' needs exactly one of 'keywords' or 'regex'")
         return self
+
+    def unbounded(self) -> bool:
+        """A regex rule whose matches have no derived bound and no ``max_length`` cap."""
+        if self.regex is None or self.max_length is not None:
+            return False
+        return match_width(self.regex) is None
 
 
 class RulesConfig(CheckConfig):
@@ -97,6 +117,19 @@ class RulesConfig(CheckConfig):
             raise ValueError(f"rule names must be unique; repeated: {', '.join(duplicates)}")
         return value
 
+    def check_streamable(self) -> None:
+        """Raise ``ValueError`` if a rule cannot be checked on a progressive stream: a
+        regex that can match text of any length, without a ``max_length`` cap."""
+        for rule in self.rules:
+            if rule.unbounded():
+                raise ValueError(
+                    f"check '{self.name or self.check}', rule '{rule.name}': the regex can"
+                    " match text of any length, so a progressive stream cannot hold back"
+                    " enough of it; set 'max_length' (folded characters) to cap a match,"
+                    " bound the pattern (e.g. {1,64} instead of +), or use stream mode"
+                    " 'buffer'"
+                )
+
 
 _ACTIONS = {"block": Action.BLOCK, "redact": Action.REDACT, "warn": Action.WARN}
 
@@ -111,28 +144,36 @@ class RulesCheck(TextCheck):
         # Keywords of every rule go into one alternation without groups or leading
         # assertions, so the regex engine can skip ahead by the set of first characters
         # (a leading look-behind or named groups disable that and cost ~3x on clean
-        # text; bench/engine.py). The matched text, whitespace-collapsed, finds its rule.
+        # text; bench/engine.py). Longest terms first, a whole-word term followed by
+        # ``(?!\w)``: the engine itself falls back to a shorter term at the same place
+        # (``foo bar`` in ``foo bar bazooka``). The matched text without its gaps finds
+        # the rule in one lookup (core-review D3: no quadratic retry per cut).
         self._terms: dict[str, RuleSpec] = {}
+        self._rule_of: dict[str, RuleSpec] = {}
         for rule in config.rules:
             for term in rule.keywords or ():
-                self._terms.setdefault(" ".join(normalize(term).text.split()), rule)
-        patterns = sorted({keyword_pattern(t) for t in self._terms}, key=len, reverse=True)
-        self._keywords = re.compile("|".join(patterns)) if patterns else None
+                folded = fold_term(term)
+                self._terms.setdefault(folded, rule)
+                known = self._rule_of.get(term_key(folded))
+                if known is None or _ACTIONS[rule.action] > _ACTIONS[known.action]:
+                    self._rule_of[term_key(folded)] = rule
+        self._keywords = _alternation(self._terms, whole_words=None)
+        # Terms that may start inside a word, tried where a whole-word match fails its
+        # leading boundary.
+        self._loose = _alternation(self._terms, whole_words=False)
         self._regexes = [CompiledRegex(rule) for rule in config.rules if rule.regex is not None]
         self._prefixed = [r for r in self._regexes if r.prefixes is not None]
         self._unprefixed = [r for r in self._regexes if r.prefixes is None]
+        self._capped = [r for r in self._regexes if r.capped]
         # Every required prefix, to rule out all prefixed regexes at once on clean text.
         self._literals = sorted({p for r in self._prefixed for p in r.prefixes or ()})
         self._candidates = (
             re.compile("|".join(map(re.escape, self._literals))) if self._literals else None
         )
         self._partial = partial_pattern(self._terms, self._prefixed)
-        # Released text kept before the unreleased text: the context of look-behind
-        # assertions and word boundaries, and what the default scanner rescans.
-        self.lookbehind = max(
-            max((len(t) for t in self._terms), default=0),
-            max((r.max_length for r in self._regexes), default=0),
-        )
+        # Released text (folded characters) kept before the unreleased text: context for
+        # word boundaries, and room to see a capped regex's match that began there.
+        self.lookbehind = max([_CONTEXT, *(r.width for r in self._capped)])
 
     def scan(self, text: str) -> list[Finding]:
         folded = normalize(text)
@@ -157,6 +198,8 @@ class RulesCheck(TextCheck):
         start = folded.position(window.released)
         gated = self._gate(folded.text, start)
         found = self._find(folded, start, gated)
+        if self._capped and start > 0:
+            found.extend(self._overflowing(folded, start))
         return found, 0 if window.final else self._hold(folded, start, gated)
 
     def _gate(self, text: str, start: int) -> bool:
@@ -191,18 +234,20 @@ class RulesCheck(TextCheck):
     def _hold(self, folded: Folded, start: int, gated: bool) -> int:
         """How many trailing original characters a match could still start in.
 
-        From the earliest of: the last ``max_length`` characters of a regex without a
-        required prefix; a required prefix in the last ``max_length`` characters of its
-        regex; a tail that could still grow into a required prefix or a keyword.
+        From the earliest of: the last ``width`` folded characters for a regex without a
+        required prefix; a required prefix in the last ``width`` folded characters of its
+        regex; a tail that could still grow into a required prefix or a keyword. Widths
+        count folded characters, as matches do (core-review D5: a key padded with
+        zero-width spaces spans more original characters than its width).
         """
-        text, length = folded.text, folded.original_length
+        text = folded.text
         hold_at = len(text)
         for regex in self._unprefixed:
-            hold_at = min(hold_at, folded.position(max(0, length - regex.max_length)))
+            hold_at = min(hold_at, max(start, len(text) - regex.width))
         if gated:
             for regex in self._prefixed:
                 assert regex.start is not None
-                since = max(start, folded.position(length - regex.max_length))
+                since = max(start, len(text) - regex.width)
                 candidate = regex.start.search(text, since)
                 if candidate is not None:
                     hold_at = min(hold_at, candidate.start())
@@ -212,7 +257,19 @@ class RulesCheck(TextCheck):
                 hold_at = min(hold_at, partial.start())
         if hold_at >= len(text):
             return 0
-        return length - folded.span(hold_at, hold_at + 1)[0]
+        return folded.original_length - folded.span(hold_at, hold_at + 1)[0]
+
+    def _overflowing(self, folded: Folded, start: int) -> list[Finding]:
+        """Matches of capped regexes that began in released text: longer than the cap
+        the stream held back for them (the session applies the overflow policy)."""
+        found: list[Finding] = []
+        for regex in self._capped:
+            for match in regex.pattern.finditer(folded.text):
+                if match.start() >= start:
+                    break
+                if match.end() > start:
+                    found.append(self._finding(regex.rule, "regex", folded.span(*match.span())))
+        return found
 
     def _scan_keywords(self, folded: Folded, start: int, found: list[Finding]) -> None:
         assert self._keywords is not None
@@ -220,33 +277,17 @@ class RulesCheck(TextCheck):
         search = self._keywords.search
         position = start
         while (match := search(text, position)) is not None:
-            begin, end = match.span()
-            hit = self._whole_word_hit(text, begin, end)
-            if hit is None:
-                position = begin + 1
-                continue
-            rule, end = hit
-            found.append(self._finding(rule, "keyword", folded.span(begin, end)))
-            position = end
-
-    def _whole_word_hit(self, text: str, start: int, end: int) -> tuple[RuleSpec, int] | None:
-        """The rule of the match at ``start`` and its end, honouring ``whole_word``.
-
-        When the longest term fails its word boundary, a shorter term matching at the
-        same place may still pass (``foo bar`` inside ``foo bar bazooka``).
-        """
-        before_ok = start == 0 or not is_word(text[start - 1])
-        matched = text[start:end]
-        for cut in range(len(matched), 0, -1):
-            rule = self._terms.get(" ".join(matched[:cut].split()))
-            if rule is None:
-                continue
-            if not rule.whole_word:
-                return rule, start + cut
-            after_ok = start + cut == len(text) or not is_word(text[start + cut])
-            if before_ok and after_ok:
-                return rule, start + cut
-        return None
+            begin = match.start()
+            rule = self._rule_of[term_key(match.group())]
+            if rule.whole_word and begin > 0 and is_word(text[begin - 1]):
+                # Mid-word: only a term that may start inside a word can match here.
+                match = self._loose.match(text, begin) if self._loose is not None else None
+                if match is None:
+                    position = begin + 1
+                    continue
+                rule = self._rule_of[term_key(match.group())]
+            found.append(self._finding(rule, "keyword", folded.span(*match.span())))
+            position = match.end()
 
     def _finding(self, rule: RuleSpec, kind: str, span: tuple[int, int]) -> Finding:
         return Finding(
@@ -260,3 +301,16 @@ class RulesCheck(TextCheck):
 
     def replacement(self, finding: Finding) -> str:
         return self._replacements.get(finding.rule, "[REDACTED]")
+
+
+#: Released folded characters every window keeps: context for ``\b``, whole words and
+#: the partial-match look-behinds (one character is enough; a few spare).
+_CONTEXT = 32
+
+
+def _alternation(terms: dict[str, RuleSpec], *, whole_words: bool | None) -> re.Pattern[str] | None:
+    """One pattern for the terms (all when ``whole_words`` is None), longest first."""
+    chosen = [t for t, rule in terms.items() if whole_words in (None, rule.whole_word)]
+    chosen.sort(key=len, reverse=True)
+    patterns = [keyword_pattern(t, whole_word=terms[t].whole_word) for t in chosen]
+    return re.compile("|".join(patterns)) if patterns else None

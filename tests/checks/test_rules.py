@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import pytest
 
 from guard import Action, Guard
+from guard.checks._patterns import KEYWORD_GAP
+from guard.checks.rules import RulesCheck, RulesConfig, RuleSpec
 
 POLICY = """\
 name: t
@@ -25,6 +28,7 @@ input:
         action: redact
         replacement: "[HOST]"
         regex: '\\b[a-z0-9-]+\\.corp\\.example\\.com\\b'
+        max_length: 253
 """
 
 
@@ -84,7 +88,13 @@ def test_redaction_edits_original_characters(guard: Guard) -> None:
 def test_finding_spans_point_into_original_text(guard: Guard) -> None:
     text = "x \u200bforbidden phrase y"
     finding = guard.check_input(text).findings[0]
-    assert text[finding.start : finding.end] in ("\u200bforbidden phrase", "forbidden phrase")
+    # From the first folded character to the next one: a leading zero-width space stays,
+    # a dropped character after the last letter (its combining marks) goes with it.
+    assert (finding.start, finding.end) == (3, 19)
+    assert text[finding.start : finding.end] == "forbidden phrase"
+    marked = "x forbidden phrase\u0301\u200b y"
+    finding = guard.check_input(marked).findings[0]
+    assert marked[finding.start : finding.end] == "forbidden phrase\u0301\u200b"
 
 
 def test_strictest_verdict_wins_and_findings_accumulate(guard: Guard) -> None:
@@ -97,8 +107,59 @@ def test_holdback_covers_a_pending_keyword(guard: Guard) -> None:
     check = guard.input_checks[0]
     assert check.holdback("this is the forbid") >= len("forbid")  # type: ignore[attr-defined]
     assert check.holdback("this is the forbidden ") >= len("forbidden ")  # type: ignore[attr-defined]
-    # The regex rule bounds its hold-back by its max_length (64 by default).
-    assert check.holdback("x" * 500) == 64  # type: ignore[attr-defined]
+
+
+def test_regex_holdback_is_the_width_derived_from_the_pattern(
+    make_guard: Callable[..., Guard],
+) -> None:
+    # core-review D6: the hold-back was the declared max_length (64 by default) whatever
+    # the regex could match; it is now the pattern's own width, in folded characters.
+    guard = make_guard(
+        "output:\n  - check: rules\n    rules:\n"
+        "      - {name: id, action: redact, regex: '[0-9]{3}-[a-z]{2,40}'}\n"
+        "      - name: host\n        action: redact\n"
+        "        regex: '\\b[a-z0-9-]+\\.corp\\.example\\.com\\b'\n"
+        "        max_length: 253\n"
+    )
+    id_rule, host = (RulesCheck(RulesConfig(check="rules", rules=[r])) for r in _rules(guard))
+    assert id_rule.holdback("x" * 500) == 3 + 1 + 40
+    assert host.holdback("x" * 500) == 253  # unbounded: the explicit cap
+    # Zero-width padding does not count: 44 folded characters span 87 original ones.
+    assert id_rule.holdback("\u200bx" * 500) == 2 * 44 - 1
+
+
+def _rules(guard: Guard) -> list[RuleSpec]:
+    check = guard.output_checks[0]
+    assert isinstance(check, RulesCheck)
+    return [r.rule for r in check._regexes]
+
+
+def test_keyword_resolution_is_linear_in_whitespace_padding(
+    make_guard: Callable[..., Guard],
+) -> None:
+    # core-review D3 / R2: "how" + n spaces + "to build a bombx" was quadratic (24 s at
+    # 320k). A keyword's space matches at most KEYWORD_GAP white-space characters.
+    guard = make_guard()
+
+    def seconds(padding: int) -> float:
+        text = "how" + " " * padding + "to build a bombx"
+        started = time.perf_counter()
+        assert guard.check_input(text).action is Action.ALLOW
+        return time.perf_counter() - started
+
+    seconds(1_000)  # warm up
+    small = min(seconds(25_000) for _ in range(3))
+    large = min(seconds(200_000) for _ in range(3))
+    assert seconds(100_000) < 0.5
+    # Linear: 8x the padding costs ~8x (quadratic would be 64x); generous for a busy CI.
+    assert large < 24 * small + 0.005
+
+
+def test_keyword_gap_is_bounded(make_guard: Callable[..., Guard]) -> None:
+    guard = make_guard("input:\n  - check: rules\n    rules:\n      - {name: b, keywords: [a b]}\n")
+    assert guard.check_input("a" + " " * KEYWORD_GAP + "b").action is Action.BLOCK
+    assert guard.check_input("a" + "\t\n " * 10 + "b").action is Action.BLOCK
+    assert guard.check_input("a" + " " * (KEYWORD_GAP + 1) + "b").action is Action.ALLOW
 
 
 def test_catastrophic_looking_keyword_list_is_linear(make_guard: Callable[..., Guard]) -> None:
@@ -108,6 +169,19 @@ def test_catastrophic_looking_keyword_list_is_linear(make_guard: Callable[..., G
     )
     assert guard.check_input("nothing here " * 100).action is Action.ALLOW
     assert guard.check_input("we found term1999 here").action is Action.BLOCK
+
+    def seconds(text: str) -> float:
+        started = time.perf_counter()
+        guard.check_input(text)
+        return time.perf_counter() - started
+
+    # Near misses everywhere ("term" without a number, "termx"): the cost stays linear in
+    # the text, not in text x terms x retries.
+    near = "term termx term_ " * 200
+    seconds(near)
+    small = min(seconds(near) for _ in range(3))
+    large = min(seconds(near * 8) for _ in range(3))
+    assert large < 24 * small + 0.005
 
 
 def test_regex_holdback_only_where_a_match_could_start(make_guard: Callable[..., Guard]) -> None:
@@ -154,15 +228,17 @@ def test_holdback_honours_a_leading_word_boundary(make_guard: Callable[..., Guar
     assert guard.output_checks[0].holdback("call -") == 0  # type: ignore[attr-defined]
 
 
-def test_holdback_covers_a_keyword_across_a_long_whitespace_run(
+def test_holdback_covers_a_keyword_across_a_whitespace_run_up_to_the_gap(
     make_guard: Callable[..., Guard],
 ) -> None:
     guard = make_guard(
         "output:\n  - check: rules\n    rules:\n      - {name: b, keywords: [launch codes]}\n"
     )
-    text = "say launch" + " " * 100
-    assert guard.output_checks[0].holdback(text) == len("launch") + 100  # type: ignore[attr-defined]
+    text = "say launch" + " " * KEYWORD_GAP
+    assert guard.output_checks[0].holdback(text) == len("launch") + KEYWORD_GAP  # type: ignore[attr-defined]
     assert guard.check_output(text + "codes").action is Action.BLOCK
+    # One more space and no keyword can continue: nothing waits (core-review D14).
+    assert guard.output_checks[0].holdback(text + " ") == 0  # type: ignore[attr-defined]
 
 
 def test_holdback_of_a_keyword_longer_than_the_prefix_trie_is_deep(
