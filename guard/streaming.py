@@ -91,6 +91,9 @@ class StreamSession:
         self._latency: dict[str, float] = {c.name: 0.0 for c in self._checks}
         self._errored: set[str] = set()
         self._enforced = guard.policy.mode != "shadow"
+        #: Hold-back cap per channel (characters) and what reaching it does.
+        self._max_holdback = guard.policy.stream.max_holdback
+        self._overflow_blocks = guard.policy.stream.on_holdback_overflow == "block"
         #: The blocking decision once a check blocked; afterwards nothing is released.
         self.blocked: Decision | None = None
         self.started = time.perf_counter()
@@ -118,6 +121,7 @@ class StreamSession:
         offset, size = window.released, len(window.text)
         cut = size
         scanned: list[tuple[TextCheck, list[Finding]]] = []
+        holding: TextCheck | None = None
         clock = time.perf_counter
         for check in self._checks:
             started = clock()
@@ -126,11 +130,17 @@ class StreamSession:
             except Exception:
                 found, hold = self._check_failed(check)
             self._latency[check.name] += clock() - started
-            if hold and not final:
-                cut = min(cut, size - hold)
+            if hold and not final and size - hold < cut:
+                cut, holding = size - hold, check
             if found:
                 scanned.append((check, found))
         cut = max(cut, offset)
+        if holding is not None and size - cut > self._max_holdback:
+            # A pending match would hold back more than the cap (core-review D14).
+            if self._blocks_on_overflow(holding):
+                self._overflow(holding, "")
+                return ""
+            cut = size - self._max_holdback
         edits: list[Edit] = []
         if scanned:
             cut, edits = self._apply_findings(channel, scanned, offset, cut)
@@ -143,6 +153,8 @@ class StreamSession:
         # forget the rest in batches (slicing the window on every delta cost ~8%).
         forget = cut - self._lookbehind
         window.released = cut
+        if forget >= _FORGET_BATCH:
+            forget = min(forget, _folded_context_start(window, cut, self._lookbehind))
         if forget >= _FORGET_BATCH:
             window.forget(forget)
             channel.start += forget
@@ -176,6 +188,13 @@ class StreamSession:
             for check, found in scanned
             for f in found
         )
+        # A match that began in released text outgrew its hold-back (a capped regex
+        # matched more than its max_length): the overflow policy decides.
+        for check, found in scanned:
+            late = next((f for f in found if f.start < offset < f.end), None)
+            if late is not None and not blocking and self._blocks_on_overflow(check):
+                self._overflow(check, late.rule)
+                return cut, []
         edits: list[Edit] = []
         for check, found in scanned:
             # Record each finding once: when the text it covers is released (or blocks).
@@ -193,6 +212,21 @@ class StreamSession:
         if blocking:
             self.blocked = self._decision()
         return cut, edits
+
+    def _blocks_on_overflow(self, check: TextCheck) -> bool:
+        return self._overflow_blocks and self._enforced and not check.shadow
+
+    def _overflow(self, check: TextCheck, rule: str) -> None:
+        """Block the stream: ``check`` needed more hold-back than the policy allows."""
+        self._findings[check.name].append(
+            Finding(
+                check.name,
+                "holdback_overflow",
+                action=Action.BLOCK,
+                rule=rule or "holdback_overflow",
+            )
+        )
+        self.blocked = self._decision()
 
     def _check_failed(self, check: TextCheck) -> tuple[list[Finding], int]:
         self._errored.add(check.name)
@@ -253,3 +287,14 @@ def _shift_finding(finding: Finding, by: int) -> Finding:
         finding.action,
         finding.rule,
     )
+
+
+def _folded_context_start(window: StreamWindow, cut: int, lookbehind: int) -> int:
+    """The original position from which ``window`` keeps ``lookbehind`` folded
+    characters before ``cut`` (checks match folded text; invisible characters dropped
+    by folding must not eat the context: core-review D5)."""
+    folded = window.folded()
+    keep = folded.position(cut) - lookbehind
+    if keep <= 0:
+        return 0
+    return folded.span(keep, keep + 1)[0]
