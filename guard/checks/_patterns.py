@@ -31,7 +31,20 @@ KEYWORD_GAP = 128
 _CONTROLS = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
 _GAP = rf"[\s{_CONTROLS}]{{1,{KEYWORD_GAP}}}"
 _INSIDE = rf"[{_CONTROLS}]{{0,{KEYWORD_GAP}}}"
+_PLAIN_GAP = rf"\s{{1,{KEYWORD_GAP}}}"
 _SQUASH = re.compile(rf"[\s{_CONTROLS}]+")
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+#: Printable ASCII and ASCII white space: what is left of an ASCII text without them.
+_NOT_CONTROL = bytes(range(0x20, 0x7F)) + b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
+
+
+def has_control(text: str, start: int = 0) -> bool:
+    """Whether ``text[start:]`` has a control character: only then do keywords need the
+    pattern that sees through them (it costs ~1.7x the plain one on clean text)."""
+    if text.isascii():
+        # One C pass (~1 us per 2 KB against ~6 us for a character-class search).
+        return bool(text[start:].encode().translate(None, _NOT_CONTROL))
+    return _CONTROL.search(text, start) is not None
 
 
 def is_word(char: str) -> bool:
@@ -100,26 +113,28 @@ def term_key(matched: str) -> str:
     return _SQUASH.sub("", matched)
 
 
-def keyword_atoms(term: str, *, opening: str = "") -> list[str]:
+def keyword_atoms(term: str, *, opening: str = "", controls: bool = True) -> list[str]:
     """The regex atoms of a folded term, one per character: a space is a bounded gap,
-    a letter followed by a letter allows control characters between them. ``opening``
-    is asserted right after the first character."""
+    a letter followed by a letter allows control characters between them (unless
+    ``controls`` is false: for texts without any). ``opening`` is asserted right after
+    the first character."""
     atoms: list[str] = []
+    inside = _INSIDE if controls else ""
     for position, char in enumerate(term):
         if char == " ":
-            atoms.append(_GAP)
+            atoms.append(_GAP if controls else _PLAIN_GAP)
             continue
         atom = re.escape(char) + (opening if position == 0 else "")
         following = term[position + 1 : position + 2]
-        atoms.append(atom + _INSIDE if following not in ("", " ") else atom)
+        atoms.append(atom + inside if following not in ("", " ") else atom)
     return atoms
 
 
-def keyword_pattern(term: str, *, whole_word: bool) -> str:
+def keyword_pattern(term: str, *, whole_word: bool, controls: bool = True) -> str:
     """The pattern of a folded term; a whole-word term must not run into a word
     character (the character before it is checked by the caller, as a leading
     look-behind would stop the engine from skipping ahead by first characters)."""
-    return "".join(keyword_atoms(term)) + (r"(?!\w)" if whole_word else "")
+    return "".join(keyword_atoms(term, controls=controls)) + (r"(?!\w)" if whole_word else "")
 
 
 def starts_at_word_boundary(pattern: str) -> bool:

@@ -31,6 +31,7 @@ from guard.checks._patterns import (
     SHORT_TEXT,
     CompiledRegex,
     fold_term,
+    has_control,
     is_word,
     keyword_pattern,
     partial_pattern,
@@ -158,6 +159,8 @@ class RulesCheck(TextCheck):
                 if known is None or _ACTIONS[rule.action] > _ACTIONS[known.action]:
                     self._rule_of[term_key(folded)] = rule
         self._keywords = _alternation(self._terms, whole_words=None)
+        # The same for texts without control characters (most): cheaper per place.
+        self._keywords_plain = _alternation(self._terms, whole_words=None, controls=False)
         # Terms that may start inside a word, tried where a whole-word match fails its
         # leading boundary.
         self._loose = _alternation(self._terms, whole_words=False)
@@ -272,9 +275,10 @@ class RulesCheck(TextCheck):
         return found
 
     def _scan_keywords(self, folded: Folded, start: int, found: list[Finding]) -> None:
-        assert self._keywords is not None
+        assert self._keywords is not None and self._keywords_plain is not None
         text = folded.text
-        search = self._keywords.search
+        tolerant = has_control(text, start)
+        search = (self._keywords if tolerant else self._keywords_plain).search
         position = start
         while (match := search(text, position)) is not None:
             begin = match.start()
@@ -308,9 +312,13 @@ class RulesCheck(TextCheck):
 _CONTEXT = 32
 
 
-def _alternation(terms: dict[str, RuleSpec], *, whole_words: bool | None) -> re.Pattern[str] | None:
+def _alternation(
+    terms: dict[str, RuleSpec], *, whole_words: bool | None, controls: bool = True
+) -> re.Pattern[str] | None:
     """One pattern for the terms (all when ``whole_words`` is None), longest first."""
     chosen = [t for t, rule in terms.items() if whole_words in (None, rule.whole_word)]
     chosen.sort(key=len, reverse=True)
-    patterns = [keyword_pattern(t, whole_word=terms[t].whole_word) for t in chosen]
+    patterns = [
+        keyword_pattern(t, whole_word=terms[t].whole_word, controls=controls) for t in chosen
+    ]
     return re.compile("|".join(patterns)) if patterns else None
