@@ -253,3 +253,20 @@ def partial_pattern(
     if not sequences:
         return None
     return re.compile(f"(?:{_prefixes_pattern(sequences)})\\Z")
+
+
+#: Released folded characters every stream window keeps: context for ``\b``, whole
+#: words and the partial-match look-behinds (one character is enough; a few spare).
+CONTEXT = 32
+
+
+def keyword_alternation(
+    terms: dict[str, RuleSpec], *, whole_words: bool | None, controls: bool = True
+) -> re.Pattern[str] | None:
+    """One pattern for the terms (all when ``whole_words`` is None), longest first."""
+    chosen = [t for t, rule in terms.items() if whole_words in (None, rule.whole_word)]
+    chosen.sort(key=len, reverse=True)
+    patterns = [
+        keyword_pattern(t, whole_word=terms[t].whole_word, controls=controls) for t in chosen
+    ]
+    return re.compile("|".join(patterns)) if patterns else None

@@ -18,22 +18,16 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from guard.checks._patterns import (
+    CONTEXT,
     SHORT_TEXT,
     CompiledRegex,
     fold_term,
     has_control,
     is_word,
-    keyword_pattern,
+    keyword_alternation,
     partial_pattern,
     term_key,
 )
@@ -158,12 +152,12 @@ class RulesCheck(TextCheck):
                 known = self._rule_of.get(term_key(folded))
                 if known is None or _ACTIONS[rule.action] > _ACTIONS[known.action]:
                     self._rule_of[term_key(folded)] = rule
-        self._keywords = _alternation(self._terms, whole_words=None)
+        self._keywords = keyword_alternation(self._terms, whole_words=None)
         # The same for texts without control characters (most): cheaper per place.
-        self._keywords_plain = _alternation(self._terms, whole_words=None, controls=False)
+        self._keywords_plain = keyword_alternation(self._terms, whole_words=None, controls=False)
         # Terms that may start inside a word, tried where a whole-word match fails its
         # leading boundary.
-        self._loose = _alternation(self._terms, whole_words=False)
+        self._loose = keyword_alternation(self._terms, whole_words=False)
         self._regexes = [CompiledRegex(rule) for rule in config.rules if rule.regex is not None]
         self._prefixed = [r for r in self._regexes if r.prefixes is not None]
         self._unprefixed = [r for r in self._regexes if r.prefixes is None]
@@ -176,7 +170,7 @@ class RulesCheck(TextCheck):
         self._partial = partial_pattern(self._terms, self._prefixed)
         # Released text (folded characters) kept before the unreleased text: context for
         # word boundaries, and room to see a capped regex's match that began there.
-        self.lookbehind = max([_CONTEXT, *(r.width for r in self._capped)])
+        self.lookbehind = max([CONTEXT, *(r.width for r in self._capped)])
 
     def scan(self, text: str) -> list[Finding]:
         folded = normalize(text)
@@ -305,20 +299,3 @@ class RulesCheck(TextCheck):
 
     def replacement(self, finding: Finding) -> str:
         return self._replacements.get(finding.rule, "[REDACTED]")
-
-
-#: Released folded characters every window keeps: context for ``\b``, whole words and
-#: the partial-match look-behinds (one character is enough; a few spare).
-_CONTEXT = 32
-
-
-def _alternation(
-    terms: dict[str, RuleSpec], *, whole_words: bool | None, controls: bool = True
-) -> re.Pattern[str] | None:
-    """One pattern for the terms (all when ``whole_words`` is None), longest first."""
-    chosen = [t for t, rule in terms.items() if whole_words in (None, rule.whole_word)]
-    chosen.sort(key=len, reverse=True)
-    patterns = [
-        keyword_pattern(t, whole_word=terms[t].whole_word, controls=controls) for t in chosen
-    ]
-    return re.compile("|".join(patterns)) if patterns else None
