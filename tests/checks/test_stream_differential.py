@@ -39,6 +39,7 @@ output:
       - {name: id, action: redact, replacement: "[ID]", regex: '[0-9]{3}-[0-9]{2}-[0-9]{4}'}
       - {name: host, action: redact, replacement: "[HOST]", max_length: 40,
          regex: '\\b[a-z0-9-]{1,20}\\.corp\\.example\\b'}
+      - {name: ref, action: redact, replacement: "[REF]", max_length: 30, regex: 'ref#[0-9]+'}
 """
 
 ATOMS = [
@@ -47,7 +48,8 @@ ATOMS = [
     "top secret plan", "top secret", "zork", "zorkmid", "ignore previous instructions",
     "ignore previous", "sk-abc12345", "sk-abcdefghij0123456789xyz", "ask-abc12345", "sk-",
     "ghp_abc123", "ghp_abc1234", "gh", "123-45-6789", "123-45-678", "db1.corp.example",
-    "x.corp.exampler", ".corp.example", "the", "a", "plan", "now", ".", ",", "\n",
+    "x.corp.exampler", ".corp.example", "ref#123456", "ref#", "ref#12 34", "the", "a",
+    "plan", "now", ".", ",", "\n",
 ]  # fmt: skip
 #: Mostly invisible characters folding drops (so that padded matches still match, and
 #: span far more original than folded characters); marks and NUL now and then.
