@@ -1,9 +1,18 @@
 """Text normalisation for matching, with spans that map back to the original text.
 
-Evasion tricks (full-width letters, zero-width joiners, bidi controls, Cyrillic
-look-alikes, odd case) must not hide a match, but a redaction must edit the characters
-the user actually sent. :func:`normalize` returns the folded text and, when it differs in
-length from the original, an index map from folded positions to original positions.
+Evasion tricks (full-width letters, zero-width joiners, bidi controls, variation
+selectors, accents and Zalgo marks, Hangul fillers, look-alike letters, odd case) must
+not hide a match, but a redaction must edit the characters the user actually sent.
+:func:`normalize` returns the folded text and, when it differs in length from the
+original, an index map from folded positions to original positions.
+
+Each code point folds on its own (so a stream folds each delta once, see
+:class:`FoldedText`): compatibility decomposition (NFKD), combining marks dropped, lower
+case, Hangul recomposed; default-ignorable code points dropped; blank-looking characters
+become a space; Latin look-alikes (UTS #39 confusables, small capitals) become the
+letter. The data is generated (scripts/gen_confusables.py -> fold_table.txt). ASCII is
+only lower-cased. Control characters (NUL, BEL...) are kept: keyword patterns see through
+them (guard.checks._patterns).
 """
 
 from __future__ import annotations
