@@ -139,6 +139,7 @@ def test_stream_equals_rescan_on_random_texts(guard: Guard, seed: int) -> None:
     max_examples=150,
     deadline=None,
     derandomize=True,
+    database=None,  # deterministic: no example database on disk
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
