@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from guard.checks._regex import compile_regex, match_width
+from guard.checks._regex import compile_regex, fold_pattern, match_width
 from guard.normalize import normalize
 
 if TYPE_CHECKING:
@@ -193,16 +193,17 @@ class CompiledRegex:
     def __init__(self, rule: RuleSpec) -> None:
         assert rule.regex is not None
         self.rule = rule
-        self.pattern = compile_regex(rule.regex)
-        derived = match_width(rule.regex)
+        source = fold_pattern(rule.regex)
+        self.pattern = compile_regex(source)
+        derived = match_width(source)
         #: Most folded characters a match spans: derived from the pattern, or the
         #: rule's ``max_length`` when that is lower or the pattern is unbounded.
         self.width = min(w for w in (derived, rule.max_length, UNKNOWN_WIDTH) if w is not None)
         #: The width is a cap, not a bound: a match can be longer (the stream detects one
         #: that started in released text and applies ``stream.on_holdback_overflow``).
         self.capped = derived is None or derived > self.width
-        self.prefixes = required_prefixes(rule.regex)
-        self.boundary = self.prefixes is not None and starts_at_word_boundary(rule.regex)
+        self.prefixes = required_prefixes(source)
+        self.boundary = self.prefixes is not None and starts_at_word_boundary(source)
         #: Where a match can start: a required prefix (after ``\b`` if the regex opens
         #: with one). Matched in folded text, which is lower case: only ``ı`` (dotless
         #: i) matches a lower-case ASCII letter case-insensitively and does not fold to

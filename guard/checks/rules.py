@@ -31,7 +31,7 @@ from guard.checks._patterns import (
     partial_pattern,
     term_key,
 )
-from guard.checks._regex import compile_regex, match_width
+from guard.checks._regex import compile_regex, fold_pattern, match_width
 from guard.checks.base import CheckConfig, StreamWindow, TextCheck
 from guard.normalize import FoldedText, Normalized, normalize
 from guard.types import Action, Finding
@@ -77,7 +77,7 @@ class RuleSpec(BaseModel):
         if value is not None:
             rule = info.data.get("name", "?")
             try:
-                pattern = compile_regex(value)
+                pattern = compile_regex(fold_pattern(value))
             except ValueError as exc:
                 raise ValueError(f"rule '{rule}': {exc}") from None
             if pattern.search("") is not None:
@@ -94,7 +94,7 @@ class RuleSpec(BaseModel):
         """A regex rule whose matches have no derived bound and no ``max_length`` cap."""
         if self.regex is None or self.max_length is not None:
             return False
-        return match_width(self.regex) is None
+        return match_width(fold_pattern(self.regex)) is None
 
 
 class RulesConfig(CheckConfig):

@@ -113,3 +113,20 @@ def test_re2_word_boundaries_are_ascii(make_guard: Callable[..., Guard]) -> None
     # at a boundary (Python re would call "ж" a word character and miss it).
     guard = make_guard()
     assert guard.check_output("\u0436AKIAABCDEFGHIJKLMNOP").action is Action.REDACT
+
+
+def test_non_ascii_literals_are_folded_like_the_text(make_guard: Callable[..., Guard]) -> None:
+    # Text is folded (accents dropped, look-alikes mapped), so the pattern is too.
+    guard = make_guard(regex_policy(r"\bcontraseña:\s*\S+"))
+    for text in ("la contraseña: x1", "LA CONTRASEÑA: x1", "contrasen\u0303a: x1", "contrasena: x"):
+        assert guard.check_input(text).action is Action.BLOCK, ascii(text)
+    assert guard.check_input("la contraseña").action is Action.ALLOW
+    guard = make_guard(regex_policy(r"[ÆæØ]+x"))
+    assert guard.check_input("aex").action is Action.BLOCK
+
+
+def test_an_ascii_word_boundary_next_to_another_script_is_a_load_error() -> None:
+    # RE2's \b is ASCII-only: next to "п" it never holds, so the rule could never match.
+    with pytest.raises(PolicyError, match=r"rule 'r': \\b next to the letter"):
+        Policy.from_yaml(regex_policy(r"\bпароль\b"))
+    Policy.from_yaml(regex_policy(r"(?:^|[^\p{L}])пароль"))
