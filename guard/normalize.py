@@ -76,6 +76,10 @@ def _fold_char(char: str) -> str:
     found = table.get(char)
     if found is not None:
         return found
+    if "\ud800" <= char <= "\udfff":
+        # A lone surrogate (JSON "\ud800"): not encodable, so the regex engine (which
+        # works on UTF-8) could not read the text; it reads as a replacement character.
+        return "\ufffd"
     return "".join(table.get(c, c) for c in fold_base(char))
 
 

@@ -115,3 +115,10 @@ def test_marks_after_a_span_map_back_with_it() -> None:
     folded = normalize(text)
     assert folded.text == "secret x"
     assert text[slice(*folded.span(0, 6))] == "se\u0301cret\u0301"
+
+
+def test_lone_surrogates_fold_to_a_replacement_character() -> None:
+    # RE2 matches UTF-8: a lone surrogate in folded text would make every regex fail.
+    folded = normalize("a\ud800b")
+    assert folded.text == "a\ufffdb"
+    assert folded.span(1, 2) == (1, 2)

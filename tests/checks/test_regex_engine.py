@@ -130,3 +130,9 @@ def test_an_ascii_word_boundary_next_to_another_script_is_a_load_error() -> None
     with pytest.raises(PolicyError, match=r"rule 'r': \\b next to the letter"):
         Policy.from_yaml(regex_policy(r"\bпароль\b"))
     Policy.from_yaml(regex_policy(r"(?:^|[^\p{L}])пароль"))
+
+
+def test_a_lone_surrogate_does_not_break_regex_rules(make_guard: Callable[..., Guard]) -> None:
+    decision = make_guard().check_input("x \ud800 key AKIAABCDEFGHIJKLMNOP")
+    assert decision.action is Action.REDACT
+    assert [f.rule for f in decision.findings] == ["aws-access-key"]
