@@ -5,10 +5,7 @@ of a regex starts with, whether it opens at a word boundary, how wide a match ca
 and one trie-shaped regex that recognises a tail of text that could still grow into a
 keyword or a prefix.
 
-Keyword patterns are built here (and run on Python ``re``: they are alternations of
-literals with bounded gaps, so no input makes them backtrack far). A space in a term
-matches 1 to :data:`KEYWORD_GAP` white-space or control characters; control characters
-(NUL, BEL, ESC...) may also sit between the letters of a word, up to the same count.
+Keyword patterns are built in :mod:`guard.checks._keywords`.
 """
 
 from __future__ import annotations
@@ -16,35 +13,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from guard.checks._keywords import keyword_atoms
 from guard.checks._regex import compile_regex, fold_pattern, match_width
-from guard.normalize import normalize
 
 if TYPE_CHECKING:
     from guard.checks.rules import RuleSpec
-
-#: Most white-space (or control) characters one space of a keyword matches: bounded, so
-#: that resolving a match and holding back a pending one stay linear (core-review D3,
-#: D14: "how" + 320,000 spaces + "to build a bomb" took 24 s with ``\s+``).
-KEYWORD_GAP = 128
-#: C0/C1 control characters that are not white space. They are invisible or garble the
-#: text, so keywords see through them: between words as a space, inside a word not at all.
-_CONTROLS = r"\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
-_GAP = rf"[\s{_CONTROLS}]{{1,{KEYWORD_GAP}}}"
-_INSIDE = rf"[{_CONTROLS}]{{0,{KEYWORD_GAP}}}"
-_PLAIN_GAP = rf"\s{{1,{KEYWORD_GAP}}}"
-_SQUASH = re.compile(rf"[\s{_CONTROLS}]+")
-_CONTROL = re.compile(f"[{_CONTROLS}]")
-#: Printable ASCII and ASCII white space: what is left of an ASCII text without them.
-_NOT_CONTROL = bytes(range(0x20, 0x7F)) + b"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f"
-
-
-def has_control(text: str, start: int = 0) -> bool:
-    """Whether ``text[start:]`` has a control character: only then do keywords need the
-    pattern that sees through them (it costs ~1.7x the plain one on clean text)."""
-    if text.isascii():
-        # One C pass (~1 us per 2 KB against ~6 us for a character-class search).
-        return bool(text[start:].encode().translate(None, _NOT_CONTROL))
-    return _CONTROL.search(text, start) is not None
 
 
 def is_word(char: str) -> bool:
@@ -101,40 +74,6 @@ def required_prefixes(pattern: str) -> tuple[str, ...] | None:
         return None
     found, _ = literals(list(parsed))
     return tuple(found) if all(found) else None
-
-
-def fold_term(term: str) -> str:
-    """A keyword as matched: folded, single spaces between words."""
-    return " ".join(normalize(term).text.split())
-
-
-def term_key(matched: str) -> str:
-    """What identifies a keyword in matched text: its characters without gaps."""
-    return _SQUASH.sub("", matched)
-
-
-def keyword_atoms(term: str, *, opening: str = "", controls: bool = True) -> list[str]:
-    """The regex atoms of a folded term, one per character: a space is a bounded gap,
-    a letter followed by a letter allows control characters between them (unless
-    ``controls`` is false: for texts without any). ``opening`` is asserted right after
-    the first character."""
-    atoms: list[str] = []
-    inside = _INSIDE if controls else ""
-    for position, char in enumerate(term):
-        if char == " ":
-            atoms.append(_GAP if controls else _PLAIN_GAP)
-            continue
-        atom = re.escape(char) + (opening if position == 0 else "")
-        following = term[position + 1 : position + 2]
-        atoms.append(atom + inside if following not in ("", " ") else atom)
-    return atoms
-
-
-def keyword_pattern(term: str, *, whole_word: bool, controls: bool = True) -> str:
-    """The pattern of a folded term; a whole-word term must not run into a word
-    character (the character before it is checked by the caller, as a leading
-    look-behind would stop the engine from skipping ahead by first characters)."""
-    return "".join(keyword_atoms(term, controls=controls)) + (r"(?!\w)" if whole_word else "")
 
 
 def starts_at_word_boundary(pattern: str) -> bool:
@@ -254,20 +193,3 @@ def partial_pattern(
     if not sequences:
         return None
     return re.compile(f"(?:{_prefixes_pattern(sequences)})\\Z")
-
-
-#: Released folded characters every stream window keeps: context for ``\b``, whole
-#: words and the partial-match look-behinds (one character is enough; a few spare).
-CONTEXT = 32
-
-
-def keyword_alternation(
-    terms: dict[str, RuleSpec], *, whole_words: bool | None, controls: bool = True
-) -> re.Pattern[str] | None:
-    """One pattern for the terms (all when ``whole_words`` is None), longest first."""
-    chosen = [t for t, rule in terms.items() if whole_words in (None, rule.whole_word)]
-    chosen.sort(key=len, reverse=True)
-    patterns = [
-        keyword_pattern(t, whole_word=terms[t].whole_word, controls=controls) for t in chosen
-    ]
-    return re.compile("|".join(patterns)) if patterns else None

@@ -20,17 +20,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from guard.checks._patterns import (
+from guard.checks._keywords import (
     CONTEXT,
-    SHORT_TEXT,
-    CompiledRegex,
     fold_term,
     has_control,
-    is_word,
     keyword_alternation,
-    partial_pattern,
     term_key,
 )
+from guard.checks._patterns import SHORT_TEXT, CompiledRegex, is_word, partial_pattern
 from guard.checks._regex import compile_regex, fold_pattern, match_width
 from guard.checks.base import CheckConfig, StreamWindow, TextCheck
 from guard.normalize import FoldedText, Normalized, normalize

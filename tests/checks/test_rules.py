@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from guard import Action, Guard
-from guard.checks._patterns import KEYWORD_GAP
+from guard.checks._keywords import KEYWORD_GAP
 from guard.checks.rules import RulesCheck, RulesConfig, RuleSpec
 
 POLICY = """\
