@@ -258,3 +258,24 @@ def test_dotless_i_cannot_hide_a_secret(make_guard: Callable[..., Guard]) -> Non
     # A case-insensitive regex matches "ı" as "i"; the prefix gate runs on folded text.
     guard = make_guard()
     assert guard.check_output("key AKıAABCDEFGHIJKLMNOP here").action is Action.REDACT
+
+
+def test_the_longest_term_at_a_place_wins_and_falls_back_at_a_word(
+    make_guard: Callable[..., Guard],
+) -> None:
+    guard = make_guard(
+        "input:\n  - check: rules\n    rules:\n"
+        "      - {name: short, action: warn, keywords: [foo bar]}\n"
+        "      - {name: long, action: block, keywords: [foo bar baz]}\n"
+        "      - {name: loose, action: warn, whole_word: false, keywords: [foo barb]}\n"
+    )
+    for text, rule, matched in [
+        ("say foo bar baz!", "long", "foo bar baz"),
+        ("say foo bar bazooka", "short", "foo bar"),  # "foo bar baz" is no whole word
+        ("say foo barbecue", "loose", "foo barb"),
+        ("say foo  bar", "short", "foo  bar"),
+    ]:
+        finding = guard.check_input(text).findings[0]
+        assert (finding.rule, text[finding.start : finding.end]) == (rule, matched), text
+    assert guard.check_input("xfoo bar").action is Action.ALLOW
+    assert guard.check_input("xfoo barb").findings[0].rule == "loose"
