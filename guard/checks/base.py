@@ -226,7 +226,8 @@ class TextCheck:
 
     name: str = "text"
     shadow: bool = False
-    #: Characters of already-released text kept before new chunks: rescanned by the
+    #: Folded characters (see guard.normalize) of already-released text kept before new
+    #: chunks — folded, because padding such as zero-width characters is not: rescanned by the
     #: default :meth:`scan_window`, so that a match spanning the boundary is still seen,
     #: and context (word boundaries, look-behind) for an override.
     lookbehind: int = 0
