@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from guard.engine import Guard
@@ -20,7 +20,14 @@ from guard.formats.base import StreamFilter, WireFormat
 from guard.lifecycle import GuardedCall, Refusal
 from guard.proxy.asgi import Receive, Send, respond, wait_for_disconnect
 from guard.proxy.http1 import Headers
-from guard.proxy.responses import JSON, STREAM_HEADERS, guard_headers, send_error, send_upstream
+from guard.proxy.responses import (
+    JSON,
+    STREAM_HEADERS,
+    guard_headers,
+    send_error,
+    send_upstream,
+    upstream_reply_headers,
+)
 from guard.proxy.upstream import Upstream, UpstreamResponse
 from guard.telemetry import Telemetry
 from guard.types import Call
@@ -34,9 +41,14 @@ class Exchange:
     guard: Guard
     call: Call
     upstream: Upstream
+    #: The raw, validated request target (path and query) to forward.
     path: str
     headers: Headers
     policy: bytes
+    #: The call's final outcome once finished (``allowed``, ``blocked``...): access log.
+    outcome: str = ""
+    #: Headers of the upstream's last 200 reply (rate limits, request id...).
+    upstream_headers: Headers = field(default_factory=list)
 
 
 class ModelCalls:
@@ -61,6 +73,7 @@ class ModelCalls:
                     outcome, status = "upstream_error", response.status
                     await send_upstream(send, response, call.request_id)
                     return
+                exchange.upstream_headers = response.headers
                 request = await lifecycle.adeliver(fmt.parse_reply(request, response.body))
             if lifecycle.refusal is not None:
                 await self.refuse(exchange, lifecycle.refusal, send)
@@ -69,6 +82,7 @@ class ModelCalls:
             headers = guard_headers(
                 call.request_id, lifecycle.outcome().action.label, exchange.policy
             )
+            headers += upstream_reply_headers(exchange.upstream_headers)
             headers.append((b"content-type", JSON))
             await respond(send, 200, headers, fmt.reply_body(lifecycle.reply))
         except UpstreamError as exc:
@@ -82,6 +96,7 @@ class ModelCalls:
             raise
         finally:
             await lifecycle.afinish(outcome, status=status)
+            exchange.outcome = outcome or lifecycle.label()
 
     async def refuse(self, exchange: Exchange, refusal: Refusal, send: Send) -> None:
         """Answer a refused call with the API's own error (status and code of the refusal)."""
@@ -114,6 +129,7 @@ class ModelCalls:
             raise
         finally:
             await lifecycle.afinish(outcome, status=status)
+            exchange.outcome = outcome or lifecycle.label()
 
     async def _stream(
         self,
@@ -141,6 +157,7 @@ class ModelCalls:
             if not started:
                 verdict = lifecycle.input.action.label if lifecycle.input else "allow"
                 headers = guard_headers(call.request_id, verdict, exchange.policy)
+                headers += upstream_reply_headers(response.headers)
                 await send(
                     {
                         "type": "http.response.start",

@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -19,6 +20,9 @@ from guard._yaml import load_yaml
 from guard.errors import ConfigError
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+#: The API families whose routes carry their own credentials.
+ApiFamily = Literal["openai", "anthropic"]
 
 
 class Timeouts(BaseModel):
@@ -44,11 +48,14 @@ class UpstreamConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: str
-    #: Name of the environment variable holding the upstream API key.
-    api_key_env: str | None = None
-    #: How the key is sent: ``bearer`` (OpenAI), ``x-api-key`` (Anthropic), or ``auto``
-    #: (by the request path: ``/v1/messages`` uses ``x-api-key``).
-    auth: Literal["auto", "bearer", "x-api-key"] = "auto"
+    #: Name of the environment variable holding the upstream API key, or one variable
+    #: per API (``{openai: OPENAI_API_KEY, anthropic: ANTHROPIC_API_KEY}``): a route of
+    #: an API with no variable of its own gets no key, never another API's.
+    api_key_env: str | dict[ApiFamily, str] | None = None
+    #: How the key is sent: ``bearer`` (OpenAI), ``x-api-key`` (Anthropic), ``api-key``
+    #: (Azure OpenAI), or ``auto``: by the API of the route (Anthropic routes, including
+    #: pass-through ones, use ``x-api-key``; Azure deployment paths ``api-key``).
+    auth: Literal["auto", "bearer", "x-api-key", "api-key"] = "auto"
     #: Model name patterns (shell-style, ``gpt-*``) routed to this upstream.
     models: list[str] = Field(default_factory=list)
     timeouts: Timeouts = Timeouts()
@@ -65,6 +72,13 @@ class UpstreamConfig(BaseModel):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
+        # Credentials in the URL would be logged at start-up and never sent: refuse them
+        # (without echoing them back in the error).
+        if "@" in urlsplit(value).netloc:
+            raise ValueError(
+                "must not contain 'user:password@'; put the upstream key in an environment "
+                "variable named by 'api_key_env'"
+            )
         return value.rstrip("/")
 
     @field_validator("ca_file")
@@ -74,9 +88,15 @@ class UpstreamConfig(BaseModel):
             raise ValueError("is not a readable file")
         return value
 
-    def api_key(self) -> str | None:
-        """The upstream key from its environment variable (never stored in config)."""
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+    def api_key(self, api: ApiFamily = "openai") -> str | None:
+        """The upstream key for routes of ``api``, from its environment variable.
+
+        Keys are read from the environment when needed, never stored in the config.
+        """
+        variable = self.api_key_env
+        if isinstance(variable, dict):
+            variable = variable.get(api)
+        return os.environ.get(variable) if variable else None
 
 
 class ClientKey(BaseModel):
@@ -127,16 +147,62 @@ class ServerConfig(BaseModel):
     #: Forward the client's own ``Authorization`` / ``x-api-key`` to the upstream
     #: (instead of the configured upstream key).
     forward_client_auth: bool = False
-    #: Other ``/v1/*`` routes: ``forward`` them unchecked, or answer ``404``.
-    passthrough: Literal["forward", "404"] = "forward"
-    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
+    #: Routes forwarded to the upstream *unchecked*, as ``"METHOD /path"``; ``*`` matches
+    #: one path segment, a final ``**`` one or more. Everything else not guarded is 404.
+    passthrough: list[str] = Field(default_factory=lambda: ["GET /v1/models"])
+    #: Request body limit: one large image (OpenAI accepts 20 MB) must fit.
+    max_body_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    #: Seconds a client may take to send its request headers (uvicorn has no such limit).
+    header_timeout: float = Field(default=10.0, gt=0)
     #: Seconds a client may take to send its request body.
     body_timeout: float = Field(default=30.0, gt=0)
+    #: Open client connections (so concurrent requests) past which a new request gets a
+    #: 503 with ``retry-after``.
+    max_connections: int = Field(default=1024, ge=1, le=1_000_000)
     #: Seconds in-flight requests get to finish on shutdown.
     shutdown_timeout: float = Field(default=30.0, ge=0)
     #: JSON-lines audit log; off when unset.
     audit_log: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("passthrough", mode="before")
+    @classmethod
+    def _route_list(cls, value: Any) -> Any:
+        if value in ("forward", "404"):
+            raise ValueError(
+                f"'{value}' is no longer supported: list the routes to forward unchecked, "
+                "e.g. passthrough: ['GET /v1/models', 'GET /v1/files/*'] ([] forwards nothing)"
+            )
+        return value
+
+    @field_validator("passthrough")
+    @classmethod
+    def _route_patterns(cls, value: list[str]) -> list[str]:
+        from guard.proxy.routing import parse_route_pattern
+
+        for entry in value:
+            parse_route_pattern(entry)  # raises ValueError naming what is wrong
+        return value
+
+    @model_validator(mode="after")
+    def _client_auth_without_keys(self) -> ServerConfig:
+        if self.forward_client_auth and self.keys:
+            raise ValueError(
+                "'forward_client_auth: true' would send the clients' guardwire keys to the "
+                "upstream: use it without 'keys', or remove it"
+            )
+        return self
+
+    def for_workers(self) -> ServerConfig:
+        """This config with client keys reduced to their digests (what workers receive)."""
+        return self.model_copy(
+            update={
+                "keys": [
+                    ClientKey(key_sha256=key.digest(), tenant=key.tenant, policy=key.policy)
+                    for key in self.keys
+                ]
+            }
+        )
 
     @property
     def demo(self) -> bool:
@@ -156,6 +222,7 @@ _ENV = {
     "GUARDWIRE_POLICY": "policy",
     "GUARDWIRE_AUDIT_LOG": "audit_log",
     "GUARDWIRE_MAX_BODY_BYTES": "max_body_bytes",
+    "GUARDWIRE_MAX_CONNECTIONS": "max_connections",
     "GUARDWIRE_PASSTHROUGH": "passthrough",
     "GUARDWIRE_FORWARD_CLIENT_AUTH": "forward_client_auth",
     "GUARDWIRE_LOG_LEVEL": "log_level",
@@ -189,6 +256,9 @@ def load_config(
     for variable, field in _ENV.items():
         if variable in env:
             data[field] = env[variable]
+    if isinstance(data.get("passthrough"), str) and data["passthrough"] not in ("forward", "404"):
+        # GUARDWIRE_PASSTHROUGH="GET /v1/models,GET /v1/files/*"
+        data["passthrough"] = [p.strip() for p in data["passthrough"].split(",") if p.strip()]
     upstream = env.get("GUARDWIRE_UPSTREAM")
     if upstream:
         data["upstreams"] = {"default": _simple_upstream(upstream, env)}
@@ -209,11 +279,20 @@ def load_config(
 
 
 def _simple_upstream(url: str, env: Mapping[str, str]) -> dict[str, Any]:
-    """The one-upstream case: URL from flag or env, key from the usual variables."""
-    key_env = env.get("GUARDWIRE_UPSTREAM_KEY_ENV")
+    """The one-upstream case: URL from flag or env, key from the usual variables.
+
+    ``GUARDWIRE_UPSTREAM_KEY_ENV`` names the variable holding one key for every route;
+    else ``GUARDWIRE_UPSTREAM_KEY`` holds it; else each API gets its own provider's
+    variable (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``), never the other's.
+    """
+    key_env: str | dict[str, str] | None = env.get("GUARDWIRE_UPSTREAM_KEY_ENV")
+    if key_env is None and "GUARDWIRE_UPSTREAM_KEY" in env:
+        key_env = "GUARDWIRE_UPSTREAM_KEY"
     if key_env is None:
-        for candidate in ("GUARDWIRE_UPSTREAM_KEY", "OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
-            if candidate in env:
-                key_env = candidate
-                break
+        per_api = {
+            api: variable
+            for api, variable in (("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"))
+            if variable in env
+        }
+        key_env = per_api or None
     return {"url": url, "api_key_env": key_env}

@@ -23,7 +23,8 @@ class DemoUpstream:
         *,
         stream: bool,
     ) -> UpstreamResponse:
-        status, text_headers, content = respond(method, path, body)
+        # The demo model routes on the path alone (``?api-version=`` and the like).
+        status, text_headers, content = respond(method, path.partition("?")[0], body)
         response_headers = [(k.encode(), v.encode()) for k, v in text_headers]
         if isinstance(content, list):
             return UpstreamResponse(status, response_headers, chunks=_iterate(content))

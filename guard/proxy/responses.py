@@ -13,9 +13,10 @@ STREAM_HEADERS: Headers = [
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
 ]
-# Upstream response headers worth passing on (rate limits, processing time, ids).
-_PASS = frozenset({b"content-type", b"retry-after"})
-_PASS_PREFIXES = (b"openai-", b"anthropic-", b"x-ratelimit", b"request-id")
+# Upstream response headers clients rely on (rate limits, processing time, ids,
+# retry-after): the SDKs read them for back-off and support tickets.
+_PASS = frozenset({b"retry-after", b"retry-after-ms", b"request-id"})
+_PASS_PREFIXES = (b"openai-", b"anthropic-", b"x-ratelimit-")
 
 
 def guard_headers(request_id: str, verdict: str, policy: bytes) -> Headers:
@@ -41,15 +42,30 @@ async def send_error(
     await respond(send, status, headers, fmt.error_body(status, message, code))
 
 
-async def send_upstream(send: Send, response: UpstreamResponse, request_id: str) -> None:
-    """The upstream's response unchanged (status and body), with our request id."""
-    headers: Headers = [
-        (name.lower(), value)
-        for name, value in response.headers
-        if name.lower() in _PASS or name.lower().startswith(_PASS_PREFIXES)
-    ]
-    upstream_id = response.header(b"x-request-id")
-    if upstream_id:
+def upstream_reply_headers(upstream: Headers) -> Headers:
+    """The upstream headers passed back to the client, on every response.
+
+    The upstream's ``x-request-id`` (OpenAI) or ``request-id`` (Anthropic) also comes
+    back as ``x-guardwire-upstream-request-id``: guardwire's own id is ``x-request-id``.
+    """
+    headers: Headers = []
+    upstream_id = None
+    for name, value in upstream:
+        name = name.lower()
+        if name in _PASS or name.startswith(_PASS_PREFIXES):
+            headers.append((name, value))
+        if name in (b"x-request-id", b"request-id") and upstream_id is None:
+            upstream_id = value
+    if upstream_id is not None:
         headers.append((b"x-guardwire-upstream-request-id", upstream_id))
+    return headers
+
+
+async def send_upstream(send: Send, response: UpstreamResponse, request_id: str) -> None:
+    """The upstream's response unchanged (status, content type and body), with our id."""
+    headers = upstream_reply_headers(response.headers)
+    content_type = response.header(b"content-type")
+    if content_type is not None:
+        headers.append((b"content-type", content_type))
     headers.append((b"x-request-id", request_id.encode()))
     await respond(send, response.status, headers, response.body)

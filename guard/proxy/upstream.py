@@ -14,9 +14,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from guard.proxy.config import ServerConfig, UpstreamConfig
+from guard import formats
+from guard.proxy.config import ApiFamily, ServerConfig, UpstreamConfig
 from guard.proxy.decoding import decode, decode_stream, decoder_for
 from guard.proxy.http1 import ConnectionPool, Headers
+from guard.proxy.routing import unchecked_api
 
 # Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus
 # those the proxy sets itself.
@@ -28,6 +30,7 @@ HOP_BY_HOP = frozenset(
     }
 )  # fmt: skip
 CLIENT_AUTH = frozenset({b"authorization", b"x-api-key", b"api-key"})
+_API_FAMILIES: tuple[ApiFamily, ...] = ("openai", "anthropic")
 
 
 @dataclass(slots=True)
@@ -93,12 +96,21 @@ class HttpUpstream:
             ca_file=config.ca_file,
         )
         self._forward_client_auth = forward_client_auth
-        key = config.api_key()
-        self._bearer = [(b"authorization", b"Bearer " + key.encode())] if key else []
-        self._x_api_key = [(b"x-api-key", key.encode())] if key else []
+        # The credential header of each API, built once: (api, azure) -> headers.
+        self._credentials: dict[tuple[ApiFamily, bool], Headers] = {}
+        for api in _API_FAMILIES:
+            key = config.api_key(api)
+            for azure in (False, True):
+                scheme = _auto_scheme(api, azure) if config.auth == "auto" else config.auth
+                self._credentials[api, azure] = _credential(scheme, key) if key else []
 
     def outgoing_headers(self, path: str, headers: Headers) -> Headers:
-        """Client headers minus hop-by-hop ones, with the upstream's credentials."""
+        """Client headers minus hop-by-hop ones, with the credentials of the route's API.
+
+        ``path`` is the raw target; its API (not a path suffix) picks the key and, with
+        ``auth: auto``, the header carrying it: an Anthropic route never gets the OpenAI
+        key, nor the reverse.
+        """
         drop_auth = not self._forward_client_auth
         out = [
             (name, value)
@@ -108,11 +120,9 @@ class HttpUpstream:
             and not (drop_auth and name in CLIENT_AUTH)
         ]
         out.append((b"accept-encoding", b"identity"))
-        if drop_auth and self._bearer:
-            scheme = self.config.auth
-            if scheme == "auto":
-                scheme = "x-api-key" if path.rstrip("/").endswith("/v1/messages") else "bearer"
-            out += self._bearer if scheme == "bearer" else self._x_api_key
+        if drop_auth:
+            route = path.partition("?")[0]
+            out += self._credentials[api_of(route, headers), route.startswith(AZURE_PREFIX)]
         return out
 
     async def request(
@@ -149,6 +159,35 @@ class HttpUpstream:
 
     async def aclose(self) -> None:
         await self._pool.close()
+
+
+#: Azure OpenAI deployment routes take the key in an ``api-key`` header.
+AZURE_PREFIX = "/openai/deployments/"
+
+
+def api_of(path: str, headers: Headers) -> ApiFamily:
+    """The API a raw request path belongs to (``anthropic`` or ``openai``).
+
+    By the route's wire format when it has one; for other routes (pass-through), by the
+    ``anthropic-version`` header every Anthropic client sends.
+    """
+    fmt = formats.for_path(path)
+    name = fmt.name if fmt is not None else unchecked_api(path)
+    if name is None:
+        return "anthropic" if any(k == b"anthropic-version" for k, _ in headers) else "openai"
+    return "anthropic" if name.startswith("anthropic") else "openai"
+
+
+def _auto_scheme(api: ApiFamily, azure: bool) -> str:
+    if azure:
+        return "api-key"
+    return "x-api-key" if api == "anthropic" else "bearer"
+
+
+def _credential(scheme: str, key: str) -> Headers:
+    if scheme == "bearer":
+        return [(b"authorization", b"Bearer " + key.encode())]
+    return [(scheme.encode(), key.encode())]
 
 
 class Router:

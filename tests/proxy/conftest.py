@@ -1,8 +1,12 @@
-"""Fixtures shared by the upstream client tests."""
+"""Fixtures shared by the proxy tests: a TLS certificate, a raw-socket upstream."""
 
 from __future__ import annotations
 
 import pytest
+
+from tests.proxy.raw_upstream import raw_upstream
+
+__all__ = ["certificate", "raw_upstream"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,243 @@
+"""The proxy's ASGI middleware, each one job, composed in :mod:`guard.proxy.app`.
+
+Outermost first: :class:`RequestIdMiddleware` (the request's context and id),
+:class:`AccessLogMiddleware` (one value-free line per request),
+:class:`ApiErrorMiddleware` (errors rendered in the API's shape, aware of whether the
+response already started) and :class:`AuthMiddleware` (the :class:`Principal` in
+``scope["state"]``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from guard import formats
+from guard.engine import new_request_id
+from guard.errors import GuardError, RequestError, UpstreamError
+from guard.formats.base import WireFormat
+from guard.identity import ANONYMOUS, Principal
+from guard.proxy.asgi import ClientDisconnected, Message, Receive, Scope, Send, header
+from guard.proxy.responses import guard_headers, send_error
+
+if TYPE_CHECKING:
+    from guard.engine import Guard
+    from guard.proxy.routing import Route
+
+log = logging.getLogger("guardwire.proxy")
+access_log = logging.getLogger("guardwire.access")
+
+ASGIApp = Any  # an ASGI callable (scope, receive, send) -> None
+_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What the layers learn about one request; never holds a value from it."""
+
+    request_id: str
+    started: float
+    route: Route | None = None
+    #: Name of the upstream the request went to (for logs).
+    upstream: str | None = None
+    status: int = 0
+    #: The call's outcome (``allowed``, ``blocked``...; ``-`` when not a model call).
+    outcome: str = "-"
+
+    @property
+    def fmt(self) -> WireFormat | None:
+        """The wire format of the route, when it is a model API."""
+        return self.route.fmt if self.route is not None else None
+
+
+def context_of(scope: Scope) -> RequestContext:
+    """The request's context (set by :class:`RequestIdMiddleware`)."""
+    context: RequestContext = scope["state"]["guardwire"]
+    return context
+
+
+class RequestIdMiddleware:
+    """Gives each request its context and id (the client's ``x-request-id`` if sane)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw_id = header(scope, b"x-request-id")
+        request_id = raw_id.decode() if raw_id and _REQUEST_ID.match(raw_id) else new_request_id()
+        context = RequestContext(request_id, time.perf_counter())
+        scope.setdefault("state", {})["guardwire"] = context
+        await self.app(scope, receive, send)
+
+
+class AccessLogMiddleware:
+    """One ``info`` line per request: method, route template, status, outcome, latency, id.
+
+    Never the raw path, query, headers or body: the template names the route.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        context = context_of(scope)
+
+        async def send_and_note(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                context.status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                route = context.route.template if context.route is not None else "invalid"
+                access_log.info(
+                    "%s %s %d %s %.1fms %s",
+                    scope["method"],
+                    route,
+                    context.status,
+                    context.outcome,
+                    (time.perf_counter() - context.started) * 1000,
+                    context.request_id,
+                )
+
+
+class _Response:
+    """What has been sent so far (for errors raised part way through a response)."""
+
+    __slots__ = ("finished", "started", "streaming")
+
+    def __init__(self) -> None:
+        self.started = self.streaming = self.finished = False
+
+
+class ApiErrorMiddleware:
+    """Renders errors in the calling API's shape; after the response started, ends it.
+
+    Before ``http.response.start`` an error is a complete error response. After it (a
+    stream), a second start would break the connection (core review D16): the stream
+    is ended with the format's error event instead, so SDKs raise a normal API error.
+    """
+
+    def __init__(self, app: ASGIApp, *, policy: bytes) -> None:
+        self.app = app
+        self.policy = policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = _Response()
+
+        async def tracking_send(message: Message) -> None:
+            kind = message["type"]
+            if kind == "http.response.start":
+                response.started = True
+                response.streaming = any(
+                    name == b"content-type" and value.startswith(b"text/event-stream")
+                    for name, value in message.get("headers", ())
+                )
+            elif kind == "http.response.body" and not message.get("more_body", False):
+                response.finished = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except ClientDisconnected:
+            return
+        except Exception as exc:  # never crash the server; never log values
+            context = context_of(scope)
+            status, message, code = _describe(exc, context)
+            fmt = context.fmt or _shape_for(scope)
+            if not response.started:
+                headers = guard_headers(context.request_id, "error", self.policy)
+                await send_error(send, fmt, status, message, code, headers)
+            elif response.streaming and not response.finished:
+                await send(
+                    {
+                        "type": "http.response.body",
+                        "body": fmt.stream_error(message, code),
+                        "more_body": True,
+                    }
+                )
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # A complete response that failed half way: uvicorn closes the connection.
+
+
+def _shape_for(scope: Scope) -> WireFormat:
+    """The API whose error shape fits a request no route recognised."""
+    name = "anthropic.messages" if header(scope, b"anthropic-version") else "openai.chat"
+    return formats.get(name)
+
+
+def _describe(exc: Exception, context: RequestContext) -> tuple[int, str, str]:
+    """Status, message and code for an error; logs what operators need (no values)."""
+    if isinstance(exc, RequestError):
+        return exc.status, str(exc), exc.code
+    if isinstance(exc, UpstreamError):
+        log.warning(
+            "upstream %s: %d %s (request %s)",
+            context.upstream or "-",
+            exc.status,
+            exc.code,
+            context.request_id,
+        )
+        return exc.status, str(exc), exc.code
+    if isinstance(exc, GuardError):
+        log.error("guardwire error %s (request %s)", type(exc).__name__, context.request_id)
+        return 500, str(exc), "guardwire_error"
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("internal error %s (request %s)\n%s", type(exc).__name__, context.request_id, frames)
+    return 500, "internal error in guardwire", "internal_error"
+
+
+class Client:
+    """What a client key maps to: its principal, engine (policy) and policy header."""
+
+    __slots__ = ("guard", "policy", "principal")
+
+    def __init__(self, guard: Guard, principal: Principal) -> None:
+        self.guard = guard
+        self.principal = principal
+        self.policy = guard.policy_tag.encode()
+
+
+class AuthMiddleware:
+    """Identifies the caller by its key; puts ``principal`` and ``client`` in scope state.
+
+    It never refuses a request itself: endpoints that need a known caller call
+    :func:`authenticated_client` (operations endpoints stay open).
+    """
+
+    def __init__(self, app: ASGIApp, *, clients: dict[str, Client], default: Client) -> None:
+        self.app = app
+        self.clients = clients
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client: Client | None = self.default
+        if self.clients:
+            token = header(scope, b"x-api-key")
+            authorization = header(scope, b"authorization")
+            if authorization is not None and authorization[:7].lower() == b"bearer ":
+                token = authorization[7:].strip()
+            client = self.clients.get(hashlib.sha256(token).hexdigest()) if token else None
+        state = scope["state"]
+        state["client"] = client
+        state["principal"] = client.principal if client is not None else ANONYMOUS
+        await self.app(scope, receive, send)
+
+
+def authenticated_client(scope: Scope) -> Client:
+    """The caller's client; 401 when keys are configured and the key is missing or unknown."""
+    client: Client | None = scope["state"].get("client")
+    if client is None:
+        raise RequestError(
+            "missing or unknown API key for this guardwire proxy",
+            status=401,
+            code="invalid_api_key",
+        )
+    return client
