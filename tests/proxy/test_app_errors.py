@@ -1,0 +1,116 @@
+"""D16: an error after the response started ends the stream with the API's error event."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+
+import httpx
+import openai
+import pytest
+
+from guard.proxy.middleware import ApiErrorMiddleware, RequestContext
+from tests.e2e.fixtures import ProxyServer
+from tests.proxy.raw_upstream import RawRequest, RawUpstream
+
+GOOD_EVENT = {
+    "id": "c",
+    "object": "chat.completion.chunk",
+    "created": 0,
+    "model": "m",
+    "choices": [{"index": 0, "delta": {"content": "hello "}, "finish_reason": None}],
+}
+
+
+def deeply_nested_after_one_event(request: RawRequest) -> bytes:
+    """R16: one good event, then an event the JSON parser cannot survive."""
+    data = b"data: %s\n\n" % json.dumps(GOOD_EVENT).encode() + b"data: " + b"[" * 100_000 + b"\n\n"
+    return b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n%s" % (
+        len(data),
+        data,
+    )
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def server_log() -> Iterator[Records]:
+    records = Records()
+    loggers = [logging.getLogger(name) for name in ("uvicorn.error", "guardwire.proxy")]
+    for logger in loggers:
+        logger.addHandler(records)
+    yield records
+    for logger in loggers:
+        logger.removeHandler(records)
+
+
+def test_error_mid_stream_ends_with_an_error_event_not_a_second_start(
+    start_proxy: Callable[..., ProxyServer], server_log: Records
+) -> None:
+    upstream = RawUpstream(deeply_nested_after_one_event).start()
+    try:
+        server = start_proxy(upstream=upstream.url)
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0)
+        stream = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        texts = []
+        with pytest.raises(openai.APIError):
+            for chunk in stream:
+                texts.append(chunk.choices[0].delta.content or "")
+        alive = httpx.get(server.url + "/healthz", timeout=5)
+        assert alive.status_code == 200
+    finally:
+        upstream.stop()
+    messages = [record.getMessage() for record in server_log.records]
+    assert not any("Expected ASGI message" in message for message in messages), messages
+    assert not any(
+        record.exc_info for record in server_log.records if record.name == "uvicorn.error"
+    )
+
+
+async def test_error_before_the_start_is_a_complete_api_error() -> None:
+    async def failing(scope: object, receive: object, send: object) -> None:
+        raise RuntimeError("boom")
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [], "state": {"guardwire": RequestContext("r1", 0.0)}}
+    await ApiErrorMiddleware(failing, policy=b"p")(scope, None, send)  # type: ignore[arg-type]
+    assert sent[0]["status"] == 500
+    body = json.loads(sent[1]["body"])  # type: ignore[arg-type]
+    assert body["error"]["code"] == "internal_error" and "boom" not in json.dumps(body)
+
+
+async def test_error_after_a_stream_started_sends_one_error_event_and_ends() -> None:
+    async def failing_stream(scope: object, receive: object, send: Callable[..., object]) -> None:
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream; charset=utf-8")],
+        }
+        await send(start)  # type: ignore[misc]
+        await send({"type": "http.response.body", "body": b"data: {}\n\n", "more_body": True})  # type: ignore[misc]
+        raise RecursionError
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [], "state": {"guardwire": RequestContext("r2", 0.0)}}
+    await ApiErrorMiddleware(failing_stream, policy=b"p")(scope, None, send)  # type: ignore[arg-type]
+    assert [m["type"] for m in sent].count("http.response.start") == 1
+    assert b"internal error in guardwire" in sent[2]["body"]  # type: ignore[operator]
+    assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
