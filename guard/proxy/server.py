@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
+import signal
+from types import FrameType
+from typing import Any
 
 from guard.errors import MissingDependency
 from guard.proxy.app import ProxyApp
@@ -12,8 +16,11 @@ from guard.proxy.config import ServerConfig, load_config
 
 log = logging.getLogger("guardwire.proxy")
 
-# The resolved config travels to worker processes through this variable.
+# The resolved config travels to worker processes through this variable, with client
+# keys as digests only (it is readable in /proc/<pid>/environ and inherited by children).
 _RESOLVED = "GUARDWIRE_RESOLVED_CONFIG"
+#: uvicorn's HTTP protocol with the header timeout and connection cap.
+HTTP_PROTOCOL = "guard.proxy.connections:GuardedHttpProtocol"
 
 
 def create_app() -> ProxyApp:
@@ -46,7 +53,8 @@ def serve(args: argparse.Namespace) -> int:
         },
     )
     _configure_logging(config)
-    ProxyApp(config)  # validate policies and keys now, with a clear error, before forking
+    ProxyApp(config)  # validate policies, keys and the audit log now, before forking
+    _warn_if_open_relay(config)
     if config.demo:
         log.warning(
             "no upstream configured: answering from the built-in offline demo model "
@@ -56,7 +64,10 @@ def serve(args: argparse.Namespace) -> int:
         for name, upstream in config.upstreams.items():
             log.info("upstream %s: %s", name, upstream.url)
     log.info("policy: %s; listening on http://%s:%d", config.policy, config.host, config.port)
-    os.environ[_RESOLVED] = config.model_dump_json()
+    os.environ[_RESOLVED] = config.for_workers().model_dump_json()
+    # Reload is not implemented yet; SIGHUP's default action would kill the server
+    # (a logrotate "postrotate kill -HUP" habit must not take the sidecar down).
+    signal.signal(signal.SIGHUP, _ignore_hangup)
     uvicorn.run(
         "guard.proxy.server:create_app",
         factory=True,
@@ -64,10 +75,40 @@ def serve(args: argparse.Namespace) -> int:
         port=config.port,
         workers=config.workers,
         log_level=config.log_level,
+        # guardwire writes its own value-free access line (logger guardwire.access).
         access_log=False,
         timeout_graceful_shutdown=int(config.shutdown_timeout),
         server_header=False,
         # A sidecar on loopback: no X-Forwarded-* rewriting middleware on every request.
         proxy_headers=False,
+        http=HTTP_PROTOCOL,
     )
     return 0
+
+
+def _ignore_hangup(signum: int, frame: FrameType | None) -> None:
+    log.warning(
+        "received SIGHUP: reloading is not supported yet, ignoring it (policy and config "
+        "stay as loaded; restart guardwire to change them)"
+    )
+
+
+def _warn_if_open_relay(config: ServerConfig) -> None:
+    """Warn when anyone who can reach the port may use the upstream key unchecked."""
+    if config.keys or _is_loopback(config.host):
+        return
+    log.warning(
+        "listening on %s without client keys: anyone who can reach this port can make model "
+        "calls with the upstream key; configure 'keys' or listen on 127.0.0.1",
+        config.host,
+    )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+

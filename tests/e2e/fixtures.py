@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from guard.proxy.app import ProxyApp
 from guard.proxy.config import load_config
+from guard.proxy.server import HTTP_PROTOCOL
 from tests.fake_upstream import FakeUpstream
 
 
@@ -28,7 +29,10 @@ class ProxyServer:
         self._sock.bind(("127.0.0.1", 0))
         self.port = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+        # The production protocol: header timeout and connection cap from the app's config.
+        config = uvicorn.Config(
+            app, log_level="warning", lifespan="on", access_log=False, http=HTTP_PROTOCOL
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, daemon=True)
 
