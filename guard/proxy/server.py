@@ -8,7 +8,6 @@ import logging
 import os
 import signal
 from types import FrameType
-from typing import Any
 
 from guard.errors import MissingDependency
 from guard.proxy.app import ProxyApp
@@ -111,4 +110,3 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
