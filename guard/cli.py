@@ -16,6 +16,34 @@ from guard.errors import ConfigError, GuardError, PolicyError
 
 EXIT_ALLOWED, EXIT_BLOCKED, EXIT_ERROR = 0, 1, 2
 
+_SERVE_EPILOG = """\
+configuration:
+  A YAML file (--config FILE or GUARDWIRE_CONFIG) holds every setting (upstreams,
+  keys, policies, passthrough, limits); environment variables win over the file and
+  flags win over both. Main variables:
+    GUARDWIRE_UPSTREAM         upstream base URL (one upstream)
+    GUARDWIRE_UPSTREAM_KEY     one upstream key for every route; else OPENAI_API_KEY
+                               for OpenAI routes and ANTHROPIC_API_KEY for Anthropic
+                               routes (GUARDWIRE_UPSTREAM_KEY_ENV names another variable)
+    GUARDWIRE_POLICY           policy file or shipped pack name
+    GUARDWIRE_PASSTHROUGH      routes forwarded unchecked, comma-separated
+                               (default "GET /v1/models")
+    GUARDWIRE_AUDIT_LOG        JSON-lines audit log path (off when unset)
+    GUARDWIRE_LOG_LEVEL        debug, info (one access line per request), warning, error
+    GUARDWIRE_HOST, GUARDWIRE_PORT, GUARDWIRE_WORKERS, GUARDWIRE_MAX_BODY_BYTES,
+    GUARDWIRE_MAX_CONNECTIONS, GUARDWIRE_FORWARD_CLIENT_AUTH, GUARDWIRE_CONFIG
+
+endpoints:
+  POST /v1/chat/completions, /v1/messages (and Azure /openai/deployments/NAME/...)
+                       guarded model calls, streamed or not
+  GET  /v1/models      forwarded unchecked (the 'passthrough' allow-list)
+  GET  /metrics        Prometheus metrics (per worker process)
+  GET  /healthz        liveness;  GET /readyz  readiness (upstreams reachable)
+
+Exit status 2 on a configuration or policy error. SIGTERM drains in-flight requests;
+SIGHUP is ignored (reload is not supported yet).
+"""
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -52,6 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         help="run the sidecar proxy (OpenAI and Anthropic wire formats)",
         description="Run the guardwire proxy. With no upstream configured it answers from the "
         "built-in offline demo model (model 'guardwire-demo').",
+        epilog=_SERVE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--config", metavar="FILE", help="server config YAML (env GUARDWIRE_CONFIG)")
     serve.add_argument(

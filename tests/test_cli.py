@@ -89,13 +89,13 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _serve(*args: str) -> tuple[subprocess.Popen[str], int]:
+def _serve(*args: str, **extra_env: str) -> tuple[subprocess.Popen[str], int]:
     port = _free_port()
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("GUARDWIRE_", "OPENAI_", "ANTHROPIC_"))
-    }
+    } | extra_env
     process = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), *args], stderr=subprocess.PIPE, text=True, env=env
     )
@@ -167,3 +167,55 @@ def test_serve_rejects_bad_config(tmp_path: Path) -> None:
         "invalid config" in result.stderr and "line 1" in result.stderr and "port" in result.stderr
     )
     assert "Traceback" not in result.stderr
+
+
+def test_serve_help_names_the_config_file_env_vars_and_endpoints(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = capsys.readouterr().out
+    for needle in (
+        "GUARDWIRE_CONFIG",
+        "GUARDWIRE_UPSTREAM_KEY",
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GUARDWIRE_PASSTHROUGH",
+        "GUARDWIRE_AUDIT_LOG",
+        "GUARDWIRE_LOG_LEVEL",
+        "/metrics",
+        "/healthz",
+        "/readyz",
+        "/v1/messages",
+        "per worker",
+    ):
+        assert needle in text, needle
+
+
+def test_sighup_does_not_kill_the_server() -> None:
+    """newuser-trial §3.4: ``kill -HUP`` took the sidecar down at once.
+
+    A real ``guardwire serve`` process (about 1-2 s to start): the signal must be
+    handled in the process that runs uvicorn.
+    """
+    process, port = _serve()
+    try:
+        process.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        assert process.poll() is None
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert "received SIGHUP" in stderr and "ignoring" in stderr
+
+
+def test_unwritable_audit_log_is_a_one_paragraph_config_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """newuser-trial §3.9: a 27-line traceback and exit 1."""
+    monkeypatch.setenv("GUARDWIRE_AUDIT_LOG", "/proc/nope/audit.jsonl")
+    assert main(["serve", "--port", "0"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error and "\n" not in error
+    assert "audit log" in error and "/proc/nope/audit.jsonl" in error

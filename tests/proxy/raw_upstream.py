@@ -71,6 +71,8 @@ class RawUpstream:
         self.reply = reply
         self.requests: list[RawRequest] = []
         self.received = bytearray()
+        #: Connections accepted (also those that sent nothing, like readiness probes).
+        self.connections = 0
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -95,6 +97,7 @@ class RawUpstream:
         self._loop.close()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         buffer = b""
         try:
             while True:
