@@ -200,7 +200,19 @@ def test_client_disconnect_mid_stream_cancels_upstream(
                 break
 
     asyncio.run(read_a_little())
-    time.sleep(0.2)
+    # The stream would last ~4 s: the proxy must close the upstream connection and count
+    # the call as disconnected right away (polled, not slept, for slow machines).
+    registry = upstream_proxy.app.telemetry.registry
+    labels = {"frontend": "proxy", "format": "openai.chat", "outcome": "disconnected"}
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if fake_upstream._connections == set() and registry.get_sample_value(
+            "guardwire_calls_total", labels
+        ):
+            break
+        time.sleep(0.02)
+    assert registry.get_sample_value("guardwire_calls_total", labels) == 1
+    assert fake_upstream._connections == set()
     assert_alive(upstream_proxy)
 
 

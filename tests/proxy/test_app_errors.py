@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
 import openai
@@ -41,33 +42,35 @@ class Records(logging.Handler):
         self.records.append(record)
 
 
-@pytest.fixture
-def server_log() -> Iterator[Records]:
+@contextmanager
+def server_log_records() -> Iterator[Records]:
+    """Records of uvicorn's error log (attach after uvicorn configured its logging)."""
     records = Records()
     loggers = [logging.getLogger(name) for name in ("uvicorn.error", "guardwire.proxy")]
     for logger in loggers:
         logger.addHandler(records)
-    yield records
-    for logger in loggers:
-        logger.removeHandler(records)
+    try:
+        yield records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(records)
 
 
 def test_error_mid_stream_ends_with_an_error_event_not_a_second_start(
-    start_proxy: Callable[..., ProxyServer], server_log: Records
+    start_proxy: Callable[..., ProxyServer],
 ) -> None:
     upstream = RawUpstream(deeply_nested_after_one_event).start()
     try:
         server = start_proxy(upstream=upstream.url)
-        client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0)
-        stream = client.chat.completions.create(
-            model="m", messages=[{"role": "user", "content": "hi"}], stream=True
-        )
-        texts = []
-        with pytest.raises(openai.APIError):
-            for chunk in stream:
-                texts.append(chunk.choices[0].delta.content or "")
-        alive = httpx.get(server.url + "/healthz", timeout=5)
-        assert alive.status_code == 200
+        with server_log_records() as server_log:
+            client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0)
+            stream = client.chat.completions.create(
+                model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+            with pytest.raises(openai.APIError):
+                for _ in stream:
+                    pass
+            assert httpx.get(server.url + "/healthz", timeout=5).status_code == 200
     finally:
         upstream.stop()
     messages = [record.getMessage() for record in server_log.records]
