@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -16,20 +17,16 @@ KEYS = [{"key": "team-a-raw-key", "tenant": "team-a"}]
 
 
 def spy_callers(server: ProxyServer, monkeypatch: pytest.MonkeyPatch) -> list[Caller]:
+    """Record the caller of every call the engine opens."""
     seen: list[Caller] = []
     guard = server.app.guard
-    run, before = guard.run, guard.before
+    open_call = guard.open
 
-    async def spy_run(call: Call, send: Any) -> Any:
+    def spy_open(call: Call, **kwargs: Any) -> Any:
         seen.append(call.caller)
-        return await run(call, send)
+        return open_call(call, **kwargs)
 
-    def spy_before(call: Call) -> Any:
-        seen.append(call.caller)
-        return before(call)
-
-    monkeypatch.setattr(guard, "run", spy_run)
-    monkeypatch.setattr(guard, "before", spy_before)
+    monkeypatch.setattr(guard, "open", spy_open)
     return seen
 
 
@@ -118,3 +115,23 @@ def test_the_auth_layer_puts_the_principal_in_scope_state(
     known, unknown = states
     assert known["principal"].tenant == "team-a" and known["principal"].authenticated
     assert not unknown["principal"].authenticated
+
+
+def test_audit_lines_carry_the_principal_not_the_assertion(
+    start_proxy: Callable[..., ProxyServer], tmp_path: Any
+) -> None:
+    audit = tmp_path / "audit.jsonl"
+    server = start_proxy(keys=KEYS, audit_log=str(audit))
+    httpx.post(
+        server.url + "/v1/chat/completions",
+        headers={"x-api-key": "team-a-raw-key", "x-guardwire-tenant": "team-b"},
+        json={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        timeout=5,
+    )
+    server.stop()  # the audit line is written as the call finishes, after the response
+    lines = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert lines and all(line["tenant"] == "team-a/team-b" for line in lines)
+    assert all(
+        line["key_id"] == hashlib.sha256(b"team-a-raw-key").hexdigest()[:12] for line in lines
+    )
+    assert "team-a-raw-key" not in audit.read_text()
