@@ -76,7 +76,9 @@ class RequestIdMiddleware:
 
 
 class AccessLogMiddleware:
-    """One ``info`` line per request: method, route template, status, outcome, latency, id.
+    """One ``info`` line per request: method, route template, status, outcome, latency,
+    upstream name and request id (a stream that broke half way shows as a 200 with the
+    outcome ``upstream_error`` and the upstream's name).
 
     Never the raw path, query, headers or body: the template names the route.
     """
@@ -98,12 +100,13 @@ class AccessLogMiddleware:
             if access_log.isEnabledFor(logging.INFO):
                 route = context.route.template if context.route is not None else "invalid"
                 access_log.info(
-                    "%s %s %d %s %.1fms %s",
+                    "%s %s %d %s %.1fms upstream=%s request_id=%s",
                     scope["method"],
                     route,
                     context.status,
                     context.outcome,
                     (time.perf_counter() - context.started) * 1000,
+                    context.upstream or "-",
                     context.request_id,
                 )
 

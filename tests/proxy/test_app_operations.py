@@ -32,10 +32,13 @@ def test_one_value_free_access_line_per_request(
     httpx.get(url + f"/v1/{SECRET}?q={SECRET}", headers={"x-request-id": "rid-4"})
     lines = [r.getMessage() for r in caplog.records if r.name == "guardwire.access"]
     assert len(lines) == 4, lines
-    assert lines[0].startswith("POST openai.chat 200 allowed ") and lines[0].endswith(" rid-1")
-    assert lines[1].startswith("POST openai.chat 400 blocked ") and lines[1].endswith(" rid-2")
+    assert lines[0].startswith("POST openai.chat 200 allowed ")
+    assert lines[0].endswith(" upstream=demo request_id=rid-1")
+    assert lines[1].startswith("POST openai.chat 400 blocked ")
+    assert lines[1].endswith(" upstream=demo request_id=rid-2")
     assert lines[2].startswith("POST openai.chat 200 allowed ")
-    assert lines[3].startswith("GET not_found 404 - ") and lines[3].endswith(" rid-4")
+    assert lines[3].startswith("GET not_found 404 - ")
+    assert lines[3].endswith(" upstream=- request_id=rid-4")
     assert all(SECRET not in line and "bomb" not in line for line in lines)
 
 
@@ -105,3 +108,23 @@ def test_serving_beyond_loopback_without_keys_warns(
     run_serve(monkeypatch, host=host)
     warnings = [r.getMessage() for r in caplog.records if "without client keys" in r.getMessage()]
     assert bool(warnings) is warned
+
+
+def test_a_stream_that_breaks_half_way_is_logged_with_its_upstream(
+    start_proxy: Callable[..., ProxyServer],
+    fake_upstream: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.fake_upstream import Script
+
+    server = start_proxy(upstreams={"openai-main": {"url": fake_upstream.url}})
+    caplog.set_level(logging.INFO, logger="guardwire.access")
+    fake_upstream.enqueue(Script(text="one two three four", chunk_size=4, break_stream_after=2))
+    with httpx.stream(
+        "POST", server.url + "/v1/chat/completions", json={**HELLO, "stream": True}, timeout=5
+    ) as response:
+        response.read()
+    server.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "guardwire.access"]
+    assert lines and lines[-1].startswith("POST openai.chat 200 upstream_error ")
+    assert "upstream=openai-main " in lines[-1]
