@@ -1,7 +1,7 @@
 """The sidecar proxy: small ASGI pieces composed, starlette-style.
 
-A request passes, outermost first: request id → access log → API-shaped errors
-(:mod:`guard.proxy.middleware`) → authentication (the principal in ``scope["state"]``)
+A request passes, outermost first: request context (id, access line) → API-shaped
+errors (:mod:`guard.proxy.middleware`) → authentication (the principal in ``scope["state"]``)
 → the router and endpoints (:mod:`guard.proxy.endpoints`): guarded model calls
 (:mod:`guard.proxy.calls`), the pass-through allow-list, ``/metrics``, ``/healthz``,
 ``/readyz``. Routing is on the raw request target (:mod:`guard.proxy.routing`).
@@ -25,11 +25,10 @@ from guard.proxy.config import ServerConfig
 from guard.proxy.demo import DemoUpstream
 from guard.proxy.endpoints import Endpoints
 from guard.proxy.middleware import (
-    AccessLogMiddleware,
     ApiErrorMiddleware,
     AuthMiddleware,
     Client,
-    RequestIdMiddleware,
+    RequestContextMiddleware,
 )
 from guard.proxy.upstream import HttpUpstream, Router, Upstream
 
@@ -93,12 +92,10 @@ class ProxyApp:
         self.upstreams = Router(upstreams, config)
         self.calls = ModelCalls(self.telemetry)
         self.endpoints = Endpoints(self)
-        self._http = RequestIdMiddleware(
-            AccessLogMiddleware(
-                ApiErrorMiddleware(
-                    AuthMiddleware(self.endpoints, clients=clients, default=default),
-                    policy=default.policy,
-                )
+        self._http = RequestContextMiddleware(
+            ApiErrorMiddleware(
+                AuthMiddleware(self.endpoints, clients=clients, default=default),
+                policy=default.policy,
             )
         )
 

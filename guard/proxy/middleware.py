@@ -1,10 +1,9 @@
 """The proxy's ASGI middleware, each one job, composed in :mod:`guard.proxy.app`.
 
-Outermost first: :class:`RequestIdMiddleware` (the request's context and id),
-:class:`AccessLogMiddleware` (one value-free line per request),
-:class:`ApiErrorMiddleware` (errors rendered in the API's shape, aware of whether the
-response already started) and :class:`AuthMiddleware` (the :class:`Principal` in
-``scope["state"]``).
+Outermost first: :class:`RequestContextMiddleware` (the request's context and id, and
+one value-free access line), :class:`ApiErrorMiddleware` (errors rendered in the API's
+shape, aware of whether the response already started) and :class:`AuthMiddleware` (the
+:class:`~guard.identity.Principal` in ``scope["state"]``).
 """
 
 from __future__ import annotations
@@ -56,13 +55,20 @@ class RequestContext:
 
 
 def context_of(scope: Scope) -> RequestContext:
-    """The request's context (set by :class:`RequestIdMiddleware`)."""
+    """The request's context (set by :class:`RequestContextMiddleware`)."""
     context: RequestContext = scope["state"]["guardwire"]
     return context
 
 
-class RequestIdMiddleware:
-    """Gives each request its context and id (the client's ``x-request-id`` if sane)."""
+class RequestContextMiddleware:
+    """Gives each request its context and id, and writes its access line when it ends.
+
+    The id is the client's ``x-request-id`` when it is sane, else a new one. The access
+    line, at ``info`` on ``guardwire.access``: method, route template, status, outcome,
+    latency, upstream name and request id (a stream that broke half way shows as a 200
+    with the outcome ``upstream_error`` and the upstream's name). Never the raw path,
+    query, headers or body: the template names the route.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,30 +78,8 @@ class RequestIdMiddleware:
         request_id = raw_id.decode() if raw_id and _REQUEST_ID.match(raw_id) else new_request_id()
         context = RequestContext(request_id, time.perf_counter())
         scope.setdefault("state", {})["guardwire"] = context
-        await self.app(scope, receive, send)
-
-
-class AccessLogMiddleware:
-    """One ``info`` line per request: method, route template, status, outcome, latency,
-    upstream name and request id (a stream that broke half way shows as a 200 with the
-    outcome ``upstream_error`` and the upstream's name).
-
-    Never the raw path, query, headers or body: the template names the route.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        context = context_of(scope)
-
-        async def send_and_note(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                context.status = message["status"]
-            await send(message)
-
         try:
-            await self.app(scope, receive, send_and_note)
+            await self.app(scope, receive, send)
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 route = context.route.template if context.route is not None else "invalid"
@@ -134,15 +118,17 @@ class ApiErrorMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = _Response()
+        context = context_of(scope)
 
         async def tracking_send(message: Message) -> None:
             kind = message["type"]
             if kind == "http.response.start":
                 response.started = True
-                response.streaming = any(
-                    name == b"content-type" and value.startswith(b"text/event-stream")
-                    for name, value in message.get("headers", ())
-                )
+                context.status = message["status"]
+                for name, value in message.get("headers", ()):
+                    if name == b"content-type":
+                        response.streaming = value.startswith(b"text/event-stream")
+                        break
             elif kind == "http.response.body" and not message.get("more_body", False):
                 response.finished = True
             await send(message)
@@ -152,7 +138,6 @@ class ApiErrorMiddleware:
         except ClientDisconnected:
             return
         except Exception as exc:  # never crash the server; never log values
-            context = context_of(scope)
             status, message, code = _describe(exc, context)
             fmt = context.fmt or _shape_for(scope)
             if not response.started:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from guard import formats
 from guard.errors import RequestError
@@ -21,8 +22,8 @@ from guard.proxy.asgi import Scope
 # RFC 3986 pchar = unreserved / pct-encoded / sub-delims / ":" / "@"
 _PCHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})"
 # origin-form = absolute-path [ "?" query ]; absolute-path = 1*( "/" segment )
-_PATH = re.compile(rf"(?:/{_PCHAR}*)+")
-_QUERY = re.compile(rf"(?:{_PCHAR}|[/?])*")
+_PATH = re.compile(rf"(?:/{_PCHAR}*)+".encode())
+_QUERY = re.compile(rf"(?:{_PCHAR}|[/?])*".encode())
 # A wildcard matches one plain segment: no percent-escapes (an upstream could decode
 # "%2F" into a separator), no ";" parameters, and never "." or "..".
 _PLAIN_SEGMENT = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,=:@]+")
@@ -47,16 +48,33 @@ def request_target(scope: Scope) -> Target:
     raw_path = scope.get("raw_path")
     if raw_path is None:  # ASGI servers that omit it: the decoded path, still validated
         raw_path = scope["path"].encode("utf-8")
-    query = scope.get("query_string", b"")
-    if not (
-        _PATH.fullmatch(raw_path.decode("latin-1")) and _QUERY.fullmatch(query.decode("latin-1"))
-    ):
-        raise RequestError(
-            "the request target is not a valid URL path: percent-encode spaces, control, "
-            "non-ASCII and reserved characters (RFC 9112 origin-form)",
-            code="invalid_request_target",
-        )
-    return Target(raw_path.decode("ascii"), query.decode("ascii"))
+    query: bytes = scope.get("query_string", b"")
+    path = _cached_path(raw_path) if len(raw_path) <= _CACHED_PATH_LENGTH else _path(raw_path)
+    if query and not _QUERY.fullmatch(query):
+        raise _invalid_target()
+    return Target(path, query.decode("ascii"))
+
+
+#: Clients call a handful of paths: those this short are validated once (the cache holds
+#: at most 256 of them, so at most 64 KiB of keys).
+_CACHED_PATH_LENGTH = 256
+
+
+def _path(raw_path: bytes) -> str:
+    if not _PATH.fullmatch(raw_path):
+        raise _invalid_target()
+    return raw_path.decode("ascii")
+
+
+_cached_path = lru_cache(maxsize=256)(_path)
+
+
+def _invalid_target() -> RequestError:
+    return RequestError(
+        "the request target is not a valid URL path: percent-encode spaces, control, "
+        "non-ASCII and reserved characters (RFC 9112 origin-form)",
+        code="invalid_request_target",
+    )
 
 
 @dataclass(frozen=True, slots=True)
