@@ -142,7 +142,7 @@ class ApiErrorMiddleware:
             fmt = context.fmt or _shape_for(scope)
             if not response.started:
                 headers = guard_headers(context.request_id, "error", self.policy)
-                await send_error(send, fmt, status, message, code, headers)
+                await send_error(tracking_send, fmt, status, message, code, headers)
             elif response.streaming and not response.finished:
                 await send(
                     {
