@@ -60,6 +60,12 @@ class Endpoints:
         elif kind is Kind.METRICS:
             exposition = generate_latest(self.app.telemetry.registry)
             await respond(send, 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], exposition)
+        elif kind is Kind.METHOD_NOT_ALLOWED:
+            raise RequestError(
+                f"this model API endpoint accepts POST, not {method}",
+                status=405,
+                code="method_not_allowed",
+            )
         elif kind is Kind.UNCHECKED_API:
             raise RequestError(
                 f"guardwire does not check this model API ({route.template}): add the route "

@@ -141,6 +141,7 @@ class Kind(Enum):
     READYZ = "readyz"
     METRICS = "metrics"
     UNCHECKED_API = "unchecked_api"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"
 
 
@@ -175,10 +176,12 @@ class RouteTable:
         for pattern in self.passthrough:
             if pattern.matches(method, path):
                 return Route(Kind.PASSTHROUGH, pattern.text, fmt)
+        if fmt is not None:  # a model API path, with another method than POST
+            return Route(Kind.METHOD_NOT_ALLOWED, fmt.name, fmt)
         api = unchecked_api(path) if method == "POST" else None
         if api is not None:
-            return Route(Kind.UNCHECKED_API, api, fmt)
-        return Route(Kind.NOT_FOUND, "not_found", fmt)
+            return Route(Kind.UNCHECKED_API, api)
+        return Route(Kind.NOT_FOUND, "not_found")
 
 
 def unchecked_api(path: str) -> str | None:

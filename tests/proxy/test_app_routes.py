@@ -139,3 +139,21 @@ def test_route_table_prefers_guarded_routes() -> None:
     assert table.route("GET", Target("/v1/models", "")).kind is Kind.PASSTHROUGH
     assert table.route("GET", Target("/metrics", "")).kind is Kind.METRICS
     assert table.route("GET", Target("/v1/files", "")).kind is Kind.NOT_FOUND
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "shape"),
+    [
+        ("GET", "/v1/chat/completions", "openai"),
+        ("PUT", "/v1/chat/completions", "openai"),
+        ("DELETE", "/v1/messages", "anthropic"),
+    ],
+)
+def test_other_methods_on_model_apis_get_405_in_the_apis_shape(
+    demo_proxy: ProxyServer, method: str, path: str, shape: str
+) -> None:
+    """newuser-trial §4.3: a 404 in the OpenAI shape even for /v1/messages."""
+    response = httpx.request(method, demo_proxy.url + path, timeout=5)
+    assert response.status_code == 405
+    body = response.json()
+    assert (body.get("type") == "error") is (shape == "anthropic")
