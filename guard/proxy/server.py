@@ -63,6 +63,12 @@ def serve(args: argparse.Namespace) -> int:
         for name, upstream in config.upstreams.items():
             log.info("upstream %s: %s", name, upstream.url)
     log.info("policy: %s; listening on http://%s:%d", config.policy, config.host, config.port)
+    if config.workers > 1:
+        log.info(
+            "%d worker processes: /metrics and the access log are per worker (each scrape "
+            "reaches one of them)",
+            config.workers,
+        )
     os.environ[_RESOLVED] = config.for_workers().model_dump_json()
     # Reload is not implemented yet; SIGHUP's default action would kill the server
     # (a logrotate "postrotate kill -HUP" habit must not take the sidecar down).
