@@ -218,4 +218,4 @@ def test_unwritable_audit_log_is_a_one_paragraph_config_error(
     assert main(["serve", "--port", "0"]) == 2
     error = capsys.readouterr().err.strip()
     assert "Traceback" not in error and "\n" not in error
-    assert "audit log" in error and "/proc/nope/audit.jsonl" in error
+    assert "audit log" in error and "/proc/nope" in error
