@@ -54,12 +54,11 @@ class Endpoints:
         elif kind is Kind.PASSTHROUGH:
             await self.passthrough(scope, receive, send, target)
         elif kind is Kind.HEALTHZ:
-            await respond(send, 200, [(b"content-type", JSON)], b'{"status":"ok"}')
+            await self.healthz(send)
         elif kind is Kind.READYZ:
             await self.readyz(send)
         elif kind is Kind.METRICS:
-            exposition = generate_latest(self.app.telemetry.registry)
-            await respond(send, 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], exposition)
+            await self.metrics(send)
         elif kind is Kind.METHOD_NOT_ALLOWED:
             raise RequestError(
                 f"this model API endpoint accepts POST, not {method}",
@@ -138,6 +137,15 @@ class Endpoints:
         )
         context.outcome = "passthrough"
         await send_upstream(send, response, context.request_id)
+
+    async def healthz(self, send: Send) -> None:
+        """Liveness: the process answers."""
+        await respond(send, 200, [(b"content-type", JSON)], b'{"status":"ok"}')
+
+    async def metrics(self, send: Send) -> None:
+        """The Prometheus exposition of this process's registry."""
+        exposition = generate_latest(self.app.telemetry.registry)
+        await respond(send, 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], exposition)
 
     async def readyz(self, send: Send) -> None:
         """Ready when every upstream accepts connections; probed at most every 2 s."""
