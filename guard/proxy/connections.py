@@ -6,7 +6,8 @@ headers slowly (one line every few seconds keeps a connection open forever), and
 ``http=``) arms a timer from a connection's first moment, and from the first byte of
 each later request, until the headers are complete: past ``header_timeout`` the client
 gets a 408 in the API's JSON shape and the connection closes. Past ``max_connections``
-open connections a request gets a JSON 503 with ``retry-after``.
+open connections a request gets a JSON 503 with ``retry-after``; a request httptools
+cannot parse gets a JSON 400 instead of uvicorn's plain-text one.
 """
 
 from __future__ import annotations
@@ -88,6 +89,16 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not self._answered:
             super().on_message_complete()
 
+    def send_400_response(self, msg: str) -> None:
+        """A request httptools cannot parse: a JSON 400 like every other error."""
+        self._disarm_header_timer()
+        self._answer_and_close(
+            400,
+            "the request is not valid HTTP/1.1: check the request line (a percent-encoded "
+            "path) and the headers",
+            "invalid_request",
+        )
+
     def _arm_header_timer(self) -> None:
         if self._header_timer is None and not self._answered:
             self._header_timer = self.loop.call_later(self.header_timeout, self._headers_late)
@@ -119,7 +130,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         anthropic = any(name == b"anthropic-version" for name, _ in self.headers or ())
         fmt = formats.get("anthropic.messages" if anthropic else "openai.chat")
         body = fmt.error_body(status, message, code)
-        reason = {408: b"Request Timeout", 503: b"Service Unavailable"}[status]
+        reason = {400: b"Bad Request", 408: b"Request Timeout", 503: b"Service Unavailable"}[status]
         head = [
             b"HTTP/1.1 %d %s\r\n" % (status, reason),
             b"content-type: application/json\r\n",

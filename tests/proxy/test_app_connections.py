@@ -85,3 +85,16 @@ def test_past_max_connections_requests_get_a_clear_503(
             sock.close()
     time.sleep(0.05)
     assert httpx.post(server.url + "/v1/chat/completions", json=HELLO, timeout=3).is_success
+
+
+def test_requests_the_parser_refuses_get_a_json_400_and_the_server_lives(
+    demo_proxy: ProxyServer,
+) -> None:
+    """newuser-trial §4.5: raw non-ASCII or control bytes got uvicorn's plain-text 400."""
+    for target in ("/v1/€".encode(), b"/v1/\xff", b"/v1/a\x7fb"):
+        with socket.create_connection(("127.0.0.1", demo_proxy.port), timeout=3) as sock:
+            sock.sendall(b"POST " + target + b" HTTP/1.1\r\nhost: p\r\ncontent-length: 0\r\n\r\n")
+            response = read_all(sock)
+        assert response.startswith(b"HTTP/1.1 400 "), response[:80]
+        assert json.loads(response.partition(b"\r\n\r\n")[2])["error"]["code"] == "invalid_request"
+    assert httpx.post(demo_proxy.url + "/v1/chat/completions", json=HELLO, timeout=3).is_success
