@@ -1,0 +1,110 @@
+"""Where a Responses API output item keeps its text: the format's coverage table.
+
+===================  ==============================  ============  ===========================
+output item          text field                      segment kind  stream key
+===================  ==============================  ============  ===========================
+``message``          ``content[j].text``             message       ``("text", item, j)``
+                     (``output_text``)
+``message``          ``content[j].refusal``          message       ``("refusal", item, j)``
+``function_call``    ``arguments`` (one JSON text)   tool_arguments ``("tool", item)``
+``custom_tool_call`` ``input``                       tool_arguments ``("tool", item)``
+``reasoning``        ``summary[k].text``             message (1)   ``("summary", item, k)``
+``reasoning``        ``content[k].text``             message (1)   ``("reasoning", item, k)``
+===================  ==============================  ============  ===========================
+
+(1) Reasoning text is checked as choice index 1, so that ``Reply.text`` (what schema,
+grounding and reask read) is the answer alone. Other item types (web search calls,
+file search results, images, MCP calls) are not checked as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterator
+from typing import Any
+
+from guard.types import JsonPath
+
+#: Stream key kind -> (delta event type, the event's index field or ``None``).
+DELTA_EVENTS: dict[str, tuple[str, str | None]] = {
+    "text": ("response.output_text.delta", "content_index"),
+    "refusal": ("response.refusal.delta", "content_index"),
+    "tool": ("response.function_call_arguments.delta", None),
+    "summary": ("response.reasoning_summary_text.delta", "summary_index"),
+    "reasoning": ("response.reasoning_text.delta", "content_index"),
+}
+#: Delta event type -> stream key kind (custom tool input shares ``tool``).
+DELTA_KINDS = {event: kind for kind, (event, _) in DELTA_EVENTS.items()}
+DELTA_KINDS["response.custom_tool_call_input.delta"] = "tool"
+#: ``.done`` event type -> (stream key kind, field holding the whole text).
+DONE_EVENTS = {
+    "response.output_text.done": ("text", "text"),
+    "response.refusal.done": ("refusal", "refusal"),
+    "response.function_call_arguments.done": ("tool", "arguments"),
+    "response.custom_tool_call_input.done": ("tool", "input"),
+    "response.reasoning_summary_text.done": ("summary", "text"),
+    "response.reasoning_text.done": ("reasoning", "text"),
+}
+#: Part type -> (stream key kind, text field) for content and summary parts.
+PARTS = {
+    "output_text": ("text", "text"),
+    "refusal": ("refusal", "refusal"),
+    "reasoning_text": ("reasoning", "text"),
+    "summary_text": ("summary", "text"),
+}
+
+
+def stream_key(kind: str, payload: dict[str, Any]) -> Hashable | None:
+    """The stream key of a delta or done event of ``kind``, or ``None`` if malformed."""
+    item = payload.get("output_index")
+    if not isinstance(item, int):
+        return None
+    field = DELTA_EVENTS[kind][1]
+    if field is None:
+        return (kind, item)
+    number = payload.get(field)
+    return (kind, item, number) if isinstance(number, int) else None
+
+
+def _parts(item: dict[str, Any], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    parts = item.get(name)
+    for number, part in enumerate(parts if isinstance(parts, list) else ()):
+        if isinstance(part, dict):
+            yield number, part
+
+
+def item_texts(item: Any, index: int) -> Iterator[tuple[Hashable, JsonPath, str]]:
+    """``(stream key, path inside the item, text)`` of each text field of output item
+    ``item`` at ``output[index]`` (fields of the wrong type are skipped)."""
+    if not isinstance(item, dict):
+        return
+    kind = item.get("type")
+    if kind == "message":
+        for j, part in _parts(item, "content"):
+            found = PARTS.get(part.get("type"))  # type: ignore[arg-type]
+            if found is not None and found[0] in ("text", "refusal"):
+                text = part.get(found[1])
+                if isinstance(text, str):
+                    yield (found[0], index, j), ("content", j, found[1]), text
+    elif kind in ("function_call", "custom_tool_call"):
+        name = "arguments" if kind == "function_call" else "input"
+        if isinstance(item.get(name), str):
+            yield ("tool", index), (name,), item[name]
+    elif kind == "reasoning":
+        for k, part in _parts(item, "summary"):
+            if isinstance(part.get("text"), str):
+                yield ("summary", index, k), ("summary", k, "text"), part["text"]
+        for k, part in _parts(item, "content"):
+            if part.get("type") == "reasoning_text" and isinstance(part.get("text"), str):
+                yield ("reasoning", index, k), ("content", k, "text"), part["text"]
+
+
+def part_key(payload: dict[str, Any]) -> tuple[Hashable, str] | None:
+    """For a ``content_part`` / ``reasoning_summary_part`` event: (stream key, text field)."""
+    part, item = payload.get("part"), payload.get("output_index")
+    if not isinstance(part, dict) or not isinstance(item, int):
+        return None
+    found = PARTS.get(part.get("type"))  # type: ignore[arg-type]
+    if found is None:
+        return None
+    number = payload.get("summary_index" if found[0] == "summary" else "content_index")
+    return ((found[0], item, number), found[1]) if isinstance(number, int) else None

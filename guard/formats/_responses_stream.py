@@ -1,0 +1,311 @@
+"""Output checks over a Responses API event stream.
+
+Text deltas (``response.output_text.delta``, ``.refusal.delta``,
+``.function_call_arguments.delta``, ``.custom_tool_call_input.delta``,
+``.reasoning_summary_text.delta``, ``.reasoning_text.delta``) feed the stream session
+under the keys of :mod:`guard.formats._responses_items` and go out with the released
+text. Every event that repeats whole text (``*.done``, ``content_part.*``,
+``reasoning_summary_part.*``, ``output_item.*``, and ``response.*`` with the whole
+response) is rewritten from the assembly, which holds what the client was sent: the
+upstream's own copy of the text never leaves. Text such an event has beyond what the
+deltas brought (an upstream that sends no deltas) is fed to the session first, and what
+it releases goes out as extra delta events. A ``.done`` event ends its text stream; the
+terminal ``response.completed`` / ``.incomplete`` / ``.failed`` ends them all.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
+
+from guard.formats._responses_items import (
+    DELTA_EVENTS,
+    DELTA_KINDS,
+    DONE_EVENTS,
+    item_texts,
+    part_key,
+    stream_key,
+)
+from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats.base import set_at
+from guard.formats.sse import Event
+
+if TYPE_CHECKING:
+    from guard.engine import Guard
+    from guard.types import Call
+
+_PART_EVENTS = (
+    "response.content_part.added",
+    "response.content_part.done",
+    "response.reasoning_summary_part.added",
+    "response.reasoning_summary_part.done",
+)
+_ITEM_EVENTS = ("response.output_item.added", "response.output_item.done")
+_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+#: A stub output item for text whose item was never announced, by stream key kind.
+_STUBS: dict[str, dict[str, Any]] = {
+    "text": {"type": "message", "role": "assistant", "status": "completed", "content": []},
+    "refusal": {"type": "message", "role": "assistant", "status": "completed", "content": []},
+    "tool": {"type": "function_call", "status": "completed", "call_id": "", "name": ""},
+    "summary": {"type": "reasoning", "summary": []},
+    "reasoning": {"type": "reasoning", "summary": [], "content": []},
+}
+_EMPTY_PARTS = {
+    "text": ("content", {"type": "output_text", "text": "", "annotations": []}),
+    "refusal": ("content", {"type": "refusal", "refusal": ""}),
+    "summary": ("summary", {"type": "summary_text", "text": ""}),
+    "reasoning": ("content", {"type": "reasoning_text", "text": ""}),
+}
+
+
+class ResponseAssembly:
+    """Adds stream events up to the ``response`` object they stream."""
+
+    def __init__(self) -> None:
+        self._head: dict[str, Any] = {}
+        self._items: dict[int, dict[str, Any]] = {}
+        self._texts: dict[Hashable, list[str]] = {}
+
+    def text(self, key: Hashable) -> str:
+        """The text of stream ``key`` so far."""
+        return "".join(self._texts.get(key, ()))
+
+    def add_text(self, key: Hashable, text: str) -> None:
+        """Take a text delta of stream ``key``."""
+        self._texts.setdefault(key, []).append(text)
+
+    def add(self, payload: dict[str, Any]) -> None:
+        """Take one event."""
+        kind = payload.get("type")
+        if not isinstance(kind, str):
+            return
+        if kind in DELTA_KINDS:
+            key, delta = stream_key(DELTA_KINDS[kind], payload), payload.get("delta")
+            if key is not None and isinstance(delta, str):
+                self.add_text(key, delta)
+        elif kind in DONE_EVENTS:
+            key_kind, field = DONE_EVENTS[kind]
+            key = stream_key(key_kind, payload)
+            if key is not None and isinstance(payload.get(field), str):
+                self._extend(key, payload[field])
+        elif kind in _PART_EVENTS:
+            found = part_key(payload)
+            if found is not None and isinstance(payload["part"].get(found[1]), str):
+                self._extend(found[0], payload["part"][found[1]])
+        elif kind in _ITEM_EVENTS:
+            item, index = payload.get("item"), payload.get("output_index")
+            if isinstance(item, dict) and isinstance(index, int):
+                self._add_item(index, item)
+        elif isinstance(payload.get("response"), dict):
+            response = payload["response"]
+            self._head = {k: v for k, v in response.items() if k != "output"}
+            output = response.get("output")
+            for index, item in enumerate(output if isinstance(output, list) else ()):
+                if isinstance(item, dict):
+                    self._add_item(index, item)
+
+    def _add_item(self, index: int, item: dict[str, Any]) -> None:
+        self._items[index] = copy.deepcopy(item)
+        for key, _, text in item_texts(item, index):
+            self._extend(key, text)
+
+    def _extend(self, key: Hashable, text: str) -> None:
+        """Whole text of ``key`` from an event that repeats it: taken where it continues
+        the deltas (an upstream that sends none); the deltas win where it does not."""
+        known = self.text(key)
+        if len(text) > len(known) and text.startswith(known):
+            self._texts[key] = [text]
+
+    def build(self) -> dict[str, Any]:
+        """The ``response`` object of the events so far, texts from the deltas."""
+        items = {index: copy.deepcopy(item) for index, item in self._items.items()}
+        for key in self._texts:
+            kind, index = key[0], key[1]  # type: ignore[index]
+            item = items.get(index)
+            if item is None:
+                item = items[index] = copy.deepcopy(dict(_STUBS[kind]))
+            if kind != "tool":
+                _ensure_part(item, kind, key[2])  # type: ignore[index]
+        for index, item in items.items():
+            for key, path, _ in item_texts(item, index):
+                set_at(item, path, self.text(key))
+        raw: dict[str, Any] = {"object": "response", **self._head}
+        raw["output"] = [items[index] for index in sorted(items)]
+        return raw
+
+
+def _ensure_part(item: dict[str, Any], kind: str, number: int) -> None:
+    """Give ``item`` the part a text stream writes to, if the events never announced it."""
+    name, empty = _EMPTY_PARTS[kind]
+    parts = item.get(name)
+    if not isinstance(parts, list):
+        parts = item[name] = []
+    while len(parts) <= number:
+        parts.append(copy.deepcopy(empty))
+    if not isinstance(parts[number], dict):
+        parts[number] = copy.deepcopy(empty)
+
+
+def _scrub(payload: dict[str, Any]) -> None:
+    """Drop what would give away the text an edit changed: the generated tokens'
+    log probabilities and the obfuscation padding (its length is the original's)."""
+    payload.pop("obfuscation", None)
+    if payload.get("logprobs"):
+        payload["logprobs"] = []
+
+
+class ResponsesStreamFilter(EventFilter):
+    """Applies a guard's output checks to a Responses API event stream."""
+
+    def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:
+        self.responses = ResponseAssembly()
+        super().__init__(fmt, call, guard, self.responses)
+        #: The upstream's text of each stream so far (what was fed to the session).
+        self._upstream: dict[Hashable, list[str]] = {}
+        #: Output item ids and types, for extra delta events.
+        self._ids: dict[int, str] = {}
+        self._types: dict[int, str] = {}
+        self._sequence = 0
+
+    def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
+        """The API's ``error`` event, or a chat-style ``{"error": ...}`` event."""
+        if payload is None:
+            return False
+        return payload.get("type") == "error" or (
+            "type" not in payload and bool(payload.get("error"))
+        )
+
+    def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
+        """Re-emit one event with released text; rewrite events that repeat text."""
+        kind = payload.get("type") if payload is not None else None
+        if payload is None or not isinstance(kind, str):
+            self.send_raw(event, payload, out)
+            return
+        if isinstance(payload.get("sequence_number"), int):
+            self._sequence = payload["sequence_number"]
+        self._remember(payload)
+        if kind in DELTA_KINDS:
+            self._delta(event, payload, DELTA_KINDS[kind], out)
+            return
+        final = kind.endswith(".done") or kind in _TERMINAL
+        places: list[tuple[Hashable, Any, tuple[str | int, ...]]] = []
+        if kind in DONE_EVENTS:
+            key_kind, field = DONE_EVENTS[kind]
+            key = stream_key(key_kind, payload)
+            if key is not None and isinstance(payload.get(field), str):
+                places.append((key, payload, (field,)))
+        elif kind in _PART_EVENTS:
+            found = part_key(payload)
+            if found is not None and isinstance(payload["part"].get(found[1]), str):
+                places.append((found[0], payload["part"], (found[1],)))
+        elif kind in _ITEM_EVENTS:
+            item, index = payload.get("item"), payload.get("output_index")
+            if isinstance(index, int):
+                places += [(key, item, path) for key, path, _ in item_texts(item, index)]
+        elif isinstance(payload.get("response"), dict):
+            output = payload["response"].get("output")
+            for index, item in enumerate(output if isinstance(output, list) else ()):
+                places += [(key, item, path) for key, path, _ in item_texts(item, index)]
+        self._rewrite(event, payload, places, final, kind in _TERMINAL, out)
+
+    def _delta(self, event: Event, payload: dict[str, Any], kind: str, out: list[bytes]) -> None:
+        key, text = stream_key(kind, payload), payload.get("delta")
+        if key is None or not isinstance(text, str):
+            # Text that cannot be placed cannot be checked: it is not sent.
+            if not isinstance(text, str) or not text:
+                self.send_raw(event, payload, out)
+            return
+        self._upstream.setdefault(key, []).append(text)
+        released = self.release(key, text)
+        if released == text:
+            self.send_raw(event, payload, out)
+        elif released:
+            payload["delta"] = released
+            _scrub(payload)
+            self.send(payload, payload["type"], out)
+        # else: all of it is held back for now, and it carries nothing else.
+
+    def _rewrite(
+        self,
+        event: Event,
+        payload: dict[str, Any],
+        places: list[tuple[Hashable, Any, tuple[str | int, ...]]],
+        final: bool,
+        terminal: bool,
+        out: list[bytes],
+    ) -> None:
+        """Send an event that repeats whole texts, each one replaced by what the client
+        was sent of it (after feeding the session what it had not seen yet)."""
+        for key, holder, path in places:
+            self._catch_up(key, _get(holder, path), final, out)
+        if terminal:
+            self.flush(self.open_keys(), out)
+        changed = False
+        for key, holder, path in places:
+            sent = self.responses.text(key)
+            if _get(holder, path) != sent:
+                set_at(holder, path, sent)
+                changed = True
+        if changed:
+            _scrub(payload)
+            for _, holder, path in places:
+                _scrub(_get(holder, path[:-1]))
+            self.send(payload, payload["type"], out)
+        else:
+            self.send_raw(event, payload, out)
+
+    def _catch_up(self, key: Hashable, whole: Any, final: bool, out: list[bytes]) -> None:
+        seen = "".join(self._upstream.get(key, ()))
+        if isinstance(whole, str) and len(whole) > len(seen) and whole.startswith(seen):
+            self._upstream[key] = [whole]
+            released = self.release(key, whole[len(seen) :])
+            if released:
+                payload, name = self.flush_event(key, released)
+                self.send(payload, name, out)
+        if final:
+            self.flush([key], out)
+
+    def _remember(self, payload: dict[str, Any]) -> None:
+        """Note output item ids and types (extra delta events name their item)."""
+        items: list[tuple[int, Any]] = []
+        if isinstance(payload.get("output_index"), int):
+            index = payload["output_index"]
+            if isinstance(payload.get("item_id"), str):
+                self._ids.setdefault(index, payload["item_id"])
+            items.append((index, payload.get("item")))
+        response = payload.get("response")
+        output = response.get("output") if isinstance(response, dict) else None
+        items += list(enumerate(output if isinstance(output, list) else ()))
+        for index, item in items:
+            if isinstance(item, dict):
+                if isinstance(item.get("id"), str):
+                    self._ids[index] = item["id"]
+                if isinstance(item.get("type"), str):
+                    self._types[index] = item["type"]
+
+    def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
+        """A delta event carrying ``text`` of stream ``key``."""
+        assert isinstance(key, tuple)
+        kind, index = key[0], key[1]
+        delta_type, number_field = DELTA_EVENTS[kind]
+        if kind == "tool" and self._types.get(index) == "custom_tool_call":
+            delta_type = "response.custom_tool_call_input.delta"
+        payload: dict[str, Any] = {
+            "type": delta_type,
+            "item_id": self._ids.get(index, ""),
+            "output_index": index,
+        }
+        if number_field is not None:
+            payload[number_field] = key[2]
+        payload["delta"] = text
+        if kind == "text":
+            payload["logprobs"] = []
+        payload["sequence_number"] = self._sequence
+        return payload, delta_type
+
+
+def _get(holder: Any, path: tuple[str | int, ...]) -> Any:
+    for step in path:
+        holder = holder[step]
+    return holder
