@@ -201,7 +201,14 @@ class OpenAIResponses:
         just another event, and the stream would seem to end normally)."""
         kind = "server_error" if code.startswith("upstream") else "invalid_request_error"
         error = {"message": message, "type": kind, "param": None, "code": code}
-        payload = {"type": "error", **error, "sequence_number": 0, "error": error}
+        payload = {
+            "type": "error",
+            "code": code,
+            "message": message,
+            "param": None,
+            "sequence_number": 0,
+            "error": error,
+        }
         return encode_json(payload, "error")
 
     def with_feedback(self, call: Call, reply: Reply, feedback: str) -> Call:
