@@ -11,6 +11,12 @@ upstream's own copy of the text never leaves. Text such an event has beyond what
 deltas brought (an upstream that sends no deltas) is fed to the session first, and what
 it releases goes out as extra delta events. A ``.done`` event ends its text stream; the
 terminal ``response.completed`` / ``.incomplete`` / ``.failed`` ends them all.
+
+The terminal event is held by :class:`~guard.formats._stream.EventFilter` until the end
+decision, then sent as its ``raw`` bytes (or replaced by the error event of a block). It
+repeats the whole response, so :meth:`ResponsesStreamFilter.is_terminal` rewrites it as
+it arrives: ``raw`` becomes the extra deltas that end every open text stream followed by
+the event rewritten from the assembly.
 """
 
 from __future__ import annotations
@@ -167,6 +173,21 @@ class ResponsesStreamFilter(EventFilter):
         self._ids: dict[int, str] = {}
         self._types: dict[int, str] = {}
         self._sequence = 0
+
+    has_terminal = True
+
+    def is_terminal(self, event: Event, payload: dict[str, Any] | None) -> bool:
+        """``response.completed`` / ``.incomplete`` / ``.failed`` end a stream. Such an
+        event is rewritten here, as the base class sends it later as ``event.raw``."""
+        if payload is None or payload.get("type") not in _TERMINAL:
+            return False
+        if self.session is None:  # buffer mode: the whole response is rendered at the end
+            self.assembly.add(payload)
+            return True
+        out: list[bytes] = []
+        self.forward(event, payload, out)
+        event.raw = b"".join(out)
+        return True
 
     def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """The API's ``error`` event, or a chat-style ``{"error": ...}`` event."""

@@ -523,5 +523,57 @@ def test_fail_ends_the_stream_with_an_error_event(guard: Guard) -> None:
     assert events(out)[-1]["error"]["code"] == "upstream_error"
 
 
+@pytest.mark.parametrize("status", ["incomplete", "failed"])
+def test_an_incomplete_or_failed_response_never_repeats_the_original(
+    guard: Guard, status: str
+) -> None:
+    body = response(status=status, incomplete_details={"reason": "max_output_tokens"})
+    _, out = run(guard, upstream(body), 3, (API_KEY.encode(),))
+    assert API_KEY.encode() not in out and AWS.encode() not in out
+    last = events(out)[-1]
+    assert last["type"] == f"response.{status}"
+    assert last["response"]["output"][1]["content"][0]["text"] == REDACTED
+
+
+def test_a_stream_cut_before_its_terminal_event_ends_with_an_error(guard: Guard) -> None:
+    data = upstream(response())
+    _, out = run(guard, data[: data.index(b"event: response.completed")], 1)
+    last = events(out)[-1]
+    assert last["type"] == "error" and last["code"] == "upstream_error"
+    assert b"response.completed" not in out and API_KEY.encode() not in out
+    with pytest.raises(openai.APIError):
+        list(sdk(serve(200, out, sse=True)).responses.create(model="m", input="h", stream=True))
+
+
+def test_a_whole_reply_block_comes_before_the_terminal_event(make_guard: Any) -> None:
+    from guard.checks.base import CheckContext
+    from guard.types import Verdict
+
+    class NoPlatypus:
+        name = "no-platypus"
+        shadow = False
+
+        def input(self, call: Call, ctx: CheckContext) -> Verdict:
+            return Verdict(self.name, Action.ALLOW)
+
+        def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+            action = Action.BLOCK if "platypus" in reply.text else Action.ALLOW
+            return Verdict(self.name, action, reason="no platypus")
+
+    engine = make_guard(None)
+    engine.output_checks.append(NoPlatypus())
+    body = response()
+    body["output"][1]["content"][0]["text"] = "a platypus, " * 20
+    stream, out = run(engine, upstream(body), 2)
+    assert b"response.completed" not in out
+    assert events(out)[-1]["type"] == "error" and stream.decision.blocked
+    client = sdk(serve(200, out, sse=True))
+    with (
+        pytest.raises(openai.APIError, match="no platypus"),
+        client.responses.stream(model="m", input="hi") as sdk_stream,
+    ):
+        list(sdk_stream)
+
+
 def test_the_registry_serves_the_format() -> None:
     assert get("openai.responses") is FORMAT
