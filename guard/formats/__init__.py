@@ -43,26 +43,28 @@ _ROUTES: tuple[tuple[_Pattern, str], ...] = (
 )
 
 #: Model APIs guardwire does not check, as ``(pattern, sub-paths too, name)``: the
-#: frontends refuse them by name rather than forward them unchecked.
+#: frontends refuse them by name rather than forward them unchecked. Names are dotted,
+#: ``api.endpoint``, from this closed set (safe for logs and metric labels); the first
+#: part is the API family (``openai`` or ``anthropic``), which picks the upstream auth.
 _UNCHECKED: tuple[tuple[_Pattern, bool, str], ...] = (
-    (("v1", "completions"), False, "OpenAI legacy completions"),
-    (("v1", "embeddings"), False, "OpenAI embeddings"),
-    (("v1", "moderations"), False, "OpenAI moderations"),
-    (("v1", "responses", "compact"), False, "OpenAI response compaction"),
-    (("v1", "responses", "input_tokens"), False, "OpenAI response input token counts"),
-    (("v1", "responses"), True, "OpenAI stored responses"),
-    (("v1", "chat", "completions"), True, "OpenAI stored chat completions"),
-    (("v1", "conversations"), True, "OpenAI conversations"),
-    (("v1", "realtime"), True, "OpenAI realtime"),
-    (("v1", "audio"), True, "OpenAI audio"),
-    (("v1", "images"), True, "OpenAI images"),
-    (("v1", "batches"), True, "OpenAI batches"),
-    (("v1", "assistants"), True, "OpenAI assistants"),
-    (("v1", "threads"), True, "OpenAI threads"),
-    (("v1", "messages", "batches"), True, "Anthropic message batches"),
-    (("v1", "complete"), False, "Anthropic legacy text completions"),
-    (("openai", "deployments", None, "completions"), False, "Azure OpenAI legacy completions"),
-    (("openai", "deployments", None, "embeddings"), False, "Azure OpenAI embeddings"),
+    (("v1", "completions"), False, "openai.completions"),
+    (("v1", "embeddings"), False, "openai.embeddings"),
+    (("v1", "moderations"), False, "openai.moderations"),
+    (("v1", "responses", "compact"), False, "openai.responses.compact"),
+    (("v1", "responses", "input_tokens"), False, "openai.responses.input_tokens"),
+    (("v1", "responses"), True, "openai.responses.stored"),
+    (("v1", "chat", "completions"), True, "openai.chat.stored"),
+    (("v1", "conversations"), True, "openai.conversations"),
+    (("v1", "realtime"), True, "openai.realtime"),
+    (("v1", "audio"), True, "openai.audio"),
+    (("v1", "images"), True, "openai.images"),
+    (("v1", "batches"), True, "openai.batches"),
+    (("v1", "assistants"), True, "openai.assistants"),
+    (("v1", "threads"), True, "openai.threads"),
+    (("v1", "messages", "batches"), True, "anthropic.batches"),
+    (("v1", "complete"), False, "anthropic.complete"),
+    (("openai", "deployments", None, "completions"), False, "openai.completions"),
+    (("openai", "deployments", None, "embeddings"), False, "openai.embeddings"),
 )
 
 #: One plain path segment (RFC 3986 unreserved characters only).
@@ -131,9 +133,9 @@ def for_path(path: str) -> WireFormat | None:
 def unchecked_api(path: str) -> str | None:
     """The name of the model API at ``path`` that guardwire does not check, or ``None``.
 
-    For a clear refusal (``guardwire does not check OpenAI embeddings``) instead of a
-    bare 404, or worse, an unchecked pass-through. Paths :func:`for_path` serves are
-    never unchecked.
+    A dotted name such as ``openai.embeddings`` or ``anthropic.batches``, for a clear
+    refusal instead of a bare 404 (or, worse, an unchecked pass-through). Paths
+    :func:`for_path` serves are never unchecked.
     """
     parts = _segments(path)
     if parts is None or _route(path) is not None:

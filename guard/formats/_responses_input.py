@@ -16,7 +16,8 @@ request field                                segment kind  role
 ``input[i]`` ``reasoning`` summary and       message       assistant
 ``reasoning_text`` content
 ``tools[k].description``                     system        system
-``prompt.variables`` string values           message       user
+``prompt.variables`` strings and             message       user
+``input_text`` values
 ===========================================  ============  =======================
 
 Images, files and audio are not text: their data and URLs are skipped. Function-call
@@ -135,9 +136,12 @@ def input_segments(raw: dict[str, Any]) -> list[Segment]:
         raise invalid("input", "a string or a list of input items")
     prompt = raw.get("prompt")
     variables = prompt.get("variables") if isinstance(prompt, dict) else None
-    for name, text in variables.items() if isinstance(variables, dict) else ():
-        if isinstance(text, str):
-            out.append(Segment(text, ("prompt", "variables", name), "user", "message", 0))
+    for name, value in variables.items() if isinstance(variables, dict) else ():
+        place: JsonPath = ("prompt", "variables", name)
+        if isinstance(value, dict) and value.get("type") == "input_text":
+            value, place = value.get("text"), (*place, "text")
+        if isinstance(value, str):
+            out.append(Segment(value, place, "user", "message", 0))
     return out
 
 

@@ -199,8 +199,12 @@ def test_history_the_guard_never_saw_is_noted_on_the_call(
 
 
 def test_prompt_variables_are_checked() -> None:
-    call = FORMAT.parse_request(request(prompt={"id": "p", "variables": {"city": "Paris"}}))
-    assert ("Paris", ("prompt", "variables", "city")) in [(s.text, s.path) for s in call.segments]
+    variables = {"city": "Paris", "note": {"type": "input_text", "text": "n"}, "n": 3}
+    call = FORMAT.parse_request(request(prompt={"id": "p", "variables": variables}))
+    assert [(s.text, s.path) for s in call.segments][1:] == [
+        ("Paris", ("prompt", "variables", "city")),
+        ("n", ("prompt", "variables", "note", "text")),
+    ]
 
 
 @pytest.mark.parametrize(

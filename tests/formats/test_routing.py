@@ -68,19 +68,19 @@ def test_not_routes(path: str) -> None:
 
 
 UNCHECKED = [
-    ("/v1/completions", "OpenAI legacy completions"),
-    ("/proxy/v1/completions", "OpenAI legacy completions"),
-    ("/v1/embeddings", "OpenAI embeddings"),
-    ("/v1/messages/batches", "Anthropic message batches"),
-    ("/v1/messages/batches/msgbatch_1/results", "Anthropic message batches"),
-    ("/v1/responses/compact", "OpenAI response compaction"),
-    ("/v1/responses/input_tokens", "OpenAI response input token counts"),
-    ("/v1/responses/resp_1", "OpenAI stored responses"),
-    ("/v1/responses/resp_1/input_items", "OpenAI stored responses"),
-    ("/v1/chat/completions/chatcmpl-1", "OpenAI stored chat completions"),
-    ("/v1/conversations/conv_1/items", "OpenAI conversations"),
-    ("/v1/complete", "Anthropic legacy text completions"),
-    ("/openai/deployments/d1/completions", "Azure OpenAI legacy completions"),
+    ("/v1/completions", "openai.completions"),
+    ("/proxy/v1/completions", "openai.completions"),
+    ("/v1/embeddings", "openai.embeddings"),
+    ("/v1/messages/batches", "anthropic.batches"),
+    ("/v1/messages/batches/msgbatch_1/results", "anthropic.batches"),
+    ("/v1/responses/compact", "openai.responses.compact"),
+    ("/v1/responses/input_tokens", "openai.responses.input_tokens"),
+    ("/v1/responses/resp_1", "openai.responses.stored"),
+    ("/v1/responses/resp_1/input_items", "openai.responses.stored"),
+    ("/v1/chat/completions/chatcmpl-1", "openai.chat.stored"),
+    ("/v1/conversations/conv_1/items", "openai.conversations"),
+    ("/v1/complete", "anthropic.complete"),
+    ("/openai/deployments/d1/completions", "openai.completions"),
 ]
 
 
