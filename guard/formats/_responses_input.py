@@ -1,24 +1,19 @@
-"""The checked text of a Responses API request.
+"""The checked text of a Responses API request (the format's request coverage table).
 
-===========================================  ============  =======================
-request field                                segment kind  role
-===========================================  ============  =======================
-``instructions`` (string, or input items)    system        system
-``input`` (a string)                         message       user
-``input[i]`` ``message`` content: a string,  message       the item's role
-``input_text`` / ``output_text`` /           (system for
-``refusal`` parts                            system and developer)
-``input[i]`` ``function_call.arguments``     tool_arguments assistant
-``input[i]`` ``custom_tool_call.input``      tool_arguments assistant
-``input[i]`` ``function_call_output`` /      tool_result   tool
-``custom_tool_call_output`` ``output``
-(a string, or ``input_text`` parts)
-``input[i]`` ``reasoning`` summary and       message       assistant
-``reasoning_text`` content
-``tools[k].description``                     system        system
-``prompt.variables`` strings and             message       user
-``input_text`` values
-===========================================  ============  =======================
+request field                                   -> segment kind, role
+- ``instructions`` (a string, or input items)   -> system, system
+- ``input`` (a string)                          -> message, user
+- ``input[i]`` ``message`` content: a string, or ``input_text`` / ``output_text`` /
+  ``refusal`` parts                             -> message (system for the system and
+                                                   developer roles), the item's role
+- ``input[i]`` ``function_call.arguments``,
+  ``custom_tool_call.input``                    -> tool_arguments, assistant
+- ``input[i]`` ``function_call_output`` / ``custom_tool_call_output`` ``output`` (a
+  string, or ``input_text`` parts)              -> tool_result, tool
+- ``input[i]`` ``reasoning`` ``summary[k].text`` and ``content[k].text``
+                                                -> reasoning, assistant
+- ``tools[k].description``                      -> tool_definition, system
+- ``prompt.variables`` (strings, ``input_text``) -> message, user
 
 Images, files and audio are not text: their data and URLs are skipped. Function-call
 arguments are one segment of JSON text (not one per JSON leaf). Other item types are
@@ -103,7 +98,7 @@ def _item(item: Any, where: str, path: JsonPath, index: int) -> list[Segment]:
                 ):
                     text = text_of(part.get("text"), f"{where}.{name}[{k}].text")
                     place = (*path, name, k, "text")
-                    out.append(Segment(text, place, "assistant", "message", index))
+                    out.append(Segment(text, place, "assistant", "reasoning", index))
         return out
     return []
 
@@ -121,11 +116,7 @@ def input_segments(raw: dict[str, Any]) -> list[Segment]:
                 out.append(segment)
     elif instructions is not None:
         raise invalid("instructions", "a string or a list of input items")
-    tools = raw.get("tools")
-    for k, tool in enumerate(tools if isinstance(tools, list) else ()):
-        description = tool.get("description") if isinstance(tool, dict) else None
-        if isinstance(description, str) and description:
-            out.append(Segment(description, ("tools", k, "description"), "system", "system", -1))
+    out += _tool_descriptions(raw)
     value = raw.get("input")
     if isinstance(value, str):
         out.append(Segment(value, ("input",), "user", "message", 0))
@@ -134,6 +125,23 @@ def input_segments(raw: dict[str, Any]) -> list[Segment]:
             out += _item(item, f"input[{i}]", ("input", i), i)
     elif value is not None:
         raise invalid("input", "a string or a list of input items")
+    return out + _prompt_variables(raw)
+
+
+def _tool_descriptions(raw: dict[str, Any]) -> list[Segment]:
+    out: list[Segment] = []
+    tools = raw.get("tools")
+    for k, tool in enumerate(tools if isinstance(tools, list) else ()):
+        description = tool.get("description") if isinstance(tool, dict) else None
+        if isinstance(description, str) and description:
+            place = ("tools", k, "description")
+            out.append(Segment(description, place, "system", "tool_definition", -1))
+    return out
+
+
+def _prompt_variables(raw: dict[str, Any]) -> list[Segment]:
+    """The values of a stored prompt template's variables (strings or ``input_text``)."""
+    out: list[Segment] = []
     prompt = raw.get("prompt")
     variables = prompt.get("variables") if isinstance(prompt, dict) else None
     for name, value in variables.items() if isinstance(variables, dict) else ():

@@ -1,16 +1,12 @@
-"""Where a Responses API output item keeps its text: the format's coverage table.
+"""Where a Responses API output item keeps its text: the format's reply coverage table.
 
-===================  ==============================  ============  ===========================
-output item          text field                      segment kind  stream key
-===================  ==============================  ============  ===========================
-``message``          ``content[j].text``             message       ``("text", item, j)``
-                     (``output_text``)
-``message``          ``content[j].refusal``          message       ``("refusal", item, j)``
-``function_call``    ``arguments`` (one JSON text)   tool_arguments ``("tool", item)``
-``custom_tool_call`` ``input``                       tool_arguments ``("tool", item)``
-``reasoning``        ``summary[k].text``             message (1)   ``("summary", item, k)``
-``reasoning``        ``content[k].text``             message (1)   ``("reasoning", item, k)``
-===================  ==============================  ============  ===========================
+output item            text field                     -> segment kind, stream key
+- ``message``          ``content[j].text`` (output_text) -> message, ``("text", item, j)``
+- ``message``          ``content[j].refusal``         -> message, ``("refusal", item, j)``
+- ``function_call``    ``arguments`` (one JSON text)  -> tool_arguments, ``("tool", item)``
+- ``custom_tool_call`` ``input``                      -> tool_arguments, ``("tool", item)``
+- ``reasoning``        ``summary[k].text``            -> message (1), ``("summary", item, k)``
+- ``reasoning``        ``content[k].text``            -> message (1), ``("reasoning", item, k)``
 
 (1) Reasoning text is checked as choice index 1, so that ``Reply.text`` (what schema,
 grounding and reask read) is the answer alone. Other item types (web search calls,

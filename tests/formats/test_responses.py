@@ -116,12 +116,12 @@ def test_every_text_field_becomes_a_segment_with_its_path_kind_and_role() -> Non
     got = [(s.text, s.path, s.role, s.kind, s.index) for s in call.segments]
     assert got == [
         ("be brief", ("instructions",), "system", "system", -1),
-        ("Finds things", ("tools", 0, "description"), "system", "system", -1),
+        ("Finds things", ("tools", 0, "description"), "system", "tool_definition", -1),
         ("dev rules", ("input", 0, "content"), "developer", "system", 0),
         ("look at this", ("input", 1, "content", 0, "text"), "user", "message", 1),
         ("earlier answer", ("input", 2, "content", 0, "text"), "assistant", "message", 2),
         ("earlier refusal", ("input", 2, "content", 1, "refusal"), "assistant", "message", 2),
-        ("thought", ("input", 3, "summary", 0, "text"), "assistant", "message", 3),
+        ("thought", ("input", 3, "summary", 0, "text"), "assistant", "reasoning", 3),
         ('{"q": "args"}', ("input", 4, "arguments"), "assistant", "tool_arguments", 4),
         ("tool said", ("input", 5, "output"), "tool", "tool_result", 5),
         ("custom in", ("input", 6, "input"), "assistant", "tool_arguments", 6),
