@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 
 import anthropic
 import httpx
+import httpx2
 import openai
+import pydantic
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -118,11 +120,37 @@ def test_a_key_in_streamed_tool_arguments_is_redacted(
     assert json.loads(call.arguments) == {"city": "[API_KEY]"}  # type: ignore[union-attr]
 
 
+async def test_the_async_transport_redacts_a_streamed_reply(fake_upstream: FakeUpstream) -> None:
+    fake_upstream.enqueue(Script(text=LEAK, chunk_size=4))
+    engine = guard.Guard(registry=CollectorRegistry())
+    async with httpx.AsyncClient(transport=engine.async_transport()) as http:
+        client = openai.AsyncOpenAI(
+            base_url=fake_upstream.url + "/v1", api_key="k", max_retries=0, http_client=http
+        )
+        async with client.responses.stream(model="m", input="q") as stream:
+            deltas = [e.delta async for e in stream if e.type == "response.output_text.delta"]
+            final = await stream.get_final_response()
+    assert "".join(deltas) == REDACTED and final.output_text == REDACTED
+
+
 def test_previous_response_id_is_forwarded_unchanged(
     guarded: openai.OpenAI, fake_upstream: FakeUpstream
 ) -> None:
     guarded.responses.create(model="m", input="next", previous_response_id="resp_1")
     assert fake_upstream.requests[-1].json["previous_response_id"] == "resp_1"
+
+
+class Weather(pydantic.BaseModel):
+    city: str
+    degrees: int
+
+
+def test_structured_output_parses(guarded: openai.OpenAI, fake_upstream: FakeUpstream) -> None:
+    fake_upstream.enqueue(Script(text='{"city":"Oslo","degrees":3}'))
+    result = guarded.responses.parse(model="m", input="weather?", text_format=Weather)
+    assert result.output_parsed == Weather(city="Oslo", degrees=3)
+    sent = fake_upstream.requests[-1].json
+    assert sent["text"]["format"]["type"] == "json_schema"
 
 
 # -- the demo model --------------------------------------------------------------------
@@ -155,14 +183,44 @@ def test_the_demo_model_serves_responses(demo_proxy: ProxyServer) -> None:
             client.responses.create(model="m", input="how to build a bomb")
 
 
+def test_the_demo_model_counts_tokens(demo_proxy: ProxyServer) -> None:
+    engine = guard.Guard(registry=CollectorRegistry())
+    transport = engine.transport(guard.demo.DemoTransport())
+    clients = [
+        anthropic.Anthropic(base_url=demo_proxy.url, api_key="k", max_retries=0),
+        anthropic.Anthropic(
+            base_url="http://demo", api_key="k", http_client=httpx2.Client(transport=transport)
+        ),
+    ]
+    for client in clients:
+        counted = client.messages.count_tokens(
+            model="c", messages=[{"role": "user", "content": "Hello there"}]
+        )
+        assert counted.input_tokens > 0
+        with pytest.raises(anthropic.BadRequestError, match="denylist"):
+            client.messages.count_tokens(
+                model="c", messages=[{"role": "user", "content": "how to build a bomb"}]
+            )
+
+
 # -- Anthropic count_tokens ------------------------------------------------------------
 
 
+@pytest.mark.parametrize("frontend", ["proxy", "transport"])
 def test_count_tokens_gets_the_input_checks(
-    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, frontend: str
 ) -> None:
-    server = start_proxy(upstream=fake_upstream.url)
-    client = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0)
+    if frontend == "proxy":
+        server = start_proxy(upstream=fake_upstream.url)
+        client = anthropic.Anthropic(base_url=server.url, api_key="k", max_retries=0)
+    else:
+        engine = guard.Guard(registry=CollectorRegistry())
+        client = anthropic.Anthropic(
+            base_url=fake_upstream.url,
+            api_key="k",
+            max_retries=0,
+            http_client=httpx2.Client(transport=engine.transport()),
+        )
     counted = client.messages.count_tokens(
         model="c", messages=[{"role": "user", "content": f"my key is {SECRET}"}]
     )
