@@ -99,10 +99,13 @@ class ResponsesStreamFilter(EventFilter):
             return
         if isinstance(payload.get("sequence_number"), int):
             self._sequence = payload["sequence_number"]
-        self._remember(payload)
         if kind in DELTA_KINDS:
+            # (Most events: their item was announced before, with its id and type.)
+            if payload.get("output_index") not in self._ids:
+                self._remember(payload)
             self._delta(event, payload, DELTA_KINDS[kind], out)
             return
+        self._remember(payload)
         final = kind.endswith(".done") or kind in TERMINAL
         places: list[tuple[Hashable, Any, tuple[str | int, ...]]] = []
         if kind in DONE_EVENTS:
