@@ -600,6 +600,10 @@ class FakeUpstream:
         if request.method == "POST" and request.path == "/v1/messages/count_tokens":
             count = {"input_tokens": _prompt_tokens(request.json or {})}
             return _json_reply(200, _dumps(count), keep_alive)
+        if request.method == "POST" and request.path == "/v1/responses/input_tokens":
+            tokens = _estimate_tokens(json.dumps((request.json or {}).get("input")))
+            count = {"object": "response.input_tokens", "input_tokens": tokens}
+            return _json_reply(200, _dumps(count), keep_alive)
         if request.method == "GET" and request.path == "/v1/models":
             return _json_reply(200, self._models_body, keep_alive)
         message = f"Unknown request URL: {request.method} {request.path}"

@@ -22,6 +22,7 @@ from guard.formats.base import EXTENSION, StreamFilter, WireFormat
 _MODULES = {
     "openai.chat": ("guard.formats.openai", "FORMAT"),
     "openai.responses": ("guard.formats.openai_responses", "FORMAT"),
+    "openai.input_tokens": ("guard.formats.openai_input_tokens", "FORMAT"),
     "anthropic.messages": ("guard.formats.anthropic", "FORMAT"),
     "anthropic.count_tokens": ("guard.formats.anthropic_count", "FORMAT"),
     "text": ("guard.formats.text", "FORMAT"),
@@ -34,12 +35,14 @@ _Pattern = tuple[str | None, ...]
 _ROUTES: tuple[tuple[_Pattern, str], ...] = (
     (("v1", "chat", "completions"), "openai.chat"),
     (("v1", "responses"), "openai.responses"),
+    (("v1", "responses", "input_tokens"), "openai.input_tokens"),
     (("v1", "messages"), "anthropic.messages"),
     (("v1", "messages", "count_tokens"), "anthropic.count_tokens"),
     # Azure OpenAI: the deployment names the model; the Responses API has no
     # deployment segment there (``/openai/responses?api-version=...``).
     (("openai", "deployments", None, "chat", "completions"), "openai.chat"),
     (("openai", "responses"), "openai.responses"),
+    (("openai", "responses", "input_tokens"), "openai.input_tokens"),
 )
 
 #: Model APIs guardwire does not check, as ``(pattern, sub-paths too, name)``: the
@@ -51,7 +54,6 @@ _UNCHECKED: tuple[tuple[_Pattern, bool, str], ...] = (
     (("v1", "embeddings"), False, "openai.embeddings"),
     (("v1", "moderations"), False, "openai.moderations"),
     (("v1", "responses", "compact"), False, "openai.responses.compact"),
-    (("v1", "responses", "input_tokens"), False, "openai.responses.input_tokens"),
     (("v1", "responses"), True, "openai.responses.stored"),
     (("v1", "chat", "completions"), True, "openai.chat.stored"),
     (("v1", "conversations"), True, "openai.conversations"),

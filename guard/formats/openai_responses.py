@@ -91,8 +91,11 @@ class OpenAIResponses:
         self._note_history(call)
         return call
 
+    #: Whether a request must name its ``model`` (token counting may leave it out).
+    model_required = True
+
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
-        model = required_string(raw, "model")
+        model = required_string(raw, "model") if self.model_required or "model" in raw else None
         return Call(
             format=NAME,
             model=model,

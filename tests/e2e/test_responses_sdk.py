@@ -133,6 +133,18 @@ async def test_the_async_transport_redacts_a_streamed_reply(fake_upstream: FakeU
     assert "".join(deltas) == REDACTED and final.output_text == REDACTED
 
 
+def test_input_token_counting_gets_the_input_checks(
+    guarded: openai.OpenAI, fake_upstream: FakeUpstream
+) -> None:
+    counted = guarded.responses.input_tokens.count(model="m", input=f"my key is {SECRET}")
+    assert counted.input_tokens > 0
+    sent = fake_upstream.requests[-1]
+    assert sent.path == "/v1/responses/input_tokens" and SECRET not in sent.body.decode()
+    with pytest.raises(openai.BadRequestError, match="denylist"):
+        guarded.responses.input_tokens.count(input="how to build a bomb")
+    assert len(fake_upstream.requests) == 1
+
+
 def test_previous_response_id_is_forwarded_unchanged(
     guarded: openai.OpenAI, fake_upstream: FakeUpstream
 ) -> None:
@@ -181,6 +193,7 @@ def test_the_demo_model_serves_responses(demo_proxy: ProxyServer) -> None:
         assert [item.type for item in tool.output] == ["function_call"]
         with pytest.raises(openai.BadRequestError, match="denylist"):
             client.responses.create(model="m", input="how to build a bomb")
+        assert client.responses.input_tokens.count(input="Hello there").input_tokens > 0
 
 
 def test_the_demo_model_counts_tokens(demo_proxy: ProxyServer) -> None:

@@ -16,6 +16,8 @@ ROUTES = [
     ("/v1/responses", "openai.responses"),
     ("/openai/v1/responses", "openai.responses"),
     ("/openai/responses", "openai.responses"),
+    ("/v1/responses/input_tokens", "openai.input_tokens"),
+    ("/openai/v1/responses/input_tokens", "openai.input_tokens"),
     ("/v1/messages", "anthropic.messages"),
     ("/anthropic/v1/messages", "anthropic.messages"),
     ("/v1/messages/count_tokens", "anthropic.count_tokens"),
@@ -74,7 +76,6 @@ UNCHECKED = [
     ("/v1/messages/batches", "anthropic.batches"),
     ("/v1/messages/batches/msgbatch_1/results", "anthropic.batches"),
     ("/v1/responses/compact", "openai.responses.compact"),
-    ("/v1/responses/input_tokens", "openai.responses.input_tokens"),
     ("/v1/responses/resp_1", "openai.responses.stored"),
     ("/v1/responses/resp_1/input_items", "openai.responses.stored"),
     ("/v1/chat/completions/chatcmpl-1", "openai.chat.stored"),
@@ -98,5 +99,13 @@ def test_other_paths_are_not_named_apis(path: str) -> None:
 
 
 def test_every_route_names_a_registered_format() -> None:
-    for name in ("openai.chat", "openai.responses", "anthropic.messages", "anthropic.count_tokens"):
+    names = {name for _, name in ROUTES}
+    assert names == {
+        "openai.chat",
+        "openai.responses",
+        "openai.input_tokens",
+        "anthropic.messages",
+        "anthropic.count_tokens",
+    }
+    for name in names:
         assert formats.get(name).name == name
