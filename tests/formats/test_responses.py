@@ -478,6 +478,24 @@ def test_the_client_receives_exactly_the_redacted_text(
         assert sdk_stream.get_final_response().output_text == REDACTED
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_text_only_the_terminal_event_carries_is_checked_too(guard: Guard, seed: int) -> None:
+    # A server that sends no deltas and no item events: only the whole response.
+    data = (
+        b"".join(e for e in upstream(response()).split(b"\n\n") if b"response.completed" in e)
+        + b"\n\n"
+    )
+    stream, out = run(guard, data, seed, (API_KEY.encode(),))
+    assert API_KEY.encode() not in out and AWS.encode() not in out
+    payloads = events(out)
+    final = payloads[-1]["response"]
+    assert final["output"][1]["content"][0]["text"] == REDACTED
+    assert final["output"][2]["arguments"] == REDACTED_ARGUMENTS
+    if stream.session is not None:  # progressive: the released text also went out as deltas
+        assert deltas(payloads, "response.output_text.delta") == REDACTED
+    assert stream.reply.text == REDACTED
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_a_blocked_phrase_never_reaches_the_client(guard: Guard, seed: int) -> None:
     before = "A harmless preamble that is long enough to be released early. " * 5
