@@ -14,16 +14,20 @@ request field                                   -> segment kind, role
                                                 -> reasoning, assistant
 - ``tools[k].description``                      -> tool_definition, system
 - ``prompt.variables`` (strings, ``input_text``) -> message, user
+- built-in tool items (MCP, shell, apply_patch, code interpreter, file search results,
+  programs): their arguments, code and outputs -> tool_arguments / tool_result
+  (see ``_TOOL_FIELDS``)
 
 Images, files and audio are not text: their data and URLs are skipped. Function-call
 arguments are one segment of JSON text (not one per JSON leaf). Other item types are
-not checked. ``previous_response_id``, ``conversation``, ``prompt`` (a stored template)
-and ``item_reference`` items bring in text the upstream stores and guardwire never saw:
-:func:`unguarded_history` names them.
+not checked. ``previous_response_id``, ``conversation``, ``prompt`` (a stored template),
+``item_reference`` items and ``compaction`` items (encrypted) bring in text the upstream
+stores and guardwire never saw: :func:`unguarded_history` names them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from guard.formats._json import invalid, text_of
@@ -39,6 +43,29 @@ _STRING_FIELDS = {
     "custom_tool_call": ("input", "tool_arguments", "assistant"),
 }
 _OUTPUT_ITEMS = ("function_call_output", "custom_tool_call_output")
+_ARGUMENTS, _RESULT = ("tool_arguments", "assistant"), ("tool_result", "tool")
+#: Built-in tool items of the history: item type -> (field path, ``*`` standing for
+#: every list element; segment kind, role). Fields of another type are skipped.
+_TOOL_FIELDS: dict[str, tuple[tuple[tuple[str, ...], tuple[str, str]], ...]] = {
+    "mcp_call": ((("arguments",), _ARGUMENTS), (("output",), _RESULT)),
+    "mcp_approval_request": ((("arguments",), _ARGUMENTS),),
+    "mcp_approval_response": ((("reason",), ("message", "user")),),
+    "mcp_list_tools": ((("tools", "*", "description"), ("tool_definition", "system")),),
+    "local_shell_call": ((("action", "command", "*"), _ARGUMENTS),),
+    "local_shell_call_output": ((("output",), _RESULT),),
+    "shell_call": ((("action", "commands", "*"), _ARGUMENTS),),
+    "shell_call_output": (
+        (("output", "*", "stdout"), _RESULT),
+        (("output", "*", "stderr"), _RESULT),
+    ),
+    "apply_patch_call": ((("operation", "diff"), _ARGUMENTS),),
+    "apply_patch_call_output": ((("output",), _RESULT),),
+    "code_interpreter_call": ((("code",), _ARGUMENTS), (("outputs", "*", "logs"), _RESULT)),
+    "file_search_call": ((("results", "*", "text"), _RESULT),),
+    "program": ((("code",), _ARGUMENTS),),
+    "program_output": ((("result",), _RESULT),),
+    "image_generation_call": ((("revised_prompt",), ("message", "assistant")),),
+}
 
 
 def _content(
@@ -100,7 +127,23 @@ def _item(item: Any, where: str, path: JsonPath, index: int) -> list[Segment]:
                     place = (*path, name, k, "text")
                     out.append(Segment(text, place, "assistant", "reasoning", index))
         return out
-    return []
+    found: list[Segment] = []
+    for steps, (segment_kind, role) in _TOOL_FIELDS.get(kind, ()):
+        for place, text in _strings(item, steps, path):
+            found.append(Segment(text, place, role, segment_kind, index))
+    return found
+
+
+def _strings(value: Any, steps: tuple[str, ...], path: JsonPath) -> Iterator[tuple[JsonPath, str]]:
+    """The strings at ``steps`` below ``value`` (``*``: every element of a list)."""
+    if not steps:
+        if isinstance(value, str):
+            yield path, value
+    elif steps[0] == "*":
+        for k, element in enumerate(value if isinstance(value, list) else ()):
+            yield from _strings(element, steps[1:], (*path, k))
+    elif isinstance(value, dict) and steps[0] in value:
+        yield from _strings(value[steps[0]], steps[1:], (*path, steps[0]))
 
 
 def input_segments(raw: dict[str, Any]) -> list[Segment]:
@@ -157,10 +200,11 @@ def unguarded_history(raw: dict[str, Any]) -> list[str]:
     """Request fields that make the model read stored text guardwire never checked."""
     found = [name for name in ("previous_response_id", "conversation", "prompt") if raw.get(name)]
     items = raw.get("input")
-    if isinstance(items, list) and any(
-        isinstance(item, dict) and item.get("type") == "item_reference" for item in items
-    ):
-        found.append("item_reference")
+    for name in ("item_reference", "compaction"):
+        if isinstance(items, list) and any(
+            isinstance(item, dict) and item.get("type") == name for item in items
+        ):
+            found.append(name)
     return found
 
 

@@ -139,6 +139,68 @@ def test_every_text_field_becomes_a_segment_with_its_path_kind_and_role() -> Non
     assert UNGUARDED_HISTORY not in call.extension
 
 
+TOOL_HISTORY: Any = [
+    {
+        "type": "mcp_call",
+        "id": "m",
+        "server_label": "s",
+        "name": "n",
+        "arguments": "a1",
+        "output": "o1",
+    },
+    {
+        "type": "mcp_list_tools",
+        "id": "l",
+        "server_label": "s",
+        "tools": [{"name": "t", "description": "d1", "input_schema": {}}],
+    },
+    {
+        "type": "shell_call_output",
+        "call_id": "c",
+        "output": [{"stdout": "so", "stderr": "se", "outcome": {"type": "exit", "exit_code": 0}}],
+    },
+    {
+        "type": "local_shell_call",
+        "id": "x",
+        "call_id": "c",
+        "status": "completed",
+        "action": {"type": "exec", "command": ["ls", "-l"], "env": {}},
+    },
+    {
+        "type": "code_interpreter_call",
+        "id": "ci",
+        "code": "print(1)",
+        "container_id": "k",
+        "outputs": [{"type": "logs", "logs": "1"}, {"type": "image", "url": "https://i"}],
+    },
+    {
+        "type": "file_search_call",
+        "id": "f",
+        "queries": ["q"],
+        "status": "completed",
+        "results": [{"file_id": "f1", "text": "retrieved"}],
+    },
+    {"type": "apply_patch_call_output", "call_id": "c", "output": 7},
+]
+
+
+def test_built_in_tool_history_is_checked() -> None:
+    call = FORMAT.parse_request(request(input=TOOL_HISTORY))
+    got = [(s.text, s.path, s.kind) for s in call.segments]
+    assert got == [
+        ("a1", ("input", 0, "arguments"), "tool_arguments"),
+        ("o1", ("input", 0, "output"), "tool_result"),
+        ("d1", ("input", 1, "tools", 0, "description"), "tool_definition"),
+        ("so", ("input", 2, "output", 0, "stdout"), "tool_result"),
+        ("se", ("input", 2, "output", 0, "stderr"), "tool_result"),
+        ("ls", ("input", 3, "action", "command", 0), "tool_arguments"),
+        ("-l", ("input", 3, "action", "command", 1), "tool_arguments"),
+        ("print(1)", ("input", 4, "code"), "tool_arguments"),
+        ("1", ("input", 4, "outputs", 0, "logs"), "tool_result"),
+        ("retrieved", ("input", 5, "results", 0, "text"), "tool_result"),
+    ]
+
+
 def test_a_string_input_is_one_user_segment() -> None:
     call = FORMAT.parse_request(request(input="hello"))
     assert [(s.text, s.path, s.role) for s in call.segments] == [("hello", ("input",), "user")]
@@ -188,6 +250,7 @@ def test_a_denylisted_prompt_in_any_item_blocks(default_guard: Guard) -> None:
         ({"conversation": {"id": "conv_1"}}, ["conversation"]),
         ({"prompt": {"id": "pmpt_1", "variables": {"city": "Paris"}}}, ["prompt"]),
         ({"input": [{"type": "item_reference", "id": "msg_1"}]}, ["item_reference"]),
+        ({"input": [{"type": "compaction", "encrypted_content": "x"}]}, ["compaction"]),
         ({"guardwire": {"unguarded_history": ["x"]}}, None),
     ],
 )
