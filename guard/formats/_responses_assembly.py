@@ -36,6 +36,8 @@ _STUBS: dict[str, dict[str, Any]] = {
     "tool": {"type": "function_call", "status": "completed", "call_id": "", "name": ""},
     "summary": {"type": "reasoning", "summary": []},
     "reasoning": {"type": "reasoning", "summary": [], "content": []},
+    "mcp": {"type": "mcp_call", "status": "completed", "name": "", "server_label": ""},
+    "code": {"type": "code_interpreter_call", "status": "completed", "outputs": []},
 }
 _EMPTY_PARTS = {
     "text": ("content", {"type": "output_text", "text": "", "annotations": []}),
@@ -109,9 +111,9 @@ class ResponseAssembly:
         for key in self._texts:
             kind, index = key[0], key[1]  # type: ignore[index]
             item = items.get(index)
-            if item is None:
-                item = items[index] = copy.deepcopy(dict(_STUBS[kind]))
-            if kind != "tool":
+            if item is None and kind in _STUBS:
+                item = items[index] = copy.deepcopy(_STUBS[kind])
+            if item is not None and kind in _EMPTY_PARTS:
                 _ensure_part(item, kind, key[2])  # type: ignore[index]
         for index, item in items.items():
             for key, path, _ in item_texts(item, index):

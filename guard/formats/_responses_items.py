@@ -7,10 +7,16 @@ output item            text field                     -> segment kind, stream ke
 - ``custom_tool_call`` ``input``                      -> tool_arguments, ``("tool", item)``
 - ``reasoning``        ``summary[k].text``            -> message (1), ``("summary", item, k)``
 - ``reasoning``        ``content[k].text``            -> message (1), ``("reasoning", item, k)``
+- ``mcp_call``         ``arguments``                  -> message (1), ``("mcp", item)``
+- ``mcp_call``         ``output`` (2)                 -> message (1), ``("mcp_output", item)``
+- ``code_interpreter_call`` ``code``                  -> message (1), ``("code", item)``
+- ``code_interpreter_call`` ``outputs[k].logs`` (2)   -> message (1), ``("logs", item, k)``
+- ``file_search_call`` ``results[k].text`` (2)        -> message (1), ``("search", item, k)``
 
-(1) Reasoning text is checked as choice index 1, so that ``Reply.text`` (what schema,
-grounding and reask read) is the answer alone. Other item types (web search calls,
-file search results, images, MCP calls) are not checked as text.
+(1) Checked as choice index 1, so that ``Reply.text`` (what schema, grounding and reask
+read) is the answer alone. (2) No delta events carry it: a stream sends it whole in
+``output_item.done`` (and the terminal event), rewritten like any other text. Other
+item types (web search calls, images, shell and patch calls) are not checked as text.
 """
 
 from __future__ import annotations
@@ -27,7 +33,11 @@ DELTA_EVENTS: dict[str, tuple[str, str | None]] = {
     "tool": ("response.function_call_arguments.delta", None),
     "summary": ("response.reasoning_summary_text.delta", "summary_index"),
     "reasoning": ("response.reasoning_text.delta", "content_index"),
+    "mcp": ("response.mcp_call_arguments.delta", None),
+    "code": ("response.code_interpreter_call_code.delta", None),
 }
+#: Stream key kinds no delta event carries (text that only ever arrives whole).
+WHOLE_ONLY = ("mcp_output", "logs", "search")
 #: Delta event type -> stream key kind (custom tool input shares ``tool``).
 DELTA_KINDS = {event: kind for kind, (event, _) in DELTA_EVENTS.items()}
 DELTA_KINDS["response.custom_tool_call_input.delta"] = "tool"
@@ -39,6 +49,8 @@ DONE_EVENTS = {
     "response.custom_tool_call_input.done": ("tool", "input"),
     "response.reasoning_summary_text.done": ("summary", "text"),
     "response.reasoning_text.done": ("reasoning", "text"),
+    "response.mcp_call_arguments.done": ("mcp", "arguments"),
+    "response.code_interpreter_call_code.done": ("code", "code"),
 }
 #: Part type -> (stream key kind, text field) for content and summary parts.
 PARTS = {
@@ -92,6 +104,20 @@ def item_texts(item: Any, index: int) -> Iterator[tuple[Hashable, JsonPath, str]
         for k, part in _parts(item, "content"):
             if part.get("type") == "reasoning_text" and isinstance(part.get("text"), str):
                 yield ("reasoning", index, k), ("content", k, "text"), part["text"]
+    elif kind == "mcp_call":
+        for name, key_kind in (("arguments", "mcp"), ("output", "mcp_output")):
+            if isinstance(item.get(name), str):
+                yield (key_kind, index), (name,), item[name]
+    elif kind == "code_interpreter_call":
+        if isinstance(item.get("code"), str):
+            yield ("code", index), ("code",), item["code"]
+        for k, part in _parts(item, "outputs"):
+            if isinstance(part.get("logs"), str):
+                yield ("logs", index, k), ("outputs", k, "logs"), part["logs"]
+    elif kind == "file_search_call":
+        for k, part in _parts(item, "results"):
+            if isinstance(part.get("text"), str):
+                yield ("search", index, k), ("results", k, "text"), part["text"]
 
 
 def part_key(payload: dict[str, Any]) -> tuple[Hashable, str] | None:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from guard.formats._responses_items import DELTA_EVENTS, PARTS, item_texts
+from guard.formats._responses_items import DELTA_EVENTS, PARTS, WHOLE_ONLY, item_texts
 from guard.formats._stream import pieces, words
 from guard.formats.base import dumps
 from guard.formats.sse import encode_json
@@ -103,8 +103,9 @@ def _emptied(item: dict[str, Any]) -> dict[str, Any]:
     elif fresh.get("type") == "reasoning":
         fresh["summary"] = []
         fresh.pop("content", None)
-    for _, path, _ in item_texts(fresh, 0):
-        fresh[str(path[0])] = ""  # what is left: a tool call's arguments or input
+    for _, path, _ in list(item_texts(fresh, 0)):
+        # What is left: a call's arguments, input or code (text), or its results (a list).
+        fresh[str(path[0])] = "" if len(path) == 1 else []
     return fresh
 
 
@@ -127,6 +128,8 @@ def _item_events(event: _Events, index: int, item: dict[str, Any]) -> Iterator[b
     where: dict[str, Any] = {"item_id": item_id, "output_index": index}
     for key, path, text in item_texts(item, index):
         kind = key[0]  # type: ignore[index]
+        if kind in WHOLE_ONLY:
+            continue  # sent whole in output_item.done
         delta_type, number_field = DELTA_EVENTS[kind]
         if item.get("type") == "custom_tool_call":
             delta_type = "response.custom_tool_call_input.delta"

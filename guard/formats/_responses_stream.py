@@ -21,7 +21,7 @@ the event rewritten from the assembly.
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from guard.formats._responses_assembly import (
@@ -34,6 +34,7 @@ from guard.formats._responses_items import (
     DELTA_EVENTS,
     DELTA_KINDS,
     DONE_EVENTS,
+    WHOLE_ONLY,
     item_texts,
     part_key,
     stream_key,
@@ -179,10 +180,25 @@ class ResponsesStreamFilter(EventFilter):
             self._upstream[key] = [whole]
             released = self.release(key, whole[len(seen) :])
             if released:
-                payload, name = self.flush_event(key, released)
-                self.send(payload, name, out)
+                self._send_text(key, released, out)
         if final:
             self.flush([key], out)
+
+    def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
+        """End the text streams ``keys``: send what they still held."""
+        for key in keys:
+            text = self.flush_text(key)
+            if text:
+                self._send_text(key, text, out)
+
+    def _send_text(self, key: Hashable, text: str, out: list[bytes]) -> None:
+        """Released text of ``key``: a delta event, or (for text no delta event carries)
+        straight into the assembly, which the event that repeats it is rewritten from."""
+        if key[0] in WHOLE_ONLY:  # type: ignore[index]
+            self.responses.add_text(key, text)
+        else:
+            payload, name = self.flush_event(key, text)
+            self.send(payload, name, out)
 
     def _remember(self, payload: dict[str, Any]) -> None:
         """Note output item ids and types (extra delta events name their item)."""

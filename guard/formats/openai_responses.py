@@ -39,8 +39,9 @@ if TYPE_CHECKING:
 NAME = "openai.responses"
 #: The ``call.extension`` key listing the fields that bring in unchecked history.
 UNGUARDED_HISTORY = "unguarded_history"
-#: Choice index of reasoning text, so that ``Reply.text`` is the answer alone.
-REASONING = 1
+#: Choice index of reasoning and built-in tool text (MCP calls, code interpreter, file
+#: search results), so that ``Reply.text`` is the answer alone.
+SIDE_TEXT = 1
 #: Error ``type`` by HTTP status, as the OpenAI API names them (5xx: ``server_error``).
 _ERROR_TYPES = {
     401: "authentication_error",
@@ -130,10 +131,11 @@ class OpenAIResponses:
         """The reply of a ``response`` object, with write-back paths.
 
         Message text and refusals are choice 0 (one :class:`Choice` per part, so each
-        keeps its path), tool calls attach to its last part, reasoning text is choice 1.
+        keeps its path), tool calls attach to its last part, reasoning and built-in tool
+        text is choice :data:`SIDE_TEXT`.
         """
         answer: list[Choice] = []
-        reasoning: list[Choice] = []
+        side: list[Choice] = []
         tools: list[ToolCall] = []
         output = raw.get("output")
         for i, item in enumerate(output if isinstance(output, list) else ()):
@@ -147,10 +149,10 @@ class OpenAIResponses:
                             str(call_id or ""), name if isinstance(name, str) else "", text, where
                         )
                     )
-                elif kind in ("summary", "reasoning"):
-                    reasoning.append(Choice(REASONING, text, path=where))
-                else:
+                elif kind in ("text", "refusal"):
                     answer.append(Choice(0, text, path=where))
+                else:
+                    side.append(Choice(SIDE_TEXT, text, path=where))
         if not answer:
             answer.append(Choice(0))
         answer[-1].tool_calls = tools
@@ -162,7 +164,7 @@ class OpenAIResponses:
         model = raw.get("model")
         return Reply(
             NAME,
-            answer + reasoning,
+            answer + side,
             usage_or_none(usage.get("input_tokens"), usage.get("output_tokens")),
             model if isinstance(model, str) else None,
             raw,

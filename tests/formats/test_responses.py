@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 from guard import Guard, Policy
 from guard.errors import RequestError
 from guard.formats import get
-from guard.formats.openai_responses import FORMAT, REASONING, UNGUARDED_HISTORY
+from guard.formats.openai_responses import FORMAT, SIDE_TEXT, UNGUARDED_HISTORY
 from guard.policy import data_path
 from guard.types import Action, Call, Choice, Reply, ToolCall, Usage
 
@@ -358,7 +358,7 @@ def test_a_reply_is_parsed_with_text_tool_calls_reasoning_and_usage() -> None:
     assert reply.text == TEXT  # the answer alone: reasoning is another choice
     assert [(c.index, c.path) for c in reply.choices] == [
         (0, ("output", 1, "content", 0, "text")),
-        (REASONING, ("output", 0, "summary", 0, "text")),
+        (SIDE_TEXT, ("output", 0, "summary", 0, "text")),
     ]
     assert reply.choices[0].tool_calls == [
         ToolCall("call_up", "save", ARGUMENTS, ("output", 2, "arguments"))
@@ -557,6 +557,87 @@ def test_text_only_the_terminal_event_carries_is_checked_too(guard: Guard, seed:
     if stream.session is not None:  # progressive: the released text also went out as deltas
         assert deltas(payloads, "response.output_text.delta") == REDACTED
     assert stream.reply.text == REDACTED
+
+
+def tool_response() -> dict[str, Any]:
+    """A response with built-in tool items whose text holds keys."""
+    return response(
+        output=[
+            {
+                "id": "mcp_up",
+                "type": "mcp_call",
+                "server_label": "s",
+                "name": "lookup",
+                "arguments": ARGUMENTS,
+                "output": f"found {API_KEY} there",
+                "status": "completed",
+            },
+            {
+                "id": "ci_up",
+                "type": "code_interpreter_call",
+                "container_id": "c",
+                "status": "completed",
+                "code": f"key = '{AWS}'",
+                "outputs": [{"type": "logs", "logs": f"printed {API_KEY}"}],
+            },
+            {
+                "id": "fs_up",
+                "type": "file_search_call",
+                "status": "completed",
+                "queries": ["q"],
+                "results": [{"file_id": "f", "text": f"the file says {AWS}"}],
+            },
+            {
+                "id": "msg_up",
+                "type": "message",
+                "role": "assistant",
+                "status": "completed",
+                "content": [{"type": "output_text", "text": "ok", "annotations": []}],
+            },
+        ]
+    )
+
+
+def tool_texts(body: dict[str, Any]) -> list[str]:
+    mcp, code, search = body["output"][:3]
+    return [
+        mcp["arguments"],
+        mcp["output"],
+        code["code"],
+        code["outputs"][0]["logs"],
+        search["results"][0]["text"],
+    ]
+
+
+REDACTED_TOOL_TEXTS = [
+    REDACTED_ARGUMENTS,
+    "found [API_KEY] there",
+    "key = '[AWS_ACCESS_KEY]'",
+    "printed [API_KEY]",
+    "the file says [AWS_ACCESS_KEY]",
+]
+
+
+def test_built_in_tool_text_in_a_reply_is_checked(default_guard: Guard) -> None:
+    call = FORMAT.parse_request(request())
+    reply = FORMAT.parse_reply(call, json.dumps(tool_response()).encode())
+    assert reply.text == "ok"
+    assert default_guard.after(call, reply).action is Action.REDACT
+    assert tool_texts(json.loads(FORMAT.reply_body(reply))) == REDACTED_TOOL_TEXTS
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_built_in_tool_text_in_a_stream_is_checked(guard: Guard, seed: int) -> None:
+    stream, out = run(guard, upstream(tool_response()), seed, (API_KEY.encode(), AWS.encode()))
+    assert API_KEY.encode() not in out and AWS.encode() not in out
+    payloads = events(out)
+    final = payloads[-1]["response"]
+    assert tool_texts(final) == REDACTED_TOOL_TEXTS
+    assert deltas(payloads, "response.code_interpreter_call_code.delta") == REDACTED_TOOL_TEXTS[2]
+    assert stream.reply.text == "ok"
+    with sdk(serve(200, out, sse=True)).responses.stream(model="m", input="hi") as sdk_stream:
+        list(sdk_stream)
+        assert sdk_stream.get_final_response().output_text == "ok"
 
 
 @pytest.mark.parametrize("seed", range(6))
