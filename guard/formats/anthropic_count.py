@@ -16,7 +16,7 @@ from guard.errors import GuardError
 from guard.formats._json import load_reply
 from guard.formats.anthropic import AnthropicMessages
 from guard.formats.base import StreamFilter, dumps
-from guard.types import Call, Reply, Usage
+from guard.types import Call, Reply
 
 if TYPE_CHECKING:
     from guard.engine import Guard
@@ -38,23 +38,24 @@ class AnthropicCountTokens(AnthropicMessages):
         return call
 
     def parse_reply(self, call: Call, body: bytes) -> Reply:
-        """A reply with no text; ``usage.input_tokens`` is the count."""
+        """A reply with no text (the count is in ``reply.raw``)."""
         reply = self.reply_from_raw(load_reply(body, "Anthropic"))
         reply.body = body
         return reply
 
     def reply_from_raw(self, raw: dict[str, Any]) -> Reply:
-        """``{"input_tokens": n}`` as a reply with no choices."""
-        count = raw.get("input_tokens")
-        usage = Usage(count, 0) if isinstance(count, int) else None
-        return Reply(NAME, [], usage, None, raw)
+        """A reply with no choices and no usage: counting spends no tokens, so nothing
+        is counted in the token and cost metrics (the count stays in ``raw``)."""
+        return Reply(NAME, [], None, None, raw)
 
     def reply_body(self, reply: Reply) -> bytes:
         """The upstream's body, unchanged (it holds no text to edit)."""
         return reply.body or dumps(reply.raw)
 
     def render_reply(self, call: Call, reply: Reply) -> bytes:
-        """``{"input_tokens": n}`` from the reply's usage (the demo model counts)."""
+        """``{"input_tokens": n}``: the upstream's, or the demo model's count (its usage)."""
+        if isinstance(reply.raw, dict):
+            return dumps(reply.raw)
         return dumps({"input_tokens": reply.usage.input_tokens if reply.usage else 0})
 
     def render_stream(self, call: Call, reply: Reply) -> Iterator[bytes]:

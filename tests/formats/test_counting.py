@@ -10,7 +10,7 @@ from prometheus_client import CollectorRegistry
 from guard import Guard
 from guard.errors import GuardError
 from guard.formats import get
-from guard.types import Action, Usage
+from guard.types import Action, Reply, Usage
 
 AWS = "AKIAABCDEFGHIJKLMNOP"
 REQUESTS = {
@@ -54,12 +54,15 @@ def test_the_reply_is_a_count_not_model_text(engine: Guard, name: str) -> None:
     assert getattr(fmt, "checks_reply", True) is False
     call = fmt.parse_request(json.dumps(REQUESTS[name]).encode())
     reply = fmt.parse_reply(call, REPLIES[name])
-    assert reply.choices == [] and reply.usage == Usage(17, 0) and reply.text == ""
+    # No usage: counting spends no tokens (nothing for the token and cost metrics).
+    assert reply.choices == [] and reply.usage is None and reply.text == ""
     assert engine.after(call, reply).action is Action.ALLOW
     assert fmt.reply_body(reply) is REPLIES[name]
     assert json.loads(fmt.render_reply(call, reply)) == json.loads(REPLIES[name])
     with pytest.raises(GuardError, match="does not stream"):
         fmt.stream_filter(call, engine)
+    demo = fmt.render_reply(call, Reply(name, [], Usage(9, 3)))
+    assert json.loads(demo)["input_tokens"] == 9
 
 
 def test_the_openai_count_may_leave_out_the_model() -> None:
