@@ -41,7 +41,7 @@ from guard.formats._responses_items import (
 )
 from guard.formats._stream import EventFilter, StreamingFormat
 from guard.formats.base import set_at
-from guard.formats.sse import Event
+from guard.formats.sse import Event, encode_json
 
 if TYPE_CHECKING:
     from guard.engine import Guard
@@ -85,12 +85,28 @@ class ResponsesStreamFilter(EventFilter):
         return True
 
     def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
-        """The API's ``error`` event, or a chat-style ``{"error": ...}`` event."""
+        """The API's ``error`` event, or a chat-style ``{"error": ...}`` event.
+
+        The base class sends an upstream error on as its ``raw`` bytes. The API's own
+        ``error`` event has no ``error`` object, so the ``openai`` SDK would hand it over
+        as just another event and the stream would seem to end normally: it gets one
+        (the event's own fields kept), so that the SDK raises ``APIError``.
+        """
         if payload is None:
             return False
-        return payload.get("type") == "error" or (
-            "type" not in payload and bool(payload.get("error"))
-        )
+        if payload.get("type") != "error":
+            return "type" not in payload and bool(payload.get("error"))
+        if not payload.get("error"):
+            message = payload.get("message")
+            code = payload.get("code")
+            error = {
+                "message": message if isinstance(message, str) else "the upstream failed",
+                "type": "server_error",
+                "param": payload.get("param"),
+                "code": code if isinstance(code, str) else "upstream_error",
+            }
+            event.raw = encode_json({**payload, "error": error}, event.event or None)
+        return True
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one event with released text; rewrite events that repeat text."""

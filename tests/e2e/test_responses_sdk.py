@@ -110,6 +110,18 @@ def test_a_key_in_a_streamed_reply_is_redacted_in_every_event(
     assert '"type":"response.completed"' in body.replace(" ", "")
 
 
+def test_a_stream_the_upstream_cuts_short_raises_in_the_sdk(
+    guarded: openai.OpenAI, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.enqueue(Script(text=LEAK * 3, chunk_size=4, break_stream_after=12))
+    received = ""
+    with pytest.raises(openai.APIError):
+        for event in guarded.responses.create(model="m", input="q", stream=True):
+            if event.type == "response.output_text.delta":
+                received += event.delta
+    assert LEAKED_KEY not in received
+
+
 def test_a_key_in_streamed_tool_arguments_is_redacted(
     guarded: openai.OpenAI, fake_upstream: FakeUpstream
 ) -> None:

@@ -678,8 +678,23 @@ def test_an_upstream_error_event_is_forwarded_and_ends_the_stream(guard: Guard) 
     error = b'event: error\ndata: {"type":"error","code":"server_error","message":"oops"}\n\n'
     stream = FORMAT.stream_filter(FORMAT.parse_request(request(stream=True)), guard)
     out = stream.feed(data[:cut] + error + data[cut:])
-    assert out.endswith(error) and stream.done
-    assert stream.close() == b""
+    assert stream.done and stream.close() == b""
+    last = events(out)[-1]
+    # The API's own fields are kept, and an error object makes the SDK raise.
+    assert (last["type"], last["code"], last["message"]) == ("error", "server_error", "oops")
+    assert last["error"]["message"] == "oops"
+    assert API_KEY.encode() not in out
+
+
+def test_the_sdk_does_not_raise_on_the_apis_own_error_or_failed_events() -> None:
+    # Why the filter adds an error object: openai's stream raises only on events whose
+    # data has a truthy "error"; the API's "error" and "response.failed" events have none.
+    call = FORMAT.parse_request(request(stream=True))
+    head = list(FORMAT.render_stream(call, DEMO_REPLY))[:3]
+    error = b'event: error\ndata: {"type":"error","code":"x","message":"oops","param":null,"sequence_number":3}\n\n'
+    client = sdk(serve(200, b"".join(head) + error, sse=True))
+    types = [e.type for e in client.responses.create(model="m", input="hi", stream=True)]
+    assert types[-1] == "error"  # handed over as an event: no exception
 
 
 def test_fail_ends_the_stream_with_an_error_event(guard: Guard) -> None:
