@@ -34,6 +34,10 @@ _Pattern = tuple[str | None, ...]
 #: API path -> format name. The longest matching pattern wins.
 _ROUTES: tuple[tuple[_Pattern, str], ...] = (
     (("v1", "chat", "completions"), "openai.chat"),
+    # OpenAI-compatible APIs whose base URL has no /v1 (DeepSeek, Perplexity, Gemini's
+    # /v1beta/openai, Azure AI /models): their chat calls are checked too. In-process,
+    # an unrecognised path would otherwise be sent on unchecked.
+    (("chat", "completions"), "openai.chat"),
     (("v1", "responses"), "openai.responses"),
     (("v1", "responses", "input_tokens"), "openai.input_tokens"),
     (("v1", "messages"), "anthropic.messages"),

@@ -13,6 +13,9 @@ ROUTES = [
     ("/api/v1/chat/completions", "openai.chat"),
     ("/team-a/openai/v1/chat/completions", "openai.chat"),
     ("/openai/deployments/gpt-4o.prod/chat/completions", "openai.chat"),
+    ("/chat/completions", "openai.chat"),
+    ("/v1beta/openai/chat/completions", "openai.chat"),
+    ("/models/chat/completions", "openai.chat"),
     ("/v1/responses", "openai.responses"),
     ("/openai/v1/responses", "openai.responses"),
     ("/openai/responses", "openai.responses"),
@@ -50,6 +53,7 @@ NOT_ROUTES = [
     "/openai/deployments/a/b/chat/completions/x",
     # A prefix holding an API path of its own.
     "/v1/responses/v1/chat/completions",
+    "/v1/responses/chat/completions",
     "/v1/messages/v1/messages",
     "v1/chat/completions",
     "",
