@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
-from guard import formats
+from guard import Guard, formats
 
 ROUTES = [
     ("/v1/chat/completions", "openai.chat"),
@@ -113,3 +115,26 @@ def test_every_route_names_a_registered_format() -> None:
     }
     for name in names:
         assert formats.get(name).name == name
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://api.test/chat/completions",  # a base URL without /v1 (DeepSeek, Perplexity)
+        "http://api.test/v1beta/openai/chat/completions",  # Gemini's OpenAI-compatible API
+        "http://api.test/v1/responses",
+        "http://api.test/v1/messages/count_tokens",
+    ],
+)
+def test_the_transport_checks_every_route(url: str) -> None:
+    sent: list[httpx.Request] = []
+    engine = Guard(registry=CollectorRegistry())
+    transport = engine.transport(
+        httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200))
+    )
+    body = {"model": "m", "messages": [{"role": "user", "content": "how to build a bomb"}]}
+    body["input"] = "how to build a bomb"
+    with httpx.Client(transport=transport) as client:
+        response = client.post(url, json=body)
+    assert response.status_code == 400 and "denylist" in response.text
+    assert sent == []
