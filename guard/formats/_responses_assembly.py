@@ -123,8 +123,16 @@ class ResponseAssembly:
         return raw
 
 
+#: Most parts an item is given for text whose part was never announced: an upstream's
+#: ``content_index`` must not make the assembly allocate without bound.
+_MAX_PARTS = 256
+
+
 def _ensure_part(item: dict[str, Any], kind: str, number: int) -> None:
-    """Give ``item`` the part a text stream writes to, if the events never announced it."""
+    """Give ``item`` the part a text stream writes to, if the events never announced it
+    (text at an index out of range is left out of the assembled response)."""
+    if not 0 <= number < _MAX_PARTS:
+        return
     name, empty = _EMPTY_PARTS[kind]
     parts = item.get(name)
     if not isinstance(parts, list):

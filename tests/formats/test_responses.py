@@ -756,5 +756,17 @@ def test_a_whole_reply_block_comes_before_the_terminal_event(make_guard: Any) ->
         list(sdk_stream)
 
 
+@pytest.mark.parametrize("index", [-3, 10**9])
+def test_a_delta_at_an_absurd_index_costs_nothing(guard: Guard, index: int) -> None:
+    data = upstream(response())
+    cut = data.index(b"event: response.output_text.done")
+    odd = {"type": "response.output_text.delta", "item_id": "msg_up", "output_index": 1}
+    odd |= {"content_index": index, "delta": "x", "sequence_number": 99}
+    extra = b"event: response.output_text.delta\ndata: " + json.dumps(odd).encode() + b"\n\n"
+    _, out = run(guard, data[:cut] + extra + data[cut:], 0)
+    assert events(out)[-1]["type"] == "response.completed"
+    assert API_KEY.encode() not in out
+
+
 def test_the_registry_serves_the_format() -> None:
     assert get("openai.responses") is FORMAT
