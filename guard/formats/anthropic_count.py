@@ -33,8 +33,9 @@ class AnthropicCountTokens(AnthropicMessages):
 
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
         call = super()._call(raw, body)
-        # Nothing is generated and nothing streams, whatever the body says.
-        call.format, call.stream, call.max_tokens = NAME, False, None
+        # Nothing is generated and nothing streams, whatever the body says: there is no
+        # reply for a length limit or a response format to apply to.
+        call.format, call.stream, call.max_tokens, call.response_format = NAME, False, None, None
         return call
 
     def parse_reply(self, call: Call, body: bytes) -> Reply:

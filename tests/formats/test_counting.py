@@ -42,7 +42,8 @@ def engine() -> Guard:
 def test_the_prompt_gets_the_input_checks(engine: Guard, name: str) -> None:
     fmt = get(name)
     call = fmt.parse_request(json.dumps(REQUESTS[name]).encode())
-    assert call.format == name and not call.stream and call.max_tokens is None
+    assert call.format == name and not call.stream
+    assert call.max_tokens is None and call.response_format is None
     assert [s.text for s in call.segments] == ["be brief", f"my key is {AWS}"]
     assert engine.before(call).action is Action.REDACT
     assert AWS not in fmt.request_body(call).decode()
