@@ -6,7 +6,14 @@ and case-sensitively, an API path such as ``/v1/chat/completions``, optionally a
 prefix of plain segments (``/openai/v1/chat/completions``, a gateway's ``/api/v1/...``).
 Anything an upstream might read differently from the router (``%``-escapes, ``;``
 parameters, empty, ``.`` or ``..`` segments, another case, a trailing extra segment) is
-not a route, so it can never carry a model call past the checks.
+not a route, so it can never carry a model call past the checks. A prefix may not hold
+a ``v1`` segment (it would be an API path of its own); one trailing ``/`` is allowed.
+
+Routes: ``/v1/chat/completions`` (also ``/chat/completions`` for APIs whose base URL
+has no ``/v1``, and Azure's ``/openai/deployments/{name}/chat/completions``),
+``/v1/responses`` and ``/v1/responses/input_tokens`` (also Azure's ``/openai/...``
+without ``v1``), ``/v1/messages`` and ``/v1/messages/count_tokens``. The longest match
+wins. :func:`unchecked_api` names the model APIs that are known but not checked.
 """
 
 from __future__ import annotations

@@ -4,11 +4,14 @@ Checked text: see :mod:`guard.formats._responses_input` (request) and
 :mod:`guard.formats._responses_items` (reply and stream). Edits are written to the
 segments' JSON paths; an untouched request or reply is forwarded byte-for-byte.
 
-``previous_response_id``, ``conversation``, a stored ``prompt`` and ``item_reference``
-input items make the model read text stored upstream, which guardwire never saw: such
-a call has ``call.extension["unguarded_history"]`` set to the list of those field
-names, so the audit log and the frontends can say that part of the conversation was
-not checked.
+``previous_response_id``, ``conversation``, a stored ``prompt``, and ``item_reference``
+and ``compaction`` input items make the model read text stored upstream, which guardwire
+never saw: such a call has ``call.extension["unguarded_history"]`` set to the list of
+those names, so the audit log and the frontends can say that part of the conversation
+was not checked. (Set by the format only; a caller's own value is replaced.)
+
+Function-call arguments are checked as one piece of JSON text, in requests, replies and
+streams. Reasoning and built-in tool text of a reply is choice :data:`SIDE_TEXT`.
 """
 
 from __future__ import annotations
