@@ -1,7 +1,7 @@
 """Fast, scriptable fake OpenAI + Anthropic upstream for tests and load benchmarks.
 
-Serves ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic) and
-``GET /v1/models`` over HTTP/1.1 keep-alive, parsing with ``httptools`` on a bare
+Serves ``POST /v1/chat/completions`` and ``POST /v1/responses`` (OpenAI), ``POST
+/v1/messages`` (Anthropic) and ``GET /v1/models`` over HTTP/1.1 keep-alive, parsing with ``httptools`` on a bare
 ``asyncio.Protocol`` (uvloop when importable). Anything else gets a 404.
 
 In tests::
@@ -45,9 +45,17 @@ except ImportError:  # pragma: no cover - uvloop is optional
 DEFAULT_REPLY = "Hello from the fake upstream."
 JSON_TYPE = b"application/json"
 SSE_TYPE = b"text/event-stream"
-_PROVIDERS = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}
+_PROVIDERS = {
+    "/v1/chat/completions": "openai",
+    "/v1/responses": "responses",
+    "/v1/messages": "anthropic",
+}
 _PHRASES = {status.value: status.phrase.encode() for status in http.HTTPStatus}
-_FINISH = {"openai": ("stop", "tool_calls"), "anthropic": ("end_turn", "tool_use")}
+_FINISH = {
+    "openai": ("stop", "tool_calls"),
+    "responses": ("completed", "completed"),
+    "anthropic": ("end_turn", "tool_use"),
+}
 _ANTHROPIC_ERRORS = {
     400: "invalid_request_error",
     401: "authentication_error",
@@ -304,10 +312,77 @@ def _anthropic_events(c: _Completion) -> list[bytes]:
     return [*events, event({"type": "message_stop"})]
 
 
+def _responses_json(c: _Completion) -> dict[str, Any]:
+    """A non-streamed Responses API ``response`` object."""
+    output: list[dict[str, Any]] = []
+    if c.text is not None:
+        part = {"type": "output_text", "text": c.text, "annotations": []}
+        message = {"id": f"msg_fake{c.n}", "type": "message", "role": "assistant"}
+        output.append({**message, "status": "completed", "content": [part]})
+    output += [
+        {
+            "id": f"fc_fake{c.n}_{i}",
+            "type": "function_call",
+            "status": "completed",
+            "call_id": f"call_fake{c.n}_{i}",
+            "name": name,
+            "arguments": arguments,
+        }
+        for i, (name, _, arguments) in enumerate(c.tools)
+    ]
+    usage = {"input_tokens": c.usage[0], "output_tokens": c.usage[1]}
+    return {
+        "id": f"resp_fake{c.n}",
+        "object": "response",
+        "created_at": c.created,
+        "status": "completed",
+        "model": c.model,
+        "output": output,
+        "usage": {**usage, "total_tokens": sum(c.usage)},
+    }
+
+
+def _responses_events(c: _Completion) -> list[bytes]:
+    """The SSE events of a streamed response, ending with ``response.completed``."""
+    number = itertools.count()
+
+    def event(kind: str, **data: Any) -> bytes:
+        payload = _dumps({"type": kind, **data, "sequence_number": next(number)})
+        return b"event: %s\ndata: %s\n\n" % (kind.encode(), payload)
+
+    full = _responses_json(c)
+    head = {**full, "status": "in_progress", "output": [], "usage": None}
+    events = [event("response.created", response=head)]
+    for index, item in enumerate(full["output"]):
+        at = {"item_id": item["id"], "output_index": index}
+        if item["type"] == "message":
+            opening = {**item, "status": "in_progress", "content": []}
+            events.append(event("response.output_item.added", output_index=index, item=opening))
+            part = item["content"][0]
+            empty = {**part, "text": ""}
+            events.append(event("response.content_part.added", **at, content_index=0, part=empty))
+            for piece in _split(part["text"], c.chunk_size):
+                kind = "response.output_text.delta"
+                events.append(event(kind, **at, content_index=0, delta=piece, logprobs=[]))
+            kind = "response.output_text.done"
+            events.append(event(kind, **at, content_index=0, text=part["text"], logprobs=[]))
+            events.append(event("response.content_part.done", **at, content_index=0, part=part))
+        else:
+            opening = {**item, "status": "in_progress", "arguments": ""}
+            events.append(event("response.output_item.added", output_index=index, item=opening))
+            for piece in _split(item["arguments"], c.chunk_size):
+                events.append(event("response.function_call_arguments.delta", **at, delta=piece))
+            done = {**at, "name": item["name"], "arguments": item["arguments"]}
+            events.append(event("response.function_call_arguments.done", **done))
+        events.append(event("response.output_item.done", output_index=index, item=item))
+    return [*events, event("response.completed", response=full)]
+
+
 _JsonRenderer = Callable[[_Completion], dict[str, Any]]
 _EventsRenderer = Callable[[_Completion], list[bytes]]
 _RENDERERS: dict[str, tuple[_JsonRenderer, _EventsRenderer]] = {
     "openai": (_openai_json, _openai_events),
+    "responses": (_responses_json, _responses_events),
     "anthropic": (_anthropic_json, _anthropic_events),
 }
 
@@ -522,6 +597,13 @@ class FakeUpstream:
                 with self._lock:
                     script = self._queue.popleft() if self._queue else script
             return self._completion(provider, request, script, keep_alive)
+        if request.method == "POST" and request.path == "/v1/messages/count_tokens":
+            count = {"input_tokens": _prompt_tokens(request.json or {})}
+            return _json_reply(200, _dumps(count), keep_alive)
+        if request.method == "POST" and request.path == "/v1/responses/input_tokens":
+            tokens = _estimate_tokens(json.dumps((request.json or {}).get("input")))
+            count = {"object": "response.input_tokens", "input_tokens": tokens}
+            return _json_reply(200, _dumps(count), keep_alive)
         if request.method == "GET" and request.path == "/v1/models":
             return _json_reply(200, self._models_body, keep_alive)
         message = f"Unknown request URL: {request.method} {request.path}"
