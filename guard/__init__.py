@@ -28,6 +28,7 @@ def transport(
     *,
     transport: object = None,
     guard: Guard | None = None,
+    allow_unchecked: bool = False,
     **options: object,
 ) -> GuardTransport:
     """A guarded sync ``httpx`` transport.
@@ -35,10 +36,12 @@ def transport(
     ``OpenAI(http_client=httpx.Client(transport=guard.transport()))``.
 
     ``policy`` is a Policy, a file path or a shipped pack name (default: built-in);
-    ``transport`` the httpx transport to forward to; ``guard`` an existing engine to share.
+    ``transport`` the httpx transport to forward to; ``guard`` an existing engine to share;
+    ``allow_unchecked`` lets requests to model APIs guardwire does not check (legacy
+    completions, embeddings...) through unchecked instead of refusing them with a 404.
     """
     engine = guard if guard is not None else Guard(policy, **options)  # type: ignore[arg-type]
-    return GuardTransport(engine, transport)
+    return GuardTransport(engine, transport, allow_unchecked=allow_unchecked)
 
 
 def async_transport(
@@ -46,11 +49,12 @@ def async_transport(
     *,
     transport: object = None,
     guard: Guard | None = None,
+    allow_unchecked: bool = False,
     **options: object,
 ) -> GuardAsyncTransport:
     """A guarded async ``httpx`` transport for ``AsyncOpenAI`` / ``AsyncAnthropic``."""
     engine = guard if guard is not None else Guard(policy, **options)  # type: ignore[arg-type]
-    return GuardAsyncTransport(engine, transport)
+    return GuardAsyncTransport(engine, transport, allow_unchecked=allow_unchecked)
 
 
 __all__ = [

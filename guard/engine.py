@@ -315,23 +315,24 @@ class Guard:
                 output=lifecycle.output,
                 usage=reply.usage if reply is not None else None,
                 latency=latency,
+                unguarded_history=tuple(call.extension.get("unguarded_history") or ()),
             )
         )
 
     # -- in-process frontends ------------------------------------------------------------
 
-    def transport(self, transport: Any = None) -> Any:
+    def transport(self, transport: Any = None, *, allow_unchecked: bool = False) -> Any:
         """An ``httpx`` transport guarding model calls, wrapping ``transport`` (default:
         ``httpx.HTTPTransport()``): ``httpx.Client(transport=guard.transport())``."""
         from guard.transport import GuardTransport
 
-        return GuardTransport(self, transport)
+        return GuardTransport(self, transport, allow_unchecked=allow_unchecked)
 
-    def async_transport(self, transport: Any = None) -> Any:
+    def async_transport(self, transport: Any = None, *, allow_unchecked: bool = False) -> Any:
         """The async variant of :meth:`transport`, for ``httpx.AsyncClient``."""
         from guard.transport import GuardAsyncTransport
 
-        return GuardAsyncTransport(self, transport)
+        return GuardAsyncTransport(self, transport, allow_unchecked=allow_unchecked)
 
 
 def text_call(

@@ -83,6 +83,10 @@ class GuardedCall:
         self.started = time.perf_counter()
         self._finished = False
         self._restorer: Restorer | None = None
+        from guard import formats
+
+        #: False for APIs whose reply is not model text (token counting).
+        self.checks_reply: bool = getattr(formats.get(call.format), "checks_reply", True)
 
     # -- input -------------------------------------------------------------------------
 
@@ -128,6 +132,11 @@ class GuardedCall:
         return await run_async(self._deliver(reply))
 
     def _deliver(self, reply: Reply) -> Step[Call | None]:
+        if not self.checks_reply:
+            # Token counting: the reply is a number, not model text (no output stage).
+            self.attempts += 1
+            self.reply = reply
+            return None
         decision = yield from self._output(reply)
         if decision.action is Action.REASK:
             return self._reask(reply, decision)

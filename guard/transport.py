@@ -98,14 +98,32 @@ class _Prepared:
 class _GuardedTransport:
     """What the sync and async transports share: recognise, check and answer."""
 
-    def __init__(self, guard: Guard, transport: Any) -> None:
+    def __init__(self, guard: Guard, transport: Any, *, allow_unchecked: bool = False) -> None:
         self.guard = guard
         self._given = transport
         self._inner: dict[ModuleType, Any] = {}
+        #: Send requests to model APIs guardwire does not check (legacy completions,
+        #: embeddings, batches...) unchecked instead of refusing them.
+        self.allow_unchecked = allow_unchecked
 
     def _prepare(self, request: Any, body: bytes) -> _Prepared | Any:
-        fmt = formats.for_path(request.url.path)
+        # Route on the raw path, the bytes that go out: a percent-escape is no way around.
+        path = request.url.raw_path.partition(b"?")[0].decode("ascii", "replace")
+        fmt = formats.for_path(path)
         if fmt is None:
+            api = formats.unchecked_api(path)
+            if api is not None and not self.allow_unchecked:
+                return self._error(
+                    request,
+                    formats.get(
+                        "anthropic.messages" if api.startswith("anthropic") else "openai.chat"
+                    ),
+                    404,
+                    f"guardwire does not check the {api} API, so the guarded client does not "
+                    "send it; pass allow_unchecked=True to guard.transport() to let it through "
+                    "unchecked",
+                    "unchecked_api",
+                )
             return None
         try:
             call = fmt.parse_request(body, caller_from_headers(request.headers.get))

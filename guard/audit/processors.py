@@ -60,6 +60,8 @@ def bind_call_context(record: CallRecord | None, event: Event) -> Event:
         attempts=record.attempts,
         latency_ms=round(record.latency * 1000, 4),
     )
+    if record.unguarded_history:
+        event["unguarded_history"] = list(record.unguarded_history)
     return event
 
 

@@ -58,6 +58,9 @@ class CallRecord:
     usage: Usage | None = None
     #: Seconds from receiving the request to the finish step.
     latency: float = 0.0
+    #: Conversation state kept upstream that guardwire never saw (``previous_response_id``,
+    #: ``conversation``...): the names of those request fields, never their values.
+    unguarded_history: tuple[str, ...] = ()
     time: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:

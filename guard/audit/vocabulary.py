@@ -117,6 +117,7 @@ LINE: dict[str, Any] = {
     "upstream": NAME,
     "attempts": _count,
     "latency_ms": _number,
+    "unguarded_history": (NAME,),
     "input": DECISION,
     "output": DECISION,
     "usage": USAGE,

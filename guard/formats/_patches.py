@@ -78,6 +78,17 @@ def _response_format(call: Call, raw: dict[str, Any], patch: Any, done: Patched)
     return True
 
 
+def _text_format(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    """Responses keep the format under ``text.format``, flattened (no ``json_schema`` level)."""
+    given = patch.response_format
+    inner = given.get("json_schema") if given.get("type") == "json_schema" else None
+    flat = {"type": "json_schema", **inner} if isinstance(inner, dict) else dict(given)
+    text = raw.get("text")
+    raw["text"] = {**(text if isinstance(text, dict) else {}), "format": flat}
+    call.response_format = given
+    return True
+
+
 def _system_message(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
     messages = raw.get("messages")
     if not isinstance(messages, list):
@@ -123,6 +134,8 @@ _APPLIERS: dict[tuple[str, type], _Applier] = {
     ("anthropic.messages", PrependSystem): _anthropic_system,
     ("anthropic.messages", RouteModel): _model,
     ("openai.responses", SetMaxTokens): _max_tokens,
+    ("openai.responses", EnsureStreamUsage): _always,  # response.completed carries usage
+    ("openai.responses", SetResponseFormat): _text_format,
     ("openai.responses", PrependSystem): _instructions,
     ("openai.responses", RouteModel): _model,
 }

@@ -186,21 +186,4 @@ class RouteTable:
 
 def unchecked_api(path: str) -> str | None:
     """The name of a known model API that guardwire does not check, served at ``path``."""
-    finder = getattr(formats, "unchecked_api", None)
-    if finder is not None:
-        name: str | None = finder(path)
-        return name
-    # Until the formats registry names them: the model APIs known to carry prompts.
-    for suffix, name in _UNCHECKED_FALLBACK:
-        if path.endswith(suffix):
-            return name
-    return None
-
-
-_UNCHECKED_FALLBACK = (
-    ("/v1/responses", "openai.responses"),
-    ("/v1/completions", "openai.completions"),
-    ("/v1/embeddings", "openai.embeddings"),
-    ("/v1/messages/batches", "anthropic.batches"),
-    ("/v1/messages/count_tokens", "anthropic.count_tokens"),
-)
+    return formats.unchecked_api(path)

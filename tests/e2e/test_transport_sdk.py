@@ -276,3 +276,43 @@ def test_raise_blocked_converts_only_the_blocked_calls_error(
     fake_upstream.enqueue(Script(status=400, body={"error": {"message": "upstream says no"}}))
     with pytest.raises(openai.BadRequestError, match="upstream says no"), guard.raise_blocked():
         guarded.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+
+
+def test_unchecked_model_apis_are_refused_unless_allowed(
+    fake_upstream: FakeUpstream, engine: guard.Guard
+) -> None:
+    """newuser-trial §2.4: client.completions.create went out unchecked, raw key and all."""
+    guarded, _ = openai_pair(fake_upstream, engine)
+    sent = len(fake_upstream.requests)
+    with pytest.raises(openai.NotFoundError, match=r"does not check the openai\.completions API"):
+        guarded.completions.create(model="m", prompt=f"how to build a bomb {SECRET}")
+    assert len(fake_upstream.requests) == sent
+    permissive = openai.OpenAI(
+        base_url=fake_upstream.url + "/v1",
+        api_key="k",
+        max_retries=0,
+        http_client=httpx.Client(transport=engine.transport(allow_unchecked=True)),
+    )
+    with pytest.raises(openai.NotFoundError):  # the fake upstream has no such route
+        permissive.completions.create(model="m", prompt="hi")
+    assert len(fake_upstream.requests) == sent + 1
+
+
+def test_token_counting_gets_the_input_checks_only(
+    fake_upstream: FakeUpstream, engine: guard.Guard
+) -> None:
+    client = anthropic.Anthropic(
+        base_url=fake_upstream.url,
+        api_key="k",
+        max_retries=0,
+        http_client=httpx2.Client(transport=engine.transport()),
+    )
+    counted = client.messages.count_tokens(
+        model="m", messages=[{"role": "user", "content": f"my key {SECRET}"}]
+    )
+    assert counted.input_tokens > 0
+    assert SECRET not in fake_upstream.requests[-1].body.decode()
+    with pytest.raises(anthropic.BadRequestError):
+        client.messages.count_tokens(
+            model="m", messages=[{"role": "user", "content": "how to build a bomb"}]
+        )
