@@ -346,66 +346,111 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 await transport.aclose()
 
 
-def _end_outcome(stream_filter: StreamFilter | None) -> str | None:
-    """The outcome of a stream the client stopped reading: decided when the filter ended
-    it (a block, an upstream failure), else the client left."""
-    if stream_filter is None or not stream_filter.done:
-        return "disconnected"
-    return "upstream_error" if getattr(stream_filter, "upstream_failed", False) else None
+#: What ends a stream early: the client library's transport errors, and an SSE line or
+#: event over its limit.
+_STREAM_ERRORS: tuple[type[Exception], ...] = (*TRANSPORT_ERRORS, UpstreamError)
+
+
+class _StreamRun:
+    """What the sync and async stream wrappers share: one filter per upstream stream
+    (a buffered reply that a check asked to reask is streamed again), blocks noted for
+    ``raise_blocked``, and the outcome the call finishes with."""
+
+    def __init__(self, lifecycle: GuardedCall, request: Any) -> None:
+        self.lifecycle = lifecycle
+        self.request = request
+        self.filter: StreamFilter | None = None
+
+    def open(self) -> StreamFilter:
+        """A filter for the next upstream stream."""
+        self.filter = self.lifecycle.stream_filter()
+        return self.filter
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Filter a chunk; a block is noted before its error event is handed on, because
+        the SDK raises on that event and may never resume the stream."""
+        assert self.filter is not None
+        out = self.filter.feed(chunk)
+        if self.filter.done:
+            _note_block(self.request, self.filter.decision)
+        return out
+
+    def close(self) -> bytes:
+        """The upstream ended: the filter's last bytes, with its decision noted."""
+        assert self.filter is not None
+        out = self.filter.close()
+        _note_block(self.request, self.filter.decision)
+        return out
+
+    def broke(self, error: Exception) -> bytes:
+        """The upstream broke off (or sent an SSE line or event over its limit)."""
+        assert self.filter is not None
+        if isinstance(error, UpstreamError):
+            return self.filter.fail(str(error), error.code)
+        return self.filter.fail(f"the upstream broke off the stream ({type(error).__name__})")
+
+    def retry(self) -> Call | None:
+        """The call to stream again, when a buffered reply was reasked."""
+        return getattr(self.filter, "retry", None)
+
+    def reask_failed(self) -> bytes:
+        """The upstream refused the reask: end with the API's error event."""
+        assert self.filter is not None
+        self.filter.fail("the upstream failed the reask")
+        return self.filter.format.stream_error(  # type: ignore[attr-defined,no-any-return]
+            "the upstream failed the reask", "upstream_error"
+        )
+
+    def outcome(self) -> str | None:
+        """The outcome of a stream the client stopped reading: decided when the filter
+        ended it (a block, an upstream failure), else the client left."""
+        stream_filter = self.filter
+        if stream_filter is None or not stream_filter.done:
+            return "disconnected"
+        return "upstream_error" if getattr(stream_filter, "upstream_failed", False) else None
 
 
 class _SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
-    """The upstream's SSE bytes through the call's stream filter; a buffered reply that a
-    check asked to reask is requested again through ``send``."""
+    """The upstream's SSE bytes through the call's stream filter."""
 
     def __init__(self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any) -> None:
         self._upstream = upstream
-        self._lifecycle = lifecycle
         self._send = send
-        self._request = request
-        self._filter: StreamFilter | None = None
+        self._run = _StreamRun(lifecycle, request)
 
     def __iter__(self) -> Iterator[bytes]:
+        run = self._run
         try:
             while True:
-                stream_filter = self._filter = self._lifecycle.stream_filter()
+                stream_filter = run.open()
                 try:
                     for chunk in self._upstream.iter_bytes():
-                        out = stream_filter.feed(chunk)
-                        if stream_filter.done:
-                            _note_block(self._request, stream_filter.decision)
+                        out = run.feed(chunk)
                         if out:
                             yield out
                         if stream_filter.done:
                             break
                     else:
-                        out = stream_filter.close()
-                        _note_block(self._request, stream_filter.decision)
+                        out = run.close()
                         if out:
                             yield out
-                except TRANSPORT_ERRORS as exc:
-                    message = f"the upstream broke off the stream ({type(exc).__name__})"
-                    yield stream_filter.fail(message)
-                except UpstreamError as exc:  # an SSE line or event over its limit
-                    yield stream_filter.fail(str(exc), exc.code)
+                except _STREAM_ERRORS as exc:
+                    yield run.broke(exc)
                 finally:
                     self._upstream.close()
-                retry = getattr(stream_filter, "retry", None)
+                retry = run.retry()
                 if retry is None:
                     return
                 self._upstream = self._send(retry)
                 if self._upstream.status_code != 200:
-                    stream_filter.fail("the upstream failed the reask")
-                    yield stream_filter.format.stream_error(
-                        "the upstream failed the reask", "upstream_error"
-                    )
+                    yield run.reask_failed()
                     return
         finally:
-            self._lifecycle.finish(_end_outcome(self._filter))
+            run.lifecycle.finish(run.outcome())
 
     def close(self) -> None:
         self._upstream.close()
-        self._lifecycle.finish(_end_outcome(self._filter))
+        self._run.lifecycle.finish(self._run.outcome())
 
 
 class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
@@ -413,49 +458,39 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
 
     def __init__(self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any) -> None:
         self._upstream = upstream
-        self._lifecycle = lifecycle
         self._send = send
-        self._request = request
-        self._filter: StreamFilter | None = None
+        self._run = _StreamRun(lifecycle, request)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
+        run = self._run
         try:
             while True:
-                stream_filter = self._filter = self._lifecycle.stream_filter()
+                stream_filter = run.open()
                 try:
                     async for chunk in self._upstream.aiter_bytes():
-                        out = stream_filter.feed(chunk)
-                        if stream_filter.done:
-                            _note_block(self._request, stream_filter.decision)
+                        out = run.feed(chunk)
                         if out:
                             yield out
                         if stream_filter.done:
                             break
                     else:
-                        out = stream_filter.close()
-                        _note_block(self._request, stream_filter.decision)
+                        out = run.close()
                         if out:
                             yield out
-                except TRANSPORT_ERRORS as exc:
-                    message = f"the upstream broke off the stream ({type(exc).__name__})"
-                    yield stream_filter.fail(message)
-                except UpstreamError as exc:  # an SSE line or event over its limit
-                    yield stream_filter.fail(str(exc), exc.code)
+                except _STREAM_ERRORS as exc:
+                    yield run.broke(exc)
                 finally:
                     await self._upstream.aclose()
-                retry = getattr(stream_filter, "retry", None)
+                retry = run.retry()
                 if retry is None:
                     return
                 self._upstream = await self._send(retry)
                 if self._upstream.status_code != 200:
-                    stream_filter.fail("the upstream failed the reask")
-                    yield stream_filter.format.stream_error(
-                        "the upstream failed the reask", "upstream_error"
-                    )
+                    yield run.reask_failed()
                     return
         finally:
-            await self._lifecycle.afinish(_end_outcome(self._filter))
+            await run.lifecycle.afinish(run.outcome())
 
     async def aclose(self) -> None:
         await self._upstream.aclose()
-        await self._lifecycle.afinish(_end_outcome(self._filter))
+        await self._run.lifecycle.afinish(self._run.outcome())

@@ -1,78 +1,31 @@
 """OpenAI input token counting (``POST /v1/responses/input_tokens``): input checks only.
 
-The request is a Responses API request (``input``, ``instructions``, ``tools``...): it
-carries the whole prompt, so it gets the same input checks, and an edit (a redacted
-key) is what the upstream counts. The reply, ``{"object": "response.input_tokens",
-"input_tokens": n}``, is not model output: :attr:`OpenAIInputTokens.checks_reply` is
-``False`` and tells a frontend to skip the output stage (running it is harmless: the
-reply has no text).
+The request is a Responses API request (``input``, ``instructions``, ``tools``...); the
+reply is ``{"object": "response.input_tokens", "input_tokens": n}``. See
+:mod:`guard.formats._counting`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from guard.errors import GuardError
-from guard.formats._json import load_reply
-from guard.formats.base import StreamFilter, dumps
+from guard.formats._counting import Counting
 from guard.formats.openai_responses import OpenAIResponses
-from guard.types import Call, Reply
-
-if TYPE_CHECKING:
-    from guard.engine import Guard
 
 NAME = "openai.input_tokens"
 
 
-class OpenAIInputTokens(OpenAIResponses):
+class OpenAIInputTokens(Counting, OpenAIResponses):
     """The Responses API's token counting: a Responses request, a count as reply."""
 
     name = NAME
+    api = "the OpenAI input token count API"
+    provider = "OpenAI"
     model_required = False
-    #: The reply is a token count, not model text: frontends skip the output checks.
-    checks_reply = False
 
-    def _call(self, raw: dict[str, Any], body: bytes) -> Call:
-        call = super()._call(raw, body)
-        # Nothing is generated and nothing streams, whatever the body says: there is no
-        # reply for a length limit or a response format to apply to.
-        call.format, call.stream, call.max_tokens, call.response_format = NAME, False, None, None
-        return call
-
-    def parse_reply(self, call: Call, body: bytes) -> Reply:
-        """A reply with no text (the count is in ``reply.raw``)."""
-        reply = self.reply_from_raw(load_reply(body, "OpenAI"))
-        reply.body = body
-        return reply
-
-    def reply_from_raw(self, raw: dict[str, Any]) -> Reply:
-        """A reply with no choices and no usage: counting spends no tokens, so nothing
-        is counted in the token and cost metrics (the count stays in ``raw``)."""
-        return Reply(NAME, [], None, None, raw)
-
-    def reply_body(self, reply: Reply) -> bytes:
-        """The upstream's body, unchanged (it holds no text to edit)."""
-        return reply.body or dumps(reply.raw)
-
-    def render_reply(self, call: Call, reply: Reply) -> bytes:
-        """The count object: the upstream's, or the demo model's count (its usage)."""
-        if isinstance(reply.raw, dict):
-            return dumps(reply.raw)
-        count = reply.usage.input_tokens if reply.usage else 0
-        return dumps({"object": "response.input_tokens", "input_tokens": count})
-
-    def render_stream(self, call: Call, reply: Reply) -> Iterator[bytes]:
-        """Token counting has no stream; a call of this format never asks for one."""
-        raise GuardError("the OpenAI input token count API does not stream")
-
-    def with_feedback(self, call: Call, reply: Reply, feedback: str) -> Call:
-        """Token counting is never reasked: there is no model reply to correct."""
-        raise GuardError("the OpenAI input token count API cannot be reasked")
-
-    def stream_filter(self, call: Call, guard: Guard) -> StreamFilter:
-        """Token counting has no stream; a call of this format never asks for one."""
-        raise GuardError("the OpenAI input token count API does not stream")
+    def count_object(self, count: int) -> dict[str, Any]:
+        """The Responses API's count object."""
+        return {"object": "response.input_tokens", "input_tokens": count}
 
 
 #: The instance the registry (:mod:`guard.formats`) serves as ``openai.input_tokens``.

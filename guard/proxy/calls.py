@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,30 +62,57 @@ class ModelCalls:
 
     async def complete(self, exchange: Exchange, send: Send) -> None:
         """A non-streamed call: check, send (reasking when asked), check, answer."""
-        fmt, call = exchange.fmt, exchange.call
-        lifecycle = exchange.guard.open(call, frontend="proxy", upstream=exchange.upstream.name)
-        outcome: str | None = None
-        status: int | None = None
-        try:
+
+        async def answer(lifecycle: GuardedCall) -> tuple[str | None, int | None]:
+            fmt, call = exchange.fmt, exchange.call
             request = await lifecycle.astart()
             while request is not None:
                 response = await self._send(exchange, fmt.request_body(request))
                 if response.status != 200:
-                    outcome, status = "upstream_error", response.status
                     await send_upstream(send, response, call.request_id)
-                    return
+                    return "upstream_error", response.status
                 exchange.upstream_headers = response.headers
                 request = await lifecycle.adeliver(fmt.parse_reply(request, response.body))
             if lifecycle.refusal is not None:
                 await self.refuse(exchange, lifecycle.refusal, send)
-                return
+                return None, None
             assert lifecycle.reply is not None
-            headers = guard_headers(
-                call.request_id, lifecycle.outcome().action.label, exchange.policy
-            )
+            verdict = lifecycle.outcome().action.label
+            headers = guard_headers(call.request_id, verdict, exchange.policy)
             headers += upstream_reply_headers(exchange.upstream_headers)
             headers.append((b"content-type", JSON))
             await respond(send, 200, headers, fmt.reply_body(lifecycle.reply))
+            return None, None
+
+        await self._run(exchange, answer)
+
+    async def stream(self, exchange: Exchange, receive: Receive, send: Send) -> None:
+        """A streamed call: input checks, then the upstream's events through the filter."""
+
+        async def answer(lifecycle: GuardedCall) -> tuple[str | None, int | None]:
+            request = await lifecycle.astart()
+            if request is None:
+                assert lifecycle.refusal is not None
+                await self.refuse(exchange, lifecycle.refusal, send)
+                return None, None
+            return await self._stream(exchange, lifecycle, request, receive, send)
+
+        await self._run(exchange, answer)
+
+    async def _run(
+        self,
+        exchange: Exchange,
+        answer: Callable[[GuardedCall], Awaitable[tuple[str | None, int | None]]],
+    ) -> None:
+        """Open the call's lifecycle, answer, and finish it on every exit path. ``answer``
+        returns the outcome and status when the guard did not decide them."""
+        lifecycle = exchange.guard.open(
+            exchange.call, frontend="proxy", upstream=exchange.upstream.name
+        )
+        outcome: str | None = None
+        status: int | None = None
+        try:
+            outcome, status = await answer(lifecycle)
         except UpstreamError as exc:
             outcome, status = "upstream_error", exc.status
             raise
@@ -104,32 +132,6 @@ class ModelCalls:
         if refusal.retry_after is not None:
             headers.append((b"retry-after", str(max(0, round(refusal.retry_after))).encode()))
         await send_error(send, exchange.fmt, refusal.status, refusal.message, refusal.code, headers)
-
-    async def stream(self, exchange: Exchange, receive: Receive, send: Send) -> None:
-        """A streamed call: input checks, then the upstream's events through the filter."""
-        call = exchange.call
-        lifecycle = exchange.guard.open(call, frontend="proxy", upstream=exchange.upstream.name)
-        outcome: str | None = None
-        status: int | None = None
-        try:
-            request = await lifecycle.astart()
-            if request is None:
-                assert lifecycle.refusal is not None
-                await self.refuse(exchange, lifecycle.refusal, send)
-                return
-            outcome, status = await self._stream(exchange, lifecycle, request, receive, send)
-        except UpstreamError as exc:
-            outcome, status = "upstream_error", exc.status
-            raise
-        except asyncio.CancelledError:
-            outcome = "disconnected"
-            raise
-        except Exception:
-            outcome, status = "error", 500
-            raise
-        finally:
-            await lifecycle.afinish(outcome, status=status)
-            exchange.outcome = outcome or lifecycle.label()
 
     async def _stream(
         self,
