@@ -84,6 +84,7 @@ class Guard:
                 on_error = config.on_error or self.policy.on_error
                 limit = config.timeout_ms / 1000 if config.timeout_ms else None
                 self._settings[id(check)] = (on_error == "block", limit)
+        self._limits = {k: v[1] for k, v in self._settings.items() if v[1] is not None}
         self._validate_capabilities()
         self._collect_finish_hooks()
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
@@ -104,6 +105,8 @@ class Guard:
         checks.append(check)
         block = (on_error or self.policy.on_error) == "block"
         self._settings[id(check)] = (block, timeout_ms / 1000 if timeout_ms else None)
+        if timeout_ms:
+            self._limits[id(check)] = timeout_ms / 1000
         try:
             self._validate_capabilities()
         except PolicyError:
@@ -248,7 +251,12 @@ class Guard:
 
     def timeout_of(self, check: Check) -> float | None:
         """``check``'s time limit in seconds, if it has one."""
-        return self._settings.get(id(check), (True, None))[1]
+        return self.limits.get(id(check))
+
+    @property
+    def limits(self) -> dict[int, float]:
+        """Time limits in seconds by check object id (the checks that have one)."""
+        return self._limits
 
     def check_failed(self, check: Check, stage: Stage, exc: Exception) -> Verdict:
         """Count a failed check and decide its verdict by ``on_error``."""

@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
 #: Reply finish reasons that mean "cut short by the length limit": never reasked.
 _TRUNCATED = ("length", "max_tokens")
+#: Formats whose reply is a token count, not model text (``checks_reply = False``).
+_COUNTING = frozenset({"anthropic.count_tokens", "openai.input_tokens"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,10 +85,8 @@ class GuardedCall:
         self.started = time.perf_counter()
         self._finished = False
         self._restorer: Restorer | None = None
-        from guard import formats
-
         #: False for APIs whose reply is not model text (token counting).
-        self.checks_reply: bool = getattr(formats.get(call.format), "checks_reply", True)
+        self.checks_reply = call.format not in _COUNTING
 
     # -- input -------------------------------------------------------------------------
 

@@ -37,8 +37,8 @@ class CheckTimeout(Exception):
 
 @dataclass(slots=True)
 class StageResult:
-    """A stage's decision, the segment texts with its enforced edits applied, and the
-    request patches of its enforced verdicts."""
+    """A stage's decision, the segment texts with its enforced edits applied (empty when
+    nothing was edited), and the request patches of its enforced verdicts."""
 
     decision: Decision
     texts: list[str]
@@ -55,38 +55,46 @@ def run_stage(
     reply: Reply | None = None,
 ) -> Step[StageResult]:
     """Run ``checks`` on ``ctx.segments`` of ``call`` (and ``reply`` at the output stage)."""
-    started = time.perf_counter()
+    clock = time.perf_counter
+    started = clock()
     verdicts: list[Verdict] = []
+    limits = guard.limits
+    shadow = guard.shadow
+    input_stage = stage is Stage.INPUT
     for check in checks:
-        check_started = time.perf_counter()
-        timeout = guard.timeout_of(check)
+        check_started = clock()
+        timeout = limits.get(id(check))
         try:
-            if stage is Stage.INPUT:
+            if input_stage:
                 result: Any = check.input(call, ctx)
             else:
                 assert reply is not None
                 result = check.output(call, reply, ctx)
-            if inspect.isawaitable(result):
+            # A plain verdict is by far the common case: skip the awaitable test for it.
+            if result.__class__ is not Verdict and inspect.isawaitable(result):
                 result = yield Pending(result, timeout)
             verdict: Verdict = result
-            if timeout is not None and time.perf_counter() - check_started > timeout:
+            if timeout is not None and clock() - check_started > timeout:
                 raise CheckTimeout
         except Exception as exc:  # a failing check decides by on_error, loudly
             verdict = guard.check_failed(check, stage, exc)
-        verdict.latency = time.perf_counter() - check_started
-        verdict.shadow = verdict.shadow or guard.shadow
-        if stage is Stage.INPUT and verdict.action is Action.REASK:
+        verdict.latency = clock() - check_started
+        if shadow:
+            verdict.shadow = True
+        if input_stage and verdict.action is Action.REASK:
             # A reask repeats the upstream call; before it there is nothing to repeat. The
             # policy loader refuses such checks; one added by code fails closed.
             verdict.action = Action.BLOCK
             verdict.reason = verdict.reason or f"check '{verdict.check}' asked for a reask"
         verdicts.append(verdict)
-    decision = guard.decide(stage, verdicts, call, time.perf_counter() - started)
+    decision = guard.decide(stage, verdicts, call, clock() - started)
     return _resolve(decision, checks, ctx)
 
 
 def _resolve(decision: Decision, checks: Sequence[Check], ctx: CheckContext) -> StageResult:
     """Merge the enforced edits into the segment texts; collect the enforced patches."""
+    if not any(v.edits or v.patches for v in decision.verdicts):
+        return StageResult(decision, [])  # nothing to write (the common case)
     texts = [s.text for s in ctx.segments]
     result = StageResult(decision, texts)
     by_segment: dict[int, list[Edit]] = {}
