@@ -10,10 +10,10 @@ a server-sent-event stream through the engine.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guard.types import Call, Caller, JsonPath, Passage, Reply, Usage
+from guard.types import Call, Caller, JsonPath, Passage, Reply, Segment, Usage
 
 if TYPE_CHECKING:
     from guard.decision import Decision
@@ -108,6 +108,80 @@ def set_at(document: Any, path: JsonPath, value: Any) -> None:
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
+
+
+def get_at(document: Any, path: JsonPath) -> Any:
+    """``document[path[0]][path[1]]...``."""
+    for key in path:
+        document = document[key]
+    return document
+
+
+def write_segments(raw: Any, segments: Sequence[Segment], texts: Sequence[str]) -> None:
+    """Write the edited ``texts`` of ``segments`` into the segments and into ``raw``.
+
+    A plain segment's text is set at its ``path``. Leaf segments (``leaf`` set) live in a
+    JSON document stored as a string at ``path``: it is decoded once, every edited leaf
+    is set in it, and it is stored back as compact JSON. Edited reasoning that carries a
+    ``signature`` beside it (Anthropic ``thinking``) loses the signature, which would no
+    longer match: a client that sends the block back gets the API's own error.
+    """
+    documents: dict[JsonPath, Any] = {}
+    for segment, text in zip(segments, texts, strict=True):
+        if segment.text == text:
+            continue
+        segment.text = text
+        if segment.path is None or raw is None:
+            continue
+        if segment.leaf is None:
+            set_at(raw, segment.path, text)
+            if segment.kind == "reasoning":
+                _drop_signature(raw, segment.path)
+            continue
+        if segment.path not in documents:
+            documents[segment.path] = json.loads(get_at(raw, segment.path))
+        if segment.leaf:
+            set_at(documents[segment.path], segment.leaf, text)
+        else:
+            documents[segment.path] = text  # the document is this one string
+    for path, document in documents.items():
+        set_at(raw, path, json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+
+
+def _drop_signature(raw: Any, path: JsonPath) -> None:
+    holder = get_at(raw, path[:-1])
+    if isinstance(holder, dict) and "signature" in holder:
+        holder["signature"] = ""
+
+
+def write_reply(reply: Reply, segments: Sequence[Segment], texts: Sequence[str]) -> None:
+    """Write edited ``texts`` of ``segments`` (``reply.segments()``) into the reply: its
+    raw body, its choices' text, and its tool calls' arguments (re-serialised)."""
+    write_segments(reply.raw, segments, texts)
+    update_reply(reply, segments)
+
+
+def update_reply(reply: Reply, segments: Sequence[Segment]) -> None:
+    """Copy the (written) ``segments`` of ``reply.segments()`` back to the reply's choices
+    and tool calls; tool-call arguments are read back from the raw body."""
+    position = 0
+    for choice in reply.choices:
+        choice.text = segments[position].text
+        position += 1
+        for call in choice.tool_calls:
+            if call.segments is None:
+                call.arguments = segments[position].text
+                position += 1
+                continue
+            position += len(call.segments)
+            if call.segments and reply.raw is not None and call.path is not None:
+                value = get_at(reply.raw, call.path)
+                call.arguments = value if isinstance(value, str) else _compact(value)
+        position += len(choice.extra)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def read_extension(

@@ -1,0 +1,239 @@
+"""String leaves of JSON documents: what checks see of tool arguments and schemas.
+
+In JSON source a newline is the two characters ``\\`` ``n`` and ``A`` may be written
+``\\u0041``; a rule run over the source misses what the decoded text shows (review D7).
+So a document is checked as its decoded string leaves, one segment per leaf:
+
+- :func:`string_leaves` lists the leaves of a decoded value;
+- :func:`argument_segments` turns a JSON *string* field (OpenAI ``function.arguments``)
+  into one segment per leaf (``Segment.leaf`` is the path inside the decoded document),
+  or one raw-text segment when the text is not JSON;
+- :class:`LeafTokenizer` does the same incrementally for streamed JSON source.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from guard.types import JsonPath, Segment
+
+#: Keys whose string values are identifiers, encodings or binary data, not text a model
+#: reads as language (checked generically elsewhere would only give false positives).
+NOT_TEXT = frozenset(
+    {
+        "type",
+        "id",
+        "tool_use_id",
+        "tool_call_id",
+        "signature",
+        "encrypted_content",
+        "media_type",
+        "file_id",
+        "data",
+        "file_data",
+        "detail",
+        "format",
+        "$ref",
+        "$schema",
+        "$id",
+        "pattern",
+    }
+)
+#: Keys of a JSON schema whose strings are structure (property lists, types, patterns).
+SCHEMA_STRUCTURE = NOT_TEXT | {"required"}
+
+
+def string_leaves(
+    value: Any, at: JsonPath = (), skip: frozenset[str] = frozenset()
+) -> Iterator[tuple[JsonPath, str]]:
+    """Every string in ``value`` with its path, depth first, in document order.
+
+    Object keys are structure, not leaves; values under a key in ``skip`` are left out.
+    """
+    if isinstance(value, str):
+        yield at, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in skip:
+                yield from string_leaves(item, (*at, key), skip)
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from string_leaves(item, (*at, number), skip)
+
+
+def argument_segments(text: str, path: JsonPath, role: str, kind: str, index: int) -> list[Segment]:
+    """Segments of the JSON text ``text`` stored as a string at ``path``.
+
+    One segment per string leaf of the decoded document (``leaf`` = its path inside it);
+    text that is not a JSON object, array or string (cut short, or not JSON at all) is
+    one raw-text segment, so that it is still checked.
+    """
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):
+        return [Segment(text, path, role, kind, index)]
+    if not isinstance(document, (dict, list, str)):
+        return []  # a number, boolean or null: no text
+    return [
+        Segment(leaf_text, path, role, kind, index, leaf=leaf)
+        for leaf, leaf_text in string_leaves(document)
+    ]
+
+
+def encode_leaf(text: str) -> str:
+    """``text`` as the inside of a JSON string literal (no quotes)."""
+    return json.encoder.encode_basestring(text)[1:-1]
+
+
+#: Piece kinds :meth:`LeafTokenizer.feed` returns.
+STRUCTURE, LEAF, LEAF_END, RAW = range(4)
+#: What :meth:`LeafTokenizer.feed` returns: (kind, text, leaf number).
+Piece = tuple[int, str, int]
+
+_STRING_RUN = re.compile(r'[^"\\]+')
+#: Source outside strings that carries no text: whitespace, numbers, literals.
+_PLAIN_RUN = re.compile(r"[ \t\n\r0-9.eE+\-truefalsn]+")
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_HEX = re.compile(r"[0-9a-fA-F]{4}")
+
+
+class LeafTokenizer:
+    """Splits streamed JSON source into structure and decoded string-leaf text.
+
+    Object keys and everything outside strings are :data:`STRUCTURE` (passed on as
+    source); string values are :data:`LEAF` text, decoded, numbered in order of
+    appearance, each ended by a :data:`LEAF_END` before its closing quote. An escape cut
+    by a chunk boundary waits for the next chunk. Source that cannot be JSON turns the
+    tokenizer into :data:`RAW` mode for good: the rest is checked as raw text.
+    """
+
+    __slots__ = ("_expect_key", "_in_key", "_leaf", "_leaves", "_pending", "_raw", "_stack")
+
+    def __init__(self) -> None:
+        self._stack: list[str] = []
+        self._expect_key = False
+        #: Inside a string: -1 outside, else the leaf number (or -2 inside a key).
+        self._leaf = -1
+        self._in_key = False
+        self._leaves = 0
+        self._pending = ""
+        self._raw = False
+
+    def feed(self, source: str) -> list[Piece]:
+        """The pieces of the next chunk of source."""
+        if self._raw:
+            return [(RAW, source, -1)] if source else []
+        source, self._pending = self._pending + source, ""
+        out: list[Piece] = []
+        at, size = 0, len(source)
+        while at < size:
+            if self._leaf != -1:
+                at = self._string(source, at, out)
+                if self._pending or self._raw:
+                    break
+                continue
+            char = source[at]
+            plain = _PLAIN_RUN.match(source, at)
+            if plain is not None:
+                _add(out, STRUCTURE, plain.group(), -1)
+                at = plain.end()
+                continue
+            if char == '"':
+                if self._stack and self._stack[-1] == "{" and self._expect_key:
+                    self._leaf, self._in_key = -2, True
+                else:
+                    self._leaf, self._in_key = self._leaves, False
+                    self._leaves += 1
+            elif char in "{[":
+                self._stack.append(char)
+                self._expect_key = char == "{"
+            elif char in "}]" and self._stack:
+                self._stack.pop()
+                self._expect_key = False
+            elif char == ",":
+                self._expect_key = bool(self._stack) and self._stack[-1] == "{"
+            elif char == ":":
+                self._expect_key = False
+            else:
+                self._raw = True
+                out.append((RAW, source[at:], -1))
+                return out
+            _add(out, STRUCTURE, char, -1)
+            at += 1
+        return out
+
+    def _string(self, source: str, at: int, out: list[Piece]) -> int:
+        """Consume string content from ``at``; return where the scan stopped."""
+        kind = STRUCTURE if self._in_key else LEAF
+        run = _STRING_RUN.match(source, at)
+        if run is not None:
+            _add(out, kind, run.group(), self._leaf)
+            return run.end()
+        if source[at] == '"':
+            if not self._in_key:
+                out.append((LEAF_END, "", self._leaf))
+            _add(out, STRUCTURE, '"', -1)
+            self._leaf, self._in_key = -1, False
+            return at + 1
+        # A backslash: an escape, possibly cut by the end of the chunk.
+        if self._in_key:
+            end = min(at + 2, len(source))
+            if source[at + 1 : at + 2] == "u":
+                end = at + 6
+            if end > len(source):
+                self._pending = source[at:]
+                return len(source)
+            _add(out, STRUCTURE, source[at:end], -1)
+            return end
+        decoded, end = self._escape(source, at)
+        if end < 0:
+            self._pending = source[at:]
+            return len(source)
+        if decoded is None:
+            self._raw = True
+            out.append((RAW, source[at:], -1))
+            return len(source)
+        _add(out, LEAF, decoded, self._leaf)
+        return end
+
+    @staticmethod
+    def _escape(source: str, at: int) -> tuple[str | None, int]:
+        """The decoded escape at ``at`` and where it ends; end ``-1``: not complete yet;
+        text ``None``: not a JSON escape."""
+        if at + 1 >= len(source):
+            return "", -1
+        char = source[at + 1]
+        if char != "u":
+            simple = _ESCAPES.get(char)
+            return (simple, at + 2) if simple is not None else (None, 0)
+        if at + 6 > len(source):
+            return "", -1
+        if _HEX.fullmatch(source, at + 2, at + 6) is None:
+            return None, 0
+        code = int(source[at + 2 : at + 6], 16)
+        if 0xD800 <= code < 0xDC00:
+            # A high surrogate: only a low-surrogate escape after it makes a character.
+            if at + 12 > len(source):
+                rest = source[at + 6 :]
+                if "\\u".startswith(rest[:2]) and _HEX.match(rest[2:].ljust(4, "0")):
+                    return "", -1
+                return "\ufffd", at + 6
+            low = source[at + 6 : at + 12]
+            if low[:2] == "\\u" and _HEX.fullmatch(low, 2) and 0xDC00 <= int(low[2:], 16) < 0xE000:
+                pair = 0x10000 + ((code - 0xD800) << 10) + (int(low[2:], 16) - 0xDC00)
+                return chr(pair), at + 12
+            return "\ufffd", at + 6
+        if 0xDC00 <= code < 0xE000:
+            return "\ufffd", at + 6  # a lone low surrogate cannot travel as UTF-8
+        return chr(code), at + 6
+
+
+def _add(out: list[Piece], kind: int, text: str, leaf: int) -> None:
+    """Append a piece, merging it into the last one when it continues it."""
+    if out and out[-1][0] == kind and out[-1][2] == leaf:
+        out[-1] = (kind, out[-1][1] + text, leaf)
+    else:
+        out.append((kind, text, leaf))
