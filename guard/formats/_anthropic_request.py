@@ -21,7 +21,7 @@ from guard.types import JsonPath, Segment
 #: Blocks with nothing the guard can read (encrypted or binary by reference).
 _OPAQUE = frozenset({"redacted_thinking", "container_upload"})
 #: Server tool result keys that identify or locate rather than carry text.
-_RESULT_STRUCTURE = NOT_TEXT | {"url", "page_age", "return_code", "retrieved_at", "file_type"}
+RESULT_STRUCTURE = NOT_TEXT | {"url", "page_age", "return_code", "retrieved_at", "file_type"}
 
 
 def request_segments(raw: dict[str, Any], messages: list[Any]) -> list[Segment]:
@@ -117,7 +117,7 @@ def _block(
         return []
     # search_result, server tool results, and block types this guard does not know:
     # every string in the block that may be text the model reads.
-    skip = _RESULT_STRUCTURE if block_type.endswith("_tool_result") else NOT_TEXT
+    skip = RESULT_STRUCTURE if block_type.endswith("_tool_result") else NOT_TEXT
     return [
         Segment(text, leaf, role, kind, index) for leaf, text in string_leaves(block, path, skip)
     ]
@@ -167,7 +167,7 @@ def server_tool_result(block: dict[str, Any], path: JsonPath, index: int) -> lis
     """The text a server tool result carries (page text, titles, code output)."""
     return [
         Segment(text, leaf, "assistant", "tool_result", index)
-        for leaf, text in string_leaves(block, path, _RESULT_STRUCTURE)
+        for leaf, text in string_leaves(block, path, RESULT_STRUCTURE)
     ]
 
 

@@ -90,8 +90,9 @@ def encode_leaf(text: str) -> str:
 
 #: Piece kinds :meth:`LeafTokenizer.feed` returns.
 STRUCTURE, LEAF, LEAF_END, RAW = range(4)
-#: What :meth:`LeafTokenizer.feed` returns: (kind, text, leaf number).
-Piece = tuple[int, str, int]
+#: What :meth:`LeafTokenizer.feed` returns: (kind, text, leaf number, source): ``text``
+#: is decoded for leaves; ``source`` is the JSON source the piece came from.
+Piece = tuple[int, str, int, str]
 
 _STRING_RUN = re.compile(r'[^"\\]+')
 #: Source outside strings that carries no text: whitespace, numbers, literals.
@@ -125,7 +126,7 @@ class LeafTokenizer:
     def feed(self, source: str) -> list[Piece]:
         """The pieces of the next chunk of source."""
         if self._raw:
-            return [(RAW, source, -1)] if source else []
+            return [(RAW, source, -1, source)] if source else []
         source, self._pending = self._pending + source, ""
         out: list[Piece] = []
         at, size = 0, len(source)
@@ -138,7 +139,7 @@ class LeafTokenizer:
             char = source[at]
             plain = _PLAIN_RUN.match(source, at)
             if plain is not None:
-                _add(out, STRUCTURE, plain.group(), -1)
+                _add(out, STRUCTURE, plain.group(), -1, plain.group())
                 at = plain.end()
                 continue
             if char == '"':
@@ -159,9 +160,9 @@ class LeafTokenizer:
                 self._expect_key = False
             else:
                 self._raw = True
-                out.append((RAW, source[at:], -1))
+                out.append((RAW, source[at:], -1, source[at:]))
                 return out
-            _add(out, STRUCTURE, char, -1)
+            _add(out, STRUCTURE, char, -1, char)
             at += 1
         return out
 
@@ -170,12 +171,12 @@ class LeafTokenizer:
         kind = STRUCTURE if self._in_key else LEAF
         run = _STRING_RUN.match(source, at)
         if run is not None:
-            _add(out, kind, run.group(), self._leaf)
+            _add(out, kind, run.group(), self._leaf, run.group())
             return run.end()
         if source[at] == '"':
             if not self._in_key:
-                out.append((LEAF_END, "", self._leaf))
-            _add(out, STRUCTURE, '"', -1)
+                out.append((LEAF_END, "", self._leaf, ""))
+            _add(out, STRUCTURE, '"', -1, '"')
             self._leaf, self._in_key = -1, False
             return at + 1
         # A backslash: an escape, possibly cut by the end of the chunk.
@@ -186,7 +187,7 @@ class LeafTokenizer:
             if end > len(source):
                 self._pending = source[at:]
                 return len(source)
-            _add(out, STRUCTURE, source[at:end], -1)
+            _add(out, STRUCTURE, source[at:end], -1, source[at:end])
             return end
         decoded, end = self._escape(source, at)
         if end < 0:
@@ -194,9 +195,9 @@ class LeafTokenizer:
             return len(source)
         if decoded is None:
             self._raw = True
-            out.append((RAW, source[at:], -1))
+            out.append((RAW, source[at:], -1, source[at:]))
             return len(source)
-        _add(out, LEAF, decoded, self._leaf)
+        _add(out, LEAF, decoded, self._leaf, source[at:end])
         return end
 
     @staticmethod
@@ -231,9 +232,10 @@ class LeafTokenizer:
         return chr(code), at + 6
 
 
-def _add(out: list[Piece], kind: int, text: str, leaf: int) -> None:
+def _add(out: list[Piece], kind: int, text: str, leaf: int, source: str) -> None:
     """Append a piece, merging it into the last one when it continues it."""
     if out and out[-1][0] == kind and out[-1][2] == leaf:
-        out[-1] = (kind, out[-1][1] + text, leaf)
+        last = out[-1]
+        out[-1] = (kind, last[1] + text, leaf, last[3] + source)
     else:
-        out.append((kind, text, leaf))
+        out.append((kind, text, leaf, source))
