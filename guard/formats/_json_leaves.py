@@ -57,7 +57,8 @@ def string_leaves(
         yield at, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            if key not in skip:
+            # ``data`` is binary (base64) except in a text source: {"type": "text", "data"}.
+            if key not in skip or (key == "data" and value.get("type") == "text"):
                 yield from string_leaves(item, (*at, key), skip)
     elif isinstance(value, list):
         for number, item in enumerate(value):
