@@ -17,7 +17,6 @@ from guard import Guard, Policy
 from guard.errors import RequestError, UpstreamError
 from guard.formats import get
 from guard.formats.anthropic import FORMAT
-from guard.formats.base import set_at
 from guard.policy import data_path
 from guard.types import Action, Call, Caller, Choice, Reply, ToolCall, Usage
 

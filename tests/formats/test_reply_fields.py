@@ -271,7 +271,7 @@ def anthropic_stream(field: str, text: str) -> bytes:
         ]
         block(0, {"type": "text", "text": "", "citations": []}, deltas)
     else:
-        use, result, answer = anthropic_content(field, text)
+        use, result, _ = anthropic_content(field, text)
         block(
             0, {**use, "input": {}}, [{"type": "input_json_delta", "partial_json": '{"url": "x"}'}]
         )
