@@ -96,8 +96,11 @@ STRUCTURE, LEAF, LEAF_END, RAW = range(4)
 Piece = tuple[int, str, int, str]
 
 _STRING_RUN = re.compile(r'[^"\\]+')
-#: Source outside strings that carries no text: whitespace, numbers, literals.
-_PLAIN_RUN = re.compile(r"[ \t\n\r0-9.eE+\-truefalsn]+")
+_SPACE = re.compile(r"[ \t\n\r]+")
+#: A number, loosely (the parse of the complete text is strict): no text in it.
+_NUMBER = re.compile(r"-?[0-9][-+0-9.eE]*|-(?![0-9])")
+_WORD = re.compile(r"[a-zA-Z]+")
+_LITERALS = ("true", "false", "null")
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 _HEX = re.compile(r"[0-9a-fA-F]{4}")
 
@@ -138,10 +141,23 @@ class LeafTokenizer:
                     break
                 continue
             char = source[at]
-            plain = _PLAIN_RUN.match(source, at)
-            if plain is not None:
-                _add(out, STRUCTURE, plain.group(), -1, plain.group())
-                at = plain.end()
+            token = _SPACE.match(source, at) or _NUMBER.match(source, at)
+            word = _WORD.match(source, at) if token is None else None
+            if word is not None:
+                if word.end() == size and any(x.startswith(word.group()) for x in _LITERALS):
+                    self._pending = word.group()  # ``tr`` + ``ue``: wait for the rest
+                    break
+                token = word if word.group() in _LITERALS else None
+                if token is None:  # letters outside a string: not JSON (and maybe a key)
+                    self._raw = True
+                    out.append((RAW, source[at:], -1, source[at:]))
+                    return out
+            if token is not None:
+                if token.end() == size and token.re is _NUMBER:
+                    self._pending = token.group()  # the number may go on
+                    break
+                _add(out, STRUCTURE, token.group(), -1, token.group())
+                at = token.end()
                 continue
             if char == '"':
                 if self._stack and self._stack[-1] == "{" and self._expect_key:
@@ -182,7 +198,7 @@ class LeafTokenizer:
             return at + 1
         # A backslash: an escape, possibly cut by the end of the chunk.
         if self._in_key:
-            end = min(at + 2, len(source))
+            end = at + 2
             if source[at + 1 : at + 2] == "u":
                 end = at + 6
             if end > len(source):
