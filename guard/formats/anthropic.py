@@ -34,7 +34,7 @@ from guard.formats._json import (
     text_of,
 )
 from guard.formats._json_leaves import string_leaves
-from guard.formats.base import StreamFilter, dumps, parse_call, usage_or_none
+from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall, Usage
 
@@ -42,6 +42,37 @@ if TYPE_CHECKING:
     from guard.engine import Guard
 
 NAME = "anthropic.messages"
+
+#: Every field that carries text the model reads or writes, and how it is checked
+#: (tests/e2e/test_coverage.py drives each row through the Anthropic SDK). Tool inputs
+#: are objects: each string leaf is a segment with its plain path. A content block
+#: without ``type`` is a 400. Request fields not listed carry no text.
+COVERAGE = (
+    Coverage("request", "system (string or text blocks)", "system"),
+    Coverage("request", "messages[].content (string)", "message"),
+    Coverage("request", "messages[].content[text].text", "message"),
+    Coverage("request", "messages[].content[text].citations[].cited_text", "context"),
+    Coverage("request", "messages[].content[thinking].thinking", "reasoning"),
+    Coverage("request", "messages[].content[tool_use].input strings", "tool_arguments"),
+    Coverage("request", "messages[].content[tool_result].content", "tool_result"),
+    Coverage("request", "messages[].content[document].source (text, content, url)", "message"),
+    Coverage("request", "messages[].content[document].title, .context", "message"),
+    Coverage("request", "messages[].content[image].source.url", "message"),
+    Coverage("request", "messages[].content[search_result] strings", "message"),
+    Coverage("request", "messages[].content[<server tool result or unknown>] strings", "message"),
+    Coverage("request", "tools[].description, tools[].input_schema strings", "tool_definition"),
+    Coverage("request", "metadata.user_id", "metadata"),
+    Coverage("reply", "content[text].text", "message", "(block, index)"),
+    Coverage(
+        "reply",
+        "content[thinking].thinking (signature emptied when edited)",
+        "reasoning",
+        "(block, index)",
+    ),
+    Coverage("reply", "content[tool_use].input strings", "tool_arguments", "(input, index, leaf)"),
+    Coverage("reply", "content[text].citations[].cited_text", "context", "(piece, index, n)"),
+    Coverage("reply", "content[<server tool result>] strings", "tool_result", "(piece, index, n)"),
+)
 #: Error ``type`` by HTTP status, as the Anthropic API names them.
 _ERROR_TYPES = {
     401: "authentication_error",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from guard.types import Call, Caller, JsonPath, Passage, Reply, Segment, Usage
 
@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 
 #: Name of the request extension field (stripped before the request is forwarded).
 EXTENSION = "guardwire"
+
+
+class Coverage(NamedTuple):
+    """One row of a format's coverage table: a field that carries model-visible text,
+    the kind of segment it becomes, and (replies) the key of its text stream."""
+
+    #: ``request`` or ``reply``.
+    where: str
+    #: The field, as a path pattern (``messages[].content[].text``).
+    field: str
+    #: The :attr:`~guard.types.Segment.kind` (``by role`` where the role decides).
+    kind: str
+    #: The stream key pattern of the field's text in a streamed reply (``None``: requests).
+    stream: str | None = None
 
 
 class StreamFilter(Protocol):

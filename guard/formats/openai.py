@@ -28,7 +28,7 @@ from guard.formats._json_leaves import argument_segments
 from guard.formats._openai_render import render_reply, render_stream
 from guard.formats._openai_request import request_segments
 from guard.formats._openai_stream import OpenAIStreamFilter
-from guard.formats.base import StreamFilter, dumps, parse_call, usage_or_none
+from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall
 
@@ -36,6 +36,53 @@ if TYPE_CHECKING:
     from guard.engine import Guard
 
 NAME = "openai.chat"
+
+#: Every field that carries text the model reads or writes, and how it is checked
+#: (tests/e2e/test_coverage.py drives each row through the OpenAI SDK). Tool arguments
+#: are JSON text: one segment per decoded string leaf (``Segment.leaf``), or one raw-text
+#: segment when they are not JSON. Request fields not listed carry no text.
+COVERAGE = (
+    Coverage("request", "messages[].content", "by role"),
+    Coverage("request", "messages[].content[].text", "by role"),
+    Coverage("request", "messages[].content[].refusal", "by role"),
+    Coverage("request", "messages[].content[input_text].text", "by role"),
+    Coverage("request", "messages[].content[image_url].image_url.url (not data:)", "by role"),
+    Coverage("request", "messages[].content[<unknown type>] strings", "by role"),
+    Coverage("request", "messages[].name", "by role"),
+    Coverage("request", "messages[].tool_calls[].function.arguments", "tool_arguments"),
+    Coverage("request", "messages[].function_call.arguments", "tool_arguments"),
+    Coverage("request", "tools[].function.description", "tool_definition"),
+    Coverage("request", "tools[].function.parameters strings", "tool_definition"),
+    Coverage("request", "functions[].description", "tool_definition"),
+    Coverage(
+        "request", "response_format.json_schema (description, schema strings)", "tool_definition"
+    ),
+    Coverage("request", "prediction.content (string or parts)", "message"),
+    Coverage("request", "user", "metadata"),
+    Coverage("request", "metadata.*", "metadata"),
+    Coverage("reply", "choices[].message.content", "message", "(text, choice)"),
+    Coverage("reply", "choices[].message.refusal", "message", "(refusal, choice)"),
+    Coverage(
+        "reply",
+        "choices[].message.reasoning_content",
+        "reasoning",
+        "(reasoning_content, choice)",
+    ),
+    Coverage("reply", "choices[].message.reasoning", "reasoning", "(reasoning, choice)"),
+    Coverage("reply", "choices[].message.audio.transcript", "message", "(audio, choice)"),
+    Coverage(
+        "reply",
+        "choices[].message.tool_calls[].function.arguments",
+        "tool_arguments",
+        "(tool, choice, tool index, leaf)",
+    ),
+    Coverage(
+        "reply",
+        "choices[].message.function_call.arguments",
+        "tool_arguments",
+        "(function_call, choice, leaf)",
+    ),
+)
 #: Error ``type`` by HTTP status, as the OpenAI API names them (5xx: ``server_error``).
 _ERROR_TYPES = {
     401: "authentication_error",
