@@ -16,10 +16,10 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from guard.checks.base import TextCheck
-from guard.formats._anthropic_assembly import MessageAssembly
+from guard.formats._anthropic_assembly import TOOL_BLOCKS, MessageAssembly
 from guard.formats._anthropic_request import RESULT_STRUCTURE
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
-from guard.formats._envelope import TextDelta
+from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import string_leaves
 from guard.formats._stream import EventFilter, StreamingFormat
 from guard.formats.base import set_at
@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 
 #: The field holding plain checked text, by delta type (tool input: ArgumentsStream).
 _TEXT_FIELDS = {"text_delta": "text", "thinking_delta": "thinking"}
+#: Delta fields read through a learnt envelope (tool input then goes leaf by leaf).
+_ENVELOPED_FIELDS = {**_TEXT_FIELDS, "input_json_delta": "partial_json"}
 #: Citation fields that quote text.
 _CITATION_TEXT = ("cited_text", "document_title", "title")
 
@@ -61,18 +63,34 @@ class AnthropicStreamFilter(EventFilter):
         return event.event == "error" or (payload is not None and payload.get("type") == "error")
 
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
-        """A ``content_block_delta`` whose delta is only text or thinking."""
+        """A ``content_block_delta`` whose delta is only text, thinking or tool input."""
         index, delta = payload.get("index"), payload.get("delta")
         if payload.get("type") != "content_block_delta" or event.event == "error":
             return None
         if not isinstance(index, int) or not isinstance(delta, dict) or len(delta) != 2:
             return None
         kind = delta.get("type")
-        name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
+        name = _ENVELOPED_FIELDS.get(kind) if isinstance(kind, str) else None
         text = delta.get(name) if name is not None else None
         if not isinstance(text, str) or not text or name is None:
             return None
         return TextDelta(("block", index), name, text, event.event or "content_block_delta")
+
+    def forward_text(
+        self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
+    ) -> None:
+        """As :meth:`forward` does for a plain delta; tool input goes leaf by leaf."""
+        index = envelope.key[1]  # type: ignore[index]
+        if self._kinds.get(index) not in TOOL_BLOCKS:
+            super().forward_text(envelope, event, text, out)
+            return
+        checked = self._input_source(index, text)
+        if checked == text:
+            self.assembly.add_text(envelope.key, text)
+            out.append(event.raw)
+        elif checked:
+            self.assembly.add_text(envelope.key, checked)
+            out.append(envelope.render(checked))
 
     def release(self, key: Hashable, text: str) -> str:
         """As :meth:`EventFilter.release`; remembers the thinking text fed."""
@@ -161,16 +179,22 @@ class AnthropicStreamFilter(EventFilter):
 
     def _input(self, index: int, delta: dict[str, Any]) -> bool:
         source = delta.get("partial_json")
-        if not isinstance(source, str) or not source or not self._reads_inputs:
+        if not isinstance(source, str) or not source:
             return False
+        checked = self._input_source(index, source)
+        delta["partial_json"] = checked
+        return checked != source
+
+    def _input_source(self, index: int, source: str) -> str:
+        """The checked source of a piece of block ``index``'s tool input."""
+        if not self._reads_inputs:
+            return source
         stream = self._inputs.get(index)
         if stream is None:
             stream = self._inputs[index] = ArgumentsStream(
                 ("input", index), self.release, self.flush_text
             )
-        checked = stream.feed(source)
-        delta["partial_json"] = checked
-        return checked != source
+        return stream.feed(source)
 
     def _citation(self, index: int, delta: dict[str, Any]) -> bool:
         citation = delta.get("citation")

@@ -62,9 +62,13 @@ class ChunkAssembly:
                 parts.finish_reason = finish
 
     def add_text(self, key: Hashable, text: str) -> None:
-        """Take message text (``key`` is ``("text", choice)``) of a choice added before."""
+        """Take message text (``key`` is ``("text", choice)``) or a piece of tool-call
+        arguments (``("tool", choice, tool)``) of a choice and tool added before."""
         assert isinstance(key, tuple)
-        self._choices[key[1]].text.append(text)
+        if key[0] == "tool":
+            self._choices[key[1]].tools[key[2]].arguments.append(text)
+        else:
+            self._choices[key[1]].text.append(text)
 
     def build(self) -> dict[str, Any]:
         """The ``chat.completion`` object of the chunks so far."""

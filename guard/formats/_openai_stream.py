@@ -56,8 +56,9 @@ class OpenAIStreamFilter(EventFilter):
         return payload is None and event.data is not None and event.data.strip() == "[DONE]"
 
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
-        """A chunk with one choice whose delta is only ``content`` (no finish reason, no
-        log probabilities, no usage, no error)."""
+        """A chunk with one choice whose delta is only ``content``, or only a piece of one
+        tool call's arguments (no finish reason, no log probabilities, no usage, no
+        error)."""
         choices = payload.get("choices")
         if "error" in payload or payload.get("usage") is not None or not isinstance(choices, list):
             return None
@@ -70,16 +71,36 @@ class OpenAIStreamFilter(EventFilter):
         if not isinstance(delta, dict) or len(delta) != 1:
             return None
         content = delta.get("content")
-        if not isinstance(content, str) or not content:
+        if isinstance(content, str) and content:
+            return TextDelta(("text", index), "content", content, None)
+        tools = delta.get("tool_calls")
+        tool = tools[0] if isinstance(tools, list) and len(tools) == 1 else None
+        if not isinstance(tool, dict) or len(tool) != 2 or not isinstance(tool.get("index"), int):
             return None
-        return TextDelta(("text", index), "content", content, None)
+        function = tool.get("function")
+        if not isinstance(function, dict) or len(function) != 1 or not self._reads_arguments:
+            return None
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str) or not arguments:
+            return None
+        return TextDelta(("tool", index, tool["index"]), "arguments", arguments, None)
 
     def forward_text(
         self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
     ) -> None:
-        """As :meth:`forward` does for a plain content chunk."""
+        """As :meth:`forward` does for a plain content or arguments chunk."""
         self._template = envelope.payload
-        super().forward_text(envelope, event, text, out)
+        key = envelope.key
+        if not (isinstance(key, tuple) and key[0] == "tool"):
+            super().forward_text(envelope, event, text, out)
+            return
+        checked = self._arguments_source(key, text)
+        if checked == text:
+            self.assembly.add_text(key, text)
+            out.append(event.raw)
+        elif checked:
+            self.assembly.add_text(key, checked)
+            out.append(envelope.render(checked))
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one chunk with released text; flush before finish chunks and ``[DONE]``."""
@@ -160,16 +181,20 @@ class OpenAIStreamFilter(EventFilter):
         source = function.get("arguments")
         if not isinstance(source, str) or not source or not self._reads_arguments:
             return False
+        checked = self._arguments_source(base, source)
+        if checked == source:
+            return False
+        function["arguments"] = checked
+        return True
+
+    def _arguments_source(self, base: tuple[Hashable, ...], source: str) -> str:
+        """The checked source of a piece of the arguments streamed under ``base``."""
         stream = self._argument_streams.get(base)
         if stream is None:
             stream = self._argument_streams[base] = ArgumentsStream(
                 base, self.release, self.flush_text
             )
-        checked = stream.feed(source)
-        if checked == source:
-            return False
-        function["arguments"] = checked
-        return True
+        return stream.feed(source)
 
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """An extra chunk carrying the rest of ``key``'s text."""
