@@ -292,3 +292,68 @@ def test_anthropic_streamed_inputs_are_redacted(guard: Guard, arguments: str, se
     assert stream.decision is not None and stream.decision.action is Action.REDACT
     assert stream.reply.choices[0].tool_calls[0].arguments
     assert json.loads(stream.reply.choices[0].tool_calls[0].arguments) == redacted(arguments)
+
+
+def complete_redacted(name: str, arguments: str) -> Any:
+    """What the complete (non-stream) path makes of the same arguments."""
+    fmt = get(name)
+    guard = Guard(registry=CollectorRegistry())
+    if name == "openai.chat":
+        call = fmt.parse_request(openai_request("{}"))
+        reply = fmt.parse_reply(call, openai_reply(arguments))
+        guard.after(call, reply)
+        return json.loads(reply.choices[0].tool_calls[0].arguments)
+    call = fmt.parse_request(anthropic_request({}))
+    reply = fmt.parse_reply(call, anthropic_reply(json.loads(arguments)))
+    guard.after(call, reply)
+    return json.loads(reply.choices[0].tool_calls[0].arguments)
+
+
+@pytest.mark.parametrize("arguments", CASES)
+def test_the_released_stream_equals_the_redacted_complete_arguments(
+    default_guard: Guard, arguments: str
+) -> None:
+    fmt = get("openai.chat")
+    stream = fmt.stream_filter(fmt.parse_request(openai_request("{}")), default_guard)
+    out = feed_in_pieces(stream, openai_stream(arguments, False, 2), 7)
+    streamed = json.loads(openai_streamed_arguments(out, False))
+    assert streamed == complete_redacted("openai.chat", arguments)
+    fmt = get("anthropic.messages")
+    stream = fmt.stream_filter(fmt.parse_request(anthropic_request({})), default_guard)
+    out = feed_in_pieces(stream, anthropic_stream(arguments, 2), 7)
+    streamed = json.loads(anthropic_streamed_input(out))
+    assert streamed == complete_redacted("anthropic.messages", arguments)
+
+
+@pytest.mark.parametrize("name", ["openai.chat", "anthropic.messages"])
+def test_streamed_arguments_that_are_not_json_are_checked_as_raw_text(
+    guard: Guard, name: str
+) -> None:
+    source = f"write this: {AWS} please"
+    fmt = get(name)
+    if name == "openai.chat":
+        stream = fmt.stream_filter(fmt.parse_request(openai_request("{}")), guard)
+        out = feed_in_pieces(stream, openai_stream(source, False, 3), 2)
+        sent = openai_streamed_arguments(out, False)
+    else:
+        stream = fmt.stream_filter(fmt.parse_request(anthropic_request({})), guard)
+        out = feed_in_pieces(stream, anthropic_stream(source, 3), 2)
+        sent = anthropic_streamed_input(out)
+    assert AWS.encode() not in out
+    if name == "openai.chat" or guard.policy.stream.mode == "progressive":
+        # (A buffered Anthropic reply re-serialises the input object: not JSON is {}.)
+        assert sent == source.replace(AWS, REDACTED)
+
+
+@pytest.mark.parametrize("name", ["openai.chat", "anthropic.messages"])
+def test_a_blocked_leaf_ends_the_stream(guard: Guard, name: str) -> None:
+    arguments = json.dumps({"key": "-----BEGIN PRIVATE KEY-----\nMIIE", "ok": "x"})
+    fmt = get(name)
+    if name == "openai.chat":
+        stream = fmt.stream_filter(fmt.parse_request(openai_request("{}")), guard)
+        out = feed_in_pieces(stream, openai_stream(arguments, False, 3), 4)
+    else:
+        stream = fmt.stream_filter(fmt.parse_request(anthropic_request({})), guard)
+        out = feed_in_pieces(stream, anthropic_stream(arguments, 3), 4)
+    assert b"PRIVATE KEY" not in out
+    assert stream.decision is not None and stream.decision.blocked
