@@ -1,15 +1,14 @@
 """Anthropic messages (``POST /v1/messages``).
 
-Checked text: the top-level ``system`` prompt (index ``-1``: it precedes message 0),
-``text`` blocks, ``tool_result`` content, text ``document`` sources, and ``tool_use``
-inputs. A tool input is a JSON object, so it is checked as its compact JSON text; the
-engine writes an edit back as a string, and :meth:`AnthropicMessages.request_body` /
-:meth:`~AnthropicMessages.reply_body` parse it back into an object (``{}`` if the edited
-text is no longer a JSON object). Untouched inputs are never re-serialised.
+Checked text: :data:`COVERAGE` lists the fields (requests: :mod:`._anthropic_request`).
+A ``tool_use`` input is a JSON object: each of its string leaves is a segment with its
+plain path, so an edit changes that string and nothing else. Untouched inputs are never
+re-serialised. An edited ``thinking`` block's signature is emptied (it signed the text
+before the edit; a client that sends the block back gets the API's own error).
 
 A reply's text blocks become one :class:`~guard.types.Choice` each, all with index 0, so
-that every block keeps its own write-back path; tool calls attach to the text block
-before them.
+that every block keeps its own write-back path; tool calls, thinking, citations and
+server tool results attach to the text block before them.
 """
 
 from __future__ import annotations

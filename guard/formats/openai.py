@@ -1,10 +1,12 @@
 """OpenAI chat completions (``POST /v1/chat/completions``).
 
 Every piece of text the model reads or writes becomes a :class:`~guard.types.Segment`
-with its JSON path: message content (a string, or ``text`` / ``refusal`` content parts;
-images and audio are skipped), tool results, assistant tool-call arguments, and system
-and developer prompts. Edits are written to exactly those paths; everything else is
-forwarded as received.
+with its JSON path; :data:`COVERAGE` lists the fields (requests:
+:mod:`._openai_request`). Tool-call arguments are JSON text: each decoded string leaf is
+a segment (``Segment.leaf``), and an edit re-serialises the arguments compactly. Edits
+are written to exactly those paths; everything else is forwarded as received. A reply's
+refusal, reasoning, audio transcript and legacy ``function_call`` are the choice's
+``extra`` segments.
 """
 
 from __future__ import annotations
