@@ -46,11 +46,11 @@ class AnthropicStreamFilter(EventFilter):
         self._kinds: dict[int, str] = {}
         self._inputs: dict[int, ArgumentsStream] = {}
         #: Thinking text fed per block: an edit shows as released text that differs.
-        self._thinking: dict[int, list[str]] = {}
+        self._thinking: dict[int, tuple[list[str], list[str]]] = {}
         #: Whole pieces of text checked at once (citations, server tool results).
         self._pieces = 0
         # Without text checks nothing is edited: inputs pass as sent, unparsed.
-        self._reads_inputs = any(isinstance(c, TextCheck) for c in guard.output_checks)
+        self._reads_inputs = any(isinstance(c, TextCheck) for c in self.checks.guard.output_checks)
 
     has_terminal = True
 
@@ -93,10 +93,20 @@ class AnthropicStreamFilter(EventFilter):
             out.append(envelope.render(checked))
 
     def release(self, key: Hashable, text: str) -> str:
-        """As :meth:`EventFilter.release`; remembers the thinking text fed."""
+        """As :meth:`EventFilter.release`; remembers thinking text fed and released."""
+        released = super().release(key, text)
         if isinstance(key, tuple) and key[0] == "block" and self._kinds.get(key[1]) == "thinking":
-            self._thinking.setdefault(key[1], []).append(text)
-        return super().release(key, text)
+            fed, out = self._thinking.setdefault(key[1], ([], []))
+            fed.append(text)
+            out.append(released)
+        return released
+
+    def flush_text(self, key: Hashable) -> str:
+        """As :meth:`EventFilter.flush_text`; remembers thinking text released."""
+        released = super().flush_text(key)
+        if isinstance(key, tuple) and key[0] == "block" and key[1] in self._thinking:
+            self._thinking[key[1]][1].append(released)
+        return released
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one event with released text; flush a block before its stop event."""
@@ -212,9 +222,8 @@ class AnthropicStreamFilter(EventFilter):
         block's signature would no longer match it, so it goes out empty."""
         key = ("block", index)
         self.flush([key], out)
-        fed = self._thinking.get(index)
-        assert self.session is not None
-        if fed is None or "".join(fed) == self.session.text(key):
+        thinking = self._thinking.get(index)
+        if thinking is None or "".join(thinking[0]) == "".join(thinking[1]):
             return False
         delta["signature"] = ""
         return True

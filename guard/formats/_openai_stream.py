@@ -43,7 +43,9 @@ class OpenAIStreamFilter(EventFilter):
         self._template: dict[str, Any] = {}
         self._argument_streams: dict[Hashable, ArgumentsStream] = {}
         # Without text checks nothing is edited: arguments pass as sent, unparsed.
-        self._reads_arguments = any(isinstance(c, TextCheck) for c in guard.output_checks)
+        self._reads_arguments = any(
+            isinstance(c, TextCheck) for c in self.checks.guard.output_checks
+        )
 
     has_terminal = True
 

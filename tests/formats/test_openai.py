@@ -563,9 +563,7 @@ def test_a_stream_without_finish_chunk_still_releases_all_text(guard: Guard) -> 
     stream, out = run(guard, upstream(TEXT, ARGUMENTS, ending="done"), seed=5)
     text, arguments, _ = received(out)
     assert (text, json.loads(arguments)) == (REDACTED, json.loads(REDACTED_ARGUMENTS))
-    assert out.endswith(b"data: [DONE]
-
-")
+    assert out.endswith(b"data: [DONE]\n\n")
     assert stream.reply.text == REDACTED
 
 
