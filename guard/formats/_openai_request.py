@@ -102,8 +102,8 @@ def _part_segments(
         raise invalid(where, "an object")
     field = part.get("type")
     if field in ("text", "refusal", "input_text"):
-        text = text_of(part.get(field if field != "input_text" else "text"), f"{where}.{field}")
-        name = field if field != "input_text" else "text"
+        name = "refusal" if field == "refusal" else "text"  # (``input_text`` has ``text``)
+        text = text_of(part.get(name), f"{where}.{name}")
         return [Segment(text, (*path, name), role, kind, index)]
     if field == "image_url":
         image = optional_object(part, "image_url", f"{where}.image_url")

@@ -491,3 +491,20 @@ def test_a_repeated_key_is_a_400_in_the_api_shape(
     assert (error["type"] == "invalid_request_error") and (
         shape == "openai" or response.json()["type"] == "error"
     )
+
+
+@pytest.mark.parametrize("path", ["/v1/chat/completions", "/v1/messages"])
+def test_the_proxy_refuses_a_repeated_key(
+    upstream_proxy: Any, fake_upstream: Any, path: str
+) -> None:
+    """newuser-trial §4.2: the secret in the first ``content`` reached the upstream."""
+    body = (
+        b'{"model":"m","max_tokens":5,"messages":[{"role":"user",'
+        b'"content":"my key AKIAABCDEFGHIJKLMNOP","content":"hi"}]}'
+    )
+    response = httpx.post(
+        upstream_proxy.url + path, content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "repeats 'content'" in response.json()["error"]["message"]
+    assert fake_upstream.requests == [] and AWS not in response.text

@@ -321,3 +321,42 @@ def test_anthropic_streamed_fields_are_blocked(guard: Guard, field: str) -> None
     out = feed(stream, anthropic_stream(field, BLOCKED))
     assert b"PRIVATE KEY" not in out
     assert payloads(out)[-1]["type"] == "error"
+
+
+def test_review_r9_reply(guard: Guard) -> None:
+    """R9 as the review ran it: one message with a refusal, a legacy function_call and a
+    tool call whose arguments hold a key after a newline; complete, then streamed."""
+    fmt = get("openai.chat")
+    arguments = json.dumps({"content": f"[default]\n{AWS}"})
+    message = {
+        "role": "assistant",
+        "content": None,
+        "refusal": f"no: {AWS}",
+        "function_call": {"name": "write_file", "arguments": arguments},
+        "tool_calls": [
+            {"id": "c1", "type": "function", "function": {"name": "write", "arguments": arguments}}
+        ],
+    }
+    choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+    body = json.dumps({"id": "c", "object": "chat.completion", "choices": [choice]}).encode()
+    call = fmt.parse_request(OPENAI_CALL.encode())
+    reply = fmt.parse_reply(call, body)
+    assert guard.after(call, reply).action is Action.REDACT
+    assert AWS.encode() not in fmt.reply_body(reply)
+    stream = fmt.stream_filter(call, guard)
+    head = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    deltas = [
+        {"refusal": message["refusal"]},
+        {"function_call": message["function_call"]},
+        {"tool_calls": [{"index": 0, **message["tool_calls"][0]}]},
+    ]
+    data = b"".join(
+        b"data: "
+        + json.dumps(
+            {**head, "choices": [{"index": 0, "delta": d, "finish_reason": None}]}
+        ).encode()
+        + b"\n\n"
+        for d in deltas
+    )
+    out = feed(stream, data + b"data: [DONE]\n\n")
+    assert AWS.encode() not in out and b"[AWS_ACCESS_KEY]" in out
