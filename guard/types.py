@@ -60,7 +60,8 @@ class Segment:
     path: JsonPath | None = None
     role: str = "user"
     #: ``message`` for conversation text, ``tool_result`` for tool output,
-    #: ``tool_arguments`` for model-emitted tool-call arguments, ``context`` for
+    #: ``tool_arguments`` for tool-call arguments (``tool_argument_key`` for an object
+    #: key in them: an edit renames the key), ``context`` for
     #: retrieved passages, ``system`` for system prompts, ``reasoning`` for a model's
     #: thinking, ``tool_definition`` for tool and schema descriptions, ``metadata``
     #: for request metadata values.

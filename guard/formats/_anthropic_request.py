@@ -15,7 +15,12 @@ from typing import Any
 
 from guard.errors import RequestError
 from guard.formats._json import invalid, optional_object, text_of
-from guard.formats._json_leaves import NOT_TEXT, SCHEMA_STRUCTURE, string_leaves
+from guard.formats._json_leaves import (
+    NOT_TEXT,
+    SCHEMA_STRUCTURE,
+    plain_argument_segments,
+    string_leaves,
+)
 from guard.types import JsonPath, Segment
 
 #: Blocks with nothing the guard can read (encrypted or binary by reference).
@@ -107,10 +112,9 @@ def _block(
         return []
     if block_type in ("tool_use", "server_tool_use"):
         tool_input = optional_object(block, "input", f"{at}.input")
-        return [
-            Segment(text, leaf, role, "tool_arguments", index)
-            for leaf, text in string_leaves(tool_input or {}, (*path, "input"))
-        ]
+        return plain_argument_segments(
+            tool_input or {}, (*path, "input"), role, "tool_arguments", index
+        )
     if block_type in ("document", "image"):
         return _source_segments(block, at, path, role, kind, index)
     if block_type in _OPAQUE:

@@ -65,12 +65,32 @@ def string_leaves(
             yield from string_leaves(item, (*at, number), skip)
 
 
+#: Segment kind of an object key inside tool-call arguments: an edit renames the key.
+ARGUMENT_KEY = "tool_argument_key"
+
+
+def argument_leaves(value: Any, at: JsonPath = ()) -> Iterator[tuple[JsonPath, str, bool]]:
+    """Every string of tool-call arguments, object keys included (a model can write a
+    secret as a key as well as a value): ``(path, text, is_key)``, a key's path being
+    the path of its value, in document order."""
+    if isinstance(value, str):
+        yield at, value, False
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield (*at, key), key, True
+            yield from argument_leaves(item, (*at, key))
+    elif isinstance(value, list):
+        for number, item in enumerate(value):
+            yield from argument_leaves(item, (*at, number))
+
+
 def argument_segments(text: str, path: JsonPath, role: str, kind: str, index: int) -> list[Segment]:
     """Segments of the JSON text ``text`` stored as a string at ``path``.
 
-    One segment per string leaf of the decoded document (``leaf`` = its path inside it);
-    text that is not a JSON object, array or string (cut short, or not JSON at all) is
-    one raw-text segment, so that it is still checked.
+    One segment per string leaf and object key of the decoded document (``leaf`` = its
+    path inside it; keys are of kind :data:`ARGUMENT_KEY`); text that is not a JSON
+    object, array or string (cut short, or not JSON at all) is one raw-text segment, so
+    that it is still checked.
     """
     try:
         document = json.loads(text)
@@ -79,9 +99,42 @@ def argument_segments(text: str, path: JsonPath, role: str, kind: str, index: in
     if not isinstance(document, (dict, list, str)):
         return []  # a number, boolean or null: no text
     return [
-        Segment(leaf_text, path, role, kind, index, leaf=leaf)
-        for leaf, leaf_text in string_leaves(document)
+        Segment(leaf_text, path, role, ARGUMENT_KEY if is_key else kind, index, leaf=leaf)
+        for leaf, leaf_text, is_key in argument_leaves(document)
     ]
+
+
+def plain_argument_segments(
+    document: Any, at: JsonPath, role: str, kind: str, index: int
+) -> list[Segment]:
+    """Segments of a decoded tool input at ``at`` (Anthropic ``input``): plain paths."""
+    return [
+        Segment(text, path, role, ARGUMENT_KEY if is_key else kind, index)
+        for path, text, is_key in argument_leaves(document, at)
+    ]
+
+
+def rename_key(document: Any, path: JsonPath, name: str) -> None:
+    """Rename the key of the value at ``path`` to ``name``, keeping the key order (and
+    making ``name`` unique in its object: two keys redacted alike must not merge)."""
+    holder, old = get_at(document, path[:-1]), path[-1]
+    if not isinstance(holder, dict) or old not in holder or name == old:
+        return
+    unique, number = name, 1
+    while unique in holder:
+        number += 1
+        unique = f"{name}#{number}"
+    items = list(holder.items())
+    holder.clear()
+    for key, value in items:
+        holder[unique if key == old else key] = value
+
+
+def get_at(document: Any, path: JsonPath) -> Any:
+    """``document[path[0]][path[1]]...``."""
+    for key in path:
+        document = document[key]
+    return document
 
 
 def encode_leaf(text: str) -> str:
@@ -108,21 +161,19 @@ _HEX = re.compile(r"[0-9a-fA-F]{4}")
 class LeafTokenizer:
     """Splits streamed JSON source into structure and decoded string-leaf text.
 
-    Object keys and everything outside strings are :data:`STRUCTURE` (passed on as
-    source); string values are :data:`LEAF` text, decoded, numbered in order of
-    appearance, each ended by a :data:`LEAF_END` before its closing quote. An escape cut
-    by a chunk boundary waits for the next chunk. Source that cannot be JSON turns the
-    tokenizer into :data:`RAW` mode for good: the rest is checked as raw text.
+    Everything outside strings is :data:`STRUCTURE` (passed on as source); strings,
+    object keys included, are :data:`LEAF` text, decoded, numbered in order of
+    appearance, each ended by a :data:`LEAF_END` before its closing quote. A token or
+    escape cut by a chunk boundary waits for the next chunk. Source that cannot be JSON
+    turns the tokenizer into :data:`RAW` mode for good: the rest is checked as raw text.
+    (Whether the brackets balance is left to the parse of the complete text.)
     """
 
-    __slots__ = ("_expect_key", "_in_key", "_leaf", "_leaves", "_pending", "_raw", "_stack")
+    __slots__ = ("_leaf", "_leaves", "_pending", "_raw")
 
     def __init__(self) -> None:
-        self._stack: list[str] = []
-        self._expect_key = False
-        #: Inside a string: -1 outside, else the leaf number (or -2 inside a key).
+        #: Inside a string: its leaf number; -1 outside strings.
         self._leaf = -1
-        self._in_key = False
         self._leaves = 0
         self._pending = ""
         self._raw = False
@@ -160,22 +211,10 @@ class LeafTokenizer:
                 at = token.end()
                 continue
             if char == '"':
-                if self._stack and self._stack[-1] == "{" and self._expect_key:
-                    self._leaf, self._in_key = -2, True
-                else:
-                    self._leaf, self._in_key = self._leaves, False
-                    self._leaves += 1
-            elif char in "{[":
-                self._stack.append(char)
-                self._expect_key = char == "{"
-            elif char in "}]" and self._stack:
-                self._stack.pop()
-                self._expect_key = False
-            elif char == ",":
-                self._expect_key = bool(self._stack) and self._stack[-1] == "{"
-            elif char == ":":
-                self._expect_key = False
-            else:
+                # Keys are leaves too: a model can write a secret as a key.
+                self._leaf = self._leaves
+                self._leaves += 1
+            elif char not in "{}[],:":
                 self._raw = True
                 out.append((RAW, source[at:], -1, source[at:]))
                 return out
@@ -185,27 +224,16 @@ class LeafTokenizer:
 
     def _string(self, source: str, at: int, out: list[Piece]) -> int:
         """Consume string content from ``at``; return where the scan stopped."""
-        kind = STRUCTURE if self._in_key else LEAF
         run = _STRING_RUN.match(source, at)
         if run is not None:
-            _add(out, kind, run.group(), self._leaf, run.group())
+            _add(out, LEAF, run.group(), self._leaf, run.group())
             return run.end()
         if source[at] == '"':
-            if not self._in_key:
-                out.append((LEAF_END, "", self._leaf, ""))
+            out.append((LEAF_END, "", self._leaf, ""))
             _add(out, STRUCTURE, '"', -1, '"')
-            self._leaf, self._in_key = -1, False
+            self._leaf = -1
             return at + 1
         # A backslash: an escape, possibly cut by the end of the chunk.
-        if self._in_key:
-            end = at + 2
-            if source[at + 1 : at + 2] == "u":
-                end = at + 6
-            if end > len(source):
-                self._pending = source[at:]
-                return len(source)
-            _add(out, STRUCTURE, source[at:end], -1, source[at:end])
-            return end
         decoded, end = self._escape(source, at)
         if end < 0:
             self._pending = source[at:]

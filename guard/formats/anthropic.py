@@ -32,7 +32,7 @@ from guard.formats._json import (
     required_string,
     text_of,
 )
-from guard.formats._json_leaves import string_leaves
+from guard.formats._json_leaves import plain_argument_segments
 from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall, Usage
@@ -44,7 +44,7 @@ NAME = "anthropic.messages"
 
 #: Every field that carries text the model reads or writes, and how it is checked
 #: (tests/e2e/test_coverage.py drives each row through the Anthropic SDK). Tool inputs
-#: are objects: each string leaf is a segment with its plain path. A content block
+#: are objects: each string value and each key is a segment with its plain path. A content block
 #: without ``type`` is a 400. Request fields not listed carry no text.
 COVERAGE = (
     Coverage("request", "system (string or text blocks)", "system"),
@@ -52,7 +52,9 @@ COVERAGE = (
     Coverage("request", "messages[].content[text].text", "message"),
     Coverage("request", "messages[].content[text].citations[].cited_text", "context"),
     Coverage("request", "messages[].content[thinking].thinking", "reasoning"),
-    Coverage("request", "messages[].content[tool_use].input strings", "tool_arguments"),
+    Coverage(
+        "request", "messages[].content[tool_use].input strings", "tool_arguments, tool_argument_key"
+    ),
     Coverage("request", "messages[].content[tool_result].content", "tool_result"),
     Coverage("request", "messages[].content[document].source (text, content, url)", "message"),
     Coverage("request", "messages[].content[document].title, .context", "message"),
@@ -68,7 +70,12 @@ COVERAGE = (
         "reasoning",
         "(block, index)",
     ),
-    Coverage("reply", "content[tool_use].input strings", "tool_arguments", "(input, index, leaf)"),
+    Coverage(
+        "reply",
+        "content[tool_use].input strings",
+        "tool_arguments, tool_argument_key",
+        "(input, index, leaf)",
+    ),
     Coverage("reply", "content[text].citations[].cited_text", "context", "(piece, index, n)"),
     Coverage("reply", "content[<server tool result>] strings", "tool_result", "(piece, index, n)"),
 )
@@ -133,10 +140,7 @@ def _read_block(
                 name if isinstance(name, str) else "",
                 compact(tool_input),
                 where,
-                [
-                    Segment(text, leaf, "assistant", "tool_arguments", 0)
-                    for leaf, text in string_leaves(tool_input, where)
-                ],
+                plain_argument_segments(tool_input, where, "assistant", "tool_arguments", 0),
             )
         )
     elif kind == "thinking" and isinstance(block.get("thinking"), str):

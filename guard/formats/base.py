@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
+from guard.formats._json_leaves import ARGUMENT_KEY, get_at, rename_key
 from guard.types import Call, Caller, JsonPath, Passage, Reply, Segment, Usage
 
 if TYPE_CHECKING:
@@ -124,13 +125,6 @@ def set_at(document: Any, path: JsonPath, value: Any) -> None:
     target[path[-1]] = value
 
 
-def get_at(document: Any, path: JsonPath) -> Any:
-    """``document[path[0]][path[1]]...``."""
-    for key in path:
-        document = document[key]
-    return document
-
-
 def write_segments(raw: Any, segments: Sequence[Segment], texts: Sequence[str]) -> None:
     """Write the edited ``texts`` of ``segments`` into the segments and into ``raw``.
 
@@ -141,6 +135,9 @@ def write_segments(raw: Any, segments: Sequence[Segment], texts: Sequence[str]) 
     longer match: a client that sends the block back gets the API's own error.
     """
     documents: dict[JsonPath, Any] = {}
+    #: Keys to rename once every value is set (a value's path names the old key):
+    #: (document path or ``None`` for ``raw``, path of the key's value, new name).
+    renames: list[tuple[JsonPath | None, JsonPath, str]] = []
     for segment, text in zip(segments, texts, strict=True):
         if segment.text == text:
             continue
@@ -148,16 +145,24 @@ def write_segments(raw: Any, segments: Sequence[Segment], texts: Sequence[str]) 
         if segment.path is None or raw is None:
             continue
         if segment.leaf is None:
+            if segment.kind == ARGUMENT_KEY:
+                renames.append((None, segment.path, text))
+                continue
             set_at(raw, segment.path, text)
             if segment.kind == "reasoning":
                 _drop_signature(raw, segment.path)
             continue
         if segment.path not in documents:
             documents[segment.path] = json.loads(get_at(raw, segment.path))
-        if segment.leaf:
+        if segment.kind == ARGUMENT_KEY:
+            renames.append((segment.path, segment.leaf, text))
+        elif segment.leaf:
             set_at(documents[segment.path], segment.leaf, text)
         else:
             documents[segment.path] = text  # the document is this one string
+    # Deepest first: renaming a key changes the paths below it, not those above.
+    for holder, path, name in sorted(renames, key=lambda rename: -len(rename[1])):
+        rename_key(raw if holder is None else documents[holder], path, name)
     for path, document in documents.items():
         set_at(raw, path, json.dumps(document, ensure_ascii=False, separators=(",", ":")))
 

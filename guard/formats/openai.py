@@ -41,8 +41,9 @@ NAME = "openai.chat"
 
 #: Every field that carries text the model reads or writes, and how it is checked
 #: (tests/e2e/test_coverage.py drives each row through the OpenAI SDK). Tool arguments
-#: are JSON text: one segment per decoded string leaf (``Segment.leaf``), or one raw-text
-#: segment when they are not JSON. Request fields not listed carry no text.
+#: are JSON text: one segment per decoded string value and per object key
+#: (``Segment.leaf``; an edited key renames it), or one raw-text segment when they are
+#: not JSON. Request fields not listed carry no text.
 COVERAGE = (
     Coverage("request", "messages[].content", "by role"),
     Coverage("request", "messages[].content[].text", "by role"),
@@ -51,8 +52,10 @@ COVERAGE = (
     Coverage("request", "messages[].content[image_url].image_url.url (not data:)", "by role"),
     Coverage("request", "messages[].content[<unknown type>] strings", "by role"),
     Coverage("request", "messages[].name", "by role"),
-    Coverage("request", "messages[].tool_calls[].function.arguments", "tool_arguments"),
-    Coverage("request", "messages[].function_call.arguments", "tool_arguments"),
+    Coverage(
+        "request", "messages[].tool_calls[].function.arguments", "tool_arguments, tool_argument_key"
+    ),
+    Coverage("request", "messages[].function_call.arguments", "tool_arguments, tool_argument_key"),
     Coverage("request", "tools[].function.description", "tool_definition"),
     Coverage("request", "tools[].function.parameters strings", "tool_definition"),
     Coverage("request", "functions[].description", "tool_definition"),
@@ -75,13 +78,13 @@ COVERAGE = (
     Coverage(
         "reply",
         "choices[].message.tool_calls[].function.arguments",
-        "tool_arguments",
+        "tool_arguments, tool_argument_key",
         "(tool, choice, tool index, leaf)",
     ),
     Coverage(
         "reply",
         "choices[].message.function_call.arguments",
-        "tool_arguments",
+        "tool_arguments, tool_argument_key",
         "(function_call, choice, leaf)",
     ),
 )

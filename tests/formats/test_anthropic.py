@@ -136,16 +136,21 @@ def test_every_place_becomes_a_segment_with_its_kind() -> None:
         ("system", "system", -1, ("system", 0, "text")),
         ("user", "message", 0, ("messages", 0, "content")),
         ("assistant", "message", 1, ("messages", 1, "content", 0, "text")),
-        # A tool input is checked leaf by leaf, each with its plain path.
+        # A tool input is checked key by key and string by string, with plain paths.
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 1, "input", "key")),
         ("assistant", "tool_arguments", 1, ("messages", 1, "content", 1, "input", "key")),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 1, "input", "n")),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 1, "input", "deep")),
         ("assistant", "tool_arguments", 1, ("messages", 1, "content", 1, "input", "deep", 0)),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 2, "input", "z")),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 2, "input", "a")),
         ("assistant", "tool_arguments", 1, ("messages", 1, "content", 2, "input", "a")),
         ("user", "tool_result", 2, ("messages", 2, "content", 0, "content")),
         ("user", "tool_result", 2, ("messages", 2, "content", 1, "content", 0, "text")),
         ("user", "message", 2, ("messages", 2, "content", 3, "source", "data")),
         ("user", "message", 2, ("messages", 2, "content", 4, "text")),
     ]
-    assert [s.text for s in call.segments[3:6]] == [AWS, AWS, "x"]
+    assert [s.text for s in call.segments[3:11]] == ["key", AWS, "n", "deep", AWS, "z", "a", "x"]
 
 
 def test_a_system_string_is_checked_and_written_back(default_guard: Guard) -> None:

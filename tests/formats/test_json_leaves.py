@@ -15,8 +15,8 @@ from guard.formats._json_leaves import (
     LEAF_END,
     RAW,
     LeafTokenizer,
+    argument_leaves,
     argument_segments,
-    string_leaves,
 )
 
 DOCUMENTS = [
@@ -54,12 +54,23 @@ def tokenize(source: str, cuts: list[int]) -> tuple[list[str], str]:
     return ["".join(leaves[n]) for n in sorted(leaves)], "".join(rebuilt)
 
 
+def test_keys_are_leaves_in_document_order() -> None:
+    found = list(argument_leaves({"k": ["v", {"k2": "w"}], "n": 1}))
+    assert found == [
+        (("k",), "k", True),
+        (("k", 0), "v", False),
+        (("k", 1, "k2"), "k2", True),
+        (("k", 1, "k2"), "w", False),
+        (("n",), "n", True),
+    ]
+
+
 @pytest.mark.parametrize("document", DOCUMENTS)
 @pytest.mark.parametrize("seed", range(6))
 def test_streamed_leaves_are_the_decoded_strings(document: object, seed: int) -> None:
     rng = random.Random(seed)
     for source in sources(document):
-        expected = [text for _, text in string_leaves(json.loads(source))]
+        expected = [text for _, text, _ in argument_leaves(json.loads(source))]
         cuts = sorted(rng.sample(range(1, len(source)), min(len(source) - 1, 1 + seed * 4)))
         leaves, rebuilt = tokenize(source, cuts)
         assert leaves == expected
@@ -69,7 +80,7 @@ def test_streamed_leaves_are_the_decoded_strings(document: object, seed: int) ->
 def test_every_single_character_split() -> None:
     source = json.dumps({"k": 'a\\b\n\u0041\ud83c\udf89é"', "z": ["\u00e9"]})
     leaves, rebuilt = tokenize(source, list(range(1, len(source))))
-    assert leaves == [text for _, text in string_leaves(json.loads(source))]
+    assert leaves == [text for _, text, _ in argument_leaves(json.loads(source))]
     assert rebuilt == source
 
 
@@ -95,7 +106,7 @@ def test_source_that_cannot_be_json_turns_raw(source: str, raw_from: str) -> Non
 
 def test_lone_surrogates_become_replacement_characters() -> None:
     leaves, _ = tokenize('{"a": "x\\ud800y\\udc00z"}', [9, 14])
-    assert leaves == ["x\ufffdy\ufffdz"]
+    assert leaves == ["a", "x\ufffdy\ufffdz"]
 
 
 def test_arguments_stream_with_nothing_held_returns_the_source() -> None:
@@ -108,7 +119,8 @@ def test_arguments_stream_with_nothing_held_returns_the_source() -> None:
     stream = ArgumentsStream(("tool", 0, 0), release, lambda key: "")
     source = json.dumps({"a": "x\ny", "b": ["z"]})
     assert "".join(stream.feed(source[i : i + 3]) for i in range(0, len(source), 3)) == source
-    assert {key for key, _ in released} == {("tool", 0, 0, 0), ("tool", 0, 0, 1)}
+    # Keys are leaves too: "a", "x\ny", "b", "z".
+    assert {key for key, _ in released} == {("tool", 0, 0, n) for n in range(4)}
 
 
 def test_arguments_stream_re_encodes_edited_text() -> None:
@@ -118,7 +130,7 @@ def test_arguments_stream_re_encodes_edited_text() -> None:
 
 @pytest.mark.parametrize(
     ("text", "count"),
-    [('{"a": "b", "c": ["d", 1]}', 2), ("[]", 0), ("42", 0), ('"s"', 1), ("{bad", 1)],
+    [('{"a": "b", "c": ["d", 1]}', 4), ("[]", 0), ("42", 0), ('"s"', 1), ("{bad", 1)],
 )
 def test_argument_segments(text: str, count: int) -> None:
     segments = argument_segments(text, ("arguments",), "assistant", "tool_arguments", 0)

@@ -125,6 +125,13 @@ def test_every_role_becomes_a_segment_with_its_kind() -> None:
         ("user", "message", 2, ("messages", 2, "content", 0, "text")),
         ("user", "message", 2, ("messages", 2, "content", 1, "image_url", "url")),
         ("user", "message", 2, ("messages", 2, "content", 2, "text")),
+        # Arguments: one segment per key and per string value of the decoded JSON.
+        (
+            "assistant",
+            "tool_argument_key",
+            3,
+            ("messages", 3, "tool_calls", 0, "function", "arguments"),
+        ),
         (
             "assistant",
             "tool_arguments",
@@ -271,8 +278,9 @@ def test_a_reply_is_parsed_with_text_tool_calls_and_usage() -> None:
         ("choices", 0, "message", "content"),
     )
     path = ("choices", 0, "message", "tool_calls", 0, "function", "arguments")
+    key = Segment("k", path, "assistant", "tool_argument_key", 0, leaf=("k",))
     leaf = Segment(AWS, path, "assistant", "tool_arguments", 0, leaf=("k",))
-    assert choice.tool_calls == [ToolCall("call_9", "save", f'{{"k": "{AWS}"}}', path, [leaf])]
+    assert choice.tool_calls == [ToolCall("call_9", "save", f'{{"k": "{AWS}"}}', path, [key, leaf])]
     assert (reply.usage, reply.model) == (Usage(11, 7), "gpt-test-2024")
 
 

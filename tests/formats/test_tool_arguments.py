@@ -357,3 +357,52 @@ def test_a_blocked_leaf_ends_the_stream(guard: Guard, name: str) -> None:
         out = feed_in_pieces(stream, anthropic_stream(arguments, 3), 4)
     assert b"PRIVATE KEY" not in out
     assert stream.decision is not None and stream.decision.blocked
+
+
+# -- keys ------------------------------------------------------------------------------
+
+#: A secret written as a key (and, nested below it, as a value), and two keys that
+#: redact alike: both must survive the rename.
+KEYED = json.dumps(
+    {AWS: {"inner": f"v {AWS}"}, "ASIAABCDEFGHIJKLMNOP": 2, "keep": "x"}, separators=(",", ":")
+)
+KEYED_REDACTED = {REDACTED: {"inner": f"v {REDACTED}"}, f"{REDACTED}#2": 2, "keep": "x"}
+
+
+def test_keys_are_redacted_in_openai_requests_and_replies(default_guard: Guard) -> None:
+    fmt = get("openai.chat")
+    call = fmt.parse_request(openai_request(KEYED))
+    default_guard.before(call)
+    sent = json.loads(fmt.request_body(call))["messages"][1]["tool_calls"][0]["function"]
+    assert json.loads(sent["arguments"]) == KEYED_REDACTED
+    reply = fmt.parse_reply(call, openai_reply(KEYED))
+    default_guard.after(call, reply)
+    assert json.loads(reply.choices[0].tool_calls[0].arguments) == KEYED_REDACTED
+
+
+def test_keys_are_redacted_in_anthropic_requests_and_replies(default_guard: Guard) -> None:
+    fmt = get("anthropic.messages")
+    call = fmt.parse_request(anthropic_request(json.loads(KEYED)))
+    default_guard.before(call)
+    sent = json.loads(fmt.request_body(call))["messages"][1]["content"][0]["input"]
+    assert sent == KEYED_REDACTED
+    assert list(sent) == list(KEYED_REDACTED)  # the key order is kept
+    reply = fmt.parse_reply(call, anthropic_reply(json.loads(KEYED)))
+    default_guard.after(call, reply)
+    assert json.loads(fmt.reply_body(reply))["content"][1]["input"] == KEYED_REDACTED
+
+
+@pytest.mark.parametrize("name", ["openai.chat", "anthropic.messages"])
+def test_streamed_keys_are_redacted(guard: Guard, name: str) -> None:
+    arguments = json.dumps({AWS: f"v {AWS}", "keep": "x"})
+    fmt = get(name)
+    if name == "openai.chat":
+        stream = fmt.stream_filter(fmt.parse_request(openai_request("{}")), guard)
+        out = feed_in_pieces(stream, openai_stream(arguments, False, 3), 5)
+        sent = openai_streamed_arguments(out, False)
+    else:
+        stream = fmt.stream_filter(fmt.parse_request(anthropic_request({})), guard)
+        out = feed_in_pieces(stream, anthropic_stream(arguments, 3), 5)
+        sent = anthropic_streamed_input(out)
+    assert AWS.encode() not in out
+    assert json.loads(sent) == {REDACTED: f"v {REDACTED}", "keep": "x"}
