@@ -120,8 +120,11 @@ class AnthropicStreamFilter(EventFilter):
         if kind == "content_block_stop":
             index = _index(payload)
             self.flush([k for k in self.open_keys() if _block_of(k) == index], out)
+            self._finish_input(index, out)
         elif kind in ("message_delta", "message_stop"):
             self.flush(self.open_keys(), out)  # blocks the upstream never stopped
+            for index in list(self._inputs):
+                self._finish_input(index, out)
         self.send_raw(event, payload, out)
 
     def _start(self, event: Event, payload: dict[str, Any], out: list[bytes]) -> None:
@@ -194,6 +197,14 @@ class AnthropicStreamFilter(EventFilter):
         checked = self._input_source(index, source)
         delta["partial_json"] = checked
         return checked != source
+
+    def _finish_input(self, index: int, out: list[bytes]) -> None:
+        """Send the end of an input cut inside a token (a block that stopped early)."""
+        stream = self._inputs.get(index)
+        rest = stream.finish() if stream is not None else ""
+        if rest:
+            payload, name = self.flush_event(("input", index, "raw"), rest)
+            self.send(payload, name, out)
 
     def _input_source(self, index: int, source: str) -> str:
         """The checked source of a piece of block ``index``'s tool input."""

@@ -55,6 +55,15 @@ class ArgumentsStream:
                 out.append(piece)
         return "".join(out)
 
+    def finish(self) -> str:
+        """The arguments ended: check and return source held back because a token or an
+        escape was cut (``{"n": 1`` of a stream that stopped early), as raw text."""
+        pending = self._tokenizer.take_pending()
+        if not pending:
+            return ""
+        key = (*self._base, "raw")
+        return self._release(key, pending) + self._flush(key)
+
 
 def encode_flushed(key: Hashable, text: str) -> str:
     """Flushed text of an arguments stream key as source: leaves are JSON-escaped."""

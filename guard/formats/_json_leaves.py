@@ -222,6 +222,11 @@ class LeafTokenizer:
             at += 1
         return out
 
+    def take_pending(self) -> str:
+        """Source held back for the next chunk (a cut token or escape); now dropped."""
+        pending, self._pending = self._pending, ""
+        return pending
+
     def _string(self, source: str, at: int, out: list[Piece]) -> int:
         """Consume string content from ``at``; return where the scan stopped."""
         run = _STRING_RUN.match(source, at)

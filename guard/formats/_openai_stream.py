@@ -41,7 +41,7 @@ class OpenAIStreamFilter(EventFilter):
         super().__init__(fmt, call, guard, ChunkAssembly())
         #: The latest chunk with choices: the model for extra (flush) chunks.
         self._template: dict[str, Any] = {}
-        self._argument_streams: dict[Hashable, ArgumentsStream] = {}
+        self._argument_streams: dict[tuple[Hashable, ...], ArgumentsStream] = {}
         # Without text checks nothing is edited: arguments pass as sent, unparsed.
         self._reads_arguments = any(
             isinstance(c, TextCheck) for c in self.checks.guard.output_checks
@@ -109,6 +109,8 @@ class OpenAIStreamFilter(EventFilter):
         if payload is None:
             if event.data is not None and event.data.strip() == "[DONE]":
                 self.flush(self.open_keys(), out)
+                for base in list(self._argument_streams):
+                    self._finish_arguments(base, {}, out)
             self.send_raw(event, None, out)
             return
         choices = payload.get("choices")
@@ -136,6 +138,8 @@ class OpenAIStreamFilter(EventFilter):
         delta = item.get("delta")
         # Where each plain text stream's delta sits in this chunk: (container, field).
         here: dict[Hashable, tuple[dict[str, Any], str]] = {}
+        #: The arguments containers of this chunk, by tool stream.
+        calls: dict[Hashable, dict[str, Any]] = {}
         changed = False
         if isinstance(delta, dict):
             for name, stream in _DELTA_TEXT:
@@ -158,9 +162,11 @@ class OpenAIStreamFilter(EventFilter):
                 number = tool.get("index", 0) if isinstance(tool, dict) else 0
                 number = number if isinstance(number, int) else 0
                 if isinstance(function, dict):
+                    calls["tool", index, number] = function
                     changed |= self._arguments(("tool", index, number), function)
             legacy = delta.get("function_call")
             if isinstance(legacy, dict):
+                calls["function_call", index] = legacy
                 changed |= self._arguments(("function_call", index), legacy)
         if item.get("finish_reason") is not None:
             for key in self.open_keys():
@@ -172,8 +178,18 @@ class OpenAIStreamFilter(EventFilter):
                     if rest:
                         container[name] += rest
                         changed = True
+                elif key[:-1] in calls:  # a leaf of arguments this chunk carries
+                    rest = self.flush_text(key)
+                    if rest:
+                        function = calls[key[:-1]]
+                        function["arguments"] = function.get("arguments", "") + encode_flushed(
+                            key, rest
+                        )
+                        changed = True
                 else:
                     self.flush([key], out)
+            for base in [b for b in self._argument_streams if b[1] == index]:
+                changed |= self._finish_arguments(base, calls, out)
         if changed and item.get("logprobs") is not None:
             item["logprobs"] = None  # they would list the tokens as generated, unredacted
         return changed
@@ -188,6 +204,22 @@ class OpenAIStreamFilter(EventFilter):
             return False
         function["arguments"] = checked
         return True
+
+    def _finish_arguments(
+        self, base: tuple[Hashable, ...], calls: dict[Hashable, dict[str, Any]], out: list[bytes]
+    ) -> bool:
+        """Send the end of arguments cut inside a token (a stream that stopped early):
+        in this chunk's arguments if it carries some, else in an extra chunk."""
+        rest = self._argument_streams[base].finish()
+        if not rest:
+            return False
+        function = calls.get(base)
+        if function is not None:
+            function["arguments"] = function.get("arguments", "") + rest
+            return True
+        payload, name = self.flush_event((*base, "raw"), rest)
+        self.send(payload, name, out)
+        return False
 
     def _arguments_source(self, base: tuple[Hashable, ...], source: str) -> str:
         """The checked source of a piece of the arguments streamed under ``base``."""

@@ -406,3 +406,20 @@ def test_streamed_keys_are_redacted(guard: Guard, name: str) -> None:
         sent = anthropic_streamed_input(out)
     assert AWS.encode() not in out
     assert json.loads(sent) == {REDACTED: f"v {REDACTED}", "keep": "x"}
+
+
+@pytest.mark.parametrize("name", ["openai.chat", "anthropic.messages"])
+@pytest.mark.parametrize("cut", ['{"a": "x", "n": 12', '{"a": "x", "ok": tr', '{"a": "open'])
+def test_arguments_cut_short_are_sent_whole(guard: Guard, name: str, cut: str) -> None:
+    """A stream that stops inside a token (max_tokens) still sends every character."""
+    fmt = get(name)
+    if name == "openai.chat":
+        stream = fmt.stream_filter(fmt.parse_request(openai_request("{}")), guard)
+        out = feed_in_pieces(stream, openai_stream(cut, False, 4), 3)
+        sent = openai_streamed_arguments(out, False)
+    else:
+        stream = fmt.stream_filter(fmt.parse_request(anthropic_request({})), guard)
+        out = feed_in_pieces(stream, anthropic_stream(cut, 4), 3)
+        sent = anthropic_streamed_input(out)
+    if guard.policy.stream.mode == "progressive":
+        assert sent == cut
