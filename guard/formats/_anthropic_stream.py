@@ -16,7 +16,7 @@ from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from guard.checks.base import TextCheck
-from guard.formats._anthropic_assembly import TOOL_BLOCKS, MessageAssembly
+from guard.formats._anthropic_assembly import MessageAssembly
 from guard.formats._anthropic_request import RESULT_STRUCTURE
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 #: The field holding plain checked text, by delta type (tool input: ArgumentsStream).
 _TEXT_FIELDS = {"text_delta": "text", "thinking_delta": "thinking"}
 #: Delta fields read through a learnt envelope (tool input then goes leaf by leaf).
-_ENVELOPED_FIELDS = {**_TEXT_FIELDS, "input_json_delta": "partial_json"}
+_ENVELOPED_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json"}
 #: Citation fields that quote text.
 _CITATION_TEXT = ("cited_text", "document_title", "title")
 
@@ -46,7 +46,7 @@ class AnthropicStreamFilter(EventFilter):
         self._kinds: dict[int, str] = {}
         self._inputs: dict[int, ArgumentsStream] = {}
         #: Thinking text fed per block: an edit shows as released text that differs.
-        self._thinking: dict[int, tuple[list[str], list[str]]] = {}
+        self._thinking: dict[Hashable, tuple[list[str], list[str]]] = {}
         #: Whole pieces of text checked at once (citations, server tool results).
         self._pieces = 0
         # Without text checks nothing is edited: inputs pass as sent, unparsed.
@@ -63,7 +63,9 @@ class AnthropicStreamFilter(EventFilter):
         return event.event == "error" or (payload is not None and payload.get("type") == "error")
 
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
-        """A ``content_block_delta`` whose delta is only text, thinking or tool input."""
+        """A ``content_block_delta`` whose delta is only text or tool input (keyed
+        ``("input", index)``: :meth:`forward_text` checks it leaf by leaf). Thinking is
+        read by :meth:`forward`, which keeps what an edit to it needs."""
         index, delta = payload.get("index"), payload.get("delta")
         if payload.get("type") != "content_block_delta" or event.event == "error":
             return None
@@ -74,39 +76,24 @@ class AnthropicStreamFilter(EventFilter):
         text = delta.get(name) if name is not None else None
         if not isinstance(text, str) or not text or name is None:
             return None
-        return TextDelta(("block", index), name, text, event.event or "content_block_delta")
+        stream = "input" if name == "partial_json" else "block"
+        return TextDelta((stream, index), name, text, event.event or "content_block_delta")
 
     def forward_text(
         self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
     ) -> None:
         """As :meth:`forward` does for a plain delta; tool input goes leaf by leaf."""
-        index = envelope.key[1]  # type: ignore[index]
-        if self._kinds.get(index) not in TOOL_BLOCKS:
+        key: Any = envelope.key
+        if key[0] != "input":
             super().forward_text(envelope, event, text, out)
             return
-        checked = self._input_source(index, text)
+        checked = self._input_source(key[1], text)
         if checked == text:
             self.assembly.add_text(envelope.key, text)
             out.append(event.raw)
         elif checked:
             self.assembly.add_text(envelope.key, checked)
             out.append(envelope.render(checked))
-
-    def release(self, key: Hashable, text: str) -> str:
-        """As :meth:`EventFilter.release`; remembers thinking text fed and released."""
-        released = super().release(key, text)
-        if isinstance(key, tuple) and key[0] == "block" and self._kinds.get(key[1]) == "thinking":
-            fed, out = self._thinking.setdefault(key[1], ([], []))
-            fed.append(text)
-            out.append(released)
-        return released
-
-    def flush_text(self, key: Hashable) -> str:
-        """As :meth:`EventFilter.flush_text`; remembers thinking text released."""
-        released = super().flush_text(key)
-        if isinstance(key, tuple) and key[0] == "block" and key[1] in self._thinking:
-            self._thinking[key[1]][1].append(released)
-        return released
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one event with released text; flush a block before its stop event."""
@@ -134,11 +121,15 @@ class AnthropicStreamFilter(EventFilter):
             return
         kind = str(block.get("type"))
         self._kinds[index] = kind
+        if kind == "thinking":
+            self._thinking[("block", index)] = ([], [])
         changed = False
         name = "thinking" if kind == "thinking" else "text"
         text = block.get(name)
         if isinstance(text, str) and text:  # the API opens text blocks empty, but may not
             released = self.release(("block", index), text)
+            if kind == "thinking":
+                self._thinking[("block", index)] = ([text], [released])
             if released != text:
                 block[name], changed = released, True
         elif kind.endswith("_tool_result"):
@@ -187,6 +178,10 @@ class AnthropicStreamFilter(EventFilter):
             return False
         self._kinds.setdefault(index, "thinking" if name == "thinking" else "text")
         released = self.release(("block", index), text)
+        if name == "thinking":
+            fed, sent = self._thinking.setdefault(("block", index), ([], []))
+            fed.append(text)
+            sent.append(released)
         delta[name] = released
         return released != text
 
@@ -232,8 +227,13 @@ class AnthropicStreamFilter(EventFilter):
         """Thinking ends with its signature: release the block's text first; an edited
         block's signature would no longer match it, so it goes out empty."""
         key = ("block", index)
-        self.flush([key], out)
-        thinking = self._thinking.get(index)
+        rest = self.flush_text(key)
+        if rest:
+            payload, name = self.flush_event(key, rest)
+            self.send(payload, name, out)
+        thinking = self._thinking.get(key)
+        if thinking is not None:
+            thinking[1].append(rest)
         if thinking is None or "".join(thinking[0]) == "".join(thinking[1]):
             return False
         delta["signature"] = ""
