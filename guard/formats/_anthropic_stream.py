@@ -84,15 +84,13 @@ class AnthropicStreamFilter(EventFilter):
     ) -> None:
         """As :meth:`forward` does for a plain delta; tool input goes leaf by leaf."""
         key: Any = envelope.key
-        if key[0] != "input":
-            super().forward_text(envelope, event, text, out)
-            return
-        checked = self._input_source(key[1], text)
+        # (As EventFilter.forward_text, without a call more per delta: the hot path.)
+        checked = self._input_source(key[1], text) if key[0] == "input" else self.release(key, text)
         if checked == text:
-            self.assembly.add_text(envelope.key, text)
+            self.assembly.add_text(key, text)
             out.append(event.raw)
         elif checked:
-            self.assembly.add_text(envelope.key, checked)
+            self.assembly.add_text(key, checked)
             out.append(envelope.render(checked))
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:

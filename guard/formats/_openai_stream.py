@@ -92,11 +92,9 @@ class OpenAIStreamFilter(EventFilter):
     ) -> None:
         """As :meth:`forward` does for a plain content or arguments chunk."""
         self._template = envelope.payload
-        key = envelope.key
-        if not (isinstance(key, tuple) and key[0] == "tool"):
-            super().forward_text(envelope, event, text, out)
-            return
-        checked = self._arguments_source(key, text)
+        key: Any = envelope.key
+        # (As EventFilter.forward_text, without a call more per delta: the hot path.)
+        checked = self._arguments_source(key, text) if key[0] == "tool" else self.release(key, text)
         if checked == text:
             self.assembly.add_text(key, text)
             out.append(event.raw)
