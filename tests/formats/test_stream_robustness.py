@@ -26,13 +26,22 @@ def test_a_deeply_nested_event_is_not_json() -> None:
 
 
 @pytest.mark.parametrize("name", ["openai.chat", "anthropic.messages"])
-def test_a_deeply_nested_event_does_not_break_the_filter(guard: Guard, name: str) -> None:
+@pytest.mark.parametrize(
+    "data",
+    [b"[" * 100_000, b"not json " + AWS.encode(), b'"a string"'],
+    ids=["nested", "text", "str"],
+)
+def test_an_event_that_is_not_a_json_object_ends_the_stream(
+    guard: Guard, name: str, data: bytes
+) -> None:
+    """Nothing the guard cannot read is passed on: the stream ends with the API's error
+    event (a nested event used to raise RecursionError out of the filter, review D16)."""
     fmt = get(name)
     body = {"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
     stream = fmt.stream_filter(fmt.parse_request(json.dumps(body).encode()), guard)
-    out = stream.feed(b"data: " + b"[" * 100_000 + b"\n\n")
-    out += stream.close()
-    assert isinstance(out, bytes)
+    out = stream.feed(b"data: " + data + b"\n\n") + stream.close()
+    assert data not in out and stream.done and stream.upstream_failed
+    assert b"not a JSON object" in out and out.count(b"data: ") == 1
 
 
 def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
