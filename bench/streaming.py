@@ -10,7 +10,9 @@ says ``no_output_checks``: the floor, parsing and forwarding only):
   prose with accented letters, CJK and symbols (the slower folding path).
 - ``streaming.openai.*`` / ``streaming.anthropic.*``: the format's stream filter
   (``guard.formats.get(name).stream_filter(call, guard)``) fed the upstream's SSE bytes
-  one event per ``feed``, then closed.
+  one event per ``feed``, then closed. ``*.tool_arguments``: the same 1 KB as the
+  ``content`` of a streamed tool call's JSON arguments (8-character deltas), checked
+  leaf by leaf.
 
 ``extra``: ``events`` per stream and ``per_event_us`` (the median per stream / events).
 """
@@ -75,6 +77,61 @@ def openai_events(text: str) -> list[bytes]:
         chunk({}, "stop"),
         b"data: " + _dumps({**head, "choices": [], "usage": usage}) + b"\n\n",
         b"data: [DONE]\n\n",
+    ]
+
+
+def tool_arguments(text: str) -> str:
+    """Tool-call arguments carrying ``text``, as a model writes a file through a tool."""
+    return json.dumps({"path": "notes/invoices.md", "mode": "w", "content": text, "n": 3})
+
+
+def openai_tool_events(text: str) -> list[bytes]:
+    """A streamed tool call whose arguments (1 KB of text in JSON) come in 8-character
+    deltas, as ``chat.completion.chunk`` events."""
+    head = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000}
+    head |= {"model": "gpt-4o-mini", "system_fingerprint": "fp_bench"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return b"data: " + _dumps({**head, "choices": [choice]}) + b"\n\n"
+
+    opening = {"index": 0, "id": "call_bench", "type": "function"}
+    opening["function"] = {"name": "write_file", "arguments": ""}
+    return [
+        chunk({"role": "assistant", "content": None, "tool_calls": [opening]}),
+        *(
+            chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+            for piece in _deltas(tool_arguments(text))
+        ),
+        chunk({}, "tool_calls"),
+        b"data: [DONE]\n\n",
+    ]
+
+
+def anthropic_tool_events(text: str) -> list[bytes]:
+    """A streamed ``tool_use`` block whose input (1 KB of text in JSON) comes in
+    8-character ``input_json_delta`` events."""
+
+    def event(data: dict[str, Any]) -> bytes:
+        return b"event: " + str(data["type"]).encode() + b"\ndata: " + _dumps(data) + b"\n\n"
+
+    message: dict[str, Any] = {"id": "msg_bench", "type": "message", "role": "assistant"}
+    message |= {"model": "claude-bench", "content": [], "stop_reason": None}
+    opening = {"type": "tool_use", "id": "toolu_bench", "name": "write_file", "input": {}}
+    stop = {"stop_reason": "tool_use", "stop_sequence": None}
+    return [
+        event({"type": "message_start", "message": message}),
+        event({"type": "content_block_start", "index": 0, "content_block": opening}),
+        *(
+            event({"type": "content_block_delta", "index": 0, "delta": delta})
+            for delta in (
+                {"type": "input_json_delta", "partial_json": piece}
+                for piece in _deltas(tool_arguments(text))
+            )
+        ),
+        event({"type": "content_block_stop", "index": 0}),
+        event({"type": "message_delta", "delta": stop, "usage": {"output_tokens": 256}}),
+        event({"type": "message_stop"}),
     ]
 
 
@@ -171,4 +228,12 @@ def run(seconds: float) -> list[Result]:
         for policy, guard in guards.items():
             operation = _filter_stream(guard, name, events)
             results.append(_row(f"streaming.{short}.{policy}", operation, len(events), seconds))
+    # Tool-call arguments: each string leaf is decoded and checked as its own stream.
+    for short, name, render in (
+        ("openai", "openai.chat", openai_tool_events),
+        ("anthropic", "anthropic.messages", anthropic_tool_events),
+    ):
+        events = render(clean)
+        operation = _filter_stream(guards["default"], name, events)
+        results.append(_row(f"streaming.{short}.tool_arguments", operation, len(events), seconds))
     return results

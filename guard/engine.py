@@ -27,7 +27,7 @@ from guard.audit import AuditLog, CallRecord
 from guard.checks.base import Check, capabilities_of
 from guard.decision import Decision, Outcome
 from guard.errors import PolicyError
-from guard.formats.base import set_at
+from guard.formats.base import update_reply, write_segments
 from guard.formats.text import build_call
 from guard.policy import Policy, resolve_policy
 from guard.stages import check_error_verdict
@@ -359,19 +359,11 @@ def text_reply(text: str) -> Reply:
 
 
 def _write_segments(segments: Sequence[Segment], texts: list[str], raw: Any) -> None:
-    for segment, text in zip(segments, texts, strict=True):
-        if segment.text != text:
-            segment.text = text
-            if segment.path is not None and raw is not None:
-                set_at(raw, segment.path, text)
+    """Write edited texts into the segments and ``raw`` (tool-argument leaves included:
+    the format-level :func:`~guard.formats.base.write_segments` re-serialises them)."""
+    write_segments(raw, segments, texts)
 
 
 def _write_reply(reply: Reply, segments: Sequence[Segment]) -> None:
     """Copy edited segment texts back to the reply's choices and tool calls."""
-    position = 0
-    for choice in reply.choices:
-        choice.text = segments[position].text
-        position += 1
-        for call in choice.tool_calls:
-            call.arguments = segments[position].text
-            position += 1
+    update_reply(reply, segments)

@@ -60,11 +60,17 @@ class Segment:
     path: JsonPath | None = None
     role: str = "user"
     #: ``message`` for conversation text, ``tool_result`` for tool output,
-    #: ``tool_arguments`` for model-emitted tool-call arguments, ``context`` for
-    #: retrieved passages, ``system`` for system prompts.
+    #: ``tool_arguments`` for tool-call arguments (``tool_argument_key`` for an object
+    #: key in them: an edit renames the key), ``context`` for
+    #: retrieved passages, ``system`` for system prompts, ``reasoning`` for a model's
+    #: thinking, ``tool_definition`` for tool and schema descriptions, ``metadata``
+    #: for request metadata values.
     kind: str = "message"
     #: Index of the choice (output) or message (input) this segment belongs to.
     index: int = 0
+    #: For text inside a JSON document stored as a *string* at ``path`` (OpenAI
+    #: ``function.arguments``): the path of this string leaf in the decoded document.
+    leaf: JsonPath | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,10 +169,14 @@ class ToolCall:
 
     id: str
     name: str
-    #: Arguments as the JSON text the model produced (may be invalid JSON).
+    #: Arguments as the JSON text the model produced (may be invalid JSON); after an
+    #: edit, the edited document re-serialised.
     arguments: str
-    #: Where the arguments text lives in the raw reply body.
+    #: Where the arguments live in the raw reply body (JSON text, or an object).
     path: JsonPath | None = None
+    #: The checked text of the arguments (one segment per string leaf), as the format
+    #: parsed it; ``None``: check ``arguments`` as one piece of text.
+    segments: list[Segment] | None = None
 
 
 @dataclass(slots=True)
@@ -215,6 +225,9 @@ class Choice:
     finish_reason: str | None = None
     #: Where ``text`` lives in the raw body (``None`` when the choice has no text).
     path: JsonPath | None = None
+    #: The choice's other checked text, each with its write-back path: refusals,
+    #: reasoning, audio transcripts, citations, legacy ``function_call`` arguments...
+    extra: list[Segment] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -238,12 +251,16 @@ class Reply:
         return "".join(c.text for c in self.choices if c.index == first)
 
     def segments(self) -> list[Segment]:
-        """The reply's checkable text: every choice's text and tool-call arguments."""
+        """The reply's checkable text: per choice, its text, its tool calls' segments
+        and its extra segments (the order :func:`guard.formats.base.write_reply` reads)."""
         out: list[Segment] = []
         for choice in self.choices:
             out.append(Segment(choice.text, choice.path, "assistant", "message", choice.index))
             for call in choice.tool_calls:
-                out.append(
-                    Segment(call.arguments, call.path, "assistant", "tool_arguments", choice.index)
-                )
+                if call.segments is None:
+                    kind = "tool_arguments"
+                    out.append(Segment(call.arguments, call.path, "assistant", kind, choice.index))
+                else:
+                    out.extend(call.segments)
+            out.extend(choice.extra)
         return out

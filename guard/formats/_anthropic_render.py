@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+from guard.formats._anthropic_assembly import TOOL_BLOCKS
 from guard.formats._json import compact, object_or_empty
 from guard.formats._stream import pieces, words
 from guard.formats.base import dumps
@@ -23,7 +24,7 @@ _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool
 def render_reply(call: Call, reply: Reply) -> bytes:
     """A complete ``message`` body."""
     message = _message(call, reply)
-    message["content"] = [block for block, _ in _content(reply)]
+    message["content"] = _content(reply)
     message["stop_reason"] = _stop_reason(reply)
     message["usage"] = _usage(reply)
     return dumps(message)
@@ -36,13 +37,8 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
     message = _message(call, reply)
     message["usage"] = _usage(reply) | {"output_tokens": 0}
     yield _event({"type": "message_start", "message": message})
-    for index, (block, text) in enumerate(_content(reply)):
-        if block["type"] == "text":
-            opening: dict[str, Any] = {"type": "text", "text": ""}
-            deltas = [{"type": "text_delta", "text": part} for part in words(text)]
-        else:
-            opening = {**block, "input": {}}
-            deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces(text)]
+    for index, block in enumerate(_content(reply)):
+        opening, deltas = _block_events(block)
         yield _event({"type": "content_block_start", "index": index, "content_block": opening})
         for piece in deltas:
             yield _event({"type": "content_block_delta", "index": index, "delta": piece})
@@ -70,18 +66,54 @@ def _message(call: Call, reply: Reply) -> dict[str, Any]:
     }
 
 
-def _content(reply: Reply) -> list[tuple[dict[str, Any], str]]:
-    """Content blocks, each with the text a stream sends for it (tool input as JSON)."""
-    out: list[tuple[dict[str, Any], str]] = []
+def _block_events(block: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ``content_block_start`` block of ``block`` and its deltas, as the API streams."""
+    kind = block.get("type")
+    if kind == "text":
+        citations = block.get("citations")
+        opening: dict[str, Any] = {"type": "text", "text": ""}
+        deltas: list[dict[str, Any]] = []
+        if isinstance(citations, list):
+            opening["citations"] = []
+            deltas += [{"type": "citations_delta", "citation": c} for c in citations]
+        deltas += [{"type": "text_delta", "text": part} for part in words(block["text"])]
+        return opening, deltas
+    if kind == "thinking":
+        opening = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in words(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block.get("signature", "")})
+        return opening, deltas
+    if kind in TOOL_BLOCKS:
+        source = compact(block.get("input", {}))
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in pieces(source)]
+        return {**block, "input": {}}, deltas
+    return block, []  # server tool results and opaque blocks arrive whole
+
+
+def _content(reply: Reply) -> list[dict[str, Any]]:
+    """Content blocks: those of ``reply.raw`` when it is an upstream message (checked, and
+    edited where a check edited it), else built from the normalised reply."""
+    raw = reply.raw.get("content") if isinstance(reply.raw, dict) else None
+    if isinstance(raw, list) and all(isinstance(block, dict) for block in raw) and raw:
+        return [block for block in raw if _renderable(block)]
+    out: list[dict[str, Any]] = []
     for choice in reply.choices:
         if choice.text or (not choice.tool_calls and len(reply.choices) == 1):
-            out.append(({"type": "text", "text": choice.text}, choice.text))
+            out.append({"type": "text", "text": choice.text})
         for tool in choice.tool_calls:
             tool_input = object_or_empty(tool.arguments)
             tool_id = tool.id or f"toolu_{uuid.uuid4().hex[:24]}"
-            block = {"type": "tool_use", "id": tool_id, "name": tool.name, "input": tool_input}
-            out.append((block, compact(tool_input)))
+            out.append({"type": "tool_use", "id": tool_id, "name": tool.name, "input": tool_input})
     return out
+
+
+def _renderable(block: dict[str, Any]) -> bool:
+    kind = block.get("type")
+    if kind == "text":
+        return isinstance(block.get("text"), str)
+    if kind == "thinking":
+        return isinstance(block.get("thinking"), str)
+    return isinstance(kind, str)
 
 
 def _stop_reason(reply: Reply) -> str:

@@ -1,103 +1,40 @@
 """Output checks over an Anthropic messages event stream.
 
 Each content block is one text stream, keyed ``("block", index)``: ``text_delta`` text
-for text blocks, ``input_json_delta`` JSON for ``tool_use`` blocks. A block's stream
-ends at its ``content_block_stop``; what it still held goes out in an extra
-``content_block_delta`` just before that event. Thinking blocks pass unchecked.
+for text blocks, ``thinking_delta`` text for thinking blocks. Tool input
+(``input_json_delta``) is checked leaf by leaf, keyed ``("input", index, leaf)`` (see
+:mod:`._arguments_stream`); citations and server tool results arrive whole and are
+checked at once, keyed ``("piece", index, n)``. A block's streams end at its
+``content_block_stop``; what they still held goes out in an extra
+``content_block_delta`` just before that event. An edited thinking block's
+``signature_delta`` goes out with an empty signature (it would not match).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from guard.formats._envelope import TextDelta
-from guard.formats._json import object_or_empty
+from guard.checks.base import TextCheck
+from guard.formats._anthropic_assembly import MessageAssembly
+from guard.formats._anthropic_request import RESULT_STRUCTURE
+from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
+from guard.formats._envelope import TextDelta, TextEnvelope
+from guard.formats._json_leaves import string_leaves
 from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats.base import set_at
 from guard.formats.sse import Event
 
 if TYPE_CHECKING:
     from guard.engine import Guard
     from guard.types import Call
 
-#: The field holding checked text, by delta type.
-_TEXT_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json"}
-#: Block types whose input streams as ``input_json_delta``.
-_TOOL_BLOCKS = ("tool_use", "server_tool_use")
-
-
-@dataclass(slots=True)
-class _Block:
-    data: dict[str, Any]
-    parts: list[str] = field(default_factory=list)
-
-
-class MessageAssembly:
-    """Adds events up to the ``message`` object they stream."""
-
-    def __init__(self) -> None:
-        self._message: dict[str, Any] = {"type": "message", "role": "assistant"}
-        self._blocks: dict[int, _Block] = {}
-
-    def add(self, payload: dict[str, Any]) -> None:
-        """Take one event."""
-        kind = payload.get("type")
-        if kind == "content_block_delta":
-            index, delta = payload.get("index"), payload.get("delta")
-            if isinstance(index, int) and isinstance(delta, dict):
-                self._delta(index, delta)
-        elif kind == "content_block_start":
-            index, block = payload.get("index"), payload.get("content_block")
-            if isinstance(index, int) and isinstance(block, dict):
-                entry = self._blocks[index] = _Block(dict(block))
-                if isinstance(block.get("text"), str):
-                    entry.parts.append(block["text"])
-        elif kind == "message_start" and isinstance(payload.get("message"), dict):
-            self._message.update((k, v) for k, v in payload["message"].items() if k != "content")
-        elif kind == "message_delta":
-            delta, usage = payload.get("delta"), payload.get("usage")
-            if isinstance(delta, dict):
-                self._message.update(delta)
-            if isinstance(usage, dict):
-                known = self._message.get("usage")
-                self._message["usage"] = {**(known if isinstance(known, dict) else {}), **usage}
-
-    def _delta(self, index: int, delta: dict[str, Any]) -> None:
-        kind = delta.get("type")
-        entry = self._blocks.get(index)
-        if entry is None:
-            opening = "tool_use" if kind == "input_json_delta" else "text"
-            entry = self._blocks[index] = _Block({"type": opening})
-        if kind == "text_delta" and isinstance(delta.get("text"), str):
-            entry.parts.append(delta["text"])
-        elif kind == "input_json_delta" and isinstance(delta.get("partial_json"), str):
-            entry.parts.append(delta["partial_json"])
-        elif kind == "thinking_delta" and isinstance(delta.get("thinking"), str):
-            entry.data["thinking"] = entry.data.get("thinking", "") + delta["thinking"]
-        elif kind == "signature_delta":
-            entry.data["signature"] = delta.get("signature")
-        elif kind == "citations_delta":
-            entry.data.setdefault("citations", []).append(delta.get("citation"))
-
-    def add_text(self, key: Hashable, text: str) -> None:
-        """Take text or tool input (``key`` is ``("block", index)``) of a block added
-        before."""
-        assert isinstance(key, tuple)
-        self._blocks[key[1]].parts.append(text)
-
-    def build(self) -> dict[str, Any]:
-        """The ``message`` object of the events so far."""
-        content = []
-        for index in sorted(self._blocks):
-            entry = self._blocks[index]
-            block = dict(entry.data)
-            if block.get("type") == "text":
-                block["text"] = "".join(entry.parts)
-            elif block.get("type") in _TOOL_BLOCKS and entry.parts:
-                block["input"] = object_or_empty("".join(entry.parts))
-            content.append(block)
-        return {**self._message, "content": content}
+#: The field holding plain checked text, by delta type (tool input: ArgumentsStream).
+_TEXT_FIELDS = {"text_delta": "text", "thinking_delta": "thinking"}
+#: Delta fields read through a learnt envelope (tool input then goes leaf by leaf).
+_ENVELOPED_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json"}
+#: Citation fields that quote text.
+_CITATION_TEXT = ("cited_text", "document_title", "title")
 
 
 class AnthropicStreamFilter(EventFilter):
@@ -107,6 +44,13 @@ class AnthropicStreamFilter(EventFilter):
         super().__init__(fmt, call, guard, MessageAssembly())
         #: Content block type by index (decides the delta type of a flush event).
         self._kinds: dict[int, str] = {}
+        self._inputs: dict[int, ArgumentsStream] = {}
+        #: Thinking text fed per block: an edit shows as released text that differs.
+        self._thinking: dict[Hashable, tuple[list[str], list[str]]] = {}
+        #: Whole pieces of text checked at once (citations, server tool results).
+        self._pieces = 0
+        # Without text checks nothing is edited: inputs pass as sent, unparsed.
+        self._reads_inputs = any(isinstance(c, TextCheck) for c in self.checks.guard.output_checks)
 
     has_terminal = True
 
@@ -119,18 +63,35 @@ class AnthropicStreamFilter(EventFilter):
         return event.event == "error" or (payload is not None and payload.get("type") == "error")
 
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
-        """A ``content_block_delta`` whose delta is only text or tool input JSON."""
+        """A ``content_block_delta`` whose delta is only text or tool input (keyed
+        ``("input", index)``: :meth:`forward_text` checks it leaf by leaf). Thinking is
+        read by :meth:`forward`, which keeps what an edit to it needs."""
         index, delta = payload.get("index"), payload.get("delta")
         if payload.get("type") != "content_block_delta" or event.event == "error":
             return None
         if not isinstance(index, int) or not isinstance(delta, dict) or len(delta) != 2:
             return None
         kind = delta.get("type")
-        name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
+        name = _ENVELOPED_FIELDS.get(kind) if isinstance(kind, str) else None
         text = delta.get(name) if name is not None else None
         if not isinstance(text, str) or not text or name is None:
             return None
-        return TextDelta(("block", index), name, text, event.event or "content_block_delta")
+        stream = "input" if name == "partial_json" else "block"
+        return TextDelta((stream, index), name, text, event.event or "content_block_delta")
+
+    def forward_text(
+        self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
+    ) -> None:
+        """As :meth:`forward` does for a plain delta; tool input goes leaf by leaf."""
+        key: Any = envelope.key
+        # (As EventFilter.forward_text, without a call more per delta: the hot path.)
+        checked = self._input_source(key[1], text) if key[0] == "input" else self.release(key, text)
+        if checked == text:
+            self.assembly.add_text(key, text)
+            out.append(event.raw)
+        elif checked:
+            self.assembly.add_text(key, checked)
+            out.append(envelope.render(checked))
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one event with released text; flush a block before its stop event."""
@@ -142,9 +103,13 @@ class AnthropicStreamFilter(EventFilter):
             self._start(event, payload, out)
             return
         if kind == "content_block_stop":
-            self.flush([("block", _index(payload))], out)
+            index = _index(payload)
+            self.flush([k for k in self.open_keys() if _block_of(k) == index], out)
+            self._finish_input(index, out)
         elif kind in ("message_delta", "message_stop"):
             self.flush(self.open_keys(), out)  # blocks the upstream never stopped
+            for index in list(self._inputs):
+                self._finish_input(index, out)
         self.send_raw(event, payload, out)
 
     def _start(self, event: Event, payload: dict[str, Any], out: list[bytes]) -> None:
@@ -152,39 +117,134 @@ class AnthropicStreamFilter(EventFilter):
         if not isinstance(block, dict):
             self.send_raw(event, payload, out)
             return
-        self._kinds[index] = str(block.get("type"))
-        text = block.get("text")
+        kind = str(block.get("type"))
+        self._kinds[index] = kind
+        if kind == "thinking":
+            self._thinking[("block", index)] = ([], [])
+        changed = False
+        name = "thinking" if kind == "thinking" else "text"
+        text = block.get(name)
         if isinstance(text, str) and text:  # the API opens text blocks empty, but may not
             released = self.release(("block", index), text)
+            if kind == "thinking":
+                self._thinking[("block", index)] = ([text], [released])
             if released != text:
-                block["text"] = released
-                self.send(payload, event.event or "content_block_start", out)
-                return
-        self.send_raw(event, payload, out)
+                block[name], changed = released, True
+        elif kind.endswith("_tool_result"):
+            # Server tool results arrive whole: each text in them is checked at once.
+            for leaf, text in string_leaves(block, (), RESULT_STRUCTURE):
+                checked = self._whole(index, text)
+                if checked != text:
+                    set_at(block, leaf, checked)
+                    changed = True
+        if changed:
+            self.send(payload, event.event or "content_block_start", out)
+        else:
+            self.send_raw(event, payload, out)
+
+    def _whole(self, index: int, text: str) -> str:
+        """Check a piece of text that arrived whole (its own stream, ended at once)."""
+        self._pieces += 1
+        key = ("piece", index, self._pieces)
+        return self.release(key, text) + self.flush_text(key)
 
     def _delta(self, event: Event, payload: dict[str, Any], out: list[bytes]) -> None:
         index, delta = _index(payload), payload.get("delta")
         kind = delta.get("type") if isinstance(delta, dict) else None
-        name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
-        text = delta.get(name) if isinstance(delta, dict) and name is not None else None
-        if not isinstance(delta, dict) or name is None or not isinstance(text, str) or not text:
+        if not isinstance(delta, dict):
             self.send_raw(event, payload, out)
             return
-        self._kinds.setdefault(index, "tool_use" if name == "partial_json" else "text")
-        released = self.release(("block", index), text)
-        if released == text:
+        if kind == "input_json_delta":
+            self._kinds.setdefault(index, "tool_use")
+            changed = self._input(index, delta)
+        elif kind == "citations_delta":
+            changed = self._citation(index, delta)
+        elif kind == "signature_delta":
+            changed = self._signature(index, delta, out)
+        else:
+            changed = self._text(index, delta, kind)
+        if not changed:
             self.send_raw(event, payload, out)
-        elif released:
-            delta[name] = released
+        elif _still_carries(delta):
             self.send(payload, event.event or "content_block_delta", out)
         # else: all of it is held back for now.
+
+    def _text(self, index: int, delta: dict[str, Any], kind: Any) -> bool:
+        name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
+        text = delta.get(name) if name is not None else None
+        if name is None or not isinstance(text, str) or not text:
+            return False
+        self._kinds.setdefault(index, "thinking" if name == "thinking" else "text")
+        released = self.release(("block", index), text)
+        if name == "thinking":
+            fed, sent = self._thinking.setdefault(("block", index), ([], []))
+            fed.append(text)
+            sent.append(released)
+        delta[name] = released
+        return released != text
+
+    def _input(self, index: int, delta: dict[str, Any]) -> bool:
+        source = delta.get("partial_json")
+        if not isinstance(source, str) or not source:
+            return False
+        checked = self._input_source(index, source)
+        delta["partial_json"] = checked
+        return checked != source
+
+    def _finish_input(self, index: int, out: list[bytes]) -> None:
+        """Send the end of an input cut inside a token (a block that stopped early)."""
+        stream = self._inputs.get(index)
+        rest = stream.finish() if stream is not None else ""
+        if rest:
+            payload, name = self.flush_event(("input", index, "raw"), rest)
+            self.send(payload, name, out)
+
+    def _input_source(self, index: int, source: str) -> str:
+        """The checked source of a piece of block ``index``'s tool input."""
+        if not self._reads_inputs:
+            return source
+        stream = self._inputs.get(index)
+        if stream is None:
+            stream = self._inputs[index] = ArgumentsStream(
+                ("input", index), self.release, self.flush_text
+            )
+        return stream.feed(source)
+
+    def _citation(self, index: int, delta: dict[str, Any]) -> bool:
+        citation = delta.get("citation")
+        changed = False
+        for name in _CITATION_TEXT:
+            text = citation.get(name) if isinstance(citation, dict) else None
+            if isinstance(citation, dict) and isinstance(text, str) and text:
+                checked = self._whole(index, text)
+                if checked != text:
+                    citation[name], changed = checked, True
+        return changed
+
+    def _signature(self, index: int, delta: dict[str, Any], out: list[bytes]) -> bool:
+        """Thinking ends with its signature: release the block's text first; an edited
+        block's signature would no longer match it, so it goes out empty."""
+        key = ("block", index)
+        rest = self.flush_text(key)
+        if rest:
+            payload, name = self.flush_event(key, rest)
+            self.send(payload, name, out)
+        thinking = self._thinking.get(key)
+        if thinking is not None:
+            thinking[1].append(rest)
+        if thinking is None or "".join(thinking[0]) == "".join(thinking[1]):
+            return False
+        delta["signature"] = ""
+        return True
 
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """A ``content_block_delta`` carrying the rest of the block's text."""
         assert isinstance(key, tuple)
         index = key[1]
-        if self._kinds.get(index) in _TOOL_BLOCKS:
-            delta = {"type": "input_json_delta", "partial_json": text}
+        if key[0] == "input":
+            delta = {"type": "input_json_delta", "partial_json": encode_flushed(key, text)}
+        elif self._kinds.get(index) == "thinking":
+            delta = {"type": "thinking_delta", "thinking": text}
         else:
             delta = {"type": "text_delta", "text": text}
         return {
@@ -197,3 +257,16 @@ class AnthropicStreamFilter(EventFilter):
 def _index(payload: dict[str, Any] | None) -> int:
     index = payload.get("index") if payload is not None else None
     return index if isinstance(index, int) else 0  # malformed: still checked, as block 0
+
+
+def _block_of(key: Hashable) -> int | None:
+    return key[1] if isinstance(key, tuple) and len(key) > 1 else None
+
+
+def _still_carries(delta: dict[str, Any]) -> bool:
+    """False for a text or input delta whose text is all held back for now."""
+    kind = delta.get("type")
+    name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
+    if kind == "input_json_delta":
+        name = "partial_json"
+    return name is None or bool(delta.get(name))

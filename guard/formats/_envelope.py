@@ -114,13 +114,15 @@ def event_payload(data: str | None) -> dict[str, Any] | None:
     """The event's JSON object, or ``None`` (no data, ``[DONE]``, not an object)."""
     if not data or data == "[DONE]":
         return None
+    # A deeply nested event (an upstream's ``[[[[...``) raises RecursionError: not JSON
+    # to us, so it is forwarded or dropped like any other non-JSON data (review D16).
     try:
         value, end = _scan_json(data, 0)
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError):
         end = -1
     if end != len(data):  # surrounding whitespace, or not JSON: json.loads decides
         try:
             value = json.loads(data)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
     return value if isinstance(value, dict) else None

@@ -25,12 +25,47 @@ def _load(body: bytes) -> Any:
     return json.loads(body.decode("utf-8"), parse_constant=_no_constants)
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object's pairs as a dict; a repeated key raises :class:`_RepeatedKey`."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return found
+
+
 def load_request(body: bytes) -> dict[str, Any]:
-    """Decode a request body into a JSON object, or raise :class:`RequestError`."""
+    """Decode a request body into a JSON object, or raise :class:`RequestError`.
+
+    A key repeated in one object is refused: parsers disagree on which value wins, so
+    the guard would check one value and the upstream could read the other. (Measured:
+    the pairs hook costs +3.4 us on a 1 KB body, +26 us on 17 KB, +1.3 ms on 900 KB over
+    a plain parse; counting keys after a plain parse to skip it costs more.)
+    """
     try:
-        raw = _load(body)
+        raw = json.loads(
+            body.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_unique_keys
+        )
     except UnicodeDecodeError:
         raise RequestError("the request body is not valid UTF-8") from None
+    except _RepeatedKey as repeated:
+        # Key names are protocol, not user text; an odd one is still not quoted.
+        key = f"'{repeated.key}'" if _NAME.fullmatch(repeated.key) else "a key"
+        raise RequestError(
+            f"the request body repeats {key} in one JSON object; send each key once"
+        ) from None
     except (ValueError, RecursionError):
         raise RequestError("the request body is not valid JSON") from None
     if not isinstance(raw, dict):

@@ -55,8 +55,21 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
     for c in reply.choices:
         content = "" if c.text or not c.tool_calls else None
         yield chunk(c.index, {"role": "assistant", "content": content, "refusal": None})
+        extra = _extra_fields(reply, c)
+        for name in ("reasoning_content", "reasoning"):
+            for piece in words(extra.get(name) or ""):
+                yield chunk(c.index, {name: piece})
         for piece in words(c.text):
             yield chunk(c.index, {"content": piece})
+        for piece in words(extra.get("refusal") or ""):
+            yield chunk(c.index, {"refusal": piece})
+        if isinstance(extra.get("audio"), dict):
+            yield chunk(c.index, {"audio": extra["audio"]})
+        legacy = extra.get("function_call")
+        if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
+            yield chunk(c.index, {"function_call": {"name": legacy.get("name"), "arguments": ""}})
+            for piece in pieces(legacy["arguments"]):
+                yield chunk(c.index, {"function_call": {"arguments": piece}})
         for k, tool in enumerate(c.tool_calls):
             function = {"name": tool.name, "arguments": ""}
             header = {"index": k, "id": _tool_id(tool, k), "type": "function", "function": function}
@@ -68,6 +81,22 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
     if with_usage and reply.usage is not None:
         yield encode_json({**head, "choices": [], "usage": _usage(reply)})
     yield b"data: [DONE]\n\n"
+
+
+#: Message fields besides content and tool calls that a buffered stream re-sends.
+_EXTRA_FIELDS = ("refusal", "reasoning_content", "reasoning", "audio", "function_call")
+
+
+def _extra_fields(reply: Reply, choice: Choice) -> dict[str, Any]:
+    """The other message fields of ``choice`` in ``reply.raw`` (a buffered upstream
+    reply, already checked and edited); none for replies built from text alone."""
+    raw = reply.raw if isinstance(reply.raw, dict) else {}
+    for item in raw.get("choices") or ():
+        if isinstance(item, dict) and item.get("index") == choice.index:
+            message = item.get("message")
+            if isinstance(message, dict):
+                return {k: message[k] for k in _EXTRA_FIELDS if message.get(k) is not None}
+    return {}
 
 
 def _head(call: Call, reply: Reply, kind: str) -> dict[str, Any]:

@@ -9,10 +9,12 @@ when the chunk carries text of the same stream, else in an extra chunk just befo
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from guard.checks.base import TextCheck
+from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
+from guard.formats._openai_assembly import ChunkAssembly
 from guard.formats._stream import EventFilter, StreamingFormat
 from guard.formats.sse import Event
 
@@ -20,119 +22,16 @@ if TYPE_CHECKING:
     from guard.engine import Guard
     from guard.types import Call
 
-#: Top-level chunk fields that describe the whole completion.
-_HEAD = ("id", "created", "model", "service_tier", "system_fingerprint")
 #: Chunk fields an extra (flush) chunk must not copy from the chunk it is modelled on.
 _PER_CHUNK = ("choices", "usage", "obfuscation")
-
-
-@dataclass(slots=True)
-class _Tool:
-    id: str = ""
-    name: str = ""
-    arguments: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Choice:
-    text: list[str] = field(default_factory=list)
-    refusal: list[str] = field(default_factory=list)
-    tools: dict[int, _Tool] = field(default_factory=dict)
-    finish_reason: str | None = None
-
-
-class ChunkAssembly:
-    """Adds chunks up to the ``chat.completion`` object they stream."""
-
-    def __init__(self) -> None:
-        self._head: dict[str, Any] = {}
-        self._choices: dict[int, _Choice] = {}
-        self._usage: dict[str, Any] | None = None
-
-    def add(self, payload: dict[str, Any]) -> None:
-        """Take one chunk."""
-        if not self._head:
-            self._head = {name: payload[name] for name in _HEAD if name in payload}
-        usage = payload.get("usage")
-        if isinstance(usage, dict):
-            self._usage = usage
-        choices = payload.get("choices")
-        for item in choices if isinstance(choices, list) else ():
-            index = item.get("index", 0) if isinstance(item, dict) else None
-            if not isinstance(index, int):
-                continue
-            parts = self._choices.get(index)
-            if parts is None:
-                parts = self._choices[index] = _Choice()
-            delta = item.get("delta")
-            if isinstance(delta, dict):
-                _add_delta(parts, delta)
-            finish = item.get("finish_reason")
-            if isinstance(finish, str):
-                parts.finish_reason = finish
-
-    def add_text(self, key: Hashable, text: str) -> None:
-        """Take message text (``key`` is ``("text", choice)``) of a choice added before."""
-        assert isinstance(key, tuple)
-        self._choices[key[1]].text.append(text)
-
-    def build(self) -> dict[str, Any]:
-        """The ``chat.completion`` object of the chunks so far."""
-        choices = []
-        for index in sorted(self._choices):
-            parts = self._choices[index]
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "content": "".join(parts.text) if parts.text else None,
-            }
-            if parts.refusal:
-                message["refusal"] = "".join(parts.refusal)
-            if parts.tools:
-                message["tool_calls"] = [
-                    {
-                        "id": t.id,
-                        "type": "function",
-                        "function": {"name": t.name, "arguments": "".join(t.arguments)},
-                    }
-                    for _, t in sorted(parts.tools.items())
-                ]
-            choices.append(
-                {
-                    "index": index,
-                    "message": message,
-                    "logprobs": None,
-                    "finish_reason": parts.finish_reason,
-                }
-            )
-        raw = {**self._head, "object": "chat.completion", "choices": choices}
-        if self._usage is not None:
-            raw["usage"] = self._usage
-        return raw
-
-
-def _add_delta(parts: _Choice, delta: dict[str, Any]) -> None:
-    content = delta.get("content")
-    if isinstance(content, str):
-        parts.text.append(content)
-    refusal = delta.get("refusal")
-    if isinstance(refusal, str):
-        parts.refusal.append(refusal)
-    tools = delta.get("tool_calls")
-    for tool in tools if isinstance(tools, list) else ():
-        number = tool.get("index", 0) if isinstance(tool, dict) else None
-        if not isinstance(number, int):
-            continue
-        entry = parts.tools.get(number)
-        if entry is None:
-            entry = parts.tools[number] = _Tool()
-        if isinstance(tool.get("id"), str) and not entry.id:
-            entry.id = tool["id"]
-        function = tool.get("function")
-        if isinstance(function, dict):
-            if isinstance(function.get("name"), str) and not entry.name:
-                entry.name = function["name"]
-            if isinstance(function.get("arguments"), str):
-                entry.arguments.append(function["arguments"])
+#: Delta fields streamed as plain text, and the stream key (``(name, choice)``) of each.
+_DELTA_TEXT = (
+    ("content", "text"),
+    ("refusal", "refusal"),
+    ("reasoning_content", "reasoning_content"),
+    ("reasoning", "reasoning"),
+)
+_FIELDS = {stream: name for name, stream in _DELTA_TEXT}
 
 
 class OpenAIStreamFilter(EventFilter):
@@ -142,6 +41,11 @@ class OpenAIStreamFilter(EventFilter):
         super().__init__(fmt, call, guard, ChunkAssembly())
         #: The latest chunk with choices: the model for extra (flush) chunks.
         self._template: dict[str, Any] = {}
+        self._argument_streams: dict[tuple[Hashable, ...], ArgumentsStream] = {}
+        # Without text checks nothing is edited: arguments pass as sent, unparsed.
+        self._reads_arguments = any(
+            isinstance(c, TextCheck) for c in self.checks.guard.output_checks
+        )
 
     has_terminal = True
 
@@ -154,8 +58,9 @@ class OpenAIStreamFilter(EventFilter):
         return payload is None and event.data is not None and event.data.strip() == "[DONE]"
 
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
-        """A chunk with one choice whose delta is only ``content`` (no finish reason, no
-        log probabilities, no usage, no error)."""
+        """A chunk with one choice whose delta is only ``content``, or only a piece of one
+        tool call's arguments (no finish reason, no log probabilities, no usage, no
+        error)."""
         choices = payload.get("choices")
         if "error" in payload or payload.get("usage") is not None or not isinstance(choices, list):
             return None
@@ -168,22 +73,42 @@ class OpenAIStreamFilter(EventFilter):
         if not isinstance(delta, dict) or len(delta) != 1:
             return None
         content = delta.get("content")
-        if not isinstance(content, str) or not content:
+        if isinstance(content, str) and content:
+            return TextDelta(("text", index), "content", content, None)
+        tools = delta.get("tool_calls")
+        tool = tools[0] if isinstance(tools, list) and len(tools) == 1 else None
+        if not isinstance(tool, dict) or len(tool) != 2 or not isinstance(tool.get("index"), int):
             return None
-        return TextDelta(("text", index), "content", content, None)
+        function = tool.get("function")
+        if not isinstance(function, dict) or len(function) != 1 or not self._reads_arguments:
+            return None
+        arguments = function.get("arguments")
+        if not isinstance(arguments, str) or not arguments:
+            return None
+        return TextDelta(("tool", index, tool["index"]), "arguments", arguments, None)
 
     def forward_text(
         self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
     ) -> None:
-        """As :meth:`forward` does for a plain content chunk."""
+        """As :meth:`forward` does for a plain content or arguments chunk."""
         self._template = envelope.payload
-        super().forward_text(envelope, event, text, out)
+        key: Any = envelope.key
+        # (As EventFilter.forward_text, without a call more per delta: the hot path.)
+        checked = self._arguments_source(key, text) if key[0] == "tool" else self.release(key, text)
+        if checked == text:
+            self.assembly.add_text(key, text)
+            out.append(event.raw)
+        elif checked:
+            self.assembly.add_text(key, checked)
+            out.append(envelope.render(checked))
 
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one chunk with released text; flush before finish chunks and ``[DONE]``."""
         if payload is None:
             if event.data is not None and event.data.strip() == "[DONE]":
                 self.flush(self.open_keys(), out)
+                for base in list(self._argument_streams):
+                    self._finish_arguments(base, {}, out)
             self.send_raw(event, None, out)
             return
         choices = payload.get("choices")
@@ -209,28 +134,38 @@ class OpenAIStreamFilter(EventFilter):
         index = item.get("index", 0)
         index = index if isinstance(index, int) else 0  # still checked if malformed
         delta = item.get("delta")
-        # Where each text stream's delta sits in this chunk: (container, field).
+        # Where each plain text stream's delta sits in this chunk: (container, field).
         here: dict[Hashable, tuple[dict[str, Any], str]] = {}
+        #: The arguments containers of this chunk, by tool stream.
+        calls: dict[Hashable, dict[str, Any]] = {}
         changed = False
         if isinstance(delta, dict):
-            content = delta.get("content")
-            if isinstance(content, str) and content:
-                here["text", index] = (delta, "content")
+            for name, stream in _DELTA_TEXT:
+                if isinstance(delta.get(name), str) and delta[name]:
+                    here[stream, index] = (delta, name)
+            audio = delta.get("audio")
+            if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+                here["audio", index] = (audio, "transcript")
+            for key, (container, name) in here.items():
+                text = container[name]
+                released = self.release(key, text)
+                if released != text:
+                    container[name] = released
+                    changed = True
             tools = delta.get("tool_calls")
+            # Entries are taken one by one: two with the same index in one delta are two
+            # pieces of the same arguments, both checked (review D20).
             for tool in tools if isinstance(tools, list) else ():
                 function = tool.get("function") if isinstance(tool, dict) else None
+                number = tool.get("index", 0) if isinstance(tool, dict) else 0
+                number = number if isinstance(number, int) else 0
                 if isinstance(function, dict):
-                    arguments = function.get("arguments")
-                    number = tool.get("index", 0)
-                    if isinstance(arguments, str) and arguments:
-                        number = number if isinstance(number, int) else 0
-                        here["tool", index, number] = (function, "arguments")
-        for key, (container, name) in here.items():
-            text = container[name]
-            released = self.release(key, text)
-            if released != text:
-                container[name] = released
-                changed = True
+                    calls["tool", index, number] = function
+                    changed |= self._arguments(("tool", index, number), function)
+            legacy = delta.get("function_call")
+            if isinstance(legacy, dict):
+                calls["function_call", index] = legacy
+                changed |= self._arguments(("function_call", index), legacy)
         if item.get("finish_reason") is not None:
             for key in self.open_keys():
                 if not (isinstance(key, tuple) and key[1] == index):
@@ -241,20 +176,73 @@ class OpenAIStreamFilter(EventFilter):
                     if rest:
                         container[name] += rest
                         changed = True
+                elif key[:-1] in calls:  # a leaf of arguments this chunk carries
+                    rest = self.flush_text(key)
+                    if rest:
+                        function = calls[key[:-1]]
+                        function["arguments"] = function.get("arguments", "") + encode_flushed(
+                            key, rest
+                        )
+                        changed = True
                 else:
                     self.flush([key], out)
+            for base in [b for b in self._argument_streams if b[1] == index]:
+                changed |= self._finish_arguments(base, calls, out)
         if changed and item.get("logprobs") is not None:
             item["logprobs"] = None  # they would list the tokens as generated, unredacted
         return changed
+
+    def _arguments(self, base: tuple[Hashable, ...], function: dict[str, Any]) -> bool:
+        """Check a piece of argument source leaf by leaf; True if what goes out differs."""
+        source = function.get("arguments")
+        if not isinstance(source, str) or not source or not self._reads_arguments:
+            return False
+        checked = self._arguments_source(base, source)
+        if checked == source:
+            return False
+        function["arguments"] = checked
+        return True
+
+    def _finish_arguments(
+        self, base: tuple[Hashable, ...], calls: dict[Hashable, dict[str, Any]], out: list[bytes]
+    ) -> bool:
+        """Send the end of arguments cut inside a token (a stream that stopped early):
+        in this chunk's arguments if it carries some, else in an extra chunk."""
+        rest = self._argument_streams[base].finish()
+        if not rest:
+            return False
+        function = calls.get(base)
+        if function is not None:
+            function["arguments"] = function.get("arguments", "") + rest
+            return True
+        payload, name = self.flush_event((*base, "raw"), rest)
+        self.send(payload, name, out)
+        return False
+
+    def _arguments_source(self, base: tuple[Hashable, ...], source: str) -> str:
+        """The checked source of a piece of the arguments streamed under ``base``."""
+        stream = self._argument_streams.get(base)
+        if stream is None:
+            stream = self._argument_streams[base] = ArgumentsStream(
+                base, self.release, self.flush_text
+            )
+        return stream.feed(source)
 
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """An extra chunk carrying the rest of ``key``'s text."""
         assert isinstance(key, tuple)
         payload = {k: v for k, v in self._template.items() if k not in _PER_CHUNK}
-        if key[0] == "text":
-            delta: dict[str, Any] = {"content": text}
+        stream = key[0]
+        delta: dict[str, Any]
+        if stream == "tool":
+            function = {"arguments": encode_flushed(key, text)}
+            delta = {"tool_calls": [{"index": key[2], "function": function}]}
+        elif stream == "function_call":
+            delta = {"function_call": {"arguments": encode_flushed(key, text)}}
+        elif stream == "audio":
+            delta = {"audio": {"transcript": text}}
         else:
-            delta = {"tool_calls": [{"index": key[2], "function": {"arguments": text}}]}
+            delta = {_FIELDS[stream]: text}
         payload["choices"] = [
             {"index": key[1], "delta": delta, "logprobs": None, "finish_reason": None}
         ]

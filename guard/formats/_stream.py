@@ -72,6 +72,15 @@ class Assembly(Protocol):
         ...
 
 
+_UNREADABLE = "the upstream sent a stream event that is not a JSON object"
+
+
+def _unreadable(event: Event) -> bool:
+    """True for an event with data that is neither JSON nor ``[DONE]``."""
+    data = event.data
+    return data is not None and data.strip() not in ("", "[DONE]")
+
+
 class EventFilter:
     """Base of the SSE stream filters; implements :class:`~guard.formats.StreamFilter`."""
 
@@ -258,6 +267,11 @@ class EventFilter:
                     # The upstream's own error reaches the client as sent; nothing is flushed.
                     self._abandon()
                     out.append(event.raw)
+                    break
+                if payload is None and _unreadable(event):
+                    # Data the guard cannot read (not JSON, or nested past the parser's
+                    # depth) is never passed on unchecked: the stream ends as broken.
+                    out.append(self.fail(_UNREADABLE))
                     break
                 delta = None
                 if self._learning and payload is not None:

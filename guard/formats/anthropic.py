@@ -1,30 +1,29 @@
 """Anthropic messages (``POST /v1/messages``).
 
-Checked text: the top-level ``system`` prompt (index ``-1``: it precedes message 0),
-``text`` blocks, ``tool_result`` content, text ``document`` sources, and ``tool_use``
-inputs. A tool input is a JSON object, so it is checked as its compact JSON text; the
-engine writes an edit back as a string, and :meth:`AnthropicMessages.request_body` /
-:meth:`~AnthropicMessages.reply_body` parse it back into an object (``{}`` if the edited
-text is no longer a JSON object). Untouched inputs are never re-serialised.
+Checked text: :data:`COVERAGE` lists the fields (requests: :mod:`._anthropic_request`).
+A ``tool_use`` input is a JSON object: each of its string leaves is a segment with its
+plain path, so an edit changes that string and nothing else. Untouched inputs are never
+re-serialised. An edited ``thinking`` block's signature is emptied (it signed the text
+before the edit; a client that sends the block back gets the API's own error).
 
 A reply's text blocks become one :class:`~guard.types.Choice` each, all with index 0, so
-that every block keeps its own write-back path; tool calls attach to the text block
-before them.
+that every block keeps its own write-back path; tool calls, thinking, citations and
+server tool results attach to the text block before them.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from guard.formats._anthropic_render import render_reply, render_stream
+from guard.formats._anthropic_request import citations, request_segments, server_tool_result
 from guard.formats._anthropic_stream import AnthropicStreamFilter
 from guard.formats._json import (
     compact,
     invalid,
     load_reply,
-    object_or_empty,
     optional_bool,
     optional_int,
     optional_object,
@@ -33,7 +32,8 @@ from guard.formats._json import (
     required_string,
     text_of,
 )
-from guard.formats.base import StreamFilter, dumps, parse_call, usage_or_none
+from guard.formats._json_leaves import plain_argument_segments
+from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall, Usage
 
@@ -41,6 +41,44 @@ if TYPE_CHECKING:
     from guard.engine import Guard
 
 NAME = "anthropic.messages"
+
+#: Every field that carries text the model reads or writes, and how it is checked
+#: (tests/e2e/test_coverage.py drives each row through the Anthropic SDK). Tool inputs
+#: are objects: each string value and each key is a segment with its plain path. A content block
+#: without ``type`` is a 400. Request fields not listed carry no text.
+COVERAGE = (
+    Coverage("request", "system (string or text blocks)", "system"),
+    Coverage("request", "messages[].content (string)", "message"),
+    Coverage("request", "messages[].content[text].text", "message"),
+    Coverage("request", "messages[].content[text].citations[].cited_text", "context"),
+    Coverage("request", "messages[].content[thinking].thinking", "reasoning"),
+    Coverage(
+        "request", "messages[].content[tool_use].input strings", "tool_arguments, tool_argument_key"
+    ),
+    Coverage("request", "messages[].content[tool_result].content", "tool_result"),
+    Coverage("request", "messages[].content[document].source (text, content, url)", "message"),
+    Coverage("request", "messages[].content[document].title, .context", "message"),
+    Coverage("request", "messages[].content[image].source.url", "message"),
+    Coverage("request", "messages[].content[search_result] strings", "message"),
+    Coverage("request", "messages[].content[<server tool result or unknown>] strings", "message"),
+    Coverage("request", "tools[].description, tools[].input_schema strings", "tool_definition"),
+    Coverage("request", "metadata.user_id", "metadata"),
+    Coverage("reply", "content[text].text", "message", "(block, index)"),
+    Coverage(
+        "reply",
+        "content[thinking].thinking (signature emptied when edited)",
+        "reasoning",
+        "(block, index)",
+    ),
+    Coverage(
+        "reply",
+        "content[tool_use].input strings",
+        "tool_arguments, tool_argument_key",
+        "(input, index, leaf)",
+    ),
+    Coverage("reply", "content[text].citations[].cited_text", "context", "(piece, index, n)"),
+    Coverage("reply", "content[<server tool result>] strings", "tool_result", "(piece, index, n)"),
+)
 #: Error ``type`` by HTTP status, as the Anthropic API names them.
 _ERROR_TYPES = {
     401: "authentication_error",
@@ -57,78 +95,6 @@ _ERROR_TYPES = {
 
 def _error_type(status: int) -> str:
     return _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-
-
-def _restore_inputs(raw: Any, paths: Iterable[JsonPath | None]) -> None:
-    """Turn tool inputs that an edit left as JSON text back into objects."""
-    for path in paths:
-        if not path or path[-1] != "input":
-            continue
-        holder = raw
-        for key in path[:-1]:
-            holder = holder[key]
-        if isinstance(holder.get("input"), str):
-            holder["input"] = object_or_empty(holder["input"])
-
-
-def _blocks(
-    blocks: list[Any], where: str, base: JsonPath, role: str, kind: str, index: int
-) -> list[Segment]:
-    """Segments of a list of content blocks at ``base``."""
-    out: list[Segment] = []
-    for j, block in enumerate(blocks):
-        at = f"{where}[{j}]"
-        if not isinstance(block, dict):
-            raise invalid(at, "an object")
-        block_type = block.get("type")
-        path = (*base, j)
-        if block_type == "text":
-            text = text_of(block.get("text"), f"{at}.text")
-            out.append(Segment(text, (*path, "text"), role, kind, index))
-        elif block_type == "tool_result":
-            content, inner = block.get("content"), (*path, "content")
-            if isinstance(content, str):
-                out.append(Segment(content, inner, role, "tool_result", index))
-            elif isinstance(content, list):
-                out += _blocks(content, f"{at}.content", inner, role, "tool_result", index)
-            elif content is not None:
-                raise invalid(f"{at}.content", "a string or a list of content blocks")
-        elif block_type == "tool_use":
-            tool_input = optional_object(block, "input", f"{at}.input")
-            text = compact(tool_input if tool_input is not None else {})
-            out.append(Segment(text, (*path, "input"), role, "tool_arguments", index))
-        elif block_type == "document":
-            source = block.get("source")
-            if isinstance(source, dict) and source.get("type") == "text":
-                data = text_of(source.get("data"), f"{at}.source.data")
-                out.append(Segment(data, (*path, "source", "data"), role, kind, index))
-    return out
-
-
-def _segments(raw: dict[str, Any], messages: list[Any]) -> list[Segment]:
-    out: list[Segment] = []
-    system = raw.get("system")
-    if isinstance(system, str):
-        out.append(Segment(system, ("system",), "system", "system", -1))
-    elif isinstance(system, list):
-        out += _blocks(system, "system", ("system",), "system", "system", -1)
-    elif system is not None:
-        raise invalid("system", "a string or a list of text blocks")
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise invalid(where, "an object")
-        role = message.get("role")
-        if not isinstance(role, str):
-            raise invalid(f"{where}.role", "a string")
-        content, path = message.get("content"), ("messages", i, "content")
-        if isinstance(content, str):
-            out.append(Segment(content, path, role, "message", i))
-        elif isinstance(content, list):
-            out += _blocks(content, f"{where}.content", path, role, "message", i)
-        else:
-            raise invalid(f"{where}.content", "a string or a list of content blocks")
-    return out
 
 
 def _tools(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -153,6 +119,37 @@ def _tools(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _read_block(
+    choices: list[Choice], block: dict[str, Any], at: JsonPath, stop: str | None
+) -> None:
+    """Add the checked text of one reply content block to ``choices``."""
+    kind = block.get("type")
+    if kind == "text" and isinstance(block.get("text"), str):
+        choices.append(Choice(0, block["text"], finish_reason=stop, path=(*at, "text")))
+        choices[-1].extra += citations(block, at, "assistant", 0)
+        return
+    if not choices:
+        choices.append(Choice(0, finish_reason=stop))
+    if kind in ("tool_use", "server_tool_use"):
+        name = block.get("name")
+        tool_input = block.get("input", {})
+        where = (*at, "input")
+        choices[-1].tool_calls.append(
+            ToolCall(
+                str(block.get("id") or ""),
+                name if isinstance(name, str) else "",
+                compact(tool_input),
+                where,
+                plain_argument_segments(tool_input, where, "assistant", "tool_arguments", 0),
+            )
+        )
+    elif kind == "thinking" and isinstance(block.get("thinking"), str):
+        place = (*at, "thinking")
+        choices[-1].extra.append(Segment(block["thinking"], place, "assistant", "reasoning", 0))
+    elif isinstance(kind, str) and kind.endswith("_tool_result"):
+        choices[-1].extra += server_tool_result(block, at, 0)
+
+
 class AnthropicMessages:
     """The Anthropic messages wire format."""
 
@@ -164,7 +161,7 @@ class AnthropicMessages:
 
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
         model = required_string(raw, "model")
-        segments = _segments(raw, required_list(raw, "messages"))
+        segments = request_segments(raw, required_list(raw, "messages"))
         output = optional_object(raw, "output_config")
         response_format = optional_object(output, "format", "output_config.format")
         return Call(
@@ -181,10 +178,7 @@ class AnthropicMessages:
 
     def request_body(self, call: Call) -> bytes:
         """The original body when untouched, else ``raw`` re-serialised."""
-        if call.body:
-            return call.body
-        _restore_inputs(call.raw, (s.path for s in call.segments if s.kind == "tool_arguments"))
-        return dumps(call.raw)
+        return call.body or dumps(call.raw)
 
     def parse_reply(self, call: Call, body: bytes) -> Reply:
         """Parse a ``message`` body; :class:`~guard.errors.UpstreamError` if not JSON."""
@@ -199,24 +193,8 @@ class AnthropicMessages:
         choices: list[Choice] = []
         content = raw.get("content")
         for j, block in enumerate(content if isinstance(content, list) else ()):
-            kind = block.get("type") if isinstance(block, dict) else None
-            if kind == "text" and isinstance(block.get("text"), str):
-                choices.append(
-                    Choice(0, block["text"], finish_reason=stop, path=("content", j, "text"))
-                )
-            elif kind == "tool_use":
-                if not choices:
-                    choices.append(Choice(0, finish_reason=stop))
-                name = block.get("name")
-                arguments = compact(block.get("input", {}))
-                choices[-1].tool_calls.append(
-                    ToolCall(
-                        str(block.get("id") or ""),
-                        name if isinstance(name, str) else "",
-                        arguments,
-                        ("content", j, "input"),
-                    )
-                )
+            if isinstance(block, dict):
+                _read_block(choices, block, ("content", j), stop)
         if not choices:
             choices.append(Choice(0, finish_reason=stop))
         usage = raw.get("usage")
@@ -226,10 +204,7 @@ class AnthropicMessages:
 
     def reply_body(self, reply: Reply) -> bytes:
         """The original body when untouched, else ``raw`` re-serialised."""
-        if reply.body:
-            return reply.body
-        _restore_inputs(reply.raw, (t.path for c in reply.choices for t in c.tool_calls))
-        return dumps(reply.raw)
+        return reply.body or dumps(reply.raw)
 
     def render_reply(self, call: Call, reply: Reply) -> bytes:
         """A complete ``message`` body for a normalised reply."""
@@ -253,7 +228,6 @@ class AnthropicMessages:
 
     def with_feedback(self, call: Call, reply: Reply, feedback: str) -> Call:
         """``call`` with the reply (as assistant text) and the feedback appended."""
-        _restore_inputs(call.raw, (s.path for s in call.segments if s.kind == "tool_arguments"))
         raw = copy.deepcopy(call.raw)
         raw["messages"].append(
             {"role": "assistant", "content": [{"type": "text", "text": reply_as_text(reply)}]}

@@ -10,10 +10,11 @@ a server-sent-event stream through the engine.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from guard.types import Call, Caller, JsonPath, Passage, Reply, Usage
+from guard.formats._json_leaves import ARGUMENT_KEY, get_at, rename_key
+from guard.types import Call, Caller, JsonPath, Passage, Reply, Segment, Usage
 
 if TYPE_CHECKING:
     from guard.decision import Decision
@@ -21,6 +22,20 @@ if TYPE_CHECKING:
 
 #: Name of the request extension field (stripped before the request is forwarded).
 EXTENSION = "guardwire"
+
+
+class Coverage(NamedTuple):
+    """One row of a format's coverage table: a field that carries model-visible text,
+    the kind of segment it becomes, and (replies) the key of its text stream."""
+
+    #: ``request`` or ``reply``.
+    where: str
+    #: The field, as a path pattern (``messages[].content[].text``).
+    field: str
+    #: The :attr:`~guard.types.Segment.kind` (``by role`` where the role decides).
+    kind: str
+    #: The stream key pattern of the field's text in a streamed reply (``None``: requests).
+    stream: str | None = None
 
 
 class StreamFilter(Protocol):
@@ -108,6 +123,84 @@ def set_at(document: Any, path: JsonPath, value: Any) -> None:
     for key in path[:-1]:
         target = target[key]
     target[path[-1]] = value
+
+
+def write_segments(raw: Any, segments: Sequence[Segment], texts: Sequence[str]) -> None:
+    """Write the edited ``texts`` of ``segments`` into the segments and into ``raw``.
+
+    A plain segment's text is set at its ``path``. Leaf segments (``leaf`` set) live in a
+    JSON document stored as a string at ``path``: it is decoded once, every edited leaf
+    is set in it, and it is stored back as compact JSON. Edited reasoning that carries a
+    ``signature`` beside it (Anthropic ``thinking``) loses the signature, which would no
+    longer match: a client that sends the block back gets the API's own error.
+    """
+    documents: dict[JsonPath, Any] = {}
+    #: Keys to rename once every value is set (a value's path names the old key):
+    #: (document path or ``None`` for ``raw``, path of the key's value, new name).
+    renames: list[tuple[JsonPath | None, JsonPath, str]] = []
+    for segment, text in zip(segments, texts, strict=True):
+        if segment.text == text:
+            continue
+        segment.text = text
+        if segment.path is None or raw is None:
+            continue
+        if segment.leaf is None:
+            if segment.kind == ARGUMENT_KEY:
+                renames.append((None, segment.path, text))
+                continue
+            set_at(raw, segment.path, text)
+            if segment.kind == "reasoning":
+                _drop_signature(raw, segment.path)
+            continue
+        if segment.path not in documents:
+            documents[segment.path] = json.loads(get_at(raw, segment.path))
+        if segment.kind == ARGUMENT_KEY:
+            renames.append((segment.path, segment.leaf, text))
+        elif segment.leaf:
+            set_at(documents[segment.path], segment.leaf, text)
+        else:
+            documents[segment.path] = text  # the document is this one string
+    # Deepest first: renaming a key changes the paths below it, not those above.
+    for holder, path, name in sorted(renames, key=lambda rename: -len(rename[1])):
+        rename_key(raw if holder is None else documents[holder], path, name)
+    for path, document in documents.items():
+        set_at(raw, path, json.dumps(document, ensure_ascii=False, separators=(",", ":")))
+
+
+def _drop_signature(raw: Any, path: JsonPath) -> None:
+    holder = get_at(raw, path[:-1])
+    if isinstance(holder, dict) and "signature" in holder:
+        holder["signature"] = ""
+
+
+def write_reply(reply: Reply, segments: Sequence[Segment], texts: Sequence[str]) -> None:
+    """Write edited ``texts`` of ``segments`` (``reply.segments()``) into the reply: its
+    raw body, its choices' text, and its tool calls' arguments (re-serialised)."""
+    write_segments(reply.raw, segments, texts)
+    update_reply(reply, segments)
+
+
+def update_reply(reply: Reply, segments: Sequence[Segment]) -> None:
+    """Copy the (written) ``segments`` of ``reply.segments()`` back to the reply's choices
+    and tool calls; tool-call arguments are read back from the raw body."""
+    position = 0
+    for choice in reply.choices:
+        choice.text = segments[position].text
+        position += 1
+        for call in choice.tool_calls:
+            if call.segments is None:
+                call.arguments = segments[position].text
+                position += 1
+                continue
+            position += len(call.segments)
+            if call.segments and reply.raw is not None and call.path is not None:
+                value = get_at(reply.raw, call.path)
+                call.arguments = value if isinstance(value, str) else _compact(value)
+        position += len(choice.extra)
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def read_extension(

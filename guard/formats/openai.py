@@ -1,10 +1,12 @@
 """OpenAI chat completions (``POST /v1/chat/completions``).
 
 Every piece of text the model reads or writes becomes a :class:`~guard.types.Segment`
-with its JSON path: message content (a string, or ``text`` / ``refusal`` content parts;
-images and audio are skipped), tool results, assistant tool-call arguments, and system
-and developer prompts. Edits are written to exactly those paths; everything else is
-forwarded as received.
+with its JSON path; :data:`COVERAGE` lists the fields (requests:
+:mod:`._openai_request`). Tool-call arguments are JSON text: each decoded string leaf is
+a segment (``Segment.leaf``), and an edit re-serialises the arguments compactly. Edits
+are written to exactly those paths; everything else is forwarded as received. A reply's
+refusal, reasoning, audio transcript and legacy ``function_call`` are the choice's
+``extra`` segments.
 """
 
 from __future__ import annotations
@@ -24,23 +26,68 @@ from guard.formats._json import (
     required_string,
     text_of,
 )
+from guard.formats._json_leaves import argument_segments
 from guard.formats._openai_render import render_reply, render_stream
+from guard.formats._openai_request import request_segments
 from guard.formats._openai_stream import OpenAIStreamFilter
-from guard.formats.base import StreamFilter, dumps, parse_call, usage_or_none
+from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, usage_or_none
 from guard.formats.sse import encode_json
-from guard.types import Call, Caller, Choice, Reply, Segment, ToolCall
+from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall
 
 if TYPE_CHECKING:
     from guard.engine import Guard
 
 NAME = "openai.chat"
-#: Segment kind by message role; every other role is conversation text.
-_KINDS = {
-    "system": "system",
-    "developer": "system",
-    "tool": "tool_result",
-    "function": "tool_result",
-}
+
+#: Every field that carries text the model reads or writes, and how it is checked
+#: (tests/e2e/test_coverage.py drives each row through the OpenAI SDK). Tool arguments
+#: are JSON text: one segment per decoded string value and per object key
+#: (``Segment.leaf``; an edited key renames it), or one raw-text segment when they are
+#: not JSON. Request fields not listed carry no text.
+COVERAGE = (
+    Coverage("request", "messages[].content", "by role"),
+    Coverage("request", "messages[].content[].text", "by role"),
+    Coverage("request", "messages[].content[].refusal", "by role"),
+    Coverage("request", "messages[].content[input_text].text", "by role"),
+    Coverage("request", "messages[].content[image_url].image_url.url (not data:)", "by role"),
+    Coverage("request", "messages[].content[<unknown type>] strings", "by role"),
+    Coverage("request", "messages[].name", "by role"),
+    Coverage(
+        "request", "messages[].tool_calls[].function.arguments", "tool_arguments, tool_argument_key"
+    ),
+    Coverage("request", "messages[].function_call.arguments", "tool_arguments, tool_argument_key"),
+    Coverage("request", "tools[].function.description", "tool_definition"),
+    Coverage("request", "tools[].function.parameters strings", "tool_definition"),
+    Coverage("request", "functions[].description", "tool_definition"),
+    Coverage(
+        "request", "response_format.json_schema (description, schema strings)", "tool_definition"
+    ),
+    Coverage("request", "prediction.content (string or parts)", "message"),
+    Coverage("request", "user", "metadata"),
+    Coverage("request", "metadata.*", "metadata"),
+    Coverage("reply", "choices[].message.content", "message", "(text, choice)"),
+    Coverage("reply", "choices[].message.refusal", "message", "(refusal, choice)"),
+    Coverage(
+        "reply",
+        "choices[].message.reasoning_content",
+        "reasoning",
+        "(reasoning_content, choice)",
+    ),
+    Coverage("reply", "choices[].message.reasoning", "reasoning", "(reasoning, choice)"),
+    Coverage("reply", "choices[].message.audio.transcript", "message", "(audio, choice)"),
+    Coverage(
+        "reply",
+        "choices[].message.tool_calls[].function.arguments",
+        "tool_arguments, tool_argument_key",
+        "(tool, choice, tool index, leaf)",
+    ),
+    Coverage(
+        "reply",
+        "choices[].message.function_call.arguments",
+        "tool_arguments, tool_argument_key",
+        "(function_call, choice, leaf)",
+    ),
+)
 #: Error ``type`` by HTTP status, as the OpenAI API names them (5xx: ``server_error``).
 _ERROR_TYPES = {
     401: "authentication_error",
@@ -52,50 +99,6 @@ _ERROR_TYPES = {
 
 def _error_type(status: int) -> str:
     return "server_error" if status >= 500 else _ERROR_TYPES.get(status, "invalid_request_error")
-
-
-def _segments(messages: list[Any]) -> list[Segment]:
-    out: list[Segment] = []
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise invalid(where, "an object")
-        role = message.get("role")
-        if not isinstance(role, str):
-            raise invalid(f"{where}.role", "a string")
-        kind = _KINDS.get(role, "message")
-        content = message.get("content")
-        if isinstance(content, str):
-            out.append(Segment(content, ("messages", i, "content"), role, kind, i))
-        elif isinstance(content, list):
-            for j, part in enumerate(content):
-                if not isinstance(part, dict):
-                    raise invalid(f"{where}.content[{j}]", "an object")
-                field = part.get("type")
-                if field in ("text", "refusal"):
-                    text = text_of(part.get(field), f"{where}.content[{j}].{field}")
-                    out.append(Segment(text, ("messages", i, "content", j, field), role, kind, i))
-        elif content is not None:
-            raise invalid(f"{where}.content", "a string, a list of content parts or null")
-        tool_calls = message.get("tool_calls")
-        if tool_calls is not None:
-            if not isinstance(tool_calls, list):
-                raise invalid(f"{where}.tool_calls", "a list")
-            for k, tool in enumerate(tool_calls):
-                function = optional_object(tool, "function", f"{where}.tool_calls[{k}].function")
-                if function is not None and "arguments" in function:
-                    at = f"{where}.tool_calls[{k}].function.arguments"
-                    path = ("messages", i, "tool_calls", k, "function", "arguments")
-                    out.append(
-                        Segment(text_of(function["arguments"], at), path, role, "tool_arguments", i)
-                    )
-        # The deprecated single ``function_call`` of older clients.
-        legacy = optional_object(message, "function_call", f"{where}.function_call")
-        if legacy is not None and "arguments" in legacy:
-            text = text_of(legacy["arguments"], f"{where}.function_call.arguments")
-            place = ("messages", i, "function_call", "arguments")
-            out.append(Segment(text, place, role, "tool_arguments", i))
-    return out
 
 
 def _tools(raw: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,6 +126,50 @@ def _tools(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: Reply message fields checked as text besides ``content``, with their segment kind.
+_REPLY_TEXT = (
+    ("refusal", "message"),
+    ("reasoning_content", "reasoning"),
+    ("reasoning", "reasoning"),
+)
+
+
+def _read_message(choice: Choice, message: dict[str, Any], at: JsonPath) -> None:
+    """Fill ``choice`` with the checked text of a reply ``message`` at ``at``."""
+    index = choice.index
+    if isinstance(message.get("content"), str):
+        choice.text, choice.path = message["content"], (*at, "content")
+    for name, kind in _REPLY_TEXT:
+        if isinstance(message.get(name), str):
+            choice.extra.append(Segment(message[name], (*at, name), "assistant", kind, index))
+    audio = message.get("audio")
+    if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+        where = (*at, "audio", "transcript")
+        choice.extra.append(Segment(audio["transcript"], where, "assistant", "message", index))
+    tool_calls = message.get("tool_calls")
+    for k, tool in enumerate(tool_calls if isinstance(tool_calls, list) else ()):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+            path = (*at, "tool_calls", k, "function", "arguments")
+            tool_name = function.get("name")
+            arguments = function["arguments"]
+            choice.tool_calls.append(
+                ToolCall(
+                    str(tool.get("id") or ""),
+                    tool_name if isinstance(tool_name, str) else "",
+                    arguments,
+                    path,
+                    argument_segments(arguments, path, "assistant", "tool_arguments", index),
+                )
+            )
+    legacy = message.get("function_call")
+    if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
+        path = (*at, "function_call", "arguments")
+        choice.extra += argument_segments(
+            legacy["arguments"], path, "assistant", "tool_arguments", index
+        )
+
+
 class OpenAIChat:
     """The OpenAI chat completions wire format."""
 
@@ -134,7 +181,7 @@ class OpenAIChat:
 
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
         model = required_string(raw, "model")
-        segments = _segments(required_list(raw, "messages"))
+        segments = request_segments(raw, required_list(raw, "messages"))
         max_tokens = optional_int(raw, "max_completion_tokens")
         if max_tokens is None:
             max_tokens = optional_int(raw, "max_tokens")
@@ -174,24 +221,8 @@ class OpenAIChat:
                 finish_reason=finish if isinstance(finish, str) else None,
             )
             message = item.get("message")
-            message = message if isinstance(message, dict) else {}
             at = ("choices", position, "message")
-            if isinstance(message.get("content"), str):
-                choice.text, choice.path = message["content"], (*at, "content")
-            tool_calls = message.get("tool_calls")
-            for k, tool in enumerate(tool_calls if isinstance(tool_calls, list) else ()):
-                function = tool.get("function") if isinstance(tool, dict) else None
-                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-                    path = (*at, "tool_calls", k, "function", "arguments")
-                    name = function.get("name")
-                    choice.tool_calls.append(
-                        ToolCall(
-                            str(tool.get("id") or ""),
-                            name if isinstance(name, str) else "",
-                            function["arguments"],
-                            path,
-                        )
-                    )
+            _read_message(choice, message if isinstance(message, dict) else {}, at)
             choices.append(choice)
         usage = raw.get("usage")
         usage = usage if isinstance(usage, dict) else {}

@@ -1,4 +1,5 @@
-"""Plain text calls (``wrap``): a prompt string or a list of ``{role, content}`` messages.
+"""Plain text calls (``wrap``): a prompt string or a list of OpenAI-style messages
+(``content`` a string or a list of content parts).
 
 Only what the engine needs for text calls lives here: building the call and the reask
 call. There is no wire body, no error envelope and no event stream.
@@ -9,6 +10,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from guard.errors import RequestError
+from guard.formats._openai_request import message_segments
 from guard.types import Call, Caller, Passage, Reply, Segment
 
 NAME = "text"
@@ -23,15 +26,12 @@ def build_call(
         segments = [Segment(prompt, ("prompt",), "user")]
     elif isinstance(prompt, list) and all(isinstance(m, dict) for m in prompt):
         raw = {"messages": copy.deepcopy(prompt)}
-        segments = []
-        for number, message in enumerate(raw["messages"]):
-            content = message.get("content")
-            if isinstance(content, str):
-                role = str(message.get("role", "user"))
-                kind = "system" if role in ("system", "developer") else "message"
-                segments.append(
-                    Segment(content, ("messages", number, "content"), role, kind, number)
-                )
+        # The OpenAI extractor: content parts, names and tool-call arguments are checked
+        # exactly as the proxy checks them (review D17).
+        try:
+            segments = message_segments(raw["messages"])
+        except RequestError as error:
+            raise TypeError(f"a wrapped function's messages are not valid: {error}") from None
     else:
         raise TypeError("a wrapped function's prompt must be a string or a list of message dicts")
     return Call(

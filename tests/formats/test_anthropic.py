@@ -17,7 +17,6 @@ from guard import Guard, Policy
 from guard.errors import RequestError, UpstreamError
 from guard.formats import get
 from guard.formats.anthropic import FORMAT
-from guard.formats.base import set_at
 from guard.policy import data_path
 from guard.types import Action, Call, Caller, Choice, Reply, ToolCall, Usage
 
@@ -137,31 +136,27 @@ def test_every_place_becomes_a_segment_with_its_kind() -> None:
         ("system", "system", -1, ("system", 0, "text")),
         ("user", "message", 0, ("messages", 0, "content")),
         ("assistant", "message", 1, ("messages", 1, "content", 0, "text")),
-        ("assistant", "tool_arguments", 1, ("messages", 1, "content", 1, "input")),
-        ("assistant", "tool_arguments", 1, ("messages", 1, "content", 2, "input")),
+        # A tool input is checked key by key and string by string, with plain paths.
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 1, "input", "key")),
+        ("assistant", "tool_arguments", 1, ("messages", 1, "content", 1, "input", "key")),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 1, "input", "n")),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 1, "input", "deep")),
+        ("assistant", "tool_arguments", 1, ("messages", 1, "content", 1, "input", "deep", 0)),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 2, "input", "z")),
+        ("assistant", "tool_argument_key", 1, ("messages", 1, "content", 2, "input", "a")),
+        ("assistant", "tool_arguments", 1, ("messages", 1, "content", 2, "input", "a")),
         ("user", "tool_result", 2, ("messages", 2, "content", 0, "content")),
         ("user", "tool_result", 2, ("messages", 2, "content", 1, "content", 0, "text")),
         ("user", "message", 2, ("messages", 2, "content", 3, "source", "data")),
         ("user", "message", 2, ("messages", 2, "content", 4, "text")),
     ]
-    assert json.loads(call.segments[3].text) == {"key": AWS, "n": 1.5, "deep": [AWS]}
+    assert [s.text for s in call.segments[3:11]] == ["key", AWS, "n", "deep", AWS, "z", "a", "x"]
 
 
 def test_a_system_string_is_checked_and_written_back(default_guard: Guard) -> None:
     call = FORMAT.parse_request(request(system=f"you hold {AWS}"))
     default_guard.before(call)
     assert json.loads(FORMAT.request_body(call))["system"] == "you hold [AWS_ACCESS_KEY]"
-
-
-def test_a_tool_input_edited_into_invalid_json_is_replaced_by_an_empty_object() -> None:
-    call = FORMAT.parse_request(json.dumps(CONVERSATION).encode())
-    segment = call.segments[3]
-    assert segment.path is not None
-    set_at(call.raw, segment.path, '{"key": "[cut')  # what the engine writes for an edit
-    call.body = b""
-    sent = json.loads(FORMAT.request_body(call))
-    assert sent["messages"][1]["content"][1]["input"] == {}
-    assert sent["messages"][1]["content"][2]["input"] == {"z": 1, "a": "x"}
 
 
 def test_request_parameters_are_normalised() -> None:
