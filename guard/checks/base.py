@@ -301,6 +301,8 @@ def verdict_from(
     shadow: bool = False,
 ) -> Verdict:
     """Build a verdict whose reason names the rules behind the decisive action."""
+    if not findings:  # the common case: nothing found
+        return Verdict(check, action, shadow=shadow)
     rules = sorted({f.rule or f.kind for f in findings if f.action == action})
     reason = ""
     if action >= Action.REDACT and rules:
