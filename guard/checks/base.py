@@ -125,6 +125,20 @@ class CallEnd:
     streamed_characters: int = 0
 
 
+class StreamMeter(Protocol):
+    """Counts a streamed reply's text as it passes (e.g. a budget's output tokens).
+
+    A check that wants to see a stream adds one to ``ctx.meters`` at the input stage.
+    ``count`` gets each text delta before any of it is released; a returned reason ends
+    the stream there, with the API's own error event naming it (``name`` is the check)."""
+
+    name: str
+
+    def count(self, text: str) -> str | None:
+        """Take a text delta; ``None`` to go on, or a value-free reason to cut."""
+        ...
+
+
 @dataclass(slots=True)
 class CheckContext:
     """Per-call state shared by the input and output stages of one call.
@@ -148,6 +162,11 @@ class CheckContext:
     store: Any = None
     #: ``proxy``, ``transport``, ``wrap`` or ``check``.
     frontend: str = "check"
+    #: Stream meters checks add (see :class:`StreamMeter`): they see the streamed text.
+    meters: list[StreamMeter] = field(default_factory=list)
+    #: Headers a check adds to the response (e.g. ``x-guardwire-max-tokens-clamped``):
+    #: names and numbers only, never user text.
+    response_headers: dict[str, str] = field(default_factory=dict)
     #: Per-stage cache (kept for checks written against the first API).
     cache: dict[str, Any] = field(default_factory=dict)
     _private: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -1,0 +1,236 @@
+"""Cost ceilings on the lifecycle: reserve, clamp, refuse, settle, release, streams."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+import guard
+from guard import formats
+from guard.checks._prices import NANO_PER_USD, PriceTable
+from guard.checks._tokens import input_token_bound
+from guard.checks._windows import window_bounds
+from guard.checks.budget import BudgetCheck
+from guard.errors import BudgetExceeded, blocked_error
+from guard.policy import Policy
+from guard.stores import MemoryStore
+from guard.types import Call, Caller, Reply
+from tests.stores.conftest import FakeClock
+
+CHAT = formats.get("openai.chat")
+
+
+def policy(**budget: Any) -> Policy:
+    entry = {"name": "team-daily", "scope": "tenant", "window": "day", **budget}
+    return Policy.from_dict({"name": "budgets", "budgets": [entry]})
+
+
+def engine(clock: FakeClock | None = None, **budget: Any) -> tuple[guard.Guard, MemoryStore]:
+    clock = clock or FakeClock()
+    store = MemoryStore(clock)
+    engine = guard.Guard(policy(**budget), store=store, registry=CollectorRegistry())
+    budget_check = engine.input_checks[-1]
+    assert isinstance(budget_check, BudgetCheck)
+    budget_check.clock = clock
+    return engine, store
+
+
+def chat(text: str = "hello", *, tenant: str = "acme", **fields: Any) -> Call:
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": text}], **fields}
+    return CHAT.parse_request(json.dumps(body).encode(), Caller(tenant=tenant))
+
+
+def reply_for(call: Call, output_tokens: int, *, usage: bool = True) -> Reply:
+    body: dict[str, Any] = {
+        "id": "x", "object": "chat.completion", "model": call.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                     "finish_reason": "stop"}],
+    }  # fmt: skip
+    if usage:
+        body["usage"] = {"prompt_tokens": 10, "completion_tokens": output_tokens,
+                         "total_tokens": 10 + output_tokens}  # fmt: skip
+    return CHAT.parse_reply(call, json.dumps(body).encode())
+
+
+def spent(store: MemoryStore, unit: str = "usd") -> int:
+    return sum(v for k, v in _counters(store).items() if k.endswith(":" + unit))
+
+
+def _counters(store: MemoryStore) -> dict[str, int]:
+    sync: Any = store.sync
+    return {key: sync.get(key) for key in list(sync._counters)}
+
+
+def test_prices_match_wildcards_in_order_and_keep_a_default() -> None:
+    table = PriceTable.shipped()
+    mini = table.lookup("gpt-4o-mini-2024-07-18")
+    assert mini is not None and mini.model == "gpt-4o-mini"
+    assert mini.input == 150 and mini.cached_input == 75 and mini.output == 600  # nano $/token
+    assert table.label("gpt-4o-2024-08-06") == "gpt-4o"
+    assert table.label("claude-sonnet-4-5-20250929") == "claude-sonnet-4"
+    assert table.lookup("my-local-llama") is None and table.label("my-local-llama") == "other"
+    assert table.default is not None and table.default.output > 0
+    assert "other" in table.labels and "gpt-4o" in table.labels
+
+
+def test_input_bound_is_at_least_the_utf8_bytes_of_every_text() -> None:
+    text = "Grüße 👋🏽 " * 50
+    call = chat(text, tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}])
+    assert input_token_bound(call) >= len(text.encode()) + 800
+
+
+def test_calendar_windows_reset_at_local_midnight_and_month_start() -> None:
+    now = 1_800_000_000.0  # 2027-01-15 08:00 UTC
+    _, resets = window_bounds("day", now, "Europe/Berlin")
+    assert resets is not None and 0 < resets - now <= 86400
+    _, month_resets = window_bounds("month", now, None)
+    assert month_resets is not None and month_resets > resets
+    assert window_bounds("none", now, None) == ("all", None)
+
+
+async def test_a_request_without_max_tokens_is_clamped_to_what_the_budget_allows() -> None:
+    engine_, _ = engine(limit_usd=0.001)
+    call = chat()
+    bound = input_token_bound(call)
+    lifecycle = engine_.open(call, frontend="check")
+    forwarded = await lifecycle.astart()
+    assert forwarded is not None and forwarded.raw is not None
+    clamped = forwarded.raw["max_completion_tokens"]
+    price = PriceTable.shipped().lookup("gpt-4o-mini")
+    assert price is not None
+    assert 16 <= clamped <= (0.001 * NANO_PER_USD - bound * price.input) // price.output
+    assert lifecycle.ctx.response_headers["x-guardwire-max-tokens-clamped"] == str(clamped)
+    await lifecycle.afinish()
+
+
+async def test_a_budget_that_cannot_afford_a_minimal_reply_refuses_with_429() -> None:
+    clock = FakeClock()
+    engine_, _ = engine(clock, limit_usd=0.00001)
+    lifecycle = engine_.open(chat(), frontend="check")
+    assert await lifecycle.astart() is None
+    refusal = lifecycle.refusal
+    assert refusal is not None and refusal.status == 429 and refusal.code == "budget_exceeded"
+    assert refusal.retry_after is not None and 0 < refusal.retry_after <= 86400
+    assert "team-daily" in refusal.message and "hello" not in refusal.message
+    error = blocked_error(refusal.decision)
+    assert isinstance(error, BudgetExceeded) and isinstance(error, guard.GuardBlocked)
+    assert (error.budget, error.scope) == ("team-daily", "tenant")
+    assert error.resets_at == pytest.approx(clock.now + refusal.retry_after)
+    await lifecycle.afinish()
+
+
+async def test_settled_spend_never_passes_the_limit_under_concurrency() -> None:
+    engine_, store = engine(limit_usd=0.02)
+    rng = random.Random(7)
+    refused = 0
+
+    async def one() -> None:
+        nonlocal refused
+        call = chat(max_tokens=2000)
+        lifecycle = engine_.open(call, frontend="check")
+        request = await lifecycle.astart()
+        try:
+            if request is None:
+                assert lifecycle.refusal is not None and lifecycle.refusal.status == 429
+                refused += 1
+                return
+            await asyncio.sleep(0)
+            await lifecycle.adeliver(reply_for(request, rng.randint(1, request.max_tokens or 1)))
+        finally:
+            await lifecycle.afinish()
+
+    await asyncio.gather(*(one() for _ in range(200)))
+    assert 0 < refused < 200
+    assert spent(store) <= 0.02 * NANO_PER_USD
+    assert all(store.sync.reserved(k) == 0 for k in _counters(store))
+
+
+async def test_every_exit_path_releases_or_settles_and_missing_usage_is_estimated() -> None:
+    engine_, store = engine(limit_usd=1.0)
+    # Upstream error before any reply: released, nothing spent.
+    lifecycle = engine_.open(chat(), frontend="check")
+    await lifecycle.astart()
+    await lifecycle.afinish("upstream_error", status=500)
+    assert spent(store) == 0 and spent(store, "usd") == 0
+    # A reply without usage: settled with an estimate, never zero, and counted.
+    lifecycle = engine_.open(chat(), frontend="check")
+    request = await lifecycle.astart()
+    assert request is not None
+    await lifecycle.adeliver(reply_for(request, 0, usage=False))
+    await lifecycle.afinish()
+    assert spent(store) > 0
+    estimated = engine_.telemetry.registry.get_sample_value(
+        "guardwire_budget_estimated_settlements_total", {"budget": "team-daily"}
+    )
+    assert estimated == 1
+    # A disconnect: settled (the provider may have charged), nothing left held.
+    before = spent(store)
+    lifecycle = engine_.open(chat(), frontend="check")
+    await lifecycle.astart()
+    await lifecycle.afinish("disconnected")
+    assert spent(store) > before
+    assert all(store.sync.reserved(k) == 0 for k in _counters(store))
+
+
+async def test_the_window_resets_and_scopes_are_separate() -> None:
+    clock = FakeClock()
+    engine_, _ = engine(clock, limit_requests=1)
+    for tenant, allowed in (("a", True), ("a", False), ("b", True)):
+        lifecycle = engine_.open(chat(tenant=tenant), frontend="check")
+        assert (await lifecycle.astart() is not None) is allowed
+        await lifecycle.adeliver(reply_for(lifecycle.call, 5)) if allowed else None
+        await lifecycle.afinish()
+    clock.advance(86400)
+    lifecycle = engine_.open(chat(tenant="a"), frontend="check")
+    assert await lifecycle.astart() is not None
+    await lifecycle.afinish()
+
+
+async def test_unknown_models_are_refused_or_priced_by_default() -> None:
+    engine_, _ = engine(limit_usd=1.0)
+    call = chat()
+    call.model = "my-local-llama"
+    lifecycle = engine_.open(call, frontend="check")
+    assert await lifecycle.astart() is None
+    assert lifecycle.refusal is not None and "price table" in lifecycle.refusal.message
+    engine_, _ = engine(limit_usd=1.0, on_unknown_model="default_price")
+    lifecycle = engine_.open(call, frontend="check")
+    assert await lifecycle.astart() is not None
+    await lifecycle.afinish()
+
+
+def test_policy_budgets_are_validated() -> None:
+    with pytest.raises(guard.PolicyError, match="limit_usd, limit_tokens or limit_requests"):
+        policy()
+    with pytest.raises(guard.PolicyError, match="time zone"):
+        policy(limit_usd=1, tz="Mars/Olympus")
+
+
+def test_the_sync_path_reserves_and_settles(tmp_path: Path) -> None:
+    engine_ = guard.Guard(
+        policy(limit_tokens=100_000), store=f"sqlite://{tmp_path / 's.db'}",
+        registry=CollectorRegistry(),
+    )  # fmt: skip
+    outcome = engine_.run_sync(chat(), lambda request: reply_for(request, 7))
+    assert outcome.input.action is guard.Action.ALLOW
+    assert engine_.store.sync.get(next(iter(_keys(engine_)))) == 17
+
+
+def _keys(engine_: guard.Guard) -> list[str]:
+    import sqlite3
+
+    path = engine_.store.path
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("select name from sqlite_master where type='table'")]
+        keys: list[str] = []
+        for table in tables:
+            columns = [r[1] for r in db.execute(f"pragma table_info({table})")]
+            if "key" in columns:
+                keys += [r[0] for r in db.execute(f"select key from {table}")]
+    return [k for k in keys if k.endswith(":tokens")]
