@@ -34,6 +34,7 @@ from guard.checks._tokens import input_token_bound, text_token_bound
 from guard.checks._windows import counter_key, scope_value, window_bounds
 from guard.checks.base import CallEnd, Capabilities, CheckContext
 from guard.patches import EnsureStreamUsage, SetMaxTokens
+from guard.stores.base import StoreError
 from guard.types import Action, Call, Finding, Reply, Verdict
 
 log = logging.getLogger("guardwire")
@@ -124,6 +125,18 @@ class BudgetCheck:
     async def input(self, call: Call, ctx: CheckContext) -> Verdict:
         if ctx.store is None:
             raise RuntimeError("budgets need a state store (Guard(store=...))")
+        try:
+            return await self._reserve(call, ctx)
+        except StoreError:
+            # Counted here; the check's failure then follows on_error (closed by default).
+            self._store_failed(ctx)
+            raise
+
+    def _store_failed(self, ctx: CheckContext) -> None:
+        if self.telemetry is not None:
+            self.telemetry.store_errors.labels(getattr(ctx.store, "kind", "unknown")).inc()
+
+    async def _reserve(self, call: Call, ctx: CheckContext) -> Verdict:
         ledger = Ledger(ctx.store, self.clock)
         await ledger.ensure_open()
         now = ledger.now()
@@ -233,6 +246,14 @@ class BudgetCheck:
         state: _Call | None = ctx.private(self.name).get("call")
         if state is None or not state.holds:
             return
+        try:
+            await self._settle(ctx, end, state)
+        except StoreError as exc:
+            # The holds expire after HOLD_SECONDS; until then they count as spent.
+            self._store_failed(ctx)
+            log.error("budget settlement failed (%s); the reservation expires on its own", exc)
+
+    async def _settle(self, ctx: CheckContext, end: CallEnd, state: _Call) -> None:
         ledger = Ledger(ctx.store, self.clock)
         holds, state.holds = state.holds, []
         if end.attempts == 0 and end.outcome in ("blocked", "upstream_error") and end.status != 504:

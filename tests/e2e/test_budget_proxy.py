@@ -1,0 +1,116 @@
+"""Budgets through the proxy and the SDKs: the clamp reaches the upstream, refusals are
+the API's own 429, /readyz shows the store, a restart keeps the spend, the in-process
+transport raises ``guard.BudgetExceeded``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import anthropic
+import httpx
+import openai
+import pytest
+from prometheus_client import CollectorRegistry
+
+import guard
+from tests.e2e.fixtures import ProxyServer
+from tests.fake_upstream import FakeUpstream
+
+POLICY = """\
+name: budgets
+budgets:
+  - name: team-daily
+    scope: tenant
+    window: day
+    tz: Europe/Berlin
+    limit_usd: {limit}
+"""
+
+
+def policy_file(tmp: Path, limit: float) -> str:
+    path = tmp / "policy.yaml"
+    path.write_text(POLICY.format(limit=limit))
+    return str(path)
+
+
+def test_a_request_without_max_tokens_reaches_the_upstream_clamped(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    proxy = start_proxy(
+        upstream=fake_upstream.url, policy=policy_file(tmp_path, 0.01),
+        store=f"sqlite://{tmp_path / 'state.db'}",
+    )  # fmt: skip
+    client = openai.OpenAI(base_url=proxy.url + "/v1", api_key="k", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+    )
+    clamped = int(raw.headers["x-guardwire-max-tokens-clamped"])
+    assert fake_upstream.requests[-1].json["max_completion_tokens"] == clamped
+    assert 16 <= clamped <= 16384
+    ready = httpx.get(proxy.url + "/readyz").json()
+    assert ready["store"] == {"kind": "sqlite", "ok": True}
+
+
+def test_refusals_are_429_in_each_apis_shape(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    proxy = start_proxy(
+        upstream=fake_upstream.url, policy=policy_file(tmp_path, 0.000001), store="memory://"
+    )
+    chat = openai.OpenAI(base_url=proxy.url + "/v1", api_key="k", max_retries=0)
+    with pytest.raises(openai.RateLimitError) as refused:
+        chat.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "secret words"}]
+        )
+    assert refused.value.code == "budget_exceeded"
+    assert "team-daily" in refused.value.message and "secret" not in refused.value.message
+    assert 0 < int(refused.value.response.headers["retry-after"]) <= 25 * 3600
+    messages = anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0)
+    with pytest.raises(anthropic.RateLimitError) as refused_too:
+        messages.messages.create(
+            model="claude-haiku-4-5", max_tokens=100,
+            messages=[{"role": "user", "content": "hi"}],
+        )  # fmt: skip
+    assert "team-daily" in str(refused_too.value)
+    assert fake_upstream.requests == []
+    metrics = httpx.get(proxy.url + "/metrics").text
+    assert 'guardwire_budget_refusals_total{budget="team-daily"} 2.0' in metrics
+
+
+def test_a_restart_in_the_middle_of_the_window_keeps_the_spend(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    settings = {
+        "upstream": fake_upstream.url,
+        "policy": policy_file(tmp_path, 0.0005),
+        "store": f"sqlite://{tmp_path / 'state.db'}",
+    }
+    body = {"model": "gpt-4o-mini", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+    fake_upstream.usage_for = lambda payload: (50, 100)  # 67,500 nano-dollars a call
+    first = start_proxy(**settings)
+    statuses = []
+    for _ in range(30):
+        statuses.append(httpx.post(first.url + "/v1/chat/completions", json=body).status_code)
+        if statuses[-1] == 429:
+            break
+    assert statuses[-1] == 429 and statuses.count(200) >= 2
+    first.stop()
+    again = start_proxy(**settings)
+    assert httpx.post(again.url + "/v1/chat/completions", json=body).status_code == 429
+
+
+def test_the_transport_raises_budget_exceeded(fake_upstream: FakeUpstream) -> None:
+    policy = guard.Policy.from_yaml(POLICY.format(limit=0.000001))
+    engine = guard.Guard(policy, store="memory://", registry=CollectorRegistry())
+    http = httpx.Client(transport=engine.transport())
+    client = openai.OpenAI(
+        base_url=fake_upstream.url + "/v1", api_key="k", http_client=http, max_retries=0
+    )
+    with pytest.raises(guard.BudgetExceeded) as caught, guard.raise_blocked():
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    assert caught.value.budget == "team-daily" and caught.value.scope == "tenant"
+    assert caught.value.resets_at is not None
