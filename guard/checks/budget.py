@@ -23,11 +23,9 @@ an error of this check, decided by ``on_error`` (fail closed by default) and cou
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-
+from guard.checks._budget_config import BudgetConfig, BudgetVerdict, CallHold
 from guard.checks._budget_ledger import Counter, Hold, Ledger
 from guard.checks._prices import NANO_PER_USD, PriceTable
 from guard.checks._tokens import input_token_bound, text_token_bound
@@ -36,6 +34,8 @@ from guard.checks.base import CallEnd, Capabilities, CheckContext
 from guard.patches import EnsureStreamUsage, SetMaxTokens
 from guard.stores.base import StoreError
 from guard.types import Action, Call, Finding, Reply, Verdict
+
+__all__ = ["BudgetCheck", "BudgetConfig", "BudgetVerdict"]
 
 log = logging.getLogger("guardwire")
 
@@ -46,65 +46,6 @@ HOLD_SECONDS = 900.0
 #: A stream is cut when its UTF-8 bytes pass this many per reserved output token (text
 #: runs 3-5 bytes per token; the cut is for upstreams that ignore max_tokens).
 CUT_BYTES_PER_TOKEN = 6
-SCOPES = ("request", "key", "tenant", "session", "model", "global")
-
-
-class BudgetConfig(BaseModel):
-    """One entry of a policy's ``budgets:``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-    scope: Literal["request", "key", "tenant", "session", "model", "global"] = "global"
-    window: Literal["none", "minute", "hour", "day", "month"] = "day"
-    #: IANA time zone of the calendar window (default UTC).
-    tz: str | None = None
-    limit_usd: float | None = Field(default=None, gt=0)
-    limit_tokens: int | None = Field(default=None, gt=0)
-    limit_requests: int | None = Field(default=None, gt=0)
-    on_unknown_model: Literal["refuse", "default_price"] = "refuse"
-
-    @model_validator(mode="after")
-    def _has_a_limit(self) -> BudgetConfig:
-        if self.limit_usd is None and self.limit_tokens is None and self.limit_requests is None:
-            raise ValueError(
-                f"budget '{self.name}' needs limit_usd, limit_tokens or limit_requests"
-            )
-        if self.tz is not None:
-            from zoneinfo import ZoneInfo
-
-            try:
-                ZoneInfo(self.tz)
-            except Exception:
-                raise ValueError(
-                    f"budget '{self.name}': unknown time zone; use an IANA name such as "
-                    "Europe/Berlin"
-                ) from None
-        return self
-
-
-@dataclass(slots=True)
-class BudgetVerdict(Verdict):
-    """A budget's refusal: which budget, its scope and when it resets (for
-    :class:`guard.errors.BudgetExceeded`)."""
-
-    budget: str = ""
-    scope: str = ""
-    resets_at: float | None = None
-
-
-@dataclass(slots=True)
-class _Call:
-    """What one call holds (kept in ``ctx.private``; amounts only, never text)."""
-
-    holds: list[Hold] = field(default_factory=list)
-    model_label: str = "other"
-    input_tokens: int = 0
-    output_tokens: int = 0
-    price_in: int = 0
-    price_out: int = 0
-    streamed_tokens: int = 0
-    cut: bool = False
 
 
 class BudgetCheck:
@@ -123,6 +64,7 @@ class BudgetCheck:
     # -- the input stage: reserve --------------------------------------------------------
 
     async def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        """Reserve for this call on every budget; clamp, or refuse with a 429."""
         if ctx.store is None:
             raise RuntimeError("budgets need a state store (Guard(store=...))")
         try:
@@ -141,7 +83,7 @@ class BudgetCheck:
         await ledger.ensure_open()
         now = ledger.now()
         price = self.prices.lookup(call.model)
-        state = _Call(model_label=price.model if price else "other")
+        state = CallHold(model_label=price.model if price else "other")
         if price is None:
             refusing = [b for b in self.budgets if b.on_unknown_model == "refuse"]
             if refusing or self.prices.default is None:
@@ -175,8 +117,21 @@ class BudgetCheck:
     def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
         return Verdict(self.name, Action.ALLOW)
 
+    async def attempt(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+        """Before a reask: settle the attempt that ended with its usage, then reserve for
+        the next one like a new call (refused with a 429 when it cannot be afforded)."""
+        state: CallHold | None = ctx.private(self.name).get("call")
+        if state is not None and state.holds:
+            try:
+                await self._settle(ctx, CallEnd("reasked", 200, 1, reply.usage), state)
+            except StoreError:
+                self._store_failed(ctx)
+                raise
+        ctx.meters[:] = [m for m in ctx.meters if getattr(m, "check", None) is not self]
+        return await self.input(call, ctx)
+
     def _counters(
-        self, budget: BudgetConfig, call: Call, now: float, state: _Call
+        self, budget: BudgetConfig, call: Call, now: float, state: CallHold
     ) -> list[Counter]:
         window, resets_at = window_bounds(budget.window, now, budget.tz)
         scope = self._scope(budget, call, state)
@@ -205,7 +160,7 @@ class BudgetCheck:
             out.append(Counter(*base, key, budget.limit_requests, 0, 0, 1))
         return out
 
-    def _scope(self, budget: BudgetConfig, call: Call, state: _Call) -> str:
+    def _scope(self, budget: BudgetConfig, call: Call, state: CallHold) -> str:
         caller = call.caller
         if budget.scope == "request":
             return "r" + scope_value(call.request_id)
@@ -243,7 +198,8 @@ class BudgetCheck:
     # -- the end of the call: settle ------------------------------------------------------
 
     async def finish(self, ctx: CheckContext, end: CallEnd) -> None:
-        state: _Call | None = ctx.private(self.name).get("call")
+        """Settle (or release) what the call still holds; runs once on every exit path."""
+        state: CallHold | None = ctx.private(self.name).get("call")
         if state is None or not state.holds:
             return
         try:
@@ -253,7 +209,7 @@ class BudgetCheck:
             self._store_failed(ctx)
             log.error("budget settlement failed (%s); the reservation expires on its own", exc)
 
-    async def _settle(self, ctx: CheckContext, end: CallEnd, state: _Call) -> None:
+    async def _settle(self, ctx: CheckContext, end: CallEnd, state: CallHold) -> None:
         ledger = Ledger(ctx.store, self.clock)
         holds, state.holds = state.holds, []
         if end.attempts == 0 and end.outcome in ("blocked", "upstream_error") and end.status != 504:
@@ -272,7 +228,9 @@ class BudgetCheck:
         await ledger.settle(holds, used_in, used_out)
         self._record_spend(holds, state, used_in, used_out)
 
-    def _record_spend(self, holds: list[Hold], state: _Call, used_in: int, used_out: int) -> None:
+    def _record_spend(
+        self, holds: list[Hold], state: CallHold, used_in: int, used_out: int
+    ) -> None:
         telemetry = self.telemetry
         if telemetry is None:
             return
@@ -295,7 +253,7 @@ class BudgetCheck:
 class _Meter:
     """Counts a stream's output as it passes; exhausted at the call's reservation."""
 
-    def __init__(self, check: BudgetCheck, state: _Call) -> None:
+    def __init__(self, check: BudgetCheck, state: CallHold) -> None:
         self.check = check
         self.state = state
         self.name = check.name

@@ -16,11 +16,12 @@ from guard import formats
 from guard.checks._prices import NANO_PER_USD, PriceTable
 from guard.checks._tokens import input_token_bound
 from guard.checks._windows import window_bounds
+from guard.checks.base import Capabilities, CheckContext
 from guard.checks.budget import BudgetCheck
 from guard.errors import BudgetExceeded, blocked_error
 from guard.policy import Policy
 from guard.stores import MemoryStore
-from guard.types import Call, Caller, Reply
+from guard.types import Call, Caller, Reply, Verdict
 from tests.stores.conftest import FakeClock
 
 CHAT = formats.get("openai.chat")
@@ -234,3 +235,48 @@ def _keys(engine_: guard.Guard) -> list[str]:
             if "key" in columns:
                 keys += [r[0] for r in db.execute(f"select key from {table}")]
     return [k for k in keys if k.endswith(":tokens")]
+
+
+class ReaskFirst:
+    """Asks for one reask of every first reply."""
+
+    name, shadow = "reask-first", False
+    capabilities = Capabilities(may_reask=True, may_block=False)
+
+    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        return Verdict(self.name, guard.Action.ALLOW)
+
+    def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+        if ctx.attempt == 1:
+            return Verdict(self.name, guard.Action.REASK, reason="again", feedback="again")
+        return Verdict(self.name, guard.Action.ALLOW)
+
+
+@pytest.mark.parametrize("affordable", [True, False])
+async def test_each_reask_attempt_settles_the_last_and_reserves_again(affordable: bool) -> None:
+    call = chat(max_tokens=50)
+    # Not affordable: exactly the first attempt's reservation, so the second cannot fit.
+    first_reservation = input_token_bound(call) * 150 + 50 * 600
+    engine_, store = engine(limit_usd=0.001 if affordable else first_reservation / 1e9)
+    engine_.add_check("output", ReaskFirst())
+    lifecycle = engine_.open(call, frontend="check")
+    request = await lifecycle.astart()
+    assert request is not None
+    again = await lifecycle.adeliver(reply_for(request, 50))
+    first_attempt = 10 * 150 + 50 * 600
+    assert spent(store) == first_attempt  # settled before the next attempt reserves
+    if affordable:
+        assert again is not None and store.sync.reserved(_usd_key(store)) > 0
+        assert await lifecycle.adeliver(reply_for(again, 20)) is None
+        await lifecycle.afinish()
+        assert spent(store) == first_attempt + 10 * 150 + 20 * 600
+    else:
+        assert again is None and lifecycle.refusal is not None
+        assert lifecycle.refusal.status == 429 and "team-daily" in lifecycle.refusal.message
+        await lifecycle.afinish()
+        assert spent(store) == first_attempt
+    assert store.sync.reserved(_usd_key(store)) == 0
+
+
+def _usd_key(store: MemoryStore) -> str:
+    return next(k for k in _counters(store) if k.endswith(":usd"))
