@@ -280,3 +280,37 @@ async def test_each_reask_attempt_settles_the_last_and_reserves_again(affordable
 
 def _usd_key(store: MemoryStore) -> str:
     return next(k for k in _counters(store) if k.endswith(":usd"))
+
+
+def test_the_budgets_cli_lists_shows_and_resets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from guard.cli import main
+
+    policy_path = tmp_path / "policy.yaml"
+    policy_path.write_text(
+        "name: p\nbudgets:\n  - {name: team-daily, scope: tenant, window: day,"
+        " limit_usd: 1.0, limit_requests: 100}\n"
+    )
+    store = f"sqlite://{tmp_path / 'state.db'}"
+    config = tmp_path / "guardwire.yaml"
+    config.write_text(
+        f"policy: {policy_path}\nstore: {store}\nkeys:\n  - {{key: sk-a, tenant: team-a}}\n"
+    )
+    monkeypatch.delenv("GUARDWIRE_CONFIG", raising=False)
+    engine_ = guard.Guard(Policy.load(policy_path), store=store, registry=CollectorRegistry())
+    engine_.run_sync(chat(tenant="team-a"), lambda request: reply_for(request, 100))
+    assert main(["budgets", "--config", str(config), "--json", "show", "team-daily"]) == 0
+    rows = json.loads(capsys.readouterr().out)["budgets"]
+    usd = next(r for r in rows if r["unit"] == "usd" and r["value"] == "team-a")
+    assert usd["spent"] == pytest.approx((10 * 150 + 100 * 600) / 1e9)
+    assert usd["reserved"] == 0 and usd["remaining"] == pytest.approx(1.0 - usd["spent"])
+    requests = next(r for r in rows if r["unit"] == "requests" and r["value"] == "team-a")
+    assert requests["spent"] == 1
+    assert main(["budgets", "--config", str(config)]) == 0
+    assert "team-daily" in capsys.readouterr().out
+    assert main(["budgets", "--config", str(config), "--json", "reset", "team-daily"]) == 0
+    rows = json.loads(capsys.readouterr().out)["budgets"]
+    assert all(r["spent"] == 0 for r in rows)
+    assert main(["budgets", "--config", str(config), "show", "nope"]) == 2
+    assert "no budget named 'nope'" in capsys.readouterr().err
