@@ -114,3 +114,65 @@ def test_the_transport_raises_budget_exceeded(fake_upstream: FakeUpstream) -> No
         )
     assert caught.value.budget == "team-daily" and caught.value.scope == "tenant"
     assert caught.value.resets_at is not None
+
+
+@pytest.mark.parametrize("on_error", ["block", "allow"])
+def test_a_store_outage_follows_on_error_is_counted_and_shows_in_readyz(
+    start_proxy: Callable[..., ProxyServer],
+    fake_upstream: FakeUpstream,
+    tmp_path: Path,
+    on_error: str,
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(f"on_error: {on_error}\n" + POLICY.format(limit=1.0))
+    # Port 1 on loopback refuses at once: the store is down from the start.
+    proxy = start_proxy(upstream=fake_upstream.url, policy=str(path),
+                        store="redis://:pw@127.0.0.1:1/0")  # fmt: skip
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+    response = httpx.post(proxy.url + "/v1/chat/completions", json=body)
+    if on_error == "block":  # fail closed: nothing reaches the upstream unbudgeted
+        assert response.status_code == 400 and "budget" in response.json()["error"]["message"]
+        assert fake_upstream.requests == []
+    else:
+        assert response.status_code == 200
+    ready = httpx.get(proxy.url + "/readyz")
+    assert ready.status_code == 503 and ready.json()["store"] == {"kind": "redis", "ok": False}
+    assert "pw" not in ready.text
+    metrics = httpx.get(proxy.url + "/metrics").text
+    assert 'guardwire_store_errors_total{store="redis"} 1.0' in metrics
+
+
+def _settled(proxy: ProxyServer) -> int:
+    import time
+
+    from guard.checks._windows import counter_key, scope_value, window_bounds
+
+    window, _ = window_bounds("day", time.time(), "Europe/Berlin")
+    store = proxy.app.state.store.sync
+    key = counter_key("team-daily", scope_value(None), window, "usd")
+    assert store.reserved(key) == 0
+    return store.get(key)
+
+
+def test_streams_settle_with_the_usage_the_provider_streamed(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    fake_upstream.usage_for = lambda payload: (30, 7)
+    proxy = start_proxy(
+        upstream=fake_upstream.url, policy=policy_file(tmp_path, 1.0), store="memory://"
+    )
+    chat = openai.OpenAI(base_url=proxy.url + "/v1", api_key="k", max_retries=0)
+    chunks = list(chat.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+    ))  # fmt: skip
+    # Usage was asked for upstream, and stripped again: this client did not ask.
+    assert fake_upstream.requests[-1].json["stream_options"] == {"include_usage": True}
+    assert all(chunk.usage is None for chunk in chunks) and chunks
+    assert _settled(proxy) == 30 * 150 + 7 * 600
+    messages = anthropic.Anthropic(base_url=proxy.url, api_key="k", max_retries=0)
+    with messages.messages.stream(
+        model="claude-haiku-4-5", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        stream.get_final_message()
+    # message_start's input tokens and message_delta's output tokens.
+    assert _settled(proxy) == 30 * 150 + 7 * 600 + 30 * 1000 + 7 * 5000
