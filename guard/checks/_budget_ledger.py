@@ -88,7 +88,12 @@ class Ledger:
     ) -> tuple[tuple[int, list[Hold]] | None, Counter | None]:
         """Reserve on every counter for the most output tokens up to ``wanted`` they all
         allow: ``((tokens, holds), None)``, or ``(None, the counter that is short)``."""
-        short: Counter | None = None
+        # The common case first: room for everything asked. One atomic reserve per counter
+        # and no reads; the figures are read only to work out a clamp or a refusal.
+        granted = await self._reserve_all(counters, input_tokens, wanted, hold)
+        if isinstance(granted, list):
+            return (wanted, granted), None
+        short: Counter | None = granted
         for _ in range(ATTEMPTS):
             tokens = wanted
             for counter in counters:
@@ -97,20 +102,28 @@ class Ledger:
                     tokens, short = allows, counter
             if tokens < minimum:
                 return None, short
-            holds: list[Hold] = []
-            for counter in counters:
-                amount = counter.amount(input_tokens, tokens)
-                granted = await self.store.reserve(
-                    counter.key, amount, counter.limit, counter.ttl, hold
-                )
-                if granted is None:
-                    short = counter
-                    await self.release(holds)
-                    break
-                holds.append(Hold(counter, granted))
-            else:
-                return (tokens, holds), None
+            granted = await self._reserve_all(counters, input_tokens, tokens, hold)
+            if isinstance(granted, list):
+                return (tokens, granted), None
+            short = granted
         return None, short
+
+    async def _reserve_all(
+        self, counters: list[Counter], input_tokens: int, tokens: int, hold: float
+    ) -> list[Hold] | Counter:
+        """Reserve for ``tokens`` output tokens on every counter: the holds, or the
+        counter that refused (nothing is then held)."""
+        holds: list[Hold] = []
+        for counter in counters:
+            amount = counter.amount(input_tokens, tokens)
+            granted = await self.store.reserve(
+                counter.key, amount, counter.limit, counter.ttl, hold
+            )
+            if granted is None:
+                await self.release(holds)
+                return counter
+            holds.append(Hold(counter, granted))
+        return holds
 
     async def release(self, holds: list[Hold]) -> None:
         """Drop reservations without spending."""

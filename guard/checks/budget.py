@@ -60,6 +60,7 @@ class BudgetCheck:
         self.prices = prices or PriceTable.shipped()
         self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
         self.clock: Any = None  # tests inject a clock; default: the store's
+        self._metrics: dict[tuple[str, ...], Any] = {}
 
     # -- the input stage: reserve --------------------------------------------------------
 
@@ -234,16 +235,34 @@ class BudgetCheck:
         telemetry = self.telemetry
         if telemetry is None:
             return
-        for budget in sorted({h.counter.budget for h in holds}):
-            usd = (used_in * state.price_in + used_out * state.price_out) / NANO_PER_USD
-            telemetry.budget_spend_usd.labels(budget, state.model_label).inc(usd)
-            telemetry.budget_tokens.labels(budget, state.model_label, "input").inc(used_in)
-            telemetry.budget_tokens.labels(budget, state.model_label, "output").inc(used_out)
+        usd = (used_in * state.price_in + used_out * state.price_out) / NANO_PER_USD
+        for budget in {h.counter.budget for h in holds}:
+            spend, tokens_in, tokens_out = self._children(budget, state.model_label)
+            spend.inc(usd)
+            tokens_in.inc(used_in)
+            tokens_out.inc(used_out)
         for hold in holds:
             if hold.remaining is not None:
-                telemetry.budget_remaining.labels(hold.counter.budget, hold.counter.unit).set(
-                    hold.remaining
-                )
+                counter = hold.counter
+                key = ("remaining", counter.budget, counter.unit)
+                gauge = self._metrics.get(key)
+                if gauge is None:
+                    labels = (counter.budget, counter.unit)
+                    gauge = self._metrics[key] = telemetry.budget_remaining.labels(*labels)
+                gauge.set(hold.remaining)
+
+    def _children(self, budget: str, model: str) -> Any:
+        # labels() costs microseconds; the label sets are closed (budgets x price models).
+        key = ("spend", budget, model)
+        children = self._metrics.get(key)
+        if children is None:
+            telemetry = self.telemetry
+            children = self._metrics[key] = (
+                telemetry.budget_spend_usd.labels(budget, model),
+                telemetry.budget_tokens.labels(budget, model, "input"),
+                telemetry.budget_tokens.labels(budget, model, "output"),
+            )
+        return children
 
     def _count(self, what: str, budget: str) -> None:
         if self.telemetry is not None:

@@ -314,3 +314,27 @@ def test_the_budgets_cli_lists_shows_and_resets(
     assert all(r["spent"] == 0 for r in rows)
     assert main(["budgets", "--config", str(config), "show", "nope"]) == 2
     assert "no budget named 'nope'" in capsys.readouterr().err
+
+
+async def test_metrics_count_spend_by_model_and_budget_with_closed_labels() -> None:
+    engine_, _ = engine(limit_usd=1.0, on_unknown_model="default_price")
+    for model in ("gpt-4o-mini-2024-07-18", "some-private-model-name"):
+        call = chat()
+        call.model = model
+        lifecycle = engine_.open(call, frontend="check")
+        request = await lifecycle.astart()
+        assert request is not None
+        await lifecycle.adeliver(reply_for(request, 100))
+        await lifecycle.afinish()
+    sample = engine_.telemetry.registry.get_sample_value
+    spend = {"budget": "team-daily", "model": "gpt-4o-mini"}
+    assert sample("guardwire_budget_spend_usd_total", spend) == pytest.approx(61_500 / 1e9)
+    tokens = {**spend, "direction": "output"}
+    assert sample("guardwire_budget_tokens_total", tokens) == 100
+    # A model the table does not name is labelled "other", never by its name.
+    assert sample("guardwire_budget_spend_usd_total", {**spend, "model": "other"}) > 0
+    exposition = engine_.telemetry.registry.collect()
+    assert "private" not in str([m.samples for m in exposition])
+    assert sample("guardwire_budget_clamps_total", {"budget": "team-daily"}) == 2
+    remaining = sample("guardwire_budget_remaining", {"budget": "team-daily", "unit": "usd"})
+    assert remaining is not None and 0.99 < remaining < 1.0
