@@ -80,6 +80,11 @@ class BudgetCheck:
             self.telemetry.store_errors.labels(getattr(ctx.store, "kind", "unknown")).inc()
 
     async def _reserve(self, call: Call, ctx: CheckContext) -> Verdict:
+        from guard import formats
+
+        if not getattr(formats.get(call.format), "checks_reply", True):
+            # Token counting (count_tokens, input_tokens): the provider bills nothing.
+            return Verdict(self.name, Action.ALLOW)
         ledger = Ledger(ctx.store, self.clock)
         await ledger.ensure_open()
         now = ledger.now()

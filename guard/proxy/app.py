@@ -86,7 +86,8 @@ class ProxyApp:
             digest = key.digest()
             policy = config.policies.get(key.policy, key.policy) if key.policy else config.policy
             clients[digest] = Client(engine(policy), Principal.from_digest(digest, key.tenant))
-        self.resources.append(Resource("state store", self.state.close, self.state.open))
+        if self.state.needed:  # a policy has budgets
+            self.resources.append(Resource("state store", self.state.close, self.state.open))
         upstreams: dict[str, Upstream] = (
             {"demo": DemoUpstream()}
             if config.demo

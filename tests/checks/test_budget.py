@@ -338,3 +338,29 @@ async def test_metrics_count_spend_by_model_and_budget_with_closed_labels() -> N
     assert sample("guardwire_budget_clamps_total", {"budget": "team-daily"}) == 2
     remaining = sample("guardwire_budget_remaining", {"budget": "team-daily", "unit": "usd"})
     assert remaining is not None and 0.99 < remaining < 1.0
+
+
+async def test_token_counting_requests_reserve_nothing() -> None:
+    engine_, store = engine(limit_requests=1)
+    count = formats.get("anthropic.count_tokens")
+    body = {"model": "claude-haiku-4-5", "messages": [{"role": "user", "content": "hi"}]}
+    for _ in range(3):
+        call = count.parse_request(json.dumps(body).encode(), Caller(tenant="acme"))
+        lifecycle = engine_.open(call, frontend="check")
+        assert await lifecycle.astart() is not None
+        await lifecycle.afinish()
+    assert spent(store, "requests") == 0
+
+
+async def test_the_responses_api_is_clamped_in_its_own_field() -> None:
+    engine_, _ = engine(limit_usd=0.001)
+    responses = formats.get("openai.responses")
+    body = {"model": "gpt-4o-mini", "input": "hello"}
+    call = responses.parse_request(json.dumps(body).encode(), Caller(tenant="acme"))
+    lifecycle = engine_.open(call, frontend="check")
+    forwarded = await lifecycle.astart()
+    assert forwarded is not None and forwarded.raw is not None
+    assert forwarded.raw["max_output_tokens"] == int(
+        lifecycle.ctx.response_headers["x-guardwire-max-tokens-clamped"]
+    )
+    await lifecycle.afinish("upstream_error", status=500)
