@@ -11,6 +11,7 @@ the settled spend never passes a limit whatever the concurrency.
 from __future__ import annotations
 
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +59,8 @@ class Hold:
 class Ledger:
     """Budget operations on one store (async face)."""
 
-    _opened: set[int] = set()
+    #: Stores budgets opened already (weakly held: a store dropped by its owner goes).
+    _opened: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def __init__(self, store: Any, clock: Any = None) -> None:
         self.store = store
@@ -70,9 +72,9 @@ class Ledger:
 
     async def ensure_open(self) -> None:
         """Open the store on first use (a Guard built with a URL); idempotent."""
-        if id(self.store) not in Ledger._opened:
+        if self.store not in Ledger._opened:
             await self.store.open()
-            Ledger._opened.add(id(self.store))
+            Ledger._opened.add(self.store)
 
     async def allowance(self, counter: Counter, input_tokens: int, wanted: int) -> int:
         """How many output tokens ``counter`` still allows (negative: not even the input)."""

@@ -176,3 +176,25 @@ def test_streams_settle_with_the_usage_the_provider_streamed(
         stream.get_final_message()
     # message_start's input tokens and message_delta's output tokens.
     assert _settled(proxy) == 30 * 150 + 7 * 600 + 30 * 1000 + 7 * 5000
+
+
+def test_the_sync_transport_settles_on_redis(fake_upstream: FakeUpstream) -> None:
+    from tests.redis_server import fresh_url
+
+    fake_upstream.usage_for = lambda payload: (30, 7)
+    url = fresh_url()
+    engine = guard.Guard(
+        guard.Policy.from_yaml(POLICY.format(limit=1.0)), store=url, registry=CollectorRegistry()
+    )
+    http = httpx.Client(transport=engine.transport())
+    client = openai.OpenAI(
+        base_url=fake_upstream.url + "/v1", api_key="k", http_client=http, max_retries=0
+    )
+    for _ in range(3):
+        client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}]
+        )
+    usd = engine.telemetry.registry.get_sample_value(
+        "guardwire_budget_spend_usd_total", {"budget": "team-daily", "model": "gpt-4o-mini"}
+    )
+    assert usd == pytest.approx(3 * (30 * 150 + 7 * 600) / 1e9)
