@@ -364,3 +364,18 @@ async def test_the_responses_api_is_clamped_in_its_own_field() -> None:
         lifecycle.ctx.response_headers["x-guardwire-max-tokens-clamped"]
     )
     await lifecycle.afinish("upstream_error", status=500)
+
+
+async def test_a_request_scope_caps_each_call_on_its_own() -> None:
+    engine_, _ = engine(scope="request", window="none", limit_tokens=500)
+    small, large = chat(max_tokens=1000), chat("x" * 600)
+    for call, forwarded in ((small, True), (small, True), (large, False)):
+        call = chat(call.segments[0].text, max_tokens=1000)
+        lifecycle = engine_.open(call, frontend="check")
+        request = await lifecycle.astart()
+        assert (request is not None) is forwarded
+        if request is not None:  # clamped to what is left of 500 after the input bound
+            assert request.max_tokens is not None and 16 <= request.max_tokens < 500
+        else:
+            assert lifecycle.refusal is not None and lifecycle.refusal.retry_after is None
+        await lifecycle.afinish()

@@ -78,13 +78,20 @@ def test_refusals_are_429_in_each_apis_shape(
     assert 'guardwire_budget_refusals_total{budget="team-daily"} 2.0' in metrics
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
 def test_a_restart_in_the_middle_of_the_window_keeps_the_spend(
-    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+    start_proxy: Callable[..., ProxyServer],
+    fake_upstream: FakeUpstream,
+    tmp_path: Path,
+    backend: str,
 ) -> None:
+    from tests.redis_server import fresh_url
+
+    store = f"sqlite://{tmp_path / 'state.db'}" if backend == "sqlite" else fresh_url()
     settings = {
         "upstream": fake_upstream.url,
         "policy": policy_file(tmp_path, 0.0005),
-        "store": f"sqlite://{tmp_path / 'state.db'}",
+        "store": store,
     }
     body = {"model": "gpt-4o-mini", "max_tokens": 100,
             "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
