@@ -17,6 +17,12 @@ response format, prepend a system note, route to another model), an HTTP status,
 and ``retry_after`` for its refusal (a budget refusal is a 429, not a 400). A check that
 wants to hear how the call ended implements ``finish(ctx, end)``, which runs exactly once
 on every exit path (delivered, blocked, reasked, upstream error, timeout, disconnect).
+An input check that must act before every further upstream attempt (a reask) implements
+``attempt(call, reply, ctx)``: it gets the new request and the reply that was reasked and
+returns a verdict (a block refuses the call; patches apply to the new request) — budgets
+settle the ended attempt and reserve for the next there. A check that must see a
+streamed reply's text as it passes adds a :class:`StreamMeter` to ``ctx.meters``; a
+meter may cut the stream (budgets cut a stream that outruns its reservation).
 
 A check declares what it can do in ``capabilities``; the policy loader refuses
 combinations that cannot work (a reask at the input stage; a whole-reply check that may
