@@ -13,7 +13,9 @@ from pathlib import Path
 
 from bench._runner import write
 
-BENCHMARKS = ("engine", "transport", "proxy_load", "streaming", "stores", "upstream_client")
+BENCHMARKS = (
+    "engine", "transport", "proxy_load", "streaming", "stores", "upstream_client", "budget",
+)  # fmt: skip
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ from guard._version import __version__
 from guard.decision import Decision, Outcome
 from guard.engine import Guard
 from guard.errors import (
+    BudgetExceeded,
     ConfigError,
     GuardBlocked,
     GuardError,
@@ -59,6 +60,7 @@ def async_transport(
 
 __all__ = [
     "Action",
+    "BudgetExceeded",
     "Call",
     "ConfigError",
     "Decision",

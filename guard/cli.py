@@ -1,4 +1,5 @@
-"""The ``guardwire`` command line: ``check`` text against a policy, ``serve`` the proxy.
+"""The ``guardwire`` command line: ``check`` text against a policy, ``serve`` the proxy,
+show and reset ``budgets``.
 
 Exit codes: 0 allowed (also warned or redacted), 1 blocked, 2 usage, policy or
 configuration error.
@@ -93,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8787)")
     serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+
+    from guard._cli_budgets import add_parser
+
+    add_parser(commands)
     return parser
 
 
@@ -110,6 +115,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from guard.proxy.server import serve
 
             return serve(args)
+        if args.command == "budgets":
+            from guard._cli_budgets import run
+
+            return run(args)
     except PolicyError as exc:
         print(f"guardwire: {exc}", file=sys.stderr)
         return EXIT_ERROR

@@ -60,6 +60,7 @@ class Guard:
         audit: AuditLog | str | Path | None = None,
         registry: CollectorRegistry | None = None,
         store: Any = None,
+        prices: Any = None,
     ) -> None:
         self.policy = resolve_policy(policy)
         self.input_checks, self.output_checks = self.policy.build()
@@ -84,6 +85,13 @@ class Guard:
                 on_error = config.on_error or self.policy.on_error
                 limit = config.timeout_ms / 1000 if config.timeout_ms else None
                 self._settings[id(check)] = (on_error == "block", limit)
+        if self.policy.budgets:
+            # Budgets run last at the input stage: a call another check refuses holds
+            # nothing. Their failures (a store outage) follow the policy's on_error.
+            self.store = _budget_store(store)
+            budgets = _budget_check(self.policy, prices, registry)
+            self.input_checks.append(budgets)
+            self._settings[id(budgets)] = (self._block_on_error, None)
         self._limits = {k: v[1] for k, v in self._settings.items() if v[1] is not None}
         self._validate_capabilities()
         self._collect_finish_hooks()
@@ -341,6 +349,30 @@ class Guard:
         from guard.transport import GuardAsyncTransport
 
         return GuardAsyncTransport(self, transport, allow_unchecked=allow_unchecked)
+
+
+#: Where budgets keep their state when a Guard is given none (the server's default too).
+DEFAULT_STORE = "sqlite://guardwire-state.db"
+
+
+def _budget_store(store: Any) -> Any:
+    """The store budgets use: a URL is opened lazily (on first use)."""
+    from guard.stores import open_store
+
+    if store is None:
+        store = DEFAULT_STORE
+    return open_store(store) if isinstance(store, str) else store
+
+
+def _budget_check(policy: Policy, prices: Any, registry: Any) -> Check:
+    from guard.checks._prices import PriceTable
+    from guard.checks.budget import BudgetCheck
+
+    if prices is None or isinstance(prices, str | Path):
+        prices = PriceTable.shipped(prices)
+    check = BudgetCheck(list(policy.budgets), prices)
+    check.telemetry = Telemetry.for_registry(registry)
+    return check
 
 
 def text_call(

@@ -51,6 +51,30 @@ class GuardBlocked(GuardError):
         super().__init__(decision.message())
 
 
+class BudgetExceeded(GuardBlocked):
+    """A budget cannot afford the call: ``budget`` (its name), ``scope`` (``tenant``,
+    ``key``...) and ``resets_at`` (epoch seconds when its window resets; ``None`` for a
+    budget without a window)."""
+
+    def __init__(
+        self, budget: str, scope: str, resets_at: float | None, decision: Decision
+    ) -> None:
+        self.budget = budget
+        self.scope = scope
+        self.resets_at = resets_at
+        super().__init__(decision)
+
+
+def blocked_error(decision: Decision) -> GuardBlocked:
+    """The exception for a refused call: :class:`BudgetExceeded` when a budget refused."""
+    for verdict in decision.verdicts:
+        budget = getattr(verdict, "budget", None)
+        if budget and verdict.effective is decision.action:
+            scope: str = getattr(verdict, "scope", "")
+            return BudgetExceeded(budget, scope, getattr(verdict, "resets_at", None), decision)
+    return GuardBlocked(decision)
+
+
 class RequestError(GuardError):
     """The client's request cannot be parsed or is not acceptable."""
 

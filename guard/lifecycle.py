@@ -27,13 +27,13 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from guard._drive import Step, run_async, run_sync, wait_sync
+from guard._drive import Pending, Step, run_async, run_sync, wait_sync
 from guard.checks.base import CallEnd, CheckContext
 from guard.decision import Decision, Outcome
 from guard.patches import Patched
 from guard.restore import Restorer
 from guard.stages import StageResult, run_stage
-from guard.types import Action, Call, Reply, Stage
+from guard.types import Action, Call, Reply, Stage, Verdict
 
 if TYPE_CHECKING:
     from guard.engine import Guard
@@ -139,7 +139,10 @@ class GuardedCall:
             return None
         decision = yield from self._output(reply)
         if decision.action is Action.REASK:
-            return self._reask(reply, decision)
+            again = self._reask(reply, decision)
+            if again is not None:
+                again = yield from self._next_attempt(again, reply)
+            return again
         if decision.blocked:
             self.refusal = _refusal(decision)
             return None
@@ -178,6 +181,37 @@ class GuardedCall:
         )
         self.ctx.segments = self.call.segments
         return self.call
+
+    def _next_attempt(self, call: Call, reply: Reply) -> Step[Call | None]:
+        """Before a further upstream attempt (a reask): the ``attempt(call, reply, ctx)``
+        hooks of the input checks (a budget settles the attempt that ended and reserves
+        for the next). A block refuses the call; patches apply to the new request."""
+        verdicts: list[Verdict] = []
+        for check in self.guard.input_checks:
+            hook = getattr(check, "attempt", None)
+            if hook is None:
+                continue
+            try:
+                result = hook(call, reply, self.ctx)
+                if inspect.isawaitable(result):
+                    result = yield Pending(result, self.guard.timeout_of(check))
+                verdict: Verdict = result
+            except Exception as exc:  # decided by on_error, like a failing stage check
+                verdict = self.guard.check_failed(check, Stage.INPUT, exc)
+            verdict.shadow = verdict.shadow or self.guard.shadow
+            verdicts.append(verdict)
+        if not verdicts:
+            return call
+        decision = self.guard.decide(Stage.INPUT, verdicts, call, 0.0)
+        if decision.blocked:
+            self.refusal = _refusal(decision)
+            return None
+        patches = [p for v in verdicts if not v.shadow for p in v.patches]
+        if patches:
+            from guard.formats import apply_patches
+
+            apply_patches(call, patches)
+        return call
 
     def _restore_reply(self, reply: Reply) -> None:
         restorer = self.restorer()
@@ -241,6 +275,8 @@ class GuardedCall:
         decision = run_sync(self._output(reply))
         if decision.action is Action.REASK:
             again = self._reask(reply, decision)
+            if again is not None:
+                again = run_sync(self._next_attempt(again, reply))
             return (self.output or decision), again
         if not decision.blocked:
             self._restore_reply(reply)

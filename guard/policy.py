@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from guard._yaml import load_yaml, policy_error
 from guard.checks import AnyCheckConfig, Check, build_check
+from guard.checks.budget import BudgetConfig
 from guard.errors import PolicyError
 
 _DATA_DIRS = (
@@ -71,6 +72,8 @@ class Policy(BaseModel):
     max_reasks: int = Field(default=1, ge=0, le=5)
     input: list[AnyCheckConfig] = Field(default_factory=list)
     output: list[AnyCheckConfig] = Field(default_factory=list)
+    #: Cost ceilings (see :mod:`guard.checks.budget`), enforced as one input check.
+    budgets: list[BudgetConfig] = Field(default_factory=list)
 
     _source: str = PrivateAttr(default="<inline>")
 
@@ -84,6 +87,10 @@ class Policy(BaseModel):
                     f"check names must be unique within '{stage}'; repeated: "
                     f"{', '.join(repeated)} (give each entry its own 'name')"
                 )
+        budgets = [b.name for b in self.budgets]
+        repeated = sorted({n for n in budgets if budgets.count(n) > 1})
+        if repeated:
+            raise ValueError(f"budget names must be unique; repeated: {', '.join(repeated)}")
         return self
 
     @model_validator(mode="after")

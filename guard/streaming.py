@@ -102,11 +102,28 @@ class StreamSession:
         """Take a delta of the text stream ``key``; return what may be released now."""
         if self.blocked is not None:
             return ""
+        if self._ctx is not None and self._ctx.meters and self._metered(text):
+            return ""
         channel = self._channels.get(key)
         if channel is None:
             channel = self._channels[key] = _Channel()
         channel.window.text += text
         return self._release(channel, final=False)
+
+    def _metered(self, text: str) -> bool:
+        """Feed the call's stream meters; True when one cut the stream (now blocked)."""
+        assert self._ctx is not None
+        for meter in self._ctx.meters:
+            reason = meter.count(text)
+            if reason is not None and self._enforced:
+                finding = Finding(meter.name, "stream_cut", action=Action.BLOCK, rule=meter.name)
+                cut = Verdict(meter.name, Action.BLOCK, (finding,), reason=reason)
+                decision = self._decision()
+                decision.verdicts.append(cut)
+                decision.action = Action.BLOCK
+                self.blocked = decision
+                return True
+        return False
 
     def flush(self, key: Hashable) -> str:
         """The text stream ``key`` ended: release (or block) everything pending."""

@@ -90,10 +90,64 @@ class Telemetry:
             ["check"],
             registry=registry,
         )
+        self._budget_metrics(registry)
         self.policy_info = Gauge(
             "guardwire_policy_info",
             "The active policy: 1 for each loaded policy name and content hash.",
             ["policy", "hash"],
+            registry=registry,
+        )
+
+    def _budget_metrics(self, registry: CollectorRegistry) -> None:
+        # Labels: budget names from the policy, model names from the price table (else
+        # ``other``), units (usd, tokens, requests), directions (input, output).
+        self.budget_spend_usd = Counter(
+            "guardwire_budget_spend_usd",
+            "Settled spend in USD, by budget and model (price-table names, else other).",
+            ["budget", "model"],
+            registry=registry,
+        )
+        self.budget_tokens = Counter(
+            "guardwire_budget_tokens",
+            "Settled tokens by budget, model and direction (input, output).",
+            ["budget", "model", "direction"],
+            registry=registry,
+        )
+        self.budget_remaining = Gauge(
+            "guardwire_budget_remaining",
+            "What is left of a budget (USD, tokens or requests) for the scope of its latest call.",
+            ["budget", "unit"],
+            multiprocess_mode="mostrecent",
+            registry=registry,
+        )
+        self.budget_refusals = Counter(
+            "guardwire_budget_refusals",
+            "Calls refused (429) because a budget could not afford even a minimal reply.",
+            ["budget"],
+            registry=registry,
+        )
+        self.budget_clamps = Counter(
+            "guardwire_budget_clamps",
+            "Calls whose max_tokens a budget clamped (absent or more than it allowed).",
+            ["budget"],
+            registry=registry,
+        )
+        self.budget_cutoffs = Counter(
+            "guardwire_budget_cutoffs",
+            "Streams a budget cut because they passed their reservation.",
+            ["budget"],
+            registry=registry,
+        )
+        self.budget_estimated = Counter(
+            "guardwire_budget_estimated_settlements",
+            "Calls settled with an estimate because the provider reported no usage.",
+            ["budget"],
+            registry=registry,
+        )
+        self.store_errors = Counter(
+            "guardwire_store_errors",
+            "State store operations that failed (on_error decided the call).",
+            ["store"],
             registry=registry,
         )
 

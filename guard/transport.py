@@ -33,7 +33,7 @@ from guard._httpx import (
 )
 from guard.decision import Decision
 from guard.engine import Guard
-from guard.errors import GuardBlocked, RequestError, UpstreamError
+from guard.errors import GuardBlocked, RequestError, UpstreamError, blocked_error
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
 from guard.lifecycle import GuardedCall
 from guard.types import Call
@@ -61,7 +61,7 @@ def raise_blocked() -> Iterator[None]:
     except Exception as exc:
         decision = _decision_for(exc, seen)
         if decision is not None:
-            raise GuardBlocked(decision) from exc
+            raise blocked_error(decision) from exc
         raise
     finally:
         _blocked.reset(token)
@@ -199,10 +199,11 @@ class _GuardedTransport:
             # response with our headers instead of building another one.
             last.headers["x-guardwire-verdict"] = verdict
             last.headers["x-guardwire-policy"] = self.guard.policy_tag
+            last.headers.update(lifecycle.ctx.response_headers)
             return last
         return package_of(request).Response(
             last.status_code,
-            headers=self._headers(last, verdict),
+            headers=self._headers(last, verdict) + list(lifecycle.ctx.response_headers.items()),
             content=prepared.fmt.reply_body(reply),
             request=request,
         )

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, TypeVar, overload
 
 from guard.engine import Guard
-from guard.errors import GuardBlocked
+from guard.errors import blocked_error
 from guard.formats.base import read_extension
 from guard.formats.text import build_call, prompt_of
 from guard.lifecycle import GuardedCall
@@ -195,7 +195,7 @@ def _reply(result: Any) -> Reply:
 
 def _result(lifecycle: GuardedCall) -> str:
     if lifecycle.refusal is not None:
-        raise GuardBlocked(lifecycle.refusal.decision)
+        raise blocked_error(lifecycle.refusal.decision)
     assert lifecycle.reply is not None
     return lifecycle.reply.text
 
@@ -246,7 +246,7 @@ class _Chunks:
         if lifecycle.start() is None:
             lifecycle.finish()
             assert lifecycle.refusal is not None
-            raise GuardBlocked(lifecycle.refusal.decision)
+            raise blocked_error(lifecycle.refusal.decision)
         invocation.checked(invocation.call)
         self.arguments = invocation.arguments(invocation.call)
         lifecycle.streaming = True
@@ -278,7 +278,7 @@ class _Chunks:
         decision = self.lifecycle.end_stream(reply, self.session)
         self.lifecycle.finish()
         if decision.blocked:
-            raise GuardBlocked(decision)
+            raise blocked_error(decision)
 
 
 def _generator(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:

@@ -507,6 +507,10 @@ class FakeUpstream:
         self._thread: threading.Thread | None = None
         model = {"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake-upstream"}
         self._models_body = _dumps({"object": "list", "data": [model]})
+        #: When set, the usage of replies whose script gives none: called with the request
+        #: JSON, returns (prompt/input, completion/output) tokens (e.g. random within the
+        #: request's max_tokens, for budget tests).
+        self.usage_for: Callable[[dict[str, Any]], tuple[int, int]] | None = None
 
     @property
     def url(self) -> str:
@@ -635,7 +639,9 @@ class FakeUpstream:
             model=str(payload.get("model", "fake-model")),
             text=text if stream or text is None else _TEXT_SLOT,
             tools=tools,
-            usage=script.usage or (_prompt_tokens(payload), _estimate_tokens(spoken)),
+            usage=script.usage
+            or (self.usage_for(payload) if self.usage_for is not None else None)
+            or (_prompt_tokens(payload), _estimate_tokens(spoken)),
             finish=script.finish_reason or _FINISH[provider][bool(tools)],
             chunk_size=script.chunk_size,
             include_usage=isinstance(options, dict) and options.get("include_usage") is True,

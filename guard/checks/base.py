@@ -17,6 +17,12 @@ response format, prepend a system note, route to another model), an HTTP status,
 and ``retry_after`` for its refusal (a budget refusal is a 429, not a 400). A check that
 wants to hear how the call ended implements ``finish(ctx, end)``, which runs exactly once
 on every exit path (delivered, blocked, reasked, upstream error, timeout, disconnect).
+An input check that must act before every further upstream attempt (a reask) implements
+``attempt(call, reply, ctx)``: it gets the new request and the reply that was reasked and
+returns a verdict (a block refuses the call; patches apply to the new request) — budgets
+settle the ended attempt and reserve for the next there. A check that must see a
+streamed reply's text as it passes adds a :class:`StreamMeter` to ``ctx.meters``; a
+meter may cut the stream (budgets cut a stream that outruns its reservation).
 
 A check declares what it can do in ``capabilities``; the policy loader refuses
 combinations that cannot work (a reask at the input stage; a whole-reply check that may
@@ -125,6 +131,20 @@ class CallEnd:
     streamed_characters: int = 0
 
 
+class StreamMeter(Protocol):
+    """Counts a streamed reply's text as it passes (e.g. a budget's output tokens).
+
+    A check that wants to see a stream adds one to ``ctx.meters`` at the input stage.
+    ``count`` gets each text delta before any of it is released; a returned reason ends
+    the stream there, with the API's own error event naming it (``name`` is the check)."""
+
+    name: str
+
+    def count(self, text: str) -> str | None:
+        """Take a text delta; ``None`` to go on, or a value-free reason to cut."""
+        ...
+
+
 @dataclass(slots=True)
 class CheckContext:
     """Per-call state shared by the input and output stages of one call.
@@ -148,6 +168,11 @@ class CheckContext:
     store: Any = None
     #: ``proxy``, ``transport``, ``wrap`` or ``check``.
     frontend: str = "check"
+    #: Stream meters checks add (see :class:`StreamMeter`): they see the streamed text.
+    meters: list[StreamMeter] = field(default_factory=list)
+    #: Headers a check adds to the response (e.g. ``x-guardwire-max-tokens-clamped``):
+    #: names and numbers only, never user text.
+    response_headers: dict[str, str] = field(default_factory=dict)
     #: Per-stage cache (kept for checks written against the first API).
     cache: dict[str, Any] = field(default_factory=dict)
     _private: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -30,6 +30,7 @@ from guard.proxy.middleware import (
     Client,
     RequestContextMiddleware,
 )
+from guard.proxy.state import ProxyState
 from guard.proxy.upstream import HttpUpstream, Router, Upstream
 
 
@@ -63,11 +64,18 @@ class ProxyApp:
 
             self.resources.append(Resource("audit_log", close_audit))
         guards: dict[str, Guard] = {}
+        #: The state store of budgets (guard/proxy/state.py): opened only when a policy
+        #: has budgets, shown in /readyz.
+        self.state = ProxyState(config.store)
 
         def engine(source: str) -> Guard:
             # One engine per distinct policy, shared by every key that names it.
             if source not in guards:
-                guards[source] = Guard(source, audit=self._audit, registry=registry)
+                guards[source] = Guard(
+                    source, audit=self._audit, registry=registry,
+                    store=self.state.store, prices=config.prices,
+                )  # fmt: skip
+                self.state.use(guards[source])
             return guards[source]
 
         self.guard = engine(config.policy)
@@ -78,6 +86,8 @@ class ProxyApp:
             digest = key.digest()
             policy = config.policies.get(key.policy, key.policy) if key.policy else config.policy
             clients[digest] = Client(engine(policy), Principal.from_digest(digest, key.tenant))
+        if self.state.needed:  # a policy has budgets
+            self.resources.append(Resource("state store", self.state.close, self.state.open))
         upstreams: dict[str, Upstream] = (
             {"demo": DemoUpstream()}
             if config.demo

@@ -80,6 +80,7 @@ class ModelCalls:
             verdict = lifecycle.outcome().action.label
             headers = guard_headers(call.request_id, verdict, exchange.policy)
             headers += upstream_reply_headers(exchange.upstream_headers)
+            headers += check_headers(lifecycle)
             headers.append((b"content-type", JSON))
             await respond(send, 200, headers, fmt.reply_body(lifecycle.reply))
             return None, None
@@ -160,6 +161,7 @@ class ModelCalls:
                 verdict = lifecycle.input.action.label if lifecycle.input else "allow"
                 headers = guard_headers(call.request_id, verdict, exchange.policy)
                 headers += upstream_reply_headers(response.headers)
+                headers += check_headers(lifecycle)
                 await send(
                     {
                         "type": "http.response.start",
@@ -207,6 +209,11 @@ class ModelCalls:
             if timer is None:
                 timer = self._timers[key] = self.telemetry.upstream_seconds.labels(*key)
             timer.observe(time.perf_counter() - started)
+
+
+def check_headers(lifecycle: GuardedCall) -> Headers:
+    """Headers the checks added (``x-guardwire-max-tokens-clamped``)."""
+    return [(k.encode(), v.encode()) for k, v in lifecycle.ctx.response_headers.items()]
 
 
 async def _pumped(

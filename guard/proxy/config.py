@@ -163,6 +163,13 @@ class ServerConfig(BaseModel):
     shutdown_timeout: float = Field(default=30.0, ge=0)
     #: JSON-lines audit log; off when unset.
     audit_log: str | None = None
+    #: Where budgets keep their state: ``sqlite:///path/state.db`` (default: a file in
+    #: the working directory, shared by every worker), ``memory://`` (one process), or
+    #: ``redis://host:6379/0`` (shared by many replicas). Opened only when a policy has
+    #: budgets.
+    store: str = "sqlite://guardwire-state.db"
+    #: A prices file that extends the shipped ``rules/prices.yaml`` (its entries first).
+    prices: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator("passthrough", mode="before")
@@ -221,6 +228,8 @@ _ENV = {
     "GUARDWIRE_WORKERS": "workers",
     "GUARDWIRE_POLICY": "policy",
     "GUARDWIRE_AUDIT_LOG": "audit_log",
+    "GUARDWIRE_STORE": "store",
+    "GUARDWIRE_PRICES": "prices",
     "GUARDWIRE_MAX_BODY_BYTES": "max_body_bytes",
     "GUARDWIRE_MAX_CONNECTIONS": "max_connections",
     "GUARDWIRE_PASSTHROUGH": "passthrough",

@@ -159,14 +159,16 @@ class Endpoints:
                 }
                 ready = all(upstreams.values())
                 guard = self.app.guard
-                body = dumps(
-                    {
-                        "status": "ready" if ready else "not ready",
-                        "policy": guard.policy_name,
-                        "policy_hash": guard.policy_hash,
-                        "upstreams": upstreams,
-                    }
-                )
+                report: dict[str, object] = {
+                    "policy": guard.policy_name,
+                    "policy_hash": guard.policy_hash,
+                    "upstreams": upstreams,
+                }
+                store = await self.app.state.ready()  # budgets' state store, when used
+                if store is not None:
+                    report["store"] = store
+                    ready = ready and bool(store["ok"])
+                body = dumps({"status": "ready" if ready else "not ready", **report})
                 cached = self._ready = (now, 200 if ready else 503, body)
         await respond(send, cached[1], [(b"content-type", JSON)], cached[2])
 

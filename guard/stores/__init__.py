@@ -2,9 +2,10 @@
 
 ``memory://`` keeps state in this process; ``sqlite:///var/lib/guardwire/state.db`` (an
 absolute path after the three slashes) or ``sqlite://state.db`` (relative to the working
-directory) keeps it in a file shared by every worker process. The store is returned
-unopened: call ``await store.open()`` (or ``store.sync.open()``) at start-up and
-``close()`` at shutdown.
+directory) keeps it in a file shared by every worker process; ``redis://host:6379/0``
+(``?prefix=name:`` for a key prefix) keeps it in Redis, shared by many replicas. The
+store is returned unopened: call ``await store.open()`` (or ``store.sync.open()``) at
+start-up and ``close()`` at shutdown.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ __all__ = [
     "open_store",
 ]
 
-_HELP = "use memory:// or sqlite:///absolute/path/state.db (sqlite://relative.db)"
+_HELP = (
+    "use memory://, sqlite:///absolute/path/state.db (sqlite://relative.db) or redis://host:6379/0"
+)
 
 
 def open_store(url: str, *, clock: Clock = wall_clock) -> Store:
@@ -46,9 +49,11 @@ def open_store(url: str, *, clock: Clock = wall_clock) -> Store:
     if scheme == "sqlite":
         return SQLiteStore(_sqlite_path(rest), clock)
     if scheme in ("redis", "rediss"):
-        raise ConfigError(
-            f"the {scheme}:// state store is not available in this version yet; {_HELP}"
-        )
+        from guard.stores.redis import RedisStore
+
+        if not rest.startswith("//"):
+            raise ConfigError(f"a {scheme} state store URL looks like {scheme}://host:6379/0")
+        return RedisStore(url, clock)
     raise ConfigError(f"unknown state store scheme '{scheme[:20]}'; {_HELP}")
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from guard.stores import Store, open_store
+from tests.redis_server import fresh_url
 
 
 class FakeClock:
@@ -52,6 +53,8 @@ CASES = [
         persistent=True,
         shared_across_processes=True,
     ),
+    # A real redis-server (tests/redis_server.py), a key prefix per test.
+    StoreCase("redis", lambda tmp: fresh_url(), persistent=True, shared_across_processes=True),
 ]
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from guard.errors import ConfigError
-from guard.stores import MemoryStore, SQLiteStore, open_store
+from guard.stores import MemoryStore, SQLiteStore, StoreError, open_store
 
 
 def test_memory_and_sqlite_urls(tmp_path: Path) -> None:
@@ -45,10 +45,16 @@ def test_bad_urls_are_one_clear_config_error(url: str, says: str) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_a_redis_url_is_not_echoed_with_its_password() -> None:
-    with pytest.raises(ConfigError, match="redis:// state store is not available") as caught:
-        open_store("redis://:hunter2-password@cache:6379/0")
-    assert "hunter2" not in str(caught.value)
+async def test_an_unreachable_redis_is_a_store_error_without_the_url() -> None:
+    # Port 1 on loopback: refused at once. Neither the password nor the host is echoed.
+    store = open_store("redis://:hunter2-password@127.0.0.1:1/0")
+    assert store.kind == "redis"
+    with pytest.raises(StoreError, match="redis state store failed") as caught:
+        await store.open()
+    assert "hunter2" not in str(caught.value) and "127.0.0.1" not in str(caught.value)
+    with pytest.raises(ConfigError, match="redis://host:6379/0") as bad:
+        open_store("redis:cache")
+    assert "cache" not in str(bad.value)
 
 
 def test_a_missing_directory_is_named_and_not_created(tmp_path: Path) -> None:

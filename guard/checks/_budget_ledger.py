@@ -1,0 +1,143 @@
+"""How budgets talk to the state store: counters, reserving on all of them, settling.
+
+A budget has up to three counters (USD in nano-dollars, tokens, requests), each an
+integer in the store. A call reserves on every counter of every budget that applies;
+if one refuses (another call took the room meanwhile), what it already holds is
+released and the amounts are worked out again from fresh figures — a few times, then
+the call is refused. Nothing is ever held that the store did not grant atomically, so
+the settled spend never passes a limit whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from guard.stores.base import Reservation
+
+#: Rounds of "read the figures, reserve everything" before a call is refused.
+ATTEMPTS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """One counter of one budget, and what a call costs on it:
+    ``input x per_input + output x per_output + fixed``."""
+
+    budget: str
+    scope: str
+    resets_at: float | None
+    ttl: float | None
+    key: str
+    limit: int
+    per_input: int
+    per_output: int
+    fixed: int
+
+    @property
+    def unit(self) -> str:
+        """``usd`` (nano-dollars in the store), ``tokens`` or ``requests``."""
+        return self.key.rsplit(":", 1)[-1]
+
+    def amount(self, input_tokens: int, output_tokens: int) -> int:
+        """What ``input_tokens`` in and ``output_tokens`` out cost on this counter."""
+        return input_tokens * self.per_input + output_tokens * self.per_output + self.fixed
+
+
+@dataclass(slots=True)
+class Hold:
+    """A granted reservation on one counter."""
+
+    counter: Counter
+    reservation: Reservation
+    #: The counter's remaining room after settling (for the remaining-budget gauge).
+    remaining: float | None = None
+
+
+class Ledger:
+    """Budget operations on one store (async face)."""
+
+    #: Stores budgets opened already (weakly held: a store dropped by its owner goes).
+    _opened: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def __init__(self, store: Any, clock: Any = None) -> None:
+        self.store = store
+        self.clock = clock or time.time
+
+    def now(self) -> float:
+        """Wall time (the store's clock in tests)."""
+        return float(self.clock())
+
+    async def ensure_open(self) -> None:
+        """Open the store on first use (a Guard built with a URL); idempotent."""
+        if self.store not in Ledger._opened:
+            await self.store.open()
+            Ledger._opened.add(self.store)
+
+    async def allowance(self, counter: Counter, input_tokens: int, wanted: int) -> int:
+        """How many output tokens ``counter`` still allows (negative: not even the input)."""
+        store = self.store
+        used = await store.get(counter.key) + await store.reserved(counter.key)
+        room = counter.limit - used - counter.amount(input_tokens, 0)
+        if room < 0:
+            return -1
+        return wanted if counter.per_output == 0 else min(wanted, room // counter.per_output)
+
+    async def reserve(
+        self, counters: list[Counter], input_tokens: int, wanted: int, minimum: int, hold: float
+    ) -> tuple[tuple[int, list[Hold]] | None, Counter | None]:
+        """Reserve on every counter for the most output tokens up to ``wanted`` they all
+        allow: ``((tokens, holds), None)``, or ``(None, the counter that is short)``."""
+        # The common case first: room for everything asked. One atomic reserve per counter
+        # and no reads; the figures are read only to work out a clamp or a refusal.
+        granted = await self._reserve_all(counters, input_tokens, wanted, hold)
+        if isinstance(granted, list):
+            return (wanted, granted), None
+        short: Counter | None = granted
+        for _ in range(ATTEMPTS):
+            tokens = wanted
+            for counter in counters:
+                allows = await self.allowance(counter, input_tokens, wanted)
+                if allows < tokens:
+                    tokens, short = allows, counter
+            if tokens < minimum:
+                return None, short
+            granted = await self._reserve_all(counters, input_tokens, tokens, hold)
+            if isinstance(granted, list):
+                return (tokens, granted), None
+            short = granted
+        return None, short
+
+    async def _reserve_all(
+        self, counters: list[Counter], input_tokens: int, tokens: int, hold: float
+    ) -> list[Hold] | Counter:
+        """Reserve for ``tokens`` output tokens on every counter: the holds, or the
+        counter that refused (nothing is then held)."""
+        holds: list[Hold] = []
+        for counter in counters:
+            amount = counter.amount(input_tokens, tokens)
+            granted = await self.store.reserve(
+                counter.key, amount, counter.limit, counter.ttl, hold
+            )
+            if granted is None:
+                await self.release(holds)
+                return counter
+            holds.append(Hold(counter, granted))
+        return holds
+
+    async def release(self, holds: list[Hold]) -> None:
+        """Drop reservations without spending."""
+        for held in holds:
+            await self.store.release(held.reservation)
+
+    async def settle(self, holds: list[Hold], input_tokens: int, output_tokens: int) -> None:
+        """Spend what the call used on every counter it held."""
+        for held in holds:
+            counter = held.counter
+            value = await self.store.settle(
+                held.reservation, counter.amount(input_tokens, output_tokens)
+            )
+            remaining = max(counter.limit - value, 0)
+            held.remaining = remaining / 1e9 if counter.unit == "usd" else float(remaining)

@@ -1,0 +1,147 @@
+"""The price table of cost ceilings: which model costs what (``rules/prices.yaml``).
+
+Prices are data. A table is a list of model families, each with glob patterns of the
+model names it covers, matched in order (first match wins), and a ``default`` for
+names nothing matches. Amounts are kept as integers in **nano-dollars** (10^-9 USD) per
+token: every price with up to three decimals per million tokens is exact, and the
+stores add integers exactly.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from guard._yaml import load_yaml
+from guard.errors import ConfigError
+
+#: Nano-dollars in one USD.
+NANO_PER_USD = 1_000_000_000
+#: The metric label of models no entry names.
+OTHER = "other"
+
+
+class PriceEntry(BaseModel):
+    """One model family's prices, USD per million tokens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    match: list[str] = Field(default_factory=list)
+    input: float = Field(ge=0)
+    cached_input: float | None = Field(default=None, ge=0)
+    output: float = Field(ge=0)
+    max_output_tokens: int = Field(default=4096, gt=0)
+
+
+class PriceFile(BaseModel):
+    """A prices file: ``models`` and optionally ``default``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models: list[PriceEntry] = Field(default_factory=list)
+    default: PriceEntry | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """A model's prices in nano-dollars per token (rounded up: never under-priced)."""
+
+    model: str
+    input: int
+    cached_input: int
+    output: int
+    max_output_tokens: int
+
+    @classmethod
+    def of(cls, entry: PriceEntry) -> Price:
+        cached = entry.input if entry.cached_input is None else entry.cached_input
+        return cls(
+            entry.model,
+            _nano_per_token(entry.input),
+            _nano_per_token(cached),
+            _nano_per_token(entry.output),
+            entry.max_output_tokens,
+        )
+
+
+def _nano_per_token(usd_per_million: float) -> int:
+    # USD per million tokens x 1000 = nano-dollars per token; round() first so that
+    # 0.075 * 1000 = 74.99999... is 75, ceil for prices finer than that.
+    scaled = usd_per_million * 1000
+    return round(scaled) if abs(scaled - round(scaled)) < 1e-6 else math.ceil(scaled)
+
+
+class PriceTable:
+    """Looks up a model name's price: the first matching entry, else the default."""
+
+    def __init__(self, entries: Sequence[PriceEntry], default: PriceEntry | None) -> None:
+        self._entries = [(entry.match or [entry.model], Price.of(entry)) for entry in entries]
+        self.default = Price.of(default) if default is not None else None
+        #: The metric labels of models: the table's names and ``other`` (a closed set).
+        self.labels = frozenset([*(price.model for _, price in self._entries), OTHER])
+        self._cache: dict[str, Price | None] = {}
+
+    def lookup(self, model: str | None) -> Price | None:
+        """The price of ``model`` from the table, ``None`` when no entry matches."""
+        if not model:
+            return None
+        if model in self._cache:
+            return self._cache[model]
+        found = next(
+            (price for patterns, price in self._entries
+             if any(fnmatch.fnmatchcase(model, p) for p in patterns)),
+            None,
+        )  # fmt: skip
+        if len(self._cache) < 4096:  # model names come from clients: bound the memory
+            self._cache[model] = found
+        return found
+
+    def label(self, model: str | None) -> str:
+        """The metric label of ``model``: its table name, or ``other``."""
+        found = self.lookup(model)
+        return found.model if found is not None else OTHER
+
+    @classmethod
+    def load(cls, *paths: str | Path) -> PriceTable:
+        """Tables from files, the earlier ones matched first; the first ``default`` wins."""
+        entries: list[PriceEntry] = []
+        default: PriceEntry | None = None
+        for path in paths:
+            table = _read(Path(path))
+            entries.extend(table.models)
+            default = default or table.default
+        return cls(entries, default)
+
+    @classmethod
+    def shipped(cls, extra: str | Path | None = None) -> PriceTable:
+        """The shipped ``rules/prices.yaml``, extended by ``extra`` (matched first)."""
+        from guard.policy import data_path
+
+        shipped = data_path("rules", "prices.yaml")
+        return cls.load(extra, shipped) if extra else cls.load(shipped)
+
+
+def _read(path: Path) -> PriceFile:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        raise ConfigError(f"cannot read the prices file {path}; check the 'prices' path") from None
+    try:
+        data: Any
+        data, _ = load_yaml(text, str(path))
+        return PriceFile.model_validate(data or {})
+    except ValidationError as exc:
+        where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+        raise ConfigError(
+            f"the prices file {path} is invalid at '{where}': {exc.errors()[0]['msg']}"
+        ) from None
+    except Exception as exc:
+        kind = type(exc).__name__
+        raise ConfigError(f"the prices file {path} is not valid YAML ({kind})") from None

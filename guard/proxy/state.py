@@ -1,0 +1,56 @@
+"""The proxy's state store (budgets): built from ``store:``, opened at start-up, closed
+at shutdown, shown in ``/readyz``. A hook of its own so the app only calls three methods.
+
+The store is opened only when a loaded policy has budgets: a proxy without budgets
+creates no state file and needs no Redis.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from guard.stores import Store, StoreError, open_store
+
+log = logging.getLogger("guardwire.proxy")
+
+
+class ProxyState:
+    """The store every engine of the proxy shares."""
+
+    def __init__(self, url: str) -> None:
+        self.store: Store = open_store(url)
+        self.needed = False
+
+    def use(self, guard: Any) -> None:
+        """Note an engine; the store is needed when its policy has budgets."""
+        self.needed = self.needed or bool(guard.policy.budgets)
+
+    async def open(self) -> None:
+        """Open the store at start-up (an outage is logged; /readyz shows it)."""
+        if not self.needed:
+            return
+        try:
+            await self.store.open()
+        except StoreError as exc:
+            # Budgets fail by their policy's on_error until the store answers.
+            log.error("state store not available at start-up: %s", exc)
+
+    async def close(self) -> None:
+        """Close the store at shutdown."""
+        if self.needed:
+            await self.store.close()
+
+    async def ready(self) -> dict[str, Any] | None:
+        """``{"kind": ..., "ok": ...}`` for /readyz, ``None`` when no budget uses it."""
+        if not self.needed:
+            return None
+        try:
+            await self.store.ping()
+        except StoreError:
+            try:  # reconnect: a store that was down at start-up may be back
+                await self.store.open()
+                await self.store.ping()
+            except StoreError:
+                return {"kind": self.store.kind, "ok": False}
+        return {"kind": self.store.kind, "ok": True}

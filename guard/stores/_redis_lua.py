@@ -1,0 +1,167 @@
+"""The Lua scripts of the Redis store: each operation is one script, so it is atomic.
+
+Time comes from the caller (``ARGV[1]``: the store's clock, seconds since the epoch) and
+is compared with expiry times kept in the data; native key expiry is garbage collection
+only, set a grace period after the logical expiry and never before the server's own
+clock (``gc_at``), so a clock that differs from the server's never deletes live data.
+
+Layout under the store's prefix ``P``: ``P c:<key>`` a hash {v = value, x = expiry or
+''}; ``P h:<key>`` a hash reservation id -> "amount expires_at"; ``P v:<key>`` a hash
+{t = typed value, x}; ``P r:<key>`` a list and ``P rx:<key>`` its expiry; ``P ids`` the
+reservation id counter.
+"""
+
+from __future__ import annotations
+
+#: Shared helpers, prepended to every script.
+_COMMON = """
+local GRACE_MS = 60000
+local function gc_at(key, expires_at)
+  local t = redis.call('TIME')
+  local server_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local at = math.max(math.floor(expires_at * 1000), server_ms) + GRACE_MS
+  if redis.call('PTTL', key) == -1 then
+    redis.call('PEXPIREAT', key, at)
+  else
+    redis.call('PEXPIREAT', key, at, 'GT')
+  end
+end
+local function counter(key, now)
+  local v = redis.call('HMGET', key, 'v', 'x')
+  if not v[1] then return nil end
+  if v[2] and v[2] ~= '' and tonumber(v[2]) <= now then
+    redis.call('DEL', key)
+    return nil
+  end
+  return tonumber(v[1])
+end
+local function add(key, amount, ttl, now)
+  local value = counter(key, now)
+  if value == nil then
+    local x = ''
+    if ttl ~= '' then x = now + tonumber(ttl) end
+    redis.call('HSET', key, 'v', amount, 'x', x)
+    if x ~= '' then gc_at(key, x) else redis.call('PERSIST', key) end
+    return amount
+  end
+  return redis.call('HINCRBY', key, 'v', amount)
+end
+local function held(key, now)
+  local all = redis.call('HGETALL', key)
+  local sum = 0
+  for i = 1, #all, 2 do
+    local amount, expires = string.match(all[i + 1], '^(%S+) (%S+)$')
+    if tonumber(expires) <= now then
+      redis.call('HDEL', key, all[i])
+    else
+      sum = sum + tonumber(amount)
+    end
+  end
+  return sum
+end
+"""
+
+#: KEYS: counter. ARGV: now, amount, ttl ('' for none).
+INCR = (
+    _COMMON
+    + """
+return add(KEYS[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[1]))
+"""
+)
+
+#: KEYS: counter. ARGV: now.
+GET = (
+    _COMMON
+    + """
+return counter(KEYS[1], tonumber(ARGV[1])) or 0
+"""
+)
+
+#: KEYS: holds. ARGV: now.
+RESERVED = (
+    _COMMON
+    + """
+return held(KEYS[1], tonumber(ARGV[1]))
+"""
+)
+
+#: KEYS: counter, holds, id counter. ARGV: now, amount, limit, hold seconds.
+#: Returns the reservation id and its expiry (as a string), or false.
+RESERVE = (
+    _COMMON
+    + """
+local now = tonumber(ARGV[1])
+local amount = tonumber(ARGV[2])
+local used = counter(KEYS[1], now) or 0
+if used + held(KEYS[2], now) + amount > tonumber(ARGV[3]) then return false end
+local id = 'r' .. redis.call('INCR', KEYS[3])
+local expires = now + tonumber(ARGV[4])
+redis.call('HSET', KEYS[2], id, amount .. ' ' .. string.format('%.6f', expires))
+gc_at(KEYS[2], expires)
+return {id, string.format('%.6f', expires)}
+"""
+)
+
+#: KEYS: counter, holds. ARGV: now, reservation id, actual, ttl.
+SETTLE = (
+    _COMMON
+    + """
+redis.call('HDEL', KEYS[2], ARGV[2])
+return add(KEYS[1], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[1]))
+"""
+)
+
+#: KEYS: holds. ARGV: reservation id.
+RELEASE = """
+redis.call('HDEL', KEYS[1], ARGV[1])
+return 0
+"""
+
+#: KEYS: value. ARGV: now, typed value, ttl. Returns the stored typed value.
+SET_IF_ABSENT = (
+    _COMMON
+    + """
+local now = tonumber(ARGV[1])
+local v = redis.call('HMGET', KEYS[1], 't', 'x')
+if v[1] and not (v[2] and v[2] ~= '' and tonumber(v[2]) <= now) then return v[1] end
+local x = ''
+if ARGV[3] ~= '' then x = now + tonumber(ARGV[3]) end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 't', ARGV[2], 'x', x)
+if x ~= '' then gc_at(KEYS[1], x) end
+return ARGV[2]
+"""
+)
+
+#: KEYS: value. ARGV: now. Returns the typed value or false.
+TAKE = """
+local v = redis.call('HMGET', KEYS[1], 't', 'x')
+redis.call('DEL', KEYS[1])
+if not v[1] then return false end
+if v[2] and v[2] ~= '' and tonumber(v[2]) <= tonumber(ARGV[1]) then return false end
+return v[1]
+"""
+
+#: KEYS: list, expiry. ARGV: now, item, keep, ttl. Returns the kept items.
+PUSH_RECENT = (
+    _COMMON
+    + """
+local now = tonumber(ARGV[1])
+local x = redis.call('GET', KEYS[2])
+if x and x ~= '' and tonumber(x) <= now then redis.call('DEL', KEYS[1]) end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[3]), -1)
+if ARGV[4] ~= '' then
+  local expires = now + tonumber(ARGV[4])
+  redis.call('SET', KEYS[2], string.format('%.6f', expires))
+  redis.call('PERSIST', KEYS[1])
+  redis.call('PERSIST', KEYS[2])
+  gc_at(KEYS[1], expires)
+  gc_at(KEYS[2], expires)
+else
+  redis.call('SET', KEYS[2], '')
+  redis.call('PERSIST', KEYS[1])
+end
+return redis.call('LRANGE', KEYS[1], 0, -1)
+"""
+)

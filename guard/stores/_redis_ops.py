@@ -1,0 +1,152 @@
+"""The Redis store's operations as script calls: argument checks, key layout, results.
+
+Each method returns ``(script name, keys, args, convert)``; the async and the sync face
+of :mod:`guard.stores.redis` run it on their own connections.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from guard.stores import _redis_lua as lua
+from guard.stores.base import (
+    Clock,
+    Reservation,
+    Scalar,
+    StoreError,
+    check_amounts,
+    check_item,
+    check_key,
+)
+
+Spec = tuple[str, list[str], list[Any], Any]
+
+
+def split_url(url: str) -> tuple[str, str]:
+    """The connection URL without guardwire's ``prefix`` option, and the prefix."""
+    parts = urlsplit(url)
+    options = parse_qsl(parts.query)
+    prefix = next((v for k, v in options if k == "prefix"), "guardwire:")
+    query = urlencode([(k, v) for k, v in options if k != "prefix"])
+    return urlunsplit(parts._replace(query=query)), prefix
+
+
+def _typed(value: Scalar) -> str:
+    if isinstance(value, int):
+        return f"i:{value}"
+    if isinstance(value, float):
+        return f"f:{value!r}"
+    return f"s:{value}"
+
+
+def _untyped(stored: bytes | str) -> Scalar:
+    text = stored.decode() if isinstance(stored, bytes) else stored
+    kind, value = text[:2], text[2:]
+    if kind == "i:":
+        return int(value)
+    if kind == "f:":
+        return float(value)
+    return value
+
+
+def _ttl(ttl: float | None) -> str:
+    return "" if ttl is None else repr(float(ttl))
+
+
+class Operations:
+    """Argument checks and key layout shared by both faces; ``run`` executes a script."""
+
+    def __init__(self, prefix: str, clock: Clock) -> None:
+        self.prefix = prefix
+        self.clock = clock
+        self.opened = False
+
+    def k(self, kind: str, key: str) -> str:
+        return f"{self.prefix}{kind}:{key}"
+
+    def error(self, exc: Exception) -> StoreError:
+        # The driver's message may hold the host; the exception type says enough.
+        return StoreError(
+            f"the redis state store failed ({type(exc).__name__}); check that the server is"
+            " reachable and the store URL is right"
+        )
+
+    def require_open(self) -> None:
+        if not self.opened:
+            raise StoreError("the redis state store is not open; open it at start-up")
+
+    # Each returns (script name, keys, args, how to convert the result).
+    def incr(self, key: str, amount: int, ttl: float | None) -> Spec:
+        check_key(key)
+        if isinstance(amount, bool) or not isinstance(amount, int):
+            raise ValueError("a store amount must be an integer")
+        check_amounts(0, ttl)
+        return "incr", [self.k("c", key)], [self.clock(), amount, _ttl(ttl)], int
+
+    def get(self, key: str) -> Spec:
+        check_key(key)
+        return "get", [self.k("c", key)], [self.clock()], int
+
+    def reserved(self, key: str) -> Spec:
+        check_key(key)
+        return "reserved", [self.k("h", key)], [self.clock()], int
+
+    def reserve(self, key: str, amount: int, limit: int, ttl: float | None, hold: float) -> Spec:
+        check_key(key)
+        check_amounts(amount, ttl, hold)
+
+        def made(result: Any) -> Reservation | None:
+            if not result:
+                return None
+            ident, expires = (x.decode() if isinstance(x, bytes) else x for x in result)
+            return Reservation(key, ident, amount, float(expires), ttl)
+
+        keys = [self.k("c", key), self.k("h", key), self.prefix + "ids"]
+        return "reserve", keys, [self.clock(), amount, limit, repr(float(hold))], made
+
+    def settle(self, reservation: Reservation, actual: int) -> Spec:
+        check_amounts(actual)
+        key = reservation.key
+        keys = [self.k("c", key), self.k("h", key)]
+        args = [self.clock(), reservation.id, actual, _ttl(reservation.ttl)]
+        return "settle", keys, args, int
+
+    def release(self, reservation: Reservation) -> Spec:
+        return "release", [self.k("h", reservation.key)], [reservation.id], lambda _: None
+
+    def set_if_absent(self, key: str, value: Scalar, ttl: float | None) -> Spec:
+        check_key(key)
+        check_item(value)
+        check_amounts(0, ttl)
+        args = [self.clock(), _typed(value), _ttl(ttl)]
+        return "set_if_absent", [self.k("v", key)], args, _untyped
+
+    def take(self, key: str) -> Spec:
+        check_key(key)
+        return "take", [self.k("v", key)], [self.clock()], lambda r: _untyped(r) if r else None
+
+    def push_recent(self, key: str, item: str, keep: int, ttl: float | None) -> Spec:
+        check_key(key)
+        check_item(item)
+        check_amounts(0, ttl)
+        if keep < 1:
+            raise ValueError("push_recent must keep at least one item")
+
+        def items(result: Any) -> list[str]:
+            return [x.decode() if isinstance(x, bytes) else x for x in result]
+
+        keys = [self.k("r", key), self.k("rx", key)]
+        return "push_recent", keys, [self.clock(), item, keep, _ttl(ttl)], items
+
+
+SCRIPTS = {
+    "incr": lua.INCR, "get": lua.GET, "reserved": lua.RESERVED, "reserve": lua.RESERVE,
+    "settle": lua.SETTLE, "release": lua.RELEASE, "set_if_absent": lua.SET_IF_ABSENT,
+    "take": lua.TAKE, "push_recent": lua.PUSH_RECENT,
+}  # fmt: skip
+
+
+def script_args(args: list[Any]) -> list[Any]:
+    # Times go to Lua as exact decimal text (repr of a float round-trips).
+    return [repr(a) if isinstance(a, float) else a for a in args]
