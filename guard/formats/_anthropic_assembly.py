@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from guard.formats._json import object_or_empty
+from guard.formats._parts import Parts
 
 #: Block types whose input streams as ``input_json_delta``.
 TOOL_BLOCKS = ("tool_use", "server_tool_use")
@@ -16,7 +17,7 @@ TOOL_BLOCKS = ("tool_use", "server_tool_use")
 @dataclass(slots=True)
 class _Block:
     data: dict[str, Any]
-    parts: list[str] = field(default_factory=list)
+    parts: list[str] = field(default_factory=Parts)
 
 
 class MessageAssembly:

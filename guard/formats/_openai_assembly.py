@@ -7,6 +7,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from guard.formats._parts import Parts
+
 #: Top-level chunk fields that describe the whole completion.
 _HEAD = ("id", "created", "model", "service_tier", "system_fingerprint")
 #: Message text fields a delta carries besides ``content``.
@@ -17,12 +19,12 @@ _TEXT_FIELDS = ("refusal", "reasoning_content", "reasoning")
 class _Tool:
     id: str = ""
     name: str = ""
-    arguments: list[str] = field(default_factory=list)
+    arguments: list[str] = field(default_factory=Parts)
 
 
 @dataclass(slots=True)
 class _Choice:
-    text: list[str] = field(default_factory=list)
+    text: list[str] = field(default_factory=Parts)
     #: Other text fields of the message (``refusal``, ``reasoning_content``...).
     fields: dict[str, list[str]] = field(default_factory=dict)
     transcript: list[str] | None = None
