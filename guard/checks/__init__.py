@@ -12,11 +12,13 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from guard.checks.base import Check, CheckConfig, CheckContext, TextCheck
+from guard.checks.pii import PiiCheck, PiiConfig
 from guard.checks.rules import RulesCheck, RulesConfig
 
 #: check type -> (config model, factory building the check from its config)
 REGISTRY: dict[str, tuple[type[CheckConfig], Callable[[Any], Check]]] = {
     "rules": (RulesConfig, RulesCheck),
+    "pii": (PiiConfig, PiiCheck),
 }
 
 _configs = tuple(config for config, _ in REGISTRY.values())

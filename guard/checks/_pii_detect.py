@@ -1,0 +1,288 @@
+"""Finding PII in one text: Presidio's recognizers on the evasion-proof views.
+
+:class:`Detector` is built once per check (its Presidio engine once per language and
+spaCy pipeline per process) and is safe to share between calls and threads: a call
+only reads it. See :mod:`guard.checks._pii_recognizers` for what makes it fast and
+:mod:`guard.checks._pii_text` for the views.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from guard.checks._pii_recognizers import (
+    DIGIT_RUN,
+    EXTRA_RECOGNIZERS,
+    IN_DIGIT_WINDOWS,
+    NER_ENTITIES,
+    NUMBER_ENTITIES,
+    OPT_IN_ENTITIES,
+    TOKEN_ANCHORS,
+    PatternSpec,
+    Signals,
+    Windows,
+    boosted,
+    context_pattern,
+    has_context,
+    pattern_specs,
+    phone_candidates,
+    phone_regions,
+    windows,
+)
+from guard.checks._pii_text import View, compact_view, plain_view
+
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One entity found: its span in the original text, score and canonical value.
+
+    ``value`` (the entity as matched, separators dropped for numbers) keys hashes and
+    pseudonyms so that ``4242 4242 ...`` and ``4242-4242-...`` are one card. It is
+    user data: it never leaves the check.
+    """
+
+    entity: str
+    start: int
+    end: int
+    score: float
+    value: str
+
+
+def neutralise_tldextract() -> None:
+    """Make Presidio's e-mail validation use the bundled public-suffix snapshot.
+
+    ``tldextract`` builds a module-level extractor that fetches the public-suffix list
+    from the network on first use (and hangs behind a network that drops packets);
+    the one installed here never fetches and never writes a cache.
+    """
+    import tldextract
+    import tldextract.tldextract as module
+
+    if getattr(module.TLD_EXTRACTOR, "_guardwire_offline", False):
+        return
+    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    extractor._guardwire_offline = True  # type: ignore[attr-defined]
+    module.TLD_EXTRACTOR = extractor
+
+
+@lru_cache(maxsize=8)
+def analyzer_engine(language: str, nlp: str) -> Any:
+    """Presidio's engine for ``language`` on a blank spaCy pipeline or model ``nlp``."""
+    neutralise_tldextract()
+    import spacy
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, predefined_recognizers
+    from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+    pipeline = spacy.blank(language) if nlp == "blank" else spacy.load(nlp)
+    nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": nlp}])
+    setattr(nlp_engine, "nlp", {language: pipeline})  # noqa: B010 (typed None upstream)
+    registry = RecognizerRegistry(supported_languages=[language])
+    registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
+    for name in EXTRA_RECOGNIZERS:
+        registry.add_recognizer(getattr(predefined_recognizers, name)(supported_language=language))
+    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])
+
+
+def supported_entities(language: str, nlp: str) -> list[str]:
+    """Every entity the configured pipeline can find."""
+    engine = analyzer_engine(language, nlp)
+    found = {
+        entity
+        for recognizer in engine.registry.get_recognizers(language, all_fields=True)
+        if type(recognizer).__name__ != "SpacyRecognizer"
+        for entity in recognizer.supported_entities
+    }
+    if nlp != "blank":
+        found |= set(NER_ENTITIES)
+    return sorted(found)
+
+
+def default_entities(language: str, nlp: str) -> list[str]:
+    """The entities found when a policy lists none."""
+    opt_in = OPT_IN_ENTITIES if nlp == "blank" else OPT_IN_ENTITIES - {"DATE_TIME"}
+    return [e for e in supported_entities(language, nlp) if e not in opt_in]
+
+
+class Detector:
+    """Finds the configured entities above their thresholds in a text."""
+
+    def __init__(
+        self,
+        *,
+        language: str,
+        nlp: str,
+        entities: Collection[str],
+        thresholds: Mapping[str, float],
+        allow: Collection[str],
+        custom: Sequence[PatternSpec] = (),
+    ) -> None:
+        engine = analyzer_engine(language, nlp)
+        recognizers = engine.registry.get_recognizers(language, all_fields=True)
+        self._thresholds = dict(thresholds)
+        wanted = set(entities)
+        self._specs = [s for s in pattern_specs(recognizers) if s.entity in wanted]
+        self._specs.extend(s for s in custom if s.entity in wanted)
+        self._phone = next((r for r in recognizers if type(r).__name__ == "PhoneRecognizer"), None)
+        if "PHONE_NUMBER" not in wanted:
+            self._phone = None
+        self._phone_context = frozenset(
+            w.lower() for w in getattr(self._phone, "context", ()) or ()
+        )
+        self._ner_entities = [e for e in NER_ENTITIES if e in wanted] if nlp != "blank" else []
+        self._engine, self._language = engine, language
+        self._allow = frozenset(a.strip().lower() for a in allow)
+        # The context words of patterns too weak for their threshold without context:
+        # one regex tells which occur in a text.
+        weak = {w for s in self._specs if not s.validated and s.score < thresholds[s.entity]
+                for w in s.context}  # fmt: skip
+        self._context = context_pattern(weak)
+
+    def find(self, text: str) -> list[Hit]:
+        """The entities in ``text``, non-overlapping, spans in ``text``."""
+        plain = plain_view(text)
+        hits = self._scan(plain, numbers_only=False)
+        if _DIGIT.search(plain.text) is not None:
+            compact = compact_view(plain)
+            if compact is not None:
+                hits.extend(self._scan(compact, numbers_only=True))
+        if self._ner_entities:
+            hits.extend(self._ner(plain))
+        return _resolve(hits)
+
+    def _scan(self, view: View, *, numbers_only: bool) -> list[Hit]:
+        text = view.text
+        signals = Signals.read(text)
+        hits: list[Hit] = []
+        #: View spans of what was found, so phone candidates inside them are skipped.
+        spans: list[tuple[int, int, float]] = []
+        possible: dict[str, bool] = {}
+        parts: dict[str, Windows] = {}
+        for spec in self._specs:
+            entity = spec.entity
+            if numbers_only and entity not in NUMBER_ENTITIES:
+                continue
+            allowed = possible.get(entity)
+            if allowed is None:
+                allowed = possible[entity] = signals.possible(entity)
+            if not allowed or not self._reachable(spec, signals):
+                continue
+            part = self._windows(entity, text, parts)
+            for match in spec.pattern.finditer(text if part is None else part.text):
+                start, end = match.span()
+                if start == end:
+                    continue
+                if part is not None:
+                    start, end = part.position(start), part.position(start) + end - start
+                score = spec.score_of(match.group())
+                if score <= 0:
+                    continue
+                if self._add(hits, view, entity, start, end, score, spec.context):
+                    spans.append((start, end, hits[-1].score))
+        if self._phone is not None and signals.possible("PHONE_NUMBER"):
+            self._phones(view, hits, spans)
+        return hits
+
+    @staticmethod
+    def _windows(entity: str, text: str, parts: dict[str, Windows]) -> Windows | None:
+        """The parts of ``text`` that ``entity``'s patterns need to see (``None``: all)."""
+        if entity in IN_DIGIT_WINDOWS:
+            key = "digits"
+        elif entity in TOKEN_ANCHORS:
+            key = entity
+        else:
+            return None
+        part = parts.get(key)
+        if part is None:
+            if key == "digits":
+                part = windows(text, DIGIT_RUN, tokens=2, min_length=2)
+            else:
+                part = windows(text, TOKEN_ANCHORS[entity], tokens=0)
+            parts[key] = part
+        return part
+
+    def _reachable(self, spec: PatternSpec, signals: Signals) -> bool:
+        """Whether a match of ``spec`` could reach its entity's threshold."""
+        threshold = self._thresholds[spec.entity]
+        if spec.validated or spec.score >= threshold:
+            return True
+        if boosted(spec.score) < threshold:
+            return False
+        return not spec.context.isdisjoint(signals.context_words(self._context))
+
+    def _add(
+        self,
+        hits: list[Hit],
+        view: View,
+        entity: str,
+        start: int,
+        end: int,
+        score: float,
+        context: frozenset[str],
+    ) -> bool:
+        threshold = self._thresholds[entity]
+        if score < threshold and context and has_context(view.text, start, context):
+            score = boosted(score)
+        if score < threshold:
+            return False
+        value = view.text[start:end]
+        if value.strip().lower() in self._allow:
+            return False
+        original_start, original_end = view.span(start, end)
+        hits.append(Hit(entity, original_start, original_end, score, _canonical(entity, value)))
+        return True
+
+    def _phones(self, view: View, hits: list[Hit], found: list[tuple[int, int, float]]) -> None:
+        """Phone numbers by ``phonenumbers`` (Presidio's PhoneRecognizer), run only on
+        digit runs not already inside a better-scored entity (a phone number loses an
+        overlap with a card, IBAN or IP address anyway), one region at a time until one
+        matches."""
+        import phonenumbers
+
+        phone = self._phone
+        assert phone is not None
+        text = view.text
+        for start, end in phone_candidates(text):
+            if any(s < end and start < e and score > phone.SCORE for s, e, score in found):
+                continue
+            snippet = text[start:end]
+            for region in phone_regions(snippet, phone.supported_regions):
+                matches = list(phonenumbers.PhoneNumberMatcher(snippet, region, phone.leniency))
+                for match in matches:
+                    span = (start + match.start, start + match.end)
+                    self._add(hits, view, "PHONE_NUMBER", *span, phone.SCORE, self._phone_context)
+                if matches:
+                    break
+
+    def _ner(self, plain: View) -> list[Hit]:
+        found = self._engine.analyze(
+            plain.text, language=self._language, entities=self._ner_entities
+        )
+        hits: list[Hit] = []
+        for result in found:
+            self._add(hits, plain, result.entity_type, result.start, result.end, result.score,
+                      frozenset())  # fmt: skip
+        return hits
+
+
+def _canonical(entity: str, value: str) -> str:
+    if entity in NUMBER_ENTITIES:
+        return "".join(c for c in value if c.isalnum()).upper()
+    return value.lower() if entity in ("EMAIL_ADDRESS", "URL") else value
+
+
+def _resolve(hits: list[Hit]) -> list[Hit]:
+    """Keep the best of overlapping hits: the higher score, then the longer span."""
+    if len(hits) < 2:
+        return hits
+    kept: list[Hit] = []
+    for hit in sorted(hits, key=lambda h: (-h.score, h.start - h.end, h.start)):
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    kept.sort(key=lambda h: h.start)
+    return kept

@@ -1,0 +1,123 @@
+"""The text the ``pii`` check matches on, and the way back to the characters sent.
+
+Presidio's recognizers see the text folded by :func:`guard.normalize.normalize` (NFKC,
+zero-width and bidi controls and soft hyphens dropped, look-alike letters folded) with
+the case of the original restored — checksums such as Bitcoin's base58 are
+case-sensitive — and every Unicode decimal digit (Arabic-Indic, Devanagari, ...) read
+as its ASCII digit. That is the *plain* view.
+
+Digit runs written with unusual separators (``4242·4242·4242·4242``, ``4 2 4 2 ...``,
+``078.05.1120``) get a second, *compact* view in which spaced digits are joined and
+dots, middle dots, underscores, slashes and Unicode dashes between digits become ``-``
+— a separator the number recognizers accept. Only the recognizers of numbers run on it
+(an IP address or a date keeps its dots in the plain view).
+
+Both views map spans back to the original text, so a redaction edits exactly the
+characters the caller sent.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from guard.normalize import Normalized, normalize
+
+#: A run of digits joined by separators; in the compact view its separators change.
+_DIGIT_RUN = re.compile(r"\d(?:[\s.\-_/·‐‑‒–—−]{1,3}\d)+")
+#: Separators that the number recognizers do not accept between digits.
+_ODD_SEPARATOR = re.compile(r"\d[.·_/‐‑‒–—−]\d|\d\s\d\s\d\s\d")
+_SEPARATORS = re.compile(r"[\s.\-_/·‐‑‒–—−]+")
+_TO_HYPHEN = str.maketrans(dict.fromkeys(".·_/‐‑‒–—−", "-"))
+
+
+@lru_cache(maxsize=4096)
+def _view_char(original: str, folded: str) -> str:
+    """The plain-view character for one folded character of ``original``."""
+    if len(folded) == 1 and folded.isdigit() and not folded.isascii():
+        return str(unicodedata.decimal(folded, 0))
+    nfkc = unicodedata.normalize("NFKC", original)
+    if len(nfkc) == 1 and nfkc.lower() == folded:
+        # Keep the case the caller wrote (full-width letters fold to their ASCII case).
+        return nfkc
+    return folded
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """Text to match on and the map of its positions back to the original text."""
+
+    text: str
+    #: Position in the plain view of each character (``None``: the identity).
+    to_plain: tuple[int, ...] | None
+    plain: Normalized
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """The original span of ``text[start:end]``."""
+        if self.to_plain is not None:
+            start, end = self.to_plain[start], self.to_plain[end - 1] + 1
+        return self.plain.span(start, end)
+
+
+def plain_view(text: str) -> View:
+    """The plain view of ``text`` (see the module docstring)."""
+    if text.isascii():
+        return View(text, None, Normalized(text, None, len(text)))
+    folded = normalize(text)
+    index = folded.index
+    chars = folded.text
+    if index is None:
+        out = "".join(
+            c if o.isascii() else _view_char(o, c) for o, c in zip(text, chars, strict=True)
+        )
+    else:
+        out = "".join(
+            c if text[i].isascii() else _view_char(text[i], c)
+            for i, c in zip(index, chars, strict=True)
+        )
+    return View(out, None, Normalized(out, folded.index, folded.original_length))
+
+
+def compact_view(plain: View) -> View | None:
+    """The compact view of ``plain``, or ``None`` when no digit run needs one."""
+    text = plain.text
+    if _ODD_SEPARATOR.search(text) is None:
+        return None
+    parts: list[str] = []
+    positions: list[int] = []
+    last = 0
+    for run in _DIGIT_RUN.finditer(text):
+        piece = run.group()
+        if not _needs_compacting(piece):
+            continue
+        start, end = run.span()
+        parts.append(text[last:start])
+        positions.extend(range(last, start))
+        groups = _SEPARATORS.split(piece)
+        # One digit between every separator: the digits were spaced out; join them.
+        spaced = len(groups) >= 4 and all(len(g) == 1 for g in groups)
+        for offset, char in enumerate(piece):
+            if spaced and not char.isdigit():
+                continue
+            parts.append(" " if char.isspace() else char.translate(_TO_HYPHEN))
+            positions.append(start + offset)
+        last = end
+    if not parts:
+        return None
+    parts.append(text[last:])
+    positions.extend(range(last, len(text)))
+    return View("".join(parts), tuple(positions), plain.plain)
+
+
+def _needs_compacting(run: str) -> bool:
+    """A run of at least 9 digits (the shortest number entity written with odd
+    separators) with a separator the number recognizers do not accept; not an IPv4
+    address or a version string (dots between groups of one to three digits)."""
+    if sum(c.isdigit() for c in run) < 9 or _ODD_SEPARATOR.search(run) is None:
+        return False
+    return _DOTTED.fullmatch(run) is None
+
+
+_DOTTED = re.compile(r"\d{1,3}(?:\.\d{1,3})+")

@@ -1,0 +1,332 @@
+"""The ``pii`` check: personal data found by Presidio's recognizers, then blocked,
+redacted, masked, hashed, reversibly pseudonymised or reported.
+
+Detection (see :mod:`guard.checks._pii_detect`) runs Presidio's predefined pattern
+recognizers — credit card with Luhn, IBAN with its checksum, US SSN, phone numbers via
+``phonenumbers``, e-mail, IP, URL, crypto wallets, national ids — on a blank spaCy
+pipeline (nothing downloaded, nothing fetched); ``nlp: <spaCy model>`` adds NER
+entities. It matches on normalised text (zero-width and bidi controls, soft hyphens,
+full-width and other Unicode digits, spaced or dotted digit runs) and reports spans in
+the text the caller sent.
+
+Findings are ``Finding(check, kind=<entity>, start, end, score, action)`` — never the
+value. Replacements: see :mod:`guard.checks._pii_actions`. ``pseudonymise`` issues
+``<EMAIL_ADDRESS_1>`` at the input stage and registers it with ``ctx.restore``, so the
+caller's reply (complete or streamed) has the original back; at the output stage, and
+in streams, it writes ``<EMAIL_ADDRESS>`` (the caller never sees a placeholder that
+nothing would restore).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import threading
+from typing import Literal
+
+import regex
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from guard.checks._pii_actions import (
+    MemorySessionVaults,
+    SessionVaults,
+    Vault,
+    hashed,
+    masked,
+    redacted,
+)
+from guard.checks._pii_detect import Detector, Hit, default_entities, supported_entities
+from guard.checks._pii_recognizers import custom_spec
+from guard.checks.base import Capabilities, CheckConfig, CheckContext, TextCheck, verdict_from
+from guard.types import Action, Call, Edit, Finding, Reply, Verdict
+
+PiiAction = Literal["block", "redact", "mask", "hash", "pseudonymise", "warn"]
+_ACTIONS = {
+    "block": Action.BLOCK, "redact": Action.REDACT, "mask": Action.REDACT,
+    "hash": Action.REDACT, "pseudonymise": Action.REDACT, "warn": Action.WARN,
+}  # fmt: skip
+#: Presidio scores a phone number 0.4 (its NER-based context boost needs lemmas that
+#: a blank pipeline lacks); below a policy's threshold, phones count from 0.4 unless
+#: ``per_entity`` says otherwise.
+_DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4}
+_ENTITY = r"^[A-Z][A-Z0-9_]{1,63}$"
+#: The longest text a stream holds back for a pending entity (a longer URL split
+#: across chunks may be released in part).
+_MAX_HOLD = 256
+_GROUP = re.compile(r"[\w()+\-.·/]{1,6}")
+
+
+class CustomRecognizer(BaseModel):
+    """A recognizer defined in the policy: a regex with a score and context words."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    entity: str = Field(pattern=_ENTITY)
+    regex: str
+    score: float = Field(default=0.6, ge=0, le=1)
+    context: list[str] = Field(default_factory=list)
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            compiled = regex.compile(value)
+        except regex.error as exc:
+            raise ValueError(f"regex does not compile: {exc}") from None
+        if compiled.fullmatch(""):
+            raise ValueError("regex matches the empty string")
+        return value
+
+
+class EntityRule(BaseModel):
+    """Per-entity overrides of the check's action and threshold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: PiiAction | None = None
+    threshold: float | None = Field(default=None, ge=0, le=1)
+
+
+class PiiConfig(CheckConfig):
+    """Policy entry of the ``pii`` check (the keys of issue 17)."""
+
+    check: Literal["pii"]
+    action: PiiAction = "redact"
+    #: Minimum Presidio score, 0..1 (phone numbers: see ``_DEFAULT_THRESHOLDS``).
+    threshold: float = Field(default=0.5, ge=0, le=1)
+    #: Default: every entity the pipeline finds except DATE_TIME and UUID (opt-in).
+    entities: list[str] | None = None
+    per_entity: dict[str, EntityRule] = Field(default_factory=dict)
+    #: Values that are never PII (compared case-insensitively with what matched).
+    allow: list[str] = Field(default_factory=list)
+    recognizers: list[CustomRecognizer] = Field(default_factory=list)
+    language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
+    #: ``blank`` (offline, patterns only) or the name of an installed spaCy model.
+    nlp: str = Field(default="blank", pattern=r"^[A-Za-z0-9_.\-]{1,100}$")
+    #: ``session``: the same value keeps its pseudonym across the calls of a session
+    #: (``x-guardwire-session`` / the extension's ``session``), in memory.
+    scope: Literal["call", "session"] = "call"
+    session_ttl_s: float = Field(default=3600, gt=0)
+    session_max: int = Field(default=10_000, ge=1)
+    #: Environment variable holding the deployment's key for ``hash`` (read at load).
+    hash_key_env: str = Field(default="GUARDWIRE_PII_HASH_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+    def actions_used(self) -> set[str]:
+        """Every action this entry can take."""
+        used: set[str] = {self.action}
+        used.update(rule.action for rule in self.per_entity.values() if rule.action)
+        return used
+
+    @model_validator(mode="after")
+    def _loadable(self) -> PiiConfig:
+        if self.nlp != "blank" and importlib.util.find_spec(self.nlp) is None:
+            raise ValueError(
+                f"nlp: the spaCy model '{self.nlp}' is not installed; install it with "
+                f"'pip install {self.nlp}' (or 'python -m spacy download {self.nlp}' where "
+                "the machine may download), or use 'nlp: blank' for the pattern entities "
+                "only"
+            )
+        if "hash" in self.actions_used() and not os.environ.get(self.hash_key_env):
+            raise ValueError(
+                f"action 'hash' needs the deployment's hash key in the environment "
+                f"variable {self.hash_key_env} (a long random secret, the same on every "
+                "replica); set it, or name another variable in 'hash_key_env'"
+            )
+        try:
+            known = set(supported_entities(self.language, self.nlp))
+        except (OSError, ImportError):
+            raise ValueError(
+                f"language '{self.language}' has no spaCy pipeline here; use 'en' or "
+                "another language spaCy supports"
+            ) from None
+        known.update(r.entity for r in self.recognizers)
+        named = set(self.entities or ()) | set(self.per_entity)
+        unknown = sorted(named - known)
+        if unknown:
+            raise ValueError(
+                f"unknown entities {', '.join(unknown)}; this pipeline finds "
+                f"{', '.join(sorted(known))} (or add a custom recognizer)"
+            )
+        return self
+
+
+class _Replacements(threading.local):
+    """Replacement texts of the findings of the last scan in this thread (mask and
+    hash need the matched text, which a finding never carries)."""
+
+    def __init__(self) -> None:
+        self.by_span: dict[tuple[str, int, int], str] = {}
+
+
+class PiiCheck(TextCheck):
+    """Personal data in prompts and replies (see the module docstring)."""
+
+    def __init__(self, config: PiiConfig) -> None:
+        self.name = config.name or "pii"
+        self.shadow = config.mode == "shadow"
+        language, nlp = config.language, config.nlp
+        custom = [custom_spec(r.entity, r.regex, r.score, r.context) for r in config.recognizers]
+        entities = list(config.entities or default_entities(language, nlp))
+        entities += [s.entity for s in custom if config.entities is None]
+        self.entities = tuple(dict.fromkeys(entities))
+        self._actions = {e: config.action for e in self.entities}
+        thresholds = {e: min(config.threshold, _DEFAULT_THRESHOLDS.get(e, 1.0))
+                      for e in self.entities}  # fmt: skip
+        for entity, rule in config.per_entity.items():
+            if rule.action:
+                self._actions[entity] = rule.action
+            if rule.threshold is not None:
+                thresholds[entity] = rule.threshold
+        self._detector = Detector(
+            language=language,
+            nlp=nlp,
+            entities=self.entities,
+            thresholds=thresholds,
+            allow=config.allow,
+            custom=custom,
+        )
+        used = set(self._actions.values())
+        self.capabilities = Capabilities(
+            streamable=True, may_block="block" in used, restores="pseudonymise" in used
+        )
+        self._hash_key = os.environ.get(config.hash_key_env, "").encode() if "hash" in used else b""
+        self._sessions: SessionVaults | None = None
+        if config.scope == "session":
+            self._sessions = MemorySessionVaults(
+                ttl=config.session_ttl_s, max_sessions=config.session_max, max_entries=1000
+            )
+        self._known = frozenset(supported_entities(language, nlp))
+        self._ner = nlp != "blank"
+        self._stash = _Replacements()
+        # Context words sit just before an entity: keep them when a stream releases text.
+        self.lookbehind = 128
+
+    # -- detection -------------------------------------------------------------------
+
+    def _found(self, text: str) -> list[tuple[Finding, Hit]]:
+        return [(self._finding(hit), hit) for hit in self._detector.find(text)]
+
+    def _finding(self, hit: Hit) -> Finding:
+        action = _ACTIONS[self._actions[hit.entity]]
+        return Finding(self.name, hit.entity, start=hit.start, end=hit.end, score=hit.score,
+                       action=action, rule=hit.entity)  # fmt: skip
+
+    def scan(self, text: str) -> list[Finding]:
+        stash = self._stash.by_span
+        stash.clear()
+        findings = []
+        for finding, hit in self._found(text):
+            stash[hit.entity, hit.start, hit.end] = self._replace(
+                hit, text[hit.start : hit.end], None
+            )
+            findings.append(finding)
+        return findings
+
+    def replacement(self, finding: Finding) -> str:
+        found = self._stash.by_span.get((finding.kind, finding.start, finding.end))
+        return found or redacted(finding.kind)
+
+    def _replace(self, hit: Hit, original: str, vault: Vault | None) -> str:
+        action = self._actions[hit.entity]
+        if action == "mask":
+            return masked(hit.entity, original)
+        if action == "hash":
+            return hashed(self._hash_key, hit.entity, hit.value)
+        if action == "pseudonymise" and vault is not None:
+            placeholder = vault.placeholder(hit.entity, hit.value, original)
+            if placeholder is not None:
+                return placeholder
+        return redacted(hit.entity)
+
+    # -- stages ------------------------------------------------------------------------
+
+    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        """Find and replace; pseudonyms are registered for the reply's restores."""
+        findings: list[Finding] = []
+        edits: list[Edit] = []
+        action = Action.ALLOW
+        vault: Vault | None = None
+        for number, segment in enumerate(ctx.segments):
+            text = segment.text
+            if not text:
+                continue
+            for finding, hit in self._found(text):
+                finding = _in_segment(finding, number)
+                findings.append(finding)
+                action = max(action, finding.action)
+                if finding.action is not Action.REDACT:
+                    continue
+                original = text[hit.start : hit.end]
+                if vault is None and self._actions[hit.entity] == "pseudonymise":
+                    vault = self._vault(ctx)
+                replacement = self._replace(hit, original, vault)
+                edits.append(Edit(number, hit.start, hit.end, replacement))
+        if vault is not None and not self.shadow:
+            for placeholder, original in vault.issued().items():
+                ctx.restore(placeholder, original)
+        return verdict_from(self.name, action, findings, edits, shadow=self.shadow)
+
+    def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
+        """The reply is checked as a stream would be (same findings, same text)."""
+        return self.check_segments(ctx.segments)
+
+    def _vault(self, ctx: CheckContext) -> Vault:
+        caller = ctx.caller
+        if self._sessions is not None and caller.session:
+            # The session id is the caller's; tenant and key keep two callers who pick
+            # the same id from ever seeing each other's values.
+            key = (self.name, caller.tenant or "", caller.key_id or "", caller.session)
+            return self._sessions.vault(key)
+        area = ctx.private(self.name)
+        vault = area.get("vault")
+        if vault is None:
+            vault = area["vault"] = Vault()
+        assert isinstance(vault, Vault)
+        return vault
+
+    # -- streams -----------------------------------------------------------------------
+
+    def holdback(self, text: str) -> int:
+        """The trailing characters an entity still being written could extend: the last
+        token, and the groups before it when they could be one number written in groups
+        (``+1 415 555``, ``DE89 3704``, ``4 2 4 2``); with NER, the last three words."""
+        end = len(text)
+        limit = max(0, end - _MAX_HOLD)
+        hold_from = position = end
+        count = 0
+        while position > limit:
+            gap = position
+            while gap > limit and text[gap - 1] in " \t" and position - gap < 2:
+                gap -= 1
+            if gap == limit or text[gap - 1].isspace():
+                break  # a line break or a wide gap: nothing continues across it
+            start = gap
+            while start > limit and not text[start - 1].isspace():
+                start -= 1
+            token = text[start:gap]
+            pending = _is_group(token) or (self._ner and count < 3)
+            # The last token is pending when nothing follows it yet; before it, only
+            # groups of a number (or, with NER, words of a name) continue an entity.
+            if not pending and not (count == 0 and gap == end):
+                break
+            hold_from = position = start
+            count += 1
+        return end - hold_from
+
+    def metric_labels(self, finding: Finding) -> tuple[str, str]:
+        """``entity`` and ``action`` label values of a finding (closed sets)."""
+        entity = finding.kind if finding.kind in self._known else "other"
+        return entity, self._actions.get(finding.kind, finding.action.label)
+
+
+def _is_group(token: str) -> bool:
+    """A short piece of a number written in groups (digits, or IBAN-style capitals)."""
+    return _GROUP.fullmatch(token) is not None and (
+        any(c.isdigit() for c in token) or token.isupper()
+    )
+
+
+def _in_segment(finding: Finding, segment: int) -> Finding:
+    return Finding(finding.check, finding.kind, segment, finding.start, finding.end,
+                   finding.score, finding.action, finding.rule)  # fmt: skip
