@@ -36,6 +36,9 @@ from guard.checks._pii_recognizers import (
 from guard.checks._pii_text import View, compact_view, plain_view
 
 _DIGIT = re.compile(r"\d")
+_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+#: The pseudo-entity of an allow-listed value.
+_ALLOWED = "allowed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +156,7 @@ class Detector:
                 hits.extend(self._scan(compact, numbers_only=True))
         if self._ner_entities:
             hits.extend(self._ner(plain))
-        return _resolve(hits)
+        return [hit for hit in _resolve(hits) if hit.entity != _ALLOWED]
 
     def _scan(self, view: View, *, numbers_only: bool) -> list[Hit]:
         text = view.text
@@ -231,9 +234,11 @@ class Detector:
         if score < threshold:
             return False
         value = view.text[start:end]
-        if value.strip().lower() in self._allow:
-            return False
         original_start, original_end = view.span(start, end)
+        if value.strip().lower() in self._allow:
+            # An allowed value wins every overlap (its domain is no URL either), then goes.
+            hits.append(Hit(_ALLOWED, original_start, original_end, 2.0, ""))
+            return False
         hits.append(Hit(entity, original_start, original_end, score, _canonical(entity, value)))
         return True
 
@@ -251,6 +256,8 @@ class Detector:
             if any(s < end and start < e and score > phone.SCORE for s, e, score in found):
                 continue
             snippet = text[start:end]
+            if _DOTTED_QUAD.fullmatch(snippet.strip(",;:()")) is not None:
+                continue  # an IPv4 address (under the IP threshold) is no phone number
             for region in phone_regions(snippet, phone.supported_regions):
                 matches = list(phonenumbers.PhoneNumberMatcher(snippet, region, phone.leniency))
                 for match in matches:

@@ -26,7 +26,7 @@ from functools import lru_cache
 from guard.normalize import Normalized, normalize
 
 #: A run of digits joined by separators; in the compact view its separators change.
-_DIGIT_RUN = re.compile(r"\d(?:[\s.\-_/·‐‑‒–—−]{1,3}\d)+")
+_DIGIT_RUN = re.compile(r"\d+(?:[\s.\-_/·‐‑‒–—−]{1,3}\d+)+")
 #: Separators that the number recognizers do not accept between digits.
 _ODD_SEPARATOR = re.compile(r"\d[.·_/‐‑‒–—−]\d|\d\s\d\s\d\s\d")
 _SEPARATORS = re.compile(r"[\s.\-_/·‐‑‒–—−]+")

@@ -54,7 +54,7 @@ _ENTITY = r"^[A-Z][A-Z0-9_]{1,63}$"
 #: The longest text a stream holds back for a pending entity (a longer URL split
 #: across chunks may be released in part).
 _MAX_HOLD = 256
-_GROUP = re.compile(r"[\w()+\-.·/]{1,6}")
+_GROUP = re.compile(r"[\w()+\-.·/]{1,24}")
 
 
 class CustomRecognizer(BaseModel):
@@ -246,7 +246,8 @@ class PiiCheck(TextCheck):
         findings: list[Finding] = []
         edits: list[Edit] = []
         action = Action.ALLOW
-        vault: Vault | None = None
+        # Session scope: the session's earlier placeholders are restored in this reply too.
+        vault = self._session_vault(ctx)
         for number, segment in enumerate(ctx.segments):
             text = segment.text
             if not text:
@@ -271,13 +272,16 @@ class PiiCheck(TextCheck):
         """The reply is checked as a stream would be (same findings, same text)."""
         return self.check_segments(ctx.segments)
 
-    def _vault(self, ctx: CheckContext) -> Vault:
+    def _session_vault(self, ctx: CheckContext) -> Vault | None:
         caller = ctx.caller
-        if self._sessions is not None and caller.session:
-            # The session id is the caller's; tenant and key keep two callers who pick
-            # the same id from ever seeing each other's values.
-            key = (self.name, caller.tenant or "", caller.key_id or "", caller.session)
-            return self._sessions.vault(key)
+        if self._sessions is None or not caller.session:
+            return None
+        # The session id is the caller's; tenant and key keep two callers who pick the
+        # same id from ever seeing each other's values.
+        key = (self.name, caller.tenant or "", caller.key_id or "", caller.session)
+        return self._sessions.vault(key)
+
+    def _vault(self, ctx: CheckContext) -> Vault:
         area = ctx.private(self.name)
         vault = area.get("vault")
         if vault is None:
@@ -312,6 +316,8 @@ class PiiCheck(TextCheck):
                 break
             hold_from = position = start
             count += 1
+            if not pending:
+                break  # an e-mail or URL being written: groups before it are not part
         return end - hold_from
 
     def metric_labels(self, finding: Finding) -> tuple[str, str]:
@@ -323,7 +329,7 @@ class PiiCheck(TextCheck):
 def _is_group(token: str) -> bool:
     """A short piece of a number written in groups (digits, or IBAN-style capitals)."""
     return _GROUP.fullmatch(token) is not None and (
-        any(c.isdigit() for c in token) or token.isupper()
+        any(c.isdigit() for c in token) or (token.isupper() and len(token) <= 4)
     )
 
 
