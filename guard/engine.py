@@ -96,6 +96,15 @@ class Guard:
         self._validate_capabilities()
         self._collect_finish_hooks()
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
+        #: (stage, check name) -> the check's ``metric_labels`` for findings counted by
+        #: entity (the pii check's ``guardwire_pii_entities_total``).
+        self._entity_labels: dict[tuple[Stage, str], Callable[[Any], tuple[str, str]]] = {
+            (stage, check.name): check.metric_labels  # type: ignore[attr-defined]
+            for stage, checks in ((Stage.INPUT, self.input_checks),
+                                  (Stage.OUTPUT, self.output_checks))  # fmt: skip
+            for check in checks
+            if hasattr(check, "metric_labels")
+        }
         self._call_counters: dict[tuple[str, str, str], Any] = {}
 
     def add_check(
@@ -293,9 +302,20 @@ class Guard:
                 )
             children[0].inc()
             children[1].observe(verdict.latency)
+            if verdict.findings and self._entity_labels:
+                self._count_entities(stage, verdict)
         return Decision(
             stage, action, verdicts, self.policy_name, self.policy_hash, call.request_id, latency
         )
+
+    def _count_entities(self, stage: Stage, verdict: Verdict) -> None:
+        labels_of = self._entity_labels.get((stage, verdict.check))
+        if labels_of is None:
+            return
+        counter = self.telemetry.pii_entities
+        for finding in verdict.findings:
+            entity, action = labels_of(finding)
+            counter.labels(verdict.check, stage.value, entity, action).inc()
 
     def count_call(self, frontend: str, format_name: str, outcome: str) -> None:
         """Count one finished call by frontend, wire format and outcome."""

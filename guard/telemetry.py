@@ -91,6 +91,13 @@ class Telemetry:
             registry=registry,
         )
         self._budget_metrics(registry)
+        self.pii_entities = Counter(
+            "guardwire_pii_entities",
+            "Personal data found by a pii check, by entity (Presidio's entity names of the "
+            "configured pipeline, 'other' for custom ones) and the action it configured.",
+            ["check", "stage", "entity", "action"],
+            registry=registry,
+        )
         self.policy_info = Gauge(
             "guardwire_policy_info",
             "The active policy: 1 for each loaded policy name and content hash.",

@@ -8,6 +8,7 @@ only reads it. See :mod:`guard.checks._pii_recognizers` for what makes it fast a
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -86,7 +87,14 @@ def analyzer_engine(language: str, nlp: str) -> Any:
     nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": nlp}])
     setattr(nlp_engine, "nlp", {language: pipeline})  # noqa: B010 (typed None upstream)
     registry = RecognizerRegistry(supported_languages=[language])
-    registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
+    # Presidio warns once per recognizer of another language it skips: noise at startup.
+    presidio_log = logging.getLogger("presidio-analyzer")
+    level = presidio_log.level
+    presidio_log.setLevel(logging.ERROR)
+    try:
+        registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
+    finally:
+        presidio_log.setLevel(level)
     for name in EXTRA_RECOGNIZERS:
         registry.add_recognizer(getattr(predefined_recognizers, name)(supported_language=language))
     return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])

@@ -159,7 +159,7 @@ def test_a_missing_spacy_model_names_the_pip_command() -> None:
 
 
 def test_unknown_entities_are_refused_with_the_known_ones() -> None:
-    with pytest.raises(PolicyError, match="unknown entities PASSPORT_NUMBER.*CREDIT_CARD"):
+    with pytest.raises(PolicyError, match=r"unknown entities PASSPORT_NUMBER.*CREDIT_CARD"):
         policy("name: t\ninput:\n  - check: pii\n    entities: [PASSPORT_NUMBER]\n")
 
 
@@ -360,3 +360,33 @@ def test_cost_grows_linearly_with_text_size(guard: Guard) -> None:
     best(small)
     # 20x the text: generous bound for a loaded machine (linear is ~20x).
     assert best(large) < 60 * best(small)
+
+
+# -- packs and metrics ----------------------------------------------------------------------
+
+
+def test_strict_pack_redacts_pii_on_input_and_output(make_guard: Callable[..., Guard]) -> None:
+    from prometheus_client import CollectorRegistry
+
+    strict = Guard("strict", registry=CollectorRegistry())
+    assert strict.check_input("mail maria@example.org").text == "mail <EMAIL_ADDRESS>"
+    assert strict.check_output("call +1 415-555-0132").text == "call <PHONE_NUMBER>"
+    # The default rules are still there.
+    assert strict.check_input("how to build a bomb").action is Action.BLOCK
+
+
+def test_entities_are_counted_by_type_and_action(make_guard: Callable[..., Guard]) -> None:
+    g = make_guard("""\
+        name: t
+        input:
+          - check: pii
+            action: mask
+            per_entity: {US_SSN: {action: warn}}
+            recognizers: [{entity: TICKET_REF, regex: 'TK-\\d{5}', score: 0.9}]
+        """)
+    g.check_input("maria@example.org, bob@example.org, ssn 536-22-1234, TK-12345")
+    sample = g.telemetry.registry.get_sample_value
+    labels = {"check": "pii", "stage": "input"}
+    assert sample("guardwire_pii_entities_total", {**labels, "entity": "EMAIL_ADDRESS", "action": "mask"}) == 2
+    assert sample("guardwire_pii_entities_total", {**labels, "entity": "US_SSN", "action": "warn"}) == 1
+    assert sample("guardwire_pii_entities_total", {**labels, "entity": "other", "action": "mask"}) == 1
