@@ -98,13 +98,12 @@ class Guard:
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
         #: (stage, check name) -> the check's ``metric_labels`` for findings counted by
         #: entity (the pii check's ``guardwire_pii_entities_total``).
-        self._entity_labels: dict[tuple[Stage, str], Callable[[Any], tuple[str, str]]] = {
-            (stage, check.name): check.metric_labels  # type: ignore[attr-defined]
-            for stage, checks in ((Stage.INPUT, self.input_checks),
-                                  (Stage.OUTPUT, self.output_checks))  # fmt: skip
-            for check in checks
-            if hasattr(check, "metric_labels")
-        }
+        self._entity_labels: dict[tuple[Stage, str], Callable[[Any], tuple[str, str]]] = {}
+        for stage, checks in ((Stage.INPUT, self.input_checks), (Stage.OUTPUT, self.output_checks)):
+            for check in checks:
+                labels_of = getattr(check, "metric_labels", None)
+                if labels_of is not None:
+                    self._entity_labels[stage, check.name] = labels_of
         self._call_counters: dict[tuple[str, str, str], Any] = {}
 
     def add_check(

@@ -38,7 +38,9 @@ def test_pii_check_runs_offline_and_validates_emails_without_fetching(
 
     engine = guard.Guard("strict", registry=CollectorRegistry())
     with caplog.at_level(logging.DEBUG, logger="tldextract"):
-        decision = engine.check_input("mail maria.lopez@mail.example.co.uk, card 4111 1111 1111 1111")
+        decision = engine.check_input(
+            "mail maria.lopez@mail.example.co.uk, card 4111 1111 1111 1111"
+        )
     # tldextract logs every failed fetch of the suffix list; none was even tried.
     assert not [r for r in caplog.records if r.name.startswith("tldextract")]
     assert decision.text == "mail <EMAIL_ADDRESS>, card <CREDIT_CARD>"

@@ -387,6 +387,16 @@ def test_entities_are_counted_by_type_and_action(make_guard: Callable[..., Guard
     g.check_input("maria@example.org, bob@example.org, ssn 536-22-1234, TK-12345")
     sample = g.telemetry.registry.get_sample_value
     labels = {"check": "pii", "stage": "input"}
-    assert sample("guardwire_pii_entities_total", {**labels, "entity": "EMAIL_ADDRESS", "action": "mask"}) == 2
-    assert sample("guardwire_pii_entities_total", {**labels, "entity": "US_SSN", "action": "warn"}) == 1
-    assert sample("guardwire_pii_entities_total", {**labels, "entity": "other", "action": "mask"}) == 1
+    assert (
+        sample(
+            "guardwire_pii_entities_total", {**labels, "entity": "EMAIL_ADDRESS", "action": "mask"}
+        )
+        == 2
+    )
+    assert (
+        sample("guardwire_pii_entities_total", {**labels, "entity": "US_SSN", "action": "warn"})
+        == 1
+    )
+    assert (
+        sample("guardwire_pii_entities_total", {**labels, "entity": "other", "action": "mask"}) == 1
+    )
