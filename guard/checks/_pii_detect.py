@@ -37,6 +37,10 @@ from guard.checks._pii_recognizers import (
 from guard.checks._pii_text import View, compact_view, plain_view
 
 _DIGIT = re.compile(r"\d")
+_BARE_DIGITS = re.compile(r"\d+")
+_SPACED = re.compile(r"\d\s\d\s\d\s\d")
+#: Entities that a run of bare digits is reported as only with a context word.
+BARE_NEEDS_CONTEXT = frozenset({"PHONE_NUMBER", "UK_NHS"})
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 #: The pseudo-entity of an allow-listed value.
 _ALLOWED = "allowed"
@@ -184,14 +188,17 @@ class Detector:
             if not allowed or not self._reachable(spec, signals):
                 continue
             part = self._windows(entity, text, parts)
-            for match in spec.pattern.finditer(text if part is None else part.text):
-                start, end = match.span()
-                if start == end:
+            scanned = text if part is None else part.text
+            for match in spec.pattern.finditer(scanned):
+                for start, end in spec.candidates(match):
+                    score = spec.score_of(scanned[start:end]) if start < end else 0.0
+                    if score > 0:
+                        break
+                if score <= 0:
                     continue
                 if part is not None:
                     start, end = part.position(start), part.position(start) + end - start
-                score = spec.score_of(match.group())
-                if score <= 0:
+                if not _whole_token(text, start, end):
                     continue
                 if self._add(hits, view, entity, start, end, score, spec.context):
                     spans.append((start, end, hits[-1].score))
@@ -237,7 +244,13 @@ class Detector:
         context: frozenset[str],
     ) -> bool:
         threshold = self._thresholds[entity]
-        if score < threshold and context and has_context(view.text, start, context):
+        if entity in BARE_NEEDS_CONTEXT and _bare(view, start, end):
+            # Ten bare digits are as often a timestamp or an order number: only with a
+            # context word ("phone", "NHS") before them.
+            if not has_context(view.text, start, context):
+                return False
+            score = max(score, threshold)
+        elif score < threshold and context and has_context(view.text, start, context):
             score = boosted(score)
         if score < threshold:
             return False
@@ -260,12 +273,17 @@ class Detector:
         phone = self._phone
         assert phone is not None
         text = view.text
+        compact = view.to_plain is not None
         for start, end in phone_candidates(text):
-            if any(s < end and start < e and score > phone.SCORE for s, e, score in found):
+            if any(s <= start and end <= e and score > phone.SCORE for s, e, score in found):
                 continue
             snippet = text[start:end]
-            if _DOTTED_QUAD.fullmatch(snippet.strip(",;:()")) is not None:
-                continue  # an IPv4 address (under the IP threshold) is no phone number
+            if compact and not _spaced_in_plain(view, start, end):
+                continue  # only spaced-out digits need the compact view; the rest is plain
+            if _DOTTED_QUAD.fullmatch(snippet.strip(",;:()")) is not None or (
+                snippet.count(".") >= 3 and "+" not in snippet
+            ):
+                continue  # an IPv4 address or a build number is no phone number
             for region in phone_regions(snippet, phone.supported_regions):
                 matches = list(phonenumbers.PhoneNumberMatcher(snippet, region, phone.leniency))
                 for match in matches:
@@ -285,6 +303,27 @@ class Detector:
         return hits
 
 
+def _bare(view: View, start: int, end: int) -> bool:
+    """Whether ``view.text[start:end]`` was written as bare digits (in the plain view)."""
+    if view.to_plain is not None:
+        start, end = view.to_plain[start], view.to_plain[end - 1] + 1
+    return _BARE_DIGITS.fullmatch(view.plain.text, start, end) is not None
+
+
+def _spaced_in_plain(view: View, start: int, end: int) -> bool:
+    assert view.to_plain is not None
+    plain = view.plain.text[view.to_plain[start] : view.to_plain[end - 1] + 1]
+    return _SPACED.search(plain) is not None
+
+
+def _whole_token(text: str, start: int, end: int) -> bool:
+    """A match glued to letters or digits is part of a longer token (a hash, an id):
+    Presidio's medical-licence pattern, for one, has no word boundaries."""
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not (before.isalnum() or after.isalnum())
+
+
 def _canonical(entity: str, value: str) -> str:
     if entity in NUMBER_ENTITIES:
         return "".join(c for c in value if c.isalnum()).upper()
@@ -295,6 +334,11 @@ def _resolve(hits: list[Hit]) -> list[Hit]:
     """Keep the best of overlapping hits: the higher score, then the longer span."""
     if len(hits) < 2:
         return hits
+    # A hit inside a longer one is part of it (a card number inside an IBAN, an NHS-valid
+    # digit run inside a phone number with its country code, a domain inside an e-mail).
+    hits = [h for h in hits
+            if not any(o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
+                       for o in hits)]  # fmt: skip
     kept: list[Hit] = []
     for hit in sorted(hits, key=lambda h: (-h.score, h.start - h.end, h.start)):
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):

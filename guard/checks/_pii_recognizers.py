@@ -99,6 +99,17 @@ class PatternSpec:
     #: A checksum can raise the score to 1.0.
     validated: bool
     context: frozenset[str]
+    #: Presidio's IBAN recognizer tries the match cut at each group's end, last first
+    #: (a word after an IBAN is no part of it): so does this spec.
+    group_ends: bool = False
+
+    def candidates(self, match: Any) -> list[tuple[int, int]]:
+        """The spans of a match to score, best first."""
+        start, end = match.span()
+        if not self.group_ends:
+            return [(start, end)]
+        ends = [match.span(g)[1] for g in range(len(match.groups()), 0, -1)]
+        return [(start, e if e > 0 else end) for e in ends] or [(start, end)]
 
     def score_of(self, matched: str) -> float:
         """Presidio's score for a match: 1.0 validated, 0 invalidated, else the pattern's."""
@@ -178,6 +189,7 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
                     recognizer,
                     validated,
                     context,
+                    type(recognizer).__name__ == "IbanRecognizer",
                 )
             )
     return specs

@@ -26,10 +26,10 @@ from functools import lru_cache
 from guard.normalize import Normalized, normalize
 
 #: A run of digits joined by separators; in the compact view its separators change.
-_DIGIT_RUN = re.compile(r"\d+(?:[\s.\-_/·‐‑‒–—−]{1,3}\d+)+")
+_DIGIT_RUN = re.compile(r"(?:[+(]\s?)?\d+(?:[\s.\-_/·()‐‑‒–—−]{1,3}\d+)+")
 #: Separators that the number recognizers do not accept between digits.
 _ODD_SEPARATOR = re.compile(r"\d[.·_/‐‑‒–—−]\d|\d\s\d\s\d\s\d")
-_SEPARATORS = re.compile(r"[\s.\-_/·‐‑‒–—−]+")
+_SEPARATORS = re.compile(r"[\s.\-_/·()‐‑‒–—−]+")
 _TO_HYPHEN = str.maketrans(dict.fromkeys(".·_/‐‑‒–—−", "-"))
 
 
@@ -70,11 +70,11 @@ def plain_view(text: str) -> View:
     chars = folded.text
     if index is None:
         out = "".join(
-            c if o.isascii() else _view_char(o, c) for o, c in zip(text, chars, strict=True)
+            o if o.isascii() else _view_char(o, c) for o, c in zip(text, chars, strict=True)
         )
     else:
         out = "".join(
-            c if text[i].isascii() else _view_char(text[i], c)
+            text[i] if text[i].isascii() else _view_char(text[i], c)
             for i, c in zip(index, chars, strict=True)
         )
     return View(out, None, Normalized(out, folded.index, folded.original_length))
@@ -95,13 +95,8 @@ def compact_view(plain: View) -> View | None:
         start, end = run.span()
         parts.append(text[last:start])
         positions.extend(range(last, start))
-        groups = _SEPARATORS.split(piece)
-        # One digit between every separator: the digits were spaced out; join them.
-        spaced = len(groups) >= 4 and all(len(g) == 1 for g in groups)
-        for offset, char in enumerate(piece):
-            if spaced and not char.isdigit():
-                continue
-            parts.append(" " if char.isspace() else char.translate(_TO_HYPHEN))
+        for offset, char in _compacted(piece):
+            parts.append(char)
             positions.append(start + offset)
         last = end
     if not parts:
@@ -109,6 +104,24 @@ def compact_view(plain: View) -> View | None:
     parts.append(text[last:])
     positions.extend(range(last, len(text)))
     return View("".join(parts), tuple(positions), plain.plain)
+
+
+def _compacted(piece: str) -> list[tuple[int, str]]:
+    """The characters of a digit run in the compact view, with their offsets.
+
+    One digit between every separator means the digits were spaced out: the spaces go
+    (``5 3 6 - 2 2 - 1 2 3 4`` is ``536-22-1234``); when single digits remain between
+    the other separators too (``4·1·1·1``), those go as well. Otherwise odd separators
+    become ``-``.
+    """
+    groups = [g for g in _SEPARATORS.split(piece.lstrip("+(")) if g]
+    if not (len(groups) >= 4 and all(len(g) == 1 for g in groups)):
+        return [(i, " " if c.isspace() else c.translate(_TO_HYPHEN)) for i, c in enumerate(piece)]
+    kept = [(i, c) for i, c in enumerate(piece) if not c.isspace()]
+    rest = "".join(c for _, c in kept)
+    single = all(len(g) == 1 for g in _SEPARATORS.split(rest.lstrip("+(")) if g)
+    return [(i, c.translate(_TO_HYPHEN)) for i, c in kept
+            if not (single and not c.isdigit() and c != "+")]  # fmt: skip
 
 
 def _needs_compacting(run: str) -> bool:

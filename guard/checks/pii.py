@@ -46,10 +46,10 @@ _ACTIONS = {
     "block": Action.BLOCK, "redact": Action.REDACT, "mask": Action.REDACT,
     "hash": Action.REDACT, "pseudonymise": Action.REDACT, "warn": Action.WARN,
 }  # fmt: skip
-#: Presidio scores a phone number 0.4 (its NER-based context boost needs lemmas that
-#: a blank pipeline lacks); below a policy's threshold, phones count from 0.4 unless
-#: ``per_entity`` says otherwise.
-_DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4}
+#: Presidio scores a phone number 0.4 (its context boost needs lemmas that a blank
+#: pipeline lacks), and an SSN without separators 0.05 (0.4 with "SSN" just before it):
+#: these count from 0.4 unless ``per_entity`` says otherwise.
+_DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4, "US_SSN": 0.4}
 _ENTITY = r"^[A-Z][A-Z0-9_]{1,63}$"
 #: The longest text a stream holds back for a pending entity (a longer URL split
 #: across chunks may be released in part).
@@ -178,6 +178,8 @@ class PiiCheck(TextCheck):
                 self._actions[entity] = rule.action
             if rule.threshold is not None:
                 thresholds[entity] = rule.threshold
+        #: Minimum score per entity (what the check was configured with).
+        self.thresholds = dict(thresholds)
         self._detector = Detector(
             language=language,
             nlp=nlp,
