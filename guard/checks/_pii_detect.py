@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,11 +24,11 @@ from guard.checks._pii_recognizers import (
     NUMBER_ENTITIES,
     OPT_IN_ENTITIES,
     TOKEN_ANCHORS,
+    Edges,
     PatternSpec,
     Signals,
     Windows,
     boosted,
-    context_pattern,
     has_context,
     pattern_specs,
     phone_candidates,
@@ -152,11 +153,6 @@ class Detector:
         self._ner_entities = [e for e in NER_ENTITIES if e in wanted] if nlp != "blank" else []
         self._engine, self._language = engine, language
         self._allow = frozenset(a.strip().lower() for a in allow)
-        # The context words of patterns too weak for their threshold without context:
-        # one regex tells which occur in a text.
-        weak = {w for s in self._specs if not s.validated and s.score < thresholds[s.entity]
-                for w in s.context}  # fmt: skip
-        self._context = context_pattern(weak)
 
     def find(self, text: str) -> list[Hit]:
         """The entities in ``text``, non-overlapping, spans in ``text``."""
@@ -177,7 +173,7 @@ class Detector:
         #: View spans of what was found, so phone candidates inside them are skipped.
         spans: list[tuple[int, int, float]] = []
         possible: dict[str, bool] = {}
-        parts: dict[str, Windows] = {}
+        parts: dict[str, Any] = {}
         for spec in self._specs:
             entity = spec.entity
             if numbers_only and entity not in NUMBER_ENTITIES:
@@ -207,20 +203,24 @@ class Detector:
         return hits
 
     @staticmethod
-    def _windows(entity: str, text: str, parts: dict[str, Windows]) -> Windows | None:
+    def _windows(entity: str, text: str, parts: dict[str, Any]) -> Windows | None:
         """The parts of ``text`` that ``entity``'s patterns need to see (``None``: all)."""
-        if entity in IN_DIGIT_WINDOWS:
-            key = "digits"
-        elif entity in TOKEN_ANCHORS:
+        if entity in TOKEN_ANCHORS:
             key = entity
+        elif entity in IN_DIGIT_WINDOWS:
+            key = "digits"
         else:
             return None
-        part = parts.get(key)
+        part: Windows | None = parts.get(key)
         if part is None:
+            edges = parts.get("edges")
+            if edges is None:
+                edges = parts["edges"] = Edges(text)
             if key == "digits":
-                part = windows(text, DIGIT_RUN, tokens=2, min_length=2)
+                part = windows(text, DIGIT_RUN, tokens=2, min_length=2, edges=edges)
             else:
-                part = windows(text, TOKEN_ANCHORS[entity], tokens=0)
+                anchor, reach = TOKEN_ANCHORS[entity]
+                part = windows(text, anchor, tokens=reach, edges=edges)
             parts[key] = part
         return part
 
@@ -229,9 +229,9 @@ class Detector:
         threshold = self._thresholds[spec.entity]
         if spec.validated or spec.score >= threshold:
             return True
-        if boosted(spec.score) < threshold:
-            return False
-        return not spec.context.isdisjoint(signals.context_words(self._context))
+        # Only a context word can lift it: such patterns (weak ids) run on the digit
+        # windows, and each match looks for its context words (``_add``).
+        return bool(spec.context) and boosted(spec.score) >= threshold
 
     def _add(
         self,
@@ -331,17 +331,31 @@ def _canonical(entity: str, value: str) -> str:
 
 
 def _resolve(hits: list[Hit]) -> list[Hit]:
-    """Keep the best of overlapping hits: the higher score, then the longer span."""
+    """Keep the best of overlapping hits.
+
+    A hit inside a longer one is part of it (a card number inside an IBAN, an NHS-valid
+    digit run inside a phone number with its country code, a domain inside an e-mail);
+    of hits that overlap otherwise, the higher score wins, then the longer span.
+    Sorting and a sweep keep this O(n log n) for texts with hundreds of entities.
+    """
     if len(hits) < 2:
         return hits
-    # A hit inside a longer one is part of it (a card number inside an IBAN, an NHS-valid
-    # digit run inside a phone number with its country code, a domain inside an e-mail).
-    hits = [h for h in hits
-            if not any(o.start <= h.start and h.end <= o.end and o.end - o.start > h.end - h.start
-                       for o in hits)]  # fmt: skip
+    outer: list[Hit] = []
+    reach, reach_start = -1, -1
+    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
+        inside = reach > hit.end or (reach == hit.end and reach_start < hit.start)
+        if not inside:
+            outer.append(hit)
+        if hit.end > reach:
+            reach, reach_start = hit.end, hit.start
+    starts: list[int] = []
     kept: list[Hit] = []
-    for hit in sorted(hits, key=lambda h: (-h.score, h.start - h.end, h.start)):
-        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
-            kept.append(hit)
-    kept.sort(key=lambda h: h.start)
+    for hit in sorted(outer, key=lambda h: (-h.score, h.start - h.end, h.start)):
+        index = bisect_left(starts, hit.start)
+        if index > 0 and kept[index - 1].end > hit.start:
+            continue
+        if index < len(kept) and kept[index].start < hit.end:
+            continue
+        starts.insert(index, hit.start)
+        kept.insert(index, hit)
     return kept

@@ -83,8 +83,16 @@ _CHAR_GATES: dict[str, Callable[[str], bool]] = {
     "IP_ADDRESS": lambda text: _IP_HINT.search(text) is not None,
     "MAC_ADDRESS": lambda text: _MAC_HINT.search(text) is not None,
 }
-#: Entities whose matches are single tokens around an anchor: run on those tokens only.
-TOKEN_ANCHORS = {"EMAIL_ADDRESS": re.compile("@"), "URL": _DOT_WORD}
+#: Entities whose matches sit around an anchor: their patterns run on the anchor's
+#: token and that many tokens on each side only (an IBAN in groups of four: nine).
+TOKEN_ANCHORS: dict[str, tuple[re.Pattern[str], int]] = {
+    "EMAIL_ADDRESS": (re.compile("@"), 0),
+    "URL": (_DOT_WORD, 0),
+    "IBAN_CODE": (_IBAN_START, 9),
+    "IT_FISCAL_CODE": (re.compile(r"[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"), 0),
+    "UK_NINO": (re.compile(r"[A-Za-z]{2}\s?\d{2}"), 4),
+    "MAC_ADDRESS": (_MAC_HINT, 0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +137,6 @@ class Signals:
 
     text: str
     max_digits: int
-    _context: set[str] | None = None
 
     @classmethod
     def read(cls, text: str) -> Signals:
@@ -145,13 +152,6 @@ class Signals:
             return False
         gate = _CHAR_GATES.get(entity)
         return gate is None or gate(self.text)
-
-    def context_words(self, pattern: re.Pattern[str] | None) -> set[str]:
-        """The context words (of weak patterns) in the text, read once per text."""
-        if self._context is None:
-            found = pattern.findall(self.text) if pattern is not None else ()
-            self._context = {w.lower() for w in found}
-        return self._context
 
 
 def has_context(text: str, start: int, context: frozenset[str]) -> bool:
@@ -259,7 +259,14 @@ class Windows:
         return original + at - joined
 
 
-def windows(text: str, anchor: re.Pattern[str], *, tokens: int, min_length: int = 1) -> Windows:
+def windows(
+    text: str,
+    anchor: re.Pattern[str],
+    *,
+    tokens: int,
+    min_length: int = 1,
+    edges: Edges | None = None,
+) -> Windows:
     """The text around each ``anchor`` match (``min_length`` characters or more), widened
     to whole tokens plus ``tokens`` neighbouring tokens on each side (entities written
     in groups: ``AB 12 34 56 C``, ``GB82 WEST 1234 ...``), overlapping windows merged.
@@ -269,12 +276,11 @@ def windows(text: str, anchor: re.Pattern[str], *, tokens: int, min_length: int 
     it finds there. A token longer than 256 characters is cut (a window stays small).
     """
     spans: list[list[int]] = []
-    edges: _Edges | None = None
     for match in anchor.finditer(text):
         if match.end() - match.start() < min_length:
             continue
         if edges is None:
-            edges = _Edges(text)
+            edges = Edges(text)
         start, end = edges.left(match.start(), tokens), edges.right(match.end(), tokens)
         if spans and start <= spans[-1][1]:
             spans[-1][1] = max(spans[-1][1], end)
@@ -290,8 +296,9 @@ def windows(text: str, anchor: re.Pattern[str], *, tokens: int, min_length: int 
     return Windows(WINDOW_JOIN.join(parts), starts)
 
 
-class _Edges:
-    """Token edges of one text, from its whitespace positions (one regex pass)."""
+class Edges:
+    """Token edges of one text, from its whitespace positions (one regex pass; shared
+    by the windows of one text)."""
 
     def __init__(self, text: str) -> None:
         self.length = len(text)
@@ -323,11 +330,3 @@ class _Edges:
                 break
             end = spaces[index] if index < len(spaces) else self.length
         return min(end, at + _TOKEN_LIMIT * (tokens + 1))
-
-
-def context_pattern(words: set[str]) -> re.Pattern[str] | None:
-    """One regex finding any of ``words`` as a whole word (``None`` for no words)."""
-    if not words:
-        return None
-    ordered = sorted(words, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(map(re.escape, ordered)) + r")(?!\w)", re.I)
