@@ -62,7 +62,15 @@ def policy_error(exc: ValidationError, source: str, node: yaml.Node | None) -> P
     """Turn a pydantic error into a one-paragraph :class:`PolicyError`."""
     errors = exc.errors(include_url=False, include_input=False)
     first = errors[0]
-    line, field = _follow(node, tuple(first["loc"]))
+    loc = tuple(first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "union_tag_invalid":
+        # With several check types the entry is a union told apart by ``check``: name
+        # that field and the values it may take, as for a single type.
+        context = first.get("ctx") or {}
+        loc += (str(context.get("discriminator", "'check'")).strip("'"),)
+        expected = str(context.get("expected_tags", "")).replace("', '", "' or '")
+        message = f"Input should be {expected}"
+    line, field = _follow(node, loc)
     more = f" ({len(errors) - 1} more error(s) after this one)" if len(errors) > 1 else ""
     return PolicyError(f"{message}{more}.", file=source, line=line, field=field or None)

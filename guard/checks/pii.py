@@ -23,6 +23,7 @@ import importlib.util
 import os
 import re
 import threading
+from pathlib import Path
 from typing import Literal
 
 import regex
@@ -102,8 +103,9 @@ class PiiConfig(CheckConfig):
     allow: list[str] = Field(default_factory=list)
     recognizers: list[CustomRecognizer] = Field(default_factory=list)
     language: str = Field(default="en", pattern=r"^[a-z]{2,3}$")
-    #: ``blank`` (offline, patterns only) or the name of an installed spaCy model.
-    nlp: str = Field(default="blank", pattern=r"^[A-Za-z0-9_.\-]{1,100}$")
+    #: ``blank`` (offline, patterns only), the name of an installed spaCy model
+    #: (``en_core_web_sm``) or the directory of a saved spaCy pipeline.
+    nlp: str = Field(default="blank", min_length=1, max_length=1000)
     #: ``session``: the same value keeps its pseudonym across the calls of a session
     #: (``x-guardwire-session`` / the extension's ``session``), in memory.
     scope: Literal["call", "session"] = "call"
@@ -120,7 +122,7 @@ class PiiConfig(CheckConfig):
 
     @model_validator(mode="after")
     def _loadable(self) -> PiiConfig:
-        if self.nlp != "blank" and importlib.util.find_spec(self.nlp) is None:
+        if self.nlp != "blank" and not _installed(self.nlp):
             raise ValueError(
                 f"nlp: the spaCy model '{self.nlp}' is not installed; install it with "
                 f"'pip install {self.nlp}' (or 'python -m spacy download {self.nlp}' where "
@@ -338,3 +340,13 @@ def _is_group(token: str) -> bool:
 def _in_segment(finding: Finding, segment: int) -> Finding:
     return Finding(finding.check, finding.kind, segment, finding.start, finding.end,
                    finding.score, finding.action, finding.rule)  # fmt: skip
+
+
+def _installed(model: str) -> bool:
+    """Whether ``model`` is an importable spaCy model package or a pipeline directory."""
+    if Path(model).is_dir():
+        return True
+    try:
+        return importlib.util.find_spec(model) is not None
+    except (ImportError, ValueError):
+        return False

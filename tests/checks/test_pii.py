@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -400,3 +401,26 @@ def test_entities_are_counted_by_type_and_action(make_guard: Callable[..., Guard
     assert (
         sample("guardwire_pii_entities_total", {**labels, "entity": "other", "action": "mask"}) == 1
     )
+
+
+def test_an_nlp_pipeline_adds_ner_entities(
+    make_guard: Callable[..., Guard], tmp_path: Path
+) -> None:
+    """``nlp:`` takes an installed model or a saved pipeline; a small rule-based one
+    stands in for a statistical model here (no model is downloaded in tests)."""
+    import spacy
+
+    pipeline = spacy.blank("en")
+    ruler = pipeline.add_pipe("entity_ruler")
+    ruler.add_patterns([{"label": "PERSON", "pattern": [{"LOWER": "alice"}, {"LOWER": "example"}]}])  # type: ignore[attr-defined]
+    pipeline.to_disk(tmp_path)
+    g = make_guard(
+        f"name: t\ninput:\n  - check: pii\n    nlp: '{tmp_path}'\n    action: pseudonymise\n"
+    )
+    decision = g.check_input("Alice Example wrote from alice@example.org")
+    assert decision.text == "<PERSON_1> wrote from <EMAIL_ADDRESS_1>"
+
+
+def test_an_unknown_language_is_a_policy_error() -> None:
+    with pytest.raises(PolicyError, match="language 'zz'"):
+        policy("name: t\ninput:\n  - check: pii\n    language: zz\n")
