@@ -36,6 +36,11 @@ _TO_HYPHEN = str.maketrans(dict.fromkeys(".·_/‐‑‒–—−", "-"))
 @lru_cache(maxsize=4096)
 def _view_char(original: str, folded: str) -> str:
     """The plain-view character for one folded character of ``original``."""
+    # A digit of any script is its value (folding for keywords reads the Arabic-Indic
+    # five as the look-alike letter "o"; a number recognizer needs the 5).
+    digit = unicodedata.decimal(original, None)
+    if digit is not None:
+        return str(digit)
     if len(folded) == 1 and folded.isdigit() and not folded.isascii():
         return str(unicodedata.decimal(folded, 0))
     nfkc = unicodedata.normalize("NFKC", original)
