@@ -142,3 +142,24 @@ def test_session_placeholders_are_restored_in_later_calls(
     )
     assert later.choices[0].message.content == f"Your address was {EMAIL}."
     assert EMAIL not in _upstream_saw(fake_upstream)
+
+
+def test_wrap_pseudonymises_and_restores(tmp_path: Path) -> None:
+    policy = tmp_path / "pii.yaml"
+    policy.write_text(POLICY)
+    engine = guard.Guard(policy, registry=CollectorRegistry())
+    seen: list[str] = []
+
+    @guard.wrap(guard=engine)
+    def model(prompt: str) -> str:
+        seen.append(prompt)
+        return "Sure, I wrote to <EMAIL_ADDRESS_1>."
+
+    @guard.wrap(guard=engine)
+    def streamer(prompt: str) -> Iterator[str]:
+        seen.append(prompt)
+        yield from ["Hi <EMA", "IL_ADDR", "ESS_1>! New: bob@example.com"]
+
+    assert model(f"mail {EMAIL}") == f"Sure, I wrote to {EMAIL}."
+    assert "".join(streamer(f"mail {EMAIL}")) == f"Hi {EMAIL}! New: <EMAIL_ADDRESS>"
+    assert seen == ["mail <EMAIL_ADDRESS_1>", "mail <EMAIL_ADDRESS_1>"]
