@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from bench._runner import Result, measure
 from bench.texts import prose
 from guard import Guard
-from guard.checks._pii_detect import analyzer_engine, default_entities
+from guard.checks._pii_engine import analyzer_engine, default_entities
 from guard.checks.pii import PiiCheck
 from guard.policy import Policy
 

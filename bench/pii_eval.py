@@ -26,7 +26,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from guard import Guard
-from guard.checks._pii_detect import analyzer_engine, default_entities
+from guard.checks._pii_engine import analyzer_engine, default_entities
 from guard.checks.pii import PiiCheck
 from guard.policy import Policy
 

@@ -8,34 +8,29 @@ only reads it. See :mod:`guard.checks._pii_recognizers` for what makes it fast a
 
 from __future__ import annotations
 
-import logging
 import re
 from bisect import bisect_left
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
+from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_recognizers import (
     DIGIT_RUN,
-    EXTRA_RECOGNIZERS,
     IN_DIGIT_WINDOWS,
     NER_ENTITIES,
     NUMBER_ENTITIES,
-    OPT_IN_ENTITIES,
     TOKEN_ANCHORS,
-    Edges,
     PatternSpec,
     Signals,
-    Windows,
     boosted,
     has_context,
     pattern_specs,
     phone_candidates,
     phone_regions,
-    windows,
 )
 from guard.checks._pii_text import View, compact_view, plain_view
+from guard.checks._pii_windows import Edges, Windows, windows
 
 _DIGIT = re.compile(r"\d")
 _BARE_DIGITS = re.compile(r"\d+")
@@ -61,68 +56,6 @@ class Hit:
     end: int
     score: float
     value: str
-
-
-def neutralise_tldextract() -> None:
-    """Make Presidio's e-mail validation use the bundled public-suffix snapshot.
-
-    ``tldextract`` builds a module-level extractor that fetches the public-suffix list
-    from the network on first use (and hangs behind a network that drops packets);
-    the one installed here never fetches and never writes a cache.
-    """
-    import tldextract
-    import tldextract.tldextract as module
-
-    if getattr(module.TLD_EXTRACTOR, "_guardwire_offline", False):
-        return
-    extractor = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
-    extractor._guardwire_offline = True  # type: ignore[attr-defined]
-    module.TLD_EXTRACTOR = extractor
-
-
-@lru_cache(maxsize=8)
-def analyzer_engine(language: str, nlp: str) -> Any:
-    """Presidio's engine for ``language`` on a blank spaCy pipeline or model ``nlp``."""
-    neutralise_tldextract()
-    import spacy
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, predefined_recognizers
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-
-    pipeline = spacy.blank(language) if nlp == "blank" else spacy.load(nlp)
-    nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": nlp}])
-    setattr(nlp_engine, "nlp", {language: pipeline})  # noqa: B010 (typed None upstream)
-    registry = RecognizerRegistry(supported_languages=[language])
-    # Presidio warns once per recognizer of another language it skips: noise at startup.
-    presidio_log = logging.getLogger("presidio-analyzer")
-    level = presidio_log.level
-    presidio_log.setLevel(logging.ERROR)
-    try:
-        registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
-    finally:
-        presidio_log.setLevel(level)
-    for name in EXTRA_RECOGNIZERS:
-        registry.add_recognizer(getattr(predefined_recognizers, name)(supported_language=language))
-    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])
-
-
-def supported_entities(language: str, nlp: str) -> list[str]:
-    """Every entity the configured pipeline can find."""
-    engine = analyzer_engine(language, nlp)
-    found = {
-        entity
-        for recognizer in engine.registry.get_recognizers(language, all_fields=True)
-        if type(recognizer).__name__ != "SpacyRecognizer"
-        for entity in recognizer.supported_entities
-    }
-    if nlp != "blank":
-        found |= set(NER_ENTITIES)
-    return sorted(found)
-
-
-def default_entities(language: str, nlp: str) -> list[str]:
-    """The entities found when a policy lists none."""
-    opt_in = OPT_IN_ENTITIES if nlp == "blank" else OPT_IN_ENTITIES - {"DATE_TIME"}
-    return [e for e in supported_entities(language, nlp) if e not in opt_in]
 
 
 class Detector:
