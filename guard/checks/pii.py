@@ -35,7 +35,7 @@ from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, Pi
 from guard.checks._pii_detect import Detector, Hit
 from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_recognizers import custom_spec
-from guard.checks.base import Capabilities, CheckContext, TextCheck, verdict_from
+from guard.checks.base import Capabilities, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
 
 _ACTIONS = {
@@ -49,7 +49,11 @@ _DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4, "US_SSN": 0.4}
 #: The longest text a stream holds back for a pending entity (a longer URL split
 #: across chunks may be released in part).
 _MAX_HOLD = 256
+#: Characters every pattern entity contains (full-width forms fold to them).
+_TRIGGER = re.compile(r"[\d@.:＠．：﹫]")
 _GROUP = re.compile(r"[\w()+\-.·/]{1,24}")
+_LAST_RUN = re.compile(r"\w*\d\w*$")
+_GROUP_TAIL = re.compile(r"[\w()+\-.·/]+$")
 
 
 class _Replacements(threading.local):
@@ -101,6 +105,8 @@ class PiiCheck(TextCheck):
             )
         self._known = frozenset(supported_entities(language, nlp))
         self._ner = nlp != "blank"
+        # The stream shortcut holds for Presidio's pattern entities only.
+        self._skippable = not self._ner and not custom
         self._stash = _Replacements()
         # Context words sit just before an entity: keep them when a stream releases text.
         self.lookbehind = 128
@@ -194,6 +200,22 @@ class PiiCheck(TextCheck):
 
     # -- streams -----------------------------------------------------------------------
 
+    def scan_window(self, window: StreamWindow) -> tuple[list[Finding], int]:
+        """Rescan the window only when the text it would release could end an entity.
+
+        Every pattern entity ends in or after a digit, ``@``, ``.`` or ``:`` of its own
+        (the token that holds one is pending, so held back, until it is complete). When
+        the text that would be released now has none of them, nothing can end there and
+        the detector is not run: clean prose streams at the cost of :meth:`holdback`.
+        """
+        if window.final or not self._skippable:
+            return super().scan_window(window)
+        text = window.text
+        hold = self.holdback(text)
+        if _TRIGGER.search(text, window.released, len(text) - hold) is None:
+            return [], hold
+        return super().scan_window(window)
+
     def holdback(self, text: str) -> int:
         """The trailing characters an entity still being written could extend: the last
         token, and the groups before it when they could be one number written in groups
@@ -211,16 +233,28 @@ class PiiCheck(TextCheck):
             start = gap
             while start > limit and not text[start - 1].isspace():
                 start -= 1
-            token = text[start:gap]
-            pending = _is_group(token) or (self._ner and count < 3)
-            # The last token is pending when nothing follows it yet; before it, only
-            # groups of a number (or, with NER, words of a name) continue an entity.
-            if not pending and not (count == 0 and gap == end):
+            if count == 0 and gap == end:
+                # The last token, nothing after it yet: any of it may still grow.
+                hold_from = start
+            tail = _GROUP_TAIL.search(text, start, gap)
+            group = tail is not None and _is_group(tail.group())
+            if self._ner and count < 3:
+                hold_from = start
+            elif group and tail is not None:
+                # A piece of a number written in groups (``DE89`` in ``https://DE89``,
+                # ``943`` in ``,943``) may go on after the space.
+                hold_from = min(hold_from, tail.start())
+                if tail.start() > start:
+                    break  # something else is glued before it: no earlier group counts
+            else:
+                # A long token: a number may still begin at its last run of digits
+                # (``-555-1234`` + `` 4111 ...``); an e-mail or URL was held above.
+                run = _LAST_RUN.search(text, start, gap)
+                if run is not None and len(run.group()) <= 24:
+                    hold_from = min(hold_from, run.start())
                 break
-            hold_from = position = start
+            position = start
             count += 1
-            if not pending:
-                break  # an e-mail or URL being written: groups before it are not part
         return end - hold_from
 
     def metric_labels(self, finding: Finding) -> tuple[str, str]:

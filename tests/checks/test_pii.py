@@ -424,3 +424,30 @@ def test_an_nlp_pipeline_adds_ner_entities(
 def test_an_unknown_language_is_a_policy_error() -> None:
     with pytest.raises(PolicyError, match="language 'zz'"):
         policy("name: t\ninput:\n  - check: pii\n    language: zz\n")
+
+
+#: Pieces that make entities, near misses, evasions and multibyte text when joined.
+ATOMS = (
+    "maria@example.org", "@", ".", "example", ".com", "4111", " 1111", "-1111", "4 1 1 1",
+    "+1 ", "415", "-555-", "0132", "DE89 3704 0044 0532 0130 00", "536-22-1234", " ", "  ",
+    "\n", "192.168.", "10.12", "https://", "intranet.example.com/p", "NHS ", "943 476 5919",
+    "\u200b", "\u00ad", "４", "é", "🎉", "ssn", "v2.14.3", "ORD-2024-118", ",", ";", "x",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_pii_texts_stream_exactly_as_the_full_text_is_redacted(
+    make_guard: Callable[..., Guard], seed: int
+) -> None:
+    rng = random.Random(seed)
+    g = make_guard("name: t\noutput:\n  - check: pii\n    action: mask\n")
+    text = "".join(rng.choice(ATOMS) for _ in range(rng.randint(1, 60)))
+    full = g.after(text_call("q"), reply := text_reply(text))
+    session = g.stream(text_call("q"))
+    released = [session.feed("t", piece) for piece in _chunks(text, rng)]
+    released.append(session.flush("t"))
+    assert "".join(released) == reply.text
+    decision = session.close()
+    assert sorted((f.kind, f.start, f.end) for f in decision.findings) == sorted(
+        (f.kind, f.start, f.end) for f in full.findings
+    )
