@@ -9,9 +9,10 @@ only reads it. See :mod:`guard.checks._pii_recognizers` for what makes it fast a
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from guard.checks._pii_engine import analyzer_engine
@@ -207,8 +208,14 @@ class Detector:
         assert phone is not None
         text = view.text
         compact = view.to_plain is not None
+        # Spans that beat a phone number, by start, with the furthest end reached so far:
+        # a candidate inside one of them is skipped in O(log n).
+        better = sorted((s, e) for s, e, score in found if score > phone.SCORE)
+        starts = [s for s, _ in better]
+        reach = list(accumulate((e for _, e in better), max))
         for start, end in phone_candidates(text):
-            if any(s <= start and end <= e and score > phone.SCORE for s, e, score in found):
+            index = bisect_right(starts, start) - 1
+            if index >= 0 and reach[index] >= end:
                 continue
             snippet = text[start:end]
             if compact and not _spaced_in_plain(view, start, end):
