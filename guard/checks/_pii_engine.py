@@ -31,6 +31,23 @@ def neutralise_tldextract() -> None:
     module.TLD_EXTRACTOR = extractor
 
 
+class _WithoutArguments(logging.Filter):
+    """Drops the arguments of Presidio's log records: they can be user text (the IBAN
+    recognizer logs "Failed to validate text %s" with the candidate). The message
+    template stays, so the event is still visible."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = f"{record.msg} (arguments withheld: they may quote user text)"
+            record.args = ()
+        return True
+
+
+_PRESIDIO_LOG = logging.getLogger("presidio-analyzer")
+if not any(isinstance(f, _WithoutArguments) for f in _PRESIDIO_LOG.filters):
+    _PRESIDIO_LOG.addFilter(_WithoutArguments())
+
+
 @lru_cache(maxsize=8)
 def analyzer_engine(language: str, nlp: str) -> Any:
     """Presidio's engine for ``language`` on a blank spaCy pipeline or model ``nlp``."""

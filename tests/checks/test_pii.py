@@ -451,3 +451,18 @@ def test_random_pii_texts_stream_exactly_as_the_full_text_is_redacted(
     assert sorted((f.kind, f.start, f.end) for f in decision.findings) == sorted(
         (f.kind, f.start, f.end) for f in full.findings
     )
+
+
+def test_presidio_log_lines_never_carry_the_text(
+    guard: Guard, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Presidio's IBAN validation logs the candidate it failed on ("Failed to validate
+    text %s"): the arguments of Presidio's log records are dropped."""
+    import logging
+
+    from presidio_analyzer.predefined_recognizers import IbanRecognizer
+
+    with caplog.at_level(logging.DEBUG, logger="presidio-analyzer"):
+        IbanRecognizer().validate_result("DE89_3704_SECRET")
+        guard.check_input("mail maria@example.org")
+    assert caplog.records and "SECRET" not in caplog.text
