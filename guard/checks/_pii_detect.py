@@ -34,6 +34,7 @@ from guard.checks._pii_text import View, compact_view, plain_view
 from guard.checks._pii_windows import Edges, Windows, windows
 
 _DIGIT = re.compile(r"\d")
+_URL_TRAILING = frozenset(".,;:!?'\"")
 _BARE_DIGITS = re.compile(r"\d+")
 _SPACED = re.compile(r"\d\s\d\s\d\s\d")
 #: Entities that a run of bare digits is reported as only with a context word.
@@ -188,6 +189,10 @@ class Detector:
             score = boosted(score)
         if score < threshold:
             return False
+        if entity == "URL":
+            # Presidio's URL pattern takes the sentence's punctuation along.
+            while end - start > 1 and view.text[end - 1] in _URL_TRAILING:
+                end -= 1
         value = view.text[start:end]
         original_start, original_end = view.span(start, end)
         if value.strip().lower() in self._allow:

@@ -466,3 +466,8 @@ def test_presidio_log_lines_never_carry_the_text(
         IbanRecognizer().validate_result("DE89_3704_SECRET")
         guard.check_input("mail maria@example.org")
     assert caplog.records and "SECRET" not in caplog.text
+
+
+def test_a_url_ends_before_the_sentence_punctuation(guard: Guard) -> None:
+    text = "See https://intranet.example.com/people/42, or www.example.org/a."
+    assert guard.check_input(text).text == "See <URL>, or <URL>."
