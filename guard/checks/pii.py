@@ -51,9 +51,11 @@ _DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4, "US_SSN": 0.4}
 _MAX_HOLD = 256
 #: Characters every pattern entity contains (full-width forms fold to them).
 _TRIGGER = re.compile(r"[\d@.:＠．：﹫]")
-_GROUP = re.compile(r"[\w()+\-.·/]{1,24}")
-_LAST_RUN = re.compile(r"\w*\d\w*$")
-_GROUP_TAIL = re.compile(r"[\w()+\-.·/]+$")
+#: Characters the detector never sees (format controls): they are inside a token.
+_INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*$")
+_GROUP = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]{{1,24}}")
+_GROUP_TAIL = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]+$")
 
 
 class _Replacements(threading.local):
