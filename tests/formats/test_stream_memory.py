@@ -23,7 +23,9 @@ def test_parts_join_runs_and_keep_the_text() -> None:
 
 def test_a_long_stream_costs_memory_close_to_its_text(make_guard: Callable[..., Guard]) -> None:
     fmt = get("openai.chat")
-    body = json.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "q"}]})
+    body = json.dumps(
+        {"model": "m", "stream": True, "messages": [{"role": "user", "content": "q"}]}
+    )
     guard = make_guard()
     stream = fmt.stream_filter(fmt.parse_request(body.encode()), guard)
     delta = "abcdefgh"
