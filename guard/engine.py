@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
+from pydantic import BaseModel
 
 from guard._drive import run_sync
 from guard.audit import AuditLog, CallRecord
@@ -134,6 +135,10 @@ class Guard:
         #: The ``finish`` hooks of the checks, each once (a check may serve both stages).
         hooks: dict[int, Any] = {}
         for check in (*self.input_checks, *self.output_checks):
+            # Checks that count their own metrics (schema failures by kind) get the catalogue.
+            bind = getattr(check, "bind_telemetry", None)
+            if bind is not None:
+                bind(self.telemetry)
             hook = getattr(check, "finish", None)
             if hook is not None:
                 hooks.setdefault(id(check), hook)
@@ -226,11 +231,24 @@ class Guard:
         return decision
 
     def check_output(
-        self, text: str, *, context: Sequence[str | Passage] = (), caller: Caller | None = None
+        self,
+        text: str,
+        *,
+        context: Sequence[str | Passage] = (),
+        caller: Caller | None = None,
+        schema: dict[str, Any] | type[BaseModel] | None = None,
     ) -> Decision:
-        """Run the output checks on a piece of text, with optional retrieved context."""
+        """Run the output checks on a piece of text, with optional retrieved context.
+
+        ``schema`` (a JSON Schema dict or a pydantic model class) adds a blocking schema
+        check for this text: ``.text`` is the document as repaired (fences, prose removed).
+        """
         call = text_call("", caller=caller, context=context)
         lifecycle = self.open(call, frontend="check")
+        if schema is not None:
+            from guard.checks.schema import schema_check
+
+            lifecycle.extra_output_checks.append(schema_check(schema, telemetry=self.telemetry))
         reply = text_reply(text)
         decision = run_sync(lifecycle._output(reply))
         lifecycle.finish()

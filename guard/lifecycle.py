@@ -85,6 +85,8 @@ class GuardedCall:
         self.started = time.perf_counter()
         self._finished = False
         self._restorer: Restorer | None = None
+        #: Output checks for this call only, after the policy's.
+        self.extra_output_checks: list[Any] = []
         #: False for APIs whose reply is not model text (token counting).
         self.checks_reply = call.format not in _COUNTING
 
@@ -102,6 +104,7 @@ class GuardedCall:
         guard, call = self.guard, self.call
         self.ctx.stage, self.ctx.segments = Stage.INPUT, call.segments
         result = yield from run_stage(guard, Stage.INPUT, guard.input_checks, call, self.ctx)
+        self._check_request(result.decision)
         self.input = self.ctx.input_decision = result.decision
         self._write_input(result)
         if result.decision.blocked:
@@ -112,6 +115,26 @@ class GuardedCall:
 
             self.patched = apply_patches(call, result.patches)
         return call
+
+    def _check_request(self, decision: Decision) -> None:
+        """Output checks that read the request (a schema in ``response_format``) refuse
+        it before it leaves when it cannot work (a 400: nothing is sent upstream)."""
+        if decision.blocked or self.guard.shadow:
+            return
+        for check in self.output_checks:
+            prepare = getattr(check, "check_request", None)
+            verdict = prepare(self.call) if prepare is not None else None
+            if verdict is not None and verdict.effective is Action.BLOCK:
+                decision.verdicts.append(verdict)
+                decision.action = Action.BLOCK
+                return
+
+    @property
+    def output_checks(self) -> list[Any]:
+        """The policy's output checks and those added for this call (``check_output``
+        with a schema, ``wrap(output=Model)``)."""
+        checks = self.guard.output_checks
+        return [*checks, *self.extra_output_checks] if self.extra_output_checks else checks
 
     def _write_input(self, result: StageResult) -> None:
         from guard.engine import _write_segments
@@ -157,7 +180,7 @@ class GuardedCall:
         self.reply = reply
         segments = reply.segments()
         self.ctx.stage, self.ctx.segments, self.ctx.attempt = Stage.OUTPUT, segments, self.attempts
-        checks = guard.output_checks
+        checks = self.output_checks
         result = yield from run_stage(guard, Stage.OUTPUT, checks, self.call, self.ctx, reply)
         if result.edited and not guard.shadow:
             _write_segments(segments, result.texts, reply.raw)

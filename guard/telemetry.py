@@ -84,6 +84,13 @@ class Telemetry:
             ["format"],
             registry=registry,
         )
+        self.schema_failures = Counter(
+            "guardwire_schema_failures",
+            "Replies and tool calls failing a schema check, by check and finding kind "
+            "(schema.required, schema.json, schema.truncated...).",
+            ["check", "kind"],
+            registry=registry,
+        )
         self.stream_cutoffs = Counter(
             "guardwire_stream_cutoffs",
             "Streams ended early by a check (error event sent to the client).",

@@ -17,10 +17,14 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import json
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar, overload
 
+from pydantic import BaseModel
+
+from guard.checks.schema import schema_check
 from guard.engine import Guard
 from guard.errors import blocked_error
 from guard.formats.base import read_extension
@@ -48,6 +52,7 @@ def wrap(
     session: str | None = None,
     tenant: str | None = None,
     argument: str | None = None,
+    output: type[BaseModel] | dict[str, Any] | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -61,12 +66,27 @@ def wrap(
     session: str | None = None,
     tenant: str | None = None,
     argument: str | None = None,
+    output: type[BaseModel] | dict[str, Any] | None = None,
 ) -> Any:
-    """Guard a prompt-to-text function (``@wrap`` or ``@wrap(policy="strict")``)."""
+    """Guard a prompt-to-text function (``@wrap`` or ``@wrap(policy="strict")``).
+
+    ``output=MyModel`` (a pydantic model class, or a JSON Schema dict) validates the
+    returned text as that structure, reasking with the problems as feedback (the
+    policy's ``max_reasks``), and returns the validated model instance (or the parsed
+    JSON value for a dict schema).
+    """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         engine = guard if guard is not None else Guard(policy)
         defaults = _Defaults(context, session, tenant, argument, inspect.signature(fn))
+        if output is not None:
+            if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
+                raise TypeError(
+                    "wrap(output=...) needs a function returning the whole text, not a generator"
+                )
+            defaults.output = output
+            # Built now: an invalid schema is an error at decoration, not at the first call.
+            schema_check(output, action="reask")
         if inspect.isasyncgenfunction(fn):
             return functools.wraps(fn)(_async_generator(engine, fn, defaults))
         if inspect.iscoroutinefunction(fn):
@@ -79,7 +99,7 @@ def wrap(
 
 
 class _Defaults:
-    __slots__ = ("argument", "context", "session", "signature", "tenant")
+    __slots__ = ("argument", "context", "output", "session", "signature", "tenant")
 
     def __init__(
         self,
@@ -96,6 +116,7 @@ class _Defaults:
         self.tenant = tenant
         self.argument = argument
         self.signature = signature
+        self.output: type[BaseModel] | dict[str, Any] | None = None
 
 
 def _is_text(value: Any) -> bool:
@@ -193,17 +214,33 @@ def _reply(result: Any) -> Reply:
     return Reply("text", [Choice(0, result, finish_reason="stop")])
 
 
-def _result(lifecycle: GuardedCall) -> str:
+def _open(guard: Guard, invocation: _Invocation, defaults: _Defaults) -> GuardedCall:
+    lifecycle = guard.open(invocation.call, frontend="wrap")
+    if defaults.output is not None:
+        lifecycle.extra_output_checks.append(
+            schema_check(defaults.output, action="reask", telemetry=guard.telemetry)
+        )
+    return lifecycle
+
+
+def _result(lifecycle: GuardedCall, defaults: _Defaults) -> Any:
     if lifecycle.refusal is not None:
         raise blocked_error(lifecycle.refusal.decision)
     assert lifecycle.reply is not None
-    return lifecycle.reply.text
+    text = lifecycle.reply.text
+    wanted = defaults.output
+    if wanted is None:
+        return text
+    # The schema check passed: this is the (repaired) document, valid for ``wanted``.
+    if isinstance(wanted, type):
+        return wanted.model_validate_json(text)
+    return json.loads(text)
 
 
 def _function(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
-    def guarded(*args: Any, **kwargs: Any) -> str:
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         invocation = _Invocation(fn, args, kwargs, defaults)
-        lifecycle = guard.open(invocation.call, frontend="wrap")
+        lifecycle = _open(guard, invocation, defaults)
         outcome: str | None = "upstream_error"
         try:
             request = lifecycle.start()
@@ -214,15 +251,15 @@ def _function(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Call
             outcome = None
         finally:
             lifecycle.finish(outcome)
-        return _result(lifecycle)
+        return _result(lifecycle, defaults)
 
     return guarded
 
 
 def _coroutine(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
-    async def guarded(*args: Any, **kwargs: Any) -> str:
+    async def guarded(*args: Any, **kwargs: Any) -> Any:
         invocation = _Invocation(fn, args, kwargs, defaults)
-        lifecycle = guard.open(invocation.call, frontend="wrap")
+        lifecycle = _open(guard, invocation, defaults)
         outcome: str | None = "upstream_error"
         try:
             request = await lifecycle.astart()
@@ -233,7 +270,7 @@ def _coroutine(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Cal
             outcome = None
         finally:
             await lifecycle.afinish(outcome)
-        return _result(lifecycle)
+        return _result(lifecycle, defaults)
 
     return guarded
 

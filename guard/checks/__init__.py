@@ -14,11 +14,13 @@ from pydantic import Field
 from guard.checks.base import Check, CheckConfig, CheckContext, TextCheck
 from guard.checks.pii import PiiCheck, PiiConfig
 from guard.checks.rules import RulesCheck, RulesConfig
+from guard.checks.schema import SchemaCheck, SchemaConfig
 
 #: check type -> (config model, factory building the check from its config)
 REGISTRY: dict[str, tuple[type[CheckConfig], Callable[[Any], Check]]] = {
     "rules": (RulesConfig, RulesCheck),
     "pii": (PiiConfig, PiiCheck),
+    "schema": (SchemaConfig, SchemaCheck),
 }
 
 _configs = tuple(config for config, _ in REGISTRY.values())
