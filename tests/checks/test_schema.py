@@ -445,3 +445,61 @@ def test_check_output_with_a_dict_or_a_model(registry: CollectorRegistry) -> Non
         guard.check_output("{}", schema={"type": "nope"})
     with pytest.raises(TypeError, match="pydantic model class"):
         guard.check_output("{}", schema="answer")  # type: ignore[arg-type]
+
+
+# -- in-process: wrap(output=Model) -------------------------------------------------------------
+
+
+def test_wrap_returns_a_validated_model_and_reasks(registry: CollectorRegistry) -> None:
+    import guard as guardwire
+
+    engine = Guard(Policy.from_dict({}), registry=registry)
+    prompts: list[str] = []
+    replies = iter(
+        ['{"answer": "a", "score": 99}', 'Here: ```json\n{"answer": "a", "score": 2}\n```']
+    )
+
+    @guardwire.wrap(guard=engine, output=Answer)
+    def ask(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(replies)
+
+    result = ask("rate it")
+    assert result == Answer(answer="a", score=2)
+    assert len(prompts) == 2
+    assert "/score" in prompts[1]  # the feedback names the failing pointer
+
+
+async def test_async_wrap_with_a_dict_schema_blocks_when_out_of_attempts(
+    registry: CollectorRegistry,
+) -> None:
+    import guard as guardwire
+    from guard.errors import GuardBlocked
+
+    engine = Guard(Policy.from_dict({"max_reasks": 1}), registry=registry)
+
+    @guardwire.wrap(guard=engine, output=ANSWER)
+    async def ask(prompt: str) -> str:
+        return '{"answer": 1}'
+
+    with pytest.raises(GuardBlocked, match="/answer: expected string"):
+        await ask("q")
+
+    @guardwire.wrap(guard=engine, output=ANSWER)
+    async def good(prompt: str) -> str:
+        return '{"answer": "a", "score": 1}'
+
+    assert await good("q") == {"answer": "a", "score": 1}
+
+
+def test_wrap_output_refuses_generators_and_bad_schemas() -> None:
+    import guard as guardwire
+
+    with pytest.raises(TypeError, match="not a generator"):
+
+        @guardwire.wrap(guard=Guard(Policy.from_dict({})), output=Answer)
+        def stream(prompt: str) -> Any:
+            yield "x"
+
+    with pytest.raises(ValueError, match="not a valid JSON Schema"):
+        guardwire.wrap(guard=Guard(Policy.from_dict({})), output={"type": "nope"})(lambda p: p)
