@@ -162,12 +162,13 @@ class SchemaCheck:
                     label = f"tool call '{tool_call.name}' arguments "
                     if tool_call.name not in tools:
                         findings.append(self._finding("tool_unknown", segment, "", 0))
-                        lines.append(f"tool call '{tool_call.name}': no such tool was declared")
-                    else:
-                        validator = tools[tool_call.name]
-                        wanted: list[Validator] = [validator] if validator else []
+                        # The name is the model's text, not a declared one: not quoted.
+                        lines.append("a tool call names a tool that was not declared")
+                    elif (validator := tools[tool_call.name]) is not None:
+                        # A tool declared without parameters (a custom, free-text tool)
+                        # takes any input: nothing to validate.
                         self._document(
-                            segment, tool_call.arguments, wanted, label, findings, lines, edits
+                            segment, tool_call.arguments, [validator], label, findings, lines, edits
                         )
                 segment += 1
         if not findings:
@@ -226,8 +227,6 @@ class SchemaCheck:
         if document.repaired:
             edits.append(Edit(segment, 0, len(text), document.text))
         problems: list[Problem] = []
-        if not validators and not isinstance(document.value, dict):
-            problems.append(Problem("type", "", "expected object"))
         every = len(text) <= _EVERY_PROBLEM_CHARS
         for validator in validators:
             problems.extend(validator.problems(document.value, every=every))

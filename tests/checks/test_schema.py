@@ -503,3 +503,76 @@ def test_wrap_output_refuses_generators_and_bad_schemas() -> None:
 
     with pytest.raises(ValueError, match="not a valid JSON Schema"):
         guardwire.wrap(guard=Guard(Policy.from_dict({})), output={"type": "nope"})(lambda p: p)
+
+
+def test_responses_api_text_format_and_function_tools(schema_guard: Callable[..., Guard]) -> None:
+    guard = schema_guard({"from_request": True})
+    fmt = get_format("openai.responses")
+    body = {
+        "model": "m",
+        "input": "q",
+        "text": {"format": {"type": "json_schema", "name": "a", "schema": ANSWER}},
+        "tools": [
+            {"type": "function", "name": "get_weather", "parameters": WEATHER},
+            {"type": "custom", "name": "free_text"},
+        ],
+    }
+    call = fmt.parse_request(json.dumps(body).encode())
+
+    def reply(output: list[dict[str, Any]]) -> Reply:
+        raw = {"id": "r", "object": "response", "status": "completed", "output": output}
+        return fmt.parse_reply(call, json.dumps(raw).encode())
+
+    def message(text: str) -> dict[str, Any]:
+        content = [{"type": "output_text", "text": text, "annotations": []}]
+        return {"type": "message", "role": "assistant", "content": content}
+
+    assert guard.after(call, reply([message('{"answer": "a", "score": 1}')])).action is (
+        Action.ALLOW
+    )
+    assert kinds(guard.after(call, reply([message('{"answer": "a"}')]))) == [
+        ("schema.required", "")
+    ]
+    tool = {"type": "function_call", "call_id": "c", "name": "get_weather", "arguments": "{}"}
+    assert kinds(guard.after(call, reply([tool]))) == [("schema.required", "")]
+    # A custom tool takes free text: declared, no parameters, nothing to validate.
+    custom = {"type": "custom_tool_call", "call_id": "c", "name": "free_text", "input": "hi"}
+    assert guard.after(call, reply([custom])).action is Action.ALLOW
+
+
+def test_anthropic_output_config_json_schema(schema_guard: Callable[..., Guard]) -> None:
+    guard = schema_guard({"from_request": True})
+    fmt = get_format("anthropic.messages")
+    body = {
+        "model": "c",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": "q"}],
+        "output_config": {"format": {"type": "json_schema", "schema": ANSWER}},
+    }
+    call = fmt.parse_request(json.dumps(body).encode())
+
+    def reply(text: str, stop: str = "end_turn") -> Reply:
+        raw = {
+            "id": "m",
+            "type": "message",
+            "role": "assistant",
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": stop,
+        }
+        return fmt.parse_reply(call, json.dumps(raw).encode())
+
+    assert guard.after(call, reply('{"answer": "a", "score": 1}')).action is Action.ALLOW
+    assert kinds(guard.after(call, reply('{"answer": 2, "score": 1}'))) == [
+        ("schema.type", "/answer")
+    ]
+    assert kinds(guard.after(call, reply('{"answer": "a", "sc', "max_tokens"))) == [
+        ("schema.truncated", "")
+    ]
+
+
+def test_problems_are_capped_per_document(schema_guard: Callable[..., Guard]) -> None:
+    guard = schema_guard({"schema": {"type": "array", "items": {"type": "integer"}}})
+    decision = guard.check_output(json.dumps(["x"] * 500))
+    assert len(decision.findings) == 20
+    assert decision.findings[0].rule == "/0"
+    assert "15 more" in decision.message()

@@ -160,7 +160,9 @@ def test_tool_call_breaking_its_schema_is_caught(
     fake_upstream.enqueue(
         Script(tool_calls=[("drop_tables", {})]), Script(tool_calls=[("drop_tables", {})])
     )
-    with pytest.raises(openai.BadRequestError, match="no such tool was declared"):
+    with pytest.raises(
+        openai.BadRequestError, match="a tool call names a tool that was not declared"
+    ):
         openai_client(schema_proxy).chat.completions.create(
             model="m",
             messages=MESSAGES,  # type: ignore[arg-type]
