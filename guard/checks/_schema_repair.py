@@ -29,7 +29,13 @@ _OPENER = re.compile(r"[{\[]")
 #: How many starting points prose extraction tries before giving up (each try is linear).
 _MAX_STARTS = 16
 
-_decoder = json.JSONDecoder()
+
+def _no_constants(name: str) -> Any:
+    # NaN and Infinity are Python's extension, not JSON: a program's parser refuses them.
+    raise ValueError(f"{name} is not JSON")
+
+
+_decoder = json.JSONDecoder(parse_constant=_no_constants)
 
 
 class DocumentError(Exception):
@@ -81,7 +87,7 @@ def parse_document(text: str, steps: tuple[str, ...], max_chars: int) -> Documen
 
 def _loads(text: str) -> tuple[Any, bool]:
     try:
-        return json.loads(text), True
+        return _decoder.decode(text), True
     except RecursionError:
         raise DocumentError(
             "json", "the document is nested too deeply to be read (over ~900 levels)"

@@ -228,8 +228,14 @@ class SchemaCheck:
             edits.append(Edit(segment, 0, len(text), document.text))
         problems: list[Problem] = []
         every = len(text) <= _EVERY_PROBLEM_CHARS
-        for validator in validators:
-            problems.extend(validator.problems(document.value, every=every))
+        try:
+            for validator in validators:
+                problems.extend(validator.problems(document.value, every=every))
+        except (UnicodeError, ValueError, OverflowError, RecursionError):
+            # JSON Python reads but the validator cannot (an unpaired surrogate escape).
+            findings.append(self._finding("json", segment, "", len(text)))
+            lines.append(f"{label}the document holds text that is not valid Unicode".strip())
+            return
         for problem in problems:
             findings.append(self._finding(problem.keyword, segment, problem.pointer, len(text)))
             lines.append(f"{label}{problem.pointer or '(root)'}: {problem.message}")

@@ -576,3 +576,12 @@ def test_problems_are_capped_per_document(schema_guard: Callable[..., Guard]) ->
     assert len(decision.findings) == 20
     assert decision.findings[0].rule == "/0"
     assert "15 more" in decision.message()
+
+
+@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": -Infinity}', '{"a": "\\ud800"}'])
+def test_documents_python_reads_but_json_does_not_are_findings(
+    schema_guard: Callable[..., Guard], text: str
+) -> None:
+    wanted = {"type": "object", "properties": {"a": {"type": "number"}}}
+    guard = schema_guard({"schema": wanted})
+    assert kinds(guard.check_output(text)) == [("schema.json", "")]
