@@ -53,9 +53,15 @@ class Validator(Protocol):
         ...
 
 
+#: Longest pointer shown: keys are the document's own text, so a long one is cut.
+MAX_POINTER = 120
+
+
 def pointer(path: Any) -> str:
-    """A JSON Pointer (RFC 6901) from a list of keys and indices."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    """A JSON Pointer (RFC 6901) from a list of keys and indices, cut at
+    :data:`MAX_POINTER` characters (marked with ``...``)."""
+    text = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    return text if len(text) <= MAX_POINTER else text[: MAX_POINTER - 3] + "..."
 
 
 class JsonSchemaValidator:

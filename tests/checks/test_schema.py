@@ -585,3 +585,13 @@ def test_documents_python_reads_but_json_does_not_are_findings(
     wanted = {"type": "object", "properties": {"a": {"type": "number"}}}
     guard = schema_guard({"schema": wanted})
     assert kinds(guard.check_output(text)) == [("schema.json", "")]
+
+
+def test_pointers_are_cut_short(schema_guard: Callable[..., Guard]) -> None:
+    key = "k" * 500
+    wanted = {"type": "object", "additionalProperties": {"type": "integer"}}
+    decision = schema_guard({"schema": wanted}).check_output(json.dumps({key: "x"}))
+    (finding,) = decision.findings
+    assert finding.kind == "schema.type"
+    assert len(finding.rule) == 120 and finding.rule.endswith("...")
+    assert key not in decision.message()
