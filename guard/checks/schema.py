@@ -26,12 +26,11 @@ stripped, JSON taken out of prose) is what the caller receives.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel
 
+from guard.checks._schema_config import SchemaConfig, read_schema_file
 from guard.checks._schema_repair import DocumentError, parse_document
 from guard.checks._schema_validators import (
     JsonSchemaValidator,
@@ -41,7 +40,7 @@ from guard.checks._schema_validators import (
     Validator,
     ValidatorCache,
 )
-from guard.checks.base import Capabilities, CheckConfig, CheckContext
+from guard.checks.base import Capabilities, CheckContext
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
 
 _TRUNCATED = ("length", "max_tokens")
@@ -52,55 +51,6 @@ _REASON_PROBLEMS = 5
 _EVERY_PROBLEM_CHARS = 262_144
 #: Request schemas compiled so far, shared by every schema check of the process.
 REQUEST_SCHEMAS = ValidatorCache()
-
-
-class SchemaConfig(CheckConfig):
-    """Policy entry of the ``schema`` check."""
-
-    check: Literal["schema"]
-    #: ``reask`` repeats the call with the problems as feedback (``block`` when the
-    #: policy's ``max_reasks`` are used up); ``warn`` only records.
-    action: Literal["block", "warn", "reask"] = "block"
-    #: Validate against the request's own ``response_format`` and declared tools.
-    from_request: bool = False
-    #: An inline JSON Schema (draft 2020-12 unless ``$schema`` names draft 7).
-    json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    #: A JSON file holding the schema (relative to the working directory).
-    schema_file: str | None = None
-    repair: tuple[Literal["strip_fences", "extract_json"], ...] = ("strip_fences", "extract_json")
-    #: ``additionalProperties: false`` wherever an object schema leaves it unsaid.
-    strict: bool = False
-    #: Longest reply text parsed; a longer one is ``schema.too_large``.
-    max_chars: int = Field(default=8_000_000, ge=1)
-
-    @field_validator("json_schema")
-    @classmethod
-    def _compiles(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        if value is not None:
-            try:
-                JsonSchemaValidator(value)
-            except SchemaInvalid as exc:
-                raise ValueError(f"not a valid JSON Schema: {exc}") from None
-        return value
-
-    @field_validator("schema_file")
-    @classmethod
-    def _file_compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                JsonSchemaValidator(_read_schema_file(value))
-            except SchemaInvalid as exc:
-                raise ValueError(f"'{value}' is not a valid JSON Schema: {exc}") from None
-        return value
-
-
-def _read_schema_file(path: str) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise SchemaInvalid(f"file '{path}' not found") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SchemaInvalid(f"file '{path}' is not readable JSON ({type(exc).__name__})") from None
 
 
 class SchemaCheck:
@@ -117,7 +67,7 @@ class SchemaCheck:
         if config.json_schema is not None:
             self.validators.append(JsonSchemaValidator(config.json_schema, strict=config.strict))
         if config.schema_file is not None:
-            schema = _read_schema_file(config.schema_file)
+            schema = read_schema_file(config.schema_file)
             self.validators.append(JsonSchemaValidator(schema, strict=config.strict))
         if model is not None:
             self.validators.append(PydanticValidator(model))
@@ -313,7 +263,8 @@ def schema_check(
 ) -> SchemaCheck:
     """A schema check for one in-process call: a JSON Schema (compiled once, cached by
     content) or a pydantic model class (its own validators run too)."""
-    config = SchemaConfig(check="schema", action=action)
+    # No schema in the config: the one given here is added below (validation would refuse).
+    config = SchemaConfig.model_construct(check="schema", action=action)
     if isinstance(schema, type) and issubclass(schema, BaseModel):
         check = SchemaCheck(config, model=schema)
     elif isinstance(schema, dict):
@@ -330,3 +281,6 @@ def schema_check(
     if telemetry is not None:
         check.bind_telemetry(telemetry)
     return check
+
+
+__all__ = ["REQUEST_SCHEMAS", "SchemaCheck", "SchemaConfig", "schema_check"]

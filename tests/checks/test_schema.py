@@ -595,3 +595,8 @@ def test_pointers_are_cut_short(schema_guard: Callable[..., Guard]) -> None:
     assert finding.kind == "schema.type"
     assert len(finding.rule) == 120 and finding.rule.endswith("...")
     assert key not in decision.message()
+
+
+def test_a_schema_check_without_a_schema_is_a_load_error() -> None:
+    with pytest.raises(PolicyError, match="needs 'schema', 'schema_file' or 'from_request"):
+        policy({"action": "block"})
