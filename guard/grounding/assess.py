@@ -1,0 +1,223 @@
+"""``assess``: the answer's claims, each scored against the passages, and its citations."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from guard.grounding.citations import Marker, find_markers, id_keys
+from guard.grounding.claims import not_a_claim, split_sentences
+from guard.grounding.scoring import PassageIndex, score_claim
+from guard.grounding.text import content_terms
+from guard.types import Passage
+
+#: A claim scoring below this is unsupported (the check's default ``threshold``).
+DEFAULT_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """One cited id of one claim: does the passage exist, and does it back the claim?"""
+
+    id: str
+    start: int
+    end: int
+    #: Index of the claim (in ``Assessment.claims``) the marker belongs to, or ``None``.
+    claim: int | None
+    exists: bool
+    supports: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One sentence of the answer that asserts something, and how well it is supported."""
+
+    text: str
+    start: int
+    end: int
+    score: float
+    #: Id of the passage that supports it best, ``None`` when nothing does.
+    passage_id: str | None
+    #: Why the score was lowered: ``number_mismatch``, ``number_elsewhere``,
+    #: ``name_missing``, ``negation``, ``antonym``.
+    reasons: tuple[str, ...] = ()
+    #: Ids cited by the claim's markers.
+    cited: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """The answer's support: ``score`` in [0, 1] (1 when it makes no claim)."""
+
+    score: float
+    claims: tuple[Claim, ...]
+    citations: tuple[Citation, ...]
+
+    def unsupported(self, threshold: float = DEFAULT_THRESHOLD) -> list[Claim]:
+        """Claims scoring below ``threshold``."""
+        return [c for c in self.claims if c.score < threshold]
+
+
+PassageLike = Passage | str | Mapping[str, Any]
+
+
+def as_passages(passages: Sequence[PassageLike]) -> list[tuple[str, str]]:
+    """``(id, text)`` pairs; strings are numbered from 1, dicts need ``text``."""
+    out: list[tuple[str, str]] = []
+    for number, item in enumerate(passages, start=1):
+        if isinstance(item, Passage):
+            out.append((item.id, item.text))
+        elif isinstance(item, str):
+            out.append((str(number), item))
+        elif isinstance(item, Mapping) and isinstance(item.get("text"), str):
+            out.append((str(item.get("id", number)), item["text"]))
+        else:
+            raise TypeError(f"passage {number} must be a Passage, a string or a {{id, text}} dict")
+    return out
+
+
+_INDEXES: OrderedDict[bytes, PassageIndex] = OrderedDict()
+_INDEX_CACHE_SIZE = 32
+
+
+def _index(pairs: list[tuple[str, str]]) -> PassageIndex:
+    # A reask scores a second answer against the same passages: index them once.
+    digest = hashlib.blake2b(digest_size=16)
+    for pid, text in pairs:
+        digest.update(pid.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(text.encode("utf-8", "surrogatepass") + b"\1")
+    key = digest.digest()
+    index = _INDEXES.get(key)
+    if index is None:
+        index = _INDEXES[key] = PassageIndex.build(pairs)
+        if len(_INDEXES) > _INDEX_CACHE_SIZE:
+            _INDEXES.popitem(last=False)
+    else:
+        _INDEXES.move_to_end(key)
+    return index
+
+
+def assess(
+    answer: str,
+    passages: Sequence[PassageLike],
+    *,
+    question: str | None = None,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Assessment:
+    """Score every claim of ``answer`` against ``passages`` and check its citations.
+
+    Deterministic, offline, no I/O. ``question`` (optional) lets a sentence that only
+    restates it pass as no claim. ``threshold`` decides whether a cited passage
+    ``supports`` its claim.
+    """
+    pairs = as_passages(passages)
+    index = _index(pairs)
+    lookup: dict[str, int] = {}
+    for number, (pid, _) in enumerate(pairs):
+        for key in id_keys(pid):
+            lookup.setdefault(key, number)
+    markers = find_markers(answer)
+    question_terms = frozenset(content_terms(question)) if question else frozenset()
+    claims: list[Claim] = []
+    owners: list[int | None] = [None] * len(markers)
+    for sentence in split_sentences(answer):
+        text = answer[sentence.start : sentence.end]
+        inside = [n for n, m in enumerate(markers) if sentence.start <= m.start < sentence.end]
+        # A marker opening a sentence ("... growth. [2] Next") belongs to the one before.
+        leading = [n for n in inside if _only_markers(answer, sentence.start, markers[n])]
+        if leading and claims:
+            for n in leading:
+                owners[n] = len(claims) - 1
+            claims[-1] = _with_cited(claims[-1], [markers[n] for n in leading])
+        own = [n for n in inside if n not in leading]
+        scored = _blank_markers(text, sentence.start, [markers[n] for n in own + leading])
+        if not_a_claim(scored, question_terms):
+            continue
+        support = score_claim(index, scored)
+        claim_number = len(claims)
+        for n in own:
+            owners[n] = claim_number
+        claims.append(
+            Claim(
+                text=text,
+                start=sentence.start,
+                end=sentence.end,
+                score=support.score,
+                passage_id=pairs[support.passage][0] if support.passage is not None else None,
+                reasons=support.reasons,
+                cited=tuple(i for n in own for i in markers[n].ids),
+            )
+        )
+    citations = _citations(answer, index, claims, markers, owners, lookup, threshold)
+    return Assessment(_answer_score(claims), tuple(claims), tuple(citations))
+
+
+def _only_markers(answer: str, start: int, marker: Marker) -> bool:
+    return not answer[start : marker.start].strip()
+
+
+def _blank_markers(text: str, offset: int, markers: list[Marker]) -> str:
+    for marker in markers:
+        a, b = max(marker.start - offset, 0), max(marker.end - offset, 0)
+        text = text[:a] + " " * (b - a) + text[b:]
+    return text
+
+
+def _with_cited(claim: Claim, markers: list[Marker]) -> Claim:
+    cited = claim.cited + tuple(i for m in markers for i in m.ids)
+    return Claim(
+        claim.text, claim.start, claim.end, claim.score, claim.passage_id, claim.reasons, cited
+    )
+
+
+def _citations(
+    answer: str,
+    index: PassageIndex,
+    claims: list[Claim],
+    markers: list[Marker],
+    owners: list[int | None],
+    lookup: dict[str, int],
+    threshold: float,
+) -> list[Citation]:
+    out: list[Citation] = []
+    for marker, owner in zip(markers, owners, strict=True):
+        for cited in marker.ids:
+            passage = _resolve(cited, lookup)
+            supports = False
+            if passage is not None and owner is not None:
+                claim = claims[owner]
+                text = _blank_markers(
+                    answer[claim.start : claim.end],
+                    claim.start,
+                    [m for m in markers if claim.start <= m.start < claim.end],
+                )
+                supports = score_claim(index, text, only_passage=passage).score >= threshold
+            elif passage is not None:
+                supports = True  # a marker outside any claim backs nothing and breaks nothing
+            out.append(
+                Citation(cited, marker.start, marker.end, owner, passage is not None, supports)
+            )
+    return out
+
+
+def _resolve(cited: str, lookup: dict[str, int]) -> int | None:
+    key = cited.strip().lower()
+    if key in lookup:
+        return lookup[key]
+    keys = id_keys(key)
+    for candidate in keys:
+        if candidate in lookup:
+            return lookup[candidate]
+    return None
+
+
+def _answer_score(claims: list[Claim]) -> float:
+    """The weakest claim dominates (one invented figure spoils an answer); the mean of
+    the rest keeps scores of answers with the same weakest claim apart."""
+    if not claims:
+        return 1.0
+    scores = [c.score for c in claims]
+    return round(0.7 * min(scores) + 0.3 * sum(scores) / len(scores), 4)

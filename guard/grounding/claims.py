@@ -1,0 +1,131 @@
+"""Claim extraction: the answer split into the sentences that assert something.
+
+Markdown is read, not scored: fenced and indented code, headings, table separators and
+list markers are skipped; a table row is one claim; inline code is kept as words.
+Sentences end at ``.``, ``!`` or ``?`` followed by a space and a capital, digit or
+quote — except after known abbreviations, initials and decimals. Questions, refusals,
+hedges, pure restatements of the question and fragments with fewer than two content
+words are not claims.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from guard.grounding.text import content_terms
+
+_FENCE = re.compile(r"^\s*(```|~~~)")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+_TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
+#: List markers, block quotes and emphasis at the start of a line.
+_LINE_PREFIX = re.compile(r"^\s*(?:>\s*)*(?:[-*+•]\s+|\d{1,3}[.)]\s+|[a-z][.)]\s+)?")
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st vs etc e.g i.e cf al inc ltd co corp no nos fig figs approx
+    est dept univ jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k a.m p.m ca""".split()
+)
+#: A sentence end: terminal punctuation, closing quotes/brackets, then space.
+_SENTENCE_END = re.compile(r"[.!?](?:[\"'”’)\]]*)(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+_CITATION_ONLY = re.compile(r"^\s*(?:(?:\[\^?[\w.:-]{1,40}\]|【[^】]{1,40}】)\s*)+$")
+
+_REFUSAL = re.compile(
+    r"^\W*(?:i(?:'m| am) (?:sorry|not sure|unable|afraid)|i (?:do not|don't|cannot|can't)"
+    r" (?:know|find|answer|help|say|provide|determine)|sorry\b|unfortunately\b"
+    r"|(?:the|this|these|provided) (?:context|passages?|documents?|sources?|information|text)"
+    r" (?:does not|doesn't|do not|don't) (?:say|mention|contain|specify|provide|include|state)"
+    r"|there is no (?:information|mention)|no information (?:is|was) (?:given|provided)"
+    r"|as an ai\b)",
+    re.IGNORECASE,
+)
+_HEDGE = re.compile(
+    r"^\W*(?:i think|i believe|i guess|perhaps|maybe|possibly|it (?:is|'s) possible"
+    r"|it (?:may|might|could) be|i(?:'m| am) not (?:certain|sure))\b",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"^\W*(?:sure|certainly|of course|great question|here(?: is|'s| are)|in summary|"
+    r"to summari[sz]e|hope this helps|let me know)\b[^.]*[:!.]?\s*$",
+    re.IGNORECASE,
+)
+
+
+#: Stems of words that talk about the question rather than answer it.
+_META_TERMS = frozenset(content_terms("you asked about question regarding wondering want know"))
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A candidate claim: its span in the answer."""
+
+    start: int
+    end: int
+
+
+def _lines(answer: str) -> list[tuple[int, int, bool]]:
+    """(start, end, is_table_row) of each prose line, code blocks and headings dropped."""
+    out: list[tuple[int, int, bool]] = []
+    in_code = False
+    position = 0
+    for line in answer.splitlines(keepends=True):
+        start, position = position, position + len(line)
+        body = line.rstrip("\r\n")
+        if _FENCE.match(body):
+            in_code = not in_code
+            continue
+        if _TABLE_RULE.match(body) and "-" in body:
+            if out and out[-1][2]:
+                out.pop()  # the row above a table rule is the header: labels, no claim
+            continue
+        if in_code or not body.strip() or _HEADING.match(body):
+            continue
+        if body.startswith(("    ", "\t")) and not _LINE_PREFIX.match(body.strip()).group():  # type: ignore[union-attr]
+            continue  # indented code
+        prefix = _LINE_PREFIX.match(body)
+        offset = prefix.end() if prefix else 0
+        out.append((start + offset, start + len(body), body.lstrip().startswith("|")))
+    return out
+
+
+def _ends_abbreviation(text: str, dot: int) -> bool:
+    """Whether the ``.`` at ``dot`` closes an abbreviation or an initial."""
+    word_start = dot
+    while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] == "."):
+        word_start -= 1
+    word = text[word_start:dot].lower()
+    return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or "." in word
+
+
+def split_sentences(answer: str) -> list[Sentence]:
+    """Sentence spans of ``answer`` (markdown-aware, abbreviation-aware)."""
+    sentences: list[Sentence] = []
+    for start, end, is_row in _lines(answer):
+        if is_row:
+            sentences.append(Sentence(start, end))
+            continue
+        line = answer[start:end]
+        cursor = 0
+        for match in _SENTENCE_END.finditer(line):
+            if line[match.start()] == "." and _ends_abbreviation(line, match.start()):
+                continue
+            sentences.append(Sentence(start + cursor, start + match.end()))
+            cursor = match.end()
+            while cursor < len(line) and line[cursor].isspace():
+                cursor += 1
+        if cursor < len(line):
+            sentences.append(Sentence(start + cursor, end))
+    return sentences
+
+
+def not_a_claim(text: str, question_terms: frozenset[str]) -> bool:
+    """Questions, refusals, hedges, fillers, citation-only fragments, restatements."""
+    stripped = text.strip().strip("*_").strip()
+    if not stripped or _CITATION_ONLY.match(stripped) or stripped.endswith("?"):
+        return True
+    if _REFUSAL.match(stripped) or _HEDGE.match(stripped) or _FILLER.match(stripped):
+        return True
+    terms = content_terms(stripped)
+    if len(terms) < 2 and not any(ch.isdigit() for ch in stripped):
+        return True
+    return bool(question_terms) and all(
+        term in question_terms or term in _META_TERMS for term in terms
+    )

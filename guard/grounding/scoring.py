@@ -1,0 +1,242 @@
+"""Support scoring: how well the passages back one claim.
+
+The passages are indexed once per call: split into sentences, each a set of content
+stems; an inverted index from stem to sentences; inverse document frequencies over
+those sentences (so a word every passage repeats is weak evidence, a rare one strong).
+A claim is scored against its best *window* — one sentence with up to one neighbour on
+each side — as the IDF-weighted share of its content stems the window contains (a
+shared five-letter prefix counts for part). Hard signals then lower that share:
+a figure the passages do not contain, a proper name they never mention, a negation or
+antonym the window does not share.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from guard.grounding.text import (
+    ANTONYMS,
+    STOPWORDS,
+    figure_matches,
+    figures,
+    has_negation,
+    terms_of,
+    words,
+)
+
+#: Passage sentences end at terminal punctuation followed by space (``1.5`` stays whole)
+#: and at line breaks.
+_PASSAGE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+_NAME = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})")
+#: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
+#: ``acquired``).
+_PREFIX = 5
+_PREFIX_CREDIT = 0.6
+#: Multipliers applied to the lexical share by each hard signal.
+PENALTIES = {
+    "number_mismatch": 0.3,
+    "name_missing": 0.45,
+    "negation": 0.45,
+    "antonym": 0.55,
+    "number_elsewhere": 0.85,
+}
+
+
+@dataclass(slots=True)
+class _Sentence:
+    passage: int
+    terms: frozenset[str]
+    words: frozenset[str]
+    negated: bool
+    #: First letters of the longer terms, for partial evidence.
+    prefixes: frozenset[str]
+
+
+@dataclass(slots=True)
+class PassageIndex:
+    """The passages of one call, ready to score claims against."""
+
+    ids: list[str]
+    sentences: list[_Sentence] = field(default_factory=list)
+    postings: dict[str, list[int]] = field(default_factory=dict)
+    prefixes: dict[str, list[int]] = field(default_factory=dict)
+    idf: dict[str, float] = field(default_factory=dict)
+    unseen_idf: float = 1.0
+    #: Per passage: its figures, and its lower-case words (for names).
+    figures: list[list[tuple[float, float]]] = field(default_factory=list)
+    vocab: list[frozenset[str]] = field(default_factory=list)
+    all_vocab: frozenset[str] = frozenset()
+
+    @classmethod
+    def build(cls, passages: Sequence[tuple[str, str]]) -> PassageIndex:
+        """Index ``(id, text)`` passages."""
+        index = cls(ids=[pid for pid, _ in passages])
+        frequency: dict[str, int] = {}
+        for number, (_, text) in enumerate(passages):
+            index.figures.append(figures(text))
+            passage_words: set[str] = set()
+            for sentence in _PASSAGE_BREAK.split(text):
+                sentence_words = words(sentence)
+                if not sentence_words:
+                    continue
+                terms = frozenset(terms_of(sentence_words))
+                row = len(index.sentences)
+                negated = has_negation(sentence_words)
+                prefixes = frozenset(t[:_PREFIX] for t in terms if len(t) >= _PREFIX)
+                index.sentences.append(
+                    _Sentence(number, terms, frozenset(sentence_words), negated, prefixes)
+                )
+                passage_words.update(sentence_words)
+                for term in terms:
+                    index.postings.setdefault(term, []).append(row)
+                    frequency[term] = frequency.get(term, 0) + 1
+                    if len(term) >= _PREFIX + 1:
+                        index.prefixes.setdefault(term[:_PREFIX], []).append(row)
+            index.vocab.append(frozenset(_name_forms(passage_words)))
+        total = len(index.sentences) + 1
+        index.idf = {t: math.log(1.0 + total / (0.5 + n)) for t, n in frequency.items()}
+        index.unseen_idf = math.log(1.0 + total / 0.5)
+        index.all_vocab = frozenset().union(*index.vocab) if index.vocab else frozenset()
+        return index
+
+
+def _name_forms(passage_words: set[str]) -> set[str]:
+    forms = set(passage_words)
+    for word in passage_words:
+        if word.endswith("'s"):
+            forms.add(word[:-2])
+    return forms
+
+
+@dataclass(frozen=True, slots=True)
+class Support:
+    """A claim's support: score, best passage (index) and the reasons it was lowered."""
+
+    score: float
+    passage: int | None
+    reasons: tuple[str, ...]
+
+
+def score_claim(index: PassageIndex, text: str, only_passage: int | None = None) -> Support:
+    """Score ``text`` (one claim, citation markers removed) against the passages."""
+    claim_words = words(text)
+    terms = list(dict.fromkeys(terms_of(claim_words)))
+    claim_figures = figures(text, claim_words)
+    if not terms and not claim_figures:
+        return Support(1.0, None, ())
+    weights = {t: index.idf.get(t, index.unseen_idf) for t in terms}
+    total = sum(weights.values()) or 1.0
+    rows = _candidates(index, terms, weights, only_passage)
+    best_share = 0.0
+    best_rows: tuple[int, ...] = ()
+    for window in _windows(index, rows):
+        share = _share(index, window, terms, weights) / total
+        if share > best_share:
+            best_share, best_rows = share, window
+    passage = index.sentences[best_rows[0]].passage if best_rows else None
+    reasons: list[str] = []
+    score = best_share if terms else 1.0
+    # Figures: must be in the supporting passage; elsewhere counts for less.
+    for value, tolerance in claim_figures:
+        if passage is not None and figure_matches(value, tolerance, index.figures[passage]):
+            continue
+        pools = [index.figures[only_passage]] if only_passage is not None else index.figures
+        if any(figure_matches(value, tolerance, pool) for pool in pools):
+            reasons.append("number_elsewhere")
+        else:
+            reasons.append("number_mismatch")
+    # Proper names must occur somewhere in the passages.
+    vocabulary = index.vocab[only_passage] if only_passage is not None else index.all_vocab
+    for name in _names(text):
+        if name not in vocabulary:
+            reasons.append("name_missing")
+            break
+    if best_rows:
+        window_words = frozenset().union(*(index.sentences[r].words for r in best_rows))
+        top = max(best_rows, key=lambda r: _share(index, (r,), terms, weights))
+        if has_negation(claim_words) != index.sentences[top].negated:
+            reasons.append("negation")
+        for word in claim_words:
+            opposite = ANTONYMS.get(word)
+            if opposite and word not in window_words and opposite & window_words:
+                reasons.append("antonym")
+                break
+    unique = tuple(dict.fromkeys(reasons))
+    for reason in unique:
+        score *= PENALTIES[reason]
+    return Support(round(min(max(score, 0.0), 1.0), 4), passage, unique)
+
+
+def _names(text: str) -> list[str]:
+    """Lower-cased capitalised words not at a sentence start (and acronyms anywhere)."""
+    names: list[str] = []
+    for match in _NAME.finditer(text):
+        word = match.group(1)
+        before = text[: match.start()].rstrip(" *_\"'“‘(")
+        at_start = not before or before[-1] in ".!?:\n|•-"
+        lowered = word.lower().replace("’", "'")
+        if lowered.endswith("'s"):
+            lowered = lowered[:-2]
+        if lowered in STOPWORDS or (at_start and not word.isupper()) or len(lowered) < 2:
+            continue
+        names.append(lowered)
+    return names
+
+
+def _candidates(
+    index: PassageIndex, terms: list[str], weights: dict[str, float], only: int | None
+) -> list[int]:
+    """The few sentences with the most weight of ``terms`` (inverted index walk)."""
+    gathered: dict[int, float] = {}
+    for term in terms:
+        weight = weights[term]
+        for row in index.postings.get(term, ()):
+            gathered[row] = gathered.get(row, 0.0) + weight
+        if term not in index.postings and len(term) >= _PREFIX + 1:
+            for row in index.prefixes.get(term[:_PREFIX], ()):
+                gathered[row] = gathered.get(row, 0.0) + weight * _PREFIX_CREDIT
+    if only is not None:
+        gathered = {r: w for r, w in gathered.items() if index.sentences[r].passage == only}
+        if not gathered:
+            starts = [r for r, s in enumerate(index.sentences) if s.passage == only]
+            return starts[:1]
+    return sorted(gathered, key=gathered.__getitem__, reverse=True)[:4]
+
+
+def _windows(index: PassageIndex, rows: list[int]) -> list[tuple[int, ...]]:
+    """Each candidate sentence alone and with its neighbours of the same passage."""
+    out: list[tuple[int, ...]] = []
+    last = len(index.sentences) - 1
+    for row in rows:
+        passage = index.sentences[row].passage
+        before = row - 1 if row > 0 and index.sentences[row - 1].passage == passage else None
+        after = row + 1 if row < last and index.sentences[row + 1].passage == passage else None
+        out.append((row,))
+        if before is not None:
+            out.append((before, row))
+        if after is not None:
+            out.append((row, after))
+        if before is not None and after is not None:
+            out.append((before, row, after))
+    return out
+
+
+def _share(
+    index: PassageIndex, window: tuple[int, ...], terms: list[str], weights: dict[str, float]
+) -> float:
+    sentences = [index.sentences[r] for r in window]
+    present = sentences[0].terms.union(*(s.terms for s in sentences[1:]))
+    prefixes: frozenset[str] | None = None
+    covered = 0.0
+    for term in terms:
+        if term in present:
+            covered += weights[term]
+        elif len(term) >= _PREFIX + 1:
+            if prefixes is None:
+                prefixes = sentences[0].prefixes.union(*(s.prefixes for s in sentences[1:]))
+            if term[:_PREFIX] in prefixes:
+                covered += weights[term] * _PREFIX_CREDIT
+    return covered

@@ -1,0 +1,163 @@
+"""Words, stems and numbers: the normalisation every grounding comparison goes through.
+
+Everything here is a pure function of its input, cached where the same word is seen
+again and again (stems), and linear in the text.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+#: Function words carry no evidence: they are dropped before scoring.
+STOPWORDS = frozenset(
+    """a an the and or but if then than so of to in on at by for from with without into onto
+    over under about above below between among through during before after since until upon
+    is are was were be been being am do does did done doing has have had having will would
+    shall should can could may might must it its it's this that these those there here
+    he she they them their theirs his her hers him we us our ours you your yours i me my mine
+    who whom whose which what when where why how as also too very just only such same other
+    another each every all any both either neither some most more many much few own
+    one's s t d ll re ve m o y yes not no nor never none""".split()
+)
+#: Words that turn a statement around.
+NEGATIONS = frozenset("not no never none nothing nobody neither nor cannot without".split())
+
+#: Pairs of opposite words; a claim using one where its window uses the other conflicts.
+_ANTONYM_PAIRS = (
+    ("increase", "decrease"), ("rise", "fall"), ("higher", "lower"), ("more", "less"),
+    ("larger", "smaller"), ("bigger", "smaller"), ("before", "after"), ("win", "lose"),
+    ("won", "lost"), ("true", "false"), ("allow", "forbid"), ("accept", "reject"),
+    ("maximum", "minimum"), ("above", "below"), ("first", "last"), ("open", "closed"),
+    ("increased", "decreased"), ("gain", "loss"), ("profit", "loss"), ("up", "down"),
+    ("earliest", "latest"), ("older", "younger"), ("north", "south"), ("east", "west"),
+    ("positive", "negative"), ("success", "failure"), ("approve", "deny"),
+    ("include", "exclude"), ("legal", "illegal"), ("safe", "unsafe"), ("always", "never"),
+)  # fmt: skip
+ANTONYMS: dict[str, frozenset[str]] = {}
+for _left, _right in _ANTONYM_PAIRS:
+    ANTONYMS[_left] = ANTONYMS.get(_left, frozenset()) | {_right}
+    ANTONYMS[_right] = ANTONYMS.get(_right, frozenset()) | {_left}
+
+WORD = re.compile(r"\w+(?:'\w+)?")
+#: "one" is left out: it is a pronoun far more often than a count.
+_NUMBER_WORDS = {
+    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
+}  # fmt: skip
+_SCALES = {
+    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mio": 1e6,
+    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12,
+}  # fmt: skip
+#: A figure: digits with thousands separators and decimals, an optional scale word.
+NUMBER = re.compile(
+    r"(?<![\w.])(\d{1,3}(?:[,\u202f\u00a0 ]\d{3})+|\d+)(?:\.(\d+))?"
+    r"(?:\s?(thousand|million|billion|trillion|mn|bn|tn|mio|k|m|b)\b)?",
+    re.IGNORECASE,
+)
+
+_SUFFIXES = (
+    ("ational", "ate"), ("ization", "ize"), ("fulness", "ful"), ("iveness", "ive"),
+    ("ations", "ate"), ("ation", "ate"), ("ments", ""), ("ment", ""), ("ness", ""),
+    ("ingly", ""), ("edly", ""), ("ities", ""), ("ity", ""), ("ies", "y"), ("ied", "y"),
+    ("ing", ""), ("ers", ""), ("er", ""), ("ed", ""), ("ly", ""), ("es", ""), ("s", ""),
+)  # fmt: skip
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light suffix-stripping stem: ``grows``, ``grew``-less ``growing`` and ``grown``
+    differ, but plural, tense and adverb endings of regular words meet."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)] + replacement
+            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]  # running -> run, stopped -> stop
+            if base.endswith("e") and len(base) > 4:
+                base = base[:-1]  # create/creat(ed) meet
+            return base
+    if word.endswith("e") and len(word) > 4:
+        return word[:-1]
+    return word
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words of ``text`` (apostrophes inside words kept, curly ones made straight)."""
+    return WORD.findall(text.lower().replace("’", "'").replace("_", " "))
+
+
+@lru_cache(maxsize=65536)
+def term(word: str) -> str:
+    """The content stem of a lower-case word, or ``""`` for a stopword, a figure or a
+    scale word (figures are compared as values, see :func:`figures`)."""
+    if word in STOPWORDS or word in _SCALES or any(ch.isdigit() for ch in word):
+        return ""
+    return stem(word)
+
+
+def terms_of(word_list: list[str]) -> list[str]:
+    """Content stems of a word list, in order."""
+    return [t for t in map(term, word_list) if t]
+
+
+def content_terms(text: str) -> list[str]:
+    """Content stems of ``text``, in order (see :func:`term`)."""
+    return terms_of(words(text))
+
+
+def has_negation(tokens: list[str]) -> bool:
+    """Whether a word list negates (``not``, ``never``, ``isn't``...)."""
+    return any(t in NEGATIONS or t.endswith("n't") or t.endswith("n’t") for t in tokens)
+
+
+def figures(text: str, word_list: list[str] | None = None) -> list[tuple[float, float]]:
+    """Figures in ``text`` as (value, tolerance); ``word_list`` is ``words(text)`` when the
+    caller has it already (number words such as ``seven`` are found there).
+
+    ``1.5 million`` and ``1,500,000`` are both 1.5e6. The tolerance is half a unit of the
+    last significant digit written, so a rounded figure (``1.5 million`` for
+    ``1,512,000``) still matches; a year-like integer is exact.
+    """
+    found: list[tuple[float, float]] = []
+    if any(ch.isdigit() for ch in text):
+        for match in NUMBER.finditer(text):
+            found.append(_figure(text, match))
+    for word in words(text) if word_list is None else word_list:
+        value = _NUMBER_WORDS.get(word)
+        if value is not None:
+            found.append((float(value), 0.0))
+    return found
+
+
+def _figure(text: str, match: re.Match[str]) -> tuple[float, float]:
+    whole, decimals, scale = match.group(1), match.group(2), match.group(3)
+    digits = re.sub(r"[,\u202f\u00a0 ]", "", whole)
+    value = float(f"{digits}.{decimals}" if decimals else digits)
+    step = 10.0 ** -len(decimals) if decimals else 1.0
+    if scale:
+        factor = _SCALES[scale.lower()]
+        spaced = text[match.end(2 if decimals else 1)].isspace()
+        if scale.lower() in ("m", "b") and spaced:
+            factor = 1.0  # "5 m" is five metres; "5m" and "$5M" are five million
+        value, step = value * factor, step * factor
+    elif not decimals and value >= 10000:
+        # 1,500,000 written in full: trailing zeros are rounding, not precision.
+        stripped = digits.rstrip("0")
+        step = 10.0 ** (len(digits) - len(stripped)) if stripped else 1.0
+    return value, step / 2
+
+
+def figure_matches(value: float, tolerance: float, pool: list[tuple[float, float]]) -> bool:
+    """Whether ``value`` (± ``tolerance``) equals one of the ``pool`` figures."""
+    for other, other_tolerance in pool:
+        if abs(value - other) <= max(tolerance, 1e-9 * max(abs(value), 1.0)):
+            return True
+        # The passage may be the rounded one ("about 1.5 million" vs "1,512,000").
+        if abs(value - other) <= other_tolerance and other_tolerance > 0.5:
+            return True
+    return False
