@@ -96,6 +96,7 @@ class Guard:
         self._limits = {k: v[1] for k, v in self._settings.items() if v[1] is not None}
         self._validate_capabilities()
         self._collect_finish_hooks()
+        self._bind_telemetry()
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
         #: (stage, check name) -> the check's ``metric_labels`` for findings counted by
         #: entity (the pii check's ``guardwire_pii_entities_total``).
@@ -130,6 +131,14 @@ class Guard:
             checks.remove(check)
             raise
         self._collect_finish_hooks()
+        self._bind_telemetry()
+
+    def _bind_telemetry(self) -> None:
+        # Checks with metrics of their own (grounding) record them in this catalogue.
+        for check in (*self.input_checks, *self.output_checks):
+            bind = getattr(check, "bind_telemetry", None)
+            if bind is not None:
+                bind(self.telemetry)
 
     def _collect_finish_hooks(self) -> None:
         #: The ``finish`` hooks of the checks, each once (a check may serve both stages).

@@ -27,6 +27,8 @@ _CHECK_BUCKETS = (
     0.1,
     0.5,
 )
+#: Buckets for grounding answer scores in [0, 1].
+_SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 _UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 #: Values of the ``outcome`` label of ``guardwire_calls_total`` (a closed set): what the
@@ -105,6 +107,7 @@ class Telemetry:
             ["check", "stage", "entity", "action"],
             registry=registry,
         )
+        self._grounding_metrics(registry)
         self.policy_info = Gauge(
             "guardwire_policy_info",
             "The active policy: 1 for each loaded policy name and content hash.",
@@ -162,6 +165,23 @@ class Telemetry:
             "guardwire_store_errors",
             "State store operations that failed (on_error decided the call).",
             ["store"],
+            registry=registry,
+        )
+
+    def _grounding_metrics(self, registry: CollectorRegistry) -> None:
+        # Labels: check names from the policy; reasons from the grounding scorer's closed
+        # set (number_mismatch, name_missing, negation, antonym, ..., low_support).
+        self.grounding_score = Histogram(
+            "guardwire_grounding_answer_score",
+            "Answer-level support scores of the grounding check (1 = fully supported).",
+            ["check"],
+            buckets=_SCORE_BUCKETS,
+            registry=registry,
+        )
+        self.grounding_unsupported = Counter(
+            "guardwire_grounding_unsupported_claims",
+            "Claims the grounding check found unsupported, by the reason that lowered them.",
+            ["check", "reason"],
             registry=registry,
         )
 

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Union
 from pydantic import Field
 
 from guard.checks.base import Check, CheckConfig, CheckContext, TextCheck
+from guard.checks.grounding import GroundingCheck, GroundingConfig
 from guard.checks.pii import PiiCheck, PiiConfig
 from guard.checks.rules import RulesCheck, RulesConfig
 from guard.checks.schema import SchemaCheck, SchemaConfig
@@ -21,6 +22,7 @@ REGISTRY: dict[str, tuple[type[CheckConfig], Callable[[Any], Check]]] = {
     "rules": (RulesConfig, RulesCheck),
     "pii": (PiiConfig, PiiCheck),
     "schema": (SchemaConfig, SchemaCheck),
+    "grounding": (GroundingConfig, GroundingCheck),
 }
 
 _configs = tuple(config for config, _ in REGISTRY.values())

@@ -13,16 +13,23 @@ from guard.grounding.assess import (
     Citation,
     Claim,
     PassageLike,
+    answer_score,
     as_passages,
     assess,
 )
+from guard.grounding.judge import Judge, get_judge, register_judge, unregister_judge
 
 __all__ = [
     "DEFAULT_THRESHOLD",
     "Assessment",
     "Citation",
     "Claim",
+    "Judge",
     "PassageLike",
+    "answer_score",
     "as_passages",
     "assess",
+    "get_judge",
+    "register_judge",
+    "unregister_judge",
 ]

@@ -56,6 +56,22 @@ class Assessment:
     claims: tuple[Claim, ...]
     citations: tuple[Citation, ...]
 
+    def as_record(self) -> dict[str, Any]:
+        """Scores and spans, JSON-safe, without any text of the answer or passages."""
+        return {
+            "score": self.score,
+            "claims": [
+                {
+                    "start": c.start,
+                    "end": c.end,
+                    "score": c.score,
+                    "passage_id": c.passage_id,
+                    "reasons": list(c.reasons),
+                }
+                for c in self.claims
+            ],
+        }
+
     def unsupported(self, threshold: float = DEFAULT_THRESHOLD) -> list[Claim]:
         """Claims scoring below ``threshold``."""
         return [c for c in self.claims if c.score < threshold]
@@ -152,7 +168,7 @@ def assess(
             )
         )
     citations = _citations(answer, index, claims, markers, owners, lookup, threshold)
-    return Assessment(_answer_score(claims), tuple(claims), tuple(citations))
+    return Assessment(answer_score(claims), tuple(claims), tuple(citations))
 
 
 def _only_markers(answer: str, start: int, marker: Marker) -> bool:
@@ -214,9 +230,10 @@ def _resolve(cited: str, lookup: dict[str, int]) -> int | None:
     return None
 
 
-def _answer_score(claims: list[Claim]) -> float:
-    """The weakest claim dominates (one invented figure spoils an answer); the mean of
-    the rest keeps scores of answers with the same weakest claim apart."""
+def answer_score(claims: Sequence[Claim]) -> float:
+    """The answer's score from its claims' (1.0 without claims): the weakest claim
+    dominates (one invented figure spoils an answer); the mean of the rest keeps answers
+    with the same weakest claim apart."""
     if not claims:
         return 1.0
     scores = [c.score for c in claims]

@@ -126,6 +126,8 @@ def not_a_claim(text: str, question_terms: frozenset[str]) -> bool:
     terms = content_terms(stripped)
     if len(terms) < 2 and not any(ch.isdigit() for ch in stripped):
         return True
+    if any(ch.isdigit() for ch in stripped):
+        return False  # a figure is never a mere restatement
     return bool(question_terms) and all(
         term in question_terms or term in _META_TERMS for term in terms
     )

@@ -1,0 +1,113 @@
+"""Grounding end to end: the openai SDK through the proxy and through the transport; an
+answer that invents a figure is blocked (or reasked, the grounded second answer returned)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from prometheus_client import CollectorRegistry
+
+import guard
+from tests.e2e.fixtures import ProxyServer
+from tests.fake_upstream import FakeUpstream, Script
+
+POLICY = """\
+name: grounded
+stream: {{mode: buffer}}
+max_reasks: 1
+output:
+  - check: grounding
+    action: {action}
+"""
+CONTEXT: Any = {
+    "context": [
+        {"id": "q3", "text": "Revenue in the third quarter was 4.2 million euros, up 8 percent."},
+        {"id": "staff", "text": "The company employs 120 people in Bergen."},
+    ]
+}
+MESSAGES: Any = [{"role": "user", "content": "How did the third quarter go?"}]
+GROUNDED = "Revenue in the third quarter was 4.2 million euros [q3]. That is up 8 percent."
+INVENTED = "Revenue in the third quarter was 4.2 million euros. Profit reached 3.1 million euros."
+
+
+def _policy(tmp_path: Path, action: str) -> str:
+    path = tmp_path / "grounded.yaml"
+    path.write_text(textwrap.dedent(POLICY.format(action=action)))
+    return str(path)
+
+
+def _client(base: str, **kwargs: Any) -> openai.OpenAI:
+    return openai.OpenAI(base_url=base + "/v1", api_key="k", max_retries=0, **kwargs)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_proxy_blocks_an_invented_figure_naming_the_claim(
+    start_proxy: Callable[..., ProxyServer],
+    fake_upstream: FakeUpstream,
+    tmp_path: Path,
+    stream: bool,
+) -> None:
+    proxy = start_proxy(upstream=fake_upstream.url, policy=_policy(tmp_path, "block"))
+    fake_upstream.enqueue(Script(text=INVENTED))
+    client = _client(proxy.url)
+    # A buffered stream ends with the API's error event (an APIError in the SDK).
+    with pytest.raises(openai.APIError) as caught:
+        reply = client.chat.completions.create(
+            model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}, stream=stream
+        )
+        if stream:
+            list(reply)
+    message = str(caught.value)
+    assert "claim 2" in message and "a figure that is not in the passages" in message
+    assert "3.1" not in message and "Profit" not in message
+    # The extension never reaches the upstream.
+    assert "guardwire" not in fake_upstream.requests[-1].json
+
+
+def test_proxy_lets_a_grounded_answer_through(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    proxy = start_proxy(upstream=fake_upstream.url, policy=_policy(tmp_path, "block"))
+    fake_upstream.enqueue(Script(text=GROUNDED))
+    reply = _client(proxy.url).chat.completions.create(
+        model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}
+    )
+    assert reply.choices[0].message.content == GROUNDED
+
+
+def test_proxy_reask_returns_the_grounded_second_answer(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    proxy = start_proxy(upstream=fake_upstream.url, policy=_policy(tmp_path, "reask"))
+    fake_upstream.enqueue(Script(text=INVENTED), Script(text=GROUNDED))
+    reply = _client(proxy.url).chat.completions.create(
+        model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}
+    )
+    assert reply.choices[0].message.content == GROUNDED
+    second = fake_upstream.requests[-1].json
+    feedback = json.dumps(second["messages"][-1])
+    assert "claim 2" in feedback and "3.1" not in feedback
+
+
+def test_transport_blocks_then_reasks(fake_upstream: FakeUpstream, tmp_path: Path) -> None:
+    engine = guard.Guard(_policy(tmp_path, "block"), registry=CollectorRegistry())
+    client = _client(fake_upstream.url, http_client=httpx.Client(transport=engine.transport()))
+    fake_upstream.enqueue(Script(text=INVENTED))
+    with pytest.raises(openai.BadRequestError, match="claim 2"):
+        client.chat.completions.create(
+            model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}
+        )
+    asking = guard.Guard(_policy(tmp_path, "reask"), registry=CollectorRegistry())
+    client = _client(fake_upstream.url, http_client=httpx.Client(transport=asking.transport()))
+    fake_upstream.enqueue(Script(text=INVENTED), Script(text=GROUNDED))
+    reply = client.chat.completions.create(
+        model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}
+    )
+    assert reply.choices[0].message.content == GROUNDED
