@@ -231,10 +231,8 @@ def _resolve(cited: str, lookup: dict[str, int]) -> int | None:
 
 
 def answer_score(claims: Sequence[Claim]) -> float:
-    """The answer's score from its claims' (1.0 without claims): the weakest claim
-    dominates (one invented figure spoils an answer); the mean of the rest keeps answers
-    with the same weakest claim apart."""
-    if not claims:
-        return 1.0
-    scores = [c.score for c in claims]
-    return round(0.7 * min(scores) + 0.3 * sum(scores) / len(scores), 4)
+    """The answer's score: its weakest claim's (1.0 without claims). One invented figure
+    spoils an answer however many true sentences surround it, and a single-claim answer
+    and a ten-claim answer are on the same scale (bench/grounding_eval.py: averaging in
+    the other claims lowered answer-level AUROC from 0.87 to 0.83)."""
+    return min((c.score for c in claims), default=1.0)

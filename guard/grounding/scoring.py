@@ -37,12 +37,18 @@ _PREFIX = 5
 _PREFIX_CREDIT = 0.6
 #: Multipliers applied to the lexical share by each hard signal.
 PENALTIES = {
-    "number_mismatch": 0.3,
+    "number_mismatch": 0.2,
     "name_missing": 0.45,
     "negation": 0.45,
     "antonym": 0.55,
     "number_elsewhere": 0.85,
 }
+
+
+#: Support gathered from several sentences of one passage counts for this much.
+SPREAD_DISCOUNT = 0.9
+#: Share of the claim's weight one sentence must hold before its negation counts.
+NEGATION_MIN_SHARE = 0.5
 
 
 @dataclass(slots=True)
@@ -136,6 +142,15 @@ def score_claim(index: PassageIndex, text: str, only_passage: int | None = None)
         share = _share(index, window, terms, weights) / total
         if share > best_share:
             best_share, best_rows = share, window
+    if best_rows:
+        # A long claim may gather its facts from several sentences of one passage: the
+        # candidates of the best passage together, a little discounted.
+        passage_of = index.sentences[best_rows[0]].passage
+        spread = tuple(r for r in rows if index.sentences[r].passage == passage_of)
+        if len(spread) > len(best_rows):
+            share = _share(index, spread, terms, weights) / total * SPREAD_DISCOUNT
+            if share > best_share:
+                best_share = share
     passage = index.sentences[best_rows[0]].passage if best_rows else None
     reasons: list[str] = []
     score = best_share if terms else 1.0
@@ -156,8 +171,10 @@ def score_claim(index: PassageIndex, text: str, only_passage: int | None = None)
             break
     if best_rows:
         window_words = frozenset().union(*(index.sentences[r].words for r in best_rows))
-        top = max(best_rows, key=lambda r: _share(index, (r,), terms, weights))
-        if has_negation(claim_words) != index.sentences[top].negated:
+        top_share, top = max((_share(index, (r,), terms, weights), r) for r in best_rows)
+        # Only a sentence that states the same thing can contradict it by a negation.
+        same_statement = top_share / total >= NEGATION_MIN_SHARE
+        if same_statement and has_negation(claim_words) != index.sentences[top].negated:
             reasons.append("negation")
         for word in claim_words:
             opposite = ANTONYMS.get(word)
