@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from guard.grounding.text import content_terms
 
+_DIGIT = re.compile(r"\d")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
 _TABLE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(\|\s*:?-{2,}:?\s*)*\|?\s*$")
@@ -124,9 +125,10 @@ def not_a_claim(text: str, question_terms: frozenset[str]) -> bool:
     if _REFUSAL.match(stripped) or _HEDGE.match(stripped) or _FILLER.match(stripped):
         return True
     terms = content_terms(stripped)
-    if len(terms) < 2 and not any(ch.isdigit() for ch in stripped):
+    has_figure = _DIGIT.search(stripped) is not None
+    if len(terms) < 2 and not has_figure:
         return True
-    if any(ch.isdigit() for ch in stripped):
+    if has_figure:
         return False  # a figure is never a mere restatement
     return bool(question_terms) and all(
         term in question_terms or term in _META_TERMS for term in terms

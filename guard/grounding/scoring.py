@@ -19,17 +19,19 @@ from dataclasses import dataclass, field
 
 from guard.grounding.text import (
     ANTONYMS,
+    NEGATIONS,
     STOPWORDS,
-    figure_matches,
+    FigurePool,
     figures,
     has_negation,
     terms_of,
     words,
 )
 
-#: Passage sentences end at terminal punctuation followed by space (``1.5`` stays whole)
-#: and at line breaks.
-_PASSAGE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+#: Words of a passage, and its sentence ends: terminal punctuation followed by space or
+#: the end (``1.5`` stays whole), and line breaks.
+_TOKENS = re.compile(r"\w+(?:'\w+)?|[.!?](?=\s|$)|\n")
+_ENDS = frozenset({".", "!", "?", "\n"})
 _NAME = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})")
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
 #: ``acquired``).
@@ -55,10 +57,10 @@ NEGATION_MIN_SHARE = 0.5
 class _Sentence:
     passage: int
     terms: frozenset[str]
-    words: frozenset[str]
     negated: bool
-    #: First letters of the longer terms, for partial evidence.
-    prefixes: frozenset[str]
+    #: Its words: ``tokens[start:end]`` of its passage.
+    start: int
+    end: int
 
 
 @dataclass(slots=True)
@@ -68,42 +70,52 @@ class PassageIndex:
     ids: list[str]
     sentences: list[_Sentence] = field(default_factory=list)
     postings: dict[str, list[int]] = field(default_factory=dict)
-    prefixes: dict[str, list[int]] = field(default_factory=dict)
+    #: First letters of the longer terms -> sentences with such a term (partial evidence).
+    prefixes: dict[str, set[int]] = field(default_factory=dict)
+    #: Per passage: its lower-case words and sentence ends.
+    tokens: list[list[str]] = field(default_factory=list)
     idf: dict[str, float] = field(default_factory=dict)
     unseen_idf: float = 1.0
     #: Per passage: its figures, and its lower-case words (for names).
-    figures: list[list[tuple[float, float]]] = field(default_factory=list)
+    figures: list[FigurePool] = field(default_factory=list)
     vocab: list[frozenset[str]] = field(default_factory=list)
     all_vocab: frozenset[str] = frozenset()
+    #: Terms of multi-sentence windows, united on first use.
+    windows: dict[tuple[int, ...], frozenset[str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, passages: Sequence[tuple[str, str]]) -> PassageIndex:
-        """Index ``(id, text)`` passages."""
+        """Index ``(id, text)`` passages: one regex pass per passage gives its words and
+        sentence ends."""
         index = cls(ids=[pid for pid, _ in passages])
-        frequency: dict[str, int] = {}
+        postings = index.postings
         for number, (_, text) in enumerate(passages):
-            index.figures.append(figures(text))
-            passage_words: set[str] = set()
-            for sentence in _PASSAGE_BREAK.split(text):
-                sentence_words = words(sentence)
-                if not sentence_words:
-                    continue
-                terms = frozenset(terms_of(sentence_words))
-                row = len(index.sentences)
-                negated = has_negation(sentence_words)
-                prefixes = frozenset(t[:_PREFIX] for t in terms if len(t) >= _PREFIX)
-                index.sentences.append(
-                    _Sentence(number, terms, frozenset(sentence_words), negated, prefixes)
-                )
-                passage_words.update(sentence_words)
-                for term in terms:
-                    index.postings.setdefault(term, []).append(row)
-                    frequency[term] = frequency.get(term, 0) + 1
-                    if len(term) >= _PREFIX + 1:
-                        index.prefixes.setdefault(term[:_PREFIX], []).append(row)
-            index.vocab.append(frozenset(_name_forms(passage_words)))
+            tokens = _TOKENS.findall(text.lower().replace("’", "'").replace("_", " "))
+            index.figures.append(FigurePool(figures(text, tokens)))
+            # Contracted negations ("isn't") of this passage, to test sentences by set.
+            contracted = {t for t in set(tokens) if t.endswith("n't")} | NEGATIONS
+            index.tokens.append(tokens)
+            start = 0
+            for end in [i for i, t in enumerate(tokens) if t in _ENDS] + [len(tokens)]:
+                sentence_words = tokens[start:end]
+                if sentence_words:
+                    terms = frozenset(terms_of(sentence_words))
+                    row = len(index.sentences)
+                    negated = not contracted.isdisjoint(sentence_words)
+                    index.sentences.append(_Sentence(number, terms, negated, start, end))
+                    for term in terms:
+                        rows = postings.get(term)
+                        if rows is None:
+                            postings[term] = [row]
+                        else:
+                            rows.append(row)
+                start = end + 1
+            index.vocab.append(frozenset(_name_forms(set(tokens) - _ENDS)))
+        for term, rows in postings.items():
+            if len(term) > _PREFIX:
+                index.prefixes.setdefault(term[:_PREFIX], set()).update(rows)
         total = len(index.sentences) + 1
-        index.idf = {t: math.log(1.0 + total / (0.5 + n)) for t, n in frequency.items()}
+        index.idf = {t: math.log(1.0 + total / (0.5 + len(rows))) for t, rows in postings.items()}
         index.unseen_idf = math.log(1.0 + total / 0.5)
         index.all_vocab = frozenset().union(*index.vocab) if index.vocab else frozenset()
         return index
@@ -156,10 +168,10 @@ def score_claim(index: PassageIndex, text: str, only_passage: int | None = None)
     score = best_share if terms else 1.0
     # Figures: must be in the supporting passage; elsewhere counts for less.
     for value, tolerance in claim_figures:
-        if passage is not None and figure_matches(value, tolerance, index.figures[passage]):
+        if passage is not None and index.figures[passage].matches(value, tolerance):
             continue
         pools = [index.figures[only_passage]] if only_passage is not None else index.figures
-        if any(figure_matches(value, tolerance, pool) for pool in pools):
+        if any(pool.matches(value, tolerance) for pool in pools):
             reasons.append("number_elsewhere")
         else:
             reasons.append("number_mismatch")
@@ -170,7 +182,7 @@ def score_claim(index: PassageIndex, text: str, only_passage: int | None = None)
             reasons.append("name_missing")
             break
     if best_rows:
-        window_words = frozenset().union(*(index.sentences[r].words for r in best_rows))
+        window_words = frozenset().union(*(_words_of(index, r) for r in best_rows))
         top_share, top = max((_share(index, (r,), terms, weights), r) for r in best_rows)
         # Only a sentence that states the same thing can contradict it by a negation.
         same_statement = top_share / total >= NEGATION_MIN_SHARE
@@ -208,9 +220,15 @@ def _candidates(
 ) -> list[int]:
     """The few sentences with the most weight of ``terms`` (inverted index walk)."""
     gathered: dict[int, float] = {}
+    # Terms in most sentences cannot tell candidates apart (and walking their postings
+    # is the cost): they still count in each window's share, not in the search.
+    common = max(8, len(index.sentences) // 3)
     for term in terms:
         weight = weights[term]
-        for row in index.postings.get(term, ()):
+        rows = index.postings.get(term, ())
+        if len(rows) > common:
+            continue
+        for row in rows:
             gathered[row] = gathered.get(row, 0.0) + weight
         if term not in index.postings and len(term) >= _PREFIX + 1:
             for row in index.prefixes.get(term[:_PREFIX], ()):
@@ -241,19 +259,30 @@ def _windows(index: PassageIndex, rows: list[int]) -> list[tuple[int, ...]]:
     return out
 
 
+def _words_of(index: PassageIndex, row: int) -> list[str]:
+    sentence = index.sentences[row]
+    return index.tokens[sentence.passage][sentence.start : sentence.end]
+
+
 def _share(
     index: PassageIndex, window: tuple[int, ...], terms: list[str], weights: dict[str, float]
 ) -> float:
-    sentences = [index.sentences[r] for r in window]
-    present = sentences[0].terms.union(*(s.terms for s in sentences[1:]))
-    prefixes: frozenset[str] | None = None
+    if len(window) == 1:
+        present = index.sentences[window[0]].terms
+    else:
+        # Windows repeat across the claims of one answer: unite their terms once.
+        cached = index.windows.get(window)
+        if cached is None:
+            cached = index.windows[window] = frozenset().union(
+                *(index.sentences[r].terms for r in window)
+            )
+        present = cached
     covered = 0.0
     for term in terms:
         if term in present:
             covered += weights[term]
-        elif len(term) >= _PREFIX + 1:
-            if prefixes is None:
-                prefixes = sentences[0].prefixes.union(*(s.prefixes for s in sentences[1:]))
-            if term[:_PREFIX] in prefixes:
+        elif len(term) > _PREFIX:
+            rows = index.prefixes.get(term[:_PREFIX])
+            if rows is not None and not rows.isdisjoint(window):
                 covered += weights[term] * _PREFIX_CREDIT
     return covered

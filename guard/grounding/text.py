@@ -7,6 +7,7 @@ again and again (stems), and linear in the text.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import lru_cache
 
 #: Function words carry no evidence: they are dropped before scoring.
@@ -48,6 +49,9 @@ _NUMBER_WORDS = {
     "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
     "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
 }  # fmt: skip
+_NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
+_DIGIT = re.compile(r"\d")
+_SEPARATORS = re.compile(r"[,\u202f\u00a0 ]")
 _SCALES = {
     "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mio": 1e6,
     "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12,
@@ -91,18 +95,37 @@ def words(text: str) -> list[str]:
     return WORD.findall(text.lower().replace("’", "'").replace("_", " "))
 
 
-@lru_cache(maxsize=65536)
+#: word -> its content stem ("" for none): a plain dict is cheaper per lookup than an
+#: lru_cache wrapper, and words repeat across calls. Cleared when it grows large.
+_TERMS: dict[str, str] = {}
+_TERMS_LIMIT = 200_000
+
+
 def term(word: str) -> str:
     """The content stem of a lower-case word, or ``""`` for a stopword, a figure or a
     scale word (figures are compared as values, see :func:`figures`)."""
-    if word in STOPWORDS or word in _SCALES or any(ch.isdigit() for ch in word):
-        return ""
-    return stem(word)
+    known = _TERMS.get(word)
+    if known is not None:
+        return known
+    dropped = word in STOPWORDS or word in _SCALES or _DIGIT.search(word)
+    found = "" if dropped else stem(word)
+    if len(_TERMS) >= _TERMS_LIMIT:
+        _TERMS.clear()
+    _TERMS[word] = found
+    return found
 
 
 def terms_of(word_list: list[str]) -> list[str]:
     """Content stems of a word list, in order."""
-    return [t for t in map(term, word_list) if t]
+    get = _TERMS.get
+    out = []
+    for word in word_list:
+        found = get(word)
+        if found is None:
+            found = term(word)
+        if found:
+            out.append(found)
+    return out
 
 
 def content_terms(text: str) -> list[str]:
@@ -110,9 +133,11 @@ def content_terms(text: str) -> list[str]:
     return terms_of(words(text))
 
 
-def has_negation(tokens: list[str]) -> bool:
+def has_negation(tokens: list[str] | frozenset[str]) -> bool:
     """Whether a word list negates (``not``, ``never``, ``isn't``...)."""
-    return any(t in NEGATIONS or t.endswith("n't") or t.endswith("n’t") for t in tokens)
+    if not NEGATIONS.isdisjoint(tokens):
+        return True
+    return any(t.endswith("n't") for t in tokens)
 
 
 def figures(text: str, word_list: list[str] | None = None) -> list[tuple[float, float]]:
@@ -124,19 +149,18 @@ def figures(text: str, word_list: list[str] | None = None) -> list[tuple[float, 
     ``1,512,000``) still matches; a year-like integer is exact.
     """
     found: list[tuple[float, float]] = []
-    if any(ch.isdigit() for ch in text):
+    if _DIGIT.search(text):
         for match in NUMBER.finditer(text):
             found.append(_figure(text, match))
-    for word in words(text) if word_list is None else word_list:
-        value = _NUMBER_WORDS.get(word)
-        if value is not None:
-            found.append((float(value), 0.0))
+    vocabulary = words(text) if word_list is None else word_list
+    for word in _NUMBER_WORD_SET.intersection(vocabulary):
+        found.append((float(_NUMBER_WORDS[word]), 0.0))
     return found
 
 
 def _figure(text: str, match: re.Match[str]) -> tuple[float, float]:
     whole, decimals, scale = match.group(1), match.group(2), match.group(3)
-    digits = re.sub(r"[,\u202f\u00a0 ]", "", whole)
+    digits = whole if whole.isdigit() else _SEPARATORS.sub("", whole)
     value = float(f"{digits}.{decimals}" if decimals else digits)
     step = 10.0 ** -len(decimals) if decimals else 1.0
     if scale:
@@ -152,12 +176,31 @@ def _figure(text: str, match: re.Match[str]) -> tuple[float, float]:
     return value, step / 2
 
 
-def figure_matches(value: float, tolerance: float, pool: list[tuple[float, float]]) -> bool:
-    """Whether ``value`` (± ``tolerance``) equals one of the ``pool`` figures."""
-    for other, other_tolerance in pool:
-        if abs(value - other) <= max(tolerance, 1e-9 * max(abs(value), 1.0)):
-            return True
-        # The passage may be the rounded one ("about 1.5 million" vs "1,512,000").
-        if abs(value - other) <= other_tolerance and other_tolerance > 0.5:
-            return True
-    return False
+class FigurePool:
+    """The figures of one passage, sorted by value for range lookups."""
+
+    __slots__ = ("reach", "tolerances", "values")
+
+    def __init__(self, found: list[tuple[float, float]]) -> None:
+        found = sorted(found)
+        self.values = [value for value, _ in found]
+        self.tolerances = [tolerance for _, tolerance in found]
+        #: The widest tolerance of a rounded passage figure ("about 1.5 million").
+        self.reach = max((t for t in self.tolerances if t > 0.5), default=0.0)
+
+    def matches(self, value: float, tolerance: float) -> bool:
+        """Whether ``value`` (± ``tolerance``) equals one of the figures, or lies within
+        the rounding of a rounded one."""
+        exact = max(tolerance, 1e-9 * max(abs(value), 1.0))
+        low = bisect_left(self.values, value - max(exact, self.reach))
+        for position in range(low, len(self.values)):
+            other = self.values[position]
+            if other > value + max(exact, self.reach):
+                break
+            gap = abs(value - other)
+            if gap <= exact:
+                return True
+            other_tolerance = self.tolerances[position]
+            if other_tolerance > 0.5 and gap <= other_tolerance:
+                return True
+        return False

@@ -1,0 +1,79 @@
+"""The grounding scorer alone: a 1 KB answer against 8 KB of passages (4 x 2 KB) and
+against 20 passages of 2 KB. Every call indexes its passages afresh (the index cache
+only helps a reask of the same call), so these are the costs a first attempt pays."""
+
+from __future__ import annotations
+
+import random
+import sys
+
+from bench._runner import Result, measure
+from guard.grounding import assess
+
+_COMMON = (
+    "the company reported revenue growth in the third quarter while shipping volumes of "
+    "containers rose across europe and asia analysts expected stronger demand for "
+    "refunds invoices warranty support tickets customers accounts travel schedules "
+    "product manuals with dates owners and regional managers in oslo bergen and leiden"
+).split()
+_SYLLABLES = "ka lo mi ne ru sa te vi do ba ger lin mar tes pol ran sun der".split()
+
+
+def _vocabulary(rng: random.Random) -> list[str]:
+    """Common words first, then 3,000 made-up rarer ones: drawn with a Zipf-like skew,
+    postings lists have the lengths of real text, not of a 40-word toy language."""
+    rare = {"".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(3000)}
+    return _COMMON + sorted(rare)
+
+
+_WORDS = _vocabulary(random.Random(1))
+
+
+def _word(rng: random.Random) -> str:
+    return _WORDS[min(int(rng.paretovariate(0.45)) - 1, len(_WORDS) - 1)]
+
+
+def _sentence(rng: random.Random) -> str:
+    words = [_word(rng) for _ in range(rng.randint(10, 18))]
+    words.insert(rng.randint(2, len(words) - 1), f"{rng.randint(2, 950)}")
+    if rng.random() < 0.3:
+        words.insert(rng.randint(2, len(words) - 1), rng.choice(("Nordvik", "Quist", "Helix")))
+    return " ".join(words).capitalize() + "."
+
+
+def passage(size: int, seed: int) -> str:
+    """Sentences of English-like words with figures and names, ``size`` characters."""
+    rng = random.Random(seed)
+    sentences: list[str] = []
+    while sum(len(s) + 1 for s in sentences) < size:
+        sentences.append(_sentence(rng))
+    return " ".join(sentences)[:size]
+
+
+def answer(passages: list[str], size: int, seed: int = 3) -> str:
+    """Sentences taken from the passages (and a few made up), ``size`` characters."""
+    rng = random.Random(seed)
+    pool = [s.strip() + "." for p in passages for s in p.split(".") if len(s) > 40]
+    out: list[str] = []
+    while sum(len(s) + 1 for s in out) < size:
+        out.append(rng.choice(pool) if rng.random() < 0.8 else _sentence(rng))
+    return " ".join(out)[:size]
+
+
+def run(seconds: float) -> list[Result]:
+    index_cache = sys.modules["guard.grounding.assess"]._INDEXES
+    results = []
+    for name, count, size in (("8KB", 4, 2_000), ("20x2KB", 20, 2_000)):
+        texts = [passage(size, seed) for seed in range(count)]
+        reply = answer(texts, 1_000)
+
+        def fresh(reply: str = reply, texts: list[str] = texts) -> None:
+            index_cache.clear()
+            assess(reply, texts)
+
+        def cached(reply: str = reply, texts: list[str] = texts) -> None:
+            assess(reply, texts)
+
+        results.append(measure(f"grounding.assess.1KB_vs_{name}", fresh, seconds=seconds))
+        results.append(measure(f"grounding.assess.1KB_vs_{name}.reask", cached, seconds=seconds))
+    return results
