@@ -76,8 +76,10 @@ class PassageIndex:
     tokens: list[list[str]] = field(default_factory=list)
     idf: dict[str, float] = field(default_factory=dict)
     unseen_idf: float = 1.0
-    #: Per passage: its figures, and its lower-case words (for names).
-    figures: list[FigurePool] = field(default_factory=list)
+    #: Per passage: its text (figures are read from it on first need), its figures,
+    #: and its lower-case words (for names).
+    texts: list[str] = field(default_factory=list)
+    figures: list[FigurePool | None] = field(default_factory=list)
     vocab: list[frozenset[str]] = field(default_factory=list)
     all_vocab: frozenset[str] = frozenset()
     #: Terms of multi-sentence windows, united on first use.
@@ -91,7 +93,8 @@ class PassageIndex:
         postings = index.postings
         for number, (_, text) in enumerate(passages):
             tokens = _TOKENS.findall(text.lower().replace("’", "'").replace("_", " "))
-            index.figures.append(FigurePool(figures(text, tokens)))
+            index.texts.append(text)
+            index.figures.append(None)
             # Contracted negations ("isn't") of this passage, to test sentences by set.
             contracted = {t for t in set(tokens) if t.endswith("n't")} | NEGATIONS
             index.tokens.append(tokens)
@@ -119,6 +122,19 @@ class PassageIndex:
         index.unseen_idf = math.log(1.0 + total / 0.5)
         index.all_vocab = frozenset().union(*index.vocab) if index.vocab else frozenset()
         return index
+
+    def figure_pool(self, number: int) -> FigurePool:
+        """The figures of passage ``number`` (read on first need: most claims carry
+        none, and a figure found in the best passage needs no other)."""
+        return _figure_pool(self, number)
+
+
+def _figure_pool(index: PassageIndex, number: int) -> FigurePool:
+    pool = index.figures[number]
+    if pool is None:
+        text = index.texts[number]
+        pool = index.figures[number] = FigurePool(figures(text, index.tokens[number]))
+    return pool
 
 
 def _name_forms(passage_words: set[str]) -> set[str]:
@@ -168,10 +184,10 @@ def score_claim(index: PassageIndex, text: str, only_passage: int | None = None)
     score = best_share if terms else 1.0
     # Figures: must be in the supporting passage; elsewhere counts for less.
     for value, tolerance in claim_figures:
-        if passage is not None and index.figures[passage].matches(value, tolerance):
+        if passage is not None and index.figure_pool(passage).matches(value, tolerance):
             continue
-        pools = [index.figures[only_passage]] if only_passage is not None else index.figures
-        if any(pool.matches(value, tolerance) for pool in pools):
+        numbers = [only_passage] if only_passage is not None else range(len(index.texts))
+        if any(index.figure_pool(n).matches(value, tolerance) for n in numbers):
             reasons.append("number_elsewhere")
         else:
             reasons.append("number_mismatch")
