@@ -9,8 +9,9 @@ findings, wrong citations ``grounding.citation_wrong``, uncited claims (with
 text. A call with no passages at all is not checked (there is nothing to ground in).
 
 ``action: reask`` feeds the unsupported claims back by position and reason; ``annotate``
-lets the reply through with a ``guardwire.grounding`` object (answer score, per-claim
-spans and scores) added to the JSON body of a complete reply.
+lets the reply through with the answer score in an ``x-guardwire-grounding`` header and
+a ``guardwire.grounding`` object (answer score, per-claim spans and scores) added to the
+JSON body of a complete reply.
 """
 
 from __future__ import annotations
@@ -139,8 +140,8 @@ class GroundingCheck:
         if self._judge is not None:
             pending = unsure([a for _, a in results], self.config.threshold, self.config.judge_band)
             if pending:
-                return self._judged(results, pending, passages, reply)
-        return self._verdict(results, reply)
+                return self._judged(results, pending, passages, reply, ctx)
+        return self._verdict(results, reply, ctx)
 
     def _question(self, call: Call) -> str | None:
         """The last user message without tagged documents: a sentence that only
@@ -158,22 +159,25 @@ class GroundingCheck:
         pending: list[tuple[int, int]],
         passages: list[Passage],
         reply: Reply,
+        ctx: CheckContext,
     ) -> Verdict | Awaitable[Verdict]:
         assert self._judge is not None
         scores = [self._judge.score(results[r][1].claims[c].text, passages) for r, c in pending]
         plain = [float(s) for s in scores if isinstance(s, float | int)]
         if len(plain) == len(scores):
-            return self._verdict(_rescored(results, pending, plain), reply)
+            return self._verdict(_rescored(results, pending, plain), reply, ctx)
 
         async def wait() -> Verdict:
             settled = [s if isinstance(s, float | int) else await s for s in scores]
-            return self._verdict(_rescored(results, pending, settled), reply)
+            return self._verdict(_rescored(results, pending, settled), reply, ctx)
 
         return wait()
 
     # -- decision --------------------------------------------------------------------------
 
-    def _verdict(self, results: list[tuple[int, Assessment]], reply: Reply) -> Verdict:
+    def _verdict(
+        self, results: list[tuple[int, Assessment]], reply: Reply, ctx: CheckContext
+    ) -> Verdict:
         threshold = self.config.threshold
         findings: list[Finding] = []
         problems: list[str] = []
@@ -231,6 +235,10 @@ class GroundingCheck:
                 problems.append(f"the answer as a whole scores {found.score:.2f}")
         if self.config.action == "annotate":
             _annotate(reply, results)
+            if results:
+                ctx.response_headers["x-guardwire-grounding"] = (
+                    f"{min(a.score for _, a in results):.3f}"
+                )
         if not findings:
             return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
         reason = f"check '{self.name}': " + "; ".join(problems[:5])

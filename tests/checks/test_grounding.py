@@ -213,3 +213,4 @@ def test_annotate_adds_scores_to_the_json_body() -> None:
     annotation = reply.raw["guardwire"]["grounding"]
     assert annotation["score"] < 0.6 and len(annotation["claims"]) == 2
     assert reply.body == b""
+    assert ctx.response_headers["x-guardwire-grounding"] == f"{annotation['score']:.3f}"

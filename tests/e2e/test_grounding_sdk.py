@@ -111,3 +111,21 @@ def test_transport_blocks_then_reasks(fake_upstream: FakeUpstream, tmp_path: Pat
         model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}
     )
     assert reply.choices[0].message.content == GROUNDED
+
+
+def test_proxy_annotate_adds_header_and_body_object(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    proxy = start_proxy(upstream=fake_upstream.url, policy=_policy(tmp_path, "annotate"))
+    fake_upstream.enqueue(Script(text=INVENTED))
+    raw = _client(proxy.url).chat.completions.with_raw_response.create(
+        model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}
+    )
+    body = json.loads(raw.http_response.content)
+    grounding = body["guardwire"]["grounding"]
+    assert raw.headers["x-guardwire-grounding"] == f"{grounding['score']:.3f}"
+    assert grounding["score"] < 0.5 and [c["reasons"] for c in grounding["claims"]] == [
+        [],
+        ["number_mismatch"],
+    ]
+    assert raw.parse().choices[0].message.content == INVENTED
