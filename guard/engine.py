@@ -86,6 +86,7 @@ class Guard:
                 on_error = config.on_error or self.policy.on_error
                 limit = config.timeout_ms / 1000 if config.timeout_ms else None
                 self._settings[id(check)] = (on_error == "block", limit)
+        self._wire_stateful_checks(store, registry)
         if self.policy.budgets:
             # Budgets run last at the input stage: a call another check refuses holds
             # nothing. Their failures (a store outage) follow the policy's on_error.
@@ -107,6 +108,23 @@ class Guard:
                 if labels_of is not None:
                     self._entity_labels[stage, check.name] = labels_of
         self._call_counters: dict[tuple[str, str, str], Any] = {}
+
+    def _wire_stateful_checks(self, store: Any, registry: Any) -> None:
+        """Checks that govern both stages (``serves_output``: the agent check) also run
+        at the output stage; checks that keep state get the store and the metrics."""
+        for check in list(self.input_checks):
+            if getattr(check, "serves_output", False):
+                self.output_checks.append(check)
+            if capabilities_of(check).needs_state:
+                self.store = _budget_store(store)
+                if hasattr(check, "telemetry"):
+                    check.telemetry = Telemetry.for_registry(registry)
+
+    @property
+    def needs_state(self) -> bool:
+        """Whether a check or a budget of the policy keeps state in the store."""
+        checks = (*self.input_checks, *self.output_checks)
+        return bool(self.policy.budgets) or any(capabilities_of(c).needs_state for c in checks)
 
     def add_check(
         self,

@@ -167,6 +167,20 @@ class Telemetry:
             ["store"],
             registry=registry,
         )
+        self.agent_findings = Counter(
+            "guardwire_agent_findings",
+            "Findings of the agent check by kind (agent.tool_denied, agent.loop, ...) and "
+            "the action they led to.",
+            ["check", "kind", "action"],
+            registry=registry,
+        )
+        self.agent_sessions_stopped = Counter(
+            "guardwire_agent_sessions_stopped",
+            "Agent sessions refused for the first time by a session limit (step, tool-call "
+            "or time cap), by the kind of limit.",
+            ["check", "kind"],
+            registry=registry,
+        )
 
     def _grounding_metrics(self, registry: CollectorRegistry) -> None:
         # Labels: check names from the policy; reasons from the grounding scorer's closed

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Union
 
 from pydantic import Field
 
+from guard.checks.agent import AgentCheck, AgentConfig
 from guard.checks.base import Check, CheckConfig, CheckContext, TextCheck
 from guard.checks.grounding import GroundingCheck, GroundingConfig
 from guard.checks.pii import PiiCheck, PiiConfig
@@ -23,6 +24,7 @@ REGISTRY: dict[str, tuple[type[CheckConfig], Callable[[Any], Check]]] = {
     "pii": (PiiConfig, PiiCheck),
     "schema": (SchemaConfig, SchemaCheck),
     "grounding": (GroundingConfig, GroundingCheck),
+    "agent": (AgentConfig, AgentCheck),
 }
 
 _configs = tuple(config for config, _ in REGISTRY.values())

@@ -23,8 +23,8 @@ class ProxyState:
         self.needed = False
 
     def use(self, guard: Any) -> None:
-        """Note an engine; the store is needed when its policy has budgets."""
-        self.needed = self.needed or bool(guard.policy.budgets)
+        """Note an engine; the store is needed when its policy keeps state (budgets, agent)."""
+        self.needed = self.needed or bool(getattr(guard, "needs_state", guard.policy.budgets))
 
     async def open(self) -> None:
         """Open the store at start-up (an outage is logged; /readyz shows it)."""

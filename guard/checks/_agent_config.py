@@ -1,0 +1,133 @@
+"""The ``agent`` check's policy entry (the keys of issue 23) and its tool-name matching."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from guard.checks._regex import compile_regex, fold_pattern
+from guard.checks.base import CheckConfig
+
+#: What a session limit or a data-flow rule does when it trips.
+LimitAction = Literal["block", "warn"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArgumentRule(_Strict):
+    """A rule over one argument of one tool: the string at ``pointer`` (RFC 6901)."""
+
+    #: Tool name or glob.
+    tool: str = Field(min_length=1)
+    #: JSON Pointer into the tool call's arguments, e.g. ``/command`` (``""``: the whole).
+    pointer: str = Field(pattern=r"^(/.*)?$")
+    #: The argument may not match this pattern (linear-time engine, like ``rules``).
+    deny_regex: str | None = None
+    #: The argument must be a URL whose host matches one of these (globs: ``*.internal``).
+    allow_hosts: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> ArgumentRule:
+        if (self.deny_regex is None) == (self.allow_hosts is None):
+            raise ValueError(
+                f"argument rule for tool '{self.tool}' needs exactly one of 'deny_regex' "
+                "or 'allow_hosts'"
+            )
+        if self.deny_regex is not None:
+            compile_regex(fold_pattern(self.deny_regex))  # a bad one fails at load
+        return self
+
+
+class RepeatRule(_Strict):
+    """Loop detection: the same tool with the same arguments more than ``max_same``
+    times among the session's last ``window`` tool calls."""
+
+    window: int = Field(default=6, ge=2, le=100)
+    max_same: int = Field(default=3, ge=1)
+    action: LimitAction = "block"
+
+    @model_validator(mode="after")
+    def _fits(self) -> RepeatRule:
+        if self.max_same >= self.window:
+            raise ValueError("repeat: 'max_same' must be smaller than 'window'")
+        return self
+
+
+class SequenceRule(_Strict):
+    """Data flow: once a tool of ``after`` was called in a session, no tool of ``deny``."""
+
+    after: list[str] = Field(min_length=1)
+    deny: list[str] = Field(min_length=1)
+    action: LimitAction = "block"
+
+
+class ApprovalRule(_Strict):
+    """Tool calls that need a person's yes (accepted; approvals are not enforced yet)."""
+
+    tools: list[str] = Field(min_length=1)
+    ttl: float = Field(default=900, gt=0)
+
+
+class AgentConfig(CheckConfig):
+    """Policy entry of the ``agent`` check: listed under ``input:``, it governs both the
+    request (step counting, offered tools) and the reply's tool calls."""
+
+    check: Literal["agent"]
+    #: Tool names or globs a reply may call (``None``: any not denied).
+    tools_allowed: list[str] | None = None
+    tools_denied: list[str] = Field(default_factory=list)
+    #: Remove tools outside the allowlist from the request's offered ``tools``.
+    filter_offered: bool = False
+    #: ``strip`` is not supported yet: a denied tool call blocks the reply.
+    action: Literal["block", "warn"] = "block"
+    arguments: list[ArgumentRule] = Field(default_factory=list)
+    #: Model calls per session.
+    max_steps: int | None = Field(default=None, ge=1)
+    #: Tool calls the model may make per session.
+    max_tool_calls: int | None = Field(default=None, ge=1)
+    #: Seconds from a session's first call.
+    max_session_seconds: float | None = Field(default=None, gt=0)
+    repeat: RepeatRule | None = None
+    sequences: list[SequenceRule] = Field(default_factory=list)
+    approval: list[ApprovalRule] = Field(default_factory=list)
+    #: A call that names no session: session limits are skipped (``allow``), recorded
+    #: (``warn``) or the call is refused (``block``).
+    on_missing_session: Literal["allow", "warn", "block"] = "allow"
+    #: Seconds a session's counters live after they are created (the first-seen time
+    #: lives this much longer than ``max_session_seconds``: a session past its time cap
+    #: stays refused for that long rather than starting afresh).
+    session_ttl: float = Field(default=86400.0, gt=0)
+
+    def state_ttl(self) -> float:
+        """Seconds a session's counters live after they are created."""
+        return self.session_ttl
+
+    def tool_allowed(self, name: str) -> bool:
+        """Whether a reply may call ``name`` by the allow and deny lists."""
+        if matches(name, tuple(self.tools_denied)):
+            return False
+        return self.tools_allowed is None or matches(name, tuple(self.tools_allowed))
+
+
+def matches(name: str, patterns: tuple[str, ...]) -> bool:
+    """Whether tool ``name`` matches one of the globs (case-sensitive, like tool names)."""
+    return bool(patterns) and _glob(patterns).fullmatch(name) is not None
+
+
+@lru_cache(maxsize=256)
+def _glob(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(fnmatch.translate(p) for p in patterns))
+
+
+def first_match(name: str, patterns: list[str]) -> str | None:
+    """The first of ``patterns`` that ``name`` matches (the rule shown in findings)."""
+    for pattern in patterns:
+        if matches(name, (pattern,)):
+            return pattern
+    return None

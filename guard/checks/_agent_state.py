@@ -1,0 +1,89 @@
+"""What the ``agent`` check keeps per session in the state store, and the tool-call facts
+it derives from a reply: only hashes and counts, never a tool's arguments or a session id.
+
+Keys are ``agent:<digest>:<field>`` where the digest hashes the check name, the tenant
+and the session the caller named. Every update is one atomic store operation (``incr``,
+``set_if_absent``, ``push_recent``), so concurrent calls of one session never both see
+room that only one of them has: 50 parallel calls against ``max_steps: 20`` get the
+counter values 1..50 and exactly the first 20 pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from guard.types import Caller, Reply
+
+#: Store fields of one session.
+STEPS, TOOL_CALLS, FIRST_SEEN, RECENT, STOPPED = "steps", "tools", "first", "recent", "stopped"
+
+
+def session_prefix(check: str, caller: Caller) -> str | None:
+    """The store key prefix of the caller's session; ``None`` when it names none."""
+    if not caller.session:
+        return None
+    material = "\0".join((check, caller.tenant or "", caller.session))
+    return "agent:" + hashlib.sha256(material.encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolUse:
+    """One tool call of a reply: its name, its decoded arguments and their digest."""
+
+    name: str
+    arguments: Any
+    #: sha256 of the tool name and the canonical JSON of the arguments (the loop window).
+    digest: str
+
+
+def tool_uses(reply: Reply) -> list[ToolUse]:
+    """The reply's tool calls in order (every choice)."""
+    uses: list[ToolUse] = []
+    for choice in reply.choices:
+        for call in choice.tool_calls:
+            arguments = decode_arguments(call.arguments)
+            canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"))
+            digest = hashlib.sha256(f"{call.name}\0{canonical}".encode()).hexdigest()[:32]
+            uses.append(ToolUse(call.name, arguments, digest))
+    return uses
+
+
+def decode_arguments(text: str) -> Any:
+    """The arguments as JSON; text that is not JSON stays a string (still checked)."""
+    if not text.strip():
+        return {}
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def at_pointer(document: Any, pointer: str) -> tuple[bool, Any]:
+    """``(found, value)`` at the RFC 6901 JSON Pointer ``pointer`` in ``document``."""
+    if pointer == "":
+        return True, document
+    node = document
+    for token in pointer[1:].split("/"):
+        token = token.replace("~1", "/").replace("~0", "~")
+        if isinstance(node, dict) and token in node:
+            node = node[token]
+        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            node = node[int(token)]
+        else:
+            return False, None
+    return True, node
+
+
+def as_text(value: Any) -> str:
+    """An argument value as the text a rule matches (non-strings as compact JSON)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def offered_tool_names(tools: list[dict[str, Any]]) -> list[str]:
+    """Names of the tools a request offers (as the formats parsed them)."""
+    return [t["name"] for t in tools if isinstance(t.get("name"), str)]

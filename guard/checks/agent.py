@@ -1,0 +1,266 @@
+"""Agent limits at the wire: tool allowlists, argument rules, step caps and loop detection.
+
+One ``agent`` entry, listed under ``input:``, governs both stages of every call of an
+agent session (the engine also runs it at the output stage, because its state is one):
+
+- **Input**: the session named by the caller (``x-guardwire-session``, the request
+  extension's ``session``, ``wrap``'s ``guardwire={"session": ...}``) counts one step
+  per model call (``max_steps``) and is refused once it is older than
+  ``max_session_seconds``.
+- **Output**: each tool call of the reply is checked against ``tools_allowed`` /
+  ``tools_denied`` and the ``arguments`` rules; then, per session, ``max_tool_calls``,
+  the loop window (``repeat``: the same tool with the same arguments) and the data-flow
+  ``sequences``. A refused reply never reaches the client: it is answered with the API's
+  own error (403, code ``agent_<kind>``). Streamed replies are checked whole
+  (``stream: {whole_reply: buffer}``), so a refused tool call is never streamed.
+
+State lives in the store (``Guard(store=...)``) under hashed keys, expiring with the
+session (:mod:`guard.checks._agent_state`). Findings carry ``rule`` = the tool name or
+glob from the policy that matched, or ``other`` — never a name the model made up, never
+arguments.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from guard.checks._agent_config import AgentConfig, ArgumentRule, first_match, matches
+from guard.checks._agent_state import (
+    FIRST_SEEN,
+    RECENT,
+    STEPS,
+    STOPPED,
+    TOOL_CALLS,
+    ToolUse,
+    as_text,
+    at_pointer,
+    session_prefix,
+    tool_uses,
+)
+from guard.checks._regex import compile_regex, fold_pattern
+from guard.normalize import normalize
+from guard.types import Action, Call, Finding, Reply, Verdict
+
+__all__ = ["AgentCheck", "AgentConfig"]
+
+#: HTTP status of every agent refusal: not a 429, which SDKs retry (a retry only spends
+#: another step); the code ``agent_<kind>`` says which limit.
+REFUSAL_STATUS = 403
+
+#: Session limits: when one trips, the session counts as stopped (a metric).
+_SESSION_KINDS = ("agent.step_cap", "agent.time_cap")
+
+#: What to do about each finding kind, as one sentence (no user text).
+_ADVICE = {
+    "agent.tool_denied": "the reply called a tool the policy does not allow",
+    "agent.arguments": "a tool call's arguments break an argument rule",
+    "agent.step_cap": "the agent session used up its steps; start a new session",
+    "agent.time_cap": "the agent session ran past its time limit; start a new session",
+    "agent.loop": "the agent repeated the same tool call with the same arguments",
+    "agent.sequence": "the policy does not allow this tool after one used earlier in the session",
+    "agent.missing_session": "name the agent session (header x-guardwire-session)",
+}
+
+
+class AgentCheck:
+    """The ``agent`` check (see the module docstring)."""
+
+    #: The engine runs this input check at the output stage too.
+    serves_output = True
+
+    def __init__(self, config: AgentConfig) -> None:
+        from guard.checks.base import Capabilities
+
+        self.config = config
+        self.name = config.name or config.check
+        self.shadow = config.mode == "shadow"
+        self.capabilities = Capabilities(whole_reply=True, needs_state=self.needs_state)
+        self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
+        self.clock: Any = time.time  # tests move time by hand
+        self._deny = [
+            (rule, compile_regex(fold_pattern(rule.deny_regex)))
+            for rule in config.arguments
+            if rule.deny_regex is not None
+        ]
+        self._hosts = [rule for rule in config.arguments if rule.allow_hosts is not None]
+
+    @property
+    def needs_state(self) -> bool:
+        """Whether a policy key of this entry keeps per-session state."""
+        c = self.config
+        return bool(
+            c.max_steps or c.max_tool_calls or c.max_session_seconds or c.repeat or c.sequences
+        )
+
+    # -- input: steps and the session's age ------------------------------------------------
+
+    async def input(self, call: Call, ctx: Any) -> Verdict:
+        """Count this model call as a step of its session; refuse past the caps."""
+        if not self.needs_state:
+            return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
+        prefix = session_prefix(self.name, ctx.caller)
+        if prefix is None:
+            return self._missing_session()
+        store, config = ctx.store, self.config
+        if store is None:
+            raise RuntimeError("the agent check needs a state store (Guard(store=...))")
+        await _ensure_open(store)
+        ttl = config.state_ttl()
+        findings: list[Finding] = []
+        if config.max_steps is not None:
+            steps = await store.incr(f"{prefix}:{STEPS}", 1, ttl)
+            if steps > config.max_steps:
+                findings.append(self._finding("agent.step_cap", "other"))
+        if config.max_session_seconds is not None:
+            now = float(self.clock())
+            lifetime = ttl + config.max_session_seconds
+            first = float(await store.set_if_absent(f"{prefix}:{FIRST_SEEN}", now, lifetime))
+            if now - first > config.max_session_seconds:
+                findings.append(self._finding("agent.time_cap", "other"))
+        return await self._verdict(findings, ctx, prefix)
+
+    def _missing_session(self) -> Verdict:
+        mode = self.config.on_missing_session
+        if mode == "allow":
+            return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
+        action = Action.BLOCK if mode == "block" else Action.WARN
+        finding = Finding(self.name, "agent.missing_session", action=action, rule="other")
+        self._count([finding])
+        return self._refusal([finding], action)
+
+    # -- output: the reply's tool calls ----------------------------------------------------
+
+    async def output(self, call: Call, reply: Reply, ctx: Any) -> Verdict:
+        """Check each tool call of the reply; then the session's tool limits."""
+        uses = tool_uses(reply)
+        if not uses:
+            return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
+        findings = [f for use in uses for f in self._tool_findings(use)]
+        prefix = session_prefix(self.name, ctx.caller) if self.needs_state else None
+        if prefix is not None and not any(f.action is Action.BLOCK for f in findings):
+            # Only tool calls that are let through count towards the session's state.
+            if ctx.store is None:
+                raise RuntimeError("the agent check needs a state store (Guard(store=...))")
+            await _ensure_open(ctx.store)
+            findings += await self._session_findings(uses, ctx.store, prefix)
+        return await self._verdict(findings, ctx, prefix)
+
+    def _tool_findings(self, use: ToolUse) -> list[Finding]:
+        """Allow/deny lists and argument rules: no state needed."""
+        config, action = self.config, Action.parse(self.config.action)
+        found: list[Finding] = []
+        if not config.tool_allowed(use.name):
+            denied_by = first_match(use.name, config.tools_denied) or "other"
+            found.append(self._finding("agent.tool_denied", denied_by, action))
+        for rule, pattern in self._deny:
+            if matches(use.name, (rule.tool,)):
+                present, value = at_pointer(use.arguments, rule.pointer)
+                if present and pattern.search(normalize(as_text(value)).text):
+                    found.append(self._finding("agent.arguments", rule.tool, action))
+        for rule in self._hosts:
+            if matches(use.name, (rule.tool,)) and not _host_allowed(use.arguments, rule):
+                found.append(self._finding("agent.arguments", rule.tool, action))
+        return found
+
+    async def _session_findings(
+        self, uses: list[ToolUse], store: Any, prefix: str
+    ) -> list[Finding]:
+        config, ttl = self.config, self.config.state_ttl()
+        found: list[Finding] = []
+        if config.max_tool_calls is not None:
+            count = await store.incr(f"{prefix}:{TOOL_CALLS}", len(uses), ttl)
+            if count > config.max_tool_calls:
+                found.append(self._finding("agent.step_cap", "other"))
+        for number, rule in enumerate(config.sequences):
+            marker = f"{prefix}:seq{number}"
+            seen = await store.get(marker) > 0
+            for use in uses:  # in the reply's order: an earlier call of it counts too
+                denied = first_match(use.name, rule.deny)
+                if seen and denied is not None:
+                    found.append(self._finding("agent.sequence", denied, Action.parse(rule.action)))
+                if not seen and matches(use.name, tuple(rule.after)):
+                    await store.incr(marker, 1, ttl)
+                    seen = True
+        repeat = config.repeat
+        if repeat is not None:
+            for use in uses:
+                recent = await store.push_recent(
+                    f"{prefix}:{RECENT}", use.digest, repeat.window, ttl
+                )
+                if recent.count(use.digest) > repeat.max_same:
+                    named = _policy_name(use.name, config) or "other"
+                    found.append(self._finding("agent.loop", named, Action.parse(repeat.action)))
+        return found
+
+    # -- verdicts, findings, metrics -------------------------------------------------------
+
+    def _finding(self, kind: str, rule: str, action: Action = Action.BLOCK) -> Finding:
+        return Finding(self.name, kind, action=action, rule=rule)
+
+    async def _verdict(self, findings: list[Finding], ctx: Any, prefix: str | None) -> Verdict:
+        if not findings:
+            return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
+        self._count(findings)
+        action = max(f.action for f in findings)
+        if action is Action.BLOCK and prefix is not None:
+            await self._note_stopped(findings, ctx.store, prefix)
+        return self._refusal(findings, action)
+
+    def _refusal(self, findings: list[Finding], action: Action) -> Verdict:
+        deciding = [f for f in findings if f.action is action]
+        first = deciding[0]
+        rules = sorted({f.rule for f in deciding if f.rule != "other"})
+        named = f" ({', '.join(repr(r) for r in rules)})" if rules else ""
+        reason = f"check '{self.name}'{named}: {_ADVICE[first.kind]}"
+        return Verdict(
+            self.name,
+            action,
+            findings=tuple(findings),
+            reason=reason if action >= Action.REDACT else "",
+            shadow=self.shadow,
+            status=REFUSAL_STATUS,
+            code=first.kind.replace(".", "_"),
+        )
+
+    async def _note_stopped(self, findings: list[Finding], store: Any, prefix: str) -> None:
+        kinds = [f.kind for f in findings if f.kind in _SESSION_KINDS]
+        if not kinds or self.telemetry is None:
+            return
+        now = float(self.clock())
+        first = await store.set_if_absent(f"{prefix}:{STOPPED}", now, self.config.state_ttl())
+        if first == now:
+            self.telemetry.agent_sessions_stopped.labels(self.name, kinds[0]).inc()
+
+    def _count(self, findings: list[Finding]) -> None:
+        if self.telemetry is None:
+            return
+        for finding in findings:
+            self.telemetry.agent_findings.labels(
+                self.name, finding.kind, finding.action.label
+            ).inc()
+
+
+def _policy_name(name: str, config: AgentConfig) -> str | None:
+    """The policy's own spelling of a tool the model called (allowlist entry), if any."""
+    return first_match(name, config.tools_allowed or [])
+
+
+def _host_allowed(arguments: Any, rule: ArgumentRule) -> bool:
+    present, value = at_pointer(arguments, rule.pointer)
+    if not present:
+        return True  # nothing to check: a missing URL is the schema check's business
+    try:
+        host = urlsplit(as_text(value).strip()).hostname
+    except ValueError:
+        return False
+    allowed = tuple(h.lower() for h in rule.allow_hosts or ())
+    return host is not None and matches(host.rstrip("."), allowed)
+
+
+async def _ensure_open(store: Any) -> None:
+    """Open a store given as a URL on first use (shared with the budgets' ledger)."""
+    from guard.checks._budget_ledger import Ledger
+
+    await Ledger(store).ensure_open()
