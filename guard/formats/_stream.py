@@ -186,7 +186,7 @@ class EventFilter:
         if self.decision is not None and self.decision.blocked:
             # A check that needs the whole reply blocked at the end of the stream: the
             # error event goes out before the terminal event, which is then never sent.
-            out.append(self.format.stream_error(self.decision.message(), BLOCKED))
+            out.append(self.format.stream_error(self.decision.message(), block_code(self.decision)))
         elif self._terminal is not None:
             out.append(self._terminal.raw)
         return b"".join(out)
@@ -310,7 +310,7 @@ class EventFilter:
     def _block(self) -> bytes:
         self._settle()
         assert self.decision is not None
-        return self.format.stream_error(self.decision.message(), BLOCKED)
+        return self.format.stream_error(self.decision.message(), block_code(self.decision))
 
     def _settle(self) -> None:
         """End the stream: assemble the reply and take the output decision."""
@@ -333,8 +333,15 @@ class EventFilter:
             self.retry = again  # the frontend asks the upstream again; nothing was sent
             return b""
         if decision.blocked:
-            return self.format.stream_error(decision.message(), BLOCKED)
+            return self.format.stream_error(decision.message(), block_code(decision))
         return b"".join(self.format.render_stream(self.call, reply))
 
     def _assembled(self) -> Reply:
         return self.format.reply_from_raw(self.assembly.build())
+
+
+def block_code(decision: Decision) -> str:
+    """The error code of a refusal in a stream: the deciding check's own code (an agent
+    limit's ``agent_loop``), else ``content_blocked`` (as for a complete reply)."""
+    deciding = (v for v in decision.verdicts if v.effective is decision.action and v.code)
+    return next((v.code for v in deciding if v.code), BLOCKED)

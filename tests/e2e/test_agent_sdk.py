@@ -1,0 +1,167 @@
+"""The agent check through the proxy with the openai SDK (tool calling) and the anthropic
+SDK (tool use), streamed and not: a loop of identical tool calls is stopped at the
+configured count, a denied tool is refused, an ``rm -rf`` argument is refused and a
+session over its step cap gets the error."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.e2e.fixtures import ProxyServer
+from tests.fake_upstream import FakeUpstream, Script
+
+POLICY = """\
+name: agents
+stream: {whole_reply: buffer}
+input:
+  - check: agent
+    tools_allowed: [search, get_weather, run_shell, "db_read_*"]
+    arguments:
+      - {tool: run_shell, pointer: /command, deny_regex: '\\brm\\s+-rf\\b'}
+    max_steps: 6
+    repeat: {window: 6, max_same: 2, action: block}
+"""
+
+TOOLS: Any = [{"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
+         for n in ("search", "get_weather", "run_shell", "send_email")]  # fmt: skip
+ANTHROPIC_TOOLS: Any = [{"name": n, "input_schema": {"type": "object"}}
+                   for n in ("search", "get_weather", "run_shell", "send_email")]  # fmt: skip
+MESSAGES: Any = [{"role": "user", "content": "what is the weather?"}]
+
+
+@pytest.fixture
+def proxy(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> ProxyServer:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(POLICY)
+    return start_proxy(
+        upstream=fake_upstream.url, policy=str(policy), store=f"sqlite://{tmp_path / 's.db'}"
+    )
+
+
+def openai_client(proxy: ProxyServer, session: str) -> openai.OpenAI:
+    return openai.OpenAI(
+        base_url=proxy.url + "/v1", api_key="k", max_retries=0,
+        default_headers={"x-guardwire-session": session},
+    )  # fmt: skip
+
+
+def anthropic_client(proxy: ProxyServer, session: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(
+        base_url=proxy.url, api_key="k", max_retries=0,
+        default_headers={"x-guardwire-session": session},
+    )  # fmt: skip
+
+
+def ask_openai(client: openai.OpenAI, stream: bool) -> list[tuple[str, str]]:
+    """One model call; the tool calls of the reply as (name, arguments)."""
+    if not stream:
+        reply = client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, tools=TOOLS)
+        return [(c.function.name, c.function.arguments)  # type: ignore[union-attr]
+                for c in reply.choices[0].message.tool_calls or []]  # fmt: skip
+    calls: dict[int, list[str]] = {}
+    events = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MESSAGES,
+        tools=TOOLS,
+        stream=True,
+    )
+    for chunk in events:
+        for delta in (chunk.choices[0].delta.tool_calls or []) if chunk.choices else []:
+            entry = calls.setdefault(delta.index, ["", ""])
+            entry[0] += (delta.function.name or "") if delta.function else ""
+            entry[1] += (delta.function.arguments or "") if delta.function else ""
+    return [(name, arguments) for name, arguments in calls.values()]
+
+
+def ask_anthropic(client: anthropic.Anthropic, stream: bool) -> list[str]:
+    """One model call; the names of the reply's tool_use blocks."""
+    arguments: Any = {"model": "claude-haiku-4-5", "max_tokens": 100,
+                      "messages": MESSAGES, "tools": ANTHROPIC_TOOLS}  # fmt: skip
+    if not stream:
+        reply = client.messages.create(**arguments)
+    else:
+        with client.messages.stream(**arguments) as events:
+            reply = events.get_final_message()
+    return [block.name for block in reply.content if block.type == "tool_use"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_loop_is_stopped_at_the_configured_count(
+    proxy: ProxyServer, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    same = Script(tool_calls=[("search", {"q": "weather in Paris"})])
+    fake_upstream.enqueue(*[same] * 3)
+    client = openai_client(proxy, f"loop-{stream}")
+    assert ask_openai(client, stream) == [("search", '{"q": "weather in Paris"}')]
+    assert ask_openai(client, stream)[0][0] == "search"
+    with pytest.raises(openai.APIError) as stopped:
+        ask_openai(client, stream)
+    assert stopped.value.code == "agent_loop"
+    assert "Paris" not in stopped.value.message and "'search'" in stopped.value.message
+    metrics = httpx.get(proxy.url + "/metrics").text
+    assert 'guardwire_agent_findings_total{action="block",check="agent",kind="agent.loop"}' in (
+        metrics
+    )
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_openai_denied_tool_and_rm_rf_argument_are_refused(
+    proxy: ProxyServer, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    fake_upstream.enqueue(
+        Script(tool_calls=[("send_email", {"to": "a@example.com"})]),
+        Script(tool_calls=[("run_shell", {"command": "rm -rf /"})]),
+    )
+    client = openai_client(proxy, f"deny-{stream}")
+    with pytest.raises(openai.APIError) as denied:
+        ask_openai(client, stream)
+    assert denied.value.code == "agent_tool_denied"
+    with pytest.raises(openai.APIError) as arguments:
+        ask_openai(client, stream)
+    assert arguments.value.code == "agent_arguments" and "rm" not in arguments.value.message
+    assert "'run_shell'" in arguments.value.message
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_anthropic_tool_use_denied_and_looping(
+    proxy: ProxyServer, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    weather = Script(tool_calls=[("get_weather", {"city": "Oslo"})])
+    fake_upstream.enqueue(
+        Script(tool_calls=[("send_email", {"to": "x"})]), weather, weather, weather
+    )
+    client = anthropic_client(proxy, f"anthropic-{stream}")
+    with pytest.raises(anthropic.APIError) as denied:
+        ask_anthropic(client, stream)
+    assert "a tool the policy does not allow" in str(denied.value)
+    assert ask_anthropic(client, stream) == ["get_weather"]
+    assert ask_anthropic(client, stream) == ["get_weather"]
+    with pytest.raises(anthropic.APIError) as looped:
+        ask_anthropic(client, stream)
+    assert "repeated the same tool call" in str(looped.value) and "Oslo" not in str(looped.value)
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_session_over_its_step_cap_gets_the_error(
+    proxy: ProxyServer, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    client = openai_client(proxy, f"steps-{stream}")
+    for _ in range(6):
+        ask_openai(client, stream)  # the default reply: text, no tool calls
+    sent = len(fake_upstream.requests)
+    with pytest.raises(openai.APIError) as capped:
+        ask_openai(client, stream)
+    assert capped.value.code == "agent_step_cap"
+    assert len(fake_upstream.requests) == sent  # refused before the upstream
+    with pytest.raises(anthropic.APIError):
+        ask_anthropic(anthropic_client(proxy, f"steps-{stream}"), stream)
+    ask_openai(openai_client(proxy, "another-session"), stream)
