@@ -47,7 +47,17 @@ class RouteModel:
     model: str
 
 
-Patch = SetMaxTokens | EnsureStreamUsage | SetResponseFormat | PrependSystem | RouteModel
+@dataclass(frozen=True, slots=True)
+class KeepTools:
+    """Offer the model only the named tools of the request's ``tools`` (the agent check's
+    ``filter_offered``); a ``tool_choice`` forcing a removed tool is dropped too."""
+
+    names: frozenset[str]
+
+
+Patch = (
+    SetMaxTokens | EnsureStreamUsage | SetResponseFormat | PrependSystem | RouteModel | KeepTools
+)
 
 
 @dataclass(slots=True)

@@ -36,11 +36,13 @@ from guard.checks._agent_state import (
     ToolUse,
     as_text,
     at_pointer,
+    offered_tool_names,
     session_prefix,
     tool_uses,
 )
 from guard.checks._regex import compile_regex, fold_pattern
 from guard.normalize import normalize
+from guard.patches import KeepTools
 from guard.types import Action, Call, Finding, Reply, Verdict
 
 __all__ = ["AgentCheck", "AgentConfig"]
@@ -76,7 +78,9 @@ class AgentCheck:
         self.config = config
         self.name = config.name or config.check
         self.shadow = config.mode == "shadow"
-        self.capabilities = Capabilities(whole_reply=True, needs_state=self.needs_state)
+        self.capabilities = Capabilities(
+            whole_reply=True, patches_request=config.filter_offered, needs_state=self.needs_state
+        )
         self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
         self.clock: Any = time.time  # tests move time by hand
         self._deny = [
@@ -98,11 +102,14 @@ class AgentCheck:
 
     async def input(self, call: Call, ctx: Any) -> Verdict:
         """Count this model call as a step of its session; refuse past the caps."""
+        patches = self._offered_patch(call)
         if not self.needs_state:
-            return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
+            return Verdict(self.name, Action.ALLOW, shadow=self.shadow, patches=patches)
         prefix = session_prefix(self.name, ctx.caller)
         if prefix is None:
-            return self._missing_session()
+            refused = self._missing_session()
+            refused.patches = patches
+            return refused
         store, config = ctx.store, self.config
         if store is None:
             raise RuntimeError("the agent check needs a state store (Guard(store=...))")
@@ -119,7 +126,18 @@ class AgentCheck:
             first = float(await store.set_if_absent(f"{prefix}:{FIRST_SEEN}", now, lifetime))
             if now - first > config.max_session_seconds:
                 findings.append(self._finding("agent.time_cap", "other"))
-        return await self._verdict(findings, ctx, prefix)
+        verdict = await self._verdict(findings, ctx, prefix)
+        verdict.patches = patches
+        return verdict
+
+    def _offered_patch(self, call: Call) -> tuple[KeepTools, ...]:
+        """``filter_offered``: a request patch keeping only the offered tools the policy
+        allows (the wire format writes it; the check never edits a body)."""
+        if not self.config.filter_offered or not call.tools:
+            return ()
+        offered = offered_tool_names(call.tools)
+        kept = frozenset(name for name in offered if self.config.tool_allowed(name))
+        return () if len(kept) == len(set(offered)) else (KeepTools(kept),)
 
     def _missing_session(self) -> Verdict:
         mode = self.config.on_missing_session

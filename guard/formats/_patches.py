@@ -12,6 +12,7 @@ from typing import Any
 
 from guard.patches import (
     EnsureStreamUsage,
+    KeepTools,
     Patch,
     Patched,
     PrependSystem,
@@ -122,6 +123,38 @@ def _model(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
     return True
 
 
+def _tool_name(tool: Any, nested: bool) -> str | None:
+    """A tool's name: OpenAI chat nests it (``function.name``, ``custom.name``)."""
+    if not isinstance(tool, dict):
+        return None
+    spec = tool.get(tool.get("type", "function")) if nested else tool
+    name = spec.get("name") if isinstance(spec, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _keep_tools(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
+    """Drop offered tools not in ``patch.names``; built-in tools without a name stay."""
+    tools = raw.get("tools")
+    if not isinstance(tools, list):
+        return True  # nothing offered
+    nested = call.format == "openai.chat"
+    kept = [
+        t for t in tools if _tool_name(t, nested) in patch.names or _tool_name(t, nested) is None
+    ]
+    if len(kept) == len(tools):
+        return True
+    raw["tools"] = kept
+    call.tools = [t for t in call.tools if t.get("name") in patch.names]
+    choice = raw.get("tool_choice")
+    forced = _tool_name(choice, nested) if isinstance(choice, dict) else None
+    if forced is not None and forced not in patch.names:
+        del raw["tool_choice"]
+    if not kept:  # an empty list is refused by the APIs; so is a choice without tools
+        for field in ("tools", "tool_choice", "parallel_tool_calls"):
+            raw.pop(field, None)
+    return True
+
+
 _Applier = Callable[[Call, dict[str, Any], Any, Patched], bool]
 _APPLIERS: dict[tuple[str, type], _Applier] = {
     ("openai.chat", SetMaxTokens): _max_tokens,
@@ -129,6 +162,9 @@ _APPLIERS: dict[tuple[str, type], _Applier] = {
     ("openai.chat", SetResponseFormat): _response_format,
     ("openai.chat", PrependSystem): _system_message,
     ("openai.chat", RouteModel): _model,
+    ("openai.chat", KeepTools): _keep_tools,
+    ("anthropic.messages", KeepTools): _keep_tools,
+    ("openai.responses", KeepTools): _keep_tools,
     ("anthropic.messages", SetMaxTokens): _max_tokens,
     ("anthropic.messages", EnsureStreamUsage): _always,
     ("anthropic.messages", PrependSystem): _anthropic_system,

@@ -259,3 +259,39 @@ def test_store_holds_only_hashes_and_counts(tmp_path: Path) -> None:
     dump = "\n".join(sqlite3.connect(path).iterdump())
     for text in (secret, "alice", "hunter2", "read_inbox", "password", "acme"):
         assert text not in dump
+
+
+# -- filter_offered: a request patch, written by the wire format -------------------------------
+
+
+def _offered(names: list[str], nested: bool) -> list[dict[str, Any]]:
+    if nested:
+        return [{"type": "function", "function": {"name": n}} for n in names]
+    return [{"name": n, "input_schema": {"type": "object"}} for n in names]
+
+
+def test_filter_offered_keeps_only_allowed_tools_in_each_api() -> None:
+    built = engine(filter_offered=True, tools_allowed=["search", "db_read_*"])
+    choice = {"type": "function", "function": {"name": "send_email"}}
+    call = chat(tools=_offered(["search", "send_email", "db_read_x"], True), tool_choice=choice)
+    request = built.open(call, frontend="check").start()
+    assert request is not None
+    assert [t["function"]["name"] for t in request.raw["tools"]] == ["search", "db_read_x"]
+    assert "tool_choice" not in request.raw  # it forced a tool that is no longer offered
+    assert [t["name"] for t in request.tools] == ["search", "db_read_x"]
+
+    body = {"model": "claude-haiku-4-5", "max_tokens": 10, "tool_choice": {"type": "auto"},
+            "messages": [{"role": "user", "content": "go"}],
+            "tools": _offered(["send_email"], False)}  # fmt: skip
+    anthropic_call = MESSAGES.parse_request(json.dumps(body).encode(), Caller(session="s"))
+    request = built.open(anthropic_call, frontend="check").start()
+    assert request is not None
+    assert "tools" not in request.raw and "tool_choice" not in request.raw
+
+
+def test_filter_offered_leaves_an_allowed_request_byte_for_byte() -> None:
+    built = engine(filter_offered=True, tools_denied=["send_email"])
+    call = chat(tools=_offered(["search"], True))
+    body = call.body
+    request = built.open(call, frontend="check").start()
+    assert request is not None and request.body == body
