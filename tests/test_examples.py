@@ -32,6 +32,11 @@ EXPECTED = {
         "check_input: warn",
     ],
     "proxy_client.py": ["reply:", "verdict: allow", "blocked:"],
+    "agent_loop.py": [
+        "step 1: the model calls get_weather",
+        "step 2: the model calls get_weather",
+        "stopped (agent_loop):",
+    ],
 }
 
 
