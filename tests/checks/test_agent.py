@@ -224,10 +224,14 @@ def test_policy_errors_name_the_field() -> None:
 # -- state: atomic, hashes and counts only --------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
 def test_fifty_parallel_calls_of_one_session_let_exactly_max_steps_through(
-    tmp_path: Path,
+    tmp_path: Path, backend: str
 ) -> None:
-    store = open_store(f"sqlite://{tmp_path / 'state.db'}")
+    from tests.redis_server import fresh_url
+
+    url = f"sqlite://{tmp_path / 'state.db'}" if backend == "sqlite" else fresh_url()
+    store = open_store(url)
     built = engine(store, max_steps=20)
 
     async def one() -> Action:
