@@ -98,6 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     from guard._cli_budgets import add_parser
 
     add_parser(commands)
+    from guard._cli_approve import add_parser as add_approve
+
+    add_approve(commands)
     return parser
 
 
@@ -119,6 +122,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from guard._cli_budgets import run
 
             return run(args)
+        if args.command == "approve":
+            from guard._cli_approve import run as approve
+
+            return approve(args)
     except PolicyError as exc:
         print(f"guardwire: {exc}", file=sys.stderr)
         return EXIT_ERROR

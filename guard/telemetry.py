@@ -174,6 +174,13 @@ class Telemetry:
             ["check", "kind", "action"],
             registry=registry,
         )
+        self.agent_approvals = Counter(
+            "guardwire_agent_approvals",
+            "Tool-call approvals by event: requested (a call refused with an approval id), "
+            "approved, denied.",
+            ["check", "event"],
+            registry=registry,
+        )
         self.agent_sessions_stopped = Counter(
             "guardwire_agent_sessions_stopped",
             "Agent sessions refused for the first time by a session limit (step, tool-call "

@@ -68,7 +68,7 @@ class SequenceRule(_Strict):
 
 
 class ApprovalRule(_Strict):
-    """Tool calls that need a person's yes (accepted; approvals are not enforced yet)."""
+    """Tool calls that need a person's yes; a yes lets the same call pass once in ``ttl``."""
 
     tools: list[str] = Field(min_length=1)
     ttl: float = Field(default=900, gt=0)

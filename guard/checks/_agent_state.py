@@ -14,7 +14,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+from guard.checks._agent_config import ArgumentRule, matches
 from guard.types import Caller, Reply
 
 #: Store fields of one session.
@@ -87,3 +89,23 @@ def as_text(value: Any) -> str:
 def offered_tool_names(tools: list[dict[str, Any]]) -> list[str]:
     """Names of the tools a request offers (as the formats parsed them)."""
     return [t["name"] for t in tools if isinstance(t.get("name"), str)]
+
+
+def host_allowed(arguments: Any, rule: ArgumentRule) -> bool:
+    """Whether the URL at the rule's pointer names a host the rule allows."""
+    present, value = at_pointer(arguments, rule.pointer)
+    if not present:
+        return True  # nothing to check: a missing URL is the schema check's business
+    try:
+        host = urlsplit(as_text(value).strip()).hostname
+    except ValueError:
+        return False
+    allowed = tuple(h.lower() for h in rule.allow_hosts or ())
+    return host is not None and matches(host.rstrip("."), allowed)
+
+
+async def ensure_open(store: Any) -> None:
+    """Open a store given as a URL on first use (shared with the budgets' ledger)."""
+    from guard.checks._budget_ledger import Ledger
+
+    await Ledger(store).ensure_open()

@@ -23,10 +23,11 @@ arguments.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-from guard.checks._agent_config import AgentConfig, ArgumentRule, first_match, matches
+from guard.checks import _agent_approvals as approvals
+from guard.checks._agent_config import AgentConfig, first_match, matches
 from guard.checks._agent_state import (
     FIRST_SEEN,
     RECENT,
@@ -36,6 +37,8 @@ from guard.checks._agent_state import (
     ToolUse,
     as_text,
     at_pointer,
+    ensure_open,
+    host_allowed,
     offered_tool_names,
     session_prefix,
     tool_uses,
@@ -63,7 +66,10 @@ _ADVICE = {
     "agent.loop": "the agent repeated the same tool call with the same arguments",
     "agent.sequence": "the policy does not allow this tool after one used earlier in the session",
     "agent.missing_session": "name the agent session (header x-guardwire-session)",
+    "agent.approval_required": "this tool call needs a person's approval",
 }
+#: Error codes that are not ``agent_<kind>``.
+_CODES = {"agent.approval_required": "approval_required"}
 
 
 class AgentCheck:
@@ -95,7 +101,12 @@ class AgentCheck:
         """Whether a policy key of this entry keeps per-session state."""
         c = self.config
         return bool(
-            c.max_steps or c.max_tool_calls or c.max_session_seconds or c.repeat or c.sequences
+            c.max_steps
+            or c.max_tool_calls
+            or c.max_session_seconds
+            or c.repeat
+            or c.sequences
+            or c.approval
         )
 
     # -- input: steps and the session's age ------------------------------------------------
@@ -113,7 +124,7 @@ class AgentCheck:
         store, config = ctx.store, self.config
         if store is None:
             raise RuntimeError("the agent check needs a state store (Guard(store=...))")
-        await _ensure_open(store)
+        await ensure_open(store)
         ttl = config.state_ttl()
         findings: list[Finding] = []
         if config.max_steps is not None:
@@ -157,13 +168,47 @@ class AgentCheck:
             return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
         findings = [f for use in uses for f in self._tool_findings(use)]
         prefix = session_prefix(self.name, ctx.caller) if self.needs_state else None
+        waiting: list[str] = []
         if prefix is not None and not any(f.action is Action.BLOCK for f in findings):
             # Only tool calls that are let through count towards the session's state.
             if ctx.store is None:
                 raise RuntimeError("the agent check needs a state store (Guard(store=...))")
-            await _ensure_open(ctx.store)
+            await ensure_open(ctx.store)
+            asked, waiting = await self._approval_findings(uses, ctx.store, prefix)
+            findings += asked
             findings += await self._session_findings(uses, ctx.store, prefix)
-        return await self._verdict(findings, ctx, prefix)
+        elif prefix is None and self.config.approval:
+            # Nobody can approve a call of no session: such tool calls are refused.
+            findings += [
+                self._finding("agent.approval_required", rule)
+                for use in uses
+                if (rule := self._approval_rule(use.name)[0]) is not None
+            ]
+        return await self._verdict(findings, ctx, prefix, waiting)
+
+    def _approval_rule(self, name: str) -> tuple[str | None, float]:
+        """The policy's pattern that makes tool ``name`` need approval, and its TTL."""
+        for rule in self.config.approval:
+            pattern = first_match(name, rule.tools)
+            if pattern is not None:
+                return pattern, rule.ttl
+        return None, 0.0
+
+    async def _approval_findings(
+        self, uses: list[ToolUse], store: Any, prefix: str
+    ) -> tuple[list[Finding], list[str]]:
+        """Tool calls that wait for a person's yes, and their approval ids."""
+        found: list[Finding] = []
+        waiting: list[str] = []
+        for use in uses:
+            pattern, ttl = self._approval_rule(use.name)
+            if pattern is None or await approvals.granted(store, prefix, use.digest):
+                continue
+            waiting.append(await approvals.ask(store, prefix, use.digest, ttl))
+            found.append(self._finding("agent.approval_required", pattern))
+        if waiting and self.telemetry is not None:
+            self.telemetry.agent_approvals.labels(self.name, "requested").inc(len(waiting))
+        return found, waiting
 
     def _tool_findings(self, use: ToolUse) -> list[Finding]:
         """Allow/deny lists and argument rules: no state needed."""
@@ -178,7 +223,7 @@ class AgentCheck:
                 if present and pattern.search(normalize(as_text(value)).text):
                     found.append(self._finding("agent.arguments", rule.tool, action))
         for rule in self._hosts:
-            if matches(use.name, (rule.tool,)) and not _host_allowed(use.arguments, rule):
+            if matches(use.name, (rule.tool,)) and not host_allowed(use.arguments, rule):
                 found.append(self._finding("agent.arguments", rule.tool, action))
         return found
 
@@ -217,21 +262,31 @@ class AgentCheck:
     def _finding(self, kind: str, rule: str, action: Action = Action.BLOCK) -> Finding:
         return Finding(self.name, kind, action=action, rule=rule)
 
-    async def _verdict(self, findings: list[Finding], ctx: Any, prefix: str | None) -> Verdict:
+    async def _verdict(
+        self, findings: list[Finding], ctx: Any, prefix: str | None, waiting: Sequence[str] = ()
+    ) -> Verdict:
         if not findings:
             return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
         self._count(findings)
         action = max(f.action for f in findings)
         if action is Action.BLOCK and prefix is not None:
             await self._note_stopped(findings, ctx.store, prefix)
-        return self._refusal(findings, action)
+        return self._refusal(findings, action, waiting)
 
-    def _refusal(self, findings: list[Finding], action: Action) -> Verdict:
+    def _refusal(
+        self, findings: list[Finding], action: Action, waiting: Sequence[str] = ()
+    ) -> Verdict:
         deciding = [f for f in findings if f.action is action]
         first = deciding[0]
         rules = sorted({f.rule for f in deciding if f.rule != "other"})
         named = f" ({', '.join(repr(r) for r in rules)})" if rules else ""
         reason = f"check '{self.name}'{named}: {_ADVICE[first.kind]}"
+        if first.kind == "agent.approval_required":
+            reason += (
+                f": approval id {', '.join(waiting)} (guardwire approve ID), then repeat the call"
+                if waiting
+                else ", which needs a named session (header x-guardwire-session)"
+            )
         return Verdict(
             self.name,
             action,
@@ -239,7 +294,7 @@ class AgentCheck:
             reason=reason if action >= Action.REDACT else "",
             shadow=self.shadow,
             status=REFUSAL_STATUS,
-            code=first.kind.replace(".", "_"),
+            code=_CODES.get(first.kind, first.kind.replace(".", "_")),
         )
 
     async def _note_stopped(self, findings: list[Finding], store: Any, prefix: str) -> None:
@@ -263,22 +318,3 @@ class AgentCheck:
 def _policy_name(name: str, config: AgentConfig) -> str | None:
     """The policy's own spelling of a tool the model called (allowlist entry), if any."""
     return first_match(name, config.tools_allowed or [])
-
-
-def _host_allowed(arguments: Any, rule: ArgumentRule) -> bool:
-    present, value = at_pointer(arguments, rule.pointer)
-    if not present:
-        return True  # nothing to check: a missing URL is the schema check's business
-    try:
-        host = urlsplit(as_text(value).strip()).hostname
-    except ValueError:
-        return False
-    allowed = tuple(h.lower() for h in rule.allow_hosts or ())
-    return host is not None and matches(host.rstrip("."), allowed)
-
-
-async def _ensure_open(store: Any) -> None:
-    """Open a store given as a URL on first use (shared with the budgets' ledger)."""
-    from guard.checks._budget_ledger import Ledger
-
-    await Ledger(store).ensure_open()
