@@ -110,6 +110,8 @@ class ClientKey(BaseModel):
     key_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     tenant: str = Field(default="default", pattern=_NAME)
     policy: str | None = None
+    #: May decide agent approvals (``POST /guardwire/v1/approvals/{id}``).
+    operator: bool = False
 
     @model_validator(mode="after")
     def _one_key(self) -> ClientKey:
@@ -205,7 +207,12 @@ class ServerConfig(BaseModel):
         return self.model_copy(
             update={
                 "keys": [
-                    ClientKey(key_sha256=key.digest(), tenant=key.tenant, policy=key.policy)
+                    ClientKey(
+                        key_sha256=key.digest(),
+                        tenant=key.tenant,
+                        policy=key.policy,
+                        operator=key.operator,
+                    )
                     for key in self.keys
                 ]
             }

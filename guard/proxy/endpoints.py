@@ -59,6 +59,10 @@ class Endpoints:
             await self.readyz(send)
         elif kind is Kind.METRICS:
             await self.metrics(send)
+        elif kind is Kind.APPROVAL:
+            from guard.proxy.approvals import decide_approval
+
+            await decide_approval(self.app, scope, receive, send, target)
         elif kind is Kind.METHOD_NOT_ALLOWED:
             raise RequestError(
                 f"this model API endpoint accepts POST, not {method}",

@@ -140,6 +140,7 @@ class Kind(Enum):
     HEALTHZ = "healthz"
     READYZ = "readyz"
     METRICS = "metrics"
+    APPROVAL = "approval"
     UNCHECKED_API = "unchecked_api"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"
@@ -170,6 +171,8 @@ class RouteTable:
         fmt = formats.for_path(path)
         if fmt is not None and method == "POST":
             return Route(Kind.MODEL_CALL, fmt.name, fmt)
+        if method == "POST" and path.startswith("/guardwire/v1/approvals/"):
+            return Route(Kind.APPROVAL, "/guardwire/v1/approvals/{id}")
         operation = _OPERATIONS.get(path)
         if operation is not None and method in ("GET", "HEAD"):
             return Route(operation, path)

@@ -165,3 +165,47 @@ def test_a_session_over_its_step_cap_gets_the_error(
     with pytest.raises(anthropic.APIError):
         ask_anthropic(anthropic_client(proxy, f"steps-{stream}"), stream)
     ask_openai(openai_client(proxy, "another-session"), stream)
+
+
+APPROVAL_POLICY = """\
+name: approvals
+stream: {whole_reply: buffer}
+input:
+  - check: agent
+    approval:
+      - {tools: [send_email], ttl: 900}
+"""
+
+
+def test_approval_through_the_proxy_with_an_operator_key(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    policy = tmp_path / "approvals.yaml"
+    policy.write_text(APPROVAL_POLICY)
+    proxy = start_proxy(
+        upstream=fake_upstream.url, policy=str(policy), store=f"sqlite://{tmp_path / 'a.db'}",
+        keys=[{"key": "sk-agent", "tenant": "team"},
+              {"key": "sk-operator", "tenant": "ops", "operator": True}],
+    )  # fmt: skip
+    email = Script(tool_calls=[("send_email", {"to": "boss@example.com"})])
+    fake_upstream.enqueue(email, email, email)
+    client = openai.OpenAI(
+        base_url=proxy.url + "/v1", api_key="sk-agent", max_retries=0,
+        default_headers={"x-guardwire-session": "mail-1"},
+    )  # fmt: skip
+    with pytest.raises(openai.PermissionDeniedError) as stopped:
+        ask_openai(client, False)
+    assert stopped.value.code == "approval_required" and "boss" not in stopped.value.message
+    approval = stopped.value.message.split("approval id ")[1][:16]
+
+    url = f"{proxy.url}/guardwire/v1/approvals/{approval}"
+    refused = httpx.post(url, headers={"authorization": "Bearer sk-agent"})
+    assert refused.status_code == 403  # an agent's own key cannot approve
+    assert httpx.post(url, headers={"x-api-key": "sk-operator"}).status_code == 200
+    assert httpx.post(url, headers={"x-api-key": "sk-operator"}).status_code == 404
+
+    assert ask_openai(client, False)[0][0] == "send_email"  # passes once
+    with pytest.raises(openai.PermissionDeniedError):
+        ask_openai(client, False)
+    metrics = httpx.get(proxy.url + "/metrics").text
+    assert 'guardwire_agent_approvals_total{check="agent",event="approved"} 1.0' in metrics
