@@ -131,3 +131,23 @@ def first_match(name: str, patterns: list[str]) -> str | None:
         if matches(name, (pattern,)):
             return pattern
     return None
+
+
+def policy_name(name: str, config: AgentConfig) -> str | None:
+    """The policy's own spelling of a tool the model called (allowlist entry), if any."""
+    return first_match(name, config.tools_allowed or [])
+
+
+#: What to do about each finding kind, as one sentence (no user text).
+ADVICE = {
+    "agent.tool_denied": "the reply called a tool the policy does not allow",
+    "agent.arguments": "a tool call's arguments break an argument rule",
+    "agent.step_cap": "the agent session used up its steps; start a new session",
+    "agent.time_cap": "the agent session ran past its time limit; start a new session",
+    "agent.loop": "the agent repeated the same tool call with the same arguments",
+    "agent.sequence": "the policy does not allow this tool after one used earlier in the session",
+    "agent.missing_session": "name the agent session (header x-guardwire-session)",
+    "agent.approval_required": "this tool call needs a person's approval",
+}
+#: Error codes that are not ``agent_<kind>``.
+CODES = {"agent.approval_required": "approval_required"}

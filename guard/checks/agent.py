@@ -13,6 +13,9 @@ agent session (the engine also runs it at the output stage, because its state is
   ``sequences``. A refused reply never reaches the client: it is answered with the API's
   own error (403, code ``agent_<kind>``). Streamed replies are checked whole
   (``stream: {whole_reply: buffer}``), so a refused tool call is never streamed.
+- **Approval**: a tool call matching ``approval`` is refused with code
+  ``approval_required`` and an approval id until a person approves it
+  (:mod:`guard.checks._agent_approvals`); then the same call passes once.
 
 State lives in the store (``Guard(store=...)``) under hashed keys, expiring with the
 session (:mod:`guard.checks._agent_state`). Findings carry ``rule`` = the tool name or
@@ -27,7 +30,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from guard.checks import _agent_approvals as approvals
-from guard.checks._agent_config import AgentConfig, first_match, matches
+from guard.checks._agent_config import (
+    ADVICE,
+    CODES,
+    AgentConfig,
+    first_match,
+    matches,
+    policy_name,
+)
 from guard.checks._agent_state import (
     FIRST_SEEN,
     RECENT,
@@ -56,20 +66,6 @@ REFUSAL_STATUS = 403
 
 #: Session limits: when one trips, the session counts as stopped (a metric).
 _SESSION_KINDS = ("agent.step_cap", "agent.time_cap")
-
-#: What to do about each finding kind, as one sentence (no user text).
-_ADVICE = {
-    "agent.tool_denied": "the reply called a tool the policy does not allow",
-    "agent.arguments": "a tool call's arguments break an argument rule",
-    "agent.step_cap": "the agent session used up its steps; start a new session",
-    "agent.time_cap": "the agent session ran past its time limit; start a new session",
-    "agent.loop": "the agent repeated the same tool call with the same arguments",
-    "agent.sequence": "the policy does not allow this tool after one used earlier in the session",
-    "agent.missing_session": "name the agent session (header x-guardwire-session)",
-    "agent.approval_required": "this tool call needs a person's approval",
-}
-#: Error codes that are not ``agent_<kind>``.
-_CODES = {"agent.approval_required": "approval_required"}
 
 
 class AgentCheck:
@@ -253,7 +249,7 @@ class AgentCheck:
                     f"{prefix}:{RECENT}", use.digest, repeat.window, ttl
                 )
                 if recent.count(use.digest) > repeat.max_same:
-                    named = _policy_name(use.name, config) or "other"
+                    named = policy_name(use.name, config) or "other"
                     found.append(self._finding("agent.loop", named, Action.parse(repeat.action)))
         return found
 
@@ -280,7 +276,7 @@ class AgentCheck:
         first = deciding[0]
         rules = sorted({f.rule for f in deciding if f.rule != "other"})
         named = f" ({', '.join(repr(r) for r in rules)})" if rules else ""
-        reason = f"check '{self.name}'{named}: {_ADVICE[first.kind]}"
+        reason = f"check '{self.name}'{named}: {ADVICE[first.kind]}"
         if first.kind == "agent.approval_required":
             reason += (
                 f": approval id {', '.join(waiting)} (guardwire approve ID), then repeat the call"
@@ -294,7 +290,7 @@ class AgentCheck:
             reason=reason if action >= Action.REDACT else "",
             shadow=self.shadow,
             status=REFUSAL_STATUS,
-            code=_CODES.get(first.kind, first.kind.replace(".", "_")),
+            code=CODES.get(first.kind, first.kind.replace(".", "_")),
         )
 
     async def _note_stopped(self, findings: list[Finding], store: Any, prefix: str) -> None:
@@ -313,8 +309,3 @@ class AgentCheck:
             self.telemetry.agent_findings.labels(
                 self.name, finding.kind, finding.action.label
             ).inc()
-
-
-def _policy_name(name: str, config: AgentConfig) -> str | None:
-    """The policy's own spelling of a tool the model called (allowlist entry), if any."""
-    return first_match(name, config.tools_allowed or [])
