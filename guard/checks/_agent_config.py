@@ -108,6 +108,14 @@ class AgentConfig(CheckConfig):
         """Seconds a session's counters live after they are created."""
         return self.session_ttl
 
+    def approval_rule(self, name: str) -> tuple[str | None, float]:
+        """The policy's pattern that makes tool ``name`` need approval, and its TTL."""
+        for rule in self.approval:
+            pattern = first_match(name, rule.tools)
+            if pattern is not None:
+                return pattern, rule.ttl
+        return None, 0.0
+
     def tool_allowed(self, name: str) -> bool:
         """Whether a reply may call ``name`` by the allow and deny lists."""
         if matches(name, tuple(self.tools_denied)):

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from guard.checks._agent_config import ArgumentRule, matches
-from guard.types import Caller, Reply
+from guard.checks._agent_config import AgentConfig, ArgumentRule, matches
+from guard.patches import KeepTools
+from guard.types import Call, Caller, Reply
 
 #: Store fields of one session.
 STEPS, TOOL_CALLS, FIRST_SEEN, RECENT, STOPPED = "steps", "tools", "first", "recent", "stopped"
@@ -109,3 +110,13 @@ async def ensure_open(store: Any) -> None:
     from guard.checks._budget_ledger import Ledger
 
     await Ledger(store).ensure_open()
+
+
+def offered_patch(config: AgentConfig, call: Call) -> tuple[KeepTools, ...]:
+    """``filter_offered``: a request patch keeping only the offered tools the policy
+    allows (the wire format writes it; the check never edits a body)."""
+    if not config.filter_offered or not call.tools:
+        return ()
+    offered = offered_tool_names(call.tools)
+    kept = frozenset(name for name in offered if config.tool_allowed(name))
+    return () if len(kept) == len(set(offered)) else (KeepTools(kept),)

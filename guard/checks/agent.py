@@ -49,13 +49,13 @@ from guard.checks._agent_state import (
     at_pointer,
     ensure_open,
     host_allowed,
-    offered_tool_names,
+    offered_patch,
     session_prefix,
     tool_uses,
 )
 from guard.checks._regex import compile_regex, fold_pattern
 from guard.normalize import normalize
-from guard.patches import KeepTools
+from guard.stores.base import StoreError
 from guard.types import Action, Call, Finding, Reply, Verdict
 
 __all__ = ["AgentCheck", "AgentConfig"]
@@ -108,8 +108,28 @@ class AgentCheck:
     # -- input: steps and the session's age ------------------------------------------------
 
     async def input(self, call: Call, ctx: Any) -> Verdict:
-        """Count this model call as a step of its session; refuse past the caps."""
-        patches = self._offered_patch(call)
+        """Count this model call as a step of its session; refuse past the caps. A store
+        failure is counted and raised: ``on_error`` decides (fail closed by default)."""
+        try:
+            return await self._input(call, ctx)
+        except StoreError:
+            self._store_failed(ctx)
+            raise
+
+    async def output(self, call: Call, reply: Reply, ctx: Any) -> Verdict:
+        """Check each tool call of the reply; then the session's tool limits."""
+        try:
+            return await self._output(reply, ctx)
+        except StoreError:
+            self._store_failed(ctx)
+            raise
+
+    def _store_failed(self, ctx: Any) -> None:
+        if self.telemetry is not None:
+            self.telemetry.store_errors.labels(getattr(ctx.store, "kind", "unknown")).inc()
+
+    async def _input(self, call: Call, ctx: Any) -> Verdict:
+        patches = offered_patch(self.config, call)
         if not self.needs_state:
             return Verdict(self.name, Action.ALLOW, shadow=self.shadow, patches=patches)
         prefix = session_prefix(self.name, ctx.caller)
@@ -137,15 +157,6 @@ class AgentCheck:
         verdict.patches = patches
         return verdict
 
-    def _offered_patch(self, call: Call) -> tuple[KeepTools, ...]:
-        """``filter_offered``: a request patch keeping only the offered tools the policy
-        allows (the wire format writes it; the check never edits a body)."""
-        if not self.config.filter_offered or not call.tools:
-            return ()
-        offered = offered_tool_names(call.tools)
-        kept = frozenset(name for name in offered if self.config.tool_allowed(name))
-        return () if len(kept) == len(set(offered)) else (KeepTools(kept),)
-
     def _missing_session(self) -> Verdict:
         mode = self.config.on_missing_session
         if mode == "allow":
@@ -157,8 +168,7 @@ class AgentCheck:
 
     # -- output: the reply's tool calls ----------------------------------------------------
 
-    async def output(self, call: Call, reply: Reply, ctx: Any) -> Verdict:
-        """Check each tool call of the reply; then the session's tool limits."""
+    async def _output(self, reply: Reply, ctx: Any) -> Verdict:
         uses = tool_uses(reply)
         if not uses:
             return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
@@ -178,17 +188,9 @@ class AgentCheck:
             findings += [
                 self._finding("agent.approval_required", rule)
                 for use in uses
-                if (rule := self._approval_rule(use.name)[0]) is not None
+                if (rule := self.config.approval_rule(use.name)[0]) is not None
             ]
         return await self._verdict(findings, ctx, prefix, waiting)
-
-    def _approval_rule(self, name: str) -> tuple[str | None, float]:
-        """The policy's pattern that makes tool ``name`` need approval, and its TTL."""
-        for rule in self.config.approval:
-            pattern = first_match(name, rule.tools)
-            if pattern is not None:
-                return pattern, rule.ttl
-        return None, 0.0
 
     async def _approval_findings(
         self, uses: list[ToolUse], store: Any, prefix: str
@@ -197,7 +199,7 @@ class AgentCheck:
         found: list[Finding] = []
         waiting: list[str] = []
         for use in uses:
-            pattern, ttl = self._approval_rule(use.name)
+            pattern, ttl = self.config.approval_rule(use.name)
             if pattern is None or await approvals.granted(store, prefix, use.digest):
                 continue
             waiting.append(await approvals.ask(store, prefix, use.digest, ttl))

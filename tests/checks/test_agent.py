@@ -299,3 +299,19 @@ def test_filter_offered_leaves_an_allowed_request_byte_for_byte() -> None:
     body = call.body
     request = built.open(call, frontend="check").start()
     assert request is not None and request.body == body
+
+
+def test_a_store_failure_fails_closed_and_is_counted() -> None:
+    class BrokenStore(MemoryStore):
+        async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
+            from guard.stores.base import StoreError
+
+            raise StoreError("state store unreachable")
+
+    built = engine(BrokenStore(), max_steps=5)
+    decision = built.before(chat())
+    assert decision.action is Action.BLOCK
+    errors = built.telemetry.registry.get_sample_value(
+        "guardwire_store_errors_total", {"store": "memory"}
+    )
+    assert errors == 1.0
