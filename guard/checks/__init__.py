@@ -14,6 +14,7 @@ from pydantic import Field
 from guard.checks.agent import AgentCheck, AgentConfig
 from guard.checks.base import Check, CheckConfig, CheckContext, TextCheck
 from guard.checks.grounding import GroundingCheck, GroundingConfig
+from guard.checks.injection import InjectionCheck, InjectionConfig
 from guard.checks.pii import PiiCheck, PiiConfig
 from guard.checks.rules import RulesCheck, RulesConfig
 from guard.checks.schema import SchemaCheck, SchemaConfig
@@ -25,6 +26,7 @@ REGISTRY: dict[str, tuple[type[CheckConfig], Callable[[Any], Check]]] = {
     "schema": (SchemaConfig, SchemaCheck),
     "grounding": (GroundingConfig, GroundingCheck),
     "agent": (AgentConfig, AgentCheck),
+    "injection": (InjectionConfig, InjectionCheck),
 }
 
 _configs = tuple(config for config, _ in REGISTRY.values())

@@ -1,0 +1,549 @@
+"""The phrasing grammar of the ``injection`` check: signals as (family, weight, pattern).
+
+Patterns match folded text (guard.normalize: lower case, accents dropped, look-alikes
+folded, invisible characters removed), so ``IGNÓRE`` and ``ig\u200bnore`` read as
+``ignore``. Instruction overrides are a grammar, not a phrase list: a verb of setting
+aside, up to four filler words (where the qualifiers "previous", "all", "system"... sit)
+and an object that names instructions, in several languages. A weight is the
+probability that one match alone is an injection; the check combines them.
+"""
+
+from __future__ import annotations
+
+
+def _words(*items: str) -> str:
+    return "(?:" + "|".join(items) + ")"
+
+
+# -- instruction override ------------------------------------------------------------
+_VERB_EN = _words(
+    "ignore",
+    "ignoring",
+    "disregard",
+    "forget",
+    "forget about",
+    "override",
+    "bypass",
+    "skip",
+    "discard",
+    "abandon",
+    "neglect",
+    "drop",
+    "ditch",
+    "dismiss",
+    "overlook",
+    "set aside",
+    "put aside",
+    "throw out",
+    "throw away",
+    "toss",
+    "erase",
+    "delete",
+    "clear",
+    "reset",
+    "cancel",
+    "revoke",
+    "nullify",
+    "void",
+    "scrap",
+    "disobey",
+    "pay no (?:attention|heed|mind) to",
+    "do not (?:follow|obey|listen to|adhere to)",
+    "don'?t (?:follow|obey|listen to|adhere to)",
+    "stop (?:following|obeying)",
+    "no longer (?:follow|obey)",
+    "never mind",
+    "ignore and forget",
+)
+_QUALIFIER_EN = _words(
+    "all",
+    "any",
+    "every",
+    "previous",
+    "previously",
+    "prior",
+    "above",
+    "earlier",
+    "preceding",
+    "foregoing",
+    "initial",
+    "original",
+    "existing",
+    "old",
+    "system",
+    "developer",
+    "safety",
+    "aforementioned",
+    "above-mentioned",
+    "former",
+    "default",
+    "built-in",
+    "preprogrammed",
+    "pre-programmed",
+    "given",
+    "provided",
+    "current",
+)
+_FILLER_EN = _words(
+    _QUALIFIER_EN,
+    "the",
+    "your",
+    "my",
+    "of",
+    "those",
+    "these",
+    "that",
+    "such",
+    "other",
+    "you",
+    "were",
+    "have",
+    "been",
+    "content",
+    "moderation",
+    "ethical",
+    "openai",
+    "whatever",
+    "and",
+    "instructions and",
+    "rules and",
+    "prompts and",
+    "everything",
+)
+_OBJECT_EN = _words(
+    "instructions?",
+    "directions?",
+    "directives?",
+    "rules?",
+    "guidelines?",
+    "prompts?",
+    "commands?",
+    "orders?",
+    "constraints?",
+    "restrictions?",
+    "polic(?:y|ies)",
+    "programming",
+    "guardrails?",
+    "safeguards?",
+    "filters?",
+    "context",
+    "messages?",
+    "conversation",
+    "training",
+    "limitations?",
+    "boundaries",
+    "protocols?",
+    "principles",
+    "settings",
+    "configuration",
+    "tasks?",
+    "text",
+    "content",
+    "input",
+    "everything (?:above|before|else|so far)",
+    "what (?:you were|you've been|i) (?:told|said)",
+)
+_SEP = r"[\s,:;'\"*_()\[\]-]+"
+OVERRIDE_QUALIFIED = (
+    rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,4}}?{_SEP}{_QUALIFIER_EN}"
+    rf"(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}{_OBJECT_EN}\b"
+)
+OVERRIDE_PLAIN = rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}{_OBJECT_EN}\b"
+_ANY_WORDS = r"(?:[\s,:;'\"-]+[\w'-]+){0,4}?[\s,:;'\"-]+"
+
+#: Other languages: verb, up to four words, object (and the German object-first order).
+_LANGUAGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+    (  # German
+        (
+            "ignoriere",
+            "ignorier",
+            "ignorieren sie",
+            "vergiss",
+            "vergessen sie",
+            "missachte",
+            "missachten sie",
+            "uberspringe",
+            "verwirf",
+            "verwerfen sie",
+            "befolge nicht",
+            "befolgen sie nicht",
+        ),
+        (
+            "anweisungen",
+            "anweisung",
+            "instruktionen",
+            "regeln",
+            "vorgaben",
+            "befehle",
+            "richtlinien",
+            "anordnungen",
+            "aufgaben",
+        ),
+    ),
+    (  # French
+        (
+            "ignore[zs]?",
+            "oublie[zs]?",
+            "neglige[zs]?",
+            "ne tiens? (?:pas|plus) compte",
+            "ne tenez (?:pas|plus) compte",
+            "ne suis (?:pas|plus)",
+            "ne suivez (?:pas|plus)",
+            "fais abstraction",
+            "faites abstraction",
+            "abandonne[zs]?",
+            "ecarte[zs]?",
+        ),
+        (
+            "instructions?",
+            "consignes?",
+            "regles",
+            "directives?",
+            "ordres",
+            "commandes",
+            "indications",
+        ),
+    ),
+    (  # Spanish
+        (
+            "ignora",
+            "ignore",
+            "ignorad",
+            "ignoren",
+            "olvida",
+            "olvide",
+            "olvidad",
+            "olviden",
+            "descarta",
+            "descarte",
+            "omite",
+            "omita",
+            "no sigas",
+            "no siga",
+            "haz caso omiso",
+            "haga caso omiso",
+            "pasa por alto",
+            "desobedece",
+        ),
+        (
+            "instrucciones",
+            "reglas",
+            "indicaciones",
+            "directrices",
+            "ordenes",
+            "normas",
+            "comandos",
+            "instruccion",
+        ),
+    ),
+    (  # Italian
+        (
+            "ignora",
+            "ignorate",
+            "dimentica",
+            "dimenticate",
+            "trascura",
+            "non seguire",
+            "tralascia",
+            "scarta",
+        ),
+        ("istruzioni", "regole", "indicazioni", "direttive", "ordini", "comandi"),
+    ),
+    (  # Portuguese
+        ("ignore", "ignora", "esqueca", "desconsidere", "despreze", "nao siga", "descarte"),
+        ("instrucoes", "regras", "diretrizes", "ordens", "comandos", "orientacoes"),
+    ),
+    (  # Dutch
+        ("negeer", "vergeet", "negeren"),
+        ("instructies", "regels", "opdrachten", "richtlijnen"),
+    ),
+)
+_GERMAN_OBJECT_FIRST = (
+    r"\b"
+    + _words("alle", "vorherigen", "bisherigen", "obigen", "vorigen", "fruheren")
+    + _ANY_WORDS
+    + _words("anweisungen", "regeln", "instruktionen", "vorgaben", "befehle")
+    + _ANY_WORDS
+    + "?"
+    + _words("ignorieren", "vergessen", "missachten", "verwerfen")
+    + r"\b"
+)
+_MULTILINGUAL = (
+    *(
+        r"\b" + _words(*verbs) + _ANY_WORDS + _words(*objects) + r"\b"
+        for verbs, objects in _LANGUAGES
+    ),
+    _GERMAN_OBJECT_FIRST,
+)
+
+# (family, weight, pattern)
+Signal = tuple[str, float, str]
+
+SIGNALS: tuple[Signal, ...] = (
+    ("override", 0.88, OVERRIDE_QUALIFIED),
+    ("override", 0.45, OVERRIDE_PLAIN),
+    *(("override", 0.85, pattern) for pattern in _MULTILINGUAL),
+    (
+        "override",
+        0.5,
+        r"\b(?:new|updated|real|actual|true|revised|secret|hidden|additional)"
+        r" (?:instructions?|task|directive|objective|orders|rules|system prompt)"
+        r"\s*(?::|are\b|is\b)",
+    ),
+    (
+        "override",
+        0.45,
+        r"\bfrom now on,? (?:you|your|ignore|always|only|respond|answer|act|"
+        r"reply|pretend|do not|don'?t|never)",
+    ),
+    (
+        "override",
+        0.55,
+        r"\b(?:your|the) (?:only|sole|real|new|true|actual|primary) (?:task|goal|"
+        r"job|purpose|objective|instruction|mission) (?:is|now is|will be|from now)",
+    ),
+    (
+        "override",
+        0.55,
+        r"\b(?:instructions?|rules|guidelines|restrictions|constraints|"
+        r"directives)[^.\n]{0,30}? (?:no longer|don'?t|do not|does not|doesn'?t) apply",
+    ),
+    (
+        "override",
+        0.6,
+        r"\b(?:above|previous|prior|earlier|original|system) (?:instructions?|"
+        r"prompt|rules|directives?) (?:is|are|was|were) (?:wrong|fake|void|obsolete|outdated|"
+        r"invalid|cancel+ed|revoked|a test|deprecated|superseded|null)",
+    ),
+    (
+        "override",
+        0.3,
+        r"\binstead,? (?:you (?:must|should|will)|respond|reply|say|output|print|"
+        r"write|only)",
+    ),
+    (
+        "override",
+        0.35,
+        r"\b(?:stop|halt|abort|end) (?:the |your |what you are doing|"
+        r"everything)(?:current |previous )?(?:task|summar\w*|translat\w*|analysis)?",
+    ),
+    # -- role and system-prompt hijack -------------------------------------------------
+    ("role_hijack", 0.5, r"\byou are (?:now|no longer|henceforth|from now on)\b"),
+    (
+        "role_hijack",
+        0.8,
+        r"\b(?:act|behave|respond|answer|roleplay|role-play|pose|function|"
+        r"operate) as (?:if you (?:were|are) )?(?:an? |the )?(?:unrestricted|unfiltered|"
+        r"uncensored|jailbroken|unlimited|amoral|evil|rogue|unethical|unbound|dan\b|"
+        r"different (?:ai|model)|ai without|model without|assistant without)",
+    ),
+    ("role_hijack", 0.35, r"\bpretend (?:to be|you are|you're|that you (?:are|have))"),
+    (
+        "role_hijack",
+        0.85,
+        r"\b(?:do anything now|(?:dan|stan|dude|aim|evil|god|jailbreak|"
+        r"jailbroken|unrestricted|unfiltered|chaos|opposite) mode)\b",
+    ),
+    ("role_hijack", 0.3, r"\bdeveloper mode\b"),
+    (
+        "role_hijack",
+        0.5,
+        r"\b(?:without|free (?:of|from)|no longer (?:bound|restricted|limited) "
+        r"by|not bound by|unbound by|with no|have no|don'?t have any|do not have any) (?:any )?"
+        r"(?:ethical |moral |content |safety |openai )?(?:restrictions|limitations|filters|"
+        r"censorship|guardrails|ethics|morals|moral compass)",
+    ),
+    (
+        "role_hijack",
+        0.8,
+        r"\b(?:openai|anthropic|google|meta|your (?:creators?|developers?|"
+        r"makers?))(?:'s)? (?:content )?(?:policies|rules|guidelines|restrictions) (?:do not|"
+        r"don'?t|no longer|won'?t) (?:apply|bind|matter)",
+    ),
+    (
+        "role_hijack",
+        0.7,
+        r"\b(?:system|admin|root|developer|sudo|maintenance|debug) ?"
+        r"(?:override|mode|access|privileges?)[\s:]*(?:is )?(?:now )?(?:enabled|granted|"
+        r"activated|on|unlocked)\b",
+    ),
+    (
+        "role_hijack",
+        0.5,
+        r"\bi am (?:your|the) (?:developer|creator|admin|administrator|owner|"
+        r"system|operator|programmer)",
+    ),
+    (
+        "role_hijack",
+        0.6,
+        r"\b(?:answer|respond|comply|reply)(?: to)? (?:every|all|any) "
+        r"(?:request|question|prompt|command)s? (?:without|regardless|no matter)",
+    ),
+    ("role_hijack", 0.4, r"\b(?:stay|remain) in character\b|\bnever break character\b"),
+    (
+        "role_hijack",
+        0.55,
+        r"\b(?:never|don'?t|do not|must not) (?:refuse|decline|say (?:no|"
+        r"you can'?t|that you cannot)|apologi[sz]e|add (?:warnings|disclaimers))",
+    ),
+    ("role_hijack", 0.3, r"\bjailbr(?:eak|oken)\b"),
+    # -- prompt leak -----------------------------------------------------------------------
+    (
+        "prompt_leak",
+        0.75,
+        r"\b(?:reveal|show|print|repeat|output|display|tell me|give me|share|"
+        r"leak|dump|write out|spell out|recite|copy|paste|provide|list|return|echo|disclose|"
+        r"expose|what (?:is|are|was|were)|read back|send me)(?:\s+(?:me|us|all|of|the|your|its|"
+        r"exact|full|entire|complete|whole|verbatim)){0,4}\s+(?:system|initial|original|hidden|"
+        r"secret|internal|developer|pre-?|starting|first|confidential|full|exact|complete|"
+        r"previous|underlying|base|core|meta-?)\s?(?:prompt|instructions?|message|directives?|"
+        r"guidelines|rules|configuration|context)",
+    ),
+    (
+        "prompt_leak",
+        0.4,
+        r"\b(?:your|the) (?:system ?prompt|pre-?prompt|initial prompt|"
+        r"meta-?prompt|hidden prompt|secret instructions)",
+    ),
+    (
+        "prompt_leak",
+        0.6,
+        r"\b(?:repeat|print|output|write|copy|echo|reproduce|return)"
+        r" (?:all |everything |back )?(?:of )?(?:the )?(?:text |words |content |lines? |"
+        r"instructions )?(?:above|before this|so far|preceding|prior to this)",
+    ),
+    ("prompt_leak", 0.7, r"\b(?:starting|beginning|begin|start) with [\"'`]?you are\b"),
+    (
+        "prompt_leak",
+        0.6,
+        r"\bwhat (?:were|are) (?:you|your) (?:told|instructed|instructions|"
+        r"initial instructions|rules)\b",
+    ),
+    ("prompt_leak", 0.35, r"\b(?:verbatim|word for word|word-for-word)\b"),
+    (
+        "prompt_leak",
+        0.75,
+        r"\b(?:zeige?|gib|nenne|wiederhole|verrate|montre[zs]?|affiche[zs]?|"
+        r"revele[zs]?|repete[zs]?|donne[zs]?|muestra(?:me)?|revela(?:me)?|repite|dime|mostra(?:mi)?|"
+        r"rivela|ripeti|mostre|revele|repita)\b[^.\n]{0,30}?(?:system-?prompt|prompt (?:du |del |"
+        r"de )?(?:systeme|sistema)|(?:anfangs|system)anweisungen|instructions? (?:initiales?|"
+        r"systeme)|instrucciones (?:iniciales|del sistema)|istruzioni (?:iniziali|di sistema)|"
+        r"instrucoes (?:iniciais|do sistema))",
+    ),
+    # -- delimiter and fake conversation -------------------------------------------------
+    (
+        "delimiter",
+        0.85,
+        r"<\|(?:im_start|im_end|im_sep|endoftext|system|user|assistant|eot_id|"
+        r"start_header_id|end_header_id|begin_of_text)\|>",
+    ),
+    (
+        "delimiter",
+        0.6,
+        r"</?(?:system|sys|instructions?|admin|developer|system_prompt|"
+        r"assistant|im_start|human|ai)>",
+    ),
+    ("delimiter", 0.6, r"\[/?inst\]|<</?sys>>|\[/?system\]"),
+    (
+        "delimiter",
+        0.6,
+        r"(?m)^[ \t]*#{2,}[ \t]*(?:system|assistant|human|response|"
+        r"new instructions?|admin|developer)[ \t]*:?[ \t]*$?",
+    ),
+    ("delimiter", 0.3, r"(?m)^[ \t]*#{2,}[ \t]*(?:instructions?|user|input)[ \t]*:"),
+    ("delimiter", 0.35, r"(?m)^[ \t]*(?:system|assistant|human|ai|model)[ \t]*:[ \t]"),
+    (
+        "delimiter",
+        0.45,
+        r"\b(?:end|end of|begin|start of|beginning of) (?:the )?(?:system|user|"
+        r"document|context|prompt|input|instructions?|conversation|data|email|text)(?: prompt| "
+        r"message| input)?[ \t]*(?:-{2,}|={2,}|\]|>|\*{2,}|#{2,})",
+    ),
+    (
+        "delimiter",
+        0.45,
+        r"(?:-{3,}|={3,}|\*{3,}|#{3,})[ \t]*(?:system|admin|new instructions?|"
+        r"important instructions?|override)\b",
+    ),
+    # -- hidden instructions addressed to an AI inside content ----------------------------
+    (
+        "hidden_instruction",
+        0.7,
+        r"\b(?:ai|a\.i\.|llms?|large language models?|language models?|"
+        r"assistants?|chatbots?|bots?|gpts?|chatgpt|claude|gemini|copilot|agents?|models?)\b"
+        r"[^.\n]{0,40}?\b(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|viewing|"
+        r"seeing|scanning|reviewing|ingesting|crawling|that reads?|which reads?) (?:this|these|"
+        r"the following)",
+    ),
+    (
+        "hidden_instruction",
+        0.7,
+        r"\b(?:note|message|instructions?|attention|important|notice|"
+        r"directive|reminder|memo)[ :]+(?:to|for) (?:the |any |all )?(?:ai|llms?|language models?|"
+        r"assistants?|chatbots?|gpts?|agents?|models?|bots?)\b",
+    ),
+    (
+        "hidden_instruction",
+        0.75,
+        r"\bif you are an? (?:ai|llm|(?:large )?language model|"
+        r"assistant|chatbot|bot|agent|gpt|automated|ai assistant)\b",
+    ),
+    (
+        "hidden_instruction",
+        0.55,
+        r"\b(?:do not|don'?t|never) (?:tell|inform|mention|reveal|"
+        r"disclose|let|show|alert|notify|warn)(?: this| it| anything| them)?(?: to)? (?:the )?"
+        r"(?:user|human|reader|customer|recipient|operator)s?\b",
+    ),
+    (
+        "hidden_instruction",
+        0.55,
+        r"\b(?:without|before) (?:telling|informing|notifying|"
+        r"alerting|asking|warning|mentioning (?:it |this )?to) (?:the )?(?:user|human|customer|"
+        r"reader)s?\b",
+    ),
+    (
+        "hidden_instruction",
+        0.5,
+        r"<!--[^>]{0,300}?\b(?:ignore|instructions?|assistant|ai|llm|"
+        r"must|system|prompt)\b",
+    ),
+    ("hidden_instruction", 0.5, r"!\[[^\]\n]{0,80}\]\(https?://[^)\s]{1,200}[?&][\w-]{1,20}="),
+    (
+        "hidden_instruction",
+        0.65,
+        r"\b(?:send|forward|email|e-mail|post|upload|transmit|"
+        r"exfiltrate|leak|copy)(?: (?:the|all|any|this|their|his|her|my|your))?(?: (?:user'?s?|"
+        r"conversation|chat|private|stored|saved))? (?:data|history|conversation|messages|emails|"
+        r"credentials|passwords?|api keys?|tokens?|files|contacts|information|details|secrets)\b"
+        r"[^.\n]{0,60}?\b(?:to|at) (?:https?://|[\w.-]+@[\w-]+\.|this (?:url|address|endpoint))",
+    ),
+    (
+        "hidden_instruction",
+        0.5,
+        r"\b(?:instead of|rather than) (?:summari[sz]ing|translating|"
+        r"answering|analy[sz]ing|reviewing|doing what)",
+    ),
+    (
+        "hidden_instruction",
+        0.45,
+        r"\b(?:when|whenever|if) (?:you are )?(?:asked|summari[sz]ing|"
+        r"processing|reading|reviewing) (?:about )?(?:this|these)\b[^.\n]{0,40}?\b(?:you must|"
+        r"you should|always|say|respond|reply|recommend|state|include)",
+    ),
+    (
+        "hidden_instruction",
+        0.4,
+        r"\b(?:ai|assistant|model|llm|agent)s? (?:must|should|shall|are "
+        r"required to|are instructed to|need to) (?:always |now |immediately )?(?:ignore|reply|"
+        r"respond|say|recommend|include|output|send|forward|call|execute|rate|rank|approve)",
+    ),
+    # -- asking to decode and act (the payload itself is decoded by the check) -----------
+    (
+        "encoded",
+        0.6,
+        r"\b(?:decode|decipher|decrypt|translate|convert)\b[^.\n]{0,40}?"
+        r"(?:base ?64|rot-?13|hex|binary|caesar|morse)?[^.\n]{0,20}?\b(?:and|then)\b[^.\n]{0,10}?"
+        r"(?:follow|execute|run|obey|do what|perform|carry out|act on|comply)",
+    ),
+)

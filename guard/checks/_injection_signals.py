@@ -1,0 +1,206 @@
+"""Scoring one text for prompt injection: grammar signals, invisible Unicode, decoded payloads.
+
+One RE2 set match says which signals of :mod:`guard.checks._injection_grammar` occur in
+the folded text (one linear pass whatever the number of signals); only those are then
+searched for spans. A text with no signal costs that pass and a few cheap scans of the
+raw text (tag characters, zero-width runs, base64/hex runs).
+
+Scores combine as a noisy-OR: each matched signal is an independent piece of evidence
+with the probability in its weight. Evidence that the text *talks about* an injection
+(the phrase in quotes, after "such as", "e.g.", "example") halves a signal's weight, so
+security write-ups stay below the default threshold while the same phrase said to the
+model does not.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import re2
+
+from guard.checks._injection_grammar import SIGNALS
+from guard.normalize import Normalized, normalize
+
+FAMILIES = ("override", "role_hijack", "prompt_leak", "hidden_instruction", "encoded", "delimiter")
+
+
+def _options() -> Any:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    return options
+
+
+_OPTIONS = _options()
+_SET = re2.Set.SearchSet(_OPTIONS)
+for _family, _weight, _pattern in SIGNALS:
+    _SET.Add(_pattern)
+_SET.Compile()
+_PATTERNS = tuple(re2.compile(pattern, _OPTIONS) for _, _, pattern in SIGNALS)
+
+#: Tag characters (U+E0000..U+E007F) mirror ASCII invisibly ("ASCII smuggling").
+_TAG_RUN = re.compile("[\U000e0000-\U000e007f]{2,}")
+#: Zero-width characters between two letters: words cut up to slip past filters.
+_ZERO_WIDTH_IN_WORD = re.compile("[A-Za-z][\u200b\u200c\u200d\u2060\ufeff\u00ad]+(?=[A-Za-z])")
+_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}|[A-Za-z0-9_-]{24,}={0,2}")
+_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}[ :]?){12,}")
+_ROT13 = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZabcdefghijklm",
+)
+#: Words before a match that say the text quotes or discusses the phrase.
+_DISCUSSION = re2.compile(
+    r"(?:such as|e\.g\.|for example|for instance|example|like|phrases?|called|known as|"
+    r"attacks?|attackers?|injections?|jailbreaks? (?:like|such)|detect|detection|flag|"
+    r"classif|blocks?|payloads?|strings? like|contains?|ctf|red.?team)[^.\n]{0,30}$",
+    _OPTIONS,
+)
+_QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
+_DECODED_MIN_PRINTABLE = 0.9
+#: Cap on decoded payloads examined per text (each costs one set match).
+_MAX_DECODES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One family's evidence in a text: its span (original positions) and score."""
+
+    family: str
+    start: int
+    end: int
+    score: float
+    rule: str
+
+
+def _combine(weights: list[float]) -> float:
+    remaining = 1.0
+    for weight in weights:
+        remaining *= 1.0 - weight
+    return 1.0 - remaining
+
+
+def _discussed(folded: str, start: int, end: int) -> bool:
+    before = folded[max(0, start - 3) : start]
+    after = folded[end : end + 3]
+    if any(q in before for q in _QUOTES) and any(q in after for q in _QUOTES):
+        return True
+    return _DISCUSSION.search(folded[max(0, start - 60) : start]) is not None
+
+
+def _grammar_hits(folded: Normalized) -> dict[str, tuple[list[float], int, int, float]]:
+    """family -> (weights, start, end, weight of the strongest match) on ``folded``."""
+    found: dict[str, tuple[list[float], int, int, float]] = {}
+    text = folded.text
+    for signal in _SET.Match(text) or ():
+        family, weight, _ = SIGNALS[signal]
+        match = _PATTERNS[signal].search(text)
+        if match is None:  # the set and the pattern disagree only on engine limits
+            continue
+        start, end = match.span()
+        if _discussed(text, start, end):
+            weight *= 0.5
+        weights, best_start, best_end, best = found.get(family, ([], start, end, 0.0))
+        weights.append(weight)
+        if weight > best:
+            best_start, best_end, best = start, end, weight
+        found[family] = (weights, best_start, best_end, best)
+    return found
+
+
+def _printable(text: str) -> bool:
+    if not text:
+        return False
+    good = sum(1 for c in text if c.isprintable() or c in "\n\t")
+    return good / len(text) >= _DECODED_MIN_PRINTABLE and any(c == " " for c in text)
+
+
+def _decode_base64(run: str) -> str:
+    padded = run + "=" * (-len(run) % 4)
+    try:
+        raw = base64.b64decode(padded, altchars=b"-_" if ("-" in run or "_" in run) else None)
+        return raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+
+
+def _decode_hex(run: str) -> str:
+    try:
+        return bytes.fromhex(run.replace(" ", "").replace(":", "")).decode("utf-8")
+    except ValueError:
+        return ""
+
+
+def _payload_score(decoded: str) -> float:
+    """How much a decoded payload reads as an injection (its strongest families)."""
+    if not _printable(decoded):
+        return 0.0
+    hits = _grammar_hits(normalize(decoded))
+    if not hits:
+        return 0.0
+    return _combine([w for weights, *_ in hits.values() for w in weights])
+
+
+def _encoded_hits(text: str) -> list[Hit]:
+    hits: list[Hit] = []
+    for match in _TAG_RUN.finditer(text):
+        hidden = "".join(chr(ord(c) - 0xE0000) for c in match.group())
+        # Any run of tag characters is smuggled text; an instruction in it is certain.
+        score = max(0.75, _payload_score(hidden))
+        hits.append(Hit("encoded", *match.span(), score, "unicode_tags"))
+    cuts = list(_ZERO_WIDTH_IN_WORD.finditer(text))
+    if len(cuts) >= 3:
+        hits.append(Hit("encoded", cuts[0].start(), cuts[-1].end(), 0.55, "zero_width"))
+    decodes = 0
+    for pattern, decode, rule in (
+        (_BASE64_RUN, _decode_base64, "base64"),
+        (_HEX_RUN, _decode_hex, "hex"),
+    ):
+        for match in pattern.finditer(text):
+            if decodes >= _MAX_DECODES:
+                break
+            decodes += 1
+            score = _payload_score(decode(match.group().strip()))
+            if score > 0:
+                hits.append(Hit("encoded", *match.span(), max(score, 0.6), rule))
+    return hits
+
+
+def _rot13_hits(text: str, folded: Normalized) -> list[Hit]:
+    """Instructions written in rot13: the strong signals of the rotated text."""
+    rotated = folded.text.translate(_ROT13)
+    hits = _grammar_hits(Normalized(rotated, folded.index, folded.original_length))
+    strong = [
+        (start, end, best)
+        for family, (_, start, end, best) in hits.items()
+        if best >= 0.6 and family != "encoded"
+    ]
+    if not strong:
+        return []
+    start, end, best = max(strong, key=lambda item: item[2])
+    return [Hit("encoded", *folded.span(start, end), best, "rot13")]
+
+
+def score_text(text: str) -> list[Hit]:
+    """Evidence of injection in ``text``, one hit per family at most, strongest first."""
+    folded = normalize(text)
+    by_family: dict[str, Hit] = {}
+    for family, (weights, start, end, _) in _grammar_hits(folded).items():
+        by_family[family] = Hit(family, *folded.span(start, end), _combine(weights), family)
+    extra = _encoded_hits(text) + _rot13_hits(text, folded)
+    for hit in extra:
+        known = by_family.get(hit.family)
+        if known is None or hit.score > known.score:
+            by_family[hit.family] = hit
+    if not by_family:
+        return []
+    ranked = sorted(by_family.values(), key=lambda hit: hit.score, reverse=True)
+    # Evidence from several families (an override behind a fake "### System:" line)
+    # strengthens the strongest one: it carries the combined score.
+    top = ranked[0]
+    combined = _combine([hit.score for hit in ranked])
+    ranked[0] = Hit(top.family, top.start, top.end, combined, top.rule)
+    return ranked
