@@ -69,7 +69,6 @@ _QUALIFIER_EN = _words(
     "initial",
     "original",
     "existing",
-    "old",
     "system",
     "developer",
     "safety",
@@ -82,7 +81,6 @@ _QUALIFIER_EN = _words(
     "pre-programmed",
     "given",
     "provided",
-    "current",
 )
 _FILLER_EN = _words(
     _QUALIFIER_EN,
@@ -147,6 +145,17 @@ _SEP = r"[\s,:;'\"*_()\[\]-]+"
 OVERRIDE_QUALIFIED = (
     rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,4}}?{_SEP}{_QUALIFIER_EN}"
     rf"(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}{_OBJECT_EN}\b"
+)
+#: Qualifier after the object: "the rules you were given", "everything above".
+_POST_QUALIFIER = _words(
+    "you (?:were|have been|'ve been) (?:given|told|shown)",
+    "you (?:received|got|have)",
+    "(?:written |given |stated |provided )?(?:above|earlier|before|previously|so far)",
+)
+OVERRIDE_POST_QUALIFIED = (
+    rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}"
+    rf"(?:{_OBJECT_EN}|everything|anything|the text|all that){_SEP}{_POST_QUALIFIER}\b"
+    rf"|\b{_VERB_EN}{_SEP}(?:the|all the|everything|all of the) (?:above|preceding|foregoing)\b"
 )
 OVERRIDE_PLAIN = rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}{_OBJECT_EN}\b"
 _ANY_WORDS = r"(?:[\s,:;'\"-]+[\w'-]+){0,4}?[\s,:;'\"-]+"
@@ -282,6 +291,7 @@ Signal = tuple[str, float, str]
 SIGNALS: tuple[Signal, ...] = (
     ("override", 0.88, OVERRIDE_QUALIFIED),
     ("override", 0.45, OVERRIDE_PLAIN),
+    ("override", 0.85, OVERRIDE_POST_QUALIFIED),
     *(("override", 0.85, pattern) for pattern in _MULTILINGUAL),
     (
         "override",
@@ -365,7 +375,7 @@ SIGNALS: tuple[Signal, ...] = (
         0.7,
         r"\b(?:system|admin|root|developer|sudo|maintenance|debug) ?"
         r"(?:override|mode|access|privileges?)[\s:]*(?:is )?(?:now )?(?:enabled|granted|"
-        r"activated|on|unlocked)\b",
+        r"activated|unlocked)\b",
     ),
     (
         "role_hijack",
@@ -443,7 +453,7 @@ SIGNALS: tuple[Signal, ...] = (
         r"</?(?:system|sys|instructions?|admin|developer|system_prompt|"
         r"assistant|im_start|human|ai)>",
     ),
-    ("delimiter", 0.6, r"\[/?inst\]|<</?sys>>|\[/?system\]"),
+    ("delimiter", 0.6, r"\[/?inst\]|<</?sys>>"),
     (
         "delimiter",
         0.6,

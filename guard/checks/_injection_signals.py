@@ -7,7 +7,7 @@ raw text (tag characters, zero-width runs, base64/hex runs).
 
 Scores combine as a noisy-OR: each matched signal is an independent piece of evidence
 with the probability in its weight. Evidence that the text *talks about* an injection
-(the phrase in quotes, after "such as", "e.g.", "example") halves a signal's weight, so
+(the phrase in quotes, after "such as", "e.g.", "example") cuts a signal's weight to 40 %, so
 security write-ups stay below the default threshold while the same phrase said to the
 model does not.
 """
@@ -102,7 +102,7 @@ def _grammar_hits(folded: Normalized) -> dict[str, tuple[list[float], int, int, 
             continue
         start, end = match.span()
         if _discussed(text, start, end):
-            weight *= 0.5
+            weight *= 0.4
         weights, best_start, best_end, best = found.get(family, ([], start, end, 0.0))
         weights.append(weight)
         if weight > best:
