@@ -289,8 +289,10 @@ def benign() -> list[dict[str, str]]:
             if RNG.random() < 0.3:
                 text = RNG.choice(CARRIERS).format(a=text)
             out.append({"text": text, "family": "benign", "where": "-", "source": "generated"})
-    seen: set[str] = set()
-    return [row for row in out if not (row["text"] in seen or seen.add(row["text"]))]
+    unique: dict[str, dict[str, str]] = {}
+    for row in out:
+        unique.setdefault(row["text"], row)
+    return list(unique.values())
 
 
 def main() -> None:
