@@ -46,8 +46,24 @@ _PATTERNS = tuple(re2.compile(pattern, _OPTIONS) for _, _, pattern in SIGNALS)
 _TAG_RUN = re.compile("[\U000e0000-\U000e007f]{2,}")
 #: Zero-width characters between two letters: words cut up to slip past filters.
 _ZERO_WIDTH_IN_WORD = re.compile("[A-Za-z][\u200b\u200c\u200d\u2060\ufeff\u00ad]+(?=[A-Za-z])")
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{20,}={0,2}|[A-Za-z0-9_-]{24,}={0,2}")
-_HEX_RUN = re.compile(r"(?:[0-9a-fA-F]{2}[ :]?){12,}")
+
+
+def _case_sensitive() -> Any:
+    options = re2.Options()
+    options.log_errors = False
+    return options
+
+
+# Encoded runs are found on the raw text (case matters to base64), on RE2: Python's
+# ``re`` took ~60 us per 2 KB for each of these two, RE2 ~5 us.
+_BASE64_RUN = re2.compile(r"[A-Za-z0-9+/]{20,}={0,2}|[A-Za-z0-9_-]{24,}={0,2}", _case_sensitive())
+_HEX_RUN = re2.compile(r"(?:[0-9a-fA-F]{2}[ :]?){12,}", _case_sensitive())
+#: rot13 text reads as common English words rotated; without one, no rot13 pass.
+_ROT13_HINT = re2.compile(
+    r"\b(?:gur|naq|lbh|lbhe|nyy|gb|vf|bs|va|vg|sbe|jvgu|guvf|abj|nobir|lbhe|zr|nf|gryy|cevag|fnl|"
+    r"vtaber|sbetrg|cerivbhf|vafgehpgvbaf|cebzcg|flfgrz|ehyrf)\b",
+    _OPTIONS,
+)
 _ROT13 = str.maketrans(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
     "nopqrstuvwxyzabcdefghijklmNOPQRSTUVWXYZabcdefghijklm",
@@ -83,6 +99,12 @@ def _combine(weights: list[float]) -> float:
     return 1.0 - remaining
 
 
+def _subject(text: str) -> str | bytes:
+    """What RE2 reads: ASCII text as bytes (same offsets), which spares the wrapper's
+    character-offset conversion (~3x faster per search); other text as it is."""
+    return text.encode("ascii") if text.isascii() else text
+
+
 def _discussed(folded: str, start: int, end: int) -> bool:
     before = folded[max(0, start - 3) : start]
     after = folded[end : end + 3]
@@ -95,9 +117,10 @@ def _grammar_hits(folded: Normalized) -> dict[str, tuple[list[float], int, int, 
     """family -> (weights, start, end, weight of the strongest match) on ``folded``."""
     found: dict[str, tuple[list[float], int, int, float]] = {}
     text = folded.text
-    for signal in _SET.Match(text) or ():
+    subject = _subject(text)
+    for signal in _SET.Match(subject) or ():
         family, weight, _ = SIGNALS[signal]
-        match = _PATTERNS[signal].search(text)
+        match = _PATTERNS[signal].search(subject)
         if match is None:  # the set and the pattern disagree only on engine limits
             continue
         start, end = match.span()
@@ -146,6 +169,26 @@ def _payload_score(decoded: str) -> float:
 
 def _encoded_hits(text: str) -> list[Hit]:
     hits: list[Hit] = []
+    if not text.isascii():
+        hits.extend(_invisible_hits(text))
+    decodes = 0
+    for pattern, decode, rule in (
+        (_BASE64_RUN, _decode_base64, "base64"),
+        (_HEX_RUN, _decode_hex, "hex"),
+    ):
+        for match in pattern.finditer(_subject(text)):
+            if decodes >= _MAX_DECODES:
+                break
+            decodes += 1
+            run = match.group()
+            score = _payload_score(decode(run.decode() if isinstance(run, bytes) else run))
+            if score > 0:
+                hits.append(Hit("encoded", *match.span(), max(score, 0.6), rule))
+    return hits
+
+
+def _invisible_hits(text: str) -> list[Hit]:
+    hits: list[Hit] = []
     for match in _TAG_RUN.finditer(text):
         hidden = "".join(chr(ord(c) - 0xE0000) for c in match.group())
         # Any run of tag characters is smuggled text; an instruction in it is certain.
@@ -154,23 +197,13 @@ def _encoded_hits(text: str) -> list[Hit]:
     cuts = list(_ZERO_WIDTH_IN_WORD.finditer(text))
     if len(cuts) >= 3:
         hits.append(Hit("encoded", cuts[0].start(), cuts[-1].end(), 0.55, "zero_width"))
-    decodes = 0
-    for pattern, decode, rule in (
-        (_BASE64_RUN, _decode_base64, "base64"),
-        (_HEX_RUN, _decode_hex, "hex"),
-    ):
-        for match in pattern.finditer(text):
-            if decodes >= _MAX_DECODES:
-                break
-            decodes += 1
-            score = _payload_score(decode(match.group().strip()))
-            if score > 0:
-                hits.append(Hit("encoded", *match.span(), max(score, 0.6), rule))
     return hits
 
 
 def _rot13_hits(text: str, folded: Normalized) -> list[Hit]:
     """Instructions written in rot13: the strong signals of the rotated text."""
+    if _ROT13_HINT.search(_subject(folded.text)) is None:
+        return []
     rotated = folded.text.translate(_ROT13)
     hits = _grammar_hits(Normalized(rotated, folded.index, folded.original_length))
     strong = [
