@@ -183,7 +183,8 @@ def _encoded_hits(text: str) -> list[Hit]:
             run = match.group()
             score = _payload_score(decode(run.decode() if isinstance(run, bytes) else run))
             if score > 0:
-                hits.append(Hit("encoded", *match.span(), max(score, 0.6), rule))
+                start, end = match.span()
+                hits.append(Hit("encoded", start, end, max(score, 0.6), rule))
     return hits
 
 
