@@ -108,6 +108,7 @@ _FILLER_EN = _words(
     "prompts and",
     "everything",
 )
+_FILLER_EN = _FILLER_EN + "(?:'s?)?"
 _OBJECT_EN = _words(
     "instructions?",
     "directions?",
@@ -139,12 +140,31 @@ _OBJECT_EN = _words(
     "content",
     "input",
     "everything (?:above|before|else|so far)",
-    "what (?:you were|you've been|i) (?:told|said)",
+    "what(?:ever)? (?:you were|you've been|you have been|i) (?:told|said|given)",
 )
 _SEP = r"[\s,:;'\"*_()\[\]-]+"
 OVERRIDE_QUALIFIED = (
     rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,4}}?{_SEP}{_QUALIFIER_EN}"
     rf"(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}{_OBJECT_EN}\b"
+)
+#: "your" + an object that only the model's own setup has: "ignore your programming".
+OVERRIDE_YOUR = (
+    rf"\b{_VERB_EN}{_SEP}your{_SEP}(?:own{_SEP})?"
+    + _words(
+        "instructions",
+        "programming",
+        "guidelines",
+        "rules",
+        "system prompt",
+        "training",
+        "directives",
+        "restrictions",
+        "guardrails",
+        "safety (?:rules|guidelines)",
+        "content polic(?:y|ies)",
+        "prompt",
+    )
+    + r"\b"
 )
 #: Qualifier after the object: "the rules you were given", "everything above".
 _POST_QUALIFIER = _words(
@@ -292,6 +312,7 @@ SIGNALS: tuple[Signal, ...] = (
     ("override", 0.88, OVERRIDE_QUALIFIED),
     ("override", 0.45, OVERRIDE_PLAIN),
     ("override", 0.85, OVERRIDE_POST_QUALIFIED),
+    ("override", 0.75, OVERRIDE_YOUR),
     *(("override", 0.85, pattern) for pattern in _MULTILINGUAL),
     (
         "override",
@@ -367,7 +388,7 @@ SIGNALS: tuple[Signal, ...] = (
         "role_hijack",
         0.8,
         r"\b(?:openai|anthropic|google|meta|your (?:creators?|developers?|"
-        r"makers?))(?:'s)? (?:content )?(?:policies|rules|guidelines|restrictions) (?:do not|"
+        r"makers?))(?:'s?)? (?:content )?(?:policies|rules|guidelines|restrictions) (?:do not|"
         r"don'?t|no longer|won'?t) (?:apply|bind|matter)",
     ),
     (
@@ -389,6 +410,12 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:answer|respond|comply|reply)(?: to)? (?:every|all|any) "
         r"(?:request|question|prompt|command)s? (?:without|regardless|no matter)",
     ),
+    (
+        "role_hijack",
+        0.4,
+        r"\b(?:free (?:of|from)|not bound by|unbound by|no longer bound by) (?:all |any )?"
+        r"(?:the )?(?:rules|guidelines|policies|constraints|boundaries|limits)",
+    ),
     ("role_hijack", 0.4, r"\b(?:stay|remain) in character\b|\bnever break character\b"),
     (
         "role_hijack",
@@ -406,7 +433,8 @@ SIGNALS: tuple[Signal, ...] = (
         r"expose|what (?:is|are|was|were)|read back|send me)(?:\s+(?:me|us|all|of|the|your|its|"
         r"exact|full|entire|complete|whole|verbatim)){0,4}\s+(?:system|initial|original|hidden|"
         r"secret|internal|developer|pre-?|starting|first|confidential|full|exact|complete|"
-        r"previous|underlying|base|core|meta-?)\s?(?:prompt|instructions?|message|directives?|"
+        r"previous|underlying|base|core|meta-?)(?:\s?(?:system|initial|original|hidden|secret|"
+        r"internal|developer|confidential|full|exact|complete))?\s?(?:prompt|instructions?|message|directives?|"
         r"guidelines|rules|configuration|context)",
     ),
     (
@@ -420,7 +448,8 @@ SIGNALS: tuple[Signal, ...] = (
         0.6,
         r"\b(?:repeat|print|output|write|copy|echo|reproduce|return)"
         r" (?:all |everything |back )?(?:of )?(?:the )?(?:text |words |content |lines? |"
-        r"instructions )?(?:above|before this|so far|preceding|prior to this)",
+        r"instructions )?(?:above|before (?:this|my (?:message|question|request))|so far|"
+        r"preceding|prior to this)",
     ),
     ("prompt_leak", 0.7, r"\b(?:starting|beginning|begin|start) with [\"'`]?you are\b"),
     (
@@ -464,6 +493,11 @@ SIGNALS: tuple[Signal, ...] = (
     ("delimiter", 0.35, r"(?m)^[ \t]*(?:system|assistant|human|ai|model)[ \t]*:[ \t]"),
     (
         "delimiter",
+        0.55,
+        r"\b(?:human|user|assistant)\s*:[^\n]{0,200}\n?[^\n]{0,200}?\bsystem\s*:",
+    ),
+    (
+        "delimiter",
         0.45,
         r"\b(?:end|end of|begin|start of|beginning of) (?:the )?(?:system|user|"
         r"document|context|prompt|input|instructions?|conversation|data|email|text)(?: prompt| "
@@ -491,6 +525,19 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:note|message|instructions?|attention|important|notice|"
         r"directive|reminder|memo)[ :]+(?:to|for) (?:the |any |all )?(?:ai|llms?|language models?|"
         r"assistants?|chatbots?|gpts?|agents?|models?|bots?)\b",
+    ),
+    (
+        "hidden_instruction",
+        0.6,
+        r"\b(?:dear|hey|hello|hi|attention|psst|ok|okay)[ ,]+(?:the )?(?:ai|llm|assistant|"
+        r"chatbot|gpt|chatgpt|claude|agent|bot)(?: model| assistant| agent)?\b",
+    ),
+    (
+        "hidden_instruction",
+        0.55,
+        r"(?:^|[.!?\]>:\n] *)(?:ai|assistant|chatbot|llm|agent|model|gpt),? (?:please )?"
+        r"(?:ignore|recommend|say|tell|output|send|reply|respond|include|rate|approve|delete|"
+        r"insult|list|write|translate|print|forward|call|run|execute|do not|don'?t|never)\b",
     ),
     (
         "hidden_instruction",
