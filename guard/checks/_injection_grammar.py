@@ -133,12 +133,7 @@ _OBJECT_EN = _words(
     "boundaries",
     "protocols?",
     "principles",
-    "settings",
-    "configuration",
     "tasks?",
-    "text",
-    "content",
-    "input",
     "everything (?:above|before|else|so far)",
     "what(?:ever)? (?:you were|you've been|you have been|i) (?:told|said|given)",
 )
@@ -170,7 +165,8 @@ OVERRIDE_YOUR = (
 _POST_QUALIFIER = _words(
     "you (?:were|have been|'ve been) (?:given|told|shown)",
     "you (?:received|got|have)",
-    "(?:written |given |stated |provided )?(?:above|earlier|before|previously|so far)",
+    "(?:written |given |stated |provided )?"
+    "(?:above|earlier|previously|so far|before (?:this|now|that))",
 )
 OVERRIDE_POST_QUALIFIED = (
     rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}"
@@ -305,6 +301,15 @@ _MULTILINGUAL = (
     _GERMAN_OBJECT_FIRST,
 )
 
+#: An AI named as the reader of the text: "language models processing this listing".
+_READER = (
+    r"\b(?:ai|a\.i\.|llms?|large language models?|language models?|"
+    r"assistants?|chatbots?|bots?|gpts?|chatgpt|claude|gemini|copilot|agents?|models?)\b"
+    r"[^.\n]{0,40}?\b(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|viewing|"
+    r"seeing|scanning|reviewing|ingesting|crawling|that reads?|which reads?) (?:this|these|"
+    r"the following)"
+)
+
 # (family, weight, pattern)
 Signal = tuple[str, float, str]
 
@@ -378,7 +383,7 @@ SIGNALS: tuple[Signal, ...] = (
     ("role_hijack", 0.3, r"\bdeveloper mode\b"),
     (
         "role_hijack",
-        0.5,
+        0.45,
         r"\b(?:without|free (?:of|from)|no longer (?:bound|restricted|limited) "
         r"by|not bound by|unbound by|with no|have no|don'?t have any|do not have any) (?:any )?"
         r"(?:ethical |moral |content |safety |openai )?(?:restrictions|limitations|filters|"
@@ -401,7 +406,7 @@ SIGNALS: tuple[Signal, ...] = (
     (
         "role_hijack",
         0.5,
-        r"\bi am (?:your|the) (?:developer|creator|admin|administrator|owner|"
+        r"\bi am your (?:developer|creator|admin|administrator|owner|"
         r"system|operator|programmer)",
     ),
     (
@@ -512,12 +517,15 @@ SIGNALS: tuple[Signal, ...] = (
     # -- hidden instructions addressed to an AI inside content ----------------------------
     (
         "hidden_instruction",
+        0.35,
+        _READER,
+    ),
+    (
+        "hidden_instruction",
         0.7,
-        r"\b(?:ai|a\.i\.|llms?|large language models?|language models?|"
-        r"assistants?|chatbots?|bots?|gpts?|chatgpt|claude|gemini|copilot|agents?|models?)\b"
-        r"[^.\n]{0,40}?\b(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|viewing|"
-        r"seeing|scanning|reviewing|ingesting|crawling|that reads?|which reads?) (?:this|these|"
-        r"the following)",
+        # ... and told what to do: "AI assistants reading this must ..."
+        _READER + r"[^.\n]{0,30}?\b(?:must|should|shall|will|need to|have to|are (?:required|"
+        r"instructed|asked|expected) to|please)\b",
     ),
     (
         "hidden_instruction",
@@ -529,8 +537,8 @@ SIGNALS: tuple[Signal, ...] = (
     (
         "hidden_instruction",
         0.6,
-        r"\b(?:dear|hey|hello|hi|attention|psst|ok|okay)[ ,]+(?:the )?(?:ai|llm|assistant|"
-        r"chatbot|gpt|chatgpt|claude|agent|bot)(?: model| assistant| agent)?\b",
+        r"\b(?:dear|attention|psst)[ ,]+(?:the )?(?:ai|llm|assistant|"
+        r"chatbot|gpt|chatgpt|claude|agent|bot)(?: model| assistant| agent)?\s*[,:!]",
     ),
     (
         "hidden_instruction",

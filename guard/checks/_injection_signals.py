@@ -75,7 +75,8 @@ _ROT13 = str.maketrans(
 _DISCUSSION = re2.compile(
     r"(?:such as|e\.g\.|for example|for instance|example|like|phrases?|called|known as|"
     r"attacks?|attackers?|injections?|jailbreaks? (?:like|such)|detect|detection|flag|"
-    r"classif|blocks?|payloads?|strings? like|contains?|ctf|red.?team)[^.\n]{0,30}$",
+    r"classif|blocks?|payloads?|strings? like|contains?|ctf|red.?team|regex|match(?:es)?|"
+    r"parse|escape|strip|sanitiz\w*|mean(?:s|ing)?|what does|what is)[^.\n]{0,30}$",
     _OPTIONS,
 )
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
@@ -117,8 +118,12 @@ def _discussed(folded: str, start: int, end: int) -> bool:
 
 
 def _grammar_hits(folded: Normalized) -> dict[str, tuple[list[float], int, int, float]]:
-    """family -> (weights, start, end, weight of the strongest match) on ``folded``."""
-    found: dict[str, tuple[list[float], int, int, float]] = {}
+    """family -> (evidence weights, start, end, weight of the strongest match).
+
+    Signals whose matches overlap read the same words (the English and the French
+    override grammar both match "ignore ... instructions"): they are one piece of
+    evidence, worth the strongest of them, not several independent ones."""
+    matches: dict[str, list[tuple[int, int, float]]] = {}
     text = folded.text
     subject = _subject(text)
     for signal in _SET.Match(subject) or ():
@@ -129,11 +134,21 @@ def _grammar_hits(folded: Normalized) -> dict[str, tuple[list[float], int, int, 
         start, end = match.span()
         if _discussed(text, start, end):
             weight *= 0.4
-        weights, best_start, best_end, best = found.get(family, ([], start, end, 0.0))
-        weights.append(weight)
-        if weight > best:
-            best_start, best_end, best = start, end, weight
-        found[family] = (weights, best_start, best_end, best)
+        matches.setdefault(family, []).append((start, end, weight))
+    found: dict[str, tuple[list[float], int, int, float]] = {}
+    for family, spans in matches.items():
+        spans.sort()
+        evidence: list[float] = []
+        reach = -1
+        for start, end, weight in spans:
+            if start < reach:
+                evidence[-1] = max(evidence[-1], weight)
+                reach = max(reach, end)
+            else:
+                evidence.append(weight)
+                reach = end
+        start, end, best = max(spans, key=lambda span: span[2])
+        found[family] = (evidence, start, end, best)
     return found
 
 

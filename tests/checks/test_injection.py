@@ -178,3 +178,26 @@ def _timed(function: Callable[[str], object], text: str) -> float:
     start = time.perf_counter()
     function(text)
     return time.perf_counter() - start
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What does 'ignore previous instructions' mean in the context of prompt injection?",
+        "The developer's guide says to reset the settings before upgrading.",
+        "Hey assistant, what's the weather in Rome?",
+        "Dear AI ethics committee, please find our proposal attached.",
+        "Can an AI reading this sentence understand sarcasm?",
+        "I am the developer of this app; how do I add logging?",
+    ],
+)
+def test_hard_benign_texts_stay_below_the_default_threshold(guard: Guard, text: str) -> None:
+    assert guard.check_input(text).action is Action.ALLOW
+
+
+def test_overlapping_signals_count_as_one_piece_of_evidence() -> None:
+    # The English and French override grammars both read "ignore ... instructions": one
+    # quoted phrase must not add up to a block through its several readings.
+    check = InjectionCheck(InjectionConfig(check="injection"))
+    (finding,) = check.scan("Is 'ignore previous instructions' a known attack string?")
+    assert finding.score < 0.5
