@@ -102,11 +102,16 @@ class Guard:
         #: (stage, check name) -> the check's ``metric_labels`` for findings counted by
         #: entity (the pii check's ``guardwire_pii_entities_total``).
         self._entity_labels: dict[tuple[Stage, str], Callable[[Any], tuple[str, str]]] = {}
+        #: (stage, check name) -> the Telemetry counter those findings go to (a check's
+        #: ``metric_counter``; default the pii one).
+        self._entity_counters: dict[tuple[Stage, str], str] = {}
         for stage, checks in ((Stage.INPUT, self.input_checks), (Stage.OUTPUT, self.output_checks)):
             for check in checks:
                 labels_of = getattr(check, "metric_labels", None)
                 if labels_of is not None:
                     self._entity_labels[stage, check.name] = labels_of
+                    counter_name = getattr(check, "metric_counter", "pii_entities")
+                    self._entity_counters[stage, check.name] = counter_name
         self._call_counters: dict[tuple[str, str, str], Any] = {}
 
     def _wire_stateful_checks(self, store: Any, registry: Any) -> None:
@@ -356,7 +361,7 @@ class Guard:
         labels_of = self._entity_labels.get((stage, verdict.check))
         if labels_of is None:
             return
-        counter = self.telemetry.pii_entities
+        counter = getattr(self.telemetry, self._entity_counters[stage, verdict.check])
         for finding in verdict.findings:
             entity, action = labels_of(finding)
             counter.labels(verdict.check, stage.value, entity, action).inc()

@@ -108,6 +108,14 @@ class Telemetry:
             registry=registry,
         )
         self._grounding_metrics(registry)
+        self.injection_findings = Counter(
+            "guardwire_injection_findings",
+            "Prompt-injection findings by family (override, role_hijack, prompt_leak, "
+            "hidden_instruction, encoded, delimiter) and action (allow: scored below the "
+            "threshold).",
+            ["check", "stage", "family", "action"],
+            registry=registry,
+        )
         self.policy_info = Gauge(
             "guardwire_policy_info",
             "The active policy: 1 for each loaded policy name and content hash.",

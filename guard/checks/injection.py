@@ -106,6 +106,13 @@ class InjectionCheck(TextCheck):
     def input(self, call: Call, ctx: object) -> Verdict:
         return self.check_segments(getattr(ctx, "segments", call.segments))
 
+    #: Findings are counted in ``guardwire_injection_findings_total`` (guard.telemetry).
+    metric_counter = "injection_findings"
+
+    def metric_labels(self, finding: Finding) -> tuple[str, str]:
+        """``family`` and ``action`` label values of a finding (closed sets)."""
+        return finding.kind.removeprefix("injection."), finding.action.label
+
     def _scanned(self, segment: Segment) -> bool:
         return self.scan_keys is None or scan_key(segment) in self.scan_keys
 
