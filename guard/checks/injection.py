@@ -25,7 +25,7 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from guard.checks._injection_signals import FAMILIES, score_text
-from guard.checks.base import CheckConfig, TextCheck, verdict_from
+from guard.checks.base import CheckConfig, CheckContext, TextCheck, verdict_from
 from guard.types import Action, Call, Finding, Segment, Verdict
 
 #: Roles (for conversation messages) and kinds (for everything else) ``scan`` accepts.
@@ -103,8 +103,11 @@ class InjectionCheck(TextCheck):
             )
         return findings
 
-    def input(self, call: Call, ctx: object) -> Verdict:
-        return self.check_segments(getattr(ctx, "segments", call.segments))
+    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        """Scan the call's segments, then its context passages (the ``guardwire``
+        extension's retrieved text), numbered after the segments."""
+        passages = [Segment(p.text, None, "user", "context") for p in call.context]
+        return self.check_segments([*ctx.segments, *passages])
 
     #: Findings are counted in ``guardwire_injection_findings_total`` (guard.telemetry).
     metric_counter = "injection_findings"
