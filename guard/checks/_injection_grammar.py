@@ -50,7 +50,8 @@ _VERB_EN = _words(
     "pay no (?:attention|heed|mind) to",
     "do not (?:follow|obey|listen to|adhere to)",
     "don'?t (?:follow|obey|listen to|adhere to)",
-    "stop (?:following|obeying)",
+    "(?:stop|quit|cease) (?:following|obeying|doing)",
+    "(?:should|must|will|need) (?:not|no longer) (?:follow|obey|listen to)",
     "no longer (?:follow|obey)",
     "never mind",
     "ignore and forget",
@@ -135,7 +136,12 @@ _OBJECT_EN = _words(
     "principles",
     "tasks?",
     "everything (?:above|before|else|so far)",
-    "what(?:ever)? (?:you were|you've been|you have been|i) (?:told|said|given)",
+    "what(?:ever)? (?:you were|you've been|you have been|i) (?:told|said|given|instructed)",
+    "what (?:the|your) (?:system|operator|developer|admin|administrator|owner) "
+    "(?:said|asked|told you|wants)",
+    "everything you were (?:told|instructed|given)",
+    "(?:the )?guidance you (?:got|were given|received)",
+    "(?:the )?setup (?:message|prompt|instructions)",
 )
 _SEP = r"[\s,:;'\"*_()\[\]-]+"
 OVERRIDE_QUALIFIED = (
@@ -157,6 +163,9 @@ OVERRIDE_YOUR = (
         "guardrails",
         "safety (?:rules|guidelines)",
         "content polic(?:y|ies)",
+        "safety filters?",
+        "filters",
+        "safeguards",
         "prompt",
     )
     + r"\b"
@@ -203,6 +212,7 @@ _LANGUAGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "richtlinien",
             "anordnungen",
             "aufgaben",
+            "was (?:man )?dir (?:vorher |zuvor |bisher )?gesagt",
         ),
     ),
     (  # French
@@ -227,6 +237,7 @@ _LANGUAGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "ordres",
             "commandes",
             "indications",
+            "(?:tout )?ce (?:qu'on|que l'on|que) (?:t'a|vous a) (?:ete )?dit",
         ),
     ),
     (  # Spanish
@@ -259,6 +270,7 @@ _LANGUAGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "normas",
             "comandos",
             "instruccion",
+            "lo que te (?:dijeron|han dicho|indicaron|ordenaron)",
         ),
     ),
     (  # Italian
@@ -272,11 +284,27 @@ _LANGUAGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
             "tralascia",
             "scarta",
         ),
-        ("istruzioni", "regole", "indicazioni", "direttive", "ordini", "comandi"),
+        (
+            "istruzioni",
+            "regole",
+            "indicazioni",
+            "direttive",
+            "ordini",
+            "comandi",
+            "quello che ti (?:hanno detto|e stato detto)",
+        ),
     ),
     (  # Portuguese
         ("ignore", "ignora", "esqueca", "desconsidere", "despreze", "nao siga", "descarte"),
-        ("instrucoes", "regras", "diretrizes", "ordens", "comandos", "orientacoes"),
+        (
+            "instrucoes",
+            "regras",
+            "diretrizes",
+            "ordens",
+            "comandos",
+            "orientacoes",
+            "o que (?:te|lhe) (?:disseram|foi dito)",
+        ),
     ),
     (  # Dutch
         ("negeer", "vergeet", "negeren"),
@@ -304,8 +332,9 @@ _MULTILINGUAL = (
 #: An AI named as the reader of the text: "language models processing this listing".
 _READER = (
     r"\b(?:ai|a\.i\.|llms?|large language models?|language models?|"
-    r"assistants?|chatbots?|bots?|gpts?|chatgpt|claude|gemini|copilot|agents?|models?)\b"
-    r"[^.\n]{0,40}?\b(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|viewing|"
+    r"assistants?|chatbots?|bots?|gpts?|chatgpt|claude|gemini|copilot|agents?|models?|"
+    r"automated (?:\w+ )?(?:tools?|agents?|systems?|assistants?|screeners?))\b"
+    r"[^.\n]{0,40}?\b(?:reading|processing|parsing|summari[sz]ing|analy[sz]ing|viewing|visiting|"
     r"seeing|scanning|reviewing|ingesting|crawling|that reads?|which reads?) (?:this|these|"
     r"the following)"
 )
@@ -347,9 +376,19 @@ SIGNALS: tuple[Signal, ...] = (
     (
         "override",
         0.6,
-        r"\b(?:above|previous|prior|earlier|original|system) (?:instructions?|"
-        r"prompt|rules|directives?) (?:is|are|was|were) (?:wrong|fake|void|obsolete|outdated|"
-        r"invalid|cancel+ed|revoked|a test|deprecated|superseded|null)",
+        r"\b(?:above|previous|prior|earlier|original|system|initial|old|those|your|the|"
+        r"everything you were|what you were) (?:\w+ )?(?:instructions?|prompt|rules|"
+        r"directives?|directions|constraints|guidance|guidelines|orders|instructed|told|"
+        r"given)(?: you (?:were|have been) given| you got)? (?:is|are|was|were|have been) "
+        r"(?:now )?(?:wrong|fake|void|obsolete|outdated|invalid|cancel+ed|revoked|a test|"
+        r"deprecated|superseded|null|lifted|removed|suspended|disabled|over|no longer valid)",
+    ),
+    (
+        "override",
+        0.6,
+        r"\b(?:previous|prior|earlier|original|initial|old|system|above) (?:instructions?|"
+        r"rules|directions|constraints|guidance|guidelines|orders|prompt) (?:no longer|don'?t|"
+        r"do not|does not|doesn'?t) (?:count|matter|apply|hold|stand)",
     ),
     (
         "override",
@@ -374,6 +413,27 @@ SIGNALS: tuple[Signal, ...] = (
         r"different (?:ai|model)|ai without|model without|assistant without)",
     ),
     ("role_hijack", 0.35, r"\bpretend (?:to be|you are|you're|that you (?:are|have))"),
+    (
+        "role_hijack",
+        0.75,
+        # A persona defined by what it lacks: "simulate an AI with no safety training".
+        r"\b(?:simulate|emulate|play the role of|become|roleplay as|role-play as|act as|"
+        r"you are now|you're now|switch (?:personas?|roles?)|from this moment you are|"
+        r"pretend to be|pretend you are)\b[^.\n]{0,40}?\b(?:with no|without|that has no|"
+        r"who has no|whose \w+ (?:removed|disabled)|free (?:of|from)|broken out of|that ignores|"
+        r"who ignores|that never refuses|who never refuses|with no limits|no longer bound)",
+    ),
+    (
+        "role_hijack",
+        0.6,
+        r"\b(?:you(?: are|'re)(?: now)?|(?:respond|reply|answer|speak) (?:only )?as) dan\b",
+    ),
+    (
+        "role_hijack",
+        0.45,
+        r"\b(?:no|without|ignores?(?: all)?) (?:safety|content|moral|ethical) (?:training|"
+        r"polic(?:y|ies)|filters?|constraints|guidelines)\b|\bignores? all (?:ethics|morals)\b",
+    ),
     (
         "role_hijack",
         0.85,
@@ -456,6 +516,31 @@ SIGNALS: tuple[Signal, ...] = (
         r"instructions )?(?:above|before (?:this|my (?:message|question|request))|so far|"
         r"preceding|prior to this)",
     ),
+    (
+        "prompt_leak",
+        0.6,
+        r"\b(?:paste|print|output|show|display|reveal|tell me|give me|share|translate|"
+        r"summari[sz]e|repeat|recite|dump|write out|include|what (?:is|does|are))\b[^.\n?]{0,40}?"
+        r"\b(?:(?:your|its)(?: (?:full|complete|exact|entire|whole|hidden|secret|initial|"
+        r"original|first|system|setup|configuration|configured|developer|company))*|the"
+        r"(?: (?:full|complete|exact|entire|whole|hidden|secret|initial|original|system|setup|"
+        r"configuration|configured|developer|company))+) (?:prompt|instructions|setup message|"
+        r"system message|configuration prompt|instructions you were (?:configured|given|set up) "
+        r"with)\b",
+    ),
+    (
+        "prompt_leak",
+        0.6,
+        r"\b(?:print|repeat|output|copy|echo|write)\s+(?:all |everything |the text )?(?:that "
+        r"(?:appears|comes|is) )?(?:before|above) (?:the word|this line|my message)|\btext "
+        r"(?:between|inside|within) <\w+>",
+    ),
+    (
+        "prompt_leak",
+        0.7,
+        r"\b(?:first|last) (?:sentence|line|words?|paragraph) of your (?:prompt|instructions|"
+        r"system (?:prompt|message))",
+    ),
     ("prompt_leak", 0.7, r"\b(?:starting|beginning|begin|start) with [\"'`]?you are\b"),
     (
         "prompt_leak",
@@ -495,6 +580,10 @@ SIGNALS: tuple[Signal, ...] = (
         r"new instructions?|admin|developer)[ \t]*:?[ \t]*$?",
     ),
     ("delimiter", 0.3, r"(?m)^[ \t]*#{2,}[ \t]*(?:instructions?|user|input)[ \t]*:"),
+    ("delimiter", 0.6, r"#{2,}\s*instructions?:[\s\S]{0,400}?#{2,}\s*response:"),
+    ("delimiter", 0.5, r"\[system\]\s*:|(?m)^[ \t]*system (?:message|override|prompt)\s*:"),
+    ("delimiter", 0.45, r"\bend (?:of )?(?:the )?(?:user|human) (?:input|message|turn)\b"),
+    ("delimiter", 0.5, r"</(?:user|user_input|document|context|human_turn)>"),
     ("delimiter", 0.35, r"(?m)^[ \t]*(?:system|assistant|human|ai|model)[ \t]*:[ \t]"),
     (
         "delimiter",
@@ -511,7 +600,7 @@ SIGNALS: tuple[Signal, ...] = (
     (
         "delimiter",
         0.45,
-        r"(?:-{3,}|={3,}|\*{3,}|#{3,})[ \t]*(?:system|admin|new instructions?|"
+        r"(?:-{3,}|={3,}|\*{3,}|#{3,})\s*(?:system|admin|new instructions?|"
         r"important instructions?|override)\b",
     ),
     # -- hidden instructions addressed to an AI inside content ----------------------------
@@ -532,7 +621,14 @@ SIGNALS: tuple[Signal, ...] = (
         0.7,
         r"\b(?:note|message|instructions?|attention|important|notice|"
         r"directive|reminder|memo)[ :]+(?:to|for) (?:the |any |all )?(?:ai|llms?|language models?|"
-        r"assistants?|chatbots?|gpts?|agents?|models?|bots?)\b",
+        r"assistants?|chatbots?|gpts?|agents?|models?|bots?|automated \w+)\b",
+    ),
+    (
+        "hidden_instruction",
+        0.6,
+        r"[\[(]\s*(?:ai|assistant|llm|agent|model|chatbot|bot|gpt)\s*:|\bif an? (?:ai|llm|"
+        r"language model|chatbot|bot|agent|model)(?: assistant| agent| model)? (?:reads|sees|"
+        r"processes|is reading|is processing) this\b",
     ),
     (
         "hidden_instruction",
@@ -543,9 +639,11 @@ SIGNALS: tuple[Signal, ...] = (
     (
         "hidden_instruction",
         0.55,
-        r"(?:^|[.!?\]>:\n] *)(?:ai|assistant|chatbot|llm|agent|model|gpt),? (?:please )?"
-        r"(?:ignore|recommend|say|tell|output|send|reply|respond|include|rate|approve|delete|"
-        r"insult|list|write|translate|print|forward|call|run|execute|do not|don'?t|never)\b",
+        r"(?:^|[.!?\]>:\n] *)(?:ai |the )?(?:assistant|chatbot|llm|agent|model|gpt|ai)[,:]? "
+        r"(?:please )?(?:ignore|recommend|say|tell|output|send|reply|respond|include|rate|"
+        r"approve|delete|insult|list|write|translate|print|forward|call|run|execute|close|post|"
+        r"accept|create|share|append|offer|grant|transfer|pay|buy|click|visit|open|download|"
+        r"do not|don'?t|never)\b",
     ),
     (
         "hidden_instruction",

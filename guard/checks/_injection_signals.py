@@ -37,8 +37,10 @@ def _options() -> Any:
 
 _OPTIONS = _options()
 _SET = re2.Set.SearchSet(_OPTIONS)
-for _family, _weight, _pattern in SIGNALS:
-    _SET.Add(_pattern)
+for _number, (_family, _weight, _pattern) in enumerate(SIGNALS):
+    # The set answers with these indices: a pattern it refused would shift them all.
+    if _SET.Add(_pattern) != _number:
+        raise RuntimeError(f"injection signal {_number} ({_family}) does not compile on RE2")
 _SET.Compile()
 _PATTERNS = tuple(re2.compile(pattern, _OPTIONS) for _, _, pattern in SIGNALS)
 
