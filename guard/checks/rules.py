@@ -29,6 +29,7 @@ from guard.checks._keywords import (
 )
 from guard.checks._patterns import SHORT_TEXT, CompiledRegex, is_word, partial_pattern
 from guard.checks._regex import compile_regex, fold_pattern, match_width
+from guard.checks._secrets import expand as expand_secrets
 from guard.checks.base import CheckConfig, StreamWindow, TextCheck
 from guard.normalize import FoldedText, Normalized, normalize
 from guard.types import Action, Finding
@@ -99,6 +100,11 @@ class RulesConfig(CheckConfig):
 
     check: Literal["rules"]
     rules: list[RuleSpec] = Field(min_length=1)
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _expand_secrets(cls, value: object) -> object:
+        return expand_secrets(value)
 
     @field_validator("rules")
     @classmethod
