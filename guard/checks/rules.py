@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from guard.checks._keywords import (
     CONTEXT,
@@ -29,18 +29,20 @@ from guard.checks._keywords import (
 )
 from guard.checks._patterns import SHORT_TEXT, CompiledRegex, is_word, partial_pattern
 from guard.checks._regex import compile_regex, fold_pattern, match_width
+from guard.checks._rules_call import CallRuleFields
 from guard.checks._secrets import expand as expand_secrets
-from guard.checks.base import CheckConfig, StreamWindow, TextCheck
+from guard.checks.base import CheckConfig, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.normalize import FoldedText, Normalized, normalize
-from guard.types import Action, Finding
+from guard.types import Action, Call, Finding, Verdict
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 #: Folded text with the map back to original positions: a whole text or a stream window.
 Folded = Normalized | FoldedText
 
 
-class RuleSpec(BaseModel):
-    """One rule: a keyword list or a regex, with what to do on a match."""
+class RuleSpec(CallRuleFields):
+    """One rule: a keyword list, a regex, or a call limit (size, models: see
+    :mod:`guard.checks._rules_call`), with what to do on a match."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -84,8 +86,13 @@ class RuleSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> RuleSpec:
-        if (self.keywords is None) == (self.regex is None):
-            raise ValueError(f"rule '{self.name}' needs exactly one of 'keywords' or 'regex'")
+        kinds = (self.keywords is not None) + (self.regex is not None) + self.call_kinds()
+        if kinds != 1:
+            raise ValueError(
+                f"rule '{self.name}' needs exactly one of 'keywords' or 'regex' (text rules),"
+                " a size limit ('max_chars'/'max_messages'), 'models_allowed' or"
+                " 'models_denied'"
+            )
         return self
 
     def unbounded(self) -> bool:
@@ -139,6 +146,7 @@ class RulesCheck(TextCheck):
         self.name = config.name or "rules"
         self.shadow = config.mode == "shadow"
         self._replacements = {rule.name: rule.replacement for rule in config.rules}
+        self._call_rules = [rule for rule in config.rules if rule.call_kinds()]
         # Keywords of every rule go into one alternation without groups or leading
         # assertions, so the regex engine can skip ahead by the set of first characters
         # (a leading look-behind or named groups disable that and cost ~3x on clean
@@ -174,6 +182,20 @@ class RulesCheck(TextCheck):
         # Released text (folded characters) kept before the unreleased text: context for
         # word boundaries, and room to see a capped regex's match that began there.
         self.lookbehind = max([CONTEXT, *(r.width for r in self._capped)])
+
+    def input(self, call: Call, ctx: CheckContext) -> Verdict:
+        """The text rules on every segment, then the call limits (size, models)."""
+        verdict = self.check_segments(ctx.segments)
+        broken = [
+            Finding(self.name, kind, action=_ACTIONS[rule.action], rule=rule.name)
+            for rule in self._call_rules
+            if (kind := rule.violated(call, ctx.segments)) is not None
+        ]
+        if not broken:
+            return verdict
+        action = max([verdict.action, *(f.action for f in broken)])
+        findings = [*verdict.findings, *broken]
+        return verdict_from(self.name, action, findings, verdict.edits, shadow=self.shadow)
 
     def scan(self, text: str) -> list[Finding]:
         folded = normalize(text)
