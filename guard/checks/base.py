@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from guard.checks._findings_cache import FindingsCache
 from guard.normalize import FoldedText
 from guard.types import Action, Call, Caller, Edit, Finding, Reply, Segment, Stage, Usage, Verdict
 
@@ -256,6 +257,9 @@ class TextCheck:
     #: default :meth:`scan_window`, so that a match spanning the boundary is still seen,
     #: and context (word boundaries, look-behind) for an override.
     lookbehind: int = 0
+    #: Set by a subclass whose findings depend only on the text: :meth:`check_segments`
+    #: then scans each distinct text once (a re-sent history costs a digest per message).
+    findings_cache: FindingsCache | None = None
 
     def scan(self, text: str) -> list[Finding]:
         """Return findings (``segment`` unset) with spans in ``text``."""
@@ -295,7 +299,13 @@ class TextCheck:
         for number, segment in enumerate(segments):
             if not segment.text:
                 continue
-            for found in self.scan(segment.text):
+            cache = self.findings_cache
+            scanned = (
+                self.scan(segment.text)
+                if cache is None
+                else cache.findings(segment.text, self.scan)
+            )
+            for found in scanned:
                 found = _in_segment(found, number)
                 findings.append(found)
                 action = max(action, found.action)

@@ -9,21 +9,19 @@ check's ``action``, the others are reported as ``allow`` evidence so a caller of
 ``Guard.check_input`` can pick its own operating point. Detection lives in
 :mod:`guard.checks._injection_signals`.
 
-Agents resend their whole history on every call. Verdicts are cached per segment by a
-digest of its text and scanned key (a bounded LRU), so a re-sent history costs one hash
-per message and only the new message is scanned.
+Agents resend their whole history on every call. Findings are cached per segment by a
+digest of its text (:mod:`guard.checks._findings_cache`, a bounded LRU), so a re-sent
+history costs one digest per message and only the new message is scanned.
 """
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Sequence
-from threading import Lock
 from typing import Literal, get_args
 
 from pydantic import Field
 
+from guard.checks._findings_cache import FindingsCache
 from guard.checks._injection_signals import FAMILIES, score_text
 from guard.checks.base import CheckConfig, CheckContext, TextCheck, verdict_from
 from guard.types import Action, Call, Finding, Segment, Verdict
@@ -79,11 +77,7 @@ class InjectionCheck(TextCheck):
         self.threshold = config.threshold
         self.action = _ACTIONS[config.action]
         self.scan_keys = frozenset(config.scan) if config.scan is not None else None
-        self._cache: OrderedDict[bytes, tuple[Finding, ...]] = OrderedDict()
-        self._lock = Lock()
-        #: Counters for telemetry and tests: segments scanned vs answered from the cache.
-        self.scanned = 0
-        self.cached = 0
+        self.findings_cache = FindingsCache(CACHE_SIZE)
 
     def scan(self, text: str) -> list[Finding]:
         """Findings with spans in ``text``, one per family, each with its score."""
@@ -119,22 +113,6 @@ class InjectionCheck(TextCheck):
     def _scanned(self, segment: Segment) -> bool:
         return self.scan_keys is None or scan_key(segment) in self.scan_keys
 
-    def _findings(self, text: str) -> tuple[Finding, ...]:
-        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-        with self._lock:
-            known = self._cache.get(key)
-            if known is not None:
-                self._cache.move_to_end(key)
-                self.cached += 1
-                return known
-        found = tuple(self.scan(text))
-        with self._lock:
-            self.scanned += 1
-            self._cache[key] = found
-            if len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
-        return found
-
     def check_segments(self, segments: Sequence[Segment]) -> Verdict:
         """Scan each segment ``scan`` selects (cached); the strongest finding decides."""
         findings: list[Finding] = []
@@ -142,7 +120,7 @@ class InjectionCheck(TextCheck):
         for number, segment in enumerate(segments):
             if not segment.text or not self._scanned(segment):
                 continue
-            for found in self._findings(segment.text):
+            for found in self.findings_cache.findings(segment.text, self.scan):
                 findings.append(_in_segment(found, number))
                 action = max(action, found.action)
         return verdict_from(self.name, action, findings, shadow=self.shadow)

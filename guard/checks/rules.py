@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from guard.checks._findings_cache import FindingsCache
 from guard.checks._keywords import (
     CONTEXT,
     fold_term,
@@ -147,6 +148,8 @@ class RulesCheck(TextCheck):
         self.shadow = config.mode == "shadow"
         self._replacements = {rule.name: rule.replacement for rule in config.rules}
         self._call_rules = [rule for rule in config.rules if rule.call_kinds()]
+        # Findings depend only on the text: a re-sent history is scanned once.
+        self.findings_cache = FindingsCache()
         # Keywords of every rule go into one alternation without groups or leading
         # assertions, so the regex engine can skip ahead by the set of first characters
         # (a leading look-behind or named groups disable that and cost ~3x on clean
