@@ -70,6 +70,8 @@ class InjectionCheck(TextCheck):
     #: A stream window keeps this much released text, so a phrase cut by a chunk
     #: boundary is still read whole.
     lookbehind = 400
+    #: Always set (the base class leaves it optional).
+    findings_cache: FindingsCache
 
     def __init__(self, config: InjectionConfig) -> None:
         self.name = config.name or "injection"
