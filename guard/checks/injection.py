@@ -54,7 +54,7 @@ class InjectionConfig(CheckConfig):
     #: Score at or above which a finding is an injection.
     threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     #: Roles and kinds scanned; default all of them.
-    scan: list[ScanKey] | None = None
+    scan: list[ScanKey] | None = Field(default=None, min_length=1)
 
 
 def scan_key(segment: Segment) -> str:

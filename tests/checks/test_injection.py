@@ -284,3 +284,10 @@ def test_text_checks_with_a_findings_cache_scan_each_text_once() -> None:
     assert (rules.findings_cache.misses, rules.findings_cache.hits) == (22, 21)
     assert [f.segment for f in first.findings] == [20]
     assert [f.segment for f in again.findings] == [21]
+
+
+def test_an_empty_scan_list_is_a_policy_error(make_guard: Callable[..., Guard]) -> None:
+    from guard.errors import PolicyError
+
+    with pytest.raises(PolicyError):
+        make_guard("name: t\ninput:\n  - check: injection\n    scan: []\n")
