@@ -291,3 +291,17 @@ def test_an_empty_scan_list_is_a_policy_error(make_guard: Callable[..., Guard]) 
 
     with pytest.raises(PolicyError):
         make_guard("name: t\ninput:\n  - check: injection\n    scan: []\n")
+
+
+def test_scan_time_grows_linearly_with_hostile_text() -> None:
+    # Many partial triggers (verbs, role labels, base64-looking runs) in a long text:
+    # RE2 keeps each pass linear; 10x the text must not cost far more than 10x.
+    check = InjectionCheck(InjectionConfig(check="injection"))
+    unit = "ignore the system: assistant said aGVsbG8gd29ybGQgdGhlcmU= ### user \u200b note "
+    small, large = unit * 40, unit * 400
+
+    def best(text: str) -> float:
+        return min(_timed(check.scan, text) for _ in range(3))
+
+    best(small)
+    assert best(large) < 40 * best(small)
