@@ -17,71 +17,21 @@ def _words(*items: str) -> str:
 
 # -- instruction override ------------------------------------------------------------
 _VERB_EN = _words(
-    "ignore",
-    "ignoring",
-    "disregard",
-    "forget",
-    "forget about",
-    "override",
-    "bypass",
-    "skip",
-    "discard",
-    "abandon",
-    "neglect",
-    "drop",
-    "ditch",
-    "dismiss",
-    "overlook",
-    "set aside",
-    "put aside",
-    "throw out",
-    "throw away",
-    "toss",
-    "erase",
-    "delete",
-    "clear",
-    "reset",
-    "cancel",
-    "revoke",
-    "nullify",
-    "void",
-    "scrap",
-    "disobey",
-    "pay no (?:attention|heed|mind) to",
-    "do not (?:follow|obey|listen to|adhere to)",
-    "don'?t (?:follow|obey|listen to|adhere to)",
-    "(?:stop|quit|cease) (?:following|obeying|doing)",
-    "(?:should|must|will|need) (?:not|no longer) (?:follow|obey|listen to)",
-    "no longer (?:follow|obey)",
-    "never mind",
-    "ignore and forget",
+    "ignore|ignoring|disregard|forget|forget about|override|bypass|skip|discard"
+    "|abandon|neglect|drop|ditch|dismiss|overlook|set aside|put aside|throw out"
+    "|throw away|toss|erase|delete|clear|reset|cancel|revoke|nullify|void|scrap"
+    "|disobey|pay no (?:attention|heed|mind) to"
+    "|do not (?:follow|obey|listen to|adhere to)"
+    "|don'?t (?:follow|obey|listen to|adhere to)"
+    "|(?:stop|quit|cease) (?:following|obeying|doing)"
+    "|(?:should|must|will|need) (?:not|no longer) (?:follow|obey|listen to)"
+    "|no longer (?:follow|obey)|never mind|ignore and forget"
 )
 _QUALIFIER_EN = _words(
-    "all",
-    "any",
-    "every",
-    "previous",
-    "previously",
-    "prior",
-    "above",
-    "earlier",
-    "preceding",
-    "foregoing",
-    "initial",
-    "original",
-    "existing",
-    "system",
-    "developer",
-    "safety",
-    "aforementioned",
-    "above-mentioned",
-    "former",
-    "default",
-    "built-in",
-    "preprogrammed",
-    "pre-programmed",
-    "given",
-    "provided",
+    "all|any|every|previous|previously|prior|above|earlier|preceding"
+    "|foregoing|initial|original|existing|system|developer|safety"
+    "|aforementioned|above-mentioned|former|default|built-in|preprogrammed"
+    "|pre-programmed|given|provided"
 )
 _FILLER_EN = _words(
     _QUALIFIER_EN,
@@ -111,37 +61,16 @@ _FILLER_EN = _words(
 )
 _FILLER_EN = _FILLER_EN + "(?:'s?)?"
 _OBJECT_EN = _words(
-    "instructions?",
-    "directions?",
-    "directives?",
-    "rules?",
-    "guidelines?",
-    "prompts?",
-    "commands?",
-    "orders?",
-    "constraints?",
-    "restrictions?",
-    "polic(?:y|ies)",
-    "programming",
-    "guardrails?",
-    "safeguards?",
-    "filters?",
-    "context",
-    "messages?",
-    "conversation",
-    "training",
-    "limitations?",
-    "boundaries",
-    "protocols?",
-    "principles",
-    "tasks?",
-    "everything (?:above|before|else|so far)",
-    "what(?:ever)? (?:you were|you've been|you have been|i) (?:told|said|given|instructed)",
-    "what (?:the|your) (?:system|operator|developer|admin|administrator|owner) "
-    "(?:said|asked|told you|wants)",
-    "everything you were (?:told|instructed|given)",
-    "(?:the )?guidance you (?:got|were given|received)",
-    "(?:the )?setup (?:message|prompt|instructions)",
+    "instructions?|directions?|directives?|rules?|guidelines?|prompts?|commands?"
+    "|orders?|constraints?|restrictions?|polic(?:y|ies)|programming|guardrails?"
+    "|safeguards?|filters?|context|messages?|conversation|training|limitations?"
+    "|boundaries|protocols?|principles|tasks?"
+    "|everything (?:above|before|else|so far)"
+    "|what(?:ever)? (?:you were|you've been|you have been|i) (?:told|said|given|instructed)"
+    "|what (?:the|your) (?:system|operator|developer|admin|administrator|owner) (?:said|asked|told you|wants)"
+    "|everything you were (?:told|instructed|given)"
+    "|(?:the )?guidance you (?:got|were given|received)"
+    "|(?:the )?setup (?:message|prompt|instructions)"
 )
 _SEP = r"[\s,:;'\"*_()\[\]-]+"
 OVERRIDE_QUALIFIED = (
@@ -152,21 +81,9 @@ OVERRIDE_QUALIFIED = (
 OVERRIDE_YOUR = (
     rf"\b{_VERB_EN}{_SEP}your{_SEP}(?:own{_SEP})?"
     + _words(
-        "instructions",
-        "programming",
-        "guidelines",
-        "rules",
-        "system prompt",
-        "training",
-        "directives",
-        "restrictions",
-        "guardrails",
-        "safety (?:rules|guidelines)",
-        "content polic(?:y|ies)",
-        "safety filters?",
-        "filters",
-        "safeguards",
-        "prompt",
+        "instructions|programming|guidelines|rules|system prompt|training|directives"
+        "|restrictions|guardrails|safety (?:rules|guidelines)|content polic(?:y|ies)"
+        "|safety filters?|filters|safeguards|prompt"
     )
     + r"\b"
 )
@@ -189,136 +106,63 @@ _ANY_WORDS = r"(?:[\s,:;'\"-]+[\w'-]+){0,4}?[\s,:;'\"-]+"
 _LANGUAGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
     (  # German
         (
-            "ignoriere",
-            "ignorier",
-            "ignorieren sie",
-            "vergiss",
-            "vergessen sie",
-            "missachte",
-            "missachten sie",
-            "uberspringe",
-            "verwirf",
-            "verwerfen sie",
-            "befolge nicht",
-            "befolgen sie nicht",
+            "ignoriere|ignorier|ignorieren sie|vergiss|vergessen sie|missachte|missachten sie"
+            "|uberspringe|verwirf|verwerfen sie|befolge nicht|befolgen sie nicht",
         ),
         (
-            "anweisungen",
-            "anweisung",
-            "instruktionen",
-            "regeln",
-            "vorgaben",
-            "befehle",
-            "richtlinien",
-            "anordnungen",
-            "aufgaben",
-            "was (?:man )?dir (?:vorher |zuvor |bisher )?gesagt",
+            "anweisungen|anweisung|instruktionen|regeln|vorgaben|befehle|richtlinien"
+            "|anordnungen|aufgaben|was (?:man )?dir (?:vorher |zuvor |bisher )?gesagt",
         ),
     ),
     (  # French
         (
-            "ignore[zs]?",
-            "oublie[zs]?",
-            "neglige[zs]?",
-            "ne tiens? (?:pas|plus) compte",
-            "ne tenez (?:pas|plus) compte",
-            "ne suis (?:pas|plus)",
-            "ne suivez (?:pas|plus)",
-            "fais abstraction",
-            "faites abstraction",
-            "abandonne[zs]?",
-            "ecarte[zs]?",
+            "ignore[zs]?|oublie[zs]?|neglige[zs]?|ne tiens? (?:pas|plus) compte"
+            "|ne tenez (?:pas|plus) compte|ne suis (?:pas|plus)|ne suivez (?:pas|plus)"
+            "|fais abstraction|faites abstraction|abandonne[zs]?|ecarte[zs]?",
         ),
         (
-            "instructions?",
-            "consignes?",
-            "regles",
-            "directives?",
-            "ordres",
-            "commandes",
-            "indications",
-            "(?:tout )?ce (?:qu'on|que l'on|que) (?:t'a|vous a) (?:ete )?dit",
+            "instructions?|consignes?|regles|directives?|ordres|commandes|indications"
+            "|(?:tout )?ce (?:qu'on|que l'on|que) (?:t'a|vous a) (?:ete )?dit",
         ),
     ),
     (  # Spanish
         (
-            "ignora",
-            "ignore",
-            "ignorad",
-            "ignoren",
-            "olvida",
-            "olvide",
-            "olvidad",
-            "olviden",
-            "descarta",
-            "descarte",
-            "omite",
-            "omita",
-            "no sigas",
-            "no siga",
-            "haz caso omiso",
-            "haga caso omiso",
-            "pasa por alto",
-            "desobedece",
+            "ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|descarta|descarte"
+            "|omite|omita|no sigas|no siga|haz caso omiso|haga caso omiso|pasa por alto"
+            "|desobedece",
         ),
         (
-            "instrucciones",
-            "reglas",
-            "indicaciones",
-            "directrices",
-            "ordenes",
-            "normas",
-            "comandos",
-            "instruccion",
-            "lo que te (?:dijeron|han dicho|indicaron|ordenaron)",
+            "instrucciones|reglas|indicaciones|directrices|ordenes|normas|comandos"
+            "|instruccion|lo que te (?:dijeron|han dicho|indicaron|ordenaron)",
         ),
     ),
     (  # Italian
+        ("ignora|ignorate|dimentica|dimenticate|trascura|non seguire|tralascia|scarta",),
         (
-            "ignora",
-            "ignorate",
-            "dimentica",
-            "dimenticate",
-            "trascura",
-            "non seguire",
-            "tralascia",
-            "scarta",
-        ),
-        (
-            "istruzioni",
-            "regole",
-            "indicazioni",
-            "direttive",
-            "ordini",
-            "comandi",
-            "quello che ti (?:hanno detto|e stato detto)",
+            "istruzioni|regole|indicazioni|direttive|ordini|comandi"
+            "|quello che ti (?:hanno detto|e stato detto)",
         ),
     ),
     (  # Portuguese
-        ("ignore", "ignora", "esqueca", "desconsidere", "despreze", "nao siga", "descarte"),
+        ("ignore|ignora|esqueca|desconsidere|despreze|nao siga|descarte",),
         (
-            "instrucoes",
-            "regras",
-            "diretrizes",
-            "ordens",
-            "comandos",
-            "orientacoes",
-            "o que (?:te|lhe) (?:disseram|foi dito)",
+            "instrucoes|regras|diretrizes|ordens|comandos|orientacoes"
+            "|o que (?:te|lhe) (?:disseram|foi dito)",
         ),
     ),
     (  # Dutch
         ("negeer", "vergeet", "negeren"),
-        ("instructies", "regels", "opdrachten", "richtlijnen"),
+        ("instructies|regels|opdrachten|richtlijnen",),
     ),
 )
 _GERMAN_OBJECT_FIRST = (
     r"\b"
-    + _words("alle", "vorherigen", "bisherigen", "obigen", "vorigen", "fruheren")
+    + _words("alle|vorherigen|bisherigen|obigen|vorigen|fruheren")
     + _ANY_WORDS
-    + _words("anweisungen", "regeln", "instruktionen", "vorgaben", "befehle")
+    + _words("anweisungen|regeln|instruktionen|vorgaben|befehle")
     + _ANY_WORDS
     + "?"
-    + _words("ignorieren", "vergessen", "missachten", "verwerfen")
+    + _words("ignorieren|vergessen|missachten|verwerfen")
     + r"\b"
 )
 _MULTILINGUAL = (
