@@ -94,6 +94,18 @@ class Policy(BaseModel):
         return self
 
     @model_validator(mode="after")
+    def _call_limits_only_at_input(self) -> Policy:
+        # Size and model limits judge the request; under ``output`` they would never run.
+        for entry in self.output:
+            for rule in getattr(entry, "rules", None) or ():
+                if getattr(rule, "call_kinds", lambda: 0)():
+                    raise ValueError(
+                        f"rule '{rule.name}' of output check '{entry.name or entry.check}' sets "
+                        "a size or model limit, which judges the request: move it under 'input'"
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _outputs_fit_the_stream_mode(self) -> Policy:
         # A progressive stream holds back what a pending match could still become;
         # a check says when it cannot bound that (a rules regex of unbounded width).

@@ -78,3 +78,20 @@ def test_a_rule_with_two_kinds_is_a_load_error(make_guard: Callable[..., Guard])
             "name: t\ninput:\n  - check: rules\n    rules:\n"
             "      - {name: x, max_chars: 5, models_allowed: [a]}\n"
         )
+
+
+def test_call_limits_under_output_are_a_load_error() -> None:
+    from guard import Policy
+    from guard.errors import PolicyError
+
+    text = """
+output:
+  - check: rules
+    name: limits
+    rules:
+      - {name: size, max_chars: 10, action: block}
+"""
+    with pytest.raises(
+        PolicyError, match=r"rule 'size' of output check 'limits'.*move it under 'input'"
+    ):
+        Policy.from_yaml(text)
