@@ -32,6 +32,7 @@ from guard.formats.base import update_reply, write_segments
 from guard.formats.text import build_call
 from guard.policy import Policy, resolve_policy
 from guard.stages import check_error_verdict
+from guard.stores.base import StoreError
 from guard.streaming import StreamSession
 from guard.telemetry import Telemetry
 from guard.types import Action, Call, Caller, Choice, Passage, Reply, Segment, Stage, Verdict
@@ -63,9 +64,14 @@ class Guard:
         store: Any = None,
         prices: Any = None,
     ) -> None:
-        self.policy = resolve_policy(policy)
-        self.input_checks, self.output_checks = self.policy.build()
         self.telemetry = Telemetry.for_registry(registry)
+        try:
+            self.policy = resolve_policy(policy)
+            self.input_checks, self.output_checks = self.policy.build()
+        except PolicyError:
+            self.telemetry.policy_load_errors.inc()
+            raise
+        self.telemetry.policy_loads.inc()
         # Read once: the pydantic private attribute behind Policy.hash costs ~5 µs a read.
         self.policy_name = self.policy.name
         self.policy_hash = self.policy.hash
@@ -327,6 +333,9 @@ class Guard:
     def check_failed(self, check: Check, stage: Stage, exc: Exception) -> Verdict:
         """Count a failed check and decide its verdict by ``on_error``."""
         self.telemetry.check_errors.labels(check.name, stage.value).inc()
+        if isinstance(exc, StoreError):
+            kind = getattr(self.store, "kind", None)
+            self.telemetry.store_errors.labels(kind if isinstance(kind, str) else "custom").inc()
         return check_error_verdict(check, stage, exc, self.blocks_on_error(check))
 
     def decide(self, stage: Stage, verdicts: list[Verdict], call: Call, latency: float) -> Decision:

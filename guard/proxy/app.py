@@ -80,6 +80,12 @@ class ProxyApp:
 
         self.guard = engine(config.policy)
         self.telemetry = self.guard.telemetry
+        # The model label names configured models (patterns label what they match).
+        self.telemetry.know_models(
+            ["guardwire-demo"]
+            if config.demo
+            else [m for upstream in config.upstreams.values() for m in upstream.models]
+        )
         default = Client(self.guard, ANONYMOUS)
         clients: dict[str, Client] = {}
         for key in config.keys:
