@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import time
 import weakref
 from pathlib import Path
 
+import httpx
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.metrics import MetricWrapperBase
+from prometheus_client.parser import text_string_to_metric_families
 
-from guard import Guard
+from guard import Guard, serve_metrics
 from guard._version import __version__
 from guard.formats.text import build_call
 from guard.stores.base import StoreError
@@ -182,3 +190,69 @@ def test_store_errors_are_counted_by_store_kind(registry: CollectorRegistry) -> 
         )
         == 1
     )
+
+
+def test_two_workers_report_every_request_on_metrics(tmp_path: Path) -> None:
+    """newuser-trial §3.3: with --workers 2 scrapes read 14, 14, 6... (one worker each).
+
+    A real ``guardwire serve --workers 2`` (a few seconds to start two processes).
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GUARDWIRE_", "PROMETHEUS_"))}
+    env["TMPDIR"] = str(tmp_path)  # the per-run metrics directory lands here
+    process = subprocess.Popen(
+        [sys.executable, "-m", "guard.cli", "serve", "--port", str(port), "--workers", "2"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    requests = 40
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline and process.poll() is None, "serve did not start"
+            time.sleep(0.1)
+        for n in range(requests):
+            # A new connection each time, so both workers' accept loops get some.
+            body = {"model": "m", "messages": [{"role": "user", "content": f"hi {n}"}]}
+            assert httpx.post(url + "/v1/chat/completions", json=body).status_code == 200
+        (directory,) = tmp_path.glob("guardwire-metrics-*")
+        writers = {path.stem.rsplit("_", 1)[-1] for path in directory.glob("counter_*.db")}
+        assert len(writers) >= 2, "both workers write metric files"
+        totals = []
+        for _ in range(8):  # each scrape is answered by one worker or the other
+            exposition = httpx.get(url + "/metrics").text
+            totals.append(
+                sum(
+                    sample.value
+                    for family in text_string_to_metric_families(exposition)
+                    for sample in family.samples
+                    if sample.name == "guardwire_calls_total"
+                )
+            )
+            assert f'guardwire_build_info{{version="{__version__}"}} 1.0' in exposition
+        assert totals == [requests] * 8
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert not list(tmp_path.glob("guardwire-metrics-*")), "the metrics directory is removed"
+
+
+def test_serve_metrics_exposes_the_guards_registry(registry: CollectorRegistry) -> None:
+    engine = Guard(registry=registry)
+    engine.run_sync(build_call("hello"), lambda call: Reply("text", [Choice(0, "hi")]))
+    server = serve_metrics(0, registry=engine.telemetry.registry)
+    try:
+        assert server.addr == "127.0.0.1"
+        text = httpx.get(f"http://127.0.0.1:{server.port}/metrics").text
+    finally:
+        server.close()
+    assert 'guardwire_calls_total{format="text",frontend="run",outcome="allowed"} 1.0' in text
