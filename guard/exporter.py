@@ -13,10 +13,13 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Metric, start_http_server
+from prometheus_client.registry import Collector
+
+from guard import _buffered_values
 
 #: prometheus-client reads this variable once, when it is first imported.
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -61,8 +64,21 @@ def exposed_registry(registry: CollectorRegistry) -> CollectorRegistry:
             from prometheus_client.multiprocess import MultiProcessCollector
 
             _multiprocess_registry = CollectorRegistry()
+            # First this worker's buffered values go to its files, then all files are read.
+            _multiprocess_registry.register(_FlushFirst())
             MultiProcessCollector(_multiprocess_registry)  # type: ignore[no-untyped-call]
         return _multiprocess_registry
+
+
+class _FlushFirst(Collector):
+    """Collects nothing; writes this process's buffered values before the files are read."""
+
+    def describe(self) -> Iterable[Metric]:
+        return []
+
+    def collect(self) -> Iterable[Metric]:
+        _buffered_values.flush()
+        return []
 
 
 class MetricsServer:

@@ -14,7 +14,11 @@ from typing import Any, ClassVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
+from guard import _buffered_values
 from guard._version import __version__
+
+# In the workers of ``serve --workers N`` (multiprocess mode), before any metric exists.
+_buffered_values.install()
 
 # Buckets for time added by checks: microseconds to tens of milliseconds.
 _CHECK_BUCKETS = (

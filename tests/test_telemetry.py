@@ -227,19 +227,23 @@ def test_two_workers_report_every_request_on_metrics(tmp_path: Path) -> None:
         (directory,) = tmp_path.glob("guardwire-metrics-*")
         writers = {path.stem.rsplit("_", 1)[-1] for path in directory.glob("counter_*.db")}
         assert len(writers) >= 2, "both workers write metric files"
-        totals = []
-        for _ in range(8):  # each scrape is answered by one worker or the other
+
+        def scraped_calls() -> float:
             exposition = httpx.get(url + "/metrics").text
-            totals.append(
-                sum(
-                    sample.value
-                    for family in text_string_to_metric_families(exposition)
-                    for sample in family.samples
-                    if sample.name == "guardwire_calls_total"
-                )
-            )
             assert f'guardwire_build_info{{version="{__version__}"}} 1.0' in exposition
-        assert totals == [requests] * 8
+            return sum(
+                sample.value
+                for family in text_string_to_metric_families(exposition)
+                for sample in family.samples
+                if sample.name == "guardwire_calls_total"
+            )
+
+        # The other worker's values reach the files within FLUSH_SECONDS.
+        deadline = time.monotonic() + 10
+        while scraped_calls() != requests and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # Each scrape is answered by one worker or the other: all see every request.
+        assert [scraped_calls() for _ in range(8)] == [requests] * 8
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
@@ -256,3 +260,51 @@ def test_serve_metrics_exposes_the_guards_registry(registry: CollectorRegistry) 
     finally:
         server.close()
     assert 'guardwire_calls_total{format="text",frontend="run",outcome="allowed"} 1.0' in text
+
+
+_BUFFERED_CHILD = """
+import threading
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+from guard import _buffered_values
+import guard.telemetry  # installs the buffered values
+
+registry = CollectorRegistry()
+counter = Counter("c", "c", ["k"], registry=registry).labels("a")
+histogram = Histogram("h", "h", buckets=(1.0,), registry=registry)
+gauge = Gauge("g", "g", multiprocess_mode="max", registry=registry)
+gauge.set(7)
+
+def work():
+    for _ in range(10_000):
+        counter.inc()
+        histogram.observe(0.5)
+
+threads = [threading.Thread(target=work) for _ in range(4)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+_buffered_values.flush()
+reading = CollectorRegistry()
+MultiProcessCollector(reading)
+print(generate_latest(reading).decode())
+"""
+
+
+def test_buffered_multiprocess_values_lose_no_increment_across_threads(tmp_path: Path) -> None:
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    child = subprocess.run(
+        [sys.executable, "-c", _BUFFERED_CHILD], env=env, capture_output=True, text=True,
+        timeout=60, check=True,
+    )  # fmt: skip
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(child.stdout)
+        for sample in family.samples
+    }
+    assert samples[("c_total", (("k", "a"),))] == 40_000
+    assert samples[("h_count", ())] == 40_000
+    assert samples[("h_bucket", (("le", "1.0"),))] == 40_000
+    assert samples[("h_sum", ())] == 20_000
+    assert samples[("g", ())] == 7
