@@ -81,7 +81,7 @@ def _samples(seconds: float) -> list[float]:
 def run(seconds: float) -> list[Result]:
     single = from_samples("telemetry.record_call.single_process", _samples(seconds), budget_us=10)
     with tempfile.TemporaryDirectory(prefix="guardwire-bench-metrics-") as directory:
-        env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=directory)
+        env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=directory, GUARDWIRE_BUFFERED_METRICS="1")
         child = subprocess.run(
             [sys.executable, "-m", "bench.telemetry", "--samples", str(seconds)],
             env=env, capture_output=True, text=True, check=True,

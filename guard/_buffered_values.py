@@ -12,10 +12,13 @@ prometheus-client's, read by its ``MultiProcessCollector``.
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from typing import Any
 
+#: Set to ``1`` by ``guardwire serve`` for its workers: buffer the multiprocess values.
+ENV = "GUARDWIRE_BUFFERED_METRICS"
 #: Longest time another worker's values lag behind in a scrape.
 FLUSH_SECONDS = 0.5
 
@@ -72,11 +75,14 @@ def buffered(base: type) -> type:
 
 
 def install() -> None:
-    """Use buffered values when prometheus-client is in multiprocess mode (call before
-    any metric is created: values are created with their metric's children)."""
+    """Use buffered values in guardwire's own workers (the launcher sets :data:`ENV`);
+    call before any metric is created. An application that set up prometheus-client's
+    multiprocess mode itself keeps prometheus-client's values."""
     from prometheus_client import values
 
-    if values.ValueClass is values.MutexValue or getattr(values.ValueClass, "_buffered", False):
+    if os.environ.get(ENV) != "1" or values.ValueClass is values.MutexValue:
+        return
+    if getattr(values.ValueClass, "_buffered", False):
         return
     values.ValueClass = buffered(values.ValueClass)
     values.ValueClass._buffered = True  # type: ignore[attr-defined]

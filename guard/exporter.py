@@ -33,15 +33,17 @@ def multiprocess_directory() -> Iterator[str]:
     """A fresh directory for the workers' metric files, in the environment the workers
     inherit; removed (with every worker's files) on exit."""
     directory = tempfile.mkdtemp(prefix="guardwire-metrics-")
-    previous = os.environ.get(MULTIPROCESS_ENV)
-    os.environ[MULTIPROCESS_ENV] = directory
+    settings = {MULTIPROCESS_ENV: directory, _buffered_values.ENV: "1"}
+    previous = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
     try:
         yield directory
     finally:
-        if previous is None:
-            os.environ.pop(MULTIPROCESS_ENV, None)
-        else:
-            os.environ[MULTIPROCESS_ENV] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -293,7 +293,7 @@ print(generate_latest(reading).decode())
 
 
 def test_buffered_multiprocess_values_lose_no_increment_across_threads(tmp_path: Path) -> None:
-    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    env = dict(os.environ, PROMETHEUS_MULTIPROC_DIR=str(tmp_path), GUARDWIRE_BUFFERED_METRICS="1")
     child = subprocess.run(
         [sys.executable, "-c", _BUFFERED_CHILD], env=env, capture_output=True, text=True,
         timeout=60, check=True,
