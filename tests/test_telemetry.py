@@ -182,3 +182,26 @@ def test_store_errors_are_counted_by_store_kind(registry: CollectorRegistry) -> 
         )
         == 1
     )
+
+
+def test_the_transport_records_tokens_and_added_latency(registry: CollectorRegistry) -> None:
+    import httpx
+
+    from guard import GuardTransport
+
+    reply = {
+        "id": "c1", "object": "chat.completion", "created": 0, "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"},
+                     "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 9, "completion_tokens": 2, "total_tokens": 11},
+    }  # fmt: skip
+    engine = Guard(registry=registry)
+    engine.telemetry.know_models(["gpt-4o*"])
+    inner = httpx.MockTransport(lambda request: httpx.Response(200, json=reply))
+    with httpx.Client(transport=GuardTransport(engine, inner)) as client:
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hello"}]}
+        assert client.post("https://api.openai.com/v1/chat/completions", json=body).is_success
+    value = registry.get_sample_value
+    assert value("guardwire_added_duration_seconds_count", {"frontend": "transport"}) == 1
+    assert value("guardwire_tokens_total", {"model": "gpt-4o*", "direction": "input"}) == 9
+    assert value("guardwire_model_calls_total", {"model": "gpt-4o*", "outcome": "allowed"}) == 1
