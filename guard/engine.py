@@ -32,7 +32,6 @@ from guard.formats.base import update_reply, write_segments
 from guard.formats.text import build_call
 from guard.policy import Policy, resolve_policy
 from guard.stages import check_error_verdict
-from guard.stores.base import StoreError
 from guard.streaming import StreamSession
 from guard.telemetry import Telemetry
 from guard.types import Action, Call, Caller, Choice, Passage, Reply, Segment, Stage, Verdict
@@ -333,9 +332,6 @@ class Guard:
     def check_failed(self, check: Check, stage: Stage, exc: Exception) -> Verdict:
         """Count a failed check and decide its verdict by ``on_error``."""
         self.telemetry.check_errors.labels(check.name, stage.value).inc()
-        if isinstance(exc, StoreError):
-            kind = getattr(self.store, "kind", None)
-            self.telemetry.store_errors.labels(kind if isinstance(kind, str) else "custom").inc()
         return check_error_verdict(check, stage, exc, self.blocks_on_error(check))
 
     def decide(self, stage: Stage, verdicts: list[Verdict], call: Call, latency: float) -> Decision:

@@ -8,13 +8,13 @@ user text, keys or ids. Nothing else in the package creates a metric.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
-from fnmatch import fnmatchcase
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from guard import _buffered_values
+from guard._model_labels import ModelLabels
 from guard._version import __version__
 
 # In the workers of ``serve --workers N`` (multiprocess mode), before any metric exists.
@@ -50,11 +50,6 @@ OUTCOMES = (
 )  # fmt: skip
 
 
-#: The ``model`` label of a client's model name outside the known set.
-OTHER_MODEL = "other"
-#: Model names remembered per catalogue with their label; beyond this, names are matched
-#: again on each call (a client sending endless distinct names cannot grow memory).
-_MODEL_CACHE_LIMIT = 4096
 #: Attribute under which a registry carries its catalogue (the catalogue lives and dies
 #: with its registry instead of a class-level dict that would keep every registry alive).
 _ATTRIBUTE = "_guardwire_telemetry"
@@ -173,12 +168,6 @@ class Telemetry:
             "Policies that failed to load (invalid YAML, unknown check, bad setting).",
             registry=registry,
         )
-        self.store_errors = Counter(
-            "guardwire_store_errors",
-            "State store operations that failed (the check's on_error decided), by store kind.",
-            ["store"],
-            registry=registry,
-        )
         self.build_info = Gauge(
             "guardwire_build_info",
             "Always 1; the running guardwire version is the label.",
@@ -187,9 +176,8 @@ class Telemetry:
             multiprocess_mode="max",
         )
         self.build_info.labels(__version__).set(1)
-        self._exact_models: frozenset[str] = frozenset()
-        self._model_patterns: tuple[str, ...] = ()
-        self._model_labels: dict[str, str] = {}
+        #: The bounded ``model`` label of client model names.
+        self.model_label = ModelLabels()
         # labels() costs microseconds; each label combination is resolved once (closed sets).
         self._children: dict[tuple[Any, ...], Any] = {}
 
@@ -299,33 +287,13 @@ class Telemetry:
 
     def know_models(self, names: Iterable[str]) -> None:
         """Add model names or shell-style patterns (``gpt-4o*``) that may appear as the
-        ``model`` label: configured upstream models, price table names. A pattern
-        labels every model it matches with the pattern itself, so the set stays closed."""
-        exact = set(self._exact_models)
-        patterns = list(self._model_patterns)
-        for name in names:
-            if any(c in name for c in "*?["):
-                if name not in patterns:
-                    patterns.append(name)
-            else:
-                exact.add(name)
-        self._exact_models, self._model_patterns = frozenset(exact), tuple(patterns)
-        self._model_labels = {}
+        ``model`` label: configured upstream models. A pattern labels every model it
+        matches with the pattern itself, so the set stays closed."""
+        self.model_label.know(names)
 
-    def model_label(self, model: str | None) -> str:
-        """The bounded ``model`` label of a client's model name (``other`` if unknown)."""
-        if model is None:
-            return OTHER_MODEL
-        label = self._model_labels.get(model)
-        if label is not None:
-            return label
-        if model in self._exact_models:
-            label = model
-        else:
-            label = next((p for p in self._model_patterns if fnmatchcase(model, p)), OTHER_MODEL)
-        if len(self._model_labels) < _MODEL_CACHE_LIMIT:
-            self._model_labels[model] = label
-        return label
+    def label_models_by(self, price_label: Callable[[str], str]) -> None:
+        """Label models no configured name matches by a price table's family names."""
+        self.model_label.label_by(price_label)
 
     # -- per call ----------------------------------------------------------------------------
 
