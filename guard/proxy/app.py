@@ -86,8 +86,8 @@ class ProxyApp:
             if config.demo
             else [m for upstream in config.upstreams.values() for m in upstream.models]
         )
-        if config.prices:
-            self.telemetry.label_models_by(_price_labels(config.prices))
+        # Loaded now, not on the first call's finish (ahead of its finish hooks).
+        self.telemetry.label_models_by(_price_labels(config.prices))
         default = Client(self.guard, ANONYMOUS)
         clients: dict[str, Client] = {}
         for key in config.keys:
@@ -167,7 +167,7 @@ def _open_audit_log(path: str) -> AuditLog:
         ) from None
 
 
-def _price_labels(prices: str) -> Callable[[str], str]:
+def _price_labels(prices: str | None) -> Callable[[str], str]:
     """The model labels of the configured price table (the shipped one if it does not
     load: budgets report that file's errors; metrics only need a closed set)."""
     from guard.checks._prices import PriceTable
