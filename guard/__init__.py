@@ -18,6 +18,7 @@ from guard.errors import (
     UpstreamError,
     UpstreamTimeout,
 )
+from guard.exporter import MetricsServer, serve_metrics
 from guard.policy import Policy
 from guard.transport import GuardAsyncTransport, GuardTransport, raise_blocked
 from guard.types import Action, Call, Finding, Reply, Verdict
@@ -68,6 +69,7 @@ __all__ = [
     "Guard",
     "GuardBlocked",
     "GuardError",
+    "MetricsServer",
     "MissingDependency",
     "Outcome",
     "Policy",
@@ -80,6 +82,7 @@ __all__ = [
     "__version__",
     "async_transport",
     "raise_blocked",
+    "serve_metrics",
     "transport",
     "wrap",
 ]

@@ -38,7 +38,7 @@ endpoints:
   POST /v1/chat/completions, /v1/messages (and Azure /openai/deployments/NAME/...)
                        guarded model calls, streamed or not
   GET  /v1/models      forwarded unchecked (the 'passthrough' allow-list)
-  GET  /metrics        Prometheus metrics (per worker process)
+  GET  /metrics        Prometheus metrics (all worker processes)
   GET  /healthz        liveness;  GET /readyz  readiness (upstreams reachable)
 
 Exit status 2 on a configuration or policy error. SIGTERM drains in-flight requests;

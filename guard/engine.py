@@ -63,9 +63,14 @@ class Guard:
         store: Any = None,
         prices: Any = None,
     ) -> None:
-        self.policy = resolve_policy(policy)
-        self.input_checks, self.output_checks = self.policy.build()
         self.telemetry = Telemetry.for_registry(registry)
+        try:
+            self.policy = resolve_policy(policy)
+            self.input_checks, self.output_checks = self.policy.build()
+        except PolicyError:
+            self.telemetry.policy_load_errors.inc()
+            raise
+        self.telemetry.policy_loads.inc()
         # Read once: the pydantic private attribute behind Policy.hash costs ~5 µs a read.
         self.policy_name = self.policy.name
         self.policy_hash = self.policy.hash

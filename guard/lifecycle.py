@@ -83,6 +83,9 @@ class GuardedCall:
         #: True while a stream is being filtered (its outcome is final at its end).
         self.streaming = False
         self.started = time.perf_counter()
+        #: Time spent waiting for the upstream (frontends add it with :meth:`waited`);
+        #: ``None`` until one does. The rest of the call's time is guardwire's own.
+        self.upstream_seconds: float | None = None
         self._finished = False
         self._restorer: Restorer | None = None
         #: Output checks for this call only, after the policy's.
@@ -313,6 +316,10 @@ class GuardedCall:
         # Guard in the format modules until they name the protocol).
         return formats.get(self.call.format).stream_filter(self.call, self)  # type: ignore[arg-type]
 
+    def waited(self, seconds: float) -> None:
+        """Add time spent waiting for the upstream (for the added-latency histogram)."""
+        self.upstream_seconds = (self.upstream_seconds or 0.0) + seconds
+
     # -- the end ---------------------------------------------------------------------------
 
     def outcome(self) -> Outcome:
@@ -371,7 +378,17 @@ class GuardedCall:
             guard.telemetry.stream_cutoffs.labels(check or "unknown").inc()
         reply = self.reply
         usage = reply.usage if reply is not None else None
-        guard.record_call(self, label, status, time.perf_counter() - self.started)
+        total = time.perf_counter() - self.started
+        waited = self.upstream_seconds
+        guard.telemetry.finish_call(
+            self.frontend,
+            self.call.model,
+            label,
+            None if usage is None else (usage.input_tokens, usage.output_tokens),
+            # A stream's time is mostly the upstream's generating: only complete calls.
+            None if waited is None or self.streaming else total - waited,
+        )
+        guard.record_call(self, label, status, total)
         return CallEnd(label, status, self.attempts, usage)
 
     def _hooks(self) -> list[Any]:

@@ -8,9 +8,17 @@ user text, keys or ids. Nothing else in the package creates a metric.
 from __future__ import annotations
 
 import threading
-from typing import ClassVar
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from guard import _buffered_values
+from guard._model_labels import ModelLabels
+from guard._version import __version__
+
+# In the workers of ``serve --workers N`` (multiprocess mode), before any metric exists.
+_buffered_values.install()
 
 # Buckets for time added by checks: microseconds to tens of milliseconds.
 _CHECK_BUCKETS = (
@@ -29,6 +37,8 @@ _CHECK_BUCKETS = (
 )
 #: Buckets for grounding answer scores in [0, 1].
 _SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+# Time guardwire adds to a call (its whole time minus the upstream's): the SLO range.
+_ADDED_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 _UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 #: Values of the ``outcome`` label of ``guardwire_calls_total`` (a closed set): what the
@@ -40,10 +50,14 @@ OUTCOMES = (
 )  # fmt: skip
 
 
+#: Attribute under which a registry carries its catalogue (the catalogue lives and dies
+#: with its registry instead of a class-level dict that would keep every registry alive).
+_ATTRIBUTE = "_guardwire_telemetry"
+
+
 class Telemetry:
     """The metric catalogue bound to one registry (one instance per registry)."""
 
-    _instances: ClassVar[dict[int, Telemetry]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -121,7 +135,51 @@ class Telemetry:
             "The active policy: 1 for each loaded policy name and content hash.",
             ["policy", "hash"],
             registry=registry,
+            multiprocess_mode="max",
         )
+        self.model_calls = Counter(
+            "guardwire_model_calls",
+            "Model calls by requested model (configured names and patterns, else 'other') "
+            "and outcome.",
+            ["model", "outcome"],
+            registry=registry,
+        )
+        self.tokens = Counter(
+            "guardwire_tokens",
+            "Tokens the upstream reported, by model and direction (input, output).",
+            ["model", "direction"],
+            registry=registry,
+        )
+        self.added_seconds = Histogram(
+            "guardwire_added_duration_seconds",
+            "Time guardwire added to a complete (non-streamed) call: its whole time minus "
+            "the time spent waiting for the upstream.",
+            ["frontend"],
+            buckets=_ADDED_BUCKETS,
+            registry=registry,
+        )
+        self.policy_loads = Counter(
+            "guardwire_policy_loads",
+            "Policies loaded and compiled into an engine.",
+            registry=registry,
+        )
+        self.policy_load_errors = Counter(
+            "guardwire_policy_load_errors",
+            "Policies that failed to load (invalid YAML, unknown check, bad setting).",
+            registry=registry,
+        )
+        self.build_info = Gauge(
+            "guardwire_build_info",
+            "Always 1; the running guardwire version is the label.",
+            ["version"],
+            registry=registry,
+            multiprocess_mode="max",
+        )
+        self.build_info.labels(__version__).set(1)
+        #: The bounded ``model`` label of client model names.
+        self.model_label = ModelLabels()
+        # labels() costs microseconds; each label combination is resolved once (closed sets).
+        self._children: dict[tuple[Any, ...], Any] = {}
 
     def _budget_metrics(self, registry: CollectorRegistry) -> None:
         # Labels: budget names from the policy, model names from the price table (else
@@ -219,10 +277,62 @@ class Telemetry:
         """The catalogue for ``registry`` (default: the global registry), created once."""
         registry = registry if registry is not None else REGISTRY
         with cls._lock:
-            instance = cls._instances.get(id(registry))
+            instance: Telemetry | None = getattr(registry, _ATTRIBUTE, None)
             if instance is None:
-                instance = cls._instances[id(registry)] = cls(registry)
+                instance = cls(registry)
+                setattr(registry, _ATTRIBUTE, instance)
             return instance
+
+    # -- the model label -------------------------------------------------------------------
+
+    def know_models(self, names: Iterable[str]) -> None:
+        """Add model names or shell-style patterns (``gpt-4o*``) that may appear as the
+        ``model`` label: configured upstream models. A pattern labels every model it
+        matches with the pattern itself, so the set stays closed."""
+        self.model_label.know(names)
+
+    def label_models_by(self, price_label: Callable[[str], str]) -> None:
+        """Label models no configured name matches by a price table's family names."""
+        self.model_label.label_by(price_label)
+
+    # -- per call ----------------------------------------------------------------------------
+
+    def finish_call(
+        self,
+        frontend: str,
+        model: str | None,
+        outcome: str,
+        tokens: tuple[int, int] | None,
+        added: float | None,
+    ) -> None:
+        """Record the per-model counts of one finished call: the call, its tokens
+        (input, output) and, for complete calls that waited on an upstream, the time
+        guardwire added."""
+        label = self.model_label(model)
+        children = self._children
+        key: tuple[Any, ...] = ("call", label, outcome)
+        child = children.get(key)
+        if child is None:
+            child = children[key] = self.model_calls.labels(label, outcome)
+        child.inc()
+        if tokens is not None:
+            key = ("tokens", label)
+            pair = children.get(key)
+            if pair is None:
+                pair = children[key] = (
+                    self.tokens.labels(label, "input"),
+                    self.tokens.labels(label, "output"),
+                )
+            if tokens[0]:
+                pair[0].inc(tokens[0])
+            if tokens[1]:
+                pair[1].inc(tokens[1])
+        if added is not None:
+            key = ("added", frontend)
+            child = children.get(key)
+            if child is None:
+                child = children[key] = self.added_seconds.labels(frontend)
+            child.observe(max(added, 0.0))
 
     @staticmethod
     def status_class(status: int) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import Any
@@ -259,8 +260,10 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
                 return self._streamed(request, prepared, upstream, stream)
             last: Any = None
             while attempt is not None:
+                sent = time.perf_counter()
                 last = inner.handle_request(self._forwarded(request, fmt.request_body(attempt)))
                 last.read()
+                lifecycle.waited(time.perf_counter() - sent)
                 last.close()
                 if last.status_code != 200:
                     outcome = "upstream_error"
@@ -325,8 +328,10 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
             last: Any = None
             while attempt is not None:
                 forwarded = self._forwarded(request, fmt.request_body(attempt))
+                sent = time.perf_counter()
                 last = await inner.handle_async_request(forwarded)
                 await last.aread()
+                lifecycle.waited(time.perf_counter() - sent)
                 await last.aclose()
                 if last.status_code != 200:
                     outcome = "upstream_error"

@@ -187,7 +187,7 @@ def test_serve_help_names_the_config_file_env_vars_and_endpoints(
         "/healthz",
         "/readyz",
         "/v1/messages",
-        "per worker",
+        "all worker processes",
     ):
         assert needle in text, needle
 

@@ -80,6 +80,14 @@ class ProxyApp:
 
         self.guard = engine(config.policy)
         self.telemetry = self.guard.telemetry
+        # The model label names configured models (patterns label what they match).
+        self.telemetry.know_models(
+            ["guardwire-demo"]
+            if config.demo
+            else [m for upstream in config.upstreams.values() for m in upstream.models]
+        )
+        # Loaded now, not on the first call's finish (ahead of its finish hooks).
+        self.telemetry.label_models_by(_price_labels(config.prices))
         default = Client(self.guard, ANONYMOUS)
         clients: dict[str, Client] = {}
         for key in config.keys:
@@ -157,3 +165,14 @@ def _open_audit_log(path: str) -> AuditLog:
             "create its directory and make it writable by guardwire, or change "
             "'audit_log' (GUARDWIRE_AUDIT_LOG)"
         ) from None
+
+
+def _price_labels(prices: str | None) -> Callable[[str], str]:
+    """The model labels of the configured price table (the shipped one if it does not
+    load: budgets report that file's errors; metrics only need a closed set)."""
+    from guard.checks._prices import PriceTable
+
+    try:
+        return PriceTable.shipped(prices).label
+    except Exception:
+        return PriceTable.shipped().label

@@ -67,7 +67,9 @@ class ModelCalls:
             fmt, call = exchange.fmt, exchange.call
             request = await lifecycle.astart()
             while request is not None:
+                sent = time.perf_counter()
                 response = await self._send(exchange, fmt.request_body(request))
+                lifecycle.waited(time.perf_counter() - sent)
                 if response.status != 200:
                     await send_upstream(send, response, call.request_id)
                     return "upstream_error", response.status

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from guard.errors import RequestError
+from guard.exporter import exposed_registry
 from guard.formats.base import WireFormat, dumps
 from guard.identity import bind_caller
 from guard.proxy.asgi import Receive, Scope, Send, header, read_body, respond
@@ -147,8 +148,9 @@ class Endpoints:
         await respond(send, 200, [(b"content-type", JSON)], b'{"status":"ok"}')
 
     async def metrics(self, send: Send) -> None:
-        """The Prometheus exposition of this process's registry."""
-        exposition = generate_latest(self.app.telemetry.registry)
+        """The Prometheus exposition of the proxy's registry (all workers)."""
+        # With several workers: every worker's values, summed (guard.exporter).
+        exposition = generate_latest(exposed_registry(self.app.telemetry.registry))
         await respond(send, 200, [(b"content-type", CONTENT_TYPE_LATEST.encode())], exposition)
 
     async def readyz(self, send: Send) -> None:

@@ -8,8 +8,10 @@ import logging
 import os
 import signal
 from types import FrameType
+from typing import Any
 
 from guard.errors import MissingDependency
+from guard.exporter import multiprocess_directory
 from guard.proxy.app import ProxyApp
 from guard.proxy.config import ServerConfig, load_config
 
@@ -63,16 +65,26 @@ def serve(args: argparse.Namespace) -> int:
         for name, upstream in config.upstreams.items():
             log.info("upstream %s: %s", name, upstream.url)
     log.info("policy: %s; listening on http://%s:%d", config.policy, config.host, config.port)
-    if config.workers > 1:
-        log.info(
-            "%d worker processes: /metrics and the access log are per worker (each scrape "
-            "reaches one of them)",
-            config.workers,
-        )
     os.environ[_RESOLVED] = config.for_workers().model_dump_json()
     # Reload is not implemented yet; SIGHUP's default action would kill the server
     # (a logrotate "postrotate kill -HUP" habit must not take the sidecar down).
     signal.signal(signal.SIGHUP, _ignore_hangup)
+    if config.workers == 1:
+        _run(uvicorn, config)
+        return 0
+    # Workers write their metrics to files in a per-run directory; /metrics sums them.
+    with multiprocess_directory() as directory:
+        log.info(
+            "%d worker processes: /metrics reports all of them (metric files in %s, "
+            "removed at exit)",
+            config.workers,
+            directory,
+        )
+        _run(uvicorn, config)
+    return 0
+
+
+def _run(uvicorn: Any, config: ServerConfig) -> None:
     uvicorn.run(
         "guard.proxy.server:create_app",
         factory=True,
@@ -88,7 +100,6 @@ def serve(args: argparse.Namespace) -> int:
         proxy_headers=False,
         http=HTTP_PROTOCOL,
     )
-    return 0
 
 
 def _ignore_hangup(signum: int, frame: FrameType | None) -> None:
