@@ -33,7 +33,7 @@ from guard.formats._json import (
     text_of,
 )
 from guard.formats._json_leaves import plain_argument_segments
-from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, usage_or_none
+from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, repeated, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall, Usage
 
@@ -233,10 +233,7 @@ class AnthropicMessages:
             {"role": "assistant", "content": [{"type": "text", "text": reply_as_text(reply)}]}
         )
         raw["messages"].append({"role": "user", "content": feedback})
-        again = self._call(raw, b"")
-        again.caller, again.context, again.extension = call.caller, call.context, call.extension
-        again.request_id = call.request_id
-        return again
+        return repeated(call, self._call(raw, b""))
 
     def stream_filter(self, call: Call, guard: Guard) -> StreamFilter:
         """A filter applying ``guard``'s output checks to a messages event stream."""

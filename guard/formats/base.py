@@ -272,3 +272,11 @@ def usage_or_none(input_tokens: Any, output_tokens: Any) -> Usage | None:
     if isinstance(input_tokens, int) and isinstance(output_tokens, int):
         return Usage(input_tokens, output_tokens)
     return None
+
+
+def repeated(call: Call, again: Call) -> Call:
+    """``again``, a reask of ``call``, carrying over who is calling, the context passages,
+    the extension and the request id (the new body was parsed from scratch)."""
+    again.caller, again.context, again.extension = call.caller, call.context, call.extension
+    again.request_id = call.request_id
+    return again

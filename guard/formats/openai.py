@@ -30,7 +30,7 @@ from guard.formats._json_leaves import argument_segments
 from guard.formats._openai_render import render_reply, render_stream
 from guard.formats._openai_request import request_segments
 from guard.formats._openai_stream import OpenAIStreamFilter
-from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, usage_or_none
+from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, repeated, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall
 
@@ -272,10 +272,7 @@ class OpenAIChat:
         raw = copy.deepcopy(call.raw)
         raw["messages"].append({"role": "assistant", "content": reply_as_text(reply)})
         raw["messages"].append({"role": "user", "content": feedback})
-        again = self._call(raw, b"")
-        again.caller, again.context, again.extension = call.caller, call.context, call.extension
-        again.request_id = call.request_id
-        return again
+        return repeated(call, self._call(raw, b""))
 
     def stream_filter(self, call: Call, guard: Guard) -> StreamFilter:
         """A filter applying ``guard``'s output checks to a ``chat.completion.chunk`` stream."""

@@ -32,7 +32,8 @@ from guard.formats._responses_input import input_segments, tool_specs, unguarded
 from guard.formats._responses_items import item_texts
 from guard.formats._responses_render import render_reply, render_stream
 from guard.formats._responses_stream import ResponsesStreamFilter
-from guard.formats.base import StreamFilter, dumps, parse_call, usage_or_none
+from guard.formats.base import StreamFilter, dumps, parse_call, repeated, usage_or_none
+from guard.formats.openai import _error_type  # one API, one error-type table
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, Reply, ToolCall
 
@@ -46,18 +47,8 @@ UNGUARDED_HISTORY = "unguarded_history"
 #: search results), so that ``Reply.text`` is the answer alone.
 SIDE_TEXT = 1
 #: Error ``type`` by HTTP status, as the OpenAI API names them (5xx: ``server_error``).
-_ERROR_TYPES = {
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    429: "rate_limit_error",
-}
 #: ``incomplete_details.reason`` -> the finish reason the engine knows.
 _INCOMPLETE = {"max_output_tokens": "length", "content_filter": "content_filter"}
-
-
-def _error_type(status: int) -> str:
-    return "server_error" if status >= 500 else _ERROR_TYPES.get(status, "invalid_request_error")
 
 
 def _response_format(raw: dict[str, Any]) -> dict[str, Any] | None:
@@ -231,10 +222,7 @@ class OpenAIResponses:
         items.append({"role": "assistant", "content": reply_as_text(reply)})
         items.append({"role": "user", "content": feedback})
         raw["input"] = items
-        again = self._call(raw, b"")
-        again.caller, again.context, again.extension = call.caller, call.context, call.extension
-        again.request_id = call.request_id
-        return again
+        return repeated(call, self._call(raw, b""))
 
     def stream_filter(self, call: Call, guard: Guard) -> StreamFilter:
         """A filter applying ``guard``'s output checks to a Responses event stream."""
