@@ -203,6 +203,13 @@ class Telemetry:
             multiprocess_mode="mostrecent",
             registry=registry,
         )
+        self.budget_limit = Gauge(
+            "guardwire_budget_limit",
+            "The limit of a budget (USD, tokens or requests), beside guardwire_budget_remaining.",
+            ["budget", "unit"],
+            multiprocess_mode="max",
+            registry=registry,
+        )
         self.budget_refusals = Counter(
             "guardwire_budget_refusals",
             "Calls refused (429) because a budget could not afford even a minimal reply.",

@@ -250,11 +250,14 @@ class BudgetCheck:
             if hold.remaining is not None:
                 counter = hold.counter
                 key = ("remaining", counter.budget, counter.unit)
-                gauge = self._metrics.get(key)
-                if gauge is None:
+                gauges = self._metrics.get(key)
+                if gauges is None:
                     labels = (counter.budget, counter.unit)
-                    gauge = self._metrics[key] = telemetry.budget_remaining.labels(*labels)
-                gauge.set(hold.remaining)
+                    limit = counter.limit / 1e9 if counter.unit == "usd" else float(counter.limit)
+                    gauges = self._metrics[key] = telemetry.budget_remaining.labels(*labels)
+                    # The limit beside it, for alerts on the share left (set once).
+                    telemetry.budget_limit.labels(*labels).set(limit)
+                gauges.set(hold.remaining)
 
     def _children(self, budget: str, model: str) -> Any:
         # labels() costs microseconds; the label sets are closed (budgets x price models).

@@ -23,6 +23,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from guard.policy import data_path
 from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream, Script
 from tests.prometheus_tools import (
@@ -137,7 +138,15 @@ def prometheus_and_proxy(
     start_proxy: Callable[..., ProxyServer],
 ) -> Iterator[tuple[Prometheus, ProxyServer, FakeUpstream]]:
     binary("prometheus")  # skip early, before starting anything
-    proxy = start_proxy(upstream=fake_upstream.url)
+    # The default policy plus a budget, so the budget series (and their alert) have data.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        data_path("rules", "default.yaml").read_text(encoding="utf-8")
+        + "\nbudgets:\n  - {name: team, scope: global, window: day, limit_usd: 1000,"
+        " on_unknown_model: default_price}\n",
+        encoding="utf-8",
+    )
+    proxy = start_proxy(upstream=fake_upstream.url, policy=str(policy), store="memory://")
     prometheus = Prometheus(tmp_path, proxy.url.removeprefix("http://"))
     try:
         yield prometheus, proxy, fake_upstream
