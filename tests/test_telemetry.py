@@ -37,10 +37,12 @@ def series(registry: CollectorRegistry) -> int:
     return sum(len(family.samples) for family in registry.collect())
 
 
-def test_metrics_table_lists_exactly_the_catalogue() -> None:
+@pytest.mark.parametrize("readme", [METRICS_README, METRICS_README.parent.parent / "README.md"])
+def test_metrics_table_lists_exactly_the_catalogue(readme: Path) -> None:
+    """metrics/README.md and the README's metrics reference list exactly the catalogue."""
     documented = {
         name: (kind, tuple(re.findall(r"`(\w+)`", labels)))
-        for name, kind, labels in _ROW.findall(METRICS_README.read_text())
+        for name, kind, labels in _ROW.findall(readme.read_text())
     }
     assert documented == catalogue(CollectorRegistry())
 
