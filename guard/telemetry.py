@@ -150,6 +150,14 @@ class Telemetry:
             ["model", "direction"],
             registry=registry,
         )
+        self.cost = Counter(
+            "guardwire_cost_usd",
+            "Estimated cost of finished calls in USD, by model, from the provider's reported "
+            "tokens and the price table (cached input priced as input). Calls on models the "
+            "table does not name are not counted here.",
+            ["model"],
+            registry=registry,
+        )
         self.added_seconds = Histogram(
             "guardwire_added_duration_seconds",
             "Time guardwire added to a complete (non-streamed) call: its whole time minus "
@@ -178,6 +186,8 @@ class Telemetry:
         self.build_info.labels(__version__).set(1)
         #: The bounded ``model`` label of client model names.
         self.model_label = ModelLabels()
+        #: Price lookup for the cost estimate (the shipped table until one is configured).
+        self._price: Callable[[str | None], Any] | None = None
         # labels() costs microseconds; each label combination is resolved once (closed sets).
         self._children: dict[tuple[Any, ...], Any] = {}
 
@@ -302,6 +312,17 @@ class Telemetry:
         """Label models no configured name matches by a price table's family names."""
         self.model_label.label_by(price_label)
 
+    def price_models_by(self, lookup: Callable[[str | None], Any]) -> None:
+        """Estimate cost with this price lookup (a price table's ``lookup``)."""
+        self._price = lookup
+
+    def _price_of(self, model: str | None) -> Any:
+        if self._price is None:
+            from guard.checks._prices import PriceTable
+
+            self._price = PriceTable.shipped().lookup
+        return self._price(model)
+
     # -- per call ----------------------------------------------------------------------------
 
     def finish_call(
@@ -334,6 +355,15 @@ class Telemetry:
                 pair[0].inc(tokens[0])
             if tokens[1]:
                 pair[1].inc(tokens[1])
+            price = self._price_of(model)
+            if price is not None and (tokens[0] or tokens[1]):
+                # The same closed label as the tokens (a configured name or pattern, else
+                # the price table's name).
+                key = ("cost", label)
+                cost = children.get(key)
+                if cost is None:
+                    cost = children[key] = self.cost.labels(label)
+                cost.inc((tokens[0] * price.input + tokens[1] * price.output) / 1e9)
         if added is not None:
             key = ("added", frontend)
             child = children.get(key)

@@ -180,3 +180,25 @@ def test_the_transport_records_tokens_and_added_latency(registry: CollectorRegis
     assert value("guardwire_added_duration_seconds_count", {"frontend": "transport"}) == 1
     assert value("guardwire_tokens_total", {"model": "gpt-4o*", "direction": "input"}) == 9
     assert value("guardwire_model_calls_total", {"model": "gpt-4o*", "outcome": "allowed"}) == 1
+
+
+def test_cost_is_estimated_from_the_price_table_by_model(registry: CollectorRegistry) -> None:
+    """Costs are visible without a budget: reported tokens x the price table's prices."""
+    engine = Guard(registry=registry)
+
+    def finish(model: str, usage: Usage) -> None:
+        call: Call = build_call("hello")
+        call.model = model
+        lifecycle = engine.open(call, frontend="run")
+        assert lifecycle.start() is not None
+        reply = Reply("text", [Choice(0, "hi", finish_reason="stop")])
+        reply.usage = usage
+        lifecycle.deliver(reply)
+        lifecycle.finish()
+
+    finish("gpt-4o-2024-08-06", Usage(1_000_000, 100_000))  # 2.50 + 10.00 x 0.1 USD
+    finish("gpt-4o-2024-11-20", Usage(0, 0))  # nothing reported: nothing estimated
+    finish("some-local-model", Usage(500, 500))  # not in the table: not counted
+    value = registry.get_sample_value
+    assert value("guardwire_cost_usd_total", {"model": "gpt-4o"}) == pytest.approx(3.5)
+    assert value("guardwire_cost_usd_total", {"model": "other"}) is None

@@ -87,7 +87,9 @@ class ProxyApp:
             else [m for upstream in config.upstreams.values() for m in upstream.models]
         )
         # Loaded now, not on the first call's finish (ahead of its finish hooks).
-        self.telemetry.label_models_by(_price_labels(config.prices))
+        prices = _price_table(config.prices)
+        self.telemetry.label_models_by(prices.label)
+        self.telemetry.price_models_by(prices.lookup)
         default = Client(self.guard, ANONYMOUS)
         clients: dict[str, Client] = {}
         for key in config.keys:
@@ -167,12 +169,12 @@ def _open_audit_log(path: str) -> AuditLog:
         ) from None
 
 
-def _price_labels(prices: str | None) -> Callable[[str], str]:
-    """The model labels of the configured price table (the shipped one if it does not
-    load: budgets report that file's errors; metrics only need a closed set)."""
+def _price_table(prices: str | None) -> Any:
+    """The configured price table, for model labels and the cost estimate (the shipped
+    one if it does not load: budgets report that file's errors)."""
     from guard.checks._prices import PriceTable
 
     try:
-        return PriceTable.shipped(prices).label
+        return PriceTable.shipped(prices)
     except Exception:
-        return PriceTable.shipped().label
+        return PriceTable.shipped()
