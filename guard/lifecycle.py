@@ -22,6 +22,7 @@ Each step exists twice, ``start``/``astart``, ``deliver``/``adeliver``: one gene
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 from dataclasses import dataclass
@@ -41,8 +42,19 @@ if TYPE_CHECKING:
 
 #: Reply finish reasons that mean "cut short by the length limit": never reasked.
 _TRUNCATED = ("length", "max_tokens")
-#: Formats whose reply is a token count, not model text (``checks_reply = False``).
-_COUNTING = frozenset({"anthropic.count_tokens", "openai.input_tokens"})
+
+
+@functools.cache
+def _checks_reply(format_name: str) -> bool:
+    """False for formats whose reply is not model text (``checks_reply = False``: token
+    counting); read once per format from the format itself."""
+    from guard import formats
+
+    try:
+        fmt = formats.get(format_name)
+    except KeyError:  # a call built by hand, with a format of its own
+        return True
+    return bool(getattr(fmt, "checks_reply", True))
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +103,7 @@ class GuardedCall:
         #: Output checks for this call only, after the policy's.
         self.extra_output_checks: list[Any] = []
         #: False for APIs whose reply is not model text (token counting).
-        self.checks_reply = call.format not in _COUNTING
+        self.checks_reply = _checks_reply(call.format)
 
     # -- input -------------------------------------------------------------------------
 
