@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from guard._policy_extends import Resolved
+from guard._policy_extends import resolve as resolve_extends
 from guard._yaml import load_yaml, policy_error
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks.budget import BudgetConfig
@@ -76,6 +78,8 @@ class Policy(BaseModel):
     budgets: list[BudgetConfig] = Field(default_factory=list)
 
     _source: str = PrivateAttr(default="<inline>")
+    #: Every file the policy was built from: its own, then its ``extends`` bases.
+    _files: tuple[str, ...] = PrivateAttr(default=())
 
     @model_validator(mode="after")
     def _unique_check_names(self) -> Policy:
@@ -124,6 +128,12 @@ class Policy(BaseModel):
         return self._source
 
     @property
+    def files(self) -> tuple[str, ...]:
+        """The files this policy was read from: its own first, then its ``extends`` bases
+        (what a hot reload watches)."""
+        return self._files
+
+    @property
     def hash(self) -> str:
         """Short content hash of the policy, to tell versions and replicas apart."""
         if not self._hash:
@@ -136,7 +146,7 @@ class Policy(BaseModel):
 
     @classmethod
     def from_yaml(cls, text: str, source: str = "<string>") -> Policy:
-        """Parse and validate a policy from YAML text."""
+        """Parse and validate a policy from YAML text (``extends`` applied)."""
         data, node = load_yaml(text, source)
         if data is None:
             data = {}
@@ -150,12 +160,21 @@ class Policy(BaseModel):
     def from_dict(
         cls, data: dict[str, Any], *, source: str = "<dict>", _node: Any = None
     ) -> Policy:
-        """Validate a policy given as plain data."""
+        """Validate a policy given as plain data (``extends`` applied; a relative base
+        path is relative to ``source``'s directory, or the working directory)."""
+        return cls.validate_resolved(resolve_extends(data, _node, source), source)
+
+    @classmethod
+    def validate_resolved(cls, resolved: Resolved, source: str) -> Policy:
+        """Validate a document whose ``extends`` is already applied. Errors name the file
+        and line the offending value was written in (the policy's own or a base)."""
         try:
-            policy = cls.model_validate(data)
+            policy = cls.model_validate(resolved.data)
         except ValidationError as exc:
-            raise policy_error(exc, source, _node) from None
+            loc = tuple(exc.errors(include_url=False)[0]["loc"])
+            raise policy_error(exc, resolved.file_of(loc, source), resolved.node) from None
         policy._source = source
+        policy._files = tuple(dict.fromkeys(f for f in resolved.files if not f.startswith("<")))
         return policy
 
     @classmethod
