@@ -272,7 +272,7 @@ def _merge_entries(
 def _synthetic(kind: Any, value: list[Any], like: yaml.Node | None) -> Any:
     """A node of the merged document; its line is that of ``like`` (where it was written)."""
     tag = "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
-    mark = like.start_mark if like is not None else yaml.Mark("<merged>", 0, 0, 0, None, None)
+    mark = like.start_mark if like is not None else yaml.Mark("<merged>", 0, 0, 0, None, 0)
     return kind(tag, value, start_mark=mark, end_mark=mark)
 
 
