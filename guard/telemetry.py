@@ -132,7 +132,8 @@ class Telemetry:
         )
         self.policy_info = Gauge(
             "guardwire_policy_info",
-            "The active policy: 1 for each loaded policy name and content hash.",
+            "The active policies: 1 for each policy name and content hash in use, 0 for a "
+            "version a reload replaced.",
             ["policy", "hash"],
             registry=registry,
             multiprocess_mode="max",
@@ -174,6 +175,13 @@ class Telemetry:
         self.policy_load_errors = Counter(
             "guardwire_policy_load_errors",
             "Policies that failed to load (invalid YAML, unknown check, bad setting).",
+            registry=registry,
+        )
+        self.policy_reloads = Counter(
+            "guardwire_policy_reloads",
+            "Hot reloads of the proxy's policies (SIGHUP or a changed file), by result: ok, "
+            "or error (the running policies stayed).",
+            ["result"],
             registry=registry,
         )
         self.build_info = Gauge(

@@ -192,8 +192,9 @@ def test_serve_help_names_the_config_file_env_vars_and_endpoints(
         assert needle in text, needle
 
 
-def test_sighup_does_not_kill_the_server() -> None:
-    """newuser-trial §3.4: ``kill -HUP`` took the sidecar down at once.
+def test_sighup_does_not_kill_the_server_and_reloads() -> None:
+    """newuser-trial §3.4: ``kill -HUP`` took the sidecar down at once. Now it reloads
+    the policies (issue 22).
 
     A real ``guardwire serve`` process (about 1-2 s to start): the signal must be
     handled in the process that runs uvicorn.
@@ -207,7 +208,7 @@ def test_sighup_does_not_kill_the_server() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
-    assert "received SIGHUP" in stderr and "ignoring" in stderr
+    assert "policies reloaded (SIGHUP): default@" in stderr
 
 
 def test_unwritable_audit_log_is_a_one_paragraph_config_error(

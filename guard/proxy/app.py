@@ -13,25 +13,24 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guard.audit import AuditLog
 from guard.engine import Guard
 from guard.errors import ConfigError
-from guard.identity import ANONYMOUS, Principal
+from guard.policy import Policy
 from guard.proxy.asgi import Receive, Scope, Send
 from guard.proxy.calls import ModelCalls
 from guard.proxy.config import ServerConfig
 from guard.proxy.demo import DemoUpstream
 from guard.proxy.endpoints import Endpoints
-from guard.proxy.middleware import (
-    ApiErrorMiddleware,
-    AuthMiddleware,
-    Client,
-    RequestContextMiddleware,
-)
+from guard.proxy.middleware import ApiErrorMiddleware, AuthMiddleware, RequestContextMiddleware
+from guard.proxy.policies import PolicySet
 from guard.proxy.state import ProxyState
 from guard.proxy.upstream import HttpUpstream, Router, Upstream
+
+if TYPE_CHECKING:
+    from guard.proxy.reload import PolicyReloader
 
 
 async def _nothing() -> None:
@@ -63,22 +62,23 @@ class ProxyApp:
                 audit.close()
 
             self.resources.append(Resource("audit_log", close_audit))
-        guards: dict[str, Guard] = {}
         #: The state store of budgets (guard/proxy/state.py): opened only when a policy
         #: has budgets, shown in /readyz.
         self.state = ProxyState(config.store)
 
-        def engine(source: str) -> Guard:
-            # One engine per distinct policy, shared by every key that names it.
-            if source not in guards:
-                guards[source] = Guard(
-                    source, audit=self._audit, registry=registry,
-                    store=self.state.store, prices=config.prices,
-                )  # fmt: skip
-                self.state.use(guards[source])
-            return guards[source]
+        def make_guard(policy: Policy) -> Guard:
+            guard = Guard(
+                policy, audit=self._audit, registry=registry,
+                store=self.state.store, prices=config.prices,
+            )  # fmt: skip
+            self.state.use(guard)
+            return guard
 
-        self.guard = engine(config.policy)
+        self.make_guard = make_guard
+        #: Every engine, and which one a call runs (keys, tenants, routes, models); a
+        #: reload replaces it whole (:meth:`use_policies`).
+        self.policies = PolicySet(config, make_guard)
+        self.guard = self.policies.default_guard
         self.telemetry = self.guard.telemetry
         # The model label names configured models (patterns label what they match).
         self.telemetry.know_models(
@@ -90,12 +90,6 @@ class ProxyApp:
         prices = _price_table(config.prices)
         self.telemetry.label_models_by(prices.label)
         self.telemetry.price_models_by(prices.lookup)
-        default = Client(self.guard, ANONYMOUS)
-        clients: dict[str, Client] = {}
-        for key in config.keys:
-            digest = key.digest()
-            policy = config.policies.get(key.policy, key.policy) if key.policy else config.policy
-            clients[digest] = Client(engine(policy), Principal.from_digest(digest, key.tenant))
         if self.state.needed:  # a policy has budgets
             self.resources.append(Resource("state store", self.state.close, self.state.open))
         upstreams: dict[str, Upstream] = (
@@ -112,12 +106,27 @@ class ProxyApp:
         self.upstreams = Router(upstreams, config)
         self.calls = ModelCalls(self.telemetry)
         self.endpoints = Endpoints(self)
-        self._http = RequestContextMiddleware(
-            ApiErrorMiddleware(
-                AuthMiddleware(self.endpoints, clients=clients, default=default),
-                policy=default.policy,
-            )
+        self._auth = AuthMiddleware(
+            self.endpoints, clients=self.policies.clients, default=self.policies.default
         )
+        self._errors = ApiErrorMiddleware(self._auth, policy=self.policies.default.policy)
+        self._http = RequestContextMiddleware(self._errors)
+        #: Hot reload (SIGHUP, file changes); started with the app (guard/proxy/reload.py).
+        self.reloader: PolicyReloader | None = None
+
+    def use_policies(self, policies: PolicySet, config: ServerConfig) -> None:
+        """Switch to a completely built policy set (and the config it came from).
+
+        Synchronous, so on the event loop nothing runs between the assignments: a request
+        authenticates against the old set or the new one, never a mix. Calls in flight
+        keep the engine they started with.
+        """
+        self.config = config
+        self.policies = policies
+        self.guard = policies.default_guard
+        self._auth.clients = policies.clients
+        self._auth.default = policies.default
+        self._errors.policy = policies.default.policy
 
     @property
     def router(self) -> Router:

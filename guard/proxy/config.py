@@ -21,6 +21,15 @@ from guard.errors import ConfigError
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
+#: The guarded API formats, the keys ``route_policies`` accepts (with their families).
+ROUTE_NAMES = (
+    "openai.chat",
+    "openai.responses",
+    "openai.input_tokens",
+    "anthropic.messages",
+    "anthropic.count_tokens",
+)
+
 #: The API families whose routes carry their own credentials.
 ApiFamily = Literal["openai", "anthropic"]
 
@@ -139,8 +148,20 @@ class ServerConfig(BaseModel):
     workers: int = Field(default=1, ge=1, le=64)
     #: Default policy: a file path or a shipped pack name (``default``, ...).
     policy: str = "default"
-    #: Named policies that client keys can refer to.
+    #: Named policies that client keys and the maps below can refer to.
     policies: dict[str, str] = Field(default_factory=dict)
+    #: Policy per tenant (the tenant of the client key, never one the client asserts).
+    #: Precedence: key ``policy`` > ``tenant_policies`` > ``route_policies`` >
+    #: ``model_policies`` > ``policy``. Values: a ``policies`` name, a file or a pack.
+    tenant_policies: dict[str, str] = Field(default_factory=dict)
+    #: Policy per API route: a format name (``openai.chat``, ``openai.responses``,
+    #: ``anthropic.messages``...) or an API family (``openai``, ``anthropic``).
+    route_policies: dict[str, str] = Field(default_factory=dict)
+    #: Policy per requested model: shell-style patterns (``gpt-4o*``), first match wins.
+    model_policies: dict[str, str] = Field(default_factory=dict)
+    #: Seconds between checks of the config and policy files for changes (hot reload);
+    #: 0 turns polling off (SIGHUP still reloads).
+    reload_interval: float = Field(default=2.0, ge=0)
     #: Named upstreams; the one called ``default`` (or the first) takes unrouted models.
     #: Empty: the built-in offline demo model answers.
     upstreams: dict[str, UpstreamConfig] = Field(default_factory=dict)
@@ -191,6 +212,15 @@ class ServerConfig(BaseModel):
 
         for entry in value:
             parse_route_pattern(entry)  # raises ValueError naming what is wrong
+        return value
+
+    @field_validator("route_policies")
+    @classmethod
+    def _known_routes(cls, value: dict[str, str]) -> dict[str, str]:
+        known = sorted({*ROUTE_NAMES, *(name.partition(".")[0] for name in ROUTE_NAMES)})
+        for route in value:
+            if route not in known:
+                raise ValueError(f"unknown route {route!r}: use one of {', '.join(known)}")
         return value
 
     @model_validator(mode="after")

@@ -111,14 +111,16 @@ class Endpoints:
         call.request_id = context.request_id
         upstream = self.app.upstreams.pick(call.model)
         context.upstream = upstream.name
+        # The policy is chosen once: the call keeps it even if a reload swaps the set.
+        guard = self.app.policies.select(client, fmt.name, call.model)
         exchange = Exchange(
             fmt,
-            client.guard,
+            guard,
             call,
             upstream,
             target.upstream,
             scope["headers"],
-            client.policy,
+            client.policy if guard is client.guard else guard.policy_tag.encode(),
         )
         try:
             if call.stream:

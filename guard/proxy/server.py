@@ -12,8 +12,9 @@ from typing import Any
 
 from guard.errors import MissingDependency
 from guard.exporter import multiprocess_directory
-from guard.proxy.app import ProxyApp
+from guard.proxy.app import ProxyApp, Resource
 from guard.proxy.config import ServerConfig, load_config
+from guard.proxy.reload import SOURCE_VARIABLE, PolicyReloader, ReloadSource
 
 log = logging.getLogger("guardwire.proxy")
 
@@ -28,7 +29,17 @@ def create_app() -> ProxyApp:
     """App factory for uvicorn (used in every worker process)."""
     config = ServerConfig.model_validate_json(os.environ[_RESOLVED])
     _configure_logging(config)
-    return ProxyApp(config)
+    app = ProxyApp(config)
+    attach_reloader(app, ReloadSource.from_env())
+    return app
+
+
+def attach_reloader(app: ProxyApp, source: ReloadSource) -> PolicyReloader:
+    """Reload ``app``'s policies on SIGHUP and when its files change (from start-up on)."""
+    reloader = app.reloader = PolicyReloader(app, source)
+    reloader.install_hangup_handler()
+    app.resources.append(Resource("policy reload", reloader.stop, reloader.start))
+    return reloader
 
 
 def _configure_logging(config: ServerConfig) -> None:
@@ -43,16 +54,14 @@ def serve(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError:
         raise MissingDependency("guardwire serve", "proxy") from None
-    config = load_config(
-        args.config,
-        overrides={
-            "upstream": args.upstream,
-            "policy": args.policy,
-            "host": args.host,
-            "port": args.port,
-            "workers": args.workers,
-        },
-    )
+    overrides = {
+        "upstream": args.upstream,
+        "policy": args.policy,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+    }
+    config = load_config(args.config, overrides=overrides)
     _configure_logging(config)
     ProxyApp(config)  # validate policies, keys and the audit log now, before forking
     _warn_if_open_relay(config)
@@ -66,9 +75,15 @@ def serve(args: argparse.Namespace) -> int:
             log.info("upstream %s: %s", name, upstream.url)
     log.info("policy: %s; listening on http://%s:%d", config.policy, config.host, config.port)
     os.environ[_RESOLVED] = config.for_workers().model_dump_json()
-    # Reload is not implemented yet; SIGHUP's default action would kill the server
-    # (a logrotate "postrotate kill -HUP" habit must not take the sidecar down).
-    signal.signal(signal.SIGHUP, _ignore_hangup)
+    # Each worker re-reads the config file with the same flags when it reloads.
+    source = ReloadSource(
+        args.config or os.environ.get("GUARDWIRE_CONFIG"),
+        {k: v for k, v in overrides.items() if v is not None},
+    )
+    os.environ[SOURCE_VARIABLE] = source.to_env()
+    # Until the app installs its reload handler, SIGHUP's default action would kill the
+    # server (a logrotate "postrotate kill -HUP" habit must not take the sidecar down).
+    signal.signal(signal.SIGHUP, _early_hangup)
     if config.workers == 1:
         _run(uvicorn, config)
         return 0
@@ -85,8 +100,7 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _run(uvicorn: Any, config: ServerConfig) -> None:
-    uvicorn.run(
-        "guard.proxy.server:create_app",
+    settings: dict[str, Any] = dict(
         factory=True,
         host=config.host,
         port=config.port,
@@ -100,13 +114,19 @@ def _run(uvicorn: Any, config: ServerConfig) -> None:
         proxy_headers=False,
         http=HTTP_PROTOCOL,
     )
+    if config.workers == 1:
+        uvicorn.run("guard.proxy.server:create_app", **settings)
+        return
+    # uvicorn's supervisor answers SIGHUP by restarting every worker, and a worker that
+    # meets a broken policy file would not come back: forward the signal instead, so
+    # each worker reloads in place and keeps its policies when the new ones are broken.
+    from guard.proxy._supervisor import run_workers
+
+    run_workers(uvicorn, "guard.proxy.server:create_app", settings)
 
 
-def _ignore_hangup(signum: int, frame: FrameType | None) -> None:
-    log.warning(
-        "received SIGHUP: reloading is not supported yet, ignoring it (policy and config "
-        "stay as loaded; restart guardwire to change them)"
-    )
+def _early_hangup(signum: int, frame: FrameType | None) -> None:
+    log.warning("received SIGHUP while starting: reload once started (policies not loaded yet)")
 
 
 def _warn_if_open_relay(config: ServerConfig) -> None:

@@ -21,6 +21,7 @@ class ProxyState:
     def __init__(self, url: str) -> None:
         self.store: Store = open_store(url)
         self.needed = False
+        self.opened = False
 
     def use(self, guard: Any) -> None:
         """Note an engine; the store is needed when its policy keeps state (budgets, agent)."""
@@ -30,11 +31,19 @@ class ProxyState:
         """Open the store at start-up (an outage is logged; /readyz shows it)."""
         if not self.needed:
             return
+        self.opened = True
         try:
             await self.store.open()
         except StoreError as exc:
             # Budgets fail by their policy's on_error until the store answers.
             log.error("state store not available at start-up: %s", exc)
+
+    async def open_if_needed(self) -> bool:
+        """Open the store when a reloaded policy is the first to need it; True if it did."""
+        if not self.needed or self.opened:
+            return False
+        await self.open()
+        return True
 
     async def close(self) -> None:
         """Close the store at shutdown."""

@@ -1,0 +1,41 @@
+"""Several worker processes under uvicorn's supervisor, with SIGHUP forwarded to them.
+
+uvicorn's supervisor answers SIGHUP by replacing every worker with a new process. A new
+worker that meets a broken policy file cannot start, and everything in flight in the
+old one is drained for nothing. guardwire reloads in place instead: the supervisor
+passes SIGHUP on to each worker that is serving, and each worker reloads its policies
+atomically (:mod:`guard.proxy.reload`), keeping the running ones when the new files are
+broken.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+log = logging.getLogger("guardwire.proxy")
+
+
+def run_workers(uvicorn: Any, app: str, settings: dict[str, Any]) -> None:
+    """What ``uvicorn.run(app, workers=N, ...)`` does, with SIGHUP forwarded."""
+    from uvicorn.supervisors.multiprocess import Multiprocess
+
+    class ReloadingMultiprocess(Multiprocess):
+        def handle_hup(self) -> None:
+            forwarded = 0
+            for process in self.processes:
+                # A worker still starting has no handler yet (SIGHUP would end it); it
+                # reads the files as they are now anyway.
+                if process.pid is not None and process.is_ready(timeout=1):
+                    os.kill(process.pid, signal.SIGHUP)
+                    forwarded += 1
+            log.info("received SIGHUP: reloading policies in %d worker processes", forwarded)
+
+    config = uvicorn.Config(app, **settings)
+    socket = config.bind_socket()
+    try:
+        ReloadingMultiprocess(config, sockets=[socket]).run()
+    finally:
+        socket.close()
