@@ -1,0 +1,168 @@
+"""Reload under load (issue 22, "Checked by"): a real ``guardwire serve`` answers a
+continuous stream of requests while its policy file goes valid → other valid → broken →
+valid. No request fails, every answer is wholly the old or the new policy (its verdict
+matches the policy version named in its ``x-guardwire-policy`` header), and the broken
+file never takes effect.
+
+Each case starts a server (1-3 s, two processes for ``--workers 2``) and waits for the
+reloads to reach every worker: about 3-6 s, the price of testing the real thing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from guard.policy import Policy
+
+POLICY = """\
+name: live
+input:
+  - check: rules
+    name: words
+    rules: [{{name: w, keywords: [{word}], action: block}}]
+"""
+WORDS = ("alpha", "beta", "gamma")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _write(path: Path, text: str) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class Traffic:
+    """Requests sent one after another from a thread, every answer recorded."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.answers: list[tuple[str, int, str]] = []  # (word sent, status, policy tag)
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        # A new connection per request: with several workers, each one answers some.
+        limits = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(timeout=10, limits=limits) as client:
+            number = 0
+            while not self._stop.is_set():
+                word = WORDS[number % len(WORDS)]
+                number += 1
+                try:
+                    response = client.post(
+                        self.url + "/v1/chat/completions",
+                        json={"model": "m", "messages": [{"role": "user", "content": word}]},
+                    )
+                except httpx.HTTPError as exc:
+                    self.failures.append(type(exc).__name__)
+                    continue
+                tag = response.headers.get("x-guardwire-policy", "")
+                self.answers.append((word, response.status_code, tag))
+
+    def __enter__(self) -> Traffic:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=15)
+
+    def wait_for(self, tag: str, in_a_row: int = 20, timeout: float = 10.0) -> None:
+        """Until ``in_a_row`` consecutive answers come from ``tag`` (every worker)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            recent = self.answers[-in_a_row:]
+            if len(recent) == in_a_row and all(answer[2] == tag for answer in recent):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"{tag} never served alone; last tags {self.answers[-5:]}")
+
+
+@pytest.mark.parametrize(("workers", "trigger"), [(1, "poll"), (2, "sighup")])
+def test_no_request_fails_and_none_sees_a_half_or_broken_policy(
+    tmp_path: Path, workers: int, trigger: str
+) -> None:
+    policy = tmp_path / "live.yaml"
+    config = tmp_path / "guardwire.yaml"
+    _write(policy, POLICY.format(word="alpha"))
+    interval = 0.2 if trigger == "poll" else 0
+    _write(config, f"policy: {policy}\nreload_interval: {interval}\nlog_level: info\n")
+    tags = {}
+    for word in WORDS:
+        tags[word] = f"live@{Policy.from_yaml(POLICY.format(word=word), str(policy)).hash}"
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDWIRE_")}
+    command = [sys.executable, "-m", "guard.cli", "serve", "--config", str(config)]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", str(workers)], stderr=log, env=env
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+
+        def change(text: str) -> None:
+            _write(policy, text)
+            if trigger == "sighup":
+                time.sleep(0.05)
+                process.send_signal(signal.SIGHUP)
+
+        with Traffic(url) as traffic:
+            traffic.wait_for(tags["alpha"])
+            change(POLICY.format(word="beta"))
+            traffic.wait_for(tags["beta"])
+            change("name: live\ninput:\n  - check: nosuchcheck\n")
+            time.sleep(1.0)  # several polls / a signal: the broken file is tried and refused
+            change(POLICY.format(word="gamma"))
+            traffic.wait_for(tags["gamma"])
+        assert process.poll() is None, "the server died"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+        log.close()
+    server_log = (tmp_path / "server.log").read_text()
+    log_text = server_log[-3000:]
+    assert traffic.failures == [], log_text
+    assert len(traffic.answers) > 60
+    for word, status, tag in traffic.answers:
+        assert tag in tags.values(), f"a policy version that was never valid: {tag}"
+        policy_word = next(w for w, t in tags.items() if t == tag)
+        # The verdict is the one of the version the header names: wholly old or new.
+        assert status == (400 if word == policy_word else 200), (word, status, tag)
+    assert server_log.count("policy reload") >= workers, server_log[-2000:]
+    assert "keeping the running policies" in server_log
+    if trigger == "sighup":
+        assert "received SIGHUP: reloading policies in 2 worker processes" in server_log
+        assert server_log.count("policies reloaded (SIGHUP)") >= 2 * workers, log_text
+    assert "nosuchcheck" not in server_log.split("keeping the running policies")[0][-200:]
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError("the server did not start")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the server did not start in time")
