@@ -76,7 +76,7 @@ def test_an_asserted_tenant_never_selects_a_policy(mapped: ProxyServer) -> None:
 
 
 def test_unknown_route_names_are_config_errors() -> None:
-    with pytest.raises(ConfigError, match="unknown route 'openai.embeddings'"):
+    with pytest.raises(ConfigError, match=r"unknown route 'openai\.embeddings'"):
         load_config(None, env={}, overrides={"route_policies": {"openai.embeddings": "default"}})
 
 

@@ -40,8 +40,11 @@ def write_config(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
+Setup = tuple[ProxyServer, PolicyReloader, Path, Path]
+
+
 @pytest.fixture
-def setup(tmp_path: Path) -> Iterator[tuple[ProxyServer, PolicyReloader, Path, Path]]:
+def setup(tmp_path: Path) -> Iterator[Setup]:
     policy = tmp_path / "live.yaml"
     write_policy(policy, "alpha")
     config_path = tmp_path / "guardwire.yaml"
@@ -72,7 +75,7 @@ def sample(app: ProxyApp, name: str, labels: dict[str, str] | None = None) -> fl
     return app.telemetry.registry.get_sample_value(name, labels or {})
 
 
-def test_a_valid_change_takes_effect_and_counts(setup: tuple) -> None:  # type: ignore[type-arg]
+def test_a_valid_change_takes_effect_and_counts(setup: Setup) -> None:
     server, reloader, policy, _ = setup
     old_hash = server.app.guard.policy_hash
     assert blocked(server, "alpha")[0] and not blocked(server, "beta")[0]
@@ -90,7 +93,7 @@ def test_a_valid_change_takes_effect_and_counts(setup: tuple) -> None:  # type: 
 
 
 def test_a_broken_file_keeps_the_running_policy_and_logs_file_and_line(
-    setup: tuple,  # type: ignore[type-arg]
+    setup: Setup,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     server, reloader, policy, _ = setup
@@ -115,7 +118,7 @@ def test_a_broken_file_keeps_the_running_policy_and_logs_file_and_line(
     assert blocked(server, "gamma")[0]
 
 
-def test_a_broken_config_file_keeps_everything(setup: tuple) -> None:  # type: ignore[type-arg]
+def test_a_broken_config_file_keeps_everything(setup: Setup) -> None:
     server, reloader, _, config_path = setup
     running = server.app.policies
     write_config(config_path, "policy: [not, a, string]\n")
@@ -123,14 +126,14 @@ def test_a_broken_config_file_keeps_everything(setup: tuple) -> None:  # type: i
     assert server.app.policies is running
 
 
-def test_a_touched_but_unchanged_file_is_not_a_change(setup: tuple) -> None:  # type: ignore[type-arg]
+def test_a_touched_but_unchanged_file_is_not_a_change(setup: Setup) -> None:
     _, reloader, policy, _ = setup
     os.utime(policy, ns=(1, 1))
     assert not reloader.changed()
 
 
 def test_settings_that_need_a_restart_are_reported_and_ignored(
-    setup: tuple,  # type: ignore[type-arg]
+    setup: Setup,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     server, reloader, policy, config_path = setup
@@ -141,7 +144,7 @@ def test_settings_that_need_a_restart_are_reported_and_ignored(
     assert server.app.config.port != 9999 and server.app.config.workers == 1
 
 
-def test_keys_and_maps_are_reloaded(setup: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]
+def test_keys_and_maps_are_reloaded(setup: Setup, tmp_path: Path) -> None:
     server, reloader, policy, config_path = setup
     other = tmp_path / "other.yaml"
     other.write_text("extends: default\nname: other\n", encoding="utf-8")
@@ -183,15 +186,15 @@ def test_an_extends_base_change_is_noticed(tmp_path: Path) -> None:
     assert app.guard.check_input("beta").blocked and not app.guard.check_input("alpha").blocked
 
 
-def test_unchanged_engines_are_kept(setup: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]
-    server, reloader, policy, config_path = setup
+def test_unchanged_engines_are_kept(setup: Setup) -> None:
+    server, reloader, _, _ = setup
     running = server.app.guard
     assert run(reloader)
     assert server.app.guard is running  # same source, same hash: caches and state kept
 
 
 def test_a_call_in_flight_keeps_the_policy_it_started_with(
-    setup: tuple,  # type: ignore[type-arg]
+    setup: Setup,
 ) -> None:
     server, reloader, policy, _ = setup
     client = server.app.policies.default
@@ -211,7 +214,7 @@ def test_needs_restart_lists_only_non_reloadable_fields() -> None:
     assert needs_restart(running, new) == ["host", "store"]
 
 
-def test_sighup_request_before_start_reloads_at_start(setup: tuple) -> None:  # type: ignore[type-arg]
+def test_sighup_request_before_start_reloads_at_start(setup: Setup) -> None:
     _, reloader, policy, _ = setup
     reloader.request()  # no loop yet: remembered
     write_policy(policy, "beta")
