@@ -1,5 +1,5 @@
-"""The ``guardwire`` command line: ``check`` text against a policy, ``serve`` the proxy,
-show and reset ``budgets``.
+"""The ``guardwire`` command line: ``check`` text against a policy, ``test`` policies
+against their case files, ``serve`` the proxy, show and reset ``budgets``.
 
 Exit codes: 0 allowed (also warned or redacted), 1 blocked, 2 usage, policy or
 configuration error.
@@ -101,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     from guard._cli_approve import add_parser as add_approve
 
     add_approve(commands)
+    from guard._cli_test import add_parser as add_test
+
+    add_test(commands)
     return parser
 
 
@@ -122,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from guard._cli_budgets import run
 
             return run(args)
+        if args.command == "test":
+            from guard._cli_test import run as run_tests
+
+            return run_tests(args)
         if args.command == "approve":
             from guard._cli_approve import run as approve
 
