@@ -41,7 +41,7 @@ from guard._yaml import load_yaml, policy_error
 from guard.decision import Decision
 from guard.engine import Guard, text_call
 from guard.errors import PolicyError
-from guard.types import Finding, Passage
+from guard.types import Caller, Finding, Passage
 
 #: Suffix of case files (``default.cases.yaml`` tests ``default.yaml``).
 SUFFIX = ".cases.yaml"
@@ -66,6 +66,8 @@ def evaluate(
     messages: Sequence[dict[str, Any]] | None = None,
     context: Sequence[str] = (),
     model: str | None = None,
+    caller: Caller | None = None,
+    request_id: str | None = None,
 ) -> Evaluation:
     """Run ``guard``'s input or output stage on ``text`` or ``messages``.
 
@@ -73,16 +75,18 @@ def evaluate(
     OpenAI-style message objects.
     """
     if stage == "output":
-        decision = guard.check_output(text or "", context=list(context))
+        decision = guard.check_output(text or "", context=list(context), caller=caller)
         return Evaluation(decision, text=decision.text)
     from guard.formats.text import build_call, prompt_of
 
     passages = [Passage(str(i + 1), passage) for i, passage in enumerate(context)]
     if messages is not None:
-        call = build_call(list(messages), context=passages)
+        call = build_call(list(messages), caller=caller, context=passages)
     else:
-        call = text_call(text or "", context=passages)
+        call = text_call(text or "", caller=caller, context=passages)
     call.model = model
+    if request_id is not None:
+        call.request_id = request_id
     lifecycle = guard.open(call, frontend="check")
     lifecycle.start()
     lifecycle.finish()

@@ -64,6 +64,10 @@ class Endpoints:
             from guard.proxy.approvals import decide_approval
 
             await decide_approval(self.app, scope, receive, send, target)
+        elif kind is Kind.CHECK:
+            from guard.proxy.check_endpoint import check
+
+            await check(self.app, scope, receive, send)
         elif kind is Kind.METHOD_NOT_ALLOWED:
             raise RequestError(
                 f"this model API endpoint accepts POST, not {method}",

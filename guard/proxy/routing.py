@@ -141,6 +141,7 @@ class Kind(Enum):
     READYZ = "readyz"
     METRICS = "metrics"
     APPROVAL = "approval"
+    CHECK = "check"
     UNCHECKED_API = "unchecked_api"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"
@@ -173,6 +174,8 @@ class RouteTable:
             return Route(Kind.MODEL_CALL, fmt.name, fmt)
         if method == "POST" and path.startswith("/guardwire/v1/approvals/"):
             return Route(Kind.APPROVAL, "/guardwire/v1/approvals/{id}")
+        if method == "POST" and path == "/guardwire/v1/check":
+            return Route(Kind.CHECK, path)
         operation = _OPERATIONS.get(path)
         if operation is not None and method in ("GET", "HEAD"):
             return Route(operation, path)

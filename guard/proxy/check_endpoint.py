@@ -1,0 +1,147 @@
+"""``POST /guardwire/v1/check``: the guard as a service, for flows that never call a model.
+
+Runs a policy's input or output stage on given messages or text (and retrieved context)
+and answers with the action, the findings and the redacted text. Request::
+
+    {"stage": "input",                    # or "output"; default "input"
+     "messages": [{"role": "user", "content": "..."}],   # or "text": "..."
+     "context": ["a retrieved passage"],  # optional
+     "model": "gpt-4o",                   # optional: model limits and model_policies
+     "policy": "strict"}                  # optional: a loaded policy by name
+
+Answer (200 for every completed check, blocked or not)::
+
+    {"action": "redact", "policy": "default@1a2b3c4d5e6f", "stage": "input",
+     "findings": [{"check": "secrets", "kind": "regex", "rule": "aws-access-key",
+                   "segment": 0, "start": 7, "end": 27, "score": 1.0, "action": "redact"}],
+     "messages": [...]}                   # or "text": "...", as redacted
+
+Same authentication as model calls (client keys), same metrics and audit line (frontend
+``check``). Without ``policy`` the caller's policy applies (its key, tenant, model).
+Errors use the OpenAI error shape (``{"error": {"message", "type", "code"}}``) and
+never echo the request's text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from guard.errors import RequestError
+from guard.formats.base import dumps
+from guard.identity import bind_caller
+from guard.proxy.asgi import Receive, Scope, Send, read_body, respond
+from guard.proxy.middleware import authenticated_client, context_of
+from guard.proxy.responses import JSON, guard_headers
+from guard.types import Caller
+
+if TYPE_CHECKING:
+    from guard.proxy.app import ProxyApp
+
+#: The route's path.
+PATH = "/guardwire/v1/check"
+
+
+class CheckRequest(BaseModel):
+    """The body of ``POST /guardwire/v1/check``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stage: Literal["input", "output"] = "input"
+    text: str | None = None
+    messages: list[dict[str, Any]] | None = Field(default=None, min_length=1)
+    context: list[str] = Field(default_factory=list)
+    model: str | None = Field(default=None, max_length=256)
+    policy: str | None = Field(default=None, max_length=256)
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> CheckRequest:
+        if (self.text is None) == (self.messages is None):
+            raise ValueError("give exactly one of 'text' or 'messages'")
+        if self.stage == "output" and self.messages is not None:
+            raise ValueError("the output stage checks a reply: give it as 'text'")
+        return self
+
+
+async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run the stage and answer with the decision."""
+    from guard.policy_tests import evaluate
+
+    client = authenticated_client(scope)
+    body = await read_body(
+        scope, receive, limit=app.config.max_body_bytes, timeout=app.config.body_timeout
+    )
+    request = _parse(body)
+    policies = app.policies
+    if request.policy is not None:
+        guard = policies.named(request.policy)
+        if guard is None:
+            raise RequestError(
+                "no loaded policy has this name: use a name from the config's 'policies' "
+                "or a policy's 'name'",
+                status=404,
+                code="unknown_policy",
+            )
+    else:
+        guard = policies.select(client, "", request.model)
+    caller = bind_caller(scope["state"]["principal"], Caller(route="check"))
+    try:
+        evaluation = evaluate(
+            guard,
+            request.stage,
+            text=request.text,
+            messages=request.messages,
+            context=request.context,
+            model=request.model,
+            caller=caller,
+            request_id=context_of(scope).request_id,
+        )
+    except TypeError as exc:  # messages that are not OpenAI-style message objects
+        raise RequestError(str(exc).replace("a wrapped function's", "the")) from None
+    decision = evaluation.decision
+    answer: dict[str, Any] = {
+        "action": decision.action.label,
+        "policy": guard.policy_tag,
+        "stage": request.stage,
+        "findings": [_finding(f) for f in decision.findings],
+    }
+    if evaluation.messages is not None:
+        answer["messages"] = evaluation.messages
+    else:
+        answer["text"] = evaluation.text
+    context = context_of(scope)
+    context.outcome = "blocked" if decision.blocked else "allowed"
+    headers = guard_headers(context.request_id, decision.action.label, guard.policy_tag.encode())
+    headers.append((b"content-type", JSON))
+    await respond(send, 200, headers, dumps(answer))
+
+
+def _parse(body: bytes) -> CheckRequest:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise RequestError("the request body must be a JSON object", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise RequestError("the request body must be a JSON object", code="invalid_json")
+    try:
+        return CheckRequest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "body"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise RequestError(f"invalid check request ({field}): {message}") from None
+
+
+def _finding(finding: Any) -> dict[str, Any]:
+    return {
+        "check": finding.check,
+        "kind": finding.kind,
+        "rule": finding.rule,
+        "segment": finding.segment,
+        "start": finding.start,
+        "end": finding.end,
+        "score": round(finding.score, 4),
+        "action": finding.action.label,
+    }
