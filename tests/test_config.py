@@ -169,6 +169,7 @@ _README_TEXT_PENDING: set[str] = {
     "route_policies",
     "model_policies",
     "reload_interval",
+    "min_entropy",
 }
 
 

@@ -10,6 +10,9 @@ each redacted to ``[<ENTRY>]`` unless the entry sets ``replacement``.
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from typing import Any
 
 #: name -> regex (folded text). Sources: the providers' documented key formats.
@@ -43,11 +46,65 @@ CATALOGUE: dict[str, str] = {
         r"\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|"
         r"sqlserver|jdbc:[a-z]{2,12})://[^\s:/@]{1,64}:[^\s@/]{1,128}@"
     ),
+    # Candidates only: a match counts when its entropy is high (see high_entropy below).
+    "high-entropy": r"\b[0-9a-z][0-9a-z+/_-]{19,127}={0,2}",
     "credential-assignment": (
         r"\b(?:password|passwd|pwd|secret|api_?key|access_?token|auth_?token)['\"]?\s{0,3}"
         r"[=:]\s{0,3}['\"][^'\"\s]{8,128}['\"]"
     ),
 }
+
+
+#: Catalogue entries that are candidates, kept only when :func:`high_entropy` agrees:
+#: the share of the most entropy a string of the match's length and alphabet can have.
+MIN_ENTROPY = {"high-entropy": 0.75}
+
+_HEX = frozenset("0123456789abcdef")
+#: Words just before a hex token that say it is a digest or an id, not a secret.
+_HASH_CONTEXT = re.compile(
+    r"(?:sha\d*|md5|hash|digest|checksum|commit|revision|\brev|etag|integrity|fingerprint|"
+    r"object|blob|tree|\bid|uuid|git|sum)\W{0,3}(?:[\w-]{0,12}\W{1,3}){0,2}$"
+)
+#: Right before a token: a base64 image or file (data URI), an SSH public key, a
+#: ``\u00f6`` escape, an SRI ``sha384-`` hash (part of the token).
+_BENIGN_PREFIX = re.compile(r"(?:base64,|ssh-(?:rsa|ed25519|dss) |ecdsa-[\w-]+ |\\)$")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_SRI = ("sha256-", "sha384-", "sha512-")
+
+
+def high_entropy(text: str, start: int, end: int, min_share: float) -> bool:
+    """Whether ``text[start:end]`` (folded: lower case) looks like a random secret.
+
+    Shannon entropy alone cannot tell a 24-character token from an identifier, so a
+    match must also mix letters and digits often (random base64 switches between them
+    about every fourth character; ``get_user_balance_v2`` once), and must not be a UUID,
+    a hex digest named as such (``sha256:``, ``commit``, ``etag``...), a data URI, an
+    SSH public key or a ``\\u00f6`` escape. Calibrated on random base64/hex tokens
+    (20 characters: ~80-95 % caught; 32 and longer: over 92 %) against code (0.02 % of
+    the lines of the installed Python packages flagged, mostly real random ids).
+    """
+    token = text[start:end].rstrip("=")
+    if token.startswith(_SRI) or _UUID.fullmatch(token):
+        return False
+    letters = sum(c.isalpha() for c in token)
+    if letters == 0 or letters == len(token):
+        return False
+    switches = sum(
+        a.isdigit() != b.isdigit() and (a.isalnum() and b.isalnum())
+        for a, b in zip(token, token[1:], strict=False)
+    )
+    if switches < max(3, len(token) * 0.12):
+        return False
+    before = text[max(0, start - 40) : start]
+    if _BENIGN_PREFIX.search(before):
+        return False
+    hexadecimal = set(token) <= _HEX
+    if hexadecimal and _HASH_CONTEXT.search(before):
+        return False
+    counts = Counter(token).values()
+    entropy = -sum(n / len(token) * math.log2(n / len(token)) for n in counts)
+    most = math.log2(min(len(token), 16 if hexadecimal else 38))
+    return entropy >= min_share * most
 
 
 def expand(entries: Any) -> Any:
@@ -77,12 +134,13 @@ def expand(entries: Any) -> Any:
             raise ValueError(f"rule '{name}': 'secrets' must be 'all' or a list of catalogue names")
         replacement = rule.pop("replacement", None)
         for secret in names:
-            out.append(
-                {
-                    **rule,
-                    "name": f"{name}.{secret}",
-                    "regex": CATALOGUE[secret],
-                    "replacement": replacement or f"[{secret.upper().replace('-', '_')}]",
-                }
-            )
+            expanded = {
+                **rule,
+                "name": f"{name}.{secret}",
+                "regex": CATALOGUE[secret],
+                "replacement": replacement or f"[{secret.upper().replace('-', '_')}]",
+            }
+            if secret in MIN_ENTROPY:
+                expanded.setdefault("min_entropy", MIN_ENTROPY[secret])
+            out.append(expanded)
     return out

@@ -32,6 +32,7 @@ from guard.checks._patterns import SHORT_TEXT, CompiledRegex, is_word, partial_p
 from guard.checks._regex import compile_regex, fold_pattern, match_width
 from guard.checks._rules_call import CallRuleFields
 from guard.checks._secrets import expand as expand_secrets
+from guard.checks._secrets import high_entropy
 from guard.checks.base import CheckConfig, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.normalize import FoldedText, Normalized, normalize
 from guard.types import Action, Call, Finding, Verdict
@@ -61,6 +62,10 @@ class RuleSpec(CallRuleFields):
     #: ``{n,}``) needs this cap on a progressive stream's output, and a longer match
     #: there triggers ``stream.on_holdback_overflow``.
     max_length: int | None = Field(default=None, ge=1, le=4096)
+    #: A regex match counts only when it looks random: its Shannon entropy is at least
+    #: this share (0-1) of the most a string of its length and alphabet (hex or base64)
+    #: can have, and it mixes letters and digits (``secrets: [high-entropy]`` sets 0.75).
+    min_entropy: float | None = Field(default=None, gt=0, le=1)
 
     @field_validator("keywords")
     @classmethod
@@ -173,6 +178,9 @@ class RulesCheck(TextCheck):
         # leading boundary.
         self._loose = keyword_alternation(self._terms, whole_words=False)
         self._regexes = [CompiledRegex(rule) for rule in config.rules if rule.regex is not None]
+        # Regexes whose matches are only candidates (high-entropy secrets): consulted
+        # per match, so clean text pays nothing.
+        self._entropy = {id(r): r.rule.min_entropy for r in self._regexes if r.rule.min_entropy}
         self._prefixed = [r for r in self._regexes if r.prefixes is not None]
         self._unprefixed = [r for r in self._regexes if r.prefixes is None]
         self._capped = [r for r in self._regexes if r.capped]
@@ -253,8 +261,15 @@ class RulesCheck(TextCheck):
                     continue
                 first = candidate.start()
             for match in regex.pattern.finditer(text, first):
+                if self._entropy and not self._random(regex, text, match):
+                    continue
                 found.append(self._finding(regex.rule, "regex", folded.span(*match.span())))
         return found
+
+    def _random(self, regex: CompiledRegex, text: str, match: re.Match[str]) -> bool:
+        """False for a candidate match of a ``min_entropy`` rule that does not look random."""
+        share = self._entropy.get(id(regex))
+        return share is None or high_entropy(text, match.start(), match.end(), share)
 
     def _hold(self, folded: Folded, start: int, gated: bool) -> int:
         """How many trailing original characters a match could still start in.
@@ -292,7 +307,9 @@ class RulesCheck(TextCheck):
             for match in regex.pattern.finditer(folded.text):
                 if match.start() >= start:
                     break
-                if match.end() > start:
+                if match.end() > start and (
+                    not self._entropy or self._random(regex, folded.text, match)
+                ):
                     found.append(self._finding(regex.rule, "regex", folded.span(*match.span())))
         return found
 

@@ -43,6 +43,7 @@ SAMPLES = {
     "private-key": "-----BEGIN RSA PRIVATE KEY-----",
     "connection-string-password": "postgres://app:s3cr3t-pass@db.internal:5432/app",
     "credential-assignment": 'password = "correct-horse-battery"',
+    "high-entropy": "token 7hQ2vX9kLm4Pz8Rt1Wb6Nc3Yd5Fg0Js2",
 }
 
 
