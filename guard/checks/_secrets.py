@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from itertools import pairwise
 from typing import Any
 
 #: name -> regex (folded text). Sources: the providers' documented key formats.
@@ -91,7 +92,7 @@ def high_entropy(text: str, start: int, end: int, min_share: float) -> bool:
         return False
     switches = sum(
         a.isdigit() != b.isdigit() and (a.isalnum() and b.isalnum())
-        for a, b in zip(token, token[1:], strict=False)
+        for a, b in pairwise(token)
     )
     if switches < max(3, len(token) * 0.12):
         return False
