@@ -15,7 +15,7 @@ from bench._runner import write
 
 BENCHMARKS = (
     "engine", "transport", "proxy_load", "streaming", "stores", "upstream_client", "budget",
-    "pii", "schema", "grounding", "agent", "injection", "telemetry",
+    "pii", "schema", "grounding", "agent", "injection", "telemetry", "keywords",
 )  # fmt: skip
 
 
