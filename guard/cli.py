@@ -38,11 +38,18 @@ endpoints:
   POST /v1/chat/completions, /v1/messages (and Azure /openai/deployments/NAME/...)
                        guarded model calls, streamed or not
   GET  /v1/models      forwarded unchecked (the 'passthrough' allow-list)
+  POST /guardwire/v1/check
+                       run a policy's input or output stage on given messages or text
+                       (no model call): action, findings, redacted text
   GET  /metrics        Prometheus metrics (all worker processes)
   GET  /healthz        liveness;  GET /readyz  readiness (upstreams reachable)
 
-Exit status 2 on a configuration or policy error. SIGTERM drains in-flight requests;
-SIGHUP is ignored (reload is not supported yet).
+Exit status 2 on a configuration or policy error. SIGTERM drains in-flight requests.
+SIGHUP, and a change to the config or a policy file (checked every 'reload_interval'
+seconds, default 2), reload the policies in every worker: atomically, and a broken
+file keeps the running policies (logged with file and line, counted in
+guardwire_policy_reloads_total). Listen address, workers, upstreams and store need a
+restart.
 """
 
 

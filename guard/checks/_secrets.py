@@ -91,8 +91,7 @@ def high_entropy(text: str, start: int, end: int, min_share: float) -> bool:
     if letters == 0 or letters == len(token):
         return False
     switches = sum(
-        a.isdigit() != b.isdigit() and (a.isalnum() and b.isalnum())
-        for a, b in pairwise(token)
+        a.isdigit() != b.isdigit() and (a.isalnum() and b.isalnum()) for a, b in pairwise(token)
     )
     if switches < max(3, len(token) * 0.12):
         return False
