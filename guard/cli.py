@@ -81,6 +81,19 @@ def _parser() -> argparse.ArgumentParser:
         default="input",
         help="check as a prompt (input, default) or as a model reply (output)",
     )
+    check.add_argument(
+        "--messages",
+        action="store_true",
+        help="TEXT is a JSON list of OpenAI-style messages (every role is checked)",
+    )
+    check.add_argument(
+        "--context",
+        metavar="PASSAGE",
+        action="append",
+        default=[],
+        help="a retrieved passage the checks see as context (repeatable)",
+    )
+    check.add_argument("--model", help="the model the call is for (model limits)")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     serve = commands.add_parser(
@@ -157,10 +170,37 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from guard.engine import Guard
+    from guard.policy_tests import evaluate
 
     text = sys.stdin.read() if args.text == "-" else args.text
+    messages = None
+    if args.messages:
+        try:
+            messages = json.loads(text)
+        except ValueError:
+            print("guardwire: --messages: TEXT is not valid JSON", file=sys.stderr)
+            return EXIT_ERROR
+        if args.stage == "output" or not isinstance(messages, list):
+            print(
+                "guardwire: --messages takes a JSON list of messages (input stage)",
+                file=sys.stderr,
+            )
+            return EXIT_ERROR
     guard = Guard(args.policy)
-    decision = guard.check_input(text) if args.stage == "input" else guard.check_output(text)
+    # The same evaluation as POST /guardwire/v1/check and `guardwire test`.
+    try:
+        evaluation = evaluate(
+            guard,
+            args.stage,
+            text=None if messages is not None else text,
+            messages=messages,
+            context=args.context,
+            model=args.model,
+        )
+    except TypeError as exc:
+        print(f"guardwire: --messages: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    decision = evaluation.decision
     if args.json:
         print(
             json.dumps(
@@ -172,6 +212,8 @@ def _check(args: argparse.Namespace) -> int:
                     "policy_hash": decision.policy_hash,
                     "message": decision.message(),
                     "latency_ms": round(decision.latency * 1000, 4),
+                    "redacted": (evaluation.messages if messages is not None
+                                 else evaluation.text),
                     "checks": [
                         {"check": v.check, "action": v.action.label, "shadow": v.shadow,
                          "findings": [f.as_record() for f in v.findings]}
