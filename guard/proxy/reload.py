@@ -97,6 +97,9 @@ class PolicyReloader:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = False
+        #: Policy files a failed reload referred to, watched until a reload succeeds
+        #: (fixing a broken new file must trigger the next reload).
+        self._attempted: list[str] = []
         #: Path -> (mtime_ns, size, sha256) as last seen.
         self._seen: dict[str, tuple[int, int, str]] = {}
         self._remember()
@@ -104,7 +107,10 @@ class PolicyReloader:
     def files(self) -> list[str]:
         """The config file and every policy file in use, ``extends`` bases included."""
         files = [self.source.config] if self.source.config else []
-        return files + [f for f in self.app.policies.files if f not in files]
+        for path in (*self.app.policies.files, *self._attempted):
+            if path not in files:
+                files.append(path)
+        return files
 
     async def start(self) -> None:
         """Start polling (at app start-up); a SIGHUP that arrived earlier reloads now."""
@@ -186,6 +192,7 @@ class PolicyReloader:
                 self._remember()  # do not retry the same broken contents every poll
                 return False
             before = self.app.policies.tags
+            self._attempted = []
             self.app.use_policies(policies, config)
             for name, digest in before - policies.tags:
                 telemetry.policy_info.labels(name, digest).set(0)
@@ -203,6 +210,7 @@ class PolicyReloader:
 
     def _build(self, made: list[Guard]) -> tuple[ServerConfig, PolicySet]:
         new = self.source.load()
+        self._attempted = _policy_files(new)
         running = self.app.config
         ignored = needs_restart(running, new)
         if ignored:
@@ -221,6 +229,19 @@ class PolicyReloader:
             return guard
 
         return config, PolicySet(config, make_guard, previous=self.app.policies)
+
+
+def _policy_files(config: ServerConfig) -> list[str]:
+    """The policy files ``config`` refers to directly (pack names are not files)."""
+    references = [config.policy, *config.policies.values()]
+    references += [key.policy for key in config.keys if key.policy]
+    for mapping in (config.tenant_policies, config.route_policies, config.model_policies):
+        references += mapping.values()
+    return [
+        ref
+        for ref in dict.fromkeys(config.policies.get(r, r) for r in references)
+        if Path(ref).is_file()
+    ]
 
 
 def _stat(path: str) -> tuple[int, int]:

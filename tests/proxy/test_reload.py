@@ -225,3 +225,15 @@ def test_sighup_request_before_start_reloads_at_start(setup: Setup) -> None:
 
     asyncio.run(start_and_stop())
     assert reloader.app.guard.check_input("beta").blocked
+
+
+def test_fixing_a_broken_new_policy_file_is_noticed(setup: Setup, tmp_path: Path) -> None:
+    server, reloader, _, config_path = setup
+    new_policy = tmp_path / "new.yaml"
+    new_policy.write_text("mode: enforced\n", encoding="utf-8")
+    write_config(config_path, f"policy: {new_policy}\nreload_interval: 0\n")
+    assert reloader.changed() and not run(reloader)
+    assert not reloader.changed()
+    write_policy(new_policy, "delta")
+    assert reloader.changed() and run(reloader)
+    assert blocked(server, "delta")[0]
