@@ -13,7 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import tempfile
+from pathlib import Path
 from typing import Any
+
+from guard.proxy.reload import HANGUP_READY_DIR
 
 log = logging.getLogger("guardwire.proxy")
 
@@ -26,16 +30,24 @@ def run_workers(uvicorn: Any, app: str, settings: dict[str, Any]) -> None:
         def handle_hup(self) -> None:
             forwarded = 0
             for process in self.processes:
-                # A worker still starting has no handler yet (SIGHUP would end it); it
-                # reads the files as they are now anyway.
-                if process.pid is not None and process.is_ready(timeout=1):
-                    os.kill(process.pid, signal.SIGHUP)
+                # Only a worker that said its handler is installed gets the signal: one
+                # still starting would be ended by it (and reads the files as they are
+                # now anyway). Not a health ping: a loaded worker may answer one late.
+                pid = process.pid
+                if pid is not None and (ready / str(pid)).exists():
+                    try:
+                        os.kill(pid, signal.SIGHUP)
+                    except ProcessLookupError:
+                        continue
                     forwarded += 1
             log.info("received SIGHUP: reloading policies in %d worker processes", forwarded)
 
     config = uvicorn.Config(app, **settings)
     socket = config.bind_socket()
-    try:
-        ReloadingMultiprocess(config, sockets=[socket]).run()
-    finally:
-        socket.close()
+    with tempfile.TemporaryDirectory(prefix="guardwire-hup-") as directory:
+        ready = Path(directory)
+        os.environ[HANGUP_READY_DIR] = directory  # inherited by the spawned workers
+        try:
+            ReloadingMultiprocess(config, sockets=[socket]).run()
+        finally:
+            socket.close()

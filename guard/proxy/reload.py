@@ -17,6 +17,7 @@ logged as such and ignored.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import logging
@@ -33,6 +34,10 @@ from guard.errors import GuardError
 from guard.policy import Policy
 from guard.proxy.config import ServerConfig, load_config
 from guard.proxy.policies import PolicySet
+
+#: Environment variable naming the directory where each worker marks (a file named by
+#: its pid) that its SIGHUP handler is installed, so the supervisor may forward SIGHUP.
+HANGUP_READY_DIR = "GUARDWIRE_HANGUP_READY_DIR"
 
 if TYPE_CHECKING:
     from guard.proxy.app import ProxyApp
@@ -144,6 +149,10 @@ class PolicyReloader:
             self.request()
 
         signal.signal(signal.SIGHUP, on_hangup)
+        ready = os.environ.get(HANGUP_READY_DIR)
+        if ready:  # tell the supervisor this worker may now be sent SIGHUP
+            with contextlib.suppress(OSError):
+                (Path(ready) / str(os.getpid())).touch()
 
     async def _poll(self) -> None:
         while True:
