@@ -20,15 +20,8 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from guard.grounding.text import (
-    ANTONYMS,
-    NEGATIONS,
-    FigurePool,
-    figures,
-    fold,
-    sentence_words,
-    term,
-)
+from guard.grounding.figures import FigurePool, figures
+from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, term
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
 #: ``acquired``); only terms longer than it have one.

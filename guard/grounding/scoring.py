@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from itertools import repeat
 from operator import add
 
+from guard.grounding.figures import figures
 from guard.grounding.passages import PREFIX, PassageIndex
-from guard.grounding.text import ANTONYMS, STOPWORDS, figures, has_negation, terms_of, words
+from guard.grounding.text import ANTONYMS, STOPWORDS, has_negation, terms_of, words
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})")
 _PREFIX_CREDIT = 0.6
@@ -108,11 +109,11 @@ def score_claim(
     reasons: list[str] = []
     score = best_share if stems else 1.0
     # Figures: must be in the supporting passage; elsewhere counts for less.
-    for value, tolerance in claim_figures:
-        if passage is not None and index.figure_pool(passage).matches(value, tolerance):
+    for value, tolerance, unit in claim_figures:
+        if passage is not None and index.figure_pool(passage).matches(value, tolerance, unit):
             continue
         numbers = [only_passage] if only_passage is not None else range(len(index.passages))
-        if any(index.figure_pool(n).matches(value, tolerance) for n in numbers):
+        if any(index.figure_pool(n).matches(value, tolerance, unit) for n in numbers):
             reasons.append("number_elsewhere")
         else:
             reasons.append("number_mismatch")

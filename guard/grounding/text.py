@@ -7,10 +7,10 @@ again and again (stems), and linear in the text.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left
-from collections.abc import Collection
 from functools import lru_cache
 from operator import methodcaller
+
+from guard.grounding.units import UNIT_WORDS
 
 #: Function words carry no evidence: they are dropped before scoring.
 STOPWORDS = frozenset(
@@ -45,32 +45,7 @@ for _left, _right in _ANTONYM_PAIRS:
 WORD = re.compile(r"\w+(?:'\w+)?")
 _find_words = WORD.findall
 _ends_contracted_negation = methodcaller("endswith", "n't")
-#: "one" is left out: it is a pronoun far more often than a count.
-_NUMBER_WORDS = {
-    "zero": 0, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
-    "seventy": 70, "eighty": 80, "ninety": 90, "hundred": 100, "dozen": 12,
-}  # fmt: skip
-_NUMBER_WORD_SET = frozenset(_NUMBER_WORDS)
 _DIGIT = re.compile(r"\d")
-_SEPARATORS = re.compile(r"[,\u202f\u00a0 ]")
-_SCALES = {
-    "thousand": 1e3, "k": 1e3, "million": 1e6, "mn": 1e6, "m": 1e6, "mio": 1e6,
-    "billion": 1e9, "bn": 1e9, "b": 1e9, "trillion": 1e12, "tn": 1e12,
-}  # fmt: skip
-#: A figure: digits with thousands separators and decimals, an optional scale word.
-#: A spaced ``m`` or ``b`` is a unit, not a scale: "5 m" is five metres, "5m" and "$5M"
-#: are five million (groups: whole, decimals, scale, spaced unit).
-NUMBER = re.compile(
-    # The look-behind (no word character or dot before the figure) comes after the first
-    # digit so that the scan can skip to digits: twice as fast on prose.
-    r"(\d(?<![\w.]\d)\d{0,2}(?:[,\u202f\u00a0 ]\d{3})+|\d(?<![\w.]\d)\d*)(?:\.(\d+))?"
-    r"(?:(\s[mb])\b|\s?(thousand|million|billion|trillion|mn|bn|tn|mio|k|m|b)\b)?",
-    re.IGNORECASE,
-)
-
 _SUFFIXES = (
     ("ational", "ate"), ("ization", "ize"), ("fulness", "ful"), ("iveness", "ive"),
     ("ations", "ate"), ("ation", "ate"), ("ments", ""), ("ment", ""), ("ness", ""),
@@ -152,12 +127,13 @@ _TERMS_LIMIT = 200_000
 
 
 def term(word: str) -> str:
-    """The content stem of a lower-case word, or ``""`` for a stopword, a figure or a
-    scale word (figures are compared as values, see :func:`figures`)."""
+    """The content stem of a lower-case word, or ``""`` for a stopword, a figure, or a
+    scale or unit word (figures are compared as values with their units, see
+    :func:`guard.grounding.figures.figures`)."""
     known = _TERMS.get(word)
     if known is not None:
         return known
-    dropped = word in STOPWORDS or word in _SCALES or _DIGIT.search(word)
+    dropped = word in STOPWORDS or word in UNIT_WORDS or _DIGIT.search(word)
     found = "" if dropped else stem(word)
     if len(_TERMS) >= _TERMS_LIMIT:
         _TERMS.clear()
@@ -188,70 +164,3 @@ def has_negation(tokens: list[str] | frozenset[str]) -> bool:
     if not NEGATIONS.isdisjoint(tokens):
         return True
     return any(map(_ends_contracted_negation, tokens))
-
-
-def figures(text: str, word_list: Collection[str] | None = None) -> list[tuple[float, float]]:
-    """Figures in ``text`` as (value, tolerance); ``word_list`` is ``words(text)`` when the
-    caller has it already (number words such as ``seven`` are found there).
-
-    ``1.5 million`` and ``1,500,000`` are both 1.5e6. The tolerance is half a unit of the
-    last significant digit written, so a rounded figure (``1.5 million`` for
-    ``1,512,000``) still matches; a year-like integer is exact.
-    """
-    found: list[tuple[float, float]] = []
-    if _DIGIT.search(text):
-        # findall hands over plain tuples (no match objects); most figures are plain
-        # integers and take the short way.
-        for whole, decimals, unit, scale in NUMBER.findall(text):
-            if not (decimals or scale or unit) and whole.isdigit() and len(whole) < 5:
-                found.append((float(whole), 0.5))
-            else:
-                found.append(_figure(whole, decimals, scale, bool(unit)))
-    vocabulary = words(text) if word_list is None else word_list
-    for word in _NUMBER_WORD_SET.intersection(vocabulary):
-        found.append((float(_NUMBER_WORDS[word]), 0.0))
-    return found
-
-
-def _figure(whole: str, decimals: str, scale: str, unit: bool) -> tuple[float, float]:
-    digits = whole if whole.isdigit() else _SEPARATORS.sub("", whole)
-    value = float(f"{digits}.{decimals}" if decimals else digits)
-    step = 10.0 ** -len(decimals) if decimals else 1.0
-    if scale:
-        factor = _SCALES[scale.lower()]
-        value, step = value * factor, step * factor
-    elif not decimals and not unit and value >= 10000:
-        # 1,500,000 written in full: trailing zeros are rounding, not precision.
-        stripped = digits.rstrip("0")
-        step = 10.0 ** (len(digits) - len(stripped)) if stripped else 1.0
-    return value, step / 2
-
-
-class FigurePool:
-    """The figures of one passage, sorted by value for range lookups."""
-
-    __slots__ = ("reach", "tolerances", "values")
-
-    def __init__(self, found: list[tuple[float, float]]) -> None:
-        found = sorted(found)
-        self.values = [value for value, _ in found]
-        self.tolerances = [tolerance for _, tolerance in found]
-        #: The widest tolerance of a rounded passage figure ("about 1.5 million").
-        self.reach = max((t for t in self.tolerances if t > 0.5), default=0.0)
-
-    def matches(self, value: float, tolerance: float) -> bool:
-        """Whether ``value`` (± ``tolerance``) equals one of the figures, or lies within
-        the rounding of a rounded one."""
-        exact = max(tolerance, 1e-9 * max(abs(value), 1.0))
-        low = bisect_left(self.values, value - max(exact, self.reach))
-        for position in range(low, len(self.values)):
-            other = self.values[position]
-            if other > value + max(exact, self.reach):
-                break
-            gap = abs(value - other)
-            if gap <= exact:
-                return True
-            other_tolerance = self.tolerances[position]
-            if other_tolerance > 0.5 and gap <= other_tolerance:
-                return True
-        return False

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from bench.grounding import answer, passage
 from guard.grounding import assess, passages
-from guard.grounding.text import NUMBER, WORD, fold, sentence_words, words_of_folded
+from guard.grounding.figures import NUMBER
+from guard.grounding.text import WORD, fold, sentence_words, words_of_folded
 
 #: What the scorer read before the fast tokenizer: one regex for words and sentence ends.
 _TOKENS = re.compile(r"\w+(?:'\w+)?|[.!?](?=\s|$)|\n")
@@ -54,7 +55,8 @@ def test_fast_tokenizer_reads_the_same_words_and_sentences(text: str) -> None:
 @given(_TEXT)
 @settings(max_examples=400, deadline=None)
 def test_figure_regex_finds_what_the_look_behind_first_one_found(text: str) -> None:
-    assert NUMBER.findall(text) == _OLD_NUMBER.findall(text)
+    # (The unit group is new: units are read after what the old regex read.)
+    assert [found[:4] for found in NUMBER.findall(text)] == _OLD_NUMBER.findall(text)
 
 
 def test_cached_and_fresh_passages_score_alike() -> None:
