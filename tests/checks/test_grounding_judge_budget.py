@@ -95,6 +95,11 @@ def _spent_tokens(store: MemoryStore) -> int:
     return sum(sync.get(k) for k in list(sync._counters) if k.endswith(":tokens"))
 
 
+def _held_tokens(store: MemoryStore) -> int:
+    sync: Any = store.sync
+    return sum(sync.reserved(k) for k in list(sync._holds) if k.endswith(":tokens"))
+
+
 async def _run(engine: guard.Guard, text: str) -> Action:
     lifecycle = engine.open(_call(), frontend="check")
     forwarded = await lifecycle.astart()
@@ -112,6 +117,7 @@ async def test_the_judges_usage_is_spent_from_the_calls_budget(judge: PaidJudge)
     assert judge.seen == 1
     # The call's own usage (40 + 10) and the judge's (300 + 5), nothing held any more.
     assert _spent_tokens(store) == 50 + 305
+    assert _held_tokens(store) == 0
 
 
 async def test_a_budget_that_cannot_afford_the_judge_keeps_the_lexical_score(
@@ -124,3 +130,22 @@ async def test_a_budget_that_cannot_afford_the_judge_keeps_the_lexical_score(
     assert judge.seen == 0
     assert lexical is Action.BLOCK  # no judge: the lexical score (below 0.5) stands
     assert _spent_tokens(store) == 50
+
+
+class BrokenJudge(PaidJudge):
+    async def score(self, claim: str, passages: Sequence[Passage]) -> Judgement:
+        self.seen += 1
+        raise RuntimeError("judge upstream failed")
+
+
+async def test_a_judge_that_fails_releases_its_hold() -> None:
+    broken = BrokenJudge()
+    register_judge("paid", broken)
+    try:
+        engine, store = _engine(limit_tokens=100_000)
+        await _run(engine, UNSURE)  # the check's failure follows on_error (block)
+        assert broken.seen == 1
+        assert _spent_tokens(store) == 50  # the call's usage only
+        assert _held_tokens(store) == 0  # and the judge's hold is gone
+    finally:
+        unregister_judge("paid")
