@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from guard.grounding.figures import FigurePool, figures
-from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, term
+from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stems_of
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
 #: ``acquired``); only terms longer than it have one.
@@ -58,7 +58,8 @@ class PassageText:
         folded = fold(text)
         sentences = sentence_words(folded)
         every_word: set[str] = set().union(*sentences)
-        stems = dict(zip(every_word, map(term, every_word), strict=True))
+        distinct = list(every_word)
+        stems = dict(zip(distinct, stems_of(distinct), strict=True))
         stem_of = stems.__getitem__
         terms: list[frozenset[str]] = []
         for sentence in sentences:

@@ -7,8 +7,10 @@ again and again (stems), and linear in the text.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from operator import methodcaller
+from typing import cast
 
 from guard.grounding.units import UNIT_WORDS
 
@@ -141,17 +143,18 @@ def term(word: str) -> str:
     return found
 
 
-def terms_of(word_list: list[str]) -> list[str]:
+def terms_of(word_list: Sequence[str]) -> list[str]:
     """Content stems of a word list, in order."""
-    get = _TERMS.get
-    out = []
-    for word in word_list:
-        found = get(word)
-        if found is None:
-            found = term(word)
-        if found:
-            out.append(found)
-    return out
+    return list(filter(None, stems_of(word_list)))
+
+
+def stems_of(word_list: Sequence[str]) -> list[str]:
+    """:func:`term` of each word, in order (``""`` for those without one): cache hits
+    are looked up in C, only unseen words call :func:`term`."""
+    found = list(map(_TERMS.get, word_list))
+    if None in found:
+        return [term(w) if s is None else s for w, s in zip(word_list, found, strict=True)]
+    return cast(list[str], found)
 
 
 def content_terms(text: str) -> list[str]:
