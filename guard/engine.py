@@ -214,8 +214,19 @@ class Guard:
                     raise PolicyError(
                         f"check '{check.name}' needs the whole reply and may block, which a "
                         "progressive stream can only do after the text was sent: set "
-                        "'stream: {mode: buffer}', or 'stream: {whole_reply: buffer}' to buffer "
-                        "only the calls such checks apply to",
+                        "'stream: {mode: buffer}', 'stream: {whole_reply: buffer}' to buffer "
+                        "only the calls such checks apply to, or 'stream: {whole_reply: end}' "
+                        "to end the stream with an error event after the text",
+                        file=source,
+                    )
+        if stream.mode == "progressive" and stream.whole_reply == "end":
+            for check in self.output_checks:
+                capabilities = capabilities_of(check)
+                if capabilities.whole_reply and capabilities.may_reask:
+                    raise PolicyError(
+                        f"check '{check.name}' may ask for a reask, which cannot replace text "
+                        "a progressive stream already sent: use 'stream: {whole_reply: buffer}' "
+                        "or the check's 'action: block'",
                         file=source,
                     )
 

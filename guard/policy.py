@@ -46,9 +46,11 @@ class StreamConfig(BaseModel):
     #: match could still extend; ``buffer`` checks the whole reply before releasing any.
     mode: Literal["progressive", "buffer"] = "progressive"
     #: Output checks that need the whole reply and may block cannot stop text a
-    #: progressive stream already sent: ``reject`` such a policy at load, or ``buffer``
-    #: the streamed replies of calls these checks apply to.
-    whole_reply: Literal["reject", "buffer"] = "reject"
+    #: progressive stream already sent: ``reject`` such a policy at load, ``buffer``
+    #: the streamed replies of calls these checks apply to, or run them at the ``end``
+    #: of the stream, where a block ends it with the API's error event instead of its
+    #: terminal event (the text already sent stays with the client; no reask).
+    whole_reply: Literal["reject", "buffer", "end"] = "reject"
     #: Most characters one streamed text (a choice, a tool call's arguments) may hold
     #: back while a match is pending; reaching it applies ``on_holdback_overflow``.
     max_holdback: int = Field(default=4096, ge=64, le=1_048_576)

@@ -146,6 +146,24 @@ class StreamMeter(Protocol):
         ...
 
 
+class Spender(Protocol):
+    """Charges model use a check makes itself (a grounding judge calling a model) to the
+    call's budgets. The budget check sets one on ``ctx.spender`` when the policy has
+    budgets; ``reserve`` returns ``None`` when they cannot afford the use."""
+
+    async def reserve(self, model: str, input_tokens: int, output_tokens: int) -> Any | None:
+        """Hold an upper bound of one model call's cost; ``None``: not affordable."""
+        ...
+
+    async def settle(self, hold: Any, usage: Usage | None) -> None:
+        """Spend what the model call used (``None``: unknown, the whole hold is spent)."""
+        ...
+
+    async def release(self, hold: Any) -> None:
+        """Drop a hold whose model call never happened."""
+        ...
+
+
 @dataclass(slots=True)
 class CheckContext:
     """Per-call state shared by the input and output stages of one call.
@@ -174,6 +192,8 @@ class CheckContext:
     #: Headers a check adds to the response (e.g. ``x-guardwire-max-tokens-clamped``):
     #: names and numbers only, never user text.
     response_headers: dict[str, str] = field(default_factory=dict)
+    #: Set by the budget check: charges a check's own model use to the call's budgets.
+    spender: Spender | None = None
     #: Per-stage cache (kept for checks written against the first API).
     cache: dict[str, Any] = field(default_factory=dict)
     _private: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -27,6 +27,7 @@ from typing import Any
 
 from guard.checks._budget_config import BudgetConfig, BudgetVerdict, CallHold
 from guard.checks._budget_ledger import Counter, Hold, Ledger
+from guard.checks._budget_spend import CallSpender
 from guard.checks._prices import NANO_PER_USD, PriceTable
 from guard.checks._tokens import input_token_bound, text_token_bound
 from guard.checks._windows import counter_key, scope_value, window_bounds
@@ -110,6 +111,7 @@ class BudgetCheck:
         state.holds, state.output_tokens = holds, tokens
         ctx.private(self.name)["call"] = state
         ctx.meters.append(_Meter(self, state))
+        ctx.spender = CallSpender(self, call, ctx.store, HOLD_SECONDS)  # e.g. a judge's use
         patches: list[Any] = []
         if call.max_tokens is None or tokens < call.max_tokens:
             patches.append(SetMaxTokens(tokens))

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import re2
 from pydantic import Field, field_validator
 
+from guard.checks._grounding_judge import judge_claims
 from guard.checks.base import Capabilities, CheckConfig, CheckContext
 from guard.grounding import Assessment, Claim, assess, get_judge
 from guard.grounding.judge import Judge, rescore, unsure
@@ -162,13 +163,13 @@ class GroundingCheck:
         ctx: CheckContext,
     ) -> Verdict | Awaitable[Verdict]:
         assert self._judge is not None
-        scores = [self._judge.score(results[r][1].claims[c].text, passages) for r, c in pending]
-        plain = [float(s) for s in scores if isinstance(s, float | int)]
-        if len(plain) == len(scores):
-            return self._verdict(_rescored(results, pending, plain), reply, ctx)
+        claims = [results[r][1].claims[c] for r, c in pending]
+        scores = judge_claims(self._judge, claims, passages, ctx.spender)
+        if isinstance(scores, list):
+            return self._verdict(_rescored(results, pending, scores), reply, ctx)
 
-        async def wait() -> Verdict:
-            settled = [s if isinstance(s, float | int) else await s for s in scores]
+        async def wait(pending_scores: Awaitable[list[float]] = scores) -> Verdict:
+            settled = await pending_scores
             return self._verdict(_rescored(results, pending, settled), reply, ctx)
 
         return wait()

@@ -17,7 +17,13 @@ from guard.grounding.assess import (
     as_passages,
     assess,
 )
-from guard.grounding.judge import Judge, get_judge, register_judge, unregister_judge
+from guard.grounding.judge import (
+    Judge,
+    Judgement,
+    get_judge,
+    register_judge,
+    unregister_judge,
+)
 
 __all__ = [
     "DEFAULT_THRESHOLD",
@@ -25,6 +31,7 @@ __all__ = [
     "Citation",
     "Claim",
     "Judge",
+    "Judgement",
     "PassageLike",
     "answer_score",
     "as_passages",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from guard.grounding.citations import Marker, find_markers, id_keys
 from guard.grounding.claims import not_a_claim, split_sentences
-from guard.grounding.scoring import PassageIndex, score_claim
-from guard.grounding.text import content_terms
+from guard.grounding.passages import PassageIndex, index_of
+from guard.grounding.scoring import score_claim
+from guard.grounding.text import content_terms, words
 from guard.types import Passage
 
 #: A claim scoring below this is unsupported (the check's default ``threshold``).
@@ -95,27 +94,6 @@ def as_passages(passages: Sequence[PassageLike]) -> list[tuple[str, str]]:
     return out
 
 
-_INDEXES: OrderedDict[bytes, PassageIndex] = OrderedDict()
-_INDEX_CACHE_SIZE = 32
-
-
-def _index(pairs: list[tuple[str, str]]) -> PassageIndex:
-    # A reask scores a second answer against the same passages: index them once.
-    digest = hashlib.blake2b(digest_size=16)
-    for pid, text in pairs:
-        digest.update(pid.encode("utf-8", "surrogatepass") + b"\0")
-        digest.update(text.encode("utf-8", "surrogatepass") + b"\1")
-    key = digest.digest()
-    index = _INDEXES.get(key)
-    if index is None:
-        index = _INDEXES[key] = PassageIndex.build(pairs)
-        if len(_INDEXES) > _INDEX_CACHE_SIZE:
-            _INDEXES.popitem(last=False)
-    else:
-        _INDEXES.move_to_end(key)
-    return index
-
-
 def assess(
     answer: str,
     passages: Sequence[PassageLike],
@@ -130,7 +108,9 @@ def assess(
     ``supports`` its claim.
     """
     pairs = as_passages(passages)
-    index = _index(pairs)
+    index = index_of(pairs)
+    # Every claim's stems are stems of the answer: find their rows in one pass.
+    index.prepare(frozenset(content_terms(answer)))
     lookup: dict[str, int] = {}
     for number, (pid, _) in enumerate(pairs):
         for key in id_keys(pid):
@@ -150,9 +130,10 @@ def assess(
             claims[-1] = _with_cited(claims[-1], [markers[n] for n in leading])
         own = [n for n in inside if n not in leading]
         scored = _blank_markers(text, sentence.start, [markers[n] for n in own + leading])
-        if not_a_claim(scored, question_terms):
+        scored_words = words(scored)
+        if not_a_claim(scored, question_terms, scored_words):
             continue
-        support = score_claim(index, scored)
+        support = score_claim(index, scored, claim_words=scored_words)
         claim_number = len(claims)
         for n in own:
             owners[n] = claim_number

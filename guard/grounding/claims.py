@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from guard.grounding.text import content_terms
+from guard.grounding.text import content_terms, terms_of
 
 _DIGIT = re.compile(r"\d")
 _FENCE = re.compile(r"^\s*(```|~~~)")
@@ -117,14 +117,17 @@ def split_sentences(answer: str) -> list[Sentence]:
     return sentences
 
 
-def not_a_claim(text: str, question_terms: frozenset[str]) -> bool:
-    """Questions, refusals, hedges, fillers, citation-only fragments, restatements."""
+def not_a_claim(
+    text: str, question_terms: frozenset[str], text_words: list[str] | None = None
+) -> bool:
+    """Questions, refusals, hedges, fillers, citation-only fragments, restatements;
+    ``text_words`` is ``words(text)`` when the caller has it already."""
     stripped = text.strip().strip("*_").strip()
     if not stripped or _CITATION_ONLY.match(stripped) or stripped.endswith("?"):
         return True
     if _REFUSAL.match(stripped) or _HEDGE.match(stripped) or _FILLER.match(stripped):
         return True
-    terms = content_terms(stripped)
+    terms = content_terms(stripped) if text_words is None else terms_of(text_words)
     has_figure = _DIGIT.search(stripped) is not None
     if len(terms) < 2 and not has_figure:
         return True

@@ -12,25 +12,56 @@ awaitable (an LLM judge behind an HTTP call)::
 
 and the policy names it: ``judge: nli``. The lexical scorer decides the claims it is
 sure about; only claims within ``judge_band`` of the threshold reach the judge.
+
+A judge that calls a model (an LLM judge through an upstream) names it in a ``model``
+attribute (a model of the price table) and may set ``max_output_tokens`` (default
+:data:`JUDGE_MAX_OUTPUT_TOKENS`); it returns a :class:`Judgement` carrying the usage the
+model reported. When the policy has budgets, each judged claim is first reserved on
+the call's budgets (the claim and passages' bytes in, ``max_output_tokens`` out) and
+then settled with that usage. A claim the budgets cannot afford is not sent to the
+judge: its lexical score stands.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Protocol, runtime_checkable
 
 from guard.grounding.assess import Assessment, answer_score
-from guard.types import Passage
+from guard.types import Passage, Usage
+
+#: Output tokens held for one judged claim when the judge does not say.
+JUDGE_MAX_OUTPUT_TOKENS = 64
+#: Tokens of a chat request's framing around the claim and passages (roles, prompt).
+JUDGE_FRAMING_TOKENS = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """A judge's score of one claim and the model use it cost (``None``: unknown)."""
+
+    score: float
+    usage: Usage | None = None
+
+
+Outcome = float | Judgement
 
 
 @runtime_checkable
 class Judge(Protocol):
     """Scores one claim against the passages: support in [0, 1]."""
 
-    def score(self, claim: str, passages: Sequence[Passage]) -> float | Awaitable[float]:
+    def score(self, claim: str, passages: Sequence[Passage]) -> Outcome | Awaitable[Outcome]:
         """How well ``passages`` support ``claim`` (1 = entailed, 0 = unsupported)."""
         ...
+
+
+def judged_score(outcome: Outcome) -> tuple[float, Usage | None]:
+    """A judge's answer as (score, usage)."""
+    if isinstance(outcome, Judgement):
+        return float(outcome.score), outcome.usage
+    return float(outcome), None
 
 
 _JUDGES: dict[str, Judge] = {}

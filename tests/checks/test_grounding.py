@@ -214,3 +214,24 @@ def test_annotate_adds_scores_to_the_json_body() -> None:
     assert annotation["score"] < 0.6 and len(annotation["claims"]) == 2
     assert reply.body == b""
     assert ctx.response_headers["x-guardwire-grounding"] == f"{annotation['score']:.3f}"
+
+
+def _progressive(whole_reply: str, action: str) -> str:
+    return (
+        f"name: t\nstream: {{mode: progressive, whole_reply: {whole_reply}}}\n"
+        f"output:\n  - check: grounding\n    action: {action}\n"
+    )
+
+
+def test_progressive_streams_run_grounding_at_the_end_when_the_policy_says_so(
+    make_guard: Callable[..., Guard],
+) -> None:
+    # Refused unless the policy says what a progressive stream does with a late block.
+    with pytest.raises(PolicyError, match="whole_reply: end"):
+        make_guard(_progressive("reject", "block"))
+    guard = make_guard(_progressive("end", "block"))
+    assert not guard.stream_buffered  # text is released as it arrives
+    # A reask cannot replace text already sent: refused at load, naming the fix.
+    with pytest.raises(PolicyError, match="cannot replace text"):
+        make_guard(_progressive("end", "reask"))
+    make_guard(_progressive("end", "warn"))

@@ -129,3 +129,49 @@ def test_proxy_annotate_adds_header_and_body_object(
         ["number_mismatch"],
     ]
     assert raw.parse().choices[0].message.content == INVENTED
+
+
+PROGRESSIVE = """\
+name: grounded-progressive
+stream: {mode: progressive, whole_reply: end}
+output:
+  - check: grounding
+    action: block
+"""
+
+
+def test_progressive_stream_ends_with_the_error_event_naming_the_claim(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    # Progressive: the text goes out as it arrives; grounding runs when the upstream's
+    # stream ends and its block is the API's error event instead of the end of stream.
+    path = tmp_path / "progressive.yaml"
+    path.write_text(PROGRESSIVE)
+    proxy = start_proxy(upstream=fake_upstream.url, policy=str(path))
+    fake_upstream.enqueue(Script(text=INVENTED))
+    stream = _client(proxy.url).chat.completions.create(
+        model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}, stream=True
+    )
+    received: list[str] = []
+    with pytest.raises(openai.APIError) as caught:
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                received.append(chunk.choices[0].delta.content)
+    assert "".join(received) == INVENTED  # already sent when the stream ended
+    message = str(caught.value)
+    assert "claim 2" in message and "a figure that is not in the passages" in message
+    assert "3.1" not in message and "Profit" not in message
+
+
+def test_progressive_stream_lets_a_grounded_answer_end_normally(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    path = tmp_path / "progressive.yaml"
+    path.write_text(PROGRESSIVE)
+    proxy = start_proxy(upstream=fake_upstream.url, policy=str(path))
+    fake_upstream.enqueue(Script(text=GROUNDED))
+    stream = _client(proxy.url).chat.completions.create(
+        model="m", messages=MESSAGES, extra_body={"guardwire": CONTEXT}, stream=True
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+    assert text == GROUNDED

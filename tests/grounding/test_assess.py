@@ -144,3 +144,40 @@ def test_deterministic() -> None:
 def test_no_passages_means_nothing_is_supported() -> None:
     [claim] = assess("The Eiffel Tower was completed in 1889.", []).claims
     assert claim.score < 0.5 and claim.passage_id is None
+
+
+UNITS = [Passage("t", "The trail is 5 km long and climbs 8% over 1,500,000 steps.")]
+
+
+def test_units_and_formats_are_normalised() -> None:
+    # The examples: scale words, percent spellings, unit spellings and
+    # conversions within a dimension all match; the words themselves are no evidence.
+    for answer in (
+        "The trail is 5 kilometres long.",
+        "The trail is 5 kilometers long.",
+        "The trail is 5,000 m long.",
+        "The trail is 5000 metres long.",
+        "The trail climbs 8 percent.",
+        "The trail climbs 8 per cent.",
+        "The trail climbs over 1.5 million steps.",
+    ):
+        [claim] = assess(answer, UNITS).claims
+        assert claim.reasons == () and claim.score >= 0.8, answer
+
+
+def test_a_unit_of_another_dimension_or_another_length_is_a_mismatch() -> None:
+    for answer in (
+        "The trail is 5 miles long.",
+        "The trail is 5 kg long.",
+        "The trail is 5,500 m long.",
+        "The trail climbs 9 percent.",
+    ):
+        [claim] = assess(answer, UNITS).claims
+        assert "number_mismatch" in claim.reasons and claim.score < 0.5, answer
+
+
+def test_five_m_is_five_metres_and_five_m_attached_is_five_million() -> None:
+    passages = [Passage("p", "The budget is $5M and the wall is 5 m high.")]
+    assert assess("The budget is 5 million dollars.", passages).claims[0].reasons == ()
+    assert assess("The wall is 500 cm high.", passages).claims[0].reasons == ()
+    assert "number_mismatch" in assess("The wall is 5 km high.", passages).claims[0].reasons

@@ -1,0 +1,139 @@
+"""Figures: numbers with their scale and unit, compared as values.
+
+``1.5 million`` and ``1,500,000`` are both 1.5e6; ``5 km``, ``5,000 m`` and ``5
+kilometres`` are one length; ``8%`` and ``8 percent`` one share. A figure with a unit
+matches a passage figure of the same dimension (converted) or one without a unit; it
+does not match a figure of another dimension (``5 km`` is not ``5 miles``). A figure
+without a unit matches by value, whatever unit the passage wrote.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left
+from collections.abc import Collection
+
+from guard.grounding.text import words
+from guard.grounding.units import NUMBER_WORDS, SCALES, UNIT_SPELLINGS, UNITS
+
+#: A figure as read: (value, tolerance, unit or "").
+Figure = tuple[float, float, str]
+
+_DIGIT = re.compile(r"\d")
+_SEPARATORS = re.compile(r"[,\u202f\u00a0 ]")
+_NUMBER_WORD_SET = frozenset(NUMBER_WORDS)
+_UNIT_PATTERN = "|".join(
+    re.escape(spelling).replace(r"\ ", r"\s") for spelling in sorted(UNIT_SPELLINGS, key=len)[::-1]
+)
+#: A figure: digits with thousands separators and decimals, an optional scale word,
+#: an optional unit. A spaced ``m`` or ``b`` is not a scale: "5 m" is five metres, "5m"
+#: and "$5M" are five million (groups: whole, decimals, spaced m/b, scale, unit).
+NUMBER = re.compile(
+    # The look-behind (no word character or dot before the figure) comes after the first
+    # digit so that the scan can skip to digits: twice as fast on prose.
+    r"(\d(?<![\w.]\d)\d{0,2}(?:[,\u202f\u00a0 ]\d{3})+|\d(?<![\w.]\d)\d*)(?:\.(\d+))?"
+    r"(?:(\s[mb])\b|\s?(thousand|million|billion|trillion|mn|bn|tn|mio|k|m|b)\b)?"
+    rf"(?:\s?({_UNIT_PATTERN})(?!\w))?",
+    re.IGNORECASE,
+)
+
+
+def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]:
+    """Figures in ``text`` as (value, tolerance, unit); ``word_list`` is ``words(text)``
+    when the caller has it already (number words such as ``seven`` are found there).
+
+    The tolerance is half a unit of the last significant digit written, so a rounded
+    figure (``1.5 million`` for ``1,512,000``) still matches; a year-like integer is exact.
+    """
+    found: list[Figure] = []
+    if _DIGIT.search(text):
+        # findall hands over plain tuples (no match objects); most figures are plain
+        # integers and take the short way.
+        for whole, decimals, spaced, scale, unit in NUMBER.findall(text):
+            if not (decimals or scale or spaced or unit) and whole.isdigit() and len(whole) < 5:
+                found.append((float(whole), 0.5, ""))
+                continue
+            value, tolerance = _figure(whole, decimals, scale, bool(spaced))
+            if spaced[1:].lower() == "m" and not unit:
+                unit = "metre"
+            found.append((value, tolerance, _unit(unit)))
+    vocabulary = words(text) if word_list is None else word_list
+    for word in _NUMBER_WORD_SET.intersection(vocabulary):
+        found.append((float(NUMBER_WORDS[word]), 0.0, ""))
+    return found
+
+
+def _unit(written: str) -> str:
+    if not written:
+        return ""
+    return UNIT_SPELLINGS[" ".join(written.lower().split())]
+
+
+def _figure(whole: str, decimals: str, scale: str, spaced: bool) -> tuple[float, float]:
+    digits = whole if whole.isdigit() else _SEPARATORS.sub("", whole)
+    value = float(f"{digits}.{decimals}" if decimals else digits)
+    step = 10.0 ** -len(decimals) if decimals else 1.0
+    if scale:
+        factor = SCALES[scale.lower()]
+        value, step = value * factor, step * factor
+    elif not decimals and not spaced and value >= 10000:
+        # 1,500,000 written in full: trailing zeros are rounding, not precision.
+        stripped = digits.rstrip("0")
+        step = 10.0 ** (len(digits) - len(stripped)) if stripped else 1.0
+    return value, step / 2
+
+
+class _Values:
+    """Figures sorted by value for range lookups; ``rounded`` ones (a tolerance over
+    half a unit: ``1.5 million``, ``1,500,000``) match anything within their rounding."""
+
+    __slots__ = ("reach", "rounded", "tolerances", "values")
+
+    def __init__(self, found: list[tuple[float, float, bool]]) -> None:
+        found = sorted(found)
+        self.values = [value for value, _, _ in found]
+        self.tolerances = [tolerance for _, tolerance, _ in found]
+        self.rounded = [rounded for _, _, rounded in found]
+        #: The widest tolerance of a rounded figure.
+        self.reach = max((t for t, _, r in found if r), default=0.0)
+
+    def matches(self, value: float, tolerance: float) -> bool:
+        exact = max(tolerance, 1e-9 * max(abs(value), 1.0))
+        low = bisect_left(self.values, value - max(exact, self.reach))
+        for position in range(low, len(self.values)):
+            other = self.values[position]
+            if other > value + max(exact, self.reach):
+                break
+            gap = abs(value - other)
+            if gap <= exact:
+                return True
+            if self.rounded[position] and gap <= self.tolerances[position]:
+                return True
+        return False
+
+
+class FigurePool:
+    """The figures of one passage: all by value, and those with a unit by dimension."""
+
+    __slots__ = ("_by_dimension", "_every", "_unitless")
+
+    def __init__(self, found: list[Figure]) -> None:
+        self._every = _Values([(v, t, t > 0.5) for v, t, _ in found])
+        self._unitless = _Values([(v, t, t > 0.5) for v, t, u in found if not u])
+        dimensions: dict[str, list[tuple[float, float, bool]]] = {}
+        for value, tolerance, unit in found:
+            if unit:
+                dimension, factor = UNITS[unit]
+                entry = (value * factor, tolerance * factor, tolerance > 0.5)
+                dimensions.setdefault(dimension, []).append(entry)
+        self._by_dimension = {d: _Values(entries) for d, entries in dimensions.items()}
+
+    def matches(self, value: float, tolerance: float, unit: str = "") -> bool:
+        """Whether the figure ``value`` (± ``tolerance``) in ``unit`` is among these."""
+        if not unit:
+            return self._every.matches(value, tolerance)
+        dimension, factor = UNITS[unit]
+        same = self._by_dimension.get(dimension)
+        if same is not None and same.matches(value * factor, tolerance * factor):
+            return True
+        return self._unitless.matches(value, tolerance)

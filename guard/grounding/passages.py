@@ -1,0 +1,298 @@
+"""The passage index: each passage read once, the passages of one call joined cheaply.
+
+A passage is split into sentences, each a set of content stems (:class:`PassageText`):
+one regex split at sentence ends, one regex ``findall`` per sentence, one stem lookup
+per distinct word. That work depends on the passage's text alone, so it is kept in a
+bounded LRU keyed by the text: agents and chat clients resend the same retrieved
+context on every turn, and a reask scores a second answer against the same passages.
+
+The passages of one call (:class:`PassageIndex`) are numbered rows (sentences) across
+passages. What scoring needs about a term — the rows holding it, its inverse document
+frequency — is computed on first use, for the answer's terms only, not for every term
+of every passage (bench/grounding.py: the whole-vocabulary index was most of a call's
+cost).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from guard.grounding.figures import FigurePool, figures
+from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stems_of
+
+#: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
+#: ``acquired``); only terms longer than it have one.
+PREFIX = 5
+_ANTONYM_WORDS = frozenset(ANTONYMS)
+_NO_WORDS: frozenset[str] = frozenset()
+_BLANK = frozenset({""})
+
+#: Passage texts kept indexed, counted in characters (about 25 bytes of index per
+#: character: 512 K characters hold some 250 passages of 2 KB in ~13 MB).
+CACHE_CHARACTERS = 512_000
+_cache: OrderedDict[str, PassageText] = OrderedDict()
+_cached_characters = 0
+_cache_lock = threading.Lock()
+
+
+class PassageText:
+    """One passage's text, read: sentences as sets of stems, and where each stem is."""
+
+    __slots__ = (
+        "_figures",
+        "_prefixes",
+        "long_prefixes",
+        "negated",
+        "opposites",
+        "terms",
+        "text",
+        "vocab",
+        "words",
+    )
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        folded = fold(text)
+        sentences = sentence_words(folded)
+        every_word: set[str] = set().union(*sentences)
+        distinct = list(every_word)
+        stems = dict(zip(distinct, stems_of(distinct), strict=True))
+        stem_of = stems.__getitem__
+        terms: list[frozenset[str]] = []
+        for sentence in sentences:
+            found = frozenset(map(stem_of, sentence))
+            terms.append(found - _BLANK if "" in found else found)
+        #: Per sentence: its content stems; whether it negates; its words that have an
+        #: opposite (the only words the antonym test looks at). Most passages hold no
+        #: negation or opposite at all: one set test each spares the per-sentence ones.
+        self.terms = terms
+        # Contracted negations ("isn't") count as negations.
+        negations = set(NEGATIONS.intersection(every_word))
+        if "n't" in folded:
+            negations.update(w for w in every_word if w.endswith("n't"))
+        if negations:
+            self.negated = [not negations.isdisjoint(sentence) for sentence in sentences]
+        else:
+            self.negated = [False] * len(sentences)
+        if _ANTONYM_WORDS.isdisjoint(every_word):
+            self.opposites = [_NO_WORDS] * len(sentences)
+        else:
+            self.opposites = [
+                _ANTONYM_WORDS.intersection(sentence) or _NO_WORDS for sentence in sentences
+            ]
+        #: The five-letter prefixes of the passage's longer stems: a claim's stem the
+        #: passages lack looks for partial evidence only in passages with its prefix.
+        self.long_prefixes = frozenset(
+            stem[:PREFIX] for stem in stems.values() if len(stem) > PREFIX
+        )
+        #: Every word (figures read number words from it) and, for names, every word
+        #: with its possessive ``'s`` also stripped.
+        self.words = frozenset(every_word)
+        self.vocab = self.words
+        if "'s" in folded:
+            self.vocab = self.words | {w[:-2] for w in every_word if w.endswith("'s")}
+        self._figures: FigurePool | None = None
+        self._prefixes: list[frozenset[str] | None] = [None] * len(terms)
+
+    def figure_pool(self) -> FigurePool:
+        """The passage's figures (read on first need: most claims carry none)."""
+        if self._figures is None:
+            self._figures = FigurePool(figures(self.text, self.words))
+        return self._figures
+
+    def prefixes(self, row: int) -> frozenset[str]:
+        """The prefixes of sentence ``row``'s longer stems."""
+        found = self._prefixes[row]
+        if found is None:
+            found = self._prefixes[row] = frozenset(
+                stem[:PREFIX] for stem in self.terms[row] if len(stem) > PREFIX
+            )
+        return found
+
+    def rows_with_prefix(self, prefix: str) -> list[int]:
+        """Sentences holding a stem longer than :data:`PREFIX` that starts with ``prefix``."""
+        if prefix not in self.long_prefixes:
+            return []
+        return [row for row in range(len(self.terms)) if prefix in self.prefixes(row)]
+
+
+def read(text: str) -> PassageText:
+    """``text`` indexed, from the cache when it was seen lately."""
+    global _cached_characters
+    with _cache_lock:
+        found = _cache.get(text)
+        if found is not None:
+            _cache.move_to_end(text)
+            return found
+    found = PassageText(text)
+    if len(text) <= CACHE_CHARACTERS // 4:
+        with _cache_lock:
+            if text not in _cache:
+                _cache[text] = found
+                _cached_characters += len(text)
+                while _cached_characters > CACHE_CHARACTERS:
+                    evicted, _ = _cache.popitem(last=False)
+                    _cached_characters -= len(evicted)
+    return found
+
+
+#: The last few calls' indexes, whole: a reask, or the next turn of an agent with the
+#: same context, also finds the stems it looked up before.
+_INDEXES = 16
+_indexes: OrderedDict[tuple[tuple[str, str], ...], PassageIndex] = OrderedDict()
+
+
+def index_of(passages: Sequence[tuple[str, str]]) -> PassageIndex:
+    """The index of ``(id, text)`` passages, from the cache when they were seen lately."""
+    key = tuple(passages)
+    with _cache_lock:
+        found = _indexes.get(key)
+        if found is not None:
+            _indexes.move_to_end(key)
+            return found
+    found = PassageIndex(key)
+    with _cache_lock:
+        _indexes[key] = found
+        while len(_indexes) > _INDEXES:
+            _indexes.popitem(last=False)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every indexed passage (benchmarks measure the first sight of a text)."""
+    global _cached_characters
+    with _cache_lock:
+        _cache.clear()
+        _indexes.clear()
+        _cached_characters = 0
+
+
+class PassageIndex:
+    """The passages of one call: rows are their sentences, numbered across passages."""
+
+    __slots__ = (
+        "_idf",
+        "_postings",
+        "_prefix_rows",
+        "_window_prefixes",
+        "_windows",
+        "ids",
+        "offsets",
+        "passages",
+        "row_passage",
+        "row_terms",
+        "unseen_idf",
+    )
+
+    def __init__(self, passages: Sequence[tuple[str, str]]) -> None:
+        self.ids = [pid for pid, _ in passages]
+        self.passages = [read(text) for _, text in passages]
+        self.offsets: list[int] = []
+        self.row_passage: list[int] = []
+        self.row_terms: list[frozenset[str]] = []
+        for number, passage in enumerate(self.passages):
+            self.offsets.append(len(self.row_terms))
+            self.row_terms.extend(passage.terms)
+            self.row_passage.extend([number] * len(passage.terms))
+        self.unseen_idf = math.log(1.0 + (len(self.row_terms) + 1) / 0.5)
+        self._postings: dict[str, list[int]] = {}
+        self._idf: dict[str, float] = {}
+        self._prefix_rows: dict[str, set[int]] = {}
+        self._windows: dict[tuple[int, ...], frozenset[str]] = {}
+        self._window_prefixes: dict[tuple[int, ...], frozenset[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self.row_terms)
+
+    def prepare(self, stems: set[str] | frozenset[str]) -> None:
+        """Find the rows of every stem in ``stems`` in one pass over the rows (an
+        answer's stems are few: a set intersection per row beats indexing every stem
+        of every passage)."""
+        wanted = stems - self._postings.keys()
+        if not wanted:
+            return
+        found: dict[str, list[int]] = {stem: [] for stem in wanted}
+        for row, terms in enumerate(self.row_terms):
+            for stem in terms & wanted:
+                found[stem].append(row)
+        self._postings.update(found)
+
+    def rows(self, stem: str) -> list[int]:
+        """The rows holding ``stem``, in order."""
+        found = self._postings.get(stem)
+        if found is None:
+            self.prepare({stem})
+            found = self._postings[stem]
+        return found
+
+    def idf(self, stem: str) -> float:
+        """Inverse document frequency of ``stem`` over the rows (a word every passage
+        repeats is weak evidence, a rare one strong)."""
+        found = self._idf.get(stem)
+        if found is None:
+            total = len(self.row_terms) + 1
+            found = self._idf[stem] = math.log(1.0 + total / (0.5 + len(self.rows(stem))))
+        return found
+
+    def prefix_rows(self, prefix: str) -> set[int]:
+        """Rows holding a longer stem that starts with ``prefix``."""
+        found = self._prefix_rows.get(prefix)
+        if found is None:
+            found = set()
+            for passage, offset in zip(self.passages, self.offsets, strict=True):
+                if prefix in passage.long_prefixes:
+                    found.update(offset + row for row in passage.rows_with_prefix(prefix))
+            self._prefix_rows[prefix] = found
+        return found
+
+    def window(self, rows: tuple[int, ...]) -> frozenset[str]:
+        """The stems of ``rows`` together."""
+        found = self._windows.get(rows)
+        if found is None:
+            if len(rows) == 1:
+                found = self.row_terms[rows[0]]
+            else:
+                found = frozenset().union(*(self.row_terms[r] for r in rows))
+            self._windows[rows] = found
+        return found
+
+    def window_prefixes(self, rows: tuple[int, ...]) -> frozenset[str]:
+        """The prefixes of the longer stems of ``rows`` (read only when a claim's stem
+        is missing from the window: most windows never need them)."""
+        found = self._window_prefixes.get(rows)
+        if found is None:
+            found = frozenset().union(*(self._row_prefixes(r) for r in rows))
+            self._window_prefixes[rows] = found
+        return found
+
+    def _row_prefixes(self, row: int) -> frozenset[str]:
+        passage = self.row_passage[row]
+        return self.passages[passage].prefixes(row - self.offsets[passage])
+
+    def negated(self, row: int) -> bool:
+        """Whether sentence ``row`` negates."""
+        passage = self.row_passage[row]
+        return self.passages[passage].negated[row - self.offsets[passage]]
+
+    def opposites(self, rows: tuple[int, ...]) -> frozenset[str]:
+        """The words of ``rows`` that have an opposite."""
+        found: frozenset[str] = _NO_WORDS
+        for row in rows:
+            passage = self.row_passage[row]
+            words = self.passages[passage].opposites[row - self.offsets[passage]]
+            if words:
+                found = found | words
+        return found
+
+    def mentions(self, name: str, only: int | None = None) -> bool:
+        """Whether the passages (or passage ``only``) contain the word ``name``."""
+        if only is not None:
+            return name in self.passages[only].vocab
+        return any(name in passage.vocab for passage in self.passages)
+
+    def figure_pool(self, number: int) -> FigurePool:
+        """The figures of passage ``number``."""
+        return self.passages[number].figure_pool()
