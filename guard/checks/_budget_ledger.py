@@ -6,6 +6,10 @@ if one refuses (another call took the room meanwhile), what it already holds is
 released and the amounts are worked out again from fresh figures — a few times, then
 the call is refused. Nothing is ever held that the store did not grant atomically, so
 the settled spend never passes a limit whatever the concurrency.
+
+Where the store's owner switched leases on (the proxy), reservations are carved from a
+per-process lease (:mod:`guard.checks._budget_leases`) instead of one store
+transaction each; per-request budgets always reserve in the store.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from guard.checks._budget_leases import Carved, LeaseBook, leases_for
 from guard.stores.base import Reservation
 
 #: Rounds of "read the figures, reserve everything" before a call is refused.
@@ -51,7 +56,8 @@ class Hold:
     """A granted reservation on one counter."""
 
     counter: Counter
-    reservation: Reservation
+    #: A store reservation, or one carved from this process's lease.
+    reservation: Reservation | Carved
     #: The counter's remaining room after settling (for the remaining-budget gauge).
     remaining: float | None = None
 
@@ -65,6 +71,7 @@ class Ledger:
     def __init__(self, store: Any, clock: Any = None) -> None:
         self.store = store
         self.clock = clock or time.time
+        self.leases: LeaseBook | None = leases_for(store)
 
     def now(self) -> float:
         """Wall time (the store's clock in tests)."""
@@ -80,6 +87,8 @@ class Ledger:
         """How many output tokens ``counter`` still allows (negative: not even the input)."""
         store = self.store
         used = await store.get(counter.key) + await store.reserved(counter.key)
+        if self.leases is not None:
+            used -= self.leases.free(counter.key)  # this process's own unlent room
         room = counter.limit - used - counter.amount(input_tokens, 0)
         if room < 0:
             return -1
@@ -118,9 +127,15 @@ class Ledger:
         holds: list[Hold] = []
         for counter in counters:
             amount = counter.amount(input_tokens, tokens)
-            granted = await self.store.reserve(
-                counter.key, amount, counter.limit, counter.ttl, hold
-            )
+            granted: Reservation | Carved | None
+            if self.leases is not None and counter.scope != "request":
+                granted = await self.leases.reserve(
+                    counter.key, amount, counter.limit, counter.ttl, hold
+                )
+            else:
+                granted = await self.store.reserve(
+                    counter.key, amount, counter.limit, counter.ttl, hold
+                )
             if granted is None:
                 await self.release(holds)
                 return counter
@@ -130,14 +145,24 @@ class Ledger:
     async def release(self, holds: list[Hold]) -> None:
         """Drop reservations without spending."""
         for held in holds:
-            await self.store.release(held.reservation)
+            reservation = held.reservation
+            if isinstance(reservation, Carved):
+                reservation.book.release(reservation)
+            else:
+                await self.store.release(reservation)
 
     async def settle(self, holds: list[Hold], input_tokens: int, output_tokens: int) -> None:
         """Spend what the call used on every counter it held."""
         for held in holds:
             counter = held.counter
-            value = await self.store.settle(
-                held.reservation, counter.amount(input_tokens, output_tokens)
-            )
+            reservation = held.reservation
+            actual = counter.amount(input_tokens, output_tokens)
+            value: int | None
+            if isinstance(reservation, Carved):
+                value = await reservation.book.settle(reservation, actual)
+                if value is None:
+                    continue  # not known before the lease's first write
+            else:
+                value = await self.store.settle(reservation, actual)
             remaining = max(counter.limit - value, 0)
             held.remaining = remaining / 1e9 if counter.unit == "usd" else float(remaining)

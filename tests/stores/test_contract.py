@@ -70,9 +70,7 @@ async def test_settle_moves_the_actual_amount_to_used(api: Api) -> None:
     assert await api.reserve("budget", 0, limit=100, ttl=None, hold=30) is None
 
 
-async def test_settle_with_keep_spends_and_keeps_the_rest_held(
-    api: Api, clock: FakeClock
-) -> None:
+async def test_settle_with_keep_spends_and_keeps_the_rest_held(api: Api, clock: FakeClock) -> None:
     # A lease (guard.checks._budget_leases): spend what its calls used, keep holding
     # what its calls still carry, in one atomic step.
     lease = await api.reserve("budget", 80, limit=100, ttl=None, hold=30)
