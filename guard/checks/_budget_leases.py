@@ -89,6 +89,7 @@ class LeaseBook:
         self._values: dict[str, int] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._sleeping = False
+        self._failing = False
         self.closed = False
 
     async def reserve(
@@ -204,8 +205,14 @@ class LeaseBook:
                 await self.flush()
             except StoreError as exc:
                 # Unwritten spend stays in the lease (still held in the store) for the
-                # next try.
-                log.error("budget lease flush failed (%s); retrying", exc)
+                # next try. Said once per outage, not ten times a second.
+                if not self._failing:
+                    log.error("budget spend not written to the store (%s); retrying", exc)
+                self._failing = True
+            else:
+                if self._failing:
+                    log.warning("budget spend written to the store again")
+                self._failing = False
 
     async def close(self) -> None:
         """Write all spend and give back all unused room (at shutdown)."""

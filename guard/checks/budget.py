@@ -43,6 +43,11 @@ log = logging.getLogger("guardwire")
 MIN_REPLY_TOKENS = 16
 #: How long a reservation holds if its process dies before settling it.
 HOLD_SECONDS = 900.0
+#: Built counters are reused for this long (seconds): their store TTL, worked out when
+#: they were built, is then at most this much longer than needed (garbage collection).
+COUNTERS_REUSED_FOR = 60.0
+#: At most this many (budget, scope, window, model) counter sets are kept for reuse.
+COUNTERS_KEPT = 4096
 #: A stream is cut when its UTF-8 bytes pass this many per reserved output token (text
 #: runs 3-5 bytes per token; the cut is for upstreams that ignore max_tokens).
 CUT_BYTES_PER_TOKEN = 6
@@ -61,6 +66,9 @@ class BudgetCheck:
         self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
         self.clock: Any = None  # tests inject a clock; default: the store's
         self._metrics: dict[tuple[str, ...], Any] = {}
+        # Per-call work that only changes with the window or the scope: worked out once.
+        self._windows: dict[tuple[str, str | None], tuple[float, str, float | None]] = {}
+        self._built: dict[tuple[Any, ...], tuple[float, list[Counter]]] = {}
 
     # -- the input stage: reserve --------------------------------------------------------
 
@@ -139,8 +147,42 @@ class BudgetCheck:
     def _counters(
         self, budget: BudgetConfig, call: Call, now: float, state: CallHold
     ) -> list[Counter]:
-        window, resets_at = window_bounds(budget.window, now, budget.tz)
+        window, resets_at = self._window(budget, now)
         scope = self._scope(budget, call, state)
+        key = (id(budget), scope, window, state.model_label, state.price_in, state.price_out)
+        if budget.scope == "request":  # one key per request: nothing to reuse
+            return self._build_counters(budget, scope, window, resets_at, now, state)
+        built = self._built.get(key)
+        if built is not None and built[0] <= now < built[0] + COUNTERS_REUSED_FOR:
+            return built[1]
+        counters = self._build_counters(budget, scope, window, resets_at, now, state)
+        if len(self._built) >= COUNTERS_KEPT:
+            self._built.clear()  # many sessions or keys: start over rather than grow
+        self._built[key] = (now, counters)
+        return counters
+
+    def _window(self, budget: BudgetConfig, now: float) -> tuple[str, float | None]:
+        """:func:`window_bounds`, reused while ``now`` stays between the time it was
+        worked out and the window's end (a window is one contiguous stretch)."""
+        key = (budget.window, budget.tz)
+        cached = self._windows.get(key)
+        if cached is not None:
+            since, window, resets_at = cached
+            if since <= now and (resets_at is None or now < resets_at):
+                return window, resets_at
+        window, resets_at = window_bounds(budget.window, now, budget.tz)
+        self._windows[key] = (now, window, resets_at)
+        return window, resets_at
+
+    def _build_counters(
+        self,
+        budget: BudgetConfig,
+        scope: str,
+        window: str,
+        resets_at: float | None,
+        now: float,
+        state: CallHold,
+    ) -> list[Counter]:
         ttl = None if resets_at is None else max(resets_at - now, 1.0) + 3600.0
         if budget.scope == "request":
             ttl = HOLD_SECONDS
@@ -273,8 +315,13 @@ class BudgetCheck:
         return children
 
     def _count(self, what: str, budget: str) -> None:
-        if self.telemetry is not None:
-            getattr(self.telemetry, f"budget_{what}").labels(budget).inc()
+        if self.telemetry is None:
+            return
+        key = (what, budget)
+        child = self._metrics.get(key)
+        if child is None:
+            child = self._metrics[key] = getattr(self.telemetry, f"budget_{what}").labels(budget)
+        child.inc()
 
 
 class _Meter:

@@ -1,0 +1,169 @@
+"""Per-process budget leases (guard/checks/_budget_leases.py): the ceiling stays exact
+with several processes leasing from one store, spend reaches the store on every flush
+and at shutdown, idle room goes back, and near the limit calls reserve exactly."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from pathlib import Path
+
+import pytest
+
+from guard.checks import _budget_leases as leases
+from guard.checks._budget_leases import Carved, LeaseBook
+from guard.stores import Reservation, Store, StoreError, open_store
+
+KEY = "gw:budget:b:-:all:usd"
+LIMIT = 100_000
+HOLD = 900.0
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    url = "memory://" if request.param == "memory" else f"sqlite://{tmp_path / 'state.db'}"
+    opened = open_store(url)
+    await opened.open()
+    return opened
+
+
+async def _settle(book: LeaseBook, store: Store, held: Carved | Reservation, actual: int) -> None:
+    if isinstance(held, Carved):
+        await book.settle(held, actual)
+    else:
+        await store.settle(held, actual)
+
+
+async def test_calls_carve_from_one_lease_without_store_writes(store: Store) -> None:
+    book = LeaseBook(store)
+    first = await book.reserve(KEY, 100, LIMIT, None, HOLD)
+    assert isinstance(first, Carved)
+    # The store holds the lease (16 calls' room), not the call.
+    assert await store.reserved(KEY) == 100 * leases.LEASE_CALLS
+    for _ in range(leases.LEASE_CALLS - 1):
+        assert isinstance(await book.reserve(KEY, 100, LIMIT, None, HOLD), Carved)
+    assert await store.reserved(KEY) == 100 * leases.LEASE_CALLS  # no new lease yet
+    await book.settle(first, 60)
+    assert await store.get(KEY) == 0  # written at the next flush
+    await book.flush()
+    assert await store.get(KEY) == 60
+    await book.close()
+
+
+async def test_a_lease_is_capped_at_a_share_of_the_limit(store: Store) -> None:
+    book = LeaseBook(store)
+    held = await book.reserve(KEY, 1_000, LIMIT, None, HOLD)
+    assert isinstance(held, Carved)
+    assert await store.reserved(KEY) == LIMIT // leases.LEASE_SHARE
+    # A call bigger than the share reserves exactly, in the store.
+    exact = await book.reserve(KEY, LIMIT // 4, LIMIT, None, HOLD)
+    assert isinstance(exact, Reservation) and exact.amount == LIMIT // 4
+    await book.close()
+
+
+async def test_close_writes_the_spend_and_gives_back_every_unused_room(store: Store) -> None:
+    book = LeaseBook(store)
+    held = [await book.reserve(KEY, 100, LIMIT, None, HOLD) for _ in range(5)]
+    for number, one in enumerate(held):
+        assert isinstance(one, Carved)
+        await book.settle(one, 10 * number)
+    await book.close()
+    assert await store.get(KEY) == 100 and await store.reserved(KEY) == 0
+    # After close a book reserves exactly (a call that outlived the shutdown).
+    late = await book.reserve(KEY, 100, LIMIT, None, HOLD)
+    assert isinstance(late, Reservation)
+
+
+async def test_an_idle_lease_gives_its_room_back_at_the_next_flush(store: Store) -> None:
+    book = LeaseBook(store)
+    running = await book.reserve(KEY, 100, LIMIT, None, HOLD)
+    assert isinstance(running, Carved)
+    await book.flush()  # carved since the last flush: still lending
+    assert await store.reserved(KEY) == 100 * leases.LEASE_CALLS
+    await book.flush()  # idle: only the running call's room stays held
+    assert await store.reserved(KEY) == 100
+    await book.settle(running, 70)
+    await book.flush()
+    assert await store.get(KEY) == 70 and await store.reserved(KEY) == 0
+    await book.close()
+
+
+async def test_near_the_limit_a_book_gives_back_its_room_and_reserves_exactly(
+    store: Store,
+) -> None:
+    # Another process spent most of the budget: no lease of 16 calls fits any more.
+    await store.incr(KEY, LIMIT - 1_000)
+    book = LeaseBook(store)
+    granted: list[Carved | Reservation] = []
+    while (held := await book.reserve(KEY, 100, LIMIT, None, HOLD)) is not None:
+        granted.append(held)
+    # Every unit of the limit was usable: leases never strand room a call needs.
+    assert len(granted) == 10
+    assert await store.reserved(KEY) == 1_000
+    for held in granted:
+        await _settle(book, store, held, 100)
+    await book.close()
+    assert await store.get(KEY) == LIMIT and await store.reserved(KEY) == 0
+
+
+async def test_the_ceiling_holds_with_two_processes_leasing_concurrently(
+    store: Store,
+) -> None:
+    """Property: two books (two worker processes) serve random calls concurrently; the
+    store's counter plus holds never passes the limit, nothing dangles at the end, and
+    the written spend is exactly what the granted calls used."""
+    rng = random.Random(18)
+    books = [LeaseBook(store), LeaseBook(store)]
+    spent = granted = live = 0
+    peaks: list[int] = []
+    promised: list[int] = []  # spent + every granted call's room: what the books promised
+
+    async def one_call(number: int) -> None:
+        nonlocal spent, granted, live
+        book = books[number % 2]
+        amount = rng.randint(50, 2_000)
+        held = await book.reserve(KEY, amount, LIMIT, None, HOLD)
+        peaks.append(await store.get(KEY) + await store.reserved(KEY))
+        if held is None:
+            return
+        granted += amount
+        live += amount
+        promised.append(spent + live)
+        await asyncio.sleep(rng.random() * 0.01)
+        live -= amount
+        if number % 7 == 0:
+            release = book.release if isinstance(held, Carved) else None
+            if release is not None:
+                release(held)  # type: ignore[arg-type]
+            else:
+                await store.release(held)  # type: ignore[arg-type]
+            return
+        actual = rng.randint(0, amount)
+        spent += actual
+        await _settle(book, store, held, actual)
+        if number % 5 == 0:
+            await book.flush()
+
+    await asyncio.gather(*(one_call(n) for n in range(400)))
+    for book in books:
+        await book.close()
+    assert max(peaks) <= LIMIT and max(promised) <= LIMIT
+    assert await store.reserved(KEY) == 0
+    assert await store.get(KEY) == spent
+    # The budget was really lent out, not refused away by room stranded in leases.
+    assert granted > LIMIT * 3 // 4
+
+
+async def test_a_failed_flush_keeps_the_spend_for_the_next_one(store: Store) -> None:
+    book = LeaseBook(store)
+    held = await book.reserve(KEY, 100, LIMIT, None, HOLD)
+    assert isinstance(held, Carved)
+    await book.settle(held, 40)
+    await store.close()
+    with pytest.raises(StoreError):
+        await book.flush()
+    await store.open()
+    await book.flush()
+    assert await store.get(KEY) == 40
+    await book.close()
+    assert await store.get(KEY) == 40 and await store.reserved(KEY) == 0
