@@ -40,6 +40,9 @@ class Counter:
     per_input: int
     per_output: int
     fixed: int
+    #: Input read from / written to the prompt cache (``None``: like other input).
+    per_cached_input: int | None = None
+    per_cache_write: int | None = None
 
     @property
     def unit(self) -> str:
@@ -47,8 +50,23 @@ class Counter:
         return self.key.rsplit(":", 1)[-1]
 
     def amount(self, input_tokens: int, output_tokens: int) -> int:
-        """What ``input_tokens`` in and ``output_tokens`` out cost on this counter."""
-        return input_tokens * self.per_input + output_tokens * self.per_output + self.fixed
+        """What ``input_tokens`` in and ``output_tokens`` out cost at most on this
+        counter (for reservations: any input token might be a dearer cache write)."""
+        per_input = max(self.per_input, self.per_cache_write or 0)
+        return input_tokens * per_input + output_tokens * self.per_output + self.fixed
+
+    def spent(
+        self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0
+    ) -> int:
+        """What a call cost that used ``input_tokens`` (of which ``cached`` were read from
+        and ``written`` written to the prompt cache) and ``output_tokens``."""
+        cached_price = self.per_input if self.per_cached_input is None else self.per_cached_input
+        write_price = self.per_input if self.per_cache_write is None else self.per_cache_write
+        plain = max(input_tokens - cached - written, 0)
+        return (
+            plain * self.per_input + cached * cached_price + written * write_price
+            + output_tokens * self.per_output + self.fixed
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -151,12 +169,20 @@ class Ledger:
             else:
                 await self.store.release(reservation)
 
-    async def settle(self, holds: list[Hold], input_tokens: int, output_tokens: int) -> None:
-        """Spend what the call used on every counter it held."""
+    async def settle(
+        self,
+        holds: list[Hold],
+        input_tokens: int,
+        output_tokens: int,
+        cached: int = 0,
+        written: int = 0,
+    ) -> None:
+        """Spend what the call used on every counter it held (``cached`` and ``written``:
+        the input tokens read from and written to the prompt cache)."""
         for held in holds:
             counter = held.counter
             reservation = held.reservation
-            actual = counter.amount(input_tokens, output_tokens)
+            actual = counter.spent(input_tokens, output_tokens, cached, written)
             value: int | None
             if isinstance(reservation, Carved):
                 value = await reservation.book.settle(reservation, actual)

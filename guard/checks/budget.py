@@ -104,6 +104,7 @@ class BudgetCheck:
                 return self._refuse_unknown(refusing[0].name if refusing else self.budgets[0].name)
             price = self.prices.default
         state.price_in, state.price_out = price.input, price.output
+        state.price_cached, state.price_cache_write = price.cached_input, price.cache_write
         state.input_tokens = input_token_bound(call)
         wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
         counters = [c for budget in self.budgets for c in self._counters(budget, call, now, state)]
@@ -149,7 +150,8 @@ class BudgetCheck:
     ) -> list[Counter]:
         window, resets_at = self._window(budget, now)
         scope = self._scope(budget, call, state)
-        key = (id(budget), scope, window, state.model_label, state.price_in, state.price_out)
+        prices = (state.price_in, state.price_out, state.price_cached, state.price_cache_write)
+        key = (id(budget), scope, window, state.model_label, prices)
         if budget.scope == "request":  # one key per request: nothing to reuse
             return self._build_counters(budget, scope, window, resets_at, now, state)
         built = self._built.get(key)
@@ -198,6 +200,8 @@ class BudgetCheck:
                     state.price_in,
                     state.price_out,
                     0,
+                    state.price_cached,
+                    state.price_cache_write,
                 )
             )
         if budget.limit_tokens is not None:
@@ -264,8 +268,10 @@ class BudgetCheck:
             await ledger.release(holds)  # never reached a model that charged for it
             return
         usage = end.usage
+        cached = written = 0
         if usage is not None and (usage.input_tokens or usage.output_tokens):
             used_in, used_out = usage.input_tokens, usage.output_tokens
+            cached, written = usage.cached_input_tokens, usage.cache_write_tokens
         else:
             # No usage: the input bound and what streamed (or the whole reservation).
             used_in = state.input_tokens
@@ -273,16 +279,27 @@ class BudgetCheck:
             used_out = streamed or state.output_tokens
             for budget in {h.counter.budget for h in holds}:
                 self._count("estimated", budget)
-        await ledger.settle(holds, used_in, used_out)
-        self._record_spend(holds, state, used_in, used_out)
+        await ledger.settle(holds, used_in, used_out, cached, written)
+        self._record_spend(holds, state, used_in, used_out, cached, written)
 
     def _record_spend(
-        self, holds: list[Hold], state: CallHold, used_in: int, used_out: int
+        self,
+        holds: list[Hold],
+        state: CallHold,
+        used_in: int,
+        used_out: int,
+        cached: int = 0,
+        written: int = 0,
     ) -> None:
         telemetry = self.telemetry
         if telemetry is None:
             return
-        usd = (used_in * state.price_in + used_out * state.price_out) / NANO_PER_USD
+        plain = max(used_in - cached - written, 0)
+        nano = (
+            plain * state.price_in + cached * state.price_cached
+            + written * state.price_cache_write + used_out * state.price_out
+        )  # fmt: skip
+        usd = nano / NANO_PER_USD
         for budget in {h.counter.budget for h in holds}:
             spend, tokens_in, tokens_out = self._children(budget, state.model_label)
             spend.inc(usd)
