@@ -167,3 +167,54 @@ async def test_a_failed_flush_keeps_the_spend_for_the_next_one(store: Store) -> 
     assert await store.get(KEY) == 40
     await book.close()
     assert await store.get(KEY) == 40 and await store.reserved(KEY) == 0
+
+
+async def test_the_budgets_cli_shows_leased_room_as_reserved(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from prometheus_client import CollectorRegistry
+
+    import guard
+    from guard.cli import main
+    from guard.policy import Policy
+    from tests.checks.test_budget import chat, reply_for
+
+    policy_path = tmp_path / "policy.yaml"
+    policy_path.write_text(
+        "name: p\nbudgets:\n  - {name: team-daily, scope: tenant, window: day, limit_usd: 1.0}\n"
+    )
+    url = f"sqlite://{tmp_path / 'state.db'}"
+    config = tmp_path / "guardwire.yaml"
+    config.write_text(
+        f"policy: {policy_path}\nstore: {url}\nkeys:\n  - {{key: sk-a, tenant: team-a}}\n"
+    )
+    monkeypatch.delenv("GUARDWIRE_CONFIG", raising=False)
+    store = open_store(url)
+    await store.open()
+    leases.enable_leases(store)  # as the proxy does
+    engine = guard.Guard(Policy.load(policy_path), store=store, registry=CollectorRegistry())
+    call = chat(tenant="team-a", max_tokens=100)
+    lifecycle = engine.open(call, frontend="check")
+    sent = await lifecycle.astart()
+    assert sent is not None
+    await lifecycle.adeliver(reply_for(sent, 100))
+    await lifecycle.afinish()
+
+    def usd_row() -> dict[str, float]:
+        assert main(["budgets", "--config", str(config), "--json", "show", "team-daily"]) == 0
+        rows = json.loads(capsys.readouterr().out)["budgets"]
+        row: dict[str, float] = next(
+            r for r in rows if r["unit"] == "usd" and r["value"] == "team-a"
+        )
+        return row
+
+    running = usd_row()
+    assert running["reserved"] > 0  # the worker's lease: room nobody else may take
+    assert running["remaining"] == pytest.approx(1.0 - running["spent"] - running["reserved"])
+    await leases.close_leases(store)  # shutdown
+    stopped = usd_row()
+    assert stopped["reserved"] == 0
+    assert stopped["spent"] == pytest.approx((10 * 150 + 100 * 600) / 1e9)
+    await store.close()
