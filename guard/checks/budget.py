@@ -16,6 +16,9 @@ A policy's ``budgets:`` become one check, ``budget``, at the input stage:
 - **Streams**: a meter counts the output as it passes and cuts the stream (a
   well-formed error event) once it has used up its reservation.
 
+In the proxy, reservations come from per-process leases (:mod:`._budget_leases`):
+one store reservation serves many calls, so a call costs no store write of its own.
+
 Amounts in the store are integers: nano-dollars, tokens, requests. A store failure is
 an error of this check, decided by ``on_error`` (fail closed by default) and counted.
 """
@@ -26,10 +29,10 @@ import logging
 from typing import Any
 
 from guard.checks._budget_config import BudgetConfig, BudgetVerdict, CallHold
+from guard.checks._budget_counters import CounterCache
 from guard.checks._budget_ledger import Counter, Hold, Ledger
 from guard.checks._prices import NANO_PER_USD, PriceTable
 from guard.checks._tokens import input_token_bound, text_token_bound
-from guard.checks._windows import counter_key, scope_value, window_bounds
 from guard.checks.base import CallEnd, Capabilities, CheckContext
 from guard.patches import EnsureStreamUsage, SetMaxTokens
 from guard.stores.base import StoreError
@@ -43,11 +46,6 @@ log = logging.getLogger("guardwire")
 MIN_REPLY_TOKENS = 16
 #: How long a reservation holds if its process dies before settling it.
 HOLD_SECONDS = 900.0
-#: Built counters are reused for this long (seconds): their store TTL, worked out when
-#: they were built, is then at most this much longer than needed (garbage collection).
-COUNTERS_REUSED_FOR = 60.0
-#: At most this many (budget, scope, window, model) counter sets are kept for reuse.
-COUNTERS_KEPT = 4096
 #: A stream is cut when its UTF-8 bytes pass this many per reserved output token (text
 #: runs 3-5 bytes per token; the cut is for upstreams that ignore max_tokens).
 CUT_BYTES_PER_TOKEN = 6
@@ -66,9 +64,7 @@ class BudgetCheck:
         self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
         self.clock: Any = None  # tests inject a clock; default: the store's
         self._metrics: dict[tuple[str, ...], Any] = {}
-        # Per-call work that only changes with the window or the scope: worked out once.
-        self._windows: dict[tuple[str, str | None], tuple[float, str, float | None]] = {}
-        self._built: dict[tuple[Any, ...], tuple[float, list[Counter]]] = {}
+        self._built = CounterCache(HOLD_SECONDS)
 
     # -- the input stage: reserve --------------------------------------------------------
 
@@ -107,7 +103,9 @@ class BudgetCheck:
         state.price_cached, state.price_cache_write = price.cached_input, price.cache_write
         state.input_tokens = input_token_bound(call)
         wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
-        counters = [c for budget in self.budgets for c in self._counters(budget, call, now, state)]
+        counters = [
+            c for budget in self.budgets for c in self._built.counters(budget, call, now, state)
+        ]
         granted, short = await ledger.reserve(
             counters, state.input_tokens, wanted, MIN_REPLY_TOKENS, HOLD_SECONDS
         )
@@ -144,84 +142,6 @@ class BudgetCheck:
                 raise
         ctx.meters[:] = [m for m in ctx.meters if getattr(m, "check", None) is not self]
         return await self.input(call, ctx)
-
-    def _counters(
-        self, budget: BudgetConfig, call: Call, now: float, state: CallHold
-    ) -> list[Counter]:
-        window, resets_at = self._window(budget, now)
-        scope = self._scope(budget, call, state)
-        prices = (state.price_in, state.price_out, state.price_cached, state.price_cache_write)
-        key = (id(budget), scope, window, state.model_label, prices)
-        if budget.scope == "request":  # one key per request: nothing to reuse
-            return self._build_counters(budget, scope, window, resets_at, now, state)
-        built = self._built.get(key)
-        if built is not None and built[0] <= now < built[0] + COUNTERS_REUSED_FOR:
-            return built[1]
-        counters = self._build_counters(budget, scope, window, resets_at, now, state)
-        if len(self._built) >= COUNTERS_KEPT:
-            self._built.clear()  # many sessions or keys: start over rather than grow
-        self._built[key] = (now, counters)
-        return counters
-
-    def _window(self, budget: BudgetConfig, now: float) -> tuple[str, float | None]:
-        """:func:`window_bounds`, reused while ``now`` stays between the time it was
-        worked out and the window's end (a window is one contiguous stretch)."""
-        key = (budget.window, budget.tz)
-        cached = self._windows.get(key)
-        if cached is not None:
-            since, window, resets_at = cached
-            if since <= now and (resets_at is None or now < resets_at):
-                return window, resets_at
-        window, resets_at = window_bounds(budget.window, now, budget.tz)
-        self._windows[key] = (now, window, resets_at)
-        return window, resets_at
-
-    def _build_counters(
-        self,
-        budget: BudgetConfig,
-        scope: str,
-        window: str,
-        resets_at: float | None,
-        now: float,
-        state: CallHold,
-    ) -> list[Counter]:
-        ttl = None if resets_at is None else max(resets_at - now, 1.0) + 3600.0
-        if budget.scope == "request":
-            ttl = HOLD_SECONDS
-        out: list[Counter] = []
-        base = (budget.name, budget.scope, resets_at, ttl)
-        if budget.limit_usd is not None:
-            key = counter_key(budget.name, scope, window, "usd")
-            out.append(
-                Counter(
-                    *base,
-                    key,
-                    round(budget.limit_usd * NANO_PER_USD),
-                    state.price_in,
-                    state.price_out,
-                    0,
-                    state.price_cached,
-                    state.price_cache_write,
-                )
-            )
-        if budget.limit_tokens is not None:
-            key = counter_key(budget.name, scope, window, "tokens")
-            out.append(Counter(*base, key, budget.limit_tokens, 1, 1, 0))
-        if budget.limit_requests is not None:
-            key = counter_key(budget.name, scope, window, "requests")
-            out.append(Counter(*base, key, budget.limit_requests, 0, 0, 1))
-        return out
-
-    def _scope(self, budget: BudgetConfig, call: Call, state: CallHold) -> str:
-        caller = call.caller
-        if budget.scope == "request":
-            return "r" + scope_value(call.request_id)
-        if budget.scope == "global":
-            return "-"
-        if budget.scope == "model":
-            return state.model_label
-        value = {"key": caller.key_id, "tenant": caller.tenant, "session": caller.session}
-        return scope_value(value[budget.scope])
 
     def _refuse(self, short: Counter, now: float) -> Verdict:
         resets = short.resets_at

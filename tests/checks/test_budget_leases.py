@@ -218,3 +218,20 @@ async def test_the_budgets_cli_shows_leased_room_as_reserved(
     assert stopped["reserved"] == 0
     assert stopped["spent"] == pytest.approx((10 * 150 + 100 * 600) / 1e9)
     await store.close()
+
+
+async def test_a_store_outage_reaches_calls_once_their_lease_runs_out(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Room already leased was granted by the store, so calls may use it during an
+    outage (the ceiling holds); after LEASE_SECONDS no lease lends and the outage is the
+    check's error again (on_error decides)."""
+    now = [1_000.0]
+    monkeypatch.setattr(leases.time, "monotonic", lambda: now[0])
+    book = LeaseBook(store)
+    assert isinstance(await book.reserve(KEY, 100, LIMIT, None, HOLD), Carved)
+    await store.close()
+    assert isinstance(await book.reserve(KEY, 100, LIMIT, None, HOLD), Carved)
+    now[0] += leases.LEASE_SECONDS
+    with pytest.raises(StoreError):
+        await book.reserve(KEY, 100, LIMIT, None, HOLD)
