@@ -235,3 +235,31 @@ async def test_a_store_outage_reaches_calls_once_their_lease_runs_out(
     now[0] += leases.LEASE_SECONDS
     with pytest.raises(StoreError):
         await book.reserve(KEY, 100, LIMIT, None, HOLD)
+
+
+async def test_the_proxy_state_leases_on_shared_stores_and_writes_them_at_shutdown(
+    tmp_path: Path,
+) -> None:
+    from types import SimpleNamespace
+
+    from guard.proxy.state import ProxyState
+
+    url = f"sqlite://{tmp_path / 'state.db'}"
+    state = ProxyState(url)
+    state.use(SimpleNamespace(needs_state=True, policy=SimpleNamespace(budgets=[])))
+    await state.open()
+    book = leases.leases_for(state.store)
+    assert book is not None
+    held = await book.reserve(KEY, 100, LIMIT, None, HOLD)
+    assert isinstance(held, Carved)
+    await book.settle(held, 55)
+    await state.close()  # at once: before any periodic flush
+    after = open_store(url)
+    await after.open()
+    assert await after.get(KEY) == 55 and await after.reserved(KEY) == 0
+    await after.close()
+    memory = ProxyState("memory://")
+    memory.use(SimpleNamespace(needs_state=True, policy=SimpleNamespace(budgets=[])))
+    await memory.open()
+    assert leases.leases_for(memory.store) is None  # nothing to save in memory
+    await memory.close()
