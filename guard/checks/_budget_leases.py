@@ -47,6 +47,11 @@ LEASE_SHARE = 16
 LEASE_SECONDS = 2.0
 #: How often spend is written to the store and idle room given back.
 FLUSH_SECONDS = 0.1
+#: A key takes a lease only if it needed room this recently already (a session or key
+#: with a single call would pay three store writes for a lease instead of two).
+BUSY_SECONDS = 2 * LEASE_SECONDS
+#: At most this many keys' last reservation times are remembered.
+KEYS_REMEMBERED = 4096
 
 
 @dataclass(eq=False, slots=True)
@@ -87,6 +92,8 @@ class LeaseBook:
         self._leases: dict[str, list[_Lease]] = {}
         #: The counter's value when this process last wrote to it (for the gauge).
         self._values: dict[str, int] = {}
+        #: When each key last needed room from the store (see BUSY_SECONDS).
+        self._last_needed: dict[str, float] = {}
         self._flusher: asyncio.Task[None] | None = None
         self._sleeping = False
         self._failing = False
@@ -105,6 +112,12 @@ class LeaseBook:
             lease.lending = False  # its rest goes back at the next flush
             del self._lending[key]
         size = min(amount * LEASE_CALLS, limit // LEASE_SHARE)
+        seen = self._last_needed.get(key)
+        if len(self._last_needed) >= KEYS_REMEMBERED:
+            self._last_needed.clear()  # many keys with one call each: start over
+        self._last_needed[key] = now
+        if seen is None or now - seen >= BUSY_SECONDS:
+            size = 0  # the first call in a while reserves exactly
         if size > amount and not self.closed:
             granted = await self.store.reserve(key, size, limit, ttl, hold + LEASE_SECONDS)
             if granted is not None:
@@ -151,6 +164,7 @@ class LeaseBook:
     async def flush(self, *, final: bool = False) -> None:
         """Write every lease's spend; give back the room of idle and old leases."""
         now = time.monotonic()
+        self._last_needed = {k: t for k, t in self._last_needed.items() if now - t < BUSY_SECONDS}
         for lease in [lease for leases in self._leases.values() for lease in leases]:
             if lease.lending and (
                 final or not lease.carved_since_flush or now - lease.started >= LEASE_SECONDS

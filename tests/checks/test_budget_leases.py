@@ -27,6 +27,13 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     return opened
 
 
+async def _busy(book: LeaseBook, key: str = KEY) -> None:
+    """Make ``key`` busy: its first call in a while reserves exactly, later ones lease."""
+    first = await book.reserve(key, 1, LIMIT, None, HOLD)
+    assert isinstance(first, Reservation)
+    await book.store.release(first)
+
+
 async def _settle(book: LeaseBook, store: Store, held: Carved | Reservation, actual: int) -> None:
     if isinstance(held, Carved):
         await book.settle(held, actual)
@@ -36,6 +43,7 @@ async def _settle(book: LeaseBook, store: Store, held: Carved | Reservation, act
 
 async def test_calls_carve_from_one_lease_without_store_writes(store: Store) -> None:
     book = LeaseBook(store)
+    await _busy(book)
     first = await book.reserve(KEY, 100, LIMIT, None, HOLD)
     assert isinstance(first, Carved)
     # The store holds the lease (16 calls' room), not the call.
@@ -52,6 +60,7 @@ async def test_calls_carve_from_one_lease_without_store_writes(store: Store) -> 
 
 async def test_a_lease_is_capped_at_a_share_of_the_limit(store: Store) -> None:
     book = LeaseBook(store)
+    await _busy(book)
     held = await book.reserve(KEY, 1_000, LIMIT, None, HOLD)
     assert isinstance(held, Carved)
     assert await store.reserved(KEY) == LIMIT // leases.LEASE_SHARE
@@ -63,6 +72,7 @@ async def test_a_lease_is_capped_at_a_share_of_the_limit(store: Store) -> None:
 
 async def test_close_writes_the_spend_and_gives_back_every_unused_room(store: Store) -> None:
     book = LeaseBook(store)
+    await _busy(book)
     held = [await book.reserve(KEY, 100, LIMIT, None, HOLD) for _ in range(5)]
     for number, one in enumerate(held):
         assert isinstance(one, Carved)
@@ -76,6 +86,7 @@ async def test_close_writes_the_spend_and_gives_back_every_unused_room(store: St
 
 async def test_an_idle_lease_gives_its_room_back_at_the_next_flush(store: Store) -> None:
     book = LeaseBook(store)
+    await _busy(book)
     running = await book.reserve(KEY, 100, LIMIT, None, HOLD)
     assert isinstance(running, Carved)
     await book.flush()  # carved since the last flush: still lending
@@ -156,6 +167,7 @@ async def test_the_ceiling_holds_with_two_processes_leasing_concurrently(
 
 async def test_a_failed_flush_keeps_the_spend_for_the_next_one(store: Store) -> None:
     book = LeaseBook(store)
+    await _busy(book)
     held = await book.reserve(KEY, 100, LIMIT, None, HOLD)
     assert isinstance(held, Carved)
     await book.settle(held, 40)
@@ -195,12 +207,13 @@ async def test_the_budgets_cli_shows_leased_room_as_reserved(
     await store.open()
     leases.enable_leases(store)  # as the proxy does
     engine = guard.Guard(Policy.load(policy_path), store=store, registry=CollectorRegistry())
-    call = chat(tenant="team-a", max_tokens=100)
-    lifecycle = engine.open(call, frontend="check")
-    sent = await lifecycle.astart()
-    assert sent is not None
-    await lifecycle.adeliver(reply_for(sent, 100))
-    await lifecycle.afinish()
+    for _ in range(2):  # the first call in a while reserves exactly, the second leases
+        call = chat(tenant="team-a", max_tokens=100)
+        lifecycle = engine.open(call, frontend="check")
+        sent = await lifecycle.astart()
+        assert sent is not None
+        await lifecycle.adeliver(reply_for(sent, 100))
+        await lifecycle.afinish()
 
     def usd_row() -> dict[str, float]:
         assert main(["budgets", "--config", str(config), "--json", "show", "team-daily"]) == 0
@@ -216,7 +229,7 @@ async def test_the_budgets_cli_shows_leased_room_as_reserved(
     await leases.close_leases(store)  # shutdown
     stopped = usd_row()
     assert stopped["reserved"] == 0
-    assert stopped["spent"] == pytest.approx((10 * 150 + 100 * 600) / 1e9)
+    assert stopped["spent"] == pytest.approx(2 * (10 * 150 + 100 * 600) / 1e9)
     await store.close()
 
 
@@ -229,6 +242,7 @@ async def test_a_store_outage_reaches_calls_once_their_lease_runs_out(
     now = [1_000.0]
     monkeypatch.setattr(leases.time, "monotonic", lambda: now[0])
     book = LeaseBook(store)
+    await _busy(book)
     assert isinstance(await book.reserve(KEY, 100, LIMIT, None, HOLD), Carved)
     await store.close()
     assert isinstance(await book.reserve(KEY, 100, LIMIT, None, HOLD), Carved)
@@ -250,6 +264,7 @@ async def test_the_proxy_state_leases_on_shared_stores_and_writes_them_at_shutdo
     await state.open()
     book = leases.leases_for(state.store)
     assert book is not None
+    await _busy(book)
     held = await book.reserve(KEY, 100, LIMIT, None, HOLD)
     assert isinstance(held, Carved)
     await book.settle(held, 55)
@@ -263,3 +278,20 @@ async def test_the_proxy_state_leases_on_shared_stores_and_writes_them_at_shutdo
     await memory.open()
     assert leases.leases_for(memory.store) is None  # nothing to save in memory
     await memory.close()
+
+
+async def test_only_busy_keys_lease(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's first call in a while reserves exactly (a session with one call would pay
+    three store writes for a lease); a second call soon after takes a lease."""
+    now = [1_000.0]
+    monkeypatch.setattr(leases.time, "monotonic", lambda: now[0])
+    book = LeaseBook(store)
+    first = await book.reserve(KEY, 100, LIMIT, None, HOLD)
+    assert isinstance(first, Reservation)
+    await store.settle(first, 50)
+    assert isinstance(await book.reserve(KEY, 100, LIMIT, None, HOLD), Carved)
+    other = "gw:budget:b:session-2:all:usd"
+    assert isinstance(await book.reserve(other, 100, LIMIT, None, HOLD), Reservation)
+    now[0] += leases.BUSY_SECONDS
+    assert isinstance(await book.reserve(other, 100, LIMIT, None, HOLD), Reservation)
+    await book.close()
