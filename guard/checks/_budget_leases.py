@@ -30,6 +30,7 @@ import contextlib
 import logging
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +99,9 @@ class LeaseBook:
         self._sleeping = False
         self._failing = False
         self.closed = False
+        #: Called on each failed background write (the budget check counts it in
+        #: ``guardwire_store_errors_total``).
+        self.on_store_error: Callable[[], None] | None = None
 
     async def reserve(
         self, key: str, amount: int, limit: int, ttl: float | None, hold: float
@@ -220,6 +224,8 @@ class LeaseBook:
             except StoreError as exc:
                 # Unwritten spend stays in the lease (still held in the store) for the
                 # next try. Said once per outage, not ten times a second.
+                if self.on_store_error is not None:
+                    self.on_store_error()
                 if not self._failing:
                     log.error("budget spend not written to the store (%s); retrying", exc)
                 self._failing = True

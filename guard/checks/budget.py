@@ -80,8 +80,11 @@ class BudgetCheck:
             raise
 
     def _store_failed(self, ctx: CheckContext) -> None:
+        self._count_store_error(getattr(ctx.store, "kind", "unknown"))
+
+    def _count_store_error(self, kind: str) -> None:
         if self.telemetry is not None:
-            self.telemetry.store_errors.labels(getattr(ctx.store, "kind", "unknown")).inc()
+            self.telemetry.store_errors.labels(kind).inc()
 
     async def _reserve(self, call: Call, ctx: CheckContext) -> Verdict:
         from guard import formats
@@ -91,6 +94,9 @@ class BudgetCheck:
             return Verdict(self.name, Action.ALLOW)
         ledger = Ledger(ctx.store, self.clock)
         await ledger.ensure_open()
+        if ledger.leases is not None and ledger.leases.on_store_error is None:
+            kind = getattr(ctx.store, "kind", "unknown")  # not ctx: it holds the call's text
+            ledger.leases.on_store_error = lambda: self._count_store_error(kind)
         now = ledger.now()
         price = self.prices.lookup(call.model)
         state = CallHold(model_label=price.model if price else "other")

@@ -295,3 +295,24 @@ async def test_only_busy_keys_lease(store: Store, monkeypatch: pytest.MonkeyPatc
     now[0] += leases.BUSY_SECONDS
     assert isinstance(await book.reserve(other, 100, LIMIT, None, HOLD), Reservation)
     await book.close()
+
+
+async def test_a_failed_background_write_is_counted_and_said_once(
+    store: Store, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leases, "FLUSH_SECONDS", 0.01)
+    book = LeaseBook(store)
+    errors: list[str] = []
+    book.on_store_error = lambda: errors.append("store")
+    await _busy(book)
+    held = await book.reserve(KEY, 100, LIMIT, None, HOLD)
+    assert isinstance(held, Carved)
+    await book.settle(held, 30)
+    await store.close()
+    await asyncio.sleep(0.1)  # about ten flushes, all failing
+    assert len(errors) >= 3
+    said = [r for r in caplog.records if "budget spend not written" in r.getMessage()]
+    assert len(said) == 1
+    await store.open()
+    await book.close()
+    assert await store.get(KEY) == 30
