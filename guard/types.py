@@ -185,6 +185,10 @@ class Usage:
 
     input_tokens: int = 0
     output_tokens: int = 0
+    #: Of ``input_tokens``: read from the provider's prompt cache (cheaper), and written
+    #: to it (Anthropic ``cache_creation_input_tokens``: dearer). Budgets price them apart.
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(slots=True)

@@ -66,5 +66,7 @@ class CallHold:
     output_tokens: int = 0
     price_in: int = 0
     price_out: int = 0
+    price_cached: int = 0
+    price_cache_write: int = 0
     streamed_tokens: int = 0
     cut: bool = False

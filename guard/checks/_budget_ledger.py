@@ -6,6 +6,10 @@ if one refuses (another call took the room meanwhile), what it already holds is
 released and the amounts are worked out again from fresh figures — a few times, then
 the call is refused. Nothing is ever held that the store did not grant atomically, so
 the settled spend never passes a limit whatever the concurrency.
+
+Where the store's owner switched leases on (the proxy), reservations are carved from a
+per-process lease (:mod:`guard.checks._budget_leases`) instead of one store
+transaction each; per-request budgets always reserve in the store.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from guard.checks._budget_leases import Carved, LeaseBook, leases_for
 from guard.stores.base import Reservation
 
 #: Rounds of "read the figures, reserve everything" before a call is refused.
@@ -35,6 +40,9 @@ class Counter:
     per_input: int
     per_output: int
     fixed: int
+    #: Input read from / written to the prompt cache (``None``: like other input).
+    per_cached_input: int | None = None
+    per_cache_write: int | None = None
 
     @property
     def unit(self) -> str:
@@ -42,8 +50,23 @@ class Counter:
         return self.key.rsplit(":", 1)[-1]
 
     def amount(self, input_tokens: int, output_tokens: int) -> int:
-        """What ``input_tokens`` in and ``output_tokens`` out cost on this counter."""
-        return input_tokens * self.per_input + output_tokens * self.per_output + self.fixed
+        """What ``input_tokens`` in and ``output_tokens`` out cost at most on this
+        counter (for reservations: any input token might be a dearer cache write)."""
+        per_input = max(self.per_input, self.per_cache_write or 0)
+        return input_tokens * per_input + output_tokens * self.per_output + self.fixed
+
+    def spent(
+        self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0
+    ) -> int:
+        """What a call cost that used ``input_tokens`` (of which ``cached`` were read from
+        and ``written`` written to the prompt cache) and ``output_tokens``."""
+        cached_price = self.per_input if self.per_cached_input is None else self.per_cached_input
+        write_price = self.per_input if self.per_cache_write is None else self.per_cache_write
+        plain = max(input_tokens - cached - written, 0)
+        return (
+            plain * self.per_input + cached * cached_price + written * write_price
+            + output_tokens * self.per_output + self.fixed
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -51,7 +74,8 @@ class Hold:
     """A granted reservation on one counter."""
 
     counter: Counter
-    reservation: Reservation
+    #: A store reservation, or one carved from this process's lease.
+    reservation: Reservation | Carved
     #: The counter's remaining room after settling (for the remaining-budget gauge).
     remaining: float | None = None
 
@@ -65,6 +89,7 @@ class Ledger:
     def __init__(self, store: Any, clock: Any = None) -> None:
         self.store = store
         self.clock = clock or time.time
+        self.leases: LeaseBook | None = leases_for(store)
 
     def now(self) -> float:
         """Wall time (the store's clock in tests)."""
@@ -80,6 +105,8 @@ class Ledger:
         """How many output tokens ``counter`` still allows (negative: not even the input)."""
         store = self.store
         used = await store.get(counter.key) + await store.reserved(counter.key)
+        if self.leases is not None:
+            used -= self.leases.free(counter.key)  # this process's own unlent room
         room = counter.limit - used - counter.amount(input_tokens, 0)
         if room < 0:
             return -1
@@ -118,9 +145,15 @@ class Ledger:
         holds: list[Hold] = []
         for counter in counters:
             amount = counter.amount(input_tokens, tokens)
-            granted = await self.store.reserve(
-                counter.key, amount, counter.limit, counter.ttl, hold
-            )
+            granted: Reservation | Carved | None
+            if self.leases is not None and counter.scope != "request":
+                granted = await self.leases.reserve(
+                    counter.key, amount, counter.limit, counter.ttl, hold
+                )
+            else:
+                granted = await self.store.reserve(
+                    counter.key, amount, counter.limit, counter.ttl, hold
+                )
             if granted is None:
                 await self.release(holds)
                 return counter
@@ -130,14 +163,32 @@ class Ledger:
     async def release(self, holds: list[Hold]) -> None:
         """Drop reservations without spending."""
         for held in holds:
-            await self.store.release(held.reservation)
+            reservation = held.reservation
+            if isinstance(reservation, Carved):
+                reservation.book.release(reservation)
+            else:
+                await self.store.release(reservation)
 
-    async def settle(self, holds: list[Hold], input_tokens: int, output_tokens: int) -> None:
-        """Spend what the call used on every counter it held."""
+    async def settle(
+        self,
+        holds: list[Hold],
+        input_tokens: int,
+        output_tokens: int,
+        cached: int = 0,
+        written: int = 0,
+    ) -> None:
+        """Spend what the call used on every counter it held (``cached`` and ``written``:
+        the input tokens read from and written to the prompt cache)."""
         for held in holds:
             counter = held.counter
-            value = await self.store.settle(
-                held.reservation, counter.amount(input_tokens, output_tokens)
-            )
+            reservation = held.reservation
+            actual = counter.spent(input_tokens, output_tokens, cached, written)
+            value: int | None
+            if isinstance(reservation, Carved):
+                value = await reservation.book.settle(reservation, actual)
+                if value is None:
+                    continue  # not known before the lease's first write
+            else:
+                value = await self.store.settle(reservation, actual)
             remaining = max(counter.limit - value, 0)
             held.remaining = remaining / 1e9 if counter.unit == "usd" else float(remaining)

@@ -36,6 +36,9 @@ class PriceEntry(BaseModel):
     match: list[str] = Field(default_factory=list)
     input: float = Field(ge=0)
     cached_input: float | None = Field(default=None, ge=0)
+    #: Input written to the prompt cache (Anthropic: 1.25x input for 5-minute writes);
+    #: default: the input price.
+    cache_write: float | None = Field(default=None, ge=0)
     output: float = Field(ge=0)
     max_output_tokens: int = Field(default=4096, gt=0)
 
@@ -58,16 +61,19 @@ class Price:
     cached_input: int
     output: int
     max_output_tokens: int
+    cache_write: int
 
     @classmethod
     def of(cls, entry: PriceEntry) -> Price:
         cached = entry.input if entry.cached_input is None else entry.cached_input
+        written = entry.input if entry.cache_write is None else entry.cache_write
         return cls(
             entry.model,
             _nano_per_token(entry.input),
             _nano_per_token(cached),
             _nano_per_token(entry.output),
             entry.max_output_tokens,
+            _nano_per_token(written),
         )
 
 

@@ -16,6 +16,9 @@ A policy's ``budgets:`` become one check, ``budget``, at the input stage:
 - **Streams**: a meter counts the output as it passes and cuts the stream (a
   well-formed error event) once it has used up its reservation.
 
+In the proxy, reservations come from per-process leases (:mod:`._budget_leases`):
+one store reservation serves many calls, so a call costs no store write of its own.
+
 Amounts in the store are integers: nano-dollars, tokens, requests. A store failure is
 an error of this check, decided by ``on_error`` (fail closed by default) and counted.
 """
@@ -26,11 +29,11 @@ import logging
 from typing import Any
 
 from guard.checks._budget_config import BudgetConfig, BudgetVerdict, CallHold
+from guard.checks._budget_counters import CounterCache
 from guard.checks._budget_ledger import Counter, Hold, Ledger
 from guard.checks._budget_spend import CallSpender
 from guard.checks._prices import NANO_PER_USD, PriceTable
 from guard.checks._tokens import input_token_bound, text_token_bound
-from guard.checks._windows import counter_key, scope_value, window_bounds
 from guard.checks.base import CallEnd, Capabilities, CheckContext
 from guard.patches import EnsureStreamUsage, SetMaxTokens
 from guard.stores.base import StoreError
@@ -62,6 +65,7 @@ class BudgetCheck:
         self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
         self.clock: Any = None  # tests inject a clock; default: the store's
         self._metrics: dict[tuple[str, ...], Any] = {}
+        self._built = CounterCache(HOLD_SECONDS)
 
     # -- the input stage: reserve --------------------------------------------------------
 
@@ -77,8 +81,11 @@ class BudgetCheck:
             raise
 
     def _store_failed(self, ctx: CheckContext) -> None:
+        self._count_store_error(getattr(ctx.store, "kind", "unknown"))
+
+    def _count_store_error(self, kind: str) -> None:
         if self.telemetry is not None:
-            self.telemetry.store_errors.labels(getattr(ctx.store, "kind", "unknown")).inc()
+            self.telemetry.store_errors.labels(kind).inc()
 
     async def _reserve(self, call: Call, ctx: CheckContext) -> Verdict:
         from guard import formats
@@ -88,6 +95,9 @@ class BudgetCheck:
             return Verdict(self.name, Action.ALLOW)
         ledger = Ledger(ctx.store, self.clock)
         await ledger.ensure_open()
+        if ledger.leases is not None and ledger.leases.on_store_error is None:
+            kind = getattr(ctx.store, "kind", "unknown")  # not ctx: it holds the call's text
+            ledger.leases.on_store_error = lambda: self._count_store_error(kind)
         now = ledger.now()
         price = self.prices.lookup(call.model)
         state = CallHold(model_label=price.model if price else "other")
@@ -97,9 +107,12 @@ class BudgetCheck:
                 return self._refuse_unknown(refusing[0].name if refusing else self.budgets[0].name)
             price = self.prices.default
         state.price_in, state.price_out = price.input, price.output
+        state.price_cached, state.price_cache_write = price.cached_input, price.cache_write
         state.input_tokens = input_token_bound(call)
         wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
-        counters = [c for budget in self.budgets for c in self._counters(budget, call, now, state)]
+        counters = [
+            c for budget in self.budgets for c in self._built.counters(budget, call, now, state)
+        ]
         granted, short = await ledger.reserve(
             counters, state.input_tokens, wanted, MIN_REPLY_TOKENS, HOLD_SECONDS
         )
@@ -137,47 +150,6 @@ class BudgetCheck:
                 raise
         ctx.meters[:] = [m for m in ctx.meters if getattr(m, "check", None) is not self]
         return await self.input(call, ctx)
-
-    def _counters(
-        self, budget: BudgetConfig, call: Call, now: float, state: CallHold
-    ) -> list[Counter]:
-        window, resets_at = window_bounds(budget.window, now, budget.tz)
-        scope = self._scope(budget, call, state)
-        ttl = None if resets_at is None else max(resets_at - now, 1.0) + 3600.0
-        if budget.scope == "request":
-            ttl = HOLD_SECONDS
-        out: list[Counter] = []
-        base = (budget.name, budget.scope, resets_at, ttl)
-        if budget.limit_usd is not None:
-            key = counter_key(budget.name, scope, window, "usd")
-            out.append(
-                Counter(
-                    *base,
-                    key,
-                    round(budget.limit_usd * NANO_PER_USD),
-                    state.price_in,
-                    state.price_out,
-                    0,
-                )
-            )
-        if budget.limit_tokens is not None:
-            key = counter_key(budget.name, scope, window, "tokens")
-            out.append(Counter(*base, key, budget.limit_tokens, 1, 1, 0))
-        if budget.limit_requests is not None:
-            key = counter_key(budget.name, scope, window, "requests")
-            out.append(Counter(*base, key, budget.limit_requests, 0, 0, 1))
-        return out
-
-    def _scope(self, budget: BudgetConfig, call: Call, state: CallHold) -> str:
-        caller = call.caller
-        if budget.scope == "request":
-            return "r" + scope_value(call.request_id)
-        if budget.scope == "global":
-            return "-"
-        if budget.scope == "model":
-            return state.model_label
-        value = {"key": caller.key_id, "tenant": caller.tenant, "session": caller.session}
-        return scope_value(value[budget.scope])
 
     def _refuse(self, short: Counter, now: float) -> Verdict:
         resets = short.resets_at
@@ -224,8 +196,10 @@ class BudgetCheck:
             await ledger.release(holds)  # never reached a model that charged for it
             return
         usage = end.usage
+        cached = written = 0
         if usage is not None and (usage.input_tokens or usage.output_tokens):
             used_in, used_out = usage.input_tokens, usage.output_tokens
+            cached, written = usage.cached_input_tokens, usage.cache_write_tokens
         else:
             # No usage: the input bound and what streamed (or the whole reservation).
             used_in = state.input_tokens
@@ -233,16 +207,27 @@ class BudgetCheck:
             used_out = streamed or state.output_tokens
             for budget in {h.counter.budget for h in holds}:
                 self._count("estimated", budget)
-        await ledger.settle(holds, used_in, used_out)
-        self._record_spend(holds, state, used_in, used_out)
+        await ledger.settle(holds, used_in, used_out, cached, written)
+        self._record_spend(holds, state, used_in, used_out, cached, written)
 
     def _record_spend(
-        self, holds: list[Hold], state: CallHold, used_in: int, used_out: int
+        self,
+        holds: list[Hold],
+        state: CallHold,
+        used_in: int,
+        used_out: int,
+        cached: int = 0,
+        written: int = 0,
     ) -> None:
         telemetry = self.telemetry
         if telemetry is None:
             return
-        usd = (used_in * state.price_in + used_out * state.price_out) / NANO_PER_USD
+        plain = max(used_in - cached - written, 0)
+        nano = (
+            plain * state.price_in + cached * state.price_cached
+            + written * state.price_cache_write + used_out * state.price_out
+        )  # fmt: skip
+        usd = nano / NANO_PER_USD
         for budget in {h.counter.budget for h in holds}:
             spend, tokens_in, tokens_out = self._children(budget, state.model_label)
             spend.inc(usd)
@@ -275,8 +260,13 @@ class BudgetCheck:
         return children
 
     def _count(self, what: str, budget: str) -> None:
-        if self.telemetry is not None:
-            getattr(self.telemetry, f"budget_{what}").labels(budget).inc()
+        if self.telemetry is None:
+            return
+        key = (what, budget)
+        child = self._metrics.get(key)
+        if child is None:
+            child = self._metrics[key] = getattr(self.telemetry, f"budget_{what}").labels(budget)
+        child.inc()
 
 
 class _Meter:

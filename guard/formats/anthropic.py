@@ -242,11 +242,14 @@ class AnthropicMessages:
 
 def _usage(usage: dict[str, Any]) -> Usage | None:
     """Input tokens include cache reads and writes (as OpenAI's ``prompt_tokens`` do)."""
-    cached = [usage.get(n) for n in ("cache_creation_input_tokens", "cache_read_input_tokens")]
-    extra = sum(n for n in cached if isinstance(n, int))
+    written, read = (
+        n if isinstance(n, int) and n > 0 else 0
+        for n in (usage.get("cache_creation_input_tokens"), usage.get("cache_read_input_tokens"))
+    )
     found = usage_or_none(usage.get("input_tokens"), usage.get("output_tokens"))
     if found is not None:
-        found.input_tokens += extra
+        found.input_tokens += written + read
+        found.cache_write_tokens, found.cached_input_tokens = written, read
     return found
 
 

@@ -227,13 +227,12 @@ class OpenAIChat:
         usage = raw.get("usage")
         usage = usage if isinstance(usage, dict) else {}
         model = raw.get("model")
-        return Reply(
-            NAME,
-            choices,
-            usage_or_none(usage.get("prompt_tokens"), usage.get("completion_tokens")),
-            model if isinstance(model, str) else None,
-            raw,
-        )
+        used = usage_or_none(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+        details = usage.get("prompt_tokens_details")
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
+        if used is not None and isinstance(cached, int) and 0 < cached <= used.input_tokens:
+            used.cached_input_tokens = cached  # billed at the cached-input price
+        return Reply(NAME, choices, used, model if isinstance(model, str) else None, raw)
 
     def reply_body(self, reply: Reply) -> bytes:
         """The original body when untouched, else ``raw`` re-serialised.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from guard.checks._budget_leases import close_leases, enable_leases
 from guard.stores import Store, StoreError, open_store
 
 log = logging.getLogger("guardwire.proxy")
@@ -32,6 +33,10 @@ class ProxyState:
         if not self.needed:
             return
         self.opened = True
+        if self.store.kind != "memory":
+            # Budgets lease room per worker instead of two store writes per call; the
+            # spend of the last moments is written at close().
+            enable_leases(self.store)
         try:
             await self.store.open()
         except StoreError as exc:
@@ -48,6 +53,10 @@ class ProxyState:
     async def close(self) -> None:
         """Close the store at shutdown."""
         if self.needed:
+            try:
+                await close_leases(self.store)
+            except StoreError as exc:
+                log.error("budget leases not written at shutdown: %s", exc)
             await self.store.close()
 
     async def ready(self) -> dict[str, Any] | None:

@@ -102,12 +102,24 @@ return {id, string.format('%.6f', expires)}
 """
 )
 
-#: KEYS: counter, holds. ARGV: now, reservation id, actual, ttl.
+#: KEYS: counter, holds. ARGV: now, reservation id, actual, ttl, keep (0: drop the hold).
 SETTLE = (
     _COMMON
     + """
-redis.call('HDEL', KEYS[2], ARGV[2])
-return add(KEYS[1], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[1]))
+local now = tonumber(ARGV[1])
+local kept = false
+if tonumber(ARGV[5]) > 0 then
+  local entry = redis.call('HGET', KEYS[2], ARGV[2])
+  if entry then
+    local expires = string.match(entry, '^%S+ (%S+)$')
+    if tonumber(expires) > now then
+      redis.call('HSET', KEYS[2], ARGV[2], ARGV[5] .. ' ' .. expires)
+      kept = true
+    end
+  end
+end
+if not kept then redis.call('HDEL', KEYS[2], ARGV[2]) end
+return add(KEYS[1], tonumber(ARGV[3]), ARGV[4], now)
 """
 )
 

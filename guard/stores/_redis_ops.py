@@ -105,11 +105,12 @@ class Operations:
         keys = [self.k("c", key), self.k("h", key), self.prefix + "ids"]
         return "reserve", keys, [self.clock(), amount, limit, repr(float(hold))], made
 
-    def settle(self, reservation: Reservation, actual: int) -> Spec:
+    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> Spec:
         check_amounts(actual)
+        check_amounts(keep)
         key = reservation.key
         keys = [self.k("c", key), self.k("h", key)]
-        args = [self.clock(), reservation.id, actual, _ttl(reservation.ttl)]
+        args = [self.clock(), reservation.id, actual, _ttl(reservation.ttl), keep]
         return "settle", keys, args, int
 
     def release(self, reservation: Reservation) -> Spec:

@@ -178,12 +178,19 @@ def reserve_operation(
     return lambda c, now: reserve(c, key, amount, limit, ttl, hold, now)
 
 
-def settle_operation(reservation: Reservation, actual: int) -> Operation[int]:
-    """A ``settle`` ready to run."""
+def settle_operation(reservation: Reservation, actual: int, keep: int = 0) -> Operation[int]:
+    """A ``settle`` ready to run (``keep``: leave that much of the hold in place)."""
     check_amounts(actual)
+    check_amounts(keep)
 
     def settle(conn: sqlite3.Connection, now: float) -> int:
-        drop(conn, reservation)
+        if keep:
+            conn.execute(
+                f"UPDATE holds SET amount = :keep WHERE id = :id AND {_LIVE}",
+                {"keep": keep, "id": reservation.id, "now": now},
+            )
+        else:
+            drop(conn, reservation)
         return add(conn, reservation.key, actual, reservation.ttl, now)
 
     return settle

@@ -135,9 +135,9 @@ class SQLiteSyncStore:
         """Hold ``amount`` if it fits under ``limit``; see :class:`SyncStore`."""
         return self.write(reserve_operation(key, amount, limit, ttl, hold))
 
-    def settle(self, reservation: Reservation, actual: int) -> int:
-        """Drop the hold and add what was actually spent."""
-        return self.write(settle_operation(reservation, actual))
+    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+        """Drop the hold (or keep ``keep`` of it) and add what was actually spent."""
+        return self.write(settle_operation(reservation, actual, keep))
 
     def release(self, reservation: Reservation) -> None:
         """Drop the hold; nothing is spent."""

@@ -94,10 +94,15 @@ class SyncStore(Protocol):
         ``limit`` (atomic check-and-add); ``None`` otherwise. The hold expires after
         ``hold`` seconds if nobody settles or releases it."""
 
-    def settle(self, reservation: Reservation, actual: int) -> int:
+    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
         """Drop the reservation and add ``actual`` (which may be more or less than was
         reserved, and may pass the limit: spend that happened is never lost) to its
-        counter; return the counter's new value. Call once per reservation."""
+        counter; return the counter's new value. Call once per reservation.
+
+        ``keep`` > 0 keeps the reservation held with that amount instead (same id and
+        expiry; nothing if it expired meanwhile), in the same atomic step: a lease of
+        many calls spends what its finished calls used and keeps what the others
+        carry. Settle it again later (finally with ``keep=0``)."""
 
     def release(self, reservation: Reservation) -> None:
         """Drop the reservation without spending; a no-op when it is already gone."""
@@ -150,7 +155,7 @@ class Store(Protocol):
     ) -> Reservation | None:
         """See :meth:`SyncStore.reserve`."""
 
-    async def settle(self, reservation: Reservation, actual: int) -> int:
+    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
         """See :meth:`SyncStore.settle`."""
 
     async def release(self, reservation: Reservation) -> None:

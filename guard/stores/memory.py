@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from guard.stores.base import (
     SWEEP_EVERY,
@@ -108,13 +108,19 @@ class MemorySyncStore:
             self._holds.setdefault(key, {})[reservation.id] = reservation
             return reservation
 
-    def settle(self, reservation: Reservation, actual: int) -> int:
-        """Drop the hold and add what was actually spent."""
+    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+        """Drop the hold (or keep ``keep`` of it) and add what was actually spent."""
         check_amounts(actual)
+        check_amounts(keep)
         with self._lock:
             self._require_open()
-            self._drop(reservation)
-            return self._add(reservation.key, actual, reservation.ttl, self._clock())
+            now = self._clock()
+            holds = self._holds.get(reservation.key)
+            if keep and holds and reservation.id in holds and reservation.expires_at > now:
+                holds[reservation.id] = replace(holds[reservation.id], amount=keep)
+            else:
+                self._drop(reservation)
+            return self._add(reservation.key, actual, reservation.ttl, now)
 
     def release(self, reservation: Reservation) -> None:
         """Drop the hold; nothing is spent."""
@@ -264,9 +270,9 @@ class MemoryStore:
         """See :meth:`MemorySyncStore.reserve`."""
         return self._sync.reserve(key, amount, limit, ttl, hold)
 
-    async def settle(self, reservation: Reservation, actual: int) -> int:
+    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
         """See :meth:`MemorySyncStore.settle`."""
-        return self._sync.settle(reservation, actual)
+        return self._sync.settle(reservation, actual, keep)
 
     async def release(self, reservation: Reservation) -> None:
         """See :meth:`MemorySyncStore.release`."""

@@ -101,8 +101,8 @@ class RedisSyncStore:
         result: Reservation | None = self._run(self._ops.reserve(key, amount, limit, ttl, hold))
         return result
 
-    def settle(self, reservation: Reservation, actual: int) -> int:
-        return int(self._run(self._ops.settle(reservation, actual)))
+    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+        return int(self._run(self._ops.settle(reservation, actual, keep)))
 
     def release(self, reservation: Reservation) -> None:
         self._run(self._ops.release(reservation))
@@ -198,8 +198,8 @@ class RedisStore:
         )
         return result
 
-    async def settle(self, reservation: Reservation, actual: int) -> int:
-        return int(await self._run(self._ops.settle(reservation, actual)))
+    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+        return int(await self._run(self._ops.settle(reservation, actual, keep)))
 
     async def release(self, reservation: Reservation) -> None:
         await self._run(self._ops.release(reservation))

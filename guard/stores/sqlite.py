@@ -106,9 +106,9 @@ class SQLiteStore:
         """See :meth:`SQLiteSyncStore.reserve`."""
         return await self._write(reserve_operation(key, amount, limit, ttl, hold))
 
-    async def settle(self, reservation: Reservation, actual: int) -> int:
+    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
         """See :meth:`SQLiteSyncStore.settle`."""
-        return await self._write(settle_operation(reservation, actual))
+        return await self._write(settle_operation(reservation, actual, keep))
 
     async def release(self, reservation: Reservation) -> None:
         """See :meth:`SQLiteSyncStore.release`."""

@@ -379,3 +379,71 @@ async def test_a_request_scope_caps_each_call_on_its_own() -> None:
         else:
             assert lifecycle.refusal is not None and lifecycle.refusal.retry_after is None
         await lifecycle.afinish()
+
+
+ANTHROPIC = formats.get("anthropic.messages")
+
+
+async def _settle_anthropic(usage: dict[str, int]) -> int:
+    """Spend (nano-dollars) settled for one claude-haiku-4-5 call with ``usage``."""
+    engine_, store = engine(limit_usd=10.0)
+    body = {"model": "claude-haiku-4-5", "max_tokens": 100,
+            "messages": [{"role": "user", "content": "hi"}]}  # fmt: skip
+    call = ANTHROPIC.parse_request(json.dumps(body).encode(), Caller(tenant="acme"))
+    lifecycle = engine_.open(call, frontend="check")
+    assert await lifecycle.astart() is not None
+    reply = {"id": "m", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+             "content": [{"type": "text", "text": "ok"}], "stop_reason": "end_turn",
+             "usage": usage}  # fmt: skip
+    await lifecycle.adeliver(ANTHROPIC.parse_reply(call, json.dumps(reply).encode()))
+    await lifecycle.afinish()
+    return spent(store)
+
+
+async def test_anthropic_cache_writes_and_reads_settle_at_their_own_prices() -> None:
+    price = PriceTable.shipped().lookup("claude-haiku-4-5")
+    assert price is not None
+    # The shipped table: cache writes (5-minute) at 1.25x input, reads at the cached price.
+    assert price.cache_write == price.input * 5 // 4 and price.cached_input < price.input
+    usage = {"input_tokens": 10, "cache_creation_input_tokens": 1_000,
+             "cache_read_input_tokens": 2_000, "output_tokens": 5}  # fmt: skip
+    expected = (
+        10 * price.input + 1_000 * price.cache_write + 2_000 * price.cached_input
+        + 5 * price.output
+    )  # fmt: skip
+    assert await _settle_anthropic(usage) == expected
+    # Without cache fields: plain input price, as before.
+    plain = {"input_tokens": 3_010, "output_tokens": 5}
+    assert await _settle_anthropic(plain) == 3_010 * price.input + 5 * price.output
+
+
+async def test_openai_cached_prompt_tokens_settle_at_the_cached_input_price() -> None:
+    engine_, store = engine(limit_usd=10.0)
+    call = chat(max_tokens=50)
+    lifecycle = engine_.open(call, frontend="check")
+    assert await lifecycle.astart() is not None
+    body = {"id": "x", "object": "chat.completion", "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                         "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1_000, "completion_tokens": 7, "total_tokens": 1_007,
+                      "prompt_tokens_details": {"cached_tokens": 600}}}  # fmt: skip
+    await lifecycle.adeliver(CHAT.parse_reply(call, json.dumps(body).encode()))
+    await lifecycle.afinish()
+    price = PriceTable.shipped().lookup("gpt-4o-mini")
+    assert price is not None
+    assert spent(store) == 400 * price.input + 600 * price.cached_input + 7 * price.output
+    # The token counter counts every input token, cached or not.
+    assert spent(store, "tokens") == 0  # no token limit in this budget
+
+
+def test_a_cache_write_price_below_zero_or_unknown_keys_are_config_errors(
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "prices.yaml"
+    bad.write_text("models:\n  - {model: m, input: 1, output: 2, cache_write: -1}\n")
+    with pytest.raises(guard.ConfigError, match="cache_write"):
+        PriceTable.load(bad)
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("models:\n  - {model: m, input: 2, output: 4}\n")
+    price = PriceTable.load(ok).lookup("m")
+    assert price is not None and price.cache_write == price.input  # none given: input price

@@ -277,7 +277,7 @@ def test_a_reply_is_parsed_one_choice_per_text_block() -> None:
         {"k": AWS, "keep": [1, 2]},
         ("content", 1, "input"),
     )
-    assert (reply.usage, reply.model) == (Usage(15, 7), "claude-test-1")
+    assert (reply.usage, reply.model) == (Usage(15, 7, cached_input_tokens=5), "claude-test-1")
 
 
 def test_output_redaction_is_written_into_the_reply_body(default_guard: Guard) -> None:

@@ -70,6 +70,28 @@ async def test_settle_moves_the_actual_amount_to_used(api: Api) -> None:
     assert await api.reserve("budget", 0, limit=100, ttl=None, hold=30) is None
 
 
+async def test_settle_with_keep_spends_and_keeps_the_rest_held(api: Api, clock: FakeClock) -> None:
+    # A lease (guard.checks._budget_leases): spend what its calls used, keep holding
+    # what its calls still carry, in one atomic step.
+    lease = await api.reserve("budget", 80, limit=100, ttl=None, hold=30)
+    assert lease is not None
+    assert await api.settle(lease, 30, keep=20) == 30
+    assert await api.reserved("budget") == 20 and await api.get("budget") == 30
+    assert await api.reserve("budget", 51, limit=100, ttl=None, hold=30) is None
+    assert await api.reserve("budget", 50, limit=100, ttl=None, hold=30) is not None
+    # The kept hold still expires when the original one would have.
+    clock.advance(30)
+    assert await api.reserved("budget") == 0
+    # Settling the expired hold later spends and does not bring it back.
+    assert await api.settle(lease, 5, keep=10) == 35
+    assert await api.reserved("budget") == 0
+    second = await api.reserve("budget", 10, limit=100, ttl=None, hold=30)
+    assert second is not None
+    assert await api.settle(second, 0, keep=4) == 35
+    assert await api.settle(second, 4) == 39  # keep=0: dropped
+    assert await api.reserved("budget") == 0
+
+
 async def test_release_drops_the_reservation_and_is_idempotent(api: Api) -> None:
     held = await api.reserve("budget", 70, limit=100, ttl=None, hold=30)
     assert held is not None

@@ -1,0 +1,270 @@
+"""Per-process allocation leases: most budgeted calls reserve and settle in memory.
+
+Two write transactions per call (reserve, settle) cost a proxy on SQLite about half its
+throughput. A process that serves a budget instead takes a **lease**: one ordinary
+store reservation for the room of :data:`LEASE_CALLS` calls like the one that asked
+(never more than 1/:data:`LEASE_SHARE` of the limit), granted by the store's atomic
+check-and-add like any reservation. Calls then carve their reservations out of the
+lease in memory, and settle into it in memory.
+
+Why the ceiling stays exact: the store counts the whole lease as reserved until it is
+settled, so counter + every hold in the store (leases included) never passes the limit,
+and a call only ever gets room its lease was granted. Every :data:`FLUSH_SECONDS` a
+background task writes each lease's spend with one ``settle(lease, spent, keep=...)``
+(spend added and hold shrunk in one atomic step); a lease idle since the last flush, or
+older than :data:`LEASE_SECONDS`, stops lending and gives its unused room back. When a
+lease cannot be had (the budget is nearly used up), the process gives back its own
+unused room and reserves the call's exact amount, as without leases.
+
+What it costs: ``guardwire budgets`` shows leased room as reserved; the spend of the last
+:data:`FLUSH_SECONDS` reaches the store late (a graceful shutdown writes it:
+:func:`close_leases`; a killed process loses it, as it loses its calls in flight), and a
+killed process's lease stays reserved until its hold expires. Leases are switched on per
+store by its owner (the proxy, which flushes at shutdown); other users reserve per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from guard.stores.base import Reservation, StoreError
+
+log = logging.getLogger("guardwire")
+
+#: A lease holds the room of this many calls like the one that takes it...
+LEASE_CALLS = 16
+#: ...but never more than this share of the limit (1/N), so leases left idle in other
+#: processes leave most of a budget to whoever needs it.
+LEASE_SHARE = 16
+#: A lease lends for at most this long; then a fresh one is taken (its hold expiry is the
+#: call hold plus this, so every call carved from it is held as long as a call's own).
+LEASE_SECONDS = 2.0
+#: How often spend is written to the store and idle room given back.
+FLUSH_SECONDS = 0.1
+#: A key takes a lease only if it needed room this recently already (a session or key
+#: with a single call would pay three store writes for a lease instead of two).
+BUSY_SECONDS = 2 * LEASE_SECONDS
+#: At most this many keys' last reservation times are remembered.
+KEYS_REMEMBERED = 4096
+
+
+@dataclass(eq=False, slots=True)
+class _Lease:
+    reservation: Reservation
+    #: What the store holds for the lease now.
+    held: int
+    started: float
+    #: Carved for calls still running; spent by finished calls, not yet written.
+    outstanding: int = 0
+    spent: int = 0
+    lending: bool = True
+    carved_since_flush: bool = True
+    #: One write at a time: two would both add the same spend.
+    writing: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def free(self) -> int:
+        return self.held - self.outstanding - self.spent
+
+
+@dataclass(frozen=True, eq=False, slots=True)
+class Carved:
+    """A call's reservation carved out of a lease (settled into the lease)."""
+
+    book: LeaseBook
+    lease: _Lease
+    amount: int
+
+
+class LeaseBook:
+    """The leases of one process on one store."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self._lending: dict[str, _Lease] = {}
+        #: Every lease still held in the store, by counter key.
+        self._leases: dict[str, list[_Lease]] = {}
+        #: The counter's value when this process last wrote to it (for the gauge).
+        self._values: dict[str, int] = {}
+        #: When each key last needed room from the store (see BUSY_SECONDS).
+        self._last_needed: dict[str, float] = {}
+        self._flusher: asyncio.Task[None] | None = None
+        self._sleeping = False
+        self._failing = False
+        self.closed = False
+        #: Called on each failed background write (the budget check counts it in
+        #: ``guardwire_store_errors_total``).
+        self.on_store_error: Callable[[], None] | None = None
+
+    async def reserve(
+        self, key: str, amount: int, limit: int, ttl: float | None, hold: float
+    ) -> Carved | Reservation | None:
+        """Carve ``amount`` from this process's lease on ``key``, taking a new lease when
+        needed; near the limit, an exact store reservation (``None``: refused)."""
+        lease = self._lending.get(key)
+        now = time.monotonic()
+        if lease is not None:
+            if lease.free >= amount and now - lease.started < LEASE_SECONDS:
+                return self._carve(lease, amount)
+            lease.lending = False  # its rest goes back at the next flush
+            del self._lending[key]
+        size = min(amount * LEASE_CALLS, limit // LEASE_SHARE)
+        seen = self._last_needed.get(key)
+        if len(self._last_needed) >= KEYS_REMEMBERED:
+            self._last_needed.clear()  # many keys with one call each: start over
+        self._last_needed[key] = now
+        if seen is None or now - seen >= BUSY_SECONDS:
+            size = 0  # the first call in a while reserves exactly
+        if size > amount and not self.closed:
+            granted = await self.store.reserve(key, size, limit, ttl, hold + LEASE_SECONDS)
+            if granted is not None:
+                lease = _Lease(granted, size, now)
+                self._leases.setdefault(key, []).append(lease)
+                previous = self._lending.get(key)  # taken by a call that raced this one
+                if previous is not None:
+                    previous.lending = False
+                self._lending[key] = lease
+                self._start_flusher()
+                return self._carve(lease, amount)
+        await self._give_back(key)
+        granted = await self.store.reserve(key, amount, limit, ttl, hold)
+        return granted  # type: ignore[no-any-return]
+
+    def _carve(self, lease: _Lease, amount: int) -> Carved:
+        lease.outstanding += amount
+        lease.carved_since_flush = True
+        return Carved(self, lease, amount)
+
+    async def settle(self, carved: Carved, actual: int) -> int | None:
+        """Spend ``actual`` in the lease; return the counter's value as far as this
+        process knows (last written value plus its own unwritten spend), ``None`` before
+        its first write."""
+        lease = carved.lease
+        lease.outstanding -= carved.amount
+        lease.spent += actual
+        key = lease.reservation.key
+        if self.closed:  # a call that outlived the shutdown flush: write it now
+            await self._write(lease)
+        written = self._values.get(key)
+        if written is None:
+            return None
+        return written + sum(held.spent for held in self._leases.get(key, ()))
+
+    def release(self, carved: Carved) -> None:
+        """Give a carved reservation back to its lease."""
+        carved.lease.outstanding -= carved.amount
+
+    def free(self, key: str) -> int:
+        """Room this process holds on ``key`` that no call uses."""
+        return sum(max(lease.free, 0) for lease in self._leases.get(key, ()))
+
+    async def flush(self, *, final: bool = False) -> None:
+        """Write every lease's spend; give back the room of idle and old leases."""
+        now = time.monotonic()
+        self._last_needed = {k: t for k, t in self._last_needed.items() if now - t < BUSY_SECONDS}
+        for lease in [lease for leases in self._leases.values() for lease in leases]:
+            if lease.lending and (
+                final or not lease.carved_since_flush or now - lease.started >= LEASE_SECONDS
+            ):
+                lease.lending = False
+                key = lease.reservation.key
+                if self._lending.get(key) is lease:
+                    del self._lending[key]
+            lease.carved_since_flush = False
+            await self._write(lease)
+
+    async def _give_back(self, key: str) -> None:
+        """Stop lending on ``key`` and return the unused room (near the limit)."""
+        for lease in list(self._leases.get(key, ())):
+            lease.lending = False
+            await self._write(lease)
+
+    async def _write(self, lease: _Lease) -> None:
+        async with lease.writing:
+            await self._write_now(lease)
+
+    async def _write_now(self, lease: _Lease) -> None:
+        spent = lease.spent
+        # Lending: keep all but the spend (calls may carve meanwhile); otherwise only
+        # what running calls carry.
+        keep = max(lease.held - spent, lease.outstanding) if lease.lending else lease.outstanding
+        if spent == 0 and keep == lease.held:
+            return
+        value = await self.store.settle(lease.reservation, spent, keep)
+        self._values[lease.reservation.key] = value
+        lease.spent -= spent
+        lease.held = keep
+        leases = self._leases.get(lease.reservation.key)
+        if keep == 0 and leases is not None and lease in leases:
+            leases.remove(lease)
+            if not leases:
+                del self._leases[lease.reservation.key]
+                self._values.pop(lease.reservation.key, None)
+
+    def _start_flusher(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
+
+    async def _flush_forever(self) -> None:
+        while self._leases and not self.closed:
+            self._sleeping = True
+            try:
+                await asyncio.sleep(FLUSH_SECONDS)
+            finally:
+                self._sleeping = False
+            try:
+                await self.flush()
+            except StoreError as exc:
+                # Unwritten spend stays in the lease (still held in the store) for the
+                # next try. Said once per outage, not ten times a second.
+                if self.on_store_error is not None:
+                    self.on_store_error()
+                if not self._failing:
+                    log.error("budget spend not written to the store (%s); retrying", exc)
+                self._failing = True
+            else:
+                if self._failing:
+                    log.warning("budget spend written to the store again")
+                self._failing = False
+
+    async def close(self) -> None:
+        """Write all spend and give back all unused room (at shutdown)."""
+        self.closed = True
+        flusher = self._flusher
+        if flusher is not None:
+            if self._sleeping:  # never cancelled mid-write: the write's outcome is unknown
+                flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+        await self.flush(final=True)
+
+
+_books: weakref.WeakKeyDictionary[Any, LeaseBook] = weakref.WeakKeyDictionary()
+
+
+def enable_leases(store: Any) -> None:
+    """Let budgets on ``store`` lease room per process (call :func:`close_leases` before
+    closing the store, so the last spend is written)."""
+    book = _books.get(store)
+    if book is None or book.closed:
+        _books[store] = LeaseBook(store)
+
+
+def leases_for(store: Any) -> LeaseBook | None:
+    """The store's lease book, ``None`` when leases are off (or closed)."""
+    book = _books.get(store)
+    return None if book is None or book.closed else book
+
+
+async def close_leases(store: Any) -> None:
+    """Write the spend of ``store``'s leases and give their room back; leases end."""
+    book = _books.get(store)
+    if book is not None:
+        await book.close()
