@@ -39,11 +39,17 @@ class CallSpender:
         price = price or check.prices.default
         if price is None:
             return None
-        state = CallHold(model_label=label, price_in=price.input, price_out=price.output)
+        state = CallHold(
+            model_label=label,
+            price_in=price.input,
+            price_out=price.output,
+            price_cached=price.cached_input,
+            price_cache_write=price.cache_write,
+        )
         counters = [
             counter
             for budget in check.budgets
-            for counter in check._counters(budget, self.call, now, state)
+            for counter in check._built.counters(budget, self.call, now, state)
             if counter.unit != "requests"
         ]
         granted, _ = await ledger.reserve(
