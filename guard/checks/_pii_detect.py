@@ -17,8 +17,7 @@ from typing import Any
 
 from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_recognizers import (
-    DIGIT_RUN,
-    IN_DIGIT_WINDOWS,
+    DIGIT_ANCHORED,
     NER_ENTITIES,
     NUMBER_ENTITIES,
     TOKEN_ANCHORS,
@@ -29,9 +28,10 @@ from guard.checks._pii_recognizers import (
     pattern_specs,
     phone_candidates,
     phone_regions,
+    window_key,
 )
 from guard.checks._pii_text import View, compact_view, plain_view
-from guard.checks._pii_windows import Edges, Windows, windows
+from guard.checks._pii_windows import Edges, Windows, windows, windows_around
 
 _DIGIT = re.compile(r"\d")
 _URL_TRAILING = frozenset(".,;:!?'\"")
@@ -77,8 +77,10 @@ class Detector:
         recognizers = engine.registry.get_recognizers(language, all_fields=True)
         self._thresholds = dict(thresholds)
         wanted = set(entities)
-        self._specs = [s for s in pattern_specs(recognizers) if s.entity in wanted]
-        self._specs.extend(s for s in custom if s.entity in wanted)
+        specs = [s for s in pattern_specs(recognizers) if s.entity in wanted]
+        specs.extend(s for s in custom if s.entity in wanted)
+        #: Each pattern with the windows it runs on (see :func:`window_key`).
+        self._specs = [(spec, window_key(spec)) for spec in specs]
         self._phone = next((r for r in recognizers if type(r).__name__ == "PhoneRecognizer"), None)
         if "PHONE_NUMBER" not in wanted:
             self._phone = None
@@ -109,16 +111,18 @@ class Detector:
         spans: list[tuple[int, int, float]] = []
         possible: dict[str, bool] = {}
         parts: dict[str, Any] = {}
-        for spec in self._specs:
+        for spec, key in self._specs:
             entity = spec.entity
-            if numbers_only and entity not in NUMBER_ENTITIES:
+            if (numbers_only and entity not in NUMBER_ENTITIES) or (
+                spec.digit_run > signals.longest_digits
+            ):
                 continue
             allowed = possible.get(entity)
             if allowed is None:
                 allowed = possible[entity] = signals.possible(entity)
             if not allowed or not self._reachable(spec, signals):
                 continue
-            part = self._windows(entity, text, parts)
+            part = self._windows(key, signals, parts)
             scanned = text if part is None else part.text
             for match in spec.pattern.finditer(scanned):
                 for start, end in spec.candidates(match):
@@ -137,26 +141,33 @@ class Detector:
             self._phones(view, hits, spans)
         return hits
 
-    @staticmethod
-    def _windows(entity: str, text: str, parts: dict[str, Any]) -> Windows | None:
-        """The parts of ``text`` that ``entity``'s patterns need to see (``None``: all)."""
-        if entity in TOKEN_ANCHORS:
-            key = entity
-        elif entity in IN_DIGIT_WINDOWS:
-            key = "digits"
-        else:
+    @classmethod
+    def _windows(cls, key: str | None, signals: Signals, parts: dict[str, Any]) -> Windows | None:
+        """The parts of the text that patterns of window ``key`` need to see (``None``:
+        all of it), built once per text."""
+        if key is None:
             return None
         part: Windows | None = parts.get(key)
-        if part is None:
-            edges = parts.get("edges")
-            if edges is None:
-                edges = parts["edges"] = Edges(text)
-            if key == "digits":
-                part = windows(text, DIGIT_RUN, tokens=2, min_length=2, edges=edges)
+        if part is not None:
+            return part
+        text = signals.text
+        edges = parts.get("edges")
+        if edges is None:
+            edges = parts["edges"] = Edges(text)
+        if key == "digits":
+            part = windows_around(text, signals.digit_runs, tokens=2, edges=edges)
+        else:
+            anchor, reach = TOKEN_ANCHORS[key]
+            if key in DIGIT_ANCHORED:
+                # Two digits in a row: only the digit windows can hold one.
+                digits = cls._windows("digits", signals, parts)
+                assert digits is not None
+                found = [(digits.position(m.start()), digits.position(m.end() - 1) + 1)
+                         for m in anchor.finditer(digits.text)]  # fmt: skip
+                part = windows_around(text, found, tokens=reach, edges=edges)
             else:
-                anchor, reach = TOKEN_ANCHORS[entity]
                 part = windows(text, anchor, tokens=reach, edges=edges)
-            parts[key] = part
+        parts[key] = part
         return part
 
     def _reachable(self, spec: PatternSpec, signals: Signals) -> bool:
@@ -165,8 +176,13 @@ class Detector:
         if spec.validated or spec.score >= threshold:
             return True
         # Only a context word can lift it: such patterns (weak ids) run on the digit
-        # windows, and each match looks for its context words (``_add``).
-        return bool(spec.context) and boosted(spec.score) >= threshold
+        # windows, and each match looks for its context words (``_add``) — so not at
+        # all when none of those words is in the text.
+        return (
+            bool(spec.context)
+            and boosted(spec.score) >= threshold
+            and signals.mentions(spec.context)
+        )
 
     def _add(
         self,

@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import regex
+
+from guard.checks._pii_patterns import min_digit_run
 
 #: The entities a spaCy NER model adds (Presidio's ``SpacyRecognizer``).
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
@@ -61,13 +63,20 @@ CONTEXT_BOOST, CONTEXT_FLOOR, CONTEXT_WORDS_BEFORE = 0.35, 0.4, 5
 #: Presidio's default regex flags (DOTALL | MULTILINE | IGNORECASE).
 FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
 
+# Every prefilter pattern starts with one character class, the rest checked by
+# look-behinds: ``re`` then skips to candidate characters in C instead of trying the
+# whole pattern at every position (3-5x faster on 20 KB of prose). A match may start a
+# few characters later than the plain pattern's would, inside the same token, which is
+# all a window needs.
 DIGIT_RUN = re.compile(r"\d(?:[ \-.()/]{0,2}\d)*")
-_PHONE_RUN = re.compile(r"\+?\(?\d(?:[ \-.()/]{0,3}\d){6,}")
+_PHONE_RUN = re.compile(r"[+(\d](?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))(?:[ \-.()/]{0,3}\d){6,}")
 _NOT_DIGIT = re.compile(r"\D")
-_DOT_WORD = re.compile(r"[A-Za-z0-9]\.[A-Za-z]{2}|://")
-_IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
-_IP_HINT = re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
-_MAC_HINT = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}")
+_DOT_WORD = re.compile(r"[.:](?:(?<=[A-Za-z0-9]\.)[A-Za-z]{2}|(?<=:)//)")
+_IBAN_START = re.compile(r"\d\d(?<=[A-Za-z]{2}\d\d)")
+_IP_HINT = re.compile(r"[.:](?:(?<=\d\.)\d|(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|(?<=:):)")
+_MAC_HINT = re.compile(
+    r"[:.\-](?:(?<=[0-9A-Fa-f]{2}[:-])[0-9A-Fa-f]{2}[:-]|(?<=[0-9A-Fa-f]{4}\.)[0-9A-Fa-f]{4})"
+)
 _WORD = re.compile(r"[^\W\d_][\w#'-]*")
 
 #: Gates on characters, for entities that need more than digits.
@@ -85,9 +94,20 @@ TOKEN_ANCHORS: dict[str, tuple[re.Pattern[str], int]] = {
     "URL": (_DOT_WORD, 0),
     "IBAN_CODE": (_IBAN_START, 9),
     "IT_FISCAL_CODE": (re.compile(r"[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"), 0),
-    "UK_NINO": (re.compile(r"[A-Za-z]{2}\s?\d{2}"), 4),
+    # Anchored on the digits: the letters may be one token before them, hence 5.
+    "UK_NINO": (re.compile(r"\d\d(?:(?<=[A-Za-z]{2}\d\d)|(?<=[A-Za-z]{2}\s\d\d))"), 5),
     "MAC_ADDRESS": (_MAC_HINT, 0),
+    # ``(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,59}`` without case: a 1, 3 or b and 25 more.
+    "CRYPTO": (re.compile(r"[13bB][0-9A-Za-z]{25}"), 0),
+    # The IPv6 patterns of IP_ADDRESS (see :func:`window_key`): a colon next to a hex
+    # digit or another colon.
+    "IPV6": (re.compile(r":(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|:)"), 0),
 }
+#: Anchors that contain two digits in a row: they are looked for in the digit windows
+#: (a fifth of a dense text), not in the whole text.
+DIGIT_ANCHORED = frozenset({"IBAN_CODE", "UK_NINO"})
+#: Presidio's look-arounds that mention a colon without matching one (``(?<![\w:])``).
+_COLON_LOOKAROUNDS = re.compile(r"\(\?<?[!=]\[\\w:\]\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +125,8 @@ class PatternSpec:
     #: Presidio's IBAN recognizer tries the match cut at each group's end, last first
     #: (a word after an IBAN is no part of it): so does this spec.
     group_ends: bool = False
+    #: Digits in a row that every match holds (:func:`min_digit_run`).
+    digit_run: int = 0
 
     def candidates(self, match: Any) -> list[tuple[int, int]]:
         """The spans of a match to score, best first."""
@@ -131,15 +153,35 @@ class Signals:
     """What the prefilter read from one text: the necessary conditions of entities."""
 
     text: str
+    #: The most digits in one run of digits and separators (:data:`DIGIT_RUN`).
     max_digits: int
+    #: The most digits in a row, without separators.
+    longest_digits: int
+    #: Spans of the runs of digits (:data:`DIGIT_RUN`) of at least two characters.
+    digit_runs: list[tuple[int, int]]
+    _lowered: str | None = None
+    _mentioned: dict[frozenset[str], bool] = field(default_factory=dict)
 
     @classmethod
     def read(cls, text: str) -> Signals:
-        most = 0
+        most = longest = 0
+        runs: list[tuple[int, int]] = []
         for run in DIGIT_RUN.finditer(text):
-            digits = run.end() - run.start() - len(_NOT_DIGIT.findall(run.group()))
-            most = max(most, digits)
-        return cls(text, most)
+            start, end = run.span()
+            if end - start == 1:
+                most = max(most, 1)
+                longest = max(longest, 1)
+                continue
+            runs.append((start, end))
+            piece = run.group()
+            if piece.isdigit():
+                most = max(most, len(piece))
+                longest = max(longest, len(piece))
+                continue
+            groups = _NOT_DIGIT.split(piece)
+            most = max(most, sum(map(len, groups)))
+            longest = max(longest, max(map(len, groups)))
+        return cls(text, most, longest, runs)
 
     def possible(self, entity: str) -> bool:
         """Whether ``entity`` can occur in the text at all."""
@@ -147,6 +189,19 @@ class Signals:
             return False
         gate = _CHAR_GATES.get(entity)
         return gate is None or gate(self.text)
+
+    def mentions(self, context: frozenset[str]) -> bool:
+        """Whether any of ``context`` (each word of a phrase) occurs in the text: the
+        necessary condition of :func:`has_context` for every position, read with
+        substring searches in C instead of a word scan per match."""
+        found = self._mentioned.get(context)
+        if found is None:
+            if self._lowered is None:
+                self._lowered = self.text.lower()
+            lowered = self._lowered
+            found = any(all(w in lowered for w in phrase.split()) for phrase in context)
+            self._mentioned[context] = found
+        return found
 
 
 def has_context(text: str, start: int, context: frozenset[str]) -> bool:
@@ -185,9 +240,22 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
                     validated,
                     context,
                     type(recognizer).__name__ == "IbanRecognizer",
+                    min_digit_run(pattern.regex),
                 )
             )
     return specs
+
+
+def window_key(spec: PatternSpec) -> str | None:
+    """Which windows of a text ``spec`` runs on: an anchor of :data:`TOKEN_ANCHORS`,
+    ``"digits"`` (the digit runs), or ``None`` (the whole text)."""
+    entity = spec.entity
+    literal = _COLON_LOOKAROUNDS.sub("", spec.pattern.pattern).replace("(?:", "(")
+    if entity == "IP_ADDRESS" and ":" in literal:
+        return "IPV6"  # every match holds a colon (an IPv4 pattern has none)
+    if entity in TOKEN_ANCHORS:
+        return entity
+    return "digits" if entity in IN_DIGIT_WINDOWS else None
 
 
 @lru_cache(maxsize=512)
@@ -197,8 +265,9 @@ def _compile(pattern: str) -> Any:
 
 def custom_spec(entity: str, pattern: str, score: float, context: Sequence[str]) -> PatternSpec:
     """A policy's custom recognizer (no Python): a regex with a score and context."""
+    words = frozenset(w.lower() for w in context)
     return PatternSpec(
-        entity, _compile(pattern), score, None, False, frozenset(w.lower() for w in context)
+        entity, _compile(pattern), score, None, False, words, digit_run=min_digit_run(pattern)
     )
 
 
