@@ -18,6 +18,7 @@ from typing import Any
 from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_recognizers import (
     DIGIT_ANCHORED,
+    LONG_TOKENS,
     NER_ENTITIES,
     NUMBER_ENTITIES,
     TOKEN_ANCHORS,
@@ -124,7 +125,7 @@ class Detector:
                 continue
             part = self._windows(key, signals, parts)
             scanned = text if part is None else part.text
-            for match in spec.pattern.finditer(scanned):
+            for match in spec.matches(scanned):
                 for start, end in spec.candidates(match):
                     score = spec.score_of(scanned[start:end]) if start < end else 0.0
                     if score > 0:
@@ -156,17 +157,19 @@ class Detector:
             edges = parts["edges"] = Edges(text)
         if key == "digits":
             part = windows_around(text, signals.digit_runs, tokens=2, edges=edges)
+        elif key in LONG_TOKENS:
+            part = windows_around(text, edges.long_tokens(LONG_TOKENS[key]), tokens=0, edges=edges)
         else:
-            anchor, reach = TOKEN_ANCHORS[key]
+            anchor, before, after = TOKEN_ANCHORS[key]
             if key in DIGIT_ANCHORED:
                 # Two digits in a row: only the digit windows can hold one.
                 digits = cls._windows("digits", signals, parts)
                 assert digits is not None
                 found = [(digits.position(m.start()), digits.position(m.end() - 1) + 1)
                          for m in anchor.finditer(digits.text)]  # fmt: skip
-                part = windows_around(text, found, tokens=reach, edges=edges)
+                part = windows_around(text, found, tokens=before, right=after, edges=edges)
             else:
-                part = windows(text, anchor, tokens=reach, edges=edges)
+                part = windows(text, anchor, tokens=before, right=after, edges=edges)
         parts[key] = part
         return part
 

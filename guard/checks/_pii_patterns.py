@@ -115,3 +115,45 @@ def _digit_set(items: Any) -> bool:
             continue
         return False
     return True
+
+
+#: Presidio's URL pattern without a scheme (``(?i)((www\d{0,3}[.])?[a-z0-9.\-]{1,253}
+#: [.](?:com|...)...``, a thousand top-level domains) is tried at every position of a
+#: host name, each try backtracking through the domains. Every match lies in one run
+#: of ``[a-z0-9.\-]`` (the domain's letters and the dot before it are in the class):
+#: if none starts where the run starts, none starts later in it (the class repeat
+#: reaches as far from the run's start) unless the run is longer than the repeat's
+#: bound. So a run is tried once, at its start.
+_RUN_PREFIX = "(?i)((www\\d{0,3}[.])?[a-z0-9.\\-]{1,253}[.]"
+_RUN_BOUND = 253
+RUN_CLASS = r"[a-z0-9.\-]+"
+
+
+def starts_with_bounded_run(pattern: str) -> bool:
+    """Whether :func:`matches_at_run_starts` finds what ``finditer`` finds."""
+    return pattern.startswith(_RUN_PREFIX)
+
+
+def matches_at_run_starts(pattern: Any, runs: Any, text: str) -> list[Any]:
+    """``pattern.finditer(text)`` for a pattern whose matches start a bounded run of
+    ``runs``' class (see :data:`RUN_CLASS`): tried at run starts, and where the last
+    match ended."""
+    found: list[Any] = []
+    position, end = 0, len(text)
+    while position < end:
+        run = runs.search(text, position)
+        if run is None:
+            break
+        start, run_end = run.span()
+        if run_end - start >= _RUN_BOUND:
+            match = pattern.search(text, start)  # a long run: try every position
+        else:
+            match = pattern.match(text, start)
+        if match is None:
+            if run_end - start >= _RUN_BOUND:
+                break
+            position = run_end
+            continue
+        found.append(match)
+        position = max(match.end(), match.start() + 1)
+    return found

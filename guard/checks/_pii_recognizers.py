@@ -18,14 +18,19 @@ with ten entities (bench/pii.py). The ``pii`` check builds the engine once per
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import regex
 
-from guard.checks._pii_patterns import min_digit_run
+from guard.checks._pii_patterns import (
+    RUN_CLASS,
+    matches_at_run_starts,
+    min_digit_run,
+    starts_with_bounded_run,
+)
 
 #: The entities a spaCy NER model adds (Presidio's ``SpacyRecognizer``).
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
@@ -88,21 +93,24 @@ _CHAR_GATES: dict[str, Callable[[str], bool]] = {
     "MAC_ADDRESS": lambda text: _MAC_HINT.search(text) is not None,
 }
 #: Entities whose matches sit around an anchor: their patterns run on the anchor's
-#: token and that many tokens on each side only (an IBAN in groups of four: nine).
-TOKEN_ANCHORS: dict[str, tuple[re.Pattern[str], int]] = {
-    "EMAIL_ADDRESS": (re.compile("@"), 0),
-    "URL": (_DOT_WORD, 0),
-    "IBAN_CODE": (_IBAN_START, 9),
-    "IT_FISCAL_CODE": (re.compile(r"[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"), 0),
-    # Anchored on the digits: the letters may be one token before them, hence 5.
-    "UK_NINO": (re.compile(r"\d\d(?:(?<=[A-Za-z]{2}\d\d)|(?<=[A-Za-z]{2}\s\d\d))"), 5),
-    "MAC_ADDRESS": (_MAC_HINT, 0),
+#: token and that many tokens before and after it (an IBAN in groups of four: nine
+#: after the one with the country code; a NINO starts one token before its digits at
+#: most, ``AB 12 34 56 C``).
+TOKEN_ANCHORS: dict[str, tuple[re.Pattern[str], int, int]] = {
+    "EMAIL_ADDRESS": (re.compile("@"), 0, 0),
+    "URL": (_DOT_WORD, 0, 0),
+    "IBAN_CODE": (_IBAN_START, 0, 9),
+    "UK_NINO": (re.compile(r"\d\d(?:(?<=[A-Za-z]{2}\d\d)|(?<=[A-Za-z]{2}\s\d\d))"), 1, 3),
+    "MAC_ADDRESS": (_MAC_HINT, 0, 0),
     # ``(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,59}`` without case: a 1, 3 or b and 25 more.
-    "CRYPTO": (re.compile(r"[13bB][0-9A-Za-z]{25}"), 0),
+    "CRYPTO": (re.compile(r"[13bB][0-9A-Za-z]{25}"), 0, 0),
     # The IPv6 patterns of IP_ADDRESS (see :func:`window_key`): a colon next to a hex
     # digit or another colon.
-    "IPV6": (re.compile(r":(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|:)"), 0),
+    "IPV6": (re.compile(r":(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|:)"), 0, 0),
 }
+#: Entities whose patterns run on the tokens at least this long (an Italian fiscal
+#: code is 16 characters; with omocodia it may have no digit at all).
+LONG_TOKENS = {"IT_FISCAL_CODE": 16}
 #: Anchors that contain two digits in a row: they are looked for in the digit windows
 #: (a fifth of a dense text), not in the whole text.
 DIGIT_ANCHORED = frozenset({"IBAN_CODE", "UK_NINO"})
@@ -127,6 +135,14 @@ class PatternSpec:
     group_ends: bool = False
     #: Digits in a row that every match holds (:func:`min_digit_run`).
     digit_run: int = 0
+    #: The run class of a pattern tried at run starts only (:func:`matches_at_run_starts`).
+    runs: Any = None
+
+    def matches(self, text: str) -> Iterable[Any]:
+        """The pattern's matches in ``text`` (``finditer``'s)."""
+        if self.runs is None:
+            return self.pattern.finditer(text)  # type: ignore[no-any-return]
+        return matches_at_run_starts(self.pattern, self.runs, text)
 
     def candidates(self, match: Any) -> list[tuple[int, int]]:
         """The spans of a match to score, best first."""
@@ -164,19 +180,15 @@ class Signals:
 
     @classmethod
     def read(cls, text: str) -> Signals:
-        most = longest = 0
-        runs: list[tuple[int, int]] = []
-        for run in DIGIT_RUN.finditer(text):
-            start, end = run.span()
-            if end - start == 1:
-                most = max(most, 1)
-                longest = max(longest, 1)
-                continue
-            runs.append((start, end))
-            piece = run.group()
+        spans = [run.span() for run in DIGIT_RUN.finditer(text)]
+        runs = [(start, end) for start, end in spans if end - start > 1]
+        most = longest = 1 if spans else 0
+        for start, end in runs:
+            if end - start <= longest:
+                continue  # too short to beat either figure (``most >= longest``)
+            piece = text[start:end]
             if piece.isdigit():
-                most = max(most, len(piece))
-                longest = max(longest, len(piece))
+                most, longest = max(most, len(piece)), len(piece)
                 continue
             groups = _NOT_DIGIT.split(piece)
             most = max(most, sum(map(len, groups)))
@@ -241,6 +253,7 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
                     context,
                     type(recognizer).__name__ == "IbanRecognizer",
                     min_digit_run(pattern.regex),
+                    _compile(RUN_CLASS) if starts_with_bounded_run(pattern.regex) else None,
                 )
             )
     return specs
@@ -253,7 +266,7 @@ def window_key(spec: PatternSpec) -> str | None:
     literal = _COLON_LOOKAROUNDS.sub("", spec.pattern.pattern).replace("(?:", "(")
     if entity == "IP_ADDRESS" and ":" in literal:
         return "IPV6"  # every match holds a colon (an IPv4 pattern has none)
-    if entity in TOKEN_ANCHORS:
+    if entity in TOKEN_ANCHORS or entity in LONG_TOKENS:
         return entity
     return "digits" if entity in IN_DIGIT_WINDOWS else None
 

@@ -48,30 +48,43 @@ def windows(
     anchor: re.Pattern[str],
     *,
     tokens: int,
+    right: int | None = None,
     min_length: int = 1,
     edges: Edges | None = None,
 ) -> Windows:
     """The text around each ``anchor`` match (``min_length`` characters or more), widened
-    to whole tokens plus ``tokens`` neighbouring tokens on each side (entities written
-    in groups: ``AB 12 34 56 C``, ``GB82 WEST 1234 ...``), overlapping windows merged.
+    to whole tokens plus ``tokens`` neighbouring tokens on each side (``right`` after
+    it when given; entities written in groups: ``AB 12 34 56 C``, ``GB82 WEST 1234
+    ...``), overlapping windows merged.
 
     Windows start and end at whitespace (or the text's ends), so word boundaries and
     look-arounds see what they see in the whole text: whatever a pattern finds in them
     it finds there. A token longer than 256 characters is cut (a window stays small).
     """
     spans = [m.span() for m in anchor.finditer(text) if m.end() - m.start() >= min_length]
-    return windows_around(text, spans, tokens=tokens, edges=edges)
+    return windows_around(text, spans, tokens=tokens, right=right, edges=edges)
 
 
 def windows_around(
-    text: str, spans: Iterable[tuple[int, int]], *, tokens: int, edges: Edges | None = None
+    text: str,
+    spans: Iterable[tuple[int, int]],
+    *,
+    tokens: int,
+    right: int | None = None,
+    edges: Edges | None = None,
 ) -> Windows:
     """:func:`windows` for spans already found (in text order)."""
     merged: list[list[int]] = []
+    after = tokens if right is None else right
     for found_start, found_end in spans:
         if edges is None:
             edges = Edges(text)
-        start, end = edges.left(found_start, tokens), edges.right(found_end, tokens)
+        end = edges.right(found_end, after)
+        if merged and found_start <= merged[-1][1]:
+            # Inside the last window: its left edge is no further right than that one.
+            merged[-1][1] = max(merged[-1][1], end)
+            continue
+        start = edges.left(found_start, tokens)
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
@@ -96,6 +109,12 @@ class Edges:
         # between spaces: a C-speed split instead of a regex match object per space.
         pieces = text.translate(_TO_SPACE).split(" ")
         self.spaces = list(map(add, accumulate(map(len, pieces[:-1])), count()))
+
+    def long_tokens(self, length: int) -> list[tuple[int, int]]:
+        """Spans of the tokens of ``length`` characters or more."""
+        starts = [-1, *self.spaces]
+        ends = [*self.spaces, self.length]
+        return [(s + 1, e) for s, e in zip(starts, ends, strict=True) if e - s > length]
 
     def left(self, at: int, tokens: int) -> int:
         spaces = self.spaces
