@@ -16,25 +16,26 @@ from itertools import accumulate
 from typing import Any
 
 from guard.checks._pii_engine import analyzer_engine
-from guard.checks._pii_recognizers import (
+from guard.checks._pii_prefilter import (
     DIGIT_ANCHORED,
     LONG_TOKENS,
+    TOKEN_ANCHORS,
+    Signals,
+    window_key,
+)
+from guard.checks._pii_recognizers import (
     NER_ENTITIES,
     NUMBER_ENTITIES,
-    TOKEN_ANCHORS,
     PatternSpec,
-    Signals,
     boosted,
     has_context,
     pattern_specs,
     phone_candidates,
     phone_regions,
-    window_key,
 )
 from guard.checks._pii_text import View, compact_view, plain_view
 from guard.checks._pii_windows import Edges, Windows, windows, windows_around
 
-_DIGIT = re.compile(r"\d")
 _URL_TRAILING = frozenset(".,;:!?'\"")
 _BARE_DIGITS = re.compile(r"\d+")
 _SPACED = re.compile(r"\d\s\d\s\d\s\d")
@@ -80,8 +81,15 @@ class Detector:
         wanted = set(entities)
         specs = [s for s in pattern_specs(recognizers) if s.entity in wanted]
         specs.extend(s for s in custom if s.entity in wanted)
-        #: Each pattern with the windows it runs on (see :func:`window_key`).
-        self._specs = [(spec, window_key(spec)) for spec in specs]
+        #: Per entity: the fewest digits in a row any of its patterns needs, and each
+        #: pattern with the windows it runs on (see :func:`window_key`).
+        by_entity: dict[str, list[tuple[PatternSpec, str | None]]] = {}
+        for spec in specs:
+            by_entity.setdefault(spec.entity, []).append((spec, window_key(spec)))
+        self._entities = [
+            (entity, min(spec.digit_run for spec, _ in keyed), keyed)
+            for entity, keyed in by_entity.items()
+        ]
         self._phone = next((r for r in recognizers if type(r).__name__ == "PhoneRecognizer"), None)
         if "PHONE_NUMBER" not in wanted:
             self._phone = None
@@ -95,52 +103,64 @@ class Detector:
     def find(self, text: str) -> list[Hit]:
         """The entities in ``text``, non-overlapping, spans in ``text``."""
         plain = plain_view(text)
-        hits = self._scan(plain, numbers_only=False)
-        if _DIGIT.search(plain.text) is not None:
+        signals = Signals.read(plain.text)
+        hits = self._scan(plain, signals, numbers_only=False)
+        if signals.max_digits:
             compact = compact_view(plain)
             if compact is not None:
-                hits.extend(self._scan(compact, numbers_only=True))
+                hits.extend(self._scan(compact, Signals.read(compact.text), numbers_only=True))
         if self._ner_entities:
             hits.extend(self._ner(plain))
         return [hit for hit in _resolve(hits) if hit.entity != _ALLOWED]
 
-    def _scan(self, view: View, *, numbers_only: bool) -> list[Hit]:
-        text = view.text
-        signals = Signals.read(text)
+    def _scan(self, view: View, signals: Signals, *, numbers_only: bool) -> list[Hit]:
         hits: list[Hit] = []
         #: View spans of what was found, so phone candidates inside them are skipped.
         spans: list[tuple[int, int, float]] = []
-        possible: dict[str, bool] = {}
         parts: dict[str, Any] = {}
-        for spec, key in self._specs:
-            entity = spec.entity
-            if (numbers_only and entity not in NUMBER_ENTITIES) or (
-                spec.digit_run > signals.longest_digits
+        longest = signals.longest_digits
+        for entity, digit_run, keyed in self._entities:
+            if (
+                digit_run > longest
+                or (numbers_only and entity not in NUMBER_ENTITIES)
+                or not signals.possible(entity)
             ):
                 continue
-            allowed = possible.get(entity)
-            if allowed is None:
-                allowed = possible[entity] = signals.possible(entity)
-            if not allowed or not self._reachable(spec, signals):
-                continue
-            part = self._windows(key, signals, parts)
-            scanned = text if part is None else part.text
-            for match in spec.matches(scanned):
-                for start, end in spec.candidates(match):
-                    score = spec.score_of(scanned[start:end]) if start < end else 0.0
-                    if score > 0:
-                        break
-                if score <= 0:
+            for spec, key in keyed:
+                if spec.digit_run > longest or not self._reachable(spec, signals):
                     continue
-                if part is not None:
-                    start, end = part.position(start), part.position(start) + end - start
-                if not _whole_token(text, start, end):
-                    continue
-                if self._add(hits, view, entity, start, end, score, spec.context):
-                    spans.append((start, end, hits[-1].score))
+                self._run(spec, key, view, signals, parts, hits, spans)
         if self._phone is not None and signals.possible("PHONE_NUMBER"):
             self._phones(view, hits, spans)
         return hits
+
+    def _run(
+        self,
+        spec: PatternSpec,
+        key: str | None,
+        view: View,
+        signals: Signals,
+        parts: dict[str, Any],
+        hits: list[Hit],
+        spans: list[tuple[int, int, float]],
+    ) -> None:
+        """Run one pattern on its windows; add what reaches the threshold."""
+        text, entity = view.text, spec.entity
+        part = self._windows(key, signals, parts)
+        scanned = text if part is None else part.text
+        for match in spec.matches(scanned):
+            for start, end in spec.candidates(match):
+                score = spec.score_of(scanned[start:end]) if start < end else 0.0
+                if score > 0:
+                    break
+            if score <= 0:
+                continue
+            if part is not None:
+                start, end = part.position(start), part.position(start) + end - start
+            if not _whole_token(text, start, end):
+                continue
+            if self._add(hits, view, entity, start, end, score, spec.context):
+                spans.append((start, end, hits[-1].score))
 
     @classmethod
     def _windows(cls, key: str | None, signals: Signals, parts: dict[str, Any]) -> Windows | None:
