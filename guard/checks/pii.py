@@ -217,7 +217,10 @@ class PiiCheck(TextCheck):
             return super().scan_window(window)
         text = window.text
         hold = self.holdback(text)
-        if _TRIGGER.search(text, window.released, len(text) - hold) is None:
+        # Searched past the releasable end (into the held text, which is short) so that
+        # a dot there sees the space after it.
+        trigger = _TRIGGER.search(text, window.released)
+        if trigger is None or trigger.start() >= len(text) - hold:
             return [], hold
         return super().scan_window(window)
 
