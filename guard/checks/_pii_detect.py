@@ -2,20 +2,21 @@
 
 :class:`Detector` is built once per check (its Presidio engine once per language and
 spaCy pipeline per process) and is safe to share between calls and threads: a call
-only reads it. See :mod:`guard.checks._pii_recognizers` for what makes it fast and
+only reads it. See :mod:`guard.checks._pii_prefilter` for what makes it fast,
+:mod:`guard.checks._pii_hits` for how overlapping hits resolve and
 :mod:`guard.checks._pii_text` for the views.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
 from guard.checks._pii_engine import analyzer_engine
+from guard.checks._pii_hits import Hit, canonical, resolve
 from guard.checks._pii_prefilter import (
     DIGIT_ANCHORED,
     LONG_TOKENS,
@@ -44,22 +45,6 @@ BARE_NEEDS_CONTEXT = frozenset({"PHONE_NUMBER", "UK_NHS"})
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 #: The pseudo-entity of an allow-listed value.
 _ALLOWED = "allowed"
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One entity found: its span in the original text, score and canonical value.
-
-    ``value`` (the entity as matched, separators dropped for numbers) keys hashes and
-    pseudonyms so that ``4242 4242 ...`` and ``4242-4242-...`` are one card. It is
-    user data: it never leaves the check.
-    """
-
-    entity: str
-    start: int
-    end: int
-    score: float
-    value: str
 
 
 class Detector:
@@ -111,7 +96,7 @@ class Detector:
                 hits.extend(self._scan(compact, Signals.read(compact.text), numbers_only=True))
         if self._ner_entities:
             hits.extend(self._ner(plain))
-        return [hit for hit in _resolve(hits) if hit.entity != _ALLOWED]
+        return [hit for hit in resolve(hits) if hit.entity != _ALLOWED]
 
     def _scan(self, view: View, signals: Signals, *, numbers_only: bool) -> list[Hit]:
         hits: list[Hit] = []
@@ -238,7 +223,7 @@ class Detector:
             # An allowed value wins every overlap (its domain is no URL either), then goes.
             hits.append(Hit(_ALLOWED, original_start, original_end, 2.0, ""))
             return False
-        hits.append(Hit(entity, original_start, original_end, score, _canonical(entity, value)))
+        hits.append(Hit(entity, original_start, original_end, score, canonical(entity, value)))
         return True
 
     def _phones(self, view: View, hits: list[Hit], found: list[tuple[int, int, float]]) -> None:
@@ -306,40 +291,3 @@ def _whole_token(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     return not (before.isalnum() or after.isalnum())
-
-
-def _canonical(entity: str, value: str) -> str:
-    if entity in NUMBER_ENTITIES:
-        return "".join(c for c in value if c.isalnum()).upper()
-    return value.lower() if entity in ("EMAIL_ADDRESS", "URL") else value
-
-
-def _resolve(hits: list[Hit]) -> list[Hit]:
-    """Keep the best of overlapping hits.
-
-    A hit inside a longer one is part of it (a card number inside an IBAN, an NHS-valid
-    digit run inside a phone number with its country code, a domain inside an e-mail);
-    of hits that overlap otherwise, the higher score wins, then the longer span.
-    Sorting and a sweep keep this O(n log n) for texts with hundreds of entities.
-    """
-    if len(hits) < 2:
-        return hits
-    outer: list[Hit] = []
-    reach, reach_start = -1, -1
-    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
-        inside = reach > hit.end or (reach == hit.end and reach_start < hit.start)
-        if not inside:
-            outer.append(hit)
-        if hit.end > reach:
-            reach, reach_start = hit.end, hit.start
-    starts: list[int] = []
-    kept: list[Hit] = []
-    for hit in sorted(outer, key=lambda h: (-h.score, h.start - h.end, h.start)):
-        index = bisect_left(starts, hit.start)
-        if index > 0 and kept[index - 1].end > hit.start:
-            continue
-        if index < len(kept) and kept[index].start < hit.end:
-            continue
-        starts.insert(index, hit.start)
-        kept.insert(index, hit)
-    return kept

@@ -32,8 +32,9 @@ from guard.checks._pii_actions import (
     redacted,
 )
 from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, PiiConfig
-from guard.checks._pii_detect import Detector, Hit
+from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
+from guard.checks._pii_hits import Hit
 from guard.checks._pii_recognizers import custom_spec
 from guard.checks.base import Capabilities, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
