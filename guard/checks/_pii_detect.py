@@ -2,28 +2,32 @@
 
 :class:`Detector` is built once per check (its Presidio engine once per language and
 spaCy pipeline per process) and is safe to share between calls and threads: a call
-only reads it. See :mod:`guard.checks._pii_recognizers` for what makes it fast and
+only reads it. See :mod:`guard.checks._pii_prefilter` for what makes it fast,
+:mod:`guard.checks._pii_hits` for how overlapping hits resolve and
 :mod:`guard.checks._pii_text` for the views.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
 
 from guard.checks._pii_engine import analyzer_engine
+from guard.checks._pii_hits import Hit, canonical, resolve
+from guard.checks._pii_prefilter import (
+    DIGIT_ANCHORED,
+    LONG_TOKENS,
+    TOKEN_ANCHORS,
+    Signals,
+    window_key,
+)
 from guard.checks._pii_recognizers import (
-    DIGIT_RUN,
-    IN_DIGIT_WINDOWS,
     NER_ENTITIES,
     NUMBER_ENTITIES,
-    TOKEN_ANCHORS,
     PatternSpec,
-    Signals,
     boosted,
     has_context,
     pattern_specs,
@@ -31,9 +35,8 @@ from guard.checks._pii_recognizers import (
     phone_regions,
 )
 from guard.checks._pii_text import View, compact_view, plain_view
-from guard.checks._pii_windows import Edges, Windows, windows
+from guard.checks._pii_windows import Edges, Windows, windows, windows_around
 
-_DIGIT = re.compile(r"\d")
 _URL_TRAILING = frozenset(".,;:!?'\"")
 _BARE_DIGITS = re.compile(r"\d+")
 _SPACED = re.compile(r"\d\s\d\s\d\s\d")
@@ -42,22 +45,6 @@ BARE_NEEDS_CONTEXT = frozenset({"PHONE_NUMBER", "UK_NHS"})
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 #: The pseudo-entity of an allow-listed value.
 _ALLOWED = "allowed"
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One entity found: its span in the original text, score and canonical value.
-
-    ``value`` (the entity as matched, separators dropped for numbers) keys hashes and
-    pseudonyms so that ``4242 4242 ...`` and ``4242-4242-...`` are one card. It is
-    user data: it never leaves the check.
-    """
-
-    entity: str
-    start: int
-    end: int
-    score: float
-    value: str
 
 
 class Detector:
@@ -77,8 +64,17 @@ class Detector:
         recognizers = engine.registry.get_recognizers(language, all_fields=True)
         self._thresholds = dict(thresholds)
         wanted = set(entities)
-        self._specs = [s for s in pattern_specs(recognizers) if s.entity in wanted]
-        self._specs.extend(s for s in custom if s.entity in wanted)
+        specs = [s for s in pattern_specs(recognizers) if s.entity in wanted]
+        specs.extend(s for s in custom if s.entity in wanted)
+        #: Per entity: the fewest digits in a row any of its patterns needs, and each
+        #: pattern with the windows it runs on (see :func:`window_key`).
+        by_entity: dict[str, list[tuple[PatternSpec, str | None]]] = {}
+        for spec in specs:
+            by_entity.setdefault(spec.entity, []).append((spec, window_key(spec)))
+        self._entities = [
+            (entity, min(spec.digit_run for spec, _ in keyed), keyed)
+            for entity, keyed in by_entity.items()
+        ]
         self._phone = next((r for r in recognizers if type(r).__name__ == "PhoneRecognizer"), None)
         if "PHONE_NUMBER" not in wanted:
             self._phone = None
@@ -92,71 +88,94 @@ class Detector:
     def find(self, text: str) -> list[Hit]:
         """The entities in ``text``, non-overlapping, spans in ``text``."""
         plain = plain_view(text)
-        hits = self._scan(plain, numbers_only=False)
-        if _DIGIT.search(plain.text) is not None:
+        signals = Signals.read(plain.text)
+        hits = self._scan(plain, signals, numbers_only=False)
+        if signals.max_digits:
             compact = compact_view(plain)
             if compact is not None:
-                hits.extend(self._scan(compact, numbers_only=True))
+                hits.extend(self._scan(compact, Signals.read(compact.text), numbers_only=True))
         if self._ner_entities:
             hits.extend(self._ner(plain))
-        return [hit for hit in _resolve(hits) if hit.entity != _ALLOWED]
+        return [hit for hit in resolve(hits) if hit.entity != _ALLOWED]
 
-    def _scan(self, view: View, *, numbers_only: bool) -> list[Hit]:
-        text = view.text
-        signals = Signals.read(text)
+    def _scan(self, view: View, signals: Signals, *, numbers_only: bool) -> list[Hit]:
         hits: list[Hit] = []
         #: View spans of what was found, so phone candidates inside them are skipped.
         spans: list[tuple[int, int, float]] = []
-        possible: dict[str, bool] = {}
         parts: dict[str, Any] = {}
-        for spec in self._specs:
-            entity = spec.entity
-            if numbers_only and entity not in NUMBER_ENTITIES:
+        longest = signals.longest_digits
+        for entity, digit_run, keyed in self._entities:
+            if (
+                digit_run > longest
+                or (numbers_only and entity not in NUMBER_ENTITIES)
+                or not signals.possible(entity)
+            ):
                 continue
-            allowed = possible.get(entity)
-            if allowed is None:
-                allowed = possible[entity] = signals.possible(entity)
-            if not allowed or not self._reachable(spec, signals):
-                continue
-            part = self._windows(entity, text, parts)
-            scanned = text if part is None else part.text
-            for match in spec.pattern.finditer(scanned):
-                for start, end in spec.candidates(match):
-                    score = spec.score_of(scanned[start:end]) if start < end else 0.0
-                    if score > 0:
-                        break
-                if score <= 0:
+            for spec, key in keyed:
+                if spec.digit_run > longest or not self._reachable(spec, signals):
                     continue
-                if part is not None:
-                    start, end = part.position(start), part.position(start) + end - start
-                if not _whole_token(text, start, end):
-                    continue
-                if self._add(hits, view, entity, start, end, score, spec.context):
-                    spans.append((start, end, hits[-1].score))
+                self._run(spec, key, view, signals, parts, hits, spans)
         if self._phone is not None and signals.possible("PHONE_NUMBER"):
             self._phones(view, hits, spans)
         return hits
 
-    @staticmethod
-    def _windows(entity: str, text: str, parts: dict[str, Any]) -> Windows | None:
-        """The parts of ``text`` that ``entity``'s patterns need to see (``None``: all)."""
-        if entity in TOKEN_ANCHORS:
-            key = entity
-        elif entity in IN_DIGIT_WINDOWS:
-            key = "digits"
-        else:
+    def _run(
+        self,
+        spec: PatternSpec,
+        key: str | None,
+        view: View,
+        signals: Signals,
+        parts: dict[str, Any],
+        hits: list[Hit],
+        spans: list[tuple[int, int, float]],
+    ) -> None:
+        """Run one pattern on its windows; add what reaches the threshold."""
+        text, entity = view.text, spec.entity
+        part = self._windows(key, signals, parts)
+        scanned = text if part is None else part.text
+        for match in spec.matches(scanned):
+            for start, end in spec.candidates(match):
+                score = spec.score_of(scanned[start:end]) if start < end else 0.0
+                if score > 0:
+                    break
+            if score <= 0:
+                continue
+            if part is not None:
+                start, end = part.position(start), part.position(start) + end - start
+            if not _whole_token(text, start, end):
+                continue
+            if self._add(hits, view, entity, start, end, score, spec.context):
+                spans.append((start, end, hits[-1].score))
+
+    @classmethod
+    def _windows(cls, key: str | None, signals: Signals, parts: dict[str, Any]) -> Windows | None:
+        """The parts of the text that patterns of window ``key`` need to see (``None``:
+        all of it), built once per text."""
+        if key is None:
             return None
         part: Windows | None = parts.get(key)
-        if part is None:
-            edges = parts.get("edges")
-            if edges is None:
-                edges = parts["edges"] = Edges(text)
-            if key == "digits":
-                part = windows(text, DIGIT_RUN, tokens=2, min_length=2, edges=edges)
+        if part is not None:
+            return part
+        text = signals.text
+        edges = parts.get("edges")
+        if edges is None:
+            edges = parts["edges"] = Edges(text)
+        if key == "digits":
+            part = windows_around(text, signals.digit_runs, tokens=2, edges=edges)
+        elif key in LONG_TOKENS:
+            part = windows_around(text, edges.long_tokens(LONG_TOKENS[key]), tokens=0, edges=edges)
+        else:
+            anchor, before, after = TOKEN_ANCHORS[key]
+            if key in DIGIT_ANCHORED:
+                # Two digits in a row: only the digit windows can hold one.
+                digits = cls._windows("digits", signals, parts)
+                assert digits is not None
+                found = [(digits.position(m.start()), digits.position(m.end() - 1) + 1)
+                         for m in anchor.finditer(digits.text)]  # fmt: skip
+                part = windows_around(text, found, tokens=before, right=after, edges=edges)
             else:
-                anchor, reach = TOKEN_ANCHORS[entity]
-                part = windows(text, anchor, tokens=reach, edges=edges)
-            parts[key] = part
+                part = windows(text, anchor, tokens=before, right=after, edges=edges)
+        parts[key] = part
         return part
 
     def _reachable(self, spec: PatternSpec, signals: Signals) -> bool:
@@ -165,8 +184,13 @@ class Detector:
         if spec.validated or spec.score >= threshold:
             return True
         # Only a context word can lift it: such patterns (weak ids) run on the digit
-        # windows, and each match looks for its context words (``_add``).
-        return bool(spec.context) and boosted(spec.score) >= threshold
+        # windows, and each match looks for its context words (``_add``) — so not at
+        # all when none of those words is in the text.
+        return (
+            bool(spec.context)
+            and boosted(spec.score) >= threshold
+            and signals.mentions(spec.context)
+        )
 
     def _add(
         self,
@@ -199,7 +223,7 @@ class Detector:
             # An allowed value wins every overlap (its domain is no URL either), then goes.
             hits.append(Hit(_ALLOWED, original_start, original_end, 2.0, ""))
             return False
-        hits.append(Hit(entity, original_start, original_end, score, _canonical(entity, value)))
+        hits.append(Hit(entity, original_start, original_end, score, canonical(entity, value)))
         return True
 
     def _phones(self, view: View, hits: list[Hit], found: list[tuple[int, int, float]]) -> None:
@@ -267,40 +291,3 @@ def _whole_token(text: str, start: int, end: int) -> bool:
     before = text[start - 1] if start > 0 else " "
     after = text[end] if end < len(text) else " "
     return not (before.isalnum() or after.isalnum())
-
-
-def _canonical(entity: str, value: str) -> str:
-    if entity in NUMBER_ENTITIES:
-        return "".join(c for c in value if c.isalnum()).upper()
-    return value.lower() if entity in ("EMAIL_ADDRESS", "URL") else value
-
-
-def _resolve(hits: list[Hit]) -> list[Hit]:
-    """Keep the best of overlapping hits.
-
-    A hit inside a longer one is part of it (a card number inside an IBAN, an NHS-valid
-    digit run inside a phone number with its country code, a domain inside an e-mail);
-    of hits that overlap otherwise, the higher score wins, then the longer span.
-    Sorting and a sweep keep this O(n log n) for texts with hundreds of entities.
-    """
-    if len(hits) < 2:
-        return hits
-    outer: list[Hit] = []
-    reach, reach_start = -1, -1
-    for hit in sorted(hits, key=lambda h: (h.start, -h.end)):
-        inside = reach > hit.end or (reach == hit.end and reach_start < hit.start)
-        if not inside:
-            outer.append(hit)
-        if hit.end > reach:
-            reach, reach_start = hit.end, hit.start
-    starts: list[int] = []
-    kept: list[Hit] = []
-    for hit in sorted(outer, key=lambda h: (-h.score, h.start - h.end, h.start)):
-        index = bisect_left(starts, hit.start)
-        if index > 0 and kept[index - 1].end > hit.start:
-            continue
-        if index < len(kept) and kept[index].start < hit.end:
-            continue
-        starts.insert(index, hit.start)
-        kept.insert(index, hit)
-    return kept

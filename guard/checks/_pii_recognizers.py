@@ -18,12 +18,19 @@ with ten entities (bench/pii.py). The ``pii`` check builds the engine once per
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import regex
+
+from guard.checks._pii_patterns import (
+    RUN_CLASS,
+    matches_at_run_starts,
+    min_digit_run,
+    starts_with_bounded_run,
+)
 
 #: The entities a spaCy NER model adds (Presidio's ``SpacyRecognizer``).
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
@@ -41,16 +48,6 @@ EXTRA_RECOGNIZERS = (
     "SgFinRecognizer",
     "InPanRecognizer",
 )
-#: The fewest digits a match of each entity has: the prefilter's necessary condition.
-MIN_DIGITS = {
-    "CREDIT_CARD": 12, "US_SSN": 9, "US_BANK_NUMBER": 8, "US_ITIN": 9, "US_PASSPORT": 8,
-    "UK_NHS": 10, "MEDICAL_LICENSE": 7, "PHONE_NUMBER": 7, "IBAN_CODE": 4, "IP_ADDRESS": 1,
-    "UK_NINO": 6, "ES_NIF": 7, "ES_NIE": 7, "FI_PERSONAL_IDENTITY_CODE": 6, "SG_NRIC_FIN": 7,
-    "IN_PAN": 4, "US_DRIVER_LICENSE": 1, "IT_FISCAL_CODE": 2,
-}  # fmt: skip
-#: Entities whose every match holds a digit: their patterns run only on the windows
-#: around digit runs (:func:`windows`), not on the whole text.
-IN_DIGIT_WINDOWS = frozenset(MIN_DIGITS)
 #: Entities read from the compact view too (separators inside digit runs tolerated).
 NUMBER_ENTITIES = frozenset(
     {"CREDIT_CARD", "US_SSN", "US_BANK_NUMBER", "US_ITIN", "UK_NHS", "PHONE_NUMBER",
@@ -61,33 +58,9 @@ CONTEXT_BOOST, CONTEXT_FLOOR, CONTEXT_WORDS_BEFORE = 0.35, 0.4, 5
 #: Presidio's default regex flags (DOTALL | MULTILINE | IGNORECASE).
 FLAGS = regex.DOTALL | regex.MULTILINE | regex.IGNORECASE
 
-DIGIT_RUN = re.compile(r"\d(?:[ \-.()/]{0,2}\d)*")
-_PHONE_RUN = re.compile(r"\+?\(?\d(?:[ \-.()/]{0,3}\d){6,}")
+_PHONE_RUN = re.compile(r"[+(\d](?:(?<=\+)\(?\d|(?<=\()\d|(?<=\d))(?:[ \-.()/]{0,3}\d){6,}")
 _NOT_DIGIT = re.compile(r"\D")
-_DOT_WORD = re.compile(r"[A-Za-z0-9]\.[A-Za-z]{2}|://")
-_IBAN_START = re.compile(r"[A-Za-z]{2}\d{2}")
-_IP_HINT = re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f:]|::")
-_MAC_HINT = re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}")
 _WORD = re.compile(r"[^\W\d_][\w#'-]*")
-
-#: Gates on characters, for entities that need more than digits.
-_CHAR_GATES: dict[str, Callable[[str], bool]] = {
-    "EMAIL_ADDRESS": lambda text: "@" in text,
-    "URL": lambda text: _DOT_WORD.search(text) is not None,
-    "IBAN_CODE": lambda text: _IBAN_START.search(text) is not None,
-    "IP_ADDRESS": lambda text: _IP_HINT.search(text) is not None,
-    "MAC_ADDRESS": lambda text: _MAC_HINT.search(text) is not None,
-}
-#: Entities whose matches sit around an anchor: their patterns run on the anchor's
-#: token and that many tokens on each side only (an IBAN in groups of four: nine).
-TOKEN_ANCHORS: dict[str, tuple[re.Pattern[str], int]] = {
-    "EMAIL_ADDRESS": (re.compile("@"), 0),
-    "URL": (_DOT_WORD, 0),
-    "IBAN_CODE": (_IBAN_START, 9),
-    "IT_FISCAL_CODE": (re.compile(r"[A-Za-z]{6}[0-9LMNPQRSTUVlmnpqrstuv]{2}[A-Za-z]"), 0),
-    "UK_NINO": (re.compile(r"[A-Za-z]{2}\s?\d{2}"), 4),
-    "MAC_ADDRESS": (_MAC_HINT, 0),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +78,16 @@ class PatternSpec:
     #: Presidio's IBAN recognizer tries the match cut at each group's end, last first
     #: (a word after an IBAN is no part of it): so does this spec.
     group_ends: bool = False
+    #: Digits in a row that every match holds (:func:`min_digit_run`).
+    digit_run: int = 0
+    #: The run class of a pattern tried at run starts only (:func:`matches_at_run_starts`).
+    runs: Any = None
+
+    def matches(self, text: str) -> Iterable[Any]:
+        """The pattern's matches in ``text`` (``finditer``'s)."""
+        if self.runs is None:
+            return self.pattern.finditer(text)  # type: ignore[no-any-return]
+        return matches_at_run_starts(self.pattern, self.runs, text)
 
     def candidates(self, match: Any) -> list[tuple[int, int]]:
         """The spans of a match to score, best first."""
@@ -124,29 +107,6 @@ class PatternSpec:
             if self.recognizer.invalidate_result(matched):
                 score = 0.0
         return score
-
-
-@dataclass(slots=True)
-class Signals:
-    """What the prefilter read from one text: the necessary conditions of entities."""
-
-    text: str
-    max_digits: int
-
-    @classmethod
-    def read(cls, text: str) -> Signals:
-        most = 0
-        for run in DIGIT_RUN.finditer(text):
-            digits = run.end() - run.start() - len(_NOT_DIGIT.findall(run.group()))
-            most = max(most, digits)
-        return cls(text, most)
-
-    def possible(self, entity: str) -> bool:
-        """Whether ``entity`` can occur in the text at all."""
-        if self.max_digits < MIN_DIGITS.get(entity, 0):
-            return False
-        gate = _CHAR_GATES.get(entity)
-        return gate is None or gate(self.text)
 
 
 def has_context(text: str, start: int, context: frozenset[str]) -> bool:
@@ -185,6 +145,8 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
                     validated,
                     context,
                     type(recognizer).__name__ == "IbanRecognizer",
+                    min_digit_run(pattern.regex),
+                    _compile(RUN_CLASS) if starts_with_bounded_run(pattern.regex) else None,
                 )
             )
     return specs
@@ -197,8 +159,9 @@ def _compile(pattern: str) -> Any:
 
 def custom_spec(entity: str, pattern: str, score: float, context: Sequence[str]) -> PatternSpec:
     """A policy's custom recognizer (no Python): a regex with a score and context."""
+    words = frozenset(w.lower() for w in context)
     return PatternSpec(
-        entity, _compile(pattern), score, None, False, frozenset(w.lower() for w in context)
+        entity, _compile(pattern), score, None, False, words, digit_run=min_digit_run(pattern)
     )
 
 

@@ -26,9 +26,13 @@ from functools import lru_cache
 from guard.normalize import Normalized, normalize
 
 #: A run of digits joined by separators; in the compact view its separators change.
-_DIGIT_RUN = re.compile(r"(?:[+(]\s?)?\d+(?:[\s.\-_/·()‐‑‒–—−]{1,3}\d+)+")
+#: (``(?:[+(]\s?)?\d+...``, written to start with one character class so that ``re``
+#: skips to candidates in C.)
+_DIGIT_RUN = re.compile(r"[+(\d](?:(?<=[+(])\s?\d+|(?<=\d)\d*)(?:[\s.\-_/·()‐‑‒–—−]{1,3}\d+)+")
+#: A character a run can hold.
+_RUN_CHAR = re.compile(r"[\d\s.\-_/·()‐‑‒–—−+]")
 #: Separators that the number recognizers do not accept between digits.
-_ODD_SEPARATOR = re.compile(r"\d[.·_/‐‑‒–—−]\d|\d\s\d\s\d\s\d")
+_ODD_SEPARATOR = re.compile(r"\d(?:[.·_/‐‑‒–—−]\d|\s\d\s\d\s\d)")
 _SEPARATORS = re.compile(r"[\s.\-_/·()‐‑‒–—−]+")
 _TO_HYPHEN = str.maketrans(dict.fromkeys(".·_/‐‑‒–—−", "-"))
 
@@ -93,7 +97,7 @@ def compact_view(plain: View) -> View | None:
     parts: list[str] = []
     positions: list[int] = []
     last = 0
-    for run in _DIGIT_RUN.finditer(text):
+    for run in _odd_runs(text):
         piece = run.group()
         if not _needs_compacting(piece):
             continue
@@ -109,6 +113,33 @@ def compact_view(plain: View) -> View | None:
     parts.append(text[last:])
     positions.extend(range(last, len(text)))
     return View("".join(parts), tuple(positions), plain.plain)
+
+
+def _odd_runs(text: str) -> list[re.Match[str]]:
+    """The runs of ``_DIGIT_RUN.finditer(text)`` that hold an odd separator, found from
+    the odd separators: the runs of a text full of ordinary numbers are not all read.
+
+    A run is made of digits, separators and ``+``: no run crosses any other character,
+    so ``finditer`` resumed just after one finds the same runs from there on.
+    """
+    found: list[re.Match[str]] = []
+    resume = 0
+    for odd in _ODD_SEPARATOR.finditer(text):
+        at = odd.start()
+        if at < resume:
+            continue  # in the last run found
+        restart = at
+        while restart > resume and _RUN_CHAR.match(text, restart - 1) is not None:
+            restart -= 1
+        for run in _DIGIT_RUN.finditer(text, restart):
+            resume = run.end()
+            if run.end() > at:
+                # Runs before it hold no odd separator (it would have been found).
+                found.append(run)
+                break
+        else:
+            break  # no run from here on
+    return found
 
 
 def _compacted(piece: str) -> list[tuple[int, str]]:
@@ -133,7 +164,7 @@ def _needs_compacting(run: str) -> bool:
     """A run of at least 9 digits (the shortest number entity written with odd
     separators) with a separator the number recognizers do not accept; not an IPv4
     address or a version string (dots between groups of one to three digits)."""
-    if sum(c.isdigit() for c in run) < 9 or _ODD_SEPARATOR.search(run) is None:
+    if _ODD_SEPARATOR.search(run) is None or sum(c.isdigit() for c in run) < 9:
         return False
     return _DOTTED.fullmatch(run) is None
 

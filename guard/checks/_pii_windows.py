@@ -10,10 +10,20 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import accumulate, count
+from operator import add
 
 _TOKEN_LIMIT = 256
 _SPACE = re.compile(r"\s")
+#: Every character ``\s`` matches (``str.isspace``) but the space itself, to a space.
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+_TO_SPACE = str.maketrans(dict.fromkeys(WHITESPACE, " "))
 #: Joins windows: whitespace keeps token boundaries, NUL keeps matches from crossing.
 WINDOW_JOIN = "\n\x00\n"
 
@@ -38,32 +48,51 @@ def windows(
     anchor: re.Pattern[str],
     *,
     tokens: int,
+    right: int | None = None,
     min_length: int = 1,
     edges: Edges | None = None,
 ) -> Windows:
     """The text around each ``anchor`` match (``min_length`` characters or more), widened
-    to whole tokens plus ``tokens`` neighbouring tokens on each side (entities written
-    in groups: ``AB 12 34 56 C``, ``GB82 WEST 1234 ...``), overlapping windows merged.
+    to whole tokens plus ``tokens`` neighbouring tokens on each side (``right`` after
+    it when given; entities written in groups: ``AB 12 34 56 C``, ``GB82 WEST 1234
+    ...``), overlapping windows merged.
 
     Windows start and end at whitespace (or the text's ends), so word boundaries and
     look-arounds see what they see in the whole text: whatever a pattern finds in them
     it finds there. A token longer than 256 characters is cut (a window stays small).
     """
-    spans: list[list[int]] = []
-    for match in anchor.finditer(text):
-        if match.end() - match.start() < min_length:
-            continue
+    spans = [m.span() for m in anchor.finditer(text) if m.end() - m.start() >= min_length]
+    return windows_around(text, spans, tokens=tokens, right=right, edges=edges)
+
+
+def windows_around(
+    text: str,
+    spans: Iterable[tuple[int, int]],
+    *,
+    tokens: int,
+    right: int | None = None,
+    edges: Edges | None = None,
+) -> Windows:
+    """:func:`windows` for spans already found (in text order)."""
+    merged: list[list[int]] = []
+    after = tokens if right is None else right
+    for found_start, found_end in spans:
         if edges is None:
             edges = Edges(text)
-        start, end = edges.left(match.start(), tokens), edges.right(match.end(), tokens)
-        if spans and start <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], end)
+        end = edges.right(found_end, after)
+        if merged and found_start <= merged[-1][1]:
+            # Inside the last window: its left edge is no further right than that one.
+            merged[-1][1] = max(merged[-1][1], end)
+            continue
+        start = edges.left(found_start, tokens)
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
         else:
-            spans.append([start, end])
+            merged.append([start, end])
     parts: list[str] = []
     starts: list[tuple[int, int]] = []
     position = 0
-    for start, end in spans:
+    for start, end in merged:
         starts.append((position, start))
         parts.append(text[start:end])
         position += end - start + len(WINDOW_JOIN)
@@ -76,7 +105,16 @@ class Edges:
 
     def __init__(self, text: str) -> None:
         self.length = len(text)
-        self.spaces = [m.start() for m in _SPACE.finditer(text)]
+        # Every whitespace character made a space, then the lengths of the pieces
+        # between spaces: a C-speed split instead of a regex match object per space.
+        pieces = text.translate(_TO_SPACE).split(" ")
+        self.spaces = list(map(add, accumulate(map(len, pieces[:-1])), count()))
+
+    def long_tokens(self, length: int) -> list[tuple[int, int]]:
+        """Spans of the tokens of ``length`` characters or more."""
+        starts = [-1, *self.spaces]
+        ends = [*self.spaces, self.length]
+        return [(s + 1, e) for s, e in zip(starts, ends, strict=True) if e - s > length]
 
     def left(self, at: int, tokens: int) -> int:
         spaces = self.spaces

@@ -32,8 +32,9 @@ from guard.checks._pii_actions import (
     redacted,
 )
 from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, PiiConfig
-from guard.checks._pii_detect import Detector, Hit
+from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
+from guard.checks._pii_hits import Hit
 from guard.checks._pii_recognizers import custom_spec
 from guard.checks.base import Capabilities, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
@@ -49,8 +50,10 @@ _DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4, "US_SSN": 0.4}
 #: The longest text a stream holds back for a pending entity (a longer URL split
 #: across chunks may be released in part).
 _MAX_HOLD = 256
-#: Characters every pattern entity contains (full-width forms fold to them).
-_TRIGGER = re.compile(r"[\d@.:＠．：﹫]")
+#: Characters every pattern entity contains (full-width forms fold to them): a digit,
+#: an ``@``, or a dot or colon inside a token (``example.com``, ``fe80::1``). A dot or
+#: colon before whitespace ends a sentence or a label: no entity needs one.
+_TRIGGER = re.compile(r"[\d@＠﹫]|[.:．：](?!\s)")
 #: Characters the detector never sees (format controls): they are inside a token.
 _INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*$")
@@ -205,16 +208,20 @@ class PiiCheck(TextCheck):
     def scan_window(self, window: StreamWindow) -> tuple[list[Finding], int]:
         """Rescan the window only when the text it would release could end an entity.
 
-        Every pattern entity ends in or after a digit, ``@``, ``.`` or ``:`` of its own
-        (the token that holds one is pending, so held back, until it is complete). When
-        the text that would be released now has none of them, nothing can end there and
-        the detector is not run: clean prose streams at the cost of :meth:`holdback`.
+        Every pattern entity ends in or after a digit, ``@``, or a ``.`` or ``:`` inside
+        a token of its own (the token that holds one is pending, so held back, until it
+        is complete). When the text that would be released now has none of them,
+        nothing can end there and the detector is not run: clean prose (its dots end
+        sentences) streams at the cost of :meth:`holdback`.
         """
         if window.final or not self._skippable:
             return super().scan_window(window)
         text = window.text
         hold = self.holdback(text)
-        if _TRIGGER.search(text, window.released, len(text) - hold) is None:
+        # Searched past the releasable end (into the held text, which is short) so that
+        # a dot there sees the space after it.
+        trigger = _TRIGGER.search(text, window.released)
+        if trigger is None or trigger.start() >= len(text) - hold:
             return [], hold
         return super().scan_window(window)
 

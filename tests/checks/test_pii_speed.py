@@ -1,0 +1,255 @@
+"""What makes the pii check fast, each piece checked against what it replaces.
+
+The prefilter rewrites, the run-start URL scan, the digit-run bounds and the stream
+shortcut must find exactly what the plain regexes and a full rescan find; and the work
+they save must stay saved (patterns that cannot match are not run at all).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from guard import Guard
+from guard.checks import _pii_recognizers
+from guard.checks._pii_patterns import min_digit_run
+from guard.checks._pii_prefilter import (
+    _DOT_WORD,
+    _IBAN_START,
+    _IP_HINT,
+    _MAC_HINT,
+    TOKEN_ANCHORS,
+    Signals,
+)
+from guard.checks._pii_recognizers import _PHONE_RUN, PatternSpec
+from guard.checks._pii_text import _DIGIT_RUN, _ODD_SEPARATOR, _odd_runs, plain_view
+from guard.checks._pii_windows import WHITESPACE, Edges
+from guard.checks.pii import PiiCheck
+from guard.engine import text_call, text_reply
+
+PII = "name: t\ninput:\n  - check: pii\noutput:\n  - check: pii\n    action: mask\n"
+
+
+@pytest.fixture
+def check(make_guard: Callable[..., Guard]) -> PiiCheck:
+    found = make_guard(PII).input_checks[0]
+    assert isinstance(found, PiiCheck)
+    return found
+
+
+@pytest.fixture
+def pattern_runs(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """Counts, per entity, the patterns run on a text."""
+    runs: Counter[str] = Counter()
+    original = PatternSpec.matches
+
+    def counting(self: PatternSpec, text: str) -> object:
+        runs[self.entity] += 1
+        return original(self, text)
+
+    monkeypatch.setattr(_pii_recognizers.PatternSpec, "matches", counting)
+    yield runs
+
+
+def _random_texts(alphabet: list[str], count: int, seed: int) -> Iterator[str]:
+    rng = random.Random(seed)
+    for _ in range(count):
+        yield "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 16)))
+
+
+# -- the work saved ----------------------------------------------------------------------
+
+
+def test_prose_with_sentences_runs_no_pattern(check: PiiCheck, pattern_runs: Counter[str]) -> None:
+    prose = "The quick brown fox jumps over the lazy dog. Then it rests: a well-known end. " * 30
+    assert check.scan(prose) == []
+    assert pattern_runs == Counter()
+
+
+def test_patterns_needing_long_digit_runs_are_not_run(
+    check: PiiCheck, pattern_runs: Counter[str]
+) -> None:
+    """Cards and phone numbers in groups of four: no run of seven digits, so the medical
+    licence, Spanish, Singapore and US passport/bank patterns cannot match."""
+    text = "card 4111 1111 1111 1111, call +1 415-555-0132, ssn 536-22-1234. " * 5
+    kinds = {f.kind for f in check.scan(text)}
+    assert kinds == {"CREDIT_CARD", "PHONE_NUMBER", "US_SSN"}
+    for entity in ("MEDICAL_LICENSE", "ES_NIF", "ES_NIE", "SG_NRIC_FIN", "US_BANK_NUMBER"):
+        assert pattern_runs[entity] == 0, entity
+    assert pattern_runs["CREDIT_CARD"] > 0
+
+
+def test_weak_patterns_run_only_with_a_context_word(
+    check: PiiCheck, pattern_runs: Counter[str]
+) -> None:
+    check.scan("order A1234567 shipped")
+    assert pattern_runs["US_DRIVER_LICENSE"] == 0
+    check.scan("driver license A1234567 issued")
+    assert pattern_runs["US_DRIVER_LICENSE"] > 0
+
+
+def test_clean_prose_streams_without_running_the_detector(
+    make_guard: Callable[..., Guard], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    guard = make_guard(PII)
+    output = guard.output_checks[0]
+    assert isinstance(output, PiiCheck)
+    finds: list[int] = []
+    original = output._detector.find
+
+    def counting(text: str) -> object:
+        finds.append(1)
+        return original(text)
+
+    monkeypatch.setattr(output._detector, "find", counting)
+    session = guard.stream(text_call("q"))
+    text = "The quick brown fox jumps over the lazy dog. Note: it sleeps.\n" * 20
+    released = [session.feed("t", text[i : i + 7]) for i in range(0, len(text), 7)]
+    released.append(session.flush("t"))
+    assert "".join(released) == text
+    assert len(finds) <= 1  # the final window only
+
+
+# -- the same findings -------------------------------------------------------------------
+
+STREAM_ATOMS = [
+    "maria@example.org", "@", ".", ". ", ".\n", ": ", "Note:", "example", ".com", "4111",
+    " 1111", "4 1 1 1", "+1 ", "415", "-555-", "0132", "DE89 3704 0044 0532 0130 00",
+    "536-22-1234", " ", "\n", "192.168.", "10.12", "https://", "intranet.example.com/p",
+    "fe80::1", "::", "de:ad:be:ef:00:01", "．", "：", "\u200b", "４", "é", "x", ",",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_stream_shortcut_changes_nothing(make_guard: Callable[..., Guard], seed: int) -> None:
+    """Skipping the rescan when the releasable text cannot end an entity gives the same
+    stream as rescanning after every chunk."""
+    rng = random.Random(seed)
+    text = "".join(rng.choice(STREAM_ATOMS) for _ in range(rng.randint(1, 50)))
+    sizes = [rng.choice((1, 2, 3, 5, 8, 13)) for _ in range(len(text))]
+    outputs = []
+    for skippable in (True, False):
+        guard = make_guard(PII)
+        output = guard.output_checks[0]
+        assert isinstance(output, PiiCheck)
+        output._skippable = skippable
+        session = guard.stream(text_call("q"))
+        released, position = [], 0
+        for size in sizes:
+            if position >= len(text):
+                break
+            released.append(session.feed("t", text[position : position + size]))
+            position += size
+        released.append(session.flush("t"))
+        decision = session.close()
+        outputs.append(
+            ("".join(released), sorted((f.kind, f.start, f.end) for f in decision.findings))
+        )
+    assert outputs[0] == outputs[1]
+
+
+def test_url_pattern_at_run_starts_finds_what_finditer_finds(check: PiiCheck) -> None:
+    spec = next(s for s in _pii_recognizers_specs(check) if s.runs is not None)
+    pieces = ["example", ".com", ".co", ".uk", ".community", "www", "www1.", "-", ".", "a",
+              "9", "/path", " ", "@", "\n", "COM", ".Org", "x" * 260, "(", "'", "://"]  # fmt: skip
+    for text in _random_texts(pieces, 3000, seed=5):
+        assert [m.span() for m in spec.matches(text)] == [
+            m.span() for m in spec.pattern.finditer(text)
+        ], text
+
+
+def _pii_recognizers_specs(check: PiiCheck) -> list[PatternSpec]:
+    return [spec for _, _, keyed in check._detector._entities for spec, _ in keyed]
+
+
+def test_min_digit_run_is_a_lower_bound() -> None:
+    assert min_digit_run(r"\b[0-9]{8,17}\b") == 8
+    assert min_digit_run(r"\b([0-9]{3})[- ]?([0-9]{3})[- ]?([0-9]{4})\b") == 4
+    assert min_digit_run(r"[A-Z]{2}\d{7}|[a-z]9\d{7}") == 7
+    assert min_digit_run(r"\d{3}(?:|\d\d)\d{3}") == 6
+    assert min_digit_run(r"a?\d{4}|\d\d") == 2
+    assert min_digit_run(r"(\d\d)+x") == 2
+    assert min_digit_run(r"\p{Nd}{9}") == 0  # not re's syntax: no bound
+    rng = random.Random(3)
+    for _ in range(300):
+        pattern = "".join(rng.choice([r"\d", "[0-9]", "a", "-?", r"\d{2,3}", "(?:1|22)", r"\s"])
+                          for _ in range(rng.randint(1, 8)))  # fmt: skip
+        compiled = re.compile(pattern)
+        bound = min_digit_run(pattern)
+        for text in _random_texts(["1", "2", "a", "-", " ", "22"], 40, rng.randint(0, 99)):
+            for match in compiled.finditer(text):
+                runs = [len(r) for r in re.findall(r"\d+", match.group())] or [0]
+                assert max(runs) >= bound, (pattern, match.group())
+
+
+def test_prefilter_rewrites_find_the_same_tokens() -> None:
+    """The prefilter patterns start with one character class; they must hit the same
+    tokens (and, for phone candidates, the same spans) as the plain patterns."""
+    plain = {
+        "phone": re.compile(r"\+?\(?\d(?:[ \-.()/]{0,3}\d){6,}"),
+        "dot": re.compile(r"[A-Za-z0-9]\.[A-Za-z]{2}|://"),
+        "iban": re.compile(r"[A-Za-z]{2}\d{2}"),
+        "ip": re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f:]|::"),
+        "mac": re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}"),
+        "nino": re.compile(r"[A-Za-z]{2}\s?\d{2}"),
+        "digit run": re.compile(r"(?:[+(]\s?)?\d+(?:[\s.\-_/·()‐‑‒–—−]{1,3}\d+)+"),
+        "odd": re.compile(r"\d[.·_/‐‑‒–—−]\d|\d\s\d\s\d\s\d"),
+    }
+    rewritten = {
+        "phone": _PHONE_RUN, "dot": _DOT_WORD, "iban": _IBAN_START, "ip": _IP_HINT,
+        "mac": _MAC_HINT, "nino": TOKEN_ANCHORS["UK_NINO"][0], "digit run": _DIGIT_RUN,
+        "odd": _ODD_SEPARATOR,
+    }  # fmt: skip
+    exact = {"phone", "digit run", "odd"}
+
+    def tokens(pattern: re.Pattern[str], text: str) -> set[int]:
+        return {text.rfind(" ", 0, m.start()) for m in pattern.finditer(text)}
+
+    alphabet = list("0123456789abAF:.-/+( \nxyz·_")
+    for text in _random_texts(alphabet, 20_000, seed=2):
+        for name, pattern in plain.items():
+            new = rewritten[name]
+            if name in exact:
+                assert [m.span() for m in pattern.finditer(text)] == [
+                    m.span() for m in new.finditer(text)
+                ], (name, text)
+            else:
+                assert (pattern.search(text) is None) == (new.search(text) is None), (name, text)
+                if name not in ("ip", "nino"):
+                    assert tokens(pattern, text) == tokens(new, text), (name, text)
+
+
+def test_odd_runs_are_the_runs_with_an_odd_separator() -> None:
+    alphabet = ["1", "23", "4567", " ", ".", "·", "-", "_", "/", "(", ")", "+", "a", "x ",
+                "  ", "\n", "–", "5 6 7 8"]  # fmt: skip
+    for text in _random_texts(alphabet, 20_000, seed=9):
+        want = [m.span() for m in _DIGIT_RUN.finditer(text) if _ODD_SEPARATOR.search(m.group())]
+        assert [m.span() for m in _odd_runs(text)] == want, text
+
+
+def test_whitespace_positions_match_the_regex() -> None:
+    assert set(WHITESPACE) | {" "} == {chr(c) for c in range(0x110000) if chr(c).isspace()}
+    for text in _random_texts(list("ab \n\t\u3000\xa0\u2028x"), 5000, seed=3):
+        assert Edges(text).spaces == [m.start() for m in re.finditer(r"\s", text)]
+
+
+def test_views_hold_ascii_digits_only() -> None:
+    """The prefilter looks for digits with substring searches for 0-9 (no regex pass):
+    every decimal digit of any script must reach a view as its ASCII digit."""
+    digits = "".join(chr(c) for c in range(0x110000) if re.match(r"\d", chr(c)))
+    view = plain_view("x" + digits).text
+    assert all(c in "0123456789" for c in view[1:]), {c for c in view if not c.isascii()}
+    assert Signals.read(view).max_digits > 0
+
+
+def test_a_complete_reply_is_checked_like_before(make_guard: Callable[..., Guard]) -> None:
+    guard = make_guard(PII)
+    reply = "Mail maria@example.org. Note: host fe80::1 and 192.168.10.12; see example.com."
+    decision = guard.after(text_call("q"), text_reply(reply))
+    assert sorted(f.kind for f in decision.findings) == [
+        "EMAIL_ADDRESS", "IP_ADDRESS", "IP_ADDRESS", "URL",
+    ]  # fmt: skip
