@@ -3,9 +3,9 @@
 What streaming needs to know about a rule's matches: the literal prefixes every match
 of a regex starts with, whether it opens at a word boundary, how wide a match can be,
 and one trie-shaped regex that recognises a tail of text that could still grow into a
-keyword or a prefix.
+required prefix.
 
-Keyword patterns are built in :mod:`guard.checks._keywords`.
+Keywords are found by an automaton (:mod:`guard.checks._keyword_automaton`).
 """
 
 from __future__ import annotations
@@ -13,15 +13,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from guard.checks._keywords import keyword_atoms
+from guard.checks._keywords import is_word
 from guard.checks._regex import compile_regex, fold_pattern, match_width
 
 if TYPE_CHECKING:
     from guard.checks.rules import RuleSpec
-
-
-def is_word(char: str) -> bool:
-    return char.isalnum() or char == "_"
 
 
 def required_prefixes(pattern: str) -> tuple[str, ...] | None:
@@ -159,30 +155,22 @@ class CompiledRegex:
 #: against 1.7 us); above it ``str.find`` skips ahead faster (20 KB: 130 us against 360).
 SHORT_TEXT = 256
 
-#: Asserted after a first character ``c`` (fixed width, so that the alternatives still
-#: start with a literal the regex engine can skip on): "the character before ``c`` is
-#: not / is a word character", i.e. ``(?<!\w)`` / ``(?<=\w)`` in front of ``c``.
-_NOT_AFTER_WORD = r"(?<!\w[\s\S])"
-_AFTER_WORD = r"(?<=\w[\s\S])"
-#: The same with RE2's ASCII word characters, for regexes that open with ``\b``.
+#: Asserted after the first character ``c`` of a prefix (fixed width, so that the
+#: alternatives still start with a literal the regex engine can skip on): "the character
+#: before ``c`` is not / is an ASCII word character" (RE2's ``\b``), i.e. a leading
+#: ``\b`` in front of a word / non-word character.
 _NOT_AFTER_ASCII_WORD = r"(?<![0-9A-Za-z_][\s\S])"
 _AFTER_ASCII_WORD = r"(?<=[0-9A-Za-z_][\s\S])"
 
 
-def partial_pattern(
-    terms: dict[str, RuleSpec], prefixed: list[CompiledRegex]
-) -> re.Pattern[str] | None:
-    r"""A regex for a tail that could still grow into a keyword or a required prefix.
+def partial_pattern(prefixed: list[CompiledRegex]) -> re.Pattern[str] | None:
+    r"""A regex for a tail that could still grow into a regex's required prefix.
 
-    It matches, up to the end of the text, any non-empty prefix of a keyword (with the
-    keyword pattern's atoms: bounded gaps, control characters inside words; a whole-word
-    term must not follow a word character) or of a regex's required prefix (after ``\b``
-    if the regex opens with one). The alternatives form a trie, so the engine tries few
-    of them per place.
+    It matches, up to the end of the text, any non-empty prefix of a required prefix
+    (after ``\b`` if the regex opens with one). The alternatives form a trie, so the
+    engine tries few of them per place. (Pending keywords: the keyword automaton.)
     """
     sequences: list[list[str]] = []
-    for term, rule in terms.items():
-        sequences.append(keyword_atoms(term, opening=_NOT_AFTER_WORD if rule.whole_word else ""))
     for regex in prefixed:
         for prefix in regex.prefixes or ():
             atoms = [re.escape(char) for char in prefix]

@@ -1,16 +1,16 @@
 """The ``rules`` check: keyword lists and regular expressions over normalised text.
 
-Keywords of all rules are compiled into one alternation and found in a single pass;
-each user regex is compiled once at policy load, on RE2 (linear time, see
-:mod:`guard.checks._regex`). Matching runs on folded text (see
+Keywords of all rules go into one automaton and are found in a single pass (see
+:mod:`guard.checks._keyword_automaton`); each user regex is compiled once at policy
+load, on RE2 (linear time, see :mod:`guard.checks._regex`). Matching runs on folded text (see
 :mod:`guard.normalize`), so case, full-width letters, zero-width characters and
 look-alike letters do not hide a match; spans are mapped back so a redaction edits the
 characters the caller sent.
 
 In a stream the check scans only the text not released yet (folded once per delta),
 and holds back from the earliest place a match could still start: a required literal
-prefix of a regex (``sk-``, ``ghp_``), or a tail that could still grow into one or
-into a keyword (one trie-shaped regex finds it).
+prefix of a regex (``sk-``, ``ghp_``), a tail that could still grow into one (one
+trie-shaped regex finds it), or a tail that could still grow into a keyword.
 """
 
 from __future__ import annotations
@@ -21,14 +21,9 @@ from typing import Literal
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from guard.checks._findings_cache import FindingsCache
-from guard.checks._keywords import (
-    CONTEXT,
-    fold_term,
-    has_control,
-    keyword_alternation,
-    term_key,
-)
-from guard.checks._patterns import SHORT_TEXT, CompiledRegex, is_word, partial_pattern
+from guard.checks._keyword_automaton import KeywordAutomaton
+from guard.checks._keywords import CONTEXT, fold_term
+from guard.checks._patterns import SHORT_TEXT, CompiledRegex, partial_pattern
 from guard.checks._regex import compile_regex, fold_pattern, match_width
 from guard.checks._rules_call import CallRuleFields
 from guard.checks._secrets import expand as expand_secrets
@@ -73,7 +68,7 @@ class RuleSpec(CallRuleFields):
         if value is not None:
             if not value:
                 raise ValueError("keywords must list at least one term")
-            if any(not normalize(term).text.strip() for term in value):
+            if any(not fold_term(term) for term in value):
                 raise ValueError("keywords must not contain blank terms")
         return value
 
@@ -155,28 +150,9 @@ class RulesCheck(TextCheck):
         self._call_rules = [rule for rule in config.rules if rule.call_kinds()]
         # Findings depend only on the text: a re-sent history is scanned once.
         self.findings_cache = FindingsCache()
-        # Keywords of every rule go into one alternation without groups or leading
-        # assertions, so the regex engine can skip ahead by the set of first characters
-        # (a leading look-behind or named groups disable that and cost ~3x on clean
-        # text; bench/engine.py). Longest terms first, a whole-word term followed by
-        # ``(?!\w)``: the engine itself falls back to a shorter term at the same place
-        # (``foo bar`` in ``foo bar bazooka``). The matched text without its gaps finds
-        # the rule in one lookup (core-review D3: no quadratic retry per cut).
-        self._terms: dict[str, RuleSpec] = {}
-        self._rule_of: dict[str, RuleSpec] = {}
-        for rule in config.rules:
-            for term in rule.keywords or ():
-                folded = fold_term(term)
-                self._terms.setdefault(folded, rule)
-                known = self._rule_of.get(term_key(folded))
-                if known is None or _ACTIONS[rule.action] > _ACTIONS[known.action]:
-                    self._rule_of[term_key(folded)] = rule
-        self._keywords = keyword_alternation(self._terms, whole_words=None)
-        # The same for texts without control characters (most): cheaper per place.
-        self._keywords_plain = keyword_alternation(self._terms, whole_words=None, controls=False)
-        # Terms that may start inside a word, tried where a whole-word match fails its
-        # leading boundary.
-        self._loose = keyword_alternation(self._terms, whole_words=False)
+        self._keywords = KeywordAutomaton(
+            (fold_term(term), rule) for rule in config.rules for term in rule.keywords or ()
+        )
         self._regexes = [CompiledRegex(rule) for rule in config.rules if rule.regex is not None]
         # Regexes whose matches are only candidates (high-entropy secrets): consulted
         # per match, so clean text pays nothing.
@@ -189,7 +165,7 @@ class RulesCheck(TextCheck):
         self._candidates = (
             re.compile("|".join(map(re.escape, self._literals))) if self._literals else None
         )
-        self._partial = partial_pattern(self._terms, self._prefixed)
+        self._partial = partial_pattern(self._prefixed)
         # Released text (folded characters) kept before the unreleased text: context for
         # word boundaries, and room to see a capped regex's match that began there.
         self.lookbehind = max([CONTEXT, *(r.width for r in self._capped)])
@@ -248,8 +224,8 @@ class RulesCheck(TextCheck):
         a required prefix occurs there, else no prefixed regex can match)."""
         text = folded.text
         found: list[Finding] = []
-        if self._keywords is not None:
-            self._scan_keywords(folded, start, found)
+        for first, end, rule in self._keywords.find(text, start):
+            found.append(self._finding(rule, "keyword", folded.span(first, end)))
         if not gated and not self._unprefixed:
             return found
         for regex in self._regexes:
@@ -295,6 +271,10 @@ class RulesCheck(TextCheck):
             partial = self._partial.search(text, start)
             if partial is not None:
                 hold_at = min(hold_at, partial.start())
+        if hold_at > start:
+            keyword = self._keywords.pending(text, start)
+            if keyword is not None:
+                hold_at = min(hold_at, keyword)
         if hold_at >= len(text):
             return 0
         return folded.original_length - folded.span(hold_at, hold_at + 1)[0]
@@ -312,25 +292,6 @@ class RulesCheck(TextCheck):
                 ):
                     found.append(self._finding(regex.rule, "regex", folded.span(*match.span())))
         return found
-
-    def _scan_keywords(self, folded: Folded, start: int, found: list[Finding]) -> None:
-        assert self._keywords is not None and self._keywords_plain is not None
-        text = folded.text
-        tolerant = has_control(text, start)
-        search = (self._keywords if tolerant else self._keywords_plain).search
-        position = start
-        while (match := search(text, position)) is not None:
-            begin = match.start()
-            rule = self._rule_of[term_key(match.group())]
-            if rule.whole_word and begin > 0 and is_word(text[begin - 1]):
-                # Mid-word: only a term that may start inside a word can match here.
-                match = self._loose.match(text, begin) if self._loose is not None else None
-                if match is None:
-                    position = begin + 1
-                    continue
-                rule = self._rule_of[term_key(match.group())]
-            found.append(self._finding(rule, "keyword", folded.span(*match.span())))
-            position = match.end()
 
     def _finding(self, rule: RuleSpec, kind: str, span: tuple[int, int]) -> Finding:
         return Finding(
