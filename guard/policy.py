@@ -19,6 +19,7 @@ from guard._policy_extends import Resolved
 from guard._policy_extends import resolve as resolve_extends
 from guard._yaml import load_yaml, policy_error
 from guard.checks import AnyCheckConfig, Check, build_check
+from guard.checks._keyword_files import anchor_keyword_files, keyword_files
 from guard.checks.budget import BudgetConfig
 from guard.errors import PolicyError
 
@@ -170,13 +171,17 @@ class Policy(BaseModel):
     def validate_resolved(cls, resolved: Resolved, source: str) -> Policy:
         """Validate a document whose ``extends`` is already applied. Errors name the file
         and line the offending value was written in (the policy's own or a base)."""
+        # Keyword files are relative to the file their rule is written in.
+        data = anchor_keyword_files(resolved.data, lambda k, i: resolved.file_of((k, i), source))
         try:
-            policy = cls.model_validate(resolved.data)
+            policy = cls.model_validate(data)
         except ValidationError as exc:
             loc = tuple(exc.errors(include_url=False)[0]["loc"])
             raise policy_error(exc, resolved.file_of(loc, source), resolved.node) from None
         policy._source = source
-        policy._files = tuple(dict.fromkeys(f for f in resolved.files if not f.startswith("<")))
+        read = [f for f in resolved.files if not f.startswith("<")]
+        read += keyword_files([*policy.input, *policy.output])
+        policy._files = tuple(dict.fromkeys(read))
         return policy
 
     @classmethod

@@ -22,6 +22,7 @@ from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_v
 
 from guard.checks._findings_cache import FindingsCache
 from guard.checks._keyword_automaton import KeywordAutomaton
+from guard.checks._keyword_files import with_file_keywords
 from guard.checks._keywords import CONTEXT, fold_term
 from guard.checks._patterns import SHORT_TEXT, CompiledRegex, partial_pattern
 from guard.checks._regex import compile_regex, fold_pattern, match_width
@@ -45,6 +46,9 @@ class RuleSpec(CallRuleFields):
 
     name: str = Field(pattern=_NAME)
     keywords: list[str] | None = None
+    #: Text file(s) of further terms, one per line (``#`` comments), relative to the
+    #: policy file; their terms join ``keywords`` (the dump keeps the terms, not paths).
+    keywords_file: str | list[str] | None = Field(default=None, exclude=True)
     regex: str | None = None
     action: Literal["block", "redact", "warn"] = "block"
     #: Keywords match whole words only (``ban`` does not match ``banana``).
@@ -61,6 +65,11 @@ class RuleSpec(CallRuleFields):
     #: this share (0-1) of the most a string of its length and alphabet (hex or base64)
     #: can have, and it mixes letters and digits (``secrets: [high-entropy]`` sets 0.75).
     min_entropy: float | None = Field(default=None, gt=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_keyword_files(cls, data: object) -> object:
+        return with_file_keywords(data, blank=lambda term: not fold_term(term))
 
     @field_validator("keywords")
     @classmethod
