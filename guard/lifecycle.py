@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from guard._drive import Pending, Step, run_async, run_sync, wait_sync
-from guard.checks.base import CallEnd, CheckContext
+from guard.checks.base import CallEnd, CheckContext, CompleteToolCall
 from guard.decision import Decision, Outcome
 from guard.patches import Patched
 from guard.restore import Restorer
@@ -274,8 +274,24 @@ class GuardedCall:
 
     @property
     def buffering(self) -> bool:
-        """Stream replies are checked whole before any byte is released."""
-        return self.guard.stream_buffered
+        """Stream replies are checked whole before any byte is released: by the policy,
+        or because a check needs this call's whole reply (``needs_whole_reply``: a schema
+        from the request's ``response_format``)."""
+        if self.guard.stream_buffered:
+            return True
+        for check in self.output_checks:
+            needs = getattr(check, "needs_whole_reply", None)
+            if needs is not None and needs(self.call):
+                return True
+        return False
+
+    def check_tool_call(self, tool_call: CompleteToolCall, session: StreamSession) -> Action:
+        """Run the tool-call checks on one complete tool call of a progressive stream;
+        the strictest effective action (the session records the verdicts)."""
+        from guard._tool_calls import run_tool_call
+
+        step = run_tool_call(self.guard, session.tool_checks, self.call, tool_call, self.ctx)
+        return session.tool_verdicts(tool_call, run_sync(step))
 
     def stream_checks(self, call: Call) -> GuardedCall:
         """What a stream filter talks to (this object; see :mod:`guard.formats._stream`)."""

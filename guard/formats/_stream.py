@@ -24,11 +24,13 @@ from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guard.formats._envelope import TextDelta, TextEnvelope, event_payload
+from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate
 from guard.formats.base import WireFormat
 from guard.formats.sse import Event, SSEParser, encode_json
-from guard.types import Call, Reply
+from guard.types import Action, Call, Reply, Verdict
 
 if TYPE_CHECKING:
+    from guard.checks.base import CompleteToolCall
     from guard.decision import Decision
     from guard.engine import Guard
 
@@ -113,6 +115,17 @@ class EventFilter:
         #: Attempts left to learn an envelope (a stream whose deltas differ in more than
         #: their text, e.g. OpenAI's ``obfuscation`` padding, stops trying soon).
         self._learning = 8
+        #: Holds tool calls back until each is complete and checked (formats that read
+        #: tool-call events, when the policy has tool-call checks).
+        self.gate: ToolGate | None = None
+        if self.gates_tool_calls and self.session is not None and self.session.tool_checks:
+            stream = self.checks.guard.policy.stream
+            self.gate = ToolGate(
+                self,
+                self.session.tool_checks[0].name,
+                stream.max_holdback,
+                stream.on_holdback_overflow == "block",
+            )
 
     # -- what a format implements ----------------------------------------------------
 
@@ -154,6 +167,51 @@ class EventFilter:
             out.append(envelope.render(released))
         # else: all of it is held back for now, and it carries nothing else.
 
+    #: Whether the format reads tool-call events (:meth:`tool_event`).
+    gates_tool_calls = False
+
+    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
+        """Which tool call ``event`` belongs to and which it completes (see
+        :mod:`guard.formats._tool_gate`)."""
+        return NOTHING
+
+    def renumber(
+        self, event: Event, payload: dict[str, Any], gate: ToolGate
+    ) -> tuple[Event, dict[str, Any]]:
+        """``event`` with the indices that follow removed tool calls made dense."""
+        return event, payload
+
+    # -- tool calls (the gate's side) ------------------------------------------------
+
+    def pass_event(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
+        """Send an event on through the text checks (``forward``), renumbered after a
+        removed tool call; learn the envelope of a plain text delta sent as is."""
+        if self.gate is not None and self.gate.stripped and payload is not None:
+            event, payload = self.renumber(event, payload, self.gate)
+        mark = len(out)
+        delta = None
+        if self._learning and payload is not None:
+            delta = self.text_delta(event, payload)
+        self.forward(event, payload, out)
+        # Learn from an event sent as is (so the assembly has seen its stream).
+        if delta is not None and len(out) > mark and out[-1] is event.raw:
+            self._learn(event, delta)
+
+    def check_tool_call(self, tool_call: CompleteToolCall) -> Action:
+        """Run the policy's tool-call checks on one complete tool call."""
+        assert self.session is not None
+        action = self.checks.check_tool_call(tool_call, self.session)
+        if action is Action.REDACT:
+            # Later events get renumbered: raw envelopes of them no longer apply.
+            self._envelopes.clear()
+            self._learning = 0
+        return action
+
+    def refuse_tool_call(self, tool_call: CompleteToolCall, verdict: Verdict) -> None:
+        """End the stream with a block the gate decided (hold-back cap reached)."""
+        assert self.session is not None
+        self.session.tool_verdicts(tool_call, [verdict])
+
     # -- the StreamFilter interface --------------------------------------------------
 
     def feed(self, data: bytes) -> bytes:
@@ -177,6 +235,8 @@ class EventFilter:
             self.done = True
             return out[0] + self._release_buffered()
         mark = len(out)
+        if self.gate is not None:
+            self.gate.finish(out)  # tool calls the stream never showed complete
         self.flush(list(self._open), out)
         if self._blocked():
             del out[mark:]
@@ -250,7 +310,9 @@ class EventFilter:
         out: list[bytes] = []
         for event in events:
             mark = len(out)
-            envelope, text = self._enveloped(event)
+            # (Events wait behind a held tool call: none may overtake them.)
+            gate_busy = self.gate is not None and self.gate.busy
+            envelope, text = (None, "") if gate_busy else self._enveloped(event)
             if envelope is not None:
                 if self._buffering:
                     self.assembly.add_text(envelope.key, text)
@@ -273,18 +335,15 @@ class EventFilter:
                     # depth) is never passed on unchecked: the stream ends as broken.
                     out.append(self.fail(_UNREADABLE))
                     break
-                delta = None
-                if self._learning and payload is not None:
-                    delta = self.text_delta(event, payload)
                 if self._buffering:
                     if payload is not None:
                         self.assembly.add(payload)
+                        if self._learning and (delta := self.text_delta(event, payload)):
+                            self._learn(event, delta)
+                elif self.gate is not None and payload is not None:
+                    self.gate.admit(event, payload, out)
                 else:
-                    self.forward(event, payload, out)
-                # Learn from an event sent as is (so the assembly has seen its stream).
-                sent = self._buffering or (len(out) > mark and out[-1] is event.raw)
-                if delta is not None and sent:
-                    self._learn(event, delta)
+                    self.pass_event(event, payload, out)
             if self._blocked():
                 del out[mark:]
                 out.append(self._block())
