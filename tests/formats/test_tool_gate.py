@@ -356,3 +356,32 @@ def test_shadow_policy_records_but_releases() -> None:
     out, stream = run("openai.chat", engine, data)
     assert out == data
     assert any(v.check == "tools" and v.action is Action.BLOCK for v in stream.decision.verdicts)
+
+
+def test_agent_state_is_counted_once_per_streamed_tool_call() -> None:
+    from guard.stores.memory import MemoryStore
+    from guard.types import Caller
+
+    policy = Policy.from_dict(
+        {"name": "a", "input": [{"check": "agent", "max_tool_calls": 3,
+                                 "repeat": {"window": 6, "max_same": 2}}]}  # fmt: skip
+    )
+    engine = Guard(policy, store=MemoryStore(), registry=CollectorRegistry())
+    fmt = get("openai.chat")
+
+    def streamed(tools: list[tuple[str, dict[str, Any]]]) -> tuple[bytes, Any]:
+        call = fmt.parse_request(b'{"model": "m", "stream": true, "messages": []}')
+        call.caller = Caller(session="s1")
+        lifecycle = engine.open(call, frontend="check")
+        assert lifecycle.start() is not None
+        stream = fmt.stream_filter(call, lifecycle)  # type: ignore[arg-type]
+        data = b"".join(openai_events(tools))
+        return stream.feed(data) + stream.close(), stream
+
+    out, stream = streamed([GOOD, GOOD_TOO])  # two tool calls: 2 of 3, each seen once
+    assert stream.decision.action is Action.ALLOW and b"[DONE]" in out
+    out, stream = streamed([GOOD])  # the same search again: 2 of 2 allowed repeats, 3 of 3
+    assert stream.decision.action is Action.ALLOW and b"[DONE]" in out
+    out, stream = streamed([GOOD_TOO])  # the fourth tool call of the session
+    assert stream.decision.action is Action.BLOCK and b"agent_step_cap" in out
+    assert b'"name": "get_weather"' not in out
