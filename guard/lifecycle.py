@@ -308,10 +308,14 @@ class GuardedCall:
 
     def end_stream(self, reply: Reply, session: StreamSession | None) -> Decision:
         """A progressive stream ended: the session's decision plus the whole-reply checks."""
+        return run_sync(self.end_stream_step(reply, session))
+
+    def end_stream_step(self, reply: Reply, session: StreamSession | None) -> Step[Decision]:
+        """:meth:`end_stream` as a step (an async frontend awaits the checks)."""
         self.attempts += 1
         self.reply = reply
         assert session is not None
-        self.output = decision = run_sync(session.close_step(reply))
+        self.output = decision = yield from session.close_step(reply)
         return decision
 
     def abandon_stream(self, reply: Reply, session: StreamSession | None) -> Decision | None:
@@ -326,11 +330,15 @@ class GuardedCall:
     def check_buffered(self, reply: Reply) -> tuple[Decision, Call | None]:
         """A buffered stream ended: its output decision, and the call to send again when
         a check asked for a reask (the frontend re-requests the stream)."""
-        decision = run_sync(self._output(reply))
+        return run_sync(self.check_buffered_step(reply))
+
+    def check_buffered_step(self, reply: Reply) -> Step[tuple[Decision, Call | None]]:
+        """:meth:`check_buffered` as a step (an async frontend awaits the checks)."""
+        decision = yield from self._output(reply)
         if decision.action is Action.REASK:
             again = self._reask(reply, decision)
             if again is not None:
-                again = run_sync(self._next_attempt(again, reply))
+                again = yield from self._next_attempt(again, reply)
             return (self.output or decision), again
         if not decision.blocked:
             self._restore_reply(reply)

@@ -388,6 +388,15 @@ class _StreamRun:
         _note_block(self.request, self.filter.decision)
         return out
 
+    async def aclose(self) -> bytes:
+        """:meth:`close` for the async wrapper: end-of-stream checks are awaited."""
+        from guard.formats._stream import aclose
+
+        assert self.filter is not None
+        out = await aclose(self.filter)
+        _note_block(self.request, self.filter.decision)
+        return out
+
     def broke(self, error: Exception) -> bytes:
         """The upstream broke off (or sent an SSE line or event over its limit)."""
         assert self.filter is not None
@@ -480,7 +489,7 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
                         if stream_filter.done:
                             break
                     else:
-                        out = run.close()
+                        out = await run.aclose()
                         if out:
                             yield out
                 except _STREAM_ERRORS as exc:

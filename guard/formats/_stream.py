@@ -23,6 +23,7 @@ import re
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from guard._drive import Step, run_async, run_sync
 from guard.formats._envelope import TextDelta, TextEnvelope, event_payload
 from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate
 from guard.formats.base import WireFormat
@@ -222,6 +223,15 @@ class EventFilter:
 
     def close(self) -> bytes:
         """The upstream ended: release what is left, decide, then end the stream."""
+        return run_sync(self._close())
+
+    async def aclose(self) -> bytes:
+        """:meth:`close` for async frontends: the checks that run at the end of the stream
+        (whole-reply checks, a buffered reply's output stage) are awaited on the caller's
+        loop instead of blocking it while the helper loop runs them."""
+        return await run_async(self._close())
+
+    def _close(self) -> Step[bytes]:
         if self.done:
             return b""
         out = [self._handle(self._parser.close())]
@@ -233,7 +243,7 @@ class EventFilter:
             return out[0] + self.fail("the upstream ended the stream before it was complete")
         if self._buffering:
             self.done = True
-            return out[0] + self._release_buffered()
+            return out[0] + (yield from self._release_buffered())
         mark = len(out)
         if self.gate is not None:
             self.gate.finish(out)  # tool calls the stream never showed complete
@@ -242,7 +252,7 @@ class EventFilter:
             del out[mark:]
             out.append(self._block())
             return b"".join(out)
-        self._settle()
+        yield from self._settle_step()
         if self.decision is not None and self.decision.blocked:
             # A check that needs the whole reply blocked at the end of the stream: the
             # error event goes out before the terminal event, which is then never sent.
@@ -373,10 +383,13 @@ class EventFilter:
 
     def _settle(self) -> None:
         """End the stream: assemble the reply and take the output decision."""
+        run_sync(self._settle_step())
+
+    def _settle_step(self) -> Step[None]:
         self.done = True
         self.reply = self._assembled()
         if self.session is not None:
-            self.decision = self.checks.end_stream(self.reply, self.session)
+            self.decision = yield from self.checks.end_stream_step(self.reply, self.session)
 
     def _abandon(self) -> None:
         """The upstream broke off: decide on what was streamed (no whole-reply checks)."""
@@ -384,9 +397,9 @@ class EventFilter:
         self.reply = self._assembled()
         self.decision = self.checks.abandon_stream(self.reply, self.session)
 
-    def _release_buffered(self) -> bytes:
+    def _release_buffered(self) -> Step[bytes]:
         reply = self._assembled()
-        decision, again = self.checks.check_buffered(reply)
+        decision, again = yield from self.checks.check_buffered_step(reply)
         self.reply, self.decision = reply, decision
         if again is not None:
             self.retry = again  # the frontend asks the upstream again; nothing was sent
@@ -404,3 +417,11 @@ def block_code(decision: Decision) -> str:
     limit's ``agent_loop``), else ``content_blocked`` (as for a complete reply)."""
     deciding = (v for v in decision.verdicts if v.effective is decision.action and v.code)
     return next((v.code for v in deciding if v.code), BLOCKED)
+
+
+async def aclose(stream_filter: Any) -> bytes:
+    """Close a stream filter from async code: awaited when it can (``aclose``)."""
+    closing = getattr(stream_filter, "aclose", None)
+    if closing is None:
+        return bytes(stream_filter.close())
+    return bytes(await closing())

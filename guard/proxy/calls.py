@@ -17,6 +17,7 @@ from typing import Any
 
 from guard.engine import Guard
 from guard.errors import UpstreamError
+from guard.formats._stream import aclose
 from guard.formats.base import StreamFilter, WireFormat
 from guard.lifecycle import GuardedCall, Refusal
 from guard.proxy.asgi import Receive, Send, respond, wait_for_disconnect
@@ -248,7 +249,7 @@ async def _pump(response: UpstreamResponse, stream_filter: StreamFilter, send: S
             if stream_filter.done:
                 break
         else:
-            out = stream_filter.close()
+            out = await aclose(stream_filter)  # end-of-stream checks awaited on this loop
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
     except UpstreamError as exc:

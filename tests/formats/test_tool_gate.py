@@ -363,8 +363,12 @@ def test_agent_state_is_counted_once_per_streamed_tool_call() -> None:
     from guard.types import Caller
 
     policy = Policy.from_dict(
-        {"name": "a", "input": [{"check": "agent", "max_tool_calls": 3,
-                                 "repeat": {"window": 6, "max_same": 2}}]}  # fmt: skip
+        {
+            "name": "a",
+            "input": [
+                {"check": "agent", "max_tool_calls": 3, "repeat": {"window": 6, "max_same": 2}}
+            ],
+        }
     )
     engine = Guard(policy, store=MemoryStore(), registry=CollectorRegistry())
     fmt = get("openai.chat")
