@@ -271,3 +271,41 @@ def test_stripped_tool_call_leaves_sdk_accumulators_consistent(fake_upstream: Fa
     blocks = [(b.type, getattr(b, "name", None)) for b in message.content]
     assert blocks == [("text", None), ("tool_use", "search"), ("tool_use", "get_weather")]
     assert "MARKER" not in message.model_dump_json()
+
+
+APPROVAL_POLICY = """\
+name: approvals
+input:
+  - check: agent
+    approval:
+      - {tools: [send_email], ttl: 900}
+"""
+
+
+def test_streamed_tool_call_waiting_for_approval(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    policy = tmp_path / "approvals.yaml"
+    policy.write_text(APPROVAL_POLICY)
+    proxy = start_proxy(
+        upstream=fake_upstream.url, policy=str(policy), store=f"sqlite://{tmp_path / 'a.db'}",
+        keys=[{"key": "sk-agent", "tenant": "team"},
+              {"key": "sk-operator", "tenant": "ops", "operator": True}],
+    )  # fmt: skip
+    email = Script(text="Sending.", tool_calls=[("send_email", {"to": "MARKER-9f3a@x.org"})])
+    fake_upstream.enqueue(email, email, email)
+    client = openai.OpenAI(
+        base_url=proxy.url + "/v1", api_key="sk-agent", max_retries=0,
+        default_headers={"x-guardwire-session": "mail-1"},
+    )  # fmt: skip
+    with pytest.raises(openai.APIError) as stopped:
+        sdk_tool_calls(client)
+    assert stopped.value.code == "approval_required" and "MARKER" not in stopped.value.message
+    approval = stopped.value.message.split("approval id ")[1][:16]
+    url = f"{proxy.url}/guardwire/v1/approvals/{approval}"
+    assert httpx.post(url, headers={"x-api-key": "sk-operator"}).status_code == 200
+    text, calls = sdk_tool_calls(client)  # the same call passes once
+    assert text == "Sending." and calls[0][0] == "send_email"
+    with pytest.raises(openai.APIError) as again:
+        sdk_tool_calls(client)
+    assert again.value.code == "approval_required"
