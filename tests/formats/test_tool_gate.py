@@ -4,11 +4,14 @@ Anthropic messages and the Responses API, the upstream's bytes split anywhere.""
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from guard import Guard, Policy
@@ -79,8 +82,18 @@ def run(fmt_name: str, engine: Guard, data: bytes, seed: int | None = None) -> t
 # -- OpenAI chat ---------------------------------------------------------------------------
 
 
+def fragments(source: str, cuts: list[int] | None) -> list[str]:
+    """``source`` in pieces of 7 characters, or cut at ``cuts`` (positions)."""
+    if cuts is None:
+        return [source[at : at + 7] for at in range(0, len(source), 7)]
+    points = sorted({0, len(source), *(c % (len(source) + 1) for c in cuts)})
+    return [source[a:b] for a, b in itertools.pairwise(points) if b > a]
+
+
 def openai_events(
-    tools: list[tuple[str, dict[str, Any]]], text: str = "Let me look."
+    tools: list[tuple[str, dict[str, Any]]],
+    text: str = "Let me look.",
+    cuts: list[int] | None = None,
 ) -> list[bytes]:
     head = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
 
@@ -94,9 +107,8 @@ def openai_events(
         opening = {"index": number, "id": f"call_{number}", "type": "function",
                    "function": {"name": name, "arguments": ""}}  # fmt: skip
         events.append(chunk({"tool_calls": [opening]}))
-        source = json.dumps(arguments)
-        for at in range(0, len(source), 7):
-            piece = {"index": number, "function": {"arguments": source[at : at + 7]}}
+        for fragment in fragments(json.dumps(arguments), cuts):
+            piece = {"index": number, "function": {"arguments": fragment}}
             events.append(chunk({"tool_calls": [piece]}))
     events.append(chunk({}, "tool_calls"))
     return [*events, b"data: [DONE]\n\n"]
@@ -217,7 +229,9 @@ def test_holdback_cap_applies_the_policy() -> None:
 
 
 def anthropic_events(
-    tools: list[tuple[str, dict[str, Any]]], text: str = "Let me look."
+    tools: list[tuple[str, dict[str, Any]]],
+    text: str = "Let me look.",
+    cuts: list[int] | None = None,
 ) -> list[bytes]:
     def event(payload: dict[str, Any]) -> bytes:
         return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n".encode()
@@ -235,9 +249,8 @@ def anthropic_events(
         events.append(
             event({"type": "content_block_start", "index": number, "content_block": block})
         )
-        source = json.dumps(arguments)
-        for at in range(0, len(source), 7):
-            delta = {"type": "input_json_delta", "partial_json": source[at : at + 7]}
+        for fragment in fragments(json.dumps(arguments), cuts):
+            delta = {"type": "input_json_delta", "partial_json": fragment}
             events.append(event({"type": "content_block_delta", "index": number, "delta": delta}))
         events.append(event({"type": "content_block_stop", "index": number}))
     events.append(event({"type": "message_delta", "delta": {"stop_reason": "tool_use"},
@@ -389,3 +402,24 @@ def test_agent_state_is_counted_once_per_streamed_tool_call() -> None:
     out, stream = streamed([GOOD_TOO])  # the fourth tool call of the session
     assert stream.decision.action is Action.BLOCK and b"agent_step_cap" in out
     assert b'"name": "get_weather"' not in out
+
+
+CUTS = st.lists(st.integers(min_value=0, max_value=80), max_size=12)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cuts=CUTS, seed=st.integers(min_value=0, max_value=10_000))
+def test_any_fragmentation_gives_the_buffered_result(cuts: list[int], seed: int) -> None:
+    tools = [GOOD, ("write", {"path": "/tmp/a b", "text": 'line\nmore \u00e9 "q"'}), GOOD_TOO]
+    for name, events in (("openai.chat", openai_events(tools, cuts=cuts)),
+                         ("anthropic.messages", anthropic_events(tools, cuts=cuts))):  # fmt: skip
+        data = b"".join(events)
+        progressive, streamed = run(name, make_guard()[0], data, seed)
+        _, whole = run(name, make_guard("buffer")[0], data)
+        assert progressive == data  # nothing refused: the upstream's bytes, unchanged
+        calls = [(c.name, json.loads(c.arguments)) for c in streamed.reply.choices[-1].tool_calls]
+        assert calls == [
+            (c.name, json.loads(c.arguments)) for c in whole.reply.choices[-1].tool_calls
+        ]
+        assert calls == [(n, a) for n, a in tools]
+        assert streamed.reply.text == whole.reply.text
