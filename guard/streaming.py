@@ -14,7 +14,12 @@ equal the redacted full text.
 Checks that need the whole reply (schema, grounding) run when the stream ends; in
 progressive mode they can only end the stream with an error event, so policies that
 must block on them use ``stream: buffer``, which the wire-format stream filters
-implement by assembling the reply and running :meth:`Guard.after` on it.
+implement by assembling the reply and running :meth:`Guard.after` on it. Checks of
+complete tool calls (``Capabilities(tool_calls=True)``: agent, schema's tool arguments)
+run as each tool call completes, before the filter releases it
+(:mod:`guard.formats._tool_gate`); the session keeps their verdicts
+(:meth:`StreamSession.tool_verdicts`), and checks at the end the tool calls the filter
+could not hold.
 """
 
 from __future__ import annotations
