@@ -347,8 +347,9 @@ class EventFilter:
                     break
                 if self._buffering:
                     if payload is not None:
+                        delta = self.text_delta(event, payload) if self._learning else None
                         self.assembly.add(payload)
-                        if self._learning and (delta := self.text_delta(event, payload)):
+                        if delta is not None:
                             self._learn(event, delta)
                 elif self.gate is not None and payload is not None:
                     self.gate.admit(event, payload, out)
