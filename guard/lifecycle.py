@@ -285,13 +285,16 @@ class GuardedCall:
                 return True
         return False
 
-    def check_tool_call(self, tool_call: CompleteToolCall, session: StreamSession) -> Action:
+    def check_tool_call_step(
+        self, tool_call: CompleteToolCall, session: StreamSession
+    ) -> Step[Action]:
         """Run the tool-call checks on one complete tool call of a progressive stream;
         the strictest effective action (the session records the verdicts)."""
         from guard._tool_calls import run_tool_call
 
         step = run_tool_call(self.guard, session.tool_checks, self.call, tool_call, self.ctx)
-        return session.tool_verdicts(tool_call, run_sync(step))
+        verdicts = yield from step
+        return session.tool_verdicts(tool_call, verdicts)
 
     def stream_checks(self, call: Call) -> GuardedCall:
         """What a stream filter talks to (this object; see :mod:`guard.formats._stream`)."""

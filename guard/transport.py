@@ -381,6 +381,17 @@ class _StreamRun:
             _note_block(self.request, self.filter.decision)
         return out
 
+    async def afeed(self, chunk: bytes) -> bytes:
+        """:meth:`feed` for the async wrapper: tool-call checks are awaited."""
+        stream_filter = self.filter
+        assert stream_filter is not None
+        if getattr(stream_filter, "gate", None) is None:
+            return self.feed(chunk)
+        out: bytes = await stream_filter.afeed(chunk)  # type: ignore[attr-defined]
+        if stream_filter.done:
+            _note_block(self.request, stream_filter.decision)
+        return out
+
     def close(self) -> bytes:
         """The upstream ended: the filter's last bytes, with its decision noted."""
         assert self.filter is not None
@@ -483,7 +494,7 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
                 stream_filter = run.open()
                 try:
                     async for chunk in self._upstream.aiter_bytes():
-                        out = run.feed(chunk)
+                        out = await run.afeed(chunk)
                         if out:
                             yield out
                         if stream_filter.done:

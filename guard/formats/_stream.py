@@ -198,15 +198,29 @@ class EventFilter:
         if delta is not None and len(out) > mark and out[-1] is event.raw:
             self._learn(event, delta)
 
-    def check_tool_call(self, tool_call: CompleteToolCall) -> Action:
-        """Run the policy's tool-call checks on one complete tool call."""
+    def check_tool_call(self, tool_call: CompleteToolCall) -> Step[Action]:
+        """Run the policy's tool-call checks on one complete tool call (a step)."""
         assert self.session is not None
-        action = self.checks.check_tool_call(tool_call, self.session)
+        action: Action = yield from self.checks.check_tool_call_step(tool_call, self.session)
         if action is Action.REDACT:
             # Later events get renumbered: raw envelopes of them no longer apply.
             self._envelopes.clear()
             self._learning = 0
         return action
+
+    def blocked(self) -> bool:
+        """True once a check blocked the stream."""
+        return self._blocked()
+
+    def _decide(self) -> Step[bytes]:
+        """Run the checks of the tool calls the gate found complete; what may go out
+        now (or the error event that ends the stream)."""
+        assert self.gate is not None
+        out: list[bytes] = []
+        yield from self.gate.decide(out)
+        if self._blocked():
+            out.append(self._block())
+        return b"".join(out)
 
     def refuse_tool_call(self, tool_call: CompleteToolCall, verdict: Verdict) -> None:
         """End the stream with a block the gate decided (hold-back cap reached)."""
@@ -219,7 +233,20 @@ class EventFilter:
         """Take raw upstream bytes (any split); return bytes to send to the client."""
         if self.done:
             return b""
-        return self._handle(self._parser.feed(data))
+        out = self._handle(self._parser.feed(data))
+        if self.gate is not None and self.gate.due:
+            out += run_sync(self._decide())  # async tool-call checks: on the helper loop
+        return out
+
+    async def afeed(self, data: bytes) -> bytes:
+        """:meth:`feed` for async frontends: tool-call checks are awaited on the
+        caller's loop (only a filter with a :attr:`gate` has any)."""
+        if self.done:
+            return b""
+        out = self._handle(self._parser.feed(data))
+        if self.gate is not None and self.gate.due:
+            out += await run_async(self._decide())
+        return out
 
     def close(self) -> bytes:
         """The upstream ended: release what is left, decide, then end the stream."""
@@ -235,18 +262,23 @@ class EventFilter:
         if self.done:
             return b""
         out = [self._handle(self._parser.close())]
+        if self.gate is not None and self.gate.due and not self.done:
+            out.append((yield from self._decide()))
         if self.done:
-            return out[0]
+            return b"".join(out)
         if self.has_terminal and self._terminal is None:
             # Connection closed half way, or a close-delimited body that stopped: the SDK
             # would return the truncated text as if complete. End with an error instead.
-            return out[0] + self.fail("the upstream ended the stream before it was complete")
+            return b"".join(out) + self.fail("the upstream ended the stream before it was complete")
         if self._buffering:
             self.done = True
-            return out[0] + (yield from self._release_buffered())
-        mark = len(out)
+            return b"".join(out) + (yield from self._release_buffered())
         if self.gate is not None:
-            self.gate.finish(out)  # tool calls the stream never showed complete
+            self.gate.finish()  # tool calls the stream never showed complete
+            out.append((yield from self._decide()))
+            if self.done:
+                return b"".join(out)
+        mark = len(out)
         self.flush(list(self._open), out)
         if self._blocked():
             del out[mark:]

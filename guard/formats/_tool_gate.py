@@ -26,6 +26,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from guard._drive import Step
 from guard._tool_calls import complete_tool_call
 from guard.checks.base import CompleteToolCall
 from guard.formats.sse import Event
@@ -69,8 +70,12 @@ class GatedFilter(Protocol):
         """Send an event on through the filter's usual path (text checks)."""
         ...
 
-    def check_tool_call(self, tool_call: CompleteToolCall) -> Action:
-        """Run the tool-call checks; the strictest effective action."""
+    def check_tool_call(self, tool_call: CompleteToolCall) -> Step[Action]:
+        """Run the tool-call checks (a step); the strictest effective action."""
+        ...
+
+    def blocked(self) -> bool:
+        """True once the stream is refused (no event may be sent any more)."""
         ...
 
     def refuse_tool_call(self, tool_call: CompleteToolCall, verdict: Verdict) -> None:
@@ -78,7 +83,9 @@ class GatedFilter(Protocol):
         ...
 
 
-_OPEN, _PASSED, _STRIPPED = "open", "passed", "stripped"
+#: A tool call is open (events arriving), due (complete, its checks not run yet), then
+#: passed or stripped.
+_OPEN, _DUE, _PASSED, _STRIPPED = "open", "due", "passed", "stripped"
 
 
 @dataclass(slots=True)
@@ -111,6 +118,8 @@ class ToolGate:
         self.stripped: list[Hashable] = []
         #: Set once the gate ended the stream (a block); nothing more is sent.
         self.refused = False
+        #: Complete tool calls whose checks have not run yet, in order.
+        self._due: list[Hashable] = []
 
     @property
     def busy(self) -> bool:
@@ -150,11 +159,10 @@ class ToolGate:
             self._complete(key)
         self._pump(out)
 
-    def finish(self, out: list[bytes]) -> None:
+    def finish(self) -> None:
         """The stream ended: every tool call still open is complete now."""
         for key in self.open_keys():
             self._complete(key)
-        self._pump(out)
 
     def _take(self, piece: ToolPiece, held: _Held) -> None:
         held.id = held.id or piece.id
@@ -190,19 +198,37 @@ class ToolGate:
         self._filter.refuse_tool_call(held.complete(), verdict)
 
     def _complete(self, key: Hashable) -> None:
+        """The tool call ``key`` is complete: its checks run in :meth:`decide` (a step,
+        so that async checks are awaited by async frontends); until then it and every
+        later event wait."""
         held = self._calls.get(key)
-        if held is None or held.state != _OPEN or self.refused:
-            return
-        action = self._filter.check_tool_call(held.complete())
-        if action is Action.BLOCK:
-            held.state = _STRIPPED
-            self.refused = True
-            self._queue.clear()  # the stream ends: nothing held ever leaves
-        elif action is Action.REDACT:
-            held.state = _STRIPPED
-            self.stripped.append(key)
-        else:
-            held.state = _PASSED
+        if held is not None and held.state == _OPEN and not self.refused:
+            held.state = _DUE
+            self._due.append(key)
+
+    @property
+    def due(self) -> bool:
+        """True while complete tool calls wait for their checks (:meth:`decide`)."""
+        return bool(self._due) and not self.refused
+
+    def decide(self, out: list[bytes]) -> Step[None]:
+        """Run the checks of the complete tool calls in order; send, drop or refuse what
+        waited behind each (a lifecycle step: async checks are awaited by the driver)."""
+        while self._due and not self.refused:
+            key = self._due.pop(0)
+            held = self._calls[key]
+            action = yield from self._filter.check_tool_call(held.complete())
+            if action is Action.BLOCK:
+                held.state = _STRIPPED
+                self.refused = True
+                self._queue.clear()  # the stream ends: nothing held ever leaves
+                return
+            if action is Action.REDACT:
+                held.state = _STRIPPED
+                self.stripped.append(key)
+            else:
+                held.state = _PASSED
+            self._pump(out)
 
     def _pump(self, out: list[bytes]) -> None:
         """Send (or drop) the held events whose tool calls are decided, in order."""
@@ -210,7 +236,7 @@ class ToolGate:
         while queue and not self.refused:
             event, payload, owners = queue[0]
             states = {self._calls[key].state for key in owners}
-            if _OPEN in states:
+            if _OPEN in states or _DUE in states:
                 return
             queue.popleft()
             if states == {_STRIPPED}:
@@ -220,7 +246,13 @@ class ToolGate:
                 # sends that): it cannot be split, so the stream ends.
                 self._inseparable(owners)
                 return
+            mark = len(out)
             self._filter.pass_event(event, payload, out)
+            if self._filter.blocked():
+                del out[mark:]  # a text check blocked on this event: it adds nothing
+                self.refused = True
+                self._queue.clear()
+                return
 
     def _inseparable(self, owners: tuple[Hashable, ...]) -> None:
         finding = Finding(self._check_name, "tool_call.inseparable", action=Action.BLOCK)

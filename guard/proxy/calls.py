@@ -241,9 +241,12 @@ async def _pumped(
 
 async def _pump(response: UpstreamResponse, stream_filter: StreamFilter, send: Send) -> None:
     assert response.chunks is not None
+    # A filter that holds tool calls runs their (possibly async) checks as it goes:
+    # awaited here, on this loop.
+    gated = getattr(stream_filter, "gate", None) is not None
     try:
         async for chunk in response.chunks:
-            out = stream_filter.feed(chunk)
+            out = await stream_filter.afeed(chunk) if gated else stream_filter.feed(chunk)  # type: ignore[attr-defined]
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
             if stream_filter.done:
