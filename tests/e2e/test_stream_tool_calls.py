@@ -309,3 +309,27 @@ def test_streamed_tool_call_waiting_for_approval(
     with pytest.raises(openai.APIError) as again:
         sdk_tool_calls(client)
     assert again.value.code == "approval_required"
+
+
+def test_anthropic_and_transport_schema_violation_in_streamed_tool_input(
+    proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
+) -> None:
+    proxy = proxy_of(POLICY)
+    wrong = Script(text="On it.", tool_calls=[WEATHER, ("search", {"q": 987654321})])
+    fake_upstream.enqueue(wrong, wrong)
+    body = {"model": "claude-haiku-4-5", "max_tokens": 100, "messages": MESSAGES,
+            "tools": ANTHROPIC_TOOLS, "stream": True}  # fmt: skip
+    received = raw_stream(proxy.url, body, "/v1/messages")
+    assert b"987654321" not in received and b'"name":"search"' not in received
+    assert b'"name":"get_weather"' in received and b"/q" in received
+    assert b"event: error" in received and b"message_stop" not in received
+    engine = guard.Guard(guard.Policy.from_yaml(POLICY), registry=CollectorRegistry())
+    claude = anthropic.Anthropic(base_url=fake_upstream.url, api_key="k", max_retries=0,
+                                 http_client=httpx2.Client(transport=engine.transport()))  # fmt: skip
+    arguments: Any = {key: value for key, value in body.items() if key != "stream"}
+    with (
+        pytest.raises(anthropic.APIError) as refused,
+        claude.messages.stream(**arguments) as events,
+    ):
+        events.get_final_message()
+    assert "/q" in str(refused.value) and "987654321" not in str(refused.value)
