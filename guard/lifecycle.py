@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from guard._drive import Pending, Step, run_async, run_sync, wait_sync
-from guard.checks.base import CallEnd, CheckContext
+from guard.checks.base import CallEnd, CheckContext, CompleteToolCall
 from guard.decision import Decision, Outcome
 from guard.patches import Patched
 from guard.restore import Restorer
@@ -274,8 +274,27 @@ class GuardedCall:
 
     @property
     def buffering(self) -> bool:
-        """Stream replies are checked whole before any byte is released."""
-        return self.guard.stream_buffered
+        """Stream replies are checked whole before any byte is released: by the policy,
+        or because a check needs this call's whole reply (``needs_whole_reply``: a schema
+        from the request's ``response_format``)."""
+        if self.guard.stream_buffered:
+            return True
+        for check in self.output_checks:
+            needs = getattr(check, "needs_whole_reply", None)
+            if needs is not None and needs(self.call):
+                return True
+        return False
+
+    def check_tool_call_step(
+        self, tool_call: CompleteToolCall, session: StreamSession
+    ) -> Step[Action]:
+        """Run the tool-call checks on one complete tool call of a progressive stream;
+        the strictest effective action (the session records the verdicts)."""
+        from guard._tool_calls import run_tool_call
+
+        step = run_tool_call(self.guard, session.tool_checks, self.call, tool_call, self.ctx)
+        verdicts = yield from step
+        return session.tool_verdicts(tool_call, verdicts)
 
     def stream_checks(self, call: Call) -> GuardedCall:
         """What a stream filter talks to (this object; see :mod:`guard.formats._stream`)."""
@@ -292,10 +311,14 @@ class GuardedCall:
 
     def end_stream(self, reply: Reply, session: StreamSession | None) -> Decision:
         """A progressive stream ended: the session's decision plus the whole-reply checks."""
+        return run_sync(self.end_stream_step(reply, session))
+
+    def end_stream_step(self, reply: Reply, session: StreamSession | None) -> Step[Decision]:
+        """:meth:`end_stream` as a step (an async frontend awaits the checks)."""
         self.attempts += 1
         self.reply = reply
         assert session is not None
-        self.output = decision = run_sync(session.close_step(reply))
+        self.output = decision = yield from session.close_step(reply)
         return decision
 
     def abandon_stream(self, reply: Reply, session: StreamSession | None) -> Decision | None:
@@ -310,11 +333,15 @@ class GuardedCall:
     def check_buffered(self, reply: Reply) -> tuple[Decision, Call | None]:
         """A buffered stream ended: its output decision, and the call to send again when
         a check asked for a reask (the frontend re-requests the stream)."""
-        decision = run_sync(self._output(reply))
+        return run_sync(self.check_buffered_step(reply))
+
+    def check_buffered_step(self, reply: Reply) -> Step[tuple[Decision, Call | None]]:
+        """:meth:`check_buffered` as a step (an async frontend awaits the checks)."""
+        decision = yield from self._output(reply)
         if decision.action is Action.REASK:
             again = self._reask(reply, decision)
             if again is not None:
-                again = run_sync(self._next_attempt(again, reply))
+                again = yield from self._next_attempt(again, reply)
             return (self.output or decision), again
         if not decision.blocked:
             self._restore_reply(reply)

@@ -14,7 +14,12 @@ equal the redacted full text.
 Checks that need the whole reply (schema, grounding) run when the stream ends; in
 progressive mode they can only end the stream with an error event, so policies that
 must block on them use ``stream: buffer``, which the wire-format stream filters
-implement by assembling the reply and running :meth:`Guard.after` on it.
+implement by assembling the reply and running :meth:`Guard.after` on it. Checks of
+complete tool calls (``Capabilities(tool_calls=True)``: agent, schema's tool arguments)
+run as each tool call completes, before the filter releases it
+(:mod:`guard.formats._tool_gate`); the session keeps their verdicts
+(:meth:`StreamSession.tool_verdicts`), and checks at the end the tool calls the filter
+could not hold.
 """
 
 from __future__ import annotations
@@ -25,7 +30,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from guard._drive import Step, run_sync
-from guard.checks.base import CheckContext, StreamWindow, TextCheck, verdict_from
+from guard._tool_calls import (
+    ToolVerdicts,
+    complete_tool_call,
+    identity,
+    only_tool_calls,
+    run_tool_call,
+    tool_call_checks,
+)
+from guard.checks.base import (
+    CheckContext,
+    CompleteToolCall,
+    StreamWindow,
+    TextCheck,
+    verdict_from,
+)
 from guard.types import Action, Edit, Finding, Stage, Verdict
 
 if TYPE_CHECKING:
@@ -84,7 +103,14 @@ class StreamSession:
         self._call = call
         self._ctx = ctx
         self._checks = [c for c in guard.output_checks if isinstance(c, TextCheck)]
-        self._whole_reply_checks = [c for c in guard.output_checks if not isinstance(c, TextCheck)]
+        self._whole_reply_checks = [
+            c
+            for c in guard.output_checks
+            if not isinstance(c, TextCheck) and not only_tool_calls(c)
+        ]
+        #: Checks of complete tool calls (the stream filter runs them as each completes).
+        self.tool_checks = tool_call_checks(guard.output_checks)
+        self.tools = ToolVerdicts()
         self._lookbehind = max((c.lookbehind for c in self._checks), default=0)
         self._channels: dict[Hashable, _Channel] = {}
         self._findings: dict[str, list[Finding]] = {c.name: [] for c in self._checks}
@@ -230,6 +256,14 @@ class StreamSession:
             self.blocked = self._decision()
         return cut, edits
 
+    def tool_verdicts(self, tool_call: CompleteToolCall, verdicts: list[Verdict]) -> Action:
+        """Take the tool-call checks' verdicts on one complete tool call; return the
+        strictest effective action (a block ends the stream: :attr:`blocked`)."""
+        action = self.tools.add(tool_call, verdicts)
+        if action is Action.BLOCK and self.blocked is None:
+            self.blocked = self._decision()
+        return action
+
     def _blocks_on_overflow(self, check: TextCheck) -> bool:
         return self._overflow_blocks and self._enforced and not check.shadow
 
@@ -264,6 +298,7 @@ class StreamSession:
             verdict.latency = self._latency[check.name]
             verdict.errored = check.name in self._errored
             verdicts.append(verdict)
+        verdicts.extend(self.tools.merged())
         return self._guard.decide(
             Stage.OUTPUT, verdicts, self._call, time.perf_counter() - self.started
         )
@@ -280,11 +315,27 @@ class StreamSession:
         error event (delivered before the stream's terminal event), so a policy that must
         block on them before any text leaves uses ``stream: buffer``.
         """
+        ctx = self._ctx or CheckContext(Stage.OUTPUT, self._guard.policy_name, [])
+        if self.blocked is None and reply is not None and self.tool_checks:
+            # Tool calls the filter could not hold back (a format without tool-call
+            # events, a hold-back cap that released one) are checked now. They were
+            # sent already: removing one is no longer possible, so a strip blocks.
+            for choice in reply.choices:
+                for sent in choice.tool_calls:
+                    if identity(sent) in self.tools.checked or self.blocked is not None:
+                        continue
+                    done = complete_tool_call(sent.id, sent.name, sent.arguments)
+                    verdicts = yield from run_tool_call(
+                        self._guard, self.tool_checks, self._call, done, ctx
+                    )
+                    for verdict in verdicts:
+                        if verdict.action is Action.REDACT:
+                            verdict.action = Action.BLOCK
+                    self.tool_verdicts(done, verdicts)
         decision = self.blocked if self.blocked is not None else self._decision()
         if self.blocked is None and reply is not None and self._whole_reply_checks:
             from guard.stages import run_stage
 
-            ctx = self._ctx or CheckContext(Stage.OUTPUT, self._guard.policy_name, [])
             ctx.stage, ctx.segments = Stage.OUTPUT, reply.segments()
             checks = self._whole_reply_checks
             whole = yield from run_stage(self._guard, Stage.OUTPUT, checks, self._call, ctx, reply)

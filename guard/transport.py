@@ -381,10 +381,30 @@ class _StreamRun:
             _note_block(self.request, self.filter.decision)
         return out
 
+    async def afeed(self, chunk: bytes) -> bytes:
+        """:meth:`feed` for the async wrapper: tool-call checks are awaited."""
+        stream_filter = self.filter
+        assert stream_filter is not None
+        if getattr(stream_filter, "gate", None) is None:
+            return self.feed(chunk)
+        out: bytes = await stream_filter.afeed(chunk)  # type: ignore[attr-defined]
+        if stream_filter.done:
+            _note_block(self.request, stream_filter.decision)
+        return out
+
     def close(self) -> bytes:
         """The upstream ended: the filter's last bytes, with its decision noted."""
         assert self.filter is not None
         out = self.filter.close()
+        _note_block(self.request, self.filter.decision)
+        return out
+
+    async def aclose(self) -> bytes:
+        """:meth:`close` for the async wrapper: end-of-stream checks are awaited."""
+        from guard.formats._stream import aclose
+
+        assert self.filter is not None
+        out = await aclose(self.filter)
         _note_block(self.request, self.filter.decision)
         return out
 
@@ -474,13 +494,13 @@ class _AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
                 stream_filter = run.open()
                 try:
                     async for chunk in self._upstream.aiter_bytes():
-                        out = run.feed(chunk)
+                        out = await run.afeed(chunk)
                         if out:
                             yield out
                         if stream_filter.done:
                             break
                     else:
-                        out = run.close()
+                        out = await run.aclose()
                         if out:
                             yield out
                 except _STREAM_ERRORS as exc:

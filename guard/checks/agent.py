@@ -11,8 +11,9 @@ agent session (the engine also runs it at the output stage, because its state is
   ``tools_denied`` and the ``arguments`` rules; then, per session, ``max_tool_calls``,
   the loop window (``repeat``: the same tool with the same arguments) and the data-flow
   ``sequences``. A refused reply never reaches the client: it is answered with the API's
-  own error (403, code ``agent_<kind>``). Streamed replies are checked whole
-  (``stream: {whole_reply: buffer}``), so a refused tool call is never streamed.
+  own error (403, code ``agent_<kind>``). In progressive streams each tool call is
+  checked as soon as its arguments are complete (``tool_call``), before any of it is
+  sent (:mod:`guard.formats._tool_gate`), so a refused tool call is never streamed.
 - **Approval**: a tool call matching ``approval`` is refused with code
   ``approval_required`` and an approval id until a person approves it
   (:mod:`guard.checks._agent_approvals`); then the same call passes once.
@@ -54,6 +55,8 @@ from guard.checks._agent_state import (
     tool_uses,
 )
 from guard.checks._regex import compile_regex, fold_pattern
+from guard.checks._tool_hooks import reply_of
+from guard.checks.base import CompleteToolCall
 from guard.normalize import normalize
 from guard.stores.base import StoreError
 from guard.types import Action, Call, Finding, Reply, Verdict
@@ -81,7 +84,7 @@ class AgentCheck:
         self.name = config.name or config.check
         self.shadow = config.mode == "shadow"
         self.capabilities = Capabilities(
-            whole_reply=True, patches_request=config.filter_offered, needs_state=self.needs_state
+            patches_request=config.filter_offered, needs_state=self.needs_state, tool_calls=True
         )
         self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
         self.clock: Any = time.time  # tests move time by hand
@@ -123,6 +126,10 @@ class AgentCheck:
         except StoreError:
             self._store_failed(ctx)
             raise
+
+    async def tool_call(self, call: Call, tool_call: CompleteToolCall, ctx: Any) -> Verdict:
+        """One complete tool call of a progressive stream, as :meth:`output` checks each."""
+        return await self.output(call, reply_of(tool_call, call.format), ctx)
 
     def _store_failed(self, ctx: Any) -> None:
         if self.telemetry is not None:

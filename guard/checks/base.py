@@ -26,7 +26,12 @@ meter may cut the stream (budgets cut a stream that outruns its reservation).
 
 A check declares what it can do in ``capabilities``; the policy loader refuses
 combinations that cannot work (a reask at the input stage; a whole-reply check that may
-block under progressive streaming, unless the policy buffers such calls).
+block under progressive streaming, unless the policy buffers such calls). A check that
+polices tool calls declares ``Capabilities(tool_calls=True)`` and implements
+``tool_call(call, tool_call, ctx)`` (a :class:`CompleteToolCall`): progressive streams
+hold each tool call's events back until its arguments are complete and run the hook
+first, so a refused tool call never reaches the client. A check whose whole-reply need
+depends on the request implements ``needs_whole_reply(call)``: such calls are buffered.
 
 Worked example — reversible pseudonymisation of one made-up token::
 
@@ -103,6 +108,25 @@ class Capabilities:
     restores: bool = False
     #: Uses the state store (``ctx.store``).
     needs_state: bool = False
+    #: Checks each complete tool call of a reply (``tool_call(call, tool_call, ctx)``).
+    #: In progressive streams it runs as soon as a tool call's arguments are complete,
+    #: before any of its events leave: ``BLOCK`` ends the stream with the API's error
+    #: event, ``REDACT`` drops that tool call (``action: strip``), anything else lets
+    #: it go. Complete replies and buffered streams still go through ``output``.
+    tool_calls: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CompleteToolCall:
+    """A tool call of a streamed reply whose arguments are complete (never logged)."""
+
+    #: The API's id of the call (``call_...``, ``toolu_...``); may be empty.
+    id: str
+    name: str
+    #: The arguments as JSON; text that is not JSON stays a string (still checked).
+    arguments: Any
+    #: The arguments as the model streamed them.
+    source: str
 
 
 #: What a check that declares nothing is taken to be: whole-reply, may block.

@@ -16,6 +16,13 @@ What is validated: each choice's text against the policy ``schema`` and, with
 against its declared tool's parameters (OpenAI ``tools``, Anthropic ``input_schema``) —
 a call of an undeclared tool is ``schema.tool_unknown``.
 
+Streams: a check with a schema of its own (``schema``, ``schema_file``, a model) needs
+the whole reply (``stream: buffer``). With only ``from_request``, a request with a
+``response_format`` has its stream buffered (the reply is one JSON document); otherwise
+the stream stays progressive and each tool call is validated as soon as its arguments
+are complete (``tool_call``): a failing one ends the stream with the API's error event
+before any of it is sent (a reask is not possible once a stream started: it blocks).
+
 Findings are ``schema.<validator keyword>`` (``schema.required``, ``schema.type``...),
 ``schema.json`` (not one JSON document), ``schema.truncated`` (cut by the length limit:
 never reasked, the same budget would cut it again), ``schema.tool_unknown``; the rule
@@ -40,7 +47,8 @@ from guard.checks._schema_validators import (
     Validator,
     ValidatorCache,
 )
-from guard.checks.base import Capabilities, CheckContext
+from guard.checks._tool_hooks import reply_of
+from guard.checks.base import Capabilities, CheckContext, CompleteToolCall
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
 
 _TRUNCATED = ("length", "max_tokens")
@@ -55,8 +63,6 @@ REQUEST_SCHEMAS = ValidatorCache()
 
 class SchemaCheck:
     """Validates replies and tool-call arguments against JSON Schemas (see the module)."""
-
-    capabilities = Capabilities(whole_reply=True, may_reask=True)
 
     def __init__(self, config: SchemaConfig, *, model: type[BaseModel] | None = None) -> None:
         self.name = config.name or "schema"
@@ -73,6 +79,27 @@ class SchemaCheck:
             self.validators.append(PydanticValidator(model))
         self._failures: Any = None
         self._failure_children: dict[str, Any] = {}
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Whole-reply with a schema of its own; else tool calls only (see the module)."""
+        return Capabilities(
+            whole_reply=bool(self.validators) or not self.config.from_request,
+            may_reask=True,
+            tool_calls=self.config.from_request,
+        )
+
+    def needs_whole_reply(self, call: Call) -> bool:
+        """True when the request asks for a JSON reply (``response_format``): its
+        stream is buffered so the document is validated before any of it leaves."""
+        wanted = call.response_format or {}
+        return self.config.from_request and wanted.get("type") in ("json_schema", "json_object")
+
+    def tool_call(self, call: Call, tool_call: CompleteToolCall, ctx: CheckContext) -> Verdict:
+        """One complete tool call of a progressive stream against its declared tool."""
+        verdict = self.output(call, reply_of(tool_call, call.format), ctx)
+        verdict.edits = ()  # a repair cannot rewrite arguments already composed
+        return verdict
 
     def bind_telemetry(self, telemetry: Any) -> None:
         """Count failures by finding kind in ``telemetry`` (called by the engine)."""

@@ -12,6 +12,7 @@ checked at once, keyed ``("piece", index, n)``. A block's streams end at its
 
 from __future__ import annotations
 
+import json
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +23,9 @@ from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import string_leaves
 from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate, ToolPiece
 from guard.formats.base import set_at
-from guard.formats.sse import Event
+from guard.formats.sse import Event, encode_json
 
 if TYPE_CHECKING:
     from guard.engine import Guard
@@ -77,6 +79,8 @@ class AnthropicStreamFilter(EventFilter):
         if not isinstance(text, str) or not text or name is None:
             return None
         stream = "input" if name == "partial_json" else "block"
+        if stream == "input" and self.gate is not None:
+            return None  # tool input goes through the gate, never a raw envelope
         return TextDelta((stream, index), name, text, event.event or "content_block_delta")
 
     def forward_text(
@@ -237,6 +241,57 @@ class AnthropicStreamFilter(EventFilter):
         delta["signature"] = ""
         return True
 
+    gates_tool_calls = True
+
+    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
+        """A ``tool_use`` block is one tool call, keyed by its index; it is complete at
+        its ``content_block_stop`` (or when the message ends)."""
+        kind, index = payload.get("type"), _index(payload)
+        if kind == "content_block_start":
+            block = payload.get("content_block")
+            if not isinstance(block, dict) or block.get("type") != "tool_use":
+                return NOTHING
+            given = block.get("input")
+            # The API opens the block with an empty input and streams it; one that
+            # arrives whole is taken as the complete arguments.
+            whole = json.dumps(given) if isinstance(given, dict) and given else None
+            tool = ToolPiece(index, _str(block.get("id")), _str(block.get("name")), whole=whole)
+            return ToolEvent([tool])
+        if not gate.knows(index) or kind not in ("content_block_delta", "content_block_stop"):
+            if kind == "message_delta":
+                return ToolEvent(ends_before=gate.open_keys())
+            return NOTHING
+        if kind == "content_block_stop":
+            return ToolEvent([ToolPiece(index)], ends_after=[index])
+        delta = payload.get("delta")
+        source = delta.get("partial_json") if isinstance(delta, dict) else None
+        return ToolEvent([ToolPiece(index, arguments=_str(source))])
+
+    def renumber(
+        self, event: Event, payload: dict[str, Any], gate: ToolGate
+    ) -> tuple[Event, dict[str, Any]]:
+        """Content block indices after removed blocks close the gap (the SDK appends
+        blocks and addresses them by index); a message left without tool calls stops
+        with ``end_turn``."""
+        index = payload.get("index")
+        changed = False
+        if isinstance(index, int):
+            shift = sum(removed < index for removed in gate.stripped)  # type: ignore[operator]
+            if shift:
+                payload["index"], changed = index - shift, True
+        delta = payload.get("delta")
+        if (
+            payload.get("type") == "message_delta"
+            and isinstance(delta, dict)
+            and delta.get("stop_reason") == "tool_use"
+            and not gate.passed_keys()
+        ):
+            delta["stop_reason"], changed = "end_turn", True
+        if not changed:
+            return event, payload
+        raw = encode_json(payload, event.event or None)
+        return Event(event.data, event.event, event.id, raw), payload
+
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """A ``content_block_delta`` carrying the rest of the block's text."""
         assert isinstance(key, tuple)
@@ -257,6 +312,10 @@ class AnthropicStreamFilter(EventFilter):
 def _index(payload: dict[str, Any] | None) -> int:
     index = payload.get("index") if payload is not None else None
     return index if isinstance(index, int) else 0  # malformed: still checked, as block 0
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _block_of(key: Hashable) -> int | None:

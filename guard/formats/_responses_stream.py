@@ -40,6 +40,7 @@ from guard.formats._responses_items import (
     stream_key,
 )
 from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate, ToolPiece
 from guard.formats.base import set_at
 from guard.formats.sse import Event, encode_json
 
@@ -79,6 +80,9 @@ class ResponsesStreamFilter(EventFilter):
         if self.session is None:  # buffer mode: the whole response is rendered at the end
             self.assembly.add(payload)
             return True
+        if self.gate is not None and self.gate.stripped:
+            _drop_items(payload, self.gate.stripped)
+            event.raw = encode_json(payload, event.event or None)  # sent if nothing else changes
         out: list[bytes] = []
         self.forward(event, payload, out)
         event.raw = b"".join(out)
@@ -234,6 +238,48 @@ class ResponsesStreamFilter(EventFilter):
                 if isinstance(item.get("type"), str):
                     self._types[index] = item["type"]
 
+    gates_tool_calls = True
+
+    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
+        """A ``function_call`` output item is one tool call, keyed by its output index;
+        it is complete at its ``response.output_item.done``."""
+        kind, index = payload.get("type"), payload.get("output_index")
+        if not isinstance(index, int):
+            return NOTHING
+        item = payload.get("item")
+        item = item if isinstance(item, dict) else {}
+        if kind == "response.output_item.added":
+            if item.get("type") != "function_call":
+                return NOTHING
+            call_id = _str(item.get("call_id")) or _str(item.get("id"))
+            whole = _str(item.get("arguments")) or None
+            return ToolEvent([ToolPiece(index, call_id, _str(item.get("name")), whole=whole)])
+        if not gate.knows(index):
+            return NOTHING
+        if kind == "response.function_call_arguments.delta":
+            return ToolEvent([ToolPiece(index, arguments=_str(payload.get("delta")))])
+        if kind == "response.function_call_arguments.done":
+            return ToolEvent([ToolPiece(index, whole=_str(payload.get("arguments")))])
+        if kind == "response.output_item.done":
+            piece = ToolPiece(index, whole=_str(item.get("arguments")))
+            return ToolEvent([piece], ends_after=[index])
+        return ToolEvent([ToolPiece(index)])
+
+    def renumber(
+        self, event: Event, payload: dict[str, Any], gate: ToolGate
+    ) -> tuple[Event, dict[str, Any]]:
+        """Output indices after removed items close the gap (the SDK addresses its
+        snapshot's output list by index)."""
+        index = payload.get("output_index")
+        if not isinstance(index, int):
+            return event, payload
+        shift = sum(removed < index for removed in gate.stripped)  # type: ignore[operator]
+        if not shift:
+            return event, payload
+        payload["output_index"] = index - shift
+        raw = encode_json(payload, event.event or None)
+        return Event(event.data, event.event, event.id, raw), payload
+
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """A delta event carrying ``text`` of stream ``key``."""
         assert isinstance(key, tuple)
@@ -253,6 +299,18 @@ class ResponsesStreamFilter(EventFilter):
             payload["logprobs"] = []
         payload["sequence_number"] = self._sequence
         return payload, delta_type
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _drop_items(payload: dict[str, Any], stripped: list[Hashable]) -> None:
+    """Remove the stripped tool calls from a terminal event's whole response."""
+    response = payload.get("response")
+    output = response.get("output") if isinstance(response, dict) else None
+    if isinstance(output, list):
+        output[:] = [item for number, item in enumerate(output) if number not in stripped]
 
 
 def _get(holder: Any, path: tuple[str | int, ...]) -> Any:

@@ -23,12 +23,15 @@ import re
 from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
+from guard._drive import Step, run_async, run_sync
 from guard.formats._envelope import TextDelta, TextEnvelope, event_payload
+from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate
 from guard.formats.base import WireFormat
 from guard.formats.sse import Event, SSEParser, encode_json
-from guard.types import Call, Reply
+from guard.types import Action, Call, Reply, Verdict
 
 if TYPE_CHECKING:
+    from guard.checks.base import CompleteToolCall
     from guard.decision import Decision
     from guard.engine import Guard
 
@@ -113,6 +116,17 @@ class EventFilter:
         #: Attempts left to learn an envelope (a stream whose deltas differ in more than
         #: their text, e.g. OpenAI's ``obfuscation`` padding, stops trying soon).
         self._learning = 8
+        #: Holds tool calls back until each is complete and checked (formats that read
+        #: tool-call events, when the policy has tool-call checks).
+        self.gate: ToolGate | None = None
+        if self.gates_tool_calls and self.session is not None and self.session.tool_checks:
+            stream = self.checks.guard.policy.stream
+            self.gate = ToolGate(
+                self,
+                self.session.tool_checks[0].name,
+                stream.max_holdback,
+                stream.on_holdback_overflow == "block",
+            )
 
     # -- what a format implements ----------------------------------------------------
 
@@ -154,35 +168,123 @@ class EventFilter:
             out.append(envelope.render(released))
         # else: all of it is held back for now, and it carries nothing else.
 
+    #: Whether the format reads tool-call events (:meth:`tool_event`).
+    gates_tool_calls = False
+
+    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
+        """Which tool call ``event`` belongs to and which it completes (see
+        :mod:`guard.formats._tool_gate`)."""
+        return NOTHING
+
+    def renumber(
+        self, event: Event, payload: dict[str, Any], gate: ToolGate
+    ) -> tuple[Event, dict[str, Any]]:
+        """``event`` with the indices that follow removed tool calls made dense."""
+        return event, payload
+
+    # -- tool calls (the gate's side) ------------------------------------------------
+
+    def pass_event(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
+        """Send an event on through the text checks (``forward``), renumbered after a
+        removed tool call; learn the envelope of a plain text delta sent as is."""
+        if self.gate is not None and self.gate.stripped and payload is not None:
+            event, payload = self.renumber(event, payload, self.gate)
+        mark = len(out)
+        delta = None
+        if self._learning and payload is not None:
+            delta = self.text_delta(event, payload)
+        self.forward(event, payload, out)
+        # Learn from an event sent as is (so the assembly has seen its stream).
+        if delta is not None and len(out) > mark and out[-1] is event.raw:
+            self._learn(event, delta)
+
+    def check_tool_call(self, tool_call: CompleteToolCall) -> Step[Action]:
+        """Run the policy's tool-call checks on one complete tool call (a step)."""
+        assert self.session is not None
+        action: Action = yield from self.checks.check_tool_call_step(tool_call, self.session)
+        if action is Action.REDACT:
+            # Later events get renumbered: raw envelopes of them no longer apply.
+            self._envelopes.clear()
+            self._learning = 0
+        return action
+
+    def blocked(self) -> bool:
+        """True once a check blocked the stream."""
+        return self._blocked()
+
+    def _decide(self) -> Step[bytes]:
+        """Run the checks of the tool calls the gate found complete; what may go out
+        now (or the error event that ends the stream)."""
+        assert self.gate is not None
+        out: list[bytes] = []
+        yield from self.gate.decide(out)
+        if self._blocked():
+            out.append(self._block())
+        return b"".join(out)
+
+    def refuse_tool_call(self, tool_call: CompleteToolCall, verdict: Verdict) -> None:
+        """End the stream with a block the gate decided (hold-back cap reached)."""
+        assert self.session is not None
+        self.session.tool_verdicts(tool_call, [verdict])
+
     # -- the StreamFilter interface --------------------------------------------------
 
     def feed(self, data: bytes) -> bytes:
         """Take raw upstream bytes (any split); return bytes to send to the client."""
         if self.done:
             return b""
-        return self._handle(self._parser.feed(data))
+        out = self._handle(self._parser.feed(data))
+        if self.gate is not None and self.gate.due:
+            out += run_sync(self._decide())  # async tool-call checks: on the helper loop
+        return out
+
+    async def afeed(self, data: bytes) -> bytes:
+        """:meth:`feed` for async frontends: tool-call checks are awaited on the
+        caller's loop (only a filter with a :attr:`gate` has any)."""
+        if self.done:
+            return b""
+        out = self._handle(self._parser.feed(data))
+        if self.gate is not None and self.gate.due:
+            out += await run_async(self._decide())
+        return out
 
     def close(self) -> bytes:
         """The upstream ended: release what is left, decide, then end the stream."""
+        return run_sync(self._close())
+
+    async def aclose(self) -> bytes:
+        """:meth:`close` for async frontends: the checks that run at the end of the stream
+        (whole-reply checks, a buffered reply's output stage) are awaited on the caller's
+        loop instead of blocking it while the helper loop runs them."""
+        return await run_async(self._close())
+
+    def _close(self) -> Step[bytes]:
         if self.done:
             return b""
         out = [self._handle(self._parser.close())]
+        if self.gate is not None and self.gate.due and not self.done:
+            out.append((yield from self._decide()))
         if self.done:
-            return out[0]
+            return b"".join(out)
         if self.has_terminal and self._terminal is None:
             # Connection closed half way, or a close-delimited body that stopped: the SDK
             # would return the truncated text as if complete. End with an error instead.
-            return out[0] + self.fail("the upstream ended the stream before it was complete")
+            return b"".join(out) + self.fail("the upstream ended the stream before it was complete")
         if self._buffering:
             self.done = True
-            return out[0] + self._release_buffered()
+            return b"".join(out) + (yield from self._release_buffered())
+        if self.gate is not None:
+            self.gate.finish()  # tool calls the stream never showed complete
+            out.append((yield from self._decide()))
+            if self.done:
+                return b"".join(out)
         mark = len(out)
         self.flush(list(self._open), out)
         if self._blocked():
             del out[mark:]
             out.append(self._block())
             return b"".join(out)
-        self._settle()
+        yield from self._settle_step()
         if self.decision is not None and self.decision.blocked:
             # A check that needs the whole reply blocked at the end of the stream: the
             # error event goes out before the terminal event, which is then never sent.
@@ -250,7 +352,9 @@ class EventFilter:
         out: list[bytes] = []
         for event in events:
             mark = len(out)
-            envelope, text = self._enveloped(event)
+            # (Events wait behind a held tool call: none may overtake them.)
+            gate_busy = self.gate is not None and self.gate.busy
+            envelope, text = (None, "") if gate_busy else self._enveloped(event)
             if envelope is not None:
                 if self._buffering:
                     self.assembly.add_text(envelope.key, text)
@@ -273,18 +377,16 @@ class EventFilter:
                     # depth) is never passed on unchecked: the stream ends as broken.
                     out.append(self.fail(_UNREADABLE))
                     break
-                delta = None
-                if self._learning and payload is not None:
-                    delta = self.text_delta(event, payload)
                 if self._buffering:
                     if payload is not None:
+                        delta = self.text_delta(event, payload) if self._learning else None
                         self.assembly.add(payload)
+                        if delta is not None:
+                            self._learn(event, delta)
+                elif self.gate is not None and payload is not None:
+                    self.gate.admit(event, payload, out)
                 else:
-                    self.forward(event, payload, out)
-                # Learn from an event sent as is (so the assembly has seen its stream).
-                sent = self._buffering or (len(out) > mark and out[-1] is event.raw)
-                if delta is not None and sent:
-                    self._learn(event, delta)
+                    self.pass_event(event, payload, out)
             if self._blocked():
                 del out[mark:]
                 out.append(self._block())
@@ -314,10 +416,13 @@ class EventFilter:
 
     def _settle(self) -> None:
         """End the stream: assemble the reply and take the output decision."""
+        run_sync(self._settle_step())
+
+    def _settle_step(self) -> Step[None]:
         self.done = True
         self.reply = self._assembled()
         if self.session is not None:
-            self.decision = self.checks.end_stream(self.reply, self.session)
+            self.decision = yield from self.checks.end_stream_step(self.reply, self.session)
 
     def _abandon(self) -> None:
         """The upstream broke off: decide on what was streamed (no whole-reply checks)."""
@@ -325,9 +430,9 @@ class EventFilter:
         self.reply = self._assembled()
         self.decision = self.checks.abandon_stream(self.reply, self.session)
 
-    def _release_buffered(self) -> bytes:
+    def _release_buffered(self) -> Step[bytes]:
         reply = self._assembled()
-        decision, again = self.checks.check_buffered(reply)
+        decision, again = yield from self.checks.check_buffered_step(reply)
         self.reply, self.decision = reply, decision
         if again is not None:
             self.retry = again  # the frontend asks the upstream again; nothing was sent
@@ -345,3 +450,11 @@ def block_code(decision: Decision) -> str:
     limit's ``agent_loop``), else ``content_blocked`` (as for a complete reply)."""
     deciding = (v for v in decision.verdicts if v.effective is decision.action and v.code)
     return next((v.code for v in deciding if v.code), BLOCKED)
+
+
+async def aclose(stream_filter: Any) -> bytes:
+    """Close a stream filter from async code: awaited when it can (``aclose``)."""
+    closing = getattr(stream_filter, "aclose", None)
+    if closing is None:
+        return bytes(stream_filter.close())
+    return bytes(await closing())

@@ -17,6 +17,7 @@ from typing import Any
 
 from guard.engine import Guard
 from guard.errors import UpstreamError
+from guard.formats._stream import aclose
 from guard.formats.base import StreamFilter, WireFormat
 from guard.lifecycle import GuardedCall, Refusal
 from guard.proxy.asgi import Receive, Send, respond, wait_for_disconnect
@@ -240,15 +241,18 @@ async def _pumped(
 
 async def _pump(response: UpstreamResponse, stream_filter: StreamFilter, send: Send) -> None:
     assert response.chunks is not None
+    # A filter that holds tool calls runs their (possibly async) checks as it goes:
+    # awaited here, on this loop.
+    gated = getattr(stream_filter, "gate", None) is not None
     try:
         async for chunk in response.chunks:
-            out = stream_filter.feed(chunk)
+            out = await stream_filter.afeed(chunk) if gated else stream_filter.feed(chunk)  # type: ignore[attr-defined]
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
             if stream_filter.done:
                 break
         else:
-            out = stream_filter.close()
+            out = await aclose(stream_filter)  # end-of-stream checks awaited on this loop
             if out:
                 await send({"type": "http.response.body", "body": out, "more_body": True})
     except UpstreamError as exc:

@@ -203,10 +203,11 @@ def test_on_missing_session() -> None:
     assert warned.action is Action.WARN and kinds(warned) == ["agent.missing_session"]
 
 
-def test_whole_reply_check_needs_buffered_streams() -> None:
+def test_agent_check_works_in_progressive_streams() -> None:
+    # It checks each tool call as it completes (guard/formats/_tool_gate.py): no buffering.
     body = {"name": "p", "input": [{"check": "agent", "tools_denied": ["x"]}]}
-    with pytest.raises(PolicyError, match="whole_reply: buffer"):
-        guard.Guard(Policy.from_dict(body), store=MemoryStore(), registry=CollectorRegistry())
+    loaded = guard.Guard(Policy.from_dict(body), store=MemoryStore(), registry=CollectorRegistry())
+    assert not loaded.stream_buffered
 
 
 def test_policy_errors_name_the_field() -> None:
