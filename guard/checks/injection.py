@@ -22,7 +22,8 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from guard.checks._findings_cache import FindingsCache
-from guard.checks._injection_signals import FAMILIES, score_text
+from guard.checks._injection_score import score_text
+from guard.checks._injection_signals import FAMILIES
 from guard.checks.base import CheckConfig, CheckContext, TextCheck, verdict_from
 from guard.types import Action, Call, Finding, Segment, Verdict
 

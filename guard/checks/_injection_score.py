@@ -1,0 +1,70 @@
+"""One calibrated injection score per text: the learned model over the grammar's signals.
+
+The grammar (:mod:`guard.checks._injection_signals`) says *which* family a text reads as
+and *where*; the model (:mod:`guard.checks._injection_model`) says *how likely* the text
+is an injection, from its words and the grammar's evidence together. A text's score is
+the higher of the model's probability and the grammar's own combined score: on sources
+neither was built from, each catches what the other misses (the model new paraphrases,
+the grammar attacks buried in long documents), and together they do better than either
+(``python -m bench.injection_eval``; figures in tests/data/injection/README.md).
+
+The strongest family's finding carries the score; the other families found carry at
+most it. A text the grammar has nothing on but the model flags is an ``override`` (the
+commonest family), placed on the model's strongest window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from guard.checks._injection_model import InjectionModel, shipped_model, tokens_of, window_span
+from guard.checks._injection_signals import Hit, signal_hits
+
+#: A text the model scores under this (and the grammar has nothing on) gets no finding:
+#: findings are evidence for an operator, not a score for every message. A text with
+#: no word the model knows scores its prior, about 0.23.
+REPORT_FLOOR = 0.4
+#: The family of an injection only the model saw.
+DEFAULT_FAMILY = "override"
+
+
+def combined(scores: Iterable[float]) -> float:
+    """Independent pieces of evidence combined (noisy-OR): 1 - prod(1 - score)."""
+    remaining = 1.0
+    for score in scores:
+        remaining *= 1.0 - score
+    return 1.0 - remaining
+
+
+def text_score(text: str, model: InjectionModel | None = None) -> float:
+    """The score of ``text``: the probability that it is an injection."""
+    return assess(text, model)[0]
+
+
+def score_text(text: str, model: InjectionModel | None = None) -> list[Hit]:
+    """Evidence of injection in ``text``, one hit per family at most, strongest first."""
+    return assess(text, model)[1]
+
+
+def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[Hit]]:
+    """The score of ``text`` and its hits (none when the score is under the floor and
+    the grammar found nothing)."""
+    model = model or shipped_model()
+    folded, hits = signal_hits(text)
+    tokens = tokens_of(folded.text)
+    window = model.best_window(tokens)
+    probability = max(
+        model.probability(window, {f: hit.score for f, hit in hits.items()}),
+        combined(hit.score for hit in hits.values()),
+    )
+    if not hits:
+        if probability < REPORT_FLOOR:
+            return probability, []
+        start, end = window_span(folded.text, window)
+        return probability, [Hit(DEFAULT_FAMILY, *folded.span(start, end), probability, "model")]
+    ranked = sorted(hits.values(), key=lambda hit: hit.score, reverse=True)
+    top = ranked[0]
+    return probability, [
+        Hit(top.family, top.start, top.end, probability, top.rule),
+        *(Hit(h.family, h.start, h.end, min(h.score, probability), h.rule) for h in ranked[1:]),
+    ]
