@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import random
 import sys
 from collections import Counter
 from pathlib import Path
@@ -120,6 +121,25 @@ class Templates:
             lowered = lowered.replace(filler.lower(), "{}")
         return lowered
 
+    def fragments(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Short pieces of benign texts (one to five words) as benign rows.
+
+        Real calls carry many short segments (a tool description, "earlier answer", a
+        name); without them the model reads one word it has seen in attacks
+        ("earlier", "now") as evidence, and a two-word segment could block."""
+        rng = random.Random(22)
+        benign = [row["text"].split() for row in rows if row["label"] == 0]
+        pieces = []
+        for words in rng.sample(benign, min(3000, len(benign))):
+            if not words:
+                continue
+            size = rng.randint(1, 5)
+            start = rng.randrange(max(1, len(words) - size + 1))
+            pieces.append(" ".join(words[start : start + size]))
+        return [
+            {"text": t, "label": 0, "source": "fragments", "split": "fit"} for t in pieces
+        ]
+
     def counterfactuals(self) -> list[dict[str, Any]]:
         """Each payload as an ordinary request (benign)."""
         frames = ("{p}.", "Could you {p}?", "Please {p} for my slides.", "I need you to {p}.")
@@ -162,7 +182,7 @@ def train(
 ) -> dict[str, Any]:
     """The model file's content, trained on ``rows``."""
     templates = Templates()
-    rows = [*rows, *templates.counterfactuals()]
+    rows = [*rows, *templates.counterfactuals(), *templates.fragments(rows)]
     row_weights = weights_by_template(rows, templates)
     featured = [windows(row["text"]) for row in rows]
     # A feature seen in one source only is more likely that source's style (its markup,

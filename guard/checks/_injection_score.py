@@ -15,6 +15,7 @@ commonest family), placed on the model's strongest window.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from guard.checks._injection_model import InjectionModel, shipped_model, tokens_of, window_span
@@ -24,6 +25,7 @@ from guard.checks._injection_signals import Hit, signal_hits
 #: findings are evidence for an operator, not a score for every message. A text with
 #: no word the model knows scores its prior, about 0.23.
 REPORT_FLOOR = 0.4
+_SURROGATE = re.compile("[\ud800-\udfff]")
 #: The family of an injection only the model saw.
 DEFAULT_FAMILY = "override"
 
@@ -50,7 +52,12 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
     """The score of ``text`` and its hits (none when the score is under the floor and
     the grammar found nothing)."""
     model = model or shipped_model()
-    folded, hits = signal_hits(text)
+    try:
+        folded, hits = signal_hits(text)
+    except UnicodeEncodeError:
+        # A lone surrogate (valid in a Python str, not in UTF-8) stops RE2: read it as
+        # U+FFFD, one code point for one, so every position stays where it was.
+        folded, hits = signal_hits(_SURROGATE.sub("\ufffd", text))
     tokens = tokens_of(folded.text)
     window = model.best_window(tokens)
     probability = max(
