@@ -43,8 +43,8 @@ from guard.checks._injection_signals import FAMILIES, signal_hits  # noqa: E402
 
 DATA = ROOT / "tests" / "data" / "injection"
 
-WINDOW = 48
-STRIDE = 24
+WINDOW = 24
+STRIDE = 12
 ROUNDS = 3
 #: Windows of one benign text used as negatives (long documents would dominate).
 MAX_BENIGN_WINDOWS = 8
@@ -136,9 +136,7 @@ class Templates:
             size = rng.randint(1, 5)
             start = rng.randrange(max(1, len(words) - size + 1))
             pieces.append(" ".join(words[start : start + size]))
-        return [
-            {"text": t, "label": 0, "source": "fragments", "split": "fit"} for t in pieces
-        ]
+        return [{"text": t, "label": 0, "source": "fragments", "split": "fit"} for t in pieces]
 
     def counterfactuals(self) -> list[dict[str, Any]]:
         """Each payload as an ordinary request (benign)."""
