@@ -33,7 +33,9 @@ TEST_SHARE = 5
 def _read(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    # split("\n"), not splitlines(): a text may hold U+2028 and friends, which JSON
+    # keeps unescaped and splitlines() would cut at.
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 def split_of(row: dict[str, Any], folder_split: str | None) -> str:

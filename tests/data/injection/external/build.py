@@ -49,6 +49,11 @@ SOURCES: dict[str, tuple[str, str, str]] = {
         "e7c23d117f04805fc0eb3e4a8fd35a5e3c5b105f",
         "heldout",
     ),
+    "awesome-prompts": (
+        "f/awesome-chatgpt-prompts",
+        "50a97c072933c93c76cc0714e9dd4c4cf1d80ae7",
+        "train",
+    ),
     "rebuff": ("protectai/rebuff", "4d2fe064abf164e7381556d23e48e210080f8afa", "heldout"),
     "dolly": ("databrickslabs/dolly", "e2d664ddf06e0723d818dc56d6c522ead4bd881d", "heldout"),
 }
@@ -194,6 +199,35 @@ def gpteacher(mirrors: Path) -> list[dict[str, str]]:
 
 #: AdversarialQA prompts only (Wikipedia passages, CC BY-SA): the other T0 sets in that
 #: folder (news, product and app reviews) carry no clear licence.
+#: Prompts of the collection that are jailbreaks themselves (or unfiltered personas):
+#: not benign, and left out rather than guessed at.
+_JAILBREAK_WORDS = re.compile(
+    r"\bDAN\b|jailbreak|unconstrained|uncensored|unfiltered|do anything now|no restrictions"
+    r"|without (?:any )?restrictions|developer mode",
+    re.I,
+)
+
+
+def awesome_prompts(mirrors: Path, heldout_texts: list[str]) -> list[dict[str, str]]:
+    """Role-play and persona requests ("I want you to act as a Linux terminal..."):
+    the hard benign case for role hijacks. Prompts that start like a held-out row (the
+    llm-guard tests quote some of them) are left out, so the held-out split stays unseen."""
+    csv.field_size_limit(10**7)
+    rows = csv.DictReader(io.StringIO(_read(mirrors, "awesome-prompts", "prompts.csv")))
+    starts = {_start(t) for t in heldout_texts}
+    kept = [
+        r["prompt"]
+        for r in rows
+        if not _JAILBREAK_WORDS.search(r["act"] + " " + r["prompt"])
+        and _start(r["prompt"]) not in starts
+    ]
+    return [_row(t, "benign", "-", "awesome-prompts") for t in RNG.sample(kept, 700)]
+
+
+def _start(text: str) -> str:
+    return " ".join(text.lower().split())[:60]
+
+
 _T0_TEMPLATES = (
     "adversarial_qa_dbert_based_on",
     "adversarial_qa_dbidaf_answer_the_following_q",
@@ -301,7 +335,9 @@ def main(mirrors: Path) -> int:
     heldout_attacks += embedded(guard_attacks, heldout_docs, "llm-guard", 60)
     train_docs = t0_contexts(mirrors)
     attacks = gptfuzz(mirrors) + heldout_attacks
+    heldout_texts = [r["text"] for r in heldout_attacks + guard_benign + docs]
     benign = gpteacher(mirrors) + train_docs + self_instruct_user(mirrors) + guard_benign + docs
+    benign += awesome_prompts(mirrors, heldout_texts)
     for name, rows in (("attacks.jsonl", attacks), ("benign.jsonl", benign)):
         with (HERE / name).open("w", encoding="utf-8") as out:
             for row in rows:
