@@ -301,7 +301,8 @@ def test_scan_time_grows_linearly_with_hostile_text() -> None:
     small, large = unit * 40, unit * 400
 
     def best(text: str) -> float:
-        return min(_timed(check.scan, text) for _ in range(3))
+        # Best of 7: on a loaded 2-core machine best of 3 once missed (large > 40x small).
+        return min(_timed(check.scan, text) for _ in range(7))
 
     best(small)
     assert best(large) < 40 * best(small)
