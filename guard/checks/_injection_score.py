@@ -3,10 +3,13 @@
 The grammar (:mod:`guard.checks._injection_signals`) says *which* family a text reads as
 and *where*; the model (:mod:`guard.checks._injection_model`) says *how likely* the text
 is an injection, from its words and the grammar's evidence together. A text's score is
-the higher of the model's probability and the grammar's own combined score: on sources
-neither was built from, each catches what the other misses (the model new paraphrases,
-the grammar attacks buried in long documents), and together they do better than either
-(``python -m bench.injection_eval``; figures in tests/data/injection/README.md).
+the model's probability, except where the grammar's own combined score is strong (at
+least :data:`STRONG_GRAMMAR`: a qualified override, a fake chat delimiter, an AI told
+what to do, a decoded payload): that evidence stands on its own and the score is the
+higher of the two. Weaker signals ("ignore the rules", "pretend to be", "developer
+mode") are only features: on sources neither was built from, they were where the
+grammar's false positives came from (``python -m bench.injection_eval``; figures in
+tests/data/injection/README.md).
 
 The strongest family's finding carries the score; the other families found carry at
 most it. A text the grammar has nothing on but the model flags is an ``override`` (the
@@ -26,6 +29,8 @@ from guard.checks._injection_signals import Hit, signal_hits
 #: no word the model knows scores its prior, about 0.23.
 REPORT_FLOOR = 0.4
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: Grammar evidence at or above this stands on its own (see the module docstring).
+STRONG_GRAMMAR = 0.7
 #: The family of an injection only the model saw.
 DEFAULT_FAMILY = "override"
 
@@ -60,10 +65,12 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
         folded, hits = signal_hits(_SURROGATE.sub("\ufffd", text))
     tokens = tokens_of(folded.text)
     window = model.best_window(tokens)
-    probability = max(
-        model.probability(window, {f: hit.score for f, hit in hits.items()}),
-        combined(hit.score for hit in hits.values()),
-    )
+    probability = model.probability(window, {f: hit.score for f, hit in hits.items()})
+    grammar = combined(hit.score for hit in hits.values())
+    decoded = hits.get("encoded")
+    # A payload that decodes to an instruction was scored on text the model never sees.
+    if grammar >= STRONG_GRAMMAR or (decoded is not None and decoded.rule != "zero_width"):
+        probability = max(probability, grammar)
     if not hits:
         if probability < REPORT_FLOOR:
             return probability, []
