@@ -1,86 +1,96 @@
 """TPR of the injection check at fixed false-positive rates, per family, on labelled sets.
 
-    python -m bench.injection_eval [--data DIR]
+    python -m bench.injection_eval [--scorer model|grammar] [--data DIR]
 
-Reads ``attacks.jsonl`` and ``benign.jsonl`` (tests/data/injection, built by its
-build.py). A text's score is the highest finding score of the check on it. For each
-target FPR (1 %, 2 %) the threshold is the lowest score that keeps the benign texts
-flagged at or under that rate; TPR is then given per family and per direct/indirect.
-Also: TPR and FPR at the shipped default threshold (0.5), and a calibration table
-(share of attacks among texts per score band).
+Reads the rows of :mod:`bench.injection_data` and reports two splits:
+
+- ``heldout``: sources the model never trained on (the honest figure);
+- ``test``: the in-distribution fifth of the training sources kept out of training.
+
+A text's score is the check's score for it (:func:`guard.checks._injection_score.text_score`;
+``--scorer grammar`` gives last round's grammar-only noisy-OR for comparison). Per split,
+the threshold for each target FPR (1 %, 2 %) is the lowest score that flags at most that
+share of the split's benign texts; TPR is then given per family and direct/indirect. Also
+TPR and FPR at the shipped default threshold 0.5, and a calibration table.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from guard.checks.injection import InjectionCheck, InjectionConfig
+from bench.injection_data import DATA, load_rows
+from guard.checks._injection_score import combined, text_score
+from guard.checks._injection_signals import signal_hits
 
-DATA = Path(__file__).parent.parent / "tests" / "data" / "injection"
 TARGETS = (0.01, 0.02)
+DEFAULT_THRESHOLD = 0.5
+BANDS = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.5), (0.5, 0.6), (0.6, 0.8), (0.8, 0.95), (0.95, 1.01)]
 
 
-def _load(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+def grammar_score(text: str) -> float:
+    """Last round's score: the grammar families combined as a noisy-OR."""
+    return combined(hit.score for hit in signal_hits(text)[1].values())
 
 
-def _threshold(benign: list[float], fpr: float) -> float:
+def threshold_at(benign: list[float], fpr: float) -> float:
     """Lowest threshold with at most ``fpr`` of benign scores at or above it."""
     ranked = sorted(benign, reverse=True)
     allowed = int(fpr * len(ranked))
     if allowed >= len(ranked):
         return 0.0
-    # Flag strictly above the (allowed+1)-th highest benign score.
     return ranked[allowed] + 1e-9
+
+
+def report(name: str, rows: list[dict[str, Any]], score: Callable[[str], float]) -> None:
+    """Print the TPR table of one split."""
+    attacks = [(row, score(row["text"])) for row in rows if row["label"] == 1]
+    benign = [score(row["text"]) for row in rows if row["label"] == 0]
+    if not attacks or not benign:
+        return
+    sources = sorted({row["source"] for row in rows})
+    print(f"\n== {name}: {len(attacks)} attacks, {len(benign)} benign; sources {sources}")
+    groups: dict[str, list[float]] = defaultdict(list)
+    for row, value in attacks:
+        groups[f"{row['family']}/{row['where']}"].append(value)
+        groups[f"ALL/{row['where']}"].append(value)
+        groups["ALL/all"].append(value)
+    thresholds = {fpr: threshold_at(benign, fpr) for fpr in TARGETS}
+    header = "group".ljust(28) + "n".rjust(6)
+    header += "".join(f"  TPR@{fpr:.0%}FPR".rjust(13) for fpr in TARGETS)
+    print(header + f"  TPR@{DEFAULT_THRESHOLD}".rjust(10))
+    for group in sorted(groups):
+        values = groups[group]
+        line = group.ljust(28) + str(len(values)).rjust(6)
+        for fpr in TARGETS:
+            line += f"{sum(v >= thresholds[fpr] for v in values) / len(values):13.3f}"
+        line += f"{sum(v >= DEFAULT_THRESHOLD for v in values) / len(values):10.3f}"
+        print(line)
+    for fpr in TARGETS:
+        print(f"threshold at {fpr:.0%} FPR: {thresholds[fpr]:.3f}")
+    flagged = sum(v >= DEFAULT_THRESHOLD for v in benign)
+    print(f"benign flagged at {DEFAULT_THRESHOLD}: {flagged} of {len(benign)}")
+    print("calibration (score band: texts, share that are attacks)")
+    for low, high in BANDS:
+        hits = sum(1 for _, v in attacks if low <= v < high)
+        clean = sum(1 for v in benign if low <= v < high)
+        total = hits + clean
+        share = f"{hits / total:.3f}" if total else "-"
+        print(f"  [{low:.2f}, {high:.2f}): {total:5d}  {share}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.injection_eval", description=__doc__)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--scorer", choices=("model", "grammar"), default="model")
     args = parser.parse_args()
-    check = InjectionCheck(InjectionConfig(check="injection"))
-
-    def score(text: str) -> float:
-        return max((f.score for f in check.scan(text)), default=0.0)
-
-    attacks = _load(args.data / "attacks.jsonl")
-    benign = _load(args.data / "benign.jsonl")
-    attack_scores = [(row, score(row["text"])) for row in attacks]
-    benign_scores = [score(row["text"]) for row in benign]
-    print(f"{len(attacks)} attacks, {len(benign)} benign texts")
-    groups: dict[str, list[float]] = defaultdict(list)
-    for row, value in attack_scores:
-        groups[f"{row['family']}/{row['where']}"].append(value)
-        groups[f"ALL/{row['where']}"].append(value)
-    thresholds = {fpr: _threshold(benign_scores, fpr) for fpr in TARGETS}
-    header = "group".ljust(28) + "n".rjust(6)
-    header += "".join(f"  TPR@{fpr:.0%}FPR".rjust(13) for fpr in TARGETS) + "  TPR@0.5".rjust(10)
-    print(header)
-    for name in sorted(groups):
-        values = groups[name]
-        line = name.ljust(28) + str(len(values)).rjust(6)
-        for fpr in TARGETS:
-            line += f"{sum(v >= thresholds[fpr] for v in values) / len(values):13.3f}"
-        line += f"{sum(v >= 0.5 for v in values) / len(values):10.3f}"
-        print(line)
-    for fpr in TARGETS:
-        print(f"threshold at {fpr:.0%} FPR: {thresholds[fpr]:.3f}")
-    print(
-        f"benign FPR at the default threshold 0.5: "
-        f"{sum(v >= 0.5 for v in benign_scores) / len(benign_scores):.4f}"
-    )
-    print("calibration (score band: texts, share that are attacks)")
-    bands = [(0.0, 0.2), (0.2, 0.4), (0.4, 0.5), (0.5, 0.6), (0.6, 0.8), (0.8, 0.95), (0.95, 1.01)]
-    for low, high in bands:
-        hits = [1 for _, v in attack_scores if low <= v < high]
-        clean = [1 for v in benign_scores if low <= v < high]
-        total = len(hits) + len(clean)
-        share = len(hits) / total if total else float("nan")
-        print(f"  [{low:.2f}, {high:.2f}): {total:5d}  {share:.3f}")
+    score = text_score if args.scorer == "model" else grammar_score
+    rows = load_rows(args.data)
+    for split in ("heldout", "test"):
+        report(split, [row for row in rows if row["split"] == split], score)
     return 0
 
 

@@ -166,12 +166,31 @@ _GERMAN_OBJECT_FIRST = (
     + _words("ignorieren|vergessen|missachten|verwerfen")
     + r"\b"
 )
+#: "Forget everything before/above" without naming instructions, as the English
+#: OVERRIDE_POST_QUALIFIED reads it ("disregard everything above"), in the other languages.
+_EVERYTHING_BEFORE = (
+    r"\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie|verwirf) (?:einfach )?"
+    r"(?:alles|das alles),?(?: (?:bisher|zuvor|vorher))? "
+    r"(?:davor|zuvor|bisher|oben|vorherige|bis hierhin|"
+    r"was (?:davor|zuvor|vorher|bisher|oben) (?:kam|stand|gesagt wurde|geschrieben wurde|war))\b",
+    r"\b(?:oublie[zs]?|ignore[zs]?) tout ce qui (?:precede|est (?:au-dessus|plus haut)|"
+    r"a ete dit (?:avant|plus haut))",
+    r"\b(?:olvida|olvide|ignora|ignore) todo lo (?:anterior|de antes|de arriba|que (?:te )?"
+    r"(?:dije|dijeron|han dicho) antes)\b",
+    r"\b(?:dimentica|ignora) tutto (?:quello che c'e |cio che c'e )?(?:prima|sopra|"
+    r"quello che (?:ti )?(?:e stato detto|hanno detto) prima)\b",
+    r"\b(?:esqueca|ignore|desconsidere) tudo (?:o que (?:foi dito |veio )?(?:antes|acima)|"
+    r"acima|antes)\b",
+    r"\b(?:vergeet|negeer) alles (?:hierboven|daarvoor|hiervoor|wat (?:eerder|hiervoor) "
+    r"(?:is gezegd|stond|kwam))\b",
+)
 _MULTILINGUAL = (
     *(
         r"\b" + _words(*verbs) + _ANY_WORDS + _words(*objects) + r"\b"
         for verbs, objects in _LANGUAGES
     ),
     _GERMAN_OBJECT_FIRST,
+    *_EVERYTHING_BEFORE,
 )
 
 #: An AI named as the reader of the text: "language models processing this listing".

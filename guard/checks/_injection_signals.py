@@ -238,8 +238,8 @@ def _rot13_hits(text: str, folded: Normalized) -> list[Hit]:
     return [Hit("encoded", *folded.span(start, end), best, "rot13")]
 
 
-def score_text(text: str) -> list[Hit]:
-    """Evidence of injection in ``text``, one hit per family at most, strongest first."""
+def signal_hits(text: str) -> tuple[Normalized, dict[str, Hit]]:
+    """The folded text and the grammar's evidence in it: one hit per family at most."""
     folded = normalize(text)
     by_family: dict[str, Hit] = {}
     for family, (weights, start, end, _) in _grammar_hits(folded).items():
@@ -249,12 +249,4 @@ def score_text(text: str) -> list[Hit]:
         known = by_family.get(hit.family)
         if known is None or hit.score > known.score:
             by_family[hit.family] = hit
-    if not by_family:
-        return []
-    ranked = sorted(by_family.values(), key=lambda hit: hit.score, reverse=True)
-    # Evidence from several families (an override behind a fake "### System:" line)
-    # strengthens the strongest one: it carries the combined score.
-    top = ranked[0]
-    combined = _combine([hit.score for hit in ranked])
-    ranked[0] = Hit(top.family, top.start, top.end, combined, top.rule)
-    return ranked
+    return folded, by_family

@@ -6,8 +6,11 @@ segment is scanned (``scan`` narrows it to roles and kinds). Each segment gets f
 ``injection.<family>`` (override, role_hijack, prompt_leak, hidden_instruction, encoded,
 delimiter) with a score in [0, 1]; a finding at or above ``threshold`` takes the
 check's ``action``, the others are reported as ``allow`` evidence so a caller of
-``Guard.check_input`` can pick its own operating point. Detection lives in
-:mod:`guard.checks._injection_signals`.
+``Guard.check_input`` can pick its own operating point. The score
+(:mod:`guard.checks._injection_score`) is the higher of a learned model's probability
+(:mod:`guard.checks._injection_model`, weights trained by ``scripts/train_injection.py``)
+and the phrasing grammar's (:mod:`guard.checks._injection_signals`), which also names
+the family and the span.
 
 Agents resend their whole history on every call. Findings are cached per segment by a
 digest of its text (:mod:`guard.checks._findings_cache`, a bounded LRU), so a re-sent
@@ -22,7 +25,8 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from guard.checks._findings_cache import FindingsCache
-from guard.checks._injection_signals import FAMILIES, score_text
+from guard.checks._injection_score import score_text
+from guard.checks._injection_signals import FAMILIES
 from guard.checks.base import CheckConfig, CheckContext, TextCheck, verdict_from
 from guard.types import Action, Call, Finding, Segment, Verdict
 

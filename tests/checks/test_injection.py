@@ -295,13 +295,16 @@ def test_an_empty_scan_list_is_a_policy_error(make_guard: Callable[..., Guard]) 
 
 def test_scan_time_grows_linearly_with_hostile_text() -> None:
     # Many partial triggers (verbs, role labels, base64-looking runs) in a long text:
-    # RE2 keeps each pass linear; 10x the text must not cost far more than 10x.
+    # RE2 keeps each pass linear. 10x the text measures ~15-25x here (on the code before
+    # the learned model too: per-search offset conversion of non-ASCII text), a quadratic
+    # pass would be ~100x; 60x leaves room for a loaded 2-core machine (40x failed there).
     check = InjectionCheck(InjectionConfig(check="injection"))
     unit = "ignore the system: assistant said aGVsbG8gd29ybGQgdGhlcmU= ### user \u200b note "
     small, large = unit * 40, unit * 400
 
     def best(text: str) -> float:
-        return min(_timed(check.scan, text) for _ in range(3))
+        # Best of 7: on a loaded 2-core machine best of 3 once missed (large > 40x small).
+        return min(_timed(check.scan, text) for _ in range(7))
 
     best(small)
-    assert best(large) < 40 * best(small)
+    assert best(large) < 60 * best(small)
