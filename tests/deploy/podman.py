@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -76,7 +77,11 @@ def container_log(container: str) -> str:
 
 
 def build_image(log: Path) -> str:
-    """Build (or reuse the cached layers of) the image; its name."""
+    """Build (or reuse the cached layers of) the image; its name. Under ``./dev test``
+    the build was started in the background: wait for it instead."""
+    started = os.environ.get("GUARDWIRE_TEST_IMAGE_BUILD")
+    if started:
+        return _wait_for_build(Path(started))
     env = podman_env() | {"GUARDWIRE_IMAGE": IMAGE, "GUARDWIRE_BUILD_LOG": str(log)}
     done = subprocess.run(
         [str(ROOT / "scripts" / "build_image.sh")],
@@ -90,4 +95,22 @@ def build_image(log: Path) -> str:
     if done.returncode != 0:
         tail = log.read_text()[-3000:] if log.exists() else ""
         pytest.fail(f"scripts/build_image.sh failed:\n{done.stdout}\n{done.stderr}\n{tail}")
+    return IMAGE
+
+
+def _wait_for_build(directory: Path) -> str:
+    status = directory / "status"
+    deadline = time.monotonic() + BUILD_TIMEOUT_SECONDS
+    while not status.exists():
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the image build ({directory}) did not finish in {BUILD_TIMEOUT_SECONDS} s"
+            )
+        time.sleep(0.5)
+    if status.read_text().strip() != "0":
+        output = (directory / "build.out").read_text()
+        log = directory / "build.log"
+        tail = log.read_text()[-3000:] if log.exists() else ""
+        pytest.fail(f"scripts/build_image.sh failed:\n{output}\n{tail}")
+    print((directory / "build.out").read_text())
     return IMAGE
