@@ -68,5 +68,8 @@ echo "== podman build $image (FROM $base)"
 podman build --runtime runc --network host --layers \
   --build-arg BASE="$base" --build-arg VERSION="$version" --build-arg REVISION="$revision" \
   "${build_args[@]}" -f Containerfile -t "$image" . >"${GUARDWIRE_BUILD_LOG:-/dev/stdout}"
+# Each source change leaves the previous image untagged (~160 MB): drop those a day old.
+podman image prune --force --filter label=org.opencontainers.image.title=guardwire \
+  --filter until=24h >/dev/null 2>&1 || true
 size="$(podman image inspect --format '{{.Size}}' "$image")"
 echo "== built $image: $((size / 1000000)) MB"
