@@ -157,6 +157,12 @@ def test_it_runs_as_the_fixed_non_root_user_on_a_read_only_root(
     assert refused.strip() == "30"  # EROFS
 
 
+def test_sighup_reloads_policies_and_keeps_serving(seen: dict[str, object], container: str) -> None:
+    podman("kill", "--signal", "HUP", container)
+    time.sleep(0.3)
+    assert podman("inspect", "--format", "{{.State.Running}}", container).strip() == "true"
+
+
 def test_sigterm_drains_and_exits_0_quickly(seen: dict[str, object], container: str) -> None:
     drain = ServerConfig().shutdown_timeout
     started = time.monotonic()

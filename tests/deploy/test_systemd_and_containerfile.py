@@ -45,6 +45,7 @@ def test_the_unit_is_sandboxed_and_outlasts_the_drain() -> None:
         "CapabilityBoundingSet": "",
         "KillSignal": "SIGTERM",
         "WorkingDirectory": "/var/lib/guardwire",
+        "ExecReload": "/bin/kill -HUP $MAINPID",
     }.items():
         assert service[key] == [value], key
     assert float(service["TimeoutStopSec"][0]) > ServerConfig().shutdown_timeout
