@@ -48,6 +48,6 @@ async def _decide(store: Any, approval_id: str, approve: bool) -> bool:
 
     await store.open()
     try:
-        return await decide(store, approval_id, approve)
+        return await decide(store, approval_id, approve) is not None
     finally:
         await store.close()

@@ -85,6 +85,9 @@ FINDING: dict[str, Rule] = {
     "span": _span,
     "score": _number,
     "action": ACTION,
+    # a tool call's finding (the agent check): a name and a keyed hash, never arguments
+    "tool": NAME,
+    "arguments_hash": HASH,
 }
 #: One check's verdict.
 CHECK: dict[str, Rule | tuple[dict[str, Any]]] = {

@@ -84,8 +84,10 @@ class AgentConfig(CheckConfig):
     tools_denied: list[str] = Field(default_factory=list)
     #: Remove tools outside the allowlist from the request's offered ``tools``.
     filter_offered: bool = False
-    #: ``strip`` is not supported yet: a denied tool call blocks the reply.
-    action: Literal["block", "warn"] = "block"
+    #: What a denied tool call or a broken argument rule does to the reply: ``block`` it,
+    #: ``warn`` (record only), or ``strip`` the offending tool call and let the rest pass
+    #: (OpenAI chat and Anthropic messages; other APIs block instead).
+    action: Literal["block", "warn", "strip"] = "block"
     arguments: list[ArgumentRule] = Field(default_factory=list)
     #: Model calls per session.
     max_steps: int | None = Field(default=None, ge=1)
@@ -103,6 +105,10 @@ class AgentConfig(CheckConfig):
     #: lives this much longer than ``max_session_seconds``: a session past its time cap
     #: stays refused for that long rather than starting afresh).
     session_ttl: float = Field(default=86400.0, gt=0)
+    #: Environment variable with the deployment's key for the audit's arguments hash
+    #: (the same on every replica). Unset: a random key per process, so hashes compare
+    #: only within one process.
+    hash_key_env: str = Field(default="GUARDWIRE_AGENT_HASH_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
 
     def state_ttl(self) -> float:
         """Seconds a session's counters live after they are created."""
@@ -139,6 +145,15 @@ def first_match(name: str, patterns: list[str]) -> str | None:
         if matches(name, (pattern,)):
             return pattern
     return None
+
+
+def policy_patterns(config: AgentConfig) -> tuple[str, ...]:
+    """Every tool name or glob the entry mentions."""
+    named = [*(config.tools_allowed or ()), *config.tools_denied]
+    named += [rule.tool for rule in config.arguments]
+    named += [tool for rule in config.sequences for tool in (*rule.after, *rule.deny)]
+    named += [tool for rule in config.approval for tool in rule.tools]
+    return tuple(named)
 
 
 def policy_name(name: str, config: AgentConfig) -> str | None:
