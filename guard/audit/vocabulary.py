@@ -128,6 +128,12 @@ LINE: dict[str, Any] = {
     "stage": _one_of(*(stage.value for stage in Stage)),
     "action": ACTION,
     "checks": (CHECK,),
+    # event lines (AuditLog.record_event): an operator's approval decision
+    "event": _one_of("approval"),
+    "approval_id": ID,
+    "decision": _one_of("approve", "deny"),
+    "tool": NAME,
+    "arguments_hash": HASH,
     # written by drop_values itself: paths of dropped fields
     "dropped": (lambda value: isinstance(value, str) and len(value) <= 200,),
 }

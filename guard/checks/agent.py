@@ -94,6 +94,10 @@ class AgentCheck:
         self.clock: Any = time.time  # tests move time by hand
         self.tools = ToolRules(config, self.name)
 
+    def bind_telemetry(self, telemetry: Any) -> None:
+        """Take the engine's metric catalogue (also when the entry keeps no state)."""
+        self.telemetry = telemetry
+
     @property
     def needs_state(self) -> bool:
         """Whether a policy key of this entry keeps per-session state."""
