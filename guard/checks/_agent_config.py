@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from guard.checks._regex import compile_regex, fold_pattern
 from guard.checks.base import CheckConfig
+from guard.types import Action, Finding, Verdict
 
 #: What a session limit or a data-flow rule does when it trips.
 LimitAction = Literal["block", "warn"]
@@ -174,3 +176,34 @@ ADVICE = {
 }
 #: Error codes that are not ``agent_<kind>``.
 CODES = {"agent.approval_required": "approval_required"}
+
+#: HTTP status of every agent refusal: not a 429, which SDKs retry (a retry only spends
+#: another step); the code ``agent_<kind>`` says which limit.
+REFUSAL_STATUS = 403
+
+
+def refusal(
+    check: str, shadow: bool, findings: list[Finding], action: Action, waiting: Sequence[str] = ()
+) -> Verdict:
+    """The verdict of ``findings``: a value-free reason naming the policy's rules, the
+    403 status and the ``agent_<kind>`` code (``approval_required`` with its ids)."""
+    deciding = [f for f in findings if f.action is action]
+    first = deciding[0]
+    rules = sorted({f.rule for f in deciding if f.rule != "other"})
+    named = f" ({', '.join(repr(r) for r in rules)})" if rules else ""
+    reason = f"check '{check}'{named}: {ADVICE[first.kind]}"
+    if first.kind == "agent.approval_required":
+        reason += (
+            f": approval id {', '.join(waiting)} (guardwire approve ID), then repeat the call"
+            if waiting
+            else ", which needs a named session (header x-guardwire-session)"
+        )
+    return Verdict(
+        check,
+        action,
+        findings=tuple(findings),
+        reason=reason if action >= Action.REDACT else "",
+        shadow=shadow,
+        status=REFUSAL_STATUS,
+        code=CODES.get(first.kind, first.kind.replace(".", "_")),
+    )

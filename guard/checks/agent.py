@@ -38,12 +38,12 @@ from typing import Any
 
 from guard.checks import _agent_approvals as approvals
 from guard.checks._agent_config import (
-    ADVICE,
-    CODES,
+    REFUSAL_STATUS,
     AgentConfig,
     first_match,
     matches,
     policy_name,
+    refusal,
 )
 from guard.checks._agent_state import (
     FIRST_SEEN,
@@ -65,11 +65,7 @@ from guard.patches import DropToolCalls
 from guard.stores.base import StoreError
 from guard.types import Action, Call, Finding, Reply, Verdict
 
-__all__ = ["AgentCheck", "AgentConfig"]
-
-#: HTTP status of every agent refusal: not a 429, which SDKs retry (a retry only spends
-#: another step); the code ``agent_<kind>`` says which limit.
-REFUSAL_STATUS = 403
+__all__ = ["REFUSAL_STATUS", "AgentCheck", "AgentConfig"]
 
 #: Session limits: when one trips, the session counts as stopped (a metric).
 _SESSION_KINDS = ("agent.step_cap", "agent.time_cap")
@@ -175,7 +171,7 @@ class AgentCheck:
         action = Action.BLOCK if mode == "block" else Action.WARN
         finding = Finding(self.name, "agent.missing_session", action=action, rule="other")
         self._count([finding])
-        return self._refusal([finding], action)
+        return refusal(self.name, self.shadow, [finding], action)
 
     async def finish(self, ctx: Any, end: Any) -> None:
         """Give back the step of a call refused before it reached the upstream (by this
@@ -304,31 +300,7 @@ class AgentCheck:
         action = max(f.action for f in findings)
         if action is Action.BLOCK and prefix is not None:
             await self._note_stopped(findings, ctx.store, prefix)
-        return self._refusal(findings, action, waiting)
-
-    def _refusal(
-        self, findings: list[Finding], action: Action, waiting: Sequence[str] = ()
-    ) -> Verdict:
-        deciding = [f for f in findings if f.action is action]
-        first = deciding[0]
-        rules = sorted({f.rule for f in deciding if f.rule != "other"})
-        named = f" ({', '.join(repr(r) for r in rules)})" if rules else ""
-        reason = f"check '{self.name}'{named}: {ADVICE[first.kind]}"
-        if first.kind == "agent.approval_required":
-            reason += (
-                f": approval id {', '.join(waiting)} (guardwire approve ID), then repeat the call"
-                if waiting
-                else ", which needs a named session (header x-guardwire-session)"
-            )
-        return Verdict(
-            self.name,
-            action,
-            findings=tuple(findings),
-            reason=reason if action >= Action.REDACT else "",
-            shadow=self.shadow,
-            status=REFUSAL_STATUS,
-            code=CODES.get(first.kind, first.kind.replace(".", "_")),
-        )
+        return refusal(self.name, self.shadow, findings, action, waiting)
 
     async def _note_stopped(self, findings: list[Finding], store: Any, prefix: str) -> None:
         kinds = [f.kind for f in findings if f.kind in _SESSION_KINDS]
