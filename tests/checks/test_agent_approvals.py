@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -104,6 +105,10 @@ def test_pending_approvals_are_listed_with_names_and_hashes_only(tmp_path: Path)
     finding = agent_verdict(run_call(built, chat("mail-1", tools=offered), email)).findings[0]
     assert (finding.tool, finding.arguments_hash) == ("send_email", one.arguments_hash)
     assert "boss" not in str([p.as_record() for p in listed])
+    # The store holds names and hashes for the listing: never arguments or session ids.
+    dump = "\n".join(sqlite3.connect(tmp_path / "state.db").iterdump())
+    for text in ("boss", "quarterly", "mail-1", "mail-2", '"amount"'):
+        assert text not in dump
     clock.advance(60)  # the pay approval expired: not listed
     assert [p.id for p in asyncio.run(approvals.pending(store))] == [first]
     decided = asyncio.run(approvals.decide(store, first, approve=False))
