@@ -88,7 +88,7 @@ class AgentConfig(CheckConfig):
     filter_offered: bool = False
     #: What a denied tool call or a broken argument rule does to the reply: ``block`` it,
     #: ``warn`` (record only), or ``strip`` the offending tool call and let the rest pass
-    #: (OpenAI chat and Anthropic messages; other APIs block instead).
+    #: (OpenAI chat and Responses, Anthropic messages; other APIs block instead).
     action: Literal["block", "warn", "strip"] = "block"
     arguments: list[ArgumentRule] = Field(default_factory=list)
     #: Model calls per session.

@@ -3,9 +3,10 @@ shape of its API (see :mod:`guard.patches`).
 
 :class:`~guard.patches.DropToolCalls` removes tool calls: an OpenAI ``tool_calls`` entry
 (the list goes when it is empty and ``finish_reason`` becomes ``stop``; the content
-stays) or an Anthropic ``tool_use`` block (``stop_reason`` becomes ``end_turn`` when no
-tool call is left). The reply's choices are then read again from the edited body, so
-every later step (restores, rendering a buffered stream) sees the reply as sent.
+stays), an Anthropic ``tool_use`` block (``stop_reason`` becomes ``end_turn`` when no
+tool call is left) or a Responses ``function_call`` / ``custom_tool_call`` output item.
+The reply's choices are then read again from the edited body, so every later step
+(restores, rendering a buffered stream) sees the reply as sent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from guard.patches import DropToolCalls
 from guard.types import JsonPath, Reply
 
 #: Format -> how far up a tool call's argument path its entry in a list sits.
-_ENTRY_DEPTH = {"openai.chat": 2, "anthropic.messages": 1}
+_ENTRY_DEPTH = {"openai.chat": 2, "anthropic.messages": 1, "openai.responses": 1}
 
 #: Formats that can remove a tool call from a reply.
 DROPS_TOOL_CALLS = frozenset(_ENTRY_DEPTH)
@@ -63,7 +64,7 @@ def _drop(reply: Reply, patch: DropToolCalls) -> bool:
     if reply.format == "openai.chat":
         for container in containers:
             _openai_without_tools(reply.raw, container)
-    else:
+    elif reply.format == "anthropic.messages":
         _anthropic_stop(reply.raw)
     return True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from guard import formats
 from guard.types import Action, Caller
 from tests.checks.test_agent import CHAT, MESSAGES, chat, engine, kinds
 
@@ -103,20 +104,30 @@ def test_stripped_tool_calls_do_not_count_towards_the_session() -> None:
     assert kinds(decision) == []
 
 
-def test_a_format_that_cannot_remove_a_tool_call_refuses_the_reply() -> None:
+def test_responses_function_call_item_is_removed() -> None:
     built = engine(**STRIP)
-    responses = __import__("guard.formats", fromlist=["get"]).get("openai.responses")
+    responses = formats.get("openai.responses")
     request = {"model": "gpt-4o-mini", "input": "go"}
     call = responses.parse_request(json.dumps(request).encode(), Caller(session="s"))
     reply = {
         "id": "resp_1", "object": "response", "created_at": 1, "status": "completed",
         "model": "gpt-4o-mini",
         "output": [{"type": "function_call", "id": "fc_1", "call_id": "call_1",
-                    "name": "send_email", "arguments": "{}", "status": "completed"}],
+                    "name": "send_email", "arguments": "{}", "status": "completed"},
+                   {"type": "function_call", "id": "fc_2", "call_id": "call_2",
+                    "name": "search", "arguments": "{}", "status": "completed"}],
     }  # fmt: skip
-    lifecycle = built.open(call, frontend="check")
-    lifecycle.start()
-    lifecycle.deliver(responses.parse_reply(call, json.dumps(reply).encode()))
-    lifecycle.finish()
-    assert lifecycle.output is not None and lifecycle.output.blocked
-    assert kinds(lifecycle.output) == ["agent.tool_denied"]
+    decision, sent = through(built, call, responses, json.dumps(reply).encode())
+    assert kinds(decision) == ["agent.tool_denied"] and not decision.blocked
+    assert [item["name"] for item in sent["output"]] == ["search"]
+
+
+def test_a_format_that_cannot_remove_a_tool_call_refuses_the_reply() -> None:
+    from guard.checks._agent_state import ToolUse
+
+    built = engine(**STRIP)
+    check = built.input_checks[0]
+    call = chat()
+    call.format = "some.other_api"  # no reply patch for it: the strip becomes a block
+    findings, stripped = check._tool_findings([ToolUse("send_email", {}, "d")], call)  # type: ignore[attr-defined]
+    assert [f.action for f in findings] == [Action.BLOCK] and not stripped

@@ -314,7 +314,7 @@ def test_strip_removes_the_denied_tool_call_with_both_sdks(
         text="Checking.", tool_calls=[("search", {"q": "x"}), ("send_email", {"to": "b"})]
     )
     only_denied = Script(text="Sending.", tool_calls=[("send_email", {"to": "boss"})])
-    fake_upstream.enqueue(mixed, only_denied, mixed, only_denied)
+    fake_upstream.enqueue(mixed, only_denied, mixed, only_denied, mixed, only_denied)
     client = openai_client(proxy, f"strip-{stream}")
     assert openai_reply_calls(client, stream) == (["search"], "tool_calls", "Checking.")
     assert openai_reply_calls(client, stream) == ([], "stop", "Sending.")
@@ -330,8 +330,21 @@ def test_strip_removes_the_denied_tool_call_with_both_sdks(
             reply = anthropic_api.messages.create(**arguments)
         assert [b.name for b in reply.content if b.type == "tool_use"] == names
         assert reply.stop_reason == stop and reply.content[0].type == "text"
+    responses_tools: Any = [{"type": "function", "name": n, "parameters": {"type": "object"}}
+                            for n in ("search", "send_email")]  # fmt: skip
+    for names in (["search"], []):
+        if stream:
+            with client.responses.stream(
+                model="gpt-4o-mini", input="go", tools=responses_tools
+            ) as events:
+                response = events.get_final_response()
+        else:
+            response = client.responses.create(
+                model="gpt-4o-mini", input="go", tools=responses_tools
+            )
+        assert [i.name for i in response.output if i.type == "function_call"] == names
     metrics = httpx.get(proxy.url + "/metrics").text
     assert (
-        'guardwire_agent_findings_total{action="redact",check="agent",kind="agent.tool_denied"} 4.0'
+        'guardwire_agent_findings_total{action="redact",check="agent",kind="agent.tool_denied"} 6.0'
         in metrics
     )
