@@ -139,7 +139,7 @@ async def pending(store: Any, limit: int = 100) -> list[Pending]:
         expires = main.expires_at
         created = (expires - ttl) if expires is not None else 0.0
         listed.append(Pending(approval_id, about.tool, about.arguments_hash, about.session,
-                              about.tenant, round(created, 3), expires))  # fmt: skip
+                              about.tenant, created, expires))  # fmt: skip
     listed.sort(key=lambda p: (p.created, p.id))
     return listed[:limit]
 

@@ -33,7 +33,7 @@ request names it) and a keyed hash of its arguments, for the audit log.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from guard.checks import _agent_approvals as approvals
@@ -173,12 +173,16 @@ class AgentCheck:
         self._count([finding])
         return refusal(self.name, self.shadow, [finding], action)
 
-    async def finish(self, ctx: Any, end: Any) -> None:
+    def finish(self, ctx: Any, end: Any) -> Awaitable[None] | None:
         """Give back the step of a call refused before it reached the upstream (by this
-        check or another): a refused step cost nothing, and must not use up the cap."""
+        check or another): a refused step cost nothing, and must not use up the cap.
+        Plain (not ``async``) so that the calls that went ahead cost no event-loop hop."""
         step = ctx.private(self.name).pop("step", None)
         if step is None or end.attempts != 0 or end.outcome != "blocked":
-            return
+            return None
+        return self._give_back(ctx, step)
+
+    async def _give_back(self, ctx: Any, step: str) -> None:
         try:
             await ctx.store.incr(step, -1, self.config.state_ttl())
         except StoreError:
