@@ -143,3 +143,26 @@ def test_cli_lists_pending_approvals_and_audits_its_decision(
     assert main(["approve", "--list", "--config", str(config)]) == 0
     assert "no pending approvals" in capsys.readouterr().out
     assert main(["approve", "--config", str(config)]) == 2  # neither an id nor --list
+
+
+def test_pending_approvals_are_listed_from_redis_too() -> None:
+    from tests.redis_server import fresh_url
+
+    clock, url = FakeClock(), fresh_url()
+    built = engine(
+        open_store(url, clock=clock), clock, approval=[{"tools": ["send_email"], "ttl": 60}]
+    )
+    ident = approval_id(run_call(built, chat(), ("send_email", {"to": "boss@example.com"})))
+
+    async def listing() -> list[approvals.Pending]:
+        store = open_store(url, clock=clock)  # another process's view, as the CLI's
+        await store.open()
+        try:
+            return await approvals.pending(store)
+        finally:
+            await store.close()
+
+    (listed,) = asyncio.run(listing())
+    assert (listed.id, listed.tool, listed.expires) == (ident, "send_email", clock.now + 60)
+    clock.advance(60)
+    assert asyncio.run(listing()) == []
