@@ -201,6 +201,12 @@ class GuardedCall:
             _write_segments(segments, result.texts, reply.raw)
             _write_reply(reply, segments)
             reply.body = b""
+        if result.patches and not guard.shadow and not result.decision.blocked:
+            # Reply patches (a stripped tool call), after the edits they may move.
+            from guard import formats
+
+            reread = formats.get(reply.format).reply_from_raw  # type: ignore[attr-defined]
+            formats.apply_reply_patches(reply, result.patches, reread)
         self.output = result.decision
         return result.decision
 

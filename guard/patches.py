@@ -60,6 +60,20 @@ Patch = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DropToolCalls:
+    """A reply patch (output stage): remove these tool calls from the reply, each given
+    as (position in ``reply.choices``, position in that choice's ``tool_calls``) — the
+    agent check's ``action: strip``. Written by :func:`guard.formats.apply_reply_patches`
+    in the API's shape; a format that cannot do it leaves the reply alone and says so."""
+
+    positions: frozenset[tuple[int, int]]
+
+
+#: Patches an output-stage verdict may carry.
+ReplyPatch = DropToolCalls
+
+
 @dataclass(slots=True)
 class Patched:
     """What applying patches did: the ones a format could not express are listed."""

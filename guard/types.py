@@ -86,10 +86,15 @@ class Finding:
     action: Action = Action.WARN
     #: Rule or entity name that a user may see in an error; never user text.
     rule: str = ""
+    #: A tool call's finding (the agent check): the tool's name as the policy or the
+    #: request's offered tools spell it (``other`` otherwise) and a keyed hash of its
+    #: arguments (``sha256:`` + 16 hex) — never the arguments. Empty for other findings.
+    tool: str = ""
+    arguments_hash: str = ""
 
     def as_record(self) -> dict[str, Any]:
         """A JSON-safe summary for the audit log and ``--json`` output."""
-        return {
+        record: dict[str, Any] = {
             "check": self.check,
             "kind": self.kind,
             "rule": self.rule,
@@ -98,6 +103,9 @@ class Finding:
             "score": round(self.score, 4),
             "action": self.action.label,
         }
+        if self.tool:
+            record.update(tool=self.tool, arguments_hash=self.arguments_hash)
+        return record
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,11 @@ class AuditLog:
         }
         self.sink.write(self._render(self._check_values(None, event)))
 
+    def record_event(self, event: Event) -> None:
+        """Write one line that is not a call (an operator's approval decision), checked
+        against the same value-free vocabulary as call lines."""
+        self.sink.write(self._render(self._check_values(None, dict(event))))
+
     def reopen(self) -> None:
         """Reopen a file sink after log rotation (no-op for other sinks)."""
         if isinstance(self.sink, FileSink):

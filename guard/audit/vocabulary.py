@@ -85,6 +85,9 @@ FINDING: dict[str, Rule] = {
     "span": _span,
     "score": _number,
     "action": ACTION,
+    # a tool call's finding (the agent check): a name and a keyed hash, never arguments
+    "tool": NAME,
+    "arguments_hash": HASH,
 }
 #: One check's verdict.
 CHECK: dict[str, Rule | tuple[dict[str, Any]]] = {
@@ -125,6 +128,12 @@ LINE: dict[str, Any] = {
     "stage": _one_of(*(stage.value for stage in Stage)),
     "action": ACTION,
     "checks": (CHECK,),
+    # event lines (AuditLog.record_event): an operator's approval decision
+    "event": _one_of("approval"),
+    "approval_id": ID,
+    "decision": _one_of("approve", "deny"),
+    "tool": NAME,
+    "arguments_hash": HASH,
     # written by drop_values itself: paths of dropped fields
     "dropped": (lambda value: isinstance(value, str) and len(value) <= 200,),
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Literal
 
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from guard.checks._regex import compile_regex, fold_pattern
 from guard.checks.base import CheckConfig
+from guard.types import Action, Finding, Verdict
 
 #: What a session limit or a data-flow rule does when it trips.
 LimitAction = Literal["block", "warn"]
@@ -84,8 +86,10 @@ class AgentConfig(CheckConfig):
     tools_denied: list[str] = Field(default_factory=list)
     #: Remove tools outside the allowlist from the request's offered ``tools``.
     filter_offered: bool = False
-    #: ``strip`` is not supported yet: a denied tool call blocks the reply.
-    action: Literal["block", "warn"] = "block"
+    #: What a denied tool call or a broken argument rule does to the reply: ``block`` it,
+    #: ``warn`` (record only), or ``strip`` the offending tool call and let the rest pass
+    #: (OpenAI chat and Responses, Anthropic messages; other APIs block instead).
+    action: Literal["block", "warn", "strip"] = "block"
     arguments: list[ArgumentRule] = Field(default_factory=list)
     #: Model calls per session.
     max_steps: int | None = Field(default=None, ge=1)
@@ -103,6 +107,10 @@ class AgentConfig(CheckConfig):
     #: lives this much longer than ``max_session_seconds``: a session past its time cap
     #: stays refused for that long rather than starting afresh).
     session_ttl: float = Field(default=86400.0, gt=0)
+    #: Environment variable with the deployment's key for the audit's arguments hash
+    #: (the same on every replica). Unset: a random key per process, so hashes compare
+    #: only within one process.
+    hash_key_env: str = Field(default="GUARDWIRE_AGENT_HASH_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
 
     def state_ttl(self) -> float:
         """Seconds a session's counters live after they are created."""
@@ -141,6 +149,15 @@ def first_match(name: str, patterns: list[str]) -> str | None:
     return None
 
 
+def policy_patterns(config: AgentConfig) -> tuple[str, ...]:
+    """Every tool name or glob the entry mentions."""
+    named = [*(config.tools_allowed or ()), *config.tools_denied]
+    named += [rule.tool for rule in config.arguments]
+    named += [tool for rule in config.sequences for tool in (*rule.after, *rule.deny)]
+    named += [tool for rule in config.approval for tool in rule.tools]
+    return tuple(named)
+
+
 def policy_name(name: str, config: AgentConfig) -> str | None:
     """The policy's own spelling of a tool the model called (allowlist entry), if any."""
     return first_match(name, config.tools_allowed or [])
@@ -159,3 +176,34 @@ ADVICE = {
 }
 #: Error codes that are not ``agent_<kind>``.
 CODES = {"agent.approval_required": "approval_required"}
+
+#: HTTP status of every agent refusal: not a 429, which SDKs retry (a retry only spends
+#: another step); the code ``agent_<kind>`` says which limit.
+REFUSAL_STATUS = 403
+
+
+def refusal(
+    check: str, shadow: bool, findings: list[Finding], action: Action, waiting: Sequence[str] = ()
+) -> Verdict:
+    """The verdict of ``findings``: a value-free reason naming the policy's rules, the
+    403 status and the ``agent_<kind>`` code (``approval_required`` with its ids)."""
+    deciding = [f for f in findings if f.action is action]
+    first = deciding[0]
+    rules = sorted({f.rule for f in deciding if f.rule != "other"})
+    named = f" ({', '.join(repr(r) for r in rules)})" if rules else ""
+    reason = f"check '{check}'{named}: {ADVICE[first.kind]}"
+    if first.kind == "agent.approval_required":
+        reason += (
+            f": approval id {', '.join(waiting)} (guardwire approve ID), then repeat the call"
+            if waiting
+            else ", which needs a named session (header x-guardwire-session)"
+        )
+    return Verdict(
+        check,
+        action,
+        findings=tuple(findings),
+        reason=reason if action >= Action.REDACT else "",
+        shadow=shadow,
+        status=REFUSAL_STATUS,
+        code=CODES.get(first.kind, first.kind.replace(".", "_")),
+    )

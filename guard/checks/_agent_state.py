@@ -40,17 +40,23 @@ class ToolUse:
     arguments: Any
     #: sha256 of the tool name and the canonical JSON of the arguments (the loop window).
     digest: str
+    #: The tool name and the arguments as canonical JSON (sorted keys, no spaces): what
+    #: the audit's keyed arguments hash covers. Never stored, never logged.
+    canonical: str = ""
+    #: (position in ``reply.choices``, position in its ``tool_calls``): what ``strip`` removes.
+    position: tuple[int, int] = (0, 0)
 
 
 def tool_uses(reply: Reply) -> list[ToolUse]:
     """The reply's tool calls in order (every choice)."""
     uses: list[ToolUse] = []
-    for choice in reply.choices:
-        for call in choice.tool_calls:
+    for choice_at, choice in enumerate(reply.choices):
+        for call_at, call in enumerate(choice.tool_calls):
             arguments = decode_arguments(call.arguments)
             canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"))
-            digest = hashlib.sha256(f"{call.name}\0{canonical}".encode()).hexdigest()[:32]
-            uses.append(ToolUse(call.name, arguments, digest))
+            named = f"{call.name}\0{canonical}"
+            digest = hashlib.sha256(named.encode()).hexdigest()[:32]
+            uses.append(ToolUse(call.name, arguments, digest, named, (choice_at, call_at)))
     return uses
 
 

@@ -8,12 +8,17 @@ agent session (the engine also runs it at the output stage, because its state is
   per model call (``max_steps``) and is refused once it is older than
   ``max_session_seconds``.
 - **Output**: each tool call of the reply is checked against ``tools_allowed`` /
-  ``tools_denied`` and the ``arguments`` rules; then, per session, ``max_tool_calls``,
-  the loop window (``repeat``: the same tool with the same arguments) and the data-flow
-  ``sequences``. A refused reply never reaches the client: it is answered with the API's
-  own error (403, code ``agent_<kind>``). In progressive streams each tool call is
+  ``tools_denied`` and the ``arguments`` rules (:mod:`guard.checks._agent_tools`); then,
+  per session, ``max_tool_calls``, the loop window (``repeat``: the same tool with the
+  same arguments) and the data-flow ``sequences``. A refused reply never reaches the
+  client: it is answered with the API's own error (403, code ``agent_<kind>``). With
+  ``action: strip`` an offending tool call is removed from the reply instead (a
+  :class:`~guard.patches.DropToolCalls` reply patch; in progressive streams the tool-call
+  gate drops it) and the rest goes through. In progressive streams each tool call is
   checked as soon as its arguments are complete (``tool_call``), before any of it is
   sent (:mod:`guard.formats._tool_gate`), so a refused tool call is never streamed.
+- **Refused calls cost no step**: when the call is refused before it reached the
+  upstream (by this check or another), its step is given back at ``finish``.
 - **Approval**: a tool call matching ``approval`` is refused with code
   ``approval_required`` and an approval id until a person approves it
   (:mod:`guard.checks._agent_approvals`); then the same call passes once.
@@ -21,23 +26,24 @@ agent session (the engine also runs it at the output stage, because its state is
 State lives in the store (``Guard(store=...)``) under hashed keys, expiring with the
 session (:mod:`guard.checks._agent_state`). Findings carry ``rule`` = the tool name or
 glob from the policy that matched, or ``other`` — never a name the model made up, never
-arguments.
+arguments; a tool call's finding also carries the tool's name (when the policy or the
+request names it) and a keyed hash of its arguments, for the audit log.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from guard.checks import _agent_approvals as approvals
 from guard.checks._agent_config import (
-    ADVICE,
-    CODES,
+    REFUSAL_STATUS,
     AgentConfig,
     first_match,
     matches,
     policy_name,
+    refusal,
 )
 from guard.checks._agent_state import (
     FIRST_SEEN,
@@ -46,26 +52,20 @@ from guard.checks._agent_state import (
     STOPPED,
     TOOL_CALLS,
     ToolUse,
-    as_text,
-    at_pointer,
     ensure_open,
-    host_allowed,
     offered_patch,
     session_prefix,
     tool_uses,
 )
-from guard.checks._regex import compile_regex, fold_pattern
+from guard.checks._agent_tools import ToolRules
 from guard.checks._tool_hooks import reply_of
 from guard.checks.base import CompleteToolCall
-from guard.normalize import normalize
+from guard.formats import DROPS_TOOL_CALLS
+from guard.patches import DropToolCalls
 from guard.stores.base import StoreError
 from guard.types import Action, Call, Finding, Reply, Verdict
 
-__all__ = ["AgentCheck", "AgentConfig"]
-
-#: HTTP status of every agent refusal: not a 429, which SDKs retry (a retry only spends
-#: another step); the code ``agent_<kind>`` says which limit.
-REFUSAL_STATUS = 403
+__all__ = ["REFUSAL_STATUS", "AgentCheck", "AgentConfig"]
 
 #: Session limits: when one trips, the session counts as stopped (a metric).
 _SESSION_KINDS = ("agent.step_cap", "agent.time_cap")
@@ -88,12 +88,11 @@ class AgentCheck:
         )
         self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
         self.clock: Any = time.time  # tests move time by hand
-        self._deny = [
-            (rule, compile_regex(fold_pattern(rule.deny_regex)))
-            for rule in config.arguments
-            if rule.deny_regex is not None
-        ]
-        self._hosts = [rule for rule in config.arguments if rule.allow_hosts is not None]
+        self.tools = ToolRules(config, self.name)
+
+    def bind_telemetry(self, telemetry: Any) -> None:
+        """Take the engine's metric catalogue (also when the entry keeps no state)."""
+        self.telemetry = telemetry
 
     @property
     def needs_state(self) -> bool:
@@ -122,7 +121,7 @@ class AgentCheck:
     async def output(self, call: Call, reply: Reply, ctx: Any) -> Verdict:
         """Check each tool call of the reply; then the session's tool limits."""
         try:
-            return await self._output(reply, ctx)
+            return await self._output(call, reply, ctx)
         except StoreError:
             self._store_failed(ctx)
             raise
@@ -152,6 +151,7 @@ class AgentCheck:
         findings: list[Finding] = []
         if config.max_steps is not None:
             steps = await store.incr(f"{prefix}:{STEPS}", 1, ttl)
+            ctx.private(self.name)["step"] = f"{prefix}:{STEPS}"
             if steps > config.max_steps:
                 findings.append(self._finding("agent.step_cap", "other"))
         if config.max_session_seconds is not None:
@@ -171,15 +171,31 @@ class AgentCheck:
         action = Action.BLOCK if mode == "block" else Action.WARN
         finding = Finding(self.name, "agent.missing_session", action=action, rule="other")
         self._count([finding])
-        return self._refusal([finding], action)
+        return refusal(self.name, self.shadow, [finding], action)
+
+    def finish(self, ctx: Any, end: Any) -> Awaitable[None] | None:
+        """Give back the step of a call refused before it reached the upstream (by this
+        check or another): a refused step cost nothing, and must not use up the cap.
+        Plain (not ``async``) so that the calls that went ahead cost no event-loop hop."""
+        step = ctx.private(self.name).pop("step", None)
+        if step is None or end.attempts != 0 or end.outcome != "blocked":
+            return None
+        return self._give_back(ctx, step)
+
+    async def _give_back(self, ctx: Any, step: str) -> None:
+        try:
+            await ctx.store.incr(step, -1, self.config.state_ttl())
+        except StoreError:
+            self._store_failed(ctx)  # the step stays counted: the cap errs on the safe side
 
     # -- output: the reply's tool calls ----------------------------------------------------
 
-    async def _output(self, reply: Reply, ctx: Any) -> Verdict:
+    async def _output(self, call: Call, reply: Reply, ctx: Any) -> Verdict:
         uses = tool_uses(reply)
         if not uses:
             return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
-        findings = [f for use in uses for f in self._tool_findings(use)]
+        findings, stripped = self._tool_findings(uses, call)
+        kept = [use for use in uses if use.position not in stripped]
         prefix = session_prefix(self.name, ctx.caller) if self.needs_state else None
         waiting: list[str] = []
         if prefix is not None and not any(f.action is Action.BLOCK for f in findings):
@@ -187,53 +203,63 @@ class AgentCheck:
             if ctx.store is None:
                 raise RuntimeError("the agent check needs a state store (Guard(store=...))")
             await ensure_open(ctx.store)
-            asked, waiting = await self._approval_findings(uses, ctx.store, prefix)
+            asked, waiting = await self._approval_findings(kept, call, ctx, prefix)
             findings += asked
-            findings += await self._session_findings(uses, ctx.store, prefix)
+            findings += await self._session_findings(kept, call, ctx.store, prefix)
         elif prefix is None and self.config.approval:
             # Nobody can approve a call of no session: such tool calls are refused.
             findings += [
-                self._finding("agent.approval_required", rule)
-                for use in uses
+                self.tools.about(self._finding("agent.approval_required", rule), use, call)
+                for use in kept
                 if (rule := self.config.approval_rule(use.name)[0]) is not None
             ]
-        return await self._verdict(findings, ctx, prefix, waiting)
+        verdict = await self._verdict(findings, ctx, prefix, waiting)
+        if stripped and verdict.action is Action.REDACT:
+            verdict.patches = (DropToolCalls(frozenset(stripped)),)
+        return verdict
+
+    def _tool_findings(
+        self, uses: list[ToolUse], call: Call
+    ) -> tuple[list[Finding], set[tuple[int, int]]]:
+        """The lists' and argument rules' findings, and the tool calls ``strip`` removes
+        (a format that cannot remove one refuses the reply instead)."""
+        action: str = self.config.action
+        if action == "strip":
+            action = "redact" if call.format in DROPS_TOOL_CALLS else "block"
+        found: list[Finding] = []
+        stripped: set[tuple[int, int]] = set()
+        for use in uses:
+            for finding in self.tools.findings(use, Action.parse(action)):
+                found.append(self.tools.about(finding, use, call))
+                if finding.action is Action.REDACT:
+                    stripped.add(use.position)
+        return found, stripped
 
     async def _approval_findings(
-        self, uses: list[ToolUse], store: Any, prefix: str
+        self, uses: list[ToolUse], call: Call, ctx: Any, prefix: str
     ) -> tuple[list[Finding], list[str]]:
         """Tool calls that wait for a person's yes, and their approval ids."""
+        from guard.audit import digest
+
         found: list[Finding] = []
         waiting: list[str] = []
+        session = digest(ctx.caller.session or "")
         for use in uses:
             pattern, ttl = self.config.approval_rule(use.name)
-            if pattern is None or await approvals.granted(store, prefix, use.digest):
+            if pattern is None or await approvals.granted(ctx.store, prefix, use.digest):
                 continue
-            waiting.append(await approvals.ask(store, prefix, use.digest, ttl))
-            found.append(self._finding("agent.approval_required", pattern))
+            finding = self.tools.about(self._finding("agent.approval_required", pattern), use, call)
+            about = approvals.About(
+                finding.tool, finding.arguments_hash, session, ctx.caller.tenant
+            )
+            waiting.append(await approvals.ask(ctx.store, prefix, use.digest, ttl, about))
+            found.append(finding)
         if waiting and self.telemetry is not None:
             self.telemetry.agent_approvals.labels(self.name, "requested").inc(len(waiting))
         return found, waiting
 
-    def _tool_findings(self, use: ToolUse) -> list[Finding]:
-        """Allow/deny lists and argument rules: no state needed."""
-        config, action = self.config, Action.parse(self.config.action)
-        found: list[Finding] = []
-        if not config.tool_allowed(use.name):
-            denied_by = first_match(use.name, config.tools_denied) or "other"
-            found.append(self._finding("agent.tool_denied", denied_by, action))
-        for rule, pattern in self._deny:
-            if matches(use.name, (rule.tool,)):
-                present, value = at_pointer(use.arguments, rule.pointer)
-                if present and pattern.search(normalize(as_text(value)).text):
-                    found.append(self._finding("agent.arguments", rule.tool, action))
-        for rule in self._hosts:
-            if matches(use.name, (rule.tool,)) and not host_allowed(use.arguments, rule):
-                found.append(self._finding("agent.arguments", rule.tool, action))
-        return found
-
     async def _session_findings(
-        self, uses: list[ToolUse], store: Any, prefix: str
+        self, uses: list[ToolUse], call: Call, store: Any, prefix: str
     ) -> list[Finding]:
         config, ttl = self.config, self.config.state_ttl()
         found: list[Finding] = []
@@ -247,7 +273,8 @@ class AgentCheck:
             for use in uses:  # in the reply's order: an earlier call of it counts too
                 denied = first_match(use.name, rule.deny)
                 if seen and denied is not None:
-                    found.append(self._finding("agent.sequence", denied, Action.parse(rule.action)))
+                    finding = self._finding("agent.sequence", denied, Action.parse(rule.action))
+                    found.append(self.tools.about(finding, use, call))
                 if not seen and matches(use.name, tuple(rule.after)):
                     await store.incr(marker, 1, ttl)
                     seen = True
@@ -259,7 +286,8 @@ class AgentCheck:
                 )
                 if recent.count(use.digest) > repeat.max_same:
                     named = policy_name(use.name, config) or "other"
-                    found.append(self._finding("agent.loop", named, Action.parse(repeat.action)))
+                    finding = self._finding("agent.loop", named, Action.parse(repeat.action))
+                    found.append(self.tools.about(finding, use, call))
         return found
 
     # -- verdicts, findings, metrics -------------------------------------------------------
@@ -276,31 +304,7 @@ class AgentCheck:
         action = max(f.action for f in findings)
         if action is Action.BLOCK and prefix is not None:
             await self._note_stopped(findings, ctx.store, prefix)
-        return self._refusal(findings, action, waiting)
-
-    def _refusal(
-        self, findings: list[Finding], action: Action, waiting: Sequence[str] = ()
-    ) -> Verdict:
-        deciding = [f for f in findings if f.action is action]
-        first = deciding[0]
-        rules = sorted({f.rule for f in deciding if f.rule != "other"})
-        named = f" ({', '.join(repr(r) for r in rules)})" if rules else ""
-        reason = f"check '{self.name}'{named}: {ADVICE[first.kind]}"
-        if first.kind == "agent.approval_required":
-            reason += (
-                f": approval id {', '.join(waiting)} (guardwire approve ID), then repeat the call"
-                if waiting
-                else ", which needs a named session (header x-guardwire-session)"
-            )
-        return Verdict(
-            self.name,
-            action,
-            findings=tuple(findings),
-            reason=reason if action >= Action.REDACT else "",
-            shadow=self.shadow,
-            status=REFUSAL_STATUS,
-            code=CODES.get(first.kind, first.kind.replace(".", "_")),
-        )
+        return refusal(self.name, self.shadow, findings, action, waiting)
 
     async def _note_stopped(self, findings: list[Finding], store: Any, prefix: str) -> None:
         kinds = [f.kind for f in findings if f.kind in _SESSION_KINDS]

@@ -23,6 +23,7 @@ import re
 from functools import cache
 
 from guard.formats._patches import apply_patches
+from guard.formats._reply_patches import DROPS_TOOL_CALLS, apply_reply_patches
 from guard.formats.base import EXTENSION, StreamFilter, WireFormat
 
 #: format name -> (module, attribute) of its :class:`WireFormat` instance.
@@ -163,10 +164,12 @@ def unchecked_api(path: str) -> str | None:
 
 
 __all__ = [
+    "DROPS_TOOL_CALLS",
     "EXTENSION",
     "StreamFilter",
     "WireFormat",
     "apply_patches",
+    "apply_reply_patches",
     "for_path",
     "get",
     "unchecked_api",

@@ -55,6 +55,8 @@ class ProxyApp:
         #: and other long-lived clients here.
         self.resources: list[Resource] = []
         self._audit = _open_audit_log(config.audit_log) if config.audit_log else None
+        #: The audit log (``None`` when off): call lines, and operators' approval lines.
+        self.audit_log = self._audit
         if self._audit is not None:
             audit = self._audit
 

@@ -68,6 +68,10 @@ class Endpoints:
             from guard.proxy.check_endpoint import check
 
             await check(self.app, scope, receive, send)
+        elif kind is Kind.APPROVALS:
+            from guard.proxy.approvals import list_approvals
+
+            await list_approvals(self.app, scope, send, target)
         elif kind is Kind.METHOD_NOT_ALLOWED:
             raise RequestError(
                 f"this model API endpoint accepts POST, not {method}",

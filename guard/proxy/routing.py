@@ -142,6 +142,7 @@ class Kind(Enum):
     METRICS = "metrics"
     APPROVAL = "approval"
     CHECK = "check"
+    APPROVALS = "approvals"
     UNCHECKED_API = "unchecked_api"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     NOT_FOUND = "not_found"
@@ -176,6 +177,8 @@ class RouteTable:
             return Route(Kind.APPROVAL, "/guardwire/v1/approvals/{id}")
         if method == "POST" and path == "/guardwire/v1/check":
             return Route(Kind.CHECK, path)
+        if method == "GET" and path == "/guardwire/v1/approvals":
+            return Route(Kind.APPROVALS, "/guardwire/v1/approvals")
         operation = _OPERATIONS.get(path)
         if operation is not None and method in ("GET", "HEAD"):
             return Route(operation, path)

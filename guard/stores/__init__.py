@@ -14,7 +14,16 @@ import os
 from pathlib import Path
 
 from guard.errors import ConfigError
-from guard.stores.base import Clock, Reservation, Scalar, Store, StoreError, SyncStore, wall_clock
+from guard.stores.base import (
+    Clock,
+    Reservation,
+    Scalar,
+    Store,
+    StoredValue,
+    StoreError,
+    SyncStore,
+    wall_clock,
+)
 from guard.stores.memory import MemoryStore
 from guard.stores.sqlite import SQLiteStore
 
@@ -25,6 +34,7 @@ __all__ = [
     "Scalar",
     "Store",
     "StoreError",
+    "StoredValue",
     "SyncStore",
     "open_store",
 ]

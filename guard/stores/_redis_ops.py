@@ -14,10 +14,12 @@ from guard.stores.base import (
     Clock,
     Reservation,
     Scalar,
+    StoredValue,
     StoreError,
     check_amounts,
     check_item,
     check_key,
+    check_scan,
 )
 
 Spec = tuple[str, list[str], list[Any], Any]
@@ -139,6 +141,32 @@ class Operations:
 
         keys = [self.k("r", key), self.k("rx", key)]
         return "push_recent", keys, [self.clock(), item, keep, _ttl(ttl)], items
+
+    # scan_values is no script: SCAN walks the keyspace in pages, never in one call.
+    def scan_pattern(self, prefix: str, limit: int) -> str:
+        """The ``SCAN MATCH`` pattern of the value keys under ``prefix`` (taken literally)."""
+        check_scan(prefix, limit)
+        literal = "".join("\\" + c if c in "*?[]\\^-" else c for c in self.k("v", prefix))
+        return literal + "*"
+
+    def stored_values(
+        self, keys: list[Any], fields: list[list[Any]], now: float
+    ) -> list[StoredValue]:
+        """The live values among ``keys`` and their ``HMGET t x`` answers."""
+        start = len(self.k("v", ""))
+        found: list[StoredValue] = []
+        for raw_key, (typed, expires) in zip(keys, fields, strict=True):
+            key = raw_key.decode() if isinstance(raw_key, bytes) else raw_key
+            text = expires.decode() if isinstance(expires, bytes) else expires
+            expires_at = float(text) if text else None
+            if typed is None or (expires_at is not None and expires_at <= now):
+                continue
+            found.append(StoredValue(key[start:], _untyped(typed), expires_at))
+        return found
+
+
+#: Keys ``SCAN`` is asked to look at per page.
+SCAN_PAGE = 1000
 
 
 SCRIPTS = {

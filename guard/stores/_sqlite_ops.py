@@ -17,9 +17,11 @@ from typing import TypeVar
 from guard.stores.base import (
     Reservation,
     Scalar,
+    StoredValue,
     check_amounts,
     check_item,
     check_key,
+    check_scan,
     expiry,
 )
 
@@ -154,6 +156,27 @@ def push_recent(
         (key, json.dumps(items), expiry(now, ttl)),
     )
     return items
+
+
+def scan_values(conn: sqlite3.Connection, prefix: str, limit: int, now: float) -> list[StoredValue]:
+    """Live values whose key starts with ``prefix``: a range over the primary key (no
+    LIKE, so ``%`` and ``_`` in a prefix are plain characters)."""
+    rows = conn.execute(
+        "SELECT key, value, expires_at FROM first_values"
+        f" WHERE key >= :low AND key < :high AND {_LIVE} ORDER BY key LIMIT :limit",
+        {"low": prefix, "high": prefix + _LAST_CHARACTER, "now": now, "limit": limit},
+    ).fetchall()
+    return [StoredValue(key, value, expires_at) for key, value, expires_at in rows]
+
+
+#: Sorts after every character a key may hold (keys compare as UTF-8 bytes).
+_LAST_CHARACTER = "\U0010ffff"
+
+
+def scan_values_operation(prefix: str, limit: int) -> Operation[list[StoredValue]]:
+    """A ``scan_values`` ready to run (a read)."""
+    check_scan(prefix, limit)
+    return lambda c, now: scan_values(c, prefix, limit, now)
 
 
 # Operations are built (and their arguments validated) in the caller's thread, then run

@@ -21,6 +21,7 @@ from guard.stores._sqlite_ops import (
     incr_operation,
     push_recent_operation,
     reserve_operation,
+    scan_values_operation,
     set_if_absent_operation,
     settle_operation,
 )
@@ -29,6 +30,7 @@ from guard.stores.base import (
     Clock,
     Reservation,
     Scalar,
+    StoredValue,
     StoreError,
     wall_clock,
 )
@@ -154,6 +156,10 @@ class SQLiteSyncStore:
     def push_recent(self, key: str, item: str, keep: int, ttl: float | None = None) -> list[str]:
         """Append ``item``, keep the newest ``keep``, return them oldest first."""
         return self.write(push_recent_operation(key, item, keep, ttl))
+
+    def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """The live values under ``prefix``, by key, at most ``limit`` (a read)."""
+        return self._read(scan_values_operation(prefix, limit))
 
     # -- running operations ---------------------------------------------------------
 

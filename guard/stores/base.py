@@ -62,6 +62,20 @@ class Reservation:
     ttl: float | None
 
 
+@dataclass(frozen=True, slots=True)
+class StoredValue:
+    """A live value ``set_if_absent`` stored, as :meth:`SyncStore.scan_values` lists it."""
+
+    key: str
+    value: Scalar
+    #: Wall time the value expires at; ``None`` when it never does.
+    expires_at: float | None
+
+
+#: Most values one ``scan_values`` call may return (listings are pages, not dumps).
+MAX_SCAN = 10_000
+
+
 @runtime_checkable
 class SyncStore(Protocol):
     """The blocking view of a store, for the sync transport. Same data and semantics as
@@ -120,6 +134,11 @@ class SyncStore(Protocol):
         """Append ``item`` to the list ``key``, keep its newest ``keep`` items and return
         them oldest first. ``ttl`` is renewed on every push (an idle session expires)."""
 
+    def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """The live values ``set_if_absent`` stored under keys starting with ``prefix``
+        (taken literally: no glob), ordered by key, at most ``limit`` of them (pending
+        approvals, issue 23). Counters and lists are not values and are not listed."""
+
 
 @runtime_checkable
 class Store(Protocol):
@@ -172,6 +191,9 @@ class Store(Protocol):
     ) -> list[str]:
         """See :meth:`SyncStore.push_recent`."""
 
+    async def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """See :meth:`SyncStore.scan_values`."""
+
 
 def wall_clock() -> float:
     """The default clock: :func:`time.time`."""
@@ -208,3 +230,11 @@ def check_amounts(amount: int, *more: float | None) -> None:
 def expiry(now: float, ttl: float | None) -> float | None:
     """The expiry time for a time to live, ``None`` for no expiry."""
     return None if ttl is None else now + ttl
+
+
+def check_scan(prefix: str, limit: int) -> None:
+    """Refuse a scan that is unbounded or has no prefix a key could start with."""
+    if not isinstance(prefix, str) or len(prefix) > MAX_KEY_LENGTH:
+        raise ValueError(f"a scan prefix must be a string of at most {MAX_KEY_LENGTH} characters")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_SCAN:
+        raise ValueError(f"a scan returns between 1 and {MAX_SCAN} values; pass such a limit")

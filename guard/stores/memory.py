@@ -17,11 +17,13 @@ from guard.stores.base import (
     Clock,
     Reservation,
     Scalar,
+    StoredValue,
     StoreError,
     SyncStore,
     check_amounts,
     check_item,
     check_key,
+    check_scan,
     expiry,
     wall_clock,
 )
@@ -170,6 +172,22 @@ class MemorySyncStore:
             recent.expires_at = expiry(now, ttl)
             return list(recent.items)
 
+    def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """The live values under ``prefix``, by key, at most ``limit``."""
+        check_scan(prefix, limit)
+        with self._lock:
+            self._require_open()
+            now = self._clock()
+            keys = sorted(k for k in self._values if k.startswith(prefix))
+            found: list[StoredValue] = []
+            for key in keys:
+                entry = self._live(self._values, key, now)
+                if entry is not None:
+                    found.append(StoredValue(key, entry.value, entry.expires_at))
+                    if len(found) == limit:
+                        break
+            return found
+
     # -- helpers; the caller holds the lock ------------------------------------------
 
     def _require_open(self) -> None:
@@ -291,3 +309,7 @@ class MemoryStore:
     ) -> list[str]:
         """See :meth:`MemorySyncStore.push_recent`."""
         return self._sync.push_recent(key, item, keep, ttl)
+
+    async def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """See :meth:`MemorySyncStore.scan_values`."""
+        return self._sync.scan_values(prefix, limit)

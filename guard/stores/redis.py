@@ -18,8 +18,15 @@ from __future__ import annotations
 from typing import Any
 
 from guard.errors import MissingDependency
-from guard.stores._redis_ops import SCRIPTS, Operations, Spec, script_args, split_url
-from guard.stores.base import Clock, Reservation, Scalar, SyncStore, wall_clock
+from guard.stores._redis_ops import (
+    SCAN_PAGE,
+    SCRIPTS,
+    Operations,
+    Spec,
+    script_args,
+    split_url,
+)
+from guard.stores.base import Clock, Reservation, Scalar, StoredValue, SyncStore, wall_clock
 
 #: Connections per pool: enough for a busy worker, bounded so replicas cannot exhaust
 #: the server's clients (callers beyond it wait for a free connection).
@@ -119,6 +126,30 @@ class RedisSyncStore:
         result: list[str] = self._run(self._ops.push_recent(key, item, keep, ttl))
         return result
 
+    def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """Live values under ``prefix``, by key, at most ``limit``: ``SCAN`` pages, each
+        followed by one pipelined ``HMGET`` per key found (no Lua: a script would block
+        the server for the whole walk)."""
+        pattern = self._ops.scan_pattern(prefix, limit)
+        self._ops.require_open()
+        found: dict[str, StoredValue] = {}
+        cursor: Any = 0
+        try:
+            while True:
+                cursor, keys = self._client.scan(cursor, match=pattern, count=SCAN_PAGE)
+                if keys:
+                    pipe = self._client.pipeline(transaction=False)
+                    for key in keys:
+                        pipe.hmget(key, "t", "x")
+                    fields = pipe.execute()
+                    now = self._ops.clock()
+                    found.update((v.key, v) for v in self._ops.stored_values(keys, fields, now))
+                if int(cursor) == 0 or len(found) >= limit:
+                    break
+        except Exception as exc:
+            raise self._ops.error(exc) from None
+        return sorted(found.values(), key=lambda v: v.key)[:limit]
+
 
 class RedisStore:
     """``redis://``: the async face; ``sync`` is a blocking face on the same data."""
@@ -217,3 +248,25 @@ class RedisStore:
     ) -> list[str]:
         result: list[str] = await self._run(self._ops.push_recent(key, item, keep, ttl))
         return result
+
+    async def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """See :meth:`RedisSyncStore.scan_values`."""
+        pattern = self._ops.scan_pattern(prefix, limit)
+        self._ops.require_open()
+        found: dict[str, StoredValue] = {}
+        cursor: Any = 0
+        try:
+            while True:
+                cursor, keys = await self._client.scan(cursor, match=pattern, count=SCAN_PAGE)
+                if keys:
+                    pipe = self._client.pipeline(transaction=False)
+                    for key in keys:
+                        pipe.hmget(key, "t", "x")
+                    fields = await pipe.execute()
+                    now = self._ops.clock()
+                    found.update((v.key, v) for v in self._ops.stored_values(keys, fields, now))
+                if int(cursor) == 0 or len(found) >= limit:
+                    break
+        except Exception as exc:
+            raise self._ops.error(exc) from None
+        return sorted(found.values(), key=lambda v: v.key)[:limit]

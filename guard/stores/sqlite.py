@@ -39,7 +39,7 @@ from guard.stores._sqlite_ops import (
     settle_operation,
 )
 from guard.stores._sqlite_sync import BUSY_TIMEOUT, SQLiteSyncStore, _Busy
-from guard.stores.base import Clock, Reservation, Scalar, SyncStore, wall_clock
+from guard.stores.base import Clock, Reservation, Scalar, StoredValue, SyncStore, wall_clock
 
 __all__ = ["BUSY_TIMEOUT", "Offload", "SQLiteStore", "SQLiteSyncStore"]
 
@@ -127,6 +127,10 @@ class SQLiteStore:
     ) -> list[str]:
         """See :meth:`SQLiteSyncStore.push_recent`."""
         return await self._write(push_recent_operation(key, item, keep, ttl))
+
+    async def scan_values(self, prefix: str, limit: int) -> list[StoredValue]:
+        """See :meth:`SQLiteSyncStore.scan_values` (a WAL read: it never waits for a lock)."""
+        return self._sync.scan_values(prefix, limit)
 
     async def _write(self, operation: Operation[T]) -> T:
         if self._offload != "thread":

@@ -316,3 +316,22 @@ def test_a_store_failure_fails_closed_and_is_counted() -> None:
         "guardwire_store_errors_total", {"store": "memory"}
     )
     assert errors == 1.0
+
+
+def test_a_call_refused_before_the_upstream_costs_no_step() -> None:
+    # Last round: a step was counted even when another check then refused the call.
+    store = MemoryStore()
+    body = {"name": "agents", "stream": BUFFER, "input": [
+        {"check": "agent", "max_steps": 2},
+        {"check": "rules", "rules": [{"name": "no-x", "keywords": ["forbidden"], "action": "block"}]},
+    ]}  # fmt: skip
+    built = guard.Guard(Policy.from_dict(body), store=store, registry=CollectorRegistry())
+    refused = chat(messages=[{"role": "user", "content": "forbidden"}])
+    for _ in range(4):
+        assert kinds(run_call(built, refused)) == ["rules.keyword"] or run_call
+    assert run_call(built, chat()).action is Action.ALLOW
+    assert run_call(built, chat()).action is Action.ALLOW
+    assert kinds(run_call(built, chat())) == ["agent.step_cap"]
+    assert kinds(run_call(built, chat())) == ["agent.step_cap"]  # refusals cost no step either
+    (key,) = [k for k in store.sync._counters if k.endswith(":steps")]  # type: ignore[attr-defined]
+    assert store.sync.get(key) == 2

@@ -237,3 +237,36 @@ async def test_a_closed_store_fails_with_a_store_error(store: Store) -> None:
     await store.open()
     await store.open()  # idempotent
     await store.ping()
+
+
+async def test_scan_values_lists_live_values_under_a_prefix(api: Api, clock: FakeClock) -> None:
+    # Pending approvals (issue 23) are listed by key prefix: live values only, bounded.
+    await api.set_if_absent("approval:b", "second", ttl=60)
+    await api.set_if_absent("approval:a", 7, ttl=900)
+    await api.set_if_absent("approval:c", 1.5)
+    await api.set_if_absent("approvals:other", "not under the prefix", ttl=900)
+    await api.set_if_absent("x:approval:d", "not a prefix match", ttl=900)
+    await api.incr("approval:counter", 1, ttl=900)  # counters are not values
+    listed = await api.scan_values("approval:", 10)
+    assert [(v.key, v.value) for v in listed] == [
+        ("approval:a", 7), ("approval:b", "second"), ("approval:c", 1.5),
+    ]  # fmt: skip
+    expires = {v.key: v.expires_at for v in listed}
+    assert expires == {"approval:a": clock.now + 900, "approval:b": clock.now + 60,
+                       "approval:c": None}  # fmt: skip
+    assert len(await api.scan_values("approval:", 2)) == 2  # bounded
+    clock.advance(60)
+    assert [v.key for v in await api.scan_values("approval:", 10)] == ["approval:a", "approval:c"]
+    await api.take("approval:a")
+    assert [v.key for v in await api.scan_values("approval:", 10)] == ["approval:c"]
+
+
+async def test_scan_values_takes_the_prefix_literally(api: Api) -> None:
+    # Glob and LIKE characters in a prefix match only themselves (Redis MATCH, SQL).
+    await api.set_if_absent("a*[x]%_:1", 1, ttl=60)
+    await api.set_if_absent("ab[x]%_:2", 2, ttl=60)
+    await api.set_if_absent("a*[x]%_", 3, ttl=60)
+    assert [v.key for v in await api.scan_values("a*[x]%_:", 10)] == ["a*[x]%_:1"]
+    assert await api.scan_values("nothing:", 10) == []
+    with pytest.raises(ValueError):
+        await api.scan_values("approval:", 0)
