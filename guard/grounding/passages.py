@@ -43,8 +43,9 @@ class PassageText:
 
     __slots__ = (
         "_figures",
+        "_long_prefixes",
         "_prefixes",
-        "long_prefixes",
+        "_stems",
         "negated",
         "opposites",
         "terms",
@@ -83,11 +84,8 @@ class PassageText:
             self.opposites = [
                 _ANTONYM_WORDS.intersection(sentence) or _NO_WORDS for sentence in sentences
             ]
-        #: The five-letter prefixes of the passage's longer stems: a claim's stem the
-        #: passages lack looks for partial evidence only in passages with its prefix.
-        self.long_prefixes = frozenset(
-            stem[:PREFIX] for stem in stems.values() if len(stem) > PREFIX
-        )
+        self._stems = stems
+        self._long_prefixes: frozenset[str] | None = None
         #: Every word (figures read number words from it) and, for names, every word
         #: with its possessive ``'s`` also stripped.
         self.words = frozenset(every_word)
@@ -102,6 +100,18 @@ class PassageText:
         if self._figures is None:
             self._figures = FigurePool(figures(self.text, self.words))
         return self._figures
+
+    @property
+    def long_prefixes(self) -> frozenset[str]:
+        """The five-letter prefixes of the passage's longer stems: a claim's stem the
+        passages lack looks for partial evidence only in passages with its prefix (read
+        on first need: most claims find their stems)."""
+        found = self._long_prefixes
+        if found is None:
+            found = self._long_prefixes = frozenset(
+                stem[:PREFIX] for stem in self._stems.values() if len(stem) > PREFIX
+            )
+        return found
 
     def prefixes(self, row: int) -> frozenset[str]:
         """The prefixes of sentence ``row``'s longer stems."""
