@@ -107,7 +107,9 @@ _ASCII_SPACES = "\t\r\x0b\x0c\x1c\x1d\x1e\x1f"
 _TO_SPACE = str.maketrans(_ASCII_SPACES, " " * len(_ASCII_SPACES))
 #: Every ASCII character no word holds, as a space (letters, digits, ``_``, the
 #: apostrophe, the space and the line break stay).
-_NOT_WORD = str.maketrans({c: " " for c in map(chr, range(128)) if not (c.isalnum() or c in "_'\n ")})
+_NOT_WORD = str.maketrans(
+    {c: " " for c in map(chr, range(128)) if not (c.isalnum() or c in "_'\n ")}
+)
 
 
 def sentence_words(text: str) -> list[list[str]]:

@@ -1,0 +1,54 @@
+"""guard.grounding.figures: the figure regex reads what the one with an alternation of
+every unit spelling read, in ASCII and in other text."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from guard.grounding.figures import Figure, _figure, figures
+from guard.grounding.units import UNIT_SPELLINGS
+
+_UNIT_ALTERNATION = "|".join(
+    re.escape(spelling).replace(r"\ ", r"\s") for spelling in sorted(UNIT_SPELLINGS, key=len)[::-1]
+)
+#: The figure regex before units were read as any word and then looked up.
+_OLD_NUMBER = re.compile(
+    r"(\d(?<![\w.]\d)\d{0,2}(?:[,\u202f\u00a0 ]\d{3})+|\d(?<![\w.]\d)\d*)(?:\.(\d+))?"
+    r"(?:(\s[mb])\b|\s?(thousand|million|billion|trillion|mn|bn|tn|mio|k|m|b)\b)?"
+    rf"(?:\s?({_UNIT_ALTERNATION})(?!\w))?",
+    re.IGNORECASE,
+)
+_PIECES = [
+    *"12 3.5,%mMkKbB_x-\n\t\u00a0é٣",
+    "per cent", "per centimetre", "Percent", "km", "kms", "KM", "miles", "metres2",
+    "million", "bn", " m", " b", "000", "kilograms", "lbs", "apples",
+]  # fmt: skip
+
+
+def _old_figures(text: str) -> list[Figure]:
+    found: list[Figure] = []
+    for whole, decimals, spaced, scale, unit in _OLD_NUMBER.findall(text):
+        value, tolerance = _figure(whole, decimals, scale, bool(spaced))
+        if spaced[1:].lower() == "m" and not unit:
+            unit = "metre"
+        written = UNIT_SPELLINGS[" ".join(unit.lower().split())] if unit else ""
+        found.append((value, tolerance, written))
+    return found
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+@settings(max_examples=1500, deadline=None)
+def test_figures_are_those_the_unit_alternation_found(text: str) -> None:
+    assert figures(text, ()) == _old_figures(text)
+
+
+def test_a_word_after_a_figure_is_a_unit_only_when_it_spells_one() -> None:
+    assert figures("5 km and 5 kms and 5,000 m long and 8 per cent", ()) == [
+        (5.0, 0.5, "km"),
+        (5.0, 0.5, ""),
+        (5000.0, 0.5, "m"),
+        (8.0, 0.5, "percent"),
+    ]
