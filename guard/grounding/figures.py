@@ -57,7 +57,10 @@ def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]
         # integers and take the short way.
         number = _ASCII_NUMBER if text.isascii() else NUMBER
         for whole, decimals, spaced, scale, written in number.findall(text):
-            unit = _unit(written) if written else ""
+            # Most figures are followed by a word that is no unit: one lookup tells.
+            unit = UNIT_SPELLINGS.get(written.lower(), "") if written else ""
+            if not unit and len(written) == 8:
+                unit = _unit(written)  # "per cent" with any white space
             if not (decimals or scale or spaced or unit) and whole.isdigit() and len(whole) < 5:
                 found.append((float(whole), 0.5, ""))
                 continue
