@@ -21,14 +21,13 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from guard.grounding.figures import FigurePool, figures
-from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stems_of
+from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stem_lookup
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
 #: ``acquired``); only terms longer than it have one.
 PREFIX = 5
 _ANTONYM_WORDS = frozenset(ANTONYMS)
 _NO_WORDS: frozenset[str] = frozenset()
-_BLANK = frozenset({""})
 
 #: Passage texts kept indexed, counted in characters (about 25 bytes of index per
 #: character: 512 K characters hold some 250 passages of 2 KB in ~13 MB).
@@ -45,7 +44,6 @@ class PassageText:
         "_figures",
         "_long_prefixes",
         "_prefixes",
-        "_stems",
         "negated",
         "opposites",
         "terms",
@@ -59,17 +57,13 @@ class PassageText:
         folded = fold(text)
         sentences = sentence_words(folded)
         every_word: set[str] = set().union(*sentences)
-        distinct = list(every_word)
-        stems = dict(zip(distinct, stems_of(distinct), strict=True))
-        stem_of = stems.__getitem__
-        terms: list[frozenset[str]] = []
-        for sentence in sentences:
-            found = frozenset(map(stem_of, sentence))
-            terms.append(found - _BLANK if "" in found else found)
-        #: Per sentence: its content stems; whether it negates; its words that have an
+        stem_of = stem_lookup(every_word)
+        #: Per sentence: its content stems (and ``""`` when it holds a word without
+        #: one: no claim stem is ``""``, so it never counts, and leaving it in spares a
+        #: test and a copy per sentence); whether it negates; its words that have an
         #: opposite (the only words the antonym test looks at). Most passages hold no
         #: negation or opposite at all: one set test each spares the per-sentence ones.
-        self.terms = terms
+        self.terms = [frozenset(map(stem_of, sentence)) for sentence in sentences]
         # Contracted negations ("isn't") count as negations.
         negations = set(NEGATIONS.intersection(every_word))
         if "n't" in folded:
@@ -84,7 +78,6 @@ class PassageText:
             self.opposites = [
                 _ANTONYM_WORDS.intersection(sentence) or _NO_WORDS for sentence in sentences
             ]
-        self._stems = stems
         self._long_prefixes: frozenset[str] | None = None
         #: Every word (figures read number words from it) and, for names, every word
         #: with its possessive ``'s`` also stripped.
@@ -93,7 +86,7 @@ class PassageText:
         if "'s" in folded:
             self.vocab = self.words | {w[:-2] for w in every_word if w.endswith("'s")}
         self._figures: FigurePool | None = None
-        self._prefixes: list[frozenset[str] | None] = [None] * len(terms)
+        self._prefixes: list[frozenset[str] | None] = [None] * len(sentences)
 
     def figure_pool(self) -> FigurePool:
         """The passage's figures (read on first need: most claims carry none)."""
@@ -109,7 +102,9 @@ class PassageText:
         found = self._long_prefixes
         if found is None:
             found = self._long_prefixes = frozenset(
-                stem[:PREFIX] for stem in self._stems.values() if len(stem) > PREFIX
+                stem[:PREFIX]
+                for stem in map(stem_lookup(set(self.words)), self.words)
+                if len(stem) > PREFIX
             )
         return found
 

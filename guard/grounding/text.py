@@ -7,7 +7,7 @@ again and again (stems), and linear in the text.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from operator import methodcaller
 from typing import cast
@@ -166,10 +166,25 @@ def term(word: str) -> str:
         return known
     dropped = word in STOPWORDS or word in UNIT_WORDS or _DIGIT.search(word)
     found = "" if dropped else stem(word)
-    if len(_TERMS) >= _TERMS_LIMIT:
-        _TERMS.clear()
-    _TERMS[word] = found
+    cache = _TERMS
+    if len(cache) >= _TERMS_LIMIT:
+        # A new dict, not clear(): a stem_lookup handed out earlier keeps its words.
+        globals()["_TERMS"] = cache = {}
+    cache[word] = found
     return found
+
+
+def stem_lookup(word_set: set[str]) -> Callable[[str], str]:
+    """:func:`term` as a C-level lookup that knows every word of ``word_set``: the
+    passage reader maps it over each sentence without a Python call per word."""
+    cache = _TERMS
+    unseen = word_set.difference(cache)
+    if unseen:
+        for word in unseen:
+            term(word)
+        if _TERMS is not cache:  # the cache was renewed meanwhile
+            return {word: term(word) for word in word_set}.__getitem__
+    return cache.__getitem__
 
 
 def terms_of(word_list: Sequence[str]) -> list[str]:
