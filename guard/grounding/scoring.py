@@ -188,12 +188,17 @@ def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[in
     # Stems in most sentences cannot tell candidates apart (and walking their rows is
     # the cost): they still count in each window's share, not in the search.
     common = max(8, len(index) // 3)
+    rows_of = index.rows
+    get = gathered.get
     for stem, weight, prefix in terms.items:
-        rows = index.rows(stem)
+        rows = rows_of(stem)
         if len(rows) > common:
             continue
-        if rows:
+        if len(rows) > _SHORT:
             _add(gathered, rows, weight)
+        elif rows:
+            for row in rows:  # a few rows: a plain loop costs less than _add's set-up
+                gathered[row] = get(row, 0.0) + weight
         elif prefix is not None:
             _add(gathered, index.prefix_rows(prefix), weight * _PREFIX_CREDIT)
     if only is not None:
@@ -202,6 +207,10 @@ def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[in
             first = index.offsets[only]
             return [first] if first < len(index) and index.row_passage[first] == only else []
     return sorted(gathered, key=gathered.__getitem__, reverse=True)[:CANDIDATES]
+
+
+#: Up to this many rows, a stem's weight is added row by row (see :func:`_add`).
+_SHORT = 6
 
 
 def _add(totals: dict[int, float], rows: Iterable[int], weight: float) -> None:
