@@ -23,6 +23,7 @@ from guard.grounding.text import ANTONYMS, STOPWORDS, has_negation, terms_of, wo
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})")
 _PREFIX_CREDIT = 0.6
+_ANTONYM_WORDS = frozenset(ANTONYMS)
 #: Multipliers applied to the lexical share by each hard signal.
 PENALTIES = {
     "number_mismatch": 0.2,
@@ -129,11 +130,12 @@ def score_claim(
         same_statement = top_share / total >= NEGATION_MIN_SHARE
         if same_statement and has_negation(claim_words) != index.negated(top):
             reasons.append("negation")
-        for word in claim_words:
-            opposite = ANTONYMS.get(word)
-            if opposite and word not in window_words and opposite & window_words:
-                reasons.append("antonym")
-                break
+        if window_words and not _ANTONYM_WORDS.isdisjoint(claim_words):
+            for word in claim_words:
+                opposite = ANTONYMS.get(word)
+                if opposite and word not in window_words and opposite & window_words:
+                    reasons.append("antonym")
+                    break
     unique = tuple(dict.fromkeys(reasons))
     for reason in unique:
         score *= PENALTIES[reason]

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bench.grounding import answer, passage
 from guard.grounding import assess, passages
+from guard.grounding import text as stems_module
 from guard.grounding.figures import NUMBER
 from guard.grounding.text import WORD, fold, sentence_words, words_of_folded
 
@@ -103,3 +104,45 @@ def test_resent_passages_cost_a_fraction_of_first_sight() -> None:
     assess(replies[0], texts)
     resent = best(clear=False)
     assert resent * 2 < first_sight
+
+
+_ASCII_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *"ab Z1 2.5,!?'_-()\"\n\t\r\x0b\x0c\x1c\x1f\x00\x7f",
+            "n't",
+            ". ",
+            "! ",
+            "?\t",
+            "''",
+            "x'y'z",
+        ]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(_ASCII_TEXT)
+@settings(max_examples=1000, deadline=None)
+def test_ascii_sentences_read_by_string_operations_match_the_regex(text: str) -> None:
+    # ASCII text takes translate/replace/split (text._ascii_sentence_words): the same
+    # word lists, in the same sentences, folded or not.
+    for given_text in (text, fold(text)):
+        assert sentence_words(given_text) == _old_sentences(given_text)
+
+
+def test_a_renewed_stem_cache_leaves_earlier_lookups_whole() -> None:
+    words = {"harbours", "shipping", "the"}
+    lookup = stems_module.stem_lookup(set(words))
+    limit = stems_module._TERMS_LIMIT
+    try:
+        stems_module._TERMS_LIMIT = len(
+            stems_module._TERMS
+        )  # the next unseen word renews the cache
+        stems_module.term("zyxwvutsrq")
+        assert [lookup(w) for w in sorted(words)] == ["harbour", "ship", ""]
+        stems_module._TERMS_LIMIT = 1  # renewed while a lookup is being built
+        renewed = stems_module.stem_lookup({"harbours", "unseenwords"})
+        assert (renewed("harbours"), renewed("unseenwords")) == ("harbour", "unseenword")
+    finally:
+        stems_module._TERMS_LIMIT = limit
