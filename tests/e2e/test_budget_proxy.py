@@ -157,6 +157,11 @@ def _settled(proxy: ProxyServer) -> int:
     window, _ = window_bounds("day", time.time(), "Europe/Berlin")
     store = proxy.app.state.store.sync
     key = counter_key("team-daily", scope_value(None), window, "usd")
+    # A stream's settlement runs when the proxy finishes the call, just after the client
+    # read the last event: wait for it (bounded) rather than race it.
+    deadline = time.monotonic() + 5.0
+    while store.reserved(key) and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert store.reserved(key) == 0
     return store.get(key)
 
