@@ -62,7 +62,9 @@ _GROUP_TAIL = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]+$")
 #: In an ASCII last token, what only :meth:`PiiCheck.holdback`'s walk can judge: a digit
 #: (a number may go on), or a capital in its last four characters (``DE``, ``NHS``: a
 #: group of a number written in groups).
-_NOT_PLAIN_WORD = re.compile(r"[0-9]|[A-Z][^A-Z]{0,3}\Z")
+_NOT_PLAIN_WORD = re.compile(r"[0-9]|[A-Z][^A-Z]{0,3}\Z|\A[^A-Za-z]*\Z")
+#: A token of number separators only (the start of a group being written).
+_SEPARATORS = re.compile(rf"[()+\-.·/{_INVISIBLE}]+")
 #: How much of the window's end the fast path of :meth:`PiiCheck.holdback` reads.
 _FAST_TAIL = 64
 
@@ -289,7 +291,11 @@ class PiiCheck(TextCheck):
                 # The last token, nothing after it yet: any of it may still grow.
                 hold_from = start
             tail = _GROUP_TAIL.search(text, start, gap)
-            group = tail is not None and _is_group(tail.group())
+            group = tail is not None and (
+                _is_group(tail.group())
+                # Separators still being written (``-`` before ``555``) may begin a group.
+                or (count == 0 and gap == end and _SEPARATORS.fullmatch(tail.group()) is not None)
+            )
             if self._ner and count < 3:
                 hold_from = start
             elif group and tail is not None:
@@ -297,7 +303,12 @@ class PiiCheck(TextCheck):
                 # ``943`` in ``,943``) may go on after the space.
                 hold_from = min(hold_from, tail.start())
                 if tail.start() > start:
-                    break  # something else is glued before it: no earlier group counts
+                    # Something else is glued before it: no earlier group counts, but
+                    # the token it is glued to is held too — an entity there (a URL
+                    # ending in ``,943``) may lose to the number now and win once the
+                    # number changes, so it must not be released before the number.
+                    hold_from = min(hold_from, start)
+                    break
             else:
                 # A long token: a number may still begin at its last run of digits
                 # (``-555-1234`` + `` 4111 ...``); an e-mail or URL was held above.
