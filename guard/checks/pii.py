@@ -247,13 +247,18 @@ class PiiCheck(TextCheck):
         """
         if self._ner:
             return self._holdback_walk(text)
-        # The common case first: a lower-case word (being written, or done and followed
-        # by one space) after a space.
+        # The common case first: an ASCII word (being written, or done and followed by
+        # one space) after a space, not a short capitalised group.
         space = text.rfind(" ")
         word = text[space + 1 :]
         if not word and space > 0:
             word = text[text.rfind(" ", 0, space) + 1 : space]
-        if len(word) <= _FAST_TAIL and word.isalpha() and word.isascii() and word[-4:].islower():
+        if (
+            len(word) <= _FAST_TAIL
+            and word.isalpha()
+            and word.isascii()
+            and not (len(word) <= 4 and word.isupper())  # ``DE``, ``NHS``: a group
+        ):
             return len(word) if space < len(text) - 1 else 0
         tail = text[-_FAST_TAIL:]
         body = tail.rstrip(" \t")
