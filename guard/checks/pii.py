@@ -35,6 +35,7 @@ from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, Pi
 from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_hits import Hit
+from guard.checks._pii_holdback import holdback
 from guard.checks._pii_recognizers import custom_spec
 from guard.checks.base import Capabilities, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
@@ -47,18 +48,10 @@ _ACTIONS = {
 #: pipeline lacks), and an SSN without separators 0.05 (0.4 with "SSN" just before it):
 #: these count from 0.4 unless ``per_entity`` says otherwise.
 _DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4, "US_SSN": 0.4}
-#: The longest text a stream holds back for a pending entity (a longer URL split
-#: across chunks may be released in part).
-_MAX_HOLD = 256
 #: Characters every pattern entity contains (full-width forms fold to them): a digit,
 #: an ``@``, or a dot or colon inside a token (``example.com``, ``fe80::1``). A dot or
 #: colon before whitespace ends a sentence or a label: no entity needs one.
-_TRIGGER = re.compile(r"[\d@＠﹫]|[.:．：](?!\s)")
-#: Characters the detector never sees (format controls): they are inside a token.
-_INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-_LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*$")
-_GROUP = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]{{1,24}}")
-_GROUP_TAIL = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]+$")
+_TRIGGER = re.compile(r"[\d@＠﹫.:．：](?:(?<=[\d@＠﹫])|(?!\s))")
 
 
 class _Replacements(threading.local):
@@ -218,6 +211,9 @@ class PiiCheck(TextCheck):
             return super().scan_window(window)
         text = window.text
         hold = self.holdback(text)
+        pending = text[window.released :]
+        if pending.replace(" ", "a").isalpha() and pending.isascii():
+            return [], hold  # letters and spaces: nothing ends here (C string methods)
         # Searched past the releasable end (into the held text, which is short) so that
         # a dot there sees the space after it.
         trigger = _TRIGGER.search(text, window.released)
@@ -226,57 +222,14 @@ class PiiCheck(TextCheck):
         return super().scan_window(window)
 
     def holdback(self, text: str) -> int:
-        """The trailing characters an entity still being written could extend: the last
-        token, and the groups before it when they could be one number written in groups
-        (``+1 415 555``, ``DE89 3704``, ``4 2 4 2``); with NER, the last three words."""
-        end = len(text)
-        limit = max(0, end - _MAX_HOLD)
-        hold_from = position = end
-        count = 0
-        while position > limit:
-            gap = position
-            while gap > limit and text[gap - 1] in " \t" and position - gap < 2:
-                gap -= 1
-            if gap == limit or text[gap - 1].isspace():
-                break  # a line break or a wide gap: nothing continues across it
-            start = gap
-            while start > limit and not text[start - 1].isspace():
-                start -= 1
-            if count == 0 and gap == end:
-                # The last token, nothing after it yet: any of it may still grow.
-                hold_from = start
-            tail = _GROUP_TAIL.search(text, start, gap)
-            group = tail is not None and _is_group(tail.group())
-            if self._ner and count < 3:
-                hold_from = start
-            elif group and tail is not None:
-                # A piece of a number written in groups (``DE89`` in ``https://DE89``,
-                # ``943`` in ``,943``) may go on after the space.
-                hold_from = min(hold_from, tail.start())
-                if tail.start() > start:
-                    break  # something else is glued before it: no earlier group counts
-            else:
-                # A long token: a number may still begin at its last run of digits
-                # (``-555-1234`` + `` 4111 ...``); an e-mail or URL was held above.
-                run = _LAST_RUN.search(text, start, gap)
-                if run is not None and len(run.group()) <= 24:
-                    hold_from = min(hold_from, run.start())
-                break
-            position = start
-            count += 1
-        return end - hold_from
+        """The trailing characters an entity still being written could extend (see
+        :func:`guard.checks._pii_holdback.holdback`)."""
+        return holdback(text, ner=self._ner)
 
     def metric_labels(self, finding: Finding) -> tuple[str, str]:
         """``entity`` and ``action`` label values of a finding (closed sets)."""
         entity = finding.kind if finding.kind in self._known else "other"
         return entity, self._actions.get(finding.kind, finding.action.label)
-
-
-def _is_group(token: str) -> bool:
-    """A short piece of a number written in groups (digits, or IBAN-style capitals)."""
-    return _GROUP.fullmatch(token) is not None and (
-        any(c.isdigit() for c in token) or (token.isupper() and len(token) <= 4)
-    )
 
 
 def _in_segment(finding: Finding, segment: int) -> Finding:

@@ -186,7 +186,7 @@ class EventFilter:
 
     def pass_event(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Send an event on through the text checks (``forward``), renumbered after a
-        removed tool call; learn the envelope of a plain text delta sent as is."""
+        removed tool call; learn the envelope of a plain text delta that went out."""
         if self.gate is not None and self.gate.stripped and payload is not None:
             event, payload = self.renumber(event, payload, self.gate)
         mark = len(out)
@@ -194,8 +194,9 @@ class EventFilter:
         if self._learning and payload is not None:
             delta = self.text_delta(event, payload)
         self.forward(event, payload, out)
-        # Learn from an event sent as is (so the assembly has seen its stream).
-        if delta is not None and len(out) > mark and out[-1] is event.raw:
+        # Learn from an event that went out, as is or with its text changed by a
+        # hold-back (either way the assembly has seen its stream).
+        if delta is not None and len(out) > mark:
             self._learn(event, delta)
 
     def check_tool_call(self, tool_call: CompleteToolCall) -> Step[Action]:

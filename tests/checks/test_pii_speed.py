@@ -16,6 +16,7 @@ import pytest
 
 from guard import Guard
 from guard.checks import _pii_recognizers
+from guard.checks._pii_holdback import holdback_walk
 from guard.checks._pii_patterns import min_digit_run
 from guard.checks._pii_prefilter import (
     _DOT_WORD,
@@ -28,7 +29,7 @@ from guard.checks._pii_prefilter import (
 from guard.checks._pii_recognizers import _PHONE_RUN, PatternSpec
 from guard.checks._pii_text import _DIGIT_RUN, _ODD_SEPARATOR, _odd_runs, plain_view
 from guard.checks._pii_windows import WHITESPACE, Edges
-from guard.checks.pii import PiiCheck
+from guard.checks.pii import _TRIGGER, PiiCheck
 from guard.engine import text_call, text_reply
 
 PII = "name: t\ninput:\n  - check: pii\noutput:\n  - check: pii\n    action: mask\n"
@@ -253,3 +254,58 @@ def test_a_complete_reply_is_checked_like_before(make_guard: Callable[..., Guard
     assert sorted(f.kind for f in decision.findings) == [
         "EMAIL_ADDRESS", "IP_ADDRESS", "IP_ADDRESS", "URL",
     ]  # fmt: skip
+
+
+def test_the_fast_holdback_is_the_walk(check: PiiCheck) -> None:
+    """The C-string fast paths of ``holdback`` hold exactly what the walk holds: words,
+    capitals, digits, spaces, tabs, line breaks, non-ASCII and invisible characters."""
+    alphabet = [*"abcXYZ019 \t\n.@-+:/é\u200b\xa0", "NHS", "DE89", "word", "  ", "   "]
+    rng = random.Random(5)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 90)))
+        assert check.holdback(text) == holdback_walk(text, ner=False), repr(text)
+    long_word = "x" * 80 + "1" + "y" * 70
+    for text in (long_word, long_word + " ", "a" * 300, "The quick brown fo"):
+        assert check.holdback(text) == holdback_walk(text, ner=False), text
+
+
+def test_the_trigger_starts_with_one_character_class() -> None:
+    """The trigger regex (one class first, so ``re`` skips in C) finds what the plain
+    alternation finds."""
+    plain = re.compile(r"[\d@＠﹫]|[.:．：](?!\s)")
+    rng = random.Random(3)
+    alphabet = list("ab .:\n1@．：x\t٣")
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        found, expected = _TRIGGER.search(text), plain.search(text)
+        assert (found and found.start()) == (expected and expected.start()), repr(text)
+
+
+def test_prose_deltas_go_out_through_the_learnt_envelope(
+    make_guard: Callable[..., Guard], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pii hold-back changes almost every 8-character delta of prose (the word being
+    written waits for the next one): the stream filter must still learn the delta's
+    envelope from such an event, or it parses and re-serialises every event's JSON
+    (``strict`` streamed 0.37x the default's throughput)."""
+    from bench.streaming import openai_events
+    from guard.formats import _stream, get
+
+    parsed = []
+    original = _stream.event_payload
+
+    def counting(data: str | None) -> object:
+        parsed.append(data)
+        return original(data)
+
+    monkeypatch.setattr(_stream, "event_payload", counting)
+    guard = make_guard(PII)
+    text = "The quick brown fox jumps over the lazy dog. " * 12
+    fmt = get("openai.chat")
+    body = b'{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+    stream = fmt.stream_filter(fmt.parse_request(body), guard)
+    for event in openai_events(text):
+        stream.feed(event)
+    stream.close()
+    assert stream.reply.text == text
+    assert len(parsed) < 10, f"{len(parsed)} of {len(openai_events(text))} events parsed"

@@ -1,0 +1,126 @@
+"""How much of a streamed text the ``pii`` check holds back: what an entity still being
+written could extend (the last token, the groups of a number written in groups before
+it, and a token glued to the first of them).
+
+A stream asks on every delta, so the common case (an ASCII word at the end) is settled
+by C string methods; the rest by a walk back over the last tokens.
+"""
+
+from __future__ import annotations
+
+import re
+
+#: The longest text a stream holds back for a pending entity (a longer URL split
+#: across chunks may be released in part).
+_MAX_HOLD = 256
+#: Characters the detector never sees (format controls): they are inside a token.
+_INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+_LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*$")
+_GROUP = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]{{1,24}}")
+_GROUP_TAIL = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]+$")
+#: In an ASCII last token, what only :func:`holdback`'s walk can judge: a digit
+#: (a number may go on), or a capital in its last four characters (``DE``, ``NHS``: a
+#: group of a number written in groups).
+_NOT_PLAIN_WORD = re.compile(r"[0-9]|[A-Z][^A-Z]{0,3}\Z|\A[^A-Za-z]*\Z")
+#: A token of number separators only (the start of a group being written).
+_SEPARATORS = re.compile(rf"[()+\-.·/{_INVISIBLE}]+")
+#: How much of the window's end the fast path of :func:`holdback` reads.
+_FAST_TAIL = 64
+
+
+def holdback(text: str, *, ner: bool) -> int:
+    """The trailing characters an entity still being written could extend: the last
+    token, and the groups before it when they could be one number written in groups
+    (``+1 415 555``, ``DE89 3704``, ``4 2 4 2``); with NER, the last three words.
+
+    A stream calls this on every delta: an ASCII word (no digit, no capital near its
+    end) at the end of the text is settled by C string methods on the last
+    characters (~0.3 us); anything else takes the walk (:func:`holdback_walk`).
+    """
+    if ner:
+        return holdback_walk(text, ner=ner)
+    # The common case first: an ASCII word (being written, or done and followed by
+    # one space) after a space, not a short capitalised group.
+    space = text.rfind(" ")
+    word = text[space + 1 :]
+    if not word and space > 0:
+        word = text[text.rfind(" ", 0, space) + 1 : space]
+    if (
+        len(word) <= _FAST_TAIL
+        and word.isalpha()
+        and word.isascii()
+        and not (len(word) <= 4 and word.isupper())  # ``DE``, ``NHS``: a group
+    ):
+        return len(word) if space < len(text) - 1 else 0
+    tail = text[-_FAST_TAIL:]
+    body = tail.rstrip(" \t")
+    spaces = len(tail) - len(body)
+    if spaces > 2:
+        return 0  # a wide gap: nothing continues across it
+    words = body.rsplit(None, 1)
+    if not words or (len(words[-1]) == len(body) and len(tail) < len(text)):
+        return holdback_walk(text, ner=ner)  # no token, or one that may begin before the tail
+    word = words[-1]
+    if body[-1].isspace():
+        return 0  # a line break: nothing continues across it
+    if not word.isascii() or _NOT_PLAIN_WORD.search(word) is not None:
+        return holdback_walk(text, ner=ner)
+    # A word still being written is held whole (an e-mail or URL may begin with it);
+    # a finished one, followed by one or two spaces, is no group of a number.
+    return 0 if spaces else len(word)
+
+
+def holdback_walk(text: str, *, ner: bool) -> int:
+    """:func:`holdback` by walking back over the last tokens."""
+    end = len(text)
+    limit = max(0, end - _MAX_HOLD)
+    hold_from = position = end
+    count = 0
+    while position > limit:
+        gap = position
+        while gap > limit and text[gap - 1] in " \t" and position - gap < 2:
+            gap -= 1
+        if gap == limit or text[gap - 1].isspace():
+            break  # a line break or a wide gap: nothing continues across it
+        start = gap
+        while start > limit and not text[start - 1].isspace():
+            start -= 1
+        if count == 0 and gap == end:
+            # The last token, nothing after it yet: any of it may still grow.
+            hold_from = start
+        tail = _GROUP_TAIL.search(text, start, gap)
+        group = tail is not None and (
+            _is_group(tail.group())
+            # Separators still being written (``-`` before ``555``) may begin a group.
+            or (count == 0 and gap == end and _SEPARATORS.fullmatch(tail.group()) is not None)
+        )
+        if ner and count < 3:
+            hold_from = start
+        elif group and tail is not None:
+            # A piece of a number written in groups (``DE89`` in ``https://DE89``,
+            # ``943`` in ``,943``) may go on after the space.
+            hold_from = min(hold_from, tail.start())
+            if tail.start() > start:
+                # Something else is glued before it: no earlier group counts, but
+                # the token it is glued to is held too — an entity there (a URL
+                # ending in ``,943``) may lose to the number now and win once the
+                # number changes, so it must not be released before the number.
+                hold_from = min(hold_from, start)
+                break
+        else:
+            # A long token: a number may still begin at its last run of digits
+            # (``-555-1234`` + `` 4111 ...``); an e-mail or URL was held above.
+            run = _LAST_RUN.search(text, start, gap)
+            if run is not None and len(run.group()) <= 24:
+                hold_from = min(hold_from, run.start())
+            break
+        position = start
+        count += 1
+    return end - hold_from
+
+
+def _is_group(token: str) -> bool:
+    """A short piece of a number written in groups (digits, or IBAN-style capitals)."""
+    return _GROUP.fullmatch(token) is not None and (
+        any(c.isdigit() for c in token) or (token.isupper() and len(token) <= 4)
+    )
