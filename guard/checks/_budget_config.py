@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from guard.checks._budget_ledger import Hold
-from guard.types import Verdict
+from guard.checks._budget_ledger import Counter, Hold
+from guard.types import Action, Finding, Verdict
 
 
 class BudgetConfig(BaseModel):
@@ -70,3 +70,29 @@ class CallHold:
     price_cache_write: int = 0
     streamed_tokens: int = 0
     cut: bool = False
+
+
+def exceeded_verdict(check: str, short: Counter, now: float) -> BudgetVerdict:
+    """The 429 of a call that ``short``'s budget cannot afford, saying when it resets."""
+    resets = short.resets_at
+    when = "never resets (window: none)"
+    if resets is not None:
+        when = f"resets in {round(resets - now)} s"
+    reason = f"budget '{short.budget}' ({short.scope} scope) is used up; it {when}"
+    finding = Finding(check, "budget_exceeded", action=Action.BLOCK, rule=short.budget)
+    return BudgetVerdict(
+        check, Action.BLOCK, (finding,), reason=reason, status=429,
+        code="budget_exceeded", retry_after=None if resets is None else max(resets - now, 1.0),
+        budget=short.budget, scope=short.scope, resets_at=resets,
+    )  # fmt: skip
+
+
+def unknown_model_verdict(check: str, budget: str) -> Verdict:
+    """The 400 of a call whose model has no price, from a budget that refuses those."""
+    reason = (
+        f"budget '{budget}' cannot price this request's model (not in the price table);"
+        " add it to the prices file or set on_unknown_model: default_price"
+    )
+    finding = Finding(check, "unknown_model", action=Action.BLOCK, rule=budget)
+    return Verdict(check, Action.BLOCK, (finding,), reason=reason, status=400,
+                   code="budget_unknown_model")  # fmt: skip

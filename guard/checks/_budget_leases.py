@@ -137,6 +137,19 @@ class LeaseBook:
         granted = await self.store.reserve(key, amount, limit, ttl, hold)
         return granted  # type: ignore[no-any-return]
 
+    def carve_now(self, key: str, amount: int) -> Carved | None:
+        """Carve ``amount`` from the lease lending on ``key`` if it has the room, without
+        waiting for anything (``None``: :meth:`reserve` must take a lease or reserve)."""
+        lease = self._lending.get(key)
+        if (
+            lease is None
+            or lease.free < amount
+            or time.monotonic() - lease.started >= LEASE_SECONDS
+            or self.closed
+        ):
+            return None
+        return self._carve(lease, amount)
+
     def _carve(self, lease: _Lease, amount: int) -> Carved:
         lease.outstanding += amount
         lease.carved_since_flush = True
@@ -146,12 +159,20 @@ class LeaseBook:
         """Spend ``actual`` in the lease; return the counter's value as far as this
         process knows (last written value plus its own unwritten spend), ``None`` before
         its first write."""
+        self.spend(carved, actual)
+        if self.closed:  # a call that outlived the shutdown flush: write it now
+            await self._write(carved.lease)
+        return self.known_value(carved.lease.reservation.key)
+
+    def spend(self, carved: Carved, actual: int) -> None:
+        """Spend ``actual`` in the lease, in memory (the next flush writes it; after
+        :meth:`close`, only :meth:`settle` writes)."""
         lease = carved.lease
         lease.outstanding -= carved.amount
         lease.spent += actual
-        key = lease.reservation.key
-        if self.closed:  # a call that outlived the shutdown flush: write it now
-            await self._write(lease)
+
+    def known_value(self, key: str) -> int | None:
+        """The counter's value as far as this process knows (see :meth:`settle`)."""
         written = self._values.get(key)
         if written is None:
             return None

@@ -79,6 +79,12 @@ class Hold:
     #: The counter's remaining room after settling (for the remaining-budget gauge).
     remaining: float | None = None
 
+    def note_value(self, value: int) -> None:
+        """The counter's value after settling: set :attr:`remaining` from it."""
+        counter = self.counter
+        remaining = max(counter.limit - value, 0)
+        self.remaining = remaining / 1e9 if counter.unit == "usd" else float(remaining)
+
 
 class Ledger:
     """Budget operations on one store (async face)."""
@@ -94,6 +100,11 @@ class Ledger:
     def now(self) -> float:
         """Wall time (the store's clock in tests)."""
         return float(self.clock())
+
+    @staticmethod
+    def opened(store: Any) -> bool:
+        """Budgets opened ``store`` already (see :meth:`ensure_open`)."""
+        return store in Ledger._opened
 
     async def ensure_open(self) -> None:
         """Open the store on first use (a Guard built with a URL); idempotent."""
@@ -190,5 +201,52 @@ class Ledger:
                     continue  # not known before the lease's first write
             else:
                 value = await self.store.settle(reservation, actual)
-            remaining = max(counter.limit - value, 0)
-            held.remaining = remaining / 1e9 if counter.unit == "usd" else float(remaining)
+            held.note_value(value)
+
+
+def carve_all(
+    book: LeaseBook, counters: list[Counter], input_tokens: int, tokens: int
+) -> list[Hold] | None:
+    """Carve a call's reservation on every counter from the leases ``book`` lends now, in
+    memory: the holds, or ``None`` (nothing held) when one counter has no such room —
+    then :meth:`Ledger.reserve` takes leases, clamps or refuses, as it always does."""
+    holds: list[Hold] = []
+    for counter in counters:
+        carved = None
+        if counter.scope != "request":
+            carved = book.carve_now(counter.key, counter.amount(input_tokens, tokens))
+        if carved is None:
+            release_carved(holds)
+            return None
+        holds.append(Hold(counter, carved))
+    return holds
+
+
+def carved_in_open_leases(holds: list[Hold]) -> bool:
+    """Every hold was carved from a lease of a book still open (settled in memory)."""
+    for held in holds:
+        reservation = held.reservation
+        if not isinstance(reservation, Carved) or reservation.book.closed:
+            return False
+    return True
+
+
+def release_carved(holds: list[Hold]) -> None:
+    """:meth:`Ledger.release` of holds carved from leases (in memory)."""
+    for held in holds:
+        carved: Any = held.reservation
+        carved.book.release(carved)
+
+
+def settle_carved(
+    holds: list[Hold], input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0
+) -> None:
+    """:meth:`Ledger.settle` of holds carved from open leases (see
+    :func:`carved_in_open_leases`), in memory: the next flush writes the spend."""
+    for held in holds:
+        carved: Any = held.reservation
+        counter = held.counter
+        carved.book.spend(carved, counter.spent(input_tokens, output_tokens, cached, written))
+        value = carved.book.known_value(counter.key)
+        if value is not None:  # not known before the lease's first write
+            held.note_value(value)

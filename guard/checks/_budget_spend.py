@@ -69,7 +69,7 @@ class CallSpender:
             used_in, used_out = hold.input_tokens, hold.output_tokens
         holds, hold.holds = hold.holds, []
         await Ledger(self.store, self.check.clock).settle(holds, used_in, used_out)
-        self.check._record_spend(holds, hold, used_in, used_out)
+        self.check.metrics.spend(holds, hold, used_in, used_out)
 
     async def release(self, hold: CallHold) -> None:
         """Drop the hold (the model was never asked)."""

@@ -18,6 +18,9 @@ A policy's ``budgets:`` become one check, ``budget``, at the input stage:
 
 In the proxy, reservations come from per-process leases (:mod:`._budget_leases`):
 one store reservation serves many calls, so a call costs no store write of its own.
+A call its lease has room for is reserved and settled in memory, synchronously (the
+check returns a plain verdict, ``finish`` returns nothing to await): that keeps a
+budgeted call within a few microseconds of an unbudgeted one.
 
 Amounts in the store are integers: nano-dollars, tokens, requests. A store failure is
 an error of this check, decided by ``on_error`` (fail closed by default) and counted.
@@ -25,19 +28,38 @@ an error of this check, decided by ``on_error`` (fail closed by default) and cou
 
 from __future__ import annotations
 
+import inspect
 import logging
+import time
+from collections.abc import Awaitable
 from typing import Any
 
-from guard.checks._budget_config import BudgetConfig, BudgetVerdict, CallHold
+from guard.checks._budget_config import (
+    BudgetConfig,
+    BudgetVerdict,
+    CallHold,
+    exceeded_verdict,
+    unknown_model_verdict,
+)
 from guard.checks._budget_counters import CounterCache
-from guard.checks._budget_ledger import Counter, Hold, Ledger
+from guard.checks._budget_leases import leases_for
+from guard.checks._budget_ledger import (
+    Counter,
+    Hold,
+    Ledger,
+    carve_all,
+    carved_in_open_leases,
+    release_carved,
+    settle_carved,
+)
+from guard.checks._budget_metrics import BudgetMetrics
 from guard.checks._budget_spend import CallSpender
-from guard.checks._prices import NANO_PER_USD, PriceTable
+from guard.checks._prices import PriceTable
 from guard.checks._tokens import input_token_bound, text_token_bound
 from guard.checks.base import CallEnd, Capabilities, CheckContext
 from guard.patches import EnsureStreamUsage, SetMaxTokens
 from guard.stores.base import StoreError
-from guard.types import Action, Call, Finding, Reply, Verdict
+from guard.types import Action, Call, Reply, Verdict
 
 __all__ = ["BudgetCheck", "BudgetConfig", "BudgetVerdict"]
 
@@ -62,65 +84,103 @@ class BudgetCheck:
     def __init__(self, budgets: list[BudgetConfig], prices: PriceTable | None = None) -> None:
         self.budgets = budgets
         self.prices = prices or PriceTable.shipped()
-        self.telemetry: Any = None  # set by the engine (guard.telemetry.Telemetry)
+        self.metrics = BudgetMetrics()
         self.clock: Any = None  # tests inject a clock; default: the store's
-        self._metrics: dict[tuple[str, ...], Any] = {}
         self._built = CounterCache(HOLD_SECONDS)
+        #: Per wire format: does the provider bill it (not token counting)?
+        self._bills: dict[str, bool] = {}
+
+    @property
+    def telemetry(self) -> Any:
+        """The metrics catalogue counted into (set by the engine)."""
+        return self.metrics.telemetry
+
+    @telemetry.setter
+    def telemetry(self, telemetry: Any) -> None:
+        self.metrics.telemetry = telemetry
 
     # -- the input stage: reserve --------------------------------------------------------
 
-    async def input(self, call: Call, ctx: CheckContext) -> Verdict:
-        """Reserve for this call on every budget; clamp, or refuse with a 429."""
-        if ctx.store is None:
+    def input(self, call: Call, ctx: CheckContext) -> Verdict | Awaitable[Verdict]:
+        """Reserve for this call on every budget; clamp, or refuse with a 429. From the
+        process's leases in memory when they have room (a plain verdict), else in the
+        store (an awaitable)."""
+        store = ctx.store
+        if store is None:
             raise RuntimeError("budgets need a state store (Guard(store=...))")
-        try:
-            return await self._reserve(call, ctx)
-        except StoreError:
-            # Counted here; the check's failure then follows on_error (closed by default).
-            self._store_failed(ctx)
-            raise
-
-    def _store_failed(self, ctx: CheckContext) -> None:
-        self._count_store_error(getattr(ctx.store, "kind", "unknown"))
-
-    def _count_store_error(self, kind: str) -> None:
-        if self.telemetry is not None:
-            self.telemetry.store_errors.labels(kind).inc()
-
-    async def _reserve(self, call: Call, ctx: CheckContext) -> Verdict:
-        from guard import formats
-
-        if not getattr(formats.get(call.format), "checks_reply", True):
+        if not self._billed(call.format):
             # Token counting (count_tokens, input_tokens): the provider bills nothing.
             return Verdict(self.name, Action.ALLOW)
-        ledger = Ledger(ctx.store, self.clock)
-        await ledger.ensure_open()
-        if ledger.leases is not None and ledger.leases.on_store_error is None:
-            kind = getattr(ctx.store, "kind", "unknown")  # not ctx: it holds the call's text
-            ledger.leases.on_store_error = lambda: self._count_store_error(kind)
-        now = ledger.now()
+        priced = self._price(call)
+        if isinstance(priced, Verdict):
+            return priced
+        state, wanted = priced
+        book = leases_for(store)
+        if book is not None and Ledger.opened(store):
+            counters = self._counters(call, float((self.clock or time.time)()), state)
+            holds = carve_all(book, counters, state.input_tokens, wanted)
+            if holds is not None:
+                return self._granted(call, ctx, state, wanted, holds)
+        return self._reserve(call, ctx, state, wanted)
+
+    def _billed(self, format_name: str) -> bool:
+        billed = self._bills.get(format_name)
+        if billed is None:
+            from guard import formats
+
+            billed = self._bills[format_name] = bool(
+                getattr(formats.get(format_name), "checks_reply", True)
+            )
+        return billed
+
+    def _price(self, call: Call) -> Verdict | tuple[CallHold, int]:
+        """The call's prices and input bound, and the output tokens it asks for; a
+        refusal when its model has no price and a budget refuses such models."""
         price = self.prices.lookup(call.model)
         state = CallHold(model_label=price.model if price else "other")
         if price is None:
             refusing = [b for b in self.budgets if b.on_unknown_model == "refuse"]
             if refusing or self.prices.default is None:
-                return self._refuse_unknown(refusing[0].name if refusing else self.budgets[0].name)
+                name = refusing[0].name if refusing else self.budgets[0].name
+                return unknown_model_verdict(self.name, name)
             price = self.prices.default
         state.price_in, state.price_out = price.input, price.output
         state.price_cached, state.price_cache_write = price.cached_input, price.cache_write
         state.input_tokens = input_token_bound(call)
         wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
-        counters = [
-            c for budget in self.budgets for c in self._built.counters(budget, call, now, state)
-        ]
-        granted, short = await ledger.reserve(
-            counters, state.input_tokens, wanted, MIN_REPLY_TOKENS, HOLD_SECONDS
-        )
+        return state, wanted
+
+    def _counters(self, call: Call, now: float, state: CallHold) -> list[Counter]:
+        return [c for b in self.budgets for c in self._built.counters(b, call, now, state)]
+
+    async def _reserve(self, call: Call, ctx: CheckContext, state: CallHold, want: int) -> Verdict:
+        ledger = Ledger(ctx.store, self.clock)
+        try:
+            await ledger.ensure_open()
+            if ledger.leases is not None and ledger.leases.on_store_error is None:
+                kind = getattr(ctx.store, "kind", "unknown")  # not ctx: it holds the call's text
+                ledger.leases.on_store_error = lambda: self.metrics.store_error(kind)
+            now = ledger.now()
+            counters = self._counters(call, now, state)
+            granted, short = await ledger.reserve(
+                counters, state.input_tokens, want, MIN_REPLY_TOKENS, HOLD_SECONDS
+            )
+        except StoreError:
+            # Counted here; the check's failure then follows on_error (closed by default).
+            self._store_failed(ctx)
+            raise
         if granted is None:
             assert short is not None
-            self._count("refusals", short.budget)
-            return self._refuse(short, now)
+            self.metrics.count("refusals", short.budget)
+            return exceeded_verdict(self.name, short, now)
         tokens, holds = granted
+        return self._granted(call, ctx, state, tokens, holds)
+
+    def _granted(
+        self, call: Call, ctx: CheckContext, state: CallHold, tokens: int, holds: list[Hold]
+    ) -> Verdict:
+        """The call holds ``holds`` for ``tokens`` output tokens: clamp when that is less
+        than it asked for."""
         state.holds, state.output_tokens = holds, tokens
         ctx.private(self.name)["call"] = state
         ctx.meters.append(_Meter(self, state))
@@ -130,10 +190,13 @@ class BudgetCheck:
             patches.append(SetMaxTokens(tokens))
             ctx.response_headers["x-guardwire-max-tokens-clamped"] = str(tokens)
             for budget in self.budgets:
-                self._count("clamps", budget.name)
+                self.metrics.count("clamps", budget.name)
         if call.stream:
             patches.append(EnsureStreamUsage())
         return Verdict(self.name, Action.ALLOW, patches=tuple(patches))
+
+    def _store_failed(self, ctx: CheckContext) -> None:
+        self.metrics.store_error(getattr(ctx.store, "kind", "unknown"))
 
     def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
         return Verdict(self.name, Action.ALLOW)
@@ -149,39 +212,29 @@ class BudgetCheck:
                 self._store_failed(ctx)
                 raise
         ctx.meters[:] = [m for m in ctx.meters if getattr(m, "check", None) is not self]
-        return await self.input(call, ctx)
-
-    def _refuse(self, short: Counter, now: float) -> Verdict:
-        resets = short.resets_at
-        when = (
-            "never resets (window: none)"
-            if resets is None
-            else f"resets in {round(resets - now)} s"
-        )
-        reason = f"budget '{short.budget}' ({short.scope} scope) is used up; it {when}"
-        finding = Finding(self.name, "budget_exceeded", action=Action.BLOCK, rule=short.budget)
-        return BudgetVerdict(
-            self.name, Action.BLOCK, (finding,), reason=reason, status=429,
-            code="budget_exceeded", retry_after=None if resets is None else max(resets - now, 1.0),
-            budget=short.budget, scope=short.scope, resets_at=resets,
-        )  # fmt: skip
-
-    def _refuse_unknown(self, budget: str) -> Verdict:
-        reason = (
-            f"budget '{budget}' cannot price this request's model (not in the price table);"
-            " add it to the prices file or set on_unknown_model: default_price"
-        )
-        finding = Finding(self.name, "unknown_model", action=Action.BLOCK, rule=budget)
-        return Verdict(self.name, Action.BLOCK, (finding,), reason=reason, status=400,
-                       code="budget_unknown_model")  # fmt: skip
+        verdict = self.input(call, ctx)
+        return await verdict if inspect.isawaitable(verdict) else verdict
 
     # -- the end of the call: settle ------------------------------------------------------
 
-    async def finish(self, ctx: CheckContext, end: CallEnd) -> None:
-        """Settle (or release) what the call still holds; runs once on every exit path."""
+    def finish(self, ctx: CheckContext, end: CallEnd) -> Awaitable[None] | None:
+        """Settle (or release) what the call still holds; runs once on every exit path.
+        In memory when it holds room carved from open leases, else in the store."""
         state: CallHold | None = ctx.private(self.name).get("call")
         if state is None or not state.holds:
-            return
+            return None
+        if carved_in_open_leases(state.holds):
+            holds, state.holds = state.holds, []
+            used = self._used(end, holds, state)
+            if used is None:
+                release_carved(holds)
+            else:
+                settle_carved(holds, *used)
+                self.metrics.spend(holds, state, *used)
+            return None
+        return self._finish_in_store(ctx, end, state)
+
+    async def _finish_in_store(self, ctx: CheckContext, end: CallEnd, state: CallHold) -> None:
         try:
             await self._settle(ctx, end, state)
         except StoreError as exc:
@@ -192,81 +245,31 @@ class BudgetCheck:
     async def _settle(self, ctx: CheckContext, end: CallEnd, state: CallHold) -> None:
         ledger = Ledger(ctx.store, self.clock)
         holds, state.holds = state.holds, []
+        used = self._used(end, holds, state)
+        if used is None:
+            await ledger.release(holds)
+            return
+        await ledger.settle(holds, *used)
+        self.metrics.spend(holds, state, *used)
+
+    def _used(
+        self, end: CallEnd, holds: list[Hold], state: CallHold
+    ) -> tuple[int, int, int, int] | None:
+        """What the call used: input, output, cached and cache-written input tokens;
+        ``None`` when it never reached a model that charged for it (release)."""
         if end.attempts == 0 and end.outcome in ("blocked", "upstream_error") and end.status != 504:
-            await ledger.release(holds)  # never reached a model that charged for it
-            return
+            return None
         usage = end.usage
-        cached = written = 0
         if usage is not None and (usage.input_tokens or usage.output_tokens):
-            used_in, used_out = usage.input_tokens, usage.output_tokens
-            cached, written = usage.cached_input_tokens, usage.cache_write_tokens
-        else:
-            # No usage: the input bound and what streamed (or the whole reservation).
-            used_in = state.input_tokens
-            streamed = min(state.streamed_tokens, state.output_tokens)
-            used_out = streamed or state.output_tokens
-            for budget in {h.counter.budget for h in holds}:
-                self._count("estimated", budget)
-        await ledger.settle(holds, used_in, used_out, cached, written)
-        self._record_spend(holds, state, used_in, used_out, cached, written)
-
-    def _record_spend(
-        self,
-        holds: list[Hold],
-        state: CallHold,
-        used_in: int,
-        used_out: int,
-        cached: int = 0,
-        written: int = 0,
-    ) -> None:
-        telemetry = self.telemetry
-        if telemetry is None:
-            return
-        plain = max(used_in - cached - written, 0)
-        nano = (
-            plain * state.price_in + cached * state.price_cached
-            + written * state.price_cache_write + used_out * state.price_out
-        )  # fmt: skip
-        usd = nano / NANO_PER_USD
+            return (
+                usage.input_tokens, usage.output_tokens,
+                usage.cached_input_tokens, usage.cache_write_tokens,
+            )  # fmt: skip
+        # No usage: the input bound and what streamed (or the whole reservation).
+        streamed = min(state.streamed_tokens, state.output_tokens)
         for budget in {h.counter.budget for h in holds}:
-            spend, tokens_in, tokens_out = self._children(budget, state.model_label)
-            spend.inc(usd)
-            tokens_in.inc(used_in)
-            tokens_out.inc(used_out)
-        for hold in holds:
-            if hold.remaining is not None:
-                counter = hold.counter
-                key = ("remaining", counter.budget, counter.unit)
-                gauges = self._metrics.get(key)
-                if gauges is None:
-                    labels = (counter.budget, counter.unit)
-                    limit = counter.limit / 1e9 if counter.unit == "usd" else float(counter.limit)
-                    gauges = self._metrics[key] = telemetry.budget_remaining.labels(*labels)
-                    # The limit beside it, for alerts on the share left (set once).
-                    telemetry.budget_limit.labels(*labels).set(limit)
-                gauges.set(hold.remaining)
-
-    def _children(self, budget: str, model: str) -> Any:
-        # labels() costs microseconds; the label sets are closed (budgets x price models).
-        key = ("spend", budget, model)
-        children = self._metrics.get(key)
-        if children is None:
-            telemetry = self.telemetry
-            children = self._metrics[key] = (
-                telemetry.budget_spend_usd.labels(budget, model),
-                telemetry.budget_tokens.labels(budget, model, "input"),
-                telemetry.budget_tokens.labels(budget, model, "output"),
-            )
-        return children
-
-    def _count(self, what: str, budget: str) -> None:
-        if self.telemetry is None:
-            return
-        key = (what, budget)
-        child = self._metrics.get(key)
-        if child is None:
-            child = self._metrics[key] = getattr(self.telemetry, f"budget_{what}").labels(budget)
-        child.inc()
+            self.metrics.count("estimated", budget)
+        return state.input_tokens, streamed or state.output_tokens, 0, 0
 
 
 class _Meter:
@@ -288,5 +291,5 @@ class _Meter:
             return None
         state.cut = True
         for budget in {h.counter.budget for h in state.holds}:
-            self.check._count("cutoffs", budget)
+            self.check.metrics.count("cutoffs", budget)
         return "the reply reached the budget's reservation (max_tokens) and was cut"

@@ -31,7 +31,8 @@ _MAX_TOKENS = {
 
 
 def apply_patches(call: Call, patches: Sequence[Patch]) -> Patched:
-    """Write ``patches`` into ``call.raw`` (the body is then re-serialised)."""
+    """Write ``patches`` into ``call.raw`` (the body is then re-serialised, except where
+    the applier kept ``call.body`` in step itself)."""
     done = Patched()
     raw = call.raw
     for patch in patches:
@@ -40,7 +41,8 @@ def apply_patches(call: Call, patches: Sequence[Patch]) -> Patched:
             done.skipped.append(patch)
             continue
         done.applied.append(patch)
-        call.body = b""
+        if applier not in _KEEPS_BODY:
+            call.body = b""
     return done
 
 
@@ -50,7 +52,19 @@ def _max_tokens(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> b
     name = present[0] if present else fields[0]
     current = raw.get(name)
     tokens = patch.tokens if not isinstance(current, int) else min(current, patch.tokens)
-    raw[name] = tokens
+    if current != tokens:
+        absent = name not in raw
+        raw[name] = tokens
+        # A budget's clamp on a body nothing else changed: the field goes in front of the
+        # body as received, not a re-encode of it all (~15 % of a budgeted call's cost).
+        # Only for a field the body lacks: an existing one may sit anywhere in it.
+        brace = call.body.find(b"{") if absent and len(raw) > 1 else -1
+        head = call.body[:brace]
+        if brace >= 0 and not head.strip(b" \t\r\n"):
+            field = f'{head.decode()}{{"{name}":{tokens},'.encode()
+            call.body = field + call.body[brace + 1 :]
+        else:
+            call.body = b""
     call.max_tokens = tokens
     return True
 
@@ -156,6 +170,8 @@ def _keep_tools(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> b
 
 
 _Applier = Callable[[Call, dict[str, Any], Any, Patched], bool]
+#: Appliers that keep ``call.body`` in step with ``call.raw`` themselves.
+_KEEPS_BODY: frozenset[_Applier] = frozenset({_max_tokens})
 _APPLIERS: dict[tuple[str, type], _Applier] = {
     ("openai.chat", SetMaxTokens): _max_tokens,
     ("openai.chat", EnsureStreamUsage): _stream_usage,
