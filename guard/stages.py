@@ -95,16 +95,19 @@ def _resolve(decision: Decision, checks: Sequence[Check], ctx: CheckContext) -> 
     """Merge the enforced edits into the segment texts; collect the enforced patches."""
     if not any(v.edits or v.patches for v in decision.verdicts):
         return StageResult(decision, [])  # nothing to write (the common case)
-    texts = [s.text for s in ctx.segments]
-    result = StageResult(decision, texts)
+    result = StageResult(decision, [])
+    segments = len(ctx.segments)
     by_segment: dict[int, list[Edit]] = {}
     for check, verdict in zip(checks, decision.verdicts, strict=True):
         if verdict.shadow or getattr(check, "shadow", False):
             continue
         for edit in verdict.edits:
-            if 0 <= edit.segment < len(texts):
+            if 0 <= edit.segment < segments:
                 by_segment.setdefault(edit.segment, []).append(edit)
         result.patches.extend(verdict.patches)
+    if not by_segment:
+        return result  # patches only (a budget's clamp): no text to copy
+    texts = result.texts = [s.text for s in ctx.segments]
     for number, edits in by_segment.items():
         texts[number] = apply_edits(texts[number], edits)
         result.edited = True

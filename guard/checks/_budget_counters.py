@@ -31,6 +31,8 @@ class CounterCache:
         self.hold_seconds = hold_seconds
         self._windows: dict[tuple[str, str | None], tuple[float, str, float | None]] = {}
         self._built: dict[tuple[Any, ...], tuple[float, list[Counter]]] = {}
+        #: Identities hashed for keys (a hash per call costs more than the lookup).
+        self._scopes: dict[str | None, str] = {}
 
     def counters(
         self, budget: BudgetConfig, call: Call, now: float, state: CallHold
@@ -110,4 +112,10 @@ class CounterCache:
         if budget.scope == "model":
             return state.model_label
         value = {"key": caller.key_id, "tenant": caller.tenant, "session": caller.session}
-        return scope_value(value[budget.scope])
+        given = value[budget.scope]
+        hashed = self._scopes.get(given)
+        if hashed is None:
+            if len(self._scopes) >= COUNTERS_KEPT:
+                self._scopes.clear()
+            hashed = self._scopes[given] = scope_value(given)
+        return hashed

@@ -183,7 +183,8 @@ class BudgetCheck:
         than it asked for."""
         state.holds, state.output_tokens = holds, tokens
         ctx.private(self.name)["call"] = state
-        ctx.meters.append(_Meter(self, state))
+        if call.stream:  # only streams are metered (a complete reply reports usage)
+            ctx.meters.append(_Meter(self, state))
         ctx.spender = CallSpender(self, call, ctx.store, HOLD_SECONDS)  # e.g. a judge's use
         patches: list[Any] = []
         if call.max_tokens is None or tokens < call.max_tokens:
