@@ -21,6 +21,8 @@ from guard.types import Call
 COUNTERS_REUSED_FOR = 60.0
 #: At most this many (budget, scope, window, model) counter sets are kept for reuse.
 COUNTERS_KEPT = 4096
+#: The caller's field a scope counts by.
+_IDENTITY = {"key": "key_id", "tenant": "tenant", "session": "session"}
 
 
 class CounterCache:
@@ -111,8 +113,7 @@ class CounterCache:
             return "-"
         if budget.scope == "model":
             return state.model_label
-        value = {"key": caller.key_id, "tenant": caller.tenant, "session": caller.session}
-        given = value[budget.scope]
+        given = getattr(caller, _IDENTITY[budget.scope])
         hashed = self._scopes.get(given)
         if hashed is None:
             if len(self._scopes) >= COUNTERS_KEPT:

@@ -74,7 +74,7 @@ class _Lease:
         return self.held - self.outstanding - self.spent
 
 
-@dataclass(frozen=True, eq=False, slots=True)
+@dataclass(eq=False, slots=True)
 class Carved:
     """A call's reservation carved out of a lease (settled into the lease)."""
 

@@ -38,7 +38,9 @@ def input_token_bound(call: Call) -> int:
         return len(call.body) + REPLY_PRIMING
     body = call.body or _encode(raw)
     messages = _count_messages(raw)
-    images = _count_images(raw)
+    # Every image part's type names "image"; a body without that word (nor a \u escape
+    # that could spell it) has none, and the walk over every node is skipped.
+    images = _count_images(raw) if b"image" in body or b"\\u" in body else 0
     tools = TOOL_PROMPT if _has_tools(raw) else 0
     return len(body) + messages * MESSAGE_FRAMING + images * IMAGE_TOKENS + tools + REPLY_PRIMING
 

@@ -164,3 +164,17 @@ def _window() -> str:
     from guard.checks._windows import window_bounds
 
     return window_bounds("day", time.time(), None)[0]
+
+
+@pytest.mark.parametrize("kind", ["image_url", "\\u0069mage_url"])
+def test_an_image_part_is_bounded_also_when_its_type_is_escaped(kind: str) -> None:
+    """Bodies without the word "image" skip the walk over every node; an escaped type
+    must not slip past that shortcut (the bound would miss the image's tokens)."""
+    from guard.checks._tokens import IMAGE_TOKENS, input_token_bound
+
+    part = '{"type":"KIND","KIND":{"url":"data:,x"}}'.replace("KIND", kind)
+    body = '{"model":"gpt-4o-mini","messages":[{"role":"user","content":[PART]}]}'
+    call = CHAT.parse_request(body.replace("PART", part).encode(), Caller())
+    assert input_token_bound(call) >= IMAGE_TOKENS
+    plain = CHAT.parse_request(_body(), Caller())
+    assert input_token_bound(plain) < IMAGE_TOKENS
