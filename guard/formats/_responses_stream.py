@@ -69,6 +69,8 @@ class ResponsesStreamFilter(EventFilter):
         self._ids: dict[int, str] = {}
         self._types: dict[int, str] = {}
         self._sequence = 0
+        #: The terminal event's payload while tool calls may still be held.
+        self._held_terminal: dict[str, Any] | None = None
 
     has_terminal = True
 
@@ -80,13 +82,30 @@ class ResponsesStreamFilter(EventFilter):
         if self.session is None:  # buffer mode: the whole response is rendered at the end
             self.assembly.add(payload)
             return True
+        if self.gate is not None:
+            # Tool calls may still be held: the response is rewritten once every one of
+            # them is decided (a stripped one leaves its output list), in finish_terminal.
+            self._held_terminal = payload
+            return True
+        self._rewrite_terminal(event, payload)
+        return True
+
+    def finish_terminal(self, event: Event) -> None:
+        """Rewrite the terminal event held behind the tool-call gate, now that every
+        tool call is decided."""
+        payload, self._held_terminal = self._held_terminal, None
+        if payload is not None:
+            self._rewrite_terminal(event, payload)
+
+    def _rewrite_terminal(self, event: Event, payload: dict[str, Any]) -> None:
+        """``event.raw`` becomes the extra deltas that end every open text stream and the
+        event rewritten from the assembly (without the stripped tool calls)."""
         if self.gate is not None and self.gate.stripped:
             _drop_items(payload, self.gate.stripped)
             event.raw = encode_json(payload, event.event or None)  # sent if nothing else changes
         out: list[bytes] = []
         self.forward(event, payload, out)
         event.raw = b"".join(out)
-        return True
 
     def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """The API's ``error`` event, or a chat-style ``{"error": ...}`` event.

@@ -150,6 +150,10 @@ class EventFilter:
         """True for the event that ends a complete stream."""
         return False
 
+    def finish_terminal(self, event: Event) -> None:
+        """The held terminal event is about to be decided on, every tool call decided:
+        a format whose terminal event repeats the reply rewrites ``event.raw`` now."""
+
     def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
         """If ``event`` carries nothing but text of one stream, and ``forward`` would send
         it as :meth:`forward_text` does: what it carries. (Enables envelopes.)"""
@@ -280,6 +284,8 @@ class EventFilter:
             if self.done:
                 return b"".join(out)
         mark = len(out)
+        if self._terminal is not None:
+            self.finish_terminal(self._terminal)
         self.flush(list(self._open), out)
         if self._blocked():
             del out[mark:]

@@ -332,9 +332,9 @@ def test_strip_removes_the_denied_tool_call_with_both_sdks(
         assert reply.stop_reason == stop and reply.content[0].type == "text"
     responses_tools: Any = [{"type": "function", "name": n, "parameters": {"type": "object"}}
                             for n in ("search", "send_email")]  # fmt: skip
-    # Streamed Responses strips go through the progressive tool-call gate since it
-    # landed; the openai SDK then rejects the renumbered events (reported, not fixed here).
-    for names in (["search"], []) if not stream else ():
+    # Streamed, the strip goes through the progressive tool-call gate: the SDK must
+    # accept the renumbered events (output_index, sequence_number) and the final output.
+    for names in (["search"], []):
         if stream:
             with client.responses.stream(
                 model="gpt-4o-mini", input="go", tools=responses_tools
@@ -348,6 +348,6 @@ def test_strip_removes_the_denied_tool_call_with_both_sdks(
     metrics = httpx.get(proxy.url + "/metrics").text
     assert (
         'guardwire_agent_findings_total{action="redact",check="agent",kind="agent.tool_denied"} '
-        + ("4.0" if stream else "6.0")
+        + "6.0"
         in metrics
     )

@@ -361,6 +361,40 @@ def test_responses_function_calls_pass_block_and_strip() -> None:
     assert indices <= {None, 0}
 
 
+@pytest.mark.parametrize("seed", [None, 0, 5])  # None: the whole stream in one read
+@pytest.mark.parametrize(
+    "tools", [[STRIP, GOOD], [GOOD, STRIP], [GOOD, STRIP, GOOD_TOO], [GOOD, GOOD_TOO]]
+)
+def test_responses_strip_leaves_the_kept_items_whole_however_the_bytes_arrive(
+    tools: list[tuple[str, dict[str, Any]]], seed: int | None
+) -> None:
+    # Regression: read in one piece, the terminal event was rewritten before the gate
+    # decided the held tool calls: the stripped call's arguments went out as extra deltas
+    # at its old output index, and the kept calls' arguments were doubled.
+    data = b"".join(responses_events(tools))
+    out, _ = run("openai.responses", make_guard()[0], data, seed)
+    if all(name != "strip" for name, _ in tools):
+        assert out == data
+    kept = [(name, json.dumps(arguments)) for name, arguments in tools if name != "strip"]
+    events = [json.loads(line[6:]) for line in out.split(b"\n") if line.startswith(b"data: ")]
+    assert SECRET_ARGS.encode() not in out
+    added = [(e["output_index"], e["item"]["name"], e["item"]["arguments"])
+             for e in events if e["type"] == "response.output_item.added"]  # fmt: skip
+    assert added == [(index, name, "") for index, (name, _) in enumerate(kept)]
+    deltas: dict[int, str] = {}
+    for e in events:
+        if e["type"] == "response.function_call_arguments.delta":
+            deltas[e["output_index"]] = deltas.get(e["output_index"], "") + e["delta"]
+    assert deltas == {index: arguments for index, (_, arguments) in enumerate(kept)}
+    done = [(e["output_index"], e["item"]["name"], e["item"]["arguments"])
+            for e in events if e["type"] == "response.output_item.done"]  # fmt: skip
+    assert done == [(index, *call) for index, call in enumerate(kept)]
+    (completed,) = [e for e in events if e["type"] == "response.completed"]
+    assert [(i["name"], i["arguments"]) for i in completed["response"]["output"]] == kept
+    numbers = [e["sequence_number"] for e in events]
+    assert numbers == sorted(set(numbers))  # strictly increasing (gaps where calls left)
+
+
 def test_shadow_policy_records_but_releases() -> None:
     policy = Policy.from_dict({"name": "p", "mode": "shadow"})
     engine = Guard(policy, registry=CollectorRegistry())
