@@ -21,6 +21,9 @@ find "$site" -type f \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pxi' -o -name
   -o -name '*.cpp' -o -name '*.h' -o -name '*.hpp' -o -name '*.pyi' -o -name '*.a' \) -delete
 rm -rf "$site"/numpy/_core/include
 
+# numpy's build tools (f2py, distutils): they compile extensions, never run in a server.
+rm -rf "$site"/numpy/f2py "$site"/numpy/distutils "$venv"/bin/f2py "$venv"/bin/numpy-config
+
 # phonenumbers' geocoding, carrier and time-zone tables (~21 MB): the PII check only
 # parses and matches numbers (phonenumbers.PhoneNumberMatcher).
 rm -rf "$site"/phonenumbers/geodata "$site"/phonenumbers/carrierdata \

@@ -86,7 +86,13 @@ def test_hadolint_passes_on_the_containerfile() -> None:
 
 def test_the_final_stage_installs_nothing_and_copies_the_trimmed_venv() -> None:
     text = (ROOT / "Containerfile").read_text()
-    builder, final = text.split("\nFROM ${BASE}\n")
+    builder, runtime = text.split("\nFROM ${BASE} AS runtime\n")
+    runtime, final = runtime.split("\nFROM scratch\n")
     assert "FROM ${BASE} AS builder" in builder and "trim_image_venv.sh /opt/guardwire" in builder
-    assert "apt-get" not in final and "pip install" not in final
+    # The run-time system is the base trimmed (scripts/trim_image_base.sh), copied whole
+    # into an empty stage: nothing is installed in either.
+    assert "sh /tmp/trim_image_base.sh" in runtime
+    for stage in (runtime, final):
+        assert "apt-get" not in stage and "pip install" not in stage
+    assert "\nCOPY --from=runtime / /\n" in final
     assert "COPY --from=builder /opt/guardwire /opt/guardwire" in final
