@@ -6,7 +6,6 @@
 # software goes. Each step says why it is safe. Run as root, after the user is made.
 set -eu
 cd /
-python="$(echo /usr/lib/python3.*)"
 
 # Package management (~10 MB with its caches): the image is immutable, extend it by
 # building a new one. /var/lib/dpkg/status stays: image scanners list packages from it.
@@ -41,9 +40,14 @@ done
 # Python's stdlib parts guardwire and its dependencies never import (checked with a
 # sys.modules dump of the server after a PII call): the test suite, the IDE and Tk,
 # 2to3, pydoc's topics, distutils, and the installers (the venv is made in the builder).
-rm -rf "$python"/test "$python"/idlelib "$python"/tkinter "$python"/turtledemo \
-  "$python"/lib2to3 "$python"/pydoc_data "$python"/distutils "$python"/ensurepip \
-  "$python"/venv /usr/share/python-wheels
+# Debian's python3 lives in /usr/lib, python:3.x-slim's in /usr/local/lib.
+for python in /usr/lib/python3.* /usr/local/lib/python3.*; do
+  [ -d "$python" ] || continue
+  rm -rf "$python"/test "$python"/idlelib "$python"/tkinter "$python"/turtledemo \
+    "$python"/lib2to3 "$python"/pydoc_data "$python"/distutils "$python"/ensurepip \
+    "$python"/venv
+done
+rm -rf /usr/share/python-wheels
 
 # Documentation, manuals, translations, shell completion; zoneinfo stays (budgets'
 # windows use time zones).
