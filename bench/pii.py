@@ -1,6 +1,7 @@
 """The pii check against plain Presidio on the same texts.
 
-2 KB without PII, 2 KB with 10 entities, 20 KB with and without (100) entities. Targets
+2 KB without PII, 2 KB with 10 entities, 20 KB with and without (100) entities, and
+20 KB with 100 entities none of which repeats (``unique_entities``). Targets
 (issue 17, medians): 2 KB clean <= 0.5 ms, 2 KB with 10 entities <= 2 ms, 20 KB <= 5 ms.
 ``pii.check`` is the check's scan alone; ``pii.engine`` a whole ``check_input`` with a
 pii-only policy (edits applied); ``presidio`` is ``AnalyzerEngine.analyze`` (blank spaCy
@@ -16,6 +17,7 @@ alike. Its least disturbed figure is the proxy's CPU time per request.
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 
 from prometheus_client import CollectorRegistry
@@ -54,6 +56,58 @@ def with_entities(size: int, seed: int = 7) -> str:
     return "".join(pieces)[:size]
 
 
+def _luhn_complete(digits: str) -> str:
+    """``digits`` with the Luhn check digit appended."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if index % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return digits + str((10 - total % 10) % 10)
+
+
+def _unique_entity(rng: random.Random, kind: int) -> str:
+    """One entity of type ``kind`` (0-9) with fresh random digits and names."""
+    n = rng.randrange
+    name = rng.choice(("maria", "jon", "li", "ana", "omar", "kate")) + str(n(1000))
+    if kind == 0:
+        return f"write to {name}.{n(100)}@example{n(100)}.org"
+    if kind == 1:
+        card = _luhn_complete("4" + "".join(str(n(10)) for _ in range(14)))
+        return "card " + " ".join(card[i : i + 4] for i in range(0, 16, 4))
+    if kind == 2:
+        return f"call +1 {n(201, 990)}-555-{n(10_000):04d}"
+    if kind == 3:
+        return f"call {n(201, 990)} {n(200, 999)} {n(10_000):04d}"
+    if kind == 4:
+        return f"ssn {n(100, 666)}-{n(10, 99)}-{n(1000, 9999)}"
+    if kind == 5:
+        return f"host 10.{n(256)}.{n(256)}.{n(1, 255)}"
+    if kind == 6:
+        return f"see https://intranet{n(100)}.example.com/people/{n(10_000)}"
+    if kind == 7:
+        return f"order {n(10**9, 10**10)} shipped"
+    if kind == 8:
+        return f"phone 0{n(10**9, 10**10)}"
+    return f"cc {name}@corp{n(100)}.example.co.uk"
+
+
+def unique_entities(size: int, seed: int = 11) -> str:
+    """``size`` characters of prose with 10 entities per 2 KB, none repeated: each has
+    fresh digits (from a seeded generator), so that nothing cached from one entity
+    serves another."""
+    rng = random.Random(seed)
+    pieces = []
+    for block in range(max(1, size // 2000)):
+        text = prose(2000, seed + block)
+        step = 2000 // 10
+        parts = [
+            text[i * step : (i + 1) * step - 40] + " " + _unique_entity(rng, i) + " "
+            for i in range(10)
+        ]
+        pieces.append("".join(parts))
+    return "".join(pieces)[:size]
+
+
 def run(seconds: float) -> list[Result]:
     guard = Guard(
         Policy.from_yaml("name: bench\ninput:\n  - check: pii\n"), registry=CollectorRegistry()
@@ -67,6 +121,7 @@ def run(seconds: float) -> list[Result]:
         "2KB.10-entities": with_entities(2000),
         "20KB.clean": prose(20_000),
         "20KB.100-entities": with_entities(20_000),
+        "20KB.100-unique-entities": unique_entities(20_000),
     }
     results = []
     for name, text in texts.items():
