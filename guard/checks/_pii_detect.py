@@ -30,8 +30,10 @@ from guard.checks._pii_recognizers import (
     PatternSpec,
     boosted,
     has_context,
+    may_have_context,
     pattern_specs,
     phone_candidates,
+    phone_matches,
     phone_regions,
 )
 from guard.checks._pii_text import View, compact_view, plain_view
@@ -80,6 +82,11 @@ class Detector:
             self._phone = None
         self._phone_context = frozenset(
             w.lower() for w in getattr(self._phone, "context", ()) or ()
+        )
+        #: The pieces of the context words and phrases: one of them is in the text
+        #: before any phone number that ``has_context`` accepts.
+        self._phone_context_pieces = frozenset(
+            piece for phrase in self._phone_context for piece in phrase.split()
         )
         self._ner_entities = [e for e in NER_ENTITIES if e in wanted] if nlp != "blank" else []
         self._engine, self._language = engine, language
@@ -231,8 +238,6 @@ class Detector:
         digit runs not already inside a better-scored entity (a phone number loses an
         overlap with a card, IBAN or IP address anyway), one region at a time until one
         matches."""
-        import phonenumbers
-
         phone = self._phone
         assert phone is not None
         text = view.text
@@ -253,10 +258,19 @@ class Detector:
                 snippet.count(".") >= 3 and "+" not in snippet
             ):
                 continue  # an IPv4 address or a build number is no phone number
+            if (
+                not compact
+                and snippet.isdigit()
+                and snippet.isascii()
+                and not may_have_context(text, start, end, self._phone_context_pieces)
+            ):
+                # Every number phonenumbers could find in bare digits needs a context
+                # word before it (``_add``): none nearby, so parsing would be wasted.
+                continue
             for region in phone_regions(snippet, phone.supported_regions):
-                matches = list(phonenumbers.PhoneNumberMatcher(snippet, region, phone.leniency))
-                for match in matches:
-                    span = (start + match.start, start + match.end)
+                matches = phone_matches(snippet, region, phone.leniency)
+                for match_start, match_end in matches:
+                    span = (start + match_start, start + match_end)
                     self._add(hits, view, "PHONE_NUMBER", *span, phone.SCORE, self._phone_context)
                 if matches:
                     break

@@ -119,6 +119,15 @@ def has_context(text: str, start: int, context: frozenset[str]) -> bool:
     return any(" " in phrase and phrase in joined for phrase in context)
 
 
+def may_have_context(text: str, start: int, end: int, pieces: frozenset[str]) -> bool:
+    """Whether ``has_context`` could accept a context word before any position of
+    ``text[start:end]``: each word it reads (up to 80 characters back) is a substring
+    of what precedes ``end``, and each piece of a context phrase lies in one word. So
+    no piece in that stretch: no context, for any match inside the span."""
+    before = text[max(0, start - 80) : end].lower()
+    return any(piece in before for piece in pieces)
+
+
 def boosted(score: float) -> float:
     """A score raised by context (Presidio: +0.35, at least 0.4, at most 1)."""
     return min(1.0, max(score + CONTEXT_BOOST, CONTEXT_FLOOR))
@@ -187,6 +196,22 @@ def phone_regions(snippet: str, regions: Sequence[str]) -> Sequence[str]:
         "BR": count in (10, 11) or trunk,
     }  # fmt: skip
     return [r for r in regions if fits.get(r, True)]
+
+
+@lru_cache(maxsize=4096)
+def phone_matches(snippet: str, region: str, leniency: Any) -> tuple[tuple[int, int], ...]:
+    """The spans of the numbers ``phonenumbers`` finds in ``snippet`` for ``region``.
+
+    Parsing costs ~35-50 us a candidate; the same numbers recur from call to call
+    (a signature, a support line, a conversation's history resent with every turn),
+    so results are kept for the last few thousand candidates (~1 MB at most: a
+    candidate is a token of at most ~40 characters).
+    """
+    import phonenumbers
+
+    return tuple(
+        (m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(snippet, region, leniency)
+    )
 
 
 def phone_candidates(text: str) -> list[tuple[int, int]]:

@@ -1,0 +1,97 @@
+"""Phone numbers: ``phonenumbers`` runs only where its answer can matter, and its
+answers are cached — with exactly the findings of parsing every candidate."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from guard import Guard
+from guard.checks import _pii_detect, _pii_recognizers
+from guard.checks.pii import PiiCheck
+
+PII = "name: t\ninput:\n  - check: pii\n"
+
+
+@pytest.fixture
+def check(make_guard: Callable[..., Guard]) -> PiiCheck:
+    found = make_guard(PII).input_checks[0]
+    assert isinstance(found, PiiCheck)
+    return found
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The snippets handed to ``phonenumbers`` (the cache emptied before and after)."""
+    calls: list[str] = []
+    original = _pii_recognizers.phone_matches.__wrapped__
+
+    def counting(snippet: str, region: str, leniency: object) -> tuple[tuple[int, int], ...]:
+        calls.append(snippet)
+        return original(snippet, region, leniency)
+
+    monkeypatch.setattr(_pii_detect, "phone_matches", counting)
+    _pii_recognizers.phone_matches.cache_clear()
+    yield calls
+    _pii_recognizers.phone_matches.cache_clear()
+
+
+def _order_numbers(count: int, seed: int) -> str:
+    rng = random.Random(seed)
+    return " ".join(f"order {rng.randrange(10**9, 10**10)} shipped on time." for _ in range(count))
+
+
+def test_bare_digits_without_a_context_word_are_not_parsed(
+    check: PiiCheck, parsed: list[str]
+) -> None:
+    """Ten bare digits are reported as a phone number only after a context word: order
+    numbers in a log cost no parsing (they used to cost ~3 parses each)."""
+    assert check.scan(_order_numbers(50, 1)) == []
+    assert parsed == []
+
+
+def test_bare_digits_after_a_context_word_are_still_found(
+    check: PiiCheck, parsed: list[str]
+) -> None:
+    findings = check.scan("order 4155550132 shipped. Call me at 4155550132 tomorrow.")
+    assert [(f.kind, f.start) for f in findings] == [("PHONE_NUMBER", 37)]
+    assert parsed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_shortcuts_find_what_parsing_every_candidate_finds(
+    check: PiiCheck, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    """Random digit runs with context words at random distances (across the 80
+    characters ``has_context`` reads, cut words included) against the unshortcut scan."""
+    rng = random.Random(seed)
+    words = ["phone", "telephone", "cell", "mobile", "call", "order", "ref", "id", "the"]
+    pieces = []
+    for _ in range(60):
+        pieces.append(" ".join(rng.choice(words) for _ in range(rng.randint(0, 4))))
+        pieces.append("x" * rng.randint(0, 70))
+        if rng.random() < 0.5:
+            pieces.append(f"{rng.randrange(201, 990)}555{rng.randrange(10_000):04d}")
+        else:
+            pieces.append(str(rng.randrange(10**6, 10**12)).rjust(rng.randint(7, 12), "0"))
+    text = " ".join(pieces)
+    fast = [(f.kind, f.start, f.end) for f in check.scan(text)]
+    monkeypatch.setattr(_pii_detect, "may_have_context", lambda *_: True)
+    monkeypatch.setattr(_pii_detect, "phone_matches", _pii_recognizers.phone_matches.__wrapped__)
+    assert [(f.kind, f.start, f.end) for f in check.scan(text)] == fast
+    assert any(kind == "PHONE_NUMBER" for kind, _, _ in fast)
+
+
+def test_a_number_seen_before_is_not_parsed_again(check: PiiCheck) -> None:
+    _pii_recognizers.phone_matches.cache_clear()
+    text = "call +1 415-555-0132 or +44 20 7946 0958"
+    first = check.scan(text)
+    assert len(first) == 2
+    misses = _pii_recognizers.phone_matches.cache_info().misses
+    for _ in range(3):
+        assert check.scan(text) == first
+    info = _pii_recognizers.phone_matches.cache_info()
+    assert (info.misses, info.maxsize) == (misses, 4096)
+    _pii_recognizers.phone_matches.cache_clear()
