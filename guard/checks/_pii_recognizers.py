@@ -82,6 +82,9 @@ class PatternSpec:
     digit_run: int = 0
     #: The run class of a pattern tried at run starts only (:func:`matches_at_run_starts`).
     runs: Any = None
+    #: Presidio's credit-card recognizer with its default separators: its Luhn check
+    #: is done here on ASCII digits (a tenth of the time), Presidio's on anything else.
+    luhn: bool = False
 
     def matches(self, text: str) -> Iterable[Any]:
         """The pattern's matches in ``text`` (``finditer``'s)."""
@@ -101,12 +104,26 @@ class PatternSpec:
         """Presidio's score for a match: 1.0 validated, 0 invalidated, else the pattern's."""
         score = self.score
         if self.recognizer is not None:
-            valid = self.recognizer.validate_result(matched)
+            digits = matched.replace("-", "").replace(" ", "") if self.luhn else ""
+            if digits.isdigit() and digits.isascii():
+                valid: bool | None = luhn_valid(digits)
+            else:
+                valid = self.recognizer.validate_result(matched)
             if valid is not None:
                 score = 1.0 if valid else 0.0
             if self.recognizer.invalidate_result(matched):
                 score = 0.0
         return score
+
+
+#: The digit sum of twice each digit (Luhn's doubled digits).
+_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
+
+
+def luhn_valid(digits: str) -> bool:
+    """The Luhn checksum of ASCII ``digits`` (Presidio's ``CreditCardRecognizer``'s)."""
+    total = sum(map(int, digits[-1::-2])) + sum(_DOUBLED[int(d)] for d in digits[-2::-2])
+    return total % 10 == 0
 
 
 def has_context(text: str, start: int, context: frozenset[str]) -> bool:
@@ -156,6 +173,8 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
                     type(recognizer).__name__ == "IbanRecognizer",
                     min_digit_run(pattern.regex),
                     _compile(RUN_CLASS) if starts_with_bounded_run(pattern.regex) else None,
+                    type(recognizer).__name__ == "CreditCardRecognizer"
+                    and getattr(recognizer, "replacement_pairs", None) == [("-", ""), (" ", "")],
                 )
             )
     return specs
