@@ -217,14 +217,11 @@ def phone_regions(snippet: str, regions: Sequence[str]) -> Sequence[str]:
     return [r for r in regions if fits.get(r, True)]
 
 
-@lru_cache(maxsize=4096)
 def phone_matches(snippet: str, region: str, leniency: Any) -> tuple[tuple[int, int], ...]:
     """The spans of the numbers ``phonenumbers`` finds in ``snippet`` for ``region``.
 
-    Parsing costs ~35-50 us a candidate; the same numbers recur from call to call
-    (a signature, a support line, a conversation's history resent with every turn),
-    so results are kept for the last few thousand candidates (~1 MB at most: a
-    candidate is a token of at most ~40 characters).
+    Not cached across calls, though parsing costs ~35-50 us a candidate: a cache keyed
+    by the candidate would keep callers' phone numbers in memory after their calls.
     """
     import phonenumbers
 
