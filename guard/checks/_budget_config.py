@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from guard.checks._budget_ledger import Counter, Hold
+from guard.checks._prices import Price
 from guard.types import Action, Finding, Verdict
 
 
@@ -70,6 +71,17 @@ class CallHold:
     price_cache_write: int = 0
     streamed_tokens: int = 0
     cut: bool = False
+
+    @classmethod
+    def priced(cls, label: str, price: Price) -> CallHold:
+        """An empty hold at ``price``'s rates, labelled ``label`` in metrics."""
+        return cls(
+            model_label=label,
+            price_in=price.input,
+            price_out=price.output,
+            price_cached=price.cached_input,
+            price_cache_write=price.cache_write,
+        )
 
 
 def exceeded_verdict(check: str, short: Counter, now: float) -> BudgetVerdict:

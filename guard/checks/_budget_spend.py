@@ -39,19 +39,8 @@ class CallSpender:
         price = price or check.prices.default
         if price is None:
             return None
-        state = CallHold(
-            model_label=label,
-            price_in=price.input,
-            price_out=price.output,
-            price_cached=price.cached_input,
-            price_cache_write=price.cache_write,
-        )
-        counters = [
-            counter
-            for budget in check.budgets
-            for counter in check._built.counters(budget, self.call, now, state)
-            if counter.unit != "requests"
-        ]
+        state = CallHold.priced(label, price)
+        counters = [c for c in check._counters(self.call, now, state) if c.unit != "requests"]
         granted, _ = await ledger.reserve(
             counters, input_tokens, output_tokens, output_tokens, self.hold_seconds
         )

@@ -137,15 +137,14 @@ class BudgetCheck:
         """The call's prices and input bound, and the output tokens it asks for; a
         refusal when its model has no price and a budget refuses such models."""
         price = self.prices.lookup(call.model)
-        state = CallHold(model_label=price.model if price else "other")
+        label = price.model if price else "other"
         if price is None:
             refusing = [b for b in self.budgets if b.on_unknown_model == "refuse"]
             if refusing or self.prices.default is None:
                 name = refusing[0].name if refusing else self.budgets[0].name
                 return unknown_model_verdict(self.name, name)
             price = self.prices.default
-        state.price_in, state.price_out = price.input, price.output
-        state.price_cached, state.price_cache_write = price.cached_input, price.cache_write
+        state = CallHold.priced(label, price)
         state.input_tokens = input_token_bound(call)
         wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
         return state, wanted
