@@ -52,11 +52,17 @@ class StreamConfig(BaseModel):
     #: of the stream, where a block ends it with the API's error event instead of its
     #: terminal event (the text already sent stays with the client; no reask).
     whole_reply: Literal["reject", "buffer", "end"] = "reject"
-    #: Most characters one streamed text (a choice, a tool call's arguments) may hold
-    #: back while a match is pending; reaching it applies ``on_holdback_overflow``.
+    #: Most characters one streamed text (a choice, a string in a tool call's arguments)
+    #: may hold back while a match is pending; reaching it applies ``on_holdback_overflow``.
     max_holdback: int = Field(default=4096, ge=64, le=1_048_576)
+    #: Most characters of arguments one streamed tool call is held back for while it is
+    #: incomplete (when a check reads complete tool calls); reaching it applies
+    #: ``on_holdback_overflow``. Larger than ``max_holdback``: a ``write_file`` call's
+    #: arguments are a whole file, and a tool call is held whole until checked.
+    max_tool_arguments: int = Field(default=262_144, ge=64, le=16_777_216)
     #: What a progressive stream does when a pending match would need more hold-back
-    #: than ``max_holdback`` (or a capped regex matched more than its ``max_length``):
+    #: than ``max_holdback``, a tool call's arguments pass ``max_tool_arguments`` before
+    #: they are complete, or a capped regex matched more than its ``max_length``:
     #: ``block`` ends the stream with the policy's block, ``release`` lets the text go.
     on_holdback_overflow: Literal["block", "release"] = "block"
 

@@ -124,7 +124,7 @@ class EventFilter:
             self.gate = ToolGate(
                 self,
                 self.session.tool_checks[0].name,
-                stream.max_holdback,
+                stream.max_tool_arguments,
                 stream.on_holdback_overflow == "block",
             )
 

@@ -14,9 +14,11 @@ order. When a call completes its checks run (:mod:`guard._tool_calls`):
 - ``REDACT`` (``action: strip``): its events are dropped; the format renumbers later
   tool calls / content blocks / output items so that the client's indices stay dense.
 
-Hold-back is bounded by ``stream.max_holdback`` (characters of arguments per tool
-call): past it ``on_holdback_overflow: block`` ends the stream, ``release`` lets the
-call go unheld — it is then checked with the whole reply at the stream's end.
+Hold-back is bounded by ``stream.max_tool_arguments`` (characters of arguments per tool
+call, 262,144 by default; the text hold-back ``stream.max_holdback`` is much smaller, and
+a tool call's arguments can be a whole file): past it ``on_holdback_overflow: block``
+ends the stream, ``release`` lets the call go unheld — it is then checked with the whole
+reply at the stream's end.
 """
 
 from __future__ import annotations
@@ -177,7 +179,7 @@ class ToolGate:
             self._overflow(held)
 
     def _overflow(self, held: _Held) -> None:
-        """More arguments than ``stream.max_holdback``: block, or let the call go unheld
+        """More arguments than ``stream.max_tool_arguments``: block, or let the call go unheld
         (it is then checked with the whole reply at the stream's end)."""
         if not self._overflow_blocks:
             held.state = _PASSED
@@ -186,8 +188,9 @@ class ToolGate:
             self._check_name, "holdback_overflow", action=Action.BLOCK, rule="holdback_overflow"
         )
         reason = (
-            f"check '{self._check_name}': a tool call's arguments exceed stream.max_holdback "
-            f"({self._max_chars} characters) before they could be checked; raise it"
+            f"check '{self._check_name}': a tool call's arguments exceed "
+            f"stream.max_tool_arguments ({self._max_chars} characters) before they could be "
+            "checked; raise it"
         )
         self._refuse(held, Verdict(self._check_name, Action.BLOCK, (finding,), reason=reason))
 

@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from guard import Guard, Policy
 from guard.checks.base import Capabilities, CheckContext, CompleteToolCall
+from guard.errors import PolicyError
 from guard.formats import get
 from guard.types import Action, Call, Finding, Reply, Verdict
 
@@ -208,21 +209,42 @@ def test_text_keeps_flowing_while_no_tool_call_is_open() -> None:
     assert rest == b"".join(events[3:])  # released in order, unchanged
 
 
-def test_holdback_cap_applies_the_policy() -> None:
+def test_tool_arguments_cap_applies_the_policy() -> None:
     big = ("search", {"q": "x" * 200})
-    engine, check = make_guard(max_holdback=64)
+    engine, check = make_guard(max_tool_arguments=64)
     out, stream = run("openai.chat", engine, b"".join(openai_events([big])))
-    assert b"x" * 8 not in out and b"holdback" in out
+    assert b"x" * 8 not in out and b"max_tool_arguments" in out
     assert stream.decision.action is Action.BLOCK and check.seen == []
     # release: the call goes out unheld and is checked with the whole reply at the end.
-    engine, check = make_guard(max_holdback=64, on_holdback_overflow="release")
+    engine, check = make_guard(max_tool_arguments=64, on_holdback_overflow="release")
     data = b"".join(openai_events([big]))
     out, stream = run("openai.chat", engine, data)
     assert out == data and [name for _, name, _ in check.seen] == ["search"]
     bad_big = ("bad", {"q": "x" * 200})
-    out, stream = run("openai.chat", make_guard(max_holdback=64, on_holdback_overflow="release")[0],
-                      b"".join(openai_events([bad_big])))  # fmt: skip
+    released = make_guard(max_tool_arguments=64, on_holdback_overflow="release")[0]
+    out, stream = run("openai.chat", released, b"".join(openai_events([bad_big])))
     assert b"tool_refused" in out and b"[DONE]" not in out
+
+
+def test_text_holdback_does_not_cap_tool_arguments() -> None:
+    # Regression: the 4,096-character text hold-back also capped a held tool call, so a
+    # long write_file call was blocked by default. Tool calls have their own, larger cap.
+    long_call = ("write_file", {"path": "notes.md", "content": "line of text\n" * 1600})
+    engine, check = make_guard()
+    data = b"".join(openai_events([long_call], cuts=list(range(0, 21000, 500))))
+    out, stream = run("openai.chat", engine, data, 1)
+    assert out == data and [name for _, name, _ in check.seen] == ["write_file"]
+    assert stream.decision.action is Action.ALLOW
+    engine, check = make_guard(max_holdback=64)
+    out, _ = run("openai.chat", engine, data)
+    assert out == data and len(check.seen) == 1
+
+
+def test_default_tool_arguments_cap_is_large_and_validated() -> None:
+    assert Policy.from_dict({"name": "p"}).stream.max_tool_arguments == 262_144
+    for wrong in (0, 63, 16_777_217, "lots"):
+        with pytest.raises(PolicyError, match="max_tool_arguments"):
+            Policy.from_dict({"name": "p", "stream": {"max_tool_arguments": wrong}})
 
 
 # -- Anthropic messages ---------------------------------------------------------------------
