@@ -92,6 +92,8 @@ class Script:
     sends that many events and then closes without the terminal chunk. ``usage`` is
     (prompt/input, completion/output) tokens, estimated from the texts when omitted.
     ``finish_reason`` is sent verbatim as OpenAI ``finish_reason``/Anthropic ``stop_reason``.
+    ``events`` replaces a stream's rendered events with these raw SSE events (shapes the
+    renderer does not make: legacy ``function_call`` deltas, custom tool calls...).
     """
 
     text: str | None = None
@@ -105,6 +107,7 @@ class Script:
     usage: tuple[int, int] | None = None
     finish_reason: str | None = None
     stream_delay: float = 0.0
+    events: list[bytes] | None = None
 
 
 _DEFAULT_SCRIPT = Script()
@@ -654,7 +657,8 @@ class FakeUpstream:
                 body = body.replace(_TEXT_SLOT_JSON, _text_json(text), 1)
             return _json_reply(200, body, keep_alive, script.delay)
 
-        frames = [b"%x\r\n%s\r\n" % (len(e), e) for e in render_events(completion)]
+        events = script.events if script.events is not None else render_events(completion)
+        frames = [b"%x\r\n%s\r\n" % (len(e), e) for e in events]
         head = _head(200, SSE_TYPE, None, keep_alive)
         cut = script.break_stream_after
         return _Reply(

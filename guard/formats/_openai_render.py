@@ -53,6 +53,7 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
         return encode_json(payload)
 
     for c in reply.choices:
+        tool_calls = [t for t in c.tool_calls if not is_legacy_function_call(t)]
         content = "" if c.text or not c.tool_calls else None
         yield chunk(c.index, {"role": "assistant", "content": content, "refusal": None})
         extra = _extra_fields(reply, c)
@@ -70,7 +71,7 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
             yield chunk(c.index, {"function_call": {"name": legacy.get("name"), "arguments": ""}})
             for piece in pieces(legacy["arguments"]):
                 yield chunk(c.index, {"function_call": {"arguments": piece}})
-        for k, tool in enumerate(c.tool_calls):
+        for k, tool in enumerate(tool_calls):  # (a legacy function_call went above)
             function = {"name": tool.name, "arguments": ""}
             header = {"index": k, "id": _tool_id(tool, k), "type": "function", "function": function}
             yield chunk(c.index, {"tool_calls": [header]})
@@ -116,12 +117,22 @@ def _head(call: Call, reply: Reply, kind: str) -> dict[str, Any]:
 def _message(choice: Choice) -> dict[str, Any]:
     content = choice.text if choice.text or not choice.tool_calls else None
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
-    if choice.tool_calls:
+    tool_calls = [t for t in choice.tool_calls if not is_legacy_function_call(t)]
+    if tool_calls:
         message["tool_calls"] = [
             {"id": _tool_id(t, k), "type": "function", "function": _function(t)}
-            for k, t in enumerate(choice.tool_calls)
+            for k, t in enumerate(tool_calls)
         ]
+    for legacy in (t for t in choice.tool_calls if is_legacy_function_call(t)):
+        message["function_call"] = _function(legacy)
     return message
+
+
+def is_legacy_function_call(tool_call: ToolCall) -> bool:
+    """True for the deprecated single ``message.function_call`` of an OpenAI chat reply
+    (read as a tool call, with no id and no index)."""
+    path = tool_call.path
+    return path is not None and len(path) >= 2 and path[-2] == "function_call"
 
 
 def _function(tool: ToolCall) -> dict[str, str]:
@@ -130,7 +141,10 @@ def _function(tool: ToolCall) -> dict[str, str]:
 
 def _finish(choice: Choice) -> str:
     if choice.finish_reason is None:
-        return "tool_calls" if choice.tool_calls else "stop"
+        if not choice.tool_calls:
+            return "stop"
+        legacy = all(is_legacy_function_call(t) for t in choice.tool_calls)
+        return "function_call" if legacy else "tool_calls"
     return _FINISH_REASONS.get(choice.finish_reason, choice.finish_reason)
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from guard.engine import Guard
     from guard.types import Call
 
+#: The tool-call gate's number of a choice's legacy ``function_call`` (it has no index).
+LEGACY = "function_call"
 #: Chunk fields an extra (flush) chunk must not copy from the chunk it is modelled on.
 _PER_CHUNK = ("choices", "usage", "obfuscation")
 #: Delta fields streamed as plain text, and the stream key (``(name, choice)``) of each.
@@ -234,8 +236,9 @@ class OpenAIStreamFilter(EventFilter):
     gates_tool_calls = True
 
     def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
-        """Tool calls are keyed ``(choice, index)``; one is complete when its choice's
-        next tool call begins or its choice finishes (``finish_reason``)."""
+        """Tool calls are keyed ``(choice, index)``, a legacy ``function_call``
+        ``(choice, LEGACY)``; one is complete when its choice's next tool call begins or
+        its choice finishes (``finish_reason``)."""
         choices = payload.get("choices")
         if not isinstance(choices, list):
             return NOTHING
@@ -260,6 +263,12 @@ class OpenAIStreamFilter(EventFilter):
                     ToolPiece(key, _text(tool.get("id")), _text(function.get("name")),
                               _text(function.get("arguments")))
                 )  # fmt: skip
+            legacy = delta.get("function_call") if isinstance(delta, dict) else None
+            if isinstance(legacy, dict):  # the deprecated single call: one per choice
+                pieces.append(
+                    ToolPiece((index, LEGACY), "", _text(legacy.get("name")),
+                              _text(legacy.get("arguments")))
+                )  # fmt: skip
             if item.get("finish_reason") is not None:
                 after += [k for k in gate.open_keys() if k[0] == index]  # type: ignore[index]
                 after += [p.key for p in pieces if p.key[0] == index]  # type: ignore[index]
@@ -280,9 +289,10 @@ class OpenAIStreamFilter(EventFilter):
             if not isinstance(item, dict):
                 continue
             index = _number(item.get("index"))
-            removed = [k[1] for k in gate.stripped if k[0] == index]  # type: ignore[index]
-            if not removed:
+            stripped = [k for k in gate.stripped if k[0] == index]  # type: ignore[index]
+            if not stripped:
                 continue
+            removed = [k[1] for k in stripped if isinstance(k[1], int)]  # type: ignore[index]
             delta = item.get("delta")
             tools = delta.get("tool_calls") if isinstance(delta, dict) else None
             for tool in tools if isinstance(tools, list) else ():
@@ -290,7 +300,7 @@ class OpenAIStreamFilter(EventFilter):
                 if isinstance(number, int) and (shift := sum(r < number for r in removed)):
                     tool["index"], changed = number - shift, True
             kept = any(k[0] == index for k in gate.passed_keys())  # type: ignore[index]
-            if item.get("finish_reason") == "tool_calls" and not kept:
+            if item.get("finish_reason") in ("tool_calls", "function_call") and not kept:
                 item["finish_reason"], changed = "stop", True
         if not changed:
             return event, payload

@@ -2,9 +2,10 @@
 shape of its API (see :mod:`guard.patches`).
 
 :class:`~guard.patches.DropToolCalls` removes tool calls: an OpenAI ``tool_calls`` entry
-(the list goes when it is empty and ``finish_reason`` becomes ``stop``; the content
-stays), an Anthropic ``tool_use`` block (``stop_reason`` becomes ``end_turn`` when no
-tool call is left) or a Responses ``function_call`` / ``custom_tool_call`` output item.
+or legacy ``function_call`` (an emptied list goes and ``finish_reason`` becomes ``stop``;
+the content stays), an Anthropic ``tool_use`` block (``stop_reason`` becomes
+``end_turn`` when no tool call is left) or a Responses ``function_call`` /
+``custom_tool_call`` output item.
 The reply's choices are then read again from the edited body, so every later step
 (restores, rendering a buffered stream) sees the reply as sent.
 """
@@ -45,6 +46,7 @@ def _drop(reply: Reply, patch: DropToolCalls) -> bool:
     if depth is None or not isinstance(reply.raw, dict):
         return False
     entries: list[JsonPath] = []
+    legacy: list[JsonPath] = []
     for choice_at, call_at in patch.positions:
         try:
             path = reply.choices[choice_at].tool_calls[call_at].path
@@ -52,7 +54,12 @@ def _drop(reply: Reply, patch: DropToolCalls) -> bool:
             return False
         if path is None or len(path) <= depth:
             return False
-        entries.append(path[:-depth])
+        if reply.format == "openai.chat" and path[-2] == "function_call":
+            legacy.append(path[:-2])  # the message of a deprecated single function_call
+        else:
+            entries.append(path[:-depth])
+    for message_at in legacy:
+        _openai_without_function_call(reply.raw, message_at)
     containers: set[JsonPath] = set()
     # Highest index first, so earlier removals do not move the later ones.
     for entry in sorted(entries, key=lambda e: (e[:-1], e[-1]), reverse=True):
@@ -83,6 +90,17 @@ def _openai_without_tools(raw: dict[str, Any], tool_calls: JsonPath) -> None:
     message.pop("tool_calls", None)
     choice = _at(raw, tool_calls[:-2])
     if isinstance(choice, dict) and choice.get("finish_reason") in ("tool_calls", "function_call"):
+        choice["finish_reason"] = "stop"
+
+
+def _openai_without_function_call(raw: dict[str, Any], message_at: JsonPath) -> None:
+    """A removed legacy ``function_call``: the choice then ends like a text reply."""
+    message = _at(raw, message_at)
+    message.pop("function_call", None)
+    if message.get("content") is None and not message.get("tool_calls"):
+        message["content"] = ""
+    choice = _at(raw, message_at[:-1])
+    if isinstance(choice, dict) and choice.get("finish_reason") == "function_call":
         choice["finish_reason"] = "stop"
 
 

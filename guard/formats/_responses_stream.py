@@ -260,27 +260,30 @@ class ResponsesStreamFilter(EventFilter):
     gates_tool_calls = True
 
     def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
-        """A ``function_call`` output item is one tool call, keyed by its output index;
-        it is complete at its ``response.output_item.done``."""
+        """A ``function_call`` or ``custom_tool_call`` output item is one tool call,
+        keyed by its output index (its arguments: ``arguments``, or a custom tool's free
+        text ``input``); it is complete at its ``response.output_item.done``."""
         kind, index = payload.get("type"), payload.get("output_index")
         if not isinstance(index, int):
             return NOTHING
         item = payload.get("item")
         item = item if isinstance(item, dict) else {}
         if kind == "response.output_item.added":
-            if item.get("type") != "function_call":
+            field = _TOOL_ITEMS.get(item.get("type"))  # type: ignore[arg-type]
+            if field is None:
                 return NOTHING
             call_id = _str(item.get("call_id")) or _str(item.get("id"))
-            whole = _str(item.get("arguments")) or None
+            whole = _str(item.get(field)) or None
             return ToolEvent([ToolPiece(index, call_id, _str(item.get("name")), whole=whole)])
         if not gate.knows(index):
             return NOTHING
-        if kind == "response.function_call_arguments.delta":
+        if kind in _TOOL_DELTAS:
             return ToolEvent([ToolPiece(index, arguments=_str(payload.get("delta")))])
-        if kind == "response.function_call_arguments.done":
-            return ToolEvent([ToolPiece(index, whole=_str(payload.get("arguments")))])
+        if kind in _TOOL_DONE:
+            return ToolEvent([ToolPiece(index, whole=_str(payload.get(_TOOL_DONE[kind])))])
         if kind == "response.output_item.done":
-            piece = ToolPiece(index, whole=_str(item.get("arguments")))
+            field = _TOOL_ITEMS.get(item.get("type"), "arguments")  # type: ignore[arg-type]
+            piece = ToolPiece(index, whole=_str(item.get(field)))
             return ToolEvent([piece], ends_after=[index])
         return ToolEvent([ToolPiece(index)])
 
@@ -318,6 +321,15 @@ class ResponsesStreamFilter(EventFilter):
             payload["logprobs"] = []
         payload["sequence_number"] = self._sequence
         return payload, delta_type
+
+
+#: Output items the tool-call gate holds, and the field of their arguments.
+_TOOL_ITEMS = {"function_call": "arguments", "custom_tool_call": "input"}
+_TOOL_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
+_TOOL_DONE = {
+    "response.function_call_arguments.done": "arguments",
+    "response.custom_tool_call_input.done": "input",
+}
 
 
 def _str(value: Any) -> str:

@@ -5,8 +5,9 @@ with its JSON path; :data:`COVERAGE` lists the fields (requests:
 :mod:`._openai_request`). Tool-call arguments are JSON text: each decoded string leaf is
 a segment (``Segment.leaf``), and an edit re-serialises the arguments compactly. Edits
 are written to exactly those paths; everything else is forwarded as received. A reply's
-refusal, reasoning, audio transcript and legacy ``function_call`` are the choice's
-``extra`` segments.
+refusal, reasoning and audio transcript are the choice's ``extra`` segments. The legacy
+single ``function_call`` is a tool call (``_openai_render.is_legacy_function_call``),
+checked like the others; the request's legacy ``functions`` count as declared tools.
 """
 
 from __future__ import annotations
@@ -102,28 +103,30 @@ def _error_type(status: int) -> str:
 
 
 def _tools(raw: dict[str, Any]) -> list[dict[str, Any]]:
-    """``tools[].function`` (or ``.custom``) as ``{name, description, parameters}``."""
+    """``tools[].function`` (or ``.custom``), then the deprecated ``functions`` (what a
+    legacy ``function_call`` may name), as ``{name, description, parameters}``."""
     tools = raw.get("tools")
-    if tools is None:
-        return []
-    if not isinstance(tools, list):
+    if tools is not None and not isinstance(tools, list):
         raise invalid("tools", "a list")
-    out: list[dict[str, Any]] = []
-    for k, tool in enumerate(tools):
+    specs: list[tuple[Any, str]] = []
+    for k, tool in enumerate(tools or ()):
         if not isinstance(tool, dict):
             raise invalid(f"tools[{k}]", "an object")
         kind = tool.get("type", "function")
         spec = optional_object(tool, kind, f"tools[{k}].{kind}") if isinstance(kind, str) else None
-        if spec is not None:
-            name = text_of(spec.get("name"), f"tools[{k}].{kind}.name")
-            out.append(
-                {
-                    "name": name,
-                    "description": spec.get("description") or "",
-                    "parameters": spec.get("parameters"),
-                }
-            )
-    return out
+        specs.append((spec, f"tools[{k}].{kind}"))
+    functions = raw.get("functions")
+    for k, function in enumerate(functions if isinstance(functions, list) else ()):
+        specs.append((function if isinstance(function, dict) else None, f"functions[{k}]"))
+    return [
+        {
+            "name": text_of(spec.get("name"), f"{where}.name"),
+            "description": spec.get("description") or "",
+            "parameters": spec.get("parameters"),
+        }
+        for spec, where in specs
+        if spec is not None
+    ]
 
 
 #: Reply message fields checked as text besides ``content``, with their segment kind.
@@ -147,27 +150,26 @@ def _read_message(choice: Choice, message: dict[str, Any], at: JsonPath) -> None
         where = (*at, "audio", "transcript")
         choice.extra.append(Segment(audio["transcript"], where, "assistant", "message", index))
     tool_calls = message.get("tool_calls")
-    for k, tool in enumerate(tool_calls if isinstance(tool_calls, list) else ()):
-        function = tool.get("function") if isinstance(tool, dict) else None
-        if isinstance(function, dict) and isinstance(function.get("arguments"), str):
-            path = (*at, "tool_calls", k, "function", "arguments")
+    found: list[tuple[Any, Any, JsonPath]] = [
+        (tool.get("id"), tool["function"], (*at, "tool_calls", k, "function", "arguments"))
+        for k, tool in enumerate(tool_calls if isinstance(tool_calls, list) else ())
+        if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
+    ]
+    if isinstance(message.get("function_call"), dict):
+        found.append((None, message["function_call"], (*at, "function_call", "arguments")))
+    for tool_id, function, path in found:
+        if isinstance(function.get("arguments"), str):
             tool_name = function.get("name")
             arguments = function["arguments"]
             choice.tool_calls.append(
                 ToolCall(
-                    str(tool.get("id") or ""),
+                    str(tool_id or ""),
                     tool_name if isinstance(tool_name, str) else "",
                     arguments,
                     path,
                     argument_segments(arguments, path, "assistant", "tool_arguments", index),
                 )
             )
-    legacy = message.get("function_call")
-    if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
-        path = (*at, "function_call", "arguments")
-        choice.extra += argument_segments(
-            legacy["arguments"], path, "assistant", "tool_arguments", index
-        )
 
 
 class OpenAIChat:

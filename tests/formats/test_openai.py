@@ -677,3 +677,36 @@ def test_chunks_that_differ_in_more_than_their_text_stop_the_learning(
     out += stream.feed(b"data: [DONE]\n\n") + stream.close()
     assert received(out)[0] == "".join(pieces).replace(API_KEY, "[API_KEY]")
     assert stream._learning == 0  # type: ignore[attr-defined]  # it gave up
+
+
+def test_legacy_function_call_is_a_tool_call_and_strip_removes_it() -> None:
+    from guard.formats import apply_reply_patches
+    from guard.patches import DropToolCalls
+
+    message = {"role": "assistant", "content": None,
+               "function_call": {"name": "run_shell", "arguments": '{"command": "ls"}'}}  # fmt: skip
+    raw = {"id": "x", "object": "chat.completion", "model": "m",
+           "choices": [{"index": 0, "message": message, "finish_reason": "function_call"}]}  # fmt: skip
+    reply = FORMAT.reply_from_raw(raw)
+    (tool,) = reply.choices[0].tool_calls
+    assert (tool.id, tool.name, tool.arguments) == ("", "run_shell", '{"command": "ls"}')
+    assert [s.text for s in reply.segments() if s.kind == "tool_arguments"] == ["ls"]
+    assert json.loads(FORMAT.render_reply(Call("openai.chat"), reply))["choices"][0]["message"][
+        "function_call"
+    ] == {"name": "run_shell", "arguments": '{"command": "ls"}'}
+    assert (
+        apply_reply_patches(reply, [DropToolCalls(frozenset({(0, 0)}))], FORMAT.reply_from_raw)
+        == []
+    )
+    choice = reply.raw["choices"][0]
+    assert "function_call" not in choice["message"] and choice["finish_reason"] == "stop"
+    assert reply.choices[0].tool_calls == []
+
+
+def test_legacy_functions_are_declared_tools() -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "functions": [{"name": "run_shell", "parameters": {"type": "object"}}]}  # fmt: skip
+    call = FORMAT.parse_request(json.dumps(body).encode())
+    assert call.tools == [
+        {"name": "run_shell", "description": "", "parameters": {"type": "object"}}
+    ]

@@ -188,6 +188,37 @@ def test_openai_only_stripped_tool_calls_finish_with_stop() -> None:
     assert b'"finish_reason":"stop"' in out and b"e look." in out
 
 
+def legacy_events(name: str, arguments: dict[str, Any]) -> list[bytes]:
+    """A stream of the deprecated single ``function_call`` (no id, no index)."""
+    head = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        return b"data: " + json.dumps({**head, "choices": [choice]}).encode() + b"\n\n"
+
+    events = [chunk({"role": "assistant", "content": "Let me look."})]
+    events.append(chunk({"function_call": {"name": name, "arguments": ""}}))
+    events += [chunk({"function_call": {"arguments": piece}})
+               for piece in fragments(json.dumps(arguments), None)]  # fmt: skip
+    return [*events, chunk({}, "function_call"), b"data: [DONE]\n\n"]
+
+
+@pytest.mark.parametrize("seed", [None, 0, 3])
+def test_openai_legacy_function_call_is_held_and_checked(seed: int | None) -> None:
+    engine, check = make_guard()
+    data = b"".join(legacy_events(*GOOD))
+    out, _ = run("openai.chat", engine, data, seed)
+    assert out == data and check.seen == [("", "search", {"q": "weather in Oslo"})]
+    engine, _ = make_guard()
+    out, stream = run("openai.chat", engine, b"".join(legacy_events(*BAD)), seed)
+    assert SECRET_ARGS.encode() not in out and b'"bad"' not in out and b"tool_refused" in out
+    assert stream.decision.action is Action.BLOCK and b"[DONE]" not in out
+    engine, _ = make_guard()
+    out, _ = run("openai.chat", engine, b"".join(legacy_events(*STRIP)), seed)
+    assert SECRET_ARGS.encode() not in out and b"function_call" not in out
+    assert b'"finish_reason":"stop"' in out and b"Let me look." in out and b"[DONE]" in out
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_openai_joined_output_equals_the_buffered_result(seed: int) -> None:
     data = b"".join(openai_events([GOOD, GOOD_TOO], text="Checking the weather for you."))
