@@ -429,7 +429,7 @@ class GuardedCall:
             self.frontend,
             self.call.model,
             label,
-            None if usage is None else (usage.input_tokens, usage.output_tokens),
+            usage,
             # A stream's time is mostly the upstream's generating: only complete calls.
             None if waited is None or self.streaming else total - waited,
         )

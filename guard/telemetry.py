@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
 from guard import _buffered_values
 from guard._model_labels import ModelLabels
 from guard._version import __version__
+
+if TYPE_CHECKING:
+    from guard.types import Usage
 
 # In the workers of ``serve --workers N`` (multiprocess mode), before any metric exists.
 _buffered_values.install()
@@ -154,8 +157,9 @@ class Telemetry:
         self.cost = Counter(
             "guardwire_cost_usd",
             "Estimated cost of finished calls in USD, by model, from the provider's reported "
-            "tokens and the price table (cached input priced as input). Calls on models the "
-            "table does not name are not counted here.",
+            "tokens and the price table, priced as budgets settle (cached input and cache "
+            "writes at their own prices). Calls on models the table does not name are not "
+            "counted here.",
             ["model"],
             registry=registry,
         )
@@ -338,11 +342,12 @@ class Telemetry:
         frontend: str,
         model: str | None,
         outcome: str,
-        tokens: tuple[int, int] | None,
+        usage: Usage | None,
         added: float | None,
     ) -> None:
-        """Record the per-model counts of one finished call: the call, its tokens
-        (input, output) and, for complete calls that waited on an upstream, the time
+        """Record the per-model counts of one finished call: the call, its reported
+        tokens and their cost (priced as budgets settle: cached input and cache writes at
+        their own prices) and, for complete calls that waited on an upstream, the time
         guardwire added."""
         label = self.model_label(model)
         children = self._children
@@ -351,7 +356,8 @@ class Telemetry:
         if child is None:
             child = children[key] = self.model_calls.labels(label, outcome)
         child.inc()
-        if tokens is not None:
+        if usage is not None:
+            tokens = (usage.input_tokens, usage.output_tokens)
             key = ("tokens", label)
             pair = children.get(key)
             if pair is None:
@@ -371,7 +377,8 @@ class Telemetry:
                 cost = children.get(key)
                 if cost is None:
                     cost = children[key] = self.cost.labels(label)
-                cost.inc((tokens[0] * price.input + tokens[1] * price.output) / 1e9)
+                used = price.cost(*tokens, usage.cached_input_tokens, usage.cache_write_tokens)
+                cost.inc(used / 1e9)  # (prices are nano-dollars per token)
         if added is not None:
             key = ("added", frontend)
             child = children.get(key)

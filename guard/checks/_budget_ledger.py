@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.checks._budget_leases import Carved, LeaseBook, leases_for
+from guard.checks._prices import token_cost
 from guard.stores.base import Reservation
 
 #: Rounds of "read the figures, reserve everything" before a call is refused.
@@ -62,11 +63,11 @@ class Counter:
         and ``written`` written to the prompt cache) and ``output_tokens``."""
         cached_price = self.per_input if self.per_cached_input is None else self.per_cached_input
         write_price = self.per_input if self.per_cache_write is None else self.per_cache_write
-        plain = max(input_tokens - cached - written, 0)
-        return (
-            plain * self.per_input + cached * cached_price + written * write_price
-            + output_tokens * self.per_output + self.fixed
+        priced = token_cost(
+            input_tokens, output_tokens, cached, written, per_input=self.per_input,
+            per_output=self.per_output, per_cached=cached_price, per_write=write_price,
         )  # fmt: skip
+        return priced + self.fixed
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from guard.checks._budget_config import CallHold
 from guard.checks._budget_ledger import Hold
-from guard.checks._prices import NANO_PER_USD
+from guard.checks._prices import NANO_PER_USD, token_cost
 
 
 class BudgetMetrics:
@@ -59,10 +59,10 @@ class BudgetMetrics:
         """Record a settled call: spend and tokens per budget, the room left per counter."""
         if self._telemetry is None:
             return
-        plain = max(used_in - cached - written, 0)
-        nano = (
-            plain * state.price_in + cached * state.price_cached
-            + written * state.price_cache_write + used_out * state.price_out
+        nano = token_cost(
+            used_in, used_out, cached, written, per_input=state.price_in,
+            per_output=state.price_out, per_cached=state.price_cached,
+            per_write=state.price_cache_write,
         )  # fmt: skip
         usd = nano / NANO_PER_USD
         for budget in {h.counter.budget for h in holds}:

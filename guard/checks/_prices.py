@@ -76,6 +76,34 @@ class Price:
             _nano_per_token(written),
         )
 
+    def cost(self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0) -> int:
+        """Nano-dollars of a call at these prices (see :func:`token_cost`)."""
+        return token_cost(
+            input_tokens, output_tokens, cached, written, per_input=self.input,
+            per_output=self.output, per_cached=self.cached_input, per_write=self.cache_write,
+        )  # fmt: skip
+
+
+def token_cost(
+    input_tokens: int,
+    output_tokens: int,
+    cached: int,
+    written: int,
+    *,
+    per_input: int,
+    per_output: int,
+    per_cached: int,
+    per_write: int,
+) -> int:
+    """Nano-dollars of a call that used ``input_tokens`` (of which ``cached`` were read
+    from and ``written`` written to the prompt cache) and ``output_tokens``. The one
+    pricing rule of budget settlement, the budget spend metric and
+    ``guardwire_cost_usd_total``, so that they cannot drift apart."""
+    plain = max(input_tokens - cached - written, 0)
+    return (
+        plain * per_input + cached * per_cached + written * per_write + output_tokens * per_output
+    )
+
 
 def _nano_per_token(usd_per_million: float) -> int:
     # USD per million tokens x 1000 = nano-dollars per token; round() first so that
