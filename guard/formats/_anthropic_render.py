@@ -127,4 +127,12 @@ def _usage(reply: Reply) -> dict[str, int]:
     used = reply.usage
     if used is None:
         return {"input_tokens": 0, "output_tokens": 0}
-    return {"input_tokens": used.input_tokens, "output_tokens": used.output_tokens}
+    # The API's input_tokens leave out cache reads and writes (the normalised count has them).
+    cached, written = used.cached_input_tokens, used.cache_write_tokens
+    usage = {"input_tokens": max(used.input_tokens - cached - written, 0)}
+    if written:
+        usage["cache_creation_input_tokens"] = written
+    if cached:
+        usage["cache_read_input_tokens"] = cached
+    usage["output_tokens"] = used.output_tokens
+    return usage

@@ -152,11 +152,14 @@ def _tool_id(tool: ToolCall, number: int) -> str:
     return tool.id or f"call_{number}_{uuid.uuid4().hex[:16]}"
 
 
-def _usage(reply: Reply) -> dict[str, int]:
+def _usage(reply: Reply) -> dict[str, Any]:
     assert reply.usage is not None
     used = reply.usage
-    return {
+    usage: dict[str, Any] = {
         "prompt_tokens": used.input_tokens,
         "completion_tokens": used.output_tokens,
         "total_tokens": used.input_tokens + used.output_tokens,
     }
+    if used.cached_input_tokens:
+        usage["prompt_tokens_details"] = {"cached_tokens": used.cached_input_tokens}
+    return usage

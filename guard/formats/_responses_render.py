@@ -81,7 +81,7 @@ def response_object(call: Call, reply: Reply) -> dict[str, Any]:
         used = reply.usage
         body["usage"] = {
             "input_tokens": used.input_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": used.cached_input_tokens},
             "output_tokens": used.output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": used.input_tokens + used.output_tokens,

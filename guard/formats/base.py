@@ -274,6 +274,16 @@ def usage_or_none(input_tokens: Any, output_tokens: Any) -> Usage | None:
     return None
 
 
+def with_cached_tokens(usage: Usage | None, details: Any) -> Usage | None:
+    """``usage`` with the cached input tokens of OpenAI's ``prompt_tokens_details`` /
+    ``input_tokens_details`` (``cached_tokens``, part of the input): billed at the
+    cached-input price. A count above the input is not believed."""
+    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if usage is not None and isinstance(cached, int) and 0 < cached <= usage.input_tokens:
+        usage.cached_input_tokens = cached
+    return usage
+
+
 def repeated(call: Call, again: Call) -> Call:
     """``again``, a reask of ``call``, carrying over who is calling, the context passages,
     the extension and the request id (the new body was parsed from scratch)."""

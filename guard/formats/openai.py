@@ -31,7 +31,15 @@ from guard.formats._json_leaves import argument_segments
 from guard.formats._openai_render import render_reply, render_stream
 from guard.formats._openai_request import request_segments
 from guard.formats._openai_stream import OpenAIStreamFilter
-from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, repeated, usage_or_none
+from guard.formats.base import (
+    Coverage,
+    StreamFilter,
+    dumps,
+    parse_call,
+    repeated,
+    usage_or_none,
+    with_cached_tokens,
+)
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall
 
@@ -229,11 +237,10 @@ class OpenAIChat:
         usage = raw.get("usage")
         usage = usage if isinstance(usage, dict) else {}
         model = raw.get("model")
-        used = usage_or_none(usage.get("prompt_tokens"), usage.get("completion_tokens"))
-        details = usage.get("prompt_tokens_details")
-        cached = details.get("cached_tokens") if isinstance(details, dict) else None
-        if used is not None and isinstance(cached, int) and 0 < cached <= used.input_tokens:
-            used.cached_input_tokens = cached  # billed at the cached-input price
+        used = with_cached_tokens(
+            usage_or_none(usage.get("prompt_tokens"), usage.get("completion_tokens")),
+            usage.get("prompt_tokens_details"),
+        )
         return Reply(NAME, choices, used, model if isinstance(model, str) else None, raw)
 
     def reply_body(self, reply: Reply) -> bytes:

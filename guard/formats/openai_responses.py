@@ -32,7 +32,14 @@ from guard.formats._responses_input import input_segments, tool_specs, unguarded
 from guard.formats._responses_items import item_texts
 from guard.formats._responses_render import render_reply, render_stream
 from guard.formats._responses_stream import ResponsesStreamFilter
-from guard.formats.base import StreamFilter, dumps, parse_call, repeated, usage_or_none
+from guard.formats.base import (
+    StreamFilter,
+    dumps,
+    parse_call,
+    repeated,
+    usage_or_none,
+    with_cached_tokens,
+)
 from guard.formats.openai import _error_type  # one API, one error-type table
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, Reply, ToolCall
@@ -159,7 +166,10 @@ class OpenAIResponses:
         return Reply(
             NAME,
             answer + side,
-            usage_or_none(usage.get("input_tokens"), usage.get("output_tokens")),
+            with_cached_tokens(
+                usage_or_none(usage.get("input_tokens"), usage.get("output_tokens")),
+                usage.get("input_tokens_details"),
+            ),
             model if isinstance(model, str) else None,
             raw,
         )

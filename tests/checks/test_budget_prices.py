@@ -59,7 +59,7 @@ def expected_nano(model: str, tokens: tuple[int, int, int, int]) -> int:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("case", ["chat", "anthropic"])
+@pytest.mark.parametrize("case", list(CASES))
 async def test_cost_metric_prices_cached_input_like_budget_settlement(case: str) -> None:
     fmt_name, body, reply, tokens = CASES[case]
     engine_, store = engine(limit_usd=10.0)
@@ -77,3 +77,37 @@ async def test_cost_metric_prices_cached_input_like_budget_settlement(case: str)
     budget = sample("guardwire_budget_spend_usd_total", {"budget": "team-daily", "model": label})
     assert cost == pytest.approx(nano / NANO_PER_USD)
     assert budget == pytest.approx(nano / NANO_PER_USD)
+
+
+def test_responses_cached_tokens_are_read_complete_and_streamed() -> None:
+    fmt = formats.get("openai.responses")
+    reply = fmt.reply_from_raw(RESPONSES_REPLY)
+    assert reply.usage is not None and reply.usage.cached_input_tokens == 600
+    call = fmt.parse_request(b'{"model": "gpt-4o-mini", "input": "hi", "stream": true}')
+    stream = fmt.stream_filter(call, engine(limit_usd=10.0)[0])
+    head = {**RESPONSES_REPLY, "status": "in_progress", "output": [], "usage": None}
+    events = [("response.created", {"response": head}),
+              ("response.completed", {"response": RESPONSES_REPLY})]  # fmt: skip
+    for number, (kind, data) in enumerate(events):
+        payload = {"type": kind, "sequence_number": number, **data}
+        stream.feed(f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode())
+    stream.close()
+    assert stream.reply.usage is not None and stream.reply.usage.cached_input_tokens == 600
+    # Cached tokens beyond the input (a broken report) are not believed.
+    broken = {**RESPONSES_REPLY, "usage": {"input_tokens": 10, "output_tokens": 1,
+                                           "input_tokens_details": {"cached_tokens": 600}}}  # fmt: skip
+    usage = fmt.reply_from_raw(broken).usage
+    assert usage is not None and usage.cached_input_tokens == 0
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_rendered_replies_keep_the_cache_counts(case: str) -> None:
+    # A buffered stream is rendered from the normalised reply: the client's usage must
+    # read back the same (cached and cache-written input included).
+    fmt_name, body, raw, _ = CASES[case]
+    fmt = formats.get(fmt_name)
+    call = fmt.parse_request(json.dumps(body).encode())
+    reply = fmt.reply_from_raw(raw)
+    rendered = fmt.reply_from_raw(json.loads(fmt.render_reply(call, reply)))
+    assert rendered.usage == reply.usage
+    assert reply.usage is not None and reply.usage.cached_input_tokens > 0
