@@ -14,7 +14,7 @@ the session's audit hash and the tenant — never the tool's arguments, never th
 id the caller named.
 
 Keys: ``approval:<id>`` -> ``<session prefix>|<digest>|<ttl>`` (taken by the decision),
-``approval:<id>:about`` -> ``<tool>|<arguments hash>|<session hash>`` and
+``approval:<id>:about`` -> ``<tool>|<arguments hash>|<session hash>|<entry name>`` and
 ``approval:<id>:tenant`` (the listing), ``<session prefix>:pending:<digest>`` -> the id
 (the same call asks with the same id while it is pending), ``<session
 prefix>:granted:<digest>`` (taken by the call it lets through).
@@ -30,6 +30,8 @@ from guard.stores.base import MAX_ITEM_LENGTH, MAX_SCAN
 
 #: Key prefix of every approval record.
 PREFIX = "approval:"
+#: The entry name of an agent check without a ``name`` (and of records without one).
+CHECK = "agent"
 #: Most pending approvals one listing returns.
 MAX_LISTED = MAX_SCAN // 3
 
@@ -43,6 +45,8 @@ class About:
     #: The audit log's hash of the session id (``sha256:`` + 16 hex), to find its calls.
     session: str = ""
     tenant: str | None = None
+    #: The policy entry that asked (its ``name``): the metric label of the decision.
+    check: str = CHECK
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +92,8 @@ async def ask(store: Any, prefix: str, digest: str, ttl: float, about: About = A
     if pending == fresh:
         key = _approval_key(fresh)
         # The listing's records first: a listed id always has them.
-        described = f"{about.tool}|{about.arguments_hash}|{about.session}"[:MAX_ITEM_LENGTH]
+        described = f"{about.tool}|{about.arguments_hash}|{about.session}|{about.check}"
+        described = described[:MAX_ITEM_LENGTH]
         await store.set_if_absent(f"{key}:about", described, ttl)
         if about.tenant and len(about.tenant) <= MAX_ITEM_LENGTH:
             await store.set_if_absent(f"{key}:tenant", about.tenant, ttl)
@@ -146,7 +151,10 @@ async def pending(store: Any, limit: int = 100) -> list[Pending]:
 
 def _about(described: Any, tenant: Any) -> About:
     parts = described.split("|") if isinstance(described, str) else []
-    if len(parts) != 3:
-        return About(tenant=tenant if isinstance(tenant, str) else None)
-    tool, arguments_hash, session = parts
-    return About(tool, arguments_hash, session, tenant if isinstance(tenant, str) else None)
+    tenant = tenant if isinstance(tenant, str) else None
+    if len(parts) == 3:  # written before the entry's name was kept
+        parts.append(CHECK)
+    if len(parts) != 4:
+        return About(tenant=tenant)
+    tool, arguments_hash, session, check = parts
+    return About(tool, arguments_hash, session, tenant, check or CHECK)

@@ -250,7 +250,7 @@ class AgentCheck:
                 continue
             finding = self.tools.about(self._finding("agent.approval_required", pattern), use, call)
             about = approvals.About(
-                finding.tool, finding.arguments_hash, session, ctx.caller.tenant
+                finding.tool, finding.arguments_hash, session, ctx.caller.tenant, self.name
             )
             waiting.append(await approvals.ask(ctx.store, prefix, use.digest, ttl, about))
             found.append(finding)

@@ -71,7 +71,8 @@ async def decide_approval(
             status=404,
             code="approval_not_found",
         )
-    app.telemetry.agent_approvals.labels("agent", "approved" if approve else "denied").inc()
+    event = "approved" if approve else "denied"
+    app.telemetry.agent_approvals.labels(decided.about.check, event).inc()
     if app.audit_log is not None:
         app.audit_log.record_event(decision_line(decided, key_id))
     answer = dumps({"id": approval_id, "decision": "approve" if approve else "deny"})

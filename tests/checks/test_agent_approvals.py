@@ -166,3 +166,22 @@ def test_pending_approvals_are_listed_from_redis_too() -> None:
     assert (listed.id, listed.tool, listed.expires) == (ident, "send_email", clock.now + 60)
     clock.advance(60)
     assert asyncio.run(listing()) == []
+
+
+def test_a_decision_knows_the_entry_that_asked_also_for_records_without_it() -> None:
+    store = MemoryStore(FakeClock())
+
+    async def decided(about: approvals.About | None, written: str | None) -> approvals.About:
+        await store.open()
+        approval = await approvals.ask(store, "p", "d" * 8, 60, about or approvals.About())
+        if written is not None:  # a record of an older version: tool|hash|session
+            await store.take(f"approval:{approval}:about")
+            await store.set_if_absent(f"approval:{approval}:about", written, 60)
+        result = await approvals.decide(store, approval, True)
+        assert result is not None
+        return result.about
+
+    named = approvals.About("send_email", "sha256:ab", "sha256:cd", "team", "mail-agent")
+    assert asyncio.run(decided(named, None)) == named
+    old = asyncio.run(decided(None, "send_email|sha256:ab|sha256:cd"))
+    assert (old.tool, old.check) == ("send_email", "agent")

@@ -173,6 +173,7 @@ name: approvals
 stream: {whole_reply: buffer}
 input:
   - check: agent
+    name: mail-agent   # metrics name the entry (approval decisions too), not "agent"
     approval:
       - {tools: [send_email], ttl: 900}
 """
@@ -209,7 +210,9 @@ def test_approval_through_the_proxy_with_an_operator_key(
     with pytest.raises(openai.PermissionDeniedError):
         ask_openai(client, False)
     metrics = httpx.get(proxy.url + "/metrics").text
-    assert 'guardwire_agent_approvals_total{check="agent",event="approved"} 1.0' in metrics
+    assert 'guardwire_agent_approvals_total{check="mail-agent",event="approved"} 1.0' in metrics
+    assert 'guardwire_agent_approvals_total{check="mail-agent",event="requested"}' in metrics
+    assert 'check="agent"' not in metrics
 
 
 def test_pending_approvals_are_listed_and_decided_through_the_cli_and_the_proxy(
@@ -256,7 +259,9 @@ def test_pending_approvals_are_listed_and_decided_through_the_cli_and_the_proxy(
     assert httpx.get(url, headers={"x-api-key": "sk-operator"}).json() == {"approvals": []}
     assert ask_openai(client, False)[0][0] == "send_email"  # passes once
     metrics = httpx.get(proxy.url + "/metrics").text
-    assert 'guardwire_agent_approvals_total{check="agent",event="approved"} 1.0' in metrics
+    assert 'guardwire_agent_approvals_total{check="mail-agent",event="approved"} 1.0' in metrics
+    assert 'guardwire_agent_approvals_total{check="mail-agent",event="requested"}' in metrics
+    assert 'check="agent"' not in metrics
 
     lines = [json.loads(line) for line in audit.read_text().splitlines()]
     text = audit.read_text()
