@@ -12,7 +12,6 @@ checked at once, keyed ``("piece", index, n)``. A block's streams end at its
 
 from __future__ import annotations
 
-import json
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
@@ -23,9 +22,9 @@ from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import string_leaves
 from guard.formats._stream import EventFilter, StreamingFormat
-from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate, ToolPiece
+from guard.formats._tool_events import AnthropicToolEvents, block_index
 from guard.formats.base import set_at
-from guard.formats.sse import Event, encode_json
+from guard.formats.sse import Event
 
 if TYPE_CHECKING:
     from guard.engine import Guard
@@ -39,7 +38,7 @@ _ENVELOPED_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json"}
 _CITATION_TEXT = ("cited_text", "document_title", "title")
 
 
-class AnthropicStreamFilter(EventFilter):
+class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
     """Applies a guard's output checks to a messages event stream."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:
@@ -107,7 +106,7 @@ class AnthropicStreamFilter(EventFilter):
             self._start(event, payload, out)
             return
         if kind == "content_block_stop":
-            index = _index(payload)
+            index = block_index(payload)
             self.flush([k for k in self.open_keys() if _block_of(k) == index], out)
             self._finish_input(index, out)
         elif kind in ("message_delta", "message_stop"):
@@ -117,7 +116,7 @@ class AnthropicStreamFilter(EventFilter):
         self.send_raw(event, payload, out)
 
     def _start(self, event: Event, payload: dict[str, Any], out: list[bytes]) -> None:
-        index, block = _index(payload), payload.get("content_block")
+        index, block = block_index(payload), payload.get("content_block")
         if not isinstance(block, dict):
             self.send_raw(event, payload, out)
             return
@@ -153,7 +152,7 @@ class AnthropicStreamFilter(EventFilter):
         return self.release(key, text) + self.flush_text(key)
 
     def _delta(self, event: Event, payload: dict[str, Any], out: list[bytes]) -> None:
-        index, delta = _index(payload), payload.get("delta")
+        index, delta = block_index(payload), payload.get("delta")
         kind = delta.get("type") if isinstance(delta, dict) else None
         if not isinstance(delta, dict):
             self.send_raw(event, payload, out)
@@ -241,57 +240,6 @@ class AnthropicStreamFilter(EventFilter):
         delta["signature"] = ""
         return True
 
-    gates_tool_calls = True
-
-    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
-        """A ``tool_use`` block is one tool call, keyed by its index; it is complete at
-        its ``content_block_stop`` (or when the message ends)."""
-        kind, index = payload.get("type"), _index(payload)
-        if kind == "content_block_start":
-            block = payload.get("content_block")
-            if not isinstance(block, dict) or block.get("type") != "tool_use":
-                return NOTHING
-            given = block.get("input")
-            # The API opens the block with an empty input and streams it; one that
-            # arrives whole is taken as the complete arguments.
-            whole = json.dumps(given) if isinstance(given, dict) and given else None
-            tool = ToolPiece(index, _str(block.get("id")), _str(block.get("name")), whole=whole)
-            return ToolEvent([tool])
-        if not gate.knows(index) or kind not in ("content_block_delta", "content_block_stop"):
-            if kind == "message_delta":
-                return ToolEvent(ends_before=gate.open_keys())
-            return NOTHING
-        if kind == "content_block_stop":
-            return ToolEvent([ToolPiece(index)], ends_after=[index])
-        delta = payload.get("delta")
-        source = delta.get("partial_json") if isinstance(delta, dict) else None
-        return ToolEvent([ToolPiece(index, arguments=_str(source))])
-
-    def renumber(
-        self, event: Event, payload: dict[str, Any], gate: ToolGate
-    ) -> tuple[Event, dict[str, Any]]:
-        """Content block indices after removed blocks close the gap (the SDK appends
-        blocks and addresses them by index); a message left without tool calls stops
-        with ``end_turn``."""
-        index = payload.get("index")
-        changed = False
-        if isinstance(index, int):
-            shift = sum(removed < index for removed in gate.stripped)  # type: ignore[operator]
-            if shift:
-                payload["index"], changed = index - shift, True
-        delta = payload.get("delta")
-        if (
-            payload.get("type") == "message_delta"
-            and isinstance(delta, dict)
-            and delta.get("stop_reason") == "tool_use"
-            and not gate.passed_keys()
-        ):
-            delta["stop_reason"], changed = "end_turn", True
-        if not changed:
-            return event, payload
-        raw = encode_json(payload, event.event or None)
-        return Event(event.data, event.event, event.id, raw), payload
-
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """A ``content_block_delta`` carrying the rest of the block's text."""
         assert isinstance(key, tuple)
@@ -307,15 +255,6 @@ class AnthropicStreamFilter(EventFilter):
             "index": index,
             "delta": delta,
         }, "content_block_delta"
-
-
-def _index(payload: dict[str, Any] | None) -> int:
-    index = payload.get("index") if payload is not None else None
-    return index if isinstance(index, int) else 0  # malformed: still checked, as block 0
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _block_of(key: Hashable) -> int | None:

@@ -16,15 +16,13 @@ from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._openai_assembly import ChunkAssembly
 from guard.formats._stream import EventFilter, StreamingFormat
-from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate, ToolPiece
-from guard.formats.sse import Event, encode_json
+from guard.formats._tool_events import OpenAIToolEvents
+from guard.formats.sse import Event
 
 if TYPE_CHECKING:
     from guard.engine import Guard
     from guard.types import Call
 
-#: The tool-call gate's number of a choice's legacy ``function_call`` (it has no index).
-LEGACY = "function_call"
 #: Chunk fields an extra (flush) chunk must not copy from the chunk it is modelled on.
 _PER_CHUNK = ("choices", "usage", "obfuscation")
 #: Delta fields streamed as plain text, and the stream key (``(name, choice)``) of each.
@@ -37,7 +35,7 @@ _DELTA_TEXT = (
 _FIELDS = {stream: name for name, stream in _DELTA_TEXT}
 
 
-class OpenAIStreamFilter(EventFilter):
+class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
     """Applies a guard's output checks to a ``chat.completion.chunk`` stream."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:
@@ -233,79 +231,6 @@ class OpenAIStreamFilter(EventFilter):
             )
         return stream.feed(source)
 
-    gates_tool_calls = True
-
-    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
-        """Tool calls are keyed ``(choice, index)``, a legacy ``function_call``
-        ``(choice, LEGACY)``; one is complete when its choice's next tool call begins or
-        its choice finishes (``finish_reason``)."""
-        choices = payload.get("choices")
-        if not isinstance(choices, list):
-            return NOTHING
-        pieces: list[ToolPiece] = []
-        before: list[Hashable] = []
-        after: list[Hashable] = []
-        for item in choices:
-            if not isinstance(item, dict):
-                continue
-            index = _number(item.get("index"))
-            delta = item.get("delta")
-            tools = delta.get("tool_calls") if isinstance(delta, dict) else None
-            for tool in tools if isinstance(tools, list) else ():
-                if not isinstance(tool, dict):
-                    continue
-                key = (index, _number(tool.get("index")))
-                if not gate.knows(key):  # a new tool call: the one before it is complete
-                    before += [k for k in gate.open_keys() if k[0] == index]  # type: ignore[index]
-                function = tool.get("function")
-                function = function if isinstance(function, dict) else {}
-                pieces.append(
-                    ToolPiece(key, _text(tool.get("id")), _text(function.get("name")),
-                              _text(function.get("arguments")))
-                )  # fmt: skip
-            legacy = delta.get("function_call") if isinstance(delta, dict) else None
-            if isinstance(legacy, dict):  # the deprecated single call: one per choice
-                pieces.append(
-                    ToolPiece((index, LEGACY), "", _text(legacy.get("name")),
-                              _text(legacy.get("arguments")))
-                )  # fmt: skip
-            if item.get("finish_reason") is not None:
-                after += [k for k in gate.open_keys() if k[0] == index]  # type: ignore[index]
-                after += [p.key for p in pieces if p.key[0] == index]  # type: ignore[index]
-        if not pieces and not before and not after:
-            return NOTHING
-        return ToolEvent(pieces, before, after)
-
-    def renumber(
-        self, event: Event, payload: dict[str, Any], gate: ToolGate
-    ) -> tuple[Event, dict[str, Any]]:
-        """Tool-call indices after removed calls close the gap (the SDKs accumulate by
-        index); a choice left without tool calls finishes with ``stop``."""
-        choices = payload.get("choices")
-        if not isinstance(choices, list):
-            return event, payload
-        changed = False
-        for item in choices:
-            if not isinstance(item, dict):
-                continue
-            index = _number(item.get("index"))
-            stripped = [k for k in gate.stripped if k[0] == index]  # type: ignore[index]
-            if not stripped:
-                continue
-            removed = [k[1] for k in stripped if isinstance(k[1], int)]  # type: ignore[index]
-            delta = item.get("delta")
-            tools = delta.get("tool_calls") if isinstance(delta, dict) else None
-            for tool in tools if isinstance(tools, list) else ():
-                number = tool.get("index") if isinstance(tool, dict) else None
-                if isinstance(number, int) and (shift := sum(r < number for r in removed)):
-                    tool["index"], changed = number - shift, True
-            kept = any(k[0] == index for k in gate.passed_keys())  # type: ignore[index]
-            if item.get("finish_reason") in ("tool_calls", "function_call") and not kept:
-                item["finish_reason"], changed = "stop", True
-        if not changed:
-            return event, payload
-        return Event(event.data, event.event, event.id, encode_json(payload, None)), payload
-
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """An extra chunk carrying the rest of ``key``'s text."""
         assert isinstance(key, tuple)
@@ -327,14 +252,6 @@ class OpenAIStreamFilter(EventFilter):
         if "usage" in self._template:
             payload["usage"] = None
         return payload, None
-
-
-def _number(value: Any) -> int:
-    return value if isinstance(value, int) else 0  # malformed: still held, as number 0
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _carries(item: Any) -> bool:

@@ -40,7 +40,7 @@ from guard.formats._responses_items import (
     stream_key,
 )
 from guard.formats._stream import EventFilter, StreamingFormat
-from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate, ToolPiece
+from guard.formats._tool_events import ResponsesToolEvents
 from guard.formats.base import set_at
 from guard.formats.sse import Event, encode_json
 
@@ -57,7 +57,7 @@ def _scrub(payload: dict[str, Any]) -> None:
         payload["logprobs"] = []
 
 
-class ResponsesStreamFilter(EventFilter):
+class ResponsesStreamFilter(ResponsesToolEvents, EventFilter):
     """Applies a guard's output checks to a Responses API event stream."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:
@@ -257,51 +257,6 @@ class ResponsesStreamFilter(EventFilter):
                 if isinstance(item.get("type"), str):
                     self._types[index] = item["type"]
 
-    gates_tool_calls = True
-
-    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
-        """A ``function_call`` or ``custom_tool_call`` output item is one tool call,
-        keyed by its output index (its arguments: ``arguments``, or a custom tool's free
-        text ``input``); it is complete at its ``response.output_item.done``."""
-        kind, index = payload.get("type"), payload.get("output_index")
-        if not isinstance(index, int):
-            return NOTHING
-        item = payload.get("item")
-        item = item if isinstance(item, dict) else {}
-        if kind == "response.output_item.added":
-            field = _TOOL_ITEMS.get(item.get("type"))  # type: ignore[arg-type]
-            if field is None:
-                return NOTHING
-            call_id = _str(item.get("call_id")) or _str(item.get("id"))
-            whole = _str(item.get(field)) or None
-            return ToolEvent([ToolPiece(index, call_id, _str(item.get("name")), whole=whole)])
-        if not gate.knows(index):
-            return NOTHING
-        if kind in _TOOL_DELTAS:
-            return ToolEvent([ToolPiece(index, arguments=_str(payload.get("delta")))])
-        if kind in _TOOL_DONE:
-            return ToolEvent([ToolPiece(index, whole=_str(payload.get(_TOOL_DONE[kind])))])
-        if kind == "response.output_item.done":
-            field = _TOOL_ITEMS.get(item.get("type"), "arguments")  # type: ignore[arg-type]
-            piece = ToolPiece(index, whole=_str(item.get(field)))
-            return ToolEvent([piece], ends_after=[index])
-        return ToolEvent([ToolPiece(index)])
-
-    def renumber(
-        self, event: Event, payload: dict[str, Any], gate: ToolGate
-    ) -> tuple[Event, dict[str, Any]]:
-        """Output indices after removed items close the gap (the SDK addresses its
-        snapshot's output list by index)."""
-        index = payload.get("output_index")
-        if not isinstance(index, int):
-            return event, payload
-        shift = sum(removed < index for removed in gate.stripped)  # type: ignore[operator]
-        if not shift:
-            return event, payload
-        payload["output_index"] = index - shift
-        raw = encode_json(payload, event.event or None)
-        return Event(event.data, event.event, event.id, raw), payload
-
     def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
         """A delta event carrying ``text`` of stream ``key``."""
         assert isinstance(key, tuple)
@@ -321,19 +276,6 @@ class ResponsesStreamFilter(EventFilter):
             payload["logprobs"] = []
         payload["sequence_number"] = self._sequence
         return payload, delta_type
-
-
-#: Output items the tool-call gate holds, and the field of their arguments.
-_TOOL_ITEMS = {"function_call": "arguments", "custom_tool_call": "input"}
-_TOOL_DELTAS = ("response.function_call_arguments.delta", "response.custom_tool_call_input.delta")
-_TOOL_DONE = {
-    "response.function_call_arguments.done": "arguments",
-    "response.custom_tool_call_input.done": "input",
-}
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _drop_items(payload: dict[str, Any], stripped: list[Hashable]) -> None:

@@ -2,12 +2,13 @@
 
 A :class:`ToolGate` sits in front of a stream filter's ``forward`` when the policy has
 checks of complete tool calls (``Capabilities(tool_calls=True)``). The format reads each
-upstream event (:meth:`GatedFilter.tool_event`): which tool call it belongs to, what of
-the call it carries (id, name, a piece of the arguments), and which tool calls it shows
-complete (the next tool call's index, ``content_block_stop``, ``output_item.done``, a
-finish reason; the stream's end completes the rest). Events of an open tool call wait in
-one ordered queue — and so does every later event, so the client sees the upstream's
-order. When a call completes its checks run (:mod:`guard._tool_calls`):
+upstream event (:meth:`GatedFilter.tool_event`, :mod:`guard.formats._tool_events`): which
+tool call it belongs to, what of the call it carries (id, name, a piece of the
+arguments), and which tool calls it shows complete (the next tool call's index,
+``content_block_stop``, ``output_item.done``, a finish reason; the stream's end
+completes the rest). Events of an open tool call wait in one ordered queue — and so does
+every later event, so the client sees the upstream's order. When a call completes its
+checks run (:mod:`guard._tool_calls`):
 
 - pass: its held events go on, through the filter's usual text checks, unchanged;
 - ``BLOCK``: the stream ends with the API's error event; none of its bytes left;
