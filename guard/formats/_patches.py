@@ -147,24 +147,37 @@ def _tool_name(tool: Any, nested: bool) -> str | None:
 
 
 def _keep_tools(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
-    """Drop offered tools not in ``patch.names``; built-in tools without a name stay."""
-    tools = raw.get("tools")
-    if not isinstance(tools, list):
-        return True  # nothing offered
+    """Drop offered tools not in ``patch.names`` (and an OpenAI chat request's legacy
+    ``functions``); built-in tools without a name stay."""
     nested = call.format == "openai.chat"
-    kept = [
-        t for t in tools if _tool_name(t, nested) in patch.names or _tool_name(t, nested) is None
-    ]
-    if len(kept) == len(tools):
-        return True
-    raw["tools"] = kept
-    call.tools = [t for t in call.tools if t.get("name") in patch.names]
-    choice = raw.get("tool_choice")
+    extra = ("parallel_tool_calls",)
+    changed = _keep_offered(raw, ("tools", "tool_choice", extra), nested, patch.names)
+    if nested:
+        changed |= _keep_offered(raw, ("functions", "function_call", ()), False, patch.names)
+    if changed:
+        call.tools = [t for t in call.tools if t.get("name") in patch.names]
+    return True
+
+
+def _keep_offered(
+    raw: dict[str, Any], fields: tuple[str, str, tuple[str, ...]], nested: bool, names: Any
+) -> bool:
+    """Keep the entries of the list ``fields[0]`` named in ``names``; drop the choice
+    ``fields[1]`` that forces one no longer offered. True if anything was dropped."""
+    listed, choice_field, with_list = fields
+    offered = raw.get(listed)
+    if not isinstance(offered, list):
+        return False  # nothing offered
+    kept = [t for t in offered if _tool_name(t, nested) in names or _tool_name(t, nested) is None]
+    if len(kept) == len(offered):
+        return False
+    raw[listed] = kept
+    choice = raw.get(choice_field)
     forced = _tool_name(choice, nested) if isinstance(choice, dict) else None
-    if forced is not None and forced not in patch.names:
-        del raw["tool_choice"]
+    if forced is not None and forced not in names:
+        del raw[choice_field]
     if not kept:  # an empty list is refused by the APIs; so is a choice without tools
-        for field in ("tools", "tool_choice", "parallel_tool_calls"):
+        for field in (listed, choice_field, *with_list):
             raw.pop(field, None)
     return True
 

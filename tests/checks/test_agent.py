@@ -294,6 +294,21 @@ def test_filter_offered_keeps_only_allowed_tools_in_each_api() -> None:
     assert "tools" not in request.raw and "tool_choice" not in request.raw
 
 
+def test_filter_offered_drops_legacy_functions_too() -> None:
+    built = engine(filter_offered=True, tools_allowed=["search"])
+    functions = [{"name": "search"}, {"name": "send_email"}]
+    call = chat(functions=functions, function_call={"name": "send_email"})
+    request = built.open(call, frontend="check").start()
+    assert request is not None
+    assert request.raw["functions"] == [{"name": "search"}]
+    assert "function_call" not in request.raw  # it forced a function no longer offered
+    assert [t["name"] for t in request.tools] == ["search"]
+    only_denied = chat(functions=[{"name": "send_email"}], function_call="auto")
+    request = built.open(only_denied, frontend="check").start()
+    assert request is not None and "functions" not in request.raw
+    assert "function_call" not in request.raw and request.tools == []
+
+
 def test_filter_offered_leaves_an_allowed_request_byte_for_byte() -> None:
     built = engine(filter_offered=True, tools_denied=["send_email"])
     call = chat(tools=_offered(["search"], True))
