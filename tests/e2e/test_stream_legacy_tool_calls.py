@@ -208,3 +208,18 @@ def test_good_custom_tool_call_passes(
     if mode == "progressive":
         assert received == b"".join(events)
     assert custom_input(proxy) == "ls -la /srv/data"
+
+
+def test_complete_reply_with_a_refused_legacy_function_call_is_refused(
+    proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
+) -> None:
+    message = {"role": "assistant", "content": None,
+               "function_call": {"name": RM_RF[0], "arguments": RM_RF[1]}}  # fmt: skip
+    body = {"id": "chatcmpl-legacy", "object": "chat.completion", "created": 1,
+            "model": "gpt-4o-mini", "usage": {"prompt_tokens": 5, "completion_tokens": 9},
+            "choices": [{"index": 0, "message": message, "finish_reason": "function_call"}]}  # fmt: skip
+    fake_upstream.enqueue(Script(body=body))
+    client = openai.OpenAI(base_url=proxy_of(POLICY).url + "/v1", api_key="k", max_retries=0)
+    with pytest.raises(openai.PermissionDeniedError) as error:
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES, functions=FUNCTIONS)
+    assert error.value.code == "agent_arguments" and "MARKER" not in error.value.message
