@@ -21,7 +21,8 @@ from guard.formats._anthropic_request import RESULT_STRUCTURE
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import string_leaves
-from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats._stream import EventFilter
+from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import AnthropicToolEvents, block_index
 from guard.formats.base import set_at
 from guard.formats.sse import Event

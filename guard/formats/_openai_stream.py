@@ -15,7 +15,8 @@ from guard.checks.base import TextCheck
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._openai_assembly import ChunkAssembly
-from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats._stream import EventFilter
+from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import OpenAIToolEvents
 from guard.formats.sse import Event
 

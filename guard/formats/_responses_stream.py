@@ -39,7 +39,8 @@ from guard.formats._responses_items import (
     part_key,
     stream_key,
 )
-from guard.formats._stream import EventFilter, StreamingFormat
+from guard.formats._stream import EventFilter
+from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import ResponsesToolEvents
 from guard.formats.base import set_at
 from guard.formats.sse import Event, encode_json

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from guard._drive import Step, run_async, run_sync
 from guard.formats._envelope import TextDelta, TextEnvelope, event_payload
-from guard.formats._tool_gate import NOTHING, ToolEvent, ToolGate
-from guard.formats.base import WireFormat
+from guard.formats._stream_hooks import Assembly, FormatHooks, StreamingFormat
+from guard.formats._tool_gate import ToolGate
 from guard.formats.sse import Event, SSEParser, encode_json
 from guard.types import Action, Call, Reply, Verdict
 
@@ -51,30 +51,6 @@ def pieces(text: str, size: int = 24) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-class StreamingFormat(WireFormat, Protocol):
-    """A wire format that can turn an assembled response object into a reply."""
-
-    def reply_from_raw(self, raw: dict[str, Any]) -> Reply:
-        """The reply of a complete (non-stream) response object, with write-back paths."""
-        ...
-
-
-class Assembly(Protocol):
-    """Collects stream events into the API's complete (non-stream) response object."""
-
-    def add(self, payload: dict[str, Any]) -> None:
-        """Take one event's JSON payload."""
-        ...
-
-    def build(self) -> dict[str, Any]:
-        """The response object the events so far add up to."""
-        ...
-
-    def add_text(self, key: Hashable, text: str) -> None:
-        """Take the text of a plain text delta of stream ``key`` (one added before)."""
-        ...
-
-
 _UNREADABLE = "the upstream sent a stream event that is not a JSON object"
 
 
@@ -84,7 +60,7 @@ def _unreadable(event: Event) -> bool:
     return data is not None and data.strip() not in ("", "[DONE]")
 
 
-class EventFilter:
+class EventFilter(FormatHooks):
     """Base of the SSE stream filters; implements :class:`~guard.formats.StreamFilter`."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard, assembly: Assembly) -> None:
@@ -128,36 +104,7 @@ class EventFilter:
                 stream.on_holdback_overflow == "block",
             )
 
-    # -- what a format implements ----------------------------------------------------
-
-    def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
-        """Progressive mode: send ``event`` on, its text replaced by the released text."""
-        raise NotImplementedError
-
-    def is_error(self, event: Event, payload: dict[str, Any] | None) -> bool:
-        """True for the upstream's own mid-stream error event."""
-        raise NotImplementedError
-
-    def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]:
-        """A delta event (payload, SSE event name) carrying flushed text of ``key``."""
-        raise NotImplementedError
-
-    #: Whether the format's streams end with a terminal event (:meth:`is_terminal`); a
-    #: stream that ends without it was cut short.
-    has_terminal = False
-
-    def is_terminal(self, event: Event, payload: dict[str, Any] | None) -> bool:
-        """True for the event that ends a complete stream."""
-        return False
-
-    def finish_terminal(self, event: Event) -> None:
-        """The held terminal event is about to be decided on, every tool call decided:
-        a format whose terminal event repeats the reply rewrites ``event.raw`` now."""
-
-    def text_delta(self, event: Event, payload: dict[str, Any]) -> TextDelta | None:
-        """If ``event`` carries nothing but text of one stream, and ``forward`` would send
-        it as :meth:`forward_text` does: what it carries. (Enables envelopes.)"""
-        return None
+    # -- text deltas --------------------------------------------------------------------
 
     def forward_text(
         self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
@@ -171,20 +118,6 @@ class EventFilter:
             self.assembly.add_text(envelope.key, released)
             out.append(envelope.render(released))
         # else: all of it is held back for now, and it carries nothing else.
-
-    #: Whether the format reads tool-call events (:meth:`tool_event`).
-    gates_tool_calls = False
-
-    def tool_event(self, event: Event, payload: dict[str, Any], gate: ToolGate) -> ToolEvent:
-        """Which tool call ``event`` belongs to and which it completes (see
-        :mod:`guard.formats._tool_gate`)."""
-        return NOTHING
-
-    def renumber(
-        self, event: Event, payload: dict[str, Any], gate: ToolGate
-    ) -> tuple[Event, dict[str, Any]]:
-        """``event`` with the indices that follow removed tool calls made dense."""
-        return event, payload
 
     # -- tool calls (the gate's side) ------------------------------------------------
 
