@@ -458,7 +458,8 @@ def test_shadow_policy_records_but_releases() -> None:
     assert any(v.check == "tools" and v.action is Action.BLOCK for v in stream.decision.verdicts)
 
 
-def test_agent_state_is_counted_once_per_streamed_tool_call() -> None:
+@pytest.mark.parametrize("legacy", [False, True])
+def test_agent_state_is_counted_once_per_streamed_tool_call(legacy: bool) -> None:
     from guard.stores.memory import MemoryStore
     from guard.types import Caller
 
@@ -479,10 +480,15 @@ def test_agent_state_is_counted_once_per_streamed_tool_call() -> None:
         lifecycle = engine.open(call, frontend="check")
         assert lifecycle.start() is not None
         stream = fmt.stream_filter(call, lifecycle)  # type: ignore[arg-type]
-        data = b"".join(openai_events(tools))
+        data = b"".join(legacy_events(*tools[0]) if legacy else openai_events(tools))
         return stream.feed(data) + stream.close(), stream
 
-    out, stream = streamed([GOOD, GOOD_TOO])  # two tool calls: 2 of 3, each seen once
+    if legacy:  # one function_call per reply: the same two calls in two replies
+        out, stream = streamed([GOOD])
+        assert stream.decision.action is Action.ALLOW and b"[DONE]" in out
+        out, stream = streamed([GOOD_TOO])
+    else:
+        out, stream = streamed([GOOD, GOOD_TOO])  # two tool calls: 2 of 3, each seen once
     assert stream.decision.action is Action.ALLOW and b"[DONE]" in out
     out, stream = streamed([GOOD])  # the same search again: 2 of 2 allowed repeats, 3 of 3
     assert stream.decision.action is Action.ALLOW and b"[DONE]" in out
