@@ -368,8 +368,11 @@ def test_anthropic_stripped_tool_use_is_dropped_and_blocks_renumbered(seed: int 
 # -- Responses API ----------------------------------------------------------------------------
 
 
-def responses_events(tools: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
+def responses_events(tools: list[tuple[str, dict[str, Any]]], custom: bool = False) -> list[bytes]:
+    """Function calls, or with ``custom`` custom tool calls (their input: free text)."""
     sequence = iter(range(1000))
+    kind, field = ("custom_tool_call", "input") if custom else ("function_call", "arguments")
+    deltas = "response.custom_tool_call_input" if custom else "response.function_call_arguments"
 
     def event(kind: str, **data: Any) -> bytes:
         payload = {"type": kind, "sequence_number": next(sequence), **data}
@@ -380,20 +383,41 @@ def responses_events(tools: list[tuple[str, dict[str, Any]]]) -> list[bytes]:
     events = [event("response.created", response=head)]
     items = []
     for index, (name, arguments) in enumerate(tools):
-        item = {"type": "function_call", "id": f"fc_{index}", "call_id": f"call_{index}",
-                "name": name, "arguments": "", "status": "in_progress"}  # fmt: skip
+        item = {"type": kind, "id": f"fc_{index}", "call_id": f"call_{index}",
+                "name": name, field: "", "status": "in_progress"}  # fmt: skip
         events.append(event("response.output_item.added", output_index=index, item=item))
-        source = json.dumps(arguments)
+        source = " ".join(map(str, arguments.values())) if custom else json.dumps(arguments)
         for at in range(0, len(source), 7):
-            events.append(event("response.function_call_arguments.delta", output_index=index,
+            events.append(event(f"{deltas}.delta", output_index=index,
                                 item_id=item["id"], delta=source[at : at + 7]))  # fmt: skip
-        events.append(event("response.function_call_arguments.done", output_index=index,
-                            item_id=item["id"], arguments=source))  # fmt: skip
-        done = {**item, "arguments": source, "status": "completed"}
+        events.append(event(f"{deltas}.done", output_index=index,
+                            item_id=item["id"], **{field: source}))  # fmt: skip
+        done = {**item, field: source, "status": "completed"}
         events.append(event("response.output_item.done", output_index=index, item=done))
         items.append(done)
     full = {**head, "status": "completed", "output": items}
     return [*events, event("response.completed", response=full)]
+
+
+@pytest.mark.parametrize("seed", [None, 0, 5])
+def test_responses_custom_tool_calls_pass_block_and_strip(seed: int | None) -> None:
+    engine, check = make_guard()
+    data = b"".join(responses_events([GOOD, GOOD_TOO], custom=True))
+    out, _ = run("openai.responses", engine, data, seed)
+    assert out == data and [(n, a) for _, n, a in check.seen] == [
+        ("search", "weather in Oslo"), ("get_weather", "Bergen 3")
+    ]  # fmt: skip
+    out, stream = run("openai.responses", make_guard()[0],
+                      b"".join(responses_events([GOOD, BAD], custom=True)), seed)  # fmt: skip
+    assert SECRET_ARGS.encode() not in out and b"tool_refused" in out
+    assert b"response.completed" not in out and stream.decision.action is Action.BLOCK
+    out, _ = run("openai.responses", make_guard()[0],
+                 b"".join(responses_events([STRIP, GOOD], custom=True)), seed)  # fmt: skip
+    assert SECRET_ARGS.encode() not in out and b'"strip"' not in out
+    events = [json.loads(line[6:]) for line in out.split(b"\n") if line.startswith(b"data: ")]
+    (completed,) = [e for e in events if e["type"] == "response.completed"]
+    assert [item["name"] for item in completed["response"]["output"]] == ["search"]
+    assert {e.get("output_index") for e in events} <= {None, 0}
 
 
 def test_responses_function_calls_pass_block_and_strip() -> None:
@@ -516,3 +540,11 @@ def test_any_fragmentation_gives_the_buffered_result(cuts: list[int], seed: int)
         ]
         assert calls == [(n, a) for n, a in tools]
         assert streamed.reply.text == whole.reply.text
+    # The legacy function_call: cut anywhere, held, checked, released as sent.
+    data = b"".join(legacy_events(*tools[1]))
+    progressive, streamed = run("openai.chat", make_guard()[0], data, seed)
+    _, whole = run("openai.chat", make_guard("buffer")[0], data)
+    assert progressive == data
+    (legacy,) = streamed.reply.choices[0].tool_calls
+    assert (legacy.name, json.loads(legacy.arguments)) == tools[1]
+    assert whole.reply.choices[0].tool_calls[0].arguments == legacy.arguments
