@@ -19,6 +19,7 @@ from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_hits import Hit, canonical, resolve
 from guard.checks._pii_prefilter import (
     DIGIT_ANCHORED,
+    LONG_RUNS,
     LONG_TOKENS,
     TOKEN_ANCHORS,
     Signals,
@@ -170,7 +171,9 @@ class Detector:
         if key == "digits":
             part = windows_around(text, signals.digit_runs, tokens=2, edges=edges)
         elif key in LONG_TOKENS:
-            part = windows_around(text, edges.long_tokens(LONG_TOKENS[key]), tokens=0, edges=edges)
+            run, length = LONG_RUNS[key], LONG_TOKENS[key]
+            spans = [span for span in edges.long_tokens(length) if run.search(text, *span)]
+            part = windows_around(text, spans, tokens=0, edges=edges)
         else:
             anchor, before, after = TOKEN_ANCHORS[key]
             if key in DIGIT_ANCHORED:

@@ -69,7 +69,15 @@ TOKEN_ANCHORS: dict[str, tuple[re.Pattern[str], int, int]] = {
     "EMAIL_ADDRESS": (re.compile("@"), 0, 0),
     "URL": (_DOT_WORD, 0, 0),
     "IBAN_CODE": (_IBAN_START, 0, 9),
-    "UK_NINO": (re.compile(r"\d\d(?:(?<=[A-Za-z]{2}\d\d)|(?<=[A-Za-z]{2}\s\d\d))"), 1, 3),
+    # The first digit pair of ``AB 12 34 56 C``, followed by the other two and a letter
+    # (the rest of Presidio's pattern): most digit pairs after a word are no NINO.
+    "UK_NINO": (
+        re.compile(
+            r"\d\d(?:(?<=[A-Za-z]{2}\d\d)|(?<=[A-Za-z]{2}\s\d\d))(?= ?\d\d ?\d\d ?[^\W\d_])"
+        ),
+        1,
+        3,
+    ),
     "MAC_ADDRESS": (_MAC_HINT, 0, 0),
     # ``(bc1|[13])[a-zA-HJ-NP-Z0-9]{25,59}`` without case: a 1, 3 or b and 25 more.
     "CRYPTO": (re.compile(r"[13bB][0-9A-Za-z]{25}"), 0, 0),
@@ -77,9 +85,13 @@ TOKEN_ANCHORS: dict[str, tuple[re.Pattern[str], int, int]] = {
     # digit or another colon.
     "IPV6": (re.compile(r":(?:(?<=[0-9A-Fa-f]:)[0-9A-Fa-f:]|:)"), 0, 0),
 }
-#: Entities whose patterns run on the tokens at least this long (an Italian fiscal
-#: code is 16 characters; with omocodia it may have no digit at all).
+#: Entities whose patterns run on the tokens holding this many letters or digits in a
+#: row (an Italian fiscal code is 16 of them, with omocodia perhaps no digit at all; an
+#: e-mail or URL of 16 characters or more rarely has such a run).
 LONG_TOKENS = {"IT_FISCAL_CODE": 16}
+#: A run of :data:`LONG_TOKENS` letters or digits (any script: what a pattern's
+#: ``[A-Z]`` matches without case is among them).
+LONG_RUNS = {key: re.compile(rf"[^\W_]{{{length}}}") for key, length in LONG_TOKENS.items()}
 #: Anchors that contain two digits in a row: they are looked for in the digit windows
 #: (a fifth of a dense text), not in the whole text.
 DIGIT_ANCHORED = frozenset({"IBAN_CODE", "UK_NINO"})

@@ -25,6 +25,7 @@ from typing import Any
 
 import regex
 
+from guard.checks._pii_checksums import PRESIDIO, iban_result, luhn_valid
 from guard.checks._pii_patterns import (
     RUN_CLASS,
     matches_at_run_starts,
@@ -85,6 +86,9 @@ class PatternSpec:
     #: Presidio's credit-card recognizer with its default separators: its Luhn check
     #: is done here on ASCII digits (a tenth of the time), Presidio's on anything else.
     luhn: bool = False
+    #: Presidio's IBAN recognizer with its defaults: its checksum and format check is
+    #: done here on ASCII letters and digits (:func:`iban_result`).
+    iban: bool = False
 
     def matches(self, text: str) -> Iterable[Any]:
         """The pattern's matches in ``text`` (``finditer``'s)."""
@@ -105,8 +109,11 @@ class PatternSpec:
         score = self.score
         if self.recognizer is not None:
             digits = matched.replace("-", "").replace(" ", "") if self.luhn else ""
+            tight = iban_result(matched) if self.iban else PRESIDIO
             if digits.isdigit() and digits.isascii():
                 valid: bool | None = luhn_valid(digits)
+            elif tight != PRESIDIO:
+                valid = bool(tight) if tight is not None else None
             else:
                 valid = self.recognizer.validate_result(matched)
             if valid is not None:
@@ -114,16 +121,6 @@ class PatternSpec:
             if self.recognizer.invalidate_result(matched):
                 score = 0.0
         return score
-
-
-#: The digit sum of twice each digit (Luhn's doubled digits).
-_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
-
-
-def luhn_valid(digits: str) -> bool:
-    """The Luhn checksum of ASCII ``digits`` (Presidio's ``CreditCardRecognizer``'s)."""
-    total = sum(map(int, digits[-1::-2])) + sum(_DOUBLED[int(d)] for d in digits[-2::-2])
-    return total % 10 == 0
 
 
 def has_context(text: str, start: int, context: frozenset[str]) -> bool:
@@ -161,6 +158,7 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
         validated = type(recognizer).validate_result is not PatternRecognizer.validate_result
         context = frozenset(w.lower() for w in recognizer.context or ())
         patterns: list[Any] = getattr(recognizer, "patterns", [])
+        default_pairs = getattr(recognizer, "replacement_pairs", None) == [("-", ""), (" ", "")]
         for pattern in patterns:
             specs.append(
                 PatternSpec(
@@ -173,8 +171,10 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
                     type(recognizer).__name__ == "IbanRecognizer",
                     min_digit_run(pattern.regex),
                     _compile(RUN_CLASS) if starts_with_bounded_run(pattern.regex) else None,
-                    type(recognizer).__name__ == "CreditCardRecognizer"
-                    and getattr(recognizer, "replacement_pairs", None) == [("-", ""), (" ", "")],
+                    type(recognizer).__name__ == "CreditCardRecognizer" and default_pairs,
+                    type(recognizer).__name__ == "IbanRecognizer"
+                    and default_pairs
+                    and getattr(recognizer, "BOSEOS", None) == (),
                 )
             )
     return specs

@@ -196,7 +196,8 @@ def test_prefilter_rewrites_find_the_same_tokens() -> None:
         "iban": re.compile(r"[A-Za-z]{2}\d{2}"),
         "ip": re.compile(r"\d\.\d|[0-9A-Fa-f]:[0-9A-Fa-f:]|::"),
         "mac": re.compile(r"[0-9A-Fa-f]{2}[:-][0-9A-Fa-f]{2}[:-]|[0-9A-Fa-f]{4}\.[0-9A-Fa-f]{4}"),
-        "nino": re.compile(r"[A-Za-z]{2}\s?\d{2}"),
+        # Presidio's NINO pattern from its letters to its final letter.
+        "nino": re.compile(r"[A-Za-z]{2}\s?\d{2} ?\d{2} ?\d{2} ?[A-Za-z]"),
         "digit run": re.compile(r"(?:[+(]\s?)?\d+(?:[\s.\-_/·()‐‑‒–—−]{1,3}\d+)+"),
         "odd": re.compile(r"\d[.·_/‐‑‒–—−]\d|\d\s\d\s\d\s\d"),
     }
