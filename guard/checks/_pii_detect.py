@@ -18,10 +18,6 @@ from typing import Any
 from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_hits import Hit, canonical, resolve
 from guard.checks._pii_prefilter import (
-    DIGIT_ANCHORED,
-    LONG_RUNS,
-    LONG_TOKENS,
-    TOKEN_ANCHORS,
     Signals,
     window_key,
 )
@@ -37,8 +33,8 @@ from guard.checks._pii_recognizers import (
     phone_matches,
     phone_regions,
 )
+from guard.checks._pii_scan import Answers, Scan
 from guard.checks._pii_text import View, compact_view, plain_view
-from guard.checks._pii_windows import Edges, Windows, windows, windows_around
 
 _URL_TRAILING = frozenset(".,;:!?'\"")
 _BARE_DIGITS = re.compile(r"\d+")
@@ -46,6 +42,8 @@ _SPACED = re.compile(r"\d\s\d\s\d\s\d")
 #: Entities that a run of bare digits is reported as only with a context word.
 BARE_NEEDS_CONTEXT = frozenset({"PHONE_NUMBER", "UK_NHS"})
 _DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+#: The score of a match not validated yet.
+_UNSCORED = -1.0
 #: The pseudo-entity of an allow-listed value.
 _ALLOWED = "allowed"
 
@@ -97,20 +95,19 @@ class Detector:
         """The entities in ``text``, non-overlapping, spans in ``text``."""
         plain = plain_view(text)
         signals = Signals.read(plain.text)
-        hits = self._scan(plain, signals, numbers_only=False)
+        answers = Answers()
+        hits = self._scan(Scan(plain, signals, answers), numbers_only=False)
         if signals.max_digits:
             compact = compact_view(plain)
             if compact is not None:
-                hits.extend(self._scan(compact, Signals.read(compact.text), numbers_only=True))
+                scan = Scan(compact, Signals.read(compact.text), answers)
+                hits.extend(self._scan(scan, numbers_only=True))
         if self._ner_entities:
             hits.extend(self._ner(plain))
         return [hit for hit in resolve(hits) if hit.entity != _ALLOWED]
 
-    def _scan(self, view: View, signals: Signals, *, numbers_only: bool) -> list[Hit]:
-        hits: list[Hit] = []
-        #: View spans of what was found, so phone candidates inside them are skipped.
-        spans: list[tuple[int, int, float]] = []
-        parts: dict[str, Any] = {}
+    def _scan(self, scan: Scan, *, numbers_only: bool) -> list[Hit]:
+        signals = scan.signals
         longest = signals.longest_digits
         for entity, digit_run, keyed in self._entities:
             if (
@@ -122,71 +119,55 @@ class Detector:
             for spec, key in keyed:
                 if spec.digit_run > longest or not self._reachable(spec, signals):
                     continue
-                self._run(spec, key, view, signals, parts, hits, spans)
+                self._run(spec, key, scan)
         if self._phone is not None and signals.possible("PHONE_NUMBER"):
-            self._phones(view, hits, spans)
-        return hits
+            self._phones(scan)
+        return scan.hits
 
-    def _run(
-        self,
-        spec: PatternSpec,
-        key: str | None,
-        view: View,
-        signals: Signals,
-        parts: dict[str, Any],
-        hits: list[Hit],
-        spans: list[tuple[int, int, float]],
-    ) -> None:
+    def _run(self, spec: PatternSpec, key: str | None, scan: Scan) -> None:
         """Run one pattern on its windows; add what reaches the threshold."""
-        text, entity = view.text, spec.entity
-        part = self._windows(key, signals, parts)
+        view = scan.view
+        text, entity, scores = view.text, spec.entity, scan.answers.scores
+        part = scan.windows(key)
         scanned = text if part is None else part.text
-        for match in spec.matches(scanned):
-            for start, end in spec.candidates(match):
-                score = spec.score_of(scanned[start:end]) if start < end else 0.0
-                if score > 0:
-                    break
-            if score <= 0:
-                continue
-            if part is not None:
-                start, end = part.position(start), part.position(start) + end - start
-            if not _whole_token(text, start, end):
-                continue
-            if self._add(hits, view, entity, start, end, score, spec.context):
-                spans.append((start, end, hits[-1].score))
-
-    @classmethod
-    def _windows(cls, key: str | None, signals: Signals, parts: dict[str, Any]) -> Windows | None:
-        """The parts of the text that patterns of window ``key`` need to see (``None``:
-        all of it), built once per text."""
-        if key is None:
-            return None
-        part: Windows | None = parts.get(key)
-        if part is not None:
-            return part
-        text = signals.text
-        edges = parts.get("edges")
-        if edges is None:
-            edges = parts["edges"] = Edges(text)
-        if key == "digits":
-            part = windows_around(text, signals.digit_runs, tokens=2, edges=edges)
-        elif key in LONG_TOKENS:
-            run, length = LONG_RUNS[key], LONG_TOKENS[key]
-            spans = [span for span in edges.long_tokens(length) if run.search(text, *span)]
-            part = windows_around(text, spans, tokens=0, edges=edges)
+        matches = spec.matches(scanned)
+        if spec.group_ends:
+            best = (self._best_cut(spec, match, scores) for match in matches)
+            cuts = [cut for cut in best if cut[2] > 0]
         else:
-            anchor, before, after = TOKEN_ANCHORS[key]
-            if key in DIGIT_ANCHORED:
-                # Two digits in a row: only the digit windows can hold one.
-                digits = cls._windows("digits", signals, parts)
-                assert digits is not None
-                found = [(digits.position(m.start()), digits.position(m.end() - 1) + 1)
-                         for m in anchor.finditer(digits.text)]  # fmt: skip
-                part = windows_around(text, found, tokens=before, right=after, edges=edges)
-            else:
-                part = windows(text, anchor, tokens=before, right=after, edges=edges)
-        parts[key] = part
-        return part
+            cuts = [(*match.span(), _UNSCORED) for match in matches]
+        spans = [(start, end) for start, end, _ in cuts]
+        if part is not None:
+            spans = part.positions(spans)
+        for (start, end), (_, _, score) in zip(spans, cuts, strict=True):
+            if start >= end or not _whole_token(text, start, end):
+                continue  # no need to validate what a token boundary rejects
+            if score == _UNSCORED:
+                value = text[start:end]
+                known = scores.get((id(spec), value))
+                if known is None:
+                    known = scores[id(spec), value] = spec.score_of(value)
+                if known <= 0:
+                    continue
+                score = known
+            if self._add(scan.hits, view, entity, start, end, score, spec.context):
+                scan.spans.append((start, end, scan.hits[-1].score))
+
+    @staticmethod
+    def _best_cut(
+        spec: PatternSpec, match: Any, scores: dict[tuple[int, str], float]
+    ) -> tuple[int, int, float]:
+        """The first of a match's cuts (``group_ends``) that scores above 0."""
+        for start, end in spec.candidates(match):
+            if start >= end:
+                continue
+            value = match.string[start:end]
+            score = scores.get((id(spec), value))
+            if score is None:
+                score = scores[id(spec), value] = spec.score_of(value)
+            if score > 0:
+                return start, end, score
+        return 0, 0, 0.0
 
     def _reachable(self, spec: PatternSpec, signals: Signals) -> bool:
         """Whether a match of ``spec`` could reach its entity's threshold."""
@@ -236,18 +217,19 @@ class Detector:
         hits.append(Hit(entity, original_start, original_end, score, canonical(entity, value)))
         return True
 
-    def _phones(self, view: View, hits: list[Hit], found: list[tuple[int, int, float]]) -> None:
+    def _phones(self, scan: Scan) -> None:
         """Phone numbers by ``phonenumbers`` (Presidio's PhoneRecognizer), run only on
         digit runs not already inside a better-scored entity (a phone number loses an
         overlap with a card, IBAN or IP address anyway), one region at a time until one
         matches."""
         phone = self._phone
         assert phone is not None
+        view, hits, parsed = scan.view, scan.hits, scan.answers.phones
         text = view.text
         compact = view.to_plain is not None
         # Spans that beat a phone number, by start, with the furthest end reached so far:
         # a candidate inside one of them is skipped in O(log n).
-        better = sorted((s, e) for s, e, score in found if score > phone.SCORE)
+        better = sorted((s, e) for s, e, score in scan.spans if score > phone.SCORE)
         starts = [s for s, _ in better]
         reach = list(accumulate((e for _, e in better), max))
         for start, end in phone_candidates(text):
@@ -271,7 +253,11 @@ class Detector:
                 # word before it (``_add``): none nearby, so parsing would be wasted.
                 continue
             for region in phone_regions(snippet, phone.supported_regions):
-                matches = phone_matches(snippet, region, phone.leniency)
+                matches = parsed.get((snippet, region))
+                if matches is None:
+                    matches = parsed[snippet, region] = phone_matches(
+                        snippet, region, phone.leniency
+                    )
                 for match_start, match_end in matches:
                     span = (start + match_start, start + match_end)
                     self._add(hits, view, "PHONE_NUMBER", *span, phone.SCORE, self._phone_context)

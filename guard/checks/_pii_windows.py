@@ -42,6 +42,20 @@ class Windows:
         joined, original = self.starts[index]
         return original + at - joined
 
+    def positions(self, spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+        """The original spans of ``spans`` of ``text`` (in order, none across a join):
+        one bisect per part reached, not one per span."""
+        starts, found = self.starts, []
+        joined = original = 0
+        following = -1  # where the next part starts in ``text`` (-1: look it up)
+        for start, end in spans:
+            if start >= following:
+                index = bisect_right(starts, (start, 1 << 62)) - 1
+                joined, original = starts[index]
+                following = starts[index + 1][0] if index + 1 < len(starts) else 1 << 62
+            found.append((original + start - joined, original + end - joined))
+        return found
+
 
 def windows(
     text: str,

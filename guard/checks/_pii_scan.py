@@ -1,0 +1,78 @@
+"""One call's scan of one view: the windows built for it, what was found, and the
+answers worked out once per call.
+
+A text dense with entities often repeats one (the same e-mail address in every quoted
+message, one phone number in a signature): its checksum or ``phonenumbers`` parse is
+worked out once per call. These answers live in the call's :class:`Answers` and go
+with it — nothing derived from a caller's text is kept across calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from guard.checks._pii_hits import Hit
+from guard.checks._pii_prefilter import (
+    DIGIT_ANCHORED,
+    LONG_RUNS,
+    LONG_TOKENS,
+    TOKEN_ANCHORS,
+    Signals,
+)
+from guard.checks._pii_text import View
+from guard.checks._pii_windows import Edges, Windows, windows, windows_around
+
+
+@dataclass(slots=True)
+class Answers:
+    """Validation scores and phone parses worked out in one call, by the value."""
+
+    #: (``id`` of the pattern, matched text) -> Presidio's score for it.
+    scores: dict[tuple[int, str], float] = field(default_factory=dict)
+    #: (candidate, region) -> spans of the numbers ``phonenumbers`` finds in it.
+    phones: dict[tuple[str, str], tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Scan:
+    """The scan of one view: hits found so far and the windows built for it."""
+
+    view: View
+    signals: Signals
+    answers: Answers
+    hits: list[Hit] = field(default_factory=list)
+    #: View spans and scores of what was found (phone candidates inside them are skipped).
+    spans: list[tuple[int, int, float]] = field(default_factory=list)
+    _windows: dict[str, Windows] = field(default_factory=dict)
+    _edges: Edges | None = None
+
+    def windows(self, key: str | None) -> Windows | None:
+        """The parts of the text that patterns of window ``key`` need to see (``None``:
+        all of it), built once per scan (see :func:`guard.checks._pii_prefilter.window_key`)."""
+        if key is None:
+            return None
+        part = self._windows.get(key)
+        if part is not None:
+            return part
+        text = self.signals.text
+        edges = self._edges
+        if edges is None:
+            edges = self._edges = Edges(text)
+        if key == "digits":
+            part = windows_around(text, self.signals.digit_runs, tokens=2, edges=edges)
+        elif key in LONG_TOKENS:
+            run, length = LONG_RUNS[key], LONG_TOKENS[key]
+            spans = [span for span in edges.long_tokens(length) if run.search(text, *span)]
+            part = windows_around(text, spans, tokens=0, edges=edges)
+        else:
+            anchor, before, after = TOKEN_ANCHORS[key]
+            if key in DIGIT_ANCHORED:
+                # Two digits in a row: only the digit windows can hold one.
+                digits = self.windows("digits")
+                assert digits is not None
+                found = digits.positions(m.span() for m in anchor.finditer(digits.text))
+                part = windows_around(text, found, tokens=before, right=after, edges=edges)
+            else:
+                part = windows(text, anchor, tokens=before, right=after, edges=edges)
+        self._windows[key] = part
+        return part
