@@ -90,6 +90,8 @@ def windows_around(
     """:func:`windows` for spans already found (in text order)."""
     merged: list[list[int]] = []
     after = tokens if right is None else right
+    if tokens == after == 0:
+        return _token_windows(text, spans, edges)
     for found_start, found_end in spans:
         if edges is None:
             edges = Edges(text)
@@ -103,6 +105,10 @@ def windows_around(
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
+    return _joined(text, merged)
+
+
+def _joined(text: str, merged: list[list[int]]) -> Windows:
     parts: list[str] = []
     starts: list[tuple[int, int]] = []
     position = 0
@@ -111,6 +117,31 @@ def windows_around(
         parts.append(text[start:end])
         position += end - start + len(WINDOW_JOIN)
     return Windows(WINDOW_JOIN.join(parts), starts)
+
+
+def _token_windows(text: str, spans: Iterable[tuple[int, int]], edges: Edges | None) -> Windows:
+    """:func:`windows_around` with no neighbouring tokens: the tokens of the spans (what
+    ``Edges.left`` and ``Edges.right`` give for 0 tokens, inlined: most windows are these)."""
+    merged: list[list[int]] = []
+    spaces: list[int] = []
+    count = length = 0
+    for found_start, found_end in spans:
+        if edges is None:
+            edges = Edges(text)
+        if not spaces:
+            spaces, count, length = edges.spaces, len(edges.spaces), edges.length
+        index = bisect_left(spaces, found_end)
+        end = min(spaces[index] if index < count else length, found_end + _TOKEN_LIMIT)
+        if merged and found_start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+            continue
+        index = bisect_right(spaces, found_start - 1) - 1
+        start = max(spaces[index] + 1 if index >= 0 else 0, found_start - _TOKEN_LIMIT)
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return _joined(text, merged)
 
 
 class Edges:

@@ -1,5 +1,5 @@
-"""Phone numbers: ``phonenumbers`` runs only where its answer can matter, and its
-answers are cached — with exactly the findings of parsing every candidate."""
+"""Phone numbers: ``phonenumbers`` runs only where its answer can matter, once per
+candidate and call — with exactly the findings of parsing every candidate."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def check(make_guard: Callable[..., Guard]) -> PiiCheck:
 
 @pytest.fixture
 def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The snippets handed to ``phonenumbers`` (the cache emptied before and after)."""
+    """The snippets handed to ``phonenumbers``."""
     calls: list[str] = []
     original = _pii_recognizers.phone_matches
 
@@ -85,3 +85,16 @@ def test_no_phone_number_is_kept_after_the_call() -> None:
     """Parse results are not cached across calls: a cache keyed by the candidate would
     keep callers' phone numbers in memory."""
     assert not hasattr(_pii_recognizers.phone_matches, "cache_info")
+
+
+def test_a_number_repeated_in_one_text_is_parsed_once_per_call(
+    check: PiiCheck, parsed: list[str]
+) -> None:
+    """Within one call a repeated candidate is parsed once (its answer is the call's);
+    the next call parses it again: nothing is kept between calls."""
+    text = "call +1 415-555-0132 now. Again: call +1 415-555-0132 now."
+    first = [(f.kind, f.start, f.end) for f in check.scan(text)]
+    assert [kind for kind, _, _ in first] == ["PHONE_NUMBER", "PHONE_NUMBER"]
+    assert parsed == ["+1 415-555-0132"]
+    assert [(f.kind, f.start, f.end) for f in check.scan(text)] == first
+    assert parsed == ["+1 415-555-0132"] * 2

@@ -28,7 +28,7 @@ from guard.checks._pii_prefilter import (
 )
 from guard.checks._pii_recognizers import _PHONE_RUN, PatternSpec
 from guard.checks._pii_text import _DIGIT_RUN, _ODD_SEPARATOR, _odd_runs, plain_view
-from guard.checks._pii_windows import WHITESPACE, Edges
+from guard.checks._pii_windows import WHITESPACE, WINDOW_JOIN, Edges, windows_around
 from guard.checks.pii import _TRIGGER, PiiCheck
 from guard.engine import text_call, text_reply
 
@@ -310,3 +310,57 @@ def test_prose_deltas_go_out_through_the_learnt_envelope(
     stream.close()
     assert stream.reply.text == text
     assert len(parsed) < 10, f"{len(parsed)} of {len(openai_events(text))} events parsed"
+
+
+def test_token_windows_are_the_edges_walk() -> None:
+    """Windows of no neighbouring tokens (most keys) skip ``Edges.left``/``right``: the
+    same windows, long tokens (the 256-character cut) included."""
+    rng = random.Random(8)
+    pieces = ["ab", "c", " ", "  ", "   ", "\n", "\t", "x" * 300, "@", "1"]
+    for text in _random_texts(pieces, 3000, seed=4):
+        if not text:
+            continue
+        spans = sorted(
+            (start, min(len(text), start + rng.randint(1, 3)))
+            for start in rng.sample(range(len(text)), min(len(text), rng.randint(1, 6)))
+        )
+        edges = Edges(text)
+        expected: list[list[int]] = []
+        for start, end in spans:
+            left, right = edges.left(start, 0), edges.right(end, 0)
+            if expected and left <= expected[-1][1]:
+                expected[-1][1] = max(expected[-1][1], right)
+            else:
+                expected.append([left, right])
+        found = windows_around(text, spans, tokens=0, edges=edges)
+        assert found.text == WINDOW_JOIN.join(text[s:e] for s, e in expected), (text, spans)
+        assert [original for _, original in found.starts] == [s for s, _ in expected]
+
+
+def test_window_positions_map_back_like_position() -> None:
+    text = "alpha 12 beta 345 gamma 6789 delta " * 20
+    spans = [m.span() for m in re.finditer(r"\d+", text)]
+    part = windows_around(text, spans, tokens=1)
+    inner = [m.span() for m in re.finditer(r"\d+", part.text)]
+    assert part.positions(inner) == [(part.position(s), part.position(s) + e - s) for s, e in inner]
+    assert part.positions(inner) == spans
+
+
+def test_a_value_repeated_in_one_text_is_validated_once_per_call(
+    check: PiiCheck, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    validated: list[str] = []
+    original = PatternSpec.score_of
+
+    def counting(self: PatternSpec, matched: str) -> float:
+        validated.append(matched)
+        return original(self, matched)
+
+    monkeypatch.setattr(_pii_recognizers.PatternSpec, "score_of", counting)
+    text = "mail maria@example.org or maria@example.org; card 4111 1111 1111 1111."
+    first = [(f.kind, f.start, f.end) for f in check.scan(text)]
+    assert [kind for kind, _, _ in first] == ["EMAIL_ADDRESS", "EMAIL_ADDRESS", "CREDIT_CARD"]
+    # Each value once (the domain is also a URL candidate).
+    assert sorted(validated) == ["4111 1111 1111 1111", "example.org", "maria@example.org"]
+    assert [(f.kind, f.start, f.end) for f in check.scan(text)] == first
+    assert len(validated) == 6  # the next call validates again: nothing kept
