@@ -16,6 +16,7 @@ from itertools import accumulate
 from typing import Any
 
 from guard.checks._pii_engine import analyzer_engine
+from guard.checks._pii_engine import recognizers as pipeline_recognizers
 from guard.checks._pii_hits import Hit, canonical, resolve
 from guard.checks._pii_prefilter import (
     Signals,
@@ -62,7 +63,7 @@ class Detector:
         custom: Sequence[PatternSpec] = (),
     ) -> None:
         engine = analyzer_engine(language, nlp)
-        recognizers = engine.registry.get_recognizers(language, all_fields=True)
+        recognizers = pipeline_recognizers(language, nlp)
         self._thresholds = dict(thresholds)
         wanted = set(entities)
         specs = [s for s in pattern_specs(recognizers) if s.entity in wanted]

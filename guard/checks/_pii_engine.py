@@ -8,6 +8,8 @@ fetching the public-suffix list.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -48,37 +50,54 @@ if not any(isinstance(f, _WithoutArguments) for f in _PRESIDIO_LOG.filters):
     _PRESIDIO_LOG.addFilter(_WithoutArguments())
 
 
-@lru_cache(maxsize=8)
-def analyzer_engine(language: str, nlp: str) -> Any:
-    """Presidio's engine for ``language`` on a blank spaCy pipeline or model ``nlp``."""
-    neutralise_tldextract()
-    import spacy
-    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, predefined_recognizers
-    from presidio_analyzer.nlp_engine import SpacyNlpEngine
-
-    pipeline = spacy.blank(language) if nlp == "blank" else spacy.load(nlp)
-    nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": nlp}])
-    setattr(nlp_engine, "nlp", {language: pipeline})  # noqa: B010 (typed None upstream)
-    registry = RecognizerRegistry(supported_languages=[language])
-    # Presidio warns once per recognizer of another language it skips: noise at startup.
+@contextmanager
+def _quiet_presidio() -> Iterator[None]:
+    """Presidio's start-up chatter held back while a pipeline is built: a line per
+    recognizer it loads ("Loaded recognizer", seven of them), the device it runs on, a
+    warning per recognizer of another language it skips. Errors still show."""
     presidio_log = logging.getLogger("presidio-analyzer")
     level = presidio_log.level
     presidio_log.setLevel(logging.ERROR)
     try:
-        registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
+        yield
     finally:
         presidio_log.setLevel(level)
-    for name in EXTRA_RECOGNIZERS:
-        registry.add_recognizer(getattr(predefined_recognizers, name)(supported_language=language))
-    return AnalyzerEngine(registry=registry, nlp_engine=nlp_engine, supported_languages=[language])
+
+
+@lru_cache(maxsize=8)
+def analyzer_engine(language: str, nlp: str) -> Any:
+    """Presidio's engine for ``language`` on a blank spaCy pipeline or model ``nlp``."""
+    neutralise_tldextract()
+    with _quiet_presidio():
+        import spacy
+        from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, predefined_recognizers
+        from presidio_analyzer.nlp_engine import SpacyNlpEngine
+
+        pipeline = spacy.blank(language) if nlp == "blank" else spacy.load(nlp)
+        nlp_engine = SpacyNlpEngine(models=[{"lang_code": language, "model_name": nlp}])
+        setattr(nlp_engine, "nlp", {language: pipeline})  # noqa: B010 (typed None upstream)
+        registry = RecognizerRegistry(supported_languages=[language])
+        registry.load_predefined_recognizers(languages=[language], nlp_engine=nlp_engine)
+        for name in EXTRA_RECOGNIZERS:
+            recognizer = getattr(predefined_recognizers, name)(supported_language=language)
+            registry.add_recognizer(recognizer)
+        return AnalyzerEngine(
+            registry=registry, nlp_engine=nlp_engine, supported_languages=[language]
+        )
+
+
+def recognizers(language: str, nlp: str) -> list[Any]:
+    """Every recognizer of the pipeline (Presidio's debug line about them held back)."""
+    engine = analyzer_engine(language, nlp)
+    with _quiet_presidio():
+        return list(engine.registry.get_recognizers(language, all_fields=True))
 
 
 def supported_entities(language: str, nlp: str) -> list[str]:
     """Every entity the configured pipeline can find."""
-    engine = analyzer_engine(language, nlp)
     found = {
         entity
-        for recognizer in engine.registry.get_recognizers(language, all_fields=True)
+        for recognizer in recognizers(language, nlp)
         if type(recognizer).__name__ != "SpacyRecognizer"
         for entity in recognizer.supported_entities
     }

@@ -5,7 +5,8 @@ on first use and caches it under the user's cache directory. In a new process (n
 imported or warmed up before), with every outbound connection and name lookup
 recorded and refused and an empty home and cache directory, a PII call with e-mail
 addresses, URLs and an IP address finds them, tries no connection, resolves no name
-and writes no file.
+and writes no file. Presidio's start-up lines ("Loaded recognizer", seven of them) do
+not reach the log either.
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 _PROBE = """
-import json, socket, sys
+import json, logging, socket, sys
+# Everything logged, as a deployment with DEBUG logging would see it.
+logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="LOG %(name)s %(levelname)s %(message)s")
 attempts = []
 def refuse(kind):
     def call(*args, **kwargs):
@@ -37,6 +42,7 @@ decision = engine.check_input(
 )
 output = engine.check_output("reach jane@corp.example.com.au via www.example.io")
 print(json.dumps({
+    "presidio_level": logging.getLogger("presidio-analyzer").level,
     "attempts": attempts,
     "input": sorted(f.kind for f in decision.findings),
     "output": sorted(f.kind for f in output.findings),
@@ -44,12 +50,12 @@ print(json.dumps({
 """
 
 
-def test_a_pii_call_in_a_fresh_process_connects_nowhere_and_writes_nothing(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture(scope="module")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object], str]:
+    """Run the probe in a fresh interpreter: its home, its result and its log."""
     # ~5 s: a new interpreter builds Presidio's engine; only a fresh process shows what
-    # a first call would fetch (the suite's own process has long been warmed up).
-    home = tmp_path / "home"
+    # a first call would fetch and log (the suite's own process has long been warmed up).
+    home = tmp_path_factory.mktemp("offline") / "home"
     home.mkdir()
     env = {
         **os.environ,
@@ -67,8 +73,25 @@ def test_a_pii_call_in_a_fresh_process_connects_nowhere_and_writes_nothing(
         cwd=Path(__file__).resolve().parents[2],
     )
     assert finished.returncode == 0, finished.stderr[-2000:]
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    return home, json.loads(finished.stdout.strip().splitlines()[-1]), finished.stderr
+
+
+def test_a_pii_call_in_a_fresh_process_connects_nowhere_and_writes_nothing(
+    probe: tuple[Path, dict[str, object], str],
+) -> None:
+    home, result, _ = probe
     assert result["attempts"] == []
     assert result["input"] == ["EMAIL_ADDRESS", "EMAIL_ADDRESS", "IP_ADDRESS", "URL", "URL"]
     assert result["output"] == ["EMAIL_ADDRESS", "URL"]
     assert [p.relative_to(home) for p in home.rglob("*")] == []
+
+
+def test_presidio_start_up_lines_are_not_logged(probe: tuple[Path, dict[str, object], str]) -> None:
+    """Building the pipeline logs nothing from Presidio below ERROR (it used to log a
+    "Loaded recognizer" line per recognizer and the device it runs on), and leaves
+    Presidio's logger at the level it found."""
+    _, result, log = probe
+    presidio = [line for line in log.splitlines() if line.startswith("LOG presidio-analyzer")]
+    assert presidio == []
+    assert "Loaded recognizer" not in log
+    assert result["presidio_level"] == 0
