@@ -18,6 +18,7 @@ from typing import Any
 from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_engine import recognizers as pipeline_recognizers
 from guard.checks._pii_hits import Hit, canonical, resolve
+from guard.checks._pii_patterns import longest_match
 from guard.checks._pii_prefilter import (
     Signals,
     window_key,
@@ -90,6 +91,13 @@ class Detector:
         )
         self._ner_entities = [e for e in NER_ENTITIES if e in wanted] if nlp != "blank" else []
         self._engine, self._language = engine, language
+        #: The most characters (of the text matched on) an entity found here spans;
+        #: ``None``: no bound (e-mail, URL, phone numbers by ``phonenumbers``, NER).
+        self.longest_match = (
+            None
+            if self._phone is not None or self._ner_entities
+            else longest_match(spec.pattern.pattern for spec in specs)
+        )
         self._allow = frozenset(a.strip().lower() for a in allow)
 
     def find(self, text: str) -> list[Hit]:

@@ -1,6 +1,7 @@
 """How much of a streamed text the ``pii`` check holds back: what an entity still being
 written could extend (the last token, the groups of a number written in groups before
-it, and a token glued to the first of them).
+it, and a token glued to the first of them) — and never more than the longest match the
+configured recognizers can produce (:func:`capped`).
 
 A stream asks on every delta, so the common case (an ASCII word at the end) is settled
 by C string methods; the rest by a walk back over the last tokens.
@@ -9,6 +10,8 @@ by C string methods; the rest by a walk back over the last tokens.
 from __future__ import annotations
 
 import re
+
+from guard.normalize import normalize
 
 #: The longest text a stream holds back for a pending entity (a longer URL split
 #: across chunks may be released in part).
@@ -26,6 +29,9 @@ _NOT_PLAIN_WORD = re.compile(r"[0-9]|[A-Z][^A-Z]{0,3}\Z|\A[^A-Za-z]*\Z")
 _SEPARATORS = re.compile(rf"[()+\-.·/{_INVISIBLE}]+")
 #: How much of the window's end the fast path of :func:`holdback` reads.
 _FAST_TAIL = 64
+#: Characters not counted against a recognizer's longest match (:func:`capped`): white
+#: space and the separators the compact view drops between spaced or dotted digits.
+_UNCOUNTED = frozenset(" \t\n\r\x0b\x0c.-_/·()‐‑‒–—−")
 
 
 def holdback(text: str, *, ner: bool) -> int:
@@ -124,3 +130,23 @@ def _is_group(token: str) -> bool:
     return _GROUP.fullmatch(token) is not None and (
         any(c.isdigit() for c in token) or (token.isupper() and len(token) <= 4)
     )
+
+
+def capped(text: str, hold: int, longest: int) -> int:
+    """``hold`` cut to the trailing characters an entity of at most ``longest``
+    characters could be spread over: an entity still being written ends the text and
+    is matched on the folded text (zero-width and format characters and combining marks
+    dropped, spaced or dotted digits joined), so the last ``longest`` folded characters
+    other than white space and number separators hold all of it that has arrived."""
+    tail = text[len(text) - hold :]
+    folded = normalize(tail)
+    counted = 0
+    for position in range(len(folded.text) - 1, -1, -1):
+        char = folded.text[position]
+        if char in _UNCOUNTED or char.isspace():
+            continue
+        counted += 1
+        if counted == longest:
+            start = position if folded.index is None else folded.index[position]
+            return hold - start
+    return hold

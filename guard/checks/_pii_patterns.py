@@ -13,6 +13,7 @@ never more than the truth. A pattern the parser cannot read gets 0 (always run).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -48,6 +49,23 @@ def min_digit_run(pattern: str) -> int:
     except Exception:  # a ``regex``-only construct: no bound, always run
         return 0
     return _sequence(list(parsed)).best
+
+
+def max_width(pattern: str) -> int | None:
+    """The most characters a match of ``pattern`` spans (look-arounds excluded), or
+    ``None``: no bound (``+``, ``*``, ``{n,}``) or a pattern ``re`` cannot read."""
+    try:
+        width: int = _parser.parse(pattern).getwidth()[1]
+    except Exception:  # a ``regex``-only construct: no bound known
+        return None
+    return width if width < _constants.MAXREPEAT else None
+
+
+def longest_match(patterns: Iterable[str]) -> int | None:
+    """The most characters a match of any of ``patterns`` spans (``None``: no bound)."""
+    widths = [max_width(pattern) for pattern in patterns]
+    bounded = [width for width in widths if width is not None]
+    return max(bounded, default=0) if len(bounded) == len(widths) else None
 
 
 def _then(first: _Runs, second: _Runs) -> _Runs:

@@ -35,7 +35,7 @@ from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, Pi
 from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_hits import Hit
-from guard.checks._pii_holdback import holdback
+from guard.checks._pii_holdback import capped, holdback
 from guard.checks._pii_recognizers import custom_spec
 from guard.checks.base import Capabilities, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
@@ -108,6 +108,9 @@ class PiiCheck(TextCheck):
         self._stash = _Replacements()
         # Context words sit just before an entity: keep them when a stream releases text.
         self.lookbehind = 128
+        #: The most characters an entity of this check spans (``None``: no bound, as
+        #: with e-mail addresses, URLs and phone numbers): what a stream holds at most.
+        self._longest_match = self._detector.longest_match
 
     # -- detection -------------------------------------------------------------------
 
@@ -223,8 +226,13 @@ class PiiCheck(TextCheck):
 
     def holdback(self, text: str) -> int:
         """The trailing characters an entity still being written could extend (see
-        :func:`guard.checks._pii_holdback.holdback`)."""
-        return holdback(text, ner=self._ner)
+        :func:`guard.checks._pii_holdback.holdback`), no more than the longest match of
+        the configured recognizers spans (:func:`guard.checks._pii_holdback.capped`)."""
+        hold = holdback(text, ner=self._ner)
+        longest = self._longest_match
+        if longest is not None and hold > longest:
+            return capped(text, hold, longest)
+        return hold
 
     def metric_labels(self, finding: Finding) -> tuple[str, str]:
         """``entity`` and ``action`` label values of a finding (closed sets)."""
