@@ -7,6 +7,12 @@
 pii-only policy (edits applied); ``presidio`` is ``AnalyzerEngine.analyze`` (blank spaCy
 pipeline, predefined recognizers, tldextract offline) on the same text.
 
+``python -m bench.pii --stream-deltas [--seconds S]`` streams a 20 KB reply full of
+numbers (``numbers_reply``: order lines with ids, quantities, prices, dates, versions,
+and phone numbers, cards, SSNs..., none repeated) and 20 KB of prose through a stream
+session in 10-character deltas, with a pii-only output policy and with no check at all;
+it prints the CPU time per delta (medians over whole streams).
+
 ``python -m bench.pii --proxy [--seconds S] [--rounds N]`` compares proxy throughput
 with the ``strict`` policy against the default one (issue 17: within 25 % at c=16):
 the proxy load benchmark's fake upstream, load generator and proxies, both policies
@@ -19,14 +25,16 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
+import time
 
 from prometheus_client import CollectorRegistry
 
-from bench._runner import Result, measure
+from bench._runner import Result, from_samples, measure
 from bench.texts import prose
 from guard import Guard
 from guard.checks._pii_engine import analyzer_engine, default_entities
 from guard.checks.pii import PiiCheck
+from guard.engine import text_call
 from guard.policy import Policy
 
 ENTITIES = (
@@ -108,6 +116,70 @@ def unique_entities(size: int, seed: int = 11) -> str:
     return "".join(pieces)[:size]
 
 
+def numbers_reply(size: int, seed: int = 13) -> str:
+    """``size`` characters of a model's reply full of numbers, none repeated: order
+    lines with ids, quantities, prices, dates and versions, and an entity (an e-mail
+    address, a card, a phone number, an SSN, an IP address, a URL) every third line."""
+    rng = random.Random(seed)
+    n = rng.randrange
+    lines: list[str] = []
+    length = 0
+    while length < size:
+        line = (
+            f"- order {n(10**7, 10**8)} ({n(1, 40)} x item {n(100, 999)}-{n(1000, 9999)}) "
+            f"at {n(1, 500)}.{n(100):02d} EUR, shipped 2024-{n(1, 13):02d}-{n(1, 29):02d} "
+            f"by build v{n(1, 9)}.{n(30)}.{n(100)}"
+        )
+        if n(3) == 0:
+            line += "; " + _unique_entity(rng, n(10))
+        lines.append(line)
+        length += len(line) + 1
+    return "\n".join(lines)[:size]
+
+
+def _stream_cpu(guard: Guard, text: str, delta: int) -> float:
+    """CPU seconds to stream ``text`` through a session in ``delta``-character pieces."""
+    session = guard.stream(text_call("q"))
+    started = time.thread_time()
+    for start in range(0, len(text), delta):
+        session.feed("t", text[start : start + delta])
+    session.flush("t")
+    elapsed = time.thread_time() - started
+    session.close()
+    return elapsed
+
+
+def stream_deltas(seconds: float, delta: int = 10) -> list[Result]:
+    """CPU time per delta of 20 KB replies streamed in ``delta``-character deltas, with
+    a pii-only output policy and with no check (the session's own cost)."""
+    guards = {
+        "pii": Guard(
+            Policy.from_yaml("name: bench\noutput:\n  - check: pii\n"),
+            registry=CollectorRegistry(),
+        ),
+        "no-check": Guard(Policy.from_yaml("name: bench\n"), registry=CollectorRegistry()),
+    }
+    texts = {"20KB.numbers": numbers_reply(20_000), "20KB.prose": prose(20_000)}
+    results = []
+    for text_name, text in texts.items():
+        deltas = -(-len(text) // delta)
+        for guard_name, guard in guards.items():
+            _stream_cpu(guard, text, delta)  # warm up
+            samples: list[float] = []
+            deadline = time.perf_counter() + seconds
+            while time.perf_counter() < deadline or len(samples) < 5:
+                samples.append(_stream_cpu(guard, text, delta) / deltas)
+            results.append(
+                from_samples(
+                    f"pii.stream.{text_name}.delta{delta}.{guard_name}",
+                    samples,
+                    deltas=deltas,
+                    clock="cpu",
+                )
+            )
+    return results
+
+
 def run(seconds: float) -> list[Result]:
     guard = Guard(
         Policy.from_yaml("name: bench\ninput:\n  - check: pii\n"), registry=CollectorRegistry()
@@ -142,7 +214,7 @@ def run(seconds: float) -> list[Result]:
                 found=presidio,
             )
         )
-    return results
+    return [*results, *stream_deltas(seconds)]
 
 
 def proxy_pair(seconds: float, rounds: int, modes: tuple[str, ...] = ("nonstream",)) -> None:
@@ -187,8 +259,14 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--stream", action="store_true", help="streamed replies too")
+    parser.add_argument(
+        "--stream-deltas", action="store_true", help="CPU per delta of streamed 20 KB replies"
+    )
     args = parser.parse_args()
-    if args.proxy:
+    if args.stream_deltas:
+        for result in stream_deltas(args.seconds):
+            print(result.line())
+    elif args.proxy:
         proxy_pair(
             args.seconds, args.rounds, ("nonstream", "stream") if args.stream else ("nonstream",)
         )

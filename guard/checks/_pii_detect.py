@@ -100,11 +100,13 @@ class Detector:
         )
         self._allow = frozenset(a.strip().lower() for a in allow)
 
-    def find(self, text: str) -> list[Hit]:
-        """The entities in ``text``, non-overlapping, spans in ``text``."""
+    def find(self, text: str, answers: Answers | None = None) -> list[Hit]:
+        """The entities in ``text``, non-overlapping, spans in ``text`` (``answers``:
+        those of this call or stream so far)."""
         plain = plain_view(text)
         signals = Signals.read(plain.text)
-        answers = Answers()
+        if answers is None:
+            answers = Answers()
         hits = self._scan(Scan(plain, signals, answers), numbers_only=False)
         if signals.max_digits:
             compact = compact_view(plain)

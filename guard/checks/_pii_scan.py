@@ -2,8 +2,9 @@
 answers worked out once per call.
 
 A text dense with entities often repeats one (the same e-mail address in every quoted
-message, one phone number in a signature): its checksum or ``phonenumbers`` parse is
-worked out once per call. These answers live in the call's :class:`Answers` and go
+message, one phone number in a signature), and a stream rescans its window on every
+delta: a checksum or ``phonenumbers`` parse is worked out once per call (or stream).
+These answers live in the call's :class:`Answers` (a stream's in its window) and go
 with it — nothing derived from a caller's text is kept across calls.
 """
 
@@ -22,6 +23,9 @@ from guard.checks._pii_prefilter import (
 from guard.checks._pii_text import View
 from guard.checks._pii_windows import Edges, Windows, windows, windows_around
 
+#: The most answers a stream keeps (a long stream of numbers starts afresh past it).
+_STREAM_ANSWERS = 4096
+
 
 @dataclass(slots=True)
 class Answers:
@@ -31,6 +35,18 @@ class Answers:
     scores: dict[tuple[int, str], float] = field(default_factory=dict)
     #: (candidate, region) -> spans of the numbers ``phonenumbers`` finds in it.
     phones: dict[tuple[str, str], tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+    @classmethod
+    def of_stream(cls, memo: dict[str, object], name: str) -> Answers:
+        """The answers of one stream (kept in its window's ``memo``): each delta rescans
+        the window, and the same candidates were parsed on the last delta."""
+        answers = memo.get(name)
+        if not isinstance(answers, cls):
+            answers = memo[name] = cls()
+        elif len(answers.scores) + len(answers.phones) > _STREAM_ANSWERS:
+            answers.scores.clear()
+            answers.phones.clear()
+        return answers
 
 
 @dataclass(slots=True)

@@ -265,6 +265,8 @@ class StreamWindow:
     released: int = 0
     #: The stream ended: nothing more will come, so nothing is held back.
     final: bool = False
+    #: What a check keeps for this stream only, by check name (gone with the stream).
+    memo: dict[str, Any] = field(default_factory=dict)
     _folded: FoldedText = field(default_factory=FoldedText)
 
     def folded(self) -> FoldedText:

@@ -37,6 +37,7 @@ from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_hits import Hit
 from guard.checks._pii_holdback import capped, holdback
 from guard.checks._pii_recognizers import custom_spec
+from guard.checks._pii_scan import Answers
 from guard.checks.base import Capabilities, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
 
@@ -114,19 +115,19 @@ class PiiCheck(TextCheck):
 
     # -- detection -------------------------------------------------------------------
 
-    def _found(self, text: str) -> list[tuple[Finding, Hit]]:
-        return [(self._finding(hit), hit) for hit in self._detector.find(text)]
+    def _found(self, text: str, answers: Answers | None = None) -> list[tuple[Finding, Hit]]:
+        return [(self._finding(hit), hit) for hit in self._detector.find(text, answers)]
 
     def _finding(self, hit: Hit) -> Finding:
         action = _ACTIONS[self._actions[hit.entity]]
         return Finding(self.name, hit.entity, start=hit.start, end=hit.end, score=hit.score,
                        action=action, rule=hit.entity)  # fmt: skip
 
-    def scan(self, text: str) -> list[Finding]:
+    def scan(self, text: str, answers: Answers | None = None) -> list[Finding]:
         stash = self._stash.by_span
         stash.clear()
         findings = []
-        for finding, hit in self._found(text):
+        for finding, hit in self._found(text, answers):
             stash[hit.entity, hit.start, hit.end] = self._replace(
                 hit, text[hit.start : hit.end], None
             )
@@ -211,7 +212,7 @@ class PiiCheck(TextCheck):
         sentences) streams at the cost of :meth:`holdback`.
         """
         if window.final or not self._skippable:
-            return super().scan_window(window)
+            return self._rescan(window)
         text = window.text
         hold = self.holdback(text)
         pending = text[window.released :]
@@ -222,7 +223,14 @@ class PiiCheck(TextCheck):
         trigger = _TRIGGER.search(text, window.released)
         if trigger is None or trigger.start() >= len(text) - hold:
             return [], hold
-        return super().scan_window(window)
+        return self._rescan(window)
+
+    def _rescan(self, window: StreamWindow) -> tuple[list[Finding], int]:
+        """The default rescan of the window, with the stream's answers so far (the
+        candidates of the last delta's window are mostly this one's)."""
+        answers = Answers.of_stream(window.memo, self.name)
+        found = [f for f in self.scan(window.text, answers) if f.end > window.released]
+        return found, 0 if window.final else self.holdback(window.text)
 
     def holdback(self, text: str) -> int:
         """The trailing characters an entity still being written could extend (see

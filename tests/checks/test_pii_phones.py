@@ -11,6 +11,7 @@ import pytest
 from guard import Guard
 from guard.checks import _pii_detect, _pii_recognizers
 from guard.checks.pii import PiiCheck
+from guard.engine import text_call
 
 PII = "name: t\ninput:\n  - check: pii\n"
 
@@ -98,3 +99,18 @@ def test_a_number_repeated_in_one_text_is_parsed_once_per_call(
     assert parsed == ["+1 415-555-0132"]
     assert [(f.kind, f.start, f.end) for f in check.scan(text)] == first
     assert parsed == ["+1 415-555-0132"] * 2
+
+
+def test_a_stream_parses_each_candidate_once_not_once_per_delta(
+    make_guard: Callable[..., Guard], parsed: list[str]
+) -> None:
+    """Each delta rescans the stream's window; the window's answers (kept with the
+    stream, gone with it) spare re-parsing the numbers of the last delta's window."""
+    guard = make_guard("name: t\noutput:\n  - check: pii\n")
+    text = "call +1 415-555-0132 now, or later today " * 3
+    for _ in range(2):  # a second stream parses again: nothing kept between streams
+        session = guard.stream(text_call("q"))
+        released = [session.feed("t", text[i : i + 3]) for i in range(0, len(text), 3)]
+        released.append(session.flush("t"))
+        assert "".join(released) == text.replace("+1 415-555-0132", "<PHONE_NUMBER>")
+    assert parsed.count("+1 415-555-0132") == 2
