@@ -10,6 +10,7 @@ Presidio's ``validate_result`` returns; anything else is left to Presidio
 
 from __future__ import annotations
 
+import re
 import string
 from functools import cache
 from typing import Any
@@ -20,8 +21,9 @@ import regex
 _DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 #: ISO 13616: each letter or digit as its number (``A`` = 10, ... ``Z`` = 35).
 _IBAN_NUMBERS = {ord(c): str(i) for i, c in enumerate(string.digits + string.ascii_uppercase)}
-#: What :func:`iban_result` leaves to Presidio.
+#: What :func:`iban_result` and :func:`ipv4_invalid` leave to Presidio.
 PRESIDIO = "presidio"
+_DOTTED_QUAD = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -62,3 +64,14 @@ def _country_formats() -> dict[str, Any]:
 
     flags = regex.DOTALL | regex.MULTILINE
     return {code: regex.compile(form, flags) for code, form in regex_per_country.items() if form}
+
+
+def ipv4_invalid(matched: str) -> bool | str:
+    """Presidio's ``IpRecognizer.invalidate_result`` for a dotted quad of ASCII digits
+    (``ipaddress`` rejects an octet over 255 or with a leading zero); :data:`PRESIDIO`
+    for anything else (IPv6, a prefix length)."""
+    if _DOTTED_QUAD.fullmatch(matched) is None:
+        return PRESIDIO
+    return any(
+        len(octet) > 1 and (octet[0] == "0" or int(octet) > 255) for octet in matched.split(".")
+    )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 
 from guard.checks._pii_recognizers import NUMBER_ENTITIES
+
+#: What ``str.isalnum`` rejects (``\w`` is exactly ``isalnum`` and ``_``).
+_NOT_ALNUM = re.compile(r"[\W_]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +31,7 @@ class Hit:
 def canonical(entity: str, value: str) -> str:
     """The value that keys hashes and pseudonyms (numbers without separators)."""
     if entity in NUMBER_ENTITIES:
-        return "".join(c for c in value if c.isalnum()).upper()
+        return _NOT_ALNUM.sub("", value).upper()
     return value.lower() if entity in ("EMAIL_ADDRESS", "URL") else value
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import regex
 
-from guard.checks._pii_checksums import PRESIDIO, iban_result, luhn_valid
+from guard.checks._pii_checksums import PRESIDIO, iban_result, ipv4_invalid, luhn_valid
 from guard.checks._pii_patterns import (
     RUN_CLASS,
     matches_at_run_starts,
@@ -89,6 +89,8 @@ class PatternSpec:
     #: Presidio's IBAN recognizer with its defaults: its checksum and format check is
     #: done here on ASCII letters and digits (:func:`iban_result`).
     iban: bool = False
+    #: Presidio's IP recognizer: a dotted quad is checked here (:func:`ipv4_invalid`).
+    ip: bool = False
 
     def matches(self, text: str) -> Iterable[Any]:
         """The pattern's matches in ``text`` (``finditer``'s)."""
@@ -118,7 +120,10 @@ class PatternSpec:
                 valid = self.recognizer.validate_result(matched)
             if valid is not None:
                 score = 1.0 if valid else 0.0
-            if self.recognizer.invalidate_result(matched):
+            invalid = ipv4_invalid(matched) if self.ip else PRESIDIO
+            if invalid == PRESIDIO:
+                invalid = self.recognizer.invalidate_result(matched)
+            if invalid:
                 score = 0.0
         return score
 
@@ -175,6 +180,7 @@ def pattern_specs(recognizers: Sequence[Any]) -> list[PatternSpec]:
                     type(recognizer).__name__ == "IbanRecognizer"
                     and default_pairs
                     and getattr(recognizer, "BOSEOS", None) == (),
+                    type(recognizer).__name__ == "IpRecognizer",
                 )
             )
     return specs

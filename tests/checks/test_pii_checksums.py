@@ -7,8 +7,9 @@ import random
 import string
 from collections import Counter
 
-from guard.checks._pii_checksums import PRESIDIO, iban_result
+from guard.checks._pii_checksums import PRESIDIO, iban_result, ipv4_invalid
 from guard.checks._pii_engine import analyzer_engine
+from guard.checks._pii_hits import canonical
 from guard.checks._pii_recognizers import pattern_specs
 
 
@@ -72,3 +73,36 @@ def test_the_iban_check_is_presidios() -> None:
         if value.isascii():
             assert iban_result(value) in (expected, PRESIDIO), value
     assert answers[True] > 500 and answers[None] > 20 and answers[False] > 500, answers
+
+
+def test_the_ipv4_check_is_presidios() -> None:
+    """Dotted quads are checked in tight code (octets over 255 or with a leading zero are
+    rejected, as ``ipaddress`` does); anything else goes to Presidio's own."""
+    from presidio_analyzer.predefined_recognizers import IpRecognizer
+
+    recognizers = analyzer_engine("en", "blank").registry.get_recognizers("en", all_fields=True)
+    specs = [s for s in pattern_specs(recognizers) if s.entity == "IP_ADDRESS"]
+    assert specs and all(s.ip for s in specs)
+    presidio = IpRecognizer()
+    rng = random.Random(4)
+    octets = ["0", "7", "10", "99", "100", "199", "249", "255"] * 4 + ["00", "01", "256", "999"]
+    invalid: Counter[bool] = Counter()
+    for _ in range(4000):
+        value = ".".join(rng.choice(octets) for _ in range(rng.choice((3, 4, 4, 4, 5))))
+        if rng.random() < 0.1:
+            value += rng.choice(["/24", "/33", "x", " ", "٣"])
+        expected = bool(presidio.invalidate_result(value))
+        invalid[expected] += 1
+        assert (specs[0].score_of(value) == 0.0) == (
+            expected or presidio.validate_result(value) is not None
+        ), value
+        assert ipv4_invalid(value) in (expected, PRESIDIO), value
+    assert invalid[True] > 500 and invalid[False] > 300, invalid
+
+
+def test_canonical_numbers_keep_what_isalnum_keeps() -> None:
+    rng = random.Random(6)
+    alphabet = [*"0123456789 -._/·", "٣", "४", "Ⅻ", "²", "é", "ß", "_", "\u200b", "Ａ", "x"]
+    for _ in range(3000):
+        value = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 20)))
+        assert canonical("CREDIT_CARD", value) == "".join(c for c in value if c.isalnum()).upper()
