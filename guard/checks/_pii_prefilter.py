@@ -92,6 +92,9 @@ LONG_TOKENS = {"IT_FISCAL_CODE": 16}
 #: A run of :data:`LONG_TOKENS` letters or digits (any script: what a pattern's
 #: ``[A-Z]`` matches without case is among them).
 LONG_RUNS = {key: re.compile(rf"[^\W_]{{{length}}}") for key, length in LONG_TOKENS.items()}
+#: Anchors as long as this, found in the tokens at least that long only (a wallet
+#: address is 26 letters and digits or more; the tokens of prose are short).
+LONG_ANCHORS = {"CRYPTO": 26}
 #: Anchors that contain two digits in a row: they are looked for in the digit windows
 #: (a fifth of a dense text), not in the whole text.
 DIGIT_ANCHORED = frozenset({"IBAN_CODE", "UK_NINO"})

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from guard.checks._pii_hits import Hit
 from guard.checks._pii_prefilter import (
     DIGIT_ANCHORED,
+    LONG_ANCHORS,
     LONG_RUNS,
     LONG_TOKENS,
     TOKEN_ANCHORS,
@@ -87,6 +88,11 @@ class Scan:
                 digits = self.windows("digits")
                 assert digits is not None
                 found = digits.positions(m.span() for m in anchor.finditer(digits.text))
+                part = windows_around(text, found, tokens=before, right=after, edges=edges)
+            elif key in LONG_ANCHORS:
+                # No match crosses white space: the long tokens hold every one.
+                found = [match.span() for start, end in edges.long_tokens(LONG_ANCHORS[key])
+                         for match in anchor.finditer(text, start, end)]  # fmt: skip
                 part = windows_around(text, found, tokens=before, right=after, edges=edges)
             else:
                 part = windows(text, anchor, tokens=before, right=after, edges=edges)

@@ -12,7 +12,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import accumulate, count
+from itertools import accumulate, compress, count
 from operator import add
 
 _TOKEN_LIMIT = 256
@@ -153,13 +153,19 @@ class Edges:
         # Every whitespace character made a space, then the lengths of the pieces
         # between spaces: a C-speed split instead of a regex match object per space.
         pieces = text.translate(_TO_SPACE).split(" ")
-        self.spaces = list(map(add, accumulate(map(len, pieces[:-1])), count()))
+        #: The length of the token after each space (and before the first): 0 between
+        #: two spaces.
+        self.lengths = list(map(len, pieces))
+        self.spaces = list(map(add, accumulate(self.lengths[:-1]), count()))
 
     def long_tokens(self, length: int) -> list[tuple[int, int]]:
-        """Spans of the tokens of ``length`` characters or more."""
-        starts = [-1, *self.spaces]
-        ends = [*self.spaces, self.length]
-        return [(s + 1, e) for s, e in zip(starts, ends, strict=True) if e - s > length]
+        """Spans of the tokens of ``length`` characters or more (the lengths compared
+        in C: a text has thousands of tokens and a handful of long ones)."""
+        spaces, lengths, found = self.spaces, self.lengths, []
+        for index in compress(count(), map(length.__le__, lengths)):
+            start = spaces[index - 1] + 1 if index else 0
+            found.append((start, start + lengths[index]))
+        return found
 
     def left(self, at: int, tokens: int) -> int:
         spaces = self.spaces

@@ -364,3 +364,31 @@ def test_a_value_repeated_in_one_text_is_validated_once_per_call(
     assert sorted(validated) == ["4111 1111 1111 1111", "example.org", "maria@example.org"]
     assert [(f.kind, f.start, f.end) for f in check.scan(text)] == first
     assert len(validated) == 6  # the next call validates again: nothing kept
+
+
+def test_long_tokens_and_their_anchors_are_the_regex_ones() -> None:
+    """Long tokens are read from the token lengths; the wallet anchor is looked for in
+    them only: the same tokens as ``(?<!\\S)\\S{n,}``, the same anchors as a pass over
+    the whole text."""
+    anchor = TOKEN_ANCHORS["CRYPTO"][0]
+    pieces = [
+        "1Boat",
+        "SLRHtKNngkdXEeob",
+        "R76b53LETtpyT",
+        "b",
+        "3",
+        " ",
+        "  ",
+        "\n",
+        "é",
+        "x" * 20,
+    ]
+    for text in _random_texts(pieces, 3000, seed=12):
+        edges = Edges(text)
+        for length in (1, 16, 26):
+            long = re.compile(rf"(?<!\S)\S{{{length},}}")
+            assert edges.long_tokens(length) == [m.span() for m in long.finditer(text)], text
+        in_tokens = [
+            m.span() for s, e in edges.long_tokens(26) for m in anchor.finditer(text, s, e)
+        ]
+        assert in_tokens == [m.span() for m in anchor.finditer(text)], text
