@@ -3,6 +3,7 @@
 :class:`Detector` is built once per check (its Presidio engine once per language and
 spaCy pipeline per process) and is safe to share between calls and threads: a call
 only reads it. See :mod:`guard.checks._pii_prefilter` for what makes it fast,
+:mod:`guard.checks._pii_scan` for what one call works out once,
 :mod:`guard.checks._pii_hits` for how overlapping hits resolve and
 :mod:`guard.checks._pii_text` for the views.
 """
@@ -13,7 +14,6 @@ import re
 from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
 from itertools import accumulate
-from typing import Any
 
 from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_engine import recognizers as pipeline_recognizers
@@ -143,7 +143,7 @@ class Detector:
         scanned = text if part is None else part.text
         matches = spec.matches(scanned)
         if spec.group_ends:
-            best = (self._best_cut(spec, match, scores) for match in matches)
+            best = (spec.best_cut(match, scores) for match in matches)
             cuts = [cut for cut in best if cut[2] > 0]
         else:
             cuts = [(*match.span(), _UNSCORED) for match in matches]
@@ -163,22 +163,6 @@ class Detector:
                 score = known
             if self._add(scan.hits, view, entity, start, end, score, spec.context):
                 scan.spans.append((start, end, scan.hits[-1].score))
-
-    @staticmethod
-    def _best_cut(
-        spec: PatternSpec, match: Any, scores: dict[tuple[int, str], float]
-    ) -> tuple[int, int, float]:
-        """The first of a match's cuts (``group_ends``) that scores above 0."""
-        for start, end in spec.candidates(match):
-            if start >= end:
-                continue
-            value = match.string[start:end]
-            score = scores.get((id(spec), value))
-            if score is None:
-                score = scores[id(spec), value] = spec.score_of(value)
-            if score > 0:
-                return start, end, score
-        return 0, 0, 0.0
 
     def _reachable(self, spec: PatternSpec, signals: Signals) -> bool:
         """Whether a match of ``spec`` could reach its entity's threshold."""

@@ -106,6 +106,20 @@ class PatternSpec:
         ends = [match.span(g)[1] for g in range(len(match.groups()), 0, -1)]
         return [(start, e if e > 0 else end) for e in ends] or [(start, end)]
 
+    def best_cut(self, match: Any, scores: dict[tuple[int, str], float]) -> tuple[int, int, float]:
+        """The first of a match's cuts (:meth:`candidates`) that scores above 0, with its
+        score (``scores``: the call's answers so far, by pattern and value)."""
+        for start, end in self.candidates(match):
+            if start >= end:
+                continue
+            value = match.string[start:end]
+            score = scores.get((id(self), value))
+            if score is None:
+                score = scores[id(self), value] = self.score_of(value)
+            if score > 0:
+                return start, end, score
+        return 0, 0, 0.0
+
     def score_of(self, matched: str) -> float:
         """Presidio's score for a match: 1.0 validated, 0 invalidated, else the pattern's."""
         score = self.score
