@@ -92,15 +92,40 @@ def windows_around(
     after = tokens if right is None else right
     if tokens == after == 0:
         return _token_windows(text, spans, edges)
+    right_limit, left_limit = _TOKEN_LIMIT * (after + 1), _TOKEN_LIMIT * (tokens + 1)
+    spaces: list[int] = []
+    count = length = 0
     for found_start, found_end in spans:
         if edges is None:
             edges = Edges(text)
-        end = edges.right(found_end, after)
+        if not spaces:
+            spaces, count, length = edges.spaces, len(edges.spaces), edges.length
+        # Edges.right, inlined (a dense text has hundreds of digit runs).
+        index = bisect_left(spaces, found_end)
+        end = spaces[index] if index < count else length
+        for _ in range(after):
+            gap = 0
+            while index < count and spaces[index] == end and gap < 2:
+                end, index, gap = end + 1, index + 1, gap + 1
+            if gap == 0 or (index < count and spaces[index] == end):
+                break
+            end = spaces[index] if index < count else length
+        end = min(end, found_end + right_limit)
         if merged and found_start <= merged[-1][1]:
             # Inside the last window: its left edge is no further right than that one.
             merged[-1][1] = max(merged[-1][1], end)
             continue
-        start = edges.left(found_start, tokens)
+        # Edges.left, inlined.
+        index = bisect_right(spaces, found_start - 1) - 1
+        start = spaces[index] + 1 if index >= 0 else 0
+        for _ in range(tokens):
+            gap = 0
+            while index >= 0 and spaces[index] == start - 1 and gap < 2:
+                start, index, gap = start - 1, index - 1, gap + 1
+            if gap == 0 or (index >= 0 and spaces[index] == start - 1):
+                break
+            start = spaces[index] + 1 if index >= 0 else 0
+        start = max(start, found_start - left_limit)
         if merged and start <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], end)
         else:
@@ -166,6 +191,9 @@ class Edges:
             start = spaces[index - 1] + 1 if index else 0
             found.append((start, start + lengths[index]))
         return found
+
+    # ``left`` and ``right`` are the readable form of what ``windows_around`` inlines
+    # (tests compare the two).
 
     def left(self, at: int, tokens: int) -> int:
         spaces = self.spaces

@@ -312,9 +312,11 @@ def test_prose_deltas_go_out_through_the_learnt_envelope(
     assert len(parsed) < 10, f"{len(parsed)} of {len(openai_events(text))} events parsed"
 
 
-def test_token_windows_are_the_edges_walk() -> None:
-    """Windows of no neighbouring tokens (most keys) skip ``Edges.left``/``right``: the
-    same windows, long tokens (the 256-character cut) included."""
+@pytest.mark.parametrize(("before", "after"), [(0, 0), (2, 2), (0, 9), (1, 3)])
+def test_windows_are_the_edges_walk(before: int, after: int) -> None:
+    """``windows_around`` inlines ``Edges.left``/``right`` (and skips them for no
+    neighbouring tokens): the same windows as the walk, the 256-character cut of long
+    tokens and runs of white space included."""
     rng = random.Random(8)
     pieces = ["ab", "c", " ", "  ", "   ", "\n", "\t", "x" * 300, "@", "1"]
     for text in _random_texts(pieces, 3000, seed=4):
@@ -324,15 +326,16 @@ def test_token_windows_are_the_edges_walk() -> None:
             (start, min(len(text), start + rng.randint(1, 3)))
             for start in rng.sample(range(len(text)), min(len(text), rng.randint(1, 6)))
         )
+        spans = [s for i, s in enumerate(spans) if i == 0 or s[0] >= spans[i - 1][1]]
         edges = Edges(text)
         expected: list[list[int]] = []
         for start, end in spans:
-            left, right = edges.left(start, 0), edges.right(end, 0)
-            if expected and left <= expected[-1][1]:
+            left, right = edges.left(start, before), edges.right(end, after)
+            if (expected and start <= expected[-1][1]) or (expected and left <= expected[-1][1]):
                 expected[-1][1] = max(expected[-1][1], right)
             else:
                 expected.append([left, right])
-        found = windows_around(text, spans, tokens=0, edges=edges)
+        found = windows_around(text, spans, tokens=before, right=after, edges=edges)
         assert found.text == WINDOW_JOIN.join(text[s:e] for s, e in expected), (text, spans)
         assert [original for _, original in found.starts] == [s for s, _ in expected]
 
