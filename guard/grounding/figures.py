@@ -29,18 +29,26 @@ _FIGURE = (
     # The look-behind (no word character or dot before the figure) comes after the first
     # digit so that the scan can skip to digits: twice as fast on prose.
     r"(\d(?<![\w.]\d)\d{0,2}(?:[,\u202f\u00a0 ]\d{3})+|\d(?<![\w.]\d)\d*)(?:\.(\d+))?"
-    r"(?:(\s[mb])\b|\s?(thousand|million|billion|trillion|mn|bn|tn|mio|k|m|b)\b)?"
+    # Only the words after the digits have a case: the flag is scoped to them, so the
+    # scan for a figure's first digit runs without case folding. The look-ahead lets
+    # the scale alternation be tried only before a letter one of its words starts with
+    # (most figures have none: it halved a passage's figure reading).
+    r"(?i:(?:(?=\s?[bkmt])(?:(\s[mb])\b|\s?(thousand|million|billion|trillion|mn|bn|tn|mio|k|m|b)\b))?"
     # The unit: any whole word (or ``%``) after the figure, kept only when it is one of
     # UNIT_SPELLINGS. A word that is not a unit holds no digit, so the figures found
     # after it are those an alternation of every spelling found; one pattern per
     # spelling tried after every figure was a third of a passage's figure reading.
-    r"(?:\s?(per\scent|[^\W\d_]+|%)(?!\w))?"
+    r"(?:\s?(per\scent|[^\W\d_]+|%)(?!\w))?)"
 )
-NUMBER = re.compile(_FIGURE, re.IGNORECASE)
-#: The same for ASCII text, where ``\d`` is ``[0-9]``: a character class the scan skips
-#: through faster than the Unicode digit category.
+NUMBER = re.compile(_FIGURE)
+#: The same for ASCII text in ASCII classes, which the engine tests faster than Unicode
+#: categories: ``\d`` is ``[0-9]``, a letter ``[A-Za-z]``, and ``\s`` the ASCII white
+#: space ``str.isspace`` knows (``re.ASCII``'s ``\s`` lacks ``\x1c``-``\x1f``).
 _ASCII_NUMBER = re.compile(
-    _FIGURE.replace(r"\d", "[0-9]").replace("[^\\W[0-9]_]", r"[^\W\d_]"), re.IGNORECASE
+    _FIGURE.replace(r"\d", "[0-9]")
+    .replace("[^\\W[0-9]_]", "[A-Za-z]")
+    .replace(r"\s", r"[\t\n\x0b\x0c\r\x1c-\x1f ]"),
+    re.ASCII,
 )
 
 
@@ -125,12 +133,18 @@ class _Values:
 
 
 class FigurePool:
-    """The figures of one passage: all by value, and those with a unit by dimension."""
+    """The figures of one passage (or of several: a figure matches the pool of several
+    passages exactly when it matches one of theirs, every test being "some figure is
+    close enough"): all by value, and those with a unit by dimension."""
 
     __slots__ = ("_by_dimension", "_every", "_unitless")
 
     def __init__(self, found: list[Figure]) -> None:
         self._every = _Values([(v, t, t > 0.5) for v, t, _ in found])
+        self._by_dimension: dict[str, _Values] = {}
+        if all(not unit for _, _, unit in found):
+            self._unitless = self._every  # most passages write no unit: one sorted list
+            return
         self._unitless = _Values([(v, t, t > 0.5) for v, t, u in found if not u])
         dimensions: dict[str, list[tuple[float, float, bool]]] = {}
         for value, tolerance, unit in found:

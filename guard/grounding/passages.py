@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from guard.grounding.figures import FigurePool, figures
+from guard.grounding.figures import Figure, FigurePool, figures
 from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stem_lookup
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
@@ -41,6 +41,7 @@ class PassageText:
     """One passage's text, read: sentences as sets of stems, and where each stem is."""
 
     __slots__ = (
+        "_figure_list",
         "_figures",
         "_long_prefixes",
         "_prefixes",
@@ -85,13 +86,20 @@ class PassageText:
         self.vocab = self.words
         if "'s" in folded:
             self.vocab = self.words | {w[:-2] for w in every_word if w.endswith("'s")}
+        self._figure_list: list[Figure] | None = None
         self._figures: FigurePool | None = None
         self._prefixes: list[frozenset[str] | None] = [None] * len(sentences)
 
+    def figure_list(self) -> list[Figure]:
+        """The passage's figures as read (read on first need: most claims carry none)."""
+        if self._figure_list is None:
+            self._figure_list = figures(self.text, self.words)
+        return self._figure_list
+
     def figure_pool(self) -> FigurePool:
-        """The passage's figures (read on first need: most claims carry none)."""
+        """The passage's figures, sorted for lookups."""
         if self._figures is None:
-            self._figures = FigurePool(figures(self.text, self.words))
+            self._figures = FigurePool(self.figure_list())
         return self._figures
 
     @property
@@ -179,6 +187,7 @@ class PassageIndex:
     """The passages of one call: rows are their sentences, numbered across passages."""
 
     __slots__ = (
+        "_every_figure",
         "_idf",
         "_postings",
         "_prefix_rows",
@@ -208,6 +217,7 @@ class PassageIndex:
         self._prefix_rows: dict[str, set[int]] = {}
         self._windows: dict[tuple[int, ...], frozenset[str]] = {}
         self._window_prefixes: dict[tuple[int, ...], frozenset[str]] = {}
+        self._every_figure: FigurePool | None = None
 
     def __len__(self) -> int:
         return len(self.row_terms)
@@ -301,3 +311,15 @@ class PassageIndex:
     def figure_pool(self, number: int) -> FigurePool:
         """The figures of passage ``number``."""
         return self.passages[number].figure_pool()
+
+    def every_figure(self) -> FigurePool:
+        """The figures of every passage in one pool: a claim's figure missing from its
+        best passage is looked for elsewhere with one lookup, not one per passage (and
+        one sort, not one per passage)."""
+        found = self._every_figure
+        if found is None:
+            every: list[Figure] = []
+            for passage in self.passages:
+                every.extend(passage.figure_list())
+            found = self._every_figure = FigurePool(every)
+        return found

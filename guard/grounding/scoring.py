@@ -113,8 +113,10 @@ def score_claim(
     for value, tolerance, unit in claim_figures:
         if passage is not None and index.figure_pool(passage).matches(value, tolerance, unit):
             continue
-        numbers = [only_passage] if only_passage is not None else range(len(index.passages))
-        if any(index.figure_pool(n).matches(value, tolerance, unit) for n in numbers):
+        elsewhere = (
+            index.figure_pool(only_passage) if only_passage is not None else index.every_figure()
+        )
+        if elsewhere.matches(value, tolerance, unit):
             reasons.append("number_elsewhere")
         else:
             reasons.append("number_mismatch")

@@ -8,7 +8,7 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.grounding.figures import Figure, _figure, figures
+from guard.grounding.figures import _ASCII_NUMBER, NUMBER, Figure, _figure, figures
 from guard.grounding.units import UNIT_SPELLINGS
 
 _UNIT_ALTERNATION = "|".join(
@@ -52,3 +52,27 @@ def test_a_word_after_a_figure_is_a_unit_only_when_it_spells_one() -> None:
         (5000.0, 0.5, "m"),
         (8.0, 0.5, "percent"),
     ]
+
+
+#: The figure regex before its case flag was scoped to the words after the digits and
+#: the scale words were guarded by a look-ahead (and before ASCII text got ASCII classes).
+_UNSCOPED_NUMBER = re.compile(
+    r"(\d(?<![\w.]\d)\d{0,2}(?:[,\u202f\u00a0 ]\d{3})+|\d(?<![\w.]\d)\d*)(?:\.(\d+))?"
+    r"(?:(\s[mb])\b|\s?(thousand|million|billion|trillion|mn|bn|tn|mio|k|m|b)\b)?"
+    r"(?:\s?(per\scent|[^\W\d_]+|%)(?!\w))?",
+    re.IGNORECASE,
+)
+_CASED_PIECES = [
+    *"12 3.5,%mMkKbBtT_x-\n\t\r\x0b\x0c\x1c\x1f\u00a0\u2028é٣\u212aſ",
+    "thousand", "THOUSAND", "Million", "mn", "BN", "tn", "mio", " M", " b", "000",
+    "per cent", "per\x1ccent", "km", "Kelvin", "trillion", "bnx", "k9",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_CASED_PIECES), max_size=30).map("".join))
+@settings(max_examples=2000, deadline=None)
+def test_scoped_case_and_ascii_classes_find_the_same_figures(text: str) -> None:
+    expected = _UNSCOPED_NUMBER.findall(text)
+    assert NUMBER.findall(text) == expected
+    ascii_text = text.encode("ascii", "ignore").decode()
+    assert _ASCII_NUMBER.findall(ascii_text) == _UNSCOPED_NUMBER.findall(ascii_text)
