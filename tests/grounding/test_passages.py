@@ -24,7 +24,17 @@ _OLD_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _TEXT = st.lists(
-    st.sampled_from([*"ab Zé1 2.5,!?'’_\n\t\u00a0\u2028xMmkB", "million", "n't"]),
+    st.sampled_from(
+        [
+            *"ab Zé1 2.5,!?'’_\n\t\u00a0\u2028xMmkB",
+            *"—”“\u3000\u200b\x85\x1c\ud800٣ǅ\u0301€",
+            "million",
+            "n't",
+            ". ",
+            ".\u00a0",
+            ".” ",
+        ]
+    ),
     max_size=40,
 ).map("".join)
 
@@ -46,7 +56,7 @@ def _old_sentences(text: str) -> list[list[str]]:
 
 
 @given(_TEXT)
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=1500, deadline=None)
 def test_fast_tokenizer_reads_the_same_words_and_sentences(text: str) -> None:
     folded = fold(text)
     assert words_of_folded(folded) == WORD.findall(folded)
@@ -125,7 +135,7 @@ _ASCII_TEXT = st.lists(
 @given(_ASCII_TEXT)
 @settings(max_examples=1000, deadline=None)
 def test_ascii_sentences_read_by_string_operations_match_the_regex(text: str) -> None:
-    # ASCII text takes translate/replace/split (text._ascii_sentence_words): the same
+    # ASCII text takes translate/replace/split (text.sentence_words): the same
     # word lists, in the same sentences, folded or not.
     for given_text in (text, fold(text)):
         assert sentence_words(given_text) == _old_sentences(given_text)
