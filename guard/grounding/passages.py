@@ -44,6 +44,7 @@ class PassageText:
         "_figure_list",
         "_figures",
         "_long_prefixes",
+        "_prefix_of",
         "_prefixes",
         "negated",
         "opposites",
@@ -88,7 +89,8 @@ class PassageText:
             self.vocab = self.words | {w[:-2] for w in every_word if w.endswith("'s")}
         self._figure_list: list[Figure] | None = None
         self._figures: FigurePool | None = None
-        self._prefixes: list[frozenset[str] | None] = [None] * len(sentences)
+        self._prefix_of: dict[str, str] | None = None
+        self._prefixes: list[frozenset[str | None] | None] | None = None
 
     def figure_list(self) -> list[Figure]:
         """The passage's figures as read (read on first need: most claims carry none)."""
@@ -102,6 +104,16 @@ class PassageText:
             self._figures = FigurePool(self.figure_list())
         return self._figures
 
+    def _prefix_map(self) -> dict[str, str]:
+        """Each longer stem of the passage -> its prefix (one loop over the passage's
+        distinct stems; rows then map their stems through it in C)."""
+        found = self._prefix_of
+        if found is None:
+            found = self._prefix_of = {
+                stem: stem[:PREFIX] for stem in frozenset().union(*self.terms) if len(stem) > PREFIX
+            }
+        return found
+
     @property
     def long_prefixes(self) -> frozenset[str]:
         """The five-letter prefixes of the passage's longer stems: a claim's stem the
@@ -109,20 +121,18 @@ class PassageText:
         on first need: most claims find their stems)."""
         found = self._long_prefixes
         if found is None:
-            found = self._long_prefixes = frozenset(
-                stem[:PREFIX]
-                for stem in map(stem_lookup(set(self.words)), self.words)
-                if len(stem) > PREFIX
-            )
+            found = self._long_prefixes = frozenset(self._prefix_map().values())
         return found
 
-    def prefixes(self, row: int) -> frozenset[str]:
-        """The prefixes of sentence ``row``'s longer stems."""
-        found = self._prefixes[row]
+    def prefixes(self, row: int) -> frozenset[str | None]:
+        """The prefixes of sentence ``row``'s longer stems (and ``None`` for its shorter
+        ones: no claim prefix is ``None``, so it never counts)."""
+        known = self._prefixes
+        if known is None:
+            known = self._prefixes = [None] * len(self.terms)
+        found = known[row]
         if found is None:
-            found = self._prefixes[row] = frozenset(
-                stem[:PREFIX] for stem in self.terms[row] if len(stem) > PREFIX
-            )
+            found = known[row] = frozenset(map(self._prefix_map().get, self.terms[row]))
         return found
 
     def rows_with_prefix(self, prefix: str) -> list[int]:
@@ -216,7 +226,7 @@ class PassageIndex:
         self._idf: dict[str, float] = {}
         self._prefix_rows: dict[str, set[int]] = {}
         self._windows: dict[tuple[int, ...], frozenset[str]] = {}
-        self._window_prefixes: dict[tuple[int, ...], frozenset[str]] = {}
+        self._window_prefixes: dict[tuple[int, ...], frozenset[str | None]] = {}
         self._every_figure: FigurePool | None = None
 
     def __len__(self) -> int:
@@ -274,7 +284,7 @@ class PassageIndex:
             self._windows[rows] = found
         return found
 
-    def window_prefixes(self, rows: tuple[int, ...]) -> frozenset[str]:
+    def window_prefixes(self, rows: tuple[int, ...]) -> frozenset[str | None]:
         """The prefixes of the longer stems of ``rows`` (read only when a claim's stem
         is missing from the window: most windows never need them)."""
         found = self._window_prefixes.get(rows)
@@ -283,7 +293,7 @@ class PassageIndex:
             self._window_prefixes[rows] = found
         return found
 
-    def _row_prefixes(self, row: int) -> frozenset[str]:
+    def _row_prefixes(self, row: int) -> frozenset[str | None]:
         passage = self.row_passage[row]
         return self.passages[passage].prefixes(row - self.offsets[passage])
 

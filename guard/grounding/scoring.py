@@ -66,7 +66,7 @@ class _Terms:
     def share(self, index: PassageIndex, window: tuple[int, ...]) -> float:
         """The weight of the stems ``window`` holds (a shared prefix counts for part)."""
         present = index.window(window)
-        prefixes: frozenset[str] | None = None
+        prefixes: frozenset[str | None] | None = None
         covered = 0.0
         for stem, weight, prefix in self.items:
             if stem in present:

@@ -139,6 +139,7 @@ def test_ascii_sentences_read_by_string_operations_match_the_regex(text: str) ->
     # word lists, in the same sentences, folded or not.
     for given_text in (text, fold(text)):
         assert sentence_words(given_text) == _old_sentences(given_text)
+        assert words_of_folded(given_text) == WORD.findall(given_text)
 
 
 def test_a_renewed_stem_cache_leaves_earlier_lookups_whole() -> None:
