@@ -16,6 +16,11 @@ from collections.abc import Collection
 from guard.grounding.text import words
 from guard.grounding.units import NUMBER_WORDS, SCALES, UNIT_SPELLINGS, UNITS
 
+#: Plain integers below this can be ruled out of a passage by its words (see
+#: :func:`integer_hints`).
+SMALL_INTEGER = 1000
+_SCALE_WORDS = frozenset(SCALES)
+
 #: A figure as read: (value, tolerance, unit or "").
 Figure = tuple[float, float, str]
 
@@ -163,3 +168,40 @@ class FigurePool:
         if same is not None and same.matches(value * factor, tolerance * factor):
             return True
         return self._unitless.matches(value, tolerance)
+
+
+def is_small_integer(value: float, tolerance: float, unit: str) -> bool:
+    """Whether a figure is a plain integer below :data:`SMALL_INTEGER` written without
+    a unit: the figures :func:`integer_hints` can rule out."""
+    return not unit and tolerance == 0.5 and value < SMALL_INTEGER and value.is_integer()
+
+
+def integer_hints(text: str, words: Collection[str]) -> frozenset[int] | None:
+    """The integers whose neighbours a figure of ``text`` could match, read from its
+    words without the figure regex; ``None`` when its words cannot tell.
+
+    A plain integer ``n`` below 1,000 (tolerance 0.5, no unit) matches a figure of
+    ``text`` only if that figure's value is within 0.5 of it, or within the rounding of
+    a rounded figure. Without a scale word, a figure's value is its digits (a rounded
+    one written in full is 10,000 or more, out of reach), so its whole part, a word of
+    digits, is ``n`` or ``n - 1`` (or a group of three digits starting a word: grouped
+    digits may stop inside one); a number word is its value. A scale word, a word
+    mixing digits and letters (``5k``, ``3bn``) or text beyond ASCII (other digits)
+    gives ``None``. So ``n`` may be matched only if ``n`` or ``n - 1`` is in the set:
+    a claim's figure missing from its best passage is then looked for only in the
+    passages that may hold it (tests/grounding/test_figures.py checks this against the
+    figures read).
+    """
+    if not text.isascii() or not _SCALE_WORDS.isdisjoint(words):
+        return None
+    vocabulary: set[str] = set(words)
+    digits: set[str] = set(filter(str.isdigit, vocabulary))
+    letters: set[str] = set(filter(str.isalpha, vocabulary))
+    others = vocabulary.difference(letters, digits)
+    if any(map(_DIGIT.search, others)):
+        return None
+    found = set(map(int, digits))
+    # Digits grouped by a separator may stop inside a word ("0,4500" reads 0,450).
+    found.update(int(word[:3]) for word in digits if len(word) > 3)
+    found.update(NUMBER_WORDS[word] for word in _NUMBER_WORD_SET.intersection(words))
+    return frozenset(found)

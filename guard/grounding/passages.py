@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from guard.grounding.figures import Figure, FigurePool, figures
+from guard.grounding.figures import Figure, FigurePool, figures, integer_hints, is_small_integer
 from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stem_lookup
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
@@ -43,6 +43,8 @@ class PassageText:
     __slots__ = (
         "_figure_list",
         "_figures",
+        "_integers",
+        "_integers_read",
         "_long_prefixes",
         "_prefix_of",
         "_prefixes",
@@ -65,7 +67,10 @@ class PassageText:
         #: test and a copy per sentence); whether it negates; its words that have an
         #: opposite (the only words the antonym test looks at). Most passages hold no
         #: negation or opposite at all: one set test each spares the per-sentence ones.
-        self.terms = [frozenset(map(stem_of, sentence)) for sentence in sentences]
+        #: The stems are tuples, not sets: no hashing, and the garbage collector stops
+        #: tracking a tuple of strings after its first pass, where a cached passage's
+        #: sets were traversed again in every collection of their generation.
+        self.terms = [tuple(map(stem_of, sentence)) for sentence in sentences]
         # Contracted negations ("isn't") count as negations.
         negations = set(NEGATIONS.intersection(every_word))
         if "n't" in folded:
@@ -88,6 +93,8 @@ class PassageText:
         if "'s" in folded:
             self.vocab = self.words | {w[:-2] for w in every_word if w.endswith("'s")}
         self._figure_list: list[Figure] | None = None
+        self._integers: frozenset[int] | None = None
+        self._integers_read = False
         self._figures: FigurePool | None = None
         self._prefix_of: dict[str, str] | None = None
         self._prefixes: list[frozenset[str | None] | None] | None = None
@@ -97,6 +104,16 @@ class PassageText:
         if self._figure_list is None:
             self._figure_list = figures(self.text, self.words)
         return self._figure_list
+
+    def may_hold_integer(self, value: int) -> bool:
+        """False only when no figure of the passage can match the plain integer
+        ``value`` (see :func:`guard.grounding.figures.integer_hints`): most passages are
+        ruled out without reading their figures."""
+        if not self._integers_read:
+            self._integers = integer_hints(self.text, self.words)
+            self._integers_read = True
+        hints = self._integers
+        return hints is None or value in hints or value - 1 in hints
 
     def figure_pool(self) -> FigurePool:
         """The passage's figures, sorted for lookups."""
@@ -216,7 +233,7 @@ class PassageIndex:
         self.passages = [read(text) for _, text in passages]
         self.offsets: list[int] = []
         self.row_passage: list[int] = []
-        self.row_terms: list[frozenset[str]] = []
+        self.row_terms: list[tuple[str, ...]] = []
         for number, passage in enumerate(self.passages):
             self.offsets.append(len(self.row_terms))
             self.row_terms.extend(passage.terms)
@@ -241,7 +258,7 @@ class PassageIndex:
             return
         found: dict[str, list[int]] = {stem: [] for stem in wanted}
         for row, terms in enumerate(self.row_terms):
-            for stem in terms & wanted:
+            for stem in wanted.intersection(terms):
                 found[stem].append(row)
         self._postings.update(found)
 
@@ -278,7 +295,7 @@ class PassageIndex:
         found = self._windows.get(rows)
         if found is None:
             if len(rows) == 1:
-                found = self.row_terms[rows[0]]
+                found = frozenset(self.row_terms[rows[0]])
             else:
                 found = frozenset().union(*(self.row_terms[r] for r in rows))
             self._windows[rows] = found
@@ -321,6 +338,19 @@ class PassageIndex:
     def figure_pool(self, number: int) -> FigurePool:
         """The figures of passage ``number``."""
         return self.passages[number].figure_pool()
+
+    def figure_elsewhere(self, value: float, tolerance: float, unit: str) -> bool:
+        """Whether any passage holds a figure matching ``value`` (± ``tolerance``) in
+        ``unit``. A plain small integer is looked for only in the passages whose words
+        allow it (most invented figures rule out every passage without reading one)."""
+        if is_small_integer(value, tolerance, unit):
+            whole = int(value)
+            return any(
+                passage.figure_pool().matches(value, tolerance, unit)
+                for passage in self.passages
+                if passage.may_hold_integer(whole)
+            )
+        return self.every_figure().matches(value, tolerance, unit)
 
     def every_figure(self) -> FigurePool:
         """The figures of every passage in one pool: a claim's figure missing from its

@@ -113,10 +113,11 @@ def score_claim(
     for value, tolerance, unit in claim_figures:
         if passage is not None and index.figure_pool(passage).matches(value, tolerance, unit):
             continue
-        elsewhere = (
-            index.figure_pool(only_passage) if only_passage is not None else index.every_figure()
-        )
-        if elsewhere.matches(value, tolerance, unit):
+        if (
+            index.figure_pool(only_passage).matches(value, tolerance, unit)
+            if only_passage is not None
+            else index.figure_elsewhere(value, tolerance, unit)
+        ):
             reasons.append("number_elsewhere")
         else:
             reasons.append("number_mismatch")

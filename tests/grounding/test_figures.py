@@ -5,10 +5,20 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from guard.grounding.figures import _ASCII_NUMBER, NUMBER, Figure, _figure, figures
+from guard.grounding.figures import (
+    _ASCII_NUMBER,
+    NUMBER,
+    Figure,
+    FigurePool,
+    _figure,
+    figures,
+    integer_hints,
+)
+from guard.grounding.passages import PassageText
+from guard.grounding.text import words
 from guard.grounding.units import UNIT_SPELLINGS
 
 _UNIT_ALTERNATION = "|".join(
@@ -76,3 +86,42 @@ def test_scoped_case_and_ascii_classes_find_the_same_figures(text: str) -> None:
     assert NUMBER.findall(text) == expected
     ascii_text = text.encode("ascii", "ignore").decode()
     assert _ASCII_NUMBER.findall(ascii_text) == _UNSCOPED_NUMBER.findall(ascii_text)
+
+
+_PASSAGE_PIECES = [
+    *"0123456789 .,%_-'\n",
+    "450", "449", "0,450", "0 449", "449.5", "450.4", "1,450", "10000", "0.45", "45", "0.5",
+    " thousand", " Million", "k", "K ", "bn", " m", " b", "mn ", "5k", "3BN", "4th",
+    " km", " miles", " per cent", "Seven ", "twenty ", "dozen ", "hundred ", "apples ",
+]  # fmt: skip
+
+
+@given(
+    st.lists(st.sampled_from(_PASSAGE_PIECES), max_size=25).map("".join),
+    st.one_of(
+        st.integers(min_value=0, max_value=999),
+        st.sampled_from([0, 1, 4, 5, 7, 12, 44, 45, 100, 449, 450, 451, 480, 500, 999]),
+    ),
+)
+@settings(max_examples=3000, deadline=None)
+@example("0.45 thousand", 450)
+@example("0.5k", 480)
+@example("0 449.7", 450)
+@example("4th", 4)
+def test_a_passage_ruled_out_for_an_integer_holds_no_figure_matching_it(
+    text: str, value: int
+) -> None:
+    # A claim's plain integer is looked for elsewhere only in passages whose words
+    # allow it: a passage ruled out must really hold no matching figure.
+    if not PassageText(text).may_hold_integer(value):
+        assert not FigurePool(figures(text)).matches(float(value), 0.5, "")
+
+
+def test_invented_integers_rule_out_passages_without_reading_them() -> None:
+    hints = integer_hints("Revenue rose 12 percent to 450 units in 2023.", words("x"))
+    assert hints is not None  # (words of another text: only what the words say counts)
+    assert integer_hints("It cost 5k.", words("it cost 5k")) is None
+    assert integer_hints("Six million.", words("six million")) is None
+    assert integer_hints("Prix 5 €", words("prix 5 €")) is None
+    text = "Revenue rose 12 percent to 450 units in 2023, seven times."
+    assert integer_hints(text, words(text)) == frozenset({12, 450, 2023, 202, 7})
