@@ -9,7 +9,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.grounding import answer, passage
+from bench.grounding import answer, fresh_sets, passage
 from guard.grounding import assess, passages
 from guard.grounding import text as stems_module
 from guard.grounding.figures import NUMBER
@@ -157,3 +157,13 @@ def test_a_renewed_stem_cache_leaves_earlier_lookups_whole() -> None:
         assert (renewed("harbours"), renewed("unseenwords")) == ("harbour", "unseenword")
     finally:
         stems_module._TERMS_LIMIT = limit
+
+
+def test_the_first_sight_bench_never_shows_a_passage_twice() -> None:
+    # bench/grounding.py times first sight on passage sets no call saw before: no
+    # passage repeats across sets, nor appears among the cached rows' fixed passages.
+    sets = fresh_sets(4, 2_000, 40)
+    texts = [text for _, given in sets for text in given]
+    assert len(set(texts)) == len(texts) == 160
+    assert {passage(2_000, seed) for seed in range(20)}.isdisjoint(texts)
+    assert all(len(reply) >= 900 for reply, _ in sets)
