@@ -60,7 +60,7 @@ class PassageText:
         self.text = text
         folded = fold(text)
         sentences = sentence_words(folded)
-        every_word: set[str] = set().union(*sentences)
+        every_word: frozenset[str] = frozenset().union(*sentences)
         stem_of = stem_lookup(every_word)
         #: Per sentence: its content stems (and ``""`` when it holds a word without
         #: one: no claim stem is ``""``, so it never counts, and leaving it in spares a
@@ -88,7 +88,7 @@ class PassageText:
         self._long_prefixes: frozenset[str] | None = None
         #: Every word (figures read number words from it) and, for names, every word
         #: with its possessive ``'s`` also stripped.
-        self.words = frozenset(every_word)
+        self.words = every_word
         self.vocab = self.words
         if "'s" in folded:
             self.vocab = self.words | {w[:-2] for w in every_word if w.endswith("'s")}

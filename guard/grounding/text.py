@@ -186,7 +186,7 @@ def term(word: str) -> str:
     return found
 
 
-def stem_lookup(word_set: set[str]) -> Callable[[str], str]:
+def stem_lookup(word_set: set[str] | frozenset[str]) -> Callable[[str], str]:
     """:func:`term` as a C-level lookup that knows every word of ``word_set``: the
     passage reader maps it over each sentence without a Python call per word."""
     cache = _TERMS
