@@ -90,7 +90,7 @@ def test_scoped_case_and_ascii_classes_find_the_same_figures(text: str) -> None:
 
 _PASSAGE_PIECES = [
     *"0123456789 .,%_-'\n",
-    "450", "449", "0,450", "0 449", "449.5", "450.4", "1,450", "10000", "0.45", "45", "0.5",
+    "450", "449", "0,450", "0 449", "449.5", "450.4", "1,450", "10000", "0.45", "45", "0.5", "4500",
     " thousand", " Million", "k", "K ", "bn", " m", " b", "mn ", "5k", "3BN", "4th",
     " km", " miles", " per cent", "Seven ", "twenty ", "dozen ", "hundred ", "apples ",
 ]  # fmt: skip
@@ -108,6 +108,8 @@ _PASSAGE_PIECES = [
 @example("0.5k", 480)
 @example("0 449.7", 450)
 @example("4th", 4)
+@example("0,4500", 450)
+@example("0 4491", 450)
 def test_a_passage_ruled_out_for_an_integer_holds_no_figure_matching_it(
     text: str, value: int
 ) -> None:
