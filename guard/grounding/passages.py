@@ -216,6 +216,7 @@ class PassageIndex:
     __slots__ = (
         "_every_figure",
         "_idf",
+        "_known_prefixes",
         "_postings",
         "_prefix_rows",
         "_window_prefixes",
@@ -245,6 +246,7 @@ class PassageIndex:
         self._windows: dict[tuple[int, ...], frozenset[str]] = {}
         self._window_prefixes: dict[tuple[int, ...], frozenset[str | None]] = {}
         self._every_figure: FigurePool | None = None
+        self._known_prefixes: frozenset[str] | None = None
 
     def __len__(self) -> int:
         return len(self.row_terms)
@@ -297,8 +299,19 @@ class PassageIndex:
             if len(rows) == 1:
                 found = frozenset(self.row_terms[rows[0]])
             else:
-                found = frozenset().union(*(self.row_terms[r] for r in rows))
+                found = frozenset().union(*map(self.row_terms.__getitem__, rows))
             self._windows[rows] = found
+        return found
+
+    def known_prefixes(self) -> frozenset[str]:
+        """The prefixes of every passage's longer stems: a claim stem whose prefix is
+        not among them gets no partial credit in any window, and no window's prefixes
+        need reading for it."""
+        found = self._known_prefixes
+        if found is None:
+            found = self._known_prefixes = frozenset().union(
+                *(passage.long_prefixes for passage in self.passages)
+            )
         return found
 
     def window_prefixes(self, rows: tuple[int, ...]) -> frozenset[str | None]:
@@ -306,7 +319,7 @@ class PassageIndex:
         is missing from the window: most windows never need them)."""
         found = self._window_prefixes.get(rows)
         if found is None:
-            found = frozenset().union(*(self._row_prefixes(r) for r in rows))
+            found = frozenset().union(*map(self._row_prefixes, rows))
             self._window_prefixes[rows] = found
         return found
 

@@ -73,6 +73,8 @@ class _Terms:
                 covered += weight
             elif prefix is not None:
                 if prefixes is None:
+                    if prefix not in index.known_prefixes():
+                        continue  # no passage has it: no window's prefixes to read
                     prefixes = index.window_prefixes(window)
                 if prefix in prefixes:
                     covered += weight * _PREFIX_CREDIT
