@@ -20,7 +20,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 
-from guard.grounding.figures import Figure, FigurePool, figures, integer_hints, is_small_integer
+from guard.grounding.figures import (
+    Figure,
+    FigurePool,
+    figures,
+    integer_hints,
+    is_small_integer,
+    plain_figures,
+)
 from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stem_lookup
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
@@ -101,9 +108,13 @@ class PassageText:
 
     def figure_list(self) -> list[Figure]:
         """The passage's figures as read (read on first need: most claims carry none)."""
-        if self._figure_list is None:
-            self._figure_list = figures(self.text, self.words)
-        return self._figure_list
+        found = self._figure_list
+        if found is None:
+            found = plain_figures(self.text, self.words)
+            if found is None:
+                found = figures(self.text, self.words)
+            self._figure_list = found
+        return found
 
     def may_hold_integer(self, value: int) -> bool:
         """False only when no figure of the passage can match the plain integer

@@ -16,6 +16,7 @@ from guard.grounding.figures import (
     _figure,
     figures,
     integer_hints,
+    plain_figures,
 )
 from guard.grounding.passages import PassageText
 from guard.grounding.text import words
@@ -127,3 +128,24 @@ def test_invented_integers_rule_out_passages_without_reading_them() -> None:
     assert integer_hints("Prix 5 €", words("prix 5 €")) is None
     text = "Revenue rose 12 percent to 450 units in 2023, seven times."
     assert integer_hints(text, words(text)) == frozenset({12, 450, 2023, 202, 7})
+
+
+_PLAIN_PIECES = [
+    *"0123456789 .,%_-'\n\t\x1c\u00a0",
+    "450", "12345", "10000", "0450", "a", "Zed ", " containers ", " km", " M", " k",
+    " thousand", " per cent", "seven ", "dozen ", "5th", "x9",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PLAIN_PIECES), max_size=30).map("".join))
+@settings(max_examples=3000, deadline=None)
+@example("rose 450 containers.")
+@example("1 m")
+@example("Sold 12345 and 10000 units, seven times.")
+def test_plain_figures_are_the_figures_the_regex_reads(text: str) -> None:
+    # A passage's figures are read by byte translation when each is a bare run of
+    # digits: exactly the figures the regex reads, whenever that path answers.
+    vocabulary = frozenset(words(text))
+    plain = plain_figures(text, vocabulary)
+    if plain is not None:
+        assert plain == figures(text, vocabulary)
