@@ -241,11 +241,14 @@ def plain_figures(text: str, vocabulary: Collection[str]) -> list[Figure] | None
     translation instead of the figure regex (a passage's figures, several times
     faster); ``vocabulary`` must hold every lower-cased word of ``text`` (a passage's
     words). ``None`` when a figure might be more: text beyond ASCII, ``%``, a scale or
-    unit word, or a digit run touching a letter, a dot or a group separator. Otherwise
+    unit word, an apostrophe (it joins words the figure regex reads apart), or a digit
+    run touching a letter, a dot or a group separator. Otherwise
     every digit run starts a figure the regex reads as its digits alone
     (tests/grounding compares the two on random text)."""
     if not text.isascii() or "%" in text or not _FIGURE_WORDS.isdisjoint(vocabulary):
         return None
+    if "'" in text:
+        return None  # "km'0" is one word, but "km" a unit to the figure regex
     data = text.encode()
     shapes = data.translate(_FIGURE_SHAPES)
     if any(pattern in shapes for pattern in _NOT_PLAIN):
