@@ -18,7 +18,7 @@ from guard.grounding.figures import (
     integer_hints,
     plain_figures,
 )
-from guard.grounding.passages import PassageText
+from guard.grounding.passage_text import PassageText
 from guard.grounding.text import words
 from guard.grounding.units import UNIT_SPELLINGS
 
