@@ -1,0 +1,401 @@
+"""Training and leave-one-source-out cross-validation of the injection scorer.
+
+Shared by ``scripts/train_injection.py`` (writes the shipped model) and
+``bench/injection_eval.py --cv`` (reports the grouped cross-validation). Needs numpy and
+scikit-learn; guardwire itself never imports this module.
+
+Features per window of ``Recipe.window`` tokens (half-overlapping): word counts, word-pair
+counts and the grammar's score per family (:mod:`guard.checks._injection_model` reads the
+same). A word the model never saw gets a weight from its character pieces: after the fit,
+a ridge regression learns one weight per hashed piece so that a known word's pieces add
+up to its weight (frequent words count more), and the shipped table imputes unseen words
+("iunstructions", "disregarding", another language's spelling) from the words they
+resemble. Grouped cross-validation exercises exactly that: each left-out source's own
+words are unseen by its fold's model.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.util
+import math
+import random
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression, Ridge
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from guard.checks._injection_model import (  # noqa: E402
+    GRAMMAR_PREFIX,
+    bucket,
+    pieces,
+    tokens_of,
+    window_starts,
+)
+from guard.checks._injection_score import STRONG_GRAMMAR, combined  # noqa: E402
+from guard.checks._injection_signals import FAMILIES, signal_hits  # noqa: E402
+
+DATA = ROOT / "tests" / "data" / "injection"
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a trained model (chosen by grouped cross-validation)."""
+
+    c: float = 0.5
+    window: int = 16
+    bits: int = 16
+    balance: str = "equal"
+    rounds: int = 3
+    #: Windows of one benign text used as negatives (long documents would dominate).
+    max_benign_windows: int = 8
+    #: Ridge strength of the piece table.
+    piece_alpha: float = 1.0
+
+    @property
+    def stride(self) -> int:
+        return self.window // 2
+
+
+@dataclass
+class Featurized:
+    """Every window of every row as one sparse matrix, and what each row is."""
+
+    rows: list[Row]
+    matrix: Any
+    #: Windows of row i: matrix rows first[i] .. first[i + 1].
+    first: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    weights: np.ndarray
+    #: Grammar evidence per row: its noisy-OR, and whether it stands on its own.
+    grammar: np.ndarray
+    stands: np.ndarray
+    names: list[str]
+    word_counts: Counter[str] = field(default_factory=Counter)
+
+
+def _module(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(path.parent.name + "_build", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Templates:
+    """What the templated sources (``generated``, ``own``) fill their templates with.
+
+    A template filled with 7 payloads and 60 topics is one piece of evidence, not 60:
+    unweighted, the model learns the payloads and topics (``a poem`` -> attack,
+    ``about`` -> benign) instead of the injection's wording. Each row is weighted by one
+    over the rows sharing its template; and every payload is also a benign request
+    (``Write a poem about pirates.``), so that its words stay neutral.
+    """
+
+    def __init__(self) -> None:
+        generated = _module(DATA / "build.py")
+        own = _module(DATA / "own" / "build.py")
+        self.fillers = sorted(
+            {
+                *generated.PAYLOADS,
+                *generated.TOPICS,
+                *(t for tasks in own.TASKS.values() for t in tasks),
+                *(t for topics in own.TOPICS.values() for t in topics),
+            },
+            key=len,
+            reverse=True,
+        )
+        self.carriers = [
+            tuple(c.replace("{{", "{").replace("}}", "}").split("{a}")) for c in generated.CARRIERS
+        ]
+        self.requests = [
+            *generated.PAYLOADS,
+            *(t for tasks in own.TASKS.values() for t in tasks),
+        ]
+
+    def key(self, row: Row) -> str:
+        """The template a row was filled from (its text for other sources)."""
+        text = row["text"]
+        if row["source"] not in {"generated", "own"}:
+            return str(text)
+        for prefix, suffix in self.carriers:
+            if text.startswith(prefix) and text.endswith(suffix) and len(text) > len(prefix):
+                text = text[len(prefix) : len(text) - len(suffix)]
+                break
+        lowered = str(text).lower()
+        for filler in self.fillers:
+            lowered = lowered.replace(filler.lower(), "{}")
+        return lowered
+
+    def counterfactuals(self) -> list[Row]:
+        """Each payload as an ordinary request (benign; grouped with ``generated``)."""
+        frames = ("{p}.", "Could you {p}?", "Please {p} for my slides.", "I need you to {p}.")
+        return [
+            {"text": frame.format(p=p), "label": 0, "source": "generated", "augmented": True}
+            for p in self.requests
+            for frame in frames
+        ]
+
+
+def fragments(rows: list[Row]) -> list[Row]:
+    """Short pieces of benign texts (one to five words) as benign rows, each grouped with
+    the source it was cut from (so a left-out source lends its fold none of its words).
+
+    Real calls carry many short segments (a tool description, "earlier answer", a name);
+    without them the model reads one word it has seen in attacks as evidence."""
+    rng = random.Random(22)
+    benign = [row for row in rows if row["label"] == 0]
+    pieces_out = []
+    for row in rng.sample(benign, min(3000, len(benign))):
+        words = row["text"].split()
+        if not words:
+            continue
+        size = rng.randint(1, 5)
+        start = rng.randrange(max(1, len(words) - size + 1))
+        text = " ".join(words[start : start + size])
+        pieces_out.append({"text": text, "label": 0, "source": row["source"], "augmented": True})
+    return pieces_out
+
+
+def training_rows(rows: list[Row]) -> list[Row]:
+    """The labelled rows plus the augmentation rows (marked ``augmented``)."""
+    return [*rows, *Templates().counterfactuals(), *fragments(rows)]
+
+
+def _base_weights(rows: list[Row], balance: str) -> np.ndarray:
+    """Template weights, then per (source, label) group scaled to ``balance``."""
+    templates = Templates()
+    keys = [templates.key(row) for row in rows]
+    counts = Counter(keys)
+    weights = np.array([1.0 / counts[key] for key in keys])
+    groups: dict[tuple[str, int], list[int]] = {}
+    for number, row in enumerate(rows):
+        groups.setdefault((row["source"], row["label"]), []).append(number)
+    for members in groups.values():
+        total = weights[members].sum()
+        if balance == "equal":
+            target = 1.0
+        elif balance == "sqrt":
+            target = math.sqrt(len(members)) / 10
+        else:
+            target = total
+        weights[members] *= target / total
+    # Mean weight 1 keeps C comparable across recipes.
+    return weights * (len(weights) / weights.sum())
+
+
+def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
+    """Windows of every row, as the check reads them."""
+    index: dict[str, int] = {}
+    indptr, indices, values = [0], [], []
+    first = [0]
+    grammar_scores, stands = [], []
+    word_counts: Counter[str] = Counter()
+    for row in rows:
+        folded, hits = signal_hits(row["text"])
+        tokens = tokens_of(folded.text)
+        if not row.get("augmented"):
+            word_counts.update(tokens)
+        grammar = {GRAMMAR_PREFIX + f: hits[f].score for f in FAMILIES if f in hits}
+        noisy_or = combined(hit.score for hit in hits.values())
+        decoded = hits.get("encoded")
+        grammar_scores.append(noisy_or)
+        stands.append(
+            noisy_or >= STRONG_GRAMMAR or (decoded is not None and decoded.rule != "zero_width")
+        )
+        for start in window_starts(len(tokens), recipe.window, recipe.stride):
+            counts: Counter[str] = Counter(tokens[start : start + recipe.window])
+            end = min(start + recipe.window, len(tokens))
+            for position in range(max(start, 1), end):
+                counts[tokens[position - 1] + " " + tokens[position]] += 1
+            features: dict[str, float] = {name: float(n) for name, n in counts.items()}
+            features.update(grammar)
+            for name, value in features.items():
+                indices.append(index.setdefault(name, len(index)))
+                values.append(value)
+            indptr.append(len(indices))
+        first.append(len(indptr) - 1)
+    matrix = sparse.csr_matrix(
+        (np.array(values, dtype=np.float64), np.array(indices, dtype=np.int32), np.array(indptr)),
+        shape=(len(indptr) - 1, len(index)),
+    )
+    names = [""] * len(index)
+    for name, number in index.items():
+        names[number] = name
+    return Featurized(
+        rows=rows,
+        matrix=matrix,
+        first=np.array(first),
+        labels=np.array([row["label"] for row in rows]),
+        groups=np.array([row["source"] for row in rows]),
+        weights=_base_weights(rows, recipe.balance),
+        grammar=np.array(grammar_scores),
+        stands=np.array(stands),
+        names=names,
+        word_counts=word_counts,
+    )
+
+
+def _window_ranges(data: Featurized, members: np.ndarray) -> list[np.ndarray]:
+    return [np.arange(data.first[i], data.first[i + 1]) for i in members]
+
+
+def fit(data: Featurized, members: np.ndarray, recipe: Recipe) -> LogisticRegression:
+    """A model trained on rows ``members`` (multiple-instance rounds, see the module)."""
+    model: LogisticRegression | None = None
+    ranges = _window_ranges(data, members)
+    for _ in range(recipe.rounds):
+        chosen: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        for row, windows in zip(members, ranges, strict=True):
+            weight = data.weights[row]
+            if data.labels[row] == 0:
+                windows = windows[: recipe.max_benign_windows]
+            elif model is not None and len(windows) > 1:
+                scores = model.decision_function(data.matrix[windows])
+                windows = windows[[int(np.argmax(scores))]]
+            chosen.append(windows)
+            labels.append(np.full(len(windows), data.labels[row]))
+            weights.append(np.full(len(windows), weight / len(windows)))
+        picked = np.concatenate(chosen)
+        model = LogisticRegression(C=recipe.c, max_iter=3000)
+        model.fit(
+            data.matrix[picked], np.concatenate(labels), sample_weight=np.concatenate(weights)
+        )
+    assert model is not None
+    return model
+
+
+def row_logits(model: LogisticRegression, data: Featurized, members: np.ndarray) -> np.ndarray:
+    """Each row's logit: its strongest window's (the grammar part is the same in all)."""
+    windows = np.concatenate(_window_ranges(data, members))
+    scores = model.decision_function(data.matrix[windows])
+    counts = data.first[members + 1] - data.first[members]
+    return np.maximum.reduceat(scores, np.concatenate([[0], np.cumsum(counts)[:-1]]))
+
+
+def final_scores(logits: np.ndarray, data: Featurized, scale: float, shift: float) -> np.ndarray:
+    """Calibrated probabilities, with strong grammar evidence standing (as the check)."""
+    probability = 1.0 / (1.0 + np.exp(-np.clip(scale * (logits - shift), -60, 60)))
+    return np.where(data.stands, np.maximum(probability, data.grammar), probability)
+
+
+def grouped_scores(data: Featurized, recipe: Recipe, log: bool = True) -> np.ndarray:
+    """Out-of-fold logits: each source's rows scored by a model trained on the others."""
+    logits = np.zeros(len(data.rows))
+    for source in sorted(set(data.groups)):
+        held = np.flatnonzero(data.groups == source)
+        train = np.flatnonzero(data.groups != source)
+        if len(set(data.labels[train])) < 2:
+            continue
+        model = fit(data, train, recipe)
+        logits[held] = row_logits(model, data, held)
+        if log:
+            print(f"  fold {source}: {len(held)} rows", file=sys.stderr)
+    return logits
+
+
+#: Where the calibrated 0.5 sits: this share of unseen-source benign texts above it.
+CALIBRATED_FPR = 0.015
+
+
+def calibration(data: Featurized, logits: np.ndarray) -> tuple[float, float]:
+    """``scale`` from a Platt fit of out-of-fold logits (source-balanced), ``shift`` so
+    that 0.5 is the :data:`CALIBRATED_FPR` point of the out-of-fold benign logits."""
+    real = np.array([not row.get("augmented") for row in data.rows])
+    platt = LogisticRegression(C=100.0)
+    platt.fit(logits[real, None], data.labels[real], sample_weight=data.weights[real])
+    scale = float(platt.coef_[0][0])
+    benign = np.sort(logits[real & (data.labels == 0)])[::-1]
+    shift = float(benign[int(CALIBRATED_FPR * len(benign))])
+    return scale, shift
+
+
+def piece_table(model: LogisticRegression, data: Featurized, recipe: Recipe) -> np.ndarray:
+    """One weight per piece slot, so that known words' pieces sum to their weights."""
+    coefficients = model.coef_[0]
+    words = [
+        (name, coefficients[i])
+        for i, name in enumerate(data.names)
+        if " " not in name and not name.startswith(GRAMMAR_PREFIX)
+    ]
+    rows, columns, values = [], [], []
+    for number, (word, _) in enumerate(words):
+        for slot in (bucket(piece, recipe.bits) for piece in pieces(word)):
+            rows.append(number)
+            columns.append(slot)
+            values.append(1.0)
+    design = sparse.csr_matrix((values, (rows, columns)), shape=(len(words), 1 << recipe.bits))
+    target = np.array([weight for _, weight in words])
+    frequency = np.array([math.log1p(data.word_counts[word]) for word, _ in words])
+    ridge = Ridge(alpha=recipe.piece_alpha, fit_intercept=False)
+    ridge.fit(design, target, sample_weight=frequency)
+    return np.asarray(ridge.coef_)
+
+
+def export(
+    model: LogisticRegression, data: Featurized, recipe: Recipe, scale: float, shift: float
+) -> dict[str, Any]:
+    """The model file's content."""
+    coefficients = model.coef_[0]
+    grammar = {}
+    weights: dict[str, float] = {}
+    for i, name in enumerate(data.names):
+        weight = round(float(coefficients[i]), 3)
+        if name.startswith(GRAMMAR_PREFIX):
+            grammar[name.removeprefix(GRAMMAR_PREFIX)] = round(float(coefficients[i]), 4)
+        elif " " in name:
+            if weight != 0.0:
+                weights[name] = weight
+        elif data.word_counts[name] >= 2 or weight != 0.0:
+            # Known words stay listed even at 0: a missing word would be imputed instead.
+            weights[name] = weight
+    content: dict[str, Any] = {
+        "about": {
+            "trained_by": "scripts/train_injection.py",
+            "recipe": {
+                "c": recipe.c,
+                "window": recipe.window,
+                "balance": recipe.balance,
+                "rounds": recipe.rounds,
+                "piece_alpha": recipe.piece_alpha,
+            },
+            "rows": dict(
+                sorted(
+                    Counter(
+                        f"{row['source']}/{'attack' if row['label'] else 'benign'}"
+                        for row in data.rows
+                        if not row.get("augmented")
+                    ).items()
+                )
+            ),
+        },
+        "bias": round(float(model.intercept_[0]), 4),
+        "window": recipe.window,
+        "stride": recipe.stride,
+        "calibration": {"scale": round(scale, 4), "shift": round(shift, 4)},
+        "grammar": grammar,
+    }
+    if recipe.bits:
+        table = piece_table(model, data, recipe)
+        peak = float(np.abs(table).max()) or 1.0
+        quantised = np.clip(np.round(table / peak * 127), -127, 127).astype(np.int8)
+        content["pieces"] = {
+            "bits": recipe.bits,
+            "scale": peak / 127,
+            "table": base64.b64encode(quantised.tobytes()).decode("ascii"),
+        }
+    content["weights"] = dict(sorted(weights.items()))
+    return content
