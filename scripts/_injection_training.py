@@ -6,12 +6,11 @@ scikit-learn; guardwire itself never imports this module.
 
 Features per window of ``Recipe.window`` tokens (half-overlapping): word counts, word-pair
 counts and the grammar's score per family (:mod:`guard.checks._injection_model` reads the
-same). A word the model never saw gets a weight from its character pieces: after the fit,
-a ridge regression learns one weight per hashed piece so that a known word's pieces add
-up to its weight (frequent words count more), and the shipped table imputes unseen words
-("iunstructions", "disregarding", another language's spelling) from the words they
-resemble. Grouped cross-validation exercises exactly that: each left-out source's own
-words are unseen by its fold's model.
+same). With ``bits`` > 0 the export adds a piece table for words the model never saw: a
+ridge regression learns one weight per hashed character n-gram so that a known word's
+pieces add up to its weight (frequent words count more). It is off by default: the
+grouped cross-validation below scores with the fold's own features only, so it does not
+measure what the table adds, and the table costs ~25x on text of unseen words.
 """
 
 from __future__ import annotations
@@ -54,13 +53,16 @@ class Recipe:
 
     c: float = 0.5
     window: int = 16
-    bits: int = 16
+    bits: int = 0
     balance: str = "equal"
-    rounds: int = 3
+    rounds: int = 2
     #: Windows of one benign text used as negatives (long documents would dominate).
     max_benign_windows: int = 8
     #: Ridge strength of the piece table.
     piece_alpha: float = 1.0
+    #: Word pairs weighing less are not shipped (they are most of the file and move a
+    #: 16-token window's logit by well under 0.15 together).
+    min_pair_weight: float = 0.01
 
     @property
     def stride(self) -> int:
@@ -357,7 +359,7 @@ def export(
         if name.startswith(GRAMMAR_PREFIX):
             grammar[name.removeprefix(GRAMMAR_PREFIX)] = round(float(coefficients[i]), 4)
         elif " " in name:
-            if weight != 0.0:
+            if abs(weight) >= recipe.min_pair_weight:
                 weights[name] = weight
         elif data.word_counts[name] >= 2 or weight != 0.0:
             # Known words stay listed even at 0: a missing word would be imputed instead.
@@ -371,6 +373,7 @@ def export(
                 "balance": recipe.balance,
                 "rounds": recipe.rounds,
                 "piece_alpha": recipe.piece_alpha,
+                "min_pair_weight": recipe.min_pair_weight,
             },
             "rows": dict(
                 sorted(

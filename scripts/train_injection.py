@@ -7,8 +7,9 @@
                                                  # --heldout reports on)
 
 Features are those of ``guard/checks/_injection_model.py``, computed by the same code:
-words, word pairs and hashed character 3–5-grams of each word of the folded text, per
-window of ``WINDOW`` tokens, plus the grammar's score per family.
+words and word pairs of the folded text, per window of 16 tokens, plus the grammar's
+score per family (recipe and its choice: scripts/_injection_training.py and
+tests/data/injection/README.md).
 
 An attack's label belongs to the window that carries the injection, not to the benign
 document around it, so training is multiple-instance: every window of a benign text is a
@@ -23,6 +24,7 @@ source's style — dominates what the model learns.
 Calibration: leave-one-source-out cross-validation (``grouped_scores``) scores every row
 with a model that never saw its source; the shipped scale comes from a Platt fit of those
 scores, and the shift puts 0.5 at the 1.5 % false-positive point of the benign ones.
+``--report`` prints that cross-validation's table (as ``bench/injection_eval.py --cv``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from _injection_training import (  # noqa: E402
     calibration,
     export,
     featurize,
+    final_scores,
     fit,
     grouped_scores,
     training_rows,
@@ -60,6 +63,9 @@ def main() -> int:
     parser.add_argument("--balance", choices=("none", "sqrt", "equal"), default=Recipe.balance)
     parser.add_argument("--fit-only", action="store_true", help="leave the held-out sources out")
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
+    parser.add_argument(
+        "--report", action="store_true", help="also print the grouped-CV table (bench --cv)"
+    )
     args = parser.parse_args()
     recipe = Recipe(c=args.c, window=args.window, bits=args.bits, balance=args.balance)
     rows = load_rows()
@@ -70,6 +76,13 @@ def main() -> int:
     print(f"{len(rows)} rows, {data.matrix.shape[0]} windows", file=sys.stderr)
     scores = grouped_scores(data, recipe)
     scale, shift = calibration(data, scores)
+    if args.report:
+        from bench.injection_eval import table
+
+        final = final_scores(scores, data, scale, shift)
+        scored = [(row, float(v)) for row, v in zip(rows, final, strict=True)]
+        print(f"recipe {recipe}; calibration scale {scale:.3f} shift {shift:.3f}")
+        table("leave-one-source-out", [(r, v) for r, v in scored if not r.get("augmented")])
     model = fit(data, np.arange(len(rows)), recipe)
     out: dict[str, Any] = export(model, data, recipe, scale, shift)
     args.out.write_text(json.dumps(out, ensure_ascii=False, indent=0) + "\n", encoding="utf-8")

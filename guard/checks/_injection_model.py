@@ -1,28 +1,28 @@
-"""The learned half of the injection score: a logistic regression over words, word pairs
-and the pieces of words.
+"""The learned half of the injection score: a logistic regression over words and word
+pairs.
 
 The weights (``injection_model.json`` beside this module) are trained by
 ``scripts/train_injection.py``; inference is dictionary and list lookups, so nothing but
 the standard library runs here.
 
 Features are read from the folded text (guard.normalize): the words (runs of letters or
-digits, any script), each pair of neighbouring words, and each word's character 3- to
-5-grams (of ``<word>``, hashed into a fixed table), so a misspelt or inflected word
-("iunstructions", "ignoring", "instrucciones") still carries most of the evidence of the
-word it resembles. Punctuation is left to the grammar's delimiter signals: as a feature
-it mostly learned each source's markup.
+digits, any script) and each pair of neighbouring words. Punctuation is left to the
+grammar's delimiter signals: as a feature it mostly learned each source's markup.
 
-A word's own weight plus its pieces' is one number per word: the file ships it for the
-words seen in training, and a word never seen is summed from its pieces once per call
-(nothing is remembered across calls, so no caller's words stay in memory).
+A model file may also carry a table of hashed character 3- to 5-grams ("pieces", of
+``<word>``) that weighs a word it never saw by the words it resembles ("iunstructions");
+such a word is summed from its pieces once per call (nothing is remembered across calls,
+so no caller's words stay in memory). The shipped model has no table: grouped
+cross-validation does not measure what it adds, and it costs ~1.7 ms per 2 KB of unseen
+words (``bench/injection.py``), against ~0.07 ms without it.
 
 An injection is a few sentences, often inside a long harmless document; summing the
 whole document would let its length decide. So the text is read in windows of
 ``window`` tokens (overlapping by half) and the strongest window counts; the training
 script scores its examples the same way. The grammar signals of
 :mod:`guard.checks._injection_signals` are features too (one per family), so the model
-learns how far to trust each of them. The sum is then calibrated (``scale``, ``shift``)
-on scores of sources each fold of the training never saw, so 0.5 sits near a 1–2 %
+learns how far to trust each of them. The sum is then calibrated (``scale``, ``shift``) on
+scores each source got from a model trained without it, so 0.5 sits near a 1.5 %
 false-positive rate on text unlike the training set.
 """
 
@@ -39,6 +39,7 @@ from functools import lru_cache
 from itertools import accumulate, islice, pairwise, repeat
 from operator import add
 from pathlib import Path
+from typing import cast
 
 #: Runs of letters/digits (any script): the tokens the weights name.
 TOKEN = re.compile(r"[^\W_]+")
@@ -102,6 +103,8 @@ class InjectionModel:
     def contributions(self, tokens: list[str]) -> list[float]:
         """Each token's weight plus the weight of the pair it ends."""
         known = self.words.get
+        if not self.table:
+            return self._with_pairs(list(map(known, tokens, repeat(0.0))), tokens)
         weights = list(map(known, tokens))
         if None in weights:
             # Per call only: a caller's unknown words are not kept once it returns.
@@ -113,7 +116,9 @@ class InjectionModel:
                     if found is None:
                         found = unknown[token] = self.word_weight(token)
                     weights[position] = found
-        values: list[float] = weights  # type: ignore[assignment]  # no None is left
+        return self._with_pairs(cast("list[float]", weights), tokens)  # no None is left
+
+    def _with_pairs(self, values: list[float], tokens: list[str]) -> list[float]:
         pairs = map(self.pairs.get, pairwise(tokens), repeat(0.0))
         # A pair counts at its right-hand token.
         values[1:] = map(add, values[1:], pairs)
