@@ -26,7 +26,7 @@ from guard.checks._injection_signals import Hit, signal_hits
 
 #: A text the model scores under this (and the grammar has nothing on) gets no finding:
 #: findings are evidence for an operator, not a score for every message. A text with
-#: no word the model knows scores its prior, about 0.23.
+#: no word the model knows scores its prior, about 0.02.
 REPORT_FLOOR = 0.4
 _SURROGATE = re.compile("[\ud800-\udfff]")
 #: Grammar evidence at or above this stands on its own (see the module docstring).

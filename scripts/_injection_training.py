@@ -1,0 +1,294 @@
+"""Training and leave-one-source-out cross-validation of the injection scorer.
+
+Shared by ``scripts/train_injection.py`` (writes the shipped model) and
+``bench/injection_eval.py --cv`` (reports the grouped cross-validation). Needs numpy and
+scikit-learn; guardwire itself never imports this module.
+
+Features per window of ``Recipe.window`` tokens (half-overlapping): word counts, word-pair
+counts and the grammar's score per family (:mod:`guard.checks._injection_model` reads the
+same). With ``bits`` > 0 the export adds a piece table for words the model never saw: a
+ridge regression learns one weight per hashed character n-gram so that a known word's
+pieces add up to its weight (frequent words count more). It is off by default: the
+grouped cross-validation below scores with the fold's own features only, so it does not
+measure what the table adds, and the table costs ~25x on text of unseen words.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression, Ridge
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from guard.checks._injection_model import (  # noqa: E402
+    GRAMMAR_PREFIX,
+    bucket,
+    pieces,
+    tokens_of,
+    window_starts,
+)
+from guard.checks._injection_score import STRONG_GRAMMAR, combined  # noqa: E402
+from guard.checks._injection_signals import FAMILIES, signal_hits  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _injection_rows import Row, base_weights, training_rows  # noqa: E402
+
+__all__ = ["training_rows"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything that decides a trained model (chosen by grouped cross-validation)."""
+
+    c: float = 0.5
+    window: int = 16
+    bits: int = 0
+    balance: str = "equal"
+    rounds: int = 2
+    #: Windows of one benign text used as negatives (long documents would dominate).
+    max_benign_windows: int = 8
+    #: Ridge strength of the piece table.
+    piece_alpha: float = 1.0
+    #: Word pairs weighing less are not shipped (they are most of the file and move a
+    #: 16-token window's logit by well under 0.15 together).
+    min_pair_weight: float = 0.01
+
+    @property
+    def stride(self) -> int:
+        return self.window // 2
+
+
+@dataclass
+class Featurized:
+    """Every window of every row as one sparse matrix, and what each row is."""
+
+    rows: list[Row]
+    matrix: Any
+    #: Windows of row i: matrix rows first[i] .. first[i + 1].
+    first: np.ndarray
+    labels: np.ndarray
+    groups: np.ndarray
+    weights: np.ndarray
+    #: Grammar evidence per row: its noisy-OR, and whether it stands on its own.
+    grammar: np.ndarray
+    stands: np.ndarray
+    names: list[str]
+    word_counts: Counter[str] = field(default_factory=Counter)
+
+
+def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
+    """Windows of every row, as the check reads them."""
+    index: dict[str, int] = {}
+    indptr, indices, values = [0], [], []
+    first = [0]
+    grammar_scores, stands = [], []
+    word_counts: Counter[str] = Counter()
+    for row in rows:
+        folded, hits = signal_hits(row["text"])
+        tokens = tokens_of(folded.text)
+        if not row.get("augmented"):
+            word_counts.update(tokens)
+        grammar = {GRAMMAR_PREFIX + f: hits[f].score for f in FAMILIES if f in hits}
+        noisy_or = combined(hit.score for hit in hits.values())
+        decoded = hits.get("encoded")
+        grammar_scores.append(noisy_or)
+        stands.append(
+            noisy_or >= STRONG_GRAMMAR or (decoded is not None and decoded.rule != "zero_width")
+        )
+        for start in window_starts(len(tokens), recipe.window, recipe.stride):
+            counts: Counter[str] = Counter(tokens[start : start + recipe.window])
+            end = min(start + recipe.window, len(tokens))
+            for position in range(max(start, 1), end):
+                counts[tokens[position - 1] + " " + tokens[position]] += 1
+            features: dict[str, float] = {name: float(n) for name, n in counts.items()}
+            features.update(grammar)
+            for name, value in features.items():
+                indices.append(index.setdefault(name, len(index)))
+                values.append(value)
+            indptr.append(len(indices))
+        first.append(len(indptr) - 1)
+    matrix = sparse.csr_matrix(
+        (np.array(values, dtype=np.float64), np.array(indices, dtype=np.int32), np.array(indptr)),
+        shape=(len(indptr) - 1, len(index)),
+    )
+    names = [""] * len(index)
+    for name, number in index.items():
+        names[number] = name
+    return Featurized(
+        rows=rows,
+        matrix=matrix,
+        first=np.array(first),
+        labels=np.array([row["label"] for row in rows]),
+        groups=np.array([row["source"] for row in rows]),
+        weights=base_weights(rows, recipe.balance),
+        grammar=np.array(grammar_scores),
+        stands=np.array(stands),
+        names=names,
+        word_counts=word_counts,
+    )
+
+
+def _window_ranges(data: Featurized, members: np.ndarray) -> list[np.ndarray]:
+    return [np.arange(data.first[i], data.first[i + 1]) for i in members]
+
+
+def fit(data: Featurized, members: np.ndarray, recipe: Recipe) -> LogisticRegression:
+    """A model trained on rows ``members`` (multiple-instance rounds, see the module)."""
+    model: LogisticRegression | None = None
+    ranges = _window_ranges(data, members)
+    for _ in range(recipe.rounds):
+        chosen: list[np.ndarray] = []
+        labels: list[np.ndarray] = []
+        weights: list[np.ndarray] = []
+        for row, windows in zip(members, ranges, strict=True):
+            weight = data.weights[row]
+            if data.labels[row] == 0:
+                windows = windows[: recipe.max_benign_windows]
+            elif model is not None and len(windows) > 1:
+                scores = model.decision_function(data.matrix[windows])
+                windows = windows[[int(np.argmax(scores))]]
+            chosen.append(windows)
+            labels.append(np.full(len(windows), data.labels[row]))
+            weights.append(np.full(len(windows), weight / len(windows)))
+        picked = np.concatenate(chosen)
+        model = LogisticRegression(C=recipe.c, max_iter=3000)
+        model.fit(
+            data.matrix[picked], np.concatenate(labels), sample_weight=np.concatenate(weights)
+        )
+    assert model is not None
+    return model
+
+
+def row_logits(model: LogisticRegression, data: Featurized, members: np.ndarray) -> np.ndarray:
+    """Each row's logit: its strongest window's (the grammar part is the same in all)."""
+    windows = np.concatenate(_window_ranges(data, members))
+    scores = model.decision_function(data.matrix[windows])
+    counts = data.first[members + 1] - data.first[members]
+    return np.maximum.reduceat(scores, np.concatenate([[0], np.cumsum(counts)[:-1]]))
+
+
+def final_scores(logits: np.ndarray, data: Featurized, scale: float, shift: float) -> np.ndarray:
+    """Calibrated probabilities, with strong grammar evidence standing (as the check)."""
+    probability = 1.0 / (1.0 + np.exp(-np.clip(scale * (logits - shift), -60, 60)))
+    return np.where(data.stands, np.maximum(probability, data.grammar), probability)
+
+
+def grouped_scores(data: Featurized, recipe: Recipe, log: bool = True) -> np.ndarray:
+    """Out-of-fold logits: each source's rows scored by a model trained on the others."""
+    logits = np.zeros(len(data.rows))
+    for source in sorted(set(data.groups)):
+        held = np.flatnonzero(data.groups == source)
+        train = np.flatnonzero(data.groups != source)
+        if len(set(data.labels[train])) < 2:
+            continue
+        model = fit(data, train, recipe)
+        logits[held] = row_logits(model, data, held)
+        if log:
+            print(f"  fold {source}: {len(held)} rows", file=sys.stderr)
+    return logits
+
+
+#: Where the calibrated 0.5 sits: this share of unseen-source benign texts above it.
+CALIBRATED_FPR = 0.015
+
+
+def calibration(data: Featurized, logits: np.ndarray) -> tuple[float, float]:
+    """``scale`` from a Platt fit of out-of-fold logits (source-balanced), ``shift`` so
+    that 0.5 is the :data:`CALIBRATED_FPR` point of the out-of-fold benign logits."""
+    real = np.array([not row.get("augmented") for row in data.rows])
+    platt = LogisticRegression(C=100.0)
+    platt.fit(logits[real, None], data.labels[real], sample_weight=data.weights[real])
+    scale = float(platt.coef_[0][0])
+    benign = np.sort(logits[real & (data.labels == 0)])[::-1]
+    shift = float(benign[int(CALIBRATED_FPR * len(benign))])
+    return scale, shift
+
+
+def piece_table(model: LogisticRegression, data: Featurized, recipe: Recipe) -> np.ndarray:
+    """One weight per piece slot, so that known words' pieces sum to their weights."""
+    coefficients = model.coef_[0]
+    words = [
+        (name, coefficients[i])
+        for i, name in enumerate(data.names)
+        if " " not in name and not name.startswith(GRAMMAR_PREFIX)
+    ]
+    rows, columns, values = [], [], []
+    for number, (word, _) in enumerate(words):
+        for slot in (bucket(piece, recipe.bits) for piece in pieces(word)):
+            rows.append(number)
+            columns.append(slot)
+            values.append(1.0)
+    design = sparse.csr_matrix((values, (rows, columns)), shape=(len(words), 1 << recipe.bits))
+    target = np.array([weight for _, weight in words])
+    frequency = np.array([math.log1p(data.word_counts[word]) for word, _ in words])
+    ridge = Ridge(alpha=recipe.piece_alpha, fit_intercept=False)
+    ridge.fit(design, target, sample_weight=frequency)
+    return np.asarray(ridge.coef_)
+
+
+def export(
+    model: LogisticRegression, data: Featurized, recipe: Recipe, scale: float, shift: float
+) -> dict[str, Any]:
+    """The model file's content."""
+    coefficients = model.coef_[0]
+    grammar = {}
+    weights: dict[str, float] = {}
+    for i, name in enumerate(data.names):
+        weight = round(float(coefficients[i]), 3)
+        if name.startswith(GRAMMAR_PREFIX):
+            grammar[name.removeprefix(GRAMMAR_PREFIX)] = round(float(coefficients[i]), 4)
+        elif " " in name:
+            if abs(weight) >= recipe.min_pair_weight:
+                weights[name] = weight
+        elif data.word_counts[name] >= 2 or weight != 0.0:
+            # Known words stay listed even at 0: a missing word would be imputed instead.
+            weights[name] = weight
+    content: dict[str, Any] = {
+        "about": {
+            "trained_by": "scripts/train_injection.py",
+            "recipe": {
+                "c": recipe.c,
+                "window": recipe.window,
+                "balance": recipe.balance,
+                "rounds": recipe.rounds,
+                "piece_alpha": recipe.piece_alpha,
+                "min_pair_weight": recipe.min_pair_weight,
+            },
+            "rows": dict(
+                sorted(
+                    Counter(
+                        f"{row['source']}/{'attack' if row['label'] else 'benign'}"
+                        for row in data.rows
+                        if not row.get("augmented")
+                    ).items()
+                )
+            ),
+        },
+        "bias": round(float(model.intercept_[0]), 4),
+        "window": recipe.window,
+        "stride": recipe.stride,
+        "calibration": {"scale": round(scale, 4), "shift": round(shift, 4)},
+        "grammar": grammar,
+    }
+    if recipe.bits:
+        table = piece_table(model, data, recipe)
+        peak = float(np.abs(table).max()) or 1.0
+        quantised = np.clip(np.round(table / peak * 127), -127, 127).astype(np.int8)
+        content["pieces"] = {
+            "bits": recipe.bits,
+            "scale": peak / 127,
+            "table": base64.b64encode(quantised.tobytes()).decode("ascii"),
+        }
+    content["weights"] = dict(sorted(weights.items()))
+    return content
