@@ -17,7 +17,6 @@ logged as such and ignored.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import logging
@@ -32,12 +31,9 @@ from typing import TYPE_CHECKING, Any
 from guard.engine import Guard
 from guard.errors import GuardError
 from guard.policy import Policy
+from guard.proxy._hangup import release_hangups
 from guard.proxy.config import ServerConfig, load_config
 from guard.proxy.policies import PolicySet
-
-#: Environment variable naming the directory where each worker marks (a file named by
-#: its pid) that its SIGHUP handler is installed, so the supervisor may forward SIGHUP.
-HANGUP_READY_DIR = "GUARDWIRE_HANGUP_READY_DIR"
 
 if TYPE_CHECKING:
     from guard.proxy.app import ProxyApp
@@ -141,7 +137,12 @@ class PolicyReloader:
         loop.call_soon_threadsafe(lambda: loop.create_task(self.reload("SIGHUP")))
 
     def install_hangup_handler(self) -> None:
-        """Reload on SIGHUP (main thread only; elsewhere SIGHUP is left alone)."""
+        """Reload on SIGHUP (main thread only; elsewhere SIGHUP is left alone).
+
+        A SIGHUP held since the process started (see :mod:`guard.proxy._hangup`) is
+        delivered as soon as the handler is in place: it arrived after the policy files
+        were read, so it reloads them once the app starts.
+        """
         if threading.current_thread() is not threading.main_thread():
             return
 
@@ -149,10 +150,7 @@ class PolicyReloader:
             self.request()
 
         signal.signal(signal.SIGHUP, on_hangup)
-        ready = os.environ.get(HANGUP_READY_DIR)
-        if ready:  # tell the supervisor this worker may now be sent SIGHUP
-            with contextlib.suppress(OSError):
-                (Path(ready) / str(os.getpid())).touch()
+        release_hangups()
 
     async def _poll(self) -> None:
         while True:

@@ -6,12 +6,11 @@ import argparse
 import ipaddress
 import logging
 import os
-import signal
-from types import FrameType
 from typing import Any
 
 from guard.errors import MissingDependency
 from guard.exporter import multiprocess_directory
+from guard.proxy._hangup import hangups_held
 from guard.proxy.app import ProxyApp, Resource
 from guard.proxy.config import ServerConfig, load_config
 from guard.proxy.reload import SOURCE_VARIABLE, PolicyReloader, ReloadSource
@@ -50,6 +49,15 @@ def _configure_logging(config: ServerConfig) -> None:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the proxy until interrupted; in-flight requests finish on shutdown."""
+    # Until the reload handler is installed, SIGHUP is held, not lost: the policies may
+    # already be read, so a SIGHUP now must reload them once the handler is in place.
+    # (Its default action would also take the server down: a logrotate "postrotate
+    # kill -HUP" habit must not.) Worker processes inherit the hold (guard.proxy._hangup).
+    with hangups_held():
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     try:
         import uvicorn
     except ImportError:
@@ -81,9 +89,6 @@ def serve(args: argparse.Namespace) -> int:
         {k: v for k, v in overrides.items() if v is not None},
     )
     os.environ[SOURCE_VARIABLE] = source.to_env()
-    # Until the app installs its reload handler, SIGHUP's default action would kill the
-    # server (a logrotate "postrotate kill -HUP" habit must not take the sidecar down).
-    signal.signal(signal.SIGHUP, _early_hangup)
     if config.workers == 1:
         _run(uvicorn, config)
         return 0
@@ -123,10 +128,6 @@ def _run(uvicorn: Any, config: ServerConfig) -> None:
     from guard.proxy._supervisor import run_workers
 
     run_workers(uvicorn, "guard.proxy.server:create_app", settings)
-
-
-def _early_hangup(signum: int, frame: FrameType | None) -> None:
-    log.warning("received SIGHUP while starting: reload once started (policies not loaded yet)")
 
 
 def _warn_if_open_relay(config: ServerConfig) -> None:
