@@ -77,16 +77,32 @@ def compile_regex(pattern: str) -> Any:
     try:
         return re2.compile(pattern, _OPTIONS)
     except re2.error as exc:
-        detail = exc.args[0] if exc.args else ""
-        if isinstance(detail, bytes):
-            detail = detail.decode("utf-8", "replace")
+        kind = _error_kind(exc)
     if _python_compiles(pattern):
+        if kind in _LOOK_AROUND_OR_BACK_REFERENCE:
+            raise ValueError(
+                f"regex uses syntax the linear-time engine RE2 cannot run ({kind}):"
+                " look-around and back-references are not supported; rewrite the pattern"
+                " without them"
+            )
         raise ValueError(
-            f"regex uses syntax the linear-time engine RE2 cannot run ({detail}):"
-            " look-around and back-references are not supported; rewrite the pattern"
-            " without them"
+            f"regex uses syntax the linear-time engine RE2 cannot run ({kind}); rewrite"
+            " that part of the pattern"
         )
-    raise ValueError(f"regex does not compile ({detail})")
+    raise ValueError(f"regex does not compile ({kind})")
+
+
+#: RE2's errors for ``(?=`` ``(?<=`` ``(?!`` and for ``\1``.
+_LOOK_AROUND_OR_BACK_REFERENCE = ("invalid perl operator", "invalid escape sequence")
+
+
+def _error_kind(exc: Exception) -> str:
+    """RE2's reason without the part of the pattern it quotes after ``: `` (a pattern
+    may hold a secret; the error already names the rule, file and line)."""
+    detail = exc.args[0] if exc.args else ""
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    return str(detail).split(":", 1)[0].strip() or "rejected by RE2"
 
 
 def _python_compiles(pattern: str) -> bool:

@@ -237,3 +237,34 @@ def test_fixing_a_broken_new_policy_file_is_noticed(setup: Setup, tmp_path: Path
     write_policy(new_policy, "delta")
     assert reloader.changed() and run(reloader)
     assert blocked(server, "delta")[0]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "kind"),
+    [
+        ("(unclosed-secret-xyz", "missing )"),
+        ("x(?<=secret-xyz)", "look-around"),
+        ("[z-a]secret-xyz", "invalid character class range"),
+        ("(?P<secret-xyz", "invalid named capture group"),
+        ("secret-xyz{2000}", "invalid repetition size"),
+    ],
+)
+def test_a_regex_re2_refuses_is_named_by_rule_file_and_line_never_quoted(
+    setup: Setup, caplog: pytest.LogCaptureFixture, pattern: str, kind: str
+) -> None:
+    """RE2's own error quotes the part of the pattern it stopped at; a pattern may hold
+    a secret (a customer's token format, an internal host name), so the reload log names
+    the rule, the file and the line, and the kind of error only."""
+    _, reloader, policy, _ = setup
+    policy.write_text(
+        f"name: live\ninput:\n  - check: rules\n    rules: [{{name: w, regex: '{pattern}'}}]\n",
+        encoding="utf-8",
+    )
+    with caplog.at_level(logging.ERROR, logger="guardwire.proxy"):
+        assert not run(reloader)
+    message = caplog.records[-1].getMessage()
+    assert str(policy) in message and "line 4" in message and "rule 'w'" in message
+    assert kind in message
+    reason = message.split("rule 'w':")[1]
+    quoted = [pattern[i : i + 4] for i in range(len(pattern) - 3) if pattern[i : i + 4] in reason]
+    assert quoted == [], reason
