@@ -172,8 +172,17 @@ class PolicyReloader:
                 return True
         return False
 
-    def _remember(self) -> None:
-        self._seen = {path: (*_stat(path), _digest(path)) for path in self.files()}
+    def _snapshot(self) -> dict[str, tuple[int, int, str]]:
+        return {path: (*_stat(path), _digest(path)) for path in self.files()}
+
+    def _remember(self, before: dict[str, tuple[int, int, str]] | None = None) -> None:
+        """Remember the watched files; those in ``before`` as they were then (taken
+        before a reload read them: a write that lands during the reload is a change)."""
+        before = before or {}
+        self._seen = {
+            path: before[path] if path in before else (*_stat(path), _digest(path))
+            for path in self.files()
+        }
 
     async def reload(self, reason: str) -> bool:
         """Build and switch to the policies on disk; on any error keep the running ones.
@@ -181,6 +190,7 @@ class PolicyReloader:
         async with self._lock:
             telemetry = self.app.telemetry
             made: list[Guard] = []
+            as_read = await asyncio.to_thread(self._snapshot)
             try:
                 config, policies = await asyncio.to_thread(self._build, made)
             except Exception as exc:
@@ -196,7 +206,7 @@ class PolicyReloader:
                     reason,
                     reason_text,
                 )
-                self._remember()  # do not retry the same broken contents every poll
+                self._remember(as_read)  # do not retry the same broken contents every poll
                 return False
             before = self.app.policies.tags
             self._attempted = []
@@ -210,7 +220,7 @@ class PolicyReloader:
                 from guard.proxy.app import Resource
 
                 self.app.resources.append(Resource("state store", self.app.state.close))
-            self._remember()
+            self._remember(as_read)
             active = ", ".join(sorted(f"{n}@{h}" for n, h in policies.tags))
             log.info("policies reloaded (%s): %s", reason, active)
             return True

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from prometheus_client import CollectorRegistry
 
+from guard.engine import Guard
 from guard.proxy.app import ProxyApp
-from guard.proxy.config import load_config
+from guard.proxy.config import ServerConfig, load_config
+from guard.proxy.policies import PolicySet
 from guard.proxy.reload import PolicyReloader, ReloadSource, needs_restart
 from tests.e2e.fixtures import ProxyServer
 
@@ -268,3 +270,46 @@ def test_a_regex_re2_refuses_is_named_by_rule_file_and_line_never_quoted(
     reason = message.split("rule 'w':")[1]
     quoted = [pattern[i : i + 4] for i in range(len(pattern) - 3) if pattern[i : i + 4] in reason]
     assert quoted == [], reason
+
+
+def test_a_change_that_lands_while_a_reload_reads_the_files_is_not_missed(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A deploy that writes the file again while a reload is building (after it read the
+    files) must be the next poll's change: the reload remembers the files as they were
+    when it read them, not as they are when it finishes."""
+    server, reloader, policy, _ = setup
+    build = reloader._build
+
+    def build_then_deploy(made: list[Guard]) -> tuple[ServerConfig, PolicySet]:
+        built = build(made)  # has read beta
+        write_policy(policy, "gamma")
+        return built
+
+    monkeypatch.setattr(reloader, "_build", build_then_deploy)
+    write_policy(policy, "beta")
+    assert run(reloader)
+    assert blocked(server, "beta")[0]
+    assert reloader.changed(), "gamma would never be polled in"
+    monkeypatch.undo()
+    assert run(reloader)
+    assert blocked(server, "gamma")[0]
+    assert not reloader.changed()
+
+
+def test_a_fix_that_lands_while_a_reload_reads_a_broken_file_is_not_missed(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, reloader, policy, _ = setup
+    build = reloader._build
+
+    def build_then_fix(made: list[Guard]) -> tuple[ServerConfig, PolicySet]:
+        try:
+            return build(made)
+        finally:
+            write_policy(policy, "gamma")
+
+    monkeypatch.setattr(reloader, "_build", build_then_fix)
+    policy.write_text("name: live\ninput:\n  - check: nosuchcheck\n", encoding="utf-8")
+    assert not run(reloader)
+    assert reloader.changed(), "the fix would never be polled in"
