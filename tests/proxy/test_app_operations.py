@@ -80,7 +80,6 @@ def run_serve(monkeypatch: pytest.MonkeyPatch, **overrides: Any) -> dict[str, st
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", fake_run)
-    monkeypatch.setattr(server_module.signal, "signal", lambda *args: None)
     options = {"config": None, "upstream": None, "policy": None, "host": None, "port": None}
     options |= {"workers": None, **overrides}
     assert server_module.serve(argparse.Namespace(**options)) == 0

@@ -215,7 +215,7 @@ def _server_lines(log_path: Path) -> str:
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a loaded machine starts two workers slowly
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise AssertionError("the server did not start")
