@@ -18,6 +18,10 @@ runs once; it counts the call's outcome, writes one audit line and runs the chec
 
 Each step exists twice, ``start``/``astart``, ``deliver``/``adeliver``: one generator
 (:mod:`guard._drive`) run blocking or awaited, so sync and async frontends share it.
+
+This module holds the request and complete-reply steps; the stream methods are in
+:mod:`guard._lifecycle_streams` and the end of the call (outcome, ``finish``, the
+refusal) in :mod:`guard._lifecycle_end`, both parts of :class:`GuardedCall`.
 """
 
 from __future__ import annotations
@@ -25,12 +29,13 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from guard._drive import Pending, Step, run_async, run_sync, wait_sync
-from guard.checks.base import CallEnd, CheckContext, CompleteToolCall
-from guard.decision import Decision, Outcome
+from guard._drive import Pending, Step, run_async, run_sync
+from guard._lifecycle_end import CallEnding, Refusal, refusal_of
+from guard._lifecycle_streams import StreamSteps
+from guard.checks.base import CheckContext
+from guard.decision import Decision
 from guard.patches import Patched
 from guard.restore import Restorer
 from guard.stages import StageResult, run_stage
@@ -38,7 +43,8 @@ from guard.types import Action, Call, Reply, Stage, Verdict
 
 if TYPE_CHECKING:
     from guard.engine import Guard
-    from guard.streaming import StreamSession
+
+__all__ = ["GuardedCall", "Refusal"]
 
 #: Reply finish reasons that mean "cut short by the length limit": never reasked.
 _TRUNCATED = ("length", "max_tokens")
@@ -57,18 +63,7 @@ def _checks_reply(format_name: str) -> bool:
     return bool(getattr(fmt, "checks_reply", True))
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """How to refuse a call, in the API's own error shape: status, code, message."""
-
-    status: int
-    code: str
-    message: str
-    decision: Decision
-    retry_after: float | None = None
-
-
-class GuardedCall:
+class GuardedCall(StreamSteps, CallEnding):
     """One call through the guard; see the module docstring for its life."""
 
     def __init__(self, guard: Guard, call: Call, *, frontend: str, upstream: str | None = None):
@@ -123,7 +118,7 @@ class GuardedCall:
         self.input = self.ctx.input_decision = result.decision
         self._write_input(result)
         if result.decision.blocked:
-            self.refusal = _refusal(result.decision)
+            self.refusal = refusal_of(result.decision)
             return None
         if result.patches and not guard.shadow:
             from guard.formats import apply_patches
@@ -175,17 +170,24 @@ class GuardedCall:
             self.attempts += 1
             self.reply = reply
             return None
+        decision, again = yield from self._check_reply(reply)
+        if decision.blocked and self.refusal is None:
+            self.refusal = refusal_of(decision)
+        return again
+
+    def _check_reply(self, reply: Reply) -> Step[tuple[Decision, Call | None]]:
+        """The output stage on a whole reply (complete, or a buffered stream): its
+        decision, and the call to send again for a reask (the reask's own refusals, out
+        of attempts or blocked by an ``attempt`` hook, are set on :attr:`refusal`)."""
         decision = yield from self._output(reply)
         if decision.action is Action.REASK:
             again = self._reask(reply, decision)
             if again is not None:
                 again = yield from self._next_attempt(again, reply)
-            return again
-        if decision.blocked:
-            self.refusal = _refusal(decision)
-            return None
-        self._restore_reply(reply)
-        return None
+            return (self.output or decision), again
+        if not decision.blocked:
+            self._restore_reply(reply)
+        return decision, None
 
     def _output(self, reply: Reply) -> Step[Decision]:
         from guard.engine import _write_reply, _write_segments
@@ -215,7 +217,7 @@ class GuardedCall:
         if truncated or self.attempts > self.guard.policy.max_reasks:
             # Out of attempts (or truncated: the same budget would be truncated again).
             self.output = decision.exhausted()
-            self.refusal = _refusal(self.output)
+            self.refusal = refusal_of(self.output)
             return None
         from guard import formats
 
@@ -248,7 +250,7 @@ class GuardedCall:
             return call
         decision = self.guard.decide(Stage.INPUT, verdicts, call, 0.0)
         if decision.blocked:
-            self.refusal = _refusal(decision)
+            self.refusal = refusal_of(decision)
             return None
         patches = [p for v in verdicts if not v.shadow for p in v.patches]
         if patches:
@@ -276,173 +278,6 @@ class GuardedCall:
             self._restorer = Restorer(self.ctx.restores)
         return self._restorer
 
-    # -- streams -----------------------------------------------------------------------------
-
-    @property
-    def buffering(self) -> bool:
-        """Stream replies are checked whole before any byte is released: by the policy,
-        or because a check needs this call's whole reply (``needs_whole_reply``: a schema
-        from the request's ``response_format``)."""
-        if self.guard.stream_buffered:
-            return True
-        for check in self.output_checks:
-            needs = getattr(check, "needs_whole_reply", None)
-            if needs is not None and needs(self.call):
-                return True
-        return False
-
-    def check_tool_call_step(
-        self, tool_call: CompleteToolCall, session: StreamSession
-    ) -> Step[Action]:
-        """Run the tool-call checks on one complete tool call of a progressive stream;
-        the strictest effective action (the session records the verdicts)."""
-        from guard._tool_calls import run_tool_call
-
-        step = run_tool_call(self.guard, session.tool_checks, self.call, tool_call, self.ctx)
-        verdicts = yield from step
-        return session.tool_verdicts(tool_call, verdicts)
-
-    def stream_checks(self, call: Call) -> GuardedCall:
-        """What a stream filter talks to (this object; see :mod:`guard.formats._stream`)."""
-        return self
-
-    def open_session(self) -> StreamSession | None:
-        """The progressive session of a streamed reply (``None`` in buffer mode)."""
-        self.streaming = True
-        if self.buffering:
-            return None
-        from guard.streaming import StreamSession
-
-        return StreamSession(self.guard, self.call, self.ctx)
-
-    def end_stream(self, reply: Reply, session: StreamSession | None) -> Decision:
-        """A progressive stream ended: the session's decision plus the whole-reply checks."""
-        return run_sync(self.end_stream_step(reply, session))
-
-    def end_stream_step(self, reply: Reply, session: StreamSession | None) -> Step[Decision]:
-        """:meth:`end_stream` as a step (an async frontend awaits the checks)."""
-        self.attempts += 1
-        self.reply = reply
-        assert session is not None
-        self.output = decision = yield from session.close_step(reply)
-        return decision
-
-    def abandon_stream(self, reply: Reply, session: StreamSession | None) -> Decision | None:
-        """The upstream broke off a stream: the decision on the text that was streamed."""
-        if session is None:  # buffered: check what arrived, for the record
-            return run_sync(self._output(reply))
-        self.attempts += 1
-        self.reply = reply
-        self.output = run_sync(session.close_step(None))
-        return self.output
-
-    def check_buffered(self, reply: Reply) -> tuple[Decision, Call | None]:
-        """A buffered stream ended: its output decision, and the call to send again when
-        a check asked for a reask (the frontend re-requests the stream)."""
-        return run_sync(self.check_buffered_step(reply))
-
-    def check_buffered_step(self, reply: Reply) -> Step[tuple[Decision, Call | None]]:
-        """:meth:`check_buffered` as a step (an async frontend awaits the checks)."""
-        decision = yield from self._output(reply)
-        if decision.action is Action.REASK:
-            again = self._reask(reply, decision)
-            if again is not None:
-                again = yield from self._next_attempt(again, reply)
-            return (self.output or decision), again
-        if not decision.blocked:
-            self._restore_reply(reply)
-        return decision, None
-
-    def stream_filter(self) -> Any:
-        """The format's stream filter for this call's reply."""
-        from guard import formats
-
-        # Formats take "what the filter talks to": a Guard, or this lifecycle (typed as
-        # Guard in the format modules until they name the protocol).
-        return formats.get(self.call.format).stream_filter(self.call, self)  # type: ignore[arg-type]
-
     def waited(self, seconds: float) -> None:
         """Add time spent waiting for the upstream (for the added-latency histogram)."""
         self.upstream_seconds = (self.upstream_seconds or 0.0) + seconds
-
-    # -- the end ---------------------------------------------------------------------------
-
-    def outcome(self) -> Outcome:
-        """Input and output decisions, reply and attempts so far."""
-        assert self.input is not None
-        return Outcome(self.input, self.output, self.reply, self.attempts)
-
-    def label(self) -> str:
-        """The call's outcome (``guard.telemetry.OUTCOMES``) as decided so far."""
-        if self.refusal is not None:
-            return "blocked"
-        action = self.input.action if self.input is not None else Action.ALLOW
-        if self.output is not None:
-            action = max(action, self.output.action)
-        if action is Action.BLOCK:
-            return "blocked"
-        if self.attempts > 1:
-            return "reasked"
-        return {Action.REDACT: "redacted", Action.WARN: "warned"}.get(action, "allowed")
-
-    def finish(self, outcome: str | None = None, *, status: int | None = None) -> None:
-        """End the call (once): count it, write its audit line, run finish hooks.
-
-        ``outcome`` overrides the decided one for ends the guard did not decide:
-        ``upstream_error``, ``disconnected``.
-        """
-        end = self._end(outcome, status)
-        if end is None:
-            return
-        for hook in self._hooks():
-            result = hook(self.ctx, end)
-            if inspect.isawaitable(result):
-                wait_sync(result)
-
-    async def afinish(self, outcome: str | None = None, *, status: int | None = None) -> None:
-        """:meth:`finish` for async frontends (async hooks are awaited)."""
-        end = self._end(outcome, status)
-        if end is None:
-            return
-        for hook in self._hooks():
-            result = hook(self.ctx, end)
-            if inspect.isawaitable(result):
-                await result
-
-    def _end(self, outcome: str | None, status: int | None) -> CallEnd | None:
-        if self._finished:
-            return None
-        self._finished = True
-        label = outcome or self.label()
-        if status is None:
-            status = self.refusal.status if self.refusal is not None else 200
-        guard = self.guard
-        guard.count_call(self.frontend, self.call.format, label)
-        if self.streaming and self.output is not None and self.output.blocked:
-            check = next((v.check for v in self.output.verdicts if v.effective is Action.BLOCK), "")
-            guard.telemetry.stream_cutoffs.labels(check or "unknown").inc()
-        reply = self.reply
-        usage = reply.usage if reply is not None else None
-        total = time.perf_counter() - self.started
-        waited = self.upstream_seconds
-        guard.telemetry.finish_call(
-            self.frontend,
-            self.call.model,
-            label,
-            usage,
-            # A stream's time is mostly the upstream's generating: only complete calls.
-            None if waited is None or self.streaming else total - waited,
-        )
-        guard.record_call(self, label, status, total)
-        return CallEnd(label, status, self.attempts, usage)
-
-    def _hooks(self) -> list[Any]:
-        return self.guard.finish_hooks
-
-
-def _refusal(decision: Decision) -> Refusal:
-    deciding = [v for v in decision.verdicts if v.effective is decision.action]
-    status = next((v.status for v in deciding if v.status), 400)
-    code = next((v.code for v in deciding if v.code), "content_blocked")
-    retry_after = next((v.retry_after for v in deciding if v.retry_after is not None), None)
-    return Refusal(status, code, decision.message(), decision, retry_after)
