@@ -99,7 +99,9 @@ def _serve(*args: str, **extra_env: str) -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), *args], stderr=subprocess.PIPE, text=True, env=env
     )
-    deadline = time.monotonic() + 30
+    # Generous: serve took 18-22 s to start on a loaded 2-core machine, over 30 s with
+    # the CPU starved. A broken serve exits at once (the poll below).
+    deadline = time.monotonic() + 120
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

@@ -13,6 +13,9 @@ from pathlib import Path
 
 import httpx
 
+#: Seconds a proxy may take to become ready.
+STARTUP_SECONDS = 120
+
 POLICY = """\
 name: budgets
 budgets:
@@ -70,7 +73,9 @@ def proxies(config: Path, *, replicas: int = 1, workers: int = 1) -> Iterator[li
 
 
 def _wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: a proxy starting on a loaded 2-core machine took 18-22 s, and over 30 s
+    # with the CPU starved. A broken proxy exits at once (the poll below).
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             error = process.stderr.read().decode(errors="replace") if process.stderr else ""
@@ -79,4 +84,4 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str) -> None:
             if httpx.get(url + "/readyz", timeout=1).status_code == 200:
                 return
         time.sleep(0.05)
-    raise RuntimeError("the proxy did not become ready within 30 s")
+    raise RuntimeError(f"the proxy did not become ready within {STARTUP_SECONDS} s")
