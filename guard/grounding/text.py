@@ -163,18 +163,9 @@ def _words_of_line(line: str) -> list[str]:
     return _find_words(line) if "'" in line else line.split()
 
 
-class _Terms(dict[str, str]):
-    """word -> its content stem ("" for none): a plain dict is cheaper per lookup than an
-    lru_cache wrapper, and words repeat across calls. A word holding a digit (an amount,
-    a card, phone or account number) is never stored: its stem is always "" and a cache
-    must not keep callers' numbers after their calls, so a lookup of one answers
-    through ``__missing__`` without storing it."""
-
-    def __missing__(self, word: str) -> str:
-        return term(word)
-
-
-_TERMS = _Terms()
+#: word -> its content stem ("" for none): a plain dict is cheaper per lookup than an
+#: lru_cache wrapper, and words repeat across calls. Cleared when it grows large.
+_TERMS: dict[str, str] = {}
 _TERMS_LIMIT = 200_000
 
 
@@ -185,13 +176,12 @@ def term(word: str) -> str:
     known = _TERMS.get(word)
     if known is not None:
         return known
-    if _DIGIT.search(word):
-        return ""  # not stored: see _Terms
-    found = "" if word in STOPWORDS or word in UNIT_WORDS else stem(word)
+    dropped = word in STOPWORDS or word in UNIT_WORDS or _DIGIT.search(word)
+    found = "" if dropped else stem(word)
     cache = _TERMS
     if len(cache) >= _TERMS_LIMIT:
         # A new dict, not clear(): a stem_lookup handed out earlier keeps its words.
-        globals()["_TERMS"] = cache = _Terms()
+        globals()["_TERMS"] = cache = {}
     cache[word] = found
     return found
 
