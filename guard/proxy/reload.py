@@ -98,6 +98,8 @@ class PolicyReloader:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pending = False
+        #: Reloads asked for by SIGHUP and still running (strong references).
+        self._reloads: set[asyncio.Task[bool]] = set()
         #: Policy files a failed reload referred to, watched until a reload succeeds
         #: (fixing a broken new file must trigger the next reload).
         self._attempted: list[str] = []
@@ -134,7 +136,14 @@ class PolicyReloader:
         if loop is None or loop.is_closed():
             self._pending = True
             return
-        loop.call_soon_threadsafe(lambda: loop.create_task(self.reload("SIGHUP")))
+        loop.call_soon_threadsafe(self._start_reload, "SIGHUP")
+
+    def _start_reload(self, reason: str) -> None:
+        # The loop keeps only a weak reference to a task: keep one until it is done, or a
+        # collection could drop a reload half-way (asyncio.create_task's documentation).
+        task = asyncio.get_running_loop().create_task(self.reload(reason))
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
 
     def install_hangup_handler(self) -> None:
         """Reload on SIGHUP (main thread only; elsewhere SIGHUP is left alone).

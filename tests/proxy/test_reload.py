@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import textwrap
@@ -313,3 +314,27 @@ def test_a_fix_that_lands_while_a_reload_reads_a_broken_file_is_not_missed(
     policy.write_text("name: live\ninput:\n  - check: nosuchcheck\n", encoding="utf-8")
     assert not run(reloader)
     assert reloader.changed(), "the fix would never be polled in"
+
+
+def test_a_sighup_reload_is_held_until_it_finishes(setup: Setup) -> None:
+    """The loop keeps only weak references to tasks: a reload asked for by SIGHUP is
+    kept by the reloader while it runs (a collection cannot drop it half-way), then let go."""
+    server, reloader, policy, _ = setup
+    write_policy(policy, "gamma")
+
+    async def scenario() -> tuple[int, int]:
+        await reloader.start()
+        try:
+            reloader.request()
+            await asyncio.sleep(0)  # call_soon_threadsafe's callback starts the task
+            running = len(reloader._reloads)
+            gc.collect()
+            await asyncio.gather(*reloader._reloads)
+            await asyncio.sleep(0)  # the done callback lets it go
+            return running, len(reloader._reloads)
+        finally:
+            await reloader.stop()
+
+    running, left = asyncio.run(scenario())
+    assert (running, left) == (1, 0)
+    assert blocked(server, "gamma")[0]
