@@ -100,7 +100,8 @@ def windows_around(
             edges = Edges(text)
         if not spaces:
             spaces, count, length = edges.spaces, len(edges.spaces), edges.length
-        # Edges.right, inlined (a dense text has hundreds of digit runs).
+        # The token walk to the right, written out here (a dense text has hundreds of
+        # digit runs; tests/checks/test_pii_speed.py keeps the readable walk to compare).
         index = bisect_left(spaces, found_end)
         end = spaces[index] if index < count else length
         for _ in range(after):
@@ -115,7 +116,7 @@ def windows_around(
             # Inside the last window: its left edge is no further right than that one.
             merged[-1][1] = max(merged[-1][1], end)
             continue
-        # Edges.left, inlined.
+        # The same walk to the left.
         index = bisect_right(spaces, found_start - 1) - 1
         start = spaces[index] + 1 if index >= 0 else 0
         for _ in range(tokens):
@@ -146,7 +147,7 @@ def _joined(text: str, merged: list[list[int]]) -> Windows:
 
 def _token_windows(text: str, spans: Iterable[tuple[int, int]], edges: Edges | None) -> Windows:
     """:func:`windows_around` with no neighbouring tokens: the tokens of the spans (what
-    ``Edges.left`` and ``Edges.right`` give for 0 tokens, inlined: most windows are these)."""
+    the token walk gives for 0 tokens, without walking: most windows are these)."""
     merged: list[list[int]] = []
     spaces: list[int] = []
     count = length = 0
@@ -191,33 +192,3 @@ class Edges:
             start = spaces[index - 1] + 1 if index else 0
             found.append((start, start + lengths[index]))
         return found
-
-    # ``left`` and ``right`` are the readable form of what ``windows_around`` inlines
-    # (tests compare the two).
-
-    def left(self, at: int, tokens: int) -> int:
-        spaces = self.spaces
-        index = bisect_right(spaces, at - 1) - 1
-        start = spaces[index] + 1 if index >= 0 else 0
-        for _ in range(tokens):
-            # Up to two whitespace characters, then the token before them.
-            gap = 0
-            while index >= 0 and spaces[index] == start - 1 and gap < 2:
-                start, index, gap = start - 1, index - 1, gap + 1
-            if gap == 0 or (index >= 0 and spaces[index] == start - 1):
-                break
-            start = spaces[index] + 1 if index >= 0 else 0
-        return max(start, at - _TOKEN_LIMIT * (tokens + 1))
-
-    def right(self, at: int, tokens: int) -> int:
-        spaces = self.spaces
-        index = bisect_left(spaces, at)
-        end = spaces[index] if index < len(spaces) else self.length
-        for _ in range(tokens):
-            gap = 0
-            while index < len(spaces) and spaces[index] == end and gap < 2:
-                end, index, gap = end + 1, index + 1, gap + 1
-            if gap == 0 or (index < len(spaces) and spaces[index] == end):
-                break
-            end = spaces[index] if index < len(spaces) else self.length
-        return min(end, at + _TOKEN_LIMIT * (tokens + 1))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator
 
@@ -28,7 +29,13 @@ from guard.checks._pii_prefilter import (
 )
 from guard.checks._pii_recognizers import _PHONE_RUN, PatternSpec
 from guard.checks._pii_text import _DIGIT_RUN, _ODD_SEPARATOR, _odd_runs, plain_view
-from guard.checks._pii_windows import WHITESPACE, WINDOW_JOIN, Edges, windows_around
+from guard.checks._pii_windows import (
+    _TOKEN_LIMIT,
+    WHITESPACE,
+    WINDOW_JOIN,
+    Edges,
+    windows_around,
+)
 from guard.checks.pii import _TRIGGER, PiiCheck
 from guard.engine import text_call, text_reply
 
@@ -312,11 +319,42 @@ def test_prose_deltas_go_out_through_the_learnt_envelope(
     assert len(parsed) < 10, f"{len(parsed)} of {len(openai_events(text))} events parsed"
 
 
+def _walk_left(edges: Edges, at: int, tokens: int) -> int:
+    """The readable token walk ``windows_around`` writes out: the start of the token at
+    ``at`` and of ``tokens`` tokens before it, each behind up to two white spaces."""
+    spaces = edges.spaces
+    index = bisect_right(spaces, at - 1) - 1
+    start = spaces[index] + 1 if index >= 0 else 0
+    for _ in range(tokens):
+        gap = 0
+        while index >= 0 and spaces[index] == start - 1 and gap < 2:
+            start, index, gap = start - 1, index - 1, gap + 1
+        if gap == 0 or (index >= 0 and spaces[index] == start - 1):
+            break
+        start = spaces[index] + 1 if index >= 0 else 0
+    return max(start, at - _TOKEN_LIMIT * (tokens + 1))
+
+
+def _walk_right(edges: Edges, at: int, tokens: int) -> int:
+    """:func:`_walk_left` to the right."""
+    spaces = edges.spaces
+    index = bisect_left(spaces, at)
+    end = spaces[index] if index < len(spaces) else edges.length
+    for _ in range(tokens):
+        gap = 0
+        while index < len(spaces) and spaces[index] == end and gap < 2:
+            end, index, gap = end + 1, index + 1, gap + 1
+        if gap == 0 or (index < len(spaces) and spaces[index] == end):
+            break
+        end = spaces[index] if index < len(spaces) else edges.length
+    return min(end, at + _TOKEN_LIMIT * (tokens + 1))
+
+
 @pytest.mark.parametrize(("before", "after"), [(0, 0), (2, 2), (0, 9), (1, 3)])
 def test_windows_are_the_edges_walk(before: int, after: int) -> None:
-    """``windows_around`` inlines ``Edges.left``/``right`` (and skips them for no
-    neighbouring tokens): the same windows as the walk, the 256-character cut of long
-    tokens and runs of white space included."""
+    """``windows_around`` writes the token walk out (and skips it for no neighbouring
+    tokens): the same windows as the walk, the 256-character cut of long tokens and runs
+    of white space included."""
     rng = random.Random(8)
     pieces = ["ab", "c", " ", "  ", "   ", "\n", "\t", "x" * 300, "@", "1"]
     for text in _random_texts(pieces, 3000, seed=4):
@@ -330,7 +368,7 @@ def test_windows_are_the_edges_walk(before: int, after: int) -> None:
         edges = Edges(text)
         expected: list[list[int]] = []
         for start, end in spans:
-            left, right = edges.left(start, before), edges.right(end, after)
+            left, right = _walk_left(edges, start, before), _walk_right(edges, end, after)
             if (expected and start <= expected[-1][1]) or (expected and left <= expected[-1][1]):
                 expected[-1][1] = max(expected[-1][1], right)
             else:
