@@ -71,8 +71,9 @@ def make_guard(registry: CollectorRegistry) -> Callable[..., Guard]:
 from tests.e2e.fixtures import (  # noqa: E402
     demo_proxy,
     fake_upstream,
+    proxy_of,
     start_proxy,
     upstream_proxy,
 )
 
-__all__ = ["demo_proxy", "fake_upstream", "start_proxy", "upstream_proxy"]
+__all__ = ["demo_proxy", "fake_upstream", "proxy_of", "start_proxy", "upstream_proxy"]

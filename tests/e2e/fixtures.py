@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,6 +81,20 @@ def start_proxy() -> Iterator[Callable[..., ProxyServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def proxy_of(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> Callable[[str], ProxyServer]:
+    """Start a proxy in front of the fake upstream with a policy given as YAML text."""
+
+    def start(policy_text: str) -> ProxyServer:
+        policy = tmp_path / f"policy{len(list(tmp_path.iterdir()))}.yaml"
+        policy.write_text(policy_text)
+        return start_proxy(upstream=fake_upstream.url, policy=str(policy))
+
+    return start
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,18 +39,6 @@ FUNCTIONS: Any = [
     {"name": name, "parameters": {"type": "object"}} for name in ("run_shell", "send_email")
 ]
 MESSAGES: Any = [{"role": "user", "content": "tidy the server"}]
-
-
-@pytest.fixture
-def proxy_of(
-    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
-) -> Callable[[str], ProxyServer]:
-    def start(policy_text: str) -> ProxyServer:
-        policy = tmp_path / f"policy{len(list(tmp_path.iterdir()))}.yaml"
-        policy.write_text(policy_text)
-        return start_proxy(upstream=fake_upstream.url, policy=str(policy))
-
-    return start
 
 
 def pieces(text: str, size: int = 7) -> Iterator[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -39,18 +38,6 @@ WRITE_FILE: Any = [
 ]
 #: About 20 KB of arguments.
 LONG_CALL = ("write_file", {"path": "notes.md", "content": "a line of the notes\n" * 1000})
-
-
-@pytest.fixture
-def proxy_of(
-    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
-) -> Callable[[str], ProxyServer]:
-    def start(policy_text: str) -> ProxyServer:
-        policy = tmp_path / f"policy{len(list(tmp_path.iterdir()))}.yaml"
-        policy.write_text(policy_text)
-        return start_proxy(upstream=fake_upstream.url, policy=str(policy))
-
-    return start
 
 
 def streamed_calls(proxy: ProxyServer) -> dict[int, list[str]]:

@@ -58,18 +58,6 @@ RM_RF = ("run_shell", {"command": "rm -rf /srv/MARKER-9f3a"})
 MARKER = b"MARKER-9f3a"
 
 
-@pytest.fixture
-def proxy_of(
-    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
-) -> Callable[[str], ProxyServer]:
-    def start(policy_text: str = POLICY) -> ProxyServer:
-        policy = tmp_path / f"policy{len(list(tmp_path.iterdir()))}.yaml"
-        policy.write_text(policy_text)
-        return start_proxy(upstream=fake_upstream.url, policy=str(policy))
-
-    return start
-
-
 def raw_stream(base: str, body: dict[str, Any], path: str = "/v1/chat/completions") -> bytes:
     headers = {"authorization": "Bearer k", "x-api-key": "k", "anthropic-version": "2023-06-01"}
     with httpx.stream("POST", base + path, json=body, headers=headers, timeout=10) as response:
