@@ -36,6 +36,7 @@ from guard.checks._injection_score import (
     text_score,
 )
 from guard.checks.injection import InjectionCheck, InjectionConfig
+from tests.offline_probe import REFUSE_NETWORK
 
 PASSAGE = (
     "The river delta formed over roughly six thousand years as sediment carried from the "
@@ -189,21 +190,15 @@ def test_forgetting_without_an_earlier_text_stays_benign(text: str) -> None:
     assert text_score(text) < 0.5
 
 
-_SCORE_IN_FRESH_INTERPRETER = """
-import json, socket, sys
-attempts = []
-def refuse(kind):
-    def call(*args, **kwargs):
-        attempts.append(kind)
-        raise OSError("offline test: " + kind)
-    return call
-socket.socket.connect = refuse("connect")
-socket.getaddrinfo = refuse("getaddrinfo")
-socket.create_connection = refuse("create_connection")
+_SCORE_IN_FRESH_INTERPRETER = (
+    REFUSE_NETWORK
+    + """
+import json, sys
 from guard.checks._injection_score import text_score
 texts = json.loads(sys.argv[1])
 print(json.dumps({"scores": [text_score(t) for t in texts], "attempts": attempts}))
 """
+)
 
 
 def _fresh_scores(texts: list[str], hash_seed: str) -> dict[str, object]:

@@ -19,20 +19,14 @@ from pathlib import Path
 
 import pytest
 
-_PROBE = """
-import json, logging, socket, sys
+from tests.offline_probe import REFUSE_NETWORK
+
+_PROBE = (
+    REFUSE_NETWORK
+    + """
+import json, logging, sys
 # Everything logged, as a deployment with DEBUG logging would see it.
 logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="LOG %(name)s %(levelname)s %(message)s")
-attempts = []
-def refuse(kind):
-    def call(*args, **kwargs):
-        attempts.append(kind)
-        raise OSError("offline test: " + kind)
-    return call
-socket.socket.connect = refuse("connect")
-socket.socket.connect_ex = refuse("connect_ex")
-socket.getaddrinfo = refuse("getaddrinfo")
-socket.create_connection = refuse("create_connection")
 from prometheus_client import CollectorRegistry
 import guard
 engine = guard.Guard("strict", registry=CollectorRegistry())
@@ -48,6 +42,7 @@ print(json.dumps({
     "output": sorted(f.kind for f in output.findings),
 }))
 """
+)
 
 
 @pytest.fixture(scope="module")
