@@ -21,11 +21,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the set's folder: _pinned
+from _pinned import make_row, mirrors_argument, paragraphs, read_pinned, write_rows
 
 HERE = Path(__file__).parent
 RNG = random.Random(2222)
-MAX_CHARS = 2400
 
 # source -> (repository, pinned commit, split)
 SOURCES: dict[str, tuple[str, str, str]] = {
@@ -60,36 +61,11 @@ SOURCES: dict[str, tuple[str, str, str]] = {
 
 
 def _read(mirrors: Path, source: str, path: str) -> str:
-    repo, commit, _ = SOURCES[source]
-    git_dir = mirrors / repo.replace("/", "+") / "repo"
-    out = subprocess.run(
-        ["git", "-C", str(git_dir), "show", f"{commit}:{path}"],
-        check=True,
-        capture_output=True,
-    )
-    return out.stdout.decode("utf-8")
+    return read_pinned(SOURCES, mirrors, source, path)
 
 
 def _row(text: str, family: str, where: str, source: str) -> dict[str, str]:
-    return {
-        "text": text.strip()[:MAX_CHARS],
-        "family": family,
-        "where": where,
-        "source": source,
-        "split": SOURCES[source][2],
-    }
-
-
-def _paragraphs(markdown: str, minimum: int = 120) -> list[str]:
-    """Prose paragraphs of a Markdown file (code blocks, tables and headings dropped)."""
-    markdown = re.sub(r"```.*?```", "", markdown, flags=re.S)
-    kept = []
-    for block in re.split(r"\n\s*\n", markdown):
-        lines = [line for line in block.splitlines() if not line.lstrip().startswith(("|", "#"))]
-        text = " ".join(line.strip() for line in lines).strip()
-        if len(text) >= minimum and not text.startswith(("<", "!")):
-            kept.append(text)
-    return kept
+    return make_row(SOURCES, text, family, where, source)
 
 
 # -- attacks -----------------------------------------------------------------------------
@@ -294,7 +270,7 @@ def documents(mirrors: Path) -> list[dict[str, str]]:
     rows = []
     for source, paths in _DOCS.items():
         for path in paths:
-            for paragraph in _paragraphs(_read(mirrors, source, path)):
+            for paragraph in paragraphs(_read(mirrors, source, path)):
                 rows.append(_row(paragraph, "benign", "-", source))
     return rows
 
@@ -338,19 +314,10 @@ def main(mirrors: Path) -> int:
     heldout_texts = [r["text"] for r in heldout_attacks + guard_benign + docs]
     benign = gpteacher(mirrors) + train_docs + self_instruct_user(mirrors) + guard_benign + docs
     benign += awesome_prompts(mirrors, heldout_texts)
-    for name, rows in (("attacks.jsonl", attacks), ("benign.jsonl", benign)):
-        with (HERE / name).open("w", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    write_rows(HERE, attacks, benign)
     print(f"{len(attacks)} attacks, {len(benign)} benign texts")
     return 0
 
 
-def _args(argv: list[str]) -> Any:
-    if len(argv) != 2:
-        raise SystemExit(__doc__)
-    return Path(argv[1])
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(_args(sys.argv)))
+    raise SystemExit(main(mirrors_argument(sys.argv, __doc__)))
