@@ -25,6 +25,7 @@ FOLDERS: tuple[tuple[str, str | None], ...] = (
     ("own", "train"),
     ("external", None),
     ("external2", None),
+    ("external3", None),
     ("heldout2", "heldout"),
 )
 #: Share of the training sources' rows kept for the in-distribution test.
