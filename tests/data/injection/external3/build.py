@@ -104,7 +104,11 @@ def cyberseceval(mirrors: Path) -> tuple[list[dict[str, str]], list[dict[str, st
     folder = f"{_CSE}/prompt_injection"
     english = json.loads(_read(mirrors, "cyberseceval", f"{folder}/prompt_injection.json"))
     translated = json.loads(
-        _read(mirrors, "cyberseceval", f"{folder}/prompt_injection_multilingual_machine_translated.json")
+        _read(
+            mirrors,
+            "cyberseceval",
+            f"{folder}/prompt_injection_multilingual_machine_translated.json",
+        )
     )
     translated = [c for c in translated if c["speaking_language"] != "English"]
     picked = RNG.sample(english, CAP // 2 + 50) + RNG.sample(translated, CAP // 2 + 50)
@@ -222,11 +226,13 @@ def bfcl(mirrors: Path) -> list[dict[str, str]]:
             for turn in case["question"]:
                 # Requests of a few characters ("hi", a word) say nothing: left out.
                 questions += [
-                    m["content"] for m in turn if m.get("role") == "user" and len(m["content"]) >= 20
+                    m["content"]
+                    for m in turn
+                    if m.get("role") == "user" and len(m["content"]) >= 20
                 ]
             tools += [json.dumps(f, ensure_ascii=False) for f in case.get("function", [])]
     # Interleaved, so the cap keeps as many requests as tool definitions.
-    texts = [t for pair in zip(_sample(questions), _sample(tools)) for t in pair]
+    texts = [t for pair in zip(_sample(questions), _sample(tools), strict=False) for t in pair]
     return [_row(t, "benign", "-", "bfcl") for t in texts]
 
 
