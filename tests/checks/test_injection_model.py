@@ -147,8 +147,10 @@ def test_figures_on_the_labelled_set_do_not_regress() -> None:
     # The shipped model is trained on every labelled source, so these are in-sample
     # floors (a retrained model must not fall below them), not the evaluation: the
     # generalisation figures are the grouped cross-validation's and the fit-only twin's
-    # (tests/data/injection/README.md).
-    rows = load_rows()
+    # (tests/data/injection/README.md). Only the sources the shipped model was trained
+    # on (its "about" rows): a source added since waits for the next retraining.
+    trained = {key.split("/")[0] for key in json.loads(WEIGHTS_FILE.read_text())["about"]["rows"]}
+    rows = [r for r in load_rows() if r["source"] in trained]
     heldout = [r for r in rows if r["split"] == "heldout"]
     test = [r for r in rows if r["split"] == "test"]
     assert _tpr_at_two_percent(heldout, "direct") >= 0.97
