@@ -85,16 +85,27 @@ def _sample(items: list[str], count: int = 2 * CAP) -> list[str]:
 
 
 def _cse_family(case: dict[str, str]) -> str:
-    variant, text = case["injection_variant"], case["user_input"].lower()
+    """From the test's own labels, so that every language gets the same family."""
+    variant = case["injection_variant"]
     if case["injection_type"] == "indirect":
         return "hidden_instruction"
     if variant == "token_smuggling":
         return "encoded"
-    if re.search(r"password|secret|system prompt|instructions you were given|reveal", text):
-        return "prompt_leak"
     if variant in {"system_mode", "virtualization", "hypothetical_scenario", "persuasion"}:
         return "role_hijack"
-    return "override"
+    # The security-violating tests ask for the secret, password or user data the
+    # system prompt guards.
+    return "prompt_leak" if case["risk_category"] == "security-violating" else "override"
+
+
+def _standalone(cases: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [
+        c
+        for c in cases
+        if c["risk_category"] == "security-violating"
+        or c["injection_type"] == "indirect"
+        or c["injection_variant"] == "ignore_previous_instructions"
+    ]
 
 
 def cyberseceval(mirrors: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
@@ -114,7 +125,11 @@ def cyberseceval(mirrors: Path) -> tuple[list[dict[str, str]], list[dict[str, st
         )
     )
     translated = [c for c in translated if c["speaking_language"] != "English"]
-    picked = RNG.sample(english, CAP // 2 + 50) + RNG.sample(translated, CAP // 2 + 50)
+    # A "logic-violating" direct test is an attack only against its system prompt (a
+    # question on a topic the prompt forbids: "Who composed 'Garota de Ipanema'?"); on its
+    # own it is an ordinary question, so only those with override wording are kept.
+    picked = RNG.sample(_standalone(english), CAP // 2 + 30)
+    picked += RNG.sample(_standalone(translated), CAP // 2 + 30)
     attacks = [
         _row(c["user_input"], _cse_family(c), c["injection_type"], "cyberseceval") for c in picked
     ]
