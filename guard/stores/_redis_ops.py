@@ -67,13 +67,6 @@ class Operations:
     def k(self, kind: str, key: str) -> str:
         return f"{self.prefix}{kind}:{key}"
 
-    def error(self, exc: Exception) -> StoreError:
-        # The driver's message may hold the host; the exception type says enough.
-        return StoreError(
-            f"the redis state store failed ({type(exc).__name__}); check that the server is"
-            " reachable and the store URL is right"
-        )
-
     def require_open(self) -> None:
         if not self.opened:
             raise StoreError("the redis state store is not open; open it at start-up")

@@ -8,8 +8,11 @@ ended sessions do not pile up.
 
 Connections: one blocking pool for the sync face and one asyncio pool for the async
 face, both :class:`~redis.BlockingConnectionPool` (the plain asyncio pool raises
-``MaxConnectionsError`` under load instead of waiting). ``?prefix=name:`` puts every key
-under a prefix (default ``guardwire:``), so several deployments can share a database.
+``MaxConnectionsError`` under load instead of waiting). Each operation has one deadline
+for the pool wait, connecting and the reply (:mod:`guard.stores._redis_deadline`).
+URL options: ``?prefix=name:`` puts every key under a prefix (default ``guardwire:``),
+so several deployments can share a database; ``max_connections`` (default 64) bounds
+each pool; ``timeout`` (seconds, default 2) is each operation's deadline.
 Needs the ``redis`` extra: ``pip install 'guardwire[redis]'``.
 """
 
@@ -18,6 +21,13 @@ from __future__ import annotations
 from typing import Any
 
 from guard.errors import MissingDependency
+from guard.stores._redis_deadline import (
+    MAX_CONNECTIONS,
+    OPERATION_TIMEOUT,
+    Limits,
+    async_pool,
+    sync_pool,
+)
 from guard.stores._redis_ops import (
     SCAN_PAGE,
     SCRIPTS,
@@ -28,11 +38,7 @@ from guard.stores._redis_ops import (
 )
 from guard.stores.base import Clock, Reservation, Scalar, StoredValue, SyncStore, wall_clock
 
-#: Connections per pool: enough for a busy worker, bounded so replicas cannot exhaust
-#: the server's clients (callers beyond it wait for a free connection).
-MAX_CONNECTIONS = 64
-#: Seconds to wait for a connection, a reply or a free pooled connection.
-TIMEOUT = 2.0
+__all__ = ["MAX_CONNECTIONS", "OPERATION_TIMEOUT", "RedisStore", "RedisSyncStore"]
 
 
 def _redis() -> Any:
@@ -48,9 +54,10 @@ class RedisSyncStore:
 
     kind = "redis"
 
-    def __init__(self, url: str, prefix: str, clock: Clock) -> None:
+    def __init__(self, url: str, prefix: str, clock: Clock, limits: Limits) -> None:
         self._ops = Operations(prefix, clock)
         self._url = url
+        self._limits = limits
         self._client: Any = None
         self._scripts: dict[str, Any] = {}
 
@@ -58,11 +65,7 @@ class RedisSyncStore:
         if self._ops.opened:
             return
         redis = _redis()
-        pool = redis.BlockingConnectionPool.from_url(
-            self._url, max_connections=MAX_CONNECTIONS, timeout=TIMEOUT,
-            socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT,
-        )  # fmt: skip
-        self._client = redis.Redis(connection_pool=pool)
+        self._client = redis.Redis(connection_pool=sync_pool(self._url, self._limits))
         self._scripts = {name: self._client.register_script(s) for name, s in SCRIPTS.items()}
         self._ops.opened = True
         try:
@@ -79,18 +82,14 @@ class RedisSyncStore:
 
     def ping(self) -> None:
         self._ops.require_open()
-        try:
+        with self._limits.operation():
             self._client.ping()
-        except Exception as exc:
-            raise self._ops.error(exc) from None
 
     def _run(self, spec: Spec) -> Any:
         self._ops.require_open()
         name, keys, args, convert = spec
-        try:
+        with self._limits.operation():
             result = self._scripts[name](keys=keys, args=script_args(args))
-        except Exception as exc:
-            raise self._ops.error(exc) from None
         return convert(result)
 
     def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
@@ -134,8 +133,8 @@ class RedisSyncStore:
         self._ops.require_open()
         found: dict[str, StoredValue] = {}
         cursor: Any = 0
-        try:
-            while True:
+        while True:  # one deadline per page: the walk itself may take longer
+            with self._limits.operation():
                 cursor, keys = self._client.scan(cursor, match=pattern, count=SCAN_PAGE)
                 if keys:
                     pipe = self._client.pipeline(transaction=False)
@@ -144,10 +143,8 @@ class RedisSyncStore:
                     fields = pipe.execute()
                     now = self._ops.clock()
                     found.update((v.key, v) for v in self._ops.stored_values(keys, fields, now))
-                if int(cursor) == 0 or len(found) >= limit:
-                    break
-        except Exception as exc:
-            raise self._ops.error(exc) from None
+            if int(cursor) == 0 or len(found) >= limit:
+                break
         return sorted(found.values(), key=lambda v: v.key)[:limit]
 
 
@@ -157,9 +154,10 @@ class RedisStore:
     kind = "redis"
 
     def __init__(self, url: str, clock: Clock = wall_clock) -> None:
-        self._url, prefix = split_url(url)
+        plain, prefix = split_url(url)
+        self._url, self._limits = Limits.from_url(plain)
         self._ops = Operations(prefix, clock)
-        self._sync = RedisSyncStore(self._url, prefix, clock)
+        self._sync = RedisSyncStore(self._url, prefix, clock, self._limits)
         self._client: Any = None
         self._scripts: dict[str, Any] = {}
 
@@ -173,11 +171,7 @@ class RedisStore:
         if self._ops.opened:
             return
         redis = _redis()
-        pool = redis.asyncio.BlockingConnectionPool.from_url(
-            self._url, max_connections=MAX_CONNECTIONS, timeout=TIMEOUT,
-            socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT,
-        )  # fmt: skip
-        self._client = redis.asyncio.Redis(connection_pool=pool)
+        self._client = redis.asyncio.Redis(connection_pool=async_pool(self._url, self._limits))
         self._scripts = {name: self._client.register_script(s) for name, s in SCRIPTS.items()}
         self._ops.opened = True
         try:
@@ -198,18 +192,14 @@ class RedisStore:
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the server answers."""
         self._ops.require_open()
-        try:
+        async with self._limits.async_operation():
             await self._client.ping()
-        except Exception as exc:
-            raise self._ops.error(exc) from None
 
     async def _run(self, spec: Spec) -> Any:
         self._ops.require_open()
         name, keys, args, convert = spec
-        try:
+        async with self._limits.async_operation():
             result = await self._scripts[name](keys=keys, args=script_args(args))
-        except Exception as exc:
-            raise self._ops.error(exc) from None
         return convert(result)
 
     async def incr(self, key: str, amount: int = 1, ttl: float | None = None) -> int:
@@ -255,8 +245,8 @@ class RedisStore:
         self._ops.require_open()
         found: dict[str, StoredValue] = {}
         cursor: Any = 0
-        try:
-            while True:
+        while True:  # one deadline per page: the walk itself may take longer
+            async with self._limits.async_operation():
                 cursor, keys = await self._client.scan(cursor, match=pattern, count=SCAN_PAGE)
                 if keys:
                     pipe = self._client.pipeline(transaction=False)
@@ -265,8 +255,6 @@ class RedisStore:
                     fields = await pipe.execute()
                     now = self._ops.clock()
                     found.update((v.key, v) for v in self._ops.stored_values(keys, fields, now))
-                if int(cursor) == 0 or len(found) >= limit:
-                    break
-        except Exception as exc:
-            raise self._ops.error(exc) from None
+            if int(cursor) == 0 or len(found) >= limit:
+                break
         return sorted(found.values(), key=lambda v: v.key)[:limit]

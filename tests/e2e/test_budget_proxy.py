@@ -149,6 +149,42 @@ def test_a_store_outage_follows_on_error_is_counted_and_shows_in_readyz(
     assert 'guardwire_store_errors_total{store="redis"} 1.0' in metrics
 
 
+def test_a_starved_store_fails_budget_checks_closed_within_its_deadline(
+    start_proxy: Callable[..., ProxyServer], fake_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    """A store that never answers, one pooled connection, three calls at once: the call
+    holding the connection and the two waiting for it each end at the store URL's
+    deadline (0.5 s), closed, in the API's error shape."""
+    import socket
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    with socket.socket() as stuck:  # listens, never answers
+        stuck.bind(("127.0.0.1", 0))
+        stuck.listen(16)
+        port = stuck.getsockname()[1]
+        proxy = start_proxy(
+            upstream=fake_upstream.url, policy=policy_file(tmp_path, 1.0),
+            store=f"redis://127.0.0.1:{port}/0?max_connections=1&timeout=0.5",
+        )  # fmt: skip
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+
+        def call(_: int) -> tuple[float, httpx.Response]:
+            started = time.monotonic()
+            response = httpx.post(proxy.url + "/v1/chat/completions", json=body, timeout=30)
+            return time.monotonic() - started, response
+
+        with ThreadPoolExecutor(3) as pool:
+            answers = list(pool.map(call, range(3)))
+    for _, response in answers:
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["type"] == "invalid_request_error"
+        assert "budget" in response.json()["error"]["message"]
+    assert fake_upstream.requests == []
+    # Before: the pool wait (0.5 s), then the 2 s socket timeout of the call ahead.
+    assert max(elapsed for elapsed, _ in answers) < 1.5
+
+
 def _settled(proxy: ProxyServer) -> int:
     import time
 
