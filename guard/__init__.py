@@ -4,6 +4,8 @@ Use it in-process (``guard.transport()``, ``guard.wrap``), as a sidecar proxy
 (``guardwire serve``), and watch it with Prometheus (``/metrics``).
 """
 
+# First, before the heavy imports below: `guardwire serve` holds SIGHUP from here on.
+import guard._cli_start  # noqa: F401  (isort: skip)
 from guard._version import __version__
 from guard.decision import Decision, Outcome
 from guard.engine import Guard

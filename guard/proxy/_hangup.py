@@ -6,8 +6,9 @@ signal there loses it: with ``reload_interval: 0`` the process would serve the o
 policy until the next SIGHUP. A *blocked* signal instead stays pending and is delivered
 the moment it is unblocked, so:
 
-- ``guardwire serve`` blocks SIGHUP from its start (:func:`hangups_held`); worker
-  processes inherit the blocked mask when they are started (it survives fork and exec);
+- ``guardwire serve`` blocks SIGHUP from its start: from the package's first import
+  (:mod:`guard._cli_start`), and again in :func:`hangups_held`; worker processes
+  inherit the blocked mask when they are started (it survives fork and exec);
 - a worker unblocks it right after installing its handler (:func:`release_hangups`),
   and a SIGHUP that came in meanwhile reloads it then;
 - the supervisor unblocks it once its own handler is in place, and blocks it again
