@@ -109,6 +109,10 @@ class ServerConfig(BaseModel):
     max_connections: int = Field(default=1024, ge=1, le=1_000_000)
     #: Seconds in-flight requests get to finish on shutdown.
     shutdown_timeout: float = Field(default=30.0, ge=0)
+    #: Seconds a worker process (``workers`` > 1) may take to answer the supervisor's
+    #: health ping before it is replaced. uvicorn's 5 s replaced workers busy with a slow
+    #: CPU-heavy call, or starting on a starved machine, with their calls in flight.
+    worker_healthcheck_timeout: int = Field(default=60, ge=1)
     #: JSON-lines audit log; off when unset.
     audit_log: str | None = None
     #: Where budgets keep their state: ``sqlite:///path/state.db`` (default: a file in

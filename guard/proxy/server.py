@@ -114,6 +114,9 @@ def _run(uvicorn: Any, config: ServerConfig) -> None:
         # guardwire writes its own value-free access line (logger guardwire.access).
         access_log=False,
         timeout_graceful_shutdown=int(config.shutdown_timeout),
+        # uvicorn's supervisor replaces a worker that misses its health ping (5 s by
+        # default): too short for a worker in a slow call or starting on a busy machine.
+        timeout_worker_healthcheck=config.worker_healthcheck_timeout,
         server_header=False,
         # A sidecar on loopback: no X-Forwarded-* rewriting middleware on every request.
         proxy_headers=False,
