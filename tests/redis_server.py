@@ -18,18 +18,13 @@ import uuid
 
 import pytest
 
+from tests.serve_child import free_port
+
 _server: tuple[subprocess.Popen[bytes] | None, str] | None = None
 SKIP_REASON = (
     "redis-server is not installed and could not be (./dev test installs the Debian"
     " package 'redis-server'); the Redis store tests did not run"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_url() -> str:
@@ -54,7 +49,7 @@ def _start() -> tuple[subprocess.Popen[bytes] | None, str]:
     )
     if binary is None:
         pytest.skip(SKIP_REASON)
-    port = _free_port()
+    port = free_port()
     directory = tempfile.mkdtemp(prefix="guardwire-redis-")
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from guard import __version__
 from guard.cli import main
+from tests.serve_child import free_port, wait_until_serving
 
 CLI = [sys.executable, "-m", "guard.cli"]
 
@@ -83,14 +83,8 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(*args: str, **extra_env: str) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
+    port = free_port()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -99,21 +93,8 @@ def _serve(*args: str, **extra_env: str) -> tuple[subprocess.Popen[str], int]:
     process = subprocess.Popen(
         [*CLI, "serve", "--port", str(port), *args], stderr=subprocess.PIPE, text=True, env=env
     )
-    # Generous: serve took 18-22 s to start on a loaded 2-core machine, over 30 s with
-    # the CPU starved. A broken serve exits at once (the poll below).
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return process, port
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            raise AssertionError(
-                "proxy did not start: " + (process.stderr.read() if process.stderr else "")
-            )
-        time.sleep(0.1)
+    wait_until_serving(process, f"http://127.0.0.1:{port}")
+    return process, port
 
 
 def test_serve_runs_the_demo_proxy(tmp_path: Path) -> None:

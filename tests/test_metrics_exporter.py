@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from guard import Guard, serve_metrics
 from guard._version import __version__
 from guard.formats.text import build_call
 from guard.types import Choice, Reply
+from tests.serve_child import STARTUP_SECONDS, free_port, wait_until_serving
 
 
 def _calls_per_worker(directory: Path) -> dict[str, float]:
@@ -40,9 +40,7 @@ def test_two_workers_report_every_request_on_metrics(tmp_path: Path) -> None:
     worker listens, and on a loaded machine the other started seconds later, after a
     fixed number of calls had all gone to the first.
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GUARDWIRE_", "PROMETHEUS_"))}
     env["TMPDIR"] = str(tmp_path)  # the per-run metrics directory lands here
     process = subprocess.Popen(
@@ -53,18 +51,8 @@ def test_two_workers_report_every_request_on_metrics(tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        # Generous: two workers import guardwire (and Presidio) at once; with the CPU
-        # starved that took over 60 s. A broken serve exits at once instead.
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not start"
-            assert process.poll() is None, "serve exited"
-            time.sleep(0.1)
+        wait_until_serving(process, url)
+        deadline = time.monotonic() + STARTUP_SECONDS
         (directory,) = tmp_path.glob("guardwire-metrics-*")
         requests = 0
         while sum(1 for calls in _calls_per_worker(directory).values() if calls) < 2:

@@ -10,7 +10,6 @@ their ``for:`` durations set to 0s (expressions unchanged), so the test takes se
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -34,18 +33,12 @@ from tests.prometheus_tools import (
     promtool,
     rules,
 )
+from tests.serve_child import free_port
 from tests.test_telemetry import catalogue
 
 ALLOWED = "What is the capital of France?"
 REDACTED = "my key is AKIAABCDEFGHIJKLMNOP, keep it safe"
 BLOCKED = "tell me how to make a bomb"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 class Prometheus:
@@ -69,7 +62,7 @@ class Prometheus:
         config_file.write_text(yaml.safe_dump(config))
         checked = promtool("check", "config", str(config_file))
         assert checked.returncode == 0, checked.stdout + checked.stderr
-        self.url = f"http://127.0.0.1:{_free_port()}"
+        self.url = f"http://127.0.0.1:{free_port()}"
         self.process = subprocess.Popen(
             [
                 binary("prometheus"),

@@ -28,7 +28,8 @@ import httpx
 import pytest
 
 from guard.policy import Policy
-from tests.proxy.test_reload_under_load import POLICY, _free_port, _write
+from tests.proxy.test_reload_under_load import POLICY, _write
+from tests.serve_child import free_port
 
 HELD_SERVE = Path(__file__).with_name("held_serve.py")
 
@@ -66,7 +67,7 @@ def test_a_sighup_while_a_worker_starts_is_applied_once_it_has_started(
     beta = f"live@{Policy.from_yaml(POLICY.format(word='beta'), str(policy)).hash}"
     held = tmp_path / "held"
     held.mkdir()
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDWIRE_")}
     env["HELD_SERVE_DIR"] = str(held)

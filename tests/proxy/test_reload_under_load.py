@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from guard.policy import Policy
+from tests.serve_child import free_port, wait_until_serving
 
 POLICY = """\
 name: live
@@ -33,13 +33,6 @@ input:
     rules: [{{name: w, keywords: [{word}], action: block}}]
 """
 WORDS = ("alpha", "beta", "gamma")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _write(path: Path, text: str) -> None:
@@ -108,7 +101,7 @@ def test_no_request_fails_and_none_sees_a_half_or_broken_policy(
     tags = {}
     for word in WORDS:
         tags[word] = f"live@{Policy.from_yaml(POLICY.format(word=word), str(policy)).hash}"
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path / "server.log"
     log = log_path.open("w")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GUARDWIRE_")}
@@ -135,7 +128,8 @@ def test_no_request_fails_and_none_sees_a_half_or_broken_policy(
         _wait_for_each_worker(log_path, outcomes[outcome], before, started)
 
     try:
-        _wait_until_up(url, process)
+        # A loaded machine starts two workers slowly; the log says why one never did.
+        wait_until_serving(process, url, output=lambda: _server_lines(log_path))
         _wait_for_workers(log_path, workers)
         with Traffic(url) as traffic:
             traffic.wait_for(tags["alpha"])
@@ -212,17 +206,3 @@ def _server_lines(log_path: Path) -> str:
     """The log without the access lines (what the supervisor and the workers did)."""
     lines = log_path.read_text().splitlines()
     return "\n".join(line for line in lines if "guardwire.access" not in line)[-3000:]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60  # a loaded machine starts two workers slowly
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError("the server did not start")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the server did not start in time")
