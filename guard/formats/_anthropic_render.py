@@ -12,7 +12,7 @@ from typing import Any
 
 from guard.formats._anthropic_assembly import TOOL_BLOCKS
 from guard.formats._json import compact, object_or_empty
-from guard.formats._stream import pieces, words
+from guard.formats._stream_text import pieces, words
 from guard.formats.base import dumps
 from guard.formats.sse import encode_json
 from guard.types import Call, Reply

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from guard.formats._stream import pieces, words
+from guard.formats._stream_text import pieces, words
 from guard.formats.base import dumps
 from guard.formats.sse import encode_json
 from guard.types import Call, Choice, Reply, ToolCall

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from guard.formats._responses_items import DELTA_EVENTS, PARTS, WHOLE_ONLY, item_texts
-from guard.formats._stream import pieces, words
+from guard.formats._stream_text import pieces, words
 from guard.formats.base import dumps
 from guard.formats.sse import encode_json
 from guard.types import Call, Reply

@@ -10,24 +10,20 @@ Progressive mode: each text delta passes through the engine's
 :class:`~guard.streaming.StreamSession`; the event is re-emitted with the released text
 (unchanged events are forwarded byte-for-byte, emptied ones are dropped). Buffer mode:
 nothing leaves until the stream ends; then the lifecycle's output stage checks the
-assembled reply and the format renders it (or an error event) in one go.
-
-Most events of a stream are plain text deltas that differ only in their text. Once one
-has been parsed, its :class:`TextEnvelope` (the event data around the JSON string of
-the text) recognises the next ones, whose text is then read without parsing the JSON.
+assembled reply and the format renders it (or an error event) in one go. The text side
+(session, envelopes of plain text deltas, sending) is :mod:`guard.formats._stream_text`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from guard._drive import Step, run_async, run_sync
-from guard.formats._envelope import TextDelta, TextEnvelope, event_payload
-from guard.formats._stream_hooks import Assembly, FormatHooks, StreamingFormat
+from guard.formats._envelope import event_payload
+from guard.formats._stream_hooks import Assembly, StreamingFormat
+from guard.formats._stream_text import TextStreams
 from guard.formats._tool_gate import ToolGate
-from guard.formats.sse import Event, SSEParser, encode_json
+from guard.formats.sse import Event, SSEParser
 from guard.types import Action, Call, Reply, Verdict
 
 if TYPE_CHECKING:
@@ -38,19 +34,6 @@ if TYPE_CHECKING:
 #: Code of the error event that ends a stream a check blocked.
 BLOCKED = "content_blocked"
 
-_WORDS = re.compile(r"\S*\s+|\S+")
-
-
-def words(text: str) -> list[str]:
-    """``text`` cut after each run of whitespace: realistic deltas that join back."""
-    return _WORDS.findall(text)
-
-
-def pieces(text: str, size: int = 24) -> list[str]:
-    """``text`` in pieces of ``size`` characters (tool arguments have few spaces)."""
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
 _UNREADABLE = "the upstream sent a stream event that is not a JSON object"
 
 
@@ -60,7 +43,7 @@ def _unreadable(event: Event) -> bool:
     return data is not None and data.strip() not in ("", "[DONE]")
 
 
-class EventFilter(FormatHooks):
+class EventFilter(TextStreams):
     """Base of the SSE stream filters; implements :class:`~guard.formats.StreamFilter`."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard, assembly: Assembly) -> None:
@@ -71,11 +54,9 @@ class EventFilter(FormatHooks):
         self.call = call
         #: The call's lifecycle (``guard`` may be a Guard or the lifecycle itself).
         self.checks = guard.stream_checks(call)
-        self.assembly = assembly
+        super().__init__(self.checks.open_session(), self.checks.restorer(), assembly)
         self._parser = SSEParser()
         self._buffering = self.checks.buffering
-        self.session = self.checks.open_session()
-        self.restorer = self.checks.restorer()
         #: Drop the usage-only chunk the guard asked for but the client did not.
         self.strip_usage = self.checks.patched.strip_usage
         #: Set in buffer mode when a check asked for a reask: the frontend sends this call
@@ -86,12 +67,6 @@ class EventFilter(FormatHooks):
         #: The upstream's terminal event (``[DONE]``, ``message_stop``), held until the end
         #: decision is made: a block must reach the client before it, or SDKs stop reading.
         self._terminal: Event | None = None
-        #: Text streams fed to the session and not flushed yet, in order of appearance.
-        self._open: dict[Hashable, None] = {}
-        self._envelopes: dict[Hashable, TextEnvelope] = {}
-        #: Attempts left to learn an envelope (a stream whose deltas differ in more than
-        #: their text, e.g. OpenAI's ``obfuscation`` padding, stops trying soon).
-        self._learning = 8
         #: Holds tool calls back until each is complete and checked (formats that read
         #: tool-call events, when the policy has tool-call checks).
         self.gate: ToolGate | None = None
@@ -103,21 +78,6 @@ class EventFilter(FormatHooks):
                 stream.max_tool_arguments,
                 stream.on_holdback_overflow == "block",
             )
-
-    # -- text deltas --------------------------------------------------------------------
-
-    def forward_text(
-        self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
-    ) -> None:
-        """Progressive mode: send a plain text delta on with the released text."""
-        released = self.release(envelope.key, text)
-        if released == text:
-            self.assembly.add_text(envelope.key, text)
-            out.append(event.raw)
-        elif released:
-            self.assembly.add_text(envelope.key, released)
-            out.append(envelope.render(released))
-        # else: all of it is held back for now, and it carries nothing else.
 
     # -- tool calls (the gate's side) ------------------------------------------------
 
@@ -240,52 +200,6 @@ class EventFilter(FormatHooks):
         self._abandon()
         return self.format.stream_error(message, code)
 
-    # -- helpers for forward() ---------------------------------------------------------
-
-    def release(self, key: Hashable, text: str) -> str:
-        """Feed a text delta of stream ``key`` to the session; return what may go out
-        (with the call's placeholders restored)."""
-        assert self.session is not None
-        self._open[key] = None
-        released = self.session.feed(key, text)
-        if self.restorer is not None and not self._blocked():
-            released = self.restorer.feed(key, released)
-        return released
-
-    def flush_text(self, key: Hashable) -> str:
-        """End the text stream ``key``; return what it still held (now released)."""
-        assert self.session is not None
-        if key not in self._open:
-            return ""
-        del self._open[key]
-        released = self.session.flush(key)
-        if self.restorer is not None and not self._blocked():
-            released = self.restorer.feed(key, released) + self.restorer.flush(key)
-        return released
-
-    def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
-        """End the text streams ``keys``: send what they still held as extra deltas."""
-        for key in keys:
-            text = self.flush_text(key)
-            if text:
-                payload, name = self.flush_event(key, text)
-                self.send(payload, name, out)
-
-    def open_keys(self) -> list[Hashable]:
-        """Every text stream fed and not yet flushed."""
-        return list(self._open)
-
-    def send(self, payload: dict[str, Any], name: str | None, out: list[bytes]) -> None:
-        """Send a new or changed event."""
-        self.assembly.add(payload)
-        out.append(encode_json(payload, name))
-
-    def send_raw(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
-        """Send an unchanged event byte-for-byte."""
-        if payload is not None:
-            self.assembly.add(payload)
-        out.append(event.raw)
-
     # -- internals -------------------------------------------------------------------------
 
     def _handle(self, events: list[Event]) -> bytes:
@@ -332,22 +246,6 @@ class EventFilter(FormatHooks):
                 out.append(self._block())
                 break
         return b"".join(out)
-
-    def _enveloped(self, event: Event) -> tuple[TextEnvelope | None, str]:
-        for envelope in self._envelopes.values():
-            text = envelope.text(event)
-            if text is not None:
-                return envelope, text
-        return None, ""
-
-    def _learn(self, event: Event, delta: TextDelta) -> None:
-        self._learning -= 1
-        envelope = TextEnvelope.learn(event, delta, self.text_delta)
-        if envelope is not None:
-            self._envelopes[delta.key] = envelope
-
-    def _blocked(self) -> bool:
-        return self.session is not None and self.session.blocked is not None
 
     def _block(self) -> bytes:
         self._settle()
