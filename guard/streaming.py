@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from guard._drive import Step, run_sync
+from guard._stream_channel import Channel, apply_edits, shift_finding
 from guard._tool_calls import (
     ToolVerdicts,
     complete_tool_call,
@@ -41,7 +41,6 @@ from guard._tool_calls import (
 from guard.checks.base import (
     CheckContext,
     CompleteToolCall,
-    StreamWindow,
     TextCheck,
     verdict_from,
 )
@@ -52,47 +51,7 @@ if TYPE_CHECKING:
     from guard.engine import Guard
     from guard.types import Call, Reply
 
-
-#: Released characters beyond ``lookbehind`` a window keeps before it drops them.
-_FORGET_BATCH = 64
-
-
-def apply_edits(text: str, edits: list[Edit]) -> str:
-    """Apply non-overlapping edits (the earliest-starting wins an overlap)."""
-    if not edits:
-        return text
-    kept: list[Edit] = []
-    last_end = -1
-    for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
-        if edit.start >= last_end:
-            kept.append(edit)
-            last_end = edit.end
-        elif edit.end > last_end and kept:
-            # Overlapping redactions merge into one covering both spans.
-            previous = kept[-1]
-            kept[-1] = Edit(previous.segment, previous.start, edit.end, previous.replacement)
-            last_end = edit.end
-    out: list[str] = []
-    position = 0
-    for edit in kept:
-        out.append(text[position : edit.start])
-        out.append(edit.replacement)
-        position = edit.end
-    out.append(text[position:])
-    return "".join(out)
-
-
-@dataclass(slots=True)
-class _Channel:
-    """Per text stream (a choice's text, a tool call's arguments): what checks see.
-
-    Released text is not kept here (the stream filter's assembly has the reply): a 30 MB
-    streamed reply must not cost the session another copy in small strings.
-    """
-
-    window: StreamWindow = field(default_factory=StreamWindow)
-    #: Original position of ``window.text[0]`` in the whole stream (absolute spans).
-    start: int = 0
+__all__ = ["StreamSession", "apply_edits"]
 
 
 class StreamSession:
@@ -112,7 +71,7 @@ class StreamSession:
         self.tool_checks = tool_call_checks(guard.output_checks)
         self.tools = ToolVerdicts()
         self._lookbehind = max((c.lookbehind for c in self._checks), default=0)
-        self._channels: dict[Hashable, _Channel] = {}
+        self._channels: dict[Hashable, Channel] = {}
         self._findings: dict[str, list[Finding]] = {c.name: [] for c in self._checks}
         self._latency: dict[str, float] = {c.name: 0.0 for c in self._checks}
         self._errored: set[str] = set()
@@ -132,7 +91,7 @@ class StreamSession:
             return ""
         channel = self._channels.get(key)
         if channel is None:
-            channel = self._channels[key] = _Channel()
+            channel = self._channels[key] = Channel()
         channel.window.text += text
         return self._release(channel, final=False)
 
@@ -158,7 +117,7 @@ class StreamSession:
             return ""
         return self._release(channel, final=True)
 
-    def _release(self, channel: _Channel, *, final: bool) -> str:
+    def _release(self, channel: Channel, *, final: bool) -> str:
         window = channel.window
         window.final = final
         offset, size = window.released, len(window.text)
@@ -192,20 +151,12 @@ class StreamSession:
         released = window.text[offset:cut]
         if edits:
             released = apply_edits(released, edits)
-        # Keep ``lookbehind`` released characters as context for the next delta;
-        # forget the rest in batches (slicing the window on every delta cost ~8%).
-        forget = cut - self._lookbehind
-        window.released = cut
-        if forget >= _FORGET_BATCH:
-            forget = min(forget, _folded_context_start(window, cut, self._lookbehind))
-        if forget >= _FORGET_BATCH:
-            window.forget(forget)
-            channel.start += forget
+        channel.released_up_to(cut, self._lookbehind)
         return released
 
     def _apply_findings(
         self,
-        channel: _Channel,
+        channel: Channel,
         scanned: list[tuple[TextCheck, list[Finding]]],
         offset: int,
         cut: int,
@@ -242,7 +193,7 @@ class StreamSession:
         for check, found in scanned:
             # Record each finding once: when the text it covers is released (or blocks).
             self._findings[check.name].extend(
-                _shift_finding(f, channel.start) for f in found if blocking or f.end <= cut
+                shift_finding(f, channel.start) for f in found if blocking or f.end <= cut
             )
             if self._enforced and not check.shadow:
                 # A match may start in released text only if a hold-back was wrong;
@@ -342,27 +293,3 @@ class StreamSession:
             decision.verdicts.extend(whole.decision.verdicts)
             decision.action = max(decision.action, whole.decision.action)
         return decision
-
-
-def _shift_finding(finding: Finding, by: int) -> Finding:
-    return Finding(
-        finding.check,
-        finding.kind,
-        finding.segment,
-        finding.start + by,
-        finding.end + by,
-        finding.score,
-        finding.action,
-        finding.rule,
-    )
-
-
-def _folded_context_start(window: StreamWindow, cut: int, lookbehind: int) -> int:
-    """The original position from which ``window`` keeps ``lookbehind`` folded
-    characters before ``cut`` (checks match folded text; invisible characters dropped
-    by folding must not eat the context: core-review D5)."""
-    folded = window.folded()
-    keep = folded.position(cut) - lookbehind
-    if keep <= 0:
-        return 0
-    return folded.span(keep, keep + 1)[0]
