@@ -1,6 +1,8 @@
 """The metric catalogue: every Prometheus metric guardwire exports is declared here.
 
-Label values come only from closed sets — check names and actions from the policy,
+The families of the stateful checks (budgets, the state store, the agent check,
+grounding) are declared in :mod:`guard._telemetry_checks`. Label values come only from
+closed sets — check names and actions from the policy,
 stages, frontends, wire formats, outcome names, upstream names from the config — never
 user text, keys or ids. Nothing else in the package creates a metric.
 """
@@ -15,6 +17,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 
 from guard import _buffered_values
 from guard._model_labels import ModelLabels
+from guard._telemetry_checks import CheckMetrics
 from guard._version import __version__
 
 if TYPE_CHECKING:
@@ -38,8 +41,6 @@ _CHECK_BUCKETS = (
     0.1,
     0.5,
 )
-#: Buckets for grounding answer scores in [0, 1].
-_SCORE_BUCKETS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 # Time guardwire adds to a call (its whole time minus the upstream's): the SLO range.
 _ADDED_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 _UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -58,7 +59,7 @@ OUTCOMES = (
 _ATTRIBUTE = "_guardwire_telemetry"
 
 
-class Telemetry:
+class Telemetry(CheckMetrics):
     """The metric catalogue bound to one registry (one instance per registry)."""
 
     _lock: ClassVar[threading.Lock] = threading.Lock()
@@ -117,6 +118,7 @@ class Telemetry:
             registry=registry,
         )
         self._budget_metrics(registry)
+        self._agent_metrics(registry)
         self.pii_entities = Counter(
             "guardwire_pii_entities",
             "Personal data found by a pii check, by entity (Presidio's entity names of the "
@@ -202,104 +204,6 @@ class Telemetry:
         self._price: Callable[[str | None], Any] | None = None
         # labels() costs microseconds; each label combination is resolved once (closed sets).
         self._children: dict[tuple[Any, ...], Any] = {}
-
-    def _budget_metrics(self, registry: CollectorRegistry) -> None:
-        # Labels: budget names from the policy, model names from the price table (else
-        # ``other``), units (usd, tokens, requests), directions (input, output).
-        self.budget_spend_usd = Counter(
-            "guardwire_budget_spend_usd",
-            "Settled spend in USD, by budget and model (price-table names, else other).",
-            ["budget", "model"],
-            registry=registry,
-        )
-        self.budget_tokens = Counter(
-            "guardwire_budget_tokens",
-            "Settled tokens by budget, model and direction (input, output).",
-            ["budget", "model", "direction"],
-            registry=registry,
-        )
-        self.budget_remaining = Gauge(
-            "guardwire_budget_remaining",
-            "What is left of a budget (USD, tokens or requests) for the scope of its latest call.",
-            ["budget", "unit"],
-            multiprocess_mode="mostrecent",
-            registry=registry,
-        )
-        self.budget_limit = Gauge(
-            "guardwire_budget_limit",
-            "The limit of a budget (USD, tokens or requests), beside guardwire_budget_remaining.",
-            ["budget", "unit"],
-            multiprocess_mode="max",
-            registry=registry,
-        )
-        self.budget_refusals = Counter(
-            "guardwire_budget_refusals",
-            "Calls refused (429) because a budget could not afford even a minimal reply.",
-            ["budget"],
-            registry=registry,
-        )
-        self.budget_clamps = Counter(
-            "guardwire_budget_clamps",
-            "Calls whose max_tokens a budget clamped (absent or more than it allowed).",
-            ["budget"],
-            registry=registry,
-        )
-        self.budget_cutoffs = Counter(
-            "guardwire_budget_cutoffs",
-            "Streams a budget cut because they passed their reservation.",
-            ["budget"],
-            registry=registry,
-        )
-        self.budget_estimated = Counter(
-            "guardwire_budget_estimated_settlements",
-            "Calls settled with an estimate because the provider reported no usage.",
-            ["budget"],
-            registry=registry,
-        )
-        self.store_errors = Counter(
-            "guardwire_store_errors",
-            "State store operations that failed (on_error decided the call).",
-            ["store"],
-            registry=registry,
-        )
-        self.agent_findings = Counter(
-            "guardwire_agent_findings",
-            "Findings of the agent check by kind (agent.tool_denied, agent.loop, ...) and "
-            "the action they led to.",
-            ["check", "kind", "action"],
-            registry=registry,
-        )
-        self.agent_approvals = Counter(
-            "guardwire_agent_approvals",
-            "Tool-call approvals by event: requested (a call refused with an approval id), "
-            "approved, denied.",
-            ["check", "event"],
-            registry=registry,
-        )
-        self.agent_sessions_stopped = Counter(
-            "guardwire_agent_sessions_stopped",
-            "Agent sessions refused for the first time by a session limit (step, tool-call "
-            "or time cap), by the kind of limit.",
-            ["check", "kind"],
-            registry=registry,
-        )
-
-    def _grounding_metrics(self, registry: CollectorRegistry) -> None:
-        # Labels: check names from the policy; reasons from the grounding scorer's closed
-        # set (number_mismatch, name_missing, negation, antonym, ..., low_support).
-        self.grounding_score = Histogram(
-            "guardwire_grounding_answer_score",
-            "Answer-level support scores of the grounding check (1 = fully supported).",
-            ["check"],
-            buckets=_SCORE_BUCKETS,
-            registry=registry,
-        )
-        self.grounding_unsupported = Counter(
-            "guardwire_grounding_unsupported_claims",
-            "Claims the grounding check found unsupported, by the reason that lowered them.",
-            ["check", "reason"],
-            registry=registry,
-        )
 
     @classmethod
     def for_registry(cls, registry: CollectorRegistry | None = None) -> Telemetry:
