@@ -103,7 +103,7 @@ class Limits:
         connected = _connected.set(False)
         try:
             yield
-        except (PoolExhausted, redis.TimeoutError):
+        except (PoolExhausted, redis.TimeoutError, TimeoutError):
             raise self.expired() from None
         except Exception as exc:
             raise failed(exc) from None
@@ -113,20 +113,11 @@ class Limits:
 
     @asynccontextmanager
     async def async_operation(self) -> AsyncIterator[None]:
-        """Run one async operation under the deadline; driver errors become StoreError."""
-        redis = _redis_module()
-        deadline = _deadline.set(time.monotonic() + self.timeout)
-        connected = _connected.set(False)
-        try:
+        """:meth:`operation` for the async face, which ``asyncio.timeout`` also ends at
+        the deadline wherever it waits."""
+        with self.operation():
             async with asyncio.timeout(self.timeout):
                 yield
-        except (PoolExhausted, redis.TimeoutError, TimeoutError):
-            raise self.expired() from None
-        except Exception as exc:
-            raise failed(exc) from None
-        finally:
-            _deadline.reset(deadline)
-            _connected.reset(connected)
 
 
 def failed(exc: Exception) -> StoreError:
@@ -146,6 +137,19 @@ def _left(default: float | None) -> float | None:
     return max(0.001, deadline - time.monotonic())
 
 
+def _within_deadline(stored: str) -> Any:
+    """A timeout attribute of redis-py's that reads as what the running operation has
+    left; outside an operation, as the configured value (kept in attribute ``stored``)."""
+
+    def left(self: Any) -> float | None:
+        return _left(getattr(self, stored))
+
+    def configure(self: Any, value: float | None) -> None:
+        setattr(self, stored, value)
+
+    return property(left, configure)
+
+
 def _redis_module() -> Any:
     import redis
 
@@ -159,22 +163,9 @@ def _sync_classes() -> tuple[type[Any], type[Any]]:
     class DeadlineConnection(redis.Connection):
         """Connects and sends within what is left of the operation's deadline."""
 
-        # redis-py reads these when it connects (its own values are `_socket_*`).
-        @property
-        def socket_timeout(self) -> float | None:
-            return _left(self._socket_timeout)
-
-        @socket_timeout.setter
-        def socket_timeout(self, value: float | None) -> None:
-            self._socket_timeout = value
-
-        @property
-        def socket_connect_timeout(self) -> float | None:
-            return _left(self._socket_connect_timeout)
-
-        @socket_connect_timeout.setter
-        def socket_connect_timeout(self, value: float | None) -> None:
-            self._socket_connect_timeout = value
+        # redis-py reads these when it connects (it keeps its own in `_socket_*`).
+        socket_timeout = _within_deadline("_socket_timeout")
+        socket_connect_timeout = _within_deadline("_socket_connect_timeout")
 
         def connect(self) -> None:
             _connected.set(True)  # out of the pool: from here on, waiting is on the server
@@ -191,13 +182,7 @@ def _sync_classes() -> tuple[type[Any], type[Any]]:
     class DeadlinePool(redis.BlockingConnectionPool):
         """Waits for a free connection only as long as the operation has left."""
 
-        @property
-        def timeout(self) -> float | None:
-            return _left(self._timeout_given)
-
-        @timeout.setter
-        def timeout(self, value: float | None) -> None:
-            self._timeout_given = value
+        timeout = _within_deadline("_timeout_given")
 
         def get_connection(self, *args: Any, **kwargs: Any) -> Any:
             try:
@@ -220,13 +205,7 @@ def _async_pool_class() -> type[Any]:
     class AsyncDeadlinePool(redis.asyncio.BlockingConnectionPool):
         """Waits for a free connection only as long as the operation has left."""
 
-        @property
-        def timeout(self) -> float | None:
-            return _left(self._timeout_given)
-
-        @timeout.setter
-        def timeout(self, value: float | None) -> None:
-            self._timeout_given = value
+        timeout = _within_deadline("_timeout_given")
 
         async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
             try:
