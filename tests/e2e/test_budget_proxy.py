@@ -181,8 +181,9 @@ def test_a_starved_store_fails_budget_checks_closed_within_its_deadline(
         assert response.json()["error"]["type"] == "invalid_request_error"
         assert "budget" in response.json()["error"]["message"]
     assert fake_upstream.requests == []
-    # Before: the pool wait (0.5 s), then the 2 s socket timeout of the call ahead.
-    assert max(elapsed for elapsed, _ in answers) < 1.5
+    # Before: the call holding the connection waited 2 s (redis-py's socket timeout),
+    # those behind it 0.5 s for the pool first. Now 0.5 s, and time for the scheduler.
+    assert max(elapsed for elapsed, _ in answers) < 1.6
 
 
 def _settled(proxy: ProxyServer) -> int:

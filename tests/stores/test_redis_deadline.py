@@ -3,8 +3,9 @@ and the reply all count against it, and running out says which phase ran out.
 
 The stuck server is a loopback socket that listens and never answers: a connection to
 it opens (the kernel completes the handshake) and its reads wait forever, like a
-wedged server. The bounds are wall-clock by nature (they are timeouts); each sits
-between the new behaviour (one deadline) and the old one (pool time, then socket time).
+wedged server. The bounds are wall-clock by nature (they are timeouts): each allows a
+second of scheduling delay beyond the deadline, and still fails the old behaviour (the
+pool wait, then redis-py's socket timeout of 2 s).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from tests.redis_server import fresh_url
 
 #: The operation deadline the tests put in the store URL (seconds).
 DEADLINE = 0.6
+#: The longest a call may take: the deadline, and time for a loaded machine's scheduler.
+BOUND = DEADLINE + 1.0
 
 
 def _with(url: str, **options: object) -> str:
@@ -71,7 +74,7 @@ async def test_an_exhausted_pool_fails_at_the_deadline_with_a_readable_error() -
         message = str(results[0])
         assert "no free connection within 0.6 s" in message and "max_connections" in message
         assert "127.0.0.1" not in message  # a URL may hold a password: never quoted
-        assert elapsed < DEADLINE * 1.6
+        assert elapsed < BOUND
         assert await store.incr("k") == 1  # the freed connection serves again
     finally:
         await store.close()
@@ -92,13 +95,16 @@ async def test_pool_wait_and_reply_share_one_deadline(stuck_store: RedisStore) -
 
     results = await asyncio.gather(*(timed() for _ in range(3)))
     assert all(isinstance(r, StoreError) for r in results), results
-    messages = {str(r).split(" within")[0] for r in results}
-    assert messages == {
-        "the redis state store did not answer",  # the call that had the connection
-        "the redis state store had no free connection",  # those queued behind it
+    # The call that had the connection ran out waiting for the server; those queued
+    # behind it (which of them may get the connection at the last moment) for the pool.
+    messages = [str(r).split(" within")[0] for r in results]
+    assert "the redis state store did not answer" in messages
+    assert set(messages) <= {
+        "the redis state store did not answer",
+        "the redis state store had no free connection",
     }
     # Before: the pool wait, then the socket timeout; a queued call took both.
-    assert max(ends) < DEADLINE * 1.6, ends
+    assert max(ends) < BOUND, ends
 
 
 def test_the_sync_face_keeps_one_deadline_across_threads(stuck_store: RedisStore) -> None:
@@ -122,4 +128,4 @@ def test_the_sync_face_keeps_one_deadline_across_threads(stuck_store: RedisStore
         thread.join()
     assert len(errors) == 3
     assert any("did not answer within 0.6 s" in str(e) for e in errors), errors
-    assert max(ends) < DEADLINE * 1.6, ends
+    assert max(ends) < BOUND, ends
