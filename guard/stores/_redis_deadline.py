@@ -4,7 +4,7 @@ redis-py bounds each phase on its own: the pool's ``timeout`` (waiting for a fre
 connection), then the connect and read timeouts. With the same 2 s for each, a call on a
 starved machine waited for the pool and then for the socket, and a budget check that
 should have failed closed in 2 s took twice that or more. Here a store operation gets
-one deadline (:class:`Limits.timeout`):
+one deadline (:attr:`Limits.timeout`):
 
 - the pool waits only for what is left of it (the pools' ``timeout`` is read per wait);
 - the async face runs the whole operation under ``asyncio.timeout``; redis-py drops a
