@@ -7,9 +7,11 @@ should have failed closed in 2 s took twice that or more. Here a store operation
 one deadline (:attr:`Limits.timeout`):
 
 - the pool waits only for what is left of it (the pools' ``timeout`` is read per wait);
-- the async face runs the whole operation under ``asyncio.timeout``; redis-py drops a
-  connection whose reply was cut off, so no late reply reaches the next caller;
-- the sync face sets each connect and each send's socket timeout to what is left.
+- connections read their connect and socket timeouts as what is left: the asyncio
+  connection reads them for every connect, send and read; the sync one when it
+  connects, and each send sets its socket's timeout (the reply is read with it).
+  A connection whose reply was cut off is dropped by redis-py, so no late reply
+  reaches the next caller.
 
 Running out is the store's own error, naming the phase: no free connection (the pool is
 exhausted: a slow server or an overloaded process) or no answer in time.
@@ -20,8 +22,8 @@ from __future__ import annotations
 import asyncio
 import queue
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
@@ -97,7 +99,8 @@ class Limits:
 
     @contextmanager
     def operation(self) -> Iterator[None]:
-        """Run one sync operation against the deadline; driver errors become StoreError."""
+        """Run one store operation (sync, or async: nothing here awaits) against the
+        deadline; driver errors become StoreError."""
         redis = _redis_module()
         deadline = _deadline.set(time.monotonic() + self.timeout)
         connected = _connected.set(False)
@@ -110,14 +113,6 @@ class Limits:
         finally:
             _deadline.reset(deadline)
             _connected.reset(connected)
-
-    @asynccontextmanager
-    async def async_operation(self) -> AsyncIterator[None]:
-        """:meth:`operation` for the async face, which ``asyncio.timeout`` also ends at
-        the deadline wherever it waits."""
-        with self.operation():
-            async with asyncio.timeout(self.timeout):
-                yield
 
 
 def failed(exc: Exception) -> StoreError:
@@ -157,19 +152,18 @@ def _redis_module() -> Any:
 
 
 @cache
-def _sync_classes() -> tuple[type[Any], type[Any]]:
-    import redis  # the optional dependency: imported when a redis:// store opens
+def _sync_connection(base: type[Any]) -> type[Any]:
+    """``base`` (the class the URL chose: plain TCP, TLS or a Unix socket), connecting
+    and sending within what is left of the operation's deadline."""
 
-    class DeadlineConnection(redis.Connection):
-        """Connects and sends within what is left of the operation's deadline."""
-
+    class DeadlineConnection(base):  # type: ignore[misc]
         # redis-py reads these when it connects (it keeps its own in `_socket_*`).
         socket_timeout = _within_deadline("_socket_timeout")
         socket_connect_timeout = _within_deadline("_socket_connect_timeout")
 
         def connect(self) -> None:
             _connected.set(True)  # out of the pool: from here on, waiting is on the server
-            super().connect()  # type: ignore[no-untyped-call]
+            super().connect()
 
         def send_packed_command(self, command: Any, check_health: bool = True) -> None:
             # A reused connection keeps the socket timeout of its last operation, and
@@ -177,7 +171,27 @@ def _sync_classes() -> tuple[type[Any], type[Any]]:
             sock = getattr(self, "_sock", None)
             if sock is not None and _deadline.get() is not None:
                 sock.settimeout(_left(None))
-            super().send_packed_command(command, check_health)  # type: ignore[no-untyped-call]
+            super().send_packed_command(command, check_health)
+
+    return DeadlineConnection
+
+
+@cache
+def _async_connection(base: type[Any]) -> type[Any]:
+    """``base`` (the class the URL chose) with its timeouts read as what is left of the
+    operation's deadline: redis-py's asyncio connection reads them for every connect,
+    send and read."""
+
+    class AsyncDeadlineConnection(base):  # type: ignore[misc]
+        socket_timeout = _within_deadline("_given_socket_timeout")
+        socket_connect_timeout = _within_deadline("_given_connect_timeout")
+
+    return AsyncDeadlineConnection
+
+
+@cache
+def _sync_pool_class() -> type[Any]:
+    import redis  # the optional dependency: imported when a redis:// store opens
 
     class DeadlinePool(redis.BlockingConnectionPool):
         """Waits for a free connection only as long as the operation has left."""
@@ -195,7 +209,7 @@ def _sync_classes() -> tuple[type[Any], type[Any]]:
             _connected.set(True)
             return connection
 
-    return DeadlineConnection, DeadlinePool
+    return DeadlinePool
 
 
 @cache
@@ -234,10 +248,14 @@ def _pool_options(limits: Limits) -> dict[str, Any]:
 
 def sync_pool(url: str, limits: Limits) -> Any:
     """The sync face's pool: every wait, connect and reply within the deadline."""
-    connection, pool = _sync_classes()
-    return pool.from_url(url, connection_class=connection, **_pool_options(limits))
+    pool = _sync_pool_class().from_url(url, **_pool_options(limits))
+    # Connections are made on demand, of the class the URL chose (TLS, Unix socket).
+    pool.connection_class = _sync_connection(pool.connection_class)
+    return pool
 
 
 def async_pool(url: str, limits: Limits) -> Any:
-    """The async face's pool (the whole operation also runs under ``asyncio.timeout``)."""
-    return _async_pool_class().from_url(url, **_pool_options(limits))
+    """The async face's pool: every wait, connect, send and read within the deadline."""
+    pool = _async_pool_class().from_url(url, **_pool_options(limits))
+    pool.connection_class = _async_connection(pool.connection_class)
+    return pool

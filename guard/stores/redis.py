@@ -192,13 +192,13 @@ class RedisStore:
     async def ping(self) -> None:
         """Raise :class:`StoreError` unless the server answers."""
         self._ops.require_open()
-        async with self._limits.async_operation():
+        with self._limits.operation():
             await self._client.ping()
 
     async def _run(self, spec: Spec) -> Any:
         self._ops.require_open()
         name, keys, args, convert = spec
-        async with self._limits.async_operation():
+        with self._limits.operation():
             result = await self._scripts[name](keys=keys, args=script_args(args))
         return convert(result)
 
@@ -246,7 +246,7 @@ class RedisStore:
         found: dict[str, StoredValue] = {}
         cursor: Any = 0
         while True:  # one deadline per page: the walk itself may take longer
-            async with self._limits.async_operation():
+            with self._limits.operation():
                 cursor, keys = await self._client.scan(cursor, match=pattern, count=SCAN_PAGE)
                 if keys:
                     pipe = self._client.pipeline(transaction=False)

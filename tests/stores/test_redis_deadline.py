@@ -129,3 +129,22 @@ def test_the_sync_face_keeps_one_deadline_across_threads(stuck_store: RedisStore
     assert len(errors) == 3
     assert any("did not answer within 0.6 s" in str(e) for e in errors), errors
     assert max(ends) < BOUND, ends
+
+
+@pytest.mark.parametrize("scheme", ["redis", "rediss", "unix"])
+def test_both_faces_keep_the_connection_kind_the_url_chose(scheme: str) -> None:
+    """rediss:// stays TLS and unix:// a Unix socket (the deadline wraps their class)."""
+    import redis
+    import redis.asyncio
+
+    from guard.stores._redis_deadline import Limits, async_pool, sync_pool
+
+    url = "unix:///run/redis.sock" if scheme == "unix" else f"{scheme}://cache:6379/0"
+    kinds = {
+        "redis": (redis.Connection, redis.asyncio.Connection),
+        "rediss": (redis.SSLConnection, redis.asyncio.SSLConnection),
+        "unix": (redis.UnixDomainSocketConnection, redis.asyncio.UnixDomainSocketConnection),
+    }
+    sync_kind, async_kind = kinds[scheme]
+    assert issubclass(sync_pool(url, Limits()).connection_class, sync_kind)
+    assert issubclass(async_pool(url, Limits()).connection_class, async_kind)
