@@ -8,7 +8,9 @@ clock (``gc_at``), so a clock that differs from the server's never deletes live 
 Layout under the store's prefix ``P``: ``P c:<key>`` a hash {v = value, x = expiry or
 ''}; ``P h:<key>`` a hash reservation id -> "amount expires_at"; ``P v:<key>`` a hash
 {t = typed value, x}; ``P r:<key>`` a list and ``P rx:<key>`` its expiry; ``P ids`` the
-reservation id counter.
+reservation id counter; ``P s:<key>`` a hash reservation id -> "total expires_at final"
+(what settles with a total added: :mod:`guard.stores._settle_totals`; apart from the
+holds, so it never counts as reserved and older processes' scripts never read it).
 """
 
 from __future__ import annotations
@@ -120,6 +122,53 @@ if tonumber(ARGV[5]) > 0 then
 end
 if not kept then redis.call('HDEL', KEYS[2], ARGV[2]) end
 return add(KEYS[1], tonumber(ARGV[3]), ARGV[4], now)
+"""
+)
+
+#: KEYS: counter, holds, records. ARGV: now, reservation id, actual, ttl, keep, spent total,
+#: the hold's expiry, replay seconds. The steps of guard.stores._settle_totals.
+SETTLE_TOTAL = (
+    _COMMON
+    + """
+local now = tonumber(ARGV[1])
+local id = ARGV[2]
+local keep = tonumber(ARGV[5])
+local total = tonumber(ARGV[6])
+local recorded, final = nil, false
+local record = redis.call('HGET', KEYS[3], id)
+if record then
+  local t, x, f = string.match(record, '^(%S+) (%S+) (%S+)$')
+  if tonumber(x) > now then recorded, final = tonumber(t), f == '1' end
+end
+if recorded ~= nil and (final or total < recorded) then
+  return add(KEYS[1], 0, ARGV[4], now)  -- a replay or an older write: nothing changes
+end
+local expires = nil
+local entry = redis.call('HGET', KEYS[2], id)
+if entry then
+  expires = string.match(entry, '^%S+ (%S+)$')
+  if tonumber(expires) <= now then expires = nil end
+end
+local amount = tonumber(ARGV[3])  -- forgotten (expired): the unconfirmed part
+if recorded ~= nil then amount = total - recorded elseif expires then amount = total end
+local lasts, flag = math.max(tonumber(ARGV[7]), now), '0'
+if keep == 0 then
+  lasts, flag = now, '1'
+  local all = redis.call('HGETALL', KEYS[3])  -- the key's expired records go with it
+  for i = 1, #all, 2 do
+    local x = string.match(all[i + 1], '^%S+ (%S+) %S+$')
+    if tonumber(x) <= now then redis.call('HDEL', KEYS[3], all[i]) end
+  end
+end
+lasts = lasts + tonumber(ARGV[8])
+redis.call('HSET', KEYS[3], id, ARGV[6] .. ' ' .. string.format('%.6f', lasts) .. ' ' .. flag)
+gc_at(KEYS[3], lasts)
+if keep > 0 and expires then
+  redis.call('HSET', KEYS[2], id, ARGV[5] .. ' ' .. expires)
+else
+  redis.call('HDEL', KEYS[2], id)
+end
+return add(KEYS[1], amount, ARGV[4], now)
 """
 )
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from guard.stores import _redis_lua as lua
 from guard.stores.base import (
+    REPLAY_SECONDS,
     Clock,
     Reservation,
     Scalar,
@@ -20,6 +21,7 @@ from guard.stores.base import (
     check_item,
     check_key,
     check_scan,
+    check_settle,
 )
 
 Spec = tuple[str, list[str], list[Any], Any]
@@ -100,13 +102,18 @@ class Operations:
         keys = [self.k("c", key), self.k("h", key), self.prefix + "ids"]
         return "reserve", keys, [self.clock(), amount, limit, repr(float(hold))], made
 
-    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> Spec:
-        check_amounts(actual)
-        check_amounts(keep)
+    def settle(
+        self, reservation: Reservation, actual: int, keep: int = 0, spent_total: int | None = None
+    ) -> Spec:
+        check_settle(actual, keep, spent_total)
         key = reservation.key
         keys = [self.k("c", key), self.k("h", key)]
         args = [self.clock(), reservation.id, actual, _ttl(reservation.ttl), keep]
-        return "settle", keys, args, int
+        if spent_total is None:
+            return "settle", keys, args, int
+        keys.append(self.k("s", key))
+        args += [spent_total, reservation.expires_at, REPLAY_SECONDS]
+        return "settle_total", keys, args, int
 
     def release(self, reservation: Reservation) -> Spec:
         return "release", [self.k("h", reservation.key)], [reservation.id], lambda _: None
@@ -164,8 +171,8 @@ SCAN_PAGE = 1000
 
 SCRIPTS = {
     "incr": lua.INCR, "get": lua.GET, "reserved": lua.RESERVED, "reserve": lua.RESERVE,
-    "settle": lua.SETTLE, "release": lua.RELEASE, "set_if_absent": lua.SET_IF_ABSENT,
-    "take": lua.TAKE, "push_recent": lua.PUSH_RECENT,
+    "settle": lua.SETTLE, "settle_total": lua.SETTLE_TOTAL, "release": lua.RELEASE,
+    "set_if_absent": lua.SET_IF_ABSENT, "take": lua.TAKE, "push_recent": lua.PUSH_RECENT,
 }  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
+from guard.stores._settle_totals import Record, settle_by_total
 from guard.stores.base import (
     Reservation,
     Scalar,
@@ -22,6 +23,7 @@ from guard.stores.base import (
     check_item,
     check_key,
     check_scan,
+    check_settle,
     expiry,
 )
 
@@ -44,6 +46,13 @@ CREATE TABLE IF NOT EXISTS first_values (
 CREATE TABLE IF NOT EXISTS recent (
     key TEXT PRIMARY KEY, items TEXT NOT NULL, expires_at REAL
 ) WITHOUT ROWID;
+-- What settles with a total added per reservation (guard.stores._settle_totals); apart
+-- from holds, so it never counts as reserved room (and older files gain it on open).
+CREATE TABLE IF NOT EXISTS settled (
+    id TEXT PRIMARY KEY, key TEXT NOT NULL, total INTEGER NOT NULL, final INTEGER NOT NULL,
+    expires_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS settled_by_key ON settled (key);
 """
 
 _LIVE = "(expires_at IS NULL OR expires_at > :now)"
@@ -51,7 +60,7 @@ _LIVE = "(expires_at IS NULL OR expires_at > :now)"
 
 def sweep(conn: sqlite3.Connection, now: float) -> None:
     """Delete every expired row."""
-    for table in ("counters", "holds", "first_values", "recent"):
+    for table in ("counters", "holds", "first_values", "recent", "settled"):
         conn.execute(f"DELETE FROM {table} WHERE NOT {_LIVE}", {"now": now})
 
 
@@ -201,12 +210,17 @@ def reserve_operation(
     return lambda c, now: reserve(c, key, amount, limit, ttl, hold, now)
 
 
-def settle_operation(reservation: Reservation, actual: int, keep: int = 0) -> Operation[int]:
-    """A ``settle`` ready to run (``keep``: leave that much of the hold in place)."""
-    check_amounts(actual)
-    check_amounts(keep)
+def settle_operation(
+    reservation: Reservation, actual: int, keep: int = 0, spent_total: int | None = None
+) -> Operation[int]:
+    """A ``settle`` ready to run (``keep``: leave that much of the hold in place;
+    ``spent_total``: see :mod:`guard.stores._settle_totals`)."""
+    check_settle(actual, keep, spent_total)
 
     def settle(conn: sqlite3.Connection, now: float) -> int:
+        if spent_total is not None:
+            added = settle_total(conn, reservation, actual, keep, spent_total, now)
+            return add(conn, reservation.key, added, reservation.ttl, now)
         if keep:
             conn.execute(
                 f"UPDATE holds SET amount = :keep WHERE id = :id AND {_LIVE}",
@@ -217,6 +231,48 @@ def settle_operation(reservation: Reservation, actual: int, keep: int = 0) -> Op
         return add(conn, reservation.key, actual, reservation.ttl, now)
 
     return settle
+
+
+def settle_total(
+    conn: sqlite3.Connection,
+    reservation: Reservation,
+    actual: int,
+    keep: int,
+    spent_total: int,
+    now: float,
+) -> int:
+    """Apply a settle with a total to the hold and its record; return what to add."""
+    found = conn.execute(
+        f"SELECT total, final, expires_at FROM settled WHERE id = :id AND {_LIVE}",
+        {"id": reservation.id, "now": now},
+    ).fetchone()
+    hold_live = conn.execute(
+        f"SELECT 1 FROM holds WHERE id = :id AND {_LIVE}", {"id": reservation.id, "now": now}
+    ).fetchone()
+    decided = settle_by_total(
+        actual=actual, keep=keep, spent_total=spent_total,
+        record=None if found is None else Record(int(found[0]), bool(found[1]), found[2]),
+        hold_live=hold_live is not None, hold_expires_at=reservation.expires_at, now=now,
+    )  # fmt: skip
+    record = decided.record
+    if record is None:
+        return 0
+    if record.final:  # the key's other expired records go with it (bounded per key)
+        conn.execute(
+            f"DELETE FROM settled WHERE key = :key AND NOT {_LIVE}",
+            {"key": reservation.key, "now": now},
+        )
+    conn.execute(
+        "INSERT INTO settled (id, key, total, final, expires_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (id) DO UPDATE SET total = excluded.total, final = excluded.final,"
+        " expires_at = excluded.expires_at",
+        (reservation.id, reservation.key, record.total, int(record.final), record.expires_at),
+    )
+    if decided.keep_hold:
+        conn.execute("UPDATE holds SET amount = ? WHERE id = ?", (keep, reservation.id))
+    else:
+        drop(conn, reservation)
+    return decided.add
 
 
 def set_if_absent_operation(key: str, value: Scalar, ttl: float | None) -> Operation[Scalar]:

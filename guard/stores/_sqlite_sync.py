@@ -137,9 +137,17 @@ class SQLiteSyncStore:
         """Hold ``amount`` if it fits under ``limit``; see :class:`SyncStore`."""
         return self.write(reserve_operation(key, amount, limit, ttl, hold))
 
-    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
-        """Drop the hold (or keep ``keep`` of it) and add what was actually spent."""
-        return self.write(settle_operation(reservation, actual, keep))
+    def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
+        """Drop the hold (or keep ``keep`` of it) and add what was actually spent (with
+        ``spent_total``: what this reservation's record says is not added yet)."""
+        return self.write(settle_operation(reservation, actual, keep, spent_total))
 
     def release(self, reservation: Reservation) -> None:
         """Drop the hold; nothing is spent."""

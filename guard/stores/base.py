@@ -39,6 +39,11 @@ Clock = Callable[[], float]
 MAX_KEY_LENGTH = 200
 MAX_ITEM_LENGTH = 128
 
+#: How long a store remembers a lease's last write after it (see ``spent_total`` in
+#: :meth:`SyncStore.settle`): a writer retries every fraction of a second, so a replay
+#: of a write whose reply was lost arrives well within this.
+REPLAY_SECONDS = 60.0
+
 #: Purge every expired entry once per this many writes (amortised; keys that are
 #: touched are purged on the spot, so this only bounds keys nobody touches any more).
 SWEEP_EVERY = 4096
@@ -108,7 +113,14 @@ class SyncStore(Protocol):
         ``limit`` (atomic check-and-add); ``None`` otherwise. The hold expires after
         ``hold`` seconds if nobody settles or releases it."""
 
-    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+    def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
         """Drop the reservation and add ``actual`` (which may be more or less than was
         reserved, and may pass the limit: spend that happened is never lost) to its
         counter; return the counter's new value. Call once per reservation.
@@ -116,7 +128,17 @@ class SyncStore(Protocol):
         ``keep`` > 0 keeps the reservation held with that amount instead (same id and
         expiry; nothing if it expired meanwhile), in the same atomic step: a lease of
         many calls spends what its finished calls used and keeps what the others
-        carry. Settle it again later (finally with ``keep=0``)."""
+        carry. Settle it again later (finally with ``keep=0``).
+
+        ``spent_total`` makes such repeated settles idempotent: it is everything spent
+        on the reservation so far (``actual`` is the part not yet confirmed written).
+        The store records the total it has added for the reservation and adds only
+        ``spent_total`` minus that record: nothing when a write is sent again after its
+        reply was lost, nor for an older write arriving late (which leaves the hold
+        alone too). The final write (``keep=0``) leaves a mark holding no room for
+        :data:`REPLAY_SECONDS`, so its replay adds nothing either. When the store
+        knows nothing of the reservation (its hold and record expired), it adds
+        ``actual``."""
 
     def release(self, reservation: Reservation) -> None:
         """Drop the reservation without spending; a no-op when it is already gone."""
@@ -174,7 +196,14 @@ class Store(Protocol):
     ) -> Reservation | None:
         """See :meth:`SyncStore.reserve`."""
 
-    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+    async def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
         """See :meth:`SyncStore.settle`."""
 
     async def release(self, reservation: Reservation) -> None:
@@ -225,6 +254,17 @@ def check_amounts(amount: int, *more: float | None) -> None:
     for seconds in more:
         if seconds is not None and not seconds > 0:
             raise ValueError("a time to live or hold must be a positive number of seconds")
+
+
+def check_settle(actual: int, keep: int, spent_total: int | None) -> None:
+    """Refuse a settle whose amounts are not non-negative integers, or whose total spend
+    is less than its unconfirmed part."""
+    check_amounts(actual)
+    check_amounts(keep)
+    if spent_total is not None:
+        check_amounts(spent_total)
+        if spent_total < actual:
+            raise ValueError("a settle's spent_total must include its actual spend")
 
 
 def expiry(now: float, ttl: float | None) -> float | None:

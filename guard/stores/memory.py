@@ -12,6 +12,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
 
+from guard.stores._settle_totals import RecordTable, settle_by_total
 from guard.stores.base import (
     SWEEP_EVERY,
     Clock,
@@ -24,6 +25,7 @@ from guard.stores.base import (
     check_item,
     check_key,
     check_scan,
+    check_settle,
     expiry,
     wall_clock,
 )
@@ -52,6 +54,8 @@ class MemorySyncStore:
         self._recent: dict[str, _Recent] = {}
         #: key -> reservation id -> reservation
         self._holds: dict[str, dict[str, Reservation]] = {}
+        #: What settles with a total have added, per reservation.
+        self._records = RecordTable()
         self._ids = itertools.count(1)
         self._writes = 0
         self._open = False
@@ -110,13 +114,23 @@ class MemorySyncStore:
             self._holds.setdefault(key, {})[reservation.id] = reservation
             return reservation
 
-    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
-        """Drop the hold (or keep ``keep`` of it) and add what was actually spent."""
-        check_amounts(actual)
-        check_amounts(keep)
+    def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
+        """Drop the hold (or keep ``keep`` of it) and add what was actually spent (with
+        ``spent_total``: what this reservation's record says is not added yet)."""
+        check_settle(actual, keep, spent_total)
         with self._lock:
             self._require_open()
             now = self._clock()
+            if spent_total is not None:
+                added = self._settle_total(reservation, actual, keep, spent_total, now)
+                return self._add(reservation.key, added, reservation.ttl, now)
             holds = self._holds.get(reservation.key)
             if keep and holds and reservation.id in holds and reservation.expires_at > now:
                 holds[reservation.id] = replace(holds[reservation.id], amount=keep)
@@ -213,6 +227,7 @@ class MemorySyncStore:
             self._held(key, now)
             if not self._holds[key]:
                 del self._holds[key]
+        self._records.sweep(now)
 
     @staticmethod
     def _live(table: dict[str, _Entry], key: str, now: float) -> _Entry | None:
@@ -236,6 +251,25 @@ class MemorySyncStore:
         for expired in [r.id for r in holds.values() if r.expires_at <= now]:
             del holds[expired]
         return sum(r.amount for r in holds.values())
+
+    def _settle_total(
+        self, reservation: Reservation, actual: int, keep: int, spent_total: int, now: float
+    ) -> int:
+        holds = self._holds.get(reservation.key) or {}
+        hold = holds.get(reservation.id)
+        decided = settle_by_total(
+            actual=actual, keep=keep, spent_total=spent_total,
+            record=self._records.live(reservation.key, reservation.id, now),
+            hold_live=hold is not None and hold.expires_at > now,
+            hold_expires_at=reservation.expires_at, now=now,
+        )  # fmt: skip
+        if decided.record is not None:
+            self._records.put(reservation.key, reservation.id, decided.record)
+            if decided.keep_hold and hold is not None:
+                holds[reservation.id] = replace(hold, amount=keep)
+            else:
+                self._drop(reservation)
+        return decided.add
 
     def _drop(self, reservation: Reservation) -> None:
         holds = self._holds.get(reservation.key)
@@ -288,9 +322,16 @@ class MemoryStore:
         """See :meth:`MemorySyncStore.reserve`."""
         return self._sync.reserve(key, amount, limit, ttl, hold)
 
-    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+    async def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
         """See :meth:`MemorySyncStore.settle`."""
-        return self._sync.settle(reservation, actual, keep)
+        return self._sync.settle(reservation, actual, keep, spent_total=spent_total)
 
     async def release(self, reservation: Reservation) -> None:
         """See :meth:`MemorySyncStore.release`."""

@@ -107,8 +107,15 @@ class RedisSyncStore:
         result: Reservation | None = self._run(self._ops.reserve(key, amount, limit, ttl, hold))
         return result
 
-    def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
-        return int(self._run(self._ops.settle(reservation, actual, keep)))
+    def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
+        return int(self._run(self._ops.settle(reservation, actual, keep, spent_total)))
 
     def release(self, reservation: Reservation) -> None:
         self._run(self._ops.release(reservation))
@@ -219,8 +226,15 @@ class RedisStore:
         )
         return result
 
-    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
-        return int(await self._run(self._ops.settle(reservation, actual, keep)))
+    async def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
+        return int(await self._run(self._ops.settle(reservation, actual, keep, spent_total)))
 
     async def release(self, reservation: Reservation) -> None:
         await self._run(self._ops.release(reservation))

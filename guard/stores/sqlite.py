@@ -106,9 +106,16 @@ class SQLiteStore:
         """See :meth:`SQLiteSyncStore.reserve`."""
         return await self._write(reserve_operation(key, amount, limit, ttl, hold))
 
-    async def settle(self, reservation: Reservation, actual: int, keep: int = 0) -> int:
+    async def settle(
+        self,
+        reservation: Reservation,
+        actual: int,
+        keep: int = 0,
+        *,
+        spent_total: int | None = None,
+    ) -> int:
         """See :meth:`SQLiteSyncStore.settle`."""
-        return await self._write(settle_operation(reservation, actual, keep))
+        return await self._write(settle_operation(reservation, actual, keep, spent_total))
 
     async def release(self, reservation: Reservation) -> None:
         """See :meth:`SQLiteSyncStore.release`."""

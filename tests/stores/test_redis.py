@@ -19,6 +19,9 @@ async def test_keys_expire_with_their_windows_under_the_prefix() -> None:
         await store.incr("forever", 1)
         held = await store.reserve("budget", 5, limit=10, ttl=3600, hold=30)
         assert held is not None
+        lease = await store.reserve("leased", 5, limit=10, ttl=3600, hold=900)
+        assert lease is not None
+        await store.settle(lease, 3, spent_total=3)  # its final write: marked a minute
         plain, prefix = split_url(url)
         client = redis.Redis.from_url(plain)
         try:
@@ -28,6 +31,7 @@ async def test_keys_expire_with_their_windows_under_the_prefix() -> None:
             assert 60_000 < client.pttl(prefix + "c:window") <= 121_000
             assert client.pttl(prefix + "c:forever") == -1
             assert 30_000 < client.pttl(prefix + "h:budget") <= 91_000
+            assert 60_000 < client.pttl(prefix + "s:leased") <= 121_000
         finally:
             client.close()
     finally:

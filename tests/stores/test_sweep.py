@@ -17,6 +17,9 @@ def _fill_and_expire(store: SyncStore, clock: FakeClock) -> None:
         store.set_if_absent(f"first:{index}", clock.now, ttl=60)
         store.push_recent(f"recent:{index}", "h", keep=3, ttl=60)
         store.reserve(f"budget:{index}", 1, 10, 60, hold=60)
+        lease = store.reserve(f"leased:{index}", 5, 10, 60, hold=60)
+        assert lease is not None
+        store.settle(lease, 3, spent_total=3)  # a lease's final write: marked a minute
     clock.advance(61)
     for _ in range(SWEEP_EVERY):
         store.incr("live", 1)
@@ -30,6 +33,7 @@ def test_the_memory_store_forgets_expired_keys() -> None:
     state = store.sync
     assert set(state._counters) == {"live"}  # type: ignore[attr-defined]
     assert not state._values and not state._recent and not state._holds  # type: ignore[attr-defined]
+    assert not state._records._by_key  # type: ignore[attr-defined]
 
 
 def test_the_sqlite_store_deletes_expired_rows(tmp_path: Path) -> None:
@@ -41,9 +45,9 @@ def test_the_sqlite_store_deletes_expired_rows(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "state.db")
     rows = {
         table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for table in ("counters", "holds", "first_values", "recent")
+        for table in ("counters", "holds", "first_values", "recent", "settled")
     }
-    assert rows == {"counters": 1, "holds": 0, "first_values": 0, "recent": 0}
+    assert rows == {"counters": 1, "holds": 0, "first_values": 0, "recent": 0, "settled": 0}
 
 
 def test_both_stores_honour_the_protocols(tmp_path: Path) -> None:
