@@ -12,7 +12,10 @@ settled, so counter + every hold in the store (leases included) never passes the
 and a call only ever gets room its lease was granted. Every :data:`FLUSH_SECONDS` a
 background task writes each lease's spend with one ``settle(lease, spent, keep=...)``
 (spend added and hold shrunk in one atomic step); a lease idle since the last flush, or
-older than :data:`LEASE_SECONDS`, stops lending and gives its unused room back. When a
+older than :data:`LEASE_SECONDS`, stops lending and gives its unused room back. A write
+that fails is sent again by the next flush, and it may have been applied (a reply lost
+after the store ran it): so writes carry the lease's running total (``spent_total``) and
+the store adds only what it has not recorded for the lease, never the same spend twice. When a
 lease cannot be had (the budget is nearly used up), the process gives back its own
 unused room and reserves the call's exact amount, as without leases.
 
@@ -64,6 +67,8 @@ class _Lease:
     #: Carved for calls still running; spent by finished calls, not yet written.
     outstanding: int = 0
     spent: int = 0
+    #: Spend the store confirmed it added for the lease (writes send the running total).
+    written: int = 0
     lending: bool = True
     carved_since_flush: bool = True
     #: One write at a time: two would both add the same spend.
@@ -218,8 +223,13 @@ class LeaseBook:
         keep = max(lease.held - spent, lease.outstanding) if lease.lending else lease.outstanding
         if spent == 0 and keep == lease.held:
             return
-        value = await self.store.settle(lease.reservation, spent, keep)
+        # The running total, not the increment: a write whose reply was lost after the
+        # store applied it is sent again by the next flush, and the store adds only what
+        # its record of the lease lacks (nothing, for such a replay).
+        total = lease.written + spent
+        value = await self.store.settle(lease.reservation, spent, keep, spent_total=total)
         self._values[lease.reservation.key] = value
+        lease.written = total
         lease.spent -= spent
         lease.held = keep
         leases = self._leases.get(lease.reservation.key)
