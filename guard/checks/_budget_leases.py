@@ -118,8 +118,7 @@ class LeaseBook:
         if lease is not None:
             if lease.free >= amount and now - lease.started < LEASE_SECONDS:
                 return self._carve(lease, amount)
-            lease.lending = False  # its rest goes back at the next flush
-            del self._lending[key]
+            self._stop_lending(lease)  # its rest goes back at the next flush
         size = min(amount * LEASE_CALLS, limit // LEASE_SHARE)
         seen = self._last_needed.get(key)
         if len(self._last_needed) >= KEYS_REMEMBERED:
@@ -134,7 +133,7 @@ class LeaseBook:
                 self._leases.setdefault(key, []).append(lease)
                 previous = self._lending.get(key)  # taken by a call that raced this one
                 if previous is not None:
-                    previous.lending = False
+                    self._stop_lending(previous)
                 self._lending[key] = lease
                 self._start_flusher()
                 return self._carve(lease, amount)
@@ -199,18 +198,24 @@ class LeaseBook:
             if lease.lending and (
                 final or not lease.carved_since_flush or now - lease.started >= LEASE_SECONDS
             ):
-                lease.lending = False
-                key = lease.reservation.key
-                if self._lending.get(key) is lease:
-                    del self._lending[key]
+                self._stop_lending(lease)
             lease.carved_since_flush = False
             await self._write(lease)
 
     async def _give_back(self, key: str) -> None:
         """Stop lending on ``key`` and return the unused room (near the limit)."""
         for lease in list(self._leases.get(key, ())):
-            lease.lending = False
+            self._stop_lending(lease)
             await self._write(lease)
+
+    def _stop_lending(self, lease: _Lease) -> None:
+        """No call carves from ``lease`` any more: its next write gives back what running
+        calls do not carry. (A lease left lending while that write is on the way would
+        lend room the write gives back, and a spend arriving after it would be lost.)"""
+        lease.lending = False
+        key = lease.reservation.key
+        if self._lending.get(key) is lease:
+            del self._lending[key]
 
     async def _write(self, lease: _Lease) -> None:
         async with lease.writing:
@@ -234,6 +239,7 @@ class LeaseBook:
         lease.held = keep
         leases = self._leases.get(lease.reservation.key)
         if keep == 0 and leases is not None and lease in leases:
+            self._stop_lending(lease)
             leases.remove(lease)
             if not leases:
                 del self._leases[lease.reservation.key]

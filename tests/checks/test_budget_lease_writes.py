@@ -216,3 +216,49 @@ async def test_random_lost_replies_under_concurrency_keep_the_ceiling_and_the_sp
                 continue
     assert max(peaks) <= LIMIT
     assert await store.get(KEY) == spent and await store.reserved(KEY) == 0
+
+
+class SlowSettles:
+    """A store whose ``settle`` waits until the test lets it finish."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.started = asyncio.Event()
+        self.go_on = asyncio.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def settle(self, reservation: Reservation, *args: Any, **kwargs: Any) -> int:
+        self.started.set()
+        await self.go_on.wait()
+        value: int = await self.store.settle(reservation, *args, **kwargs)
+        return value
+
+
+async def test_no_call_carves_from_a_lease_while_it_is_given_back(store: Store) -> None:
+    """Near the limit a call gives back its process's leases before reserving exactly
+    (and a racing call may just have taken the lease it gives back). A call carving
+    from such a lease while its last write is on the way would use room the store no
+    longer holds, and its spend would never be written (the lease is gone after it)."""
+    slow = SlowSettles(store)
+    book = LeaseBook(slow)
+    first = await book.reserve(KEY, 1, LIMIT, None, HOLD)
+    assert isinstance(first, Reservation)
+    await store.release(first)
+    slow.go_on.set()
+    await _call(book, 60)  # the lease lends on KEY; nothing carved from it now
+    slow.go_on.clear()
+    giving_back = asyncio.ensure_future(book._give_back(KEY))
+    await slow.started.wait()  # the lease's final write is on the way
+    late = book.carve_now(KEY, 100)
+    slow.go_on.set()
+    await giving_back
+    spent = 60
+    if late is not None:  # a carve is only right if the store holds its room...
+        assert await store.reserved(KEY) >= late.amount
+        await book.settle(late, 50)
+        spent += 50
+    await book.close()
+    # ...and its spend is written.
+    assert await store.get(KEY) == spent and await store.reserved(KEY) == 0
