@@ -12,12 +12,14 @@ settled, so counter + every hold in the store (leases included) never passes the
 and a call only ever gets room its lease was granted. Every :data:`FLUSH_SECONDS` a
 background task writes each lease's spend with one ``settle(lease, spent, keep=...)``
 (spend added and hold shrunk in one atomic step); a lease idle since the last flush, or
-older than :data:`LEASE_SECONDS`, stops lending and gives its unused room back. A write
-that fails is sent again by the next flush, and it may have been applied (a reply lost
-after the store ran it): so writes carry the lease's running total (``spent_total``) and
-the store adds only what it has not recorded for the lease, never the same spend twice. When a
+older than :data:`LEASE_SECONDS`, stops lending and gives its unused room back. When a
 lease cannot be had (the budget is nearly used up), the process gives back its own
 unused room and reserves the call's exact amount, as without leases.
+
+A failed write is sent again by the next flush, yet it may have been applied (a reply
+lost after the store ran it): so writes carry the lease's running total
+(``spent_total``), and the store adds only what it has not recorded for the lease —
+never the same spend twice, and a write that truly failed is carried by the next.
 
 What it costs: ``guardwire budgets`` shows leased room as reserved; the spend of the last
 :data:`FLUSH_SECONDS` reaches the store late (a graceful shutdown writes it:
