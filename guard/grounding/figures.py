@@ -245,6 +245,38 @@ def plain_figures(text: str, vocabulary: Collection[str]) -> list[Figure] | None
     run touching a letter, a dot or a group separator. Otherwise
     every digit run starts a figure the regex reads as its digits alone
     (tests/grounding compares the two on random text)."""
+    runs = _plain_runs(text, vocabulary)
+    if runs is None:
+        return None
+    found: list[Figure] = []
+    for run in runs:
+        if len(run) < 5:
+            found.append((float(run), 0.5, ""))
+        else:
+            found.append((*_figure(run.decode(), "", "", False), ""))
+    for word in _NUMBER_WORD_SET.intersection(vocabulary):
+        found.append((float(NUMBER_WORDS[word]), 0.0, ""))
+    return found
+
+
+def plain_integers(text: str, vocabulary: Collection[str]) -> frozenset[int] | None:
+    """When :func:`plain_figures` reads ``text``: the integers a plain small integer
+    (see :func:`is_small_integer`) matches among its figures, which are exactly their
+    values (each figure is a whole number; a rounded one is 10,000 or more, and its
+    rounding reaches no lower than half of it). ``None`` otherwise. Deciding a claim's
+    small integer against a passage by one set lookup spares reading and sorting the
+    passage's figures (tests/grounding compares this with the figure pool)."""
+    runs = _plain_runs(text, vocabulary)
+    if runs is None:
+        return None
+    found = set(map(int, runs))
+    found.update(NUMBER_WORDS[word] for word in _NUMBER_WORD_SET.intersection(vocabulary))
+    return frozenset(found)
+
+
+def _plain_runs(text: str, vocabulary: Collection[str]) -> list[bytes] | None:
+    """The digit runs of ``text`` when each is a figure of its digits alone (see
+    :func:`plain_figures`), else ``None``."""
     if not text.isascii() or "%" in text or not _FIGURE_WORDS.isdisjoint(vocabulary):
         return None
     if "'" in text:
@@ -253,12 +285,4 @@ def plain_figures(text: str, vocabulary: Collection[str]) -> list[Figure] | None
     shapes = data.translate(_FIGURE_SHAPES)
     if any(pattern in shapes for pattern in _NOT_PLAIN):
         return None
-    found: list[Figure] = []
-    for run in data.translate(_DIGITS_ONLY).split():
-        if len(run) < 5:
-            found.append((float(run), 0.5, ""))
-        else:
-            found.append((*_figure(run.decode(), "", "", False), ""))
-    for word in _NUMBER_WORD_SET.intersection(vocabulary):
-        found.append((float(NUMBER_WORDS[word]), 0.0, ""))
-    return found
+    return data.translate(_DIGITS_ONLY).split()

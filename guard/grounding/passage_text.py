@@ -11,7 +11,18 @@ read when scoring first asks for it. What is read depends on the text alone, so
 
 from __future__ import annotations
 
-from guard.grounding.figures import Figure, FigurePool, figures, integer_hints, plain_figures
+from itertools import compress
+from operator import itemgetter
+
+from guard.grounding.figures import (
+    Figure,
+    FigurePool,
+    figures,
+    integer_hints,
+    is_small_integer,
+    plain_figures,
+    plain_integers,
+)
 from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stem_lookup
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
@@ -19,24 +30,28 @@ from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stem
 PREFIX = 5
 _ANTONYM_WORDS = frozenset(ANTONYMS)
 _NO_WORDS: frozenset[str] = frozenset()
+_prefix_of = itemgetter(slice(0, PREFIX))
 
 
 class PassageText:
     """One passage's text, read: sentences as sets of stems, and where each stem is."""
 
     __slots__ = (
+        "_by_prefix",
+        "_contracted",
         "_figure_list",
         "_figures",
         "_integers",
         "_integers_read",
-        "_long_prefixes",
-        "_prefix_of",
-        "_prefixes",
-        "negated",
-        "opposites",
+        "_negated",
+        "_opposites",
+        "_plain",
+        "_plain_read",
+        "_possessive",
+        "_sentences",
+        "_vocab",
         "terms",
         "text",
-        "vocab",
         "words",
     )
 
@@ -48,40 +63,71 @@ class PassageText:
         stem_of = stem_lookup(every_word)
         #: Per sentence: its content stems (and ``""`` when it holds a word without
         #: one: no claim stem is ``""``, so it never counts, and leaving it in spares a
-        #: test and a copy per sentence); whether it negates; its words that have an
-        #: opposite (the only words the antonym test looks at). Most passages hold no
-        #: negation or opposite at all: one set test each spares the per-sentence ones.
-        #: The stems are tuples, not sets: no hashing, and the garbage collector stops
-        #: tracking a tuple of strings after its first pass, where a cached passage's
-        #: sets were traversed again in every collection of their generation.
+        #: test and a copy per sentence). The stems are tuples, not sets: no hashing,
+        #: and the garbage collector stops tracking a tuple of strings after its first
+        #: pass, where a cached passage's sets were traversed again in every collection
+        #: of their generation.
         self.terms = [tuple(map(stem_of, sentence)) for sentence in sentences]
-        # Contracted negations ("isn't") count as negations.
-        negations = set(NEGATIONS.intersection(every_word))
-        if "n't" in folded:
-            negations.update(w for w in every_word if w.endswith("n't"))
-        if negations:
-            self.negated = [not negations.isdisjoint(sentence) for sentence in sentences]
-        else:
-            self.negated = [False] * len(sentences)
-        if _ANTONYM_WORDS.isdisjoint(every_word):
-            self.opposites = [_NO_WORDS] * len(sentences)
-        else:
-            self.opposites = [
-                _ANTONYM_WORDS.intersection(sentence) or _NO_WORDS for sentence in sentences
-            ]
-        self._long_prefixes: frozenset[str] | None = None
-        #: Every word (figures read number words from it) and, for names, every word
-        #: with its possessive ``'s`` also stripped.
+        #: Every word (figures read number words from it).
         self.words = every_word
-        self.vocab = self.words
-        if "'s" in folded:
-            self.vocab = self.words | {w[:-2] for w in every_word if w.endswith("'s")}
+        self._sentences = sentences
+        self._contracted = "n't" in folded
+        self._possessive = "'s" in folded
+        self._negated: list[bool] | None = None
+        self._opposites: list[frozenset[str]] | None = None
+        self._vocab: frozenset[str] | None = None
+        self._by_prefix: tuple[list[str], list[str]] | None = None
         self._figure_list: list[Figure] | None = None
         self._integers: frozenset[int] | None = None
         self._integers_read = False
+        self._plain: frozenset[int] | None = None
+        self._plain_read = False
         self._figures: FigurePool | None = None
-        self._prefix_of: dict[str, str] | None = None
-        self._prefixes: list[frozenset[str | None] | None] | None = None
+
+    @property
+    def negated(self) -> list[bool]:
+        """Per sentence: whether it negates (read on first need: only the sentence that
+        best supports a claim is asked). Most passages hold no negation at all: one set
+        test spares the per-sentence ones."""
+        found = self._negated
+        if found is None:
+            # Contracted negations ("isn't") count as negations.
+            negations = set(NEGATIONS.intersection(self.words))
+            if self._contracted:
+                negations.update(w for w in self.words if w.endswith("n't"))
+            if negations:
+                found = [not negations.isdisjoint(sentence) for sentence in self._sentences]
+            else:
+                found = [False] * len(self._sentences)
+            self._negated = found
+        return found
+
+    @property
+    def opposites(self) -> list[frozenset[str]]:
+        """Per sentence: its words that have an opposite (the only words the antonym
+        test looks at; read on first need, for a claim with such a word)."""
+        found = self._opposites
+        if found is None:
+            if _ANTONYM_WORDS.isdisjoint(self.words):
+                found = [_NO_WORDS] * len(self._sentences)
+            else:
+                found = [
+                    _ANTONYM_WORDS.intersection(sentence) or _NO_WORDS
+                    for sentence in self._sentences
+                ]
+            self._opposites = found
+        return found
+
+    @property
+    def vocab(self) -> frozenset[str]:
+        """Every word and, for names, every word with its possessive ``'s`` stripped."""
+        found = self._vocab
+        if found is None:
+            found = self.words
+            if self._possessive:
+                found = found | {w[:-2] for w in found if w.endswith("'s")}
+            self._vocab = found
+        return found
 
     def figure_list(self) -> list[Figure]:
         """The passage's figures as read (read on first need: most claims carry none)."""
@@ -103,45 +149,56 @@ class PassageText:
         hints = self._integers
         return hints is None or value in hints or value - 1 in hints
 
+    def holds_figure(self, value: float, tolerance: float, unit: str) -> bool:
+        """Whether a figure of the passage matches ``value`` (± ``tolerance``) in
+        ``unit``: a plain small integer against a passage whose figures are bare digit
+        runs by one set lookup (see :func:`guard.grounding.figures.plain_integers`),
+        anything else against the passage's sorted figures."""
+        if is_small_integer(value, tolerance, unit):
+            if not self._plain_read:
+                self._plain = plain_integers(self.text, self.words)
+                self._plain_read = True
+            if self._plain is not None:
+                return int(value) in self._plain
+        return self.figure_pool().matches(value, tolerance, unit)
+
     def figure_pool(self) -> FigurePool:
         """The passage's figures, sorted for lookups."""
         if self._figures is None:
             self._figures = FigurePool(self.figure_list())
         return self._figures
 
-    def _prefix_map(self) -> dict[str, str]:
-        """Each longer stem of the passage -> its prefix (one loop over the passage's
-        distinct stems; rows then map their stems through it in C)."""
-        found = self._prefix_of
+    def _long_stems(self) -> tuple[list[str], list[str]]:
+        """The passage's stems longer than :data:`PREFIX`, and their prefixes (read on
+        first need: a call asks which sentences hold a stem with its answer's prefixes)."""
+        found = self._by_prefix
         if found is None:
-            found = self._prefix_of = {
-                stem: stem[:PREFIX] for stem in frozenset().union(*self.terms) if len(stem) > PREFIX
-            }
+            stems = [stem for stem in frozenset().union(*self.terms) if len(stem) > PREFIX]
+            found = self._by_prefix = (stems, list(map(_prefix_of, stems)))
         return found
 
-    @property
-    def long_prefixes(self) -> frozenset[str]:
-        """The five-letter prefixes of the passage's longer stems: a claim's stem the
-        passages lack looks for partial evidence only in passages with its prefix (read
-        on first need: most claims find their stems)."""
-        found = self._long_prefixes
-        if found is None:
-            found = self._long_prefixes = frozenset(self._prefix_map().values())
-        return found
-
-    def prefixes(self, row: int) -> frozenset[str | None]:
-        """The prefixes of sentence ``row``'s longer stems (and ``None`` for its shorter
-        ones: no claim prefix is ``None``, so it never counts)."""
-        known = self._prefixes
-        if known is None:
-            known = self._prefixes = [None] * len(self.terms)
-        found = known[row]
-        if found is None:
-            found = known[row] = frozenset(map(self._prefix_map().get, self.terms[row]))
-        return found
-
-    def rows_with_prefix(self, prefix: str) -> list[int]:
-        """Sentences holding a stem longer than :data:`PREFIX` that starts with ``prefix``."""
-        if prefix not in self.long_prefixes:
-            return []
-        return [row for row in range(len(self.terms)) if prefix in self.prefixes(row)]
+    def masks(
+        self, stems: frozenset[str], prefixes: frozenset[str]
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """Where ``stems`` and ``prefixes`` occur, as bit masks of sentences (bit ``n``:
+        sentence ``n``): per stem the sentences holding it, per prefix the sentences
+        holding a stem longer than :data:`PREFIX` that starts with it. Only those found
+        are keys. One pass over the sentences, looking only for the given stems and
+        the passage's longer stems with one of the prefixes."""
+        extra: list[str] = []
+        if prefixes:
+            long_stems, long_prefixes = self._long_stems()
+            extra = list(compress(long_stems, map(prefixes.__contains__, long_prefixes)))
+        targets = stems.union(extra) if extra else stems
+        found: dict[str, int] = {}
+        get = found.get
+        bit = 1
+        for row in self.terms:
+            for stem in targets.intersection(row):
+                found[stem] = get(stem, 0) | bit
+            bit <<= 1
+        prefix_masks: dict[str, int] = {}
+        for stem in extra:
+            prefix = stem[:PREFIX]
+            prefix_masks[prefix] = prefix_masks.get(prefix, 0) | found[stem]
+        return found, prefix_masks

@@ -85,21 +85,23 @@ def clear_cache() -> None:
 
 
 class PassageIndex:
-    """The passages of one call: rows are their sentences, numbered across passages."""
+    """The passages of one call: rows are their sentences, numbered across passages.
+
+    Where a stem occurs is a bit mask of rows (bit ``n``: row ``n``), computed for the
+    answer's stems only: a window's support is then a few integer ``&`` per claim stem,
+    and a stem's rows and document frequency come from its mask."""
 
     __slots__ = (
         "_every_figure",
         "_idf",
-        "_known_prefixes",
-        "_postings",
-        "_prefix_rows",
-        "_window_prefixes",
-        "_windows",
+        "_masks",
+        "_prefix_masks",
+        "_rows",
         "ids",
         "offsets",
         "passages",
         "row_passage",
-        "row_terms",
+        "rows_total",
         "unseen_idf",
     )
 
@@ -108,42 +110,63 @@ class PassageIndex:
         self.passages = [read(text) for _, text in passages]
         self.offsets: list[int] = []
         self.row_passage: list[int] = []
-        self.row_terms: list[tuple[str, ...]] = []
+        total = 0
         for number, passage in enumerate(self.passages):
-            self.offsets.append(len(self.row_terms))
-            self.row_terms.extend(passage.terms)
-            self.row_passage.extend([number] * len(passage.terms))
-        self.unseen_idf = math.log(1.0 + (len(self.row_terms) + 1) / 0.5)
-        self._postings: dict[str, list[int]] = {}
+            self.offsets.append(total)
+            count = len(passage.terms)
+            self.row_passage.extend([number] * count)
+            total += count
+        self.rows_total = total
+        self.unseen_idf = math.log(1.0 + (total + 1) / 0.5)
+        self._masks: dict[str, int] = {}
+        self._prefix_masks: dict[str, int] = {}
         self._idf: dict[str, float] = {}
-        self._prefix_rows: dict[str, set[int]] = {}
-        self._windows: dict[tuple[int, ...], frozenset[str]] = {}
-        self._window_prefixes: dict[tuple[int, ...], frozenset[str | None]] = {}
+        self._rows: dict[str, list[int]] = {}
         self._every_figure: FigurePool | None = None
-        self._known_prefixes: frozenset[str] | None = None
 
     def __len__(self) -> int:
-        return len(self.row_terms)
+        return self.rows_total
 
     def prepare(self, stems: set[str] | frozenset[str]) -> None:
-        """Find the rows of every stem in ``stems`` in one pass over the rows (an
-        answer's stems are few: a set intersection per row beats indexing every stem
-        of every passage)."""
-        wanted = stems - self._postings.keys()
+        """Find the rows of every stem in ``stems``, and of the prefixes of the longer
+        ones, in one pass over each passage's rows (an answer's stems are few: a set
+        intersection per row beats indexing every stem of every passage)."""
+        wanted = frozenset(stems.difference(self._masks))
         if not wanted:
             return
-        found: dict[str, list[int]] = {stem: [] for stem in wanted}
-        for row, terms in enumerate(self.row_terms):
-            for stem in wanted.intersection(terms):
-                found[stem].append(row)
-        self._postings.update(found)
+        prefixes = frozenset(
+            {stem[:PREFIX] for stem in wanted if len(stem) > PREFIX}.difference(self._prefix_masks)
+        )
+        masks = dict.fromkeys(wanted, 0)
+        prefix_masks = dict.fromkeys(prefixes, 0)
+        for passage, offset in zip(self.passages, self.offsets, strict=True):
+            found, found_prefixes = passage.masks(wanted, prefixes)
+            for stem, mask in found.items():
+                if stem in masks:
+                    masks[stem] |= mask << offset
+            for prefix, mask in found_prefixes.items():
+                prefix_masks[prefix] |= mask << offset
+        self._masks.update(masks)
+        self._prefix_masks.update(prefix_masks)
+
+    def mask(self, stem: str) -> int:
+        """The rows holding ``stem``, as a bit mask."""
+        found = self._masks.get(stem)
+        if found is None:
+            self.prepare({stem})
+            found = self._masks[stem]
+        return found
+
+    def prefix_mask(self, prefix: str) -> int:
+        """The rows holding a stem longer than :data:`PREFIX` that starts with ``prefix``
+        (a prefix of a stem given to :meth:`prepare`), as a bit mask."""
+        return self._prefix_masks[prefix]
 
     def rows(self, stem: str) -> list[int]:
         """The rows holding ``stem``, in order."""
-        found = self._postings.get(stem)
+        found = self._rows.get(stem)
         if found is None:
-            self.prepare({stem})
-            found = self._postings[stem]
+            found = self._rows[stem] = rows_of(self.mask(stem))
         return found
 
     def idf(self, stem: str) -> float:
@@ -151,55 +174,13 @@ class PassageIndex:
         repeats is weak evidence, a rare one strong)."""
         found = self._idf.get(stem)
         if found is None:
-            total = len(self.row_terms) + 1
-            found = self._idf[stem] = math.log(1.0 + total / (0.5 + len(self.rows(stem))))
+            total = self.rows_total + 1
+            found = self._idf[stem] = math.log(1.0 + total / (0.5 + self.mask(stem).bit_count()))
         return found
 
     def prefix_rows(self, prefix: str) -> set[int]:
         """Rows holding a longer stem that starts with ``prefix``."""
-        found = self._prefix_rows.get(prefix)
-        if found is None:
-            found = set()
-            for passage, offset in zip(self.passages, self.offsets, strict=True):
-                if prefix in passage.long_prefixes:
-                    found.update(offset + row for row in passage.rows_with_prefix(prefix))
-            self._prefix_rows[prefix] = found
-        return found
-
-    def window(self, rows: tuple[int, ...]) -> frozenset[str]:
-        """The stems of ``rows`` together."""
-        found = self._windows.get(rows)
-        if found is None:
-            if len(rows) == 1:
-                found = frozenset(self.row_terms[rows[0]])
-            else:
-                found = frozenset().union(*map(self.row_terms.__getitem__, rows))
-            self._windows[rows] = found
-        return found
-
-    def known_prefixes(self) -> frozenset[str]:
-        """The prefixes of every passage's longer stems: a claim stem whose prefix is
-        not among them gets no partial credit in any window, and no window's prefixes
-        need reading for it."""
-        found = self._known_prefixes
-        if found is None:
-            found = self._known_prefixes = frozenset().union(
-                *(passage.long_prefixes for passage in self.passages)
-            )
-        return found
-
-    def window_prefixes(self, rows: tuple[int, ...]) -> frozenset[str | None]:
-        """The prefixes of the longer stems of ``rows`` (read only when a claim's stem
-        is missing from the window: most windows never need them)."""
-        found = self._window_prefixes.get(rows)
-        if found is None:
-            found = frozenset().union(*map(self._row_prefixes, rows))
-            self._window_prefixes[rows] = found
-        return found
-
-    def _row_prefixes(self, row: int) -> frozenset[str | None]:
-        passage = self.row_passage[row]
-        return self.passages[passage].prefixes(row - self.offsets[passage])
+        return set(rows_of(self._prefix_masks[prefix]))
 
     def negated(self, row: int) -> bool:
         """Whether sentence ``row`` negates."""
@@ -222,9 +203,10 @@ class PassageIndex:
             return name in self.passages[only].vocab
         return any(name in passage.vocab for passage in self.passages)
 
-    def figure_pool(self, number: int) -> FigurePool:
-        """The figures of passage ``number``."""
-        return self.passages[number].figure_pool()
+    def holds_figure(self, number: int, value: float, tolerance: float, unit: str) -> bool:
+        """Whether passage ``number`` holds a figure matching ``value`` (± ``tolerance``)
+        in ``unit``."""
+        return self.passages[number].holds_figure(value, tolerance, unit)
 
     def figure_elsewhere(self, value: float, tolerance: float, unit: str) -> bool:
         """Whether any passage holds a figure matching ``value`` (± ``tolerance``) in
@@ -233,7 +215,7 @@ class PassageIndex:
         if is_small_integer(value, tolerance, unit):
             whole = int(value)
             return any(
-                passage.figure_pool().matches(value, tolerance, unit)
+                passage.holds_figure(value, tolerance, unit)
                 for passage in self.passages
                 if passage.may_hold_integer(whole)
             )
@@ -250,3 +232,13 @@ class PassageIndex:
                 every.extend(passage.figure_list())
             found = self._every_figure = FigurePool(every)
         return found
+
+
+def rows_of(mask: int) -> list[int]:
+    """The rows of a bit mask, in order."""
+    rows: list[int] = []
+    while mask:
+        low = mask & -mask
+        rows.append(low.bit_length() - 1)
+        mask ^= low
+    return rows

@@ -18,12 +18,13 @@ from itertools import repeat
 from operator import add
 
 from guard.grounding.figures import figures
-from guard.grounding.passages import PREFIX, PassageIndex
+from guard.grounding.passages import PREFIX, PassageIndex, rows_of
 from guard.grounding.text import ANTONYMS, STOPWORDS, has_negation, terms_of, words
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})")
 _PREFIX_CREDIT = 0.6
 _ANTONYM_WORDS = frozenset(ANTONYMS)
+_NO_WORDS: frozenset[str] = frozenset()
 #: Multipliers applied to the lexical share by each hard signal.
 PENALTIES = {
     "number_mismatch": 0.2,
@@ -52,32 +53,31 @@ class Support:
 
 
 class _Terms:
-    """A claim's distinct stems in order, with their weights and (for the longer ones)
-    prefixes: what every window's share is computed from."""
+    """A claim's distinct stems in order, with their weights and where they occur (and,
+    for the longer ones, where their prefix occurs) as bit masks of rows: what every
+    window's share is computed from."""
 
     __slots__ = ("items", "total")
 
     def __init__(self, index: PassageIndex, stems: list[str]) -> None:
-        self.items = [
-            (stem, index.idf(stem), stem[:PREFIX] if len(stem) > PREFIX else None) for stem in stems
-        ]
-        self.total = sum(weight for _, weight, _ in self.items) or 1.0
+        items = []
+        for stem in stems:
+            weight = index.idf(stem)  # also finds the stem's and its prefix's rows
+            prefix = stem[:PREFIX] if len(stem) > PREFIX else None
+            prefix_rows = index.prefix_mask(prefix) if prefix is not None else 0
+            items.append((stem, weight, prefix, index.mask(stem), prefix_rows))
+        self.items = items
+        self.total = sum(item[1] for item in items) or 1.0
 
-    def share(self, index: PassageIndex, window: tuple[int, ...]) -> float:
-        """The weight of the stems ``window`` holds (a shared prefix counts for part)."""
-        present = index.window(window)
-        prefixes: frozenset[str | None] | None = None
+    def share(self, window: int) -> float:
+        """The weight of the stems the rows of mask ``window`` hold (a stem of which they
+        hold only the prefix counts for part)."""
         covered = 0.0
-        for stem, weight, prefix in self.items:
-            if stem in present:
+        for _, weight, _, rows, prefix_rows in self.items:
+            if rows & window:
                 covered += weight
-            elif prefix is not None:
-                if prefixes is None:
-                    if prefix not in index.known_prefixes():
-                        continue  # no passage has it: no window's prefixes to read
-                    prefixes = index.window_prefixes(window)
-                if prefix in prefixes:
-                    covered += weight * _PREFIX_CREDIT
+            elif prefix_rows & window:
+                covered += weight * _PREFIX_CREDIT
         return covered
 
 
@@ -103,9 +103,9 @@ def score_claim(
         # A long claim may gather its facts from several sentences of one passage: the
         # candidates of the best passage together, a little discounted.
         passage_of = index.row_passage[best_rows[0]]
-        spread = tuple(r for r in rows if index.row_passage[r] == passage_of)
+        spread = [r for r in rows if index.row_passage[r] == passage_of]
         if len(spread) > len(best_rows):
-            share = terms.share(index, spread) / total * SPREAD_DISCOUNT
+            share = terms.share(_mask(spread)) / total * SPREAD_DISCOUNT
             if share > best_share:
                 best_share = share
     passage = index.row_passage[best_rows[0]] if best_rows else None
@@ -113,10 +113,10 @@ def score_claim(
     score = best_share if stems else 1.0
     # Figures: must be in the supporting passage; elsewhere counts for less.
     for value, tolerance, unit in claim_figures:
-        if passage is not None and index.figure_pool(passage).matches(value, tolerance, unit):
+        if passage is not None and index.holds_figure(passage, value, tolerance, unit):
             continue
         if (
-            index.figure_pool(only_passage).matches(value, tolerance, unit)
+            index.holds_figure(only_passage, value, tolerance, unit)
             if only_passage is not None
             else index.figure_elsewhere(value, tolerance, unit)
         ):
@@ -129,13 +129,15 @@ def score_claim(
             reasons.append("name_missing")
             break
     if best_rows:
-        window_words = index.opposites(best_rows)
-        top_share, top = max((terms.share(index, (r,)), r) for r in best_rows)
+        top_share, top = max((terms.share(1 << r), r) for r in best_rows)
         # Only a sentence that states the same thing can contradict it by a negation.
         same_statement = top_share / total >= NEGATION_MIN_SHARE
         if same_statement and has_negation(claim_words) != index.negated(top):
             reasons.append("negation")
-        if window_words and not _ANTONYM_WORDS.isdisjoint(claim_words):
+        window_words = _NO_WORDS
+        if not _ANTONYM_WORDS.isdisjoint(claim_words):
+            window_words = index.opposites(best_rows)
+        if window_words:
             for word in claim_words:
                 opposite = ANTONYMS.get(word)
                 if opposite and word not in window_words and opposite & window_words:
@@ -160,11 +162,11 @@ def _best_window(
     best_rows: tuple[int, ...] = ()
     total = terms.total
     for windows in _windows(index, rows):
-        bound = terms.share(index, windows[-1]) / total
+        bound = terms.share(_mask(windows[-1])) / total
         if bound <= best_share:
             continue
         for window in windows[:-1]:
-            if terms.share(index, window) / total == bound:
+            if terms.share(_mask(window)) / total == bound:
                 best_rows = window
                 break
         else:
@@ -195,19 +197,20 @@ def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[in
     # Stems in most sentences cannot tell candidates apart (and walking their rows is
     # the cost): they still count in each window's share, not in the search.
     common = max(8, len(index) // 3)
-    rows_of = index.rows
     get = gathered.get
-    for stem, weight, prefix in terms.items:
-        rows = rows_of(stem)
-        if len(rows) > common:
+    rows_of_stem = index.rows
+    for stem, weight, prefix, mask, prefix_rows in terms.items:
+        count = mask.bit_count()
+        if count > common:
             continue
-        if len(rows) > _SHORT:
-            _add(gathered, rows, weight)
-        elif rows:
-            for row in rows:  # a few rows: a plain loop costs less than _add's set-up
+        if count > _SHORT:
+            _add(gathered, rows_of_stem(stem), weight)
+        elif count:
+            for row in rows_of_stem(stem):  # a few rows: a plain loop costs less than _add's set-up
                 gathered[row] = get(row, 0.0) + weight
         elif prefix is not None:
-            _add(gathered, index.prefix_rows(prefix), weight * _PREFIX_CREDIT)
+            # (a set, as the rows were gathered before: the same order of additions)
+            _add(gathered, set(rows_of(prefix_rows)), weight * _PREFIX_CREDIT)
     if only is not None:
         gathered = {r: w for r, w in gathered.items() if index.row_passage[r] == only}
         if not gathered:
@@ -248,3 +251,11 @@ def _windows(index: PassageIndex, rows: list[int]) -> list[list[tuple[int, ...]]
             windows.append((before, row, after))
         out.append(windows)
     return out
+
+
+def _mask(rows: Iterable[int]) -> int:
+    """The bit mask of ``rows``."""
+    mask = 0
+    for row in rows:
+        mask |= 1 << row
+    return mask

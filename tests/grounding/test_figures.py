@@ -17,6 +17,7 @@ from guard.grounding.figures import (
     figures,
     integer_hints,
     plain_figures,
+    plain_integers,
 )
 from guard.grounding.passage_text import PassageText
 from guard.grounding.text import words
@@ -149,3 +150,27 @@ def test_plain_figures_are_the_figures_the_regex_reads(text: str) -> None:
     plain = plain_figures(text, vocabulary)
     if plain is not None:
         assert plain == figures(text, vocabulary)
+
+
+@given(
+    st.lists(st.sampled_from(_PLAIN_PIECES), max_size=30).map("".join),
+    st.one_of(
+        st.integers(min_value=0, max_value=999),
+        st.sampled_from([0, 5, 7, 12, 45, 100, 450, 999]),
+    ),
+)
+@settings(max_examples=3000, deadline=None)
+@example("Sold 12345 and 10000 units, seven times.", 7)
+@example("00005 units", 5)
+@example("10000 units", 999)
+def test_plain_integers_match_a_small_integer_as_the_figure_pool_does(
+    text: str, value: int
+) -> None:
+    # A claim's plain small integer is decided against a plain passage by one set
+    # lookup instead of the passage's sorted figures: the same answer.
+    vocabulary = frozenset(words(text))
+    plain = plain_integers(text, vocabulary)
+    if plain is not None:
+        pool = FigurePool(figures(text, vocabulary))
+        assert (value in plain) == pool.matches(float(value), 0.5, "")
+        assert PassageText(text).holds_figure(float(value), 0.5, "") == (value in plain)
