@@ -230,10 +230,6 @@ _FIGURE_SHAPES = bytes(
     else 35
     for c in range(256)
 )
-#: Shapes after which a digit run may not be a plain integer figure: a letter right
-#: after or before digits (``5k``, ``a4``), a dot before digits (``.5``, ``1.5``), or
-#: digits after a group separator (``1,000``, ``1 000``).
-_NOT_PLAIN = (b"0a", b"a0", b".0", b",0", b"0 0")
 
 
 def plain_figures(text: str, vocabulary: Collection[str]) -> list[Figure] | None:
@@ -283,6 +279,12 @@ def _plain_runs(text: str, vocabulary: Collection[str]) -> list[bytes] | None:
         return None  # "km'0" is one word, but "km" a unit to the figure regex
     data = text.encode()
     shapes = data.translate(_FIGURE_SHAPES)
-    if any(pattern in shapes for pattern in _NOT_PLAIN):
+    # Shapes after which a digit run may not be a plain integer figure: a letter right
+    # after or before digits (``5k``, ``a4``), a dot before digits (``.5``, ``1.5``), or
+    # digits after a group separator (``1,000``, ``1 000``). (Five substring searches
+    # in C; a regex alternation tries a branch at every letter.)
+    if b"0a" in shapes or b"a0" in shapes or b".0" in shapes or b",0" in shapes:
+        return None
+    if b"0 0" in shapes:
         return None
     return data.translate(_DIGITS_ONLY).split()

@@ -1,12 +1,13 @@
-"""One passage read: its sentences as stems, its words, and (on first need) its
-figures and stem prefixes.
+"""One passage read: its sentences as words, and on first need what a call asks of it.
 
 A passage's sentences and words come from C byte operations on its text
-(:func:`guard.grounding.text.sentence_words`); each distinct word is stemmed once
-(:func:`guard.grounding.text.stem_lookup`). Everything else — figures, the prefixes
-that give partial credit, whether a small integer could be among its figures — is
-read when scoring first asks for it. What is read depends on the text alone, so
-:mod:`guard.grounding.passages` keeps it in a bounded cache keyed by the text.
+(:func:`guard.grounding.text.sentence_words`). Nothing else is read up front: a call
+asks where its answer's stems occur (:meth:`PassageText.masks`), and only the words
+that can lead to one of them are stemmed (:class:`Targets`: a word is stemmed once
+per call, not once per passage, and most words of a passage are no stem of the
+answer). Figures, negations, opposites and names are read when scoring first asks.
+What is read depends on the text alone, so :mod:`guard.grounding.passages` keeps it in
+a bounded cache keyed by the text.
 """
 
 from __future__ import annotations
@@ -23,21 +24,63 @@ from guard.grounding.figures import (
     plain_figures,
     plain_integers,
 )
-from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stem_lookup
+from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stems_of
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
 #: ``acquired``); only terms longer than it have one.
 PREFIX = 5
 _ANTONYM_WORDS = frozenset(ANTONYMS)
 _NO_WORDS: frozenset[str] = frozenset()
-_prefix_of = itemgetter(slice(0, PREFIX))
+
+
+class Targets:
+    """The stems and prefixes one call looks for in its passages, and which words lead
+    to them: a word is stemmed (through the stem cache) once per call, however many
+    passages hold it, and only when it starts as a target does (see
+    :func:`could_lead_to`)."""
+
+    __slots__ = ("_seen", "_starts", "hits", "prefixes", "stems")
+
+    def __init__(self, stems: frozenset[str], prefixes: frozenset[str]) -> None:
+        self.stems = stems
+        #: Prefixes of length :data:`PREFIX` (of stems longer than it).
+        self.prefixes = prefixes
+        self._starts = frozenset(map(_start_of, stems)) | frozenset(map(_start_of, prefixes))
+        self._seen: set[str] = set()
+        #: word -> what it leads to: its stem when that is one of ``stems``, else
+        #: ``PREFIX_MARK`` + its stem's prefix when that stem is longer than
+        #: :data:`PREFIX` and the prefix one of ``prefixes``.
+        self.hits: dict[str, str] = {}
+
+    def learn(self, words: frozenset[str]) -> None:
+        """Sort the words not seen yet into those that lead to a target and the rest."""
+        fresh = list(words.difference(self._seen))
+        if not fresh:
+            return
+        self._seen.update(fresh)
+        # Only a word that starts as a target does can lead to one: the rest are never
+        # stemmed (in C: no bytecode per word).
+        fresh = list(compress(fresh, map(self._starts.__contains__, map(_start_of, fresh))))
+        stems, prefixes, hits = self.stems, self.prefixes, self.hits
+        for word, stem in zip(fresh, stems_of(fresh), strict=True):
+            if stem in stems:
+                hits[word] = stem
+            elif len(stem) > PREFIX and stem[:PREFIX] in prefixes:
+                hits[word] = PREFIX_MARK + stem[:PREFIX]
+
+
+#: Marks a prefix among stems (no word holds it).
+PREFIX_MARK = "\x00"
+#: A word's stem starts with the word's first three letters (tests/grounding checks
+#: this on a large word list): a word whose start is no target's start leads to none.
+START = 3
+_start_of = itemgetter(slice(0, START))
 
 
 class PassageText:
     """One passage's text, read: sentences as sets of stems, and where each stem is."""
 
     __slots__ = (
-        "_by_prefix",
         "_contracted",
         "_figure_list",
         "_figures",
@@ -48,9 +91,8 @@ class PassageText:
         "_plain",
         "_plain_read",
         "_possessive",
-        "_sentences",
         "_vocab",
-        "terms",
+        "sentences",
         "text",
         "words",
     )
@@ -58,25 +100,15 @@ class PassageText:
     def __init__(self, text: str) -> None:
         self.text = text
         folded = fold(text)
-        sentences = sentence_words(folded)
-        every_word: frozenset[str] = frozenset().union(*sentences)
-        stem_of = stem_lookup(every_word)
-        #: Per sentence: its content stems (and ``""`` when it holds a word without
-        #: one: no claim stem is ``""``, so it never counts, and leaving it in spares a
-        #: test and a copy per sentence). The stems are tuples, not sets: no hashing,
-        #: and the garbage collector stops tracking a tuple of strings after its first
-        #: pass, where a cached passage's sets were traversed again in every collection
-        #: of their generation.
-        self.terms = [tuple(map(stem_of, sentence)) for sentence in sentences]
+        #: Per sentence, its words.
+        self.sentences = sentence_words(folded)
         #: Every word (figures read number words from it).
-        self.words = every_word
-        self._sentences = sentences
+        self.words: frozenset[str] = frozenset().union(*self.sentences)
         self._contracted = "n't" in folded
         self._possessive = "'s" in folded
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
         self._vocab: frozenset[str] | None = None
-        self._by_prefix: tuple[list[str], list[str]] | None = None
         self._figure_list: list[Figure] | None = None
         self._integers: frozenset[int] | None = None
         self._integers_read = False
@@ -96,9 +128,9 @@ class PassageText:
             if self._contracted:
                 negations.update(w for w in self.words if w.endswith("n't"))
             if negations:
-                found = [not negations.isdisjoint(sentence) for sentence in self._sentences]
+                found = [not negations.isdisjoint(sentence) for sentence in self.sentences]
             else:
-                found = [False] * len(self._sentences)
+                found = [False] * len(self.sentences)
             self._negated = found
         return found
 
@@ -109,11 +141,11 @@ class PassageText:
         found = self._opposites
         if found is None:
             if _ANTONYM_WORDS.isdisjoint(self.words):
-                found = [_NO_WORDS] * len(self._sentences)
+                found = [_NO_WORDS] * len(self.sentences)
             else:
                 found = [
                     _ANTONYM_WORDS.intersection(sentence) or _NO_WORDS
-                    for sentence in self._sentences
+                    for sentence in self.sentences
                 ]
             self._opposites = found
         return found
@@ -151,15 +183,19 @@ class PassageText:
 
     def holds_figure(self, value: float, tolerance: float, unit: str) -> bool:
         """Whether a figure of the passage matches ``value`` (± ``tolerance``) in
-        ``unit``: a plain small integer against a passage whose figures are bare digit
-        runs by one set lookup (see :func:`guard.grounding.figures.plain_integers`),
-        anything else against the passage's sorted figures."""
+        ``unit``. A plain small integer is decided against a passage whose figures are
+        bare digit runs by one set lookup (see
+        :func:`guard.grounding.figures.plain_integers`), and against another passage
+        only when its words allow it (:meth:`may_hold_integer`); anything else against
+        the passage's sorted figures."""
         if is_small_integer(value, tolerance, unit):
             if not self._plain_read:
                 self._plain = plain_integers(self.text, self.words)
                 self._plain_read = True
             if self._plain is not None:
                 return int(value) in self._plain
+            if not self.may_hold_integer(int(value)):
+                return False
         return self.figure_pool().matches(value, tolerance, unit)
 
     def figure_pool(self) -> FigurePool:
@@ -168,37 +204,20 @@ class PassageText:
             self._figures = FigurePool(self.figure_list())
         return self._figures
 
-    def _long_stems(self) -> tuple[list[str], list[str]]:
-        """The passage's stems longer than :data:`PREFIX`, and their prefixes (read on
-        first need: a call asks which sentences hold a stem with its answer's prefixes)."""
-        found = self._by_prefix
-        if found is None:
-            stems = [stem for stem in frozenset().union(*self.terms) if len(stem) > PREFIX]
-            found = self._by_prefix = (stems, list(map(_prefix_of, stems)))
-        return found
-
-    def masks(
-        self, stems: frozenset[str], prefixes: frozenset[str]
-    ) -> tuple[dict[str, int], dict[str, int]]:
-        """Where ``stems`` and ``prefixes`` occur, as bit masks of sentences (bit ``n``:
-        sentence ``n``): per stem the sentences holding it, per prefix the sentences
-        holding a stem longer than :data:`PREFIX` that starts with it. Only those found
-        are keys. One pass over the sentences, looking only for the given stems and
-        the passage's longer stems with one of the prefixes."""
-        extra: list[str] = []
-        if prefixes:
-            long_stems, long_prefixes = self._long_stems()
-            extra = list(compress(long_stems, map(prefixes.__contains__, long_prefixes)))
-        targets = stems.union(extra) if extra else stems
+    def masks(self, targets: Targets) -> dict[str, int]:
+        """Where the ``targets`` occur, as bit masks of sentences (bit ``n``: sentence
+        ``n``), keyed as :attr:`Targets.hits` names them: per stem the sentences
+        holding it, per marked prefix those holding a word whose stem is no target but
+        starts with it. Only those found are keys. One set intersection per sentence
+        with the words that lead to a target."""
+        targets.learn(self.words)
+        hits = targets.hits
         found: dict[str, int] = {}
         get = found.get
         bit = 1
-        for row in self.terms:
-            for stem in targets.intersection(row):
-                found[stem] = get(stem, 0) | bit
+        for sentence in self.sentences:
+            for word in hits.keys() & sentence:
+                key = hits[word]
+                found[key] = get(key, 0) | bit
             bit <<= 1
-        prefix_masks: dict[str, int] = {}
-        for stem in extra:
-            prefix = stem[:PREFIX]
-            prefix_masks[prefix] = prefix_masks.get(prefix, 0) | found[stem]
-        return found, prefix_masks
+        return found

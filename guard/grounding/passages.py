@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from guard.grounding.figures import Figure, FigurePool, is_small_integer
-from guard.grounding.passage_text import _NO_WORDS, PREFIX, PassageText
+from guard.grounding.passage_text import _NO_WORDS, PREFIX, PREFIX_MARK, PassageText, Targets
 
 __all__ = ["PREFIX", "PassageIndex", "PassageText", "clear_cache", "index_of", "read"]
 
@@ -113,7 +113,7 @@ class PassageIndex:
         total = 0
         for number, passage in enumerate(self.passages):
             self.offsets.append(total)
-            count = len(passage.terms)
+            count = len(passage.sentences)
             self.row_passage.extend([number] * count)
             total += count
         self.rows_total = total
@@ -138,16 +138,21 @@ class PassageIndex:
             {stem[:PREFIX] for stem in wanted if len(stem) > PREFIX}.difference(self._prefix_masks)
         )
         masks = dict.fromkeys(wanted, 0)
-        prefix_masks = dict.fromkeys(prefixes, 0)
+        marked = {PREFIX_MARK + prefix: 0 for prefix in prefixes}
+        targets = Targets(wanted, prefixes)
         for passage, offset in zip(self.passages, self.offsets, strict=True):
-            found, found_prefixes = passage.masks(wanted, prefixes)
-            for stem, mask in found.items():
-                if stem in masks:
-                    masks[stem] |= mask << offset
-            for prefix, mask in found_prefixes.items():
-                prefix_masks[prefix] |= mask << offset
+            for key, mask in passage.masks(targets).items():
+                if key in masks:
+                    masks[key] |= mask << offset
+                else:
+                    marked[key] |= mask << offset
+        # A prefix's rows: those of the stems given with that prefix, and those of the
+        # other stems that start with it.
+        for stem, mask in masks.items():
+            if len(stem) > PREFIX and stem[:PREFIX] in prefixes:
+                marked[PREFIX_MARK + stem[:PREFIX]] |= mask
         self._masks.update(masks)
-        self._prefix_masks.update(prefix_masks)
+        self._prefix_masks.update((key[1:], mask) for key, mask in marked.items())
 
     def mask(self, stem: str) -> int:
         """The rows holding ``stem``, as a bit mask."""
@@ -210,15 +215,11 @@ class PassageIndex:
 
     def figure_elsewhere(self, value: float, tolerance: float, unit: str) -> bool:
         """Whether any passage holds a figure matching ``value`` (± ``tolerance``) in
-        ``unit``. A plain small integer is looked for only in the passages whose words
-        allow it (most invented figures rule out every passage without reading one)."""
+        ``unit``. A plain small integer is looked for passage by passage, where most
+        passages answer without reading their figures (see
+        :meth:`PassageText.holds_figure`)."""
         if is_small_integer(value, tolerance, unit):
-            whole = int(value)
-            return any(
-                passage.holds_figure(value, tolerance, unit)
-                for passage in self.passages
-                if passage.may_hold_integer(whole)
-            )
+            return any(passage.holds_figure(value, tolerance, unit) for passage in self.passages)
         return self.every_figure().matches(value, tolerance, unit)
 
     def every_figure(self) -> FigurePool:
