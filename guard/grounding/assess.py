@@ -10,7 +10,7 @@ from guard.grounding.citations import Marker, find_markers, id_keys
 from guard.grounding.claims import not_a_claim, split_sentences
 from guard.grounding.passages import PassageIndex, index_of
 from guard.grounding.scoring import score_claim
-from guard.grounding.text import content_terms, words
+from guard.grounding.text import content_terms, terms_of, words
 from guard.types import Passage
 
 #: A claim scoring below this is unsupported (the check's default ``threshold``).
@@ -109,8 +109,6 @@ def assess(
     """
     pairs = as_passages(passages)
     index = index_of(pairs)
-    # Every claim's stems are stems of the answer: find their rows in one pass.
-    index.prepare(frozenset(content_terms(answer)))
     lookup: dict[str, int] = {}
     for number, (pid, _) in enumerate(pairs):
         for key in id_keys(pid):
@@ -118,6 +116,8 @@ def assess(
     markers = find_markers(answer)
     question_terms = frozenset(content_terms(question)) if question else frozenset()
     claims: list[Claim] = []
+    #: Per claim: its text with the markers blanked, that text's words and stems.
+    scored_texts: list[tuple[str, list[str], list[str]]] = []
     owners: list[int | None] = [None] * len(markers)
     for sentence in split_sentences(answer):
         text = answer[sentence.start : sentence.end]
@@ -131,22 +131,29 @@ def assess(
         own = [n for n in inside if n not in leading]
         scored = _blank_markers(text, sentence.start, [markers[n] for n in own + leading])
         scored_words = words(scored)
-        if not_a_claim(scored, question_terms, scored_words):
+        scored_terms = terms_of(scored_words)
+        if not_a_claim(scored, question_terms, scored_words, scored_terms):
             continue
-        support = score_claim(index, scored, claim_words=scored_words)
         claim_number = len(claims)
         for n in own:
             owners[n] = claim_number
-        claims.append(
-            Claim(
-                text=text,
-                start=sentence.start,
-                end=sentence.end,
-                score=support.score,
-                passage_id=pairs[support.passage][0] if support.passage is not None else None,
-                reasons=support.reasons,
-                cited=tuple(i for n in own for i in markers[n].ids),
-            )
+        # Scored below, once every claim's stems are known.
+        cited = tuple(i for n in own for i in markers[n].ids)
+        claims.append(Claim(text, sentence.start, sentence.end, 1.0, None, (), cited))
+        scored_texts.append((scored, scored_words, scored_terms))
+    # Every claim's stems: their rows found in one pass over the passages.
+    index.prepare(frozenset().union(*(stems for _, _, stems in scored_texts)))
+    for number, (scored, scored_words, scored_terms) in enumerate(scored_texts):
+        support = score_claim(index, scored, claim_words=scored_words, claim_terms=scored_terms)
+        claim = claims[number]
+        claims[number] = Claim(
+            claim.text,
+            claim.start,
+            claim.end,
+            support.score,
+            pairs[support.passage][0] if support.passage is not None else None,
+            support.reasons,
+            claim.cited,
         )
     citations = _citations(answer, index, claims, markers, owners, lookup, threshold)
     return Assessment(answer_score(claims), tuple(claims), tuple(citations))

@@ -118,16 +118,23 @@ def split_sentences(answer: str) -> list[Sentence]:
 
 
 def not_a_claim(
-    text: str, question_terms: frozenset[str], text_words: list[str] | None = None
+    text: str,
+    question_terms: frozenset[str],
+    text_words: list[str] | None = None,
+    text_terms: list[str] | None = None,
 ) -> bool:
     """Questions, refusals, hedges, fillers, citation-only fragments, restatements;
-    ``text_words`` is ``words(text)`` when the caller has it already."""
+    ``text_words`` is ``words(text)`` and ``text_terms`` ``terms_of(text_words)`` when
+    the caller has them already."""
     stripped = text.strip().strip("*_").strip()
     if not stripped or _CITATION_ONLY.match(stripped) or stripped.endswith("?"):
         return True
     if _REFUSAL.match(stripped) or _HEDGE.match(stripped) or _FILLER.match(stripped):
         return True
-    terms = content_terms(stripped) if text_words is None else terms_of(text_words)
+    if text_terms is not None:
+        terms = text_terms
+    else:
+        terms = content_terms(stripped) if text_words is None else terms_of(text_words)
     has_figure = _DIGIT.search(stripped) is not None
     if len(terms) < 2 and not has_figure:
         return True

@@ -97,6 +97,7 @@ class PassageIndex:
         "_masks",
         "_prefix_masks",
         "_rows",
+        "_terms",
         "ids",
         "offsets",
         "passages",
@@ -122,6 +123,7 @@ class PassageIndex:
         self._prefix_masks: dict[str, int] = {}
         self._idf: dict[str, float] = {}
         self._rows: dict[str, list[int]] = {}
+        self._terms: dict[str, tuple[str, float, str | None, int, int]] = {}
         self._every_figure: FigurePool | None = None
 
     def __len__(self) -> int:
@@ -181,6 +183,18 @@ class PassageIndex:
         if found is None:
             total = self.rows_total + 1
             found = self._idf[stem] = math.log(1.0 + total / (0.5 + self.mask(stem).bit_count()))
+        return found
+
+    def term(self, stem: str) -> tuple[str, float, str | None, int, int]:
+        """``stem``, its weight (:meth:`idf`), its prefix (``None`` for a stem no longer
+        than :data:`PREFIX`), and the rows holding it and its prefix as bit masks (0
+        without a prefix)."""
+        found = self._terms.get(stem)
+        if found is None:
+            weight = self.idf(stem)  # also finds the stem's and its prefix's rows
+            prefix = stem[:PREFIX] if len(stem) > PREFIX else None
+            prefix_rows = self._prefix_masks[prefix] if prefix is not None else 0
+            found = self._terms[stem] = (stem, weight, prefix, self._masks[stem], prefix_rows)
         return found
 
     def prefix_rows(self, prefix: str) -> set[int]:

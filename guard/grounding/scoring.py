@@ -14,11 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import repeat
-from operator import add
 
 from guard.grounding.figures import figures
-from guard.grounding.passages import PREFIX, PassageIndex, rows_of
+from guard.grounding.passages import PassageIndex, rows_of
 from guard.grounding.text import ANTONYMS, STOPWORDS, has_negation, terms_of, words
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})")
@@ -57,23 +55,21 @@ class _Terms:
     for the longer ones, where their prefix occurs) as bit masks of rows: what every
     window's share is computed from."""
 
-    __slots__ = ("items", "total")
+    __slots__ = ("found", "items", "total")
 
     def __init__(self, index: PassageIndex, stems: list[str]) -> None:
-        items = []
-        for stem in stems:
-            weight = index.idf(stem)  # also finds the stem's and its prefix's rows
-            prefix = stem[:PREFIX] if len(stem) > PREFIX else None
-            prefix_rows = index.prefix_mask(prefix) if prefix is not None else 0
-            items.append((stem, weight, prefix, index.mask(stem), prefix_rows))
-        self.items = items
-        self.total = sum(item[1] for item in items) or 1.0
+        #: Per stem: (stem, weight, prefix or None, rows mask, prefix rows mask).
+        self.items = list(map(index.term, stems))
+        self.total = sum(item[1] for item in self.items) or 1.0
+        #: The weights and masks of the stems found somewhere, whole or by prefix (the
+        #: others add nothing to any window).
+        self.found = [item[1:2] + item[3:] for item in self.items if item[3] or item[4]]
 
     def share(self, window: int) -> float:
         """The weight of the stems the rows of mask ``window`` hold (a stem of which they
         hold only the prefix counts for part)."""
         covered = 0.0
-        for _, weight, _, rows, prefix_rows in self.items:
+        for weight, rows, prefix_rows in self.found:
             if rows & window:
                 covered += weight
             elif prefix_rows & window:
@@ -86,12 +82,16 @@ def score_claim(
     text: str,
     only_passage: int | None = None,
     claim_words: list[str] | None = None,
+    claim_terms: list[str] | None = None,
 ) -> Support:
     """Score ``text`` (one claim, citation markers removed) against the passages;
-    ``claim_words`` is ``words(text)`` when the caller has it already."""
+    ``claim_words`` is ``words(text)`` and ``claim_terms`` ``terms_of(claim_words)``
+    when the caller has them already."""
     if claim_words is None:
         claim_words = words(text)
-    stems = list(dict.fromkeys(terms_of(claim_words)))
+    if claim_terms is None:
+        claim_terms = terms_of(claim_words)
+    stems = list(dict.fromkeys(claim_terms))
     claim_figures = figures(text, claim_words)
     if not stems and not claim_figures:
         return Support(1.0, None, ())
@@ -162,15 +162,15 @@ def _best_window(
     best_rows: tuple[int, ...] = ()
     total = terms.total
     for windows in _windows(index, rows):
-        bound = terms.share(_mask(windows[-1])) / total
+        bound = terms.share(windows[-1][1]) / total
         if bound <= best_share:
             continue
-        for window in windows[:-1]:
-            if terms.share(_mask(window)) / total == bound:
+        for window, mask in windows[:-1]:
+            if terms.share(mask) / total == bound:
                 best_rows = window
                 break
         else:
-            best_rows = windows[-1]
+            best_rows = windows[-1][0]
         best_share = bound
     return best_share, best_rows
 
@@ -192,63 +192,60 @@ def _names(text: str) -> list[str]:
 
 
 def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[int]:
-    """The few sentences with the most weight of the claim's stems (inverted index walk)."""
-    gathered: dict[int, float] = {}
+    """The few sentences with the most weight of the claim's stems (inverted index walk).
+
+    Weights are summed per row in a list, in the order of the claim's stems; rows are
+    ranked by weight, ties in the order they were first reached (weights are positive:
+    a row still at 0.0 was not reached)."""
     # Stems in most sentences cannot tell candidates apart (and walking their rows is
     # the cost): they still count in each window's share, not in the search.
     common = max(8, len(index) // 3)
-    get = gathered.get
-    rows_of_stem = index.rows
+    totals = [0.0] * len(index)
+    reached: list[int] = []
     for stem, weight, prefix, mask, prefix_rows in terms.items:
         count = mask.bit_count()
         if count > common:
             continue
-        if count > _SHORT:
-            _add(gathered, rows_of_stem(stem), weight)
-        elif count:
-            for row in rows_of_stem(stem):  # a few rows: a plain loop costs less than _add's set-up
-                gathered[row] = get(row, 0.0) + weight
-        elif prefix is not None:
+        rows: Iterable[int]
+        if count:
+            rows = index.rows(stem)
+        elif prefix is not None and prefix_rows:
             # (a set, as the rows were gathered before: the same order of additions)
-            _add(gathered, set(rows_of(prefix_rows)), weight * _PREFIX_CREDIT)
+            rows = set(rows_of(prefix_rows))
+            weight = weight * _PREFIX_CREDIT
+        else:
+            continue
+        for row in rows:
+            total = totals[row]
+            if total == 0.0:
+                reached.append(row)
+            totals[row] = total + weight
     if only is not None:
-        gathered = {r: w for r, w in gathered.items() if index.row_passage[r] == only}
-        if not gathered:
+        reached = [r for r in reached if index.row_passage[r] == only]
+        if not reached:
             first = index.offsets[only]
             return [first] if first < len(index) and index.row_passage[first] == only else []
-    return sorted(gathered, key=gathered.__getitem__, reverse=True)[:CANDIDATES]
+    return sorted(reached, key=totals.__getitem__, reverse=True)[:CANDIDATES]
 
 
-#: Up to this many rows, a stem's weight is added row by row (see :func:`_add`).
-_SHORT = 6
-
-
-def _add(totals: dict[int, float], rows: Iterable[int], weight: float) -> None:
-    """``totals[row] += weight`` for each row, iterated in C (no bytecode per row: this
-    is the hot loop of a call with many passages), in the same order and with the same
-    additions as the plain loop."""
-    rows = list(rows)
-    added = map(add, map(totals.get, rows, repeat(0.0)), repeat(weight))
-    totals.update(zip(rows, added, strict=False))  # repeat() is endless: rows decide
-
-
-def _windows(index: PassageIndex, rows: list[int]) -> list[list[tuple[int, ...]]]:
+def _windows(index: PassageIndex, rows: list[int]) -> list[list[tuple[tuple[int, ...], int]]]:
     """Per candidate sentence: it alone and with its neighbours of the same passage,
-    the widest window last."""
-    out: list[list[tuple[int, ...]]] = []
+    the widest window last; each window with its bit mask."""
+    out: list[list[tuple[tuple[int, ...], int]]] = []
     last = len(index) - 1
     passage_of = index.row_passage
     for row in rows:
         passage = passage_of[row]
-        before = row - 1 if row > 0 and passage_of[row - 1] == passage else None
-        after = row + 1 if row < last and passage_of[row + 1] == passage else None
-        windows: list[tuple[int, ...]] = [(row,)]
-        if before is not None:
-            windows.append((before, row))
-        if after is not None:
-            windows.append((row, after))
-        if before is not None and after is not None:
-            windows.append((before, row, after))
+        bit = 1 << row
+        windows = [((row,), bit)]
+        before = row > 0 and passage_of[row - 1] == passage
+        after = row < last and passage_of[row + 1] == passage
+        if before:
+            windows.append(((row - 1, row), bit | bit >> 1))
+        if after:
+            windows.append(((row, row + 1), bit | bit << 1))
+        if before and after:
+            windows.append(((row - 1, row, row + 1), bit | bit >> 1 | bit << 1))
         out.append(windows)
     return out
 

@@ -154,7 +154,7 @@ def sentence_words(text: str) -> list[list[str]]:
         data = data.replace(mark.encode("utf-8", "surrogatepass"), b" ")
     lines = data.translate(_NOT_WORD_BYTES).decode("utf-8", "surrogatepass").split("\n")
     if "'" not in text:
-        return [words for words in map(str.split, lines) if words]
+        return list(filter(None, map(str.split, lines)))
     # The apostrophe joins two runs of word characters and nothing else.
     return [words for words in map(_words_of_line, lines) if words]
 
