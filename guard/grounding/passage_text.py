@@ -12,6 +12,7 @@ a bounded cache keyed by the text.
 
 from __future__ import annotations
 
+import re
 from itertools import compress
 from operator import itemgetter
 
@@ -25,12 +26,17 @@ from guard.grounding.figures import (
     plain_integers,
 )
 from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stems_of
+from guard.grounding.units import NUMBER_WORDS, SCALES
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
 #: ``acquired``); only terms longer than it have one.
 PREFIX = 5
 _ANTONYM_WORDS = frozenset(ANTONYMS)
 _NO_WORDS: frozenset[str] = frozenset()
+_SCALE_WORDS = frozenset(SCALES)
+_NUMBER_WORDS = frozenset(NUMBER_WORDS)
+#: An ASCII digit followed by a letter (``5k``, ``3bn``, ``4th``: a scale may follow).
+_DIGIT_LETTER = re.compile(r"[0-9][A-Za-z]")
 
 
 class Targets:
@@ -91,7 +97,9 @@ class PassageText:
         "_plain",
         "_plain_read",
         "_possessive",
+        "_simple",
         "_vocab",
+        "_word_values",
         "sentences",
         "text",
         "words",
@@ -114,6 +122,8 @@ class PassageText:
         self._integers_read = False
         self._plain: frozenset[int] | None = None
         self._plain_read = False
+        self._simple: bool | None = None
+        self._word_values: frozenset[int] = frozenset()
         self._figures: FigurePool | None = None
 
     @property
@@ -181,6 +191,28 @@ class PassageText:
         hints = self._integers
         return hints is None or value in hints or value - 1 in hints
 
+    def rules_out_integer(self, value: int) -> bool:
+        """True only when no figure of the passage can match the plain integer ``value``,
+        told by two substring searches: without a scale word, a digit touching a letter
+        or text beyond ASCII, a matching figure's digits read ``value`` or ``value - 1``
+        (see :func:`guard.grounding.figures.integer_hints`), so they are in the text,
+        unless a number word is that value. Asked of every passage for a claim's figure
+        missing from its best passage: most are ruled out without reading figures."""
+        simple = self._simple
+        if simple is None:
+            simple = self._simple = (
+                self.text.isascii()
+                and _SCALE_WORDS.isdisjoint(self.words)
+                and _DIGIT_LETTER.search(self.text) is None
+            )
+            self._word_values = frozenset(
+                NUMBER_WORDS[word] for word in _NUMBER_WORDS.intersection(self.words)
+            )
+        if not simple or value in self._word_values or value - 1 in self._word_values:
+            return False
+        text = self.text
+        return str(value) not in text and str(value - 1) not in text
+
     def holds_figure(self, value: float, tolerance: float, unit: str) -> bool:
         """Whether a figure of the passage matches ``value`` (± ``tolerance``) in
         ``unit``. A plain small integer is decided against a passage whose figures are
@@ -190,6 +222,8 @@ class PassageText:
         the passage's sorted figures."""
         if is_small_integer(value, tolerance, unit):
             if not self._plain_read:
+                if self.rules_out_integer(int(value)):
+                    return False
                 self._plain = plain_integers(self.text, self.words)
                 self._plain_read = True
             if self._plain is not None:

@@ -237,7 +237,7 @@ def _windows(index: PassageIndex, rows: list[int]) -> list[list[tuple[tuple[int,
     for row in rows:
         passage = passage_of[row]
         bit = 1 << row
-        windows = [((row,), bit)]
+        windows: list[tuple[tuple[int, ...], int]] = [((row,), bit)]
         before = row > 0 and passage_of[row - 1] == passage
         after = row < last and passage_of[row + 1] == passage
         if before:
