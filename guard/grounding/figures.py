@@ -67,22 +67,22 @@ def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]
     figure (``1.5 million`` for ``1,512,000``) still matches; a year-like integer is exact.
     """
     found: list[Figure] = []
-    if _DIGIT.search(text):
-        # findall hands over plain tuples (no match objects); most figures are plain
-        # integers and take the short way.
-        number = _ASCII_NUMBER if text.isascii() else NUMBER
-        for whole, decimals, spaced, scale, written in number.findall(text):
-            # Most figures are followed by a word that is no unit: one lookup tells.
-            unit = UNIT_SPELLINGS.get(written.lower(), "") if written else ""
-            if not unit and len(written) == 8:
-                unit = _unit(written)  # "per cent" with any white space
-            if not (decimals or scale or spaced or unit) and whole.isdigit() and len(whole) < 5:
-                found.append((float(whole), 0.5, ""))
-                continue
-            value, tolerance = _figure(whole, decimals, scale, bool(spaced))
-            if spaced[1:].lower() == "m" and not unit:
-                unit = "m"  # "5 m" is five metres
-            found.append((value, tolerance, unit))
+    # findall hands over plain tuples (no match objects); most figures are plain
+    # integers and take the short way. (Its scan skips to digits: no text holding none
+    # needs a test first.)
+    number = _ASCII_NUMBER if text.isascii() else NUMBER
+    for whole, decimals, spaced, scale, written in number.findall(text):
+        # Most figures are followed by a word that is no unit: one lookup tells.
+        unit = UNIT_SPELLINGS.get(written.lower(), "") if written else ""
+        if not unit and len(written) == 8:
+            unit = _unit(written)  # "per cent" with any white space
+        if not (decimals or scale or spaced or unit) and whole.isdigit() and len(whole) < 5:
+            found.append((float(whole), 0.5, ""))
+            continue
+        value, tolerance = _figure(whole, decimals, scale, bool(spaced))
+        if spaced[1:].lower() == "m" and not unit:
+            unit = "m"  # "5 m" is five metres
+        found.append((value, tolerance, unit))
     vocabulary = words(text) if word_list is None else word_list
     for word in _NUMBER_WORD_SET.intersection(vocabulary):
         found.append((float(NUMBER_WORDS[word]), 0.0, ""))

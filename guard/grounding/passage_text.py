@@ -13,7 +13,8 @@ a bounded cache keyed by the text.
 from __future__ import annotations
 
 import re
-from itertools import compress
+from collections.abc import Collection
+from itertools import chain, compress
 from operator import itemgetter
 
 from guard.grounding.figures import (
@@ -58,9 +59,9 @@ class Targets:
         #: :data:`PREFIX` and the prefix one of ``prefixes``.
         self.hits: dict[str, str] = {}
 
-    def learn(self, words: frozenset[str]) -> None:
+    def learn(self, words: dict[str, None]) -> None:
         """Sort the words not seen yet into those that lead to a target and the rest."""
-        fresh = list(words.difference(self._seen))
+        fresh = list(words.keys() - self._seen)
         if not fresh:
             return
         self._seen.update(fresh)
@@ -84,7 +85,7 @@ _start_of = itemgetter(slice(0, START))
 
 
 class PassageText:
-    """One passage's text, read: sentences as sets of stems, and where each stem is."""
+    """One passage's text, read: its sentences as words, and what calls asked of it."""
 
     __slots__ = (
         "_contracted",
@@ -108,15 +109,17 @@ class PassageText:
     def __init__(self, text: str) -> None:
         self.text = text
         folded = fold(text)
+        # Tuples and a dict of strings: the collector stops tracking them, where a
+        # cached passage's lists and sets were traversed in every full collection.
         #: Per sentence, its words.
-        self.sentences = sentence_words(folded)
-        #: Every word (figures read number words from it).
-        self.words: frozenset[str] = frozenset().union(*self.sentences)
+        self.sentences = tuple(map(tuple, sentence_words(folded)))
+        #: Every word, as the keys of a dict (figures read number words from it).
+        self.words: dict[str, None] = dict.fromkeys(chain.from_iterable(self.sentences))
         self._contracted = "n't" in folded
         self._possessive = "'s" in folded
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
-        self._vocab: frozenset[str] | None = None
+        self._vocab: Collection[str] | None = None
         self._figure_list: list[Figure] | None = None
         self._integers: frozenset[int] | None = None
         self._integers_read = False
@@ -161,13 +164,13 @@ class PassageText:
         return found
 
     @property
-    def vocab(self) -> frozenset[str]:
+    def vocab(self) -> Collection[str]:
         """Every word and, for names, every word with its possessive ``'s`` stripped."""
         found = self._vocab
         if found is None:
             found = self.words
             if self._possessive:
-                found = found | {w[:-2] for w in found if w.endswith("'s")}
+                found = found.keys() | {w[:-2] for w in found if w.endswith("'s")}
             self._vocab = found
         return found
 

@@ -13,6 +13,7 @@ from bench.grounding import answer, fresh_sets, passage
 from guard.grounding import assess, passages
 from guard.grounding import text as stems_module
 from guard.grounding.figures import NUMBER
+from guard.grounding.scoring import _NAME
 from guard.grounding.text import WORD, fold, sentence_words, words_of_folded
 
 #: What the scorer read before the fast tokenizer: one regex for words and sentence ends.
@@ -167,3 +168,18 @@ def test_the_first_sight_bench_never_shows_a_passage_twice() -> None:
     assert len(set(texts)) == len(texts) == 160
     assert {passage(2_000, seed) for seed in range(20)}.isdisjoint(texts)
     assert all(len(reply) >= 900 for reply, _ in sets)
+
+
+#: The name regex before its look-behind moved behind the first capital.
+_OLD_NAME = re.compile(r"(?<![\w'’])([A-Z][\w'’-]*[A-Za-z0-9]|[A-Z]{2,})")
+_NAME_TEXT = st.lists(
+    st.sampled_from([*"aZQ1 -'’_.é\n", "Oslo", "NATO", "O'Neil", "x-Ray", "É", "ǅ", "AB-", "’s"]),
+    max_size=30,
+).map("".join)
+
+
+@given(_NAME_TEXT)
+@settings(max_examples=1000, deadline=None)
+def test_the_name_regex_finds_what_the_look_behind_first_one_found(text: str) -> None:
+    found = [(m.span(), m.group(1)) for m in _NAME.finditer(text)]
+    assert found == [(m.span(), m.group(1)) for m in _OLD_NAME.finditer(text)]
