@@ -12,12 +12,12 @@ a bounded cache keyed by the text.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from itertools import chain, compress
 from operator import itemgetter
 
 from guard.grounding.figures import (
+    _SHAPES,
     Figure,
     FigurePool,
     figures,
@@ -36,8 +36,6 @@ _ANTONYM_WORDS = frozenset(ANTONYMS)
 _NO_WORDS: frozenset[str] = frozenset()
 _SCALE_WORDS = frozenset(SCALES)
 _NUMBER_WORDS = frozenset(NUMBER_WORDS)
-#: An ASCII digit followed by a letter (``5k``, ``3bn``, ``4th``: a scale may follow).
-_DIGIT_LETTER = re.compile(r"[0-9][A-Za-z]")
 
 
 class Targets:
@@ -206,7 +204,7 @@ class PassageText:
             simple = self._simple = (
                 self.text.isascii()
                 and _SCALE_WORDS.isdisjoint(self.words)
-                and _DIGIT_LETTER.search(self.text) is None
+                and b"0a" not in self.text.encode().translate(_SHAPES)
             )
             self._word_values = frozenset(
                 NUMBER_WORDS[word] for word in _NUMBER_WORDS.intersection(self.words)
