@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Collection
+from collections.abc import Set as AbstractSet
 
 from guard.grounding.text import words
 from guard.grounding.units import NUMBER_WORDS, SCALES, UNIT_SPELLINGS, UNITS
@@ -59,6 +60,15 @@ _ASCII_NUMBER = re.compile(
 )
 
 
+def _common(vocabulary: Collection[str], fixed: frozenset[str]) -> AbstractSet[str]:
+    """The words of ``vocabulary`` among ``fixed``, iterating the smaller when
+    ``vocabulary`` is a set or a dict's keys (a passage's words are the keys of a dict:
+    a fixed word list is not walked word by word against them)."""
+    if isinstance(vocabulary, AbstractSet):
+        return vocabulary & fixed
+    return fixed.intersection(vocabulary)
+
+
 def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]:
     """Figures in ``text`` as (value, tolerance, unit); ``word_list`` is ``words(text)``
     when the caller has it already (number words such as ``seven`` are found there).
@@ -84,7 +94,7 @@ def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]
             unit = "m"  # "5 m" is five metres
         found.append((value, tolerance, unit))
     vocabulary = words(text) if word_list is None else word_list
-    for word in _NUMBER_WORD_SET.intersection(vocabulary):
+    for word in _common(vocabulary, _NUMBER_WORD_SET):
         found.append((float(NUMBER_WORDS[word]), 0.0, ""))
     return found
 
@@ -195,7 +205,7 @@ def integer_hints(text: str, words: Collection[str]) -> frozenset[int] | None:
     checks this against the figures read). C byte operations only: a few µs, where
     reading the figures costs tens.
     """
-    if not text.isascii() or not _SCALE_WORDS.isdisjoint(words):
+    if not text.isascii() or _common(words, _SCALE_WORDS):
         return None
     data = text.encode()
     if b"0a" in data.translate(_SHAPES):
@@ -203,7 +213,7 @@ def integer_hints(text: str, words: Collection[str]) -> frozenset[int] | None:
     runs = data.translate(_DIGITS_ONLY).split()
     found = set(map(int, runs))
     found.update(int(run[:3]) for run in runs if len(run) > 3)
-    found.update(NUMBER_WORDS[word] for word in _NUMBER_WORD_SET.intersection(words))
+    found.update(NUMBER_WORDS[word] for word in _common(words, _NUMBER_WORD_SET))
     return frozenset(found)
 
 
@@ -250,7 +260,7 @@ def plain_figures(text: str, vocabulary: Collection[str]) -> list[Figure] | None
             found.append((float(run), 0.5, ""))
         else:
             found.append((*_figure(run.decode(), "", "", False), ""))
-    for word in _NUMBER_WORD_SET.intersection(vocabulary):
+    for word in _common(vocabulary, _NUMBER_WORD_SET):
         found.append((float(NUMBER_WORDS[word]), 0.0, ""))
     return found
 
@@ -266,14 +276,14 @@ def plain_integers(text: str, vocabulary: Collection[str]) -> frozenset[int] | N
     if runs is None:
         return None
     found = set(map(int, runs))
-    found.update(NUMBER_WORDS[word] for word in _NUMBER_WORD_SET.intersection(vocabulary))
+    found.update(NUMBER_WORDS[word] for word in _common(vocabulary, _NUMBER_WORD_SET))
     return frozenset(found)
 
 
 def _plain_runs(text: str, vocabulary: Collection[str]) -> list[bytes] | None:
     """The digit runs of ``text`` when each is a figure of its digits alone (see
     :func:`plain_figures`), else ``None``."""
-    if not text.isascii() or "%" in text or not _FIGURE_WORDS.isdisjoint(vocabulary):
+    if not text.isascii() or "%" in text or _common(vocabulary, _FIGURE_WORDS):
         return None
     if "'" in text:
         return None  # "km'0" is one word, but "km" a unit to the figure regex

@@ -135,7 +135,7 @@ class PassageText:
         found = self._negated
         if found is None:
             # Contracted negations ("isn't") count as negations.
-            negations = set(NEGATIONS.intersection(self.words))
+            negations = set(self.words.keys() & NEGATIONS)
             if self._contracted:
                 negations.update(w for w in self.words if w.endswith("n't"))
             if negations:
@@ -151,7 +151,7 @@ class PassageText:
         test looks at; read on first need, for a claim with such a word)."""
         found = self._opposites
         if found is None:
-            if _ANTONYM_WORDS.isdisjoint(self.words):
+            if self.words.keys().isdisjoint(_ANTONYM_WORDS):
                 found = [_NO_WORDS] * len(self.sentences)
             else:
                 found = [
@@ -176,9 +176,9 @@ class PassageText:
         """The passage's figures as read (read on first need: most claims carry none)."""
         found = self._figure_list
         if found is None:
-            found = plain_figures(self.text, self.words)
+            found = plain_figures(self.text, self.words.keys())
             if found is None:
-                found = figures(self.text, self.words)
+                found = figures(self.text, self.words.keys())
             self._figure_list = found
         return found
 
@@ -187,7 +187,7 @@ class PassageText:
         ``value`` (see :func:`guard.grounding.figures.integer_hints`): most passages are
         ruled out without reading their figures."""
         if not self._integers_read:
-            self._integers = integer_hints(self.text, self.words)
+            self._integers = integer_hints(self.text, self.words.keys())
             self._integers_read = True
         hints = self._integers
         return hints is None or value in hints or value - 1 in hints
@@ -203,11 +203,11 @@ class PassageText:
         if simple is None:
             simple = self._simple = (
                 self.text.isascii()
-                and _SCALE_WORDS.isdisjoint(self.words)
+                and self.words.keys().isdisjoint(_SCALE_WORDS)
                 and b"0a" not in self.text.encode().translate(_SHAPES)
             )
             self._word_values = frozenset(
-                NUMBER_WORDS[word] for word in _NUMBER_WORDS.intersection(self.words)
+                NUMBER_WORDS[word] for word in self.words.keys() & _NUMBER_WORDS
             )
         if not simple or value in self._word_values or value - 1 in self._word_values:
             return False
@@ -225,7 +225,7 @@ class PassageText:
             if not self._plain_read:
                 if self.rules_out_integer(int(value)):
                     return False
-                self._plain = plain_integers(self.text, self.words)
+                self._plain = plain_integers(self.text, self.words.keys())
                 self._plain_read = True
             if self._plain is not None:
                 return int(value) in self._plain
