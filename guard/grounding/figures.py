@@ -69,6 +69,13 @@ def _common(vocabulary: Collection[str], fixed: frozenset[str]) -> AbstractSet[s
     return fixed.intersection(vocabulary)
 
 
+def _meets(vocabulary: Collection[str], fixed: frozenset[str]) -> bool:
+    """Whether a word of ``vocabulary`` is among ``fixed`` (see :func:`_common`)."""
+    if isinstance(vocabulary, AbstractSet):
+        return not vocabulary.isdisjoint(fixed)
+    return not fixed.isdisjoint(vocabulary)
+
+
 def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]:
     """Figures in ``text`` as (value, tolerance, unit); ``word_list`` is ``words(text)``
     when the caller has it already (number words such as ``seven`` are found there).
@@ -205,7 +212,7 @@ def integer_hints(text: str, words: Collection[str]) -> frozenset[int] | None:
     checks this against the figures read). C byte operations only: a few µs, where
     reading the figures costs tens.
     """
-    if not text.isascii() or _common(words, _SCALE_WORDS):
+    if not text.isascii() or _meets(words, _SCALE_WORDS):
         return None
     data = text.encode()
     if b"0a" in data.translate(_SHAPES):
@@ -283,7 +290,7 @@ def plain_integers(text: str, vocabulary: Collection[str]) -> frozenset[int] | N
 def _plain_runs(text: str, vocabulary: Collection[str]) -> list[bytes] | None:
     """The digit runs of ``text`` when each is a figure of its digits alone (see
     :func:`plain_figures`), else ``None``."""
-    if not text.isascii() or "%" in text or _common(vocabulary, _FIGURE_WORDS):
+    if not text.isascii() or "%" in text or _meets(vocabulary, _FIGURE_WORDS):
         return None
     if "'" in text:
         return None  # "km'0" is one word, but "km" a unit to the figure regex

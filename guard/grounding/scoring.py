@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from operator import itemgetter
 
 from guard.grounding.figures import figures
 from guard.grounding.passages import PassageIndex, rows_of
@@ -25,6 +26,7 @@ _NAME = re.compile(r"([A-Z](?<![\w'’][A-Z])(?:[\w'’-]*[A-Za-z0-9]|[A-Z]+))")
 _PREFIX_CREDIT = 0.6
 _ANTONYM_WORDS = frozenset(ANTONYMS)
 _NO_WORDS: frozenset[str] = frozenset()
+_weight_of = itemgetter(1)
 #: Multipliers applied to the lexical share by each hard signal.
 PENALTIES = {
     "number_mismatch": 0.2,
@@ -62,16 +64,16 @@ class _Terms:
     def __init__(self, index: PassageIndex, stems: list[str]) -> None:
         #: Per stem: (stem, weight, prefix or None, rows mask, prefix rows mask).
         self.items = list(map(index.term, stems))
-        self.total = sum(item[1] for item in self.items) or 1.0
-        #: The weights and masks of the stems found somewhere, whole or by prefix (the
-        #: others add nothing to any window).
-        self.found = [item[1:2] + item[3:] for item in self.items if item[3] or item[4]]
+        self.total = sum(map(_weight_of, self.items)) or 1.0
+        #: The stems found somewhere, whole or by prefix (the others add nothing to any
+        #: window).
+        self.found = [item for item in self.items if item[3] or item[4]]
 
     def share(self, window: int) -> float:
         """The weight of the stems the rows of mask ``window`` hold (a stem of which they
         hold only the prefix counts for part)."""
         covered = 0.0
-        for weight, rows, prefix_rows in self.found:
+        for _, weight, _, rows, prefix_rows in self.found:
             if rows & window:
                 covered += weight
             elif prefix_rows & window:
