@@ -1,16 +1,17 @@
 """The passage index: each passage read once, the passages of one call joined cheaply.
 
-A passage is read into sentences of content stems (:class:`PassageText`, in
+A passage is read into sentences of words (:class:`PassageText`, in
 :mod:`guard.grounding.passage_text`). That work depends on the passage's text alone,
 so it is kept in a bounded LRU keyed by the text: agents and chat clients resend the
 same retrieved context on every turn, and a reask scores a second answer against the
 same passages.
 
 The passages of one call (:class:`PassageIndex`) are numbered rows (sentences) across
-passages. What scoring needs about a term — the rows holding it, its inverse document
-frequency — is computed on first use, for the answer's terms only, not for every term
-of every passage (bench/grounding.py: the whole-vocabulary index was most of a call's
-cost).
+passages. Where the answer's stems occur — and the prefixes of its longer stems — is
+found in one pass over the rows, for those stems only, and kept as a bit mask of rows
+per stem: a window's share is then a few integer ``&``, a stem's document frequency a
+bit count. Only the words that start as one of the answer's stems are stemmed
+(:class:`~guard.grounding.passage_text.Targets`): most words of a passage never are.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from guard.grounding.passage_text import _NO_WORDS, PREFIX, PREFIX_MARK, Passage
 
 __all__ = ["PREFIX", "PassageIndex", "PassageText", "clear_cache", "index_of", "read"]
 
-#: Passage texts kept indexed, counted in characters (about 25 bytes of index per
-#: character: 512 K characters hold some 250 passages of 2 KB in ~13 MB).
+#: Passage texts kept indexed, counted in characters (about 12 bytes per character,
+#: text and words, measured with tracemalloc on the bench's passages: 512 K characters
+#: hold some 250 passages of 2 KB in ~6 MB).
 CACHE_CHARACTERS = 512_000
 _cache: OrderedDict[str, PassageText] = OrderedDict()
 _cached_characters = 0
