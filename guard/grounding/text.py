@@ -7,7 +7,7 @@ again and again (stems), and linear in the text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from operator import methodcaller
 from typing import cast
@@ -180,23 +180,10 @@ def term(word: str) -> str:
     found = "" if dropped else stem(word)
     cache = _TERMS
     if len(cache) >= _TERMS_LIMIT:
-        # A new dict, not clear(): a stem_lookup handed out earlier keeps its words.
+        # A new dict, not clear(): a lookup under way in another thread keeps its words.
         globals()["_TERMS"] = cache = {}
     cache[word] = found
     return found
-
-
-def stem_lookup(word_set: set[str] | frozenset[str]) -> Callable[[str], str]:
-    """:func:`term` as a C-level lookup that knows every word of ``word_set``: the
-    passage reader maps it over each sentence without a Python call per word."""
-    cache = _TERMS
-    unseen = word_set.difference(cache)
-    if unseen:
-        for word in unseen:
-            term(word)
-        if _TERMS is not cache:  # the cache was renewed meanwhile
-            return {word: term(word) for word in word_set}.__getitem__
-    return cache.__getitem__
 
 
 def terms_of(word_list: Sequence[str]) -> list[str]:

@@ -143,19 +143,13 @@ def test_ascii_sentences_read_by_string_operations_match_the_regex(text: str) ->
         assert words_of_folded(given_text) == WORD.findall(given_text)
 
 
-def test_a_renewed_stem_cache_leaves_earlier_lookups_whole() -> None:
-    words = {"harbours", "shipping", "the"}
-    lookup = stems_module.stem_lookup(set(words))
+def test_a_renewed_stem_cache_still_stems_every_word() -> None:
+    words = ["harbours", "shipping", "the", "zyxwvutsrqs"]
     limit = stems_module._TERMS_LIMIT
     try:
-        stems_module._TERMS_LIMIT = len(
-            stems_module._TERMS
-        )  # the next unseen word renews the cache
-        stems_module.term("zyxwvutsrq")
-        assert [lookup(w) for w in sorted(words)] == ["harbour", "ship", ""]
-        stems_module._TERMS_LIMIT = 1  # renewed while a lookup is being built
-        renewed = stems_module.stem_lookup({"harbours", "unseenwords"})
-        assert (renewed("harbours"), renewed("unseenwords")) == ("harbour", "unseenword")
+        stems_module._TERMS_LIMIT = 1  # every unseen word renews the cache
+        assert stems_module.stems_of(words) == ["harbour", "ship", "", "zyxwvutsrq"]
+        assert stems_module.stems_of(words) == ["harbour", "ship", "", "zyxwvutsrq"]
     finally:
         stems_module._TERMS_LIMIT = limit
 
