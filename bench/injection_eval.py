@@ -113,23 +113,42 @@ def _per_source(scored: list[tuple[dict[str, Any], float]], threshold: float) ->
         print(line)
 
 
-def cross_validation() -> None:
-    """Leave-one-source-out: every source scored by the recipe trained on the others."""
+def cross_validation(
+    overrides: list[str],
+    jobs: int = 1,
+    sources: list[str] | None = None,
+    dump: Path | None = None,
+) -> None:
+    """Leave-one-source-out: every source scored by the recipe trained on the others
+    (``overrides``: recipe fields as ``name=value``; ``sources``: only those folds)."""
+    import dataclasses
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     training = __import__("_injection_training")
     recipe = training.Recipe()
+    for item in overrides:
+        name, _, value = item.partition("=")
+        kind = type(getattr(recipe, name))
+        parsed = value.lower() in {"1", "true", "yes"} if kind is bool else kind(value)
+        recipe = dataclasses.replace(recipe, **{name: parsed})
     rows = training.training_rows(load_rows())
     data = training.featurize(rows, recipe)
-    logits = training.grouped_scores(data, recipe)
+    logits = training.grouped_scores(data, recipe, jobs=jobs, sources=sources)
+    if sources:
+        keep = [i for i, row in enumerate(rows) if row["source"] in sources]
+        rows = [rows[i] for i in keep]
+        data = training.subset(data, keep)
+        logits = logits[keep]
     scale, shift = training.calibration(data, logits)
     scores = training.final_scores(logits, data, scale, shift)
     scored = [(row, float(v)) for row, v in zip(rows, scores, strict=True)]
     real = [(row, v) for row, v in scored if not row.get("augmented")]
+    if dump is not None:
+        dump.write_text(json.dumps([{**row, "score": v} for row, v in real]), encoding="utf-8")
     print(f"recipe {recipe}; calibration scale {scale:.3f} shift {shift:.3f}")
     print("(0.5 is placed on these same out-of-fold scores: its FPR here is by construction)")
-    table("leave-one-source-out, every source", real)
+    table("leave-one-source-out, " + (", ".join(sources) if sources else "every source"), real)
 
 
 def main() -> int:
@@ -138,9 +157,17 @@ def main() -> int:
     parser.add_argument("--scorer", choices=("model", "grammar"), default="model")
     parser.add_argument("--model", type=Path, help="a model file instead of the shipped one")
     parser.add_argument("--cv", action="store_true", help="grouped cross-validation")
+    parser.add_argument("--jobs", type=int, default=1, help="--cv folds run in parallel")
+    parser.add_argument("--dump", type=Path, help="--cv: write every row's score (JSON)")
+    parser.add_argument("--folds", help="--cv: only these sources' folds (comma-separated)")
+    parser.add_argument(
+        "--recipe", action="append", default=[], help="--cv: a recipe field, name=value"
+    )
     args = parser.parse_args()
     if args.cv:
-        cross_validation()
+        cross_validation(
+            args.recipe, args.jobs, args.folds.split(",") if args.folds else None, args.dump
+        )
         return 0
     score = text_score if args.scorer == "model" else grammar_score
     if args.model is not None:

@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from guard.checks._injection_cues import CUE_PREFIX, cues_of  # noqa: E402
 from guard.checks._injection_model import (  # noqa: E402
     GRAMMAR_PREFIX,
     bucket,
@@ -63,6 +64,10 @@ class Recipe:
     #: Word pairs weighing less are not shipped (they are most of the file and move a
     #: 16-token window's logit by well under 0.15 together).
     min_pair_weight: float = 0.01
+    #: Read the discourse cues of guard.checks._injection_cues as features.
+    cues: bool = True
+    #: Cue features left out (comma-separated names of guard.checks._injection_cues).
+    drop: str = ""
 
     @property
     def stride(self) -> int:
@@ -100,6 +105,13 @@ def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
         if not row.get("augmented"):
             word_counts.update(tokens)
         grammar = {GRAMMAR_PREFIX + f: hits[f].score for f in FAMILIES if f in hits}
+        if recipe.cues:
+            dropped = set(recipe.drop.split(","))
+            grammar.update(
+                (CUE_PREFIX + name, value)
+                for name, value in cues_of(folded.text, row["text"]).items()
+                if name not in dropped
+            )
         noisy_or = combined(hit.score for hit in hits.values())
         decoded = hits.get("encoded")
         grammar_scores.append(noisy_or)
@@ -184,19 +196,64 @@ def final_scores(logits: np.ndarray, data: Featurized, scale: float, shift: floa
     return np.where(data.stands, np.maximum(probability, data.grammar), probability)
 
 
-def grouped_scores(data: Featurized, recipe: Recipe, log: bool = True) -> np.ndarray:
-    """Out-of-fold logits: each source's rows scored by a model trained on the others."""
+_SHARED: dict[str, Any] = {}
+
+
+def _fold(source: str) -> tuple[np.ndarray, np.ndarray]:
+    data, recipe = _SHARED["data"], _SHARED["recipe"]
+    held = np.flatnonzero(data.groups == source)
+    train = np.flatnonzero(data.groups != source)
+    if len(set(data.labels[train])) < 2:
+        return held, np.zeros(len(held))
+    return held, row_logits(fit(data, train, recipe), data, held)
+
+
+def grouped_scores(
+    data: Featurized,
+    recipe: Recipe,
+    log: bool = True,
+    jobs: int = 1,
+    sources: list[str] | None = None,
+) -> np.ndarray:
+    """Out-of-fold logits: each source's rows scored by a model trained on the others
+    (``sources``: only those folds, a quicker screen; ``jobs``: folds in parallel, by
+    fork, so the featurized rows are shared rather than copied)."""
+    import multiprocessing
+
     logits = np.zeros(len(data.rows))
-    for source in sorted(set(data.groups)):
-        held = np.flatnonzero(data.groups == source)
-        train = np.flatnonzero(data.groups != source)
-        if len(set(data.labels[train])) < 2:
-            continue
-        model = fit(data, train, recipe)
-        logits[held] = row_logits(model, data, held)
-        if log:
-            print(f"  fold {source}: {len(held)} rows", file=sys.stderr)
+    folds = sorted(sources or set(data.groups))
+    _SHARED.update(data=data, recipe=recipe)
+    if jobs > 1:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            results = pool.imap(_fold, folds)
+            for source, (held, scores) in zip(folds, results, strict=True):
+                logits[held] = scores
+                if log:
+                    print(f"  fold {source}: {len(held)} rows", file=sys.stderr)
+    else:
+        for source in folds:
+            held, scores = _fold(source)
+            logits[held] = scores
+            if log:
+                print(f"  fold {source}: {len(held)} rows", file=sys.stderr)
     return logits
+
+
+def subset(data: Featurized, keep: list[int]) -> Featurized:
+    """The per-row arrays of rows ``keep`` (for calibrating a partial cross-validation;
+    the window matrix is not sliced)."""
+    import dataclasses
+
+    index = np.array(keep)
+    return dataclasses.replace(
+        data,
+        rows=[data.rows[i] for i in keep],
+        labels=data.labels[index],
+        groups=data.groups[index],
+        weights=data.weights[index],
+        grammar=data.grammar[index],
+        stands=data.stands[index],
+    )
 
 
 #: Where the calibrated 0.5 sits: this share of unseen-source benign texts above it.
@@ -243,10 +300,13 @@ def export(
     """The model file's content."""
     coefficients = model.coef_[0]
     grammar = {}
+    cues = {}
     weights: dict[str, float] = {}
     for i, name in enumerate(data.names):
         weight = round(float(coefficients[i]), 3)
-        if name.startswith(GRAMMAR_PREFIX):
+        if name.startswith(CUE_PREFIX):
+            cues[name.removeprefix(CUE_PREFIX)] = round(float(coefficients[i]), 4)
+        elif name.startswith(GRAMMAR_PREFIX):
             grammar[name.removeprefix(GRAMMAR_PREFIX)] = round(float(coefficients[i]), 4)
         elif " " in name:
             if abs(weight) >= recipe.min_pair_weight:
@@ -264,6 +324,7 @@ def export(
                 "rounds": recipe.rounds,
                 "piece_alpha": recipe.piece_alpha,
                 "min_pair_weight": recipe.min_pair_weight,
+                "cues": recipe.cues,
             },
             "rows": dict(
                 sorted(
@@ -280,6 +341,7 @@ def export(
         "stride": recipe.stride,
         "calibration": {"scale": round(scale, 4), "shift": round(shift, 4)},
         "grammar": grammar,
+        "cues": dict(sorted(cues.items())),
     }
     if recipe.bits:
         table = piece_table(model, data, recipe)

@@ -34,7 +34,7 @@ import math
 import re
 import zlib
 from array import array
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import accumulate, islice, pairwise, repeat
 from operator import add
@@ -92,6 +92,8 @@ class InjectionModel:
     #: Calibration: probability = sigmoid(scale * (logit - shift)).
     scale: float = 1.0
     shift: float = 0.0
+    #: Weight of each discourse cue (guard.checks._injection_cues; empty: none read).
+    cues: dict[str, float] = field(default_factory=dict)
 
     def word_weight(self, token: str) -> float:
         """The weight of a word the file does not list: the sum of its pieces."""
@@ -139,16 +141,22 @@ class InjectionModel:
                 best = Window(total, first, last)
         return best
 
-    def logit(self, window: Window, grammar: dict[str, float]) -> float:
+    def logit(
+        self, window: Window, grammar: dict[str, float], cues: dict[str, float] | None = None
+    ) -> float:
         """The uncalibrated log-odds of a text with this strongest window."""
         logit = self.bias + window.total
         for family, score in grammar.items():
             logit += self.grammar.get(family, 0.0) * score
+        for cue, value in (cues or {}).items():
+            logit += self.cues.get(cue, 0.0) * value
         return logit
 
-    def probability(self, window: Window, grammar: dict[str, float]) -> float:
+    def probability(
+        self, window: Window, grammar: dict[str, float], cues: dict[str, float] | None = None
+    ) -> float:
         """The calibrated probability that the text is an injection."""
-        z = self.scale * (self.logit(window, grammar) - self.shift)
+        z = self.scale * (self.logit(window, grammar, cues) - self.shift)
         # Clamped: exp overflows past ~709.
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 
@@ -230,6 +238,7 @@ def model_from(data: dict[str, object]) -> InjectionModel:
         stride=int(str(data["stride"])),
         scale=float(str(calibration.get("scale", 1.0))),
         shift=float(str(calibration.get("shift", 0.0))),
+        cues={str(k): float(str(v)) for k, v in _object(data, "cues").items()},
     )
 
 

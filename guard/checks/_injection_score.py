@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from guard.checks._injection_cues import cues_of
 from guard.checks._injection_model import InjectionModel, shipped_model, tokens_of, window_span
 from guard.checks._injection_signals import Hit, signal_hits
 
@@ -62,10 +63,12 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
     except UnicodeEncodeError:
         # A lone surrogate (valid in a Python str, not in UTF-8) stops RE2: read it as
         # U+FFFD, one code point for one, so every position stays where it was.
-        folded, hits = signal_hits(_SURROGATE.sub("\ufffd", text))
+        text = _SURROGATE.sub("\ufffd", text)
+        folded, hits = signal_hits(text)
     tokens = tokens_of(folded.text)
     window = model.best_window(tokens)
-    probability = model.probability(window, {f: hit.score for f, hit in hits.items()})
+    cues = cues_of(folded.text, text) if model.cues else None
+    probability = model.probability(window, {f: hit.score for f, hit in hits.items()}, cues)
     grammar = combined(hit.score for hit in hits.values())
     decoded = hits.get("encoded")
     # A payload that decodes to an instruction was scored on text the model never sees.
