@@ -68,6 +68,13 @@ class Recipe:
     cues: bool = True
     #: Cue features left out (comma-separated names of guard.checks._injection_cues).
     drop: str = ""
+    #: Cue feature value in training (the file's weight is the fitted one times this):
+    #: above 1 regularises cue weights less than word weights.
+    cue_scale: float = 1.0
+    #: Cues whose presence alone sets a floor under the score (comma-separated names;
+    #: the floor is ``stand_floor``): hand-picked, not fitted.
+    standing: str = ""
+    stand_floor: float = 0.6
 
     @property
     def stride(self) -> int:
@@ -88,6 +95,8 @@ class Featurized:
     #: Grammar evidence per row: its noisy-OR, and whether it stands on its own.
     grammar: np.ndarray
     stands: np.ndarray
+    #: The floor a standing cue puts under each row's score (0: none).
+    floors: np.ndarray
     names: list[str]
     word_counts: Counter[str] = field(default_factory=Counter)
 
@@ -97,7 +106,8 @@ def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
     index: dict[str, int] = {}
     indptr, indices, values = [0], [], []
     first = [0]
-    grammar_scores, stands = [], []
+    grammar_scores, stands, floors = [], [], []
+    standing = {name for name in recipe.standing.split(",") if name}
     word_counts: Counter[str] = Counter()
     for row in rows:
         folded, hits = signal_hits(row["text"])
@@ -105,11 +115,13 @@ def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
         if not row.get("augmented"):
             word_counts.update(tokens)
         grammar = {GRAMMAR_PREFIX + f: hits[f].score for f in FAMILIES if f in hits}
+        cues = cues_of(folded.text, row["text"]) if recipe.cues or standing else {}
+        floors.append(recipe.stand_floor if standing & set(cues) else 0.0)
         if recipe.cues:
             dropped = set(recipe.drop.split(","))
             grammar.update(
-                (CUE_PREFIX + name, value)
-                for name, value in cues_of(folded.text, row["text"]).items()
+                (CUE_PREFIX + name, value * recipe.cue_scale)
+                for name, value in cues.items()
                 if name not in dropped
             )
         noisy_or = combined(hit.score for hit in hits.values())
@@ -146,6 +158,7 @@ def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
         weights=base_weights(rows, recipe.balance),
         grammar=np.array(grammar_scores),
         stands=np.array(stands),
+        floors=np.array(floors),
         names=names,
         word_counts=word_counts,
     )
@@ -193,6 +206,7 @@ def row_logits(model: LogisticRegression, data: Featurized, members: np.ndarray)
 def final_scores(logits: np.ndarray, data: Featurized, scale: float, shift: float) -> np.ndarray:
     """Calibrated probabilities, with strong grammar evidence standing (as the check)."""
     probability = 1.0 / (1.0 + np.exp(-np.clip(scale * (logits - shift), -60, 60)))
+    probability = np.maximum(probability, data.floors)
     return np.where(data.stands, np.maximum(probability, data.grammar), probability)
 
 
@@ -253,6 +267,7 @@ def subset(data: Featurized, keep: list[int]) -> Featurized:
         weights=data.weights[index],
         grammar=data.grammar[index],
         stands=data.stands[index],
+        floors=data.floors[index],
     )
 
 
@@ -305,7 +320,9 @@ def export(
     for i, name in enumerate(data.names):
         weight = round(float(coefficients[i]), 3)
         if name.startswith(CUE_PREFIX):
-            cues[name.removeprefix(CUE_PREFIX)] = round(float(coefficients[i]), 4)
+            cues[name.removeprefix(CUE_PREFIX)] = round(
+                float(coefficients[i]) * recipe.cue_scale, 4
+            )
         elif name.startswith(GRAMMAR_PREFIX):
             grammar[name.removeprefix(GRAMMAR_PREFIX)] = round(float(coefficients[i]), 4)
         elif " " in name:
@@ -325,6 +342,9 @@ def export(
                 "piece_alpha": recipe.piece_alpha,
                 "min_pair_weight": recipe.min_pair_weight,
                 "cues": recipe.cues,
+                "drop": recipe.drop,
+                "cue_scale": recipe.cue_scale,
+                "standing": recipe.standing,
             },
             "rows": dict(
                 sorted(
@@ -342,6 +362,7 @@ def export(
         "calibration": {"scale": round(scale, 4), "shift": round(shift, 4)},
         "grammar": grammar,
         "cues": dict(sorted(cues.items())),
+        "standing": {name: recipe.stand_floor for name in recipe.standing.split(",") if name},
     }
     if recipe.bits:
         table = piece_table(model, data, recipe)

@@ -94,6 +94,8 @@ class InjectionModel:
     shift: float = 0.0
     #: Weight of each discourse cue (guard.checks._injection_cues; empty: none read).
     cues: dict[str, float] = field(default_factory=dict)
+    #: Cues that put a floor under the score on their own (cue -> floor probability).
+    standing: dict[str, float] = field(default_factory=dict)
 
     def word_weight(self, token: str) -> float:
         """The weight of a word the file does not list: the sum of its pieces."""
@@ -239,6 +241,7 @@ def model_from(data: dict[str, object]) -> InjectionModel:
         scale=float(str(calibration.get("scale", 1.0))),
         shift=float(str(calibration.get("shift", 0.0))),
         cues={str(k): float(str(v)) for k, v in _object(data, "cues").items()},
+        standing={str(k): float(str(v)) for k, v in _object(data, "standing").items()},
     )
 
 

@@ -67,8 +67,12 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
         folded, hits = signal_hits(text)
     tokens = tokens_of(folded.text)
     window = model.best_window(tokens)
-    cues = cues_of(folded.text, text) if model.cues else None
+    cues = cues_of(folded.text, text) if model.cues or model.standing else None
     probability = model.probability(window, {f: hit.score for f, hit in hits.items()}, cues)
+    if cues and model.standing:
+        # A hand-picked conjunction (a persona stripped of its rules, a sentence to the
+        # AI reader inside data...) is evidence on its own, whatever the words weigh.
+        probability = max(probability, *(model.standing.get(cue, 0.0) for cue in cues))
     grammar = combined(hit.score for hit in hits.values())
     decoded = hits.get("encoded")
     # A payload that decodes to an instruction was scored on text the model never sees.
