@@ -121,26 +121,21 @@ def cross_validation(
 ) -> None:
     """Leave-one-source-out: every source scored by the recipe trained on the others
     (``overrides``: recipe fields as ``name=value``; ``sources``: only those folds)."""
-    import dataclasses
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
     training = __import__("_injection_training")
-    recipe = training.Recipe()
-    for item in overrides:
-        name, _, value = item.partition("=")
-        kind = type(getattr(recipe, name))
-        parsed = value.lower() in {"1", "true", "yes"} if kind is bool else kind(value)
-        recipe = dataclasses.replace(recipe, **{name: parsed})
+    validation = __import__("_injection_cv")
+    recipe = training.recipe_with(training.Recipe(), overrides)
     rows = training.training_rows(load_rows())
     data = training.featurize(rows, recipe)
-    logits = training.grouped_scores(data, recipe, jobs=jobs, sources=sources)
+    logits = validation.grouped_scores(data, recipe, jobs=jobs, sources=sources)
     if sources:
         keep = [i for i, row in enumerate(rows) if row["source"] in sources]
         rows = [rows[i] for i in keep]
-        data = training.subset(data, keep)
+        data = validation.subset(data, keep)
         logits = logits[keep]
-    scale, shift = training.calibration(data, logits)
+    scale, shift = validation.calibration(data, logits)
     scores = training.final_scores(logits, data, scale, shift)
     scored = [(row, float(v)) for row, v in zip(rows, scores, strict=True)]
     real = [(row, v) for row, v in scored if not row.get("augmented")]

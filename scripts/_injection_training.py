@@ -81,6 +81,18 @@ class Recipe:
         return self.window // 2
 
 
+def recipe_with(recipe: Recipe, overrides: list[str]) -> Recipe:
+    """``recipe`` with fields set from ``name=value`` strings (command-line overrides)."""
+    import dataclasses
+
+    for item in overrides:
+        name, _, value = item.partition("=")
+        kind = type(getattr(recipe, name))
+        parsed = value.lower() in {"1", "true", "yes"} if kind is bool else kind(value)
+        recipe = dataclasses.replace(recipe, **{name: parsed})
+    return recipe
+
+
 @dataclass
 class Featurized:
     """Every window of every row as one sparse matrix, and what each row is."""
@@ -208,83 +220,6 @@ def final_scores(logits: np.ndarray, data: Featurized, scale: float, shift: floa
     probability = 1.0 / (1.0 + np.exp(-np.clip(scale * (logits - shift), -60, 60)))
     probability = np.maximum(probability, data.floors)
     return np.where(data.stands, np.maximum(probability, data.grammar), probability)
-
-
-_SHARED: dict[str, Any] = {}
-
-
-def _fold(source: str) -> tuple[np.ndarray, np.ndarray]:
-    data, recipe = _SHARED["data"], _SHARED["recipe"]
-    held = np.flatnonzero(data.groups == source)
-    train = np.flatnonzero(data.groups != source)
-    if len(set(data.labels[train])) < 2:
-        return held, np.zeros(len(held))
-    return held, row_logits(fit(data, train, recipe), data, held)
-
-
-def grouped_scores(
-    data: Featurized,
-    recipe: Recipe,
-    log: bool = True,
-    jobs: int = 1,
-    sources: list[str] | None = None,
-) -> np.ndarray:
-    """Out-of-fold logits: each source's rows scored by a model trained on the others
-    (``sources``: only those folds, a quicker screen; ``jobs``: folds in parallel, by
-    fork, so the featurized rows are shared rather than copied)."""
-    import multiprocessing
-
-    logits = np.zeros(len(data.rows))
-    folds = sorted(sources or set(data.groups))
-    _SHARED.update(data=data, recipe=recipe)
-    if jobs > 1:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            results = pool.imap(_fold, folds)
-            for source, (held, scores) in zip(folds, results, strict=True):
-                logits[held] = scores
-                if log:
-                    print(f"  fold {source}: {len(held)} rows", file=sys.stderr)
-    else:
-        for source in folds:
-            held, scores = _fold(source)
-            logits[held] = scores
-            if log:
-                print(f"  fold {source}: {len(held)} rows", file=sys.stderr)
-    return logits
-
-
-def subset(data: Featurized, keep: list[int]) -> Featurized:
-    """The per-row arrays of rows ``keep`` (for calibrating a partial cross-validation;
-    the window matrix is not sliced)."""
-    import dataclasses
-
-    index = np.array(keep)
-    return dataclasses.replace(
-        data,
-        rows=[data.rows[i] for i in keep],
-        labels=data.labels[index],
-        groups=data.groups[index],
-        weights=data.weights[index],
-        grammar=data.grammar[index],
-        stands=data.stands[index],
-        floors=data.floors[index],
-    )
-
-
-#: Where the calibrated 0.5 sits: this share of unseen-source benign texts above it.
-CALIBRATED_FPR = 0.015
-
-
-def calibration(data: Featurized, logits: np.ndarray) -> tuple[float, float]:
-    """``scale`` from a Platt fit of out-of-fold logits (source-balanced), ``shift`` so
-    that 0.5 is the :data:`CALIBRATED_FPR` point of the out-of-fold benign logits."""
-    real = np.array([not row.get("augmented") for row in data.rows])
-    platt = LogisticRegression(C=100.0)
-    platt.fit(logits[real, None], data.labels[real], sample_weight=data.weights[real])
-    scale = float(platt.coef_[0][0])
-    benign = np.sort(logits[real & (data.labels == 0)])[::-1]
-    shift = float(benign[int(CALIBRATED_FPR * len(benign))])
-    return scale, shift
 
 
 def piece_table(model: LogisticRegression, data: Featurized, recipe: Recipe) -> np.ndarray:

@@ -40,14 +40,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 import numpy as np  # noqa: E402
+from _injection_cv import calibration, grouped_scores  # noqa: E402
 from _injection_training import (  # noqa: E402
     Recipe,
-    calibration,
     export,
     featurize,
     final_scores,
     fit,
-    grouped_scores,
+    recipe_with,
     training_rows,
 )
 
@@ -66,15 +66,20 @@ def main() -> int:
     parser.add_argument(
         "--report", action="store_true", help="also print the grouped-CV table (bench --cv)"
     )
+    parser.add_argument(
+        "--recipe", action="append", default=[], help="any other recipe field, name=value"
+    )
+    parser.add_argument("--jobs", type=int, default=1, help="cross-validation folds in parallel")
     args = parser.parse_args()
     recipe = Recipe(c=args.c, window=args.window, bits=args.bits, balance=args.balance)
+    recipe = recipe_with(recipe, args.recipe)
     rows = load_rows()
     if args.fit_only:
         rows = [row for row in rows if row["split"] != "heldout"]
     rows = training_rows(rows)
     data = featurize(rows, recipe)
     print(f"{len(rows)} rows, {data.matrix.shape[0]} windows", file=sys.stderr)
-    scores = grouped_scores(data, recipe)
+    scores = grouped_scores(data, recipe, jobs=args.jobs)
     scale, shift = calibration(data, scores)
     if args.report:
         from bench.injection_eval import table
