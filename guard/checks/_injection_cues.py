@@ -271,6 +271,12 @@ NAMES: tuple[str, ...] = (
 )
 
 
+def cue_family(cue: str) -> str:
+    """The finding family of a text only a cue flagged: a sentence to the AI reader inside
+    data is a hidden instruction; the other cues are jailbreak framings (role hijack)."""
+    return "hidden_instruction" if "addresses_ai" in cue else "role_hijack"
+
+
 def _options(case_sensitive: bool) -> Any:
     options = re2.Options()
     options.case_sensitive = case_sensitive

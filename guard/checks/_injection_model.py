@@ -24,9 +24,9 @@ script scores its examples the same way. The grammar signals of
 learns how far to trust each of them; so are the discourse cues of
 :mod:`guard.checks._injection_cues` (a persona stripped of its rules, a harmful request in
 a fictional frame, a sentence to the AI reader inside data...), read once per text, and
-a few hand-picked cues (``standing``) put a floor under the score on their own. The sum is then calibrated (``scale``, ``shift``) on
-scores each source got from a model trained without it, so 0.5 sits near a 1.5 %
-false-positive rate on text unlike the training set.
+a few hand-picked cues (``standing``) put a floor under the score on their own. The sum
+is then calibrated (``scale``, ``shift``) on scores each source got from a model trained
+without it, so 0.5 sits near a 1.5 % false-positive rate on text unlike the training set.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from guard.checks._injection_cues import cues_of
+from guard.checks._injection_cues import cue_family, cues_of
 from guard.checks._injection_model import InjectionModel, shipped_model, tokens_of, window_span
 from guard.checks._injection_signals import Hit, signal_hits
 
@@ -54,6 +54,14 @@ def score_text(text: str, model: InjectionModel | None = None) -> list[Hit]:
     return assess(text, model)[1]
 
 
+def _standing_cue(model: InjectionModel, cues: dict[str, float] | None) -> str | None:
+    """The present cue with the highest floor, if any."""
+    if not cues or not model.standing:
+        return None
+    present = [cue for cue in cues if cue in model.standing]
+    return max(present, key=model.standing.__getitem__) if present else None
+
+
 def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[Hit]]:
     """The score of ``text`` and its hits (none when the score is under the floor and
     the grammar found nothing)."""
@@ -69,10 +77,11 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
     window = model.best_window(tokens)
     cues = cues_of(folded.text, text) if model.cues or model.standing else None
     probability = model.probability(window, {f: hit.score for f, hit in hits.items()}, cues)
-    if cues and model.standing:
+    standing = _standing_cue(model, cues)
+    if standing is not None:
         # A hand-picked conjunction (a persona stripped of its rules, a sentence to the
         # AI reader inside data...) is evidence on its own, whatever the words weigh.
-        probability = max(probability, *(model.standing.get(cue, 0.0) for cue in cues))
+        probability = max(probability, model.standing[standing])
     grammar = combined(hit.score for hit in hits.values())
     decoded = hits.get("encoded")
     # A payload that decodes to an instruction was scored on text the model never sees.
@@ -82,7 +91,10 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
         if probability < REPORT_FLOOR:
             return probability, []
         start, end = window_span(folded.text, window)
-        return probability, [Hit(DEFAULT_FAMILY, *folded.span(start, end), probability, "model")]
+        family, rule = DEFAULT_FAMILY, "model"
+        if standing is not None and probability <= model.standing[standing]:
+            family, rule = cue_family(standing), "cue:" + standing
+        return probability, [Hit(family, *folded.span(start, end), probability, rule)]
     ranked = sorted(hits.values(), key=lambda hit: hit.score, reverse=True)
     top = ranked[0]
     return probability, [
