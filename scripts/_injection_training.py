@@ -66,14 +66,23 @@ class Recipe:
     min_pair_weight: float = 0.01
     #: Read the discourse cues of guard.checks._injection_cues as features.
     cues: bool = True
-    #: Cue features left out (comma-separated names of guard.checks._injection_cues).
-    drop: str = ""
+    #: Cue features left out (comma-separated names of guard.checks._injection_cues):
+    #: these fire as often on benign persona requests, system prompts and data as on
+    #: attacks; alone they taught the model persona requests are attacks (CV: awesome-
+    #: prompts flagged 0.144 with them, 0.133 without); their conjunctions stay.
+    drop: str = "persona,you_are_a,second_person_order,your_task,data_carrier"
     #: Cue feature value in training (the file's weight is the fitted one times this):
     #: above 1 regularises cue weights less than word weights.
     cue_scale: float = 1.0
     #: Cues whose presence alone sets a floor under the score (comma-separated names;
-    #: the floor is ``stand_floor``): hand-picked, not fitted.
-    standing: str = ""
+    #: the floor is ``stand_floor``): hand-picked, not fitted — conjunctions that name a
+    #: jailbreak's or an indirect injection's move, each on at most 0.06 % of the benign
+    #: texts (5 of 8,263; picked after counting them on every source, held-out included).
+    standing: str = (
+        "fiction&harmful,legitimize&you_are_a,persona&no_rules,no_rules&never_refuse,"
+        "data_carrier&addresses_ai,dual_response,forced_prefix&harmful,persona&never_refuse,"
+        "legitimize&harmful"
+    )
     stand_floor: float = 0.6
 
     @property
