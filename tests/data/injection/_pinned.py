@@ -1,6 +1,7 @@
-"""What the builders of the third-party rows (``external/``, ``external2/``) share: files
-read from a repository mirror at a pinned commit, rows in the set's shape, prose
-paragraphs of Markdown, and the two JSONL files a builder writes."""
+"""What the builders of the third-party rows (``external/``, ``external2/``,
+``external3/``) share: files read from a repository mirror at a pinned commit, rows in
+the set's shape, prose paragraphs of Markdown, and the two JSONL files a builder writes
+(with the rows per source it printed)."""
 
 from __future__ import annotations
 
@@ -50,11 +51,17 @@ def paragraphs(markdown: str, minimum: int = 120) -> list[str]:
 
 
 def write_rows(folder: Path, attacks: list[dict[str, str]], benign: list[dict[str, str]]) -> None:
-    """``attacks.jsonl`` and ``benign.jsonl`` in ``folder``, a row a line."""
+    """``attacks.jsonl`` and ``benign.jsonl`` in ``folder``, a row a line; the rows per
+    source are printed."""
     for name, rows in (("attacks.jsonl", attacks), ("benign.jsonl", benign)):
         with (folder / name).open("w", encoding="utf-8") as out:
             for row in rows:
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    counts: dict[str, int] = {}
+    for row in attacks + benign:
+        key = f"{row['source']}/{'benign' if row['family'] == 'benign' else 'attack'}"
+        counts[key] = counts.get(key, 0) + 1
+    print(json.dumps(counts, indent=1))
 
 
 def mirrors_argument(argv: list[str], usage: str | None) -> Path:

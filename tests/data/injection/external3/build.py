@@ -385,11 +385,6 @@ def main(mirrors: Path) -> int:
     print(f"dropped {before - len(attacks) - len(benign)} rows repeating an existing row")
     attacks, benign = _capped(attacks), _capped(benign)
     write_rows(HERE, attacks, benign)
-    counts: dict[str, int] = {}
-    for row in attacks + benign:
-        key = f"{row['source']}/{'benign' if row['family'] == 'benign' else 'attack'}"
-        counts[key] = counts.get(key, 0) + 1
-    print(json.dumps(counts, indent=1))
     return 0
 
 
