@@ -21,19 +21,26 @@ import sys
 from collections.abc import Sequence
 
 
-def is_serve_command(argv: Sequence[str]) -> bool:
-    """True for ``guardwire serve ...`` and ``python -m guard.cli serve ...`` (while
-    ``-m`` imports the package, ``argv[0]`` is ``"-m"``)."""
+def is_serve_command(argv: Sequence[str], orig_argv: Sequence[str] = ()) -> bool:
+    """True for ``guardwire serve ...`` and ``python -m guard.cli serve ...``.
+
+    While ``-m`` imports the package, ``argv[0]`` is ``"-m"``: then ``orig_argv`` (the
+    interpreter's own command line) must name ``guard.cli`` as the module run, so that
+    another program started with ``-m`` that imports guardwire as a library keeps its
+    SIGHUP."""
     if len(argv) < 2 or argv[1] != "serve":
         return False
+    if argv[0] == "-m":
+        args = list(orig_argv)
+        return "-m" in args[:-1] and args[args.index("-m") + 1] == "guard.cli"
     program = os.path.basename(argv[0])
-    return argv[0] == "-m" or program in ("guardwire", "guardwire.exe", "cli.py")
+    return program in ("guardwire", "guardwire.exe", "cli.py")
 
 
 def hold_hangups_for_serve(argv: Sequence[str]) -> None:
     """Block SIGHUP in this process (and those it starts) when it is ``serve``."""
     masks = hasattr(signal, "pthread_sigmask") and hasattr(signal, "SIGHUP")  # not Windows
-    if masks and is_serve_command(argv):
+    if masks and is_serve_command(argv, getattr(sys, "orig_argv", ())):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
 
 

@@ -74,7 +74,12 @@ def test_only_the_serve_command_holds_sighup() -> None:
     from guard._cli_start import is_serve_command
 
     assert is_serve_command(["/opt/guardwire/bin/guardwire", "serve", "--port", "1"])
-    assert is_serve_command(["-m", "serve"])  # python -m guard.cli serve, while importing
+    # python -m guard.cli serve, while -m imports the package (argv[0] is "-m" then)
+    assert is_serve_command(["-m", "serve"], ["python3", "-m", "guard.cli", "serve"])
+    assert is_serve_command(["-m", "serve"], ["python3", "-X", "dev", "-m", "guard.cli", "serve"])
+    # Another program run with -m that imports guard as a library keeps its SIGHUP.
+    assert not is_serve_command(["-m", "serve"], ["python3", "-m", "myapp", "serve"])
+    assert not is_serve_command(["-m", "serve"], ["python3", "-m", "myapp.guard", "serve"])
     assert not is_serve_command(["/opt/guardwire/bin/guardwire", "check", "serve"])
     assert not is_serve_command(["/usr/bin/pytest", "serve"])
     assert not is_serve_command(["guardwire"])
