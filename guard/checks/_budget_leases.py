@@ -16,10 +16,9 @@ older than :data:`LEASE_SECONDS`, stops lending and gives its unused room back. 
 lease cannot be had (the budget is nearly used up), the process gives back its own
 unused room and reserves the call's exact amount, as without leases.
 
-A failed write is sent again by the next flush, yet it may have been applied (a reply
-lost after the store ran it): so writes carry the lease's running total
-(``spent_total``), and the store adds only what it has not recorded for the lease —
-never the same spend twice, and a write that truly failed is carried by the next.
+A failed write is sent again by the next flush, yet it may have been applied: so writes
+carry the lease's running total and the store adds only what it has not recorded
+(:mod:`guard.checks._budget_lease_writes`).
 
 What it costs: ``guardwire budgets`` shows leased room as reserved; the spend of the last
 :data:`FLUSH_SECONDS` reaches the store late (a graceful shutdown writes it:
@@ -36,9 +35,10 @@ import logging
 import time
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from guard.checks._budget_lease_writes import Lease, write_lease
 from guard.stores.base import Reservation, StoreError
 
 log = logging.getLogger("guardwire")
@@ -61,32 +61,11 @@ KEYS_REMEMBERED = 4096
 
 
 @dataclass(eq=False, slots=True)
-class _Lease:
-    reservation: Reservation
-    #: What the store holds for the lease now.
-    held: int
-    started: float
-    #: Carved for calls still running; spent by finished calls, not yet written.
-    outstanding: int = 0
-    spent: int = 0
-    #: Spend the store confirmed it added for the lease (writes send the running total).
-    written: int = 0
-    lending: bool = True
-    carved_since_flush: bool = True
-    #: One write at a time: two would both add the same spend.
-    writing: asyncio.Lock = field(default_factory=asyncio.Lock)
-
-    @property
-    def free(self) -> int:
-        return self.held - self.outstanding - self.spent
-
-
-@dataclass(eq=False, slots=True)
 class Carved:
     """A call's reservation carved out of a lease (settled into the lease)."""
 
     book: LeaseBook
-    lease: _Lease
+    lease: Lease
     amount: int
 
 
@@ -95,9 +74,9 @@ class LeaseBook:
 
     def __init__(self, store: Any) -> None:
         self.store = store
-        self._lending: dict[str, _Lease] = {}
+        self._lending: dict[str, Lease] = {}
         #: Every lease still held in the store, by counter key.
-        self._leases: dict[str, list[_Lease]] = {}
+        self._leases: dict[str, list[Lease]] = {}
         #: The counter's value when this process last wrote to it (for the gauge).
         self._values: dict[str, int] = {}
         #: When each key last needed room from the store (see BUSY_SECONDS).
@@ -131,7 +110,7 @@ class LeaseBook:
         if size > amount and not self.closed:
             granted = await self.store.reserve(key, size, limit, ttl, hold + LEASE_SECONDS)
             if granted is not None:
-                lease = _Lease(granted, size, now)
+                lease = Lease(granted, size, now)
                 self._leases.setdefault(key, []).append(lease)
                 previous = self._lending.get(key)  # taken by a call that raced this one
                 if previous is not None:
@@ -156,7 +135,7 @@ class LeaseBook:
             return None
         return self._carve(lease, amount)
 
-    def _carve(self, lease: _Lease, amount: int) -> Carved:
+    def _carve(self, lease: Lease, amount: int) -> Carved:
         lease.outstanding += amount
         lease.carved_since_flush = True
         return Carved(self, lease, amount)
@@ -210,7 +189,7 @@ class LeaseBook:
             self._stop_lending(lease)
             await self._write(lease)
 
-    def _stop_lending(self, lease: _Lease) -> None:
+    def _stop_lending(self, lease: Lease) -> None:
         """No call carves from ``lease`` any more: its next write gives back what running
         calls do not carry. (A lease left lending while that write is on the way would
         lend room the write gives back, and a spend arriving after it would be lost.)"""
@@ -219,28 +198,17 @@ class LeaseBook:
         if self._lending.get(key) is lease:
             del self._lending[key]
 
-    async def _write(self, lease: _Lease) -> None:
+    async def _write(self, lease: Lease) -> None:
         async with lease.writing:
             await self._write_now(lease)
 
-    async def _write_now(self, lease: _Lease) -> None:
-        spent = lease.spent
-        # Lending: keep all but the spend (calls may carve meanwhile); otherwise only
-        # what running calls carry.
-        keep = max(lease.held - spent, lease.outstanding) if lease.lending else lease.outstanding
-        if spent == 0 and keep == lease.held:
+    async def _write_now(self, lease: Lease) -> None:
+        value = await write_lease(self.store, lease)
+        if value is None:
             return
-        # The running total, not the increment: a write whose reply was lost after the
-        # store applied it is sent again by the next flush, and the store adds only what
-        # its record of the lease lacks (nothing, for such a replay).
-        total = lease.written + spent
-        value = await self.store.settle(lease.reservation, spent, keep, spent_total=total)
         self._values[lease.reservation.key] = value
-        lease.written = total
-        lease.spent -= spent
-        lease.held = keep
         leases = self._leases.get(lease.reservation.key)
-        if keep == 0 and leases is not None and lease in leases:
+        if lease.held == 0 and leases is not None and lease in leases:
             self._stop_lending(lease)
             leases.remove(lease)
             if not leases:

@@ -1,4 +1,4 @@
-"""A lease's writes are idempotent (guard/checks/_budget_leases.py): a write whose reply
+"""A lease's writes are idempotent (guard/checks/_budget_lease_writes.py): a write whose reply
 was lost after the store applied it (a Redis reply that timed out after the script ran,
 an SQLite wait that gave up while its thread committed) is sent again by the next flush
 and must not add the same spend twice; a write that truly failed must still be added.
