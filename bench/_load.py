@@ -22,7 +22,6 @@ import resource
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from tests.serve_child import free_port, wait_until_serving
+
 ROOT = Path(__file__).resolve().parent.parent
 PATH = "/v1/chat/completions"
 _START_TIMEOUT = 30.0  # seconds a server gets to come up
@@ -43,13 +44,6 @@ _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 # -- servers ----------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port that was free on 127.0.0.1 a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -157,19 +151,8 @@ def proxy(upstream: str, *, policy: str = "default", workers: int = 1) -> Iterat
     server = _spawn(args, env)
     server.url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + _START_TIMEOUT
-        while True:
-            if server.process.poll() is not None:
-                raise RuntimeError(f"the proxy exited at start:\n{server.stop()}")
-            try:
-                with urllib.request.urlopen(server.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the proxy did not answer /healthz:\n{server.stop()}")
-            time.sleep(0.05)
+        # Raises AssertionError with the proxy's log when it exits or stays silent.
+        wait_until_serving(server.process, server.url, seconds=_START_TIMEOUT, output=server.stop)
         yield server
     finally:
         server.stop()
