@@ -41,26 +41,41 @@ def child_output(process: subprocess.Popen[bytes] | subprocess.Popen[str]) -> st
 
 
 def wait_until_serving(
-    process: subprocess.Popen[bytes] | subprocess.Popen[str],
+    process: subprocess.Popen[bytes] | subprocess.Popen[str] | None,
     url: str,
     *,
     path: str = "/healthz",
     seconds: float = STARTUP_SECONDS,
     output: Callable[[], str] | None = None,
-) -> None:
-    """Return once ``url + path`` answers 200. Raise AssertionError, with the child's
-    output (``output()``, else its piped standard error), when it exits first or does
-    not answer within ``seconds``; a child still running then is killed."""
-    deadline = time.monotonic() + seconds
+) -> float:
+    """Return the seconds it took until ``url + path`` answered 200. Raise
+    AssertionError, with the child's output (``output()``, else its piped standard
+    error), when it exits first or does not answer within ``seconds``; a child still
+    running then is killed. ``process`` is ``None`` for a server this process did not
+    start (one in a container): then only the deadline ends the wait."""
+    started = time.monotonic()
     while True:
         with suppress(httpx.TransportError):
             if httpx.get(url + path, timeout=1).status_code == 200:
-                return
-        ended = process.poll() is not None
-        if ended or time.monotonic() > deadline:
-            why = f"exited with {process.returncode}" if ended else f"no answer in {seconds:g} s"
-            shown = output() if output is not None else child_output(process)
-            if not ended:
-                process.kill()
-            raise AssertionError(f"guardwire serve did not start ({why}):\n{shown}")
+                return time.monotonic() - started
+        if process is not None and process.poll() is not None:
+            raise _not_started(f"exited with {process.returncode}", process, output)
+        if time.monotonic() - started > seconds:
+            raise _not_started(f"no answer in {seconds:g} s", process, output)
         time.sleep(0.05)
+
+
+def _not_started(
+    why: str,
+    process: subprocess.Popen[bytes] | subprocess.Popen[str] | None,
+    output: Callable[[], str] | None,
+) -> AssertionError:
+    """The error saying why the server never answered; a child still running is killed."""
+    shown = ""
+    if output is not None:
+        shown = output()
+    elif process is not None:
+        shown = child_output(process)
+    if process is not None and process.poll() is None:
+        process.kill()
+    return AssertionError(f"guardwire serve did not start ({why}):\n{shown}")

@@ -79,7 +79,7 @@ def seen(container: str) -> dict[str, object]:
     pid = podman("inspect", "--format", "{{.State.Pid}}", container).strip()
     done = subprocess.run(
         ["nsenter", f"--net=/proc/{pid}/ns/net", sys.executable,
-         str(ROOT / "tests" / "deploy" / "image_client.py"), "8787"],
+         "-m", "tests.deploy.image_client", "8787"],
         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
     )  # fmt: skip
     if done.returncode != 0:
