@@ -13,6 +13,7 @@ a bounded cache keyed by the text.
 from __future__ import annotations
 
 from collections.abc import Collection
+from collections.abc import Set as AbstractSet
 from itertools import chain, compress
 from operator import itemgetter
 
@@ -57,12 +58,15 @@ class Targets:
         #: :data:`PREFIX` and the prefix one of ``prefixes``.
         self.hits: dict[str, str] = {}
 
-    def learn(self, words: dict[str, None]) -> None:
-        """Sort the words not seen yet into those that lead to a target and the rest."""
-        fresh = list(words.keys() - self._seen)
+    def learn(self, words: AbstractSet[str]) -> None:
+        """Sort the words not seen yet into those that lead to a target and the rest.
+        A call learns once, over the union of its passages' words (one C set operation,
+        not one learn per passage)."""
+        seen = self._seen
+        fresh = list(words - seen) if seen else list(words)
         if not fresh:
             return
-        self._seen.update(fresh)
+        seen.update(fresh)
         # Only a word that starts as a target does can lead to one: the rest are never
         # stemmed (in C: no bytecode per word).
         fresh = list(compress(fresh, map(self._starts.__contains__, map(_start_of, fresh))))
@@ -244,8 +248,8 @@ class PassageText:
         ``n``), keyed as :attr:`Targets.hits` names them: per stem the sentences
         holding it, per marked prefix those holding a word whose stem is no target but
         starts with it. Only those found are keys. One set intersection per sentence
-        with the words that lead to a target."""
-        targets.learn(self.words)
+        with the words that lead to a target. The ``targets`` must have learnt this
+        passage's words (:meth:`Targets.learn`)."""
         hits = targets.hits
         found: dict[str, int] = {}
         get = found.get

@@ -144,6 +144,7 @@ class PassageIndex:
         masks = dict.fromkeys(wanted, 0)
         marked = {PREFIX_MARK + prefix: 0 for prefix in prefixes}
         targets = Targets(wanted, prefixes)
+        targets.learn(set().union(*[passage.words for passage in self.passages]))
         for passage, offset in zip(self.passages, self.offsets, strict=True):
             for key, mask in passage.masks(targets).items():
                 if key in masks:
