@@ -122,3 +122,10 @@ def test_a_word_that_starts_as_no_target_is_never_stemmed() -> None:
     assert "zebra" not in targets.hits
     assert rows_of(0b10110) == [1, 2, 4]
     assert re.fullmatch(r"\x00", PREFIX_MARK)
+
+
+@given(st.sets(st.integers(min_value=0, max_value=900), max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_rows_of_reads_every_set_bit_in_order(rows: set[int]) -> None:
+    mask = sum(1 << row for row in rows)
+    assert rows_of(mask) == sorted(rows)
