@@ -2,8 +2,9 @@
 
 A passage's sentences and words come from C byte operations on its text
 (:func:`guard.grounding.text.sentence_words`). Nothing else is read up front: a call
-asks where its answer's stems occur (:meth:`PassageText.masks`), and only the words
-that can lead to one of them are stemmed (:class:`Targets`: a word is stemmed once
+asks where its answer's stems occur in its sentences
+(:meth:`guard.grounding.passages.PassageIndex.prepare`), and only the words that can
+lead to one of them are stemmed (:class:`Targets`: a word is stemmed once
 per call, not once per passage, and most words of a passage are no stem of the
 answer). Figures, negations, opposites and names are read when scoring first asks.
 What is read depends on the text alone, so :mod:`guard.grounding.passages` keeps it in
@@ -242,21 +243,3 @@ class PassageText:
         if self._figures is None:
             self._figures = FigurePool(self.figure_list())
         return self._figures
-
-    def masks(self, targets: Targets) -> dict[str, int]:
-        """Where the ``targets`` occur, as bit masks of sentences (bit ``n``: sentence
-        ``n``), keyed as :attr:`Targets.hits` names them: per stem the sentences
-        holding it, per marked prefix those holding a word whose stem is no target but
-        starts with it. Only those found are keys. One set intersection per sentence
-        with the words that lead to a target. The ``targets`` must have learnt this
-        passage's words (:meth:`Targets.learn`)."""
-        hits = targets.hits
-        found: dict[str, int] = {}
-        get = found.get
-        bit = 1
-        for sentence in self.sentences:
-            for word in hits.keys() & sentence:
-                key = hits[word]
-                found[key] = get(key, 0) | bit
-            bit <<= 1
-        return found

@@ -20,7 +20,7 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from itertools import compress
+from itertools import chain, compress
 
 from guard.grounding.figures import Figure, FigurePool, is_small_integer
 from guard.grounding.passage_text import _NO_WORDS, PREFIX, PREFIX_MARK, PassageText, Targets
@@ -134,8 +134,8 @@ class PassageIndex:
 
     def prepare(self, stems: set[str] | frozenset[str]) -> None:
         """Find the rows of every stem in ``stems``, and of the prefixes of the longer
-        ones, in one pass over each passage's rows (an answer's stems are few: a set
-        intersection per row beats indexing every stem of every passage)."""
+        ones, in one pass over the rows of every passage (an answer's stems are few: a
+        set intersection per row beats indexing every stem of every passage)."""
         wanted = frozenset(stems.difference(self._masks))
         if not wanted:
             return
@@ -146,12 +146,19 @@ class PassageIndex:
         marked = {PREFIX_MARK + prefix: 0 for prefix in prefixes}
         targets = Targets(wanted, prefixes)
         targets.learn(set().union(*[passage.words for passage in self.passages]))
-        for passage, offset in zip(self.passages, self.offsets, strict=True):
-            for key, mask in passage.masks(targets).items():
-                if key in masks:
-                    masks[key] |= mask << offset
-                else:
-                    marked[key] |= mask << offset
+        hits = targets.hits
+        # Every key :attr:`Targets.hits` names, to its rows: one pass over the rows of
+        # every passage (bit ``n``: row ``n``), one set intersection per row with the
+        # words that lead to a target.
+        found = masks | marked
+        hit_words = hits.keys()
+        bit = 1
+        for sentence in chain.from_iterable([passage.sentences for passage in self.passages]):
+            for word in hit_words & sentence:
+                found[hits[word]] |= bit
+            bit <<= 1
+        masks = {stem: found[stem] for stem in masks}
+        marked = {key: found[key] for key in marked}
         # A prefix's rows: those of the stems given with that prefix, and those of the
         # other stems that start with it.
         for stem, mask in masks.items():
