@@ -109,11 +109,9 @@ def assess(
     """
     pairs = as_passages(passages)
     index = index_of(pairs)
-    lookup: dict[str, int] = {}
-    for number, (pid, _) in enumerate(pairs):
-        for key in id_keys(pid):
-            lookup.setdefault(key, number)
     markers = find_markers(answer)
+    # Passage ids are resolved only for an answer that cites (most cite nothing).
+    lookup = _id_lookup(pairs) if markers else {}
     question_terms = frozenset(content_terms(question)) if question else frozenset()
     claims: list[Claim] = []
     #: Per claim: its text with the markers blanked, that text's words and stems.
@@ -175,6 +173,15 @@ def _with_cited(claim: Claim, markers: list[Marker]) -> Claim:
     return Claim(
         claim.text, claim.start, claim.end, claim.score, claim.passage_id, claim.reasons, cited
     )
+
+
+def _id_lookup(pairs: list[tuple[str, str]]) -> dict[str, int]:
+    """Every spelling a citation may use for a passage id, to the passage's number."""
+    lookup: dict[str, int] = {}
+    for number, (pid, _) in enumerate(pairs):
+        for key in id_keys(pid):
+            lookup.setdefault(key, number)
+    return lookup
 
 
 def _citations(

@@ -13,6 +13,7 @@ CITATION = re.compile(
 _SPLIT = re.compile(r"\s*[,;]\s*")
 #: Bracketed words that look like ids but are prose (``[sic]``, ``[x]`` checkboxes).
 _NOT_IDS = frozenset({"sic", "x", "edit", "citation needed", "note"})
+_TRAILING_DIGITS = re.compile(r"(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +48,7 @@ def id_keys(passage_id: str) -> set[str]:
     """The spellings a citation may use for ``passage_id`` (``doc-3`` also answers ``3``)."""
     lowered = passage_id.strip().lower()
     keys = {lowered}
-    digits = re.search(r"(\d+)$", lowered)
+    digits = _TRAILING_DIGITS.search(lowered)
     if digits:
         keys.add(str(int(digits.group(1))))
     return keys
