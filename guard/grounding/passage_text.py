@@ -203,7 +203,12 @@ class PassageText:
         or text beyond ASCII, a matching figure's digits read ``value`` or ``value - 1``
         (see :func:`guard.grounding.figures.integer_hints`), so they are in the text,
         unless a number word is that value. Asked of every passage for a claim's figure
-        missing from its best passage: most are ruled out without reading figures."""
+        missing from its best passage: most are ruled out without reading figures. The
+        searches come first: a passage holding the digits (its best passage, mostly) is
+        not ruled out, without the passage's shapes being read."""
+        text = self.text
+        if str(value) in text or str(value - 1) in text:
+            return False
         simple = self._simple
         if simple is None:
             simple = self._simple = (
@@ -214,10 +219,7 @@ class PassageText:
             self._word_values = frozenset(
                 NUMBER_WORDS[word] for word in self.words.keys() & _NUMBER_WORDS
             )
-        if not simple or value in self._word_values or value - 1 in self._word_values:
-            return False
-        text = self.text
-        return str(value) not in text and str(value - 1) not in text
+        return simple and value not in self._word_values and value - 1 not in self._word_values
 
     def holds_figure(self, value: float, tolerance: float, unit: str) -> bool:
         """Whether a figure of the passage matches ``value`` (± ``tolerance``) in
