@@ -20,6 +20,7 @@ from operator import itemgetter
 
 from guard.grounding.figures import (
     _SHAPES,
+    DIGIT_LETTER,
     Figure,
     FigurePool,
     figures,
@@ -214,7 +215,7 @@ class PassageText:
             simple = self._simple = (
                 self.text.isascii()
                 and self.words.keys().isdisjoint(_SCALE_WORDS)
-                and b"0a" not in self.text.encode().translate(_SHAPES)
+                and DIGIT_LETTER.search(self.text.encode().translate(_SHAPES)) is None
             )
             self._word_values = frozenset(
                 NUMBER_WORDS[word] for word in self.words.keys() & _NUMBER_WORDS

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 
 from guard.grounding.figures import (
     _ASCII_NUMBER,
+    DIGIT_LETTER,
+    NOT_PLAIN,
     NUMBER,
     Figure,
     FigurePool,
@@ -198,3 +200,11 @@ def test_a_passage_ruled_out_by_substrings_holds_no_figure_matching_it(
     if PassageText(text).rules_out_integer(value):
         assert not FigurePool(figures(text)).matches(float(value), 0.5, "")
         assert not PassageText(text).may_hold_integer(value)
+
+
+@given(st.binary(max_size=12).map(lambda data: bytes(b"0a., #"[byte % 6] for byte in data)))
+@settings(max_examples=500, deadline=None)
+def test_shape_regexes_find_what_the_substring_searches_found(shapes: bytes) -> None:
+    five = (b"0a", b"a0", b".0", b",0", b"0 0")
+    assert (NOT_PLAIN.search(shapes) is not None) == any(pair in shapes for pair in five)
+    assert (DIGIT_LETTER.search(shapes) is not None) == (b"0a" in shapes)
