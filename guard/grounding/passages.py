@@ -106,7 +106,6 @@ class PassageIndex:
         "passages",
         "row_passage",
         "rows_total",
-        "unseen_idf",
     )
 
     def __init__(self, passages: Sequence[tuple[str, str]]) -> None:
@@ -121,7 +120,6 @@ class PassageIndex:
             self.row_passage.extend([number] * count)
             total += count
         self.rows_total = total
-        self.unseen_idf = math.log(1.0 + (total + 1) / 0.5)
         self._masks: dict[str, int] = {}
         self._prefix_masks: dict[str, int] = {}
         self._idf: dict[str, float] = {}
@@ -207,10 +205,6 @@ class PassageIndex:
             prefix_rows = self._prefix_masks[prefix] if prefix is not None else 0
             found = self._terms[stem] = (stem, weight, prefix, self._masks[stem], prefix_rows)
         return found
-
-    def prefix_rows(self, prefix: str) -> set[int]:
-        """Rows holding a longer stem that starts with ``prefix``."""
-        return set(rows_of(self._prefix_masks[prefix]))
 
     def negated(self, row: int) -> bool:
         """Whether sentence ``row`` negates."""
