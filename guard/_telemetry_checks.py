@@ -66,6 +66,14 @@ class CheckMetrics:
             ["budget"],
             registry=registry,
         )
+        # Label: queued, written or abandoned (closed set, guard.checks._budget_retries).
+        self.budget_settle_retries = Counter(
+            "guardwire_budget_settle_retries",
+            "Budget settlements the store failed to take: queued, then written by a retry"
+            " or abandoned (hold expired, queue full, shutdown).",
+            ["result"],
+            registry=registry,
+        )
         self.store_errors = Counter(
             "guardwire_store_errors",
             "State store operations that failed (on_error decided the call).",

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import weakref
@@ -39,6 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.checks._budget_lease_writes import Lease, write_lease
+from guard.checks._budget_retries import SHUTDOWN_SECONDS, Pending, pending_for, shut_down
 from guard.stores.base import Reservation, StoreError
 
 log = logging.getLogger("guardwire")
@@ -88,6 +90,8 @@ class LeaseBook:
         #: Called on each failed background write (the budget check counts it in
         #: ``guardwire_store_errors_total``).
         self.on_store_error: Callable[[], None] | None = None
+        #: Called per lease given up at shutdown (``abandoned`` in the retries metric).
+        self.on_abandoned: Callable[[], None] | None = None
 
     async def reserve(
         self, key: str, amount: int, limit: int, ttl: float | None, hold: float
@@ -146,7 +150,14 @@ class LeaseBook:
         its first write."""
         self.spend(carved, actual)
         if self.closed:  # a call that outlived the shutdown flush: write it now
-            await self._write(carved.lease)
+            lease = carved.lease
+            try:
+                await self._write(lease)
+            except StoreError:
+                # Its running total makes the write idempotent: retried as it is.
+                write = functools.partial(self._write, lease)
+                pending_for(self.store).add(Pending(write, lease.reservation.expires_at))
+                raise
         return self.known_value(carved.lease.reservation.key)
 
     def spend(self, carved: Carved, actual: int) -> None:
@@ -241,6 +252,20 @@ class LeaseBook:
                     log.warning("budget spend written to the store again")
                 self._failing = False
 
+    def abandon(self) -> None:
+        """Give up the leases a shutdown could not write (counted and logged once)."""
+        unwritten = [lease for leases in self._leases.values() for lease in leases]
+        self._leases.clear()
+        if unwritten:
+            if self.on_abandoned is not None:
+                for _ in unwritten:
+                    self.on_abandoned()
+            log.error(
+                "%d budget leases not written at shutdown: the state store did not answer;"
+                " their holds count as spent until they expire",
+                len(unwritten),
+            )
+
     async def close(self) -> None:
         """Write all spend and give back all unused room (at shutdown)."""
         self.closed = True
@@ -270,8 +295,8 @@ def leases_for(store: Any) -> LeaseBook | None:
     return None if book is None or book.closed else book
 
 
-async def close_leases(store: Any) -> None:
-    """Write the spend of ``store``'s leases and give their room back; leases end."""
-    book = _books.get(store)
-    if book is not None:
-        await book.close()
+async def close_leases(store: Any, seconds: float = SHUTDOWN_SECONDS) -> None:
+    """At shutdown: write the spend of ``store``'s leases and give their room back
+    (leases end), then the settlements still waiting for the store; retried for at most
+    ``seconds`` (see :func:`guard.checks._budget_retries.shut_down`)."""
+    await shut_down(store, _books.get(store), seconds)

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.checks._budget_leases import Carved, LeaseBook, leases_for
+from guard.checks._budget_retries import pending_for
 from guard.checks._prices import token_cost
-from guard.stores.base import Reservation
+from guard.stores.base import Reservation, StoreError
 
 #: Rounds of "read the figures, reserve everything" before a call is refused.
 ATTEMPTS = 4
@@ -190,19 +191,46 @@ class Ledger:
         written: int = 0,
     ) -> None:
         """Spend what the call used on every counter it held (``cached`` and ``written``:
-        the input tokens read from and written to the prompt cache)."""
+        the input tokens read from and written to the prompt cache).
+
+        A store settle that fails is queued for retries (:mod:`._budget_retries`), and so
+        are the call's later store holds, without waiting on a store that just failed;
+        then the error is raised for the caller to count."""
+        failed: StoreError | None = None
         for held in holds:
             counter = held.counter
             reservation = held.reservation
             actual = counter.spent(input_tokens, output_tokens, cached, written)
             value: int | None
             if isinstance(reservation, Carved):
-                value = await reservation.book.settle(reservation, actual)
+                if failed is not None and not reservation.book.closed:
+                    reservation.book.spend(reservation, actual)  # in memory: cannot fail
+                    continue
+                try:
+                    value = await reservation.book.settle(reservation, actual)
+                except StoreError as exc:
+                    failed = failed or exc  # the book queued its lease's write
+                    continue
                 if value is None:
                     continue  # not known before the lease's first write
+            elif failed is not None:
+                self._retry_later(reservation, actual)
+                continue
             else:
-                value = await self.store.settle(reservation, actual)
+                try:
+                    value = await self.store.settle(reservation, actual)
+                except StoreError as exc:
+                    failed = exc
+                    self._retry_later(reservation, actual)
+                    continue
             held.note_value(value)
+        if failed is not None:
+            raise failed
+
+    def _retry_later(self, reservation: Reservation, actual: int) -> None:
+        queue = pending_for(self.store)
+        queue.clock = self.clock
+        queue.add_settle(reservation, actual)
 
 
 def carve_all(

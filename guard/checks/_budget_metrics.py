@@ -47,6 +47,11 @@ class BudgetMetrics:
         if self._telemetry is not None:
             self._telemetry.store_errors.labels(kind).inc()
 
+    def settle_retry(self, result: str) -> None:
+        """Count a failed settlement ``queued``, then ``written`` or ``abandoned``."""
+        if self._telemetry is not None:
+            self._telemetry.budget_settle_retries.labels(result).inc()
+
     def spend(
         self,
         holds: list[Hold],

@@ -53,6 +53,7 @@ from guard.checks._budget_ledger import (
     settle_carved,
 )
 from guard.checks._budget_metrics import BudgetMetrics
+from guard.checks._budget_retries import ABANDONED, pending_for
 from guard.checks._budget_spend import CallSpender
 from guard.checks._prices import PriceTable
 from guard.checks._tokens import input_token_bound, text_token_bound
@@ -159,6 +160,7 @@ class BudgetCheck:
             if ledger.leases is not None and ledger.leases.on_store_error is None:
                 kind = getattr(ctx.store, "kind", "unknown")  # not ctx: it holds the call's text
                 ledger.leases.on_store_error = lambda: self.metrics.store_error(kind)
+                ledger.leases.on_abandoned = lambda: self.metrics.settle_retry(ABANDONED)
             now = ledger.now()
             counters = self._counters(call, now, state)
             granted, short = await ledger.reserve(
@@ -238,12 +240,16 @@ class BudgetCheck:
         try:
             await self._settle(ctx, end, state)
         except StoreError as exc:
-            # The holds expire after HOLD_SECONDS; until then they count as spent.
+            # Queued: retried in the background until the store takes it (or its hold
+            # expires), idempotently (guard.checks._budget_retries).
             self._store_failed(ctx)
-            log.error("budget settlement failed (%s); the reservation expires on its own", exc)
+            log.error("budget settlement failed (%s); retrying it in the background", exc)
 
     async def _settle(self, ctx: CheckContext, end: CallEnd, state: CallHold) -> None:
         ledger = Ledger(ctx.store, self.clock)
+        retries = pending_for(ctx.store)
+        if retries.on_result is None:
+            retries.on_result = self.metrics.settle_retry
         holds, state.holds = state.holds, []
         used = self._used(end, holds, state)
         if used is None:
