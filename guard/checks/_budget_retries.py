@@ -77,6 +77,7 @@ class PendingSettlements:
         self._items: deque[Pending] = deque()
         self._retrier: asyncio.Task[None] | None = None
         self._sleeping = False
+        self._full = False
         self.closed = False
 
     def __len__(self) -> int:
@@ -95,8 +96,16 @@ class PendingSettlements:
         """Queue ``pending`` and make sure a retrier runs (abandoned if the queue is full)."""
         if len(self._items) >= MAX_PENDING:
             self._count(ABANDONED)
-            log.error("budget settlement queue full (%d); a settlement was dropped", MAX_PENDING)
+            if not self._full:  # said once per time it fills up, not once per call
+                log.error(
+                    "budget settlement queue full (%d waiting for the state store); further"
+                    " failed settlements are dropped, their holds count as spent until they"
+                    " expire",
+                    MAX_PENDING,
+                )
+            self._full = True
             return
+        self._full = False
         self._items.append(pending)
         self._count(QUEUED)
         if not self.closed and (self._retrier is None or self._retrier.done()):
@@ -105,22 +114,34 @@ class PendingSettlements:
     async def retry_once(self) -> bool:
         """Try every pending write in order; ``True`` when none is left. Stops at the
         first failure (the store is still down: the others would only wait too)."""
+        expired = 0
         while self._items:
             pending = self._items[0]
             if pending.expires_at <= self.clock():
                 self._items.popleft()
                 self._count(ABANDONED)
-                log.error("a budget settlement was not written before its hold expired")
+                expired += 1
                 continue
             try:
                 await pending.write()
             except StoreError:
+                self._log_expired(expired)
                 return False
             # Popped only now: the write stays queued if this task is cancelled mid-way.
             if self._items and self._items[0] is pending:
                 self._items.popleft()
             self._count(WRITTEN)
+        self._log_expired(expired)
         return True
+
+    @staticmethod
+    def _log_expired(expired: int) -> None:
+        if expired:
+            log.error(
+                "%d budget settlements given up: not written before their holds expired"
+                " (the state store did not answer for as long as a hold lasts)",
+                expired,
+            )
 
     async def _retry_forever(self) -> None:
         delay = FIRST_DELAY

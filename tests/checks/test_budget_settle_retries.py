@@ -326,3 +326,29 @@ async def test_a_settlement_not_written_before_its_hold_expires_is_given_up(
     flaky.down = False
     assert await queue.retry_once()
     assert results == ["queued", "abandoned"]
+
+
+async def test_the_queue_is_bounded_and_says_so_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(retries, "MAX_PENDING", 3)
+    flaky = Flaky(store)
+    results: list[str] = []
+    pending_for(flaky).on_result = results.append
+    ledger = Ledger(flaky)
+    held = []
+    for _ in range(5):
+        granted, _ = await ledger.reserve([_counter()], 10, 10, 10, HOLD)
+        assert granted is not None
+        held.append(granted[1])
+    flaky.down = True
+    with caplog.at_level(logging.ERROR, "guardwire"):
+        for holds in held:
+            with pytest.raises(StoreError):
+                await ledger.settle(holds, 10, 10)
+    assert len(pending_for(flaky)) == 3
+    assert results.count("queued") == 3 and results.count("abandoned") == 2
+    assert caplog.text.count("budget settlement queue full") == 1
+    flaky.down = False
+    await _written(store, 60, flaky)
+    assert await store.get(KEY) == 60 and await store.reserved(KEY) == 40  # 2 holds wait
