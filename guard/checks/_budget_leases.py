@@ -23,8 +23,10 @@ carry the lease's running total and the store adds only what it has not recorded
 What it costs: ``guardwire budgets`` shows leased room as reserved; the spend of the last
 :data:`FLUSH_SECONDS` reaches the store late (a graceful shutdown writes it:
 :func:`close_leases`; a killed process loses it, as it loses its calls in flight), and a
-killed process's lease stays reserved until its hold expires. Leases are switched on per
-store by its owner (the proxy, which flushes at shutdown); other users reserve per call.
+killed process's lease stays reserved until its hold expires, and is then charged at
+what it held (the store cannot tell the room its calls used from the room it kept).
+Leases are switched on per store by its owner (the proxy, which flushes at shutdown);
+other users reserve per call.
 """
 
 from __future__ import annotations
@@ -262,7 +264,7 @@ class LeaseBook:
                     self.on_abandoned()
             log.error(
                 "%d budget leases not written at shutdown: the state store did not answer;"
-                " their holds count as spent until they expire",
+                " their holds are charged at what they hold when they expire",
                 len(unwritten),
             )
 

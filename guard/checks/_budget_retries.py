@@ -2,10 +2,10 @@
 
 A call's settle can fail: a Redis reply that timed out, an SQLite wait that gave up.
 The caller cannot tell whether the store applied it (the reply was lost) or not. Dropped,
-its hold would count as spent until it expires (``HOLD_SECONDS``, 15 minutes); then its
-room would come back and what the call really spent would never be recorded, so the
-ceiling could be passed by it. So a failed settle is queued here and retried with
-backoff, on the event loop (never blocking it), until the store takes it:
+its hold would count as spent until it expires (``HOLD_SECONDS``, 15 minutes), and
+what the call really spent would never be recorded. So a failed settle is queued here
+and retried with backoff, on the event loop (never blocking it), until the store takes
+it:
 
 - **Idempotent.** A retry is ``settle(reservation, 0, spent_total=actual)``. The store
   adds ``actual`` only while the hold is still live, because a plain settle drops the
@@ -15,10 +15,12 @@ backoff, on the event loop (never blocking it), until the store takes it:
   so a replay of the retry itself adds nothing either. A lease's writes carry their
   running total already (:mod:`guard.checks._budget_lease_writes`): they are queued as
   they are.
-- **Before the hold expires.** A retry is only exact while the hold is live. A
-  settlement still unwritten when its hold expires is given up and counted
-  (``abandoned``). So is one that finds the queue full (:data:`MAX_PENDING`), or one
-  that a shutdown could not write within its bounded time (:func:`drain_pending`).
+- **Before the hold expires.** A retry is exact while the hold is live. A settlement
+  still unwritten when its hold expires is given up and counted (``abandoned``): the
+  store then charges the hold at its reserved amount, the upper bound the call was
+  allowed (it never gives the room back as if nothing was spent). So is one that finds
+  the queue full (:data:`MAX_PENDING`), or one that a shutdown could not write within
+  its bounded time (:func:`drain_pending`).
 - **Bounded.** At most :data:`MAX_PENDING` settlements wait. Retries start after
   :data:`FIRST_DELAY` and back off to :data:`MAX_DELAY` while the store keeps failing.
 
@@ -99,7 +101,7 @@ class PendingSettlements:
             if not self._full:  # said once per time it fills up, not once per call
                 log.error(
                     "budget settlement queue full (%d waiting for the state store); further"
-                    " failed settlements are dropped, their holds count as spent until they"
+                    " failed settlements are dropped, their holds charged at their amount when they"
                     " expire",
                     MAX_PENDING,
                 )
@@ -179,7 +181,7 @@ class PendingSettlements:
                 self._count(ABANDONED)
             log.error(
                 "%d budget settlements not written at shutdown: the state store did not"
-                " answer within %.0f s; their holds count as spent until they expire",
+                " answer within %.0f s; their holds are charged at their amount when they expire",
                 lost,
                 seconds,
             )
@@ -211,7 +213,8 @@ async def shut_down(store: Any, book: Any, seconds: float) -> None:
     """Close ``book`` (a :class:`~guard.checks._budget_leases.LeaseBook`, or ``None``),
     retrying its writes with backoff while the store fails, then drain ``store``'s
     queue, all within ``seconds``. What is still unwritten then is counted and logged
-    (its holds count as spent until they expire); a book's last error is raised."""
+    (its holds are charged at their amount when they expire); a book's last error is
+    raised."""
     deadline = time.monotonic() + seconds
     failure: StoreError | None = None
     if book is not None:

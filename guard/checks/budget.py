@@ -68,7 +68,8 @@ log = logging.getLogger("guardwire")
 
 #: The shortest reply worth sending: below this the call is refused, not clamped.
 MIN_REPLY_TOKENS = 16
-#: How long a reservation holds if its process dies before settling it.
+#: How long a reservation holds if its process dies before settling it (or cannot reach
+#: the store); then the store charges it at its amount.
 HOLD_SECONDS = 900.0
 #: A stream is cut when its UTF-8 bytes pass this many per reserved output token (text
 #: runs 3-5 bytes per token; the cut is for upstreams that ignore max_tokens).

@@ -10,7 +10,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from guard.stores._settle_totals import RecordTable, settle_by_total
+from guard.stores._settle_totals import RecordTable, charged_at_expiry, settle_by_total
 from guard.stores.base import (
     SWEEP_EVERY,
     Clock,
@@ -83,7 +83,9 @@ class MemorySyncStore:
         """The counter's value, 0 when absent or expired."""
         with self._lock:
             self._require_open()
-            entry = self._live(self._counters, key, self._clock())
+            now = self._clock()
+            self._held(key, now)  # charges expired holds first
+            entry = self._live(self._counters, key, now)
             return int(entry.value) if entry else 0
 
     def reserved(self, key: str) -> int:
@@ -101,9 +103,11 @@ class MemorySyncStore:
         with self._lock:
             self._require_open()
             now = self._clock()
+            held = self._held(key, now)  # first: charges expired holds to the counter
             entry = self._live(self._counters, key, now)
-            used = int(entry.value) if entry else 0
-            if used + self._held(key, now) + amount > limit:
+            if entry is None:  # so that a hold expiring unsettled has a window to charge
+                entry = self._counters[key] = _Entry(0, expiry(now, ttl))
+            if int(entry.value) + held + amount > limit:
                 return None
             reservation = Reservation(
                 key=key, id=f"m{next(self._ids)}", amount=amount, expires_at=now + hold, ttl=ttl
@@ -125,14 +129,18 @@ class MemorySyncStore:
         with self._lock:
             self._require_open()
             now = self._clock()
+            self._held(reservation.key, now)  # so "gone past expiry" means charged
             if spent_total is not None:
                 added = self._settle_total(reservation, actual, keep, spent_total, now)
                 return self._add(reservation.key, added, reservation.ttl, now)
-            holds = self._holds.get(reservation.key)
-            if keep and holds and reservation.id in holds and reservation.expires_at > now:
+            holds = self._holds.get(reservation.key) or {}
+            present = reservation.id in holds
+            if keep and present and reservation.expires_at > now:
                 holds[reservation.id] = replace(holds[reservation.id], amount=keep)
             else:
                 self._drop(reservation)
+            # Gone past its expiry: charged then at its amount; only spend beyond it.
+            actual = max(actual - charged_at_expiry(reservation, present, now), 0)
             return self._add(reservation.key, actual, reservation.ttl, now)
 
     def release(self, reservation: Reservation) -> None:
@@ -245,8 +253,13 @@ class MemorySyncStore:
         holds = self._holds.get(key)
         if not holds:
             return 0
-        for expired in [r.id for r in holds.values() if r.expires_at <= now]:
-            del holds[expired]
+        for expired in [r for r in holds.values() if r.expires_at <= now]:
+            # Unsettled at its expiry (its process died, or could not reach the store):
+            # charged at what it held, never given back as if nothing was spent.
+            del holds[expired.id]
+            entry = self._live(self._counters, key, now)
+            if entry is not None:
+                entry.value = int(entry.value) + expired.amount
         return sum(r.amount for r in holds.values())
 
     def _settle_total(
@@ -259,6 +272,7 @@ class MemorySyncStore:
             record=self._records.live(reservation.key, reservation.id, now),
             hold_live=hold is not None and hold.expires_at > now,
             hold_expires_at=reservation.expires_at, now=now,
+            charged=charged_at_expiry(reservation, hold is not None, now),
         )  # fmt: skip
         if decided.record is not None:
             self._records.put(reservation.key, reservation.id, decided.record)

@@ -48,18 +48,24 @@ local function add(key, amount, ttl, now)
   end
   return redis.call('HINCRBY', key, 'v', amount)
 end
-local function held(key, now)
+local function held(key, now, ckey)
   local all = redis.call('HGETALL', key)
-  local sum = 0
+  local sum, charge = 0, 0
   for i = 1, #all, 2 do
     local amount, expires = string.match(all[i + 1], '^(%S+) (%S+)$')
     if tonumber(expires) <= now then
       redis.call('HDEL', key, all[i])
+      charge = charge + tonumber(amount)
     else
       sum = sum + tonumber(amount)
     end
   end
+  -- Expired unsettled: charged at what it held, to the counter if its window is live.
+  if charge > 0 and counter(ckey, now) ~= nil then redis.call('HINCRBY', ckey, 'v', charge) end
   return sum
+end
+local function gone_past_expiry(hkey, id, expires, now)
+  return redis.call('HEXISTS', hkey, id) == 0 and tonumber(expires) <= now
 end
 """
 
@@ -71,31 +77,34 @@ return add(KEYS[1], tonumber(ARGV[2]), ARGV[3], tonumber(ARGV[1]))
 """
 )
 
-#: KEYS: counter. ARGV: now.
+#: KEYS: counter, holds. ARGV: now.
 GET = (
     _COMMON
     + """
+held(KEYS[2], tonumber(ARGV[1]), KEYS[1])  -- charges expired holds first
 return counter(KEYS[1], tonumber(ARGV[1])) or 0
 """
 )
 
-#: KEYS: holds. ARGV: now.
+#: KEYS: holds, counter. ARGV: now.
 RESERVED = (
     _COMMON
     + """
-return held(KEYS[1], tonumber(ARGV[1]))
+return held(KEYS[1], tonumber(ARGV[1]), KEYS[2])
 """
 )
 
-#: KEYS: counter, holds, id counter. ARGV: now, amount, limit, hold seconds.
+#: KEYS: counter, holds, id counter. ARGV: now, amount, limit, hold seconds, ttl.
 #: Returns the reservation id and its expiry (as a string), or false.
 RESERVE = (
     _COMMON
     + """
 local now = tonumber(ARGV[1])
 local amount = tonumber(ARGV[2])
-local used = counter(KEYS[1], now) or 0
-if used + held(KEYS[2], now) + amount > tonumber(ARGV[3]) then return false end
+local holding = held(KEYS[2], now, KEYS[1])  -- first: charges expired holds
+local used = counter(KEYS[1], now)
+if used == nil then used = add(KEYS[1], 0, ARGV[5], now) end  -- a window to charge to
+if used + holding + amount > tonumber(ARGV[3]) then return false end
 local id = 'r' .. redis.call('INCR', KEYS[3])
 local expires = now + tonumber(ARGV[4])
 redis.call('HSET', KEYS[2], id, amount .. ' ' .. string.format('%.6f', expires))
@@ -104,12 +113,18 @@ return {id, string.format('%.6f', expires)}
 """
 )
 
-#: KEYS: counter, holds. ARGV: now, reservation id, actual, ttl, keep (0: drop the hold).
+#: KEYS: counter, holds. ARGV: now, reservation id, actual, ttl, keep (0: drop the hold),
+#: the hold's expiry, its amount.
 SETTLE = (
     _COMMON
     + """
 local now = tonumber(ARGV[1])
+held(KEYS[2], now, KEYS[1])  -- charges expired holds: "gone past expiry" means charged
 local kept = false
+local actual = tonumber(ARGV[3])
+if gone_past_expiry(KEYS[2], ARGV[2], ARGV[6], now) then  -- charged when it expired
+  actual = math.max(actual - tonumber(ARGV[7]), 0)
+end
 if tonumber(ARGV[5]) > 0 then
   local entry = redis.call('HGET', KEYS[2], ARGV[2])
   if entry then
@@ -121,17 +136,21 @@ if tonumber(ARGV[5]) > 0 then
   end
 end
 if not kept then redis.call('HDEL', KEYS[2], ARGV[2]) end
-return add(KEYS[1], tonumber(ARGV[3]), ARGV[4], now)
+return add(KEYS[1], actual, ARGV[4], now)
 """
 )
 
 #: KEYS: counter, holds, records. ARGV: now, reservation id, actual, ttl, keep, spent total,
-#: the hold's expiry, replay seconds. The steps of guard.stores._settle_totals.
+#: the hold's expiry, replay seconds, the hold's amount. The steps of
+#: guard.stores._settle_totals.
 SETTLE_TOTAL = (
     _COMMON
     + """
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
+held(KEYS[2], now, KEYS[1])  -- charges expired holds: "gone past expiry" means charged
+local charged = 0
+if gone_past_expiry(KEYS[2], id, ARGV[7], now) then charged = tonumber(ARGV[9]) end
 local keep = tonumber(ARGV[5])
 local total = tonumber(ARGV[6])
 local recorded, final = nil, false
@@ -149,8 +168,12 @@ if entry then
   expires = string.match(entry, '^%S+ (%S+)$')
   if tonumber(expires) <= now then expires = nil end
 end
-local amount = tonumber(ARGV[3])  -- forgotten (expired): the unconfirmed part
-if recorded ~= nil then amount = total - recorded elseif expires then amount = total end
+local amount = math.max(tonumber(ARGV[3]) - charged, 0)  -- forgotten: the unconfirmed part
+if recorded ~= nil then
+  amount = math.max(total - recorded - charged, 0)
+elseif expires then
+  amount = total
+end
 local lasts, flag = math.max(tonumber(ARGV[7]), now), '0'
 if keep == 0 then
   lasts, flag = now, '1'

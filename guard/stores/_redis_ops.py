@@ -83,11 +83,11 @@ class Operations:
 
     def get(self, key: str) -> Spec:
         check_key(key)
-        return "get", [self.k("c", key)], [self.clock()], int
+        return "get", [self.k("c", key), self.k("h", key)], [self.clock()], int
 
     def reserved(self, key: str) -> Spec:
         check_key(key)
-        return "reserved", [self.k("h", key)], [self.clock()], int
+        return "reserved", [self.k("h", key), self.k("c", key)], [self.clock()], int
 
     def reserve(self, key: str, amount: int, limit: int, ttl: float | None, hold: float) -> Spec:
         check_key(key)
@@ -100,7 +100,8 @@ class Operations:
             return Reservation(key, ident, amount, float(expires), ttl)
 
         keys = [self.k("c", key), self.k("h", key), self.prefix + "ids"]
-        return "reserve", keys, [self.clock(), amount, limit, repr(float(hold))], made
+        args = [self.clock(), amount, limit, repr(float(hold)), _ttl(ttl)]
+        return "reserve", keys, args, made
 
     def settle(
         self, reservation: Reservation, actual: int, keep: int = 0, spent_total: int | None = None
@@ -110,9 +111,10 @@ class Operations:
         keys = [self.k("c", key), self.k("h", key)]
         args = [self.clock(), reservation.id, actual, _ttl(reservation.ttl), keep]
         if spent_total is None:
+            args += [reservation.expires_at, reservation.amount]
             return "settle", keys, args, int
         keys.append(self.k("s", key))
-        args += [spent_total, reservation.expires_at, REPLAY_SECONDS]
+        args += [spent_total, reservation.expires_at, REPLAY_SECONDS, reservation.amount]
         return "settle_total", keys, args, int
 
     def release(self, reservation: Reservation) -> Spec:

@@ -7,13 +7,19 @@ whether the final write (``keep=0``) came. The record is separate from the hold,
 never counts as reserved room and lives on after the hold is dropped: until
 :data:`~guard.stores.base.REPLAY_SECONDS` after the final write, or after the hold's
 expiry (or the last write, if later) for a lease that never wrote its final one.
+
+A hold gone past its expiry was charged at its amount when the store dropped it (see
+:meth:`~guard.stores.base.SyncStore.reserve`): a late write adds only spend beyond the
+reservation's amount. For a lease whose hold shrank before it expired, that can leave
+spend beyond what it held then uncounted (a process that could not write for longer than
+a hold, 15 minutes, and then spent more than the room it had kept).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from guard.stores.base import REPLAY_SECONDS
+from guard.stores.base import REPLAY_SECONDS, Reservation
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,21 +52,30 @@ def settle_by_total(
     hold_live: bool,
     hold_expires_at: float,
     now: float,
+    charged: int = 0,
 ) -> TotalSettle:
-    """Decide a settle carrying ``spent_total``; ``record`` must be live at ``now``."""
+    """Decide a settle carrying ``spent_total``; ``record`` must be live at ``now``.
+    ``charged``: what the store charged for the hold when it expired (the reservation's
+    amount when its hold is gone past its expiry, else 0): only spend beyond it is added."""
     if record is not None and (record.final or spent_total < record.total):
         return TotalSettle(0, None, keep_hold=False)
     if record is not None:
-        add = spent_total - record.total
+        add = max(spent_total - record.total - charged, 0)
     elif hold_live:
         add = spent_total  # nothing written for this reservation yet
     else:
-        add = actual  # the store forgot it (expired): add the unconfirmed part
+        add = max(actual - charged, 0)  # forgotten (expired): the unconfirmed part
     final = keep == 0
     lasts = now if final else max(hold_expires_at, now)
     return TotalSettle(
         add, Record(spent_total, final, lasts + REPLAY_SECONDS), keep > 0 and hold_live
     )
+
+
+def charged_at_expiry(reservation: Reservation, present: bool, now: float) -> int:
+    """What the store charged for ``reservation``'s hold when it expired unsettled: its
+    amount when the hold is gone (``present`` false) past its expiry, else 0."""
+    return reservation.amount if not present and reservation.expires_at <= now else 0
 
 
 class RecordTable:

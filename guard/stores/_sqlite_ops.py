@@ -14,7 +14,6 @@ import sqlite3
 from collections.abc import Callable
 from typing import TypeVar
 
-from guard.stores._settle_totals import Record, settle_by_total
 from guard.stores.base import (
     Reservation,
     Scalar,
@@ -23,7 +22,6 @@ from guard.stores.base import (
     check_item,
     check_key,
     check_scan,
-    check_settle,
     expiry,
 )
 
@@ -59,7 +57,13 @@ _LIVE = "(expires_at IS NULL OR expires_at > :now)"
 
 
 def sweep(conn: sqlite3.Connection, now: float) -> None:
-    """Delete every expired row."""
+    """Delete every expired row (expired holds charged first: see :func:`charge_expired`)."""
+    conn.execute(
+        "UPDATE counters SET value = value + (SELECT SUM(h.amount) FROM holds h"
+        f"  WHERE h.key = counters.key AND NOT (h.expires_at > :now))"
+        f" WHERE {_LIVE} AND key IN (SELECT key FROM holds WHERE NOT (expires_at > :now))",
+        {"now": now},
+    )
     for table in ("counters", "holds", "first_values", "recent", "settled"):
         conn.execute(f"DELETE FROM {table} WHERE NOT {_LIVE}", {"now": now})
 
@@ -78,9 +82,13 @@ def add(conn: sqlite3.Connection, key: str, amount: int, ttl: float | None, now:
 
 
 def counter(conn: sqlite3.Connection, key: str, now: float) -> int:
-    """A counter's live value, 0 when absent or expired."""
+    """A counter's live value, 0 when absent or expired; with the expired holds not yet
+    charged to it (:func:`charge_expired`), as a read cannot delete them."""
     row = conn.execute(
-        f"SELECT value FROM counters WHERE key = :key AND {_LIVE}", {"key": key, "now": now}
+        "SELECT value + (SELECT COALESCE(SUM(amount), 0) FROM holds"
+        f"  WHERE key = :key AND NOT {_LIVE})"
+        f" FROM counters WHERE key = :key AND {_LIVE}",
+        {"key": key, "now": now},
     ).fetchone()
     return int(row[0]) if row else 0
 
@@ -104,8 +112,10 @@ def reserve(
     now: float,
 ) -> Reservation | None:
     """Insert a hold if counter + live holds + amount stays within ``limit``."""
-    conn.execute(f"DELETE FROM holds WHERE key = :key AND NOT {_LIVE}", {"key": key, "now": now})
-    if counter(conn, key, now) + held(conn, key, now) + amount > limit:
+    charge_expired(conn, key, now)
+    # add(0) creates the counter with its window's expiry (read in the same statement),
+    # so a hold that expires unsettled always has a counter to be charged to.
+    if add(conn, key, 0, ttl, now) + held(conn, key, now) + amount > limit:
         return None
     reservation = Reservation(
         key=key, id=secrets.token_hex(8), amount=amount, expires_at=now + hold, ttl=ttl
@@ -117,9 +127,25 @@ def reserve(
     return reservation
 
 
-def drop(conn: sqlite3.Connection, reservation: Reservation) -> None:
-    """Delete a hold (a no-op when it expired or was already dropped)."""
-    conn.execute("DELETE FROM holds WHERE id = ?", (reservation.id,))
+def charge_expired(conn: sqlite3.Connection, key: str, now: float) -> None:
+    """Delete ``key``'s expired holds and add their amounts to its live counter: a hold
+    unsettled at its expiry (its process died, or could not reach the store) is charged
+    at what it held, never given back as if nothing was spent."""
+    rows = conn.execute(
+        f"DELETE FROM holds WHERE key = :key AND NOT {_LIVE} RETURNING amount",
+        {"key": key, "now": now},
+    ).fetchall()
+    if rows:
+        conn.execute(
+            f"UPDATE counters SET value = value + :amount WHERE key = :key AND {_LIVE}",
+            {"amount": sum(int(row[0]) for row in rows), "key": key, "now": now},
+        )
+
+
+def drop(conn: sqlite3.Connection, reservation: Reservation) -> bool:
+    """Delete a hold; whether it was there (not yet dropped, nor charged at its expiry)."""
+    found = conn.execute("DELETE FROM holds WHERE id = ? RETURNING 1", (reservation.id,))
+    return found.fetchone() is not None
 
 
 def set_if_absent(
@@ -208,71 +234,6 @@ def reserve_operation(
     check_key(key)
     check_amounts(amount, ttl, hold)
     return lambda c, now: reserve(c, key, amount, limit, ttl, hold, now)
-
-
-def settle_operation(
-    reservation: Reservation, actual: int, keep: int = 0, spent_total: int | None = None
-) -> Operation[int]:
-    """A ``settle`` ready to run (``keep``: leave that much of the hold in place;
-    ``spent_total``: see :mod:`guard.stores._settle_totals`)."""
-    check_settle(actual, keep, spent_total)
-
-    def settle(conn: sqlite3.Connection, now: float) -> int:
-        if spent_total is not None:
-            added = settle_total(conn, reservation, actual, keep, spent_total, now)
-            return add(conn, reservation.key, added, reservation.ttl, now)
-        if keep:
-            conn.execute(
-                f"UPDATE holds SET amount = :keep WHERE id = :id AND {_LIVE}",
-                {"keep": keep, "id": reservation.id, "now": now},
-            )
-        else:
-            drop(conn, reservation)
-        return add(conn, reservation.key, actual, reservation.ttl, now)
-
-    return settle
-
-
-def settle_total(
-    conn: sqlite3.Connection,
-    reservation: Reservation,
-    actual: int,
-    keep: int,
-    spent_total: int,
-    now: float,
-) -> int:
-    """Apply a settle with a total to the hold and its record; return what to add."""
-    found = conn.execute(
-        f"SELECT total, final, expires_at FROM settled WHERE id = :id AND {_LIVE}",
-        {"id": reservation.id, "now": now},
-    ).fetchone()
-    hold_live = conn.execute(
-        f"SELECT 1 FROM holds WHERE id = :id AND {_LIVE}", {"id": reservation.id, "now": now}
-    ).fetchone()
-    decided = settle_by_total(
-        actual=actual, keep=keep, spent_total=spent_total,
-        record=None if found is None else Record(int(found[0]), bool(found[1]), found[2]),
-        hold_live=hold_live is not None, hold_expires_at=reservation.expires_at, now=now,
-    )  # fmt: skip
-    record = decided.record
-    if record is None:
-        return 0
-    if record.final:  # the key's other expired records go with it (bounded per key)
-        conn.execute(
-            f"DELETE FROM settled WHERE key = :key AND NOT {_LIVE}",
-            {"key": reservation.key, "now": now},
-        )
-    conn.execute(
-        "INSERT INTO settled (id, key, total, final, expires_at) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (id) DO UPDATE SET total = excluded.total, final = excluded.final,"
-        " expires_at = excluded.expires_at",
-        (reservation.id, reservation.key, record.total, int(record.final), record.expires_at),
-    )
-    if decided.keep_hold:
-        conn.execute("UPDATE holds SET amount = ? WHERE id = ?", (keep, reservation.id))
-    else:
-        drop(conn, reservation)
-    return decided.add
 
 
 def set_if_absent_operation(key: str, value: Scalar, ttl: float | None) -> Operation[Scalar]:

@@ -23,8 +23,8 @@ from guard.stores._sqlite_ops import (
     reserve_operation,
     scan_values_operation,
     set_if_absent_operation,
-    settle_operation,
 )
+from guard.stores._sqlite_settle import settle_operation
 from guard.stores.base import (
     SWEEP_EVERY,
     Clock,

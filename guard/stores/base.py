@@ -111,7 +111,11 @@ class SyncStore(Protocol):
     ) -> Reservation | None:
         """Hold ``amount`` on ``key`` if counter + live reservations + amount stays within
         ``limit`` (atomic check-and-add); ``None`` otherwise. The hold expires after
-        ``hold`` seconds if nobody settles or releases it."""
+        ``hold`` seconds if nobody settles or releases it, and is then **charged**: its
+        amount (what it holds then) is added to the counter, never given back as if
+        nothing was spent (its process may have died mid-call, or could not reach the
+        store, and the provider may well have charged it). So the counter is created
+        here (value 0, expiring with ``ttl``) when absent: a window to charge to."""
 
     def settle(
         self,
@@ -123,7 +127,9 @@ class SyncStore(Protocol):
     ) -> int:
         """Drop the reservation and add ``actual`` (which may be more or less than was
         reserved, and may pass the limit: spend that happened is never lost) to its
-        counter; return the counter's new value. Call once per reservation.
+        counter; return the counter's new value. Call once per reservation. A hold
+        gone past its expiry was charged at the reservation's amount then: only what
+        ``actual`` passes it is added (so the call counts max(spent, reserved), once).
 
         ``keep`` > 0 keeps the reservation held with that amount instead (same id and
         expiry; nothing if it expired meanwhile), in the same atomic step: a lease of
@@ -137,8 +143,11 @@ class SyncStore(Protocol):
         reply was lost, nor for an older write arriving late (which leaves the hold
         alone too). The final write (``keep=0``) leaves a mark holding no room for
         :data:`REPLAY_SECONDS`, so its replay adds nothing either. When the store
-        knows nothing of the reservation (its hold and record expired), it adds
-        ``actual``."""
+        knows nothing of the reservation (its hold and record gone), it adds
+        ``actual`` (less the amount charged, past the hold's expiry). With
+        ``actual=0`` and ``spent_total=N`` a settle adds N only while the hold is live:
+        the retry of a plain settle whose reply was lost (which dropped the hold in
+        the same step as it added)."""
 
     def release(self, reservation: Reservation) -> None:
         """Drop the reservation without spending; a no-op when it is already gone."""

@@ -14,6 +14,12 @@ URL options: ``?prefix=name:`` puts every key under a prefix (default ``guardwir
 so several deployments can share a database; ``max_connections`` (default 64) bounds
 each pool; ``timeout`` (seconds, default 2) is each operation's deadline.
 Needs the ``redis`` extra: ``pip install 'guardwire[redis]'``.
+
+Rolling upgrades: data written by older versions reads unchanged (same layout). Their
+scripts, still run by old processes during an upgrade, drop expired holds uncharged and
+add a late settle in full; new scripts (new SHAs) charge expired holds and add only
+spend beyond a charged reservation. A mixed fleet can so, for holds that expire during
+the upgrade, give one back uncharged or count one twice.
 """
 
 from __future__ import annotations

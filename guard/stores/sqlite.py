@@ -36,8 +36,8 @@ from guard.stores._sqlite_ops import (
     push_recent_operation,
     reserve_operation,
     set_if_absent_operation,
-    settle_operation,
 )
+from guard.stores._sqlite_settle import settle_operation
 from guard.stores._sqlite_sync import BUSY_TIMEOUT, SQLiteSyncStore, _Busy
 from guard.stores.base import Clock, Reservation, Scalar, StoredValue, SyncStore, wall_clock
 

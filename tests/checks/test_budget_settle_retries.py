@@ -352,3 +352,45 @@ async def test_the_queue_is_bounded_and_says_so_once(
     flaky.down = False
     await _written(store, 60, flaky)
     assert await store.get(KEY) == 60 and await store.reserved(KEY) == 40  # 2 holds wait
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis"])
+async def clocked(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[tuple[Store, FakeClock]]:
+    clock = FakeClock(time.time())
+    urls = {"memory": "memory://", "sqlite": f"sqlite://{tmp_path / 'state.db'}"}
+    opened = open_store(urls.get(request.param) or fresh_url(), clock=clock)
+    await opened.open()
+    yield opened, clock
+    await drain_pending(opened, 0.0)
+    await opened.close()
+
+
+async def test_a_store_down_past_the_hold_charges_the_reservation_never_the_room_back(
+    clocked: tuple[Store, FakeClock],
+) -> None:
+    """The outage outlasts the hold: the settlement is given up, and the store charges
+    the hold's reserved amount when it expires (it does not give its room back as if
+    nothing was spent); the ceiling holds and nothing is counted twice."""
+    store, clock = clocked
+    flaky = Flaky(store)
+    ledger = Ledger(flaky, clock)
+    counters = [_counter(limit=1_000)]
+    granted, _ = await ledger.reserve(counters, 100, 500, 16, HOLD)  # holds 600
+    assert granted is not None
+    flaky.down = True
+    with pytest.raises(StoreError):
+        await ledger.settle(granted[1], 100, 200)  # spent 300 of the 600
+    clock.advance(HOLD)
+    flaky.down = False
+    queue = pending_for(flaky)
+    assert await queue.retry_once() and not len(queue)  # past the hold: given up
+    assert await store.get(KEY) == 600 and await store.reserved(KEY) == 0
+    clamped, _ = await ledger.reserve(counters, 100, 500, 16, HOLD)
+    assert clamped is not None and clamped[0] == 300  # clamped to the 400 left, not 1,000
+    # Even a late write of the call's settle adds nothing within the reservation.
+    reservation = granted[1][0].reservation
+    assert isinstance(reservation, Reservation)
+    assert await store.settle(reservation, 300) == 600
+    assert await store.settle(reservation, 0, spent_total=300) == 600

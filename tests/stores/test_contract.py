@@ -79,16 +79,19 @@ async def test_settle_with_keep_spends_and_keeps_the_rest_held(api: Api, clock: 
     assert await api.reserved("budget") == 20 and await api.get("budget") == 30
     assert await api.reserve("budget", 51, limit=100, ttl=None, hold=30) is None
     assert await api.reserve("budget", 50, limit=100, ttl=None, hold=30) is not None
-    # The kept hold still expires when the original one would have.
+    # The kept hold still expires when the original one would have, charged at what it
+    # held (20; the other hold's 50 too): expired unsettled, it counts as spent.
     clock.advance(30)
     assert await api.reserved("budget") == 0
-    # Settling the expired hold later spends and does not bring it back.
-    assert await api.settle(lease, 5, keep=10) == 35
+    assert await api.get("budget") == 100
+    # Settling the expired hold later adds only what passes its reservation (80).
+    assert await api.settle(lease, 5, keep=10) == 100
+    assert await api.settle(lease, 85) == 105
     assert await api.reserved("budget") == 0
-    second = await api.reserve("budget", 10, limit=100, ttl=None, hold=30)
+    second = await api.reserve("budget", 10, limit=200, ttl=None, hold=30)
     assert second is not None
-    assert await api.settle(second, 0, keep=4) == 35
-    assert await api.settle(second, 4) == 39  # keep=0: dropped
+    assert await api.settle(second, 0, keep=4) == 105
+    assert await api.settle(second, 4) == 109  # keep=0: dropped
     assert await api.reserved("budget") == 0
 
 
@@ -111,11 +114,16 @@ async def test_a_reservation_expires_after_its_hold(api: Api, clock: FakeClock) 
     clock.advance(29)
     assert await api.reserve("budget", 1, limit=100, ttl=None, hold=30) is None
     clock.advance(1)
+    # Expired unsettled: charged at its amount (its process may have died mid-call, the
+    # provider may have charged it), never given back as if nothing was spent.
     assert await api.reserved("budget") == 0
-    again = await api.reserve("budget", 100, limit=100, ttl=None, hold=30)
+    assert await api.reserve("budget", 1, limit=100, ttl=None, hold=30) is None
+    assert await api.get("budget") == 100
+    # The holder settling late adds only spend beyond what was charged.
+    assert await api.settle(held, 40) == 100
+    assert await api.settle(held, 130) == 130
+    again = await api.reserve("budget", 100, limit=300, ttl=None, hold=30)
     assert again is not None
-    # The crashed holder settling late still counts its spend.
-    assert await api.settle(held, 40) == 40
     assert await api.reserved("budget") == 100
 
 

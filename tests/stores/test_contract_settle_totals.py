@@ -75,15 +75,29 @@ async def test_writes_after_the_hold_expired_are_still_counted_once(
 ) -> None:
     lease = await _lease(api, hold=30)
     assert await api.settle(lease, 20, keep=500, spent_total=20) == 20
-    clock.advance(30)  # the hold expired (a process stalled past it)
-    assert await api.reserved("budget") == 0
-    assert await api.settle(lease, 10, keep=400, spent_total=30) == 30
-    assert await api.settle(lease, 10, keep=400, spent_total=30) == 30
+    clock.advance(30)  # the hold expired (a process stalled past it): charged (500)
+    # Later writes add only spend beyond the reservation (800): none here.
+    assert await api.settle(lease, 10, keep=400, spent_total=30) == 520
+    assert await api.settle(lease, 10, keep=400, spent_total=30) == 520
     assert await api.reserved("budget") == 0  # an expired hold is not brought back
     clock.advance(REPLAY_SECONDS)
     # Nothing of the lease is left in the store: its ``actual`` (the unconfirmed part)
-    # is added, not the whole total again.
-    assert await api.settle(lease, 7, spent_total=37) == 37
+    # is added, less the reservation charged at expiry; never the whole total again.
+    assert await api.settle(lease, 7, spent_total=37) == 520
+    assert await api.settle(lease, 7, spent_total=37) == 520  # its replay: nothing
+
+
+async def test_a_lease_hold_charged_at_expiry_is_not_charged_again_by_a_late_write(
+    api: Api, clock: FakeClock
+) -> None:
+    lease = await _lease(api, hold=30)
+    assert await api.settle(lease, 20, keep=500, spent_total=20) == 20
+    clock.advance(30)
+    assert await api.reserved("budget") == 0  # purged: charged at what it held (500)
+    assert await api.get("budget") == 520
+    # The late write of 10 more: within what was charged, nothing is added.
+    assert await api.settle(lease, 10, keep=400, spent_total=30) == 520
+    assert await api.reserved("budget") == 0
 
 
 async def test_plain_settles_ignore_the_totals(api: Api) -> None:
