@@ -129,18 +129,18 @@ class MemorySyncStore:
         with self._lock:
             self._require_open()
             now = self._clock()
-            self._held(reservation.key, now)  # so "gone past expiry" means charged
+            hold = self._live_hold(reservation, now)
             if spent_total is not None:
-                added = self._settle_total(reservation, actual, keep, spent_total, now)
+                added = self._settle_total(reservation, hold, actual, keep, spent_total, now)
                 return self._add(reservation.key, added, reservation.ttl, now)
-            holds = self._holds.get(reservation.key) or {}
-            present = reservation.id in holds
-            if keep and present and reservation.expires_at > now:
-                holds[reservation.id] = replace(holds[reservation.id], amount=keep)
+            present = hold is not None
+            if keep and hold is not None:
+                self._holds[reservation.key][reservation.id] = replace(hold, amount=keep)
             else:
                 self._drop(reservation)
-            # Gone past its expiry: charged then at its amount; only spend beyond it.
-            actual = max(actual - charged_at_expiry(reservation, present, now), 0)
+            if not present and reservation.expires_at <= now:
+                # Gone past its expiry: charged then at its amount; only spend beyond it.
+                actual = max(actual - reservation.amount, 0)
             return self._add(reservation.key, actual, reservation.ttl, now)
 
     def release(self, reservation: Reservation) -> None:
@@ -262,22 +262,39 @@ class MemorySyncStore:
                 entry.value = int(entry.value) + expired.amount
         return sum(r.amount for r in holds.values())
 
+    def _live_hold(self, reservation: Reservation, now: float) -> Reservation | None:
+        """The reservation's hold if live; an expired one is charged now (see :meth:`_held`)
+        and dropped, so that a hold gone past its expiry has always been charged."""
+        holds = self._holds.get(reservation.key)
+        hold = holds.get(reservation.id) if holds else None
+        if hold is not None and hold.expires_at <= now:
+            self._drop(hold)
+            entry = self._live(self._counters, reservation.key, now)
+            if entry is not None:
+                entry.value = int(entry.value) + hold.amount
+            return None
+        return hold
+
     def _settle_total(
-        self, reservation: Reservation, actual: int, keep: int, spent_total: int, now: float
+        self,
+        reservation: Reservation,
+        hold: Reservation | None,
+        actual: int,
+        keep: int,
+        spent_total: int,
+        now: float,
     ) -> int:
-        holds = self._holds.get(reservation.key) or {}
-        hold = holds.get(reservation.id)
         decided = settle_by_total(
             actual=actual, keep=keep, spent_total=spent_total,
             record=self._records.live(reservation.key, reservation.id, now),
-            hold_live=hold is not None and hold.expires_at > now,
+            hold_live=hold is not None,
             hold_expires_at=reservation.expires_at, now=now,
             charged=charged_at_expiry(reservation, hold is not None, now),
         )  # fmt: skip
         if decided.record is not None:
             self._records.put(reservation.key, reservation.id, decided.record)
             if decided.keep_hold and hold is not None:
-                holds[reservation.id] = replace(hold, amount=keep)
+                self._holds[reservation.key][reservation.id] = replace(hold, amount=keep)
             else:
                 self._drop(reservation)
         return decided.add

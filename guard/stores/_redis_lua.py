@@ -64,8 +64,15 @@ local function held(key, now, ckey)
   if charge > 0 and counter(ckey, now) ~= nil then redis.call('HINCRBY', ckey, 'v', charge) end
   return sum
 end
-local function gone_past_expiry(hkey, id, expires, now)
-  return redis.call('HEXISTS', hkey, id) == 0 and tonumber(expires) <= now
+local function gone_past_expiry(hkey, ckey, id, expires, now)
+  local entry = redis.call('HGET', hkey, id)
+  if entry then
+    local amount, x = string.match(entry, '^(%S+) (%S+)$')
+    if tonumber(x) > now then return false end
+    redis.call('HDEL', hkey, id)  -- expired unsettled: charged now, at what it holds
+    if counter(ckey, now) ~= nil then redis.call('HINCRBY', ckey, 'v', tonumber(amount)) end
+  end
+  return tonumber(expires) <= now
 end
 """
 
@@ -119,10 +126,9 @@ SETTLE = (
     _COMMON
     + """
 local now = tonumber(ARGV[1])
-held(KEYS[2], now, KEYS[1])  -- charges expired holds: "gone past expiry" means charged
 local kept = false
 local actual = tonumber(ARGV[3])
-if gone_past_expiry(KEYS[2], ARGV[2], ARGV[6], now) then  -- charged when it expired
+if gone_past_expiry(KEYS[2], KEYS[1], ARGV[2], ARGV[6], now) then  -- charged at expiry
   actual = math.max(actual - tonumber(ARGV[7]), 0)
 end
 if tonumber(ARGV[5]) > 0 then
@@ -148,9 +154,8 @@ SETTLE_TOTAL = (
     + """
 local now = tonumber(ARGV[1])
 local id = ARGV[2]
-held(KEYS[2], now, KEYS[1])  -- charges expired holds: "gone past expiry" means charged
 local charged = 0
-if gone_past_expiry(KEYS[2], id, ARGV[7], now) then charged = tonumber(ARGV[9]) end
+if gone_past_expiry(KEYS[2], KEYS[1], id, ARGV[7], now) then charged = tonumber(ARGV[9]) end
 local keep = tonumber(ARGV[5])
 local total = tonumber(ARGV[6])
 local recorded, final = nil, false

@@ -112,10 +112,21 @@ def reserve(
     now: float,
 ) -> Reservation | None:
     """Insert a hold if counter + live holds + amount stays within ``limit``."""
-    charge_expired(conn, key, now)
-    # add(0) creates the counter with its window's expiry (read in the same statement),
-    # so a hold that expires unsettled always has a counter to be charged to.
-    if add(conn, key, 0, ttl, now) + held(conn, key, now) + amount > limit:
+    # One read for the live and the expired holds (RETURNING costs ~8 us a statement).
+    live, expired = conn.execute(
+        f"SELECT COALESCE(SUM(CASE WHEN {_LIVE} THEN amount END), 0),"
+        f" SUM(CASE WHEN NOT {_LIVE} THEN amount END) FROM holds WHERE key = :key",
+        {"key": key, "now": now},
+    ).fetchone()
+    if expired is not None:
+        charge_expired(conn, key, now)
+    row = conn.execute(
+        f"SELECT value FROM counters WHERE key = :key AND {_LIVE}", {"key": key, "now": now}
+    ).fetchone()
+    # Created when absent (with its window's expiry): a hold that expires unsettled
+    # always has a counter to be charged to.
+    used = int(row[0]) if row else add(conn, key, 0, ttl, now)
+    if used + int(live) + amount > limit:
         return None
     reservation = Reservation(
         key=key, id=secrets.token_hex(8), amount=amount, expires_at=now + hold, ttl=ttl
@@ -142,10 +153,23 @@ def charge_expired(conn: sqlite3.Connection, key: str, now: float) -> None:
         )
 
 
-def drop(conn: sqlite3.Connection, reservation: Reservation) -> bool:
-    """Delete a hold; whether it was there (not yet dropped, nor charged at its expiry)."""
-    found = conn.execute("DELETE FROM holds WHERE id = ? RETURNING 1", (reservation.id,))
-    return found.fetchone() is not None
+def drop(conn: sqlite3.Connection, reservation: Reservation, now: float | None = None) -> bool:
+    """Delete a hold; whether it was live. Given ``now``, an expired one is charged (as
+    :func:`charge_expired` would), so that a hold gone past its expiry was charged."""
+    if now is None:  # a plain DELETE: RETURNING costs ~8 us a statement
+        return bool(conn.execute("DELETE FROM holds WHERE id = ?", (reservation.id,)).rowcount)
+    found = conn.execute(
+        "DELETE FROM holds WHERE id = ? RETURNING amount, expires_at", (reservation.id,)
+    ).fetchone()
+    if found is None:
+        return False
+    if now is None or found[1] > now:
+        return True
+    conn.execute(
+        f"UPDATE counters SET value = value + :amount WHERE key = :key AND {_LIVE}",
+        {"amount": int(found[0]), "key": reservation.key, "now": now},
+    )
+    return False
 
 
 def set_if_absent(

@@ -27,7 +27,6 @@ def settle_operation(
     check_settle(actual, keep, spent_total)
 
     def settle(conn: sqlite3.Connection, now: float) -> int:
-        charge_expired(conn, reservation.key, now)  # so "gone past expiry" means charged
         if spent_total is not None:
             added = settle_total(conn, reservation, actual, keep, spent_total, now)
             return add(conn, reservation.key, added, reservation.ttl, now)
@@ -38,7 +37,15 @@ def settle_operation(
                 {"keep": keep, "id": reservation.id, "now": now},
             ).rowcount
         )
-        present = bool(kept) or drop(conn, reservation)
+        # The common case in one plain DELETE: the hold is there and live.
+        present = bool(kept) or bool(
+            conn.execute(
+                f"DELETE FROM holds WHERE id = :id AND {_LIVE}", {"id": reservation.id, "now": now}
+            ).rowcount
+        )
+        present = present or drop(conn, reservation, now)  # expired: charged here
+        if not present:  # rare: charge the key's other expired holds too (one value)
+            charge_expired(conn, reservation.key, now)
         added = late_part(reservation, present, actual, now)
         return add(conn, reservation.key, added, reservation.ttl, now)
 
@@ -59,10 +66,13 @@ def settle_total(
         {"id": reservation.id, "now": now},
     ).fetchone()
     hold = conn.execute("SELECT expires_at FROM holds WHERE id = ?", (reservation.id,)).fetchone()
+    if hold is not None and hold[0] <= now:
+        charge_expired(conn, reservation.key, now)  # expired: charged, then gone
+        hold = None
     decided = settle_by_total(
         actual=actual, keep=keep, spent_total=spent_total,
         record=None if found is None else Record(int(found[0]), bool(found[1]), found[2]),
-        hold_live=hold is not None and hold[0] > now, hold_expires_at=reservation.expires_at,
+        hold_live=hold is not None, hold_expires_at=reservation.expires_at,
         now=now, charged=charged_at_expiry(reservation, hold is not None, now),
     )  # fmt: skip
     record = decided.record
