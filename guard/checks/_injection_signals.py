@@ -23,6 +23,9 @@ from typing import Any
 import re2
 
 from guard.checks._injection_grammar import SIGNALS
+from guard.checks._injection_obfuscation import SIGNS, base32_text, obfuscation_hits
+from guard.checks._injection_obfuscation_exfil import exfil_hits
+from guard.checks._injection_obfuscation_suffix import suffix_hits
 from guard.normalize import Normalized, normalize
 
 FAMILIES = ("override", "role_hijack", "prompt_leak", "hidden_instruction", "encoded", "delimiter")
@@ -41,6 +44,11 @@ for _number, (_family, _weight, _pattern) in enumerate(SIGNALS):
     # The set answers with these indices: a pattern it refused would shift them all.
     if _SET.Add(_pattern) != _number:
         raise RuntimeError(f"injection signal {_number} ({_family}) does not compile on RE2")
+#: Obfuscation signs (spaced letters, leetspeak, reversed words) ride on the same pass:
+#: set indices from len(SIGNALS) on name them.
+for _number, (_rule, _pattern) in enumerate(SIGNS, start=len(SIGNALS)):
+    if _SET.Add(_pattern) != _number:
+        raise RuntimeError(f"obfuscation sign {_rule} does not compile on RE2")
 _SET.Compile()
 _PATTERNS = tuple(re2.compile(pattern, _OPTIONS) for _, _, pattern in SIGNALS)
 
@@ -119,8 +127,11 @@ def _discussed(folded: str, start: int, end: int) -> bool:
     return _DISCUSSION.search(folded[max(0, start - 60) : start]) is not None
 
 
-def _grammar_hits(folded: Normalized) -> dict[str, tuple[list[float], int, int, float]]:
-    """family -> (evidence weights, start, end, weight of the strongest match).
+def _grammar_hits(
+    folded: Normalized, signs: list[str] | None = None
+) -> dict[str, tuple[list[float], int, int, float]]:
+    """family -> (evidence weights, start, end, weight of the strongest match); the
+    obfuscation signs the same set match found are added to ``signs`` when given.
 
     Signals whose matches overlap read the same words (the English and the French
     override grammar both match "ignore ... instructions"): they are one piece of
@@ -129,6 +140,10 @@ def _grammar_hits(folded: Normalized) -> dict[str, tuple[list[float], int, int, 
     text = folded.text
     subject = _subject(text)
     for signal in _SET.Match(subject) or ():
+        if signal >= len(SIGNALS):
+            if signs is not None:
+                signs.append(SIGNS[signal - len(SIGNALS)][0])
+            continue
         family, weight, _ = SIGNALS[signal]
         match = _PATTERNS[signal].search(subject)
         if match is None:  # the set and the pattern disagree only on engine limits
@@ -201,10 +216,13 @@ def _encoded_hits(text: str) -> list[Hit]:
                 break
             decodes += 1
             run = match.group()
-            score = _payload_score(decode(run.decode() if isinstance(run, bytes) else run))
+            run = run.decode() if isinstance(run, bytes) else run
+            score, found = _payload_score(decode(run)), rule
+            if score == 0 and rule == "base64":
+                score, found = _payload_score(base32_text(run)), "base32"
             if score > 0:
                 start, end = match.span()
-                hits.append(Hit("encoded", start, end, max(score, 0.6), rule))
+                hits.append(Hit("encoded", start, end, max(score, 0.6), found))
     return hits
 
 
@@ -238,13 +256,29 @@ def _rot13_hits(text: str, folded: Normalized) -> list[Hit]:
     return [Hit("encoded", *folded.span(start, end), best, "rot13")]
 
 
+def _obfuscated_hits(text: str, folded: Normalized, signs: list[str]) -> list[Hit]:
+    """What the obfuscation modules find, run only for the signs the set match saw."""
+    hits = [
+        Hit("encoded", *found) for found in obfuscation_hits(folded, text, _payload_score, signs)
+    ]
+    if "suffix" in signs:
+        hits.extend(Hit("encoded", *found) for found in suffix_hits(text))
+    if "exfil" in signs:
+        for start, end, score, rule in exfil_hits(folded.text):
+            hits.append(Hit("hidden_instruction", *folded.span(start, end), score, rule))
+    return hits
+
+
 def signal_hits(text: str) -> tuple[Normalized, dict[str, Hit]]:
     """The folded text and the grammar's evidence in it: one hit per family at most."""
     folded = normalize(text)
     by_family: dict[str, Hit] = {}
-    for family, (weights, start, end, _) in _grammar_hits(folded).items():
+    signs: list[str] = []
+    for family, (weights, start, end, _) in _grammar_hits(folded, signs).items():
         by_family[family] = Hit(family, *folded.span(start, end), _combine(weights), family)
     extra = _encoded_hits(text) + _rot13_hits(text, folded)
+    if signs:
+        extra += _obfuscated_hits(text, folded, signs)
     for hit in extra:
         known = by_family.get(hit.family)
         if known is None or hit.score > known.score:
