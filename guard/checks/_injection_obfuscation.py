@@ -38,6 +38,10 @@ DECODED_FLOOR = 0.6
 #: Longest word the segmenter tries (letters spaced one by one lose their word breaks).
 _LONGEST_WORD = 18
 _MAX_DECODED = 4000
+#: Runs decoded per rule and text (each costs a grammar pass over its decoding).
+_MAX_ATTEMPTS = 8
+#: Leetspeak and reversed text are decoded a line at a time, this far around the sign.
+_REACH = 300
 #: Letters segmented per spaced run (the cost grows with the run; an instruction is short).
 _MAX_SEGMENTED = 600
 
@@ -132,10 +136,11 @@ def _unascii85(original: str) -> str:
         return ""
 
 
-def _line_around(text: str, start: int, end: int) -> tuple[int, int]:
-    first = text.rfind("\n", 0, start) + 1
-    last = text.find("\n", end)
-    return first, len(text) if last < 0 else last
+def _around(text: str, start: int, end: int) -> tuple[int, int]:
+    """The line around a match, at most :data:`_REACH` characters either side."""
+    first = max(text.rfind("\n", 0, start) + 1, start - _REACH)
+    last = text.find("\n", end, end + _REACH)
+    return first, min(len(text), end + _REACH) if last < 0 else last
 
 
 def obfuscation_hits(
@@ -151,31 +156,48 @@ def obfuscation_hits(
     for rule in signs:
         if rule not in _RUNS:
             continue
+        reach = attempts = 0
         for match in _RUNS[rule].finditer(text):
+            if match.start() < reach:
+                continue  # inside the stretch the last attempt read
+            attempts += 1
+            if attempts > _MAX_ATTEMPTS:
+                break
             start, end = match.span()
-            run = match.group()
-            if rule == "spaced":
-                decoded = _unspaced(run)
-            elif rule == "leet":
-                start, end = _line_around(text, start, end)
-                if score(text[start:end]) >= DECODED_NEEDED:
-                    break  # the grammar read this line without help
-                decoded = _unleet(text[start:end])
-            elif rule == "reversed":
-                start, end = _line_around(text, start, end)
-                decoded = text[start:end][::-1]
-            elif rule == "morse":
-                decoded = _unmorse(run)
-            elif rule == "percent":
-                decoded = unquote(run, errors="replace")
-            else:
-                first, last = folded.span(start, end)
-                decoded = _unascii85(original[first:last])
-            value = score(decoded[:_MAX_DECODED])
+            if rule in ("leet", "reversed"):
+                start, end = _around(text, start, end)
+            reach = end
+            decoded = _decoded(rule, text[start:end], folded, original, start, end, score)
+            value = score(decoded[:_MAX_DECODED]) if decoded else 0.0
             if value >= DECODED_NEEDED:
                 found.append((*folded.span(start, end), max(value, DECODED_FLOOR), rule))
                 break
     return found
+
+
+def _decoded(
+    rule: str,
+    run: str,
+    folded: Normalized,
+    original: str,
+    start: int,
+    end: int,
+    score: Callable[[str], float],
+) -> str:
+    """What ``run`` (folded text) says once the obfuscation ``rule`` is undone."""
+    if rule == "spaced":
+        return _unspaced(run)
+    if rule == "leet":
+        # A line the grammar reads without help is its finding, not this one.
+        return "" if score(run) >= DECODED_NEEDED else _unleet(run)
+    if rule == "reversed":
+        return run[::-1]
+    if rule == "morse":
+        return _unmorse(run)
+    if rule == "percent":
+        return unquote(run, errors="replace")
+    first, last = folded.span(start, end)
+    return _unascii85(original[first:last])
 
 
 def base32_text(run: str) -> str:

@@ -53,8 +53,9 @@ _URL = re.compile(r"(?:https?://|www\.)\S+?(?=[)\]]*(?:\s|$))")
 #: ``tikzPackage))]``, ``similarlyNow``; or one with two brackets or more.
 _GLUE = re.compile(r"[a-z]{2}[A-Z]|[A-Za-z][\[\](){}<>`\"*\\|$^~#@%=;+!]+[A-Za-z]")
 _LETTER = re.compile("[A-Za-z]")
-#: List markers, ``1)`` ``b)`` ``iv)``: a closing bracket that opens nothing by design.
-_LIST_MARKER = re.compile(r"(?<!\S)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)")
+#: List markers (``1)`` ``b)`` ``iv)``) and smileys (``:)`` ``;-]``): closing brackets
+#: that open nothing by design.
+_BY_DESIGN = re.compile(r"(?<!\S)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[:;=8][-'^o]?[)\]]+")
 #: A plain word: letters, perhaps quoted or bracketed, perhaps ending a sentence.
 _PLAIN = re.compile(r"[\"'(]?[A-Za-z][a-z']*[,.;:!?\"')]*")
 
@@ -62,19 +63,23 @@ _PLAIN = re.compile(r"[\"'(]?[A-Za-z][a-z']*[,.;:!?\"')]*")
 def bracket_faults(text: str) -> int:
     """Closing brackets that cross an open one (``[)``) or close nothing (``]`` alone)."""
     stack: list[str] = []
+    open_count = dict.fromkeys(_OPENS, 0)  # how many of each the stack holds: O(1) lookups
     faults = 0
     for bracket in _BRACKET.findall(text):
         opener = _OPEN_OF.get(bracket)
         if opener is None:
             stack.append(bracket)
-        elif stack and stack[-1] == opener:
-            stack.pop()
-        elif opener in stack:
+            open_count[bracket] += 1
+        elif open_count[opener] == 0:
             faults += 1
-            while stack.pop() != opener:
-                pass
         else:
-            faults += 1
+            if stack[-1] != opener:
+                faults += 1  # crosses the brackets opened since: they are dropped
+            while True:
+                popped = stack.pop()
+                open_count[popped] -= 1
+                if popped == opener:
+                    break
     return faults
 
 
@@ -118,8 +123,10 @@ def _line_hit(line: str, offset: int) -> Span | None:
             continue
         if bracket_faults(" ".join(chunks[first:last])) == 0:
             continue
-        start = spans[next(i for i in range(first, last) if glued[i])][0]
-        return offset + start, offset + spans[last - 1][1], SUFFIX_SCORE, "suffix"
+        # The finding runs from the first glued chunk to the line's last one: the suffix.
+        start = spans[glued.index(True, first)][0]
+        end = spans[len(glued) - 1 - glued[::-1].index(True)][1]
+        return offset + start, offset + end, SUFFIX_SCORE, "suffix"
     return None
 
 
@@ -136,8 +143,7 @@ def suffix_hits(text: str) -> list[Span]:
         if "://" in line or "www." in line:
             # Blank the URLs out (same length, so positions hold).
             line = _URL.sub(lambda m: " " * len(m.group()), line)
-        if ")" in line:
-            line = _LIST_MARKER.sub(lambda m: " " * len(m.group()), line)
+        line = _BY_DESIGN.sub(lambda m: " " * len(m.group()), line)
         if bracket_faults(line) == 0:
             continue
         hit = _line_hit(line, start)
