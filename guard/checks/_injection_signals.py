@@ -71,10 +71,11 @@ _HEX_RUN = re2.compile(
     r"\b(?:[0-9a-fA-F]{2}){12,}\b|\b(?:[0-9a-fA-F]{2}[ :]){11,}[0-9a-fA-F]{2}\b",
     _case_sensitive(),
 )
-#: rot13 text reads as common English words rotated; without one, no rot13 pass.
+#: rot13 text reads as common English words rotated (or says it is rot13); without one,
+#: no rot13 pass.
 _ROT13_HINT = re2.compile(
     r"\b(?:gur|naq|lbh|lbhe|nyy|gb|vf|bs|va|vg|sbe|jvgu|guvf|abj|nobir|lbhe|zr|nf|gryy|cevag|fnl|"
-    r"vtaber|sbetrg|cerivbhf|vafgehpgvbaf|cebzcg|flfgrz|ehyrf)\b",
+    r"vtaber|sbetrg|cerivbhf|vafgehpgvbaf|cebzcg|flfgrz|ehyrf|rot[ -]?13)\b",
     _OPTIONS,
 )
 _ROT13 = str.maketrans(
@@ -91,6 +92,8 @@ _DISCUSSION = re2.compile(
 )
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
 _DECODED_MIN_PRINTABLE = 0.9
+#: Score of an instruction found only once decoded (it was hidden on purpose).
+_DECODED_FLOOR = 0.6
 #: Cap on decoded payloads examined per text (each costs one set match).
 _MAX_DECODES = 8
 
@@ -222,7 +225,7 @@ def _encoded_hits(text: str) -> list[Hit]:
                 score, found = _payload_score(base32_text(run)), "base32"
             if score > 0:
                 start, end = match.span()
-                hits.append(Hit("encoded", start, end, max(score, 0.6), found))
+                hits.append(Hit("encoded", start, end, max(score, _DECODED_FLOOR), found))
     return hits
 
 
@@ -253,7 +256,8 @@ def _rot13_hits(text: str, folded: Normalized) -> list[Hit]:
     if not strong:
         return []
     start, end, best = max(strong, key=lambda item: item[2])
-    return [Hit("encoded", *folded.span(start, end), best, "rot13")]
+    # An instruction hidden on purpose: at least the floor of a decoded base64 payload.
+    return [Hit("encoded", *folded.span(start, end), max(best, _DECODED_FLOOR), "rot13")]
 
 
 def _obfuscated_hits(text: str, folded: Normalized, signs: list[str]) -> list[Hit]:
