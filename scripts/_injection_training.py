@@ -84,6 +84,10 @@ class Recipe:
         "legitimize&harmful"
     )
     stand_floor: float = 0.6
+    #: Share of the room above the floor that the model's own probability fills
+    #: (InjectionModel.floored): without it every floored text ties at 0.6 and the 1 %
+    #: FPR threshold lands on the tie (CV: 1 % column 0.371 direct with ties).
+    stand_spread: float = 0.5
 
     @property
     def stride(self) -> int:
@@ -120,6 +124,8 @@ class Featurized:
     floors: np.ndarray
     names: list[str]
     word_counts: Counter[str] = field(default_factory=Counter)
+    #: Recipe.stand_spread (how floored scores are spread above the floor).
+    spread: float = 0.0
 
 
 def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
@@ -182,6 +188,7 @@ def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
         floors=np.array(floors),
         names=names,
         word_counts=word_counts,
+        spread=recipe.stand_spread,
     )
 
 
@@ -227,7 +234,8 @@ def row_logits(model: LogisticRegression, data: Featurized, members: np.ndarray)
 def final_scores(logits: np.ndarray, data: Featurized, scale: float, shift: float) -> np.ndarray:
     """Calibrated probabilities, with strong grammar evidence standing (as the check)."""
     probability = 1.0 / (1.0 + np.exp(-np.clip(scale * (logits - shift), -60, 60)))
-    probability = np.maximum(probability, data.floors)
+    spread = data.floors + (1.0 - data.floors) * data.spread * probability
+    probability = np.maximum(probability, np.where(data.floors > 0, spread, 0.0))
     return np.where(data.stands, np.maximum(probability, data.grammar), probability)
 
 
@@ -289,6 +297,7 @@ def export(
                 "drop": recipe.drop,
                 "cue_scale": recipe.cue_scale,
                 "standing": recipe.standing,
+                "stand_spread": recipe.stand_spread,
             },
             "rows": dict(
                 sorted(
@@ -307,6 +316,7 @@ def export(
         "grammar": grammar,
         "cues": dict(sorted(cues.items())),
         "standing": {name: recipe.stand_floor for name in recipe.standing.split(",") if name},
+        "standing_spread": recipe.stand_spread,
     }
     if recipe.bits:
         table = piece_table(model, data, recipe)

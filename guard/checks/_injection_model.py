@@ -24,7 +24,8 @@ script scores its examples the same way. The grammar signals of
 learns how far to trust each of them; so are the discourse cues of
 :mod:`guard.checks._injection_cues` (a persona stripped of its rules, a harmful request in
 a fictional frame, a sentence to the AI reader inside data...), read once per text, and
-a few hand-picked cues (``standing``) put a floor under the score on their own. The sum
+a few hand-picked cues (``standing``) put a floor under the score on their own (spread
+above it by the model's probability, so floored texts keep their order). The sum
 is then calibrated (``scale``, ``shift``) on scores each source got from a model trained
 without it, so 0.5 sits near a 1.5 % false-positive rate on text unlike the training set.
 """
@@ -99,6 +100,15 @@ class InjectionModel:
     cues: dict[str, float] = field(default_factory=dict)
     #: Cues that put a floor under the score on their own (cue -> floor probability).
     standing: dict[str, float] = field(default_factory=dict)
+    #: Share of the room above a floor that the model's own probability fills: floored
+    #: texts keep the word model's order instead of tying at the floor (see ``floored``).
+    standing_spread: float = 0.0
+
+    def floored(self, probability: float, floor: float) -> float:
+        """The score of a text a standing cue floors at ``floor``: at least the floor,
+        raised by the model's probability so that floored texts do not all tie (a tie at
+        the floor would put a low-FPR threshold on it, attacks and benign alike)."""
+        return max(probability, floor + (1.0 - floor) * self.standing_spread * probability)
 
     def word_weight(self, token: str) -> float:
         """The weight of a word the file does not list: the sum of its pieces."""
@@ -245,6 +255,7 @@ def model_from(data: dict[str, object]) -> InjectionModel:
         shift=float(str(calibration.get("shift", 0.0))),
         cues={str(k): float(str(v)) for k, v in _object(data, "cues").items()},
         standing={str(k): float(str(v)) for k, v in _object(data, "standing").items()},
+        standing_spread=float(str(data.get("standing_spread", 0.0))),
     )
 
 

@@ -78,10 +78,14 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
     cues = cues_of(folded.text, text) if model.cues or model.standing else None
     probability = model.probability(window, {f: hit.score for f, hit in hits.items()}, cues)
     standing = _standing_cue(model, cues)
+    cue_decided = False
     if standing is not None:
         # A hand-picked conjunction (a persona stripped of its rules, a sentence to the
         # AI reader inside data...) is evidence on its own, whatever the words weigh.
-        probability = max(probability, model.standing[standing])
+        floor = model.standing[standing]
+        floored = model.floored(probability, floor)
+        cue_decided = probability <= floor or floored > probability
+        probability = floored
     grammar = combined(hit.score for hit in hits.values())
     decoded = hits.get("encoded")
     # A payload that decodes to an instruction was scored on text the model never sees.
@@ -92,7 +96,7 @@ def assess(text: str, model: InjectionModel | None = None) -> tuple[float, list[
             return probability, []
         start, end = window_span(folded.text, window)
         family, rule = DEFAULT_FAMILY, "model"
-        if standing is not None and probability <= model.standing[standing]:
+        if standing is not None and cue_decided:
             family, rule = cue_family(standing), "cue:" + standing
         return probability, [Hit(family, *folded.span(start, end), probability, rule)]
     ranked = sorted(hits.values(), key=lambda hit: hit.score, reverse=True)
