@@ -101,9 +101,15 @@ def score_claim(
         return Support(1.0, None, ())
     terms = _Terms(index, stems)
     total = terms.total
-    rows = _candidates(index, terms, only_passage)
-    best_share, best_rows = _best_window(index, terms, rows)
-    if best_rows:
+    whole = _whole_sentence(index, terms) if only_passage is None else None
+    best_rows: tuple[int, ...]
+    if whole is not None:
+        # The search's answer, known without it (see _whole_sentence).
+        best_share, best_rows = 1.0, (whole,)
+    else:
+        rows = _candidates(index, terms, only_passage)
+        best_share, best_rows = _best_window(index, terms, rows)
+    if whole is None and best_rows:
         # A long claim may gather its facts from several sentences of one passage: the
         # candidates of the best passage together, a little discounted.
         passage_of = index.row_passage[best_rows[0]]
@@ -193,6 +199,36 @@ def _names(text: str) -> list[str]:
             continue
         names.append(lowered)
     return names
+
+
+def _whole_sentence(index: PassageIndex, terms: _Terms) -> int | None:
+    """The sentence the search (:func:`_candidates`, :func:`_best_window`) picks when
+    its first candidate holds every stem of the claim (a claim copied from a passage,
+    mostly), found from the stems' masks alone; ``None`` when that is not the case.
+
+    Why it is the search's answer: every stem occurs somewhere (no prefix credit), so
+    the candidate search walks the rows of each stem in at most ``common`` rows, in
+    order. A row holding all walked stems has the highest total (a float sum that only
+    grows with each positive weight added), every such row has the same total, and the
+    lowest of them is reached first (the first walked stem's rows are walked in order;
+    ranking keeps ties in that order): it is the first candidate. When it also holds the
+    stems not walked, its share is the claim's whole weight (the same sum in the same
+    order): 1.0, which its one-sentence window reaches first and no window exceeds, nor
+    the discounted spread (0.9 at most). tests/grounding/test_whole_sentence.py compares
+    this with the search."""
+    common = max(8, len(index) // 3)
+    every = walked = -1
+    for item in terms.items:
+        mask = item[3]
+        if not mask:
+            return None
+        every &= mask
+        if mask.bit_count() <= common:
+            walked &= mask
+    if walked == -1 or not every:
+        return None  # nothing walked: the search finds no candidate at all
+    first = walked & -walked
+    return first.bit_length() - 1 if every & first else None
 
 
 def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[int]:
