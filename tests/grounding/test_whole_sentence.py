@@ -86,7 +86,7 @@ _PASSAGE = st.lists(_SENTENCE, min_size=1, max_size=6).map(". ".join)
     st.lists(_PASSAGE, min_size=1, max_size=5),
     st.lists(st.one_of(_SENTENCE, st.integers(0, 40)), min_size=1, max_size=5),
 )
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 def test_generated_texts_score_the_same_with_and_without_the_shortcut(
     given_passages: list[str], picks: list[str | int]
 ) -> None:
