@@ -10,6 +10,12 @@ probability that one match alone is an injection; the check combines them.
 
 from __future__ import annotations
 
+from guard.checks import _injection_grammar_cjk as cjk
+from guard.checks import _injection_grammar_europe as europe
+from guard.checks import _injection_grammar_leak as leak
+from guard.checks import _injection_grammar_world as world
+from guard.checks._injection_grammar_lang import folded
+
 
 def _words(*items: str) -> str:
     return "(?:" + "|".join(items) + ")"
@@ -206,7 +212,7 @@ _READER = (
 # (family, weight, pattern)
 Signal = tuple[str, float, str]
 
-SIGNALS: tuple[Signal, ...] = (
+_CORE: tuple[Signal, ...] = (
     ("override", 0.88, OVERRIDE_QUALIFIED),
     ("override", 0.45, OVERRIDE_PLAIN),
     ("override", 0.85, OVERRIDE_POST_QUALIFIED),
@@ -572,5 +578,18 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:decode|decipher|decrypt|translate|convert)\b[^.\n]{0,40}?"
         r"(?:base ?64|rot-?13|hex|binary|caesar|morse)?[^.\n]{0,20}?\b(?:and|then)\b[^.\n]{0,10}?"
         r"(?:follow|execute|run|obey|do what|perform|carry out|act on|comply)",
+    ),
+)
+
+#: Every signal: the core grammar above, the English extraction grammar, and the other
+#: languages' grammar, folded as text is (their patterns are written in their scripts).
+#: Folded text is lower case already: those patterns match case-sensitively (``(?-i:``),
+#: which keeps RE2 from adding every Cyrillic, Greek... letter's other case to the set.
+SIGNALS: tuple[Signal, ...] = (
+    *_CORE,
+    *leak.SIGNALS,
+    *(
+        (family, weight, "(?-i:" + folded(pattern) + ")")
+        for family, weight, pattern in (*cjk.SIGNALS, *europe.SIGNALS, *world.SIGNALS)
     ),
 )

@@ -35,6 +35,9 @@ def _options() -> Any:
     options = re2.Options()
     options.case_sensitive = False
     options.log_errors = False
+    # The grammar's ~190 signals in many scripts outgrow RE2's default 8 MB budget (the set
+    # would not compile); the budget bounds the set's DFA cache, which a process holds once.
+    options.max_mem = 32 << 20
     return options
 
 
