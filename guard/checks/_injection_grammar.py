@@ -383,8 +383,8 @@ _CORE: tuple[Signal, ...] = (
         0.6,
         r"\b(?:repeat|print|output|write|copy|echo|reproduce|return)"
         r" (?:all |everything |back )?(?:of )?(?:the )?(?:text |words |content |lines? |"
-        r"instructions )?(?:above|before (?:this|my (?:message|question|request))|so far|"
-        r"preceding|prior to this)",
+        r"instructions )?(?:before (?:this|my (?:message|question|request))|so far|"
+        r"preceding|prior to this|" + leak.ABOVE + ")",
     ),
     (
         "prompt_leak",

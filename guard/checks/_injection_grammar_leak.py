@@ -64,17 +64,19 @@ _SETUP_POSITION = words(
     "(?:in|into|inside|as) (?:a |one )?(?:code ?block|markdown block|txt block|text block)",
 )
 _SEP = r"[\s,:;'\"`*_()\[\]-]+"
-#: "above" alone: strong for reproducing, not for rendering (documents sit above too);
-#: and only where the phrase ends there ("print the text above the chart" is layout).
-_ABOVE = (
+#: "above" alone (the core grammar's "repeat the above" reads it too): strong for
+#: reproducing, not for rendering (documents sit above too); and only where the phrase
+#: ends there ("print the text above the chart" is layout, not a leak).
+ABOVE = (
     words("above|before this|preceding|earlier|previously")
     + r"(?:\s*(?:[.,;:!?)\"'`]|$)|\s+(?:and|then|in|into|as|verbatim|word|exactly|starting"
-    r"|beginning|including|without|please|again|now|for me|to me|completely|fully|here)\b)"
+    r"|beginning|including|without|please|again|now|for me|to me|completely|fully|here|once"
+    r"|twice|\d+ times|in full|back|but|so|to)\b)"
 )
 
 _REPRODUCE_TEXT = (
     rf"\b{_REPRODUCE}(?:{_SEP}{_FILLER}){{0,4}}?{_SEP}{words(_TEXT, _SETUP)}"
-    rf"(?:{_SEP}{_FILLER}){{0,2}}?{_SEP}(?:{_SETUP_POSITION}\b|{_ABOVE})"
+    rf"(?:{_SEP}{_FILLER}){{0,2}}?{_SEP}(?:{_SETUP_POSITION}\b|{ABOVE})"
 )
 _RENDER_SETUP = (
     rf"\b{_RENDER}(?:{_SEP}{_FILLER}){{0,4}}?{_SEP}{_SETUP}"
@@ -85,26 +87,16 @@ _RENDER_TEXT_SETUP = (
     rf"(?:{_SEP}{_FILLER}){{0,2}}?{_SEP}{_SETUP_POSITION}\b"
 )
 _RENDER_TEXT_ABOVE = (
-    rf"\b{_RENDER}(?:{_SEP}{_FILLER}){{0,4}}?{_SEP}{_TEXT}(?:{_SEP}{_FILLER}){{0,2}}?{_SEP}{_ABOVE}"
+    rf"\b{_RENDER}(?:{_SEP}{_FILLER}){{0,4}}?{_SEP}{_TEXT}(?:{_SEP}{_FILLER}){{0,2}}?{_SEP}{ABOVE}"
 )
-#: "Reveal your initial instructions", "translate your hidden prompt".
-_SETUP_ADJECTIVE = words(
-    "initial|original|first|hidden|secret|system|pre-?|starting|underlying|internal"
-    "|confidential|previous|prior|earlier|very first|opening|developer|operator"
-)
-_VERB_YOUR_SETUP = (
-    rf"\b{words(_REPRODUCE, _RENDER)}(?:{_SEP}{_FILLER}){{0,3}}?{_SEP}(?:your|the)"
-    rf"(?:{_SEP}{_FILLER}){{0,2}}?{_SEP}{_SETUP_ADJECTIVE}{_SEP}?{_SETUP}\b"
-)
-#: "Repeat your instructions", "summarize your rules": a reproducing verb stands on its
-#: own, a rendering verb ("explain your guidelines") is a feature.
+#: "Repeat your instructions", "dump your rules": the setup named right after "your".
+#: With an adjective ("your initial instructions", "your system prompt"), and after
+#: rendering verbs ("summarize your instructions"), the core grammar reads it already:
+#: a second signal on the same words would only cost a search per attack.
 _REPRODUCE_YOUR_SETUP = (
     rf"\b{_REPRODUCE}(?:{_SEP}(?:me|us|all|of|back|again|exactly)){{0,3}}?{_SEP}your{_SEP}"
-    rf"(?:{_FILLER}{_SEP}){{0,2}}?{_SETUP}\b"
-)
-_RENDER_YOUR_SETUP = (
-    rf"\b{_RENDER}(?:{_SEP}(?:me|us|all|of|back|again|exactly)){{0,3}}?{_SEP}your{_SEP}"
-    rf"(?:{_FILLER}{_SEP}){{0,2}}?{_SETUP}\b"
+    r"(?:instructions?|prompt|rules|guidelines|directives|setup|configuration|pre-?prompt"
+    r"|briefing|guidance)\b"
 )
 _WHAT_YOUR_SETUP = (
     r"\bwhat (?:your|the) (?:(?:initial|original|system|first|hidden|secret|exact|full) )*"
@@ -165,10 +157,8 @@ SIGNALS: tuple[LangSignal, ...] = (
     ("prompt_leak", 0.75, _RENDER_SETUP),
     ("prompt_leak", 0.6, _RENDER_TEXT_SETUP),
     ("prompt_leak", 0.3, _RENDER_TEXT_ABOVE),
-    ("prompt_leak", 0.75, _VERB_YOUR_SETUP),
     ("prompt_leak", 0.65, _WHAT_TOLD),
     ("prompt_leak", 0.7, _REPRODUCE_YOUR_SETUP),
-    ("prompt_leak", 0.45, _RENDER_YOUR_SETUP),
     ("prompt_leak", 0.65, _WHAT_YOUR_SETUP),
     ("prompt_leak", 0.6, _SECRET_ASK),
     ("prompt_leak", 0.75, _FORCED_OPENING),
