@@ -13,6 +13,7 @@ from __future__ import annotations
 from guard.checks import _injection_grammar_cjk as cjk
 from guard.checks import _injection_grammar_europe as europe
 from guard.checks import _injection_grammar_leak as leak
+from guard.checks import _injection_grammar_western as western
 from guard.checks import _injection_grammar_world as world
 from guard.checks._injection_grammar_lang import folded
 
@@ -107,98 +108,6 @@ OVERRIDE_POST_QUALIFIED = (
     rf"|\b{_VERB_EN}{_SEP}(?:the|all the|everything|all of the) (?:above|preceding|foregoing)\b"
 )
 OVERRIDE_PLAIN = rf"\b{_VERB_EN}(?:{_SEP}{_FILLER_EN}){{0,3}}?{_SEP}{_OBJECT_EN}\b"
-_ANY_WORDS = r"(?:[\s,:;'\"-]+[\w'-]+){0,4}?[\s,:;'\"-]+"
-
-#: Other languages: verb, up to four words, object (and the German object-first order).
-_LANGUAGES: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-    (  # German
-        (
-            "ignoriere|ignorier|ignorieren sie|vergiss|vergessen sie|missachte|missachten sie"
-            "|uberspringe|verwirf|verwerfen sie|befolge nicht|befolgen sie nicht",
-        ),
-        (
-            "anweisungen|anweisung|instruktionen|regeln|vorgaben|befehle|richtlinien"
-            "|anordnungen|aufgaben|was (?:man )?dir (?:vorher |zuvor |bisher )?gesagt",
-        ),
-    ),
-    (  # French
-        (
-            "ignore[zs]?|oublie[zs]?|neglige[zs]?|ne tiens? (?:pas|plus) compte"
-            "|ne tenez (?:pas|plus) compte|ne suis (?:pas|plus)|ne suivez (?:pas|plus)"
-            "|fais abstraction|faites abstraction|abandonne[zs]?|ecarte[zs]?",
-        ),
-        (
-            "instructions?|consignes?|regles|directives?|ordres|commandes|indications"
-            "|(?:tout )?ce (?:qu'on|que l'on|que) (?:t'a|vous a) (?:ete )?dit",
-        ),
-    ),
-    (  # Spanish
-        (
-            "ignora|ignore|ignorad|ignoren|olvida|olvide|olvidad|olviden|descarta|descarte"
-            "|omite|omita|no sigas|no siga|haz caso omiso|haga caso omiso|pasa por alto"
-            "|desobedece",
-        ),
-        (
-            "instrucciones|reglas|indicaciones|directrices|ordenes|normas|comandos"
-            "|instruccion|lo que te (?:dijeron|han dicho|indicaron|ordenaron)",
-        ),
-    ),
-    (  # Italian
-        ("ignora|ignorate|dimentica|dimenticate|trascura|non seguire|tralascia|scarta",),
-        (
-            "istruzioni|regole|indicazioni|direttive|ordini|comandi"
-            "|quello che ti (?:hanno detto|e stato detto)",
-        ),
-    ),
-    (  # Portuguese
-        ("ignore|ignora|esqueca|desconsidere|despreze|nao siga|descarte",),
-        (
-            "instrucoes|regras|diretrizes|ordens|comandos|orientacoes"
-            "|o que (?:te|lhe) (?:disseram|foi dito)",
-        ),
-    ),
-    (  # Dutch
-        ("negeer", "vergeet", "negeren"),
-        ("instructies|regels|opdrachten|richtlijnen",),
-    ),
-)
-_GERMAN_OBJECT_FIRST = (
-    r"\b"
-    + _words("alle|vorherigen|bisherigen|obigen|vorigen|fruheren")
-    + _ANY_WORDS
-    + _words("anweisungen|regeln|instruktionen|vorgaben|befehle")
-    + _ANY_WORDS
-    + "?"
-    + _words("ignorieren|vergessen|missachten|verwerfen")
-    + r"\b"
-)
-#: "Forget everything before/above" without naming instructions, as the English
-#: OVERRIDE_POST_QUALIFIED reads it ("disregard everything above"), in the other languages.
-_EVERYTHING_BEFORE = (
-    r"\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie|verwirf) (?:einfach )?"
-    r"(?:alles|das alles),?(?: (?:bisher|zuvor|vorher))? "
-    r"(?:davor|zuvor|bisher|oben|vorherige|bis hierhin|"
-    r"was (?:davor|zuvor|vorher|bisher|oben) (?:kam|stand|gesagt wurde|geschrieben wurde|war))\b",
-    r"\b(?:oublie[zs]?|ignore[zs]?) tout ce qui (?:precede|est (?:au-dessus|plus haut)|"
-    r"a ete dit (?:avant|plus haut))",
-    r"\b(?:olvida|olvide|ignora|ignore) todo lo (?:anterior|de antes|de arriba|que (?:te )?"
-    r"(?:dije|dijeron|han dicho) antes)\b",
-    r"\b(?:dimentica|ignora) tutto (?:quello che c'e |cio che c'e )?(?:prima|sopra|"
-    r"quello che (?:ti )?(?:e stato detto|hanno detto) prima)\b",
-    r"\b(?:esqueca|ignore|desconsidere) tudo (?:o que (?:foi dito |veio )?(?:antes|acima)|"
-    r"acima|antes)\b",
-    r"\b(?:vergeet|negeer) alles (?:hierboven|daarvoor|hiervoor|wat (?:eerder|hiervoor) "
-    r"(?:is gezegd|stond|kwam))\b",
-)
-_MULTILINGUAL = (
-    *(
-        r"\b" + _words(*verbs) + _ANY_WORDS + _words(*objects) + r"\b"
-        for verbs, objects in _LANGUAGES
-    ),
-    _GERMAN_OBJECT_FIRST,
-    *_EVERYTHING_BEFORE,
-)
-
 #: An AI named as the reader of the text: "language models processing this listing".
 _READER = (
     r"\b(?:ai|a\.i\.|llms?|large language models?|language models?|"
@@ -217,7 +126,7 @@ _CORE: tuple[Signal, ...] = (
     ("override", 0.45, OVERRIDE_PLAIN),
     ("override", 0.85, OVERRIDE_POST_QUALIFIED),
     ("override", 0.75, OVERRIDE_YOUR),
-    *(("override", 0.85, pattern) for pattern in _MULTILINGUAL),
+    *(("override", 0.85, pattern) for pattern in western.OVERRIDES),
     (
         "override",
         0.5,
@@ -419,16 +328,7 @@ _CORE: tuple[Signal, ...] = (
         r"initial instructions|rules)\b",
     ),
     ("prompt_leak", 0.35, r"\b(?:verbatim|word for word|word-for-word)\b"),
-    (
-        "prompt_leak",
-        0.75,
-        r"\b(?:zeige?|gib|nenne|wiederhole|verrate|montre[zs]?|affiche[zs]?|"
-        r"revele[zs]?|repete[zs]?|donne[zs]?|muestra(?:me)?|revela(?:me)?|repite|dime|mostra(?:mi)?|"
-        r"rivela|ripeti|mostre|revele|repita)\b[^.\n]{0,30}?(?:system-?prompt|prompt (?:du |del |"
-        r"de )?(?:systeme|sistema)|(?:anfangs|system)anweisungen|instructions? (?:initiales?|"
-        r"systeme)|instrucciones (?:iniciales|del sistema)|istruzioni (?:iniziali|di sistema)|"
-        r"instrucoes (?:iniciais|do sistema))",
-    ),
+    western.LEAK,
     # -- delimiter and fake conversation -------------------------------------------------
     (
         "delimiter",
@@ -590,6 +490,11 @@ SIGNALS: tuple[Signal, ...] = (
     *leak.SIGNALS,
     *(
         (family, weight, "(?-i:" + folded(pattern) + ")")
-        for family, weight, pattern in (*cjk.SIGNALS, *europe.SIGNALS, *world.SIGNALS)
+        for family, weight, pattern in (
+            *cjk.SIGNALS,
+            *europe.SIGNALS,
+            *western.SIGNALS,
+            *world.SIGNALS,
+        )
     ),
 )

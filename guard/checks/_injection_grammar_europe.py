@@ -1,6 +1,5 @@
 """Override, role-hijack and prompt-leak grammar in Russian, Ukrainian, Polish, Dutch,
-the Nordic languages and Turkish, and the role and leak forms of the Western European
-languages whose overrides live in :mod:`._injection_grammar`.
+the Nordic languages and Turkish.
 
 Written from the languages, not from any data set's rows. Cyrillic stems carry no
 ``\\b`` (RE2's boundary is ASCII-only, and folding turns some Cyrillic letters Latin):
@@ -238,7 +237,7 @@ POLISH: tuple[LangSignal, ...] = (
     ),
 )
 
-# -- Dutch (overrides: guard.checks._injection_grammar) ---------------------------------------
+# -- Dutch (first overrides: ._injection_grammar_western) ---------------------------------
 DUTCH: tuple[LangSignal, ...] = (
     *override_signals(
         (
@@ -383,49 +382,6 @@ TURKISH: tuple[LangSignal, ...] = (
     ),
 )
 
-# -- Role and leak forms of German, French, Spanish, Italian, Portuguese -------------------------
-WESTERN: tuple[LangSignal, ...] = (
-    *role_signals(
-        (
-            r"\b(?:du bist (?:jetzt|ab jetzt|nun|ab sofort)|ab (?:jetzt|sofort) bist du"
-            r"|von nun an bist du|tu es (?:maintenant|desormais)|a partir de maintenant,? tu es"
-            r"|desormais,? tu es|vous etes (?:maintenant|desormais)|ahora eres|a partir de ahora"
-            r",? eres|de ahora en adelante,? eres|ahora (?:usted )?es|ora sei|d'ora in poi,? sei"
-            r"|da ora in poi,? sei|agora voce e|a partir de agora,? voce e|agora es)\b",
-        ),
-        (
-            r"\b(?:verhalte dich wie|tu so,? als|spiele die rolle|agiere als|handle als"
-            r"|du bist jetzt|fais comme si|agis comme|comporte-toi comme|joue le role"
-            r"|fais semblant|actua como|finge|haz como si|interpreta el papel|comportate come"
-            r"|fingi|fai finta|interpreta il ruolo|aja como|finja|faca de conta|interprete o papel"
-            r"|comporte-se como)\b",
-        ),
-        (
-            r"\b(?:ohne (?:jegliche |irgendwelche )?(?:einschrankungen|regeln|filter|zensur"
-            r"|grenzen)|sans (?:aucune? )?(?:restrictions?|limites?|filtres?|censure|regles?)"
-            r"|sin (?:ninguna |ningun )?(?:restricciones|restriccion|limites|filtros?|censura"
-            r"|reglas)|senza (?:alcuna |nessuna )?(?:restrizion\S*|limit\S*|filtr\S*|censura"
-            r"|regol\S*)|sem (?:nenhuma |qualquer )?(?:restricoes|limites|filtros?|censura"
-            r"|regras))\b",
-        ),
-    ),
-    *leak_signals(
-        (
-            r"\b(?:zeige?|gib|nenne|wiederhole|verrate|schreibe?|ubersetze|montre[zs]?"
-            r"|affiche[zs]?|revele[zs]?|repete[zs]?|donne[zs]?|ecris|traduis|muestra(?:me)?"
-            r"|revela(?:me)?|repite|dime|escribe|traduce|mostra(?:mi)?|rivela|ripeti|dimmi"
-            r"|scrivi|traduci|mostre|revele|repita|diga|escreva|traduza)\b",
-        ),
-        (
-            r"\b(?:(?:deine|ihre|ursprunglichen|versteckten|geheimen) (?:anweisungen|instruktionen"
-            r"|prompt)|(?:tes|vos) instructions|instructions (?:cachees|secretes|d'origine)"
-            r"|(?:tus|sus) instrucciones|instrucciones (?:ocultas|secretas|originales)"
-            r"|(?:le tue|le sue) istruzioni|istruzioni (?:nascoste|segrete|originali)"
-            r"|(?:suas|tuas) instrucoes|instrucoes (?:ocultas|secretas|originais))\b",
-        ),
-    ),
-)
-
 SIGNALS: tuple[LangSignal, ...] = (
     *RUSSIAN,
     *UKRAINIAN,
@@ -433,5 +389,4 @@ SIGNALS: tuple[LangSignal, ...] = (
     *DUTCH,
     *NORDIC,
     *TURKISH,
-    *WESTERN,
 )
