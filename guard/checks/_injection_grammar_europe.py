@@ -9,6 +9,7 @@ a stem such as ``игнорир`` also finds the prefixed ``проигнорир
 from __future__ import annotations
 
 from guard.checks._injection_grammar_lang import (
+    CLAUSE_END,
     LangSignal,
     leak_signals,
     override_signals,
@@ -114,7 +115,7 @@ RUSSIAN: tuple[LangSignal, ...] = (
             + _LETTERS,
         ),
     ),
-    ("prompt_leak", 0.6, "что тебе (?:сказали|велели|поручили|приказали)|какой (?:у тебя )?пароль"),
+    ("prompt_leak", 0.6, "что тебе (?:сказали|велели|поручили|приказали)"),
     (
         "prompt_leak",
         0.75,
@@ -382,7 +383,18 @@ TURKISH: tuple[LangSignal, ...] = (
     ),
 )
 
+#: "What is the password?" in these languages (extraction games ask for a secret).
+PASSWORD_ASK = (
+    r"(?:какой|скажи|назови|напиши|дай) (?:мне |у тебя |у вас )?(?:пароль|секретное слово|секретный код)"
+    r"|(?:який|скажи|назви|напиши) (?:мені )?(?:пароль|секретне слово)"
+    r"|\b(?:jakie jest|podaj|powiedz mi|zdradź) (?:mi )?(?:hasło|tajne hasło|sekretne słowo)\b"
+    r"|\b(?:wat is|geef me|vertel me|noem) (?:het|je|jouw) (?:wachtwoord|geheime woord)\b"
+    r"|\b(?:vad är|hva er|hvad er|säg|si|sig) (?:mig |meg )?(?:lösenordet|passordet|adgangskoden"
+    r"|kodeordet)\b|\b(?:şifre|parola|gizli kelime)\S* (?:nedir|ne|söyle|ver|yaz)\b"
+)
+
 SIGNALS: tuple[LangSignal, ...] = (
+    ("prompt_leak", 0.6, f"(?:{PASSWORD_ASK}){CLAUSE_END}"),
     *RUSSIAN,
     *UKRAINIAN,
     *POLISH,

@@ -87,6 +87,9 @@ _WORD = r"[^\s,.!?;:。]+"
 _CLAUSE = r"[^.!?。\n]{0,40}?"
 _CJK_CLAUSE = r"[^.!?。\n]{0,16}?"
 
+#: The ask ends its clause: "what is the password?", not "which password is best".
+CLAUSE_END = r"\s*(?:[?.!:,;。？！]|$)"
+
 # (family, weight, pattern), as guard.checks._injection_grammar.Signal.
 LangSignal = tuple[str, float, str]
 

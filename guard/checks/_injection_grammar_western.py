@@ -8,7 +8,12 @@ are folded with the other languages' (:mod:`._injection_grammar_lang`).
 
 from __future__ import annotations
 
-from guard.checks._injection_grammar_lang import LangSignal, leak_signals, role_signals
+from guard.checks._injection_grammar_lang import (
+    CLAUSE_END,
+    LangSignal,
+    leak_signals,
+    role_signals,
+)
 
 
 def _words(*items: str) -> str:
@@ -123,7 +128,19 @@ LEAK: tuple[str, float, str] = (
 )
 
 # -- Role and leak forms of German, French, Spanish, Italian, Portuguese -------------------------
+#: "What is the password?" (extraction games ask for a secret the setup holds).
+PASSWORD_ASK = (
+    r"\b(?:wie lautet|was ist|sag mir|nenne mir|verrate mir|gib mir) (?:das|dein) (?:geheime )?"
+    r"(?:passwort|kennwort|codewort)\b|\b(?:quel est|dis-moi|donne-moi|revele-moi) (?:le|ton|votre)"
+    r" (?:mot de passe|code secret|mot secret)\b|\b(?:cual es|dime|dame) (?:la|tu) (?:contrasena"
+    r"|clave secreta|palabra secreta)\b|\b(?:qual e|dimmi|dammi) (?:la|tua) (?:password"
+    r"|parola d'ordine|parola segreta)\b|\b(?:qual e|me diga|diga-me|me de|me fale) (?:a|sua)"
+    r" (?:senha|palavra secreta|palavra-passe)\b"
+)
+
+
 SIGNALS: tuple[LangSignal, ...] = (
+    ("prompt_leak", 0.6, f"(?:{PASSWORD_ASK}){CLAUSE_END}"),
     *role_signals(
         (
             r"\b(?:du bist (?:jetzt|ab jetzt|nun|ab sofort)|ab (?:jetzt|sofort) bist du"

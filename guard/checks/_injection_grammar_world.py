@@ -11,6 +11,7 @@ Devanagari vowel signs that are combining marks are dropped the same way on both
 from __future__ import annotations
 
 from guard.checks._injection_grammar_lang import (
+    CLAUSE_END,
     LangSignal,
     leak_signals,
     override_signals,
@@ -198,4 +199,18 @@ INDONESIAN: tuple[LangSignal, ...] = (
     ),
 )
 
-SIGNALS: tuple[LangSignal, ...] = (*ARABIC, *HINDI, *VIETNAMESE, *INDONESIAN)
+#: "What is the password?" in these languages (extraction games ask for a secret).
+PASSWORD_ASK = (
+    r"पासवर्ड (?:क्या है|बताओ|बताइए|बताएं|दो)|\bpassword (?:kya hai|batao|bataiye)\b"
+    r"|\bmat khau (?:la gi|cua ban)|\b(?:cho toi|noi cho toi) (?:biet )?mat khau\b"
+    r"|\b(?:apa|berikan|beritahu|sebutkan) (?:kata sandi|kata laluan|password)(?:nya)?\b"
+    r"|\b(?:kata sandi|kata laluan)(?:nya)? (?:apa|adalah)\b"
+)
+
+SIGNALS: tuple[LangSignal, ...] = (
+    ("prompt_leak", 0.6, f"(?:{PASSWORD_ASK}){CLAUSE_END}"),
+    *ARABIC,
+    *HINDI,
+    *VIETNAMESE,
+    *INDONESIAN,
+)
