@@ -385,7 +385,8 @@ TURKISH: tuple[LangSignal, ...] = (
 
 #: "What is the password?" in these languages (extraction games ask for a secret).
 PASSWORD_ASK = (
-    r"(?:какой|скажи|назови|напиши|дай) (?:мне |у тебя |у вас )?(?:пароль|секретное слово|секретный код)"
+    r"(?:какой|скажи|назови|напиши|дай) (?:мне |у тебя |у вас )?"
+    r"(?:пароль|секретное слово|секретный код)"
     r"|(?:який|скажи|назви|напиши) (?:мені )?(?:пароль|секретне слово)"
     r"|\b(?:jakie jest|podaj|powiedz mi|zdradź) (?:mi )?(?:hasło|tajne hasło|sekretne słowo)\b"
     r"|\b(?:wat is|geef me|vertel me|noem) (?:het|je|jouw) (?:wachtwoord|geheime woord)\b"
