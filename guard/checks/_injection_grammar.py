@@ -13,6 +13,7 @@ from __future__ import annotations
 from guard.checks import _injection_grammar_cjk as cjk
 from guard.checks import _injection_grammar_europe as europe
 from guard.checks import _injection_grammar_leak as leak
+from guard.checks import _injection_grammar_more as more
 from guard.checks import _injection_grammar_western as western
 from guard.checks import _injection_grammar_world as world
 from guard.checks._injection_grammar_lang import folded
@@ -495,6 +496,7 @@ SIGNALS: tuple[Signal, ...] = (
             *europe.SIGNALS,
             *western.SIGNALS,
             *world.SIGNALS,
+            *more.SIGNALS,
         )
     ),
 )

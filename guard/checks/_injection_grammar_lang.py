@@ -14,6 +14,7 @@ finds ``проигнорируй``), and CJK has no spaces: its gaps count chara
 
 from __future__ import annotations
 
+import unicodedata
 from functools import lru_cache
 
 from guard.normalize import normalize
@@ -34,7 +35,8 @@ def folded(pattern: str) -> str:
     ASCII (the regex syntax) is kept as written; a character that folds to ASCII
     punctuation (full-width brackets) is escaped so that it stays a literal. A letter
     whose capital folds otherwise (Cyrillic ``з`` stays, ``З`` becomes ``3``; ``г`` is
-    ``r``, ``Г`` is ``y``) reads both, so "ИГНОРИРУЙ" and "игнорируй" match alike."""
+    ``r``, ``Г`` is ``y``; Greek ``ί`` and a bare ``Ι``) reads both, so "ИГНОРИРУЙ" and
+    "игнорируй" match alike."""
     parts: list[str] = []
     in_class = escaped = False
     for char in pattern:
@@ -66,7 +68,10 @@ def folded(pattern: str) -> str:
 def _fold_forms(char: str) -> tuple[str, ...]:
     """The folded forms of ``char`` and of its other case, each a literal for RE2."""
     forms: list[str] = []
-    for variant in (char, char.lower(), char.upper()):
+    # Capitals are often written without their accent (Greek "ΟΔΗΓΙΕΣ" for "οδηγίες"),
+    # and a bare capital may fold otherwise than the accented one: read it too.
+    bare = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
+    for variant in (char, char.lower(), char.upper(), bare.upper()):
         if len(variant) != 1:
             continue
         pieces = normalize(variant).text
@@ -83,6 +88,7 @@ def words(*items: str) -> str:
 
 _SEP = r"[\s,:;'\"-]+"
 _WORD = r"[^\s,.!?;:。]+"
+_WORD_REST = r"[^\s,.!?;:。]*"
 #: Within one sentence: role and leak phrases whose two halves may come in either order.
 _CLAUSE = r"[^.!?。\n]{0,40}?"
 _CJK_CLAUSE = r"[^.!?。\n]{0,16}?"
@@ -113,15 +119,20 @@ def override_signals(
     objects: tuple[str, ...],
     *,
     verb_last: bool = False,
+    qualifier_after: bool = False,
     boundary: str = "",
     cjk: bool = False,
 ) -> tuple[LangSignal, ...]:
     """Verb of setting aside x qualifier x object naming instructions, in one language.
 
-    ``verb_last``: object-verb order (Japanese, Korean, Turkish, Hindi); ``boundary``:
+    ``verb_last``: object-verb order (Japanese, Korean, Turkish, Hindi);
+    ``qualifier_after``: "ignore the instructions all previous" (Thai, Swahili); ``boundary``:
     ``\\b`` where the folded letters are ASCII (both ends: Turkish "uyma", do not comply,
     is also the start of "uymak", to comply); ``cjk``: gaps count characters."""
     verb, qualifier, obj = (_alternatives(items) for items in (verbs, qualifiers, objects))
+    if not cjk:
+        # The object may carry a case ending or postposition (Marathi "सूचनांकडे").
+        obj += _WORD_REST
     if cjk:
         near, far = CJK_SHORT, CJK_GAP
     else:
@@ -130,6 +141,9 @@ def override_signals(
     if verb_last:
         qualified = rf"{boundary}{qualifier}{near}{obj}{far}{verb}{boundary}"
         plain = rf"{boundary}{obj}{near}{verb}{boundary}"
+    elif qualifier_after:
+        qualified = rf"{boundary}{verb}{far}{obj}{near}{qualifier}"
+        plain = rf"{boundary}{verb}{far}{obj}"
     else:
         qualified = rf"{boundary}{verb}{far}{qualifier}{near}{obj}"
         plain = rf"{boundary}{verb}{far}{obj}"
