@@ -86,10 +86,11 @@ def test_new_signals_stay_quiet_on_hard_benign_sources() -> None:
     hard: prompts that mention instructions (NotInject), false-refusal prompts in several
     languages (MITRE), our everyday questions in six languages and about AI systems."""
     sources = {"notinject", "mitre-frr", "mitre-frr-multilingual", "own"}
-    first_new = len(grammar._CORE)
+    # The set also carries the obfuscation signs after the grammar's signals.
+    new = range(len(grammar._CORE), len(grammar.SIGNALS))
     fired = []
     for row in load_rows():
         if row["label"] == 0 and row["source"] in sources:
             found = _SET.Match(_subject(normalize(row["text"]).text)) or ()
-            fired += [(row["source"], i) for i in found if i >= first_new]
+            fired += [(row["source"], i) for i in found if i in new]
     assert fired == []
