@@ -170,15 +170,16 @@ def _trivia_questions(mirrors: Path) -> list[str]:
 
 
 def _injected_rows(
-    payloads: list[str], carriers: list[str], source: str, rng: random.Random
+    payloads: list[str], records: list[str], prose: list[str], source: str, rng: random.Random
 ) -> list[dict[str, str]]:
+    """Each payload inside a tool result (two in three) or a policy paragraph (one in three:
+    there are far fewer of them, and rows repeating one are dropped later)."""
     rows = []
     for payload in payloads:
-        carrier = rng.choice(carriers)
-        if carrier.startswith("{"):
-            text = inject_into_record(carrier, payload, rng)
+        if rng.random() < 1 / 3:
+            text = inject_into_prose(rng.choice(prose), payload, rng)
         else:
-            text = inject_into_prose(carrier, payload, rng)
+            text = inject_into_record(rng.choice(records), payload, rng)
         rows.append(_row(text, "hidden_instruction", "indirect", source))
     return rows
 
@@ -202,7 +203,7 @@ def tasktracker(
         for q in rng.sample(questions, len(questions)) + rng.sample(questions, len(questions))
     ]
     payloads = without_repeats_in(payloads, "attacks.jsonl", within=False)
-    attacks = _injected_rows(payloads, records + policy, "tasktracker", rng)
+    attacks = _injected_rows(payloads, records, policy, "tasktracker", rng)
     benign = _interleaved(rng, records, policy, users)
     return attacks, [_row(t, "benign", "-", "tau-bench-retail") for t in benign]
 
@@ -223,7 +224,7 @@ def tasktracker_test(
     policy, users = policy_and_users(mirrors, "tau-bench-airline", "airline")
     payloads = [f"{rng.choice(triggers)} {task}" for task in rng.sample(tasks, len(tasks))]
     payloads = without_repeats_in(payloads, "attacks.jsonl")
-    attacks = _injected_rows(payloads, records + policy, "tasktracker-test", rng)
+    attacks = _injected_rows(payloads, records, policy, "tasktracker-test", rng)
     benign = _interleaved(rng, records, policy, users)
     return attacks, [_row(t, "benign", "-", "tau-bench-airline") for t in benign]
 
