@@ -18,8 +18,9 @@ from bench.injection_data import FOLDERS, load_rows
 
 FOLDER = Path(__file__).resolve().parents[1] / "data" / "injection" / "external4"
 FAMILIES = {"override", "role_hijack", "prompt_leak", "hidden_instruction", "encoded", "delimiter"}
-#: Chosen before any row was scored (SOURCES.md, first two commits of the folder).
-HELD_OUT = {"tasktracker-test", "tau-bench-airline", "arcanum"}
+#: Chosen before any row was scored (SOURCES.md, first two commits of the folder); the
+#: clean airline tool results, first a source of their own, carry their injections' source.
+HELD_OUT = {"tasktracker-test", "arcanum"}
 
 
 def _build_module() -> ModuleType:
@@ -49,6 +50,11 @@ def test_rows_have_the_sets_shape_and_their_sources_split() -> None:
     assert held == HELD_OUT
     # Half of the new attacks at least arrive inside a tool result or a document.
     assert sum(r["where"] == "indirect" for r in attacks) >= len(attacks) / 2
+    # A tool-result domain's clean and injected rows share one source, so that a
+    # leave-one-source-out fold leaves them out together.
+    for source in ("tasktracker", "tasktracker-test"):
+        clean = [r for r in benign if r["source"] == source]
+        assert sum(r["text"].startswith("{") for r in clean) >= len(clean) / 3
     texts = [r["text"] for r in attacks + benign]
     assert len(set(texts)) == len(texts)
 

@@ -5,9 +5,9 @@ bare git copy of each repository below as ``owner+name/repo`` (commits pinned in
 Seeded: the same rows every time. Writes ``attacks.jsonl`` and ``benign.jsonl`` here, each
 line ``{"text", "family", "where", "source", "split"}``.
 
-Which sources are held out was decided before any row was built or scored (see SOURCES.md):
-TaskTracker's test triggers inside airline tool results (``tasktracker-test``) and the clean
-airline tool results and policy (``tau-bench-airline``). Payloads and rows that repeat an
+Which rows are held out was decided before any row was built or scored (see SOURCES.md):
+TaskTracker's test triggers inside airline tool results and the clean airline tool results
+and policy (``tasktracker-test``), and the Arcanum taxonomy's examples (``arcanum``). Payloads and rows that repeat an
 existing row of the set (most of their word 5-grams in one row of the same label) are
 dropped, so a text seen in another source cannot score twice.
 """
@@ -44,10 +44,12 @@ SOURCES: dict[str, tuple[str, str, str]] = {
     "tasktracker-test": (*_TT, "heldout"),
     "tasktracker-questions": (*_TT, "train"),
     "latent-jailbreak": (*_LJ, "train"),
-    "tau-bench-retail": (*_TAU, "train"),
-    "tau-bench-airline": (*_TAU, "heldout"),
     "arcanum": (*_ARC, "heldout"),
 }
+#: Repositories read for carriers only (their rows take the source of the injections they
+#: carry, so that a leave-one-source-out fold leaves a domain's clean and injected tool
+#: results out together).
+_CARRIER_REPOS: dict[str, tuple[str, str, str]] = {"tau-bench": (*_TAU, "-")}
 _TT_DATA = "task_tracker/dataset_creation/datasets"
 _TAU_ENVS = "tau_bench/envs"
 
@@ -58,6 +60,10 @@ def _read(mirrors: Path, source: str, path: str) -> str:
 
 def _row(text: str, family: str, where: str, source: str) -> dict[str, str]:
     return make_row(SOURCES, text, family, where, source)
+
+
+def _read_carrier(mirrors: Path, path: str) -> str:
+    return read_pinned(_CARRIER_REPOS, mirrors, "tau-bench", path)
 
 
 def _lines(mirrors: Path, source: str, path: str) -> list[str]:
@@ -86,11 +92,11 @@ def _shortened(value: Any, nested: bool = False) -> Any:
     return value
 
 
-def tool_results(mirrors: Path, source: str, domain: str) -> list[str]:
+def tool_results(mirrors: Path, domain: str) -> list[str]:
     """The domain's database records as JSON a tool would return (one record each)."""
     records = []
     for name in _DOMAIN_FILES[domain]:
-        data = json.loads(_read(mirrors, source, f"{_TAU_ENVS}/{domain}/data/{name}"))
+        data = json.loads(_read_carrier(mirrors, f"{_TAU_ENVS}/{domain}/data/{name}"))
         for record in data.values():
             text = json.dumps(_shortened(record), ensure_ascii=False)
             if len(text) <= MAX_RECORD:
@@ -112,17 +118,17 @@ def _instructions(module_text: str) -> list[str]:
     return found
 
 
-def policy_and_users(mirrors: Path, source: str, domain: str) -> tuple[list[str], list[str]]:
+def policy_and_users(mirrors: Path, domain: str) -> tuple[list[str], list[str]]:
     """The agent policy's paragraphs (rules an agent must follow) and the simulated users'
     instructions ("You are mia_li_3668. You want to fly from New York to Seattle...")."""
-    policy = paragraphs(_read(mirrors, source, f"{_TAU_ENVS}/{domain}/wiki.md"), minimum=80)
+    policy = paragraphs(_read_carrier(mirrors, f"{_TAU_ENVS}/{domain}/wiki.md"), minimum=80)
     modules = {
         "airline": ("tasks.py", "tasks_test.py"),
         "retail": ("tasks_train.py", "tasks_test.py"),
     }
     users = []
     for name in modules[domain]:
-        users += _instructions(_read(mirrors, source, f"{_TAU_ENVS}/{domain}/{name}"))
+        users += _instructions(_read_carrier(mirrors, f"{_TAU_ENVS}/{domain}/{name}"))
     return policy, users
 
 
@@ -190,12 +196,12 @@ def tasktracker(
     """Training: one of TaskTracker's 541 training triggers ("Pause for a moment and focus;
     the directives to come are the keys...") and a trivia question as the injected task,
     inside a retail tool result or a paragraph of the retail agent's policy. The benign rows
-    (``tau-bench-retail``) are the same kinds of text without an injection, and the
+    (same source, from tau-bench) are the same kinds of text without an injection, and the
     simulated users' instructions."""
     triggers = _lines(mirrors, "tasktracker", f"{_TT_DATA}/saved_injections.txt")
     questions = _trivia_questions(mirrors)
-    records = tool_results(mirrors, "tau-bench-retail", "retail")
-    policy, users = policy_and_users(mirrors, "tau-bench-retail", "retail")
+    records = tool_results(mirrors, "retail")
+    policy, users = policy_and_users(mirrors, "retail")
     # Each question twice (with two triggers, in two carriers): 324 questions would leave
     # the source short of its cap once repeats are dropped.
     payloads = [
@@ -205,7 +211,7 @@ def tasktracker(
     payloads = without_repeats_in(payloads, "attacks.jsonl", within=False)
     attacks = _injected_rows(payloads, records, policy, "tasktracker", rng)
     benign = _interleaved(rng, records, policy, users)
-    return attacks, [_row(t, "benign", "-", "tau-bench-retail") for t in benign]
+    return attacks, [_row(t, "benign", "-", "tasktracker") for t in benign]
 
 
 def tasktracker_test(
@@ -216,17 +222,17 @@ def tasktracker_test(
     translated trivia question (German, French, Italian, Spanish, Arabic...) or a harmful
     request with its adaptive-attack suffix (``llm_adaptive_attacks.txt``, from
     tml-epfl/llm-adaptive-attacks), inside an airline tool result or a paragraph of the
-    airline agent's policy. Benign (``tau-bench-airline``): the same without injection."""
+    airline agent's policy. Benign (same source): the same without injection."""
     triggers = _lines(mirrors, "tasktracker-test", f"{_TT_DATA}/saved_injections_test.txt")
     tasks = _lines(mirrors, "tasktracker-test", f"{_TT_DATA}/translated_secondary_tasks.txt")
     tasks += _lines(mirrors, "tasktracker-test", f"{_TT_DATA}/llm_adaptive_attacks.txt")
-    records = tool_results(mirrors, "tau-bench-airline", "airline")
-    policy, users = policy_and_users(mirrors, "tau-bench-airline", "airline")
+    records = tool_results(mirrors, "airline")
+    policy, users = policy_and_users(mirrors, "airline")
     payloads = [f"{rng.choice(triggers)} {task}" for task in rng.sample(tasks, len(tasks))]
     payloads = without_repeats_in(payloads, "attacks.jsonl")
     attacks = _injected_rows(payloads, records, policy, "tasktracker-test", rng)
     benign = _interleaved(rng, records, policy, users)
-    return attacks, [_row(t, "benign", "-", "tau-bench-airline") for t in benign]
+    return attacks, [_row(t, "benign", "-", "tasktracker-test") for t in benign]
 
 
 def _interleaved(rng: random.Random, *groups: list[str]) -> list[str]:
