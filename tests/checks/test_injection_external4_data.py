@@ -54,7 +54,7 @@ def test_rows_have_the_sets_shape_and_their_sources_split() -> None:
     # leave-one-source-out fold leaves them out together.
     for source in ("tasktracker", "tasktracker-test"):
         clean = [r for r in benign if r["source"] == source]
-        assert sum(r["text"].startswith("{") for r in clean) >= len(clean) / 3
+        assert sum(r["text"].startswith("{") for r in clean) >= 100
     texts = [r["text"] for r in attacks + benign]
     assert len(set(texts)) == len(texts)
 
@@ -65,7 +65,9 @@ def test_no_source_keeps_more_than_its_cap() -> None:
         counts: dict[str, int] = {}
         for row in _rows(name):
             counts[row["source"]] = counts.get(row["source"], 0) + 1
-        assert max(counts.values()) <= build.CAP
+        # tasktracker's trivia questions on their own have a cap of their own.
+        extra = {"tasktracker": build.CAP} if name == "benign.jsonl" else {}
+        assert all(n <= build.CAP + extra.get(source, 0) for source, n in counts.items())
 
 
 def test_sources_md_lists_every_source_with_its_split() -> None:

@@ -42,7 +42,6 @@ _ARC = ("Arcanum-Sec/arc_pi_taxonomy", "e02cf5b6e202f195c6b6c01484e99519f797acc6
 SOURCES: dict[str, tuple[str, str, str]] = {
     "tasktracker": (*_TT, "train"),
     "tasktracker-test": (*_TT, "heldout"),
-    "tasktracker-questions": (*_TT, "train"),
     "latent-jailbreak": (*_LJ, "train"),
     "arcanum": (*_ARC, "heldout"),
 }
@@ -250,7 +249,9 @@ def trivia_benign(mirrors: Path, rng: random.Random) -> list[dict[str, str]]:
     rows = []
     for number, question in enumerate(rng.sample(_trivia_questions(mirrors), CAP)):
         text = f"Please answer the following question: {question}" if number % 2 else question
-        rows.append(_row(text, "benign", "-", "tasktracker-questions"))
+        # The injected task without a trigger or a carrier: same source as the injections,
+        # so a fold never trains on the questions as attacks only.
+        rows.append(_row(text, "benign", "-", "tasktracker"))
     return rows
 
 
@@ -404,12 +405,18 @@ def build(mirrors: Path) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     test_attacks, airline = tasktracker_test(mirrors, rng)
     arcanum_attacks, arcanum_benign = arcanum(mirrors, rng)
     attacks = test_attacks + train_attacks + latent_jailbreak(mirrors, rng) + arcanum_attacks
-    benign = airline + retail + trivia_benign(mirrors, rng) + arcanum_benign
+    questions = trivia_benign(mirrors, rng)
+    benign = airline + retail + questions + arcanum_benign
     before = len(attacks) + len(benign)
     attacks = without_repeats(attacks, "attacks.jsonl")
     benign = without_repeats(benign, "benign.jsonl")
     print(f"dropped {before - len(attacks) - len(benign)} rows repeating an existing row")
-    return _capped(attacks), _capped(benign)
+    # The questions share their source with the retail tool results but not its cap.
+    asked = {row["text"] for row in questions}
+    benign = _capped([r for r in benign if r["text"] not in asked]) + [
+        r for r in benign if r["text"] in asked
+    ]
+    return _capped(attacks), benign
 
 
 def main(mirrors: Path) -> int:
