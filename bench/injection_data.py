@@ -26,6 +26,7 @@ FOLDERS: tuple[tuple[str, str | None], ...] = (
     ("external", None),
     ("external2", None),
     ("external3", None),
+    ("external4", None),
     ("heldout2", "heldout"),
 )
 #: Share of the training sources' rows kept for the in-distribution test.
