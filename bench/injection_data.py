@@ -4,7 +4,7 @@
 Every row is ``{"text", "family", "where", "source"}``. The split is by *source*:
 
 - ``heldout``: sources the model never trained on (third-party sets in
-  ``tests/data/injection/external`` and ``external2`` marked so, and ``heldout2``, our own set written
+  ``tests/data/injection/external*`` folders marked so, and ``heldout2``, our own set written
   after the grammar froze and never used to change anything);
 - ``fit`` / ``test``: the training sources; a fixed fifth of their rows (by a hash of
   the text) is kept out of training as the in-distribution test.
