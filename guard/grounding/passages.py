@@ -163,7 +163,19 @@ class PassageIndex:
             if len(stem) > PREFIX and stem[:PREFIX] in prefixes:
                 marked[PREFIX_MARK + stem[:PREFIX]] |= mask
         self._masks.update(masks)
-        self._prefix_masks.update((key[1:], mask) for key, mask in marked.items())
+        prefix_masks = self._prefix_masks
+        prefix_masks.update((key[1:], mask) for key, mask in marked.items())
+        # Every stem asked for is scored (each claim reads its stems' terms): their
+        # weights and terms in one loop here, not three method calls per stem later.
+        total = self.rows_total + 1
+        log, idf, terms = math.log, self._idf, self._terms
+        for stem, mask in masks.items():
+            weight = idf[stem] = log(1.0 + total / (0.5 + mask.bit_count()))
+            if len(stem) > PREFIX:
+                prefix = stem[:PREFIX]
+                terms[stem] = (stem, weight, prefix, mask, prefix_masks[prefix])
+            else:
+                terms[stem] = (stem, weight, None, mask, 0)
 
     def mask(self, stem: str) -> int:
         """The rows holding ``stem``, as a bit mask."""
