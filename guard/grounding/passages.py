@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from itertools import chain, compress
+from typing import cast
 
 from guard.grounding.figures import Figure, FigurePool, is_small_integer
 from guard.grounding.passage_text import _NO_WORDS, PREFIX, PREFIX_MARK, PassageText, Targets
@@ -217,6 +218,14 @@ class PassageIndex:
             prefix_rows = self._prefix_masks[prefix] if prefix is not None else 0
             found = self._terms[stem] = (stem, weight, prefix, self._masks[stem], prefix_rows)
         return found
+
+    def terms(self, stems: list[str]) -> list[tuple[str, float, str | None, int, int]]:
+        """:meth:`term` of each stem, in order: those :meth:`prepare` computed are
+        looked up in C, only the others call :meth:`term`."""
+        found = list(map(self._terms.get, stems))
+        if None in found:
+            return [self.term(stem) for stem in stems]
+        return cast(list[tuple[str, float, str | None, int, int]], found)
 
     def negated(self, row: int) -> bool:
         """Whether sentence ``row`` negates."""

@@ -63,7 +63,7 @@ class _Terms:
 
     def __init__(self, index: PassageIndex, stems: list[str]) -> None:
         #: Per stem: (stem, weight, prefix or None, rows mask, prefix rows mask).
-        self.items = list(map(index.term, stems))
+        self.items = index.terms(stems)
         self.total = sum(map(_weight_of, self.items)) or 1.0
         #: The stems found somewhere, whole or by prefix (the others add nothing to any
         #: window).
