@@ -3,6 +3,7 @@ as the plain regexes, and the cache bounded."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 
@@ -177,3 +178,28 @@ _NAME_TEXT = st.lists(
 def test_the_name_regex_finds_what_the_look_behind_first_one_found(text: str) -> None:
     found = [(m.span(), m.group(1)) for m in _NAME.finditer(text)]
     assert found == [(m.span(), m.group(1)) for m in _OLD_NAME.finditer(text)]
+
+
+def test_terms_computed_by_prepare_match_the_formula_stem_by_stem() -> None:
+    """prepare computes every stem's weight and term in one loop: each must be what
+    term() computes on its own (weight from the stem's rows, the prefix's rows for a
+    stem longer than PREFIX), whether the stem is found, found only by prefix, or not."""
+    texts = [passage(2_000, seed) for seed in (91, 92, 93)]
+    stems = sorted(
+        {*stems_module.terms_of(stems_module.words(answer(texts, 1_000, seed=94))), "zzzunseen"}
+    )
+    prepared = passages.PassageIndex([(str(n), t) for n, t in enumerate(texts)])
+    prepared.prepare(frozenset(stems))
+    total = len(prepared) + 1
+    for stem in stems:
+        mask = prepared.mask(stem)
+        weight = math.log(1.0 + total / (0.5 + mask.bit_count()))
+        long = len(stem) > passages.PREFIX
+        prefix = stem[: passages.PREFIX] if long else None
+        prefix_rows = prepared.prefix_mask(stem[: passages.PREFIX]) if long else 0
+        assert prepared.term(stem) == (stem, weight, prefix, mask, prefix_rows)
+        assert prepared.idf(stem) == weight
+    assert prepared.terms(stems) == [prepared.term(stem) for stem in stems]
+    # A stem asked for alone (after prepare) takes the lazy path: the same result.
+    alone = passages.PassageIndex([(str(n), t) for n, t in enumerate(texts)])
+    assert alone.terms(stems) == prepared.terms(stems)
