@@ -117,20 +117,64 @@ def _original_span(
     return original_start, max(index[end - 1] + 1, following)
 
 
+#: Code point -> folded text of every code point folded so far (``str.translate`` reads
+#: it at C speed), and the characters that do not fold to exactly one character (dropped,
+#: or grown into several): only text holding one of them needs an index map back.
+_FOLD_MAP: dict[int, str] = {}
+_NOT_SINGLE: set[str] = set()
+_KNOWN: set[str] = set()
+#: Distinct code points kept (a text cycling through all of Unicode must not grow the map
+#: without bound; an entry is ~100 bytes). Past it, a text's new code points are folded
+#: into a copy for that call only.
+_FOLD_MAP_SIZE = 65536
+
+
+def _fold_map_for(chars: set[str]) -> dict[int, str]:
+    """The fold map, holding every code point of ``chars``."""
+    new = chars.difference(_KNOWN)
+    if not new:
+        return _FOLD_MAP
+    fold_map = _FOLD_MAP
+    keep = len(_KNOWN) + len(new) <= _FOLD_MAP_SIZE
+    if not keep:
+        fold_map = dict(fold_map)
+    for char in new:
+        folded = char.lower() if char.isascii() else _fold_char(char)
+        if len(folded) != 1:
+            _NOT_SINGLE.add(char)
+        fold_map[ord(char)] = folded
+    if keep:
+        _KNOWN.update(new)
+    return fold_map
+
+
 def normalize(text: str) -> Normalized:
     """Fold ``text`` for matching: NFKC, lower case, look-alikes, format chars dropped."""
     if text.isascii():
         # Fast path: ASCII lower-casing never changes positions.
         return Normalized(text.lower(), None, len(text))
-    parts: list[str] = []
+    chars = set(text)
+    fold_map = _fold_map_for(chars)
+    folded_text = text.translate(fold_map)
+    special = chars.intersection(_NOT_SINGLE)
+    if not special:
+        return Normalized(folded_text, None, len(text))
+    # Positions agree between the characters that fold to one: map only the others.
+    found: list[int] = []
+    for char in special:
+        at = text.find(char)
+        while at >= 0:
+            found.append(at)
+            at = text.find(char, at + 1)
+    found.sort()
     index: list[int] = []
-    for position, char in enumerate(text):
-        folded = char.lower() if char.isascii() else _fold_char(char)
-        if folded:
-            parts.append(folded)
-            index.extend([position] * len(folded))
-    folded_text = "".join(parts)
-    if len(folded_text) == len(text) and all(i == p for p, i in enumerate(index)):
+    kept = 0
+    for position in found:
+        index.extend(range(kept, position))
+        index.extend([position] * len(fold_map[ord(text[position])]))
+        kept = position + 1
+    index.extend(range(kept, len(text)))
+    if len(index) == len(text) and all(i == p for p, i in enumerate(index)):
         return Normalized(folded_text, None, len(text))
     return Normalized(folded_text, tuple(index), len(text))
 

@@ -6,7 +6,8 @@ import random
 
 import pytest
 
-from guard.normalize import FoldedText, normalize
+from guard import normalize as normalize_module
+from guard.normalize import FoldedText, _fold_char, normalize
 
 
 def test_ascii_is_lowercased_without_index() -> None:
@@ -122,3 +123,45 @@ def test_lone_surrogates_fold_to_a_replacement_character() -> None:
     folded = normalize("a\ud800b")
     assert folded.text == "a\ufffdb"
     assert folded.span(1, 2) == (1, 2)
+
+
+def _normalize_per_character(text: str) -> tuple[str, tuple[int, ...] | None]:
+    """The definition: each character folded on its own, positions recorded one by one."""
+    parts: list[str] = []
+    index: list[int] = []
+    for position, char in enumerate(text):
+        folded = char.lower() if char.isascii() else _fold_char(char)
+        parts.append(folded)
+        index.extend([position] * len(folded))
+    identity = len(index) == len(text) and all(i == p for p, i in enumerate(index))
+    return "".join(parts), None if identity else tuple(index)
+
+
+#: Latin, Cyrillic (with letters the look-alike table grows: "ы"), Devanagari marks, CJK,
+#: full-width, mathematical letters, tag characters, zero-width, a lone surrogate.
+_ALPHABET = (
+    "aZ ,.é\u0301ыйЁ\u0928\u0940\u093f今天ｈＡ𝐀𝐳\U000e0041\u200b\u00ad\ufb01\u0130\u3164\ud800"
+)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_translate_fold_equals_folding_each_character(seed: int) -> None:
+    # normalize folds with str.translate and maps back only characters that do not fold
+    # to exactly one: it must equal the per-character definition, index included.
+    rng = random.Random(seed)
+    for _ in range(200):
+        text = "".join(rng.choice(_ALPHABET) for _ in range(rng.randint(0, 30)))
+        folded = normalize(text)
+        assert (folded.text, folded.index) == _normalize_per_character(text)
+
+
+def test_a_full_fold_map_folds_new_characters_without_keeping_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(normalize_module, "_FOLD_MAP_SIZE", 0)
+    unseen = "\u2463"  # CIRCLED DIGIT FOUR: no other test folds it
+    assert unseen not in normalize_module._KNOWN
+    text = f"\u0928\u0940 {unseen} ы \u4e00"
+    folded = normalize(text)
+    assert (folded.text, folded.index) == _normalize_per_character(text)
+    assert unseen not in normalize_module._KNOWN
