@@ -122,30 +122,33 @@ def _original_span(
 #: or grown into several): only text holding one of them needs an index map back.
 _FOLD_MAP: dict[int, str] = {}
 _NOT_SINGLE: set[str] = set()
+#: The characters of ``_FOLD_MAP``'s keys, as a set of strings: a text's unseen
+#: characters are then one C-level set difference.
 _KNOWN: set[str] = set()
 #: Distinct code points kept (a text cycling through all of Unicode must not grow the map
-#: without bound; an entry is ~100 bytes). Past it, a text's new code points are folded
-#: into a copy for that call only.
+#: without bound; an entry is ~100 bytes). Past it, a text's unseen code points are folded
+#: into a map of that text's characters only.
 _FOLD_MAP_SIZE = 65536
 
 
+def _fold_one(char: str) -> str:
+    folded = char.lower() if char.isascii() else _fold_char(char)
+    if len(folded) != 1:
+        _NOT_SINGLE.add(char)
+    return folded
+
+
 def _fold_map_for(chars: set[str]) -> dict[int, str]:
-    """The fold map, holding every code point of ``chars``."""
+    """A fold map holding every code point of ``chars``."""
     new = chars.difference(_KNOWN)
     if not new:
         return _FOLD_MAP
-    fold_map = _FOLD_MAP
-    keep = len(_KNOWN) + len(new) <= _FOLD_MAP_SIZE
-    if not keep:
-        fold_map = dict(fold_map)
-    for char in new:
-        folded = char.lower() if char.isascii() else _fold_char(char)
-        if len(folded) != 1:
-            _NOT_SINGLE.add(char)
-        fold_map[ord(char)] = folded
-    if keep:
-        _KNOWN.update(new)
-    return fold_map
+    if len(_KNOWN) + len(new) > _FOLD_MAP_SIZE:
+        fold_map = _FOLD_MAP
+        return {ord(c): fold_map[ord(c)] if c in _KNOWN else _fold_one(c) for c in chars}
+    _FOLD_MAP.update((ord(char), _fold_one(char)) for char in new)
+    _KNOWN.update(new)
+    return _FOLD_MAP
 
 
 def normalize(text: str) -> Normalized:
@@ -159,7 +162,9 @@ def normalize(text: str) -> Normalized:
     special = chars.intersection(_NOT_SINGLE)
     if not special:
         return Normalized(folded_text, None, len(text))
-    # Positions agree between the characters that fold to one: map only the others.
+    # Positions agree between the characters that fold to one: map only the others. (A
+    # text holding one of them never has the identity map: a dropped character leaves a
+    # position out, a grown one repeats it.)
     found: list[int] = []
     for char in special:
         at = text.find(char)
@@ -174,8 +179,6 @@ def normalize(text: str) -> Normalized:
         index.extend([position] * len(fold_map[ord(text[position])]))
         kept = position + 1
     index.extend(range(kept, len(text)))
-    if len(index) == len(text) and all(i == p for p, i in enumerate(index)):
-        return Normalized(folded_text, None, len(text))
     return Normalized(folded_text, tuple(index), len(text))
 
 
