@@ -167,13 +167,7 @@ class PendingSettlements:
                 retrier.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await retrier
-        deadline = time.monotonic() + seconds
-        delay = FIRST_DELAY
-        while not await self.retry_once():
-            if time.monotonic() + delay > deadline:
-                break
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_DELAY)
+        await _with_backoff(self.retry_once, time.monotonic() + seconds)
         lost = len(self._items)
         if lost:
             self._items.clear()
@@ -190,6 +184,19 @@ class PendingSettlements:
     def _count(self, result: str) -> None:
         if self.on_result is not None:
             self.on_result(result)
+
+
+async def _with_backoff(attempt: Callable[[], Awaitable[bool]], deadline: float) -> bool:
+    """Call ``attempt`` until it returns ``True``, backing off from :data:`FIRST_DELAY`
+    to :data:`MAX_DELAY`, while the next try still starts before ``deadline``
+    (``time.monotonic()``); whether it succeeded."""
+    delay = FIRST_DELAY
+    while not await attempt():
+        if time.monotonic() + delay > deadline:
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, MAX_DELAY)
+    return True
 
 
 _queues: weakref.WeakKeyDictionary[Any, PendingSettlements] = weakref.WeakKeyDictionary()
@@ -218,19 +225,18 @@ async def shut_down(store: Any, book: Any, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     failure: StoreError | None = None
     if book is not None:
-        delay = FIRST_DELAY
-        while True:
+
+        async def close_book() -> bool:
+            nonlocal failure
             try:
                 await book.close()  # idempotent writes: trying again adds nothing twice
-                failure = None
-                break
             except StoreError as exc:
                 failure = exc
-            if time.monotonic() + delay > deadline:
-                break
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, MAX_DELAY)
-        if failure is not None:
+                return False
+            failure = None
+            return True
+
+        if not await _with_backoff(close_book, deadline):
             book.abandon()
     await drain_pending(store, max(deadline - time.monotonic(), 0.0))
     if failure is not None:
