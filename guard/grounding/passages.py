@@ -97,7 +97,6 @@ class PassageIndex:
 
     __slots__ = (
         "_every_figure",
-        "_idf",
         "_masks",
         "_prefix_masks",
         "_rows",
@@ -123,7 +122,6 @@ class PassageIndex:
         self.rows_total = total
         self._masks: dict[str, int] = {}
         self._prefix_masks: dict[str, int] = {}
-        self._idf: dict[str, float] = {}
         self._rows: dict[str, list[int]] = {}
         self._terms: dict[str, tuple[str, float, str | None, int, int]] = {}
         self._every_figure: FigurePool | None = None
@@ -167,11 +165,12 @@ class PassageIndex:
         prefix_masks = self._prefix_masks
         prefix_masks.update((key[1:], mask) for key, mask in marked.items())
         # Every stem asked for is scored (each claim reads its stems' terms): their
-        # weights and terms in one loop here, not three method calls per stem later.
+        # weights (inverse document frequency over the rows: a word every passage
+        # repeats is weak evidence, a rare one strong) and terms in one loop here.
         total = self.rows_total + 1
-        log, idf, terms = math.log, self._idf, self._terms
+        log, terms = math.log, self._terms
         for stem, mask in masks.items():
-            weight = idf[stem] = log(1.0 + total / (0.5 + mask.bit_count()))
+            weight = log(1.0 + total / (0.5 + mask.bit_count()))
             if len(stem) > PREFIX:
                 prefix = stem[:PREFIX]
                 terms[stem] = (stem, weight, prefix, mask, prefix_masks[prefix])
@@ -200,23 +199,17 @@ class PassageIndex:
 
     def idf(self, stem: str) -> float:
         """Inverse document frequency of ``stem`` over the rows (a word every passage
-        repeats is weak evidence, a rare one strong)."""
-        found = self._idf.get(stem)
-        if found is None:
-            total = self.rows_total + 1
-            found = self._idf[stem] = math.log(1.0 + total / (0.5 + self.mask(stem).bit_count()))
-        return found
+        repeats is weak evidence, a rare one strong): its :meth:`term`'s weight."""
+        return self.term(stem)[1]
 
     def term(self, stem: str) -> tuple[str, float, str | None, int, int]:
         """``stem``, its weight (:meth:`idf`), its prefix (``None`` for a stem no longer
         than :data:`PREFIX`), and the rows holding it and its prefix as bit masks (0
-        without a prefix)."""
+        without a prefix); computed by :meth:`prepare`."""
         found = self._terms.get(stem)
         if found is None:
-            weight = self.idf(stem)  # also finds the stem's and its prefix's rows
-            prefix = stem[:PREFIX] if len(stem) > PREFIX else None
-            prefix_rows = self._prefix_masks[prefix] if prefix is not None else 0
-            found = self._terms[stem] = (stem, weight, prefix, self._masks[stem], prefix_rows)
+            self.prepare({stem})
+            found = self._terms[stem]
         return found
 
     def terms(self, stems: list[str]) -> list[tuple[str, float, str | None, int, int]]:

@@ -181,9 +181,10 @@ def test_the_name_regex_finds_what_the_look_behind_first_one_found(text: str) ->
 
 
 def test_terms_computed_by_prepare_match_the_formula_stem_by_stem() -> None:
-    """prepare computes every stem's weight and term in one loop: each must be what
-    term() computes on its own (weight from the stem's rows, the prefix's rows for a
-    stem longer than PREFIX), whether the stem is found, found only by prefix, or not."""
+    """prepare computes every stem's weight and term in one loop: each must follow the
+    formula (weight from the stem's rows, the prefix's rows for a stem longer than
+    PREFIX), whether the stem is found, found only by prefix, or not, and a stem asked
+    for alone must get the same."""
     texts = [passage(2_000, seed) for seed in (91, 92, 93)]
     stems = sorted(
         {*stems_module.terms_of(stems_module.words(answer(texts, 1_000, seed=94))), "zzzunseen"}
