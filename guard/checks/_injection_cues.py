@@ -25,6 +25,7 @@ from typing import Any
 import re2
 
 from guard.checks._injection_cue_patterns import CUES, RAW_CUES
+from guard.checks._regex import re2_subject
 
 __all__ = ["CUES", "CUE_PREFIX", "NAMES", "PAIRS", "RAW_CUES", "cue_family", "cues_of"]
 
@@ -94,15 +95,11 @@ _FOLDED_SET = _set(CUES, case_sensitive=False)
 _RAW_SET = _set(RAW_CUES, case_sensitive=True)
 
 
-def _subject(text: str) -> str | bytes:
-    return text.encode("ascii") if text.isascii() else text
-
-
 def cues_of(folded: str, raw: str) -> dict[str, float]:
     """The cues of one text (folded for the words, raw for case and layout): each
     present cue and conjunction at 1.0, and ``count``."""
-    found = {CUES[i][0] for i in _FOLDED_SET.Match(_subject(folded)) or ()}
-    found.update(RAW_CUES[i][0] for i in _RAW_SET.Match(_subject(raw)) or ())
+    found = {CUES[i][0] for i in _FOLDED_SET.Match(re2_subject(folded)) or ()}
+    found.update(RAW_CUES[i][0] for i in _RAW_SET.Match(re2_subject(raw)) or ())
     if not found:
         return {}
     features = dict.fromkeys(found, 1.0)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import re2
 
+from guard.checks._regex import re2_subject
+
 #: A span of the original text, its score and the rule that found it.
 Span = tuple[int, int, float, str]
 EXFIL_SCORE = 0.7
@@ -57,15 +59,11 @@ _ORDER = re2.compile(
 )
 
 
-def _subject(text: str) -> str | bytes:
-    return text.encode("ascii") if text.isascii() else text
-
-
 def exfil_hits(folded: str) -> list[Span]:
     """Orders to leak text through a URL, in folded text (spans in folded positions)."""
     if "http" not in folded and "![" not in folded:
         return []
-    subject = _subject(folded)
+    subject = re2_subject(folded)
     found: list[Span] = []
     match = _PLACEHOLDER_IMAGE.search(subject) if "![" in folded else None
     if match is not None:

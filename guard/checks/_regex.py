@@ -39,6 +39,12 @@ def _options() -> Any:
 _OPTIONS = _options()
 
 
+def re2_subject(text: str) -> str | bytes:
+    """What RE2 reads: ASCII text as bytes (same offsets), which spares the wrapper's
+    character-offset conversion (~3x faster per search); other text as it is."""
+    return text.encode("ascii") if text.isascii() else text
+
+
 def fold_pattern(pattern: str) -> str:
     """``pattern`` as it must be to match folded text: each non-ASCII character (regex
     syntax is ASCII, so it is a literal or a class member) replaced by its fold."""

@@ -12,7 +12,8 @@ import pytest
 
 from bench.injection_data import load_rows
 from guard.checks import _injection_grammar as grammar
-from guard.checks._injection_signals import _SET, _subject, signal_hits
+from guard.checks._injection_signals import _SET, signal_hits
+from guard.checks._regex import re2_subject
 from guard.normalize import normalize
 
 #: Reproduce x text x position, render x setup x position, questions, forced openings.
@@ -91,6 +92,6 @@ def test_new_signals_stay_quiet_on_hard_benign_sources() -> None:
     fired = []
     for row in load_rows():
         if row["label"] == 0 and row["source"] in sources:
-            found = _SET.Match(_subject(normalize(row["text"]).text)) or ()
+            found = _SET.Match(re2_subject(normalize(row["text"]).text)) or ()
             fired += [(row["source"], i) for i in found if i in new]
     assert fired == []
