@@ -10,7 +10,12 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field, replace
 
-from guard.stores._settle_totals import RecordTable, charged_at_expiry, settle_by_total
+from guard.stores._settle_totals import (
+    RecordTable,
+    charged_at_expiry,
+    late_part,
+    settle_by_total,
+)
 from guard.stores.base import (
     SWEEP_EVERY,
     Clock,
@@ -138,10 +143,8 @@ class MemorySyncStore:
                 self._holds[reservation.key][reservation.id] = replace(hold, amount=keep)
             else:
                 self._drop(reservation)
-            if not present and reservation.expires_at <= now:
-                # Gone past its expiry: charged then at its amount; only spend beyond it.
-                actual = max(actual - reservation.amount, 0)
-            return self._add(reservation.key, actual, reservation.ttl, now)
+            added = late_part(reservation, present, actual, now)
+            return self._add(reservation.key, added, reservation.ttl, now)
 
     def release(self, reservation: Reservation) -> None:
         """Drop the hold; nothing is spent."""
@@ -257,9 +260,7 @@ class MemorySyncStore:
             # Unsettled at its expiry (its process died, or could not reach the store):
             # charged at what it held, never given back as if nothing was spent.
             del holds[expired.id]
-            entry = self._live(self._counters, key, now)
-            if entry is not None:
-                entry.value = int(entry.value) + expired.amount
+            self._charge_expired(expired, now)
         return sum(r.amount for r in holds.values())
 
     def _live_hold(self, reservation: Reservation, now: float) -> Reservation | None:
@@ -269,11 +270,15 @@ class MemorySyncStore:
         hold = holds.get(reservation.id) if holds else None
         if hold is not None and hold.expires_at <= now:
             self._drop(hold)
-            entry = self._live(self._counters, reservation.key, now)
-            if entry is not None:
-                entry.value = int(entry.value) + hold.amount
+            self._charge_expired(hold, now)
             return None
         return hold
+
+    def _charge_expired(self, hold: Reservation, now: float) -> None:
+        """Charge a hold dropped unsettled at its expiry at its amount (see :meth:`_held`)."""
+        entry = self._live(self._counters, hold.key, now)
+        if entry is not None:
+            entry.value = int(entry.value) + hold.amount
 
     def _settle_total(
         self,

@@ -78,6 +78,12 @@ def charged_at_expiry(reservation: Reservation, present: bool, now: float) -> in
     return reservation.amount if not present and reservation.expires_at <= now else 0
 
 
+def late_part(reservation: Reservation, present: bool, actual: int, now: float) -> int:
+    """What a plain settle adds: all of ``actual``, or only what passes the reservation
+    when its hold is gone past its expiry (charged then at the reserved amount)."""
+    return max(actual - charged_at_expiry(reservation, present, now), 0)
+
+
 class RecordTable:
     """The records of the memory store, by counter key and reservation id; expired ones
     are forgotten when their key is touched or at a sweep."""

@@ -8,15 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from guard.stores._settle_totals import Record, charged_at_expiry, settle_by_total
+from guard.stores._settle_totals import Record, charged_at_expiry, late_part, settle_by_total
 from guard.stores._sqlite_ops import _LIVE, Operation, add, charge_expired, drop
 from guard.stores.base import Reservation, check_settle
-
-
-def late_part(reservation: Reservation, present: bool, actual: int, now: float) -> int:
-    """What a settle adds: all of ``actual``, or only what passes the reservation when
-    its hold is gone past its expiry (charged then at the reserved amount)."""
-    return max(actual - charged_at_expiry(reservation, present, now), 0)
 
 
 def settle_operation(
