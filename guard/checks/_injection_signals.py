@@ -23,6 +23,7 @@ from typing import Any
 import re2
 
 from guard.checks._injection_grammar import SIGNALS
+from guard.checks._injection_grammar_set import grammar_set, matched, options
 from guard.checks._injection_obfuscation import SIGNS, base32_text, obfuscation_hits
 from guard.checks._injection_obfuscation_exfil import exfil_hits
 from guard.checks._injection_obfuscation_suffix import suffix_hits
@@ -31,30 +32,7 @@ from guard.normalize import Normalized, normalize
 
 FAMILIES = ("override", "role_hijack", "prompt_leak", "hidden_instruction", "encoded", "delimiter")
 
-
-def _options() -> Any:
-    options = re2.Options()
-    options.case_sensitive = False
-    options.log_errors = False
-    # The grammar's ~190 signals in many scripts outgrow RE2's default 8 MB budget (the set
-    # would not compile); the budget bounds the set's DFA cache, which a process holds once.
-    options.max_mem = 32 << 20
-    return options
-
-
-_OPTIONS = _options()
-_SET = re2.Set.SearchSet(_OPTIONS)
-for _number, (_family, _weight, _pattern) in enumerate(SIGNALS):
-    # The set answers with these indices: a pattern it refused would shift them all.
-    if _SET.Add(_pattern) != _number:
-        raise RuntimeError(f"injection signal {_number} ({_family}) does not compile on RE2")
-#: Obfuscation signs (spaced letters, leetspeak, reversed words) ride on the same pass:
-#: set indices from len(SIGNALS) on name them.
-for _number, (_rule, _pattern) in enumerate(SIGNS, start=len(SIGNALS)):
-    if _SET.Add(_pattern) != _number:
-        raise RuntimeError(f"obfuscation sign {_rule} does not compile on RE2")
-_SET.Compile()
-_PATTERNS = tuple(re2.compile(pattern, _OPTIONS) for _, _, pattern in SIGNALS)
+_OPTIONS = options()
 
 #: Tag characters (U+E0000..U+E007F) mirror ASCII invisibly ("ASCII smuggling").
 _TAG_RUN = re.compile("[\U000e0000-\U000e007f]{2,}")
@@ -140,13 +118,14 @@ def _grammar_hits(
     matches: dict[str, list[tuple[int, int, float]]] = {}
     text = folded.text
     subject = re2_subject(text)
-    for signal in _SET.Match(subject) or ():
+    signals = grammar_set().signals
+    for signal in matched(subject):
         if signal >= len(SIGNALS):
             if signs is not None:
                 signs.append(SIGNS[signal - len(SIGNALS)][0])
             continue
         family, weight, _ = SIGNALS[signal]
-        match = _PATTERNS[signal].search(subject)
+        match = signals[signal].search(subject)
         if match is None:  # the set and the pattern disagree only on engine limits
             continue
         start, end = match.span()

@@ -25,6 +25,8 @@ from typing import Literal, get_args
 from pydantic import Field
 
 from guard.checks._findings_cache import FindingsCache
+from guard.checks._injection_grammar_set import warm
+from guard.checks._injection_model import shipped_model
 from guard.checks._injection_score import score_text
 from guard.checks._injection_signals import FAMILIES
 from guard.checks.base import CheckConfig, CheckContext, TextCheck, verdict_from
@@ -84,6 +86,10 @@ class InjectionCheck(TextCheck):
         self.action = _ACTIONS[config.action]
         self.scan_keys = frozenset(config.scan) if config.scan is not None else None
         self.findings_cache = FindingsCache(CACHE_SIZE)
+        # Compile the grammar and read the model now (a proxy builds its checks at
+        # start-up), not on the first request; importing guard pays neither.
+        warm()
+        shipped_model()
 
     def scan(self, text: str) -> list[Finding]:
         """Findings with spans in ``text``, one per family, each with its score."""

@@ -18,8 +18,9 @@ from typing import Any
 
 from bench.injection_data import load_rows
 from guard.checks._injection_grammar import SIGNALS
+from guard.checks._injection_grammar_set import matched
 from guard.checks._injection_obfuscation import SIGNS
-from guard.checks._injection_signals import _SET, Hit, _obfuscated_hits
+from guard.checks._injection_signals import Hit, _obfuscated_hits
 from guard.checks._regex import re2_subject
 from guard.normalize import normalize
 
@@ -35,7 +36,7 @@ def _new_signal_hits(text: str) -> list[Hit]:
     folded = normalize(text)
     signs = [
         SIGNS[number - len(SIGNALS)][0]
-        for number in _SET.Match(re2_subject(folded.text)) or ()
+        for number in matched(re2_subject(folded.text))
         if number >= len(SIGNALS)
     ]
     return _obfuscated_hits(text, folded, signs) if signs else []
