@@ -3,7 +3,9 @@
 A step of the call lifecycle is a generator that yields a :class:`Pending` whenever a
 check returned an awaitable (an async check) and receives its result. The async driver
 awaits it on the caller's event loop; the sync driver (sync transport, ``wrap`` of plain
-functions, ``check_input``) runs it on one helper event loop in a daemon thread. A check
+functions, ``check_input``) runs it on one helper event loop in a daemon thread. A step
+yields :class:`Blocking` work (text checks on a big input) for the async driver to run in
+a worker thread, off the event loop; the sync driver runs it in place. A check
 that raises or overruns its time limit has the exception thrown back into the step, which
 turns it into an ``on_error`` verdict.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Generator
+from collections.abc import Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -27,7 +29,17 @@ class Pending:
     timeout: float | None = None
 
 
-Step = Generator[Pending, Any, T]
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """CPU-bound work a step needs the result of (a text check on a big input): the async
+    driver runs it in a worker thread, so the event loop serves other calls meanwhile;
+    the sync driver runs it in place."""
+
+    work: Callable[[], Any]
+    timeout: float | None = None
+
+
+Step = Generator[Pending | Blocking, Any, T]
 
 
 def run_sync(step: Step[T]) -> T:
@@ -42,7 +54,9 @@ def run_sync(step: Step[T]) -> T:
             return result
         value, error = None, None
         try:
-            value = _helper_loop().call(pending)
+            value = (
+                pending.work() if isinstance(pending, Blocking) else _helper_loop().call(pending)
+            )
         except Exception as exc:  # handed back to the step, which decides by on_error
             error = exc
 
@@ -65,10 +79,15 @@ async def run_async(step: Step[T]) -> T:
             return result
         value, error = None, None
         try:
+            awaitable = (
+                asyncio.to_thread(pending.work)
+                if isinstance(pending, Blocking)
+                else pending.awaitable
+            )
             if pending.timeout is None:
-                value = await pending.awaitable
+                value = await awaitable
             else:
-                value = await asyncio.wait_for(pending.awaitable, pending.timeout)
+                value = await asyncio.wait_for(awaitable, pending.timeout)
         except Exception as exc:
             error = exc
 
