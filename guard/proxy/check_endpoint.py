@@ -24,7 +24,9 @@ never echo the request's text.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -35,6 +37,7 @@ from guard.identity import bind_caller
 from guard.proxy.asgi import Receive, Scope, Send, read_body, respond
 from guard.proxy.middleware import authenticated_client, context_of
 from guard.proxy.responses import JSON, guard_headers
+from guard.stages import OFF_LOOP_CHARS
 from guard.types import Caller
 
 if TYPE_CHECKING:
@@ -87,17 +90,21 @@ async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> No
     else:
         guard = policies.select(client, "", request.model)
     caller = bind_caller(scope["state"]["principal"], Caller(route="check"))
+    run = partial(
+        evaluate,
+        guard,
+        request.stage,
+        text=request.text,
+        messages=request.messages,
+        context=request.context,
+        model=request.model,
+        caller=caller,
+        request_id=context_of(scope).request_id,
+    )
     try:
-        evaluation = evaluate(
-            guard,
-            request.stage,
-            text=request.text,
-            messages=request.messages,
-            context=request.context,
-            model=request.model,
-            caller=caller,
-            request_id=context_of(scope).request_id,
-        )
+        # The stage runs blocking (no model call to await); a big body's in a worker
+        # thread, so it does not stall the other calls on this event loop.
+        evaluation = await asyncio.to_thread(run) if len(body) >= OFF_LOOP_CHARS else run()
     except TypeError as exc:  # messages that are not OpenAI-style message objects
         raise RequestError(str(exc).replace("a wrapped function's", "the")) from None
     decision = evaluation.decision

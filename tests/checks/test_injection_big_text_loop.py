@@ -69,6 +69,32 @@ def test_the_proxy_answers_a_small_call_while_a_big_one_is_checked(
     assert small < alone, (small, alone)
 
 
+def test_the_check_endpoint_answers_a_small_check_while_a_big_one_runs(
+    proxy_of: Callable[[str], ProxyServer],
+) -> None:
+    proxy = proxy_of(POLICY)
+    url = proxy.url + "/guardwire/v1/check"
+    big_client, small_client = httpx.Client(timeout=60), httpx.Client(timeout=60)
+
+    def check(client: httpx.Client, text: str) -> float:
+        started = time.perf_counter()
+        assert client.post(url, json={"text": text}).status_code == 200
+        return time.perf_counter() - started
+
+    with big_client, small_client:
+        check(big_client, "good morning")
+        check(small_client, "good evening")
+        alone = check(big_client, _big_text(5))
+        with ThreadPoolExecutor(1) as pool:
+            big = pool.submit(check, big_client, _big_text(6))
+            time.sleep(min(0.05, alone / 8))  # the big check is running by now
+            small = check(small_client, "what is on the agenda today?")
+            big_still_running = not big.done()
+            big.result()
+    assert big_still_running, (small, alone)
+    assert small < alone, (small, alone)
+
+
 def test_the_async_transport_leaves_the_event_loop_to_other_calls() -> None:
     engine = guard.Guard(Policy.from_yaml(POLICY))
 
