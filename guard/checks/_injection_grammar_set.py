@@ -38,10 +38,12 @@ from guard.checks._injection_obfuscation import SIGNS
 
 #: Matches at the end of every text: its absence from a set's answer means the search failed.
 SENTINEL = r"\z"
-#: Shipped DFA budget. The grammar's ~230 patterns in many scripts outgrow RE2's default
-#: 8 MB (the set would not compile); the budget bounds the set's DFA cache, held once
-#: per process.
+#: Shipped DFA budget, shared by the sets (:func:`partition`). The grammar's ~230 patterns
+#: in many scripts outgrow RE2's default 8 MB as one set (it would not compile); split in
+#: four, each fits in its quarter. It bounds the sets' DFA caches, held once per process.
 BUDGET = 32 << 20
+#: Sets per group of :func:`partition` (ASCII-capable patterns, other-script patterns).
+PARTS = 2
 
 _log = logging.getLogger("guardwire")
 
@@ -68,10 +70,21 @@ def checked_set(patterns: Sequence[str], what: str, budget: int = BUDGET) -> Any
 
 
 @dataclass(frozen=True, slots=True)
-class GrammarSet:
-    """The compiled grammar: the set over signals then signs, and each signal alone."""
+class Part:
+    """One RE2 set over some of the patterns: ``numbers`` maps the set's answer (its own
+    indices) back to the grammar's; ``non_ascii`` when every pattern in it can only match
+    text with a non-ASCII character (the set is then skipped on ASCII text)."""
 
     set: Any
+    numbers: tuple[int, ...]
+    non_ascii: bool
+
+
+@dataclass(frozen=True, slots=True)
+class GrammarSet:
+    """The compiled grammar: the sets that share the signals and signs, each signal alone."""
+
+    parts: tuple[Part, ...]
     signals: tuple[Any, ...]
 
 
@@ -81,11 +94,68 @@ _signs: tuple[Any, ...] | None = None
 _failures = 0
 
 
+def needs_non_ascii(pattern: Any) -> bool:
+    """Whether every match of the compiled ``pattern`` starts with a non-ASCII byte.
+
+    RE2's PossibleMatchRange bounds every match ``s``: ``low <= s``. A ``low`` whose
+    first byte is 0x80 or more puts every match's first byte there (an empty match would
+    make ``low`` empty), so ASCII text cannot match. No range known: assume it can."""
+    try:
+        low, _ = pattern.possiblematchrange(1)
+    except re2.error:
+        return False
+    return bool(low[:1] >= b"\x80")
+
+
+def partition(compiled: Sequence[Any]) -> list[tuple[tuple[int, ...], bool]]:
+    """The sets the patterns are split into: (pattern numbers, needs non-ASCII text).
+
+    A set's DFA builds a state for every new mix of partial matches it meets. Word salad
+    (the grammar's own words among random ones) keeps many patterns' partial matches
+    alive at once, so one set of all patterns meets a new mix, and pays for a state
+    holding all of them, on almost every byte. Sets of fewer patterns meet fewer mixes,
+    and the sets whose patterns the text does not wake stay in states they have cached.
+    Rule: the patterns that need a non-ASCII character (other scripts; by RE2's
+    PossibleMatchRange, :func:`needs_non_ascii`) apart from the others, since ASCII
+    text (most text) can skip them; each group split in :data:`PARTS` sets of about
+    equal RE2 program size (largest first into the smallest set), which spreads the
+    big patterns (long alternations, bounded gaps: the ones salad keeps alive) apart.
+    Each further set costs normal text one more pass (~2-4 us per 2 KB)."""
+    sizes = [pattern.programsize for pattern in compiled]
+    script = [needs_non_ascii(pattern) for pattern in compiled]
+    parts: list[tuple[tuple[int, ...], bool]] = []
+    for non_ascii in (False, True):
+        numbers = [n for n in range(len(compiled)) if script[n] == non_ascii]
+        groups: list[list[int]] = [[] for _ in range(PARTS)]
+        totals = [0] * PARTS
+        for number in sorted(numbers, key=lambda n: (-sizes[n], n)):
+            smallest = totals.index(min(totals))
+            groups[smallest].append(number)
+            totals[smallest] += sizes[number]
+        parts.extend((tuple(sorted(group)), non_ascii) for group in groups if group)
+    return parts
+
+
+def _alone(number: int, pattern: str) -> Any:
+    try:
+        return re2.compile(pattern, options())
+    except re2.error as error:
+        raise RuntimeError(
+            f"injection signal or obfuscation sign {number} does not compile on RE2"
+        ) from error
+
+
 def _compile() -> GrammarSet:
     patterns = [pattern for _, _, pattern in SIGNALS] + [pattern for _, pattern in SIGNS]
-    every = checked_set(patterns, "injection signal or obfuscation sign")
-    signals = tuple(re2.compile(pattern, options()) for _, _, pattern in SIGNALS)
-    return GrammarSet(every, signals)
+    alone = [_alone(number, pattern) for number, pattern in enumerate(patterns)]
+    split = partition(alone)
+    # The sets share the one budget: salad fills every cache, and the process holds them all.
+    budget = BUDGET // len(split)
+    parts = tuple(
+        Part(checked_set([patterns[n] for n in numbers], "pattern set", budget), numbers, non_ascii)
+        for numbers, non_ascii in split
+    )
+    return GrammarSet(parts, tuple(alone[: len(SIGNALS)]))
 
 
 def grammar_set() -> GrammarSet:
@@ -112,13 +182,19 @@ def set_failures() -> int:
 
 def matched(subject: str | bytes) -> list[int]:
     """Indices of the signals (``0..len(SIGNALS)-1``) then the signs (from
-    ``len(SIGNALS)``) that occur in ``subject``, in one linear pass."""
-    found = grammar_set().set.Match(subject) or []
-    sentinel = len(SIGNALS) + len(SIGNS)
-    if sentinel in found:
-        found.remove(sentinel)
-        return found
-    return _one_by_one(subject)
+    ``len(SIGNALS)``) that occur in ``subject``, ascending: one linear pass per set."""
+    # UTF-8 once: the binding would encode a str again for every set.
+    data = subject.encode() if isinstance(subject, str) else subject
+    ascii_text = data.isascii()
+    found: list[int] = []
+    for part in grammar_set().parts:
+        if part.non_ascii and ascii_text:
+            continue  # none of its patterns can match text without a non-ASCII byte
+        answer = part.set.Match(data) or []
+        if len(part.numbers) not in answer:
+            return _one_by_one(subject)
+        found.extend(part.numbers[n] for n in answer if n < len(part.numbers))
+    return sorted(found)
 
 
 def _one_by_one(subject: str | bytes) -> list[int]:
