@@ -3,8 +3,8 @@
 Salad (bench.injection.word_salad) is the grammar's own words, every language's, among
 random short tokens: it keeps many partial matches alive at once, so an RE2 set's DFA
 builds a new state on most bytes. As one set of all ~230 patterns that cost ~1,500 times
-prose per byte (CPU time); split in four (guard.checks._injection_grammar_set.partition),
-~270 times.
+prose per byte (CPU time); split in two (guard.checks._injection_grammar_set.partition),
+~670 times.
 """
 
 from __future__ import annotations
@@ -18,7 +18,12 @@ from pathlib import Path
 from bench.injection import salad_vocabularies, word_salad
 from bench.texts import prose
 from guard.checks._injection_grammar import SIGNALS
-from guard.checks._injection_grammar_set import checked_set, grammar_set, matched
+from guard.checks._injection_grammar_set import (
+    checked_set,
+    grammar_set,
+    matched,
+    needs_non_ascii,
+)
 from guard.checks._injection_obfuscation import SIGNS
 from guard.checks._regex import re2_subject
 from guard.normalize import normalize
@@ -65,6 +70,18 @@ def test_the_sets_cover_each_pattern_once_and_skip_only_what_ascii_cannot_match(
     assert any(part.non_ascii for part in parts) and not all(part.non_ascii for part in parts)
 
 
+def test_only_patterns_no_ascii_text_can_match_are_skipped_on_ascii_text() -> None:
+    """RE2's match range is taken at a text's start, where a word boundary reads
+    differently than after a letter: a branch it hides there must not hide an ASCII
+    match elsewhere ("a," matches ``\\b,``, "ax" matches ``\\Bx``)."""
+    assert needs_non_ascii("(?-i:日本|中国)")
+    assert needs_non_ascii("(?-i:(?:игнорируй|забудь) инструкции)")
+    assert not needs_non_ascii("(?:ignore|忽略)")
+    assert not needs_non_ascii(r"(?:\b,|日本)")
+    assert not needs_non_ascii(r"(?:\Bx|日本)")
+    assert not needs_non_ascii("(?-i:日本)?")  # matches the empty string
+
+
 def test_the_sets_answer_as_one_set_of_all_patterns() -> None:
     """The split changes no answer: a salad in every language and a sample of the
     injection data sets' texts, folded as
@@ -90,8 +107,8 @@ def test_the_sets_answer_as_one_set_of_all_patterns() -> None:
 
 def test_word_salad_costs_a_bounded_multiple_of_prose_per_byte() -> None:
     """Salad in every language (new texts: nothing cached from an earlier search) costs
-    at most 700 times prose per byte. One set of all patterns cost 1,400-1,600 times
-    on a loaded 2-core machine (CPU time); the four sets, 250-300 times."""
+    at most 1,000 times prose per byte. One set of all patterns cost 1,400-1,550 times
+    on a loaded 2-core machine (CPU time); the two sets, 650-680 times (four: ~270)."""
     clean = prose(2048).encode()
     matched(clean)
     prose_per_byte = min(_cpu_seconds(matched, clean) for _ in range(50)) / len(clean)
@@ -100,4 +117,4 @@ def test_word_salad_costs_a_bounded_multiple_of_prose_per_byte() -> None:
     salad_bytes = sum(len(salad.encode() if isinstance(salad, str) else salad) for salad in salads)
     ratio = salad_seconds / salad_bytes / prose_per_byte
     print(f"salad/prose cost per byte: {ratio:.0f}")
-    assert ratio < 700, ratio
+    assert ratio < 1_000, ratio
