@@ -44,6 +44,7 @@ from guard.checks._injection_signals import FAMILIES, signal_hits  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _injection_rows import Row, base_weights, training_rows  # noqa: E402
+from _injection_static import STATIC_PREFIX, folded_weights, with_static  # noqa: E402
 
 __all__ = ["training_rows"]
 
@@ -88,6 +89,13 @@ class Recipe:
     #: (InjectionModel.floored): without it every floored text ties at 0.6 and the 1 %
     #: FPR threshold lands on the tie (CV: 1 % column 0.371 direct with ties).
     stand_spread: float = 0.5
+    #: Static word vectors (scripts/_injection_static.py; "": none): the ``.npz`` of
+    #: scripts/injection_static_vectors.py, PCA dimensions, SIF constant, feature scale.
+    static: str = ""
+    static_dims: int = 64
+    static_sif: float = 1e-4
+    static_scale: float = 1.0
+    static_listed_only: bool = False
 
     @property
     def stride(self) -> int:
@@ -176,6 +184,8 @@ def featurize(rows: list[Row], recipe: Recipe) -> Featurized:
     names = [""] * len(index)
     for name, number in index.items():
         names[number] = name
+    if recipe.static:
+        matrix, names = with_static(matrix, names, recipe)
     return Featurized(
         rows=rows,
         matrix=matrix,
@@ -269,8 +279,11 @@ def export(
     grammar = {}
     cues = {}
     weights: dict[str, float] = {}
+    static = folded_weights(coefficients, data.names, recipe, 5e-4) if recipe.static else {}
     for i, name in enumerate(data.names):
-        weight = round(float(coefficients[i]), 3)
+        weight = round(float(coefficients[i]) + static.pop(name, 0.0), 3)
+        if name.startswith(STATIC_PREFIX):
+            continue
         if name.startswith(CUE_PREFIX):
             cues[name.removeprefix(CUE_PREFIX)] = round(
                 float(coefficients[i]) * recipe.cue_scale, 4
@@ -298,6 +311,16 @@ def export(
                 "cue_scale": recipe.cue_scale,
                 "standing": recipe.standing,
                 "stand_spread": recipe.stand_spread,
+                **(
+                    {
+                        "static": Path(recipe.static).name,
+                        "static_dims": recipe.static_dims,
+                        "static_sif": recipe.static_sif,
+                        "static_scale": recipe.static_scale,
+                    }
+                    if recipe.static
+                    else {}
+                ),
             },
             "rows": dict(
                 sorted(
@@ -327,5 +350,7 @@ def export(
             "scale": peak / 127,
             "table": base64.b64encode(quantised.tobytes()).decode("ascii"),
         }
+    # Vocabulary words no training row had: their weight is their vector's alone.
+    weights.update((word, round(value, 3)) for word, value in static.items() if round(value, 3))
     content["weights"] = dict(sorted(weights.items()))
     return content
