@@ -81,7 +81,11 @@ def response_object(call: Call, reply: Reply) -> dict[str, Any]:
         used = reply.usage
         body["usage"] = {
             "input_tokens": used.input_tokens,
-            "input_tokens_details": {"cached_tokens": used.cached_input_tokens},
+            # (cache_write_tokens: the openai SDK's model declares it required.)
+            "input_tokens_details": {
+                "cached_tokens": used.cached_input_tokens,
+                "cache_write_tokens": used.cache_write_tokens,
+            },
             "output_tokens": used.output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": used.input_tokens + used.output_tokens,
