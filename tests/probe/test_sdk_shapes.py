@@ -21,6 +21,7 @@ from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import BaseModel, TypeAdapter
 
 from tests.e2e.fixtures import ProxyServer
+from tests.fake_upstream import FakeUpstream, Script
 
 TOOL_PROMPT = "call get_weather please"
 PARAMETERS = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -114,3 +115,38 @@ def test_anthropic_messages_validate(demo_proxy: ProxyServer, prompt: str) -> No
             ANTHROPIC_EVENTS.validate_python(payload)
         kinds.append(name)
     assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
+
+
+@pytest.mark.parametrize("chunk_size", [3, 50])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the key is sk-proj-abcdefghijklmnopqrstuvwxyz0123 ok and more",  # redacted
+        "here: -----BEGIN RSA PRIVATE KEY----- MIIB... and more text",  # blocked midway
+    ],
+)
+def test_responses_stream_sequence_numbers_count_up_through_held_text(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream, text: str, chunk_size: int
+) -> None:
+    """Text held back and released later (or replaced by an error event) must not
+    repeat or skip a ``sequence_number``: the client sees 0, 1, 2... as from the API."""
+    fake_upstream.enqueue(Script(text=text, chunk_size=chunk_size))
+    body = {"model": "m", "input": "q", "stream": True}
+    events = sse_events(_post(upstream_proxy, "/v1/responses", body).text)
+    numbers = [json.loads(data)["sequence_number"] for _, data in events]
+    assert numbers == list(range(len(events)))
+    if "KEY-----" in text:
+        assert events[-1][0] == "error"
+
+
+def test_responses_stream_broken_off_ends_with_the_next_sequence_number(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream
+) -> None:
+    fake_upstream.enqueue(
+        Script(text="the key is sk-proj-abcdefghijklmnopqrstuvwxyz0123", break_stream_after=9)
+    )
+    body = {"model": "m", "input": "q", "stream": True}
+    events = sse_events(_post(upstream_proxy, "/v1/responses", body).text)
+    numbers = [json.loads(data)["sequence_number"] for _, data in events]
+    assert numbers == list(range(len(events)))
+    assert events[-1][0] == "error"
