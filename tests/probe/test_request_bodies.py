@@ -43,7 +43,8 @@ def test_compressed_bodies_are_decoded_before_they_are_checked(
     upstream_proxy: ProxyServer, fake_upstream: FakeUpstream, path: str, coding: str
 ) -> None:
     raw = json.dumps(BODIES[path]).encode()
-    encoded = {"deflate": zlib.compress, "identity": bytes}.get(coding, gzip.compress)(raw)
+    encoders: dict[str, Callable[[bytes], bytes]] = {"deflate": zlib.compress, "identity": bytes}
+    encoded = encoders.get(coding, gzip.compress)(raw)
     response = _post(upstream_proxy, path, encoded, coding)
     assert response.status_code == 200, response.text
     forwarded = fake_upstream.requests[-1]
