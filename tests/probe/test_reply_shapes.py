@@ -1,0 +1,93 @@
+"""Complete replies in shapes the guard did not read must still be checked: a chat
+message whose ``content`` is a list of parts (what some OpenAI-compatible servers send,
+and what the openai SDK hands over unchanged), and an Anthropic content block of a type
+this version does not know (a newer API's). Before, their text reached the client
+unchecked (a private key passed a policy that blocks it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.fixtures import ProxyServer
+from tests.fake_upstream import FakeUpstream, Script
+
+PRIVATE_KEY = "-----BEGIN RSA PRIVATE KEY----- MIIBxyz"
+API_KEY = "sk-proj-abcdefghijklmnopqrstuvwxyz0123"
+
+
+def _chat(content: Any) -> dict[str, Any]:
+    message = {"role": "assistant", "content": content}
+    return {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
+    }
+
+
+def _message(block: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "m",
+        "type": "message",
+        "role": "assistant",
+        "model": "m",
+        "content": [{"type": "text", "text": "ok"}, block],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    }
+
+
+CASES: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
+    "chat content parts": ("/v1/chat/completions", lambda t: _chat([{"type": "text", "text": t}])),
+    "anthropic unknown block": (
+        "/v1/messages",
+        lambda t: _message({"type": "future_block", "id": "b1", "body": {"text": t}}),
+    ),
+    "anthropic mcp_tool_use": (
+        "/v1/messages",
+        lambda t: _message(
+            {
+                "type": "mcp_tool_use",
+                "id": "b1",
+                "name": "run",
+                "server_name": "s",
+                "input": {"q": t},
+            }
+        ),
+    ),
+}
+
+
+def _ask(proxy: ProxyServer, path: str) -> httpx.Response:
+    body: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "q"}]}
+    if path == "/v1/messages":
+        body["max_tokens"] = 10
+    return httpx.post(proxy.url + path, json=body, timeout=10)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_text_in_unread_reply_shapes_is_blocked(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream, case: str
+) -> None:
+    path, reply = CASES[case]
+    fake_upstream.enqueue(Script(body=reply(PRIVATE_KEY)))
+    response = _ask(upstream_proxy, path)
+    assert response.status_code == 400, response.text
+    assert "PRIVATE KEY" not in response.text and "secrets" in response.text
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_text_in_unread_reply_shapes_is_redacted_in_place(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream, case: str
+) -> None:
+    path, reply = CASES[case]
+    fake_upstream.enqueue(Script(body=reply(f"the key is {API_KEY} ok")))
+    response = _ask(upstream_proxy, path)
+    assert response.status_code == 200, response.text
+    assert API_KEY not in response.text
+    assert response.json() == reply("the key is [API_KEY] ok")
