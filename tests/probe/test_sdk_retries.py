@@ -4,13 +4,15 @@ up to two minutes), so a budget-refused call hung for the rest of the day. Refus
 wait is longer than a retry should take say ``x-should-retry: false``, which both SDKs
 obey; a short wait (a per-minute window) is still retried.
 
-The SDKs' sleeps are recorded, not slept, so a regression fails instead of hanging.
+The waits the SDKs choose are recorded, not slept, so a regression fails instead of
+hanging.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import anthropic
 import httpx2
@@ -33,10 +35,17 @@ budgets:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    slept: list[float] = []
+    """The waits the SDKs chose before a retry (each then retries at once)."""
+    waits: list[float] = []
     for module in (anthropic._base_client, openai._base_client):
-        monkeypatch.setattr(module.time, "sleep", slept.append)
-    return slept
+        chosen = module.BaseClient._calculate_retry_timeout
+
+        def record(self: Any, *args: Any, chosen: Any = chosen, **kwargs: Any) -> float:
+            waits.append(chosen(self, *args, **kwargs))
+            return 0.0
+
+        monkeypatch.setattr(module.BaseClient, "_calculate_retry_timeout", record)
+    return waits
 
 
 def _ask_both(anthropic_client: anthropic.Anthropic, openai_client: openai.OpenAI) -> None:
@@ -75,7 +84,7 @@ def test_the_sdks_do_not_sleep_on_a_budget_refusal_in_process(
 ) -> None:
     policy = tmp_path / "policy.yaml"
     policy.write_text(DAY_BUDGET)
-    client = httpx2.Client(transport=guard.transport(str(policy)))
+    client = httpx2.Client(transport=guard.transport(str(policy), store="memory://"))
     _ask_both(
         anthropic.Anthropic(base_url=fake_upstream.url, api_key="k", http_client=client),
         openai.OpenAI(base_url=fake_upstream.url + "/v1", api_key="k", http_client=client),
