@@ -6,6 +6,7 @@ unchecked (a private key passed a policy that blocks it)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -91,3 +92,54 @@ def test_text_in_unread_reply_shapes_is_redacted_in_place(
     assert response.status_code == 200, response.text
     assert API_KEY not in response.text
     assert response.json() == reply("the key is [API_KEY] ok")
+
+
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _anthropic_stream(block: dict[str, Any], delta: dict[str, Any]) -> list[bytes]:
+    message = {"id": "m", "type": "message", "role": "assistant", "model": "m", "content": []}
+    usage = {"input_tokens": 1, "output_tokens": 0}
+    return [
+        _event("message_start", {"type": "message_start", "message": message | {"usage": usage}}),
+        _event(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": block},
+        ),
+        _event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}),
+        _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        _event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}),
+        _event("message_stop", {"type": "message_stop"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("block", "delta"),
+    [
+        (
+            {"type": "future_block", "body": {"words": "{}"}},
+            {"type": "future_delta", "words": "ok"},
+        ),
+        (
+            {"type": "future_block", "body": {"words": "ok"}},
+            {"type": "future_delta", "words": "{}"},
+        ),
+    ],
+)
+def test_an_anthropic_stream_never_releases_an_unknown_block_or_delta_unchecked(
+    upstream_proxy: ProxyServer,
+    fake_upstream: FakeUpstream,
+    block: dict[str, Any],
+    delta: dict[str, Any],
+) -> None:
+    for text, blocked in ((PRIVATE_KEY, True), (f"key {API_KEY} ok", False)):
+        filled = json.loads(json.dumps([block, delta]).replace("{}", text.replace('"', "")))
+        fake_upstream.enqueue(Script(events=_anthropic_stream(*filled)))
+        body = {"model": "m", "max_tokens": 10, "stream": True}
+        body["messages"] = [{"role": "user", "content": "q"}]
+        response = httpx.post(upstream_proxy.url + "/v1/messages", json=body, timeout=10)
+        assert "PRIVATE KEY" not in response.text and API_KEY not in response.text
+        assert ("event: error" in response.text) is blocked
+        if not blocked:
+            assert "key [API_KEY] ok" in response.text
