@@ -143,3 +143,27 @@ def test_an_anthropic_stream_never_releases_an_unknown_block_or_delta_unchecked(
         assert ("event: error" in response.text) is blocked
         if not blocked:
             assert "key [API_KEY] ok" in response.text
+
+
+def _chat_stream(content: Any) -> list[bytes]:
+    chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "m"}
+    first = {"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}
+    last = {"index": 0, "delta": {}, "finish_reason": "stop"}
+    return [
+        f"data: {json.dumps(chunk | {'choices': [first]})}\n\n".encode(),
+        f"data: {json.dumps(chunk | {'choices': [last]})}\n\n".encode(),
+        b"data: [DONE]\n\n",
+    ]
+
+
+def test_a_chat_stream_never_releases_content_parts_unchecked(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream
+) -> None:
+    for text, blocked in ((PRIVATE_KEY, True), (f"key {API_KEY} ok", False)):
+        fake_upstream.enqueue(Script(events=_chat_stream([{"type": "text", "text": text}])))
+        body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "q"}]}
+        response = httpx.post(upstream_proxy.url + "/v1/chat/completions", json=body, timeout=10)
+        assert "PRIVATE KEY" not in response.text and API_KEY not in response.text
+        assert ('"error"' in response.text) is blocked
+        if not blocked:
+            assert "key [API_KEY] ok" in response.text
