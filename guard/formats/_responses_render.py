@@ -107,7 +107,9 @@ def _emptied(item: dict[str, Any]) -> dict[str, Any]:
     elif fresh.get("type") == "reasoning":
         fresh["summary"] = []
         fresh.pop("content", None)
-    for _, path, _ in list(item_texts(fresh, 0)):
+    for key, path, _ in list(item_texts(fresh, 0)):
+        if key[0] == "other":  # type: ignore[index]
+            continue  # (an unknown item's strings: no shape to empty them to)
         # What is left: a call's arguments, input or code (text), or its results (a list).
         fresh[str(path[0])] = "" if len(path) == 1 else []
     return fresh

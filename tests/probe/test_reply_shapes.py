@@ -167,3 +167,42 @@ def test_a_chat_stream_never_releases_content_parts_unchecked(
         assert ('"error"' in response.text) is blocked
         if not blocked:
             assert "key [API_KEY] ok" in response.text
+
+
+def _future_item(text: str) -> dict[str, Any]:
+    return {"type": "future_item", "id": "f1", "status": "completed", "body": {"words": text}}
+
+
+def _responses_stream(item: dict[str, Any]) -> list[bytes]:
+    response = {"id": "r", "object": "response", "model": "m", "output": []}
+    done = response | {"status": "completed", "output": [item]}
+    started = item | {"status": "in_progress"}
+    return [
+        _event("response.created", {"type": "response.created", "sequence_number": 0,
+                                     "response": response | {"status": "in_progress"}}),
+        _event("response.output_item.added", {"type": "response.output_item.added",
+                                              "sequence_number": 1, "output_index": 0, "item": started}),
+        _event("response.output_item.done", {"type": "response.output_item.done",
+                                             "sequence_number": 2, "output_index": 0, "item": item}),
+        _event("response.completed", {"type": "response.completed", "sequence_number": 3,
+                                      "response": done}),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_responses_output_item_of_an_unknown_type_is_checked(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream, stream: bool
+) -> None:
+    for text, blocked in ((PRIVATE_KEY, True), (f"key {API_KEY} ok", False)):
+        item = _future_item(text)
+        reply = {"id": "r", "object": "response", "status": "completed", "output": [item]}
+        fake_upstream.enqueue(
+            Script(events=_responses_stream(item)) if stream else Script(body=reply)
+        )
+        body = {"model": "m", "input": "q", "stream": stream}
+        response = httpx.post(upstream_proxy.url + "/v1/responses", json=body, timeout=10)
+        assert "PRIVATE KEY" not in response.text and API_KEY not in response.text
+        if blocked:
+            assert "secrets" in response.text
+        else:
+            assert response.status_code == 200 and "key [API_KEY] ok" in response.text
