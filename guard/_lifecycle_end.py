@@ -38,6 +38,22 @@ class Refusal:
     retry_after: float | None = None
 
 
+#: The longest ``retry-after`` worth waiting for in place. A refusal that lasts longer (a
+#: budget's window resets in hours) says ``x-should-retry: false`` too: the anthropic SDK
+#: would otherwise sleep for the whole ``retry-after`` before its retry, however long.
+LONGEST_RETRY_WAIT = 60.0
+
+
+def retry_headers(retry_after: float | None) -> list[tuple[str, str]]:
+    """The headers of a refusal that ends after ``retry_after`` seconds (none if unknown)."""
+    if retry_after is None:
+        return []
+    headers = [("retry-after", str(max(0, round(retry_after))))]
+    if retry_after > LONGEST_RETRY_WAIT:
+        headers.append(("x-should-retry", "false"))
+    return headers
+
+
 def refusal_of(decision: Decision) -> Refusal:
     """The refusal a blocking decision gives: the status, code and ``retry_after`` of
     the verdicts that decided it (400 ``content_blocked`` when none says)."""

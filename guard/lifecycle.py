@@ -32,7 +32,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from guard._drive import Pending, Step, run_async, run_sync
-from guard._lifecycle_end import CallEnding, Refusal, refusal_of
+from guard._lifecycle_end import CallEnding, Refusal, refusal_of, retry_headers
 from guard._lifecycle_streams import StreamSteps
 from guard.checks.base import CheckContext
 from guard.decision import Decision
@@ -44,7 +44,7 @@ from guard.types import Action, Call, Reply, Stage, Verdict
 if TYPE_CHECKING:
     from guard.engine import Guard
 
-__all__ = ["GuardedCall", "Refusal"]
+__all__ = ["GuardedCall", "Refusal", "retry_headers"]
 
 #: Reply finish reasons that mean "cut short by the length limit": never reasked.
 _TRUNCATED = ("length", "max_tokens")

@@ -36,7 +36,7 @@ from guard.decision import Decision
 from guard.engine import Guard
 from guard.errors import GuardBlocked, RequestError, UpstreamError, blocked_error
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
-from guard.lifecycle import GuardedCall
+from guard.lifecycle import GuardedCall, retry_headers
 from guard.types import Call
 
 _DROP = ("content-length", "content-encoding", "transfer-encoding")
@@ -143,8 +143,7 @@ class _GuardedTransport:
     ) -> Any:
         verdict = "error" if code in ("invalid_request", "request_too_large") else "block"
         headers = {"content-type": "application/json", "x-guardwire-verdict": verdict}
-        if retry_after is not None:
-            headers["retry-after"] = str(max(0, round(retry_after)))
+        headers.update(retry_headers(retry_after))
         return package_of(request).Response(
             status, headers=headers, content=fmt.error_body(status, message, code), request=request
         )

@@ -20,7 +20,7 @@ from guard.formats._anthropic_assembly import MessageAssembly
 from guard.formats._anthropic_request import RESULT_STRUCTURE
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
-from guard.formats._json_leaves import string_leaves
+from guard.formats._json_leaves import NOT_TEXT, string_leaves
 from guard.formats._stream import EventFilter
 from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import AnthropicToolEvents, block_index
@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 _TEXT_FIELDS = {"text_delta": "text", "thinking_delta": "thinking"}
 #: Delta fields read through a learnt envelope (tool input then goes leaf by leaf).
 _ENVELOPED_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json"}
+#: Block types read by their own rules (any other's strings are checked whole).
+_KNOWN_BLOCKS = frozenset(
+    {"text", "thinking", "redacted_thinking", "tool_use", "server_tool_use", "mcp_tool_use"}
+)
 #: Citation fields that quote text.
 _CITATION_TEXT = ("cited_text", "document_title", "title")
 
@@ -136,15 +140,24 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
                 block[name], changed = released, True
         elif kind.endswith("_tool_result"):
             # Server tool results arrive whole: each text in them is checked at once.
-            for leaf, text in string_leaves(block, (), RESULT_STRUCTURE):
-                checked = self._whole(index, text)
-                if checked != text:
-                    set_at(block, leaf, checked)
-                    changed = True
+            changed = self._check_whole(index, block, RESULT_STRUCTURE)
+        elif kind not in _KNOWN_BLOCKS:
+            # A block type this version does not know: its strings, checked at once.
+            changed = self._check_whole(index, block, NOT_TEXT)
         if changed:
             self.send(payload, event.event or "content_block_start", out)
         else:
             self.send_raw(event, payload, out)
+
+    def _check_whole(self, index: int, value: dict[str, Any], skip: frozenset[str]) -> bool:
+        """Check every string of ``value`` at once, editing it in place; True if edited."""
+        changed = False
+        for leaf, text in string_leaves(value, (), skip):
+            checked = self._whole(index, text)
+            if checked != text:
+                set_at(value, leaf, checked)
+                changed = True
+        return changed
 
     def _whole(self, index: int, text: str) -> str:
         """Check a piece of text that arrived whole (its own stream, ended at once)."""
@@ -165,8 +178,10 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
             changed = self._citation(index, delta)
         elif kind == "signature_delta":
             changed = self._signature(index, delta, out)
-        else:
+        elif kind in _TEXT_FIELDS:
             changed = self._text(index, delta, kind)
+        else:  # a delta type this version does not know: never passed on unchecked
+            changed = self._check_whole(index, delta, NOT_TEXT)
         if not changed:
             self.send_raw(event, payload, out)
         elif _still_carries(delta):

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, Any
 from guard.checks.base import TextCheck
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
+from guard.formats._json_leaves import NOT_TEXT, string_leaves
 from guard.formats._openai_assembly import ChunkAssembly
 from guard.formats._stream import EventFilter
 from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import OpenAIToolEvents
+from guard.formats.base import set_at
 from guard.formats.sse import Event
 
 if TYPE_CHECKING:
@@ -44,6 +46,8 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         #: The latest chunk with choices: the model for extra (flush) chunks.
         self._template: dict[str, Any] = {}
         self._argument_streams: dict[tuple[Hashable, ...], ArgumentsStream] = {}
+        #: Content-part strings checked so far (each is its own stream).
+        self._pieces = 0
         # Without text checks nothing is edited: arguments pass as sent, unparsed.
         self._reads_arguments = any(
             isinstance(c, TextCheck) for c in self.checks.guard.output_checks
@@ -156,6 +160,8 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
                 if released != text:
                     container[name] = released
                     changed = True
+            if isinstance(delta.get("content"), list):
+                changed |= self._parts(index, delta["content"])
             tools = delta.get("tool_calls")
             # Entries are taken one by one: two with the same index in one delta are two
             # pieces of the same arguments, both checked (review D20).
@@ -194,6 +200,19 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
                 changed |= self._finish_arguments(base, calls, out)
         if changed and item.get("logprobs") is not None:
             item["logprobs"] = None  # they would list the tokens as generated, unredacted
+        return changed
+
+    def _parts(self, index: int, parts: list[Any]) -> bool:
+        """Content as a list of parts (some OpenAI-compatible servers): each string is
+        checked at once, as its own stream; True if any was edited."""
+        changed = False
+        for leaf, text in string_leaves(parts, (), NOT_TEXT):
+            self._pieces += 1
+            key = ("part", index, self._pieces)
+            checked = self.release(key, text) + self.flush_text(key)
+            if checked != text:
+                set_at(parts, leaf, checked)
+                changed = True
         return changed
 
     def _arguments(self, base: tuple[Hashable, ...], function: dict[str, Any]) -> bool:

@@ -51,7 +51,9 @@ def _max_tokens(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> b
     present = [f for f in fields if isinstance(raw.get(f), int)]
     name = present[0] if present else fields[0]
     current = raw.get(name)
-    tokens = patch.tokens if not isinstance(current, int) else min(current, patch.tokens)
+    # A cap below 1 caps nothing (an upstream may read it as "no limit"): replaced.
+    bounded = isinstance(current, int) and current >= 1
+    tokens = min(current, patch.tokens) if bounded else patch.tokens
     if current != tokens:
         absent = name not in raw
         raw[name] = tokens

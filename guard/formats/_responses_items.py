@@ -16,7 +16,9 @@ output item            text field                     -> segment kind, stream ke
 (1) Checked as choice index 1, so that ``Reply.text`` (what schema, grounding and reask
 read) is the answer alone. (2) No delta events carry it: a stream sends it whole in
 ``output_item.done`` (and the terminal event), rewritten like any other text. Other
-item types (web search calls, images, shell and patch calls) are not checked as text.
+known item types (web search calls, images, shell and patch calls: ``NOT_CHECKED_ITEMS``)
+are not checked as text; an item of a type this version does not know has each of its
+strings checked, whole (kind ``other``, like (2)).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterator
 from typing import Any
 
+from guard.formats._json_leaves import NOT_TEXT, string_leaves
 from guard.types import JsonPath
 
 #: Stream key kind -> (delta event type, the event's index field or ``None``).
@@ -37,7 +40,22 @@ DELTA_EVENTS: dict[str, tuple[str, str | None]] = {
     "code": ("response.code_interpreter_call_code.delta", None),
 }
 #: Stream key kinds no delta event carries (text that only ever arrives whole).
-WHOLE_ONLY = ("mcp_output", "logs", "search")
+WHOLE_ONLY = ("mcp_output", "logs", "search", "other")
+#: Known output item types whose strings are not checked as text (see above).
+NOT_CHECKED_ITEMS = frozenset(
+    {
+        "web_search_call",
+        "image_generation_call",
+        "local_shell_call",
+        "shell_call",
+        "shell_call_output",
+        "apply_patch_call",
+        "apply_patch_call_output",
+        "computer_call",
+        "mcp_list_tools",
+        "mcp_approval_request",
+    }
+)
 #: Delta event type -> stream key kind (custom tool input shares ``tool``).
 DELTA_KINDS = {event: kind for kind, (event, _) in DELTA_EVENTS.items()}
 DELTA_KINDS["response.custom_tool_call_input.delta"] = "tool"
@@ -118,6 +136,10 @@ def item_texts(item: Any, index: int) -> Iterator[tuple[Hashable, JsonPath, str]
         for k, part in _parts(item, "results"):
             if isinstance(part.get("text"), str):
                 yield ("search", index, k), ("results", k, "text"), part["text"]
+    elif isinstance(kind, str) and kind not in NOT_CHECKED_ITEMS:
+        # A type this version does not know (a newer API's): every string, sent whole.
+        for k, (path, text) in enumerate(string_leaves(item, (), NOT_TEXT)):
+            yield ("other", index, k), path, text
 
 
 def part_key(payload: dict[str, Any]) -> tuple[Hashable, str] | None:

@@ -81,7 +81,11 @@ def response_object(call: Call, reply: Reply) -> dict[str, Any]:
         used = reply.usage
         body["usage"] = {
             "input_tokens": used.input_tokens,
-            "input_tokens_details": {"cached_tokens": used.cached_input_tokens},
+            # (cache_write_tokens: the openai SDK's model declares it required.)
+            "input_tokens_details": {
+                "cached_tokens": used.cached_input_tokens,
+                "cache_write_tokens": used.cache_write_tokens,
+            },
             "output_tokens": used.output_tokens,
             "output_tokens_details": {"reasoning_tokens": 0},
             "total_tokens": used.input_tokens + used.output_tokens,
@@ -103,7 +107,9 @@ def _emptied(item: dict[str, Any]) -> dict[str, Any]:
     elif fresh.get("type") == "reasoning":
         fresh["summary"] = []
         fresh.pop("content", None)
-    for _, path, _ in list(item_texts(fresh, 0)):
+    for key, path, _ in list(item_texts(fresh, 0)):
+        if key[0] == "other":  # type: ignore[index]
+            continue  # (an unknown item's strings: no shape to empty them to)
         # What is left: a call's arguments, input or code (text), or its results (a list).
         fresh[str(path[0])] = "" if len(path) == 1 else []
     return fresh

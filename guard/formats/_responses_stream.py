@@ -39,6 +39,7 @@ from guard.formats._responses_items import (
     part_key,
     stream_key,
 )
+from guard.formats._responses_sequence import NumberedEvents
 from guard.formats._stream import EventFilter
 from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import ResponsesToolEvents
@@ -58,7 +59,7 @@ def _scrub(payload: dict[str, Any]) -> None:
         payload["logprobs"] = []
 
 
-class ResponsesStreamFilter(ResponsesToolEvents, EventFilter):
+class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
     """Applies a guard's output checks to a Responses API event stream."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:

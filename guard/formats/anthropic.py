@@ -32,7 +32,7 @@ from guard.formats._json import (
     required_string,
     text_of,
 )
-from guard.formats._json_leaves import plain_argument_segments
+from guard.formats._json_leaves import NOT_TEXT, plain_argument_segments, string_leaves
 from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, repeated, usage_or_none
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall, Usage
@@ -119,6 +119,10 @@ def _tools(raw: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: Block types read above, or without text (``redacted_thinking`` holds encrypted data).
+_KNOWN_BLOCKS = frozenset({"text", "thinking", "redacted_thinking"})
+
+
 def _read_block(
     choices: list[Choice], block: dict[str, Any], at: JsonPath, stop: str | None
 ) -> None:
@@ -148,6 +152,13 @@ def _read_block(
         choices[-1].extra.append(Segment(block["thinking"], place, "assistant", "reasoning", 0))
     elif isinstance(kind, str) and kind.endswith("_tool_result"):
         choices[-1].extra += server_tool_result(block, at, 0)
+    elif kind not in _KNOWN_BLOCKS:
+        # A block type this version does not know (a newer API's, mcp_tool_use...): its
+        # strings are checked rather than passed on unseen.
+        choices[-1].extra += [
+            Segment(text, where, "assistant", "message", 0)
+            for where, text in string_leaves(block, at, NOT_TEXT)
+        ]
 
 
 class AnthropicMessages:

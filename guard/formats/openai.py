@@ -27,7 +27,7 @@ from guard.formats._json import (
     required_string,
     text_of,
 )
-from guard.formats._json_leaves import argument_segments
+from guard.formats._json_leaves import NOT_TEXT, argument_segments, string_leaves
 from guard.formats._openai_render import render_reply, render_stream
 from guard.formats._openai_request import request_segments
 from guard.formats._openai_stream import OpenAIStreamFilter
@@ -148,8 +148,13 @@ _REPLY_TEXT = (
 def _read_message(choice: Choice, message: dict[str, Any], at: JsonPath) -> None:
     """Fill ``choice`` with the checked text of a reply ``message`` at ``at``."""
     index = choice.index
-    if isinstance(message.get("content"), str):
-        choice.text, choice.path = message["content"], (*at, "content")
+    content = message.get("content")
+    if isinstance(content, str):
+        choice.text, choice.path = content, (*at, "content")
+    elif isinstance(content, list):
+        # Parts, as some OpenAI-compatible servers answer (the SDK passes them on as is).
+        for where, text in string_leaves(content, (*at, "content"), NOT_TEXT):
+            choice.extra.append(Segment(text, where, "assistant", "message", index))
     for name, kind in _REPLY_TEXT:
         if isinstance(message.get(name), str):
             choice.extra.append(Segment(message[name], (*at, name), "assistant", kind, index))

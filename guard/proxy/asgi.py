@@ -1,4 +1,5 @@
-"""Small pure-ASGI helpers: read a bounded body, send a response, watch for disconnect."""
+"""Small pure-ASGI helpers: read a bounded (decoded) body, send a response, watch for
+disconnect."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from guard.errors import RequestError
+from guard.proxy.request_coding import decoded_body
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -28,7 +30,8 @@ def header(scope: Scope, name: bytes) -> bytes | None:
 
 
 async def read_body(scope: Scope, receive: Receive, *, limit: int, timeout: float) -> bytes:
-    """Read the request body, refusing bodies over ``limit`` bytes or slower than ``timeout``."""
+    """Read the request body, refusing bodies over ``limit`` bytes (also once decoded from
+    a gzip or deflate ``Content-Encoding``) or slower than ``timeout``."""
     declared = header(scope, b"content-length")
     if declared is not None:
         try:
@@ -74,7 +77,8 @@ async def read_body(scope: Scope, receive: Receive, *, limit: int, timeout: floa
         ) from None
     finally:
         timer.cancel()
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    return decoded_body(body, header(scope, b"content-encoding"), limit)
 
 
 def _too_large(limit: int) -> RequestError:

@@ -19,7 +19,7 @@ from guard.engine import Guard
 from guard.errors import UpstreamError
 from guard.formats._stream import aclose
 from guard.formats.base import StreamFilter, WireFormat
-from guard.lifecycle import GuardedCall, Refusal
+from guard.lifecycle import GuardedCall, Refusal, retry_headers
 from guard.proxy.asgi import Receive, Send, respond, wait_for_disconnect
 from guard.proxy.http1 import Headers
 from guard.proxy.responses import (
@@ -133,8 +133,7 @@ class ModelCalls:
     async def refuse(self, exchange: Exchange, refusal: Refusal, send: Send) -> None:
         """Answer a refused call with the API's own error (status and code of the refusal)."""
         headers = guard_headers(exchange.call.request_id, "block", exchange.policy)
-        if refusal.retry_after is not None:
-            headers.append((b"retry-after", str(max(0, round(refusal.retry_after))).encode()))
+        headers += [(k.encode(), v.encode()) for k, v in retry_headers(refusal.retry_after)]
         await send_error(send, exchange.fmt, refusal.status, refusal.message, refusal.code, headers)
 
     async def _stream(

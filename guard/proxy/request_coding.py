@@ -1,0 +1,69 @@
+"""A request body sent in a ``Content-Encoding``: gzip and deflate are inflated before
+anything reads the body, within the same limit as a plain body (so a small compressed
+body cannot become a huge one); any other coding is refused naming it. The upstream
+gets the decoded body (the proxy never forwards ``content-encoding``)."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+from guard.errors import RequestError
+
+_GZIP = 16 + zlib.MAX_WBITS
+_WINDOW = {b"gzip": _GZIP, b"x-gzip": _GZIP, b"deflate": zlib.MAX_WBITS}
+_CODING_NAME = re.compile(rb"[a-z0-9-]{1,20}")
+
+
+def decoded_body(body: bytes, coding: bytes | None, limit: int) -> bytes:
+    """``body`` decoded from ``coding`` (the ``Content-Encoding`` header, if any)."""
+    name = (coding or b"").strip().lower()
+    if name in (b"", b"identity"):
+        return body
+    wbits = _WINDOW.get(name)
+    if wbits is None:
+        # (Never echo a header that is not a plain coding name: it is the client's text.)
+        shown = f"'{name.decode()}'" if _CODING_NAME.fullmatch(name) else "given"
+        raise RequestError(
+            f"the request's Content-Encoding {shown} is not supported: send the body "
+            "uncompressed, or in gzip or deflate",
+            status=415,
+            code="unsupported_media_type",
+        )
+    try:
+        return _inflate(body, wbits, limit, name.decode())
+    except zlib.error:
+        if name != b"deflate":
+            raise _corrupt(name.decode()) from None
+    try:  # "deflate" without its zlib wrapper, as some clients send it
+        return _inflate(body, -zlib.MAX_WBITS, limit, "deflate")
+    except zlib.error:
+        raise _corrupt("deflate") from None
+
+
+def _inflate(body: bytes, wbits: int, limit: int, name: str) -> bytes:
+    out: list[bytes] = []
+    produced = 0
+    rest = body
+    while True:  # gzip allows several members one after the other (RFC 1952)
+        inflate = zlib.decompressobj(wbits)
+        piece = inflate.decompress(rest, limit - produced + 1)
+        produced += len(piece)
+        if produced > limit:
+            raise RequestError(
+                f"the request body decodes to more than the proxy's limit of {limit} bytes",
+                status=413,
+                code="request_too_large",
+            )
+        out.append(piece)
+        if not inflate.eof:
+            raise _corrupt(name)  # cut short
+        rest = inflate.unused_data
+        if not rest:
+            return b"".join(out)
+        if wbits != _GZIP:
+            raise _corrupt(name)  # bytes after the end of a deflate stream
+
+
+def _corrupt(name: str) -> RequestError:
+    return RequestError(f"the request body is not valid {name} (corrupt or truncated)")
