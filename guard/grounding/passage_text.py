@@ -29,7 +29,14 @@ from guard.grounding.figures import (
     plain_figures,
     plain_integers,
 )
-from guard.grounding.text import ANTONYMS, NEGATIONS, fold, sentence_words, stems_of
+from guard.grounding.text import (
+    ANTONYMS,
+    NEGATIONS,
+    fold,
+    plain_sentence_words,
+    sentence_words,
+    stems_of,
+)
 from guard.grounding.units import NUMBER_WORDS, SCALES
 
 #: A shared prefix of this many letters counts as partial evidence (``acquisition`` /
@@ -112,15 +119,22 @@ class PassageText:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        folded = fold(text)
+        if text.isascii() and "'" not in text and "_" not in text:
+            # Most passages: no fold (the capitals are lowered in the bytes), and
+            # neither "n't" nor "'s" without an apostrophe.
+            sentences = plain_sentence_words(text)
+            self._contracted = self._possessive = False
+        else:
+            folded = fold(text)
+            sentences = sentence_words(folded)
+            self._contracted = "n't" in folded
+            self._possessive = "'s" in folded
         # Tuples and a dict of strings: the collector stops tracking them, where a
         # cached passage's lists and sets were traversed in every full collection.
         #: Per sentence, its words.
-        self.sentences = tuple(map(tuple, sentence_words(folded)))
+        self.sentences = tuple(map(tuple, sentences))
         #: Every word, as the keys of a dict (figures read number words from it).
         self.words: dict[str, None] = dict.fromkeys(chain.from_iterable(self.sentences))
-        self._contracted = "n't" in folded
-        self._possessive = "'s" in folded
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
         self._vocab: Collection[str] | None = None

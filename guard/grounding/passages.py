@@ -146,14 +146,18 @@ class PassageIndex:
         hits = targets.hits
         # Every key :attr:`Targets.hits` names, to its rows: one pass over the rows of
         # every passage (bit ``n``: row ``n``), one set intersection per row with the
-        # words that lead to a target.
-        found = masks | marked
-        hit_words = hits.keys()
+        # words that lead to a target; rows are gathered per word (one lookup per word
+        # and row), then per key.
+        word_rows = dict.fromkeys(hits, 0)
+        hit_words = word_rows.keys()
         bit = 1
         for sentence in chain.from_iterable([passage.sentences for passage in self.passages]):
             for word in hit_words & sentence:
-                found[hits[word]] |= bit
+                word_rows[word] |= bit
             bit <<= 1
+        found = masks | marked
+        for word, key in hits.items():
+            found[key] |= word_rows[word]
         masks = {stem: found[stem] for stem in masks}
         marked = {key: found[key] for key in marked}
         # A prefix's rows: those of the stems given with that prefix, and those of the

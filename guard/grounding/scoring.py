@@ -139,7 +139,11 @@ def score_claim(
             reasons.append("name_missing")
             break
     if best_rows:
-        top_share, top = max((terms.share(1 << r), r) for r in best_rows)
+        if len(best_rows) == 1:  # (one row: no max() over a generator)
+            top = best_rows[0]
+            top_share = terms.share(1 << top)
+        else:
+            top_share, top = max((terms.share(1 << r), r) for r in best_rows)
         # Only a sentence that states the same thing can contradict it by a negation.
         same_statement = top_share / total >= NEGATION_MIN_SHARE
         if same_statement and has_negation(claim_words) != index.negated(top):
@@ -156,7 +160,9 @@ def score_claim(
     unique = tuple(dict.fromkeys(reasons))
     for reason in unique:
         score *= PENALTIES[reason]
-    return Support(round(min(max(score, 0.0), 1.0), 4), passage, unique)
+    # min(max(score, 0.0), 1.0) without the builtins' argument parsing (same picks).
+    score = 0.0 if score < 0.0 else score
+    return Support(round(1.0 if score > 1.0 else score, 4), passage, unique)
 
 
 def _best_window(
@@ -216,7 +222,7 @@ def _whole_sentence(index: PassageIndex, terms: _Terms) -> int | None:
     order): 1.0, which its one-sentence window reaches first and no window exceeds, nor
     the discounted spread (0.9 at most). tests/grounding/test_whole_sentence.py compares
     this with the search."""
-    common = max(8, len(index) // 3)
+    common = _common_rows(index)
     every = walked = -1
     for item in terms.items:
         mask = item[3]
@@ -231,6 +237,13 @@ def _whole_sentence(index: PassageIndex, terms: _Terms) -> int | None:
     return first.bit_length() - 1 if every & first else None
 
 
+def _common_rows(index: PassageIndex) -> int:
+    """Rows a stem may occur in and still lead the candidate search: ``max(8, a third
+    of the rows)``."""
+    third = len(index) // 3
+    return third if third > 8 else 8
+
+
 def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[int]:
     """The few sentences with the most weight of the claim's stems (inverted index walk).
 
@@ -239,7 +252,7 @@ def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[in
     a row still at 0.0 was not reached)."""
     # Stems in most sentences cannot tell candidates apart (and walking their rows is
     # the cost): they still count in each window's share, not in the search.
-    common = max(8, len(index) // 3)
+    common = _common_rows(index)
     totals = [0.0] * len(index)
     reached: list[int] = []
     for stem, weight, prefix, mask, prefix_rows in terms.items:

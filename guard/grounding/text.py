@@ -119,6 +119,10 @@ _NOT_WORD_BYTES = bytes(
     c if c >= 128 or chr(c).isalnum() or chr(c) in _KEPT else 32 for c in range(256)
 )
 _ASCII_BYTES = bytes(range(128))
+#: :data:`_ASCII_SPACES` as byte values.
+_RARE_SPACE_CODES = tuple(map(ord, _ASCII_SPACES))
+#: :data:`_NOT_WORD_BYTES` that also lowers ASCII capitals.
+_NOT_WORD_LOWER_BYTES = bytes(c + 32 if 65 <= c <= 90 else _NOT_WORD_BYTES[c] for c in range(256))
 
 
 def sentence_words(text: str) -> list[list[str]]:
@@ -135,7 +139,7 @@ def sentence_words(text: str) -> list[list[str]]:
     the rest once, and replaced in the bytes.
     """
     # surrogatepass: a lone surrogate (from a JSON escape) goes through as bytes >= 128.
-    data = text.encode("utf-8", "surrogatepass").translate(_SPACE_BYTES)
+    data = _spaces_plain(text.encode("utf-8", "surrogatepass"))
     marks: list[str] = []
     if not text.isascii():
         # The characters beyond ASCII, found in C: deleting every ASCII byte leaves few.
@@ -144,19 +148,44 @@ def sentence_words(text: str) -> list[list[str]]:
                 data = data.replace(char.encode(), b" ")
             elif not char.isalnum():
                 marks.append(char)
-    data = data.replace(b". ", b".\n")
-    if b"!" in data:
-        data = data.replace(b"! ", b"!\n")
-    if b"?" in data:
-        data = data.replace(b"? ", b"?\n")
-    # Only now: "end.” Next" does not end a sentence.
-    for mark in marks:
-        data = data.replace(mark.encode("utf-8", "surrogatepass"), b" ")
-    lines = data.translate(_NOT_WORD_BYTES).decode("utf-8", "surrogatepass").split("\n")
+    lines = _sentence_lines(data, marks, _NOT_WORD_BYTES)
     if "'" not in text:
         return list(filter(None, map(str.split, lines)))
     # The apostrophe joins two runs of word characters and nothing else.
     return [words for words in map(_words_of_line, lines) if words]
+
+
+def plain_sentence_words(text: str) -> list[list[str]]:
+    """``sentence_words(fold(text))`` for ASCII ``text`` without an apostrophe or an
+    underscore (most passages), read without folding first: the last byte table also
+    lowers the capitals, which is all :func:`fold` does to such a text (an underscore
+    would become a space before sentence ends are found, so it is excluded;
+    tests/grounding compares the two)."""
+    lines = _sentence_lines(_spaces_plain(text.encode()), (), _NOT_WORD_LOWER_BYTES)
+    return list(filter(None, map(str.split, lines)))
+
+
+def _spaces_plain(data: bytes) -> bytes:
+    """``data`` with the ASCII white space other than the space and the line break as
+    spaces; most texts hold none, told by a few ``memchr`` (integers: a bytes operand
+    of ``in`` costs a raised and cleared TypeError first)."""
+    if any(map(data.__contains__, _RARE_SPACE_CODES)):
+        return data.translate(_SPACE_BYTES)
+    return data
+
+
+def _sentence_lines(data: bytes, marks: Sequence[str], table: bytes) -> list[str]:
+    """The lines of ``data`` once sentence ends followed by a space are line breaks,
+    ``marks`` spaces and ``data`` translated by ``table``."""
+    data = data.replace(b". ", b".\n")
+    if 33 in data:  # "!"
+        data = data.replace(b"! ", b"!\n")
+    if 63 in data:  # "?"
+        data = data.replace(b"? ", b"?\n")
+    # Only now: "end.” Next" does not end a sentence.
+    for mark in marks:
+        data = data.replace(mark.encode("utf-8", "surrogatepass"), b" ")
+    return data.translate(table).decode("utf-8", "surrogatepass").split("\n")
 
 
 def _words_of_line(line: str) -> list[str]:

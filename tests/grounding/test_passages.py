@@ -14,8 +14,15 @@ from bench.grounding import answer, fresh_sets, passage
 from guard.grounding import assess, passages
 from guard.grounding import text as stems_module
 from guard.grounding.figures import NUMBER
+from guard.grounding.passage_text import PassageText
 from guard.grounding.scoring import _NAME
-from guard.grounding.text import WORD, fold, sentence_words, words_of_folded
+from guard.grounding.text import (
+    WORD,
+    fold,
+    plain_sentence_words,
+    sentence_words,
+    words_of_folded,
+)
 
 #: What the scorer read before the fast tokenizer: one regex for words and sentence ends.
 _TOKENS = re.compile(r"\w+(?:'\w+)?|[.!?](?=\s|$)|\n")
@@ -142,6 +149,38 @@ def test_ascii_sentences_read_by_string_operations_match_the_regex(text: str) ->
     for given_text in (text, fold(text)):
         assert sentence_words(given_text) == _old_sentences(given_text)
         assert words_of_folded(given_text) == WORD.findall(given_text)
+
+
+_PLAIN_TEXT = st.lists(
+    st.sampled_from(
+        [
+            *'ab ZQ1 2.5,!?-()"\n\t\r\x0b\x0c\x1c\x1f\x00\x7f@[`{',
+            "N",
+            "T",
+            ". ",
+            "! ",
+            "?\t",
+            "A.\x1c",
+        ]
+    ),
+    max_size=60,
+).map("".join)
+
+
+@given(_PLAIN_TEXT)
+@settings(max_examples=1000, deadline=None)
+def test_plain_passages_read_unfolded_match_the_folded_reading(text: str) -> None:
+    # ASCII without an apostrophe or an underscore: capitals lowered by the byte table,
+    # not by fold() first; the same sentences and words, and the same as the regex.
+    assert plain_sentence_words(text) == sentence_words(fold(text)) == _old_sentences(fold(text))
+
+
+def test_passages_with_an_underscore_or_apostrophe_are_folded_first() -> None:
+    # "._Next" ends a sentence once fold() made the underscore a space.
+    for text in ("End._Next one", "Isn't it. Yes", "Caf\u00e9 open. Now"):
+        assert PassageText(text).sentences == tuple(map(tuple, sentence_words(fold(text))))
+    assert PassageText("It ISN'T so")._contracted
+    assert not PassageText("It IS NOT so")._contracted
 
 
 def test_a_renewed_stem_cache_still_stems_every_word() -> None:
