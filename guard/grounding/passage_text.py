@@ -133,8 +133,10 @@ class PassageText:
         # cached passage's lists and sets were traversed in every full collection.
         #: Per sentence, its words.
         self.sentences = tuple(map(tuple, sentences))
-        #: Every word, as the keys of a dict (figures read number words from it).
-        self.words: dict[str, None] = dict.fromkeys(chain.from_iterable(self.sentences))
+        #: Every word, as the keys of a dict (figures read number words from it). Built
+        #: from a set: the dict is made at its final size from the set's hashes (one
+        #: insertion per distinct word, no resizes); nothing reads its order.
+        self.words: dict[str, None] = dict.fromkeys(frozenset(chain.from_iterable(self.sentences)))
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
         self._vocab: Collection[str] | None = None
