@@ -56,13 +56,21 @@ _SUFFIXES = (
 )  # fmt: skip
 
 
+#: :data:`_SUFFIXES` by their last letter, in their order: a word is tried only
+#: against the suffixes ending as it does (the first that fits is the same).
+_SUFFIXES_BY_LAST = {
+    last: tuple(pair for pair in _SUFFIXES if pair[0][-1] == last)
+    for last in {suffix[-1] for suffix, _ in _SUFFIXES}
+}
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """A light suffix-stripping stem: ``grows``, ``grew``-less ``growing`` and ``grown``
     differ, but plural, tense and adverb endings of regular words meet."""
     if len(word) <= 3 or word.isdigit():
         return word
-    for suffix, replacement in _SUFFIXES:
+    for suffix, replacement in _SUFFIXES_BY_LAST.get(word[-1], ()):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             base = word[: -len(suffix)] + replacement
             if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":

@@ -20,7 +20,7 @@ from bench.grounding_eval import load
 from guard.grounding.assess import as_passages
 from guard.grounding.passage_text import PREFIX, PREFIX_MARK, START, PassageText, Targets
 from guard.grounding.passages import PassageIndex, rows_of
-from guard.grounding.text import _SUFFIXES, content_terms, term, words
+from guard.grounding.text import _SUFFIXES, content_terms, stem, term, words
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -129,3 +129,31 @@ def test_a_word_that_starts_as_no_target_is_never_stemmed() -> None:
 def test_rows_of_reads_every_set_bit_in_order(rows: set[int]) -> None:
     mask = sum(1 << row for row in rows)
     assert rows_of(mask) == sorted(rows)
+
+
+def _stem_trying_every_suffix(word: str) -> str:
+    """:func:`guard.grounding.text.stem` as it was: every suffix tried in order."""
+    if len(word) <= 3 or word.isdigit():
+        return word
+    for suffix, replacement in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)] + replacement
+            if len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]
+            if base.endswith("e") and len(base) > 4:
+                base = base[:-1]
+            return base
+    if word.endswith("e") and len(word) > 4:
+        return word[:-1]
+    return word
+
+
+@given(st.text(alphabet="aeilnorstdgyzmuc'", max_size=12))
+@settings(max_examples=2000, deadline=None)
+def test_stem_tries_only_suffixes_ending_as_the_word_with_the_same_result(word: str) -> None:
+    assert stem.__wrapped__(word) == _stem_trying_every_suffix(word)
+
+
+def test_stem_by_last_letter_matches_every_suffix_on_the_corpus() -> None:
+    for word in _corpus_words():
+        assert stem.__wrapped__(word) == _stem_trying_every_suffix(word)
