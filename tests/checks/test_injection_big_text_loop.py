@@ -42,25 +42,23 @@ def _body(text: str) -> dict[str, object]:
     return {"model": "m", "messages": [{"role": "user", "content": text}]}
 
 
-def test_the_proxy_answers_a_small_call_while_a_big_one_is_checked(
-    proxy_of: Callable[[str], ProxyServer],
-) -> None:
-    proxy = proxy_of(POLICY)
-    url = proxy.url + "/v1/chat/completions"
+def _small_beside_big(url: str, body: Callable[[str], dict[str, object]], seed: int) -> None:
+    """A small request sent while a big one is in its checks finishes first, and sooner
+    than the big one takes alone."""
     # One client each, connected beforehand: a new client's set-up would dwarf a call.
     big_client, small_client = httpx.Client(timeout=60), httpx.Client(timeout=60)
 
     def post(client: httpx.Client, text: str) -> float:
         started = time.perf_counter()
-        assert client.post(url, json=_body(text)).status_code == 200
+        assert client.post(url, json=body(text)).status_code == 200
         return time.perf_counter() - started
 
     with big_client, small_client:
         post(big_client, "good morning")
         post(small_client, "good evening")
-        alone = post(big_client, _big_text(1))
+        alone = post(big_client, _big_text(seed))
         with ThreadPoolExecutor(1) as pool:
-            big = pool.submit(post, big_client, _big_text(2))
+            big = pool.submit(post, big_client, _big_text(seed + 1))
             time.sleep(min(0.05, alone / 8))  # the big call is in its checks by now
             small = post(small_client, "what is on the agenda today?")
             big_still_running = not big.done()
@@ -69,30 +67,18 @@ def test_the_proxy_answers_a_small_call_while_a_big_one_is_checked(
     assert small < alone, (small, alone)
 
 
+def test_the_proxy_answers_a_small_call_while_a_big_one_is_checked(
+    proxy_of: Callable[[str], ProxyServer],
+) -> None:
+    _small_beside_big(proxy_of(POLICY).url + "/v1/chat/completions", _body, seed=1)
+
+
 def test_the_check_endpoint_answers_a_small_check_while_a_big_one_runs(
     proxy_of: Callable[[str], ProxyServer],
 ) -> None:
-    proxy = proxy_of(POLICY)
-    url = proxy.url + "/guardwire/v1/check"
-    big_client, small_client = httpx.Client(timeout=60), httpx.Client(timeout=60)
-
-    def check(client: httpx.Client, text: str) -> float:
-        started = time.perf_counter()
-        assert client.post(url, json={"text": text}).status_code == 200
-        return time.perf_counter() - started
-
-    with big_client, small_client:
-        check(big_client, "good morning")
-        check(small_client, "good evening")
-        alone = check(big_client, _big_text(5))
-        with ThreadPoolExecutor(1) as pool:
-            big = pool.submit(check, big_client, _big_text(6))
-            time.sleep(min(0.05, alone / 8))  # the big check is running by now
-            small = check(small_client, "what is on the agenda today?")
-            big_still_running = not big.done()
-            big.result()
-    assert big_still_running, (small, alone)
-    assert small < alone, (small, alone)
+    _small_beside_big(
+        proxy_of(POLICY).url + "/guardwire/v1/check", lambda text: {"text": text}, seed=5
+    )
 
 
 def test_the_async_transport_leaves_the_event_loop_to_other_calls() -> None:

@@ -25,17 +25,9 @@ from guard.checks._prices import PriceTable
 from guard.checks._windows import counter_key, scope_value, window_bounds
 from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream
+from tests.probe.test_budget_bounds import LIMIT_USD, POLICY
 
-LIMIT_USD = 0.003
 PRICE = PriceTable.shipped().lookup("gpt-4o-mini")
-POLICY = f"""\
-name: budgets
-budgets:
-  - name: team-daily
-    scope: tenant
-    window: day
-    limit_usd: {LIMIT_USD}
-"""
 
 
 class Charges:
