@@ -136,9 +136,18 @@ def _parse(body: bytes) -> CheckRequest:
         return CheckRequest.model_validate(data)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
-        field = ".".join(str(part) for part in first["loc"]) or "body"
+        field = ".".join(map(_field_name, first["loc"])) or "body"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise RequestError(f"invalid check request ({field}): {message}") from None
+
+
+def _field_name(part: str | int) -> str:
+    """A location part of a validation error as the message may show it: the request's
+    own field names and list positions; any other key is text the client sent (it may be
+    anything, a secret too), so it is not echoed."""
+    if isinstance(part, int) or part in CheckRequest.model_fields:
+        return str(part)
+    return "an unknown field"
 
 
 def _finding(finding: Any) -> dict[str, Any]:

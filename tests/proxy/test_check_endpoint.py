@@ -132,9 +132,11 @@ def test_same_metrics_as_other_calls(demo_proxy: ProxyServer) -> None:
         ({"text": "secret words", "messages": [{"role": "user", "content": "x"}]}, "", "one of"),
         ({}, "invalid_request", "exactly one of"),
         ({"text": "secret words", "stage": "middle"}, "invalid_request", "stage"),
-        ({"text": "secret words", "colour": 1}, "invalid_request", "colour"),
+        ({"text": "secret words", "colour": 1}, "invalid_request", "unknown field"),
         ({"stage": "output", "messages": [{"role": "user", "content": "x"}]}, "", "as 'text'"),
         ({"messages": ["secret words"]}, "invalid_request", "messages"),
+        # A key is client text too: one that is not a field's name is not echoed.
+        ({"text": "x", "secret words": 1}, "invalid_request", "unknown field"),
     ],
 )
 def test_errors_are_one_clear_json_shape_without_the_text(
