@@ -31,6 +31,8 @@ class _Choice:
     function_call: _Tool | None = None
     tools: dict[int, _Tool] = field(default_factory=dict)
     finish_reason: str | None = None
+    #: Web search citations (``delta.annotations``), whole objects.
+    annotations: list[Any] = field(default_factory=list)
 
 
 class ChunkAssembly:
@@ -83,6 +85,8 @@ class ChunkAssembly:
             }
             for name, pieces in parts.fields.items():
                 message[name] = "".join(pieces)
+            if parts.annotations:
+                message["annotations"] = parts.annotations
             if parts.transcript is not None:
                 message["audio"] = {"transcript": "".join(parts.transcript)}
             if parts.function_call is not None:
@@ -118,6 +122,8 @@ def _add_delta(parts: _Choice, delta: dict[str, Any]) -> None:
     for name in _TEXT_FIELDS:
         if isinstance(delta.get(name), str):
             parts.fields.setdefault(name, []).append(delta[name])
+    if isinstance(delta.get("annotations"), list):
+        parts.annotations.extend(delta["annotations"])
     audio = delta.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         parts.transcript = [*(parts.transcript or ()), audio["transcript"]]

@@ -66,6 +66,8 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
             yield chunk(c.index, {"refusal": piece})
         if isinstance(extra.get("audio"), dict):
             yield chunk(c.index, {"audio": extra["audio"]})
+        if isinstance(extra.get("annotations"), list):
+            yield chunk(c.index, {"annotations": extra["annotations"]})
         legacy = extra.get("function_call")
         if isinstance(legacy, dict) and isinstance(legacy.get("arguments"), str):
             yield chunk(c.index, {"function_call": {"name": legacy.get("name"), "arguments": ""}})
@@ -85,7 +87,14 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
 
 
 #: Message fields besides content and tool calls that a buffered stream re-sends.
-_EXTRA_FIELDS = ("refusal", "reasoning_content", "reasoning", "audio", "function_call")
+_EXTRA_FIELDS = (
+    "refusal",
+    "reasoning_content",
+    "reasoning",
+    "audio",
+    "function_call",
+    "annotations",
+)
 
 
 def _extra_fields(reply: Reply, choice: Choice) -> dict[str, Any]:

@@ -74,7 +74,7 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         if not isinstance(item, dict) or item.get("finish_reason") is not None:
             return None
         index, delta = item.get("index"), item.get("delta")
-        if not isinstance(index, int) or item.get("logprobs") is not None:
+        if not isinstance(index, int) or item.get("logprobs") is not None or "text" in item:
             return None
         if not isinstance(delta, dict) or len(delta) != 1:
             return None
@@ -142,40 +142,44 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         index = item.get("index", 0)
         index = index if isinstance(index, int) else 0  # still checked if malformed
         delta = item.get("delta")
+        delta = delta if isinstance(delta, dict) else {}  # (a legacy text chunk may have none)
         # Where each plain text stream's delta sits in this chunk: (container, field).
         here: dict[Hashable, tuple[dict[str, Any], str]] = {}
         #: The arguments containers of this chunk, by tool stream.
         calls: dict[Hashable, dict[str, Any]] = {}
         changed = False
-        if isinstance(delta, dict):
-            for name, stream in _DELTA_TEXT:
-                if isinstance(delta.get(name), str) and delta[name]:
-                    here[stream, index] = (delta, name)
-            audio = delta.get("audio")
-            if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
-                here["audio", index] = (audio, "transcript")
-            for key, (container, name) in here.items():
-                text = container[name]
-                released = self.release(key, text)
-                if released != text:
-                    container[name] = released
-                    changed = True
-            if isinstance(delta.get("content"), list):
-                changed |= self._parts(index, delta["content"])
-            tools = delta.get("tool_calls")
-            # Entries are taken one by one: two with the same index in one delta are two
-            # pieces of the same arguments, both checked (review D20).
-            for tool in tools if isinstance(tools, list) else ():
-                function = tool.get("function") if isinstance(tool, dict) else None
-                number = tool.get("index", 0) if isinstance(tool, dict) else 0
-                number = number if isinstance(number, int) else 0
-                if isinstance(function, dict):
-                    calls["tool", index, number] = function
-                    changed |= self._arguments(("tool", index, number), function)
-            legacy = delta.get("function_call")
-            if isinstance(legacy, dict):
-                calls["function_call", index] = legacy
-                changed |= self._arguments(("function_call", index), legacy)
+        if isinstance(item.get("text"), str) and item["text"]:
+            here["choice_text", index] = (item, "text")  # legacy text (compatible servers)
+        for name, stream in _DELTA_TEXT:
+            if isinstance(delta.get(name), str) and delta[name]:
+                here[stream, index] = (delta, name)
+        audio = delta.get("audio")
+        if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
+            here["audio", index] = (audio, "transcript")
+        for key, (container, name) in here.items():
+            text = container[name]
+            released = self.release(key, text)
+            if released != text:
+                container[name] = released
+                changed = True
+        # Web search citations (title, url) arrive whole: checked like content parts.
+        for name in ("content", "annotations"):
+            if isinstance(delta.get(name), list):
+                changed |= self._parts(index, delta[name])
+        tools = delta.get("tool_calls")
+        # Entries are taken one by one: two with the same index in one delta are two
+        # pieces of the same arguments, both checked (review D20).
+        for tool in tools if isinstance(tools, list) else ():
+            function = tool.get("function") if isinstance(tool, dict) else None
+            number = tool.get("index", 0) if isinstance(tool, dict) else 0
+            number = number if isinstance(number, int) else 0
+            if isinstance(function, dict):
+                calls["tool", index, number] = function
+                changed |= self._arguments(("tool", index, number), function)
+        legacy = delta.get("function_call")
+        if isinstance(legacy, dict):
+            calls["function_call", index] = legacy
+            changed |= self._arguments(("function_call", index), legacy)
         if item.get("finish_reason") is not None:
             for key in self.open_keys():
                 if not (isinstance(key, tuple) and key[1] == index):
@@ -265,10 +269,11 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         elif stream == "audio":
             delta = {"audio": {"transcript": text}}
         else:
-            delta = {_FIELDS[stream]: text}
-        payload["choices"] = [
-            {"index": key[1], "delta": delta, "logprobs": None, "finish_reason": None}
-        ]
+            delta = {_FIELDS[stream]: text} if stream in _FIELDS else {}
+        choice = {"index": key[1], "delta": delta, "logprobs": None, "finish_reason": None}
+        if stream == "choice_text":
+            choice["text"] = text
+        payload["choices"] = [choice]
         if "usage" in self._template:
             payload["usage"] = None
         return payload, None
@@ -278,7 +283,7 @@ def _carries(item: Any) -> bool:
     """True if a choice of a chunk still says something once its text is empty."""
     if not isinstance(item, dict):
         return False
-    if item.get("finish_reason") is not None:
+    if item.get("finish_reason") is not None or item.get("text"):
         return True
     delta = item.get("delta")
     for name, value in delta.items() if isinstance(delta, dict) else ():

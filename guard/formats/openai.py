@@ -85,6 +85,18 @@ COVERAGE = (
     Coverage("reply", "choices[].message.reasoning", "reasoning", "(reasoning, choice)"),
     Coverage("reply", "choices[].message.audio.transcript", "message", "(audio, choice)"),
     Coverage(
+        "reply", "choices[].message.content[] strings (parts)", "message", "(part, choice, n)"
+    ),
+    Coverage(
+        "reply",
+        "choices[].message.annotations[] strings (title, url)",
+        "message",
+        "(part, choice, n)",
+    ),
+    Coverage(
+        "reply", "choices[].text (legacy, compatible servers)", "message", "(choice_text, choice)"
+    ),
+    Coverage(
         "reply",
         "choices[].message.tool_calls[].function.arguments",
         "tool_arguments, tool_argument_key",
@@ -158,6 +170,9 @@ def _read_message(choice: Choice, message: dict[str, Any], at: JsonPath) -> None
     for name, kind in _REPLY_TEXT:
         if isinstance(message.get(name), str):
             choice.extra.append(Segment(message[name], (*at, name), "assistant", kind, index))
+    # Web search citations: the title and url are reply text the client shows.
+    for where, text in string_leaves(message.get("annotations"), (*at, "annotations"), NOT_TEXT):
+        choice.extra.append(Segment(text, where, "assistant", "message", index))
     audio = message.get("audio")
     if isinstance(audio, dict) and isinstance(audio.get("transcript"), str):
         where = (*at, "audio", "transcript")
@@ -238,6 +253,11 @@ class OpenAIChat:
             message = item.get("message")
             at = ("choices", position, "message")
             _read_message(choice, message if isinstance(message, dict) else {}, at)
+            if isinstance(item.get("text"), str):  # legacy completions text (compatible servers)
+                where = ("choices", position, "text")
+                choice.extra.append(
+                    Segment(item["text"], where, "assistant", "message", choice.index)
+                )
             choices.append(choice)
         usage = raw.get("usage")
         usage = usage if isinstance(usage, dict) else {}

@@ -153,7 +153,10 @@ OPENAI_REQUESTS: dict[str, Kwargs] = {
 
 
 def completion(message: dict[str, Any]) -> bytes:
+    """A chat completion of ``message`` (its ``choice_fields`` go to the choice)."""
+    message = dict(message)
     choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
+    choice.update(message.pop("choice_fields", {}))
     return json.dumps(
         {"id": "c", "object": "chat.completion", "created": 1, "model": "m", "choices": [choice]}
     ).encode()
@@ -229,7 +232,30 @@ OPENAI_REPLIES: dict[str, tuple[Callable[[str], dict[str, Any]], Callable[[str],
         },
         lambda t: tool_arguments.openai_stream(t, True, 4),
     ),
+    "choices[].message.content[] strings (parts)": (
+        lambda t: {"role": "assistant", "content": [{"type": "text", "text": t}]},
+        lambda t: chunks({"delta": {"content": [{"type": "text", "text": t}]}}),
+    ),
+    "choices[].message.annotations[] strings (title, url)": (
+        lambda t: reply_fields.openai_message("annotations", t),
+        lambda t: reply_fields.openai_stream("annotations", t),
+    ),
+    "choices[].text (legacy, compatible servers)": (
+        lambda t: {"role": "assistant", "content": "ok", "choice_fields": {"text": t}},
+        lambda t: chunks(*({"delta": {}, "text": piece} for piece in (t[:9], t[9:]))),
+    ),
 }
+
+
+def chunks(*choices: dict[str, Any]) -> bytes:
+    """A chat stream of one chunk per choice (index 0), then the finish and ``[DONE]``."""
+    head = {"id": "c", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    finish = {"delta": {}, "finish_reason": "stop"}
+    events = [
+        b"data: " + json.dumps({**head, "choices": [{"index": 0, **choice}]}).encode() + b"\n\n"
+        for choice in (*choices, finish)
+    ]
+    return b"".join(events) + b"data: [DONE]\n\n"
 
 
 def reply_text(field: str) -> str:
@@ -246,7 +272,8 @@ def test_openai_reply_field_reaches_the_sdk_redacted(engine: guard.Guard, field:
     message, _ = OPENAI_REPLIES[field]
     upstream = Upstream(completion(message(reply_text(field))))
     result = openai_create(openai_client(engine, upstream), {})
-    seen = json.dumps(result.model_dump(), ensure_ascii=False)
+    # (warnings=False: content parts are not the SDK's declared str, passed on as sent.)
+    seen = json.dumps(result.model_dump(warnings=False), ensure_ascii=False)
     assert LEAK not in seen and REDACTED in seen
 
 
@@ -257,7 +284,7 @@ def test_openai_streamed_reply_field_reaches_the_sdk_redacted(
     _, stream = OPENAI_REPLIES[field]
     upstream = Upstream(stream(reply_text(field)), sse=True)
     chunks = list(openai_create(openai_client(engine, upstream), {}, stream=True))
-    seen = json.dumps([chunk.model_dump() for chunk in chunks], ensure_ascii=False)
+    seen = json.dumps([chunk.model_dump(warnings=False) for chunk in chunks], ensure_ascii=False)
     assert LEAK not in seen and REDACTED in seen
 
 

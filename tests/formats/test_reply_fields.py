@@ -58,9 +58,17 @@ def payloads(out: bytes) -> list[dict[str, Any]]:
 OPENAI_CALL = json.dumps({"model": "m", "messages": [{"role": "user", "content": "hi"}]})
 
 
+def url_citation(title: str) -> dict[str, Any]:
+    """A chat reply's web search citation (``message.annotations[]``)."""
+    citation = {"start_index": 0, "end_index": 4, "title": title, "url": "https://x.test/a"}
+    return {"type": "url_citation", "url_citation": citation}
+
+
 def openai_message(field: str, text: str) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": None}
-    if field == "audio":
+    if field == "annotations":
+        message["annotations"] = [url_citation(text)]
+    elif field == "audio":
         message["audio"] = {"id": "audio_1", "data": "AAAA", "transcript": text, "expires_at": 1}
     elif field == "function_call":
         message["function_call"] = {"name": "say", "arguments": json.dumps({"text": text})}
@@ -70,6 +78,8 @@ def openai_message(field: str, text: str) -> dict[str, Any]:
 
 
 def openai_text(message: dict[str, Any], field: str) -> str:
+    if field == "annotations":
+        return str(message["annotations"][0]["url_citation"]["title"])
     if field == "audio":
         return str(message["audio"]["transcript"])
     if field == "function_call":
@@ -77,7 +87,14 @@ def openai_text(message: dict[str, Any], field: str) -> str:
     return str(message[field])
 
 
-OPENAI_FIELDS = ["refusal", "reasoning_content", "reasoning", "audio", "function_call"]
+OPENAI_FIELDS = [
+    "refusal",
+    "reasoning_content",
+    "reasoning",
+    "audio",
+    "function_call",
+    "annotations",
+]
 
 
 @pytest.mark.parametrize("field", OPENAI_FIELDS)
@@ -112,6 +129,10 @@ def openai_stream(field: str, text: str) -> bytes:
     source = json.dumps({"text": text}) if field == "function_call" else text
     if field == "function_call":
         events.append(chunk({"function_call": {"name": "say", "arguments": ""}}))
+    if field == "annotations":  # (a citation comes whole, after the text it cites)
+        events.append(chunk({"content": "cited"}))
+        source = ""
+        events.append(chunk({"annotations": [url_citation(text)]}))
     for at in range(0, len(source), 5):
         piece = source[at : at + 5]
         if field == "audio":
@@ -130,7 +151,9 @@ def openai_streamed(out: bytes, field: str) -> str:
         assert "error" not in payload, payload
         for choice in payload["choices"]:
             delta = choice["delta"]
-            if field == "audio":
+            if field == "annotations":
+                parts += [a["url_citation"]["title"] for a in delta.get("annotations") or ()]
+            elif field == "audio":
                 parts.append((delta.get("audio") or {}).get("transcript") or "")
             elif field == "function_call":
                 parts.append((delta.get("function_call") or {}).get("arguments") or "")
