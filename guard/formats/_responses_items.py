@@ -3,6 +3,8 @@
 output item            text field                     -> segment kind, stream key
 - ``message``          ``content[j].text`` (output_text) -> message, ``("text", item, j)``
 - ``message``          ``content[j].refusal``         -> message, ``("refusal", item, j)``
+- ``message``          ``content[j].annotations[a].title``, ``.url`` (url_citation) (2)
+                                         -> message (1), ``("annotation", item, j, a, field)``
 - ``function_call``    ``arguments`` (one JSON text)  -> tool_arguments, ``("tool", item)``
 - ``custom_tool_call`` ``input``                      -> tool_arguments, ``("tool", item)``
 - ``reasoning``        ``summary[k].text``            -> message (1), ``("summary", item, k)``
@@ -12,11 +14,14 @@ output item            text field                     -> segment kind, stream ke
 - ``code_interpreter_call`` ``code``                  -> message (1), ``("code", item)``
 - ``code_interpreter_call`` ``outputs[k].logs`` (2)   -> message (1), ``("logs", item, k)``
 - ``file_search_call`` ``results[k].text`` (2)        -> message (1), ``("search", item, k)``
+- ``web_search_call``  ``action.query``, ``.queries[k]``, ``.pattern`` (2)
+                                                      -> message (1), ``("query", item, n)``
 
 (1) Checked as choice index 1, so that ``Reply.text`` (what schema, grounding and reask
 read) is the answer alone. (2) No delta events carry it: a stream sends it whole in
-``output_item.done`` (and the terminal event), rewritten like any other text. Other
-known item types (web search calls, images, shell and patch calls: ``NOT_CHECKED_ITEMS``)
+``output_item.done`` (and the terminal event; an annotation also in
+``response.output_text.annotation.added`` and ``content_part.done``), rewritten like any
+other text. Other known item types (images, shell and patch calls: ``NOT_CHECKED_ITEMS``)
 are not checked as text; an item of a type this version does not know has each of its
 strings checked, whole (kind ``other``, like (2)).
 """
@@ -40,11 +45,12 @@ DELTA_EVENTS: dict[str, tuple[str, str | None]] = {
     "code": ("response.code_interpreter_call_code.delta", None),
 }
 #: Stream key kinds no delta event carries (text that only ever arrives whole).
-WHOLE_ONLY = ("mcp_output", "logs", "search", "other")
+WHOLE_ONLY = ("mcp_output", "logs", "search", "other", "annotation", "query")
+#: The event that adds one annotation (a web search citation) to an ``output_text`` part.
+ANNOTATION_ADDED = "response.output_text.annotation.added"
 #: Known output item types whose strings are not checked as text (see above).
 NOT_CHECKED_ITEMS = frozenset(
     {
-        "web_search_call",
         "image_generation_call",
         "local_shell_call",
         "shell_call",
@@ -111,6 +117,8 @@ def item_texts(item: Any, index: int) -> Iterator[tuple[Hashable, JsonPath, str]
                 text = part.get(found[1])
                 if isinstance(text, str):
                     yield (found[0], index, j), ("content", j, found[1]), text
+            for (a, field), path, text in annotation_texts(part):
+                yield ("annotation", index, j, a, field), ("content", j, *path), text
     elif kind in ("function_call", "custom_tool_call"):
         name = "arguments" if kind == "function_call" else "input"
         if isinstance(item.get(name), str):
@@ -136,10 +144,37 @@ def item_texts(item: Any, index: int) -> Iterator[tuple[Hashable, JsonPath, str]
         for k, part in _parts(item, "results"):
             if isinstance(part.get("text"), str):
                 yield ("search", index, k), ("results", k, "text"), part["text"]
+    elif kind == "web_search_call":
+        action = item.get("action")
+        action = action if isinstance(action, dict) else {}
+        queries = action.get("queries")
+        # What the model searched for: the query (or queries), a find-in-page pattern.
+        asked: list[tuple[JsonPath, Any]] = [
+            (("action", "query"), action.get("query")),
+            (("action", "pattern"), action.get("pattern")),
+        ]
+        asked += [
+            (("action", "queries", k), q)
+            for k, q in enumerate(queries if isinstance(queries, list) else ())
+        ]
+        for n, (path, text) in enumerate(asked):
+            if isinstance(text, str):
+                yield ("query", index, n), path, text
     elif isinstance(kind, str) and kind not in NOT_CHECKED_ITEMS:
         # A type this version does not know (a newer API's): every string, sent whole.
         for k, (path, text) in enumerate(string_leaves(item, (), NOT_TEXT)):
             yield ("other", index, k), path, text
+
+
+def annotation_texts(part: Any) -> Iterator[tuple[tuple[int, str], JsonPath, str]]:
+    """``((annotation, field), path inside the part, text)`` of each web search citation
+    (``url_citation``: ``title`` and ``url``, what the client shows) of a content part."""
+    annotations = part.get("annotations") if isinstance(part, dict) else None
+    for a, annotation in enumerate(annotations if isinstance(annotations, list) else ()):
+        if isinstance(annotation, dict) and annotation.get("type") == "url_citation":
+            for field in ("title", "url"):
+                if isinstance(annotation.get(field), str):
+                    yield (a, field), ("annotations", a, field), annotation[field]
 
 
 def part_key(payload: dict[str, Any]) -> tuple[Hashable, str] | None:

@@ -31,10 +31,12 @@ from guard.formats._responses_assembly import (
     ResponseAssembly,
 )
 from guard.formats._responses_items import (
+    ANNOTATION_ADDED,
     DELTA_EVENTS,
     DELTA_KINDS,
     DONE_EVENTS,
     WHOLE_ONLY,
+    annotation_texts,
     item_texts,
     part_key,
     stream_key,
@@ -148,7 +150,8 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
             self._delta(event, payload, DELTA_KINDS[kind], out)
             return
         self._remember(payload)
-        final = kind.endswith(".done") or kind in TERMINAL
+        # (An annotation comes whole in its event: checked whole, nothing held back.)
+        final = kind.endswith(".done") or kind in TERMINAL or kind == ANNOTATION_ADDED
         places: list[tuple[Hashable, Any, tuple[str | int, ...]]] = []
         if kind in DONE_EVENTS:
             key_kind, field = DONE_EVENTS[kind]
@@ -159,6 +162,9 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
             found = part_key(payload)
             if found is not None and isinstance(payload["part"].get(found[1]), str):
                 places.append((found[0], payload["part"], (found[1],)))
+            places += _annotation_places(payload, payload["part"])
+        elif kind == ANNOTATION_ADDED:
+            places += _annotation_places(payload, None)
         elif kind in ITEM_EVENTS:
             item, index = payload.get("item"), payload.get("output_index")
             if isinstance(index, int):
@@ -278,6 +284,28 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
             payload["logprobs"] = []
         payload["sequence_number"] = self._sequence
         return payload, delta_type
+
+
+def _annotation_places(
+    payload: dict[str, Any], part: Any
+) -> list[tuple[Hashable, Any, tuple[str | int, ...]]]:
+    """(stream key, holder, path) of each citation text of a content part event's
+    ``part``, or (``part`` None) of an ``annotation.added`` event's one annotation."""
+    item, number = payload.get("output_index"), payload.get("content_index")
+    if not isinstance(item, int) or not isinstance(number, int):
+        return []
+    if part is not None:
+        return [
+            (("annotation", item, number, k, field), part, path)
+            for (k, field), path, _ in annotation_texts(part)
+        ]
+    a, annotation = payload.get("annotation_index"), payload.get("annotation")
+    if not isinstance(a, int):
+        return []
+    return [
+        (("annotation", item, number, a, field), annotation, (field,))
+        for (_, field), _, _ in annotation_texts({"annotations": [annotation]})
+    ]
 
 
 def _drop_items(payload: dict[str, Any], stripped: list[Hashable]) -> None:
