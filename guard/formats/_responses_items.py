@@ -177,6 +177,28 @@ def annotation_texts(part: Any) -> Iterator[tuple[tuple[int, str], JsonPath, str
                     yield (a, field), ("annotations", a, field), annotation[field]
 
 
+def annotation_places(
+    payload: dict[str, Any], part: Any
+) -> list[tuple[Hashable, Any, tuple[str | int, ...]]]:
+    """(stream key, holder, path) of each citation text of a content part event's
+    ``part``, or (``part`` None) of an ``annotation.added`` event's one annotation."""
+    item, number = payload.get("output_index"), payload.get("content_index")
+    if not isinstance(item, int) or not isinstance(number, int):
+        return []
+    if part is not None:
+        return [
+            (("annotation", item, number, k, field), part, path)
+            for (k, field), path, _ in annotation_texts(part)
+        ]
+    a, annotation = payload.get("annotation_index"), payload.get("annotation")
+    if not isinstance(a, int):
+        return []
+    return [
+        (("annotation", item, number, a, field), annotation, (field,))
+        for (_, field), _, _ in annotation_texts({"annotations": [annotation]})
+    ]
+
+
 def part_key(payload: dict[str, Any]) -> tuple[Hashable, str] | None:
     """For a ``content_part`` / ``reasoning_summary_part`` event: (stream key, text field)."""
     part, item = payload.get("part"), payload.get("output_index")

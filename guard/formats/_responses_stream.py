@@ -36,7 +36,7 @@ from guard.formats._responses_items import (
     DELTA_KINDS,
     DONE_EVENTS,
     WHOLE_ONLY,
-    annotation_texts,
+    annotation_places,
     item_texts,
     part_key,
     stream_key,
@@ -162,9 +162,9 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
             found = part_key(payload)
             if found is not None and isinstance(payload["part"].get(found[1]), str):
                 places.append((found[0], payload["part"], (found[1],)))
-            places += _annotation_places(payload, payload["part"])
+            places += annotation_places(payload, payload["part"])
         elif kind == ANNOTATION_ADDED:
-            places += _annotation_places(payload, None)
+            places += annotation_places(payload, None)
         elif kind in ITEM_EVENTS:
             item, index = payload.get("item"), payload.get("output_index")
             if isinstance(index, int):
@@ -284,28 +284,6 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
             payload["logprobs"] = []
         payload["sequence_number"] = self._sequence
         return payload, delta_type
-
-
-def _annotation_places(
-    payload: dict[str, Any], part: Any
-) -> list[tuple[Hashable, Any, tuple[str | int, ...]]]:
-    """(stream key, holder, path) of each citation text of a content part event's
-    ``part``, or (``part`` None) of an ``annotation.added`` event's one annotation."""
-    item, number = payload.get("output_index"), payload.get("content_index")
-    if not isinstance(item, int) or not isinstance(number, int):
-        return []
-    if part is not None:
-        return [
-            (("annotation", item, number, k, field), part, path)
-            for (k, field), path, _ in annotation_texts(part)
-        ]
-    a, annotation = payload.get("annotation_index"), payload.get("annotation")
-    if not isinstance(a, int):
-        return []
-    return [
-        (("annotation", item, number, a, field), annotation, (field,))
-        for (_, field), _, _ in annotation_texts({"annotations": [annotation]})
-    ]
 
 
 def _drop_items(payload: dict[str, Any], stripped: list[Hashable]) -> None:

@@ -14,7 +14,10 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
+import guard
+from tests.e2e import test_coverage as coverage
 from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream, Script
 
@@ -209,3 +212,35 @@ def test_a_stream_never_releases_model_text_of_a_reply_field_unchecked(
         assert ('"error"' in response.text) is blocked, response.text
         if not blocked:  # (streamed text may go out in pieces around the redaction)
             assert "[API_KEY]" in response.text
+
+
+# -- through the openai SDK ---------------------------------------------------------------
+
+SDK_CASES: dict[str, tuple[Callable[[str], dict[str, Any]], Callable[[str], list[bytes]]]] = {
+    "responses annotation title": (
+        lambda t: _response(_message_item("see", _citation(t))),
+        _annotated_stream,
+    ),
+    "responses web search query": (lambda t: _response(_search_item(t)), _search_stream),
+}
+
+
+@pytest.mark.parametrize("case", SDK_CASES)
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_sdk_gets_the_responses_field_redacted(case: str, stream: bool) -> None:
+    engine = guard.Guard(registry=CollectorRegistry())
+    complete, events = SDK_CASES[case]
+    body = (
+        b"".join(events(SAID)) if stream else json.dumps(complete(SAID) | {"model": "m"}).encode()
+    )
+    upstream = coverage.Upstream(body, sse=stream)
+    client = coverage.openai_client(engine, upstream)
+    if stream:
+        seen = [
+            event.model_dump()
+            for event in client.responses.create(model="m", input="q", stream=True)
+        ]
+    else:
+        seen = [client.responses.create(model="m", input="q").model_dump()]
+    text = json.dumps(seen)
+    assert API_KEY not in text and "[API_KEY]" in text
