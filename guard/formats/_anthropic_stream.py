@@ -55,6 +55,8 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
         self._thinking: dict[Hashable, tuple[list[str], list[str]]] = {}
         #: Whole pieces of text checked at once (citations, server tool results).
         self._pieces = 0
+        #: The delta type of each streamed field of an unknown delta (for flush events).
+        self._unknown_types: dict[Hashable, str] = {}
         # Without text checks nothing is edited: inputs pass as sent, unparsed.
         self._reads_inputs = any(isinstance(c, TextCheck) for c in self.checks.guard.output_checks)
 
@@ -181,12 +183,26 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
         elif kind in _TEXT_FIELDS:
             changed = self._text(index, delta, kind)
         else:  # a delta type this version does not know: never passed on unchecked
-            changed = self._check_whole(index, delta, NOT_TEXT)
+            changed = self._unknown_delta(index, delta)
         if not changed:
             self.send_raw(event, payload, out)
         elif _still_carries(delta):
             self.send(payload, event.event or "content_block_delta", out)
         # else: all of it is held back for now.
+
+    def _unknown_delta(self, index: int, delta: dict[str, Any]) -> bool:
+        """A delta of a type this version does not know: each top-level string field
+        streams as text does (a key cut across deltas is found); nested ones, whole."""
+        changed = False
+        for name, text in list(delta.items()):
+            if name not in NOT_TEXT and isinstance(text, str) and text:
+                key = ("unknown", index, name)
+                self._unknown_types[key] = str(delta.get("type"))
+                released = self.release(key, text)
+                if released != text:
+                    delta[name], changed = released, True
+        nested = {k: v for k, v in delta.items() if isinstance(v, dict | list)}
+        return self._check_whole(index, nested, NOT_TEXT) or changed
 
     def _text(self, index: int, delta: dict[str, Any], kind: Any) -> bool:
         name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
@@ -262,6 +278,8 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
         index = key[1]
         if key[0] == "input":
             delta = {"type": "input_json_delta", "partial_json": encode_flushed(key, text)}
+        elif key[0] == "unknown":
+            delta = {"type": self._unknown_types[key], key[2]: text}
         elif self._kinds.get(index) == "thinking":
             delta = {"type": "thinking_delta", "thinking": text}
         else:

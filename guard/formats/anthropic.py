@@ -78,6 +78,12 @@ COVERAGE = (
     ),
     Coverage("reply", "content[text].citations[].cited_text", "context", "(piece, index, n)"),
     Coverage("reply", "content[<server tool result>] strings", "tool_result", "(piece, index, n)"),
+    Coverage(
+        "reply",
+        "content[<unknown type>] strings (mcp_tool_use, a newer API's; and its deltas)",
+        "message",
+        "(piece, index, n)",
+    ),
 )
 #: Error ``type`` by HTTP status, as the Anthropic API names them.
 _ERROR_TYPES = {
