@@ -16,6 +16,7 @@ from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import NOT_TEXT, string_leaves
 from guard.formats._openai_assembly import ChunkAssembly
+from guard.formats._openai_chunks import carries, part_holding
 from guard.formats._stream import EventFilter
 from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import OpenAIToolEvents
@@ -48,6 +49,8 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         self._argument_streams: dict[tuple[Hashable, ...], ArgumentsStream] = {}
         #: Content-part strings checked so far (each is its own stream).
         self._pieces = 0
+        #: The part type of each streamed content-part string (for flush chunks).
+        self._part_types: dict[Hashable, Any] = {}
         # Without text checks nothing is edited: arguments pass as sent, unparsed.
         self._reads_arguments = any(
             isinstance(c, TextCheck) for c in self.checks.guard.output_checks
@@ -133,7 +136,7 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
                 changed = True
         if not changed:
             self.send_raw(event, payload, out)
-        elif payload.get("usage") is not None or any(_carries(item) for item in choices):
+        elif payload.get("usage") is not None or any(carries(item) for item in choices):
             self.send(payload, None, out)
         # else: all of its text is held back for now, and it carries nothing else.
 
@@ -162,10 +165,10 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
             if released != text:
                 container[name] = released
                 changed = True
-        # Web search citations (title, url) arrive whole: checked like content parts.
-        for name in ("content", "annotations"):
-            if isinstance(delta.get(name), list):
-                changed |= self._parts(index, delta[name])
+        if isinstance(delta.get("content"), list):
+            changed |= self._parts(index, delta["content"])
+        if isinstance(delta.get("annotations"), list):  # web search citations, whole
+            changed |= self._annotations(index, delta["annotations"])
         tools = delta.get("tool_calls")
         # Entries are taken one by one: two with the same index in one delta are two
         # pieces of the same arguments, both checked (review D20).
@@ -207,15 +210,29 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         return changed
 
     def _parts(self, index: int, parts: list[Any]) -> bool:
-        """Content as a list of parts (some OpenAI-compatible servers): each string is
-        checked at once, as its own stream; True if any was edited."""
+        """Content as a list of parts (some OpenAI-compatible servers): each string
+        streams as content does, keyed by its place (``("content_part", choice, part,
+        field...)``), so a key cut across chunks is found; True if any was edited."""
         changed = False
         for leaf, text in string_leaves(parts, (), NOT_TEXT):
+            key = ("content_part", index, *leaf)
+            part = parts[leaf[0]]  # type: ignore[index]
+            self._part_types[key] = part.get("type") if isinstance(part, dict) else None
+            checked = self.release(key, text)
+            if checked != text:
+                set_at(parts, leaf, checked)
+                changed = True
+        return changed
+
+    def _annotations(self, index: int, annotations: list[Any]) -> bool:
+        """Citations arrive whole: each string is checked at once; True if edited."""
+        changed = False
+        for leaf, text in string_leaves(annotations, (), NOT_TEXT):
             self._pieces += 1
             key = ("part", index, self._pieces)
             checked = self.release(key, text) + self.flush_text(key)
             if checked != text:
-                set_at(parts, leaf, checked)
+                set_at(annotations, leaf, checked)
                 changed = True
         return changed
 
@@ -268,6 +285,8 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
             delta = {"function_call": {"arguments": encode_flushed(key, text)}}
         elif stream == "audio":
             delta = {"audio": {"transcript": text}}
+        elif stream == "content_part":
+            delta = {"content": [part_holding(key, text, self._part_types.get(key))]}
         else:
             delta = {_FIELDS[stream]: text} if stream in _FIELDS else {}
         choice = {"index": key[1], "delta": delta, "logprobs": None, "finish_reason": None}
@@ -277,27 +296,3 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         if "usage" in self._template:
             payload["usage"] = None
         return payload, None
-
-
-def _carries(item: Any) -> bool:
-    """True if a choice of a chunk still says something once its text is empty."""
-    if not isinstance(item, dict):
-        return False
-    if item.get("finish_reason") is not None or item.get("text"):
-        return True
-    delta = item.get("delta")
-    for name, value in delta.items() if isinstance(delta, dict) else ():
-        if name == "tool_calls":
-            if isinstance(value, list) and any(_tool_carries(tool) for tool in value):
-                return True
-        elif value is not None and value != "":
-            return True
-    return False
-
-
-def _tool_carries(tool: Any) -> bool:
-    if not isinstance(tool, dict):
-        return False
-    function = tool.get("function")
-    named = isinstance(function, dict) and bool(function.get("name") or function.get("arguments"))
-    return bool(tool.get("id") or tool.get("type") or named)
