@@ -152,7 +152,7 @@ def _responses_events(item: dict[str, Any], *between: dict[str, Any]) -> list[by
     started = item | {"status": "in_progress"}
     if item["type"] == "message":
         started["content"] = []
-    else:
+    elif item["type"] == "web_search_call":
         started["action"] = {"type": "search"}
     events = [
         {"type": "response.created", "response": response | {"status": "in_progress"}},
@@ -222,7 +222,16 @@ SDK_CASES: dict[str, tuple[Callable[[str], dict[str, Any]], Callable[[str], list
         _annotated_stream,
     ),
     "responses web search query": (lambda t: _response(_search_item(t)), _search_stream),
+    # (An output item of a type this version does not know: the SDK passes it on too.)
+    "responses unknown item": (
+        lambda t: _response(_future_item(t)),
+        lambda t: _responses_events(_future_item(t)),
+    ),
 }
+
+
+def _future_item(text: str) -> dict[str, Any]:
+    return {"type": "x_future_item", "id": "f1", "status": "completed", "body": {"words": text}}
 
 
 @pytest.mark.parametrize("case", SDK_CASES)
