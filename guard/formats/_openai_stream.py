@@ -47,7 +47,7 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         #: The latest chunk with choices: the model for extra (flush) chunks.
         self._template: dict[str, Any] = {}
         self._argument_streams: dict[tuple[Hashable, ...], ArgumentsStream] = {}
-        #: Content-part strings checked so far (each is its own stream).
+        #: Citation strings checked so far (each is its own stream, checked whole).
         self._pieces = 0
         #: The part type of each streamed content-part string (for flush chunks).
         self._part_types: dict[Hashable, Any] = {}
