@@ -17,6 +17,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import guard
+from guard import Policy
+from guard.formats import get
+from guard.policy import data_path
 from tests.e2e import test_coverage as coverage
 from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream, Script
@@ -253,3 +256,21 @@ def test_the_sdk_gets_the_responses_field_redacted(case: str, stream: bool) -> N
         seen = [client.responses.create(model="m", input="q").model_dump()]
     text = json.dumps(seen)
     assert API_KEY not in text and "[API_KEY]" in text
+
+
+@pytest.mark.parametrize("mode", ["progressive", "buffer"])
+@pytest.mark.parametrize("case", ["responses annotation title", "responses web search query"])
+def test_both_stream_modes_rewrite_every_event_that_repeats_the_field(mode: str, case: str) -> None:
+    text = data_path("rules", "default.yaml").read_text(encoding="utf-8")
+    policy = Policy.from_yaml(text.replace("  mode: progressive", f"  mode: {mode}"))
+    engine = guard.Guard(policy, registry=CollectorRegistry())
+    fmt = get("openai.responses")
+    call = fmt.parse_request(b'{"model": "m", "input": "q", "stream": true}')
+    stream = fmt.stream_filter(call, engine)
+    out = (
+        b"".join(stream.feed(event) for event in STREAMS[case][1](SAID)) + stream.close()
+    ).decode()
+    # The citation: annotation.added, content_part.done, output_item.done and completed
+    # (a buffered stream is rendered anew: the item and the completed response).
+    least = 4 if mode == "progressive" and "annotation" in case else 2
+    assert API_KEY not in out and out.count(REDACTED) >= least, out
