@@ -211,6 +211,8 @@ class Call:
     model: str | None = None
     segments: list[Segment] = field(default_factory=list)
     stream: bool = False
+    #: The reply's token bound the request sets; ``None`` when it sets none (absent, or
+    #: zero or less, which an upstream may read as "no limit").
     max_tokens: int | None = None
     response_format: dict[str, Any] | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)

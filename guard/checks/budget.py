@@ -148,7 +148,7 @@ class BudgetCheck:
             price = self.prices.default
         state = CallHold.priced(label, price)
         state.input_tokens = input_token_bound(call)
-        wanted = min(_asked(call) or price.max_output_tokens, price.max_output_tokens)
+        wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
         return state, wanted
 
     def _counters(self, call: Call, now: float, state: CallHold) -> list[Counter]:
@@ -189,8 +189,7 @@ class BudgetCheck:
             ctx.meters.append(_Meter(self, state))
         ctx.spender = CallSpender(self, call, ctx.store, HOLD_SECONDS)  # e.g. a judge's use
         patches: list[Any] = []
-        asked = _asked(call)
-        if asked is None or tokens < asked:
+        if call.max_tokens is None or tokens < call.max_tokens:
             patches.append(SetMaxTokens(tokens))
             ctx.response_headers["x-guardwire-max-tokens-clamped"] = str(tokens)
             for budget in self.budgets:
@@ -301,10 +300,3 @@ class _Meter:
         for budget in {h.counter.budget for h in state.holds}:
             self.check.metrics.count("cutoffs", budget)
         return "the reply reached the budget's reservation (max_tokens) and was cut"
-
-
-def _asked(call: Call) -> int | None:
-    """The call's ``max_tokens``, or None when it sets no bound. Zero or less bounds
-    nothing (an upstream may read it as "no limit"): the budget reserves and forwards its
-    own clamp instead, as when the field is missing."""
-    return call.max_tokens if call.max_tokens is not None and call.max_tokens >= 1 else None

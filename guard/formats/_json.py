@@ -141,6 +141,14 @@ def optional_int(raw: dict[str, Any], name: str) -> int | None:
     return value
 
 
+def output_bound(raw: dict[str, Any], name: str) -> int | None:
+    """The reply's token bound ``raw[name]`` sets: an integer of at least 1, or ``None``.
+    Zero or less bounds nothing (an upstream may read it as "no limit"), so it reads as
+    absent: a budget then reserves and forwards its own bound."""
+    value = optional_int(raw, name)
+    return value if value is not None and value >= 1 else None
+
+
 def optional_bool(raw: dict[str, Any], name: str) -> bool:
     """``raw[name]`` if present: a boolean; ``False`` when absent."""
     value = raw.get(name)

@@ -20,8 +20,8 @@ from guard.formats._json import (
     invalid,
     load_reply,
     optional_bool,
-    optional_int,
     optional_object,
+    output_bound,
     reply_as_text,
     required_list,
     required_string,
@@ -161,9 +161,10 @@ class OpenAIChat:
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
         model = required_string(raw, "model")
         segments = request_segments(raw, required_list(raw, "messages"))
-        max_tokens = optional_int(raw, "max_completion_tokens")
-        if max_tokens is None:
-            max_tokens = optional_int(raw, "max_tokens")
+        # The newer field wins when sent (a zero there is no bound, not a cue to read the
+        # older one: the upstream reads the newer field too).
+        newer = raw.get("max_completion_tokens") is not None
+        max_tokens = output_bound(raw, "max_completion_tokens" if newer else "max_tokens")
         return Call(
             format=NAME,
             model=model,

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from guard.formats._json import (
     load_reply,
     optional_bool,
-    optional_int,
     optional_object,
+    output_bound,
     reply_as_text,
     required_string,
 )
@@ -103,7 +103,7 @@ class OpenAIResponses:
             model=model,
             segments=input_segments(raw),
             stream=optional_bool(raw, "stream"),
-            max_tokens=optional_int(raw, "max_output_tokens"),
+            max_tokens=output_bound(raw, "max_output_tokens"),
             response_format=_response_format(raw),
             tools=tool_specs(raw),
             raw=raw,
