@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import re2
 
+from guard.checks._injection_obfuscation import Span
 from guard.checks._regex import re2_subject
 
-#: A span of the original text, its score and the rule that found it.
-Span = tuple[int, int, float, str]
 EXFIL_SCORE = 0.7
 
 

@@ -34,8 +34,7 @@ from __future__ import annotations
 
 import re
 
-#: A span of the original text, its score and the rule that found it.
-Span = tuple[int, int, float, str]
+from guard.checks._injection_obfuscation import Span
 
 #: Whitespace-separated chunks read together.
 WINDOW = 10

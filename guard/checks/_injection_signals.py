@@ -24,7 +24,12 @@ import re2
 
 from guard.checks._injection_grammar import SIGNALS
 from guard.checks._injection_grammar_set import grammar_set, matched, options
-from guard.checks._injection_obfuscation import SIGNS, base32_text, obfuscation_hits
+from guard.checks._injection_obfuscation import (
+    DECODED_FLOOR,
+    SIGNS,
+    base32_text,
+    obfuscation_hits,
+)
 from guard.checks._injection_obfuscation_exfil import exfil_hits
 from guard.checks._injection_obfuscation_suffix import suffix_hits
 from guard.checks._regex import re2_subject
@@ -74,8 +79,6 @@ _DISCUSSION = re2.compile(
 )
 _QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
 _DECODED_MIN_PRINTABLE = 0.9
-#: Score of an instruction found only once decoded (it was hidden on purpose).
-_DECODED_FLOOR = 0.6
 #: Cap on decoded payloads examined per text (each costs one set match).
 _MAX_DECODES = 8
 
@@ -202,7 +205,7 @@ def _encoded_hits(text: str) -> list[Hit]:
                 score, found = _payload_score(base32_text(run)), "base32"
             if score > 0:
                 start, end = match.span()
-                hits.append(Hit("encoded", start, end, max(score, _DECODED_FLOOR), found))
+                hits.append(Hit("encoded", start, end, max(score, DECODED_FLOOR), found))
     return hits
 
 
@@ -234,7 +237,7 @@ def _rot13_hits(text: str, folded: Normalized) -> list[Hit]:
         return []
     start, end, best = max(strong, key=lambda item: item[2])
     # An instruction hidden on purpose: at least the floor of a decoded base64 payload.
-    return [Hit("encoded", *folded.span(start, end), max(best, _DECODED_FLOOR), "rot13")]
+    return [Hit("encoded", *folded.span(start, end), max(best, DECODED_FLOOR), "rot13")]
 
 
 def _obfuscated_hits(text: str, folded: Normalized, signs: list[str]) -> list[Hit]:
