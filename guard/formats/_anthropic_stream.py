@@ -20,11 +20,10 @@ from guard.formats._anthropic_assembly import MessageAssembly
 from guard.formats._anthropic_request import RESULT_STRUCTURE
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
-from guard.formats._json_leaves import NOT_TEXT, string_leaves
+from guard.formats._json_leaves import NOT_TEXT
 from guard.formats._stream import EventFilter
 from guard.formats._stream_hooks import StreamingFormat
 from guard.formats._tool_events import AnthropicToolEvents, block_index
-from guard.formats.base import set_at
 from guard.formats.sse import Event
 
 if TYPE_CHECKING:
@@ -53,8 +52,6 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
         self._inputs: dict[int, ArgumentsStream] = {}
         #: Thinking text fed per block: an edit shows as released text that differs.
         self._thinking: dict[Hashable, tuple[list[str], list[str]]] = {}
-        #: Whole pieces of text checked at once (citations, server tool results).
-        self._pieces = 0
         #: The delta type of each streamed field of an unknown delta (for flush events).
         self._unknown_types: dict[Hashable, str] = {}
         # Without text checks nothing is edited: inputs pass as sent, unparsed.
@@ -142,30 +139,14 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
                 block[name], changed = released, True
         elif kind.endswith("_tool_result"):
             # Server tool results arrive whole: each text in them is checked at once.
-            changed = self._check_whole(index, block, RESULT_STRUCTURE)
+            changed = self.check_strings(index, block, RESULT_STRUCTURE)
         elif kind not in _KNOWN_BLOCKS:
             # A block type this version does not know: its strings, checked at once.
-            changed = self._check_whole(index, block, NOT_TEXT)
+            changed = self.check_strings(index, block, NOT_TEXT)
         if changed:
             self.send(payload, event.event or "content_block_start", out)
         else:
             self.send_raw(event, payload, out)
-
-    def _check_whole(self, index: int, value: dict[str, Any], skip: frozenset[str]) -> bool:
-        """Check every string of ``value`` at once, editing it in place; True if edited."""
-        changed = False
-        for leaf, text in string_leaves(value, (), skip):
-            checked = self._whole(index, text)
-            if checked != text:
-                set_at(value, leaf, checked)
-                changed = True
-        return changed
-
-    def _whole(self, index: int, text: str) -> str:
-        """Check a piece of text that arrived whole (its own stream, ended at once)."""
-        self._pieces += 1
-        key = ("piece", index, self._pieces)
-        return self.release(key, text) + self.flush_text(key)
 
     def _delta(self, event: Event, payload: dict[str, Any], out: list[bytes]) -> None:
         index, delta = block_index(payload), payload.get("delta")
@@ -202,7 +183,7 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
                 if released != text:
                     delta[name], changed = released, True
         nested = {k: v for k, v in delta.items() if isinstance(v, dict | list)}
-        return self._check_whole(index, nested, NOT_TEXT) or changed
+        return self.check_strings(index, nested, NOT_TEXT) or changed
 
     def _text(self, index: int, delta: dict[str, Any], kind: Any) -> bool:
         name = _TEXT_FIELDS.get(kind) if isinstance(kind, str) else None
@@ -251,7 +232,7 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
         for name in _CITATION_TEXT:
             text = citation.get(name) if isinstance(citation, dict) else None
             if isinstance(citation, dict) and isinstance(text, str) and text:
-                checked = self._whole(index, text)
+                checked = self.check_whole(index, text)
                 if checked != text:
                     citation[name], changed = checked, True
         return changed

@@ -47,8 +47,6 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         #: The latest chunk with choices: the model for extra (flush) chunks.
         self._template: dict[str, Any] = {}
         self._argument_streams: dict[tuple[Hashable, ...], ArgumentsStream] = {}
-        #: Citation strings checked so far (each is its own stream, checked whole).
-        self._pieces = 0
         #: The part type of each streamed content-part string (for flush chunks).
         self._part_types: dict[Hashable, Any] = {}
         # Without text checks nothing is edited: arguments pass as sent, unparsed.
@@ -168,7 +166,7 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         if isinstance(delta.get("content"), list):
             changed |= self._parts(index, delta["content"])
         if isinstance(delta.get("annotations"), list):  # web search citations, whole
-            changed |= self._annotations(index, delta["annotations"])
+            changed |= self.check_strings(index, delta["annotations"], NOT_TEXT)
         tools = delta.get("tool_calls")
         # Entries are taken one by one: two with the same index in one delta are two
         # pieces of the same arguments, both checked (review D20).
@@ -221,18 +219,6 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
             checked = self.release(key, text)
             if checked != text:
                 set_at(parts, leaf, checked)
-                changed = True
-        return changed
-
-    def _annotations(self, index: int, annotations: list[Any]) -> bool:
-        """Citations arrive whole: each string is checked at once; True if edited."""
-        changed = False
-        for leaf, text in string_leaves(annotations, (), NOT_TEXT):
-            self._pieces += 1
-            key = ("part", index, self._pieces)
-            checked = self.release(key, text) + self.flush_text(key)
-            if checked != text:
-                set_at(annotations, leaf, checked)
                 changed = True
         return changed
 

@@ -18,7 +18,9 @@ from collections.abc import Hashable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from guard.formats._envelope import TextDelta, TextEnvelope
+from guard.formats._json_leaves import string_leaves
 from guard.formats._stream_hooks import Assembly, FormatHooks
+from guard.formats.base import set_at
 from guard.formats.sse import Event, encode_json
 
 if TYPE_CHECKING:
@@ -53,6 +55,8 @@ class TextStreams(FormatHooks):
         #: Attempts left to learn an envelope (a stream whose deltas differ in more than
         #: their text, e.g. OpenAI's ``obfuscation`` padding, stops trying soon).
         self._learning = 8
+        #: Pieces of text checked whole so far (each its own stream, ended at once).
+        self._pieces = 0
 
     def forward_text(
         self, envelope: TextEnvelope, event: Event, text: str, out: list[bytes]
@@ -87,6 +91,24 @@ class TextStreams(FormatHooks):
         if self.restorer is not None and not self._blocked():
             released = self.restorer.feed(key, released) + self.restorer.flush(key)
         return released
+
+    def check_whole(self, index: int, text: str) -> str:
+        """Check a piece of text that arrived whole (its own stream, ended at once):
+        a citation, a server tool's result, a block or item of an unknown type."""
+        self._pieces += 1
+        key = ("piece", index, self._pieces)
+        return self.release(key, text) + self.flush_text(key)
+
+    def check_strings(self, index: int, value: Any, skip: frozenset[str]) -> bool:
+        """Check every string of ``value`` whole (keys in ``skip`` are not text), editing
+        it in place; True if any was edited."""
+        changed = False
+        for leaf, text in string_leaves(value, (), skip):
+            checked = self.check_whole(index, text)
+            if checked != text:
+                set_at(value, leaf, checked)
+                changed = True
+        return changed
 
     def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
         """End the text streams ``keys``: send what they still held as extra deltas."""
