@@ -238,6 +238,13 @@ class Guard:
 
         return GuardedCall(self, call, frontend=frontend, upstream=upstream)
 
+    def open_text_check(self, call: Call) -> GuardedCall:
+        """Start the life of text checked without a model call (``check_input``, the
+        check endpoint): nothing is forwarded, so budgets reserve nothing."""
+        lifecycle = self.open(call, frontend="check")
+        lifecycle.ctx.calls_model = False
+        return lifecycle
+
     def stream_checks(self, call: Call) -> GuardedCall:
         """What a stream filter of a call opened outside a lifecycle talks to."""
         return self.open(call, frontend="check")
@@ -270,7 +277,7 @@ class Guard:
     def check_input(self, text: str, *, caller: Caller | None = None) -> Decision:
         """Run the input checks on a piece of text; ``.text`` is the text as redacted."""
         call = text_call(text, caller=caller)
-        lifecycle = self.open(call, frontend="check")
+        lifecycle = self.open_text_check(call)
         lifecycle.start()
         lifecycle.finish()
         decision = lifecycle.input
@@ -292,7 +299,7 @@ class Guard:
         check for this text: ``.text`` is the document as repaired (fences, prose removed).
         """
         call = text_call("", caller=caller, context=context)
-        lifecycle = self.open(call, frontend="check")
+        lifecycle = self.open_text_check(call)
         if schema is not None:
             from guard.checks.schema import schema_check
 

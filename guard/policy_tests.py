@@ -87,7 +87,7 @@ def evaluate(
     call.model = model
     if request_id is not None:
         call.request_id = request_id
-    lifecycle = guard.open(call, frontend="check")
+    lifecycle = guard.open_text_check(call)
     lifecycle.start()
     lifecycle.finish()
     decided = lifecycle.input

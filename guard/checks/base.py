@@ -229,6 +229,9 @@ class CheckContext:
     store: Any = None
     #: ``proxy``, ``transport``, ``wrap`` or ``check``.
     frontend: str = "check"
+    #: False when text is checked without calling a model (``guardwire check``, the check
+    #: endpoint, ``Guard.check_input`` / ``check_output``): budgets reserve nothing.
+    calls_model: bool = True
     #: Stream meters checks add (see :class:`StreamMeter`): they see the streamed text.
     meters: list[StreamMeter] = field(default_factory=list)
     #: Headers a check adds to the response (e.g. ``x-guardwire-max-tokens-clamped``):

@@ -110,8 +110,9 @@ class BudgetCheck:
         store = ctx.store
         if store is None:
             raise RuntimeError("budgets need a state store (Guard(store=...))")
-        if not self._billed(call.format):
-            # Token counting (count_tokens, input_tokens): the provider bills nothing.
+        if not ctx.calls_model or not self._billed(call.format):
+            # Text checked without a model call (guardwire check), or token counting:
+            # the provider bills nothing (and no reply would ever settle a hold).
             return Verdict(self.name, Action.ALLOW)
         priced = self._price(call)
         if isinstance(priced, Verdict):
