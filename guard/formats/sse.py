@@ -23,10 +23,12 @@ from guard.formats.base import dumps
 
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _BOM = b"\xef\xbb\xbf"
-#: Default bounds: far above any real event (a big tool-call delta is a few KiB), far
-#: below what would hurt the proxy's memory.
-MAX_LINE = 1 << 20
+#: Default bounds: far above any real event, far below what would hurt the proxy's
+#: memory. A line may be as long as an event: the Responses API repeats a reply's whole
+#: text (and a tool call's whole arguments) in one ``data:`` line of its ``.done`` and
+#: ``response.completed`` events, so a 1 MiB line cap refused replies over a mebibyte.
 MAX_EVENT = 8 << 20
+MAX_LINE = MAX_EVENT
 
 
 @dataclass(slots=True)
