@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
+from guard.formats.sse import MAX_LINE
 from tests.e2e.fixtures import ProxyServer
 from tests.proxy.faults import FaultUpstream, Request, ok, reply
 
@@ -247,7 +248,7 @@ def test_oversized_responses_and_stream_lines_end_in_api_errors(
         response = httpx.post(server.url + CHAT, json=GOOD)
         assert_openai_error(response, 502, "upstream_too_large")
         assert "max_response_bytes" in response.json()["error"]["message"]
-    endless_line = b"data: " + b"a" * (2 << 20)
+    endless_line = b"data: " + b"a" * (MAX_LINE + 1024)
     raw = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncontent-length: %d\r\n\r\n" % len(
         endless_line
     )
