@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from guard.checks._findings_cache import FindingsCache
+from guard.checks._text_parts import crossing, part_runs
 from guard.normalize import FoldedText
 from guard.types import Action, Call, Edit, Finding, Reply, Segment, Verdict
 
@@ -124,6 +125,13 @@ class TextCheck:
                 action = max(action, found.action)
                 if found.action is Action.REDACT:
                     edits.append(Edit(number, found.start, found.end, self.replacement(found)))
+        # What a message's content parts hold only together (rare: runs of parts only).
+        for run in part_runs(segments) if len(segments) > 1 else ():
+            for found, redactions in crossing(run, self.scan(run.text), self.replacement):
+                findings.append(found)
+                action = max(action, found.action)
+                if found.action is Action.REDACT:
+                    edits.extend(redactions)
         return verdict_from(self.name, action, findings, edits, shadow=self.shadow)
 
 

@@ -38,6 +38,7 @@ from guard.checks._pii_hits import Hit
 from guard.checks._pii_holdback import capped, holdback
 from guard.checks._pii_recognizers import custom_spec
 from guard.checks._pii_scan import Answers
+from guard.checks._text_parts import Run, crossing, part_runs
 from guard.checks.base import Capabilities, CheckContext, StreamWindow, TextCheck, verdict_from
 from guard.types import Action, Call, Edit, Finding, Reply, Verdict
 
@@ -174,10 +175,39 @@ class PiiCheck(TextCheck):
                     vault = self._vault(ctx)
                 replacement = self._replace(hit, original, vault)
                 edits.append(Edit(number, hit.start, hit.end, replacement))
+        # An entity cut across a message's content parts (guard.checks._text_parts).
+        for run in part_runs(ctx.segments) if len(ctx.segments) > 1 else ():
+            vault = self._across_parts(run, ctx, vault, findings, edits)
+            action = max([action, *(f.action for f in findings)])
         if vault is not None and not self.shadow:
             for placeholder, original in vault.issued().items():
                 ctx.restore(placeholder, original)
         return verdict_from(self.name, action, findings, edits, shadow=self.shadow)
+
+    def _across_parts(
+        self,
+        run: Run,
+        ctx: CheckContext,
+        vault: Vault | None,
+        findings: list[Finding],
+        edits: list[Edit],
+    ) -> Vault | None:
+        """Add the findings and edits of entities cut across ``run``'s parts; the
+        call's vault (made when such an entity is pseudonymised)."""
+        hits = {(f.kind, f.start, f.end): hit for f, hit in self._found(run.text)}
+        if vault is None and any(self._actions[h.entity] == "pseudonymise" for h in hits.values()):
+            vault = self._vault(ctx)
+
+        def replace(finding: Finding) -> str:
+            hit = hits[finding.kind, finding.start, finding.end]
+            return self._replace(hit, run.text[hit.start : hit.end], vault)
+
+        found = [self._finding(hit) for hit in hits.values()]
+        for finding, redactions in crossing(run, found, replace):
+            findings.append(finding)
+            if finding.action is Action.REDACT:
+                edits.extend(redactions)
+        return vault
 
     def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
         """The reply is checked as a stream would be (same findings, same text)."""
