@@ -18,7 +18,14 @@ from operator import itemgetter
 
 from guard.grounding.figures import figures
 from guard.grounding.passages import PassageIndex, rows_of
-from guard.grounding.text import ANTONYMS, STOPWORDS, has_negation, terms_of, words
+from guard.grounding.text import (
+    ANTONYMS,
+    STOPWORDS,
+    has_negation,
+    latin_as_shown,
+    terms_of,
+    words,
+)
 
 #: A capitalised word or an acronym, not inside a word. The look-behind comes after
 #: the first capital so that the scan can skip to capitals (2.5 times faster).
@@ -194,6 +201,7 @@ def _best_window(
 def _names(text: str) -> list[str]:
     """Lower-cased capitalised words not at a sentence start (and acronyms anywhere)."""
     names: list[str] = []
+    text = latin_as_shown(text)  # a name in look-alike letters is still that name
     for match in _NAME.finditer(text):
         word = match.group(1)
         before = text[: match.start()].rstrip(" *_\"'“‘(")

@@ -7,12 +7,14 @@ again and again (stems), and linear in the text.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from operator import methodcaller
 from typing import cast
 
 from guard.grounding.units import UNIT_WORDS
+from guard.normalize import _table
 
 #: Function words carry no evidence: they are dropped before scoring.
 STOPWORDS = frozenset(
@@ -247,3 +249,38 @@ def has_negation(tokens: list[str] | frozenset[str]) -> bool:
     if not NEGATIONS.isdisjoint(tokens):
         return True
     return any(map(_ends_contracted_negation, tokens))
+
+
+#: A word of letters, possibly cut by invisible characters (zero-width, joiners).
+_SPOOFABLE_WORD = re.compile(r"[^\W\d_]+(?:[\u200b-\u200d\u2060\ufeff\u00ad]+[^\W\d_]+)*")
+
+
+def latin_as_shown(text: str) -> str:
+    """``text`` with each word written in Latin look-alikes spelled in the Latin letters a
+    reader sees, case kept: full-width or mathematical letters (``Ｏｓｌｏ``), a Latin word
+    with Cyrillic or Greek look-alikes in it (``Оslo`` with a Cyrillic ``О``), a word cut
+    by zero-width characters. A word in another script stays as it is (``Москва`` has no
+    Latin letter to imitate). ASCII text is returned unchanged."""
+    if text.isascii():
+        return text
+    return _SPOOFABLE_WORD.sub(_as_shown, text)
+
+
+def _as_shown(match: re.Match[str]) -> str:
+    word = match.group()
+    if word.isascii():
+        return word
+    compatible = unicodedata.normalize("NFKC", word)
+    if compatible.isascii():
+        return compatible
+    if not any(char.isascii() for char in word):
+        return word  # another script, not a disguise
+    table = _table()
+    out = []
+    for char in compatible:
+        if char.isascii():
+            out.append(char)
+            continue
+        shown = table.get(char, char)
+        out.append(shown.upper() if char.isupper() else shown)
+    return "".join(out)
