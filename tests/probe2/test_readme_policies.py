@@ -50,6 +50,12 @@ def _policy_examples() -> list[str]:
     return examples
 
 
+def readme_policy(check: str) -> str:
+    """The README's policy example of ``check`` (``pii``, ``schema``...), as written."""
+    (example,) = [e for e in _policy_examples() if f"- check: {check}\n" in e]
+    return example
+
+
 @pytest.mark.parametrize("example", _policy_examples(), ids=lambda e: e.split("\n")[0][:30])
 def test_every_readme_policy_example_loads(example: str, tmp_path: Path) -> None:
     path = tmp_path / "example.yaml"
