@@ -19,19 +19,8 @@ from guard.policy import Policy
 
 README = Path(__file__).parents[2] / "README.md"
 
-_OLD_GROUNDING = """\
-output:
-  - check: grounding
-    action: block            # warn | block | reask | annotate
-"""
-_NEW_GROUNDING = """\
-stream: {whole_reply: buffer}   # block and reask need the whole reply (see above)
-output:
-  - check: grounding
-    action: block            # warn | block | reask | annotate
-"""
 #: README text written but not pasted yet (helpers may not edit the README): old -> new.
-_README_TEXT_PENDING = {_OLD_GROUNDING: _NEW_GROUNDING}
+_README_TEXT_PENDING: dict[str, str] = {}
 
 
 def _policy_examples() -> list[str]:
