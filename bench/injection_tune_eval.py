@@ -20,6 +20,9 @@ scored benign texts (sources the models never trained on):
 - ``cascade[lo,hi]``: the lexical score outside the unsure band [lo, hi); inside it,
   lo + (hi - lo) * sigmoid(tuned): the encoder runs only for texts in the band and can
   only reorder them (a lexical score at or above hi still flags, below lo never does);
+- ``up[lo,hi]``: the same, but the encoder may only raise a score in the band (the higher
+  of the two); added after the first look at the twin (the plain cascade undid the
+  lexical score's standing cues, which sit at 0.6, inside every band);
 - ``rankmax`` / ``rankavg``: the two scores each mapped to their benign rank (the share of
   scored benign texts below), then the higher / the mean (both need the encoder on every
   text: an upper bound on what the pair can do, not a cascade).
@@ -58,6 +61,11 @@ def cascade(lexical: Any, tuned: Any, low: float, high: float) -> Any:
     return np.where(inside, squeezed, lexical)
 
 
+def cascade_up(lexical: Any, tuned: Any, low: float, high: float) -> Any:
+    """As :func:`cascade`, but inside the band the encoder may only raise the lexical score."""
+    return np.maximum(lexical, cascade(lexical, tuned, low, high))
+
+
 def benign_rank(scores: Any, labels: Any) -> Any:
     """Each score as the share of benign scores strictly below it."""
     benign = np.sort(scores[labels == 0])
@@ -69,6 +77,8 @@ def scorers(lexical: Any, tuned: Any, labels: Any) -> dict[str, Any]:
     out = {"lexical": lexical, "tuned": tuned}
     for low, high in BANDS:
         out[f"cascade[{low},{high}]"] = cascade(lexical, tuned, low, high)
+    for low, high in BANDS:
+        out[f"up[{low},{high}]"] = cascade_up(lexical, tuned, low, high)
     lexical_rank, tuned_rank = benign_rank(lexical, labels), benign_rank(tuned, labels)
     out["rankmax"] = np.maximum(lexical_rank, tuned_rank)
     out["rankavg"] = (lexical_rank + tuned_rank) / 2

@@ -7,6 +7,8 @@ CPU, and score sources it never trained on (issue 22; measured, see
     python scripts/injection_tune.py cache --plan twin --part 1/2
     python scripts/injection_tune.py train --plan twin --epochs 2   # top layers + head
     python scripts/injection_tune.py train --plan fold3of5 ...      # grouped folds
+    python scripts/injection_tune.py rescore --plan twin --tag twin_e2.0_lr0.0001_s0
+                                          # long texts again, by windows over the whole text
 
 Plans (which rows train, which are scored):
 
@@ -276,9 +278,50 @@ def train(plan: str, epochs: float, lr: float, batch: int, limit: int, seed: int
     print(f"wrote {WORK / f'scores_{tag}.json'}")
 
 
+def windows(tok: Any, text: str, stride: int = 96) -> list[list[int]]:
+    """[CLS] ... [SEP] windows of at most MAX_PIECES ids covering the whole text."""
+    ids: list[int] = tok.encode(text, add_special_tokens=False).ids
+    room = MAX_PIECES - 2
+    starts = range(0, max(len(ids) - room, 0) + 1, stride)
+    last = max(len(ids) - room, 0)
+    chosen = sorted({*starts, last})
+    return [[101, *ids[start : start + room], 102] for start in chosen]
+
+
+def rescore(plan: str, tag: str) -> None:
+    """Score a plan's long texts by windows over the whole text (max over windows) with
+    a trained model; short texts keep their single-view logit. Writes ``*_win.json``."""
+    torch.set_num_threads(1)
+    weights = load_weights()
+    lower, upper = Lower(weights, FROZEN), Upper(weights, FROZEN)
+    upper.load_state_dict(torch.load(WORK / f"upper_{tag}.pt"))
+    upper.eval()
+    tok = tokenizer()
+    old = json.loads((WORK / f"scores_{tag}.json").read_text(encoding="utf-8"))
+    _, scored = plan_rows(plan)
+    text_of = {digest(r["text"]): r["text"] for r in scored}
+    started = time.perf_counter()
+    for number, entry in enumerate(old):
+        views = windows(tok, text_of[entry["key"]])
+        if len(views) == 1:
+            continue
+        width = max(len(v) for v in views)
+        ids = torch.zeros((len(views), width), dtype=torch.long)
+        for row, view in enumerate(views):
+            ids[row, : len(view)] = torch.tensor(view)
+        mask = (ids > 0).long()
+        with torch.no_grad():
+            entry["logit"] = float(upper(lower(ids, mask), mask).max())
+        if number % 200 == 0:
+            print(f"  {number} / {len(old)}, {time.perf_counter() - started:.0f} s", flush=True)
+    (WORK / f"scores_{tag}_win.json").write_text(json.dumps(old), encoding="utf-8")
+    print(f"wrote {WORK / f'scores_{tag}_win.json'}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=("cache", "train"))
+    parser.add_argument("command", choices=("cache", "train", "rescore"))
+    parser.add_argument("--tag", help="rescore: the trained run's tag (its scores_TAG.json)")
     parser.add_argument("--plan", action="append", default=[])
     parser.add_argument("--part", default="0/1", help="cache: this share of the texts, i/n")
     parser.add_argument("--epochs", type=float, default=2.0)
@@ -290,6 +333,8 @@ def main() -> int:
     plans = args.plan or ["twin"]
     if args.command == "cache":
         cache(plans, args.part)
+    elif args.command == "rescore":
+        rescore(plans[0], args.tag)
     else:
         train(plans[0], args.epochs, args.lr, args.batch, args.limit, args.seed)
     return 0
