@@ -30,7 +30,8 @@ def main() -> int:
 
     import torch
     from _injection_tune_bert import Lower, Upper, load_weights
-    from injection_tune import FROZEN, pieces, tokenizer
+    from _injection_tune_rows import pieces, tokenizer
+    from injection_tune import FROZEN
 
     from bench.texts import prose
 
