@@ -4,7 +4,7 @@ A step of the call lifecycle is a generator that yields a :class:`Pending` whene
 check returned an awaitable (an async check) and receives its result. The async driver
 awaits it on the caller's event loop; the sync driver (sync transport, ``wrap`` of plain
 functions, ``check_input``) runs it on one helper event loop in a daemon thread. A step
-yields :class:`Blocking` work (text checks on a big input) for the async driver to run in
+yields :class:`Blocking` work (checks on a big input or reply) for the async driver to run in
 a worker thread, off the event loop; the sync driver runs it in place. A check
 that raises or overruns its time limit has the exception thrown back into the step, which
 turns it into an ``on_error`` verdict.
@@ -31,7 +31,7 @@ class Pending:
 
 @dataclass(frozen=True, slots=True)
 class Blocking:
-    """CPU-bound work a step needs the result of (a text check on a big input): the async
+    """CPU-bound work a step needs the result of (a check on a big input or reply): the async
     driver runs it in a worker thread, so the event loop serves other calls meanwhile;
     the sync driver runs it in place."""
 

@@ -25,7 +25,8 @@ stage; ``output`` runs the output stage (with ``context`` passages for grounding
 and rule (``secrets.aws-access-key``) or its check; ``kinds: []`` expects no finding at
 all; ``expect.text`` is the text after redaction.
 
-:func:`evaluate` is also what ``POST /guardwire/v1/check`` runs.
+:func:`evaluate` (:func:`aevaluate` on an event loop) is also what ``POST /guardwire/v1/check``
+runs.
 """
 
 from __future__ import annotations
@@ -33,15 +34,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from guard._drive import Step, run_async, run_sync
 from guard._yaml import load_yaml, policy_error
 from guard.decision import Decision
-from guard.engine import Guard, text_call
+from guard.engine import Guard, text_call, text_reply
 from guard.errors import PolicyError
-from guard.types import Caller, Finding, Passage
+from guard.types import Caller, Finding, Passage, Reply
+
+if TYPE_CHECKING:
+    from guard.lifecycle import GuardedCall
 
 #: Suffix of case files (``default.cases.yaml`` tests ``default.yaml``).
 SUFFIX = ".cases.yaml"
@@ -74,10 +79,48 @@ def evaluate(
     Raises ``TypeError`` (a sentence naming the problem) for messages that are not
     OpenAI-style message objects.
     """
+    lifecycle, step = _evaluation(guard, stage, text, messages, context, model, caller, request_id)
+    try:
+        return run_sync(step)
+    finally:
+        lifecycle.finish()
+
+
+async def aevaluate(
+    guard: Guard,
+    stage: Literal["input", "output"],
+    *,
+    text: str | None = None,
+    messages: Sequence[dict[str, Any]] | None = None,
+    context: Sequence[str] = (),
+    model: str | None = None,
+    caller: Caller | None = None,
+    request_id: str | None = None,
+) -> Evaluation:
+    """:func:`evaluate` on the caller's event loop: async checks are awaited on it, and
+    the checks of a big text run in a worker thread (as for a model call's stages)."""
+    lifecycle, step = _evaluation(guard, stage, text, messages, context, model, caller, request_id)
+    try:
+        return await run_async(step)
+    finally:
+        await lifecycle.afinish()
+
+
+def _evaluation(
+    guard: Guard,
+    stage: Literal["input", "output"],
+    text: str | None,
+    messages: Sequence[dict[str, Any]] | None,
+    context: Sequence[str],
+    model: str | None,
+    caller: Caller | None,
+    request_id: str | None,
+) -> tuple[GuardedCall, Step[Evaluation]]:
+    """The call of an evaluation and its stage as a step (run by either driver)."""
     if stage == "output":
-        decision = guard.check_output(text or "", context=list(context), caller=caller)
-        return Evaluation(decision, text=decision.text)
-    from guard.formats.text import build_call, prompt_of
+        lifecycle = guard.open_text_check(text_call("", caller=caller, context=context))
+        return lifecycle, _output_step(lifecycle, text_reply(text or ""))
+    from guard.formats.text import build_call
 
     passages = [Passage(str(i + 1), passage) for i, passage in enumerate(context)]
     if messages is not None:
@@ -88,11 +131,23 @@ def evaluate(
     if request_id is not None:
         call.request_id = request_id
     lifecycle = guard.open_text_check(call)
-    lifecycle.start()
-    lifecycle.finish()
+    return lifecycle, _input_step(lifecycle, text, as_messages=messages is not None)
+
+
+def _output_step(lifecycle: GuardedCall, reply: Reply) -> Step[Evaluation]:
+    decision = yield from lifecycle._output(reply)
+    decision.text = reply.text
+    return Evaluation(decision, text=decision.text)
+
+
+def _input_step(lifecycle: GuardedCall, text: str | None, *, as_messages: bool) -> Step[Evaluation]:
+    yield from lifecycle._start()
     decided = lifecycle.input
     assert decided is not None
-    if messages is not None:
+    call = lifecycle.call
+    if as_messages:
+        from guard.formats.text import prompt_of
+
         return Evaluation(decided, messages=prompt_of(call))
     redacted = call.segments[0].text if call.segments else (text or "")
     return Evaluation(decided, text=redacted)

@@ -21,7 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from guard._drive import Blocking, Pending, Step
-from guard.checks.base import Check, CheckContext, TextCheck
+from guard.checks.base import Check, CheckContext, TextCheck, capabilities_of
 from guard.decision import Decision
 from guard.streaming import apply_edits
 from guard.types import Action, Call, Edit, Finding, Reply, Stage, Verdict
@@ -31,11 +31,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("guardwire")
 
-#: Input of at least this many characters (segments and context passages together) is
-#: scanned by the text checks in a worker thread under the async driver: injection alone
-#: takes ~0.1 s on 200 K characters, which on the event loop would stall every other
-#: call of the proxy's worker or the application. Shorter input stays on the loop, where
-#: it costs less than the hop (~0.1 ms).
+#: A stage whose text (segments and context passages together) has at least this many
+#: characters runs its CPU-bound checks (:func:`_runs_in_thread`) in a worker thread
+#: under the async driver, at the input and the output stage alike: injection alone takes
+#: ~0.1 s on 200 K characters of input, grounding or PII as long on a big reply, which on
+#: the event loop would stall every other call of the proxy's worker or the application.
+#: Shorter text stays on the loop, where it costs less than the hop (~0.1 ms).
 OFF_LOOP_CHARS = 32_768
 
 
@@ -69,18 +70,23 @@ def run_stage(
     limits = guard.limits
     shadow = guard.shadow
     input_stage = stage is Stage.INPUT
-    off_loop = input_stage and _input_chars(call, ctx) >= OFF_LOOP_CHARS
+    off_loop = _stage_chars(call, ctx) >= OFF_LOOP_CHARS
     for check in checks:
         check_started = clock()
         timeout = limits.get(id(check))
         try:
-            if off_loop and isinstance(check, TextCheck):
-                result: Any = yield Blocking(partial(check.input, call, ctx), timeout)
-            elif input_stage:
-                result = check.input(call, ctx)
+            # (No partial unless it moves: this loop is on every call's path.)
+            if input_stage:
+                if off_loop and _runs_in_thread(check, check.input):
+                    result: Any = yield Blocking(partial(check.input, call, ctx), timeout)
+                else:
+                    result = check.input(call, ctx)
             else:
                 assert reply is not None
-                result = check.output(call, reply, ctx)
+                if off_loop and _runs_in_thread(check, check.output):
+                    result = yield Blocking(partial(check.output, call, reply, ctx), timeout)
+                else:
+                    result = check.output(call, reply, ctx)
             # A plain verdict is by far the common case: skip the awaitable test for it.
             if result.__class__ is not Verdict and inspect.isawaitable(result):
                 result = yield Pending(result, timeout)
@@ -102,10 +108,20 @@ def run_stage(
     return _resolve(decision, checks, ctx)
 
 
-def _input_chars(call: Call, ctx: CheckContext) -> int:
+def _stage_chars(call: Call, ctx: CheckContext) -> int:
     return sum(len(segment.text) for segment in ctx.segments) + sum(
         len(passage.text) for passage in call.context
     )
+
+
+def _runs_in_thread(check: Check, method: Any) -> bool:
+    """True for a check whose work on a big text may move to a worker thread: text
+    checks, and plain-function checks that keep no state in the store (schema,
+    grounding, a custom check). A store's client and an ``async def`` check belong to the
+    event loop: they stay on it (an ``async def`` method does its work when awaited)."""
+    if isinstance(check, TextCheck):
+        return True
+    return not capabilities_of(check).needs_state and not inspect.iscoroutinefunction(method)
 
 
 def _resolve(decision: Decision, checks: Sequence[Check], ctx: CheckContext) -> StageResult:

@@ -24,9 +24,7 @@ never echo the request's text.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -37,7 +35,6 @@ from guard.identity import bind_caller
 from guard.proxy.asgi import Receive, Scope, Send, read_body, respond
 from guard.proxy.middleware import authenticated_client, context_of
 from guard.proxy.responses import JSON, guard_headers
-from guard.stages import OFF_LOOP_CHARS
 from guard.types import Caller
 
 if TYPE_CHECKING:
@@ -70,7 +67,7 @@ class CheckRequest(BaseModel):
 
 async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> None:
     """Run the stage and answer with the decision."""
-    from guard.policy_tests import evaluate
+    from guard.policy_tests import aevaluate
 
     client = authenticated_client(scope)
     body = await read_body(
@@ -90,21 +87,19 @@ async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> No
     else:
         guard = policies.select(client, "", request.model)
     caller = bind_caller(scope["state"]["principal"], Caller(route="check"))
-    run = partial(
-        evaluate,
-        guard,
-        request.stage,
-        text=request.text,
-        messages=request.messages,
-        context=request.context,
-        model=request.model,
-        caller=caller,
-        request_id=context_of(scope).request_id,
-    )
     try:
-        # The stage runs blocking (no model call to await); a big body's in a worker
-        # thread, so it does not stall the other calls on this event loop.
-        evaluation = await asyncio.to_thread(run) if len(body) >= OFF_LOOP_CHARS else run()
+        # The checks of a big text run in a worker thread, as a model call's stages do
+        # (guard.stages.OFF_LOOP_CHARS): the other calls on this event loop go on.
+        evaluation = await aevaluate(
+            guard,
+            request.stage,
+            text=request.text,
+            messages=request.messages,
+            context=request.context,
+            model=request.model,
+            caller=caller,
+            request_id=context_of(scope).request_id,
+        )
     except TypeError as exc:  # messages that are not OpenAI-style message objects
         raise RequestError(str(exc).replace("a wrapped function's", "the")) from None
     decision = evaluation.decision
