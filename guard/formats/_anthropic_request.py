@@ -153,14 +153,22 @@ def _source_segments(
     return out
 
 
+#: The text fields of a citation, of every citation type: what it quotes, the cited
+#: document's or page's title, a web search result's ``url`` and a search result's
+#: ``source`` (retrieved, not written by the model, but shown to the client: a key in a
+#: url's query leaks as surely as in the text). ``encrypted_index`` and ``file_id`` are
+#: opaque handles, never edited.
+CITATION_TEXT = ("cited_text", "document_title", "title", "url", "source")
+
+
 def citations(block: dict[str, Any], path: JsonPath, role: str, index: int) -> list[Segment]:
-    """``citations[].cited_text`` (and cited titles) of a text block at ``path``."""
+    """The text of each citation of a text block at ``path`` (:data:`CITATION_TEXT`)."""
     found = block.get("citations")
     out: list[Segment] = []
     for k, citation in enumerate(found if isinstance(found, list) else ()):
         if not isinstance(citation, dict):
             continue
-        for name in ("cited_text", "document_title", "title"):
+        for name in CITATION_TEXT:
             if isinstance(citation.get(name), str):
                 where = (*path, "citations", k, name)
                 out.append(Segment(citation[name], where, role, "context", index))

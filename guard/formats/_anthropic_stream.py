@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard.checks.base import TextCheck
 from guard.formats._anthropic_assembly import MessageAssembly
-from guard.formats._anthropic_request import RESULT_STRUCTURE
+from guard.formats._anthropic_request import CITATION_TEXT, RESULT_STRUCTURE
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import NOT_TEXT
@@ -38,8 +38,6 @@ _ENVELOPED_FIELDS = {"text_delta": "text", "input_json_delta": "partial_json"}
 _KNOWN_BLOCKS = frozenset(
     {"text", "thinking", "redacted_thinking", "tool_use", "server_tool_use", "mcp_tool_use"}
 )
-#: Citation fields that quote text.
-_CITATION_TEXT = ("cited_text", "document_title", "title")
 
 
 class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
@@ -229,7 +227,7 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
     def _citation(self, index: int, delta: dict[str, Any]) -> bool:
         citation = delta.get("citation")
         changed = False
-        for name in _CITATION_TEXT:
+        for name in CITATION_TEXT:
             text = citation.get(name) if isinstance(citation, dict) else None
             if isinstance(citation, dict) and isinstance(text, str) and text:
                 checked = self.check_whole(index, text)

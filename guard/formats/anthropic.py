@@ -51,6 +51,9 @@ COVERAGE = (
     Coverage("request", "messages[].content (string)", "message"),
     Coverage("request", "messages[].content[text].text", "message"),
     Coverage("request", "messages[].content[text].citations[].cited_text", "context"),
+    Coverage(
+        "request", "messages[].content[text].citations[web_search_result_location].url", "context"
+    ),
     Coverage("request", "messages[].content[thinking].thinking", "reasoning"),
     Coverage(
         "request", "messages[].content[tool_use].input strings", "tool_arguments, tool_argument_key"
@@ -77,6 +80,12 @@ COVERAGE = (
         "(input, index, leaf)",
     ),
     Coverage("reply", "content[text].citations[].cited_text", "context", "(piece, index, n)"),
+    Coverage(
+        "reply",
+        "content[text].citations[web_search_result_location].url, .title, .cited_text",
+        "context",
+        "(piece, index, n)",
+    ),
     Coverage("reply", "content[<server tool result>] strings", "tool_result", "(piece, index, n)"),
     Coverage(
         "reply",

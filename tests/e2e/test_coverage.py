@@ -328,6 +328,30 @@ ANTHROPIC_REQUESTS: dict[str, Kwargs] = {
             USER,
         ]
     },
+    "messages[].content[text].citations[web_search_result_location].url": lambda t: {
+        "messages": [
+            USER,
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "as found",
+                        "citations": [
+                            {
+                                "type": "web_search_result_location",
+                                "url": t,
+                                "title": "a page",
+                                "cited_text": "a quote",
+                                "encrypted_index": "EqgfCioIARgBIiQ3YTAw",
+                            }
+                        ],
+                    }
+                ],
+            },
+            USER,
+        ]
+    },
     "messages[].content[thinking].thinking": lambda t: {
         "messages": [
             USER,
@@ -456,6 +480,10 @@ ANTHROPIC_REPLIES: dict[
     "content[text].citations[].cited_text": (
         lambda t: reply_fields.anthropic_content("citation", t),
         lambda t: reply_fields.anthropic_stream("citation", t),
+    ),
+    "content[text].citations[web_search_result_location].url, .title, .cited_text": (
+        lambda t: reply_fields.anthropic_content("web_search_citation", t),
+        lambda t: reply_fields.anthropic_stream("web_search_citation", t),
     ),
     "content[<server tool result>] strings": (
         lambda t: reply_fields.anthropic_content("server_tool_result", t),

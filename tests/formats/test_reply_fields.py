@@ -206,6 +206,8 @@ def anthropic_content(field: str, text: str) -> list[dict[str, Any]]:
             "end_char_index": 5,
         }
         return [{"type": "text", "text": "answer", "citations": [citation]}]
+    if field == "web_search_citation":
+        return [{"type": "text", "text": "answer", "citations": [web_search_citation(text)]}]
     # A server tool result: a fetched page, as web_fetch returns it.
     page = {
         "type": "web_fetch_result",
@@ -223,15 +225,40 @@ def anthropic_content(field: str, text: str) -> list[dict[str, Any]]:
     ]
 
 
+def web_search_citation(text: str) -> dict[str, Any]:
+    """A web search result's citation: its url, title and cited text are all ``text``
+    (a url is what the client shows and opens; a key in its query is a leak too)."""
+    return {
+        "type": "web_search_result_location",
+        "url": text,
+        "title": text,
+        "cited_text": text,
+        "encrypted_index": "EqgfCioIARgBIiQ3YTAwMjY1Mi1mZjM5",
+    }
+
+
+def citation_texts(citation: dict[str, Any]) -> str:
+    """The url, title and cited text of a web search citation, joined."""
+    return " | ".join(str(citation[name]) for name in ("url", "title", "cited_text"))
+
+
 def anthropic_text(content: list[dict[str, Any]], field: str) -> str:
     if field == "thinking":
         return str(content[0]["thinking"])
     if field == "citation":
         return str(content[0]["citations"][0]["cited_text"])
+    if field == "web_search_citation":
+        return citation_texts(content[0]["citations"][0])
     return str(content[1]["content"]["content"]["source"]["data"])
 
 
-ANTHROPIC_FIELDS = ["thinking", "citation", "server_tool_result"]
+ANTHROPIC_FIELDS = ["thinking", "citation", "web_search_citation", "server_tool_result"]
+
+
+def expected(field: str) -> str:
+    """The field's text as the client should receive it (redacted)."""
+    redacted = SECRET_TEXT.replace(AWS, REDACTED)
+    return " | ".join([redacted] * 3) if field == "web_search_citation" else redacted
 
 
 @pytest.mark.parametrize("field", ANTHROPIC_FIELDS)
@@ -243,7 +270,7 @@ def test_anthropic_reply_fields_are_redacted(default_guard: Guard, field: str) -
     reply = fmt.parse_reply(call, body)
     assert default_guard.after(call, reply).action is Action.REDACT
     content = json.loads(fmt.reply_body(reply))["content"]
-    assert anthropic_text(content, field) == SECRET_TEXT.replace(AWS, REDACTED)
+    assert anthropic_text(content, field) == expected(field)
     if field == "thinking":
         assert content[0]["signature"] == ""  # it signed the text before the edit
 
@@ -286,8 +313,8 @@ def anthropic_stream(field: str, text: str) -> bytes:
         deltas.append({"type": "signature_delta", "signature": SIGNATURE})
         block(0, {"type": "thinking", "thinking": "", "signature": ""}, deltas)
         block(1, {"type": "text", "text": ""}, [{"type": "text_delta", "text": "answer"}])
-    elif field == "citation":
-        [citation] = anthropic_content("citation", text)[0]["citations"]
+    elif field in ("citation", "web_search_citation"):
+        [citation] = anthropic_content(field, text)[0]["citations"]
         deltas = [
             {"type": "citations_delta", "citation": citation},
             {"type": "text_delta", "text": "answer"},
@@ -316,6 +343,8 @@ def anthropic_streamed(out: bytes, field: str) -> tuple[str, list[str]]:
             signatures.append(delta["signature"])
         elif field == "citation" and delta.get("type") == "citations_delta":
             parts.append(delta["citation"]["cited_text"])
+        elif field == "web_search_citation" and delta.get("type") == "citations_delta":
+            parts.append(citation_texts(delta["citation"]))
         elif field == "server_tool_result" and payload["type"] == "content_block_start":
             block = payload["content_block"]
             if block["type"] == "web_fetch_tool_result":
@@ -330,7 +359,7 @@ def test_anthropic_streamed_fields_are_redacted(guard: Guard, field: str, seed: 
     stream = fmt.stream_filter(fmt.parse_request(ANTHROPIC_CALL.encode()), guard)
     out = feed(stream, anthropic_stream(field, SECRET_TEXT), seed)
     text, signatures = anthropic_streamed(out, field)
-    assert text == SECRET_TEXT.replace(AWS, REDACTED)
+    assert text == expected(field)
     assert stream.decision is not None and stream.decision.action is Action.REDACT
     if field == "thinking":
         assert signatures == [""]
