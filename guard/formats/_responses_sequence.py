@@ -9,6 +9,9 @@ so an unchanged stream keeps its bytes and a changed one still counts up by one.
 Every Responses event has exactly one ``sequence_number`` (a top-level key; the objects
 events carry, such as the whole ``response``, have none), and in JSON the key can only
 appear unescaped as a key: a text that mentions it has its quotes escaped.
+
+An error event sent from outside the filter (the proxy's middleware, after a fault part
+way through a stream) is numbered with :func:`last_number` and :func:`numbered_after`.
 """
 
 from __future__ import annotations
@@ -78,3 +81,21 @@ class NumberedEvents(EventFilter):
     def fail(self, message: str, code: str = "upstream_error") -> bytes:
         """:meth:`EventFilter.fail`, renumbered (the error event follows the last one)."""
         return self._numbered(super().fail(message, code))
+
+
+def last_number(sent: bytes) -> int | None:
+    """The ``sequence_number`` of the last event in ``sent`` (``None`` if it has none:
+    not a Responses stream, or no event in it)."""
+    at = sent.rfind(b'"sequence_number"')
+    if at < 0:
+        return None
+    match = _NUMBER.match(sent, at)
+    return int(match.group(2)) if match is not None else None
+
+
+def numbered_after(event: bytes, last: int | None) -> bytes:
+    """``event`` (one event made by guardwire, numbered 0) numbered after ``last``, the
+    number of the last event sent (unchanged when none was, or it has no number)."""
+    if last is None:
+        return event
+    return _NUMBER.sub(lambda match: match.group(1) + b"%d" % (last + 1), event, count=1)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from guard import formats
 from guard.engine import new_request_id
 from guard.errors import GuardError, RequestError, UpstreamError
+from guard.formats._responses_sequence import last_number, numbered_after
 from guard.formats.base import WireFormat
 from guard.identity import ANONYMOUS, Principal
 from guard.proxy.asgi import ClientDisconnected, Message, Receive, Scope, Send, header
@@ -98,10 +99,12 @@ class RequestContextMiddleware:
 class _Response:
     """What has been sent so far (for errors raised part way through a response)."""
 
-    __slots__ = ("finished", "started", "streaming")
+    __slots__ = ("finished", "last_number", "started", "streaming")
 
     def __init__(self) -> None:
         self.started = self.streaming = self.finished = False
+        #: The ``sequence_number`` of the last event streamed (Responses API streams).
+        self.last_number: int | None = None
 
 
 class ApiErrorMiddleware:
@@ -129,8 +132,14 @@ class ApiErrorMiddleware:
                     if name == b"content-type":
                         response.streaming = value.startswith(b"text/event-stream")
                         break
-            elif kind == "http.response.body" and not message.get("more_body", False):
-                response.finished = True
+            elif kind == "http.response.body":
+                body = message.get("body")
+                if response.streaming and body:
+                    number = last_number(body)
+                    if number is not None:
+                        response.last_number = number
+                if not message.get("more_body", False):
+                    response.finished = True
             await send(message)
 
         try:
@@ -147,7 +156,10 @@ class ApiErrorMiddleware:
                 await send(
                     {
                         "type": "http.response.body",
-                        "body": fmt.stream_error(message, code),
+                        # (The Responses API numbers its events: this one follows.)
+                        "body": numbered_after(
+                            fmt.stream_error(message, code), response.last_number
+                        ),
                         "more_body": True,
                     }
                 )
