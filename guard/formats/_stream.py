@@ -22,6 +22,7 @@ from guard._drive import Step, run_async, run_sync
 from guard.formats._envelope import event_payload
 from guard.formats._stream_hooks import Assembly, StreamingFormat
 from guard.formats._stream_text import TextStreams
+from guard.formats._stream_whole import WholeReplies
 from guard.formats._tool_gate import ToolGate
 from guard.formats.sse import Event, SSEParser
 from guard.types import Action, Call, Reply, Verdict
@@ -43,7 +44,7 @@ def _unreadable(event: Event) -> bool:
     return data is not None and data.strip() not in ("", "[DONE]")
 
 
-class EventFilter(TextStreams):
+class EventFilter(WholeReplies, TextStreams):
     """Base of the SSE stream filters; implements :class:`~guard.formats.StreamFilter`."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard, assembly: Assembly) -> None:
@@ -129,7 +130,7 @@ class EventFilter(TextStreams):
 
     def feed(self, data: bytes) -> bytes:
         """Take raw upstream bytes (any split); return bytes to send to the client."""
-        if self.done:
+        if self.done or ((self._sniffing or self.answered_whole) and self.took_whole(data)):
             return b""
         out = self._handle(self._parser.feed(data))
         if self.gate is not None and self.gate.due:
@@ -139,7 +140,7 @@ class EventFilter(TextStreams):
     async def afeed(self, data: bytes) -> bytes:
         """:meth:`feed` for async frontends: tool-call checks are awaited on the
         caller's loop (only a filter with a :attr:`gate` has any)."""
-        if self.done:
+        if self.done or ((self._sniffing or self.answered_whole) and self.took_whole(data)):
             return b""
         out = self._handle(self._parser.feed(data))
         if self.gate is not None and self.gate.due:
@@ -159,6 +160,8 @@ class EventFilter(TextStreams):
     def _close(self) -> Step[bytes]:
         if self.done:
             return b""
+        if self.answered_whole:
+            return (yield from self.release_whole())
         out = [self._handle(self._parser.close())]
         if self.gate is not None and self.gate.due and not self.done:
             out.append((yield from self._decide()))
@@ -170,7 +173,7 @@ class EventFilter(TextStreams):
             return b"".join(out) + self.fail("the upstream ended the stream before it was complete")
         if self._buffering:
             self.done = True
-            return b"".join(out) + (yield from self._release_buffered())
+            return b"".join(out) + (yield from self._release_buffered(self._assembled()))
         if self.gate is not None:
             self.gate.finish()  # tool calls the stream never showed complete
             out.append((yield from self._decide()))
@@ -268,8 +271,7 @@ class EventFilter(TextStreams):
         self.reply = self._assembled()
         self.decision = self.checks.abandon_stream(self.reply, self.session)
 
-    def _release_buffered(self) -> Step[bytes]:
-        reply = self._assembled()
+    def _release_buffered(self, reply: Reply) -> Step[bytes]:
         decision, again = yield from self.checks.check_buffered_step(reply)
         self.reply, self.decision = reply, decision
         if again is not None:
