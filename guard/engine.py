@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from guard._drive import run_sync
+from guard._drive import run_sync, wait_sync
 from guard.audit import AuditLog, CallRecord
 from guard.checks.base import Check, capabilities_of
 from guard.decision import Decision, Outcome
@@ -441,6 +441,35 @@ class Guard:
         from guard.transport import GuardAsyncTransport
 
         return GuardAsyncTransport(self, transport, allow_unchecked=allow_unchecked)
+
+    # -- shutdown ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Write what budgets still owe the state store: settlements queued after a store
+        failure (retried for at most 5 s while it keeps failing; what is still unwritten
+        is counted and logged). Call it when done with the guard; the transports' close,
+        ``with Guard(...)`` and ``async with`` call it too. The guard stays usable."""
+        if self.store is not None:
+            wait_sync(self.aclose())
+
+    async def aclose(self) -> None:
+        """:meth:`close` from async code, on the loop the guard's async calls ran on."""
+        if self.store is not None:
+            from guard.checks._budget_leases import close_leases
+
+            await close_leases(self.store)
+
+    def __enter__(self) -> Guard:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Guard:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
 
 #: Where budgets keep their state when a Guard is given none (the server's default too).

@@ -278,9 +278,12 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
                 lifecycle.finish(outcome)
 
     def close(self) -> None:
+        """Close the wrapped transports, then write what the guard's budgets still owe
+        the state store (:meth:`Guard.close`); closing the ``httpx`` client calls it."""
         for transport in (self._given, *self._inner.values()):
             if transport is not None:
                 transport.close()
+        self.guard.close()
 
 
 class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[misc]
@@ -346,9 +349,12 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 await lifecycle.afinish(outcome)
 
     async def aclose(self) -> None:
+        """Close the wrapped transports, then write what the guard's budgets still owe
+        the state store (:meth:`Guard.aclose`); closing the ``httpx`` client calls it."""
         for transport in (self._given, *self._inner.values()):
             if transport is not None:
                 await transport.aclose()
+        await self.guard.aclose()
 
 
 #: What ends a stream early: the client library's transport errors, and an SSE line or

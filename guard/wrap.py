@@ -78,6 +78,13 @@ def wrap(
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         engine = guard if guard is not None else Guard(policy)
+        guarded = functools.wraps(fn)(build(engine, fn))
+        # The wrapped function's engine: ``fn.guard.close()`` at shutdown writes what its
+        # budgets still owe the state store (Guard.close).
+        guarded.guard = engine  # type: ignore[attr-defined]
+        return guarded
+
+    def build(engine: Guard, fn: Callable[..., Any]) -> Callable[..., Any]:
         defaults = _Defaults(context, session, tenant, argument, inspect.signature(fn))
         if output is not None:
             if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
@@ -88,12 +95,12 @@ def wrap(
             # Built now: an invalid schema is an error at decoration, not at the first call.
             schema_check(output, action="reask")
         if inspect.isasyncgenfunction(fn):
-            return functools.wraps(fn)(_async_generator(engine, fn, defaults))
+            return _async_generator(engine, fn, defaults)
         if inspect.iscoroutinefunction(fn):
-            return functools.wraps(fn)(_coroutine(engine, fn, defaults))
+            return _coroutine(engine, fn, defaults)
         if inspect.isgeneratorfunction(fn):
-            return functools.wraps(fn)(_generator(engine, fn, defaults))
-        return functools.wraps(fn)(_function(engine, fn, defaults))
+            return _generator(engine, fn, defaults)
+        return _function(engine, fn, defaults)
 
     return decorate(function) if function is not None else decorate
 

@@ -162,7 +162,10 @@ class PendingSettlements:
         return how many writes were given up (counted and logged once)."""
         self.closed = True
         retrier = self._retrier
-        if retrier is not None and not retrier.done():
+        # A retrier of another loop (async calls, then a sync close) stops when it wakes
+        # (closed); it is not awaited from here. Should it write meanwhile too, the
+        # writes are idempotent.
+        if retrier is not None and not retrier.done() and _runs_here(retrier):
             if self._sleeping:
                 retrier.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -184,6 +187,10 @@ class PendingSettlements:
     def _count(self, result: str) -> None:
         if self.on_result is not None:
             self.on_result(result)
+
+
+def _runs_here(task: asyncio.Task[None]) -> bool:
+    return task.get_loop() is asyncio.get_running_loop()
 
 
 async def _with_backoff(attempt: Callable[[], Awaitable[bool]], deadline: float) -> bool:
