@@ -119,3 +119,23 @@ def test_a_stream_answered_with_broken_json_ends_with_an_error_event(
     [(_, data)] = sse_events(streamed.text)
     assert json.loads(data)["error"]["code"] == "upstream_error"
     assert "neither events nor a reply" in data
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/responses"])
+def test_other_apis_streams_answered_with_json_are_sent_as_their_events(
+    upstream_proxy: ProxyServer, fake_upstream: FakeUpstream, path: str
+) -> None:
+    request: dict[str, Any] = {"model": "m", "max_tokens": 100}
+    if path == "/v1/messages":
+        request["messages"] = [{"role": "user", "content": "q"}]
+    else:
+        request["input"] = "q"
+    fake_upstream.reply_text = f"the key is {AWS}"
+    whole = httpx.post(upstream_proxy.url + path, json=request, timeout=10).json()
+    # The upstream's own reply, its key not redacted yet (the proxy redacted it above).
+    upstream_reply = json.loads(json.dumps(whole).replace("[AWS_ACCESS_KEY]", AWS))
+    fake_upstream.enqueue(Script(body=upstream_reply))
+    streamed = httpx.post(upstream_proxy.url + path, json=request | {"stream": True}, timeout=10)
+    names = [name for name, _ in sse_events(streamed.text)]
+    assert names[-1] == ("message_stop" if path == "/v1/messages" else "response.completed")
+    assert AWS not in streamed.text and "[AWS_ACCESS_KEY]" in streamed.text
