@@ -8,7 +8,8 @@ For people who orchestrate their own calls there are shortcuts on the same path:
 ``check_input`` / ``check_output`` (a piece of text; the decision carries the redacted
 text), ``before`` / ``after`` (a parsed call or reply, edited in place), ``stream``
 (a session for streamed text), and ``run`` / ``run_sync`` (send through your own
-function, reasks included).
+function, reasks included). ``close`` / ``aclose`` (or ``with`` / ``async with``) at
+the end write what budgets still owe the state store.
 """
 
 from __future__ import annotations
