@@ -13,7 +13,6 @@ a bounded cache keyed by the text.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from collections.abc import Set as AbstractSet
 from itertools import chain, compress
 from operator import itemgetter, methodcaller
@@ -112,8 +111,8 @@ class PassageText:
         "_plain",
         "_plain_read",
         "_possessive",
+        "_possessives",
         "_simple",
-        "_vocab",
         "_word_values",
         "sentences",
         "text",
@@ -142,7 +141,7 @@ class PassageText:
         self.words: dict[str, None] = dict.fromkeys(frozenset(chain.from_iterable(self.sentences)))
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
-        self._vocab: Collection[str] | None = None
+        self._possessives: frozenset[str] | None = None
         self._figure_list: list[Figure] | None = None
         self._integers: frozenset[int] | None = None
         self._integers_read = False
@@ -187,15 +186,22 @@ class PassageText:
         return found
 
     @property
-    def vocab(self) -> Collection[str]:
-        """Every word and, for names, every word with its possessive ``'s`` stripped."""
-        found = self._vocab
+    def possessives(self) -> frozenset[str]:
+        """Its words ending in a possessive ``'s``, that ending stripped (a name is
+        mentioned by ``Acme's`` too); read on first need, and only a passage with an
+        apostrophe holds any."""
+        found = self._possessives
         if found is None:
-            found = self.words
+            found = _NO_WORDS
             if self._possessive:
-                found = found.keys() | {w[:-2] for w in filter(_ends_possessive, found)}
-            self._vocab = found
+                found = frozenset(w[:-2] for w in filter(_ends_possessive, self.words))
+            self._possessives = found
         return found
+
+    def mentions(self, name: str) -> bool:
+        """Whether the passage holds the word ``name``, or ``name`` with a possessive
+        ``'s``."""
+        return name in self.words or name in self.possessives
 
     def figure_list(self) -> list[Figure]:
         """The passage's figures as read (read on first need: most claims carry none)."""
