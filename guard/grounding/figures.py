@@ -258,14 +258,14 @@ def plain_figures(text: str, vocabulary: Collection[str]) -> list[Figure] | None
     """:func:`figures` of ``text`` when each is a bare run of digits, read by byte
     translation instead of the figure regex (a passage's figures, several times
     faster); ``vocabulary`` must hold every lower-cased word of ``text`` (a passage's
-    words). ``None`` when a figure might be more: text beyond ASCII, ``%``, a scale or
-    unit word, an apostrophe (it joins words the figure regex reads apart), or a digit
-    run touching a letter, a dot or a group separator. Otherwise
-    every digit run starts a figure the regex reads as its digits alone
-    (tests/grounding compares the two on random text)."""
-    runs = _plain_runs(text, vocabulary)
-    if runs is None:
-        return None
+    words). ``None`` when a figure might be more (see :func:`plain_runs`)."""
+    runs = plain_runs(text, vocabulary)
+    return None if runs is None else figures_of_runs(runs, vocabulary)
+
+
+def figures_of_runs(runs: list[bytes], vocabulary: Collection[str]) -> list[Figure]:
+    """:func:`plain_figures` from the text's :func:`plain_runs` (a passage computes
+    them once for its figures and its integers)."""
     found: list[Figure] = []
     for run in runs:
         if len(run) < 5:
@@ -284,26 +284,41 @@ def plain_integers(text: str, vocabulary: Collection[str]) -> frozenset[int] | N
     rounding reaches no lower than half of it). ``None`` otherwise. Deciding a claim's
     small integer against a passage by one set lookup spares reading and sorting the
     passage's figures (tests/grounding compares this with the figure pool)."""
-    runs = _plain_runs(text, vocabulary)
-    if runs is None:
-        return None
+    runs = plain_runs(text, vocabulary)
+    return None if runs is None else integers_of_runs(runs, vocabulary)
+
+
+def integers_of_runs(runs: list[bytes], vocabulary: Collection[str]) -> frozenset[int]:
+    """:func:`plain_integers` from the text's :func:`plain_runs`."""
     found = set(map(int, runs))
     found.update(NUMBER_WORDS[word] for word in _common(vocabulary, _NUMBER_WORD_SET))
     return frozenset(found)
 
 
-def _plain_runs(text: str, vocabulary: Collection[str]) -> list[bytes] | None:
-    """The digit runs of ``text`` when each is a figure of its digits alone (see
-    :func:`plain_figures`), else ``None``."""
+def figure_shapes(text: str) -> bytes:
+    """``text``'s UTF-8 as :data:`_FIGURE_SHAPES` reads it (what :func:`plain_runs`
+    and a passage's integer rule-out search)."""
+    return text.encode().translate(_FIGURE_SHAPES)
+
+
+def plain_runs(
+    text: str, vocabulary: Collection[str], shapes: bytes | None = None
+) -> list[bytes] | None:
+    """The digit runs of ``text`` when each is a figure of its digits alone, else
+    ``None``: text beyond ASCII, ``%``, a scale or unit word, an apostrophe (it joins
+    words the figure regex reads apart), or a digit run touching a letter, a dot or a
+    group separator. Otherwise every digit run starts a figure the regex reads as its
+    digits alone (tests/grounding compares the two on random text). ``shapes`` is
+    :func:`figure_shapes` of ``text`` when the caller has it."""
     if not text.isascii() or "%" in text or _meets(vocabulary, _FIGURE_WORDS):
         return None
     if "'" in text:
         return None  # "km'0" is one word, but "km" a unit to the figure regex
-    data = text.encode()
-    shapes = data.translate(_FIGURE_SHAPES)
+    if shapes is None:
+        shapes = figure_shapes(text)
     # Shapes after which a digit run may not be a plain integer figure: a letter right
     # after or before digits (``5k``, ``a4``), a dot before digits (``.5``, ``1.5``), or
     # digits after a group separator (``1,000``, ``1 000``).
     if NOT_PLAIN.search(shapes):
         return None
-    return data.translate(_DIGITS_ONLY).split()
+    return text.encode().translate(_DIGITS_ONLY).split()

@@ -18,15 +18,16 @@ from itertools import chain, compress
 from operator import itemgetter, methodcaller
 
 from guard.grounding.figures import (
-    _SHAPES,
     DIGIT_LETTER,
     Figure,
     FigurePool,
+    figure_shapes,
     figures,
+    figures_of_runs,
     integer_hints,
+    integers_of_runs,
     is_small_integer,
-    plain_figures,
-    plain_integers,
+    plain_runs,
 )
 from guard.grounding.text import (
     ANTONYMS,
@@ -112,6 +113,9 @@ class PassageText:
         "_plain_read",
         "_possessive",
         "_possessives",
+        "_runs",
+        "_runs_read",
+        "_shapes",
         "_simple",
         "_word_values",
         "sentences",
@@ -142,6 +146,9 @@ class PassageText:
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
         self._possessives: frozenset[str] | None = None
+        self._shapes: bytes | None = None
+        self._runs: list[bytes] | None = None
+        self._runs_read = False
         self._figure_list: list[Figure] | None = None
         self._integers: frozenset[int] | None = None
         self._integers_read = False
@@ -207,11 +214,29 @@ class PassageText:
         """The passage's figures as read (read on first need: most claims carry none)."""
         found = self._figure_list
         if found is None:
-            found = plain_figures(self.text, self.words.keys())
-            if found is None:
+            runs = self.plain_runs()
+            if runs is None:
                 found = figures(self.text, self.words.keys())
+            else:
+                found = figures_of_runs(runs, self.words.keys())
             self._figure_list = found
         return found
+
+    def shapes(self) -> bytes:
+        """The text's :func:`~guard.grounding.figures.figure_shapes`, read once (the
+        integer rule-out and the plain figures both search them)."""
+        found = self._shapes
+        if found is None:
+            found = self._shapes = figure_shapes(self.text)
+        return found
+
+    def plain_runs(self) -> list[bytes] | None:
+        """The text's :func:`~guard.grounding.figures.plain_runs`, read once (its
+        figures and its integers both read them)."""
+        if not self._runs_read:
+            self._runs = plain_runs(self.text, self.words.keys(), self.shapes())
+            self._runs_read = True
+        return self._runs
 
     def may_hold_integer(self, value: int) -> bool:
         """False only when no figure of the passage can match the plain integer
@@ -240,7 +265,7 @@ class PassageText:
             simple = self._simple = (
                 self.text.isascii()
                 and self.words.keys().isdisjoint(_SCALE_WORDS)
-                and DIGIT_LETTER.search(self.text.encode().translate(_SHAPES)) is None
+                and DIGIT_LETTER.search(self.shapes()) is None
             )
             self._word_values = frozenset(
                 NUMBER_WORDS[word] for word in self.words.keys() & _NUMBER_WORDS
@@ -258,7 +283,8 @@ class PassageText:
             if not self._plain_read:
                 if self.rules_out_integer(int(value)):
                     return False
-                self._plain = plain_integers(self.text, self.words.keys())
+                runs = self.plain_runs()
+                self._plain = None if runs is None else integers_of_runs(runs, self.words.keys())
                 self._plain_read = True
             if self._plain is not None:
                 return int(value) in self._plain
