@@ -271,3 +271,17 @@ def test_a_name_is_mentioned_by_its_possessive() -> None:
     assert index.mentions("acme") and index.mentions("acme", 1)
     assert not index.mentions("acme", 0)
     assert not index.mentions("acm")
+
+
+def test_apostrophes_that_join_nothing_are_spaces_and_a_doubly_joined_word_takes_the_regex() -> (
+    None
+):
+    for text in (
+        "it's the students' 'own' work. ''Twas l'été’s end!",
+        "rock 'n' roll isn't o'clock' 'x",
+        "a'b'c d. e'f'g'h i'j",  # two apostrophes in one word: the regex path
+        "' ' '' . 'x' y'",
+    ):
+        folded = fold(text)
+        assert sentence_words(folded) == _old_sentences(folded)
+        assert PassageText(text).sentences == tuple(map(tuple, _old_sentences(folded)))
