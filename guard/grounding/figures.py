@@ -101,7 +101,13 @@ def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]
             unit = "m"  # "5 m" is five metres
         found.append((value, tolerance, unit))
     vocabulary = words(text) if word_list is None else word_list
-    for word in _common(vocabulary, _NUMBER_WORD_SET):
+    if isinstance(vocabulary, AbstractSet):
+        number_words: Collection[str] = _common(vocabulary, _NUMBER_WORD_SET)
+    else:
+        # A claim's words: its number words in the order it writes them (a set's order
+        # follows the process's string hashes, and a claim's reasons follow its figures).
+        number_words = dict.fromkeys(filter(_NUMBER_WORD_SET.__contains__, vocabulary))
+    for word in number_words:
         found.append((float(NUMBER_WORDS[word]), 0.0, ""))
     return found
 
