@@ -17,16 +17,13 @@ from collections.abc import Set as AbstractSet
 from itertools import compress
 from operator import itemgetter, methodcaller
 
-from guard.grounding.figures import (
+from guard.grounding.figures import Figure, FigurePool, figures, is_small_integer
+from guard.grounding.plain_figures import (
     DIGIT_LETTER,
-    Figure,
-    FigurePool,
     figure_shapes,
-    figures,
     figures_of_runs,
     integer_hints,
     integers_of_runs,
-    is_small_integer,
     plain_runs,
 )
 from guard.grounding.text import (
@@ -225,7 +222,7 @@ class PassageText:
         return found
 
     def shapes(self) -> bytes:
-        """The text's :func:`~guard.grounding.figures.figure_shapes`, read once (the
+        """The text's :func:`~guard.grounding.plain_figures.figure_shapes`, read once (the
         integer rule-out and the plain figures both search them)."""
         found = self._shapes
         if found is None:
@@ -233,7 +230,7 @@ class PassageText:
         return found
 
     def plain_runs(self) -> list[bytes] | None:
-        """The text's :func:`~guard.grounding.figures.plain_runs`, read once (its
+        """The text's :func:`~guard.grounding.plain_figures.plain_runs`, read once (its
         figures and its integers both read them)."""
         if not self._runs_read:
             self._runs = plain_runs(self.text, self.words, self.shapes())
@@ -242,7 +239,7 @@ class PassageText:
 
     def may_hold_integer(self, value: int) -> bool:
         """False only when no figure of the passage can match the plain integer
-        ``value`` (see :func:`guard.grounding.figures.integer_hints`): most passages are
+        ``value`` (see :func:`guard.grounding.plain_figures.integer_hints`): most passages are
         ruled out without reading their figures."""
         if not self._integers_read:
             self._integers = integer_hints(self.text, self.words)
@@ -254,7 +251,7 @@ class PassageText:
         """True only when no figure of the passage can match the plain integer ``value``,
         told by two substring searches: without a scale word, a digit touching a letter
         or text beyond ASCII, a matching figure's digits read ``value`` or ``value - 1``
-        (see :func:`guard.grounding.figures.integer_hints`), so they are in the text,
+        (see :func:`guard.grounding.plain_figures.integer_hints`), so they are in the text,
         unless a number word is that value. Asked of every passage for a claim's figure
         missing from its best passage: most are ruled out without reading figures. The
         searches come first: a passage holding the digits (its best passage, mostly) is
@@ -276,7 +273,7 @@ class PassageText:
         """Whether a figure of the passage matches ``value`` (± ``tolerance``) in
         ``unit``. A plain small integer is decided against a passage whose figures are
         bare digit runs by one set lookup (see
-        :func:`guard.grounding.figures.plain_integers`), and against another passage
+        :func:`guard.grounding.plain_figures.plain_integers`), and against another passage
         only when its words allow it (:meth:`may_hold_integer`); anything else against
         the passage's sorted figures."""
         if is_small_integer(value, tolerance, unit):

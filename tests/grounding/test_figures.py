@@ -11,18 +11,20 @@ from hypothesis import strategies as st
 from guard.grounding import assess
 from guard.grounding.figures import (
     _ASCII_NUMBER,
-    DIGIT_LETTER,
-    NOT_PLAIN,
     NUMBER,
     Figure,
     FigurePool,
     _figure,
     figures,
+)
+from guard.grounding.passage_text import PassageText
+from guard.grounding.plain_figures import (
+    DIGIT_LETTER,
+    NOT_PLAIN,
     integer_hints,
     plain_figures,
     plain_integers,
 )
-from guard.grounding.passage_text import PassageText
 from guard.grounding.text import words
 from guard.grounding.units import NUMBER_WORDS, UNIT_SPELLINGS
 
