@@ -178,7 +178,7 @@ def test_plain_passages_read_unfolded_match_the_folded_reading(text: str) -> Non
 def test_passages_with_an_underscore_or_apostrophe_are_folded_first() -> None:
     # "._Next" ends a sentence once fold() made the underscore a space.
     for text in ("End._Next one", "Isn't it. Yes", "Caf\u00e9 open. Now"):
-        assert list(map(list, PassageText(text).sentences)) == sentence_words(fold(text))
+        assert PassageText(text).sentences == tuple(map(tuple, sentence_words(fold(text))))
     assert PassageText("It ISN'T so")._contracted
     assert not PassageText("It IS NOT so")._contracted
 
@@ -284,4 +284,4 @@ def test_apostrophes_that_join_nothing_are_spaces_and_a_doubly_joined_word_takes
     ):
         folded = fold(text)
         assert sentence_words(folded) == _old_sentences(folded)
-        assert list(map(list, PassageText(text).sentences)) == _old_sentences(folded)
+        assert PassageText(text).sentences == tuple(map(tuple, _old_sentences(folded)))
