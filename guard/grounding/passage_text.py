@@ -13,21 +13,18 @@ a bounded cache keyed by the text.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from collections.abc import Set as AbstractSet
 from itertools import chain, compress
 from operator import itemgetter, methodcaller
 
-from guard.grounding.figures import (
-    _SHAPES,
+from guard.grounding.figures import Figure, FigurePool, figures, is_small_integer
+from guard.grounding.plain_figures import (
     DIGIT_LETTER,
-    Figure,
-    FigurePool,
-    figures,
+    figure_shapes,
+    figures_of_runs,
     integer_hints,
-    is_small_integer,
-    plain_figures,
-    plain_integers,
+    integers_of_runs,
+    plain_runs,
 )
 from guard.grounding.text import (
     ANTONYMS,
@@ -112,8 +109,11 @@ class PassageText:
         "_plain",
         "_plain_read",
         "_possessive",
+        "_possessives",
+        "_runs",
+        "_runs_read",
+        "_shapes",
         "_simple",
-        "_vocab",
         "_word_values",
         "sentences",
         "text",
@@ -142,7 +142,10 @@ class PassageText:
         self.words: dict[str, None] = dict.fromkeys(frozenset(chain.from_iterable(self.sentences)))
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
-        self._vocab: Collection[str] | None = None
+        self._possessives: frozenset[str] | None = None
+        self._shapes: bytes | None = None
+        self._runs: list[bytes] | None = None
+        self._runs_read = False
         self._figure_list: list[Figure] | None = None
         self._integers: frozenset[int] | None = None
         self._integers_read = False
@@ -187,29 +190,54 @@ class PassageText:
         return found
 
     @property
-    def vocab(self) -> Collection[str]:
-        """Every word and, for names, every word with its possessive ``'s`` stripped."""
-        found = self._vocab
+    def possessives(self) -> frozenset[str]:
+        """Its words ending in a possessive ``'s``, that ending stripped (a name is
+        mentioned by ``Acme's`` too); read on first need, and only a passage with an
+        apostrophe holds any."""
+        found = self._possessives
         if found is None:
-            found = self.words
+            found = _NO_WORDS
             if self._possessive:
-                found = found.keys() | {w[:-2] for w in filter(_ends_possessive, found)}
-            self._vocab = found
+                found = frozenset(w[:-2] for w in filter(_ends_possessive, self.words))
+            self._possessives = found
         return found
+
+    def mentions(self, name: str) -> bool:
+        """Whether the passage holds the word ``name``, or ``name`` with a possessive
+        ``'s``."""
+        return name in self.words or name in self.possessives
 
     def figure_list(self) -> list[Figure]:
         """The passage's figures as read (read on first need: most claims carry none)."""
         found = self._figure_list
         if found is None:
-            found = plain_figures(self.text, self.words.keys())
-            if found is None:
+            runs = self.plain_runs()
+            if runs is None:
                 found = figures(self.text, self.words.keys())
+            else:
+                found = figures_of_runs(runs, self.words.keys())
             self._figure_list = found
         return found
 
+    def shapes(self) -> bytes:
+        """The text's :func:`~guard.grounding.plain_figures.figure_shapes`, read once (the
+        integer rule-out and the plain figures both search them)."""
+        found = self._shapes
+        if found is None:
+            found = self._shapes = figure_shapes(self.text)
+        return found
+
+    def plain_runs(self) -> list[bytes] | None:
+        """The text's :func:`~guard.grounding.plain_figures.plain_runs`, read once (its
+        figures and its integers both read them)."""
+        if not self._runs_read:
+            self._runs = plain_runs(self.text, self.words.keys(), self.shapes())
+            self._runs_read = True
+        return self._runs
+
     def may_hold_integer(self, value: int) -> bool:
         """False only when no figure of the passage can match the plain integer
-        ``value`` (see :func:`guard.grounding.figures.integer_hints`): most passages are
+        ``value`` (see :func:`guard.grounding.plain_figures.integer_hints`): most passages are
         ruled out without reading their figures."""
         if not self._integers_read:
             self._integers = integer_hints(self.text, self.words.keys())
@@ -221,7 +249,7 @@ class PassageText:
         """True only when no figure of the passage can match the plain integer ``value``,
         told by two substring searches: without a scale word, a digit touching a letter
         or text beyond ASCII, a matching figure's digits read ``value`` or ``value - 1``
-        (see :func:`guard.grounding.figures.integer_hints`), so they are in the text,
+        (see :func:`guard.grounding.plain_figures.integer_hints`), so they are in the text,
         unless a number word is that value. Asked of every passage for a claim's figure
         missing from its best passage: most are ruled out without reading figures. The
         searches come first: a passage holding the digits (its best passage, mostly) is
@@ -234,7 +262,7 @@ class PassageText:
             simple = self._simple = (
                 self.text.isascii()
                 and self.words.keys().isdisjoint(_SCALE_WORDS)
-                and DIGIT_LETTER.search(self.text.encode().translate(_SHAPES)) is None
+                and DIGIT_LETTER.search(self.shapes()) is None
             )
             self._word_values = frozenset(
                 NUMBER_WORDS[word] for word in self.words.keys() & _NUMBER_WORDS
@@ -245,14 +273,15 @@ class PassageText:
         """Whether a figure of the passage matches ``value`` (± ``tolerance``) in
         ``unit``. A plain small integer is decided against a passage whose figures are
         bare digit runs by one set lookup (see
-        :func:`guard.grounding.figures.plain_integers`), and against another passage
+        :func:`guard.grounding.plain_figures.plain_integers`), and against another passage
         only when its words allow it (:meth:`may_hold_integer`); anything else against
         the passage's sorted figures."""
         if is_small_integer(value, tolerance, unit):
             if not self._plain_read:
                 if self.rules_out_integer(int(value)):
                     return False
-                self._plain = plain_integers(self.text, self.words.keys())
+                runs = self.plain_runs()
+                self._plain = None if runs is None else integers_of_runs(runs, self.words.keys())
                 self._plain_read = True
             if self._plain is not None:
                 return int(value) in self._plain

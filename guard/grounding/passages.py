@@ -101,6 +101,7 @@ class PassageIndex:
         "_prefix_masks",
         "_rows",
         "_terms",
+        "_vocabulary",
         "ids",
         "offsets",
         "passages",
@@ -125,6 +126,7 @@ class PassageIndex:
         self._rows: dict[str, list[int]] = {}
         self._terms: dict[str, tuple[str, float, str | None, int, int]] = {}
         self._every_figure: FigurePool | None = None
+        self._vocabulary: set[str] | None = None
 
     def __len__(self) -> int:
         return self.rows_total
@@ -142,7 +144,7 @@ class PassageIndex:
         masks = dict.fromkeys(wanted, 0)
         marked = {PREFIX_MARK + prefix: 0 for prefix in prefixes}
         targets = Targets(wanted, prefixes)
-        targets.learn(set().union(*[passage.words for passage in self.passages]))
+        targets.learn(self.vocabulary())
         hits = targets.hits
         # Every key :attr:`Targets.hits` names, to its rows: one pass over the rows of
         # every passage (bit ``n``: row ``n``), one set intersection per row with the
@@ -240,10 +242,22 @@ class PassageIndex:
         return found
 
     def mentions(self, name: str, only: int | None = None) -> bool:
-        """Whether the passages (or passage ``only``) contain the word ``name``."""
+        """Whether the passages (or passage ``only``) contain the word ``name`` (or
+        ``name`` with a possessive ``'s``)."""
         if only is not None:
-            return name in self.passages[only].vocab
-        return any(name in passage.vocab for passage in self.passages)
+            return self.passages[only].mentions(name)
+        # One lookup in every passage's words (a name is mostly there), then the few
+        # possessives.
+        return name in self.vocabulary() or any(
+            name in passage.possessives for passage in self.passages
+        )
+
+    def vocabulary(self) -> set[str]:
+        """Every word of every passage, in one set."""
+        found = self._vocabulary
+        if found is None:
+            found = self._vocabulary = set().union(*[passage.words for passage in self.passages])
+        return found
 
     def holds_figure(self, number: int, value: float, tolerance: float, unit: str) -> bool:
         """Whether passage ``number`` holds a figure matching ``value`` (± ``tolerance``)

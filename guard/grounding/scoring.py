@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from operator import itemgetter
+from functools import reduce
+from operator import add, itemgetter
 
 from guard.grounding.figures import figures
 from guard.grounding.passages import PassageIndex, rows_of
@@ -50,6 +51,9 @@ SPREAD_DISCOUNT = 0.9
 NEGATION_MIN_SHARE = 0.5
 #: Candidate sentences whose windows are scored.
 CANDIDATES = 4
+#: The most the spread can reach: a share adds some of the weights the total adds, in
+#: its order (rounding is monotonic), so share / total <= 1.0 (tests/grounding).
+_SPREAD_CEILING = SPREAD_DISCOUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +75,9 @@ class _Terms:
     def __init__(self, index: PassageIndex, stems: list[str]) -> None:
         #: Per stem: (stem, weight, prefix or None, rows mask, prefix rows mask).
         self.items = index.terms(stems)
-        self.total = sum(map(_weight_of, self.items)) or 1.0
+        # Added in order as share() adds (sum() compensates from Python 3.12): no share
+        # exceeds it, as _whole_sentence and the search's stops rely on.
+        self.total = reduce(add, map(_weight_of, self.items), 0.0) or 1.0
         #: The stems found somewhere, whole or by prefix (the others add nothing to any
         #: window).
         self.found = [item for item in self.items if item[3] or item[4]]
@@ -116,7 +122,7 @@ def score_claim(
     else:
         rows = _candidates(index, terms, only_passage)
         best_share, best_rows = _best_window(index, terms, rows)
-    if whole is None and best_rows:
+    if whole is None and best_rows and best_share < _SPREAD_CEILING:
         # A long claim may gather its facts from several sentences of one passage: the
         # candidates of the best passage together, a little discounted.
         passage_of = index.row_passage[best_rows[0]]
@@ -185,6 +191,8 @@ def _best_window(
     best_rows: tuple[int, ...] = ()
     total = terms.total
     for windows in _windows(index, rows):
+        if best_share == 1.0:
+            break  # no window exceeds it (see _SPREAD_CEILING)
         bound = terms.share(windows[-1][1]) / total
         if bound <= best_share:
             continue

@@ -143,8 +143,8 @@ def sentence_words(text: str) -> list[list[str]]:
     Read with C byte operations on the UTF-8, no per-word bytecode (a passage's first
     sight, bench/grounding.py): white space becomes spaces, a sentence end followed by
     a space a line break, and every character no word holds a space; then each line
-    split at spaces holds one sentence's words (lines with an apostrophe take the word
-    regex). Beyond ASCII, ``\\w`` is ``str.isalnum`` (``_`` aside): the few distinct
+    split at spaces holds one sentence's words (apostrophes that join nothing become
+    spaces first). Beyond ASCII, ``\\w`` is ``str.isalnum`` (``_`` aside): the few distinct
     characters beyond ASCII of a text are sorted into white space, word characters and
     the rest once, and replaced in the bytes.
     """
@@ -158,11 +158,17 @@ def sentence_words(text: str) -> list[list[str]]:
                 data = data.replace(char.encode(), b" ")
             elif not char.isalnum():
                 marks.append(char)
-    lines = _sentence_lines(data, marks, _NOT_WORD_BYTES)
-    if "'" not in text:
-        return list(filter(None, map(str.split, lines)))
-    # The apostrophe joins two runs of word characters and nothing else.
-    return [words for words in map(_words_of_line, lines) if words]
+    lines = _sentence_text(data, marks, _NOT_WORD_BYTES)
+    if "'" in lines:
+        # The apostrophe joins two runs of word characters and nothing else: the others
+        # become spaces (one substitution over the text), then lines split as without
+        # one. A word joined by two apostrophes ("a'b'c": the regex reads "a'b", "c")
+        # takes the regex.
+        joined = _LONE_APOSTROPHE.sub(" ", lines)
+        if _TWO_APOSTROPHES.search(joined) is not None:
+            return [words for words in map(_words_of_line, lines.split("\n")) if words]
+        lines = joined
+    return list(filter(None, map(str.split, lines.split("\n"))))
 
 
 def plain_sentence_words(text: str) -> list[list[str]]:
@@ -171,8 +177,8 @@ def plain_sentence_words(text: str) -> list[list[str]]:
     lowers the capitals, which is all :func:`fold` does to such a text (an underscore
     would become a space before sentence ends are found, so it is excluded;
     tests/grounding compares the two)."""
-    lines = _sentence_lines(_spaces_plain(text.encode()), (), _NOT_WORD_LOWER_BYTES)
-    return list(filter(None, map(str.split, lines)))
+    lines = _sentence_text(_spaces_plain(text.encode()), (), _NOT_WORD_LOWER_BYTES)
+    return list(filter(None, map(str.split, lines.split("\n"))))
 
 
 def _spaces_plain(data: bytes) -> bytes:
@@ -184,9 +190,9 @@ def _spaces_plain(data: bytes) -> bytes:
     return data
 
 
-def _sentence_lines(data: bytes, marks: Sequence[str], table: bytes) -> list[str]:
-    """The lines of ``data`` once sentence ends followed by a space are line breaks,
-    ``marks`` spaces and ``data`` translated by ``table``."""
+def _sentence_text(data: bytes, marks: Sequence[str], table: bytes) -> str:
+    """``data`` with sentence ends followed by a space as line breaks, ``marks`` as
+    spaces, translated by ``table``: one sentence per line."""
     data = data.replace(b". ", b".\n")
     if 33 in data:  # "!"
         data = data.replace(b"! ", b"!\n")
@@ -195,7 +201,14 @@ def _sentence_lines(data: bytes, marks: Sequence[str], table: bytes) -> list[str
     # Only now: "end.” Next" does not end a sentence.
     for mark in marks:
         data = data.replace(mark.encode("utf-8", "surrogatepass"), b" ")
-    return data.translate(table).decode("utf-8", "surrogatepass").split("\n")
+    return data.translate(table).decode("utf-8", "surrogatepass")
+
+
+#: In a text of word characters, apostrophes, spaces and line breaks: an apostrophe
+#: without a word character on both sides (which joins nothing), and two apostrophes
+#: inside one word. The pattern opens with the apostrophe: the scan skips to it.
+_LONE_APOSTROPHE = re.compile(r"'(?:(?<![^\s']')|(?![^\s']))")
+_TWO_APOSTROPHES = re.compile(r"'[^\s']+'")
 
 
 def _words_of_line(line: str) -> list[str]:

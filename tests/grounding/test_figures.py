@@ -8,22 +8,25 @@ import re
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from guard.grounding import assess
 from guard.grounding.figures import (
     _ASCII_NUMBER,
-    DIGIT_LETTER,
-    NOT_PLAIN,
     NUMBER,
     Figure,
     FigurePool,
     _figure,
     figures,
+)
+from guard.grounding.passage_text import PassageText
+from guard.grounding.plain_figures import (
+    DIGIT_LETTER,
+    NOT_PLAIN,
     integer_hints,
     plain_figures,
     plain_integers,
 )
-from guard.grounding.passage_text import PassageText
 from guard.grounding.text import words
-from guard.grounding.units import UNIT_SPELLINGS
+from guard.grounding.units import NUMBER_WORDS, UNIT_SPELLINGS
 
 _UNIT_ALTERNATION = "|".join(
     re.escape(spelling).replace(r"\ ", r"\s") for spelling in sorted(UNIT_SPELLINGS, key=len)[::-1]
@@ -208,3 +211,14 @@ def test_shape_regexes_find_what_the_substring_searches_found(shapes: bytes) -> 
     five = (b"0a", b"a0", b".0", b",0", b"0 0")
     assert (NOT_PLAIN.search(shapes) is not None) == any(pair in shapes for pair in five)
     assert (DIGIT_LETTER.search(shapes) is not None) == (b"0a" in shapes)
+
+
+def test_a_claims_number_words_are_read_in_its_order_whatever_the_hash_seed() -> None:
+    # Their order was a set's, which follows the process's string hashes: a claim with
+    # one number word elsewhere and one nowhere listed its two reasons either way round.
+    for text in ("five then three and nine", "nine then three and five"):
+        expected = [float(NUMBER_WORDS[w]) for w in text.split() if w in NUMBER_WORDS]
+        assert [value for value, _, _ in figures(text, words(text))] == expected
+    claim = "It took five years to make the film and three years to write it."
+    found = assess(claim, ["It took years to make the film and years to write it.", "Five dogs."])
+    assert found.claims[0].reasons == ("number_elsewhere", "number_mismatch")

@@ -243,3 +243,45 @@ def test_terms_computed_by_prepare_match_the_formula_stem_by_stem() -> None:
     # A stem asked for alone (after prepare) takes the lazy path: the same result.
     alone = passages.PassageIndex([(str(n), t) for n, t in enumerate(texts)])
     assert alone.terms(stems) == prepared.terms(stems)
+
+
+_NAMED = st.lists(
+    st.sampled_from(["ab", "Ab’s", "ab's", "zé's", "x", " ", ". ", "'", "s", "Mmk", "\n"]),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_NAMED | _TEXT, min_size=1, max_size=4), st.sampled_from(["ab", "zé", "x", "mmk"]))
+def test_mentions_is_a_word_or_a_possessive_of_a_passage(texts: list[str], name: str) -> None:
+    # What mentions read before the call-wide vocabulary: each passage's words and its
+    # possessive words with the "'s" stripped.
+    index = passages.PassageIndex([(str(n), text) for n, text in enumerate(texts)])
+    expected = []
+    for text in texts:
+        found = set(PassageText(text).words)
+        expected.append(name in found | {w[:-2] for w in found if w.endswith("'s")})
+    assert index.mentions(name) == any(expected)
+    assert [index.mentions(name, n) for n in range(len(texts))] == expected
+    assert index.mentions("zz" + name) is False
+
+
+def test_a_name_is_mentioned_by_its_possessive() -> None:
+    index = passages.PassageIndex([("1", "Revenue grew."), ("2", "It was Acme’s best year.")])
+    assert index.mentions("acme") and index.mentions("acme", 1)
+    assert not index.mentions("acme", 0)
+    assert not index.mentions("acm")
+
+
+def test_apostrophes_that_join_nothing_are_spaces_and_a_doubly_joined_word_takes_the_regex() -> (
+    None
+):
+    for text in (
+        "it's the students' 'own' work. ''Twas l'été’s end!",
+        "rock 'n' roll isn't o'clock' 'x",
+        "a'b'c d. e'f'g'h i'j",  # two apostrophes in one word: the regex path
+        "' ' '' . 'x' y'",
+    ):
+        folded = fold(text)
+        assert sentence_words(folded) == _old_sentences(folded)
+        assert PassageText(text).sentences == tuple(map(tuple, _old_sentences(folded)))
