@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import re2
+from re2 import _re2
 
 from guard.checks._injection_grammar import SIGNALS
 from guard.checks._injection_obfuscation import SIGNS
@@ -52,24 +53,30 @@ BUDGET = 32 << 20
 PARTS = {False: 1, True: 1}
 
 _log = logging.getLogger("guardwire")
+_UNANCHORED = _re2.RE2.Anchor.UNANCHORED
+#: What :func:`leftmost` answers when there is no match.
+NO_MATCH = (-1, -1)
 #: ``\b`` or ``\B`` (not an escaped backslash followed by ``b``).
 _WORD_BOUNDARY = re.compile(r"(?<!\\)((?:\\\\)*)\\[bB]")
 
 
-def options(budget: int = BUDGET) -> Any:
-    """Case-insensitive RE2 options with ``budget`` bytes of memory, errors not printed."""
+def options(budget: int = BUDGET, *, case_sensitive: bool = False) -> Any:
+    """RE2 options (case-insensitive unless asked) with ``budget`` bytes of memory,
+    errors not printed."""
     options = re2.Options()
-    options.case_sensitive = False
+    options.case_sensitive = case_sensitive
     options.log_errors = False
     options.max_mem = budget
     return options
 
 
-def checked_set(patterns: Sequence[str], what: str, budget: int = BUDGET) -> Any:
+def checked_set(
+    patterns: Sequence[str], what: str, budget: int = BUDGET, *, case_sensitive: bool = False
+) -> Any:
     """An RE2 search set of ``patterns`` (answering with their indices) followed by
     :data:`SENTINEL` at index ``len(patterns)``. Raises ``RuntimeError`` naming ``what``
     when a pattern does not compile (the set would shift every later index)."""
-    compiled = re2.Set.SearchSet(options(budget))
+    compiled = re2.Set.SearchSet(options(budget, case_sensitive=case_sensitive))
     for number, pattern in enumerate([*patterns, SENTINEL]):
         if compiled.Add(pattern) != number:
             raise RuntimeError(f"{what} {number} does not compile on RE2")
@@ -184,13 +191,28 @@ def grammar_set() -> GrammarSet:
 
 
 def warm() -> None:
-    """Compile the grammar now (a proxy's start-up), not on the first request."""
+    """Compile the grammar and the discourse cues now (a proxy's start-up), not on the
+    first request."""
+    # Imported here: the cues build their sets with this module's checked_set.
+    from guard.checks._injection_cues import cue_sets
+
     grammar_set()
+    cue_sets()
 
 
 def set_failures() -> int:
-    """How many set searches this process failed and redid pattern by pattern."""
+    """How many set searches this process failed and redid pattern by pattern (the
+    grammar's and the discourse cues')."""
     return _failures
+
+
+def note_set_failure(what: str) -> None:
+    """Count and log a failed set search (``what``: whose set), redone pattern by pattern."""
+    global _failures
+    with _lock:
+        _failures += 1
+    # No text in the line: the failure is the news, and text may be secret.
+    _log.error("injection %s set search failed (RE2); searched pattern by pattern", what)
 
 
 def matched(subject: str | bytes) -> list[int]:
@@ -210,15 +232,24 @@ def matched(subject: str | bytes) -> list[int]:
     return sorted(found)
 
 
+def leftmost(regexp: Any, data: bytes, pos: int = 0) -> tuple[int, int]:
+    """Byte span of the leftmost match of ``regexp`` (a compiled ``re2`` pattern) in
+    ``data`` starting at or after ``pos`` (the bytes before it still count as context for
+    ``\\b``), or :data:`NO_MATCH`. It asks the binding's RE2 object directly: the public
+    ``search`` builds a generator, a match object and, for ``str``, character offsets on
+    every call, which cost more than the search itself on a 2 KB text that matches (an
+    attack text asks ~15 times). Checked against ``search`` in the tests."""
+    span: tuple[int, int] = regexp._regexp.Match(_UNANCHORED, data, pos, len(data))[0]
+    return span
+
+
 def _one_by_one(subject: str | bytes) -> list[int]:
     """The set's answer found pattern by pattern, after a failed set search (counted)."""
-    global _failures, _signs
+    global _signs
+    note_set_failure("grammar")
     with _lock:
-        _failures += 1
         if _signs is None:
             _signs = tuple(re2.compile(pattern, options()) for _, pattern in SIGNS)
         signs = _signs
-    # No text in the line: the failure is the news, and text may be secret.
-    _log.error("injection grammar set search failed (RE2); searched pattern by pattern")
     patterns = (*grammar_set().signals, *signs)
     return [number for number, pattern in enumerate(patterns) if pattern.search(subject)]

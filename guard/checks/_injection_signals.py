@@ -17,13 +17,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import re2
+from re2._re2 import BytesToCharLen
 
 from guard.checks._injection_grammar import SIGNALS
-from guard.checks._injection_grammar_set import grammar_set, matched, options
+from guard.checks._injection_grammar_set import NO_MATCH, grammar_set, leftmost, matched, options
 from guard.checks._injection_obfuscation import (
     DECODED_FLOOR,
     SIGNS,
@@ -32,7 +34,6 @@ from guard.checks._injection_obfuscation import (
 )
 from guard.checks._injection_obfuscation_exfil import exfil_hits
 from guard.checks._injection_obfuscation_suffix import suffix_hits
-from guard.checks._regex import re2_subject
 from guard.normalize import Normalized, normalize
 
 FAMILIES = ("override", "role_hijack", "prompt_leak", "hidden_instruction", "encoded", "delimiter")
@@ -77,7 +78,7 @@ _DISCUSSION = re2.compile(
     r"parse|escape|strip|sanitiz\w*|mean(?:s|ing)?|what does|what is)[^.\n]{0,30}$",
     _OPTIONS,
 )
-_QUOTES = "\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb"
+_QUOTES = frozenset("\"'`\u201c\u201d\u2018\u2019\u00ab\u00bb")
 _DECODED_MIN_PRINTABLE = 0.9
 #: Cap on decoded payloads examined per text (each costs one set match).
 _MAX_DECODES = 8
@@ -101,12 +102,11 @@ def _combine(weights: list[float]) -> float:
     return 1.0 - remaining
 
 
-def _discussed(folded: str, start: int, end: int) -> bool:
-    before = folded[max(0, start - 3) : start]
-    after = folded[end : end + 3]
-    if any(q in before for q in _QUOTES) and any(q in after for q in _QUOTES):
-        return True
-    return _DISCUSSION.search(folded[max(0, start - 60) : start]) is not None
+def _quoted(folded: str, start: int, end: int) -> bool:
+    """A quote among the 3 characters before the match and among the 3 after it."""
+    return not _QUOTES.isdisjoint(folded[max(0, start - 3) : start]) and not _QUOTES.isdisjoint(
+        folded[end : end + 3]
+    )
 
 
 def _grammar_hits(
@@ -115,25 +115,42 @@ def _grammar_hits(
     """family -> (evidence weights, start, end, weight of the strongest match); the
     obfuscation signs the same set match found are added to ``signs`` when given.
 
-    Signals whose matches overlap read the same words (the English and the French
-    override grammar both match "ignore ... instructions"): they are one piece of
-    evidence, worth the strongest of them, not several independent ones."""
+    A match that is quoted, or follows words that say the text talks about the phrase
+    (:data:`_DISCUSSION` in the 60 characters before it), weighs 40 %. Signals whose
+    matches overlap read the same words (the English and the French override grammar
+    both match "ignore ... instructions"): they are one piece of evidence, worth the
+    strongest of them, not several independent ones."""
     matches: dict[str, list[tuple[int, int, float]]] = {}
     text = folded.text
-    subject = re2_subject(text)
+    data = text.encode()  # once: the set, each span and each window before one read it
+    ascii_text = len(data) == len(text)
     signals = grammar_set().signals
-    for signal in matched(subject):
+    talked_about: dict[int, bool] = {}  # by start: signals often share their first words
+    for signal in matched(data):
         if signal >= len(SIGNALS):
             if signs is not None:
                 signs.append(SIGNS[signal - len(SIGNALS)][0])
             continue
         family, weight, _ = SIGNALS[signal]
-        match = signals[signal].search(subject)
-        if match is None:  # the set and the pattern disagree only on engine limits
+        start, end = leftmost(signals[signal], data)
+        if start < 0:  # the set and the pattern disagree only on engine limits
             continue
-        start, end = match.span()
-        if _discussed(text, start, end):
+        byte_start = start
+        if not ascii_text:  # byte offsets to character offsets
+            start, end = BytesToCharLen(data, 0, start), BytesToCharLen(data, 0, end)
+        if _quoted(text, start, end):
             weight *= 0.4
+        else:
+            said = talked_about.get(start)
+            if said is None:
+                before = text[max(0, start - 60) : start]
+                # The window as a text of its own: the pattern's ``$`` is the match's start.
+                window = (
+                    data[byte_start - len(before) : byte_start] if ascii_text else before.encode()
+                )
+                said = talked_about[start] = leftmost(_DISCUSSION, window) != NO_MATCH
+            if said:
+                weight *= 0.4
         matches.setdefault(family, []).append((start, end, weight))
     found: dict[str, tuple[list[float], int, int, float]] = {}
     for family, spans in matches.items():
@@ -185,26 +202,42 @@ def _payload_score(decoded: str) -> float:
     return _combine([w for weights, *_ in hits.values() for w in weights])
 
 
+def _runs(pattern: Any, text: str, data: bytes) -> Iterator[tuple[int, int, str]]:
+    """``pattern.finditer(text)`` as (start, end, matched text), ``data`` being ``text``
+    in UTF-8: through :func:`leftmost`, without a match object per run (the patterns
+    given here never match the empty string)."""
+    ascii_text = len(data) == len(text)
+    pos = 0
+    while True:
+        start, end = leftmost(pattern, data, pos)
+        if start < 0:
+            return
+        run = data[start:end].decode()
+        if ascii_text:
+            yield start, end, run
+        else:
+            yield BytesToCharLen(data, 0, start), BytesToCharLen(data, 0, end), run
+        pos = end
+
+
 def _encoded_hits(text: str) -> list[Hit]:
     hits: list[Hit] = []
     if not text.isascii():
         hits.extend(_invisible_hits(text))
+    data = text.encode()
     decodes = 0
     for pattern, decode, rule in (
         (_BASE64_RUN, _decode_base64, "base64"),
         (_HEX_RUN, _decode_hex, "hex"),
     ):
-        for match in pattern.finditer(re2_subject(text)):
+        for start, end, run in _runs(pattern, text, data):
             if decodes >= _MAX_DECODES:
                 break
             decodes += 1
-            run = match.group()
-            run = run.decode() if isinstance(run, bytes) else run
             score, found = _payload_score(decode(run)), rule
             if score == 0 and rule == "base64":
                 score, found = _payload_score(base32_text(run)), "base32"
             if score > 0:
-                start, end = match.span()
                 hits.append(Hit("encoded", start, end, max(score, DECODED_FLOOR), found))
     return hits
 
@@ -224,7 +257,7 @@ def _invisible_hits(text: str) -> list[Hit]:
 
 def _rot13_hits(text: str, folded: Normalized) -> list[Hit]:
     """Instructions written in rot13: the strong signals of the rotated text."""
-    if _ROT13_HINT.search(re2_subject(folded.text)) is None:
+    if leftmost(_ROT13_HINT, folded.text.encode()) == NO_MATCH:
         return []
     rotated = folded.text.translate(_ROT13)
     hits = _grammar_hits(Normalized(rotated, folded.index, folded.original_length))
