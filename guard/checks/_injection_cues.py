@@ -20,14 +20,15 @@ tables, markup). The model learns how much each is worth (``cues`` in the model 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import re2
 
 from guard.checks._injection_cue_patterns import CUES, RAW_CUES
-from guard.checks._regex import re2_subject
+from guard.checks._injection_grammar_set import checked_set, note_set_failure, options
 
-__all__ = ["CUES", "CUE_PREFIX", "NAMES", "PAIRS", "RAW_CUES", "cue_family", "cues_of"]
+__all__ = ["CUES", "CUE_PREFIX", "NAMES", "PAIRS", "RAW_CUES", "cue_family", "cue_sets", "cues_of"]
 
 #: Prefix of a cue's feature name in training (the model file lists cues by bare name).
 CUE_PREFIX = "cue:"
@@ -75,31 +76,69 @@ def cue_family(cue: str) -> str:
     return "hidden_instruction" if "addresses_ai" in cue else "role_hijack"
 
 
-def _options(case_sensitive: bool) -> Any:
-    options = re2.Options()
-    options.case_sensitive = case_sensitive
-    options.log_errors = False
-    return options
+#: RE2's default DFA budget: the two cue sets fit it.
+_BUDGET = 8 << 20
+_lock = threading.Lock()
+_compiled: tuple[Any, Any] | None = None
+_alone: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
 
 
-def _set(patterns: tuple[tuple[str, str], ...], case_sensitive: bool) -> Any:
-    compiled = re2.Set.SearchSet(_options(case_sensitive))
-    for number, (name, pattern) in enumerate(patterns):
-        if compiled.Add(pattern) != number:
-            raise RuntimeError(f"injection cue {name} does not compile on RE2")
-    compiled.Compile()
-    return compiled
+def _compile() -> tuple[Any, Any]:
+    return (
+        checked_set([pattern for _, pattern in CUES], "injection cue", _BUDGET),
+        checked_set(
+            [pattern for _, pattern in RAW_CUES], "injection raw cue", _BUDGET, case_sensitive=True
+        ),
+    )
 
 
-_FOLDED_SET = _set(CUES, case_sensitive=False)
-_RAW_SET = _set(RAW_CUES, case_sensitive=True)
+def cue_sets() -> tuple[Any, Any]:
+    """The folded and the raw cue sets, compiled by the first caller (once, thread-safe):
+    importing guard does not pay their ~40 ms; ``InjectionCheck`` asks for them when it is
+    built (``_injection_grammar_set.warm``), so no request does either."""
+    global _compiled
+    found = _compiled
+    if found is None:
+        with _lock:
+            if _compiled is None:
+                _compiled = _compile()
+            found = _compiled
+    return found
+
+
+def _cue_by_cue(raw: bool, subject: bytes) -> list[int]:
+    """A set's answer found pattern by pattern, after a failed set search (counted)."""
+    global _alone
+    note_set_failure("cue")
+    with _lock:
+        if _alone is None:
+            _alone = (
+                tuple(re2.compile(pattern, options(_BUDGET)) for _, pattern in CUES),
+                tuple(
+                    re2.compile(pattern, options(_BUDGET, case_sensitive=True))
+                    for _, pattern in RAW_CUES
+                ),
+            )
+        patterns = _alone[raw]
+    return [number for number, pattern in enumerate(patterns) if pattern.search(subject)]
+
+
+def _matched(raw: bool, subject: bytes) -> list[int]:
+    """Indices of the cues (folded, or raw) that occur in ``subject``. The set's sentinel
+    (:data:`~guard.checks._injection_grammar_set.SENTINEL`) proves the search ran: RE2's
+    binding answers a failed search as "no match", which would read as "no cue"."""
+    compiled, count = cue_sets()[raw], len(RAW_CUES if raw else CUES)
+    answer = compiled.Match(subject) or []
+    if count not in answer:
+        return _cue_by_cue(raw, subject)
+    return [number for number in answer if number != count]
 
 
 def cues_of(folded: str, raw: str) -> dict[str, float]:
     """The cues of one text (folded for the words, raw for case and layout): each
     present cue and conjunction at 1.0, and ``count``."""
-    found = {CUES[i][0] for i in _FOLDED_SET.Match(re2_subject(folded)) or ()}
-    found.update(RAW_CUES[i][0] for i in _RAW_SET.Match(re2_subject(raw)) or ())
+    found = {CUES[i][0] for i in _matched(False, folded.encode())}
+    found.update(RAW_CUES[i][0] for i in _matched(True, raw.encode()))
     if not found:
         return {}
     features = dict.fromkeys(found, 1.0)

@@ -134,14 +134,17 @@ def test_compiling_happens_once_when_threads_ask_at_the_same_time(
 
 
 _IMPORT_THEN_BUILD = """
+from guard.checks import _injection_cues as cues
 from guard.checks import _injection_grammar_set as grammar_set
 from guard.checks._injection_model import shipped_model
 import guard, guard.cli, guard.checks.injection
 assert grammar_set._compiled is None, "importing compiled the grammar"
+assert cues._compiled is None, "importing compiled the cues"
 assert shipped_model.cache_info().currsize == 0, "importing read the model"
 from guard.checks.injection import InjectionCheck, InjectionConfig
 InjectionCheck(InjectionConfig(check="injection"))
 assert grammar_set._compiled is not None, "building the check left the grammar to a request"
+assert cues._compiled is not None, "building the check left the cues to a request"
 assert shipped_model.cache_info().currsize == 1, "building the check left the model to a request"
 """
 
