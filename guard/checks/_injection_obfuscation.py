@@ -71,6 +71,13 @@ SIGNS: tuple[tuple[str, str], ...] = (
     ("exfil", r"https?://|!\["),
     # guard.checks._injection_obfuscation_suffix: a closing bracket
     ("suffix", r"[)\]}]"),
+    # guard.checks._injection_signals: rot13 text reads as common English words rotated
+    # (or says it is rot13); without one, no rot13 pass.
+    (
+        "rot13",
+        r"\b(?:gur|naq|lbh|lbhe|nyy|gb|vf|bs|va|vg|sbe|jvgu|guvf|abj|nobir|lbhe|zr|nf|gryy|cevag|fnl|"
+        r"vtaber|sbetrg|cerivbhf|vafgehpgvbaf|cebzcg|flfgrz|ehyrf|rot[ -]?13)\b",
+    ),
 )
 #: The runs to decode, found once a sign said the text may hold one.
 _RUNS = {
