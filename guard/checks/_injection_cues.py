@@ -141,7 +141,9 @@ def cues_of(folded: str, raw: str) -> dict[str, float]:
     found.update(RAW_CUES[i][0] for i in _matched(True, raw.encode()))
     if not found:
         return {}
-    features = dict.fromkeys(found, 1.0)
+    # In name order: the model sums their weights in this order, and a set's order changes
+    # with the hash seed (it moved scores in their last bit between interpreters).
+    features = dict.fromkeys(sorted(found), 1.0)
     for a, b in PAIRS:
         if a in found and b in found:
             features[f"{a}&{b}"] = 1.0
