@@ -1,6 +1,7 @@
 """Precision and recall of the pii check, and of plain Presidio, on labelled sets.
 
     python -m bench.pii_eval [SET.jsonl ...] [--variants]
+    python -m bench.pii_eval --conll FILE [--conll FILE ...] [--entities PERSON,LOCATION]
 
 Default sets: tests/data/pii/set-*.jsonl (made by tests/data/pii/generate.py). Both
 sides use the same entity list and the same score thresholds (the pii check's
@@ -10,6 +11,13 @@ matches a labelled entity it overlaps (each labelled entity counts once); predic
 of types not labelled in the set are false positives under ``other``. ``--variants``
 also scores evasion variants of every text with entities: zero-width characters,
 full-width forms, soft hyphens, homoglyph digits and letters, spaced-out digits.
+
+``--conll`` reads human-labelled NER data in the CoNLL column format (a token per line,
+its IOB tag last, a blank line between sentences; ``-DOCSTART-`` lines skipped): each
+sentence is one text (tokens joined by spaces), PER/person becomes PERSON and
+LOC/location LOCATION, other types are unlabelled (a PERSON or LOCATION found there
+is a false positive). Sources and licences: ``tests/data/pii/README.md``.
+``--entities`` sets the pii check's entity list (default: the check's default).
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from guard import Guard
-from guard.checks._pii_engine import analyzer_engine, default_entities
+from guard.checks._pii_engine import analyzer_engine
 from guard.checks.pii import PiiCheck
 from guard.policy import Policy
 
@@ -90,8 +98,48 @@ def variant(row: Row, name: str, seed: int) -> Row | None:
     return {**row, "text": out, "entities": entities} if changed else None
 
 
+#: CoNLL / WNUT entity types read as the pii check's entities.
+CONLL_TYPES = {"PER": "PERSON", "person": "PERSON", "LOC": "LOCATION", "location": "LOCATION"}
+
+
+def load_conll(path: Path) -> list[Row]:
+    """Sentences of a CoNLL-format file as labelled rows (see the module docstring)."""
+    rows: list[Row] = []
+    tokens: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        if not tokens:
+            return
+        text, kind, start, end = "", "", -1, -1
+        entities: list[dict[str, Any]] = []
+        for token, tag in tokens:
+            if text:
+                text += " "
+            inside = tag.startswith("I-") and tag[2:] == kind
+            if not inside and kind:
+                entities.append({"type": CONLL_TYPES[kind], "start": start, "end": end})
+                kind = ""
+            if not inside and tag[:2] in ("B-", "I-") and tag[2:] in CONLL_TYPES:
+                kind, start = tag[2:], len(text)
+            text += token
+            end = len(text)
+        if kind:
+            entities.append({"type": CONLL_TYPES[kind], "start": start, "end": end})
+        rows.append({"id": len(rows), "lang": "en", "text": text, "entities": entities})
+        tokens.clear()
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if not parts or parts[0] == "-DOCSTART-":
+            flush()
+            continue
+        tokens.append((parts[0], parts[-1] if parts[-1][:2] in ("B-", "I-", "O") else parts[1]))
+    flush()
+    return rows
+
+
 def load(paths: list[Path]) -> list[Row]:
-    rows = []
+    rows: list[Row] = []
     for path in paths:
         with path.open(encoding="utf-8") as lines:
             rows.extend(json.loads(line) for line in lines)
@@ -135,11 +183,15 @@ def _pr(counter: Counter[str]) -> tuple[float, float]:
     return precision, recall
 
 
-def predictors() -> tuple[Callable[[str], list[Entity]], Callable[[str], list[Entity]]]:
-    """guardwire's default pii check, and plain Presidio with the same entities and
-    thresholds."""
+def predictors(
+    entities: list[str] | None = None,
+) -> tuple[Callable[[str], list[Entity]], Callable[[str], list[Entity]]]:
+    """guardwire's pii check (default entities, or ``entities``), and plain Presidio with
+    the same entities and thresholds."""
+    listed = f"\n    entities: [{', '.join(entities)}]" if entities else ""
     guard = Guard(
-        Policy.from_yaml("name: eval\ninput:\n  - check: pii\n"), registry=CollectorRegistry()
+        Policy.from_yaml(f"name: eval\ninput:\n  - check: pii{listed}\n"),
+        registry=CollectorRegistry(),
     )
     check = guard.input_checks[0]
     assert isinstance(check, PiiCheck)
@@ -148,11 +200,11 @@ def predictors() -> tuple[Callable[[str], list[Entity]], Callable[[str], list[En
         return [(f.kind, f.start, f.end) for f in guard.check_input(text).findings]
 
     engine = analyzer_engine("en", "blank")
-    entities = default_entities("en", "blank")
+    wanted = list(check.entities)
     thresholds = check.thresholds
 
     def presidio(text: str) -> list[Entity]:
-        found = engine.analyze(text, language="en", entities=entities)
+        found = engine.analyze(text, language="en", entities=wanted)
         return [(r.entity_type, r.start, r.end) for r in found
                 if r.score >= thresholds.get(r.entity_type, 0.5)]  # fmt: skip
 
@@ -187,10 +239,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pii_eval", description=__doc__)
     parser.add_argument("sets", nargs="*", type=Path, default=SETS)
     parser.add_argument("--variants", action="store_true", help="also score evasion variants")
+    parser.add_argument("--conll", type=Path, action="append", default=[],
+                        help="a CoNLL-format NER file (PER/LOC scored as PERSON/LOCATION)")  # fmt: skip
+    parser.add_argument("--entities", help="the pii check's entities, comma-separated")
     args = parser.parse_args()
-    guardwire, presidio = predictors()
+    entities = args.entities.split(",") if args.entities else None
+    guardwire, presidio = predictors(entities)
     sides = {"guardwire": guardwire, "presidio": presidio}
-    for path in args.sets:
+    for path in args.conll:
+        report(path.name, load_conll(path), sides)
+    for path in args.sets if not args.conll else []:
         rows = load([path])
         report(path.name, rows, sides)
         if args.variants:

@@ -18,12 +18,14 @@ from itertools import accumulate
 from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_engine import recognizers as pipeline_recognizers
 from guard.checks._pii_hits import Hit, canonical, resolve
+from guard.checks._pii_names import LONGEST_NAME, find_names
 from guard.checks._pii_patterns import longest_match
 from guard.checks._pii_prefilter import (
     Signals,
     window_key,
 )
 from guard.checks._pii_recognizers import (
+    NAME_ENTITIES,
     NER_ENTITIES,
     NUMBER_ENTITIES,
     PatternSpec,
@@ -90,13 +92,16 @@ class Detector:
             piece for phrase in self._phone_context for piece in phrase.split()
         )
         self._ner_entities = [e for e in NER_ENTITIES if e in wanted] if nlp != "blank" else []
+        #: PERSON / LOCATION by the offline name and place lists (blank pipeline only).
+        self.names = frozenset(e for e in NAME_ENTITIES if e in wanted and nlp == "blank")
         self._engine, self._language = engine, language
         #: The most characters (of the text matched on) an entity found here spans;
         #: ``None``: no bound (e-mail, URL, phone numbers by ``phonenumbers``, NER).
+        bound = longest_match(spec.pattern.pattern for spec in specs)
         self.longest_match = (
             None
-            if self._phone is not None or self._ner_entities
-            else longest_match(spec.pattern.pattern for spec in specs)
+            if self._phone is not None or self._ner_entities or bound is None
+            else max(bound, LONGEST_NAME if self.names else 0)
         )
         self._allow = frozenset(a.strip().lower() for a in allow)
 
@@ -115,6 +120,9 @@ class Detector:
                 hits.extend(self._scan(scan, numbers_only=True))
         if self._ner_entities:
             hits.extend(self._ner(plain))
+        if self.names:
+            for entity, start, end, score in find_names(plain.text, self.names):
+                self._add(hits, plain, entity, start, end, score, frozenset())
         return [hit for hit in resolve(hits) if hit.entity != _ALLOWED]
 
     def _scan(self, scan: Scan, *, numbers_only: bool) -> list[Hit]:

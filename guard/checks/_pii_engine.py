@@ -13,7 +13,12 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any
 
-from guard.checks._pii_recognizers import EXTRA_RECOGNIZERS, NER_ENTITIES, OPT_IN_ENTITIES
+from guard.checks._pii_recognizers import (
+    EXTRA_RECOGNIZERS,
+    NAME_ENTITIES,
+    NER_ENTITIES,
+    OPT_IN_ENTITIES,
+)
 
 
 def neutralise_tldextract() -> None:
@@ -101,8 +106,7 @@ def supported_entities(language: str, nlp: str) -> list[str]:
         if type(recognizer).__name__ != "SpacyRecognizer"
         for entity in recognizer.supported_entities
     }
-    if nlp != "blank":
-        found |= set(NER_ENTITIES)
+    found |= set(NER_ENTITIES if nlp != "blank" else NAME_ENTITIES)
     return sorted(found)
 
 

@@ -125,6 +125,44 @@ def holdback_walk(text: str, *, ner: bool) -> int:
     return end - hold_from
 
 
+#: How far back :func:`name_holdback` looks (four words, particles, a title, a number).
+_NAME_REACH = 96
+#: Punctuation after which a capitalised run is over (a dot may end ``Dr.`` or ``J.``).
+_RUN_ENDS = frozenset(',;:!?)]}"”’')
+_PARTICLES = frozenset("de da do dos das di del della la le van von der den du bin al y".split())
+
+
+def name_holdback(text: str) -> int:
+    """The trailing capitalised words a name or place still being written could extend
+    (``Dear John`` + `` Smith``, ``Rio de`` + `` Janeiro``, ``12 Oak`` + `` Street``):
+    up to six words back, joined by single spaces; none once the run has ended (a
+    lower-case word, punctuation, a line break or a wider gap after it)."""
+    end = len(text)
+    limit = max(0, end - _NAME_REACH)
+    position = end
+    if position > limit and text[position - 1] == " ":
+        position -= 1  # a word done: the next may still continue the name
+    hold_from = end
+    words = 0
+    while position > limit and words < 6 and not text[position - 1].isspace():
+        start = position
+        while start > limit and not text[start - 1].isspace():
+            start -= 1
+        token = text[start:position]
+        if token[-1] in _RUN_ENDS:
+            break
+        if token[0].isupper() or (words and (token in _PARTICLES or token[0].isdigit())):
+            hold_from = start
+        else:
+            break
+        words += 1
+        position = start
+        if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
+            break
+        position -= 1
+    return end - hold_from
+
+
 def _is_group(token: str) -> bool:
     """A short piece of a number written in groups (digits, or IBAN-style capitals)."""
     return _GROUP.fullmatch(token) is not None and (

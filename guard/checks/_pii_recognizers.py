@@ -35,6 +35,9 @@ from guard.checks._pii_patterns import (
 
 #: The entities a spaCy NER model adds (Presidio's ``SpacyRecognizer``).
 NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
+#: The entities of the offline name and place recognizer (:mod:`guard.checks._pii_names`),
+#: found without a spaCy model.
+NAME_ENTITIES = ("PERSON", "LOCATION")
 #: Pattern entities that are not personal data on their own and are mostly false
 #: positives in model traffic (dates in every document, ids in every log): opt-in.
 OPT_IN_ENTITIES = frozenset({"DATE_TIME", "UUID"})

@@ -35,7 +35,8 @@ from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, Pi
 from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_hits import Hit
-from guard.checks._pii_holdback import capped, holdback
+from guard.checks._pii_holdback import capped, holdback, name_holdback
+from guard.checks._pii_names import may_end_name
 from guard.checks._pii_recognizers import custom_spec
 from guard.checks._pii_scan import Answers
 from guard.checks._text_parts import Run, crossing, part_runs
@@ -105,6 +106,8 @@ class PiiCheck(TextCheck):
             )
         self._known = frozenset(supported_entities(language, nlp))
         self._ner = nlp != "blank"
+        #: PERSON / LOCATION by the offline lists: a capitalised run is held until it ends.
+        self._names = bool(self._detector.names)
         # The stream shortcut holds for Presidio's pattern entities only.
         self._skippable = not self._ner and not custom
         self._stash = _Replacements()
@@ -239,13 +242,17 @@ class PiiCheck(TextCheck):
         a token of its own (the token that holds one is pending, so held back, until it
         is complete). When the text that would be released now has none of them,
         nothing can end there and the detector is not run: clean prose (its dots end
-        sentences) streams at the cost of :meth:`holdback`.
+        sentences) streams at the cost of :meth:`holdback`. With PERSON / LOCATION,
+        every name and place ends in a capitalised word: one that may begin a name or
+        place, or any after a title or context phrase, counts too.
         """
         if window.final or not self._skippable:
             return self._rescan(window)
         text = window.text
         hold = self.holdback(text)
         pending = text[window.released :]
+        if self._names and may_end_name(text, window.released, len(text) - hold):
+            return self._rescan(window)
         if pending.replace(" ", "a").isalpha() and pending.isascii():
             return [], hold  # letters and spaces: nothing ends here (C string methods)
         # Searched past the releasable end (into the held text, which is short) so that
@@ -267,6 +274,8 @@ class PiiCheck(TextCheck):
         :func:`guard.checks._pii_holdback.holdback`), no more than the longest match of
         the configured recognizers spans (:func:`guard.checks._pii_holdback.capped`)."""
         hold = holdback(text, ner=self._ner)
+        if self._names:
+            hold = max(hold, name_holdback(text))
         longest = self._longest_match
         if longest is not None and hold > longest:
             return capped(text, hold, longest)

@@ -1,0 +1,107 @@
+"""The words the PERSON / LOCATION recognizer reads: runs of capitalised words and
+street addresses (see :mod:`guard.checks._pii_names`)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from guard.checks._pii_name_lists import PARTICLES, TITLES
+
+UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isupper())
+#: A capitalised word (letters, inner apostrophes and hyphens), an abbreviation
+#: (``U.S.``) or an initial; not inside an identifier, path, address or number.
+TOKEN = re.compile(
+    rf"(?<![\w@/\\.#$%&*+=<>'’-])(?:(?:[{UPPER}]\.){{2,}}|[{UPPER}](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?![\d_])"
+)
+LETTERS = re.compile(r"[^\W\d_]{2,}")
+HAS_UPPER = re.compile(f"[{UPPER}]")
+_POSSESSIVE = ("'s", "’s")
+_SENTENCE_END = frozenset(".!?:;\"“”'‘’([{*-•>#|\n")
+_STREETS = (
+    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|"
+    "Pl|Terrace|Parkway|Pkwy|Highway|Hwy|Circle|Square|Close|Crescent|Row|Alley|Trail"
+)
+ADDRESS = re.compile(
+    rf"(?<![\w.-])\d{{1,5}}[A-Za-z]?,?[ \t]+(?:[{UPPER}][a-z'’]+\.?[ \t]+){{1,3}}"
+    rf"(?:{_STREETS})\b\.?"
+    rf"|(?<![\w-])[{UPPER}][a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
+    rf"[ \t]+\d{{1,4}}[a-z]?\b"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One capitalised word of a run: its span and its lower-case form (possessive
+    dropped), or a particle between two of them."""
+
+    start: int
+    end: int
+    key: str
+    particle: bool = False
+    #: A hyphenated given name's first part (``jean`` of ``Jean-Luc``), else ``key``.
+    head: str = ""
+
+
+def key_of(token: str) -> str:
+    for suffix in _POSSESSIVE:
+        if token.endswith(suffix):
+            token = token[: -len(suffix)]
+    return token.lower()
+
+
+def runs(text: str, heads: frozenset[str]) -> list[list[Word]]:
+    """Capitalised words joined by one space (or a particle, or a title's/initial's dot)."""
+    runs: list[list[Word]] = []
+    run: list[Word] = []
+    for match in TOKEN.finditer(text):
+        start, end = match.span()
+        token = match.group()
+        key = key_of(token)
+        if (
+            token.isupper()
+            and len(token) > 1
+            and "." not in token
+            and ((len(token) <= 3 and key not in heads) or not shouting(text, start, end))
+        ):
+            if run:
+                runs.append(run)
+            run = []
+            continue  # an acronym (``API``, ``YARA``), not a name
+        if token[-1:] == "s" and token[-2:-1] in ("'", "’"):
+            end -= 2
+        hyphen = token.find("-")
+        head = key[:hyphen] if 0 < hyphen < len(token) - 1 and token[hyphen + 1].isupper() else key
+        word = Word(start, end, key, head=head)
+        if run:
+            last = run[-1]
+            gap = text[last.end : start]
+            dotted = gap == ". " and (len(last.key) == 1 or last.key in TITLES)
+            if gap == " " or dotted:
+                run.append(word)
+                continue
+            inner = gap.strip()
+            if gap[:1] == " " and gap[-1:] == " " and inner in PARTICLES and " " not in inner:
+                run.append(Word(last.end + 1, last.end + 1 + len(inner), inner, True, inner))
+                run.append(word)
+                continue
+            runs.append(run)
+        run = [word]
+    if run:
+        runs.append(run)
+    return runs
+
+
+def shouting(text: str, start: int, end: int) -> bool:
+    """Whether the words around ``text[start:end]`` are in capitals too (a headline,
+    a form filled in capitals), so that a word in capitals there may be a name."""
+    near = LETTERS.findall(text, max(0, start - 24), start)[-1:]
+    near += LETTERS.findall(text, end, end + 24)[:1]
+    return all(w.isupper() for w in near)
+
+
+def sentence_start(text: str, start: int) -> bool:
+    position = start - 1
+    while position >= 0 and text[position] in " \t":
+        position -= 1
+    return position < 0 or text[position] in _SENTENCE_END

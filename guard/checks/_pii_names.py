@@ -1,0 +1,246 @@
+"""PERSON and LOCATION without a spaCy model: name and place lists, capitals and context.
+
+Presidio finds names and places only with a spaCy NER model, which is not on PyPI; this
+recognizer needs nothing downloaded (lists: :mod:`guard.checks._pii_name_lists`). It
+reads runs of capitalised words (``Jean-Luc Picard``, ``Ludwig van Beethoven``,
+``O'Brien's``) and scores them like Presidio's NER (0.85 where it is sure, so that
+``threshold`` keeps its meaning):
+
+* a title (``Dr.``, ``Mrs``) or a context phrase (``my name is``, ``Dear``,
+  ``signed``) before a run: a person, 0.85;
+* a given name and a family name (or any capitalised word after a given name that is
+  not a common word): 0.85; an initial and a family name (``J. Smith``): 0.7;
+* a given name alone: 0.6 — but a given name that is also a common word (``Will``,
+  ``May``, ``Grant``, ``Rose``, ``Bill``) counts only with context or a family name,
+  and a family name alone only with context (0.35 otherwise: under the threshold);
+* a country, US state or city: 0.6, 0.85 after ``in``/``from``/``near``...; a city
+  that is a common word (``Mobile``, ``Reading``) only after those; a street address
+  (``12 Oak Street``): 0.85.
+
+The first word of a sentence is capitalised anyway: a common-word name there needs a
+family name after it.
+"""
+
+from __future__ import annotations
+
+from guard.checks._pii_name_lists import TITLES, Gazetteer, gazetteer
+from guard.checks._pii_name_words import (
+    ADDRESS,
+    HAS_UPPER,
+    LETTERS,
+    TOKEN,
+    Word,
+    key_of,
+    runs,
+    sentence_start,
+)
+
+#: The most characters (white space and separators not counted) of a name or address
+#: found here: four words and particles, or a street address (a stream's hold-back).
+LONGEST_NAME = 64
+SURE, INITIAL, ALONE, PLACE, UNSURE, WEAK = 0.85, 0.7, 0.6, 0.6, 0.45, 0.35
+
+#: Capitalised words before a name that say a person follows (``Dear Ann``).
+_PERSON_OPENERS = frozenset(
+    "dear hi hello hey thanks signed regards sincerely cheers attn patient name".split()
+)
+#: What the words before a run end with when a person follows (lower case).
+_PERSON_CONTEXT = (
+    "name is", "name's", "named", "called", "dear", "hi", "hello", "hey", "thanks",
+    "thank you", "signed", "regards,", "sincerely,", "cheers,", "name:", "patient",
+    "patient:", "i am", "i'm", "this is", "from:", "to:", "cc:", "attn:", "contact",
+    "ask", "tell", "by", "with", "mr", "mrs", "ms", "dr",
+)  # fmt: skip
+#: Context that makes any capitalised run after it a person (not just a known name).
+_STRONG_CONTEXT = ("name is", "name's", "named", "called", "dear", "signed", "name:",
+                   "patient:", "regards,", "sincerely,", "attn:")  # fmt: skip
+_PLACE_CONTEXT = frozenset(
+    """in from near at to visit visiting visited across around outside inside toward
+    towards via between lives live living based born moved located address city
+    town""".split()
+)
+#: Capitalised function words: never a name, whatever the lists say (``My``, ``In``).
+_NEVER = frozenset(
+    """a an the in on at to from for of and or but if when while where what who why how
+    my our your his her their its this that these those we you he she they it i is are
+    was were be been am do does did not no yes so as by with about after before then
+    there here all any some each every please thanks thank see note also just only
+    can could would shall should might must""".split()
+)
+#: Words that make a run an organisation, event or thing, not a person or a place
+#: (``Johnson Controls Inc``, ``Hong Kong Open``, ``Cleveland Indians``).
+_NOT_PERSON = frozenset(
+    """inc corp co ltd llc plc gmbh ag sa group company bank bancorp holdings partners
+    university college school institute foundation association society council
+    committee ministry department agency airlines airways motors motor pharmaceuticals
+    technologies systems software labs club fc united city county rovers wanderers
+    athletic open cup championship festival awards prize hospital church street
+    road avenue park square bridge hall house center centre tower station airport
+    times post journal news press standard herald tribune""".split()
+)
+#: What follows a person's name in a report (``Lebed said``): a known name before it
+#: counts as a person.
+_SAID = (" said", " says", " told", " added", " asked", " replied", " wrote")
+
+
+def find_names(text: str, entities: frozenset[str]) -> list[tuple[str, int, int, float]]:
+    """PERSON / LOCATION spans in ``text`` with their scores (``entities``: which)."""
+    found: list[tuple[str, int, int, float]] = []
+    if "LOCATION" in entities and any(d in text for d in "0123456789"):
+        found.extend(("LOCATION", *m.span(), SURE) for m in ADDRESS.finditer(text))
+    if HAS_UPPER.search(text) is None:
+        return found
+    lists = gazetteer()
+    tokens = TOKEN.findall(text)
+    keys = {key_of(t) for t in tokens}
+    lowered = text.lower()
+    if lists.starters.isdisjoint(keys) and not any(c in lowered for c in _STRONG_CONTEXT):
+        return found  # no known word and no context phrase: nothing to read further
+    for run in runs(text, lists.place_heads):
+        found.extend(_read_run(text, lowered, run, lists, entities))
+    return found
+
+
+def may_end_name(text: str, start: int, end: int) -> bool:
+    """Whether a name or place found in ``text`` could end in ``text[start:end]``: it
+    holds a capitalised word that begins a name or place, or a title or context phrase
+    comes before it. A stream releasing clean prose (``The``, ``Note:``) skips the scan."""
+    if HAS_UPPER.search(text, start, end) is None:
+        return False
+    lists = gazetteer()
+    if not lists.starters.isdisjoint(key_of(t) for t in TOKEN.findall(text, start, end)):
+        return True
+    lowered = text[max(0, start - 64) : end].lower()
+    return any(c in lowered for c in _STRONG_CONTEXT) or not TITLES.isdisjoint(
+        LETTERS.findall(lowered)
+    )
+
+
+def _before(lowered: str, start: int) -> str:
+    """The words just before ``start`` (lower case, one space between words)."""
+    return " ".join(lowered[max(0, start - 40) : start].split()[-3:])
+
+
+def _read_run(
+    text: str, lowered: str, run: list[Word], lists: Gazetteer, entities: frozenset[str]
+) -> list[tuple[str, int, int, float]]:
+    before = _before(lowered, run[0].start)
+    context = before.endswith(_PERSON_CONTEXT)
+    strong = before.endswith(_STRONG_CONTEXT)
+    place_context = before.rsplit(" ", 1)[-1] in _PLACE_CONTEXT if before else False
+    # Leading words that are no name are context (``Dear``, ``Dr``, ``From``, ``Meet``).
+    index = 0
+    while index < len(run):
+        key = run[index].key
+        if key in TITLES or key in _PERSON_OPENERS:
+            context = strong = True
+        elif (
+            strong
+            or _known(key, lists)
+            or _known(run[index].head, lists)
+            or (len(key) == 1 and index + 1 < len(run))
+            or _place(run, index, lists, True) is not None
+        ):
+            break
+        else:
+            place_context, context = key in _PLACE_CONTEXT, False
+        index += 1
+    words = run[index:]
+    if any(w.key in _NOT_PERSON for w in words):
+        # An organisation or event named after a person or place: neither.
+        return []
+    said = text.startswith(_SAID, run[-1].end)
+    context = context or said
+    at_start = index == 0 and sentence_start(text, run[0].start)
+    found: list[tuple[str, int, int, float]] = []
+    position = 0
+    while position < len(words):
+        person = _person(words, position, lists, strong, context, at_start)
+        place = _place(words, position, lists, place_context)
+        entity, end, score = "", position + 1, 0.0
+        if place is not None and (
+            person is None
+            or place[0] > person[0]
+            or (
+                place[0] == person[0]
+                and (place_context or place[2] or person[1] < SURE or place[0] > position + 1)
+            )
+        ):
+            entity, end, score = "LOCATION", place[0], place[1]
+        elif person is not None:
+            entity, end, score = "PERSON", person[0], person[1]
+        if entity in entities and score > 0:
+            found.append((entity, words[position].start, words[end - 1].end, score))
+        position = end
+        strong = context = place_context = at_start = False
+    return found
+
+
+def _known(key: str, lists: Gazetteer) -> bool:
+    """A word that can begin a name or a place (a title or function word cannot)."""
+    if key in _NEVER or key in TITLES:
+        return False
+    return key in lists.starters
+
+
+def _place(
+    words: list[Word], position: int, lists: Gazetteer, context: bool
+) -> tuple[int, float, bool] | None:
+    """The longest place starting at ``words[position]``: (end index, score, whether it
+    is a country or US state)."""
+    for length in range(min(lists.longest_place, len(words) - position), 0, -1):
+        phrase = tuple(w.key for w in words[position : position + length])
+        found = lists.places.get(phrase)
+        if found is None or words[position + length - 1].particle:
+            continue
+        kind, common = found
+        if common and not context:
+            return None
+        return position + length, SURE if context else PLACE, kind != "t"
+    return None
+
+
+def _person(
+    words: list[Word], position: int, lists: Gazetteer, sure: bool, context: bool, at_start: bool
+) -> tuple[int, float] | None:
+    """A person starting at ``words[position]``: (end index, score)."""
+    head = words[position]
+    if head.particle or head.key in _NEVER:
+        return None
+    end = position + 1
+    while end < len(words) and end - position < 4:
+        following = words[end]
+        if following.particle:
+            if end + 1 >= len(words):
+                break
+            end += 1
+            continue
+        key = following.key
+        if key in _NEVER or (key in lists.first_common and key not in lists.last_common):
+            break  # a common word after a name is part of it only as a family name
+        end += 1
+    key, last = head.key, words[end - 1].key
+    if sure:
+        return end, SURE
+    first_name = key in lists.first or head.head in lists.first
+    family = last in lists.last or last in lists.last_common
+    if end - position > 1:
+        if first_name:
+            return end, SURE
+        if len(key) == 1 and family:
+            return end, INITIAL
+        if key in lists.first_common and family:
+            # ``Bill Gates`` and ``Rose Garden`` read alike: two common words need
+            # context, a family name that is no common word does not (``Will Ferrell``).
+            if last in lists.last:
+                return end, ALONE if at_start else SURE
+            return end, UNSURE
+        if context and (key in lists.last or key in lists.last_common):
+            return end, SURE
+        end = position + 1
+    if first_name:
+        # ``Han``, ``Li``, ``Kim`` alone are as often a dynasty, a word or an initialism.
+        return end, SURE if context else ALONE if len(key) > 3 else WEAK
+    if key in lists.first_common or key in lists.last or key in lists.last_common:
+        return end, INITIAL if context else WEAK
+    return None
