@@ -144,6 +144,7 @@ def name_holdback(text: str) -> int:
         position -= 1  # a word done: the next may still continue the name
     hold_from = end
     words = 0
+    capitalised = False
     while position > limit and words < 6 and not text[position - 1].isspace():
         start = position
         while start > limit and not text[start - 1].isspace():
@@ -151,10 +152,13 @@ def name_holdback(text: str) -> int:
         token = text[start:position]
         if token[-1] in _RUN_ENDS:
             break
-        if token[0].isupper() or (words and (token in _PARTICLES or token[0].isdigit())):
-            hold_from = start
-        else:
+        if token[0].isupper():
+            hold_from, capitalised = start, True
+        elif capitalised and token.lstrip("([#")[:1].isdigit():
+            hold_from = start  # the number of a street address (``(12 Oak``)
             break
+        elif token not in _PARTICLES:
+            break  # particles (``Rio de``) count only with a capitalised word before them
         words += 1
         position = start
         if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():

@@ -10,6 +10,7 @@ marks a name that is also a common English word (``will``, ``grant``, ``mobile``
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -24,6 +25,19 @@ TITLES = frozenset(
 #: Lower-case particles inside a name or place (``Ludwig van Beethoven``, ``Rio de
 #: Janeiro``).
 PARTICLES = frozenset("de da do dos das di del della la le van von der den du bin al y".split())
+
+
+_LETTERS_APART = str.maketrans({"ø": "o", "ł": "l", "ı": "i", "đ": "d", "ß": "ss", "æ": "ae",
+                                "œ": "oe", "þ": "th", "ð": "d"})  # fmt: skip
+
+
+def fold(word: str) -> str:
+    """``word`` (lower case) without accents: the form the lists keep (``jürgen`` and
+    ``jurgen``, ``søren`` and ``soren`` are one name)."""
+    if word.isascii():
+        return word
+    split = unicodedata.normalize("NFD", word.translate(_LETTERS_APART))
+    return "".join(c for c in split if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True, slots=True)

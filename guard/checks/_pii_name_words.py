@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from guard.checks._pii_name_lists import PARTICLES, TITLES
+from guard.checks._pii_name_lists import PARTICLES, TITLES, fold
 
 UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isupper())
 #: A capitalised word (letters, inner apostrophes and hyphens), an abbreviation
@@ -44,10 +44,12 @@ class Word:
 
 
 def key_of(token: str) -> str:
+    """The form of ``token`` the lists are looked up by: lower case, no possessive, no
+    accents."""
     for suffix in _POSSESSIVE:
         if token.endswith(suffix):
             token = token[: -len(suffix)]
-    return token.lower()
+    return fold(token.lower())
 
 
 def runs(text: str, heads: frozenset[str]) -> list[list[Word]]:
@@ -80,9 +82,17 @@ def runs(text: str, heads: frozenset[str]) -> list[list[Word]]:
             if gap == " " or dotted:
                 run.append(word)
                 continue
-            inner = gap.strip()
-            if gap[:1] == " " and gap[-1:] == " " and inner in PARTICLES and " " not in inner:
-                run.append(Word(last.end + 1, last.end + 1 + len(inner), inner, True, inner))
+            inner = gap[1:-1].split(" ")
+            if (
+                gap[:1] == " " == gap[-1:]
+                and len(inner) <= 2
+                and all(particle in PARTICLES for particle in inner)
+            ):
+                # ``Maria de la Cruz``, ``Rio de Janeiro``: the particles join the run.
+                position = last.end + 1
+                for particle in inner:
+                    run.append(Word(position, position + len(particle), particle, True, particle))
+                    position += len(particle) + 1
                 run.append(word)
                 continue
             runs.append(run)

