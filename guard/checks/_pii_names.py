@@ -42,18 +42,33 @@ SURE, INITIAL, ALONE, PLACE, UNSURE, WEAK = 0.85, 0.7, 0.6, 0.6, 0.45, 0.35
 
 #: Capitalised words before a name that say a person follows (``Dear Ann``).
 _PERSON_OPENERS = frozenset(
-    "dear hi hello hey thanks signed regards sincerely cheers attn patient name".split()
+    """dear hi hello hey thanks signed regards sincerely cheers attn patient president
+    minister senator governor mayor chancellor ambassador premier pope king queen prince
+    princess sheikh judge coach""".split()
 )
+#: Roles and relations before a name (``striker Igor``, ``my wife Anna``): a known
+#: name after them is a person.
+_ROLES = (
+    "striker", "goalkeeper", "defender", "midfielder", "spokesman", "spokeswoman",
+    "chairman", "ceo", "director", "manager", "officer", "professor", "captain", "leader",
+    "secretary", "author", "actor", "actress", "singer", "player", "colleague", "friend",
+    "wife", "husband", "son", "daughter", "brother", "sister", "mother", "father", "uncle",
+    "aunt", "cousin", "boss", "teacher", "student", "customer", "client", "employee",
+    "president", "minister", "senator", "governor", "mayor", "chancellor", "judge", "coach",
+)  # fmt: skip
 #: What the words before a run end with when a person follows (lower case).
 _PERSON_CONTEXT = (
     "name is", "name's", "named", "called", "dear", "hi", "hello", "hey", "thanks",
     "thank you", "signed", "regards,", "sincerely,", "cheers,", "name:", "patient",
     "patient:", "i am", "i'm", "this is", "from:", "to:", "cc:", "attn:", "contact",
-    "ask", "tell", "by", "with", "mr", "mrs", "ms", "dr",
+    "ask", "tell", "by", "with", "mr", "mrs", "ms", "dr", *_ROLES,
 )  # fmt: skip
 #: Context that makes any capitalised run after it a person (not just a known name).
-_STRONG_CONTEXT = ("name is", "name's", "named", "called", "dear", "signed", "name:",
-                   "patient:", "regards,", "sincerely,", "attn:")  # fmt: skip
+#: (Not ``called`` or ``named``: ``a function called Parse``.)
+_STRONG_CONTEXT = ("my name is", "my name's", "his name is", "her name is", "dear",
+                   "signed", "name:", "patient:", "regards,", "sincerely,", "attn:",
+                   "president", "minister", "senator", "governor", "mayor", "chancellor",
+                   "judge", "coach")  # fmt: skip
 _PLACE_CONTEXT = frozenset(
     """in from near at to visit visiting visited across around outside inside toward
     towards via between lives live living based born moved located address city

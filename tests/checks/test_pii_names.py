@@ -39,6 +39,8 @@ def _found(text: str) -> list[tuple[str, str]]:
         ("Please ask Dr. Okafor about it.", [("PERSON", "Okafor")]),
         ("Mr. Brown will call back.", [("PERSON", "Brown")]),
         ("The ticket was filed by Sarah yesterday.", [("PERSON", "Sarah")]),
+        ("President Yeltsin arrived.", [("PERSON", "Yeltsin")]),  # a role, any name
+        ("Her colleague Brown is away.", [("PERSON", "Brown")]),  # a role, a known name
     ],
 )
 def test_context_words_and_titles_make_a_person(text: str, expected: list[tuple[str, str]]) -> None:
@@ -59,6 +61,7 @@ def test_context_words_and_titles_make_a_person(text: str, expected: list[tuple[
         "AI-generated text is labelled.",
         "The quick brown fox jumps over the lazy dog.",
         "self.Grant = user.Name; call Rose() and Will.run()",
+        "Add a function called Parse; the class name is GetUser.",
     ],
 )
 def test_common_words_are_no_names_without_context(text: str) -> None:
