@@ -89,7 +89,8 @@ _NEVER = frozenset(
 #: (``Johnson Controls Inc``, ``Hong Kong Open``, ``Cleveland Indians``).
 _NOT_PERSON = frozenset(
     """week studio studios expert store shop cafe restaurant hotel museum gallery theatre
-    theater stadium arena mall market inc corp co ltd llc plc gmbh ag sa group company bank bancorp holdings partners
+    theater stadium arena mall market inc corp co ltd llc plc gmbh ag sa group company
+    bank bancorp holdings partners
     university college school institute foundation association society council
     committee ministry department agency airlines airways motors motor pharmaceuticals
     technologies systems software labs club fc united city county rovers wanderers
