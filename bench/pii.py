@@ -67,6 +67,25 @@ def with_entities(size: int, seed: int = 7) -> str:
     return "".join(pieces)[:size]
 
 
+NAMES = (
+    "Dear Priya Raman,", "Dr. Okafor", "José García", "in Chicago", "Mr. Brown",
+    "Jean-Luc Picard", "12 Oak Street", "from New York", "Maria de la Cruz", "Ann",
+)  # fmt: skip
+
+
+def with_names(size: int, seed: int = 7) -> str:
+    """``size`` characters of prose written in sentences (capitalised, with a full stop)
+    with 10 names, places and addresses per 2 KB: what PERSON / LOCATION read."""
+    words = prose(size, seed).split()
+    sentences, names = [], iter(NAMES * (size // 2000 + 1))
+    for start in range(0, len(words), 12):
+        sentence = " ".join(words[start : start + 12])
+        if start % 24 == 0:
+            sentence += " " + next(names)
+        sentences.append(sentence[:1].upper() + sentence[1:] + ".")
+    return " ".join(sentences)[:size]
+
+
 def _luhn_complete(digits: str) -> str:
     """``digits`` with the Luhn check digit appended."""
     total = 0
@@ -148,6 +167,7 @@ def _texts() -> dict[str, str]:
     return {
         "2KB.clean": prose(2000),
         "2KB.10-entities": with_entities(2000),
+        "2KB.sentences-10-names": with_names(2000),
         "20KB.clean": prose(20_000),
         "20KB.100-entities": with_entities(20_000),
         "20KB.100-unique-entities": unique_entities(20_000),

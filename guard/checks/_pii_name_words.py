@@ -12,7 +12,7 @@ UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isupper())
 #: A capitalised word (letters, inner apostrophes and hyphens), an abbreviation
 #: (``U.S.``) or an initial; not inside an identifier, path, address or number.
 TOKEN = re.compile(
-    rf"(?<![\w@/\\.#$%&*+=<>'’-])(?:(?:[{UPPER}]\.){{2,}}|[{UPPER}](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?![\d_])"
+    rf"(?<![\w@/\\.#$%&*+=<>'’-])(?:(?:[{UPPER}]\.){{2,}}|[{UPPER}](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?!\w)"
 )
 LETTERS = re.compile(r"[^\W\d_]{2,}")
 HAS_UPPER = re.compile(f"[{UPPER}]")
@@ -24,7 +24,7 @@ _STREETS = (
 )
 ADDRESS = re.compile(
     rf"(?<![\w.-])\d{{1,5}}[A-Za-z]?,?[ \t]+(?:[{UPPER}][a-z'’]+\.?[ \t]+){{1,3}}"
-    rf"(?:{_STREETS})\b\.?"
+    rf"(?:{_STREETS})\b"
     rf"|(?<![\w-])[{UPPER}][a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
     rf"[ \t]+\d{{1,4}}[a-z]?\b"
 )

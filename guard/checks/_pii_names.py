@@ -219,8 +219,15 @@ def _place(
         kind, common = found
         if common and not context:
             return None
+        if kind == "t" and length == 1 and not context and _is_name(phrase[0], lists):
+            return None  # ``Ann``, ``Tyler``: a small town, or rather a person
+
         return position + length, SURE if context else PLACE, kind != "t"  # c, s, T
     return None
+
+
+def _is_name(key: str, lists: Gazetteer) -> bool:
+    return key in lists.first or key in lists.last or key in lists.first_common
 
 
 def _person(
