@@ -121,7 +121,8 @@ class Detector:
         if self._ner_entities:
             hits.extend(self._ner(plain))
         if self.names:
-            for entity, start, end, score in find_names(plain.text, self.names):
+            found = find_names(plain.text, self.names, digits=signals.max_digits > 0)
+            for entity, start, end, score in found:
                 self._add(hits, plain, entity, start, end, score, frozenset())
         return [hit for hit in resolve(hits) if hit.entity != _ALLOWED]
 

@@ -4,15 +4,18 @@ street addresses (see :mod:`guard.checks._pii_names`)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from guard.checks._pii_name_lists import PARTICLES, TITLES, fold
 
 UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isupper())
 #: A capitalised word (letters, inner apostrophes and hyphens), an abbreviation
 #: (``U.S.``) or an initial; not inside an identifier, path, address or number.
+# Written to start with one character class (the rest checked by a look-behind) so that
+# ``re`` skips to capitals in C instead of trying the pattern at every position.
 TOKEN = re.compile(
-    rf"(?<![\w@/\\.#$%&*+=<>'’-])(?:(?:[{UPPER}]\.){{2,}}|[{UPPER}](?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?!\w)"
+    rf"[{UPPER}](?<![\w@/\\.#$%&*+=<>'’-].)"
+    rf"(?:(?:\.[{UPPER}])+\.|(?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?!\w)"
 )
 LETTERS = re.compile(r"[^\W\d_]{2,}")
 HAS_UPPER = re.compile(f"[{UPPER}]")
@@ -22,18 +25,26 @@ _STREETS = (
     "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|"
     "Pl|Terrace|Parkway|Pkwy|Highway|Hwy|Circle|Square|Close|Crescent|Row|Alley|Trail"
 )
+#: A street address: ``12 Oak Street``, ``12B Elm Rd`` (starting with a digit class, the
+#: boundary checked behind it, for the same reason as :data:`TOKEN`).
 ADDRESS = re.compile(
-    rf"(?<![\w.-])\d{{1,5}}[A-Za-z]?,?[ \t]+(?:[{UPPER}][a-z'’]+\.?[ \t]+){{1,3}}"
+    rf"\d(?<![\w.-]\d)\d{{0,4}}[A-Za-z]?,?[ \t]+(?:[{UPPER}][a-z'’]+\.?[ \t]+){{1,3}}"
     rf"(?:{_STREETS})\b"
-    rf"|(?<![\w-])[{UPPER}][a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
+)
+#: ``Hauptstraße 5``, ``Gartenweg 12a`` (run when the text has one of those words).
+GERMAN_ADDRESS = re.compile(
+    rf"[{UPPER}](?<![\w-].)[a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
     rf"[ \t]+\d{{1,4}}[a-z]?\b"
 )
+GERMAN_STREETS = ("straße", "strasse", "weg ", "gasse", "platz", "allee")
+#: The street words of :data:`ADDRESS` as looked up (a text without one has no address).
+STREET_KEYS = frozenset(_STREETS.lower().split("|"))
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
+class Word(NamedTuple):
     """One capitalised word of a run: its span and its lower-case form (possessive
-    dropped), or a particle between two of them."""
+    dropped), or a particle between two of them. (A tuple: a text has many of them,
+    and a frozen dataclass costs several times as much to build.)"""
 
     start: int
     end: int
@@ -46,6 +57,8 @@ class Word:
 def key_of(token: str) -> str:
     """The form of ``token`` the lists are looked up by: lower case, no possessive, no
     accents."""
+    if token.isascii() and "'" not in token:
+        return token.lower()  # the common case, in C
     for suffix in _POSSESSIVE:
         if token.endswith(suffix):
             token = token[: -len(suffix)]
@@ -74,7 +87,7 @@ def runs(text: str, heads: frozenset[str]) -> list[list[Word]]:
             end -= 2
         hyphen = token.find("-")
         head = key[:hyphen] if 0 < hyphen < len(token) - 1 and token[hyphen + 1].isupper() else key
-        word = Word(start, end, key, head=head)
+        word = Word(start, end, key, False, head)
         if run:
             last = run[-1]
             gap = text[last.end : start]
@@ -82,12 +95,8 @@ def runs(text: str, heads: frozenset[str]) -> list[list[Word]]:
             if gap == " " or dotted:
                 run.append(word)
                 continue
-            inner = gap[1:-1].split(" ")
-            if (
-                gap[:1] == " " == gap[-1:]
-                and len(inner) <= 2
-                and all(particle in PARTICLES for particle in inner)
-            ):
+            inner = gap[1:-1].split(" ") if len(gap) <= 11 and gap[:1] == " " == gap[-1:] else ()
+            if 0 < len(inner) <= 2 and all(particle in PARTICLES for particle in inner):
                 # ``Maria de la Cruz``, ``Rio de Janeiro``: the particles join the run.
                 position = last.end + 1
                 for particle in inner:
