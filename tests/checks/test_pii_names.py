@@ -16,7 +16,8 @@ import pytest
 
 from guard import Guard
 from guard.checks._pii_holdback import name_holdback
-from guard.checks._pii_names import find_names
+from guard.checks._pii_names import LONGEST_NAME, find_names
+from guard.checks.pii import PiiCheck
 from guard.engine import text_call
 from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream, Script
@@ -221,3 +222,17 @@ def test_a_name_is_pseudonymised_upstream_and_restored_in_the_reply(
     assert "Priya" not in sent and "Raman" not in sent and "Chicago" not in sent
     assert "<PERSON_1>" in sent and "<LOCATION_1>" in sent
     assert text == "Dear Priya Raman, your parcel left Chicago."
+
+
+def test_a_stream_holds_a_name_no_longer_than_a_name_is(make_guard: Callable[..., Guard]) -> None:
+    """PERSON / LOCATION bound the hold-back (64 characters, white space not counted;
+    at most six capitalised words), where e-mail addresses or phone numbers leave it
+    unbounded."""
+    guard = make_guard("name: t\noutput:\n  - check: pii\n    entities: [PERSON, US_SSN]\n")
+    check = guard.output_checks[0]
+    assert isinstance(check, PiiCheck)
+    assert check._longest_match == LONGEST_NAME
+    title_case = "Notes " + " ".join(["Abcdefghijklmnop"] * 12) + " "
+    held = check.holdback(title_case)
+    assert 0 < held <= len(" ".join(["Abcdefghijklmnop"] * 6)) + 1
+    assert check.holdback("see you soon ") == 0
