@@ -36,6 +36,7 @@ from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_hits import Hit
 from guard.checks._pii_holdback import capped, holdback, name_holdback
+from guard.checks._pii_name_lists import gazetteer
 from guard.checks._pii_names import may_end_name
 from guard.checks._pii_recognizers import custom_spec
 from guard.checks._pii_scan import Answers
@@ -108,6 +109,8 @@ class PiiCheck(TextCheck):
         self._ner = nlp != "blank"
         #: PERSON / LOCATION by the offline lists: a capitalised run is held until it ends.
         self._names = bool(self._detector.names)
+        if self._names:
+            gazetteer()  # the lists read at policy load (~0.2 s once), not on a first call
         # The stream shortcut holds for Presidio's pattern entities only.
         self._skippable = not self._ner and not custom
         self._stash = _Replacements()
