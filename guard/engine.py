@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
-from guard._drive import run_sync, wait_sync
+from guard._drive import Step, run_sync, wait_sync
 from guard.audit import AuditLog, CallRecord
 from guard.checks.base import Check, capabilities_of
 from guard.decision import Decision, Outcome
@@ -305,10 +305,8 @@ class Guard:
             from guard.checks.schema import schema_check
 
             lifecycle.extra_output_checks.append(schema_check(schema, telemetry=self.telemetry))
-        reply = text_reply(text)
-        decision = run_sync(lifecycle._output(reply))
+        decision = run_sync(checked_reply_text(lifecycle, text_reply(text)))
         lifecycle.finish()
-        decision.text = reply.text
         return decision
 
     async def run(self, call: Call, send: Callable[[Call], Awaitable[Reply]]) -> Outcome:
@@ -510,6 +508,14 @@ def text_call(
 def text_reply(text: str) -> Reply:
     """A plain-text reply with one choice."""
     return Reply(format="text", choices=[Choice(0, text)])
+
+
+def checked_reply_text(lifecycle: GuardedCall, reply: Reply) -> Step[Decision]:
+    """The output stage on a plain-text ``reply`` (``check_output``, the check endpoint),
+    as a step either driver runs: its decision carries the reply's text as redacted."""
+    decision = yield from lifecycle._output(reply)
+    decision.text = reply.text
+    return decision
 
 
 def _write_segments(segments: Sequence[Segment], texts: list[str], raw: Any) -> None:

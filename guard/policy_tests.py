@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from guard._drive import Step, run_async, run_sync
 from guard._yaml import load_yaml, policy_error
 from guard.decision import Decision
-from guard.engine import Guard, text_call, text_reply
+from guard.engine import Guard, checked_reply_text, text_call, text_reply
 from guard.errors import PolicyError
 from guard.types import Caller, Finding, Passage, Reply
 
@@ -135,8 +135,7 @@ def _evaluation(
 
 
 def _output_step(lifecycle: GuardedCall, reply: Reply) -> Step[Evaluation]:
-    decision = yield from lifecycle._output(reply)
-    decision.text = reply.text
+    decision = yield from checked_reply_text(lifecycle, reply)
     return Evaluation(decision, text=decision.text)
 
 
