@@ -148,6 +148,11 @@ class _GuardedTransport:
             status, headers=headers, content=fmt.error_body(status, message, code), request=request
         )
 
+    def _upstream_failed(self, request: Any, fmt: WireFormat, exc: UpstreamError) -> Any:
+        response = self._error(request, fmt, exc.status, str(exc), exc.code)
+        response.headers["x-guardwire-verdict"] = "error"
+        return response
+
     def _refused(self, request: Any, prepared: _Prepared) -> Any:
         refusal = prepared.lifecycle.refusal
         assert refusal is not None
@@ -239,6 +244,7 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
             return prepared if prepared is not None else inner.handle_request(request)
         lifecycle, fmt = prepared.lifecycle, prepared.fmt
         outcome: str | None = "error"
+        status: int | None = None
         streaming = False
         try:
             attempt = lifecycle.start()
@@ -270,12 +276,17 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
                 attempt = lifecycle.deliver(fmt.parse_reply(attempt, last.content))
             outcome = None
             return self._answer(request, prepared, last)
+        except UpstreamError as exc:
+            # A 200 that is not the API's reply (not JSON, cut short): the upstream's
+            # fault, answered as the proxy does (a 502 in the API's shape, released).
+            outcome, status = "upstream_error", exc.status
+            return self._upstream_failed(request, fmt, exc)
         except TRANSPORT_ERRORS:
             outcome = "upstream_error"
             raise
         finally:
             if not streaming:
-                lifecycle.finish(outcome)
+                lifecycle.finish(outcome, status=status)
 
     def close(self) -> None:
         """Close the wrapped transports, then write what the guard's budgets still owe
@@ -308,6 +319,7 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
             return prepared if prepared is not None else await inner.handle_async_request(request)
         lifecycle, fmt = prepared.lifecycle, prepared.fmt
         outcome: str | None = "error"
+        status: int | None = None
         streaming = False
         try:
             attempt = await lifecycle.astart()
@@ -341,12 +353,15 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 attempt = await lifecycle.adeliver(fmt.parse_reply(attempt, last.content))
             outcome = None
             return self._answer(request, prepared, last)
+        except UpstreamError as exc:
+            outcome, status = "upstream_error", exc.status
+            return self._upstream_failed(request, fmt, exc)
         except TRANSPORT_ERRORS:
             outcome = "upstream_error"
             raise
         finally:
             if not streaming:
-                await lifecycle.afinish(outcome)
+                await lifecycle.afinish(outcome, status=status)
 
     async def aclose(self) -> None:
         """Close the wrapped transports, then write what the guard's budgets still owe
