@@ -14,8 +14,9 @@ STREAM_HEADERS: Headers = [
     (b"x-accel-buffering", b"no"),
 ]
 # Upstream response headers clients rely on (rate limits, processing time, ids,
-# retry-after): the SDKs read them for back-off and support tickets.
-_PASS = frozenset({b"retry-after", b"retry-after-ms", b"request-id"})
+# retry-after, x-should-retry): the SDKs read them for back-off, for whether to retry at
+# all, and for support tickets.
+_PASS = frozenset({b"retry-after", b"retry-after-ms", b"x-should-retry", b"request-id"})
 _PASS_PREFIXES = (b"openai-", b"anthropic-", b"x-ratelimit-")
 
 
