@@ -78,6 +78,11 @@ class Connection(asyncio.Protocol):
         self._wakeup: asyncio.Future[None] | None = None
         #: Loop time by which the whole exchange must be done (``None``: no bound).
         self.deadline: float | None = None
+        #: A streamed body: the read timeout bounds each wait for a whole event (an SSE
+        #: event ends with a blank line), not for any byte, so an upstream that trickles
+        #: a byte at a time (a slow loris) cannot hold a stream open forever.
+        self.events_only = False
+        self._event_tail = b""
 
     # -- asyncio.Protocol ----------------------------------------------------------
 
@@ -92,7 +97,8 @@ class Connection(asyncio.Protocol):
             self.close()
             return
         self.received = True
-        self._arm_timer()
+        if not self.events_only:
+            self._arm_timer()
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -167,6 +173,8 @@ class Connection(asyncio.Protocol):
             return
         self._chunks.append(body)
         self._buffered += len(body)
+        if self.events_only:
+            self._event_progress(body)
         if self._buffered > HIGH_WATER and self.transport is not None and not self._paused:
             self._paused = True
             self.transport.pause_reading()
@@ -265,6 +273,14 @@ class Connection(asyncio.Protocol):
             delay = min(delay, self.deadline - self._loop.time())
         self._timer = self._loop.call_later(delay, self._timed_out)
 
+    def _event_progress(self, body: bytes) -> None:
+        """Re-arm the read timeout when ``body`` completes an event (a blank line, also
+        one split across two pieces)."""
+        edge = self._event_tail + body[:3]
+        if any(end in body or end in edge for end in _EVENT_ENDS):
+            self._arm_timer()
+        self._event_tail = (self._event_tail + body[-3:])[-3:]
+
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -289,6 +305,10 @@ class Connection(asyncio.Protocol):
     async def wait_closed(self) -> None:
         """Wait until the transport reported the connection lost."""
         await asyncio.shield(self._lost)
+
+
+#: How an SSE event ends (WHATWG HTML, server-sent events: a blank line, any line break).
+_EVENT_ENDS = (b"\n\n", b"\r\r", b"\r\n\r\n")
 
 
 class _SurplusMessage(Exception):

@@ -138,6 +138,7 @@ class HttpUpstream:
         try:
             decoder = decoder_for(self.name, connection.headers, pool.max_response_bytes)
             if stream and connection.status == 200:
+                connection.events_only = True
                 chunks = connection.chunks()
                 if decoder is not None:
                     chunks = decode_stream(chunks, decoder)
