@@ -24,12 +24,12 @@ never echo the request's text.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from guard.errors import RequestError
+from guard.formats._json import load_request
 from guard.formats.base import dumps
 from guard.identity import bind_caller
 from guard.proxy.asgi import Receive, Scope, Send, read_body, respond
@@ -122,11 +122,12 @@ async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> No
 
 def _parse(body: bytes) -> CheckRequest:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise RequestError("the request body must be a JSON object", code="invalid_json") from None
-    if not isinstance(data, dict):
-        raise RequestError("the request body must be a JSON object", code="invalid_json")
+        # The model routes' strict decoder: deep nesting, NaN, invalid UTF-8, a repeated
+        # key or a lone surrogate escape is a 400 saying which (a plain json.loads made
+        # the first and the last a 500, and read a repeated key as its last value).
+        data = load_request(body)
+    except RequestError as refused:
+        raise RequestError(str(refused), code="invalid_json") from None
     try:
         return CheckRequest.model_validate(data)
     except ValidationError as exc:

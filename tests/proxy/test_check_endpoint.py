@@ -127,7 +127,7 @@ def test_same_metrics_as_other_calls(demo_proxy: ProxyServer) -> None:
 @pytest.mark.parametrize(
     ("body", "code", "needle"),
     [
-        (b"not json", "invalid_json", "JSON object"),
+        (b"not json", "invalid_json", "not valid JSON"),
         (b"[1]", "invalid_json", "JSON object"),
         ({"text": "secret words", "messages": [{"role": "user", "content": "x"}]}, "", "one of"),
         ({}, "invalid_request", "exactly one of"),
