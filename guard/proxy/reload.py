@@ -29,7 +29,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from guard.engine import Guard
-from guard.errors import GuardError
+from guard.errors import GuardError, PolicyError
 from guard.policy import Policy
 from guard.proxy._hangup import release_hangups
 from guard.proxy.config import ServerConfig, load_config
@@ -103,6 +103,8 @@ class PolicyReloader:
         #: Policy files a failed reload referred to, watched until a reload succeeds
         #: (fixing a broken new file must trigger the next reload).
         self._attempted: list[str] = []
+        #: Policies the engine refused during the current reload (counted by the engine).
+        self._engine_refused: list[PolicyError] = []
         #: Path -> (mtime_ns, size, sha256) as last seen.
         self._seen: dict[str, tuple[int, int, str]] = {}
         self._remember()
@@ -199,11 +201,16 @@ class PolicyReloader:
         async with self._lock:
             telemetry = self.app.telemetry
             made: list[Guard] = []
+            self._engine_refused = []
             as_read = await asyncio.to_thread(self._snapshot)
             try:
                 config, policies = await asyncio.to_thread(self._build, made)
             except Exception as exc:
                 telemetry.policy_reloads.labels("error").inc()
+                if isinstance(exc, PolicyError) and exc not in self._engine_refused:
+                    # A policy file that does not load (the engine counts the ones it
+                    # refuses itself): the load-error alert must see a broken reload too.
+                    telemetry.policy_load_errors.inc()
                 for guard in made:  # built, never used: not an active version
                     if (guard.policy_name, guard.policy_hash) not in self.app.policies.tags:
                         telemetry.policy_info.labels(guard.policy_name, guard.policy_hash).set(0)
@@ -250,7 +257,12 @@ class PolicyReloader:
         )
 
         def make_guard(policy: Policy) -> Guard:
-            guard = self.app.make_guard(policy)
+            try:
+                guard = self.app.make_guard(policy)
+            except PolicyError as refused:
+                # Already in guardwire_policy_load_errors_total (the engine counts it).
+                self._engine_refused.append(refused)
+                raise
             made.append(guard)
             return guard
 
