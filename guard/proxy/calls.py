@@ -172,8 +172,9 @@ class ModelCalls:
                     }
                 )
                 started = True
-            if not await _pumped(response, stream_filter, receive, send):
-                return "disconnected", 200
+            ended = await _pumped(response, stream_filter, receive, send)
+            if ended is not None:
+                return ended, 200
             retry = getattr(stream_filter, "retry", None)
             if retry is None:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
@@ -218,24 +219,42 @@ def check_headers(lifecycle: GuardedCall) -> Headers:
     return [(k.encode(), v.encode()) for k, v in lifecycle.ctx.response_headers.items()]
 
 
+SHUTTING_DOWN = (
+    "guardwire is shutting down and its shutdown_timeout ended this stream; send the request again"
+)
+
+
 async def _pumped(
     response: UpstreamResponse, stream_filter: StreamFilter, receive: Receive, send: Send
-) -> bool:
-    """Pump one upstream stream through the filter; False when the client went away."""
+) -> str | None:
+    """Pump one upstream stream through the filter; the outcome when it did not run to
+    its end: ``disconnected`` (the client went away) or ``error`` (server shutdown)."""
     pumping = asyncio.ensure_future(_pump(response, stream_filter, send))
     watching = asyncio.ensure_future(wait_for_disconnect(receive))
     try:
         await asyncio.wait((pumping, watching), return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        if watching.done():
+            raise
+        # Cancelled by uvicorn with the client still there: the server is stopping and
+        # its shutdown_timeout passed. The stream ends with the API's error event (not a
+        # cut connection the SDK takes for a network failure) and the call finishes
+        # normally (settled, counted) instead of unwinding as a cancelled task.
+        for task in (pumping, watching):
+            task.cancel()
+        await response.aclose()
+        await _end_body(send, stream_filter.fail(SHUTTING_DOWN, "shutting_down"))
+        return "error"
     finally:
         for task in (pumping, watching):
             task.cancel()
         await response.aclose()
     if not pumping.done() or pumping.cancelled():
-        return False
+        return "disconnected"
     error = pumping.exception()
     if error is not None:
         raise error
-    return True
+    return None
 
 
 async def _pump(response: UpstreamResponse, stream_filter: StreamFilter, send: Send) -> None:

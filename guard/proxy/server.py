@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import math
 import os
 from typing import Any
 
@@ -113,7 +114,8 @@ def _run(uvicorn: Any, config: ServerConfig) -> None:
         log_level=config.log_level,
         # guardwire writes its own value-free access line (logger guardwire.access).
         access_log=False,
-        timeout_graceful_shutdown=int(config.shutdown_timeout),
+        # uvicorn takes whole seconds: round up (int() made 0.5 s no drain at all).
+        timeout_graceful_shutdown=math.ceil(config.shutdown_timeout),
         # uvicorn's supervisor replaces a worker that misses its health ping (5 s by
         # default): too short for a worker in a slow call or starting on a busy machine.
         timeout_worker_healthcheck=config.worker_healthcheck_timeout,
