@@ -83,3 +83,35 @@ def test_the_connection_serves_the_next_request_after_an_error(
             assert data, received
             received += data
     assert re.findall(rb"HTTP/1\.1 (\d{3})", received) == [b"400", b"200"]
+
+
+@pytest.mark.parametrize("framing", ["content-length", "chunked"])
+def test_a_100_mb_upload_is_refused_at_the_limit_without_reading_it_all(
+    demo_proxy: ProxyServer, framing: str
+) -> None:
+    """413 once ``max_body_bytes`` (32 MiB) is passed: a declared length at once, a
+    chunked body when its bytes pass the limit; the client never sends the 100 MB."""
+    size = 100 * 2**20
+    piece = b"x" * 2**20
+    framed = b"transfer-encoding: chunked" if framing == "chunked" else b"content-length: %d" % size
+    with socket.create_connection(("127.0.0.1", demo_proxy.port), timeout=10) as sock:
+        sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n"
+                     b"content-type: application/json\r\n%s\r\n\r\n" % framed)  # fmt: skip
+        sent, answer = 0, b""
+        sock.setblocking(False)
+        try:
+            while sent < size and not answer:
+                try:
+                    answer = sock.recv(65536)
+                except BlockingIOError:
+                    chunk = b"%x\r\n%s\r\n" % (len(piece), piece) if framing == "chunked" else piece
+                    sock.setblocking(True)
+                    sock.sendall(chunk)
+                    sock.setblocking(False)
+                    sent += len(piece)
+        except OSError:
+            pass  # the proxy closed the connection after its answer: read what it sent
+        sock.setblocking(True)
+        answer = answer or sock.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent <= 40 * 2**20, sent

@@ -10,16 +10,28 @@ nothing when no reply came), and never put the request's text into a log line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import anthropic
+import httpx2
 import openai
 import pytest
+from prometheus_client import CollectorRegistry
 
+import guard
 from tests.e2e.fixtures import ProxyServer
-from tests.probe3._upstream import MARKER, Faulty, call, faulty_upstream, frontend_for
+from tests.probe3._upstream import (
+    BUDGET_POLICY,
+    MARKER,
+    Faulty,
+    call,
+    faulty_upstream,
+    frontend_for,
+)
 
 APIS = ("chat", "responses", "messages")
 #: What the SDK sees for each fault: a status (an API error of that status), ``timeout``
@@ -178,3 +190,34 @@ def test_a_slow_loris_upstream_is_cut_by_the_proxy(
     assert not isinstance(raised.value, openai.APITimeoutError | anthropic.APITimeoutError)
     assert "in time" in str(raised.value)
     assert clients.settled(calls=1)[0] == 0
+
+
+@pytest.mark.parametrize("fault", ["not_json", "truncated_json"])
+def test_the_async_transport_answers_a_broken_reply_with_a_502(
+    upstream: Faulty, tmp_path: Path, fault: str
+) -> None:
+    upstream.fault = fault
+    policy = tmp_path / "faults.yaml"
+    policy.write_text(BUDGET_POLICY)
+    engine = guard.Guard(policy, registry=CollectorRegistry(), store="memory://")
+
+    async def ask() -> None:
+        http = httpx2.AsyncClient(transport=engine.async_transport())
+        oai = openai.AsyncOpenAI(base_url=upstream.url + "/v1", api_key="k", max_retries=0,
+                                 http_client=http)  # fmt: skip
+        ant = anthropic.AsyncAnthropic(base_url=upstream.url, api_key="k", max_retries=0,
+                                       http_client=http)  # fmt: skip
+        prompt: Any = [{"role": "user", "content": "hi"}]
+        with pytest.raises(openai.InternalServerError) as chat:
+            await oai.chat.completions.create(model="gpt-4o-mini", messages=prompt)
+        with pytest.raises(anthropic.InternalServerError) as messages:
+            await ant.messages.create(model="gpt-4o-mini", max_tokens=9, messages=prompt)
+        assert chat.value.status_code == messages.value.status_code == 502
+        await http.aclose()
+
+    asyncio.run(ask())
+    calls = engine.telemetry.registry.get_sample_value(
+        "guardwire_calls_total",
+        {"frontend": "transport", "format": "openai.chat", "outcome": "upstream_error"},
+    )
+    assert calls == 1
