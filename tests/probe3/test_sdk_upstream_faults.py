@@ -112,7 +112,11 @@ def test_an_upstream_fault_reaches_the_sdk_as_its_own_error(
 ) -> None:
     upstream.fault = fault
     clients = frontend_for(frontend, upstream.url, tmp_path, start_proxy)
-    with caplog.at_level(logging.DEBUG, logger="guard"), pytest.raises(Exception) as raised:
+    with (
+        caplog.at_level(logging.DEBUG, logger="guard"),
+        caplog.at_level(logging.DEBUG, logger="guardwire"),
+        pytest.raises(Exception) as raised,
+    ):
         call(clients, api, stream)
     _raised(raised.value, EXPECTED[fault, frontend, stream])
     assert len(upstream.bodies) == 1  # max_retries=0: one request, never re-sent by us
