@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
+from guard._awaiting_after import AwaitingAfter
 from guard._drive import Step, run_sync, wait_sync
 from guard.audit import AuditLog, CallRecord
 from guard.checks.base import Check, capabilities_of
@@ -119,6 +120,8 @@ class Guard:
                     counter_name = getattr(check, "metric_counter", "pii_entities")
                     self._entity_counters[stage, check.name] = counter_name
         self._call_counters: dict[tuple[str, str, str], Any] = {}
+        #: Calls ``before()`` let through, waiting for their ``after()``.
+        self._awaiting_after = AwaitingAfter()
 
     def _wire_stateful_checks(self, store: Any, registry: Any) -> None:
         """Checks that govern both stages (``serves_output``: the agent check) also run
@@ -259,16 +262,32 @@ class Guard:
     # -- shortcuts on the same path ------------------------------------------------------
 
     def before(self, call: Call) -> Decision:
-        """Run the input checks; apply redactions to ``call`` (segments and raw body)."""
+        """Run the input checks; apply redactions to ``call`` (segments and raw body).
+
+        A call let through waits for :meth:`after` with its reply, which settles what
+        the input stage reserved (budgets); a blocked call ends here and holds nothing.
+        A call never given to ``after`` keeps its reservation until the hold expires
+        (15 minutes) and is then charged at it (see :mod:`guard._awaiting_after`)."""
         lifecycle = self.open(call, frontend="check")
         lifecycle.start()
         assert lifecycle.input is not None
+        if lifecycle.refusal is not None:
+            lifecycle.finish()  # never sent: budgets release, agent steps are given back
+        else:
+            self._awaiting_after.put(call, lifecycle)
         return lifecycle.input
 
     def after(self, call: Call, reply: Reply) -> Decision:
-        """Run the output checks; apply redactions to ``reply`` (choices and raw body)."""
-        lifecycle = self.open(call, frontend="check")
-        return run_sync(lifecycle._output(reply))
+        """Run the output checks; apply redactions to ``reply`` (choices and raw body).
+        For the ``call`` object :meth:`before` let through, this ends the call: budgets
+        settle with the reply's usage (or a counted estimate), once."""
+        lifecycle = self._awaiting_after.pop(call)
+        if lifecycle is None:
+            return run_sync(self.open(call, frontend="check")._output(reply))
+        try:
+            return run_sync(lifecycle._output(reply))
+        finally:
+            lifecycle.finish()
 
     def stream(self, call: Call) -> StreamSession:
         """Open a progressive output-check session for a streamed reply to ``call``."""
