@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from guard.checks import _budget_demand as demand
 from guard.checks import _budget_leases as leases
 from guard.checks._budget_leases import Carved, LeaseBook
 from guard.stores import Reservation, Store, StoreError, open_store
@@ -59,6 +60,13 @@ class LosesReplies:
 
 
 @pytest.fixture(autouse=True)
+def steady_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's demand is remembered for the whole test (not 0.1 s of a loaded machine's
+    time): a key made busy keeps leasing."""
+    monkeypatch.setattr(demand, "DEMAND_SECONDS", 60.0)
+
+
+@pytest.fixture(autouse=True)
 def only_explicit_flushes(monkeypatch: pytest.MonkeyPatch) -> None:
     """No background flush takes a failure meant for the test's own flush, and no lease
     ages out between two calls on a loaded machine."""
@@ -80,7 +88,7 @@ async def _leased_book(store: Store) -> tuple[LeaseBook, LosesReplies]:
     """A book on a flaky view of ``store`` whose key is busy (later calls lease)."""
     flaky = LosesReplies(store)
     book = LeaseBook(flaky)
-    first = await book.reserve(KEY, 1, LIMIT, None, HOLD)
+    first = await book.reserve(KEY, 1_600, LIMIT, None, HOLD)  # busy: 16 calls' room
     assert isinstance(first, Reservation)
     await store.release(first)
     return book, flaky
@@ -178,7 +186,7 @@ async def test_random_lost_replies_under_concurrency_keep_the_ceiling_and_the_sp
     rng = random.Random(22)
     books = [LeaseBook(LosesReplies(store, rng)) for _ in range(2)]
     for book in books:
-        first = await book.reserve(KEY, 1, LIMIT, None, HOLD)
+        first = await book.reserve(KEY, 1_600, LIMIT, None, HOLD)  # busy: 16 calls' room
         assert isinstance(first, Reservation)
         await store.release(first)
     spent = 0
@@ -243,7 +251,7 @@ async def test_no_call_carves_from_a_lease_while_it_is_given_back(store: Store) 
     longer holds, and its spend would never be written (the lease is gone after it)."""
     slow = SlowSettles(store)
     book = LeaseBook(slow)
-    first = await book.reserve(KEY, 1, LIMIT, None, HOLD)
+    first = await book.reserve(KEY, 1_600, LIMIT, None, HOLD)  # busy: 16 calls' room
     assert isinstance(first, Reservation)
     await store.release(first)
     slow.go_on.set()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from guard.checks import _budget_demand as demand
 from guard.checks import _budget_leases as leases
 from guard.checks._budget_leases import Carved, LeaseBook
 from guard.stores import Reservation, Store, StoreError, open_store
@@ -17,6 +18,13 @@ from guard.stores import Reservation, Store, StoreError, open_store
 KEY = "gw:budget:b:-:all:usd"
 LIMIT = 100_000
 HOLD = 900.0
+
+
+@pytest.fixture(autouse=True)
+def steady_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's demand is remembered for the whole test (not 0.1 s of a loaded machine's
+    time): a key made busy keeps leasing."""
+    monkeypatch.setattr(demand, "DEMAND_SECONDS", 60.0)
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -27,9 +35,10 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
     return opened
 
 
-async def _busy(book: LeaseBook, key: str = KEY) -> None:
-    """Make ``key`` busy: its first call in a while reserves exactly, later ones lease."""
-    first = await book.reserve(key, 1, LIMIT, None, HOLD)
+async def _busy(book: LeaseBook, key: str = KEY, room: int = 16_000) -> None:
+    """Make ``key`` busy: it asked for ``room`` (one exact reservation, given back), so
+    its next calls lease about as much room again (16 calls of 100, or the share cap)."""
+    first = await book.reserve(key, room, LIMIT, None, HOLD)
     assert isinstance(first, Reservation)
     await book.store.release(first)
 
@@ -280,21 +289,41 @@ async def test_the_proxy_state_leases_on_shared_stores_and_writes_them_at_shutdo
     await memory.close()
 
 
-async def test_only_busy_keys_lease(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_leases_follow_the_keys_demand(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """A key's first call in a while reserves exactly (a session with one call would pay
-    three store writes for a lease); a second call soon after takes a lease."""
+    three store writes for a lease); calls soon after lease room for about as many calls
+    as the key asked for (a burst: as many again); a key steady at N calls per interval
+    leases the room of the N calls still to come, so a killed worker's lease holds
+    little that no call carries."""
     now = [1_000.0]
     monkeypatch.setattr(leases.time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(demand, "DEMAND_SECONDS", 0.1)
     book = LeaseBook(store)
     first = await book.reserve(KEY, 100, LIMIT, None, HOLD)
     assert isinstance(first, Reservation)
     await store.settle(first, 50)
     assert isinstance(await book.reserve(KEY, 100, LIMIT, None, HOLD), Carved)
+    assert await store.reserved(KEY) == 200  # two calls asked: room for two
     other = "gw:budget:b:session-2:all:usd"
-    assert isinstance(await book.reserve(other, 100, LIMIT, None, HOLD), Reservation)
-    now[0] += leases.BUSY_SECONDS
-    assert isinstance(await book.reserve(other, 100, LIMIT, None, HOLD), Reservation)
+    for _ in range(2):
+        exact = await book.reserve(other, 100, LIMIT, None, HOLD)
+        assert isinstance(exact, Reservation)
+        await store.release(exact)
+        now[0] += 2 * demand.DEMAND_SECONDS  # an interval with no call: forgotten
     await book.close()
+    # Steady: five calls an interval; then the next interval's first call leases five.
+    steady = LeaseBook(store)
+    for _ in range(5):
+        held = await steady.reserve(other, 100, LIMIT, None, HOLD)
+        assert held is not None
+    now[0] += demand.DEMAND_SECONDS
+    await steady.flush()
+    await steady._give_back(other)  # its leases stop lending: the next call takes one
+    before = await store.reserved(other)
+    assert before == 500  # the five calls running
+    assert isinstance(await steady.reserve(other, 100, LIMIT, None, HOLD), Carved)
+    assert await store.reserved(other) - before == 500
+    await steady.close()
 
 
 async def test_a_failed_background_write_is_counted_and_said_once(

@@ -20,6 +20,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import guard
+from guard.checks import _budget_demand as demand
 from guard.checks import _budget_leases as leases
 from guard.checks import _budget_retries as retries
 from guard.checks._budget_leases import Carved, LeaseBook, close_leases, enable_leases
@@ -79,6 +80,13 @@ class Flaky:
         if failure == "lost":
             raise StoreError("the test store lost the reply of a write it applied")
         return value
+
+
+@pytest.fixture(autouse=True)
+def steady_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's demand is remembered for the whole test (not 0.1 s of a loaded machine's
+    time): a key made busy keeps leasing."""
+    monkeypatch.setattr(demand, "DEMAND_SECONDS", 60.0)
 
 
 @pytest.fixture(autouse=True)
@@ -253,7 +261,7 @@ async def test_a_lease_final_write_failing_at_shutdown_is_retried_within_a_bound
     enable_leases(flaky)
     book = leases.leases_for(flaky)
     assert book is not None
-    first = await book.reserve(KEY, 1, LIMIT, None, HOLD)
+    first = await book.reserve(KEY, 1_600, LIMIT, None, HOLD)  # busy: 16 calls' room
     assert isinstance(first, Reservation)
     await store.release(first)
     carved = await book.reserve(KEY, 100, LIMIT, None, HOLD)
@@ -273,7 +281,7 @@ async def test_a_lease_final_write_failing_past_the_bound_is_counted(
     leases._books[flaky] = book
     abandoned: list[int] = []
     book.on_abandoned = lambda: abandoned.append(1)
-    first = await book.reserve(KEY, 1, LIMIT, None, HOLD)
+    first = await book.reserve(KEY, 1_600, LIMIT, None, HOLD)  # busy: 16 calls' room
     assert isinstance(first, Reservation)
     await store.release(first)
     carved = await book.reserve(KEY, 100, LIMIT, None, HOLD)
@@ -295,7 +303,7 @@ async def test_a_call_outliving_the_shutdown_flush_is_queued_when_its_write_fail
     monkeypatch.setattr(leases, "FLUSH_SECONDS", 3600.0)
     flaky = Flaky(store)
     book = LeaseBook(flaky)
-    first = await book.reserve(KEY, 1, LIMIT, None, HOLD)
+    first = await book.reserve(KEY, 1_600, LIMIT, None, HOLD)  # busy: 16 calls' room
     assert isinstance(first, Reservation)
     await store.release(first)
     carved = await book.reserve(KEY, 100, LIMIT, None, HOLD)
