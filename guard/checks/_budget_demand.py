@@ -21,13 +21,14 @@ class Demand:
     """Room asked for per key in the current interval and in the one before."""
 
     def __init__(self, now: float) -> None:
-        self._asked: dict[str, int] = {}
+        #: Room asked for per key in the current interval.
+        self.asked: dict[str, int] = {}
         self._asked_before: dict[str, int] = {}
         self._started = now
 
     def ask(self, key: str, amount: int) -> None:
         """``key`` asked for ``amount`` (a call's reservation, carved or not)."""
-        asked = self._asked
+        asked = self.asked
         if len(asked) >= KEYS_REMEMBERED and key not in asked:
             asked.clear()  # many keys with one call each: start over
         asked[key] = asked.get(key, 0) + amount
@@ -35,7 +36,7 @@ class Demand:
     def expected(self, key: str, amount: int) -> int:
         """The room ``key`` is expected to ask for until the interval ends, the call of
         ``amount`` that just asked included (``amount`` itself for a new or quiet key)."""
-        asked = self._asked.get(key, 0)
+        asked = self.asked.get(key, 0)
         before = self._asked_before.get(key, 0)
         if asked > 2 * before:
             return asked  # a burst: as much again
@@ -47,6 +48,6 @@ class Demand:
         ended longer ago than one interval is forgotten."""
         elapsed = now - self._started
         if flushing or elapsed >= DEMAND_SECONDS:
-            self._asked_before = self._asked if elapsed < 2 * DEMAND_SECONDS else {}
-            self._asked = {}
+            self._asked_before = self.asked if elapsed < 2 * DEMAND_SECONDS else {}
+            self.asked = {}
             self._started = now
