@@ -3,8 +3,8 @@
 Two write transactions per call (reserve, settle) cost a proxy on SQLite about half its
 throughput. A process that serves a budget instead takes a **lease**: one ordinary
 store reservation for the room its key is expected to ask for until the next flush
-(:mod:`guard.checks._budget_demand`; never more than :data:`LEASE_CALLS` calls like the one that
-asked, nor 1/:data:`LEASE_SHARE` of the limit), granted by the store's atomic
+(:mod:`guard.checks._budget_demand`; never more than :data:`LEASE_CALLS` calls like the
+one that asked, nor 1/:data:`LEASE_SHARE` of the limit), granted by the store's atomic
 check-and-add like any reservation. Calls then carve their reservations out of the
 lease in memory, and settle into it in memory. A key asking for one call's room per
 interval reserves exactly, per call.
