@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 
 import guard
 from guard import formats
+from guard.checks import _budget_demand as demand
 from guard.checks import _budget_leases as leases
 from guard.checks._budget_leases import Carved
 from guard.checks.base import CallEnd
@@ -24,6 +25,13 @@ from guard.types import Caller, Usage, Verdict
 
 CHAT = formats.get("openai.chat")
 BUDGET = {"name": "team", "scope": "tenant", "window": "day", "limit_usd": 100.0}
+
+
+@pytest.fixture(autouse=True)
+def steady_demand(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A key's demand is remembered for the whole test (not 0.1 s of a loaded machine's
+    time): the second call of a key leases, however long the first one took."""
+    monkeypatch.setattr(demand, "DEMAND_SECONDS", 60.0)
 
 
 @pytest.fixture
