@@ -142,6 +142,13 @@ def name_holdback(text: str) -> int:
     position = end
     if position > limit and text[position - 1] == " ":
         position -= 1  # a word done: the next may still continue the name
+    if position <= limit or text[position - 1].isspace():
+        return 0
+    # The common case in C (a stream asks on every delta): the last word is neither
+    # capitalised nor a particle, so no run is pending (the walk below would stop at it).
+    last = text[limit:position].rsplit(None, 1)[-1]
+    if not last[0].isupper() and last not in _PARTICLES:
+        return 0
     hold_from = end
     words = 0
     capitalised = False
