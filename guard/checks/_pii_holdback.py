@@ -138,17 +138,15 @@ def name_holdback(text: str) -> int:
     up to six words back, joined by single spaces; none once the run has ended (a
     lower-case word, punctuation, a line break or a wider gap after it)."""
     end = len(text)
+    # The common case first, in C (a stream asks on every delta): the last word (after
+    # one space) is lower-case ASCII letters and no particle: the walk would stop there.
+    word = text[text.rfind(" ", 0, end - 1) + 1 :].removesuffix(" ")
+    if word.islower() and word.isascii() and word.isalpha() and word not in _PARTICLES:
+        return 0
     limit = max(0, end - _NAME_REACH)
     position = end
     if position > limit and text[position - 1] == " ":
         position -= 1  # a word done: the next may still continue the name
-    if position <= limit or text[position - 1].isspace():
-        return 0
-    # The common case in C (a stream asks on every delta): the last word is neither
-    # capitalised nor a particle, so no run is pending (the walk below would stop at it).
-    last = text[limit:position].rsplit(None, 1)[-1]
-    if not last[0].isupper() and last not in _PARTICLES:
-        return 0
     hold_from = end
     words = 0
     capitalised = False
