@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from guard.checks._pii_holdback import name_holdback
+from guard.checks._pii_holdback import holdback, name_holdback
 from guard.checks._pii_name_context import NAME_FIELDS, PERSON_OPENERS, STRONG_CONTEXT
 from guard.checks._pii_name_gate import capitals
 from guard.checks._pii_name_lists import PARTICLES, TITLES, gazetteer
@@ -178,6 +178,8 @@ def test_stream_questions_answer_as_before(seed: int) -> None:
         for end in range(1, len(text) + 1, 3):
             prefix = text[:end]
             assert name_holdback(prefix) == _name_holdback_before(prefix), prefix
+            both = max(holdback(prefix, ner=False), _name_holdback_before(prefix))
+            assert holdback(prefix, ner=False, names=True) == both, prefix
             start = rng.randrange(end)
             stop = rng.randrange(start, end + 1)
             assert may_end_name(prefix, start, stop) == _may_end_name_before(prefix, start, stop)
