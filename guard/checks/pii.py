@@ -254,10 +254,11 @@ class PiiCheck(TextCheck):
         text = window.text
         hold = self.holdback(text)
         pending = text[window.released :]
-        # ``lower`` first (C): a window with no capital pending ends no name.
+        # ``lower`` first (C): no capital in what would be released, no name ends there.
+        releasable = pending[: max(0, len(pending) - hold)]
         if (
             self._names
-            and pending.lower() != pending
+            and releasable.lower() != releasable
             and may_end_name(text, window.released, len(text) - hold)
         ):
             return self._rescan(window)
