@@ -62,7 +62,9 @@ def capitals(text: str) -> Capitals:
     """The words ``text`` (ASCII) holds that begin with a capital not inside a word (a
     superset: see :func:`_by_kind`)."""
     letters, pieces = _split(text)
-    return _by_kind(letters, pieces) or _in_order(letters, pieces)
+    words = _by_kind(letters, pieces) or _in_order(letters, pieces)
+    assert words is not None  # nothing to stop at
+    return words
 
 
 def _split(text: str) -> tuple[bytes, list[bytes]]:
@@ -94,8 +96,11 @@ def _by_kind(letters: bytes, pieces: list[bytes]) -> Capitals | None:
     return Capitals(leads, before)
 
 
-def _in_order(letters: bytes, pieces: list[bytes]) -> Capitals:
-    """:func:`capitals` capital by capital (a word may go on past a capital)."""
+def _in_order(
+    letters: bytes, pieces: list[bytes], stop: frozenset[bytes] = frozenset()
+) -> Capitals | None:
+    """:func:`capitals` capital by capital (a word may go on past a capital); ``None``
+    at the first lead in ``stop``."""
     leads: set[bytes] = set()
     before: set[bytes] = set()
     count = len(letters)
@@ -114,6 +119,8 @@ def _in_order(letters: bytes, pieces: list[bytes]) -> Capitals:
             rest = following.lstrip(_LOWER)
             lead += letters[follow : follow + 1] + following[: len(following) - len(rest)]
             follow += 1
+        if lead in stop:
+            return None
         leads.add(lead)
         previous = piece
     return Capitals(leads, before)
@@ -167,8 +174,11 @@ class Gate(NamedTuple):
         quick = _by_kind(letters, pieces)
         if quick is not None and self._clear(quick, lowered, german):
             return True
-        # The quick reading joins every letter to every piece: read capital by capital.
-        return self._clear(_in_order(letters, pieces), lowered, german)
+        # The quick reading joins every letter to every piece: read capital by capital,
+        # stopping at the first word that begins like a known one (most prose with
+        # names or words like ``In``, ``May`` has one: the full read follows).
+        words = _in_order(letters, pieces, self.starts)
+        return words is not None and self._clear(words, lowered, german)
 
     def _clear(self, words: Capitals, lowered: str, german: bool) -> bool:
         if not self.starts.isdisjoint(words.leads):
