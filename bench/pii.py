@@ -29,6 +29,7 @@ import argparse
 import random
 import statistics
 import time
+from functools import partial
 
 from prometheus_client import CollectorRegistry
 
@@ -250,16 +251,16 @@ def run(seconds: float) -> list[Result]:
     for name, text in _texts().items():
         found = len(check.scan(text))
         results.append(
-            measure(f"pii.check.{name}", lambda t=text: check.scan(t), seconds=seconds, found=found)
+            measure(f"pii.check.{name}", partial(check.scan, text), seconds=seconds, found=found)
         )
         results.append(
-            measure(f"pii.engine.{name}", lambda t=text: guard.check_input(t), seconds=seconds)
+            measure(f"pii.engine.{name}", partial(guard.check_input, text), seconds=seconds)
         )
         presidio = len(engine.analyze(text, language="en", entities=entities))
         results.append(
             measure(
                 f"presidio.{name}",
-                lambda t=text: engine.analyze(t, language="en", entities=entities),
+                partial(engine.analyze, text, language="en", entities=entities),
                 seconds=seconds,
                 warmup=5,
                 found=presidio,

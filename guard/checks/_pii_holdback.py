@@ -34,7 +34,7 @@ _FAST_TAIL = 64
 _UNCOUNTED = frozenset(" \t\n\r\x0b\x0c.-_/·()‐‑‒–—−")
 
 
-def holdback(text: str, *, ner: bool) -> int:
+def holdback(text: str, *, ner: bool, names: bool = False) -> int:
     """The trailing characters an entity still being written could extend: the last
     token, and the groups before it when they could be one number written in groups
     (``+1 415 555``, ``DE89 3704``, ``4 2 4 2``); with NER, the last three words.
@@ -42,9 +42,12 @@ def holdback(text: str, *, ner: bool) -> int:
     A stream calls this on every delta: an ASCII word (no digit, no capital near its
     end) at the end of the text is settled by C string methods on the last
     characters (~0.3 us); anything else takes the walk (:func:`holdback_walk`).
+    ``names``: at least what :func:`name_holdback` holds (a lower-case last word, the
+    common case, holds no name: settled here without asking it).
     """
     if ner:
-        return holdback_walk(text, ner=ner)
+        hold = holdback_walk(text, ner=ner)
+        return max(hold, name_holdback(text)) if names else hold
     # The common case first: an ASCII word (being written, or done and followed by
     # one space) after a space, not a short capitalised group.
     space = text.rfind(" ")
@@ -57,7 +60,17 @@ def holdback(text: str, *, ner: bool) -> int:
         and word.isascii()
         and not (len(word) <= 4 and word.isupper())  # ``DE``, ``NHS``: a group
     ):
-        return len(word) if space < len(text) - 1 else 0
+        hold = len(word) if space < len(text) - 1 else 0
+        if names and not (word.islower() and word not in _PARTICLES):
+            return max(hold, name_holdback(text))
+        return hold
+    if names:
+        return max(_pattern_holdback(text), name_holdback(text))
+    return _pattern_holdback(text)
+
+
+def _pattern_holdback(text: str) -> int:
+    """:func:`holdback` past its common case (no NER, no names)."""
     tail = text[-_FAST_TAIL:]
     body = tail.rstrip(" \t")
     spaces = len(tail) - len(body)
@@ -65,12 +78,12 @@ def holdback(text: str, *, ner: bool) -> int:
         return 0  # a wide gap: nothing continues across it
     words = body.rsplit(None, 1)
     if not words or (len(words[-1]) == len(body) and len(tail) < len(text)):
-        return holdback_walk(text, ner=ner)  # no token, or one that may begin before the tail
+        return holdback_walk(text, ner=False)  # no token, or one that may begin before the tail
     word = words[-1]
     if body[-1].isspace():
         return 0  # a line break: nothing continues across it
     if not word.isascii() or _NOT_PLAIN_WORD.search(word) is not None:
-        return holdback_walk(text, ner=ner)
+        return holdback_walk(text, ner=False)
     # A word still being written is held whole (an e-mail or URL may begin with it);
     # a finished one, followed by one or two spaces, is no group of a number.
     return 0 if spaces else len(word)
@@ -138,6 +151,11 @@ def name_holdback(text: str) -> int:
     up to six words back, joined by single spaces; none once the run has ended (a
     lower-case word, punctuation, a line break or a wider gap after it)."""
     end = len(text)
+    # The common case first, in C (a stream asks on every delta): the last word (after
+    # one space) is lower-case ASCII letters and no particle: the walk would stop there.
+    word = text[text.rfind(" ", 0, end - 1) + 1 :].removesuffix(" ")
+    if word.islower() and word.isascii() and word.isalpha() and word not in _PARTICLES:
+        return 0
     limit = max(0, end - _NAME_REACH)
     position = end
     if position > limit and text[position - 1] == " ":

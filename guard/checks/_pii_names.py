@@ -23,7 +23,20 @@ family name after it.
 
 from __future__ import annotations
 
-from guard.checks._pii_name_lists import TITLES, Gazetteer, gazetteer
+from functools import lru_cache
+
+from guard.checks._pii_name_context import (
+    NAME_FIELDS,
+    NEVER,
+    NOT_PERSON,
+    PERSON_CONTEXT,
+    PERSON_OPENERS,
+    PLACE_CONTEXT,
+    SAID,
+    STRONG_CONTEXT,
+)
+from guard.checks._pii_name_gate import Gate
+from guard.checks._pii_name_lists import PARTICLES, TITLES, Gazetteer, gazetteer
 from guard.checks._pii_name_words import (
     ADDRESS,
     GERMAN_ADDRESS,
@@ -43,80 +56,27 @@ from guard.checks._pii_name_words import (
 LONGEST_NAME = 64
 SURE, INITIAL, ALONE, PLACE, UNSURE, WEAK = 0.85, 0.7, 0.6, 0.6, 0.45, 0.35
 
-#: Capitalised words before a name that say a person follows (``Dear Ann``).
-_PERSON_OPENERS = frozenset(
-    """dear hi hello hey thanks signed regards sincerely cheers attn president
-    minister senator governor mayor chancellor ambassador premier pope king queen prince
-    princess sheikh judge coach""".split()
-)
-#: Field names of records (``"first_name": "Emma"``, ``name: Emma``): a person follows.
-_NAME_FIELDS = ("name:", "name =", "name=", "name,", "first_name:", "last_name:",
-                "full_name:", "firstname:", "lastname:", "surname:")  # fmt: skip
-#: Roles and relations before a name (``striker Igor``, ``my wife Anna``): a known
-#: name after them is a person.
-_ROLES = (
-    "striker", "goalkeeper", "defender", "midfielder", "spokesman", "spokeswoman",
-    "chairman", "ceo", "director", "manager", "officer", "professor", "captain", "leader",
-    "secretary", "author", "actor", "actress", "singer", "player", "colleague", "friend",
-    "wife", "husband", "son", "daughter", "brother", "sister", "mother", "father", "uncle",
-    "aunt", "cousin", "boss", "teacher", "student", "customer", "client", "employee",
-    "president", "minister", "senator", "governor", "mayor", "chancellor", "judge", "coach",
-)  # fmt: skip
-#: What the words before a run end with when a person follows (lower case).
-_PERSON_CONTEXT = (
-    "name is", "name's", "named", "called", "dear", "hi", "hello", "hey", "thanks",
-    "thank you", "signed", "regards,", "sincerely,", "cheers,", "name:", "patient",
-    "patient:", "i am", "i'm", "this is", "from:", "to:", "cc:", "attn:", "contact",
-    "ask", "tell", "by", "with", "mr", "mrs", "ms", "dr", *_ROLES,
-)  # fmt: skip
-#: Context that makes any capitalised run after it a person (not just a known name).
-#: (Not ``called`` or ``named``: ``a function called Parse``.)
-_STRONG_CONTEXT = ("my name is", "my name's", "his name is", "her name is", "dear",
-                   "signed", "name:", "patient:", "regards,", "sincerely,", "attn:",
-                   "president", "minister", "senator", "governor", "mayor", "chancellor",
-                   "judge", "coach")  # fmt: skip
-_PLACE_CONTEXT = frozenset(
-    """in from near at to visit visiting visited across around outside inside toward
-    towards via between lives live living based born moved located address city
-    town""".split()
-)
-#: Capitalised function words: never a name, whatever the lists say (``My``, ``In``).
-_NEVER = frozenset(
-    """a an the in on at to from for of and or but if when while where what who why how
-    my our your his her their its this that these those we you he she they it i is are
-    was were be been am do does did not no yes so as by with about after before then
-    there here all any some each every please thanks thank see note also just only
-    can could would shall should might must""".split()
-)
-#: Words that make a run an organisation, event or thing, not a person or a place
-#: (``Johnson Controls Inc``, ``Hong Kong Open``, ``Cleveland Indians``).
-_NOT_PERSON = frozenset(
-    """week studio studios expert store shop cafe restaurant hotel museum gallery theatre
-    theater stadium arena mall market inc corp co ltd llc plc gmbh ag sa group company
-    bank bancorp holdings partners
-    university college school institute foundation association society council
-    committee ministry department agency airlines airways motors motor pharmaceuticals
-    technologies systems software labs club fc united city county rovers wanderers
-    athletic open cup championship festival awards prize hospital church street
-    road avenue park square bridge hall house center centre tower station airport
-    times post journal news press standard herald tribune""".split()
-)
-#: What follows a person's name in a report (``Lebed said``): a known name before it
-#: counts as a person.
-_SAID = (" said", " says", " told", " added", " asked", " replied", " wrote")
-
 
 def find_names(
     text: str, entities: frozenset[str], *, digits: bool = True
 ) -> list[tuple[str, int, int, float]]:
     """PERSON / LOCATION spans in ``text`` with their scores (``entities``: which;
     ``digits``: whether the text may hold a digit, i.e. a street address)."""
-    found: list[tuple[str, int, int, float]] = []
     lowered = text.lower()
     if lowered == text:
         # Every name, place and street holds a capital (``lower`` is C's ASCII fast
         # path: ~1 us for 2 KB, where a regex for capitals or ``islower`` takes 20).
-        return found
+        return []
+    if text.isascii() and _gate().clears(text, lowered, german=digits and "LOCATION" in entities):
+        return []  # no capitalised word begins a name, place or street (C methods)
+    return read_names(text, lowered, entities, digits=digits)
+
+
+def read_names(
+    text: str, lowered: str, entities: frozenset[str], *, digits: bool
+) -> list[tuple[str, int, int, float]]:
+    """:func:`find_names` without the first look (``lowered``: ``text`` in lower case)."""
+    found: list[tuple[str, int, int, float]] = []
     keys = {key_of(t) for t in TOKEN.findall(text)}
     if digits and "LOCATION" in entities:
         if not STREET_KEYS.isdisjoint(keys):
@@ -124,11 +84,21 @@ def find_names(
         if any(street in lowered for street in GERMAN_STREETS):
             found.extend(("LOCATION", *m.span(), SURE) for m in GERMAN_ADDRESS.finditer(text))
     lists = gazetteer()
-    if lists.starters.isdisjoint(keys) and not any(c in lowered for c in _STRONG_CONTEXT):
+    if lists.starters.isdisjoint(keys) and not any(c in lowered for c in STRONG_CONTEXT):
         return found  # no known word and no context phrase: nothing to read further
     for run in runs(text, lists.place_heads):
         found.extend(_read_run(text, lowered, run, lists, entities))
     return found
+
+
+@lru_cache(maxsize=1)
+def _gate() -> Gate:
+    return Gate.of(
+        gazetteer().starters | STREET_KEYS,
+        PERSON_OPENERS,
+        STRONG_CONTEXT,
+        STRONG_CONTEXT + NAME_FIELDS + tuple(PARTICLES),
+    )
 
 
 def may_end_name(text: str, start: int, end: int) -> bool:
@@ -141,9 +111,17 @@ def may_end_name(text: str, start: int, end: int) -> bool:
     if not lists.starters.isdisjoint(key_of(t) for t in TOKEN.findall(text, start, end)):
         return True
     lowered = text[max(0, start - 64) : end].lower()
-    return any(c in lowered for c in _STRONG_CONTEXT) or not TITLES.isdisjoint(
-        LETTERS.findall(lowered)
-    )
+    if any(c in lowered for c in STRONG_CONTEXT):
+        return True
+    if lowered.isascii():
+        # The words as C splits them (``LETTERS``, a Unicode class, costs ~5 us here).
+        return not _TITLE_BYTES.isdisjoint(lowered.encode().translate(_NOT_LETTER).split())
+    return not TITLES.isdisjoint(LETTERS.findall(lowered))
+
+
+#: ``TITLES`` as the words of an ASCII text split where :data:`_NOT_LETTER` puts spaces.
+_TITLE_BYTES = frozenset(title.encode() for title in TITLES)
+_NOT_LETTER = bytes(c if chr(c).isalpha() and c < 0x80 else 0x20 for c in range(256))
 
 
 def _before(lowered: str, start: int) -> str:
@@ -155,26 +133,26 @@ def _read_run(
     text: str, lowered: str, run: list[Word], lists: Gazetteer, entities: frozenset[str]
 ) -> list[tuple[str, int, int, float]]:
     if not any(
-        w.key in lists.starters or w.head in lists.starters or w.key in _PERSON_OPENERS for w in run
+        w.key in lists.starters or w.head in lists.starters or w.key in PERSON_OPENERS for w in run
     ):
         # No word of the run is a name, place, title or opener (``Summarise``, ``Key``):
         # only a context phrase just before it can make it a name (C ``endswith``).
         start = run[0].start
         while start > 0 and lowered[start - 1] in " \t\"'":
             start -= 1
-        if not lowered.endswith(_STRONG_CONTEXT + _NAME_FIELDS, 0, start):
+        if not lowered.endswith(STRONG_CONTEXT + NAME_FIELDS, 0, start):
             return []
     before = _before(lowered, run[0].start)
     # Quotes dropped: a record's field names are context too (``"last_name": "Santos"``).
     bare = before.replace('"', "").replace("'", "").rstrip()
-    context = before.endswith(_PERSON_CONTEXT) or bare.endswith(_NAME_FIELDS)
-    strong = before.endswith(_STRONG_CONTEXT) or bare.endswith(_NAME_FIELDS)
-    place_context = bare.rsplit(" ", 1)[-1].rstrip(":=") in _PLACE_CONTEXT if bare else False
+    context = before.endswith(PERSON_CONTEXT) or bare.endswith(NAME_FIELDS)
+    strong = before.endswith(STRONG_CONTEXT) or bare.endswith(NAME_FIELDS)
+    place_context = bare.rsplit(" ", 1)[-1].rstrip(":=") in PLACE_CONTEXT if bare else False
     # Leading words that are no name are context (``Dear``, ``Dr``, ``From``, ``Meet``).
     index = 0
     while index < len(run):
         key = run[index].key
-        if key in TITLES or key in _PERSON_OPENERS:
+        if key in TITLES or key in PERSON_OPENERS:
             context = strong = True
         elif (
             strong
@@ -185,13 +163,13 @@ def _read_run(
         ):
             break
         else:
-            place_context, context = key in _PLACE_CONTEXT, False
+            place_context, context = key in PLACE_CONTEXT, False
         index += 1
     words = run[index:]
-    if any(w.key in _NOT_PERSON for w in words):
+    if any(w.key in NOT_PERSON for w in words):
         # An organisation or event named after a person or place: neither.
         return []
-    said = text.startswith(_SAID, run[-1].end)
+    said = text.startswith(SAID, run[-1].end)
     context = context or said
     at_start = index == 0 and sentence_start(text, run[0].start)
     found: list[tuple[str, int, int, float]] = []
@@ -220,7 +198,7 @@ def _read_run(
 
 def _known(key: str, lists: Gazetteer) -> bool:
     """A word that can begin a name or a place (a title or function word cannot)."""
-    if key in _NEVER or key in TITLES:
+    if key in NEVER or key in TITLES:
         return False
     return key in lists.starters
 
@@ -256,7 +234,7 @@ def _person(
 ) -> tuple[int, float] | None:
     """A person starting at ``words[position]``: (end index, score)."""
     head = words[position]
-    if head.particle or head.key in _NEVER:
+    if head.particle or head.key in NEVER:
         return None
     end = position + 1
     while end < len(words) and end - position < 4:
@@ -267,7 +245,7 @@ def _person(
             end += 1
             continue
         key = following.key
-        if key in _NEVER or (key in lists.first_common and key not in lists.last_common):
+        if key in NEVER or (key in lists.first_common and key not in lists.last_common):
             break  # a common word after a name is part of it only as a family name
         end += 1
     key, last = head.key, words[end - 1].key

@@ -35,7 +35,7 @@ from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, Pi
 from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_hits import Hit
-from guard.checks._pii_holdback import capped, holdback, name_holdback
+from guard.checks._pii_holdback import capped, holdback
 from guard.checks._pii_name_lists import gazetteer
 from guard.checks._pii_names import may_end_name
 from guard.checks._pii_recognizers import custom_spec
@@ -254,7 +254,13 @@ class PiiCheck(TextCheck):
         text = window.text
         hold = self.holdback(text)
         pending = text[window.released :]
-        if self._names and may_end_name(text, window.released, len(text) - hold):
+        # ``lower`` first (C): no capital in what would be released, no name ends there.
+        releasable = pending[: max(0, len(pending) - hold)]
+        if (
+            self._names
+            and releasable.lower() != releasable
+            and may_end_name(text, window.released, len(text) - hold)
+        ):
             return self._rescan(window)
         if pending.replace(" ", "a").isalpha() and pending.isascii():
             return [], hold  # letters and spaces: nothing ends here (C string methods)
@@ -276,9 +282,7 @@ class PiiCheck(TextCheck):
         """The trailing characters an entity still being written could extend (see
         :func:`guard.checks._pii_holdback.holdback`), no more than the longest match of
         the configured recognizers spans (:func:`guard.checks._pii_holdback.capped`)."""
-        hold = holdback(text, ner=self._ner)
-        if self._names:
-            hold = max(hold, name_holdback(text))
+        hold = holdback(text, ner=self._ner, names=self._names)
         longest = self._longest_match
         if longest is not None and hold > longest:
             return capped(text, hold, longest)
