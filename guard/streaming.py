@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from guard._drive import Step, run_sync
 from guard._stream_channel import Channel, apply_edits, shift_finding
+from guard._stream_parts import StreamParts
 from guard._tool_calls import (
     ToolVerdicts,
     complete_tool_call,
@@ -54,8 +55,9 @@ if TYPE_CHECKING:
 __all__ = ["StreamSession", "apply_edits"]
 
 
-class StreamSession:
-    """Progressive output checking for one streamed reply."""
+class StreamSession(StreamParts):
+    """Progressive output checking for one streamed reply (a text read across parts:
+    :class:`~guard._stream_parts.StreamParts`)."""
 
     def __init__(self, guard: Guard, call: Call, ctx: CheckContext | None = None) -> None:
         self._guard = guard
@@ -118,6 +120,19 @@ class StreamSession:
         return self._release(channel, final=True)
 
     def _release(self, channel: Channel, *, final: bool) -> str:
+        span = self._span(channel, final)
+        if span is None:
+            return ""
+        offset, cut, edits = span
+        released = channel.window.text[offset:cut]
+        if edits:
+            released = apply_edits(released, edits)
+        channel.released_up_to(cut, self._lookbehind)
+        return released
+
+    def _span(self, channel: Channel, final: bool) -> tuple[int, int, list[Edit]] | None:
+        """Run the checks on the channel's window: the released text's start and end (in
+        the window) and its edits (relative to the start); None once blocked."""
         window = channel.window
         window.final = final
         offset, size = window.released, len(window.text)
@@ -141,18 +156,14 @@ class StreamSession:
             # A pending match would hold back more than the cap (core-review D14).
             if self._blocks_on_overflow(holding):
                 self._overflow(holding, "")
-                return ""
+                return None
             cut = size - self._max_holdback
         edits: list[Edit] = []
         if scanned:
             cut, edits = self._apply_findings(channel, scanned, offset, cut)
             if self.blocked is not None:
-                return ""
-        released = window.text[offset:cut]
-        if edits:
-            released = apply_edits(released, edits)
-        channel.released_up_to(cut, self._lookbehind)
-        return released
+                return None
+        return offset, cut, edits
 
     def _apply_findings(
         self,

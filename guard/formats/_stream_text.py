@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import string_leaves
 from guard.formats._stream_hooks import Assembly, FormatHooks
+from guard.formats._stream_runs import TextRuns
 from guard.formats.base import set_at
 from guard.formats.sse import Event, encode_json
 
@@ -40,12 +41,13 @@ def pieces(text: str, size: int = 24) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-class TextStreams(FormatHooks):
+class TextStreams(TextRuns, FormatHooks):
     """Text deltas through the session, the envelopes of plain deltas, and sending."""
 
     def __init__(
         self, session: StreamSession | None, restorer: Restorer | None, assembly: Assembly
     ) -> None:
+        super().__init__()
         self.session = session
         self.restorer = restorer
         self.assembly = assembly
@@ -63,6 +65,7 @@ class TextStreams(FormatHooks):
     ) -> None:
         """Progressive mode: send a plain text delta on with the released text."""
         released = self.release(envelope.key, text)
+        self.drain(out)
         if released == text:
             self.assembly.add_text(envelope.key, text)
             out.append(event.raw)
@@ -75,6 +78,9 @@ class TextStreams(FormatHooks):
         """Feed a text delta of stream ``key`` to the session; return what may go out
         (with the call's placeholders restored)."""
         assert self.session is not None
+        run = self._run_of.get(key) if self._run_of else None
+        if run is not None:
+            return self.release_in_run(run, key, text)
         self._open[key] = None
         released = self.session.feed(key, text)
         if self.restorer is not None and not self._blocked():
@@ -113,6 +119,10 @@ class TextStreams(FormatHooks):
     def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
         """End the text streams ``keys``: send what they still held as extra deltas."""
         for key in keys:
+            run = self._runs.get(key)
+            if run is not None:
+                self.end_run(run, out)
+                continue
             text = self.flush_text(key)
             if text:
                 payload, name = self.flush_event(key, text)

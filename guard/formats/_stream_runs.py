@@ -1,0 +1,205 @@
+"""Consecutive text parts of one message streamed as one text: a run.
+
+The model writes an Anthropic message's consecutive text blocks one after the other, and
+a complete reply's blocks are checked as one text (:mod:`guard.checks._text_parts`), so a
+key or a denied phrase cut at a block boundary is found. In a stream each block is a part
+of a :class:`Run`: its text goes to one session channel (``("run", first part's key)``),
+whose part ends the session notes (:meth:`~guard.streaming.StreamSession.end_part`). A
+part's stop event is held while the checks still hold back the end of its text, until
+the next part's text releases it (at most the policy's hold-back later) or the run ends;
+every event that comes meanwhile waits behind it, in order. Released text goes to the
+part it was written in; a redaction over a part end is replaced in the part where it
+starts, the rest of it removed from the next, as in a complete reply.
+
+:class:`TextRuns` is a base of :class:`~guard.formats._stream_text.TextStreams`; a format
+opts in by starting runs (:meth:`TextRuns.start_run`) and routing events to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from guard.formats.sse import Event
+
+if TYPE_CHECKING:
+    from guard.restore import Restorer
+    from guard.streaming import StreamSession
+
+#: An event held behind a part, with its parsed JSON.
+Held = tuple[Event, dict[str, Any] | None]
+
+
+@dataclass(slots=True)
+class Part:
+    """One text part of a run (an Anthropic text block), keyed as the format keys it."""
+
+    key: Hashable
+    #: The part's text ended (its stop event came); its end is noted in the session.
+    ended: bool = False
+    #: Events that came after the part's text; sent once all of its text is out.
+    held: list[Held] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Run:
+    """Text parts read as one stream: the session channel, and the parts not all out."""
+
+    channel: Hashable
+    #: Parts whose text or held events are not all sent yet, oldest first.
+    parts: list[Part] = field(default_factory=list)
+
+    @property
+    def open_part(self) -> Part | None:
+        """The part still receiving text, if any."""
+        return self.parts[-1] if self.parts and not self.parts[-1].ended else None
+
+    @property
+    def waiting(self) -> bool:
+        """An ended part still holds text back: later events wait behind it."""
+        return bool(self.parts) and self.parts[0].ended
+
+
+class TextRuns:
+    """Runs of text parts (see the module doc); the base of ``TextStreams``."""
+
+    session: StreamSession | None
+    restorer: Restorer | None
+    _open: dict[Hashable, None]
+
+    if TYPE_CHECKING:  # provided by TextStreams and the format
+
+        def flush_event(self, key: Hashable, text: str) -> tuple[dict[str, Any], str | None]: ...
+
+        def send(self, payload: dict[str, Any], name: str | None, out: list[bytes]) -> None: ...
+
+        def send_raw(
+            self, event: Event, payload: dict[str, Any] | None, out: list[bytes]
+        ) -> None: ...
+
+        def _blocked(self) -> bool: ...
+
+    def __init__(self) -> None:
+        #: The run that parts may still join (the latest), if any.
+        self.run: Run | None = None
+        #: Runs by session channel; each part's run by the part's key.
+        self._runs: dict[Hashable, Run] = {}
+        self._run_of: dict[Hashable, Run] = {}
+        #: What a release sent ahead of the event being handled: the end of an earlier
+        #: part and its held events (the handler puts them out first: :meth:`drain`).
+        self._early: list[bytes] = []
+
+    def start_run(self, key: Hashable) -> Run:
+        """Start a run whose first part is the text stream ``key``."""
+        run = Run(("run", key), [Part(key)])
+        self._runs[run.channel] = self._run_of[key] = self.run = run
+        return run
+
+    def join_run(
+        self,
+        run: Run,
+        key: Hashable,
+        event: Event,
+        payload: dict[str, Any] | None,
+        out: list[bytes],
+    ) -> None:
+        """The text stream ``key`` continues ``run`` as its next part; ``event`` (its
+        start) goes out now or behind the part still holding text."""
+        if run.parts:
+            run.parts[-1].held.append((event, payload))
+        else:
+            self.send_raw(event, payload, out)
+        run.parts.append(Part(key))
+        self._run_of[key] = run
+
+    def hold_in_run(self, run: Run, event: Event, payload: dict[str, Any] | None) -> bool:
+        """Hold ``event`` behind the run's parts if one still holds text back."""
+        if not run.waiting:
+            return False
+        run.parts[-1].held.append((event, payload))
+        return True
+
+    def end_part(
+        self, run: Run, event: Event, payload: dict[str, Any] | None, out: list[bytes]
+    ) -> None:
+        """The open part's text ended with ``event`` (its stop): sent now if all of the
+        part's text is out, else held until it is."""
+        part = run.parts[-1]
+        part.ended = True
+        assert self.session is not None
+        if self.session.end_part(run.channel) and len(run.parts) == 1:
+            run.parts.pop()
+            self._finish_part(part, "", out)
+            self.send_raw(event, payload, out)
+            return
+        part.held.append((event, payload))
+
+    def end_run(self, run: Run, out: list[bytes]) -> None:
+        """No part follows: release the rest of every part, each with its held events."""
+        assert self.session is not None
+        self._open.pop(run.channel, None)
+        pieces = self.session.flush_parts(run.channel)
+        for part, piece in zip(run.parts, pieces, strict=False):
+            self._finish_part(part, piece, out)
+        for part in run.parts:
+            self._run_of.pop(part.key, None)
+        run.parts.clear()
+        del self._runs[run.channel]
+        if self.run is run:
+            self.run = None
+
+    def release_in_run(self, run: Run, key: Hashable, text: str) -> str:
+        """Feed a delta of the part ``key``; return what goes out in it (the ends of
+        earlier parts and their held events go to :attr:`_early`)."""
+        assert self.session is not None
+        self._open[run.channel] = None
+        pieces = self.session.feed_parts(run.channel, text)
+        parts = run.parts
+        if len(pieces) == 1 and parts[0].key == key:  # the common case: one part open
+            return self._restored(key, pieces[0])
+        for piece in pieces[:-1]:
+            self._finish_part(parts.pop(0), piece, self._early)
+        last = pieces[-1] if pieces else ""
+        if not parts:
+            return ""
+        first = parts[0]
+        if not first.ended and first.held:  # held while an earlier part was waiting
+            self._send_held(first.held, self._early)
+        if first.key == key:
+            return self._restored(key, last)
+        self._send_text(first.key, self._restored(first.key, last), self._early)
+        return ""
+
+    def drain(self, out: list[bytes]) -> None:
+        """Put out what a release sent ahead of the event being handled."""
+        if self._early and out is not self._early:  # (a held event sent into _early)
+            out.extend(self._early)
+            self._early.clear()
+
+    def send_held(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
+        """Send an event that was held behind a part (the format may re-check it)."""
+        self.send_raw(event, payload, out)
+
+    def _finish_part(self, part: Part, piece: str, out: list[bytes]) -> None:
+        text = self._restored(part.key, piece)
+        if self.restorer is not None and not self._blocked():
+            text += self.restorer.flush(part.key)
+        self._send_text(part.key, text, out)
+        self._send_held(part.held, out)
+        self._run_of.pop(part.key, None)
+
+    def _send_held(self, held: list[Held], out: list[bytes]) -> None:
+        for event, payload in held:
+            self.send_held(event, payload, out)
+        held.clear()
+
+    def _send_text(self, key: Hashable, text: str, out: list[bytes]) -> None:
+        if text:
+            payload, name = self.flush_event(key, text)
+            self.send(payload, name, out)
+
+    def _restored(self, key: Hashable, text: str) -> str:
+        if self.restorer is not None and not self._blocked():
+            return self.restorer.feed(key, text)
+        return text
