@@ -28,6 +28,8 @@ class StreamParts:
     _ctx: CheckContext | None
     _lookbehind: int
     blocked: Decision | None
+    #: What the last release of a channel with parts released, one piece per part.
+    _pieces: list[str]
 
     if TYPE_CHECKING:
 
@@ -37,7 +39,7 @@ class StreamParts:
 
         def _metered(self, text: str) -> bool: ...
 
-        def _span(self, channel: Channel, final: bool) -> tuple[int, int, list[Edit]] | None: ...
+        def _release(self, channel: Channel, *, final: bool) -> str: ...
 
     def end_part(self, key: Hashable) -> bool:
         """The current part of the text stream ``key`` ended; the next part's text (fed
@@ -77,10 +79,14 @@ class StreamParts:
         return self._release_parts(channel, final=True)
 
     def _release_parts(self, channel: Channel, *, final: bool) -> list[str]:
-        span = self._span(channel, final)
-        if span is None:
-            return []
-        offset, cut, edits = span
+        self._pieces = []
+        self._release(channel, final=final)  # (sets _pieces: the channel has ends)
+        pieces, self._pieces = self._pieces, []
+        return pieces
+
+    def _split(self, channel: Channel, offset: int, cut: int, edits: list[Edit]) -> list[str]:
+        """The window's text from ``offset`` to ``cut`` (released now), edited, one piece
+        per part it reaches into; the part ends it passes are done with."""
         base = channel.start + offset
         passed = [end - base for end in channel.ends if end - base <= cut - offset]
         del channel.ends[: len(passed)]

@@ -73,6 +73,7 @@ class StreamSession(StreamParts):
         self.tool_checks = tool_call_checks(guard.output_checks)
         self.tools = ToolVerdicts()
         self._lookbehind = max((c.lookbehind for c in self._checks), default=0)
+        self._pieces: list[str] = []
         self._channels: dict[Hashable, Channel] = {}
         self._findings: dict[str, list[Finding]] = {c.name: [] for c in self._checks}
         self._latency: dict[str, float] = {c.name: 0.0 for c in self._checks}
@@ -120,19 +121,8 @@ class StreamSession(StreamParts):
         return self._release(channel, final=True)
 
     def _release(self, channel: Channel, *, final: bool) -> str:
-        span = self._span(channel, final)
-        if span is None:
-            return ""
-        offset, cut, edits = span
-        released = channel.window.text[offset:cut]
-        if edits:
-            released = apply_edits(released, edits)
-        channel.released_up_to(cut, self._lookbehind)
-        return released
-
-    def _span(self, channel: Channel, final: bool) -> tuple[int, int, list[Edit]] | None:
-        """Run the checks on the channel's window: the released text's start and end (in
-        the window) and its edits (relative to the start); None once blocked."""
+        """Run the checks on the channel's window; release what they allow. (A stream
+        read across parts gets its pieces in :attr:`_pieces` instead: _stream_parts.)"""
         window = channel.window
         window.final = final
         offset, size = window.released, len(window.text)
@@ -156,14 +146,21 @@ class StreamSession(StreamParts):
             # A pending match would hold back more than the cap (core-review D14).
             if self._blocks_on_overflow(holding):
                 self._overflow(holding, "")
-                return None
+                return ""
             cut = size - self._max_holdback
         edits: list[Edit] = []
         if scanned:
             cut, edits = self._apply_findings(channel, scanned, offset, cut)
             if self.blocked is not None:
-                return None
-        return offset, cut, edits
+                return ""
+        if channel.ends:  # a text read across parts: cut at the part ends
+            self._pieces = self._split(channel, offset, cut, edits)
+            return ""
+        released = window.text[offset:cut]
+        if edits:
+            released = apply_edits(released, edits)
+        channel.released_up_to(cut, self._lookbehind)
+        return released
 
     def _apply_findings(
         self,

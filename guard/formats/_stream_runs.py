@@ -3,7 +3,7 @@
 The model writes an Anthropic message's consecutive text blocks one after the other, and
 a complete reply's blocks are checked as one text (:mod:`guard.checks._text_parts`), so a
 key or a denied phrase cut at a block boundary is found. In a stream each block is a part
-of a :class:`Run`: its text goes to one session channel (``("run", first part's key)``),
+of a :class:`Run`: its text goes to one session channel (the first part's key),
 whose part ends the session notes (:meth:`~guard.streaming.StreamSession.end_part`). A
 part's stop event is held while the checks still hold back the end of its text, until
 the next part's text releases it (at most the policy's hold-back later) or the run ends;
@@ -91,9 +91,11 @@ class TextRuns:
         self._early: list[bytes] = []
 
     def start_run(self, key: Hashable) -> Run:
-        """Start a run whose first part is the text stream ``key``."""
-        run = Run(("run", key), [Part(key)])
-        self._runs[run.channel] = self._run_of[key] = self.run = run
+        """Start a run whose first part is the text stream ``key``. The run's channel is
+        that stream's own: until a second part joins, its text is released as any text
+        stream's (the hot path pays nothing for runs)."""
+        run = Run(key, [Part(key)])
+        self._runs[key] = self.run = run
         return run
 
     def join_run(

@@ -65,7 +65,8 @@ class TextStreams(TextRuns, FormatHooks):
     ) -> None:
         """Progressive mode: send a plain text delta on with the released text."""
         released = self.release(envelope.key, text)
-        self.drain(out)
+        if self._early:
+            self.drain(out)
         if released == text:
             self.assembly.add_text(envelope.key, text)
             out.append(event.raw)
@@ -78,8 +79,7 @@ class TextStreams(TextRuns, FormatHooks):
         """Feed a text delta of stream ``key`` to the session; return what may go out
         (with the call's placeholders restored)."""
         assert self.session is not None
-        run = self._run_of.get(key) if self._run_of else None
-        if run is not None:
+        if self._run_of and (run := self._run_of.get(key)) is not None:
             return self.release_in_run(run, key, text)
         self._open[key] = None
         released = self.session.feed(key, text)
