@@ -49,6 +49,8 @@ class Run:
     channel: Hashable
     #: Parts whose text or held events are not all sent yet, oldest first.
     parts: list[Part] = field(default_factory=list)
+    #: The key of the latest part (sent or not).
+    last: Hashable = None
 
     @property
     def open_part(self) -> Part | None:
@@ -94,7 +96,7 @@ class TextRuns:
         """Start a run whose first part is the text stream ``key``. The run's channel is
         that stream's own: until a second part joins, its text is released as any text
         stream's (the hot path pays nothing for runs)."""
-        run = Run(key, [Part(key)])
+        run = Run(key, [Part(key)], key)
         self._runs[key] = self.run = run
         return run
 
@@ -113,6 +115,7 @@ class TextRuns:
         else:
             self.send_raw(event, payload, out)
         run.parts.append(Part(key))
+        run.last = key
         self._run_of[key] = run
 
     def hold_in_run(self, run: Run, event: Event, payload: dict[str, Any] | None) -> bool:
@@ -133,7 +136,7 @@ class TextRuns:
         if self.session.end_part(run.channel) and len(run.parts) == 1:
             run.parts.pop()
             self._finish_part(part, "", out)
-            self.send_raw(event, payload, out)
+            self.send_held(event, payload, out)
             return
         part.held.append((event, payload))
 
@@ -170,7 +173,7 @@ class TextRuns:
             self._send_held(first.held, self._early)
         if first.key == key:
             return self._restored(key, last)
-        self._send_text(first.key, self._restored(first.key, last), self._early)
+        self._send_piece(first.key, self._restored(first.key, last), self._early)
         return ""
 
     def drain(self, out: list[bytes]) -> None:
@@ -187,7 +190,7 @@ class TextRuns:
         text = self._restored(part.key, piece)
         if self.restorer is not None and not self._blocked():
             text += self.restorer.flush(part.key)
-        self._send_text(part.key, text, out)
+        self._send_piece(part.key, text, out)
         self._send_held(part.held, out)
         self._run_of.pop(part.key, None)
 
@@ -196,7 +199,7 @@ class TextRuns:
             self.send_held(event, payload, out)
         held.clear()
 
-    def _send_text(self, key: Hashable, text: str, out: list[bytes]) -> None:
+    def _send_piece(self, key: Hashable, text: str, out: list[bytes]) -> None:
         if text:
             payload, name = self.flush_event(key, text)
             self.send(payload, name, out)

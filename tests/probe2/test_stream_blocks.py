@@ -1,10 +1,11 @@
-"""A value cut across two text blocks of a *streamed* Anthropic reply is caught.
+"""A value cut across two text blocks of a *streamed* Anthropic reply (or two
+``output_text`` parts of a streamed Responses message) is caught.
 
 The complete reply's text blocks are read as one text (guard.checks._text_parts); the
 stream's consecutive text blocks share one stream channel, so a key, an email, a card or
 a denied phrase cut at a block boundary is redacted (the replacement in the block where
 it starts, the rest removed from the next) or ends the stream with the API's error event,
-through the official ``anthropic`` SDK, via the proxy and via the transport.
+through the official SDKs, via the proxy and via the transport.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import anthropic
+import openai
 import pytest
 
+from guard.formats.openai_responses import FORMAT as RESPONSES
 from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream, Script
 from tests.probe2._sdk import CLAUDE, Clients, clients_for
@@ -125,3 +128,44 @@ def test_a_value_cut_across_two_streamed_text_blocks_ends_the_stream_with_an_err
         _blocks(clients)
     assert rule in str(caught.value)
     assert "1111" not in str(caught.value) and "omb" not in str(caught.value)
+
+
+def _two_output_text_parts(first: str, second: str) -> list[bytes]:
+    """A Responses stream of one message with two ``output_text`` parts."""
+    parts = [{"type": "output_text", "text": text, "annotations": []} for text in (first, second)]
+    message = {"id": "msg", "type": "message", "role": "assistant", "status": "completed",
+               "content": parts}  # fmt: skip
+    body = {"id": "r", "object": "response", "created_at": 1, "status": "completed",
+            "model": "gpt-4o", "output": [message],
+            "usage": {"input_tokens": 1, "output_tokens": 2, "total_tokens": 3}}  # fmt: skip
+    call = RESPONSES.parse_request(b'{"model": "gpt-4o", "input": "go", "stream": true}')
+    return list(RESPONSES.render_stream(call, RESPONSES.reply_from_raw(body)))
+
+
+def test_a_key_cut_across_two_streamed_output_text_parts_is_redacted(
+    frontend: str, fake_upstream: FakeUpstream, start_proxy: Callable[..., ProxyServer],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    clients = _clients(frontend, "extends: default\n", tmp_path, fake_upstream, start_proxy)
+    events = _two_output_text_parts("use sk-proj-abcdefghij", "klmnopqrstuvwxyz0123 now")
+    fake_upstream.enqueue(Script(events=events))
+    oai: Any = clients.openai
+    with oai.responses.stream(model="gpt-4o", input="go") as stream:
+        deltas = [e.delta for e in stream if e.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert [part.text for part in final.output[0].content] == ["use [API_KEY]", " now"]
+    assert "".join(deltas) == "use [API_KEY] now"
+
+
+def test_a_card_cut_across_two_streamed_output_text_parts_ends_with_the_error_event(
+    frontend: str, fake_upstream: FakeUpstream, start_proxy: Callable[..., ProxyServer],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    clients = _clients(frontend, PII_POLICY, tmp_path, fake_upstream, start_proxy)
+    events = _two_output_text_parts("charge 4111 1111", " 1111 1111 please")
+    fake_upstream.enqueue(Script(events=events))
+    oai: Any = clients.openai
+    with pytest.raises(openai.APIError) as caught:
+        for _ in oai.responses.create(model="gpt-4o", input="go", stream=True):
+            pass
+    assert "CREDIT_CARD" in str(caught.value) and "1111" not in str(caught.value)

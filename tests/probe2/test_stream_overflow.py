@@ -69,5 +69,5 @@ def test_a_finding_that_starts_in_sent_text_ends_with_the_apis_error_event(
     with pytest.raises(errors) as caught:
         ask(clients, api, [{"role": "user", "content": "ref?"}], True)
     message = str(caught.value)
-    assert ("ticket" in message or "hold-back" in message or "holdback" in message), message
+    assert "ticket" in message or "hold-back" in message or "holdback" in message, message
     assert "1234" not in message
