@@ -169,3 +169,33 @@ def test_a_card_cut_across_two_streamed_output_text_parts_ends_with_the_error_ev
         for _ in oai.responses.create(model="gpt-4o", input="go", stream=True):
             pass
     assert "CREDIT_CARD" in str(caught.value) and "1111" not in str(caught.value)
+
+
+#: The README's pii example (pseudonymised input, restored in the reply).
+PSEUDONYMS = """\
+input:
+  - check: pii
+    action: pseudonymise
+    entities: [EMAIL_ADDRESS]
+output:
+  - check: pii
+    action: redact
+"""
+
+
+def test_placeholders_in_joined_text_blocks_are_restored_in_their_block(
+    frontend: str, fake_upstream: FakeUpstream, start_proxy: Callable[..., ProxyServer],
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    clients = _clients(frontend, PSEUDONYMS, tmp_path, fake_upstream, start_proxy)
+    events = _text_blocks("I wrote to <EMAIL_ADDRESS_1>", " and <EMAIL_ADDRESS_1> today.")
+    fake_upstream.enqueue(Script(events=events))
+    ant: Any = clients.anthropic
+    messages = [{"role": "user", "content": "mail maria.lopez@example.org"}]
+    with ant.messages.stream(model=CLAUDE, max_tokens=256, messages=messages) as stream:
+        final = stream.get_final_message()
+    assert "maria.lopez" not in fake_upstream.requests[-1].body.decode()
+    assert [block.text for block in final.content] == [
+        "I wrote to maria.lopez@example.org",
+        " and maria.lopez@example.org today.",
+    ]

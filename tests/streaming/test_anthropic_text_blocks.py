@@ -156,6 +156,7 @@ LAYOUTS: list[list[Block]] = [
     [("text", "use sk-proj-abcdefghij"), ("thinking", "klmnopqrstuvwxyz0123 hm"),
      ("text", "done")],
     [("text", "plain words only, "), ("text", "nothing to find here.")],
+    [("text", "use sk-proj-abcdefghij"), ("text", ""), ("text", "klmnopqrstuvwxyz0123 now")],
 ]  # fmt: skip
 
 

@@ -119,6 +119,8 @@ LAYOUTS: list[list[tuple[str, str]]] = [
     [("output_text", "first " + KEY), ("output_text", " and " + KEY + " again")],
     [("output_text", "use sk-proj-abcdefghij"), ("refusal", "klmnopqrstuvwxyz0123 no")],
     [("output_text", "plain words only, "), ("output_text", "nothing to find here.")],
+    [("output_text", "use sk-proj-abcdefghij"), ("output_text", ""),
+     ("output_text", "klmnopqrstuvwxyz0123 now")],
 ]  # fmt: skip
 
 
