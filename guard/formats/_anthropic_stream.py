@@ -106,7 +106,9 @@ class AnthropicStreamFilter(AnthropicTextRuns, AnthropicToolEvents, EventFilter)
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one event with released text; flush a block before its stop event."""
         kind = payload.get("type") if payload is not None else None
-        if self.run is not None and self._in_run(self.run, event, payload, kind, out):
+        runs = self._runs
+        run = runs.current if runs is not None else None
+        if run is not None and self._in_run(run, event, payload, kind, out):
             return
         if payload is not None and kind == "content_block_delta":
             self._delta(event, payload, out)

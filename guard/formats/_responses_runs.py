@@ -42,12 +42,13 @@ class ResponsesTextRuns(TextRuns):
         if payload is None or not isinstance(kind, str):
             self.send_raw(event, payload, out)
             return
-        run = self.run
+        runs = self._runs
+        run = runs.current if runs is not None else None
         # (The open part's deltas go on as usual unless an earlier part holds text back.)
         routed = run is not None and (run.waiting or kind != "response.output_text.delta")
         if routed and self._in_run(run, event, payload, kind, out):  # type: ignore[arg-type]
             return
-        if kind == "response.content_part.added" and self.run is None:
+        if kind == "response.content_part.added" and self.current_run() is None:
             self.start_text_part(payload)
         self.forward_event(event, payload, kind, out)
 

@@ -232,13 +232,13 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, ResponsesTextRu
                 self.drain(out)
             if released:
                 self._send_text(key, released, out)
-        if final and key not in self._runs:  # (a run's channel ends with the run)
+        if final and self.run_of_channel(key) is None:  # (a run's channel ends with it)
             self.flush([key], out)
 
     def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
         """End the text streams ``keys``: send what they still held."""
         for key in keys:
-            run = self._runs.get(key)
+            run = self.run_of_channel(key)
             if run is not None:
                 self.end_run(run, out)
                 continue

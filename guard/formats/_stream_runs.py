@@ -63,8 +63,31 @@ class Run:
         return bool(self.parts) and self.parts[0].ended
 
 
+@dataclass(slots=True)
+class Runs:
+    """A stream filter's runs (made at its first run)."""
+
+    #: The run that parts may still join (the latest), if any.
+    current: Run | None = None
+    #: Runs by session channel; each joined part's run by the part's key.
+    channels: dict[Hashable, Run] = field(default_factory=dict)
+    parts: dict[Hashable, Run] = field(default_factory=dict)
+
+
 class TextRuns:
-    """Runs of text parts (see the module doc); the base of ``TextStreams``."""
+    """Runs of text parts (see the module doc); the base of ``TextStreams``.
+
+    Its state lives in class defaults until a first run: a stream filter object with
+    more than ~30 attributes loses CPython's fast attribute and method lookups (this
+    cost a stream without runs 4 % more instructions)."""
+
+    #: The filter's runs; ``None`` until the first one starts.
+    _runs: Runs | None = None
+    #: What a release sent ahead of the event being handled: the end of an earlier part
+    #: and its held events (the handler puts them out first: :meth:`drain`). The class's
+    #: empty list is never appended to: only a run's release appends, and the first run
+    #: gives the filter its own list.
+    _early: list[bytes] = []
 
     session: StreamSession | None
     restorer: Restorer | None
@@ -82,22 +105,16 @@ class TextRuns:
 
         def _blocked(self) -> bool: ...
 
-    def __init__(self) -> None:
-        #: The run that parts may still join (the latest), if any.
-        self.run: Run | None = None
-        #: Runs by session channel; each part's run by the part's key.
-        self._runs: dict[Hashable, Run] = {}
-        self._run_of: dict[Hashable, Run] = {}
-        #: What a release sent ahead of the event being handled: the end of an earlier
-        #: part and its held events (the handler puts them out first: :meth:`drain`).
-        self._early: list[bytes] = []
-
     def start_run(self, key: Hashable) -> Run:
         """Start a run whose first part is the text stream ``key``. The run's channel is
         that stream's own: until a second part joins, its text is released as any text
         stream's (the hot path pays nothing for runs)."""
+        runs = self._runs
+        if runs is None:
+            runs = self._runs = Runs()
+            self._early = []
         run = Run(key, [Part(key)], key)
-        self._runs[key] = self.run = run
+        runs.channels[key] = runs.current = run
         return run
 
     def join_run(
@@ -116,7 +133,8 @@ class TextRuns:
             self.send_raw(event, payload, out)
         run.parts.append(Part(key))
         run.last = key
-        self._run_of[key] = run
+        assert self._runs is not None
+        self._runs.parts[key] = run
 
     def hold_in_run(self, run: Run, event: Event, payload: dict[str, Any] | None) -> bool:
         """Hold ``event`` behind the run's parts if one still holds text back."""
@@ -147,12 +165,14 @@ class TextRuns:
         pieces = self.session.flush_parts(run.channel)
         for part, piece in zip(run.parts, pieces, strict=False):
             self._finish_part(part, piece, out)
+        runs = self._runs
+        assert runs is not None
         for part in run.parts:
-            self._run_of.pop(part.key, None)
+            runs.parts.pop(part.key, None)
         run.parts.clear()
-        del self._runs[run.channel]
-        if self.run is run:
-            self.run = None
+        del runs.channels[run.channel]
+        if runs.current is run:
+            runs.current = None
 
     def release_in_run(self, run: Run, key: Hashable, text: str) -> str:
         """Feed a delta of the part ``key``; return what goes out in it (the ends of
@@ -163,9 +183,11 @@ class TextRuns:
         parts = run.parts
         if len(pieces) == 1 and parts[0].key == key:  # the common case: one part open
             return self._restored(key, pieces[0])
+        if not pieces:  # blocked: nothing more goes out
+            return ""
         for piece in pieces[:-1]:
             self._finish_part(parts.pop(0), piece, self._early)
-        last = pieces[-1] if pieces else ""
+        last = pieces[-1]
         if not parts:
             return ""
         first = parts[0]
@@ -175,6 +197,16 @@ class TextRuns:
             return self._restored(key, last)
         self._send_piece(first.key, self._restored(first.key, last), self._early)
         return ""
+
+    def current_run(self) -> Run | None:
+        """The run that parts may still join, if any."""
+        runs = self._runs
+        return runs.current if runs is not None else None
+
+    def run_of_channel(self, key: Hashable) -> Run | None:
+        """The run whose session channel is ``key``, if any."""
+        runs = self._runs
+        return runs.channels.get(key) if runs is not None else None
 
     def drain(self, out: list[bytes]) -> None:
         """Put out what a release sent ahead of the event being handled."""
@@ -192,7 +224,8 @@ class TextRuns:
             text += self.restorer.flush(part.key)
         self._send_piece(part.key, text, out)
         self._send_held(part.held, out)
-        self._run_of.pop(part.key, None)
+        if self._runs is not None:
+            self._runs.parts.pop(part.key, None)
 
     def _send_held(self, held: list[Held], out: list[bytes]) -> None:
         for event, payload in held:

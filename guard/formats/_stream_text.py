@@ -47,7 +47,6 @@ class TextStreams(TextRuns, FormatHooks):
     def __init__(
         self, session: StreamSession | None, restorer: Restorer | None, assembly: Assembly
     ) -> None:
-        super().__init__()
         self.session = session
         self.restorer = restorer
         self.assembly = assembly
@@ -79,7 +78,8 @@ class TextStreams(TextRuns, FormatHooks):
         """Feed a text delta of stream ``key`` to the session; return what may go out
         (with the call's placeholders restored)."""
         assert self.session is not None
-        if self._run_of and (run := self._run_of.get(key)) is not None:
+        runs = self._runs
+        if runs is not None and (run := runs.parts.get(key)) is not None:
             return self.release_in_run(run, key, text)
         self._open[key] = None
         released = self.session.feed(key, text)
@@ -119,7 +119,7 @@ class TextStreams(TextRuns, FormatHooks):
     def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
         """End the text streams ``keys``: send what they still held as extra deltas."""
         for key in keys:
-            run = self._runs.get(key)
+            run = self.run_of_channel(key)
             if run is not None:
                 self.end_run(run, out)
                 continue
