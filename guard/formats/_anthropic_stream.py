@@ -94,7 +94,7 @@ class AnthropicStreamFilter(AnthropicTextRuns, AnthropicToolEvents, EventFilter)
         key: Any = envelope.key
         # (As EventFilter.forward_text, without a call more per delta: the hot path.)
         checked = self._input_source(key[1], text) if key[0] == "input" else self.release(key, text)
-        if self._early:
+        if self._runs is not None:
             self.drain(out)
         if checked == text:
             self.assembly.add_text(key, text)
@@ -174,7 +174,7 @@ class AnthropicStreamFilter(AnthropicTextRuns, AnthropicToolEvents, EventFilter)
             changed = self._text(index, delta, kind)
         else:  # a delta type this version does not know: never passed on unchecked
             changed = self._unknown_delta(index, delta)
-        if self._early:
+        if self._runs is not None:
             self.drain(out)
         if not changed:
             self.send_raw(event, payload, out)

@@ -66,8 +66,7 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, ResponsesTextRu
     """Applies a guard's output checks to a Responses API event stream."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:
-        self.responses = ResponseAssembly()
-        super().__init__(fmt, call, guard, self.responses)
+        super().__init__(fmt, call, guard, ResponseAssembly())
         #: The upstream's text of each stream so far (what was fed to the session).
         self._upstream: dict[Hashable, list[str]] = {}
         #: Output item ids and types, for extra delta events.
@@ -78,6 +77,11 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, ResponsesTextRu
         self._held_terminal: dict[str, Any] | None = None
 
     has_terminal = True
+
+    @property
+    def responses(self) -> ResponseAssembly:
+        """The assembly (a property, not another attribute: see _stream_runs.TextRuns)."""
+        return self.assembly  # type: ignore[return-value]
 
     def is_terminal(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """``response.completed`` / ``.incomplete`` / ``.failed`` end a stream. Such an
@@ -184,7 +188,7 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, ResponsesTextRu
             return
         self._upstream.setdefault(key, []).append(text)
         released = self.release(key, text)
-        if self._early:
+        if self._runs is not None:
             self.drain(out)
         if released == text:
             self.send_raw(event, payload, out)
@@ -228,7 +232,7 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, ResponsesTextRu
         if isinstance(whole, str) and len(whole) > len(seen) and whole.startswith(seen):
             self._upstream[key] = [whole]
             released = self.release(key, whole[len(seen) :])
-            if self._early:
+            if self._runs is not None:
                 self.drain(out)
             if released:
                 self._send_text(key, released, out)

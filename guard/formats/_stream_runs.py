@@ -72,6 +72,9 @@ class Runs:
     #: Runs by session channel; each joined part's run by the part's key.
     channels: dict[Hashable, Run] = field(default_factory=dict)
     parts: dict[Hashable, Run] = field(default_factory=dict)
+    #: What a release sent ahead of the event being handled: the end of an earlier part
+    #: and its held events (the handler puts them out first: :meth:`TextRuns.drain`).
+    early: list[bytes] = field(default_factory=list)
 
 
 class TextRuns:
@@ -83,11 +86,6 @@ class TextRuns:
 
     #: The filter's runs; ``None`` until the first one starts.
     _runs: Runs | None = None
-    #: What a release sent ahead of the event being handled: the end of an earlier part
-    #: and its held events (the handler puts them out first: :meth:`drain`). The class's
-    #: empty list is never appended to: only a run's release appends, and the first run
-    #: gives the filter its own list.
-    _early: list[bytes] = []
 
     session: StreamSession | None
     restorer: Restorer | None
@@ -112,7 +110,6 @@ class TextRuns:
         runs = self._runs
         if runs is None:
             runs = self._runs = Runs()
-            self._early = []
         run = Run(key, [Part(key)], key)
         runs.channels[key] = runs.current = run
         return run
@@ -176,9 +173,10 @@ class TextRuns:
 
     def release_in_run(self, run: Run, key: Hashable, text: str) -> str:
         """Feed a delta of the part ``key``; return what goes out in it (the ends of
-        earlier parts and their held events go to :attr:`_early`)."""
-        assert self.session is not None
+        earlier parts and their held events go to :attr:`Runs.early`)."""
+        assert self.session is not None and self._runs is not None
         self._open[run.channel] = None
+        early = self._runs.early
         pieces = self.session.feed_parts(run.channel, text)
         parts = run.parts
         if len(pieces) == 1 and parts[0].key == key:  # the common case: one part open
@@ -186,16 +184,16 @@ class TextRuns:
         if not pieces:  # blocked: nothing more goes out
             return ""
         for piece in pieces[:-1]:
-            self._finish_part(parts.pop(0), piece, self._early)
+            self._finish_part(parts.pop(0), piece, early)
         last = pieces[-1]
         if not parts:
             return ""
         first = parts[0]
         if not first.ended and first.held:  # held while an earlier part was waiting
-            self._send_held(first.held, self._early)
+            self._send_held(first.held, early)
         if first.key == key:
             return self._restored(key, last)
-        self._send_piece(first.key, self._restored(first.key, last), self._early)
+        self._send_piece(first.key, self._restored(first.key, last), early)
         return ""
 
     def current_run(self) -> Run | None:
@@ -210,9 +208,11 @@ class TextRuns:
 
     def drain(self, out: list[bytes]) -> None:
         """Put out what a release sent ahead of the event being handled."""
-        if self._early and out is not self._early:  # (a held event sent into _early)
-            out.extend(self._early)
-            self._early.clear()
+        runs = self._runs
+        early = runs.early if runs is not None else None
+        if early and out is not early:  # (a held event may be sent into ``early``)
+            out.extend(early)
+            early.clear()
 
     def send_held(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Send an event that was held behind a part (the format may re-check it)."""

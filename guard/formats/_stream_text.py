@@ -64,7 +64,7 @@ class TextStreams(TextRuns, FormatHooks):
     ) -> None:
         """Progressive mode: send a plain text delta on with the released text."""
         released = self.release(envelope.key, text)
-        if self._early:
+        if self._runs is not None:
             self.drain(out)
         if released == text:
             self.assembly.add_text(envelope.key, text)
