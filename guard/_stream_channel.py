@@ -9,6 +9,7 @@ forgotten in batches. Findings are placed by their position in the whole stream.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from guard.checks.base import StreamWindow
 from guard.types import Edit, Finding
@@ -21,6 +22,37 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply non-overlapping edits (the earliest-starting wins an overlap)."""
     if not edits:
         return text
+    out: list[str] = []
+    position = 0
+    for edit in _merged(edits):
+        out.append(text[position : edit.start])
+        out.append(edit.replacement)
+        position = edit.end
+    out.append(text[position:])
+    return "".join(out)
+
+
+def split_released(text: str, edits: list[Edit], ends: list[int]) -> list[str]:
+    """``text`` (released text of a stream whose parts end at ``ends``, positions in
+    ``text``) with ``edits`` applied, cut into one piece per part: an edit that runs over
+    a part's end is replaced in the part where it starts, and the rest of its text is
+    removed from the parts it runs into (as a complete reply's parts are redacted:
+    guard.checks._text_parts)."""
+    merged = _merged(edits) if edits else []
+    pieces: list[str] = []
+    for start, end in pairwise([0, *ends, len(text)]):
+        local = [
+            Edit(e.segment, max(e.start, start) - start, min(e.end, end) - start,
+                 e.replacement if e.start >= start else "")
+            for e in merged
+            if e.start < end and (e.end > start or e.start == e.end >= start)
+        ]  # fmt: skip
+        pieces.append(apply_edits(text[start:end], local))
+    return pieces
+
+
+def _merged(edits: list[Edit]) -> list[Edit]:
+    """``edits`` in order, overlapping ones merged (the earliest-starting's replacement)."""
     kept: list[Edit] = []
     last_end = -1
     for edit in sorted(edits, key=lambda e: (e.start, -e.end)):
@@ -32,14 +64,7 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
             previous = kept[-1]
             kept[-1] = Edit(previous.segment, previous.start, edit.end, previous.replacement)
             last_end = edit.end
-    out: list[str] = []
-    position = 0
-    for edit in kept:
-        out.append(text[position : edit.start])
-        out.append(edit.replacement)
-        position = edit.end
-    out.append(text[position:])
-    return "".join(out)
+    return kept
 
 
 @dataclass(slots=True)
@@ -53,6 +78,9 @@ class Channel:
     window: StreamWindow = field(default_factory=StreamWindow)
     #: Original position of ``window.text[0]`` in the whole stream (absolute spans).
     start: int = 0
+    #: Where the parts of a stream read across parts end (absolute positions; those not
+    #: released yet): consecutive text blocks of one message share a channel.
+    ends: list[int] = field(default_factory=list)
 
     def released_up_to(self, cut: int, lookbehind: int) -> None:
         """Mark the window's text up to ``cut`` released. Keep ``lookbehind`` released

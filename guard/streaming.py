@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from guard._drive import Step, run_sync
 from guard._stream_channel import Channel, apply_edits, shift_finding
+from guard._stream_parts import StreamParts
 from guard._tool_calls import (
     ToolVerdicts,
     complete_tool_call,
@@ -54,8 +55,9 @@ if TYPE_CHECKING:
 __all__ = ["StreamSession", "apply_edits"]
 
 
-class StreamSession:
-    """Progressive output checking for one streamed reply."""
+class StreamSession(StreamParts):
+    """Progressive output checking for one streamed reply (a text read across parts:
+    :class:`~guard._stream_parts.StreamParts`)."""
 
     def __init__(self, guard: Guard, call: Call, ctx: CheckContext | None = None) -> None:
         self._guard = guard
@@ -71,6 +73,7 @@ class StreamSession:
         self.tool_checks = tool_call_checks(guard.output_checks)
         self.tools = ToolVerdicts()
         self._lookbehind = max((c.lookbehind for c in self._checks), default=0)
+        self._pieces: list[str] = []
         self._channels: dict[Hashable, Channel] = {}
         self._findings: dict[str, list[Finding]] = {c.name: [] for c in self._checks}
         self._latency: dict[str, float] = {c.name: 0.0 for c in self._checks}
@@ -118,6 +121,8 @@ class StreamSession:
         return self._release(channel, final=True)
 
     def _release(self, channel: Channel, *, final: bool) -> str:
+        """Run the checks on the channel's window; release what they allow. (A stream
+        read across parts gets its pieces in :attr:`_pieces` instead: _stream_parts.)"""
         window = channel.window
         window.final = final
         offset, size = window.released, len(window.text)
@@ -148,6 +153,9 @@ class StreamSession:
             cut, edits = self._apply_findings(channel, scanned, offset, cut)
             if self.blocked is not None:
                 return ""
+        if channel.ends:  # a text read across parts: cut at the part ends
+            self._pieces = self._split(channel, offset, cut, edits)
+            return ""
         released = window.text[offset:cut]
         if edits:
             released = apply_edits(released, edits)

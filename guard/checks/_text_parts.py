@@ -56,12 +56,14 @@ def part_runs(segments: Sequence[Segment]) -> list[Run]:
     runs: list[Run] = []
     current: list[int] = []
     for number, segment in enumerate(segments):
-        if current and segment.text and _next_part(segments[current[-1]], segment):
+        if not segment.text:
+            continue  # an empty part holds nothing, and cuts no text in two
+        if current and _next_part(segments[current[-1]], segment):
             current.append(number)
             continue
         if len(current) > 1:
             runs.append(_run(segments, current))
-        current = [number] if segment.text else []
+        current = [number]
     if len(current) > 1:
         runs.append(_run(segments, current))
     return runs

@@ -6,7 +6,9 @@ for text blocks, ``thinking_delta`` text for thinking blocks. Tool input
 :mod:`._arguments_stream`); citations and server tool results arrive whole and are
 checked at once, keyed ``("piece", index, n)``. A block's streams end at its
 ``content_block_stop``; what they still held goes out in an extra
-``content_block_delta`` just before that event. An edited thinking block's
+``content_block_delta`` just before that event; consecutive text blocks are one text
+(:mod:`._anthropic_runs`), and a text block's stop waits while the checks hold back the
+end of its text. An edited thinking block's
 ``signature_delta`` goes out with an empty signature (it would not match).
 """
 
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from guard.checks.base import TextCheck
 from guard.formats._anthropic_assembly import MessageAssembly
 from guard.formats._anthropic_request import CITATION_TEXT, RESULT_STRUCTURE
+from guard.formats._anthropic_runs import AnthropicTextRuns
 from guard.formats._arguments_stream import ArgumentsStream, encode_flushed
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import NOT_TEXT
@@ -40,7 +43,7 @@ _KNOWN_BLOCKS = frozenset(
 )
 
 
-class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
+class AnthropicStreamFilter(AnthropicTextRuns, AnthropicToolEvents, EventFilter):
     """Applies a guard's output checks to a messages event stream."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:
@@ -91,6 +94,8 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
         key: Any = envelope.key
         # (As EventFilter.forward_text, without a call more per delta: the hot path.)
         checked = self._input_source(key[1], text) if key[0] == "input" else self.release(key, text)
+        if self._runs is not None:
+            self.drain(out)
         if checked == text:
             self.assembly.add_text(key, text)
             out.append(event.raw)
@@ -101,6 +106,10 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
     def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
         """Re-emit one event with released text; flush a block before its stop event."""
         kind = payload.get("type") if payload is not None else None
+        runs = self._runs
+        run = runs.current if runs is not None else None
+        if run is not None and self._in_run(run, event, payload, kind, out):
+            return
         if payload is not None and kind == "content_block_delta":
             self._delta(event, payload, out)
             return
@@ -124,6 +133,8 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
             return
         kind = str(block.get("type"))
         self._kinds[index] = kind
+        if kind == "text" and not block.get("text") and self.session is not None:
+            self.start_run(("block", index))
         if kind == "thinking":
             self._thinking[("block", index)] = ([], [])
         changed = False
@@ -163,6 +174,8 @@ class AnthropicStreamFilter(AnthropicToolEvents, EventFilter):
             changed = self._text(index, delta, kind)
         else:  # a delta type this version does not know: never passed on unchecked
             changed = self._unknown_delta(index, delta)
+        if self._runs is not None:
+            self.drain(out)
         if not changed:
             self.send_raw(event, payload, out)
         elif _still_carries(delta):

@@ -37,6 +37,8 @@ _DELTA_TEXT = (
     ("reasoning", "reasoning"),
 )
 _FIELDS = {stream: name for name, stream in _DELTA_TEXT}
+#: Where the text of any content part streams: as part 0's (see ``_parts``).
+_JOINED = (0, "text")
 
 
 class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
@@ -210,10 +212,13 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
     def _parts(self, index: int, parts: list[Any]) -> bool:
         """Content as a list of parts (some OpenAI-compatible servers): each string
         streams as content does, keyed by its place (``("content_part", choice, part,
-        field...)``), so a key cut across chunks is found; True if any was edited."""
+        field...)``), so a key cut across chunks is found; True if any was edited. The
+        ``text`` of every part is one stream (keyed as part 0's): the parts of a chunk,
+        and the chunks, continue each other, as the model wrote them (held text may go
+        out in a later part; joined, the parts are the checked text)."""
         changed = False
         for leaf, text in string_leaves(parts, (), NOT_TEXT):
-            key = ("content_part", index, *leaf)
+            key = ("content_part", index, *(_JOINED if leaf[1:] == ("text",) else leaf))
             part = parts[leaf[0]]  # type: ignore[index]
             self._part_types[key] = part.get("type") if isinstance(part, dict) else None
             checked = self.release(key, text)

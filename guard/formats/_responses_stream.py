@@ -41,6 +41,7 @@ from guard.formats._responses_items import (
     part_key,
     stream_key,
 )
+from guard.formats._responses_runs import ResponsesTextRuns
 from guard.formats._responses_sequence import NumberedEvents
 from guard.formats._stream import EventFilter
 from guard.formats._stream_hooks import StreamingFormat
@@ -61,12 +62,11 @@ def _scrub(payload: dict[str, Any]) -> None:
         payload["logprobs"] = []
 
 
-class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
+class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, ResponsesTextRuns, EventFilter):
     """Applies a guard's output checks to a Responses API event stream."""
 
     def __init__(self, fmt: StreamingFormat, call: Call, guard: Guard) -> None:
-        self.responses = ResponseAssembly()
-        super().__init__(fmt, call, guard, self.responses)
+        super().__init__(fmt, call, guard, ResponseAssembly())
         #: The upstream's text of each stream so far (what was fed to the session).
         self._upstream: dict[Hashable, list[str]] = {}
         #: Output item ids and types, for extra delta events.
@@ -77,6 +77,11 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
         self._held_terminal: dict[str, Any] | None = None
 
     has_terminal = True
+
+    @property
+    def responses(self) -> ResponseAssembly:
+        """The assembly (a property, not another attribute: see _stream_runs.TextRuns)."""
+        return self.assembly  # type: ignore[return-value]
 
     def is_terminal(self, event: Event, payload: dict[str, Any] | None) -> bool:
         """``response.completed`` / ``.incomplete`` / ``.failed`` end a stream. Such an
@@ -135,12 +140,11 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
             event.raw = encode_json({**payload, "error": error}, event.event or None)
         return True
 
-    def forward(self, event: Event, payload: dict[str, Any] | None, out: list[bytes]) -> None:
-        """Re-emit one event with released text; rewrite events that repeat text."""
-        kind = payload.get("type") if payload is not None else None
-        if payload is None or not isinstance(kind, str):
-            self.send_raw(event, payload, out)
-            return
+    def forward_event(
+        self, event: Event, payload: dict[str, Any], kind: str, out: list[bytes]
+    ) -> None:
+        """Re-emit one event with released text; rewrite events that repeat text (once
+        :meth:`ResponsesTextRuns.forward` routed it, or as a held event goes out)."""
         if isinstance(payload.get("sequence_number"), int):
             self._sequence = payload["sequence_number"]
         if kind in DELTA_KINDS:
@@ -184,6 +188,8 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
             return
         self._upstream.setdefault(key, []).append(text)
         released = self.release(key, text)
+        if self._runs is not None:
+            self.drain(out)
         if released == text:
             self.send_raw(event, payload, out)
         elif released:
@@ -226,14 +232,20 @@ class ResponsesStreamFilter(NumberedEvents, ResponsesToolEvents, EventFilter):
         if isinstance(whole, str) and len(whole) > len(seen) and whole.startswith(seen):
             self._upstream[key] = [whole]
             released = self.release(key, whole[len(seen) :])
+            if self._runs is not None:
+                self.drain(out)
             if released:
                 self._send_text(key, released, out)
-        if final:
+        if final and self.run_of_channel(key) is None:  # (a run's channel ends with it)
             self.flush([key], out)
 
     def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
         """End the text streams ``keys``: send what they still held."""
         for key in keys:
+            run = self.run_of_channel(key)
+            if run is not None:
+                self.end_run(run, out)
+                continue
             text = self.flush_text(key)
             if text:
                 self._send_text(key, text, out)

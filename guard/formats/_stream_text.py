@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from guard.formats._envelope import TextDelta, TextEnvelope
 from guard.formats._json_leaves import string_leaves
 from guard.formats._stream_hooks import Assembly, FormatHooks
+from guard.formats._stream_runs import TextRuns
 from guard.formats.base import set_at
 from guard.formats.sse import Event, encode_json
 
@@ -40,7 +41,7 @@ def pieces(text: str, size: int = 24) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
-class TextStreams(FormatHooks):
+class TextStreams(TextRuns, FormatHooks):
     """Text deltas through the session, the envelopes of plain deltas, and sending."""
 
     def __init__(
@@ -63,6 +64,8 @@ class TextStreams(FormatHooks):
     ) -> None:
         """Progressive mode: send a plain text delta on with the released text."""
         released = self.release(envelope.key, text)
+        if self._runs is not None:
+            self.drain(out)
         if released == text:
             self.assembly.add_text(envelope.key, text)
             out.append(event.raw)
@@ -75,6 +78,9 @@ class TextStreams(FormatHooks):
         """Feed a text delta of stream ``key`` to the session; return what may go out
         (with the call's placeholders restored)."""
         assert self.session is not None
+        runs = self._runs
+        if runs is not None and (run := runs.parts.get(key)) is not None:
+            return self.release_in_run(run, key, text)
         self._open[key] = None
         released = self.session.feed(key, text)
         if self.restorer is not None and not self._blocked():
@@ -113,6 +119,10 @@ class TextStreams(FormatHooks):
     def flush(self, keys: Iterable[Hashable], out: list[bytes]) -> None:
         """End the text streams ``keys``: send what they still held as extra deltas."""
         for key in keys:
+            run = self.run_of_channel(key)
+            if run is not None:
+                self.end_run(run, out)
+                continue
             text = self.flush_text(key)
             if text:
                 payload, name = self.flush_event(key, text)
