@@ -64,8 +64,10 @@ PARTS = {False: 1, True: 1}
 #: slower-looking path for such a text costs nothing.)
 PROBE_BYTES = 16
 PROBE_SPOTS = 4
-#: A first probe this quick (wall time) is normal text: no second search.
-PROBE_QUICK_NS = 3_000
+#: A first probe this quick (CPU time) is normal text: no second search. (A sample whose
+#: states are cached but not in the CPU's caches takes up to ~13 us on a loaded machine;
+#: salad ~50-1,000 us.)
+PROBE_QUICK_NS = 20_000
 #: A first probe this many times dearer than the second (cached) one met new states.
 PROBE_RATIO = 8
 #: DFA memory of each pattern searched alone (:func:`matched`'s costly path): salad
@@ -266,11 +268,12 @@ def _slow(compiled_set: Any, data: bytes) -> bool:
     :data:`PROBE_SPOTS` pieces of :data:`PROBE_BYTES` spread over it (a salad may start
     with words only the other set reads), searched as one text. A quick first search
     settles it. A slower one is weighed against a second search of the same sample, whose
-    states are cached by then: the ratio, not the time, decides, so a slow or loaded
-    machine (or a profiler) does not send normal text down the slower path."""
+    states are cached by then: the ratio decides, so a slow machine or a profiler does
+    not send normal text down the slower path. CPU time: the scheduler's pauses on a
+    loaded machine do not count."""
     step = (len(data) - PROBE_BYTES) // (PROBE_SPOTS - 1)
     sample = b" ".join(data[at : at + PROBE_BYTES] for at in range(0, step * PROBE_SPOTS, step))
-    clock = time.perf_counter_ns
+    clock = time.thread_time_ns
     started = clock()
     compiled_set.Match(sample)
     first = clock() - started
