@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,28 @@ BUDGET = 32 << 20
 #: English prose 7.9 -> 8.8 -> 14.7 us, Chinese prose 12.3 -> 22.4 -> 41.6 us; word salad
 #: median 15.5 -> 8.6 -> 6.5 ms, dearest 44 -> 33 -> 22.5 ms. Normal text's cost won.
 PARTS = {False: 1, True: 1}
+
+#: The probe (:func:`_slow`): a set search of a sample of the text. Normal text costs a
+#: set ~1 ns per byte (its DFA states are cached); word salad (bench.injection.word_salad)
+#: 5-15 us per byte, a new state on most bytes (~10 ms median, ~30 ms p99 per 2 KB, on
+#: the event loop). A set the probe finds slow reads the text pattern by pattern
+#: instead: each pattern alone meets few new states. Normal 2 KB pays one search of the
+#: ~67-byte sample (~1 us); the answer is the same either way. (Text the process has
+#: not seen meets new states too, fewer: there both paths cost about the same, 2,000
+#: labelled texts: mean 422 / 433 us, p99 3.4 / 1.7 ms, so a probe that picks the
+#: slower-looking path for such a text costs nothing.)
+PROBE_BYTES = 16
+PROBE_SPOTS = 4
+#: A first probe this quick (CPU time) is normal text: no second search. (A sample whose
+#: states are cached but not in the CPU's caches takes up to ~13 us on a loaded machine;
+#: salad ~50-1,000 us.)
+PROBE_QUICK_NS = 20_000
+#: A first probe this many times dearer than the second (cached) one met new states.
+PROBE_RATIO = 8
+#: DFA memory of each pattern searched alone (:func:`matched`'s costly path): salad
+#: grows every pattern's cache, so each has a small one (1 MB: +24 MB held after 1,200
+#: salads, where 32 MB each kept growing past +76 MB; 512 KB: 1.7x the time).
+ALONE_BUDGET = 1 << 20
 
 _log = logging.getLogger("guardwire")
 _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
@@ -97,15 +120,17 @@ class Part:
 
 @dataclass(frozen=True, slots=True)
 class GrammarSet:
-    """The compiled grammar: the sets that share the signals and signs, each signal alone."""
+    """The compiled grammar: the sets that share the signals and signs, each signal alone
+    (to find its span), and every pattern alone with a small DFA budget (to search a
+    text the sets would search slowly, or a failed set search, pattern by pattern)."""
 
     parts: tuple[Part, ...]
     signals: tuple[Any, ...]
+    alone: tuple[Any, ...]
 
 
 _lock = threading.Lock()
 _compiled: GrammarSet | None = None
-_signs: tuple[Any, ...] | None = None
 _failures = 0
 
 
@@ -156,9 +181,9 @@ def partition(compiled: Sequence[Any]) -> list[tuple[tuple[int, ...], bool]]:
     return parts
 
 
-def _alone(number: int, pattern: str) -> Any:
+def _alone(number: int, pattern: str, budget: int = BUDGET) -> Any:
     try:
-        return re2.compile(pattern, options())
+        return re2.compile(pattern, options(budget))
     except re2.error as error:
         raise RuntimeError(
             f"injection signal or obfuscation sign {number} does not compile on RE2"
@@ -175,7 +200,8 @@ def _compile() -> GrammarSet:
         Part(checked_set([patterns[n] for n in numbers], "pattern set", budget), numbers, non_ascii)
         for numbers, non_ascii in split
     )
-    return GrammarSet(parts, tuple(alone[: len(SIGNALS)]))
+    small = tuple(_alone(number, pattern, ALONE_BUDGET) for number, pattern in enumerate(patterns))
+    return GrammarSet(parts, tuple(alone[: len(SIGNALS)]), small)
 
 
 def grammar_set() -> GrammarSet:
@@ -217,19 +243,49 @@ def note_set_failure(what: str) -> None:
 
 def matched(subject: str | bytes) -> list[int]:
     """Indices of the signals (``0..len(SIGNALS)-1``) then the signs (from
-    ``len(SIGNALS)``) that occur in ``subject``, ascending: one linear pass per set."""
+    ``len(SIGNALS)``) that occur in ``subject``, ascending: one linear pass per set, or
+    pattern by pattern for a set the probe (:data:`PROBE_BYTES`) finds slow."""
     # UTF-8 once: the binding would encode a str again for every set.
     data = subject.encode() if isinstance(subject, str) else subject
     ascii_text = data.isascii()
+    compiled = grammar_set()
     found: list[int] = []
-    for part in grammar_set().parts:
+    for part in compiled.parts:
         if part.non_ascii and ascii_text:
             continue  # none of its patterns can match text without a non-ASCII byte
+        if len(data) > PROBE_BYTES * PROBE_SPOTS and _slow(part.set, data):
+            found.extend(n for n in part.numbers if _occurs(compiled.alone[n], data))
+            continue
         answer = part.set.Match(data) or []
         if len(part.numbers) not in answer:
-            return _one_by_one(subject)
+            return _one_by_one(data)
         found.extend(part.numbers[n] for n in answer if n < len(part.numbers))
     return sorted(found)
+
+
+def _slow(compiled_set: Any, data: bytes) -> bool:
+    """Whether the set meets new DFA states on most bytes of ``data``, judged on a sample:
+    :data:`PROBE_SPOTS` pieces of :data:`PROBE_BYTES` spread over it (a salad may start
+    with words only the other set reads), searched as one text. A quick first search
+    settles it. A slower one is weighed against a second search of the same sample, whose
+    states are cached by then: the ratio decides, so a slow machine or a profiler does
+    not send normal text down the slower path. CPU time: the scheduler's pauses on a
+    loaded machine do not count."""
+    step = (len(data) - PROBE_BYTES) // (PROBE_SPOTS - 1)
+    sample = b" ".join(data[at : at + PROBE_BYTES] for at in range(0, step * PROBE_SPOTS, step))
+    clock = time.thread_time_ns
+    started = clock()
+    compiled_set.Match(sample)
+    first = clock() - started
+    if first <= PROBE_QUICK_NS:
+        return False
+    started = clock()
+    compiled_set.Match(sample)
+    return first > PROBE_RATIO * (clock() - started)
+
+
+def _occurs(regexp: Any, data: bytes) -> bool:
+    return leftmost(regexp, data) != NO_MATCH
 
 
 def leftmost(regexp: Any, data: bytes, pos: int = 0) -> tuple[int, int]:
@@ -243,13 +299,7 @@ def leftmost(regexp: Any, data: bytes, pos: int = 0) -> tuple[int, int]:
     return span
 
 
-def _one_by_one(subject: str | bytes) -> list[int]:
+def _one_by_one(data: bytes) -> list[int]:
     """The set's answer found pattern by pattern, after a failed set search (counted)."""
-    global _signs
     note_set_failure("grammar")
-    with _lock:
-        if _signs is None:
-            _signs = tuple(re2.compile(pattern, options()) for _, pattern in SIGNS)
-        signs = _signs
-    patterns = (*grammar_set().signals, *signs)
-    return [number for number, pattern in enumerate(patterns) if pattern.search(subject)]
+    return [n for n, regexp in enumerate(grammar_set().alone) if _occurs(regexp, data)]

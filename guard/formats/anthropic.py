@@ -108,6 +108,12 @@ _ERROR_TYPES = {
 }
 
 
+def _error(kind: str, message: str, code: str) -> dict[str, Any]:
+    """The API's error object. Its envelope has no ``code``: the API puts a stable cause in
+    ``details.error_code``, which the SDK exposes as ``APIStatusError.error_code``."""
+    return {"type": kind, "message": message, "details": {"error_code": code}}
+
+
 def _error_type(status: int) -> str:
     return _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
@@ -241,16 +247,18 @@ class AnthropicMessages:
         return render_stream(call, reply)
 
     def error_body(self, status: int, message: str, code: str) -> bytes:
-        """``{"type": "error", "error": {type, message}}`` (the envelope has no ``code``)."""
-        return dumps({"type": "error", "error": {"type": _error_type(status), "message": message}})
+        """``{"type": "error", "error": {type, message, details: {error_code}}}``: the SDK
+        picks its exception class by status and reads guardwire's code into ``error_code``."""
+        return dumps({"type": "error", "error": _error(_error_type(status), message, code)})
 
     def stream_error(self, message: str, code: str) -> bytes:
-        """``event: error``: the SDK raises ``anthropic.APIStatusError`` carrying ``message``."""
+        """``event: error``: the SDK raises ``anthropic.APIStatusError`` carrying ``message``
+        (and guardwire's code as ``error_code``)."""
         if code == "upstream_timeout":
             kind = "timeout_error"
         else:
             kind = "api_error" if code.startswith("upstream") else "invalid_request_error"
-        return encode_json({"type": "error", "error": {"type": kind, "message": message}}, "error")
+        return encode_json({"type": "error", "error": _error(kind, message, code)}, "error")
 
     def with_feedback(self, call: Call, reply: Reply, feedback: str) -> Call:
         """``call`` with the reply (as assistant text) and the feedback appended."""

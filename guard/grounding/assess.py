@@ -109,7 +109,7 @@ def assess(
     """
     pairs = as_passages(passages)
     index = index_of(pairs)
-    markers = find_markers(answer)
+    markers = find_markers(answer, index.ids)
     # Passage ids are resolved only for an answer that cites (most cite nothing).
     lookup = _id_lookup(pairs) if markers else {}
     question_terms = frozenset(content_terms(question)) if question else frozenset()

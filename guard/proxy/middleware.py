@@ -34,6 +34,8 @@ access_log = logging.getLogger("guardwire.access")
 
 ASGIApp = Any  # an ASGI callable (scope, receive, send) -> None
 _REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+#: The one API whose stream events carry a ``sequence_number`` (an error event follows it).
+_NUMBERED_EVENTS = formats.get("openai.responses")
 
 
 @dataclass(slots=True)
@@ -99,10 +101,12 @@ class RequestContextMiddleware:
 class _Response:
     """What has been sent so far (for errors raised part way through a response)."""
 
-    __slots__ = ("finished", "last_number", "started", "streaming")
+    __slots__ = ("finished", "last_number", "numbered", "started", "streaming")
 
     def __init__(self) -> None:
         self.started = self.streaming = self.finished = False
+        #: A Responses API stream: its events carry a ``sequence_number``.
+        self.numbered = False
         #: The ``sequence_number`` of the last event streamed (Responses API streams).
         self.last_number: int | None = None
 
@@ -132,9 +136,11 @@ class ApiErrorMiddleware:
                     if name == b"content-type":
                         response.streaming = value.startswith(b"text/event-stream")
                         break
+                # Only the Responses API numbers its events: other streams are not read.
+                response.numbered = response.streaming and context.fmt is _NUMBERED_EVENTS
             elif kind == "http.response.body":
                 body = message.get("body")
-                if response.streaming and body:
+                if response.numbered and body:
                     number = last_number(body)
                     if number is not None:
                         response.last_number = number

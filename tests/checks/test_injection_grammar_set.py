@@ -97,7 +97,7 @@ def test_a_failed_set_search_is_redone_pattern_by_pattern_counted_and_logged(
     parts = list(compiled.parts)
     last = max(n for n, part in enumerate(parts) if not part.non_ascii)
     parts[last] = grammar_set.Part(FailingSet(), parts[last].numbers, False)
-    failing = grammar_set.GrammarSet(tuple(parts), compiled.signals)
+    failing = grammar_set.GrammarSet(tuple(parts), compiled.signals, compiled.alone)
     monkeypatch.setattr(grammar_set, "_compiled", failing)
     before = grammar_set.set_failures()
     with caplog.at_level(logging.ERROR, logger="guardwire"):

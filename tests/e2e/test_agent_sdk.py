@@ -144,11 +144,22 @@ def test_anthropic_tool_use_denied_and_looping(
     with pytest.raises(anthropic.APIError) as denied:
         ask_anthropic(client, stream)
     assert "a tool the policy does not allow" in str(denied.value)
+    assert error_code(denied.value) == "agent_tool_denied"
     assert ask_anthropic(client, stream) == ["get_weather"]
     assert ask_anthropic(client, stream) == ["get_weather"]
     with pytest.raises(anthropic.APIError) as looped:
         ask_anthropic(client, stream)
     assert "repeated the same tool call" in str(looped.value) and "Oslo" not in str(looped.value)
+    assert error_code(looped.value) == "agent_loop"
+
+
+def error_code(error: anthropic.APIError) -> object:
+    """The code as a client reads it without parsing the message: the SDK's
+    ``error_code``, read from the body's ``error.details.error_code``."""
+    assert isinstance(error, anthropic.APIStatusError)
+    body: Any = error.body
+    assert body["error"]["details"]["error_code"] == getattr(error, "error_code", None)
+    return getattr(error, "error_code", None)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -163,8 +174,9 @@ def test_a_session_over_its_step_cap_gets_the_error(
         ask_openai(client, stream)
     assert capped.value.code == "agent_step_cap"
     assert len(fake_upstream.requests) == sent  # refused before the upstream
-    with pytest.raises(anthropic.APIError):
+    with pytest.raises(anthropic.APIError) as anthropic_capped:
         ask_anthropic(anthropic_client(proxy, f"steps-{stream}"), stream)
+    assert error_code(anthropic_capped.value) == "agent_step_cap"
     ask_openai(openai_client(proxy, "another-session"), stream)
 
 

@@ -169,10 +169,11 @@ def test_anthropic_sync_and_async(fake_upstream: FakeUpstream, engine: guard.Gua
         model="c", max_tokens=50, messages=[{"role": "user", "content": "q"}]
     ) as stream:
         assert "".join(stream.text_stream) == "the key is [API_KEY] ok"
-    with pytest.raises(anthropic.BadRequestError, match="denylist"):
+    with pytest.raises(anthropic.BadRequestError, match="denylist") as blocked:
         client.messages.create(
             model="c", max_tokens=5, messages=[{"role": "user", "content": "write ransomware"}]
         )
+    assert blocked.value.error_code == "content_blocked"  # error.details.error_code
 
 
 async def test_async_anthropic(fake_upstream: FakeUpstream, engine: guard.Guard) -> None:

@@ -328,8 +328,9 @@ def test_an_invalid_upstream_reply_is_an_upstream_error(body: bytes) -> None:
     ],
 )
 def test_error_body_types(status: int, kind: str) -> None:
-    body = json.loads(FORMAT.error_body(status, "why", "code"))
-    assert body == {"type": "error", "error": {"type": kind, "message": "why"}}
+    body = json.loads(FORMAT.error_body(status, "why", "content_blocked"))
+    details = {"error_code": "content_blocked"}
+    assert body == {"type": "error", "error": {"type": kind, "message": "why", "details": details}}
 
 
 # -- the real SDK reads what we render -------------------------------------------------
@@ -410,22 +411,39 @@ def test_the_sdk_raises_our_stream_error_with_our_message() -> None:
     assert len(received) == 4
     assert caught.value.body == {
         "type": "error",
-        "error": {"type": "invalid_request_error", "message": "guardwire blocked this model reply"},
+        "error": {
+            "type": "invalid_request_error",
+            "message": "guardwire blocked this model reply",
+            "details": {"error_code": "content_blocked"},
+        },
     }
     assert "guardwire blocked this model reply" in str(caught.value)
+    assert error_code(caught.value) == "content_blocked"
+
+
+def error_code(error: anthropic.APIStatusError) -> str | None:
+    """guardwire's code as a client reads it: the SDK's ``error_code`` attribute, which it
+    reads from ``error.details.error_code`` (older SDKs lack it: then from the body)."""
+    body: Any = error.body
+    return getattr(error, "error_code", None) or body["error"]["details"]["error_code"]
 
 
 @pytest.mark.parametrize(
-    ("status", "error"), [(400, anthropic.BadRequestError), (429, anthropic.RateLimitError)]
+    ("status", "error", "code"),
+    [
+        (400, anthropic.BadRequestError, "content_blocked"),
+        (403, anthropic.PermissionDeniedError, "agent_tool_denied"),
+        (429, anthropic.RateLimitError, "budget_exceeded"),
+        (502, anthropic.InternalServerError, "upstream_error"),
+    ],
 )
-def test_the_sdk_raises_our_error_body_as_a_status_error(
-    status: int, error: type[Exception]
+def test_the_sdk_raises_our_error_body_as_a_status_error_with_our_code(
+    status: int, error: type[anthropic.APIStatusError], code: str
 ) -> None:
-    client = sdk(
-        status, FORMAT.error_body(status, "guardwire blocked this request", "content_blocked")
-    )
-    with pytest.raises(error, match="guardwire blocked this request"):
+    client = sdk(status, FORMAT.error_body(status, "guardwire blocked this request", code))
+    with pytest.raises(error, match="guardwire blocked this request") as caught:
         client.messages.create(model="m", max_tokens=5, messages=MESSAGES)
+    assert error_code(caught.value) == code
 
 
 # -- the stream filter -------------------------------------------------------------------

@@ -6,12 +6,17 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import openai
 import pytest
 
+from guard import formats
+from guard.formats._responses_sequence import last_number
+from guard.proxy import middleware
 from guard.proxy.middleware import ApiErrorMiddleware, RequestContext
+from guard.proxy.routing import Kind, Route
 from tests.e2e.fixtures import ProxyServer
 from tests.proxy.raw_upstream import RawRequest, RawUpstream
 
@@ -117,3 +122,45 @@ async def test_error_after_a_stream_started_sends_one_error_event_and_ends() -> 
     assert [m["type"] for m in sent].count("http.response.start") == 1
     assert b"internal error in guardwire" in sent[2]["body"]  # type: ignore[operator]
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
+
+
+@pytest.mark.parametrize(
+    ("api", "read"),
+    [("openai.chat", False), ("anthropic.messages", False), ("openai.responses", True)],
+)
+async def test_only_a_responses_stream_is_read_for_its_last_sequence_number(
+    monkeypatch: pytest.MonkeyPatch, api: str, read: bool
+) -> None:
+    """Reading every chunk for a ``sequence_number`` is the Responses API's cost only."""
+    reads: list[bytes] = []
+
+    def counted_last_number(sent: bytes) -> int | None:
+        reads.append(sent)
+        return last_number(sent)
+
+    monkeypatch.setattr(middleware, "last_number", counted_last_number)
+    event = b'event: response.created\ndata: {"type":"response.created","sequence_number":4}\n\n'
+
+    async def failing_stream(scope: object, receive: object, send: Callable[..., object]) -> None:
+        start = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/event-stream; charset=utf-8")],
+        }
+        await send(start)  # type: ignore[misc]
+        for _ in range(3):
+            await send({"type": "http.response.body", "body": event, "more_body": True})  # type: ignore[misc]
+        raise RecursionError
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    context = RequestContext("r3", 0.0, route=Route(Kind.MODEL_CALL, api, formats.get(api)))
+    scope = {"type": "http", "headers": [], "state": {"guardwire": context}}
+    await ApiErrorMiddleware(failing_stream, policy=b"p")(scope, None, send)  # type: ignore[arg-type]
+    assert len(reads) == (3 if read else 0)
+    error = sent[-2]["body"]
+    assert b"internal error in guardwire" in error
+    assert (b'"sequence_number":5' in error) is read
