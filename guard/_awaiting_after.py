@@ -50,10 +50,12 @@ class AwaitingAfter:
             calls[id(call)] = (now, lifecycle)
             while len(calls) > MAX_AWAITING_AFTER:
                 del calls[next(iter(calls))]
-            for key, (since, _) in list(calls.items()):
-                if now - since < AWAITING_SECONDS:
-                    break  # oldest first: the rest are younger
-                del calls[key]
+            # Oldest first: stop at the first young one (no copy of the table per call).
+            while calls:
+                oldest = next(iter(calls))
+                if now - calls[oldest][0] < AWAITING_SECONDS:
+                    break
+                del calls[oldest]
 
     def pop(self, call: Call) -> GuardedCall | None:
         """The lifecycle ``before(call)`` left waiting, once; ``None`` if there is none
