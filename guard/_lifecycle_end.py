@@ -100,13 +100,16 @@ class CallEnding:
             return "reasked"
         return {Action.REDACT: "redacted", Action.WARN: "warned"}.get(action, "allowed")
 
-    def finish(self, outcome: str | None = None, *, status: int | None = None) -> None:
+    def finish(
+        self, outcome: str | None = None, *, status: int | None = None, request_sent: bool = True
+    ) -> None:
         """End the call (once): count it, write its audit line, run finish hooks.
 
         ``outcome`` overrides the decided one for ends the guard did not decide:
-        ``upstream_error``, ``disconnected``.
+        ``upstream_error``, ``disconnected``; ``request_sent`` is False when the request
+        never reached the upstream (no connection).
         """
-        end = self._end(outcome, status)
+        end = self._end(outcome, status, request_sent)
         if end is None:
             return
         for hook in self._hooks():
@@ -114,9 +117,11 @@ class CallEnding:
             if inspect.isawaitable(result):
                 wait_sync(result)
 
-    async def afinish(self, outcome: str | None = None, *, status: int | None = None) -> None:
+    async def afinish(
+        self, outcome: str | None = None, *, status: int | None = None, request_sent: bool = True
+    ) -> None:
         """:meth:`finish` for async frontends (async hooks are awaited)."""
-        end = self._end(outcome, status)
+        end = self._end(outcome, status, request_sent)
         if end is None:
             return
         for hook in self._hooks():
@@ -124,7 +129,7 @@ class CallEnding:
             if inspect.isawaitable(result):
                 await result
 
-    def _end(self, outcome: str | None, status: int | None) -> CallEnd | None:
+    def _end(self, outcome: str | None, status: int | None, request_sent: bool) -> CallEnd | None:
         if self._finished:
             return None
         self._finished = True
@@ -150,7 +155,7 @@ class CallEnding:
         )
         # Only GuardedCall has this part; the audit line also reads its upstream.
         guard.record_call(cast("GuardedCall", self), label, status, total)
-        return CallEnd(label, status, self.attempts, usage)
+        return CallEnd(label, status, self.attempts, usage, request_sent=request_sent)
 
     def _hooks(self) -> list[Any]:
         return self.guard.finish_hooks

@@ -87,17 +87,29 @@ class RequestError(GuardError):
 class UpstreamError(GuardError):
     """The upstream model API could not be reached or failed."""
 
-    def __init__(self, message: str, *, status: int = 502, code: str = "upstream_error") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        code: str = "upstream_error",
+        request_sent: bool = True,
+    ) -> None:
         self.status = status
         self.code = code
+        #: False when no byte of the request reached the upstream (no connection was
+        #: made): the provider cannot have charged the call.
+        self.request_sent = request_sent
         super().__init__(message)
 
 
 class UpstreamTimeout(UpstreamError):
     """The upstream model API did not answer in time."""
 
-    def __init__(self, message: str = "the upstream model API timed out") -> None:
-        super().__init__(message, status=504, code="upstream_timeout")
+    def __init__(
+        self, message: str = "the upstream model API timed out", *, request_sent: bool = True
+    ) -> None:
+        super().__init__(message, status=504, code="upstream_timeout", request_sent=request_sent)
 
 
 class UpstreamProtocolError(UpstreamError):

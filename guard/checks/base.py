@@ -172,6 +172,9 @@ class CallEnd:
     usage: Usage | None = None
     #: Output tokens counted while a stream passed (when the provider reported no usage).
     streamed_characters: int = 0
+    #: False when no byte of the request reached the upstream (e.g. a connect timeout):
+    #: the provider cannot have charged it, whatever the status.
+    request_sent: bool = True
 
 
 class StreamMeter(Protocol):

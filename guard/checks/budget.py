@@ -265,7 +265,9 @@ class BudgetCheck:
     ) -> tuple[int, int, int, int] | None:
         """What the call used: input, output, cached and cache-written input tokens;
         ``None`` when it never reached a model that charged for it (release)."""
-        if end.attempts == 0 and end.outcome in ("blocked", "upstream_error") and end.status != 504:
+        # A timed-out call (504) may have been charged, unless it was never sent.
+        unsent = end.status != 504 or not end.request_sent
+        if end.attempts == 0 and end.outcome in ("blocked", "upstream_error") and unsent:
             return None
         usage = end.usage
         if usage is not None and (usage.input_tokens or usage.output_tokens):

@@ -115,10 +115,11 @@ class ModelCalls:
         )
         outcome: str | None = None
         status: int | None = None
+        request_sent = True
         try:
             outcome, status = await answer(lifecycle)
         except UpstreamError as exc:
-            outcome, status = "upstream_error", exc.status
+            outcome, status, request_sent = "upstream_error", exc.status, exc.request_sent
             raise
         except asyncio.CancelledError:
             outcome = "disconnected"
@@ -127,7 +128,7 @@ class ModelCalls:
             outcome, status = "error", 500
             raise
         finally:
-            await lifecycle.afinish(outcome, status=status)
+            await lifecycle.afinish(outcome, status=status, request_sent=request_sent)
             exchange.outcome = outcome or lifecycle.label()
 
     async def refuse(self, exchange: Exchange, refusal: Refusal, send: Send) -> None:

@@ -107,16 +107,18 @@ class ConnectionPool:
                     )
         except TimeoutError:
             raise UpstreamTimeout(
-                f"upstream '{self.name}' did not accept a connection in time"
+                f"upstream '{self.name}' did not accept a connection in time", request_sent=False
             ) from None
         except ssl.SSLCertVerificationError:
             raise UpstreamError(
                 f"upstream '{self.name}' presented a certificate that is not trusted "
-                "(set 'ca_file' for a private CA)"
+                "(set 'ca_file' for a private CA)",
+                request_sent=False,
             ) from None
         except OSError as exc:
             raise UpstreamError(
-                f"upstream '{self.name}' could not be reached ({type(exc).__name__})"
+                f"upstream '{self.name}' could not be reached ({type(exc).__name__})",
+                request_sent=False,
             ) from None
         # Until its first answer, the connection is not proven accepted: the request must
         # be acknowledged within what is left of the connect timeout.

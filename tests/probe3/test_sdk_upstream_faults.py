@@ -265,12 +265,6 @@ def test_a_connect_timeout_is_an_sdk_timeout_and_counted_once(
     assert clients.calls() == {"upstream_error": 1.0}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="budget owner: the proxy settles every 504 at the whole reservation (the upstream "
-    "may have charged a timed-out call), also a connect timeout whose request was never "
-    "sent; the transport releases it. Needs a 'request written' signal in CallEnd.",
-)
 def test_a_call_whose_connection_never_opened_charges_nothing(
     unaccepting_upstream: str, start_proxy: Callable[..., ProxyServer], tmp_path: Path
 ) -> None:
