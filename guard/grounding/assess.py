@@ -113,48 +113,66 @@ def assess(
     # Passage ids are resolved only for an answer that cites (most cite nothing).
     lookup = _id_lookup(pairs) if markers else {}
     question_terms = frozenset(content_terms(question)) if question else frozenset()
-    claims: list[Claim] = []
+    #: Per claim, until it is scored: its span and the ids its markers cite (a Claim is
+    #: built once, with its score).
+    spans: list[tuple[int, int, tuple[str, ...]]] = []
     #: Per claim: its text with the markers blanked, that text's words and stems.
     scored_texts: list[tuple[str, list[str], list[str]]] = []
     owners: list[int | None] = [None] * len(markers)
-    for sentence in split_sentences(answer):
-        text = answer[sentence.start : sentence.end]
-        inside = [n for n, m in enumerate(markers) if sentence.start <= m.start < sentence.end]
-        # A marker opening a sentence ("... growth. [2] Next") belongs to the one before.
-        leading = [n for n in inside if _only_markers(answer, sentence.start, markers[n])]
-        if leading and claims:
-            for n in leading:
-                owners[n] = len(claims) - 1
-            claims[-1] = _with_cited(claims[-1], [markers[n] for n in leading])
-        own = [n for n in inside if n not in leading]
-        scored = _blank_markers(text, sentence.start, [markers[n] for n in own + leading])
+    for start, end in split_sentences(answer):
+        scored = answer[start:end]
+        own: list[int] = []
+        if markers:
+            scored, own = _own_markers(answer, start, end, markers, owners, spans)
         scored_words = words(scored)
         scored_terms = terms_of(scored_words)
         if not_a_claim(scored, question_terms, scored_words, scored_terms):
             continue
-        claim_number = len(claims)
-        for n in own:
-            owners[n] = claim_number
-        # Scored below, once every claim's stems are known.
-        cited = tuple(i for n in own for i in markers[n].ids)
-        claims.append(Claim(text, sentence.start, sentence.end, 1.0, None, (), cited))
+        cited: tuple[str, ...] = ()
+        if own:
+            for n in own:
+                owners[n] = len(spans)
+            cited = tuple(i for n in own for i in markers[n].ids)
+        spans.append((start, end, cited))
         scored_texts.append((scored, scored_words, scored_terms))
     # Every claim's stems: their rows found in one pass over the passages.
     index.prepare(frozenset().union(*(stems for _, _, stems in scored_texts)))
-    for number, (scored, scored_words, scored_terms) in enumerate(scored_texts):
-        support = score_claim(index, scored, claim_words=scored_words, claim_terms=scored_terms)
-        claim = claims[number]
-        claims[number] = Claim(
-            claim.text,
-            claim.start,
-            claim.end,
-            support.score,
-            pairs[support.passage][0] if support.passage is not None else None,
-            support.reasons,
-            claim.cited,
+    claims: list[Claim] = []
+    for (start, end, cited), (scored, scored_words, scored_terms) in zip(
+        spans, scored_texts, strict=True
+    ):
+        score, passage, reasons = score_claim(
+            index, scored, claim_words=scored_words, claim_terms=scored_terms
         )
+        passage_id = pairs[passage][0] if passage is not None else None
+        claims.append(Claim(answer[start:end], start, end, score, passage_id, reasons, cited))
     citations = _citations(answer, index, claims, markers, owners, lookup, threshold)
     return Assessment(answer_score(claims), tuple(claims), tuple(citations))
+
+
+def _own_markers(
+    answer: str,
+    start: int,
+    end: int,
+    markers: list[Marker],
+    owners: list[int | None],
+    spans: list[tuple[int, int, tuple[str, ...]]],
+) -> tuple[str, list[int]]:
+    """The sentence ``answer[start:end]`` with its markers blanked, and its own markers.
+    A marker opening the sentence ("... growth. [2] Next") belongs to the claim before:
+    it is given to it here (``owners``, and its ids added to the claim's in ``spans``);
+    the sentence's own markers are given to it by the caller once it is known to be a
+    claim."""
+    inside = [n for n, m in enumerate(markers) if start <= m.start < end]
+    leading = [n for n in inside if _only_markers(answer, start, markers[n])]
+    if leading and spans:
+        for n in leading:
+            owners[n] = len(spans) - 1
+        claim_start, claim_end, cited = spans[-1]
+        cited += tuple(i for n in leading for i in markers[n].ids)
+        spans[-1] = (claim_start, claim_end, cited)
+    own = [n for n in inside if n not in leading]
+    return _blank_markers(answer[start:end], start, [markers[n] for n in inside]), own
 
 
 def _only_markers(answer: str, start: int, marker: Marker) -> bool:
@@ -166,13 +184,6 @@ def _blank_markers(text: str, offset: int, markers: list[Marker]) -> str:
         a, b = max(marker.start - offset, 0), max(marker.end - offset, 0)
         text = text[:a] + " " * (b - a) + text[b:]
     return text
-
-
-def _with_cited(claim: Claim, markers: list[Marker]) -> Claim:
-    cited = claim.cited + tuple(i for m in markers for i in m.ids)
-    return Claim(
-        claim.text, claim.start, claim.end, claim.score, claim.passage_id, claim.reasons, cited
-    )
 
 
 def _id_lookup(pairs: list[tuple[str, str]]) -> dict[str, int]:

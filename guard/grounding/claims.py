@@ -11,7 +11,6 @@ words are not claims.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from guard.grounding.text import content_terms, terms_of
 
@@ -26,7 +25,11 @@ _ABBREVIATIONS = frozenset(
     est dept univ jan feb mar apr jun jul aug sep sept oct nov dec u.s u.k a.m p.m ca""".split()
 )
 #: A sentence end: terminal punctuation, closing quotes/brackets, then space.
-_SENTENCE_END = re.compile(r"[.!?](?:[\"'”’)\]]*)(?=\s+[\"'“‘(\[]?[A-Z0-9])")
+#: Its look-ahead's group is the white space after the end, which the next sentence
+#: does not start with.
+_SENTENCE_END = re.compile(r"[.!?](?:[\"'”’)\]]*)(?=(\s+)[\"'“‘(\[]?[A-Z0-9])")
+#: The letters and dots before a sentence end of an ASCII line, read backwards.
+_ASCII_WORD_BACKWARDS = re.compile(r"[A-Za-z.]*")
 _CITATION_ONLY = re.compile(r"^\s*(?:(?:\[\^?[\w.:-]{1,40}\]|【[^】]{1,40}】)\s*)+$")
 
 _REFUSAL = re.compile(
@@ -50,16 +53,19 @@ _FILLER = re.compile(
 )
 
 
+#: A refusal, a hedge or a filler at the start, in one match (one scan per sentence,
+#: not three).
+_NOT_ASSERTING = re.compile(
+    "|".join(f"(?:{pattern.pattern})" for pattern in (_REFUSAL, _HEDGE, _FILLER)), re.IGNORECASE
+)
+
 #: Stems of words that talk about the question rather than answer it.
 _META_TERMS = frozenset(content_terms("you asked about question regarding wondering want know"))
 
 
-@dataclass(frozen=True, slots=True)
-class Sentence:
-    """A candidate claim: its span in the answer."""
-
-    start: int
-    end: int
+#: A candidate claim: its span in the answer, ``(start, end)`` (a plain tuple: one is
+#: made per sentence of every answer).
+Sentence = tuple[int, int]
 
 
 def _lines(answer: str) -> list[tuple[int, int, bool]]:
@@ -87,12 +93,18 @@ def _lines(answer: str) -> list[tuple[int, int, bool]]:
     return out
 
 
-def _ends_abbreviation(text: str, dot: int) -> bool:
-    """Whether the ``.`` at ``dot`` closes an abbreviation or an initial."""
-    word_start = dot
-    while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] == "."):
-        word_start -= 1
-    word = text[word_start:dot].lower()
+def _ends_abbreviation(text: str, dot: int, backwards: str | None = None) -> bool:
+    """Whether the ``.`` at ``dot`` closes an abbreviation or an initial; ``backwards``
+    is ``text[::-1]`` when ``text`` is ASCII (its letters and dots before ``dot`` are
+    then one regex match there, not a loop over characters)."""
+    if backwards is not None:
+        word = _ASCII_WORD_BACKWARDS.match(backwards, len(text) - dot).group()[::-1]  # type: ignore[union-attr]
+    else:
+        word_start = dot
+        while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] == "."):
+            word_start -= 1
+        word = text[word_start:dot]
+    word = word.lower()
     return word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()) or "." in word
 
 
@@ -101,19 +113,22 @@ def split_sentences(answer: str) -> list[Sentence]:
     sentences: list[Sentence] = []
     for start, end, is_row in _lines(answer):
         if is_row:
-            sentences.append(Sentence(start, end))
+            sentences.append((start, end))
             continue
         line = answer[start:end]
         cursor = 0
+        backwards: str | None = None
         for match in _SENTENCE_END.finditer(line):
-            if line[match.start()] == "." and _ends_abbreviation(line, match.start()):
-                continue
-            sentences.append(Sentence(start + cursor, start + match.end()))
-            cursor = match.end()
-            while cursor < len(line) and line[cursor].isspace():
-                cursor += 1
+            dot = match.start()
+            if line[dot] == ".":
+                if backwards is None and line.isascii():
+                    backwards = line[::-1]
+                if _ends_abbreviation(line, dot, backwards):
+                    continue
+            sentences.append((start + cursor, start + match.end()))
+            cursor = match.end(1)  # past the white space after the end
         if cursor < len(line):
-            sentences.append(Sentence(start + cursor, end))
+            sentences.append((start + cursor, end))
     return sentences
 
 
@@ -129,7 +144,7 @@ def not_a_claim(
     stripped = text.strip().strip("*_").strip()
     if not stripped or _CITATION_ONLY.match(stripped) or stripped.endswith("?"):
         return True
-    if _REFUSAL.match(stripped) or _HEDGE.match(stripped) or _FILLER.match(stripped):
+    if _NOT_ASSERTING.match(stripped):
         return True
     if text_terms is not None:
         terms = text_terms
