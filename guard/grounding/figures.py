@@ -13,6 +13,7 @@ import re
 from bisect import bisect_left
 from collections.abc import Collection
 from collections.abc import Set as AbstractSet
+from math import isfinite
 
 from guard.grounding.text import words
 from guard.grounding.units import NUMBER_WORDS, SCALES, UNIT_SPELLINGS, UNITS
@@ -135,31 +136,63 @@ def _figure(whole: str, decimals: str, scale: str, spaced: bool) -> tuple[float,
 
 class _Values:
     """Figures sorted by value for range lookups; ``rounded`` ones (a tolerance over
-    half a unit: ``1.5 million``, ``1,500,000``) match anything within their rounding."""
+    half a unit: ``1.5 million``, ``1,500,000``) match anything within their rounding.
 
-    __slots__ = ("reach", "rounded", "tolerances", "values")
+    Every figure's value is in :attr:`values`; the rounded ones are also kept apart with
+    their tolerances, so that a lookup scans the window of :attr:`reach` through the few
+    rounded figures only, and every figure only near ``value``."""
 
-    def __init__(self, found: list[tuple[float, float, bool]]) -> None:
-        found = sorted(found)
-        self.values = [value for value, _, _ in found]
-        self.tolerances = [tolerance for _, tolerance, _ in found]
-        self.rounded = [rounded for _, _, rounded in found]
-        #: The widest tolerance of a rounded figure.
-        self.reach = max((t for t, _, r in found if r), default=0.0)
+    __slots__ = ("reach", "rounded", "rounded_values", "values")
+
+    def __init__(self, values: list[float], rounded: list[tuple[float, float]]) -> None:
+        values.sort()
+        rounded.sort()
+        self.values = values
+        #: The rounded figures as (value, tolerance), by value.
+        self.rounded = rounded
+        self.rounded_values = [value for value, _ in rounded]
+        #: How far from a value rounded figures are looked for: the largest rounded
+        #: figure's value (what this was before rounded figures were kept apart; it
+        #: was documented as their widest tolerance, which it is not, and is kept so
+        #: that results stay the same: see the commit).
+        self.reach = max(self.rounded_values, default=0.0)
 
     def matches(self, value: float, tolerance: float) -> bool:
+        """Whether a figure within ``max(exact, reach)`` of ``value`` is within ``exact``
+        of it (``tolerance``, at least a relative 1e-9), or a rounded one within its own
+        tolerance."""
         exact = max(tolerance, 1e-9 * max(abs(value), 1.0))
-        low = bisect_left(self.values, value - max(exact, self.reach))
-        for position in range(low, len(self.values)):
-            other = self.values[position]
-            if other > value + max(exact, self.reach):
+        reach = max(exact, self.reach)
+        low, high = value - reach, value + reach
+        start, stop = low, high
+        if reach != exact and isfinite(low + high):
+            # A figure within ``exact`` of ``value`` lies within ``2 * exact`` of it however
+            # the subtractions round (``exact`` is at least 1e-9 of ``value``, far above a
+            # rounding error): the whole window is scanned through rounded figures only.
+            near_low, near_high = value - 2 * exact, value + 2 * exact
+            start = near_low if near_low > low else low
+            stop = near_high if near_high < high else high
+        values = self.values
+        for position in range(bisect_left(values, start), len(values)):
+            other = values[position]
+            if other > stop:
                 break
-            gap = abs(value - other)
-            if gap <= exact:
+            if abs(value - other) <= exact:
                 return True
-            if self.rounded[position] and gap <= self.tolerances[position]:
+        rounded = self.rounded
+        for position in range(bisect_left(self.rounded_values, low), len(rounded)):
+            other, own = rounded[position]
+            if other > high:
+                break
+            if abs(value - other) <= own:
                 return True
         return False
+
+
+def _values(found: list[tuple[float, float, bool]]) -> _Values:
+    """(value, tolerance, rounded) figures as :class:`_Values`."""
+    rounded = [(value, tolerance) for value, tolerance, is_rounded in found if is_rounded]
+    return _Values([value for value, _, _ in found], rounded)
 
 
 class FigurePool:
@@ -170,19 +203,21 @@ class FigurePool:
     __slots__ = ("_by_dimension", "_every", "_unitless")
 
     def __init__(self, found: list[Figure]) -> None:
-        self._every = _Values([(v, t, t > 0.5) for v, t, _ in found])
+        self._every = _Values(
+            [value for value, _, _ in found], [(v, t) for v, t, _ in found if t > 0.5]
+        )
         self._by_dimension: dict[str, _Values] = {}
         if all(not unit for _, _, unit in found):
             self._unitless = self._every  # most passages write no unit: one sorted list
             return
-        self._unitless = _Values([(v, t, t > 0.5) for v, t, u in found if not u])
+        self._unitless = _values([(v, t, t > 0.5) for v, t, u in found if not u])
         dimensions: dict[str, list[tuple[float, float, bool]]] = {}
         for value, tolerance, unit in found:
             if unit:
                 dimension, factor = UNITS[unit]
                 entry = (value * factor, tolerance * factor, tolerance > 0.5)
                 dimensions.setdefault(dimension, []).append(entry)
-        self._by_dimension = {d: _Values(entries) for d, entries in dimensions.items()}
+        self._by_dimension = {d: _values(entries) for d, entries in dimensions.items()}
 
     def matches(self, value: float, tolerance: float, unit: str = "") -> bool:
         """Whether the figure ``value`` (± ``tolerance``) in ``unit`` is among these."""

@@ -7,13 +7,14 @@ compared with the code it replaced, on the evaluation set and generated texts.""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.grounding import fresh_sets, paraphrase_sets
 from bench.grounding_eval import load
-from guard.grounding import claims, passages
+from guard.grounding import claims, figures, passages
 from guard.grounding.claims import _ABBREVIATIONS, _lines, not_a_claim, split_sentences
 from guard.grounding.names import NAME, name_missing, names
 from guard.grounding.text import STOPWORDS, latin_as_shown
@@ -157,3 +158,43 @@ def test_a_missing_name_is_found_as_before_on_generated_texts(texts: list[str], 
     index.prepare(frozenset())
     for only in (None, *range(len(texts))):
         assert name_missing(index, claim, only) == _old_rule(index, claim, only)
+
+
+def _old_matches(found: list[tuple[float, float, bool]], value: float, tolerance: float) -> bool:
+    """figures._Values.matches before the rounded figures were kept apart."""
+    found = sorted(found)
+    values = [v for v, _, _ in found]
+    tolerances = [t for _, t, _ in found]
+    rounded = [r for _, _, r in found]
+    reach = max((t for t, _, r in found if r), default=0.0)
+    exact = max(tolerance, 1e-9 * max(abs(value), 1.0))
+    low = bisect_left(values, value - max(exact, reach))
+    for position in range(low, len(values)):
+        other = values[position]
+        if other > value + max(exact, reach):
+            break
+        gap = abs(value - other)
+        if gap <= exact:
+            return True
+        if rounded[position] and gap <= tolerances[position]:
+            return True
+    return False
+
+
+_VALUE = st.one_of(
+    st.integers(0, 3_000).map(float),
+    st.sampled_from([1.5e6, 1.512e6, 2.5e9, 12.5, 0.1, 0.3, 1e-12, 1e300, 1.7e308, 0.0]),
+    st.floats(allow_nan=False, allow_infinity=True, width=64),
+)
+_TOLERANCE = st.sampled_from([0.0, 0.5, 0.05, 5.0, 50_000.0, 250_000.0, 5e8, 1e300])
+
+
+@given(st.lists(st.tuples(_VALUE, _TOLERANCE), max_size=12), _VALUE, _TOLERANCE)
+@settings(max_examples=3000, deadline=None)
+def test_a_figure_matches_a_pool_as_before(
+    pool: list[tuple[float, float]], value: float, tolerance: float
+) -> None:
+    found = [(v, t, t > 0.5) for v, t in pool]
+    rounded = [(v, t) for v, t, r in found if r]
+    new = figures._Values([v for v, _, _ in found], rounded)
+    assert new.matches(value, tolerance) == _old_matches(found, value, tolerance)
