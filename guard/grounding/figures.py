@@ -102,8 +102,12 @@ def figures(text: str, word_list: Collection[str] | None = None) -> list[Figure]
             unit = "m"  # "5 m" is five metres
         found.append((value, tolerance, unit))
     vocabulary = words(text) if word_list is None else word_list
-    if isinstance(vocabulary, AbstractSet):
-        number_words: Collection[str] = _common(vocabulary, _NUMBER_WORD_SET)
+    number_words: Collection[str]
+    # (a claim's word list, mostly: told apart from a set without the ABC's check)
+    if type(vocabulary) is not list and isinstance(vocabulary, AbstractSet):
+        number_words = _common(vocabulary, _NUMBER_WORD_SET)
+    elif _NUMBER_WORD_SET.isdisjoint(vocabulary):
+        return found  # most claims write no number word
     else:
         # A claim's words: its number words in the order it writes them (a set's order
         # follows the process's string hashes, and a claim's reasons follow its figures).

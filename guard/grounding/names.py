@@ -48,6 +48,9 @@ def name_missing(index: PassageIndex, text: str, only: int | None = None) -> boo
     if only is None:
         vocabulary = index.vocabulary()
         for word in NAME.findall(text):  # (strings, no match objects)
+            lowered = word.lower()
+            if lowered in vocabulary and lowered[-2:] != "'s" and "’" not in lowered:
+                continue  # (as _lowered reads it: no curly apostrophe, no possessive)
             lowered = _lowered(word)
             if lowered not in vocabulary and lowered not in STOPWORDS and len(lowered) > 1:
                 break  # a word the vocabulary does not answer: read them in place

@@ -142,7 +142,10 @@ def score_claim(
     if name_missing(index, text, only_passage):
         reasons.append("name_missing")
     if best_rows:
-        if len(best_rows) == 1:  # (one row: no max() over a generator)
+        if whole is not None:
+            # Its share: every stem's weight added in order, as the total was.
+            top, top_share = whole, total
+        elif len(best_rows) == 1:  # (one row: no max() over a generator)
             top = best_rows[0]
             top_share = terms.share(1 << top)
         else:
@@ -229,7 +232,7 @@ def _whole_sentence(index: PassageIndex, terms: _Terms) -> int | None:
 def _common_rows(index: PassageIndex) -> int:
     """Rows a stem may occur in and still lead the candidate search: ``max(8, a third
     of the rows)``."""
-    third = len(index) // 3
+    third = index.rows_total // 3
     return third if third > 8 else 8
 
 
@@ -242,7 +245,7 @@ def _candidates(index: PassageIndex, terms: _Terms, only: int | None) -> list[in
     # Stems in most sentences cannot tell candidates apart (and walking their rows is
     # the cost): they still count in each window's share, not in the search.
     common = _common_rows(index)
-    totals = [0.0] * len(index)
+    totals = [0.0] * index.rows_total
     reached: list[int] = []
     for stem, weight, prefix, mask, prefix_rows in terms.items:
         count = mask.bit_count()
