@@ -38,6 +38,7 @@ from typing import Any
 import re2
 from re2 import _re2
 
+from guard.checks._injection_candidates import Candidates, compile_candidates
 from guard.checks._injection_grammar import SIGNALS
 from guard.checks._injection_obfuscation import SIGNS
 
@@ -67,7 +68,7 @@ PROBE_SPOTS = 4
 #: A first probe this quick (CPU time) is normal text: no second search. (A sample whose
 #: states are cached but not in the CPU's caches takes up to ~13 us on a loaded machine;
 #: salad ~50-1,000 us.)
-PROBE_QUICK_NS = 20_000
+PROBE_QUICK_NS = 50_000
 #: A first probe this many times dearer than the second (cached) one met new states.
 PROBE_RATIO = 8
 #: DFA memory of each pattern searched alone (:func:`matched`'s costly path): salad
@@ -121,12 +122,16 @@ class Part:
 @dataclass(frozen=True, slots=True)
 class GrammarSet:
     """The compiled grammar: the sets that share the signals and signs, each signal alone
-    (to find its span), and every pattern alone with a small DFA budget (to search a
-    text the sets would search slowly, or a failed set search, pattern by pattern)."""
+    (to find its span), every pattern alone with a small DFA budget (to search a text
+    pattern by pattern), and the prefilter that names the patterns a text may match
+    (:mod:`guard.checks._injection_candidates`; without it, the sets search)."""
 
     parts: tuple[Part, ...]
     signals: tuple[Any, ...]
     alone: tuple[Any, ...]
+    candidates: Candidates | None = None
+    #: The patterns only text with a non-ASCII character can match (skipped on ASCII text).
+    non_ascii: frozenset[int] = frozenset()
 
 
 _lock = threading.Lock()
@@ -192,7 +197,11 @@ def _alone(number: int, pattern: str, budget: int = BUDGET) -> Any:
 
 def _compile() -> GrammarSet:
     patterns = [pattern for _, _, pattern in SIGNALS] + [pattern for _, pattern in SIGNS]
-    alone = [_alone(number, pattern) for number, pattern in enumerate(patterns)]
+    # Each pattern compiled once, by the prefilter, at the small budget: a signal's span
+    # is the same at any budget (an RE2 regex out of DFA memory finishes on its NFA), and
+    # so is its program size, which the split reads.
+    candidates = compile_candidates(patterns, options(ALONE_BUDGET))
+    alone = candidates.alone
     split = partition(alone)
     # The sets share the one budget: salad fills every cache, and the process holds them all.
     budget = BUDGET // len(split)
@@ -200,8 +209,8 @@ def _compile() -> GrammarSet:
         Part(checked_set([patterns[n] for n in numbers], "pattern set", budget), numbers, non_ascii)
         for numbers, non_ascii in split
     )
-    small = tuple(_alone(number, pattern, ALONE_BUDGET) for number, pattern in enumerate(patterns))
-    return GrammarSet(parts, tuple(alone[: len(SIGNALS)]), small)
+    non_ascii = frozenset(n for numbers, other_script in split if other_script for n in numbers)
+    return GrammarSet(parts, alone[: len(SIGNALS)], alone, candidates, non_ascii)
 
 
 def grammar_set() -> GrammarSet:
@@ -249,6 +258,8 @@ def matched(subject: str | bytes) -> list[int]:
     data = subject.encode() if isinstance(subject, str) else subject
     ascii_text = data.isascii()
     compiled = grammar_set()
+    if compiled.candidates is not None:
+        return _by_candidates(compiled, compiled.candidates, data, ascii_text)
     found: list[int] = []
     for part in compiled.parts:
         if part.non_ascii and ascii_text:
@@ -261,6 +272,24 @@ def matched(subject: str | bytes) -> list[int]:
             return _one_by_one(data)
         found.extend(part.numbers[n] for n in answer if n < len(part.numbers))
     return sorted(found)
+
+
+def _by_candidates(
+    compiled: GrammarSet, candidates: Candidates, data: bytes, ascii_text: bool
+) -> list[int]:
+    """:func:`matched` through the prefilter: the patterns it names, each searched alone.
+    Salad (the probe finds the atom search slow) names most patterns anyway: every
+    pattern is searched alone, without the atom search."""
+    numbers: Sequence[int] | None = None
+    if len(data) <= PROBE_BYTES * PROBE_SPOTS or not _slow(candidates, data):
+        numbers = candidates.Match(data)
+        if numbers is None:
+            note_set_failure("grammar prefilter")
+    if numbers is None:
+        numbers = range(len(compiled.alone))
+    skip = compiled.non_ascii if ascii_text else frozenset()
+    alone = compiled.alone
+    return [n for n in numbers if n not in skip and _occurs(alone[n], data)]
 
 
 def _slow(compiled_set: Any, data: bytes) -> bool:

@@ -125,11 +125,14 @@ def test_word_salad_costs_a_bounded_multiple_of_prose_per_byte() -> None:
     assert ratio < 400, ratio
 
 
-def test_a_text_the_sets_search_slowly_is_read_pattern_by_pattern(
+def test_a_text_the_prefilter_searches_slowly_is_read_pattern_by_pattern(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The probe sends salad, in every script, to the pattern-by-pattern path; a text no
-    longer than the probe's sample goes to the sets unprobed."""
+    """The probe times the prefilter's atom search on every salad and sends most of them
+    (every script) to the pattern-by-pattern path; a text no longer than the probe's
+    sample is not probed. (Which path a salad takes is a matter of cost, not of answer:
+    a salad in a script of short atoms, Bengali, Thai, may probe quick, ~40 us, and
+    cost about the same either way.)"""
     slow: list[bool] = []
     real = grammar_set_module._slow
 
@@ -138,10 +141,11 @@ def test_a_text_the_sets_search_slowly_is_read_pattern_by_pattern(
         return slow[-1]
 
     monkeypatch.setattr(grammar_set_module, "_slow", recorded)
-    for salad in _salads(2048, 11_000):
-        slow.clear()
+    salads = _salads(2048, 11_000)
+    for salad in salads:
         matched(salad)
-        assert any(slow), "a salad was searched by the sets alone"  # (by the set it wakes)
+    assert len(slow) == len(salads)
+    assert sum(slow) >= len(salads) // 2, slow
     slow.clear()
     matched(word_salad(salad_vocabularies()["core"], 60, 5))
     assert slow == []
