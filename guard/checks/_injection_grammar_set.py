@@ -156,7 +156,9 @@ def needs_non_ascii(pattern: str) -> bool:
     return bool(low[:1] >= b"\x80")
 
 
-def partition(compiled: Sequence[Any]) -> list[tuple[tuple[int, ...], bool]]:
+def partition(
+    compiled: Sequence[Any], script: Sequence[bool] | None = None
+) -> list[tuple[tuple[int, ...], bool]]:
     """The sets the patterns are split into: (pattern numbers, needs non-ASCII text).
 
     A set's DFA builds a state for every new mix of partial matches it meets. Word salad
@@ -172,7 +174,8 @@ def partition(compiled: Sequence[Any]) -> list[tuple[tuple[int, ...], bool]]:
     Each further set costs normal text one more pass (~5 us per 2 KB of ASCII, ~10 us
     per 2 KB of Chinese), which is why there are only two."""
     sizes = [pattern.programsize for pattern in compiled]
-    script = [needs_non_ascii(pattern.pattern) for pattern in compiled]
+    if script is None:  # pattern n needs a non-ASCII character
+        script = [needs_non_ascii(pattern.pattern) for pattern in compiled]
     parts: list[tuple[tuple[int, ...], bool]] = []
     for non_ascii in (False, True):
         numbers = [n for n in range(len(compiled)) if script[n] == non_ascii]
@@ -200,9 +203,10 @@ def _compile() -> GrammarSet:
     # Each pattern compiled once, by the prefilter, at the small budget: a signal's span
     # is the same at any budget (an RE2 regex out of DFA memory finishes on its NFA), and
     # so is its program size, which the split reads.
-    candidates = compile_candidates(patterns, options(ALONE_BUDGET))
+    script = [needs_non_ascii(pattern) for pattern in patterns]
+    candidates = compile_candidates(patterns, options(ALONE_BUDGET), script)
     alone = candidates.alone
-    split = partition(alone)
+    split = partition(alone, script)
     # The sets share the one budget: salad fills every cache, and the process holds them all.
     budget = BUDGET // len(split)
     parts = tuple(
@@ -277,15 +281,13 @@ def matched(subject: str | bytes) -> list[int]:
 def _by_candidates(
     compiled: GrammarSet, candidates: Candidates, data: bytes, ascii_text: bool
 ) -> list[int]:
-    """:func:`matched` through the prefilter: the patterns it names, each searched alone.
-    Salad (the probe finds the atom search slow) names most patterns anyway: every
-    pattern is searched alone, without the atom search."""
-    numbers: Sequence[int] | None = None
-    if len(data) <= PROBE_BYTES * PROBE_SPOTS or not _slow(candidates, data):
-        numbers = candidates.Match(data)
-        if numbers is None:
-            note_set_failure("grammar prefilter")
+    """:func:`matched` through the prefilter: the patterns it names, each searched alone
+    (every pattern, should an atom search fail). No probe: the atoms' DFAs stay cheap on
+    word salad too (~0.4 ms per 2 KB), so no text needs another path, and what a text
+    costs does not depend on a clock or on the machine's load."""
+    numbers: Sequence[int] | None = candidates.Match(data, ascii_text)
     if numbers is None:
+        note_set_failure("grammar prefilter")
         numbers = range(len(compiled.alone))
     skip = compiled.non_ascii if ascii_text else frozenset()
     alone = compiled.alone

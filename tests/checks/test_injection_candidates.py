@@ -14,7 +14,7 @@ import re2
 from bench.injection import salad_vocabularies, word_salad
 from bench.injection_fresh import fresh_texts
 from guard.checks import _injection_grammar_set as grammar_set
-from guard.checks._injection_candidates import SENTINEL, Candidates, compile_candidates
+from guard.checks._injection_candidates import SENTINEL, Candidates, Filter, compile_candidates
 from guard.checks._injection_grammar import SIGNALS
 from guard.checks._injection_grammar_set import matched, options
 from guard.checks._injection_obfuscation import SIGNS
@@ -62,7 +62,11 @@ def test_a_failed_atom_search_is_redone_pattern_by_pattern_counted_and_logged(
         def Match(self, subject: Any, potential: bool) -> None:
             return None  # what the binding answers when the atom search fails
 
-    failing = Candidates(FailingFilter(), compiled.candidates.alone)
+    # One filter failing (the last an ASCII text runs) is enough to distrust the answer.
+    filters = list(compiled.candidates.filters)
+    last = max(n for n, part in enumerate(filters) if not part.non_ascii)
+    filters[last] = Filter(FailingFilter(), filters[last].numbers, False)
+    failing = Candidates(tuple(filters), compiled.candidates.alone)
     monkeypatch.setattr(grammar_set, "_compiled", _with(compiled, failing))
     before = grammar_set.set_failures()
     with caplog.at_level(logging.ERROR, logger="guardwire"):
@@ -79,12 +83,16 @@ def _with(compiled: grammar_set.GrammarSet, candidates: Candidates) -> grammar_s
     )
 
 
-def test_the_sentinel_is_a_candidate_only_after_the_text() -> None:
+def test_the_filters_cover_each_pattern_once_and_their_sentinels_only_after_the_text() -> None:
     candidates = grammar_set.grammar_set().candidates
     assert candidates is not None
-    sentinel = len(_PATTERNS)
-    assert sentinel not in (candidates.filter.Match(b"nothing here", True) or [])
-    assert candidates.filter.Match(SENTINEL.encode(), True)[-1] == sentinel
+    numbers = sorted(n for part in candidates.filters for n in part.numbers)
+    assert numbers == list(range(len(_PATTERNS)))
+    assert [part.non_ascii for part in candidates.filters] == [False, False, True, True]
+    for part in candidates.filters:
+        sentinel = len(part.numbers)
+        assert sentinel not in (part.filter.Match(b"nothing here", True) or [])
+        assert part.filter.Match(SENTINEL.encode(), True)[-1] == sentinel
     assert candidates.Match(b"") is not None
 
 
