@@ -78,9 +78,7 @@ def test_a_failed_atom_search_is_redone_pattern_by_pattern_counted_and_logged(
 
 
 def _with(compiled: grammar_set.GrammarSet, candidates: Candidates) -> grammar_set.GrammarSet:
-    return grammar_set.GrammarSet(
-        compiled.parts, compiled.signals, compiled.alone, candidates, compiled.non_ascii
-    )
+    return grammar_set.GrammarSet(compiled.signals, compiled.alone, candidates, compiled.non_ascii)
 
 
 def test_the_filters_cover_each_pattern_once_and_their_sentinels_only_after_the_text() -> None:
@@ -105,8 +103,8 @@ def test_a_text_never_seen_costs_well_under_reading_every_pattern() -> None:
     """First sight (the bench re-sent one text, so RE2's DFA states were all cached: new
     texts cost 0.42 ms mean where it said 0.09 ms). On new texts, clean and attack-like,
     :func:`matched` against the same texts read pattern by pattern (a compile of its
-    own, as new to them), CPU time. The sets with the old probe cost 0.74-0.75 times that
-    (they sent a third of new texts pattern by pattern); the prefilter 0.49."""
+    own, as new to them), CPU time. The sets with their timing probe cost 0.74-0.75 times
+    that (the probe sent a third of new texts pattern by pattern); the prefilter ~0.25."""
     reference = [re2.compile(pattern, options(grammar_set.ALONE_BUDGET)) for pattern in _PATTERNS]
     texts = [
         normalize(text).text.encode() for text in itertools.islice(fresh_texts(seed=4242), 300)
@@ -124,4 +122,4 @@ def test_a_text_never_seen_costs_well_under_reading_every_pattern() -> None:
         _ = [regexp for regexp in reference if regexp.search(data)]
         every += time.thread_time() - started
     print(f"first sight, matched / every pattern alone: {spent / every:.2f}")
-    assert spent < 0.62 * every, spent / every
+    assert spent < 0.45 * every, spent / every
