@@ -84,12 +84,13 @@ class Candidates:
 
 
 def compile_candidates(
-    patterns: Sequence[str], options: Any, non_ascii: Sequence[bool] | None = None
+    patterns: Sequence[str], options: Sequence[Any], non_ascii: Sequence[bool] | None = None
 ) -> Candidates:
-    """``patterns`` compiled with ``options`` into a :class:`Candidates`, grouped by
-    ``non_ascii`` (pattern ``n`` can only match text with a non-ASCII character; default
-    none). Raises ``RuntimeError`` naming the pattern's number when one does not compile,
-    or when a sentinel does not work (a pattern without atoms is always a candidate)."""
+    """``patterns`` compiled (pattern ``n`` with ``options[n]``) into a
+    :class:`Candidates`, grouped by ``non_ascii`` (pattern ``n`` can only match text with
+    a non-ASCII character; default none). Raises ``RuntimeError`` naming the pattern's
+    number when one does not compile, or when a sentinel does not work (a pattern
+    without atoms is always a candidate)."""
     script = list(non_ascii) if non_ascii is not None else [False] * len(patterns)
     alone: list[Any] = [None] * len(patterns)
     filters: list[Filter] = []
@@ -107,17 +108,21 @@ def compile_candidates(
 
 
 def _filter(
-    patterns: Sequence[str], numbers: list[int], other: bool, options: Any, alone: list[Any]
+    patterns: Sequence[str],
+    numbers: list[int],
+    other: bool,
+    options: Sequence[Any],
+    alone: list[Any],
 ) -> Filter:
     compiled = re2.Filter()
     for number in numbers:
         try:
-            compiled.Add(patterns[number], options)
+            compiled.Add(patterns[number], options[number])
         except re2.error as error:
             raise RuntimeError(
                 f"injection signal or obfuscation sign {number} does not compile on RE2"
             ) from error
-    compiled.Add(SENTINEL, options)
+    compiled.Add(SENTINEL, options[numbers[0]])
     compiled.Compile()
     if len(numbers) in (compiled.Match(b"", True) or []):
         raise RuntimeError("the injection grammar's prefilter sentinel has no atom")

@@ -50,6 +50,10 @@ BUDGET = 32 << 20
 #: of the patterns it names, word salad most, so each has a small one (1 MB; 512 KB:
 #: 1.7x the time). What they hold in all is measured in bench/README.md (injection).
 ALONE_BUDGET = 1 << 20
+#: DFA memory of the set of the patterns without atoms (:class:`GrammarSet`).
+ALWAYS_BUDGET = 8 << 20
+#: DFA memory per RE2 instruction of a big pattern (:func:`alone_budget`).
+BYTES_PER_INSTRUCTION = 1 << 10
 
 _log = logging.getLogger("guardwire")
 _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
@@ -94,6 +98,14 @@ class GrammarSet:
     alone: tuple[Any, ...]
     candidates: Candidates
     non_ascii: frozenset[int]
+    #: The patterns without atoms (always candidates), and one RE2 set of them: one pass
+    #: of a small set costs less than a search of each (~4 us per 2 KB each).
+    always: tuple[int, ...]
+    always_set: Any
+    #: Candidates not searched alone, on ASCII text (``non_ascii`` and ``always``) and on
+    #: other text (``always``).
+    skip_ascii: frozenset[int]
+    skip_other: frozenset[int]
 
 
 _lock = threading.Lock()
@@ -110,23 +122,51 @@ def needs_non_ascii(pattern: str) -> bool:
     boundaries read differently (``\\b`` after a letter...); without them a pattern only
     matches more, so its range, taken with them removed, bounds every match anywhere:
     then ASCII text cannot match. No range known: assume it can."""
+    return _facts(pattern)[0]
+
+
+def _facts(pattern: str) -> tuple[bool, int]:
+    """:func:`needs_non_ascii` and the RE2 program size of ``pattern`` (its word
+    boundaries removed: about the same size), from one compile."""
     unbounded = _WORD_BOUNDARY.sub(r"\1", pattern)
     try:
-        low, _ = re2.compile(unbounded, options()).possiblematchrange(1)
+        compiled = re2.compile(unbounded, options())
     except re2.error:
-        return False
-    return bool(low[:1] >= b"\x80")
+        return False, 0
+    low, _ = compiled.possiblematchrange(1)
+    return bool(low[:1] >= b"\x80"), compiled.programsize
+
+
+def alone_budget(size: int) -> int:
+    """DFA memory of a pattern of ``size`` RE2 instructions: :data:`ALONE_BUDGET`, more
+    for the big ones (a DFA state holds up to ``size`` instructions, and a budget that
+    holds too few states makes RE2 give up its DFA for the slow NFA: the English
+    override pattern, ~3,800 instructions, took 90 us per 2 KB at 1 MB, ~5 at 4 MB)."""
+    return max(ALONE_BUDGET, size * BYTES_PER_INSTRUCTION)
 
 
 def _compile() -> GrammarSet:
     patterns = [pattern for _, _, pattern in SIGNALS] + [pattern for _, pattern in SIGNS]
-    script = [needs_non_ascii(pattern) for pattern in patterns]
-    # Each pattern compiled once, by the prefilter, at the small budget: a signal's span
-    # is the same at any budget (an RE2 regex out of DFA memory finishes on its NFA).
-    candidates = compile_candidates(patterns, options(ALONE_BUDGET), script)
+    facts = [_facts(pattern) for pattern in patterns]
+    # Each pattern compiled once, by the prefilter, at a budget for its size; it finds
+    # signal spans too (a span is the same at any budget: RE2 out of DFA memory finishes
+    # on its NFA, slowly).
+    budgets = [options(alone_budget(size)) for _, size in facts]
+    candidates = compile_candidates(patterns, budgets, [other for other, _ in facts])
     alone = candidates.alone
-    non_ascii = frozenset(n for n, other in enumerate(script) if other)
-    return GrammarSet(alone[: len(SIGNALS)], alone, candidates, non_ascii)
+    non_ascii = frozenset(n for n, (other, _) in enumerate(facts) if other)
+    always = tuple(candidates.Match(b"") or ())
+    always_set = checked_set([patterns[n] for n in always], "pattern set", ALWAYS_BUDGET)
+    return GrammarSet(
+        alone[: len(SIGNALS)],
+        alone,
+        candidates,
+        non_ascii,
+        always,
+        always_set,
+        non_ascii | frozenset(always),
+        frozenset(always),
+    )
 
 
 def grammar_set() -> GrammarSet:
@@ -175,13 +215,17 @@ def matched(subject: str | bytes) -> list[int]:
     data = subject.encode() if isinstance(subject, str) else subject
     ascii_text = data.isascii()
     compiled = grammar_set()
-    numbers: Sequence[int] | None = compiled.candidates.Match(data, ascii_text)
-    if numbers is None:
+    numbers = compiled.candidates.Match(data, ascii_text)
+    always = compiled.always
+    answer = compiled.always_set.Match(data) or []
+    if numbers is None or len(always) not in answer:
         note_set_failure("grammar prefilter")
-        numbers = range(len(compiled.alone))
-    skip = compiled.non_ascii if ascii_text else frozenset()
+        return [n for n, regexp in enumerate(compiled.alone) if _occurs(regexp, data)]
+    found = [always[n] for n in answer if n < len(always)]
+    skip = compiled.skip_ascii if ascii_text else compiled.skip_other
     alone = compiled.alone
-    return [n for n in numbers if n not in skip and _occurs(alone[n], data)]
+    found.extend(n for n in numbers if n not in skip and _occurs(alone[n], data))
+    return sorted(found)
 
 
 def _occurs(regexp: Any, data: bytes) -> bool:
