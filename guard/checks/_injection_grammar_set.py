@@ -209,27 +209,42 @@ def note_set_failure(what: str) -> None:
 def matched(subject: str | bytes) -> list[int]:
     """Indices of the signals (``0..len(SIGNALS)-1``) then the signs (from
     ``len(SIGNALS)``) that occur in ``subject``, ascending: the patterns the prefilter
-    names, each searched alone (every pattern, should an atom search fail). No probe
-    picks a path by timing: what a text costs does not depend on the machine's load."""
+    names, each searched alone (every pattern, should an atom search fail), and one set
+    of those without atoms. No probe picks a path by timing: what a text costs does not
+    depend on the machine's load."""
+    return [number for number, _ in matched_spans(subject)]
+
+
+def matched_spans(subject: str | bytes) -> list[tuple[int, tuple[int, int] | None]]:
+    """:func:`matched` with the byte span of each pattern's leftmost match where the
+    search found it (a signal's span: :func:`leftmost` of ``signals[n]``), None where
+    only a set answered: a caller that wants the span need not search again."""
     # UTF-8 once: the binding would encode a str again for every filter.
     data = subject.encode() if isinstance(subject, str) else subject
     ascii_text = data.isascii()
     compiled = grammar_set()
-    numbers = compiled.candidates.Match(data, ascii_text)
+    named = compiled.candidates.Match(data, ascii_text)
     always = compiled.always
     answer = compiled.always_set.Match(data) or []
-    if numbers is None or len(always) not in answer:
+    searched: Sequence[int]
+    skip: frozenset[int]
+    if named is None or len(always) not in answer:
         note_set_failure("grammar prefilter")
-        return [n for n, regexp in enumerate(compiled.alone) if _occurs(regexp, data)]
-    found = [always[n] for n in answer if n < len(always)]
-    skip = compiled.skip_ascii if ascii_text else compiled.skip_other
+        searched, answer, skip = range(len(compiled.alone)), [], frozenset()
+    else:
+        searched = named
+        skip = compiled.skip_ascii if ascii_text else compiled.skip_other
+    found: list[tuple[int, tuple[int, int] | None]] = [
+        (always[n], None) for n in answer if n < len(always)
+    ]
     alone = compiled.alone
-    found.extend(n for n in numbers if n not in skip and _occurs(alone[n], data))
-    return sorted(found)
-
-
-def _occurs(regexp: Any, data: bytes) -> bool:
-    return leftmost(regexp, data) != NO_MATCH
+    for number in searched:
+        if number not in skip:
+            span = leftmost(alone[number], data)
+            if span != NO_MATCH:
+                found.append((number, span))
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def leftmost(regexp: Any, data: bytes, pos: int = 0) -> tuple[int, int]:
