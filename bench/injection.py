@@ -6,6 +6,10 @@ character pieces on every call (the worst case: nothing is remembered across cal
 ``injection.history.50+1`` times a 50-message history (300-character messages, one
 tool result with an attack) re-sent with one new message: the cached prefix costs one
 digest per message (target: <= 0.1 ms for the prefix; the new message adds one scan).
+``injection.scan.first-sight`` is real traffic's case: a new text on every call
+(:func:`bench.injection_fresh.fresh_texts`: clean and attack-like, 60 characters to
+4 KB, several scripts), each scanned once, so the RE2 sets meet byte sequences they have
+no cached DFA state for (the 2 KB rows re-send one text: their states are all cached).
 ``injection.scan.2KB.salad`` (reported, no target) is the grammar's worst case: 2 KB of
 word salad (:func:`word_salad`) in each language of the grammar in turn, a new text
 every call, so the grammar's RE2 sets build DFA states on most bytes.
@@ -17,9 +21,11 @@ import itertools
 import random
 import re
 import string
+import time
 from types import ModuleType
 
-from bench._runner import Result, measure
+from bench._runner import Result, from_samples, measure
+from bench.injection_fresh import fresh_texts
 from bench.texts import prose
 from guard.checks import _injection_grammar as grammar
 from guard.checks import _injection_grammar_cjk as cjk
@@ -98,6 +104,33 @@ def word_salad(words: list[str], size: int, seed: int) -> str:
     return " ".join(tokens)[:size]
 
 
+#: First-sight texts scanned before timing starts (the start-up states of the sets).
+FIRST_SIGHT_WARMUP = 200
+
+
+def first_sight(check: InjectionCheck, seconds: float) -> Result:
+    """``check.scan`` of a new text every call for about ``seconds`` (texts made between
+    the timed calls, never timed)."""
+    texts = fresh_texts(seed=2026)
+    for text in itertools.islice(texts, FIRST_SIGHT_WARMUP):
+        check.scan(text)
+    samples: list[float] = []
+    sizes = 0
+    clock = time.perf_counter
+    deadline = clock() + seconds
+    for text in texts:
+        started = clock()
+        check.scan(text)
+        samples.append(clock() - started)
+        sizes += len(text)
+        if clock() >= deadline and len(samples) >= 50:
+            break
+    mean_ms = round(1000 * sum(samples) / len(samples), 4)
+    return from_samples(
+        "injection.scan.first-sight", samples, mean=mean_ms, chars=sizes // len(samples)
+    )
+
+
 def run(seconds: float) -> list[Result]:
     check = InjectionCheck(InjectionConfig(check="injection"))
     clean = prose(2048)
@@ -107,6 +140,7 @@ def run(seconds: float) -> list[Result]:
         "".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 10))) for _ in range(300)
     )[:2048]
     results = [
+        first_sight(check, seconds),
         measure("injection.scan.2KB.clean", lambda: check.scan(clean), seconds=seconds),
         measure("injection.scan.2KB.attack", lambda: check.scan(attacked), seconds=seconds),
         measure("injection.scan.2KB.unseen-words", lambda: check.scan(made_up), seconds=seconds),

@@ -1,12 +1,12 @@
-"""The grammar's signals and the obfuscation signs as two RE2 sets, compiled on first use.
+"""The grammar's signals and the obfuscation signs, compiled on first use, and which of
+them occur in a text.
 
-The patterns that need a non-ASCII character (other scripts) are a set of their own,
-skipped on ASCII text; :func:`partition` says why and how. Compiling the ~230 patterns
-(the sets, plus each pattern alone: a signal's span, the split's analysis) takes
-0.4-0.8 s. Importing guard or starting the CLI must not pay that, so it happens once, on
-first use, under a lock (two threads asking at once compile once). ``InjectionCheck``
-asks for it when it is built (:func:`warm`), so a proxy pays it at start-up, where its
-policies are built, and never on a request.
+A text is read through RE2's prefilter (:mod:`guard.checks._injection_candidates`):
+the patterns whose required words occur, each then searched alone. Compiling the ~230
+patterns (once each, by the prefilter) takes ~0.3 s. Importing guard or starting the CLI
+must not pay that, so it happens once, on first use, under a lock (two threads asking at
+once compile once). ``InjectionCheck`` asks for it when it is built (:func:`warm`), so a
+proxy pays it at start-up, where its policies are built, and never on a request.
 
 RE2::Set::Match answers ``false`` both for "no match" and for "the DFA ran out of
 memory", and the Python binding drops the error (``_re2.cc``, ``Set::Match``), so a
@@ -19,8 +19,9 @@ fills its cache resets it and goes on, it never bails (``InlinedSearchLoop``,
 ``kind_ != Prog::kManyMatch``). A search needs three states after a reset, so a set
 that compiled cannot run out of memory mid-search at any text size: a full cache costs
 time, not answers (tests/checks/test_injection_grammar_set.py checks it at the smallest
-budget that compiles). Should that ever change, a sentinel pattern that matches every
-text (``\\z``) tells: without it in the answer, the search failed, the patterns are then
+budget that compiles). Should that ever change, a sentinel tells: :data:`SENTINEL` in
+the sets :func:`checked_set` builds (the discourse cues'), a sentinel atom in the
+prefilter's. Without it in the answer, the search failed, the patterns are then
 searched one by one (each RE2 regex falls back to its NFA) and the failure is counted
 (:func:`set_failures`) and logged, never read as "no injection".
 """
@@ -30,7 +31,6 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,42 +38,22 @@ from typing import Any
 import re2
 from re2 import _re2
 
+from guard.checks._injection_candidates import Candidates, compile_candidates
 from guard.checks._injection_grammar import SIGNALS
 from guard.checks._injection_obfuscation import SIGNS
 
 #: Matches at the end of every text: its absence from a set's answer means the search failed.
 SENTINEL = r"\z"
-#: Shipped DFA budget, shared by the sets (:func:`partition`). The grammar's ~230 patterns
-#: in many scripts outgrow RE2's default 8 MB as one set (it would not compile); split,
-#: each set fits in its share. It bounds the sets' DFA caches, held once per process.
+#: Default DFA budget of :func:`options` (a regex searched once per text, a set).
 BUDGET = 32 << 20
-#: Sets per group of :func:`partition`: ASCII-capable patterns (False), other-script
-#: patterns (True). Measured (CPU time, 2 KB, load ~11 on 2 cores), one set -> 1+1 -> 2+2:
-#: English prose 7.9 -> 8.8 -> 14.7 us, Chinese prose 12.3 -> 22.4 -> 41.6 us; word salad
-#: median 15.5 -> 8.6 -> 6.5 ms, dearest 44 -> 33 -> 22.5 ms. Normal text's cost won.
-PARTS = {False: 1, True: 1}
-
-#: The probe (:func:`_slow`): a set search of a sample of the text. Normal text costs a
-#: set ~1 ns per byte (its DFA states are cached); word salad (bench.injection.word_salad)
-#: 5-15 us per byte, a new state on most bytes (~10 ms median, ~30 ms p99 per 2 KB, on
-#: the event loop). A set the probe finds slow reads the text pattern by pattern
-#: instead: each pattern alone meets few new states. Normal 2 KB pays one search of the
-#: ~67-byte sample (~1 us); the answer is the same either way. (Text the process has
-#: not seen meets new states too, fewer: there both paths cost about the same, 2,000
-#: labelled texts: mean 422 / 433 us, p99 3.4 / 1.7 ms, so a probe that picks the
-#: slower-looking path for such a text costs nothing.)
-PROBE_BYTES = 16
-PROBE_SPOTS = 4
-#: A first probe this quick (CPU time) is normal text: no second search. (A sample whose
-#: states are cached but not in the CPU's caches takes up to ~13 us on a loaded machine;
-#: salad ~50-1,000 us.)
-PROBE_QUICK_NS = 20_000
-#: A first probe this many times dearer than the second (cached) one met new states.
-PROBE_RATIO = 8
-#: DFA memory of each pattern searched alone (:func:`matched`'s costly path): salad
-#: grows every pattern's cache, so each has a small one (1 MB: +24 MB held after 1,200
-#: salads, where 32 MB each kept growing past +76 MB; 512 KB: 1.7x the time).
+#: DFA memory of each grammar pattern: a text the process never saw grows the caches
+#: of the patterns it names, word salad most, so each has a small one (1 MB; 512 KB:
+#: 1.7x the time). What they hold in all is measured in bench/README.md (injection).
 ALONE_BUDGET = 1 << 20
+#: DFA memory of the set of the patterns without atoms (:class:`GrammarSet`).
+ALWAYS_BUDGET = 8 << 20
+#: DFA memory per RE2 instruction of a big pattern (:func:`alone_budget`).
+BYTES_PER_INSTRUCTION = 1 << 10
 
 _log = logging.getLogger("guardwire")
 _UNANCHORED = _re2.RE2.Anchor.UNANCHORED
@@ -108,25 +88,24 @@ def checked_set(
 
 
 @dataclass(frozen=True, slots=True)
-class Part:
-    """One RE2 set over some of the patterns: ``numbers`` maps the set's answer (its own
-    indices) back to the grammar's; ``non_ascii`` when every pattern in it can only match
-    text with a non-ASCII character (the set is then skipped on ASCII text)."""
-
-    set: Any
-    numbers: tuple[int, ...]
-    non_ascii: bool
-
-
-@dataclass(frozen=True, slots=True)
 class GrammarSet:
-    """The compiled grammar: the sets that share the signals and signs, each signal alone
-    (to find its span), and every pattern alone with a small DFA budget (to search a
-    text the sets would search slowly, or a failed set search, pattern by pattern)."""
+    """The compiled grammar: each signal (to find its span), every pattern (signals then
+    signs, at :data:`ALONE_BUDGET`), the prefilter that names the patterns a text may
+    match, and the patterns only text with a non-ASCII character can match (skipped on
+    ASCII text)."""
 
-    parts: tuple[Part, ...]
     signals: tuple[Any, ...]
     alone: tuple[Any, ...]
+    candidates: Candidates
+    non_ascii: frozenset[int]
+    #: The patterns without atoms (always candidates), and one RE2 set of them: one pass
+    #: of a small set costs less than a search of each (~4 us per 2 KB each).
+    always: tuple[int, ...]
+    always_set: Any
+    #: Candidates not searched alone, on ASCII text (``non_ascii`` and ``always``) and on
+    #: other text (``always``).
+    skip_ascii: frozenset[int]
+    skip_other: frozenset[int]
 
 
 _lock = threading.Lock()
@@ -143,65 +122,51 @@ def needs_non_ascii(pattern: str) -> bool:
     boundaries read differently (``\\b`` after a letter...); without them a pattern only
     matches more, so its range, taken with them removed, bounds every match anywhere:
     then ASCII text cannot match. No range known: assume it can."""
+    return _facts(pattern)[0]
+
+
+def _facts(pattern: str) -> tuple[bool, int]:
+    """:func:`needs_non_ascii` and the RE2 program size of ``pattern`` (its word
+    boundaries removed: about the same size), from one compile."""
     unbounded = _WORD_BOUNDARY.sub(r"\1", pattern)
     try:
-        low, _ = re2.compile(unbounded, options()).possiblematchrange(1)
+        compiled = re2.compile(unbounded, options())
     except re2.error:
-        return False
-    return bool(low[:1] >= b"\x80")
+        return False, 0
+    low, _ = compiled.possiblematchrange(1)
+    return bool(low[:1] >= b"\x80"), compiled.programsize
 
 
-def partition(compiled: Sequence[Any]) -> list[tuple[tuple[int, ...], bool]]:
-    """The sets the patterns are split into: (pattern numbers, needs non-ASCII text).
-
-    A set's DFA builds a state for every new mix of partial matches it meets. Word salad
-    (the grammar's own words among random ones) keeps many patterns' partial matches
-    alive at once, so one set of all patterns meets a new mix, and pays for a state
-    holding all of them, on almost every byte. Sets of fewer patterns meet fewer mixes,
-    and the sets whose patterns the text does not wake stay in states they have cached.
-    Rule: the patterns that need a non-ASCII character (other scripts; by RE2's
-    PossibleMatchRange, :func:`needs_non_ascii`) apart from the others, since ASCII
-    text (most text) can skip them; each group split in :data:`PARTS` sets of about
-    equal RE2 program size (largest first into the smallest set), which spreads the
-    big patterns (long alternations, bounded gaps: the ones salad keeps alive) apart.
-    Each further set costs normal text one more pass (~5 us per 2 KB of ASCII, ~10 us
-    per 2 KB of Chinese), which is why there are only two."""
-    sizes = [pattern.programsize for pattern in compiled]
-    script = [needs_non_ascii(pattern.pattern) for pattern in compiled]
-    parts: list[tuple[tuple[int, ...], bool]] = []
-    for non_ascii in (False, True):
-        numbers = [n for n in range(len(compiled)) if script[n] == non_ascii]
-        groups: list[list[int]] = [[] for _ in range(PARTS[non_ascii])]
-        totals = [0] * PARTS[non_ascii]
-        for number in sorted(numbers, key=lambda n: (-sizes[n], n)):
-            smallest = totals.index(min(totals))
-            groups[smallest].append(number)
-            totals[smallest] += sizes[number]
-        parts.extend((tuple(sorted(group)), non_ascii) for group in groups if group)
-    return parts
-
-
-def _alone(number: int, pattern: str, budget: int = BUDGET) -> Any:
-    try:
-        return re2.compile(pattern, options(budget))
-    except re2.error as error:
-        raise RuntimeError(
-            f"injection signal or obfuscation sign {number} does not compile on RE2"
-        ) from error
+def alone_budget(size: int) -> int:
+    """DFA memory of a pattern of ``size`` RE2 instructions: :data:`ALONE_BUDGET`, more
+    for the big ones (a DFA state holds up to ``size`` instructions, and a budget that
+    holds too few states makes RE2 give up its DFA for the slow NFA: the English
+    override pattern, ~3,800 instructions, took 90 us per 2 KB at 1 MB, ~5 at 4 MB)."""
+    return max(ALONE_BUDGET, size * BYTES_PER_INSTRUCTION)
 
 
 def _compile() -> GrammarSet:
     patterns = [pattern for _, _, pattern in SIGNALS] + [pattern for _, pattern in SIGNS]
-    alone = [_alone(number, pattern) for number, pattern in enumerate(patterns)]
-    split = partition(alone)
-    # The sets share the one budget: salad fills every cache, and the process holds them all.
-    budget = BUDGET // len(split)
-    parts = tuple(
-        Part(checked_set([patterns[n] for n in numbers], "pattern set", budget), numbers, non_ascii)
-        for numbers, non_ascii in split
+    facts = [_facts(pattern) for pattern in patterns]
+    # Each pattern compiled once, by the prefilter, at a budget for its size; it finds
+    # signal spans too (a span is the same at any budget: RE2 out of DFA memory finishes
+    # on its NFA, slowly).
+    budgets = [options(alone_budget(size)) for _, size in facts]
+    candidates = compile_candidates(patterns, budgets, [other for other, _ in facts])
+    alone = candidates.alone
+    non_ascii = frozenset(n for n, (other, _) in enumerate(facts) if other)
+    always = tuple(candidates.Match(b"") or ())
+    always_set = checked_set([patterns[n] for n in always], "pattern set", ALWAYS_BUDGET)
+    return GrammarSet(
+        alone[: len(SIGNALS)],
+        alone,
+        candidates,
+        non_ascii,
+        always,
+        always_set,
+        non_ascii | frozenset(always),
+        frozenset(always),
     )
-    small = tuple(_alone(number, pattern, ALONE_BUDGET) for number, pattern in enumerate(patterns))
-    return GrammarSet(parts, tuple(alone[: len(SIGNALS)]), small)
 
 
 def grammar_set() -> GrammarSet:
@@ -243,49 +208,43 @@ def note_set_failure(what: str) -> None:
 
 def matched(subject: str | bytes) -> list[int]:
     """Indices of the signals (``0..len(SIGNALS)-1``) then the signs (from
-    ``len(SIGNALS)``) that occur in ``subject``, ascending: one linear pass per set, or
-    pattern by pattern for a set the probe (:data:`PROBE_BYTES`) finds slow."""
-    # UTF-8 once: the binding would encode a str again for every set.
+    ``len(SIGNALS)``) that occur in ``subject``, ascending: the patterns the prefilter
+    names, each searched alone (every pattern, should an atom search fail), and one set
+    of those without atoms. No probe picks a path by timing: what a text costs does not
+    depend on the machine's load."""
+    return [number for number, _ in matched_spans(subject)]
+
+
+def matched_spans(subject: str | bytes) -> list[tuple[int, tuple[int, int] | None]]:
+    """:func:`matched` with the byte span of each pattern's leftmost match where the
+    search found it (a signal's span: :func:`leftmost` of ``signals[n]``), None where
+    only a set answered: a caller that wants the span need not search again."""
+    # UTF-8 once: the binding would encode a str again for every filter.
     data = subject.encode() if isinstance(subject, str) else subject
     ascii_text = data.isascii()
     compiled = grammar_set()
-    found: list[int] = []
-    for part in compiled.parts:
-        if part.non_ascii and ascii_text:
-            continue  # none of its patterns can match text without a non-ASCII byte
-        if len(data) > PROBE_BYTES * PROBE_SPOTS and _slow(part.set, data):
-            found.extend(n for n in part.numbers if _occurs(compiled.alone[n], data))
-            continue
-        answer = part.set.Match(data) or []
-        if len(part.numbers) not in answer:
-            return _one_by_one(data)
-        found.extend(part.numbers[n] for n in answer if n < len(part.numbers))
-    return sorted(found)
-
-
-def _slow(compiled_set: Any, data: bytes) -> bool:
-    """Whether the set meets new DFA states on most bytes of ``data``, judged on a sample:
-    :data:`PROBE_SPOTS` pieces of :data:`PROBE_BYTES` spread over it (a salad may start
-    with words only the other set reads), searched as one text. A quick first search
-    settles it. A slower one is weighed against a second search of the same sample, whose
-    states are cached by then: the ratio decides, so a slow machine or a profiler does
-    not send normal text down the slower path. CPU time: the scheduler's pauses on a
-    loaded machine do not count."""
-    step = (len(data) - PROBE_BYTES) // (PROBE_SPOTS - 1)
-    sample = b" ".join(data[at : at + PROBE_BYTES] for at in range(0, step * PROBE_SPOTS, step))
-    clock = time.thread_time_ns
-    started = clock()
-    compiled_set.Match(sample)
-    first = clock() - started
-    if first <= PROBE_QUICK_NS:
-        return False
-    started = clock()
-    compiled_set.Match(sample)
-    return first > PROBE_RATIO * (clock() - started)
-
-
-def _occurs(regexp: Any, data: bytes) -> bool:
-    return leftmost(regexp, data) != NO_MATCH
+    named = compiled.candidates.Match(data, ascii_text)
+    always = compiled.always
+    answer = compiled.always_set.Match(data) or []
+    searched: Sequence[int]
+    skip: frozenset[int]
+    if named is None or len(always) not in answer:
+        note_set_failure("grammar prefilter")
+        searched, answer, skip = range(len(compiled.alone)), [], frozenset()
+    else:
+        searched = named
+        skip = compiled.skip_ascii if ascii_text else compiled.skip_other
+    found: list[tuple[int, tuple[int, int] | None]] = [
+        (always[n], None) for n in answer if n < len(always)
+    ]
+    alone = compiled.alone
+    for number in searched:
+        if number not in skip:
+            span = leftmost(alone[number], data)
+            if span != NO_MATCH:
+                found.append((number, span))
+    found.sort(key=lambda item: item[0])
+    return found
 
 
 def leftmost(regexp: Any, data: bytes, pos: int = 0) -> tuple[int, int]:
@@ -297,9 +256,3 @@ def leftmost(regexp: Any, data: bytes, pos: int = 0) -> tuple[int, int]:
     attack text asks ~15 times). Checked against ``search`` in the tests."""
     span: tuple[int, int] = regexp._regexp.Match(_UNANCHORED, data, pos, len(data))[0]
     return span
-
-
-def _one_by_one(data: bytes) -> list[int]:
-    """The set's answer found pattern by pattern, after a failed set search (counted)."""
-    note_set_failure("grammar")
-    return [n for n, regexp in enumerate(grammar_set().alone) if _occurs(regexp, data)]

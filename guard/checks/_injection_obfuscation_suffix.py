@@ -22,7 +22,9 @@ not), at :data:`SUFFIX_SCORE`, which stands on its own in the score as a decoded
 does. URLs are removed first (their ``)`` and ``]`` are not faults).
 
 Cost: a text without a closing bracket is ruled out by three ``str.count`` calls (C, ~1
-µs per 2 KB); a line whose brackets nest is ruled out by one pass over its brackets.
+µs per 2 KB); a line whose brackets nest is ruled out by one pass over its brackets. A
+line read in full is searched whole (glued chunks) and its windows weighed on running
+counts: bracketed word salad ~0.3 ms per 2 KB (it was ~0.47 ms chunk by chunk).
 
 Measured on the labelled set (``tests/data/injection``, every benign source): 0 of 8,263
 benign texts, 120 of 140 GCG rows (the thresholds were chosen looking at those rows: an
@@ -33,6 +35,8 @@ this choice).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
+from itertools import accumulate
 
 from guard.checks._injection_obfuscation import Span
 
@@ -52,6 +56,7 @@ _URL = re.compile(r"(?:https?://|www\.)\S+?(?=[)\]]*(?:\s|$))")
 #: ``tikzPackage))]``, ``similarlyNow``; or one with two brackets or more.
 _GLUE = re.compile(r"[a-z]{2}[A-Z]|[A-Za-z][\[\](){}<>`\"*\\|$^~#@%=;+!]+[A-Za-z]")
 _LETTER = re.compile("[A-Za-z]")
+_CHUNK = re.compile(r"\S+")
 #: List markers (``1)`` ``b)`` ``iv)``) and smileys (``:)`` ``;-]``): closing brackets
 #: that open nothing by design.
 _BY_DESIGN = re.compile(r"(?<!\S)(?:\d{1,3}|[A-Za-z]|[ivxIVX]{1,4})\)|[:;=8][-'^o]?[)\]]+")
@@ -107,18 +112,40 @@ def _glued(chunk: str) -> bool:
     return sum(map(chunk.count, "()[]{}")) >= 2 and _LETTER.search(chunk) is not None
 
 
+def _glued_chunks(line: str, starts: list[int], chunks: list[str]) -> list[bool]:
+    """:func:`_glued` of every chunk (``starts``: where each begins in ``line``), from
+    whole-line searches: a bracket salad has hundreds of chunks and a Python call per
+    chunk cost ~0.5 ms per 2 KB. Neither pattern matches whitespace, so a match lies in
+    one chunk, and the search of the line meets each chunk's first match as the chunk's
+    own search would (a match never ends past its chunk)."""
+    glued = [False] * len(chunks)
+    for match in _GLUE.finditer(line):
+        glued[bisect_right(starts, match.start()) - 1] = True
+    brackets = [0] * len(chunks)
+    for match in _BRACKET.finditer(line):
+        brackets[bisect_right(starts, match.start()) - 1] += 1
+    for number, count in enumerate(brackets):
+        if count >= 2 and not glued[number] and _LETTER.search(chunks[number]) is not None:
+            glued[number] = True
+    return glued
+
+
 def _line_hit(line: str, offset: int) -> Span | None:
-    spans = [(m.start(), m.end()) for m in re.finditer(r"\S+", line)]
+    spans = [m.span() for m in _CHUNK.finditer(line)]
     if len(spans) < WINDOW:
         return None
     chunks = [line[start:end] for start, end in spans]
-    plain = [_PLAIN.fullmatch(chunk) is not None for chunk in chunks]
-    glued = [_glued(chunk) for chunk in chunks]
+    glued = _glued_chunks(line, [start for start, _ in spans], chunks)
+    # Running counts: each window's sums in O(1), not a slice summed per window.
+    glued_before = list(accumulate(glued, initial=0))
+    plain_before = list(
+        accumulate((_PLAIN.fullmatch(chunk) is not None for chunk in chunks), initial=0)
+    )
     for first in range(len(chunks) - WINDOW + 1):
         last = first + WINDOW
-        if sum(glued[first:last]) < GLUED_NEEDED:
+        if glued_before[last] - glued_before[first] < GLUED_NEEDED:
             continue
-        if sum(plain[max(0, first - PROSE_SPAN) : first]) < PROSE_BEFORE:
+        if plain_before[first] - plain_before[max(0, first - PROSE_SPAN)] < PROSE_BEFORE:
             continue
         if bracket_faults(" ".join(chunks[first:last])) == 0:
             continue

@@ -25,7 +25,13 @@ import re2
 from re2._re2 import BytesToCharLen
 
 from guard.checks._injection_grammar import SIGNALS
-from guard.checks._injection_grammar_set import NO_MATCH, grammar_set, leftmost, matched, options
+from guard.checks._injection_grammar_set import (
+    NO_MATCH,
+    grammar_set,
+    leftmost,
+    matched_spans,
+    options,
+)
 from guard.checks._injection_obfuscation import (
     DECODED_FLOOR,
     SIGNS,
@@ -120,13 +126,14 @@ def _grammar_hits(
     ascii_text = len(data) == len(text)
     signals = grammar_set().signals
     talked_about: dict[int, bool] = {}  # by start: signals often share their first words
-    for signal in matched(data):
+    for signal, span in matched_spans(data):
         if signal >= len(SIGNALS):
             if signs is not None:
                 signs.append(SIGNS[signal - len(SIGNALS)][0])
             continue
         family, weight, _ = SIGNALS[signal]
-        start, end = leftmost(signals[signal], data)
+        # The search that found the signal found its span (it is the span search's regex).
+        start, end = span if span is not None else leftmost(signals[signal], data)
         if start < 0:  # the set and the pattern disagree only on engine limits
             continue
         byte_start = start
