@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from guard._drive import wait_sync
 from guard.checks.base import CallEnd
 from guard.decision import Decision, Outcome
+from guard.stores.base import STORE_UNAVAILABLE
 from guard.types import Action, Call, Reply
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ class CallEnding:
     def label(self) -> str:
         """The call's outcome (``guard.telemetry.OUTCOMES``) as decided so far."""
         if self.refusal is not None:
-            return "blocked"
+            # A check that could not reach its state store: the service, not the content.
+            return "unavailable" if self.refusal.code == STORE_UNAVAILABLE else "blocked"
         action = self.input.action if self.input is not None else Action.ALLOW
         if self.output is not None:
             action = max(action, self.output.action)

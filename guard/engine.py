@@ -34,6 +34,7 @@ from guard.formats.base import update_reply, write_segments
 from guard.formats.text import build_call
 from guard.policy import Policy, resolve_policy
 from guard.stages import check_error_verdict
+from guard.stores.base import StoreError, unavailable
 from guard.streaming import StreamSession
 from guard.telemetry import Telemetry
 from guard.types import Action, Call, Caller, Choice, Passage, Reply, Segment, Stage, Verdict
@@ -368,7 +369,10 @@ class Guard:
     def check_failed(self, check: Check, stage: Stage, exc: Exception) -> Verdict:
         """Count a failed check and decide its verdict by ``on_error``."""
         self.telemetry.check_errors.labels(check.name, stage.value).inc()
-        return check_error_verdict(check, stage, exc, self.blocks_on_error(check))
+        verdict = check_error_verdict(check, stage, exc, self.blocks_on_error(check))
+        if isinstance(exc, StoreError) and verdict.action is Action.BLOCK:
+            return unavailable(verdict)  # the service is unavailable, not the content
+        return verdict
 
     def decide(self, stage: Stage, verdicts: list[Verdict], call: Call, latency: float) -> Decision:
         """Combine verdicts (the strictest effective action wins) and count them."""

@@ -37,9 +37,12 @@ from guard.engine import Guard
 from guard.errors import GuardBlocked, RequestError, UpstreamError, blocked_error
 from guard.formats.base import StreamFilter, WireFormat, caller_from_headers
 from guard.lifecycle import GuardedCall, retry_headers
+from guard.stores.base import STORE_UNAVAILABLE
 from guard.types import Call
 
 _DROP = ("content-length", "content-encoding", "transfer-encoding")
+#: Refusals that are no verdict on the content: ``x-guardwire-verdict: error``.
+_ERROR_CODES = ("invalid_request", "request_too_large", STORE_UNAVAILABLE)
 _blocked: contextvars.ContextVar[dict[int, tuple[Any, Decision]] | None] = contextvars.ContextVar(
     "guardwire_blocked", default=None
 )
@@ -141,7 +144,7 @@ class _GuardedTransport:
         code: str,
         retry_after: float | None = None,
     ) -> Any:
-        verdict = "error" if code in ("invalid_request", "request_too_large") else "block"
+        verdict = "error" if code in _ERROR_CODES else "block"
         headers = {"content-type": "application/json", "x-guardwire-verdict": verdict}
         headers.update(retry_headers(retry_after))
         return package_of(request).Response(

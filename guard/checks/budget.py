@@ -267,7 +267,8 @@ class BudgetCheck:
         ``None`` when it never reached a model that charged for it (release)."""
         # A timed-out call (504) may have been charged, unless it was never sent.
         unsent = end.status != 504 or not end.request_sent
-        if end.attempts == 0 and end.outcome in ("blocked", "upstream_error") and unsent:
+        refused = end.outcome in ("blocked", "unavailable", "upstream_error")
+        if end.attempts == 0 and refused and unsent:
             return None
         usage = end.usage
         if usage is not None and (usage.input_tokens or usage.output_tokens):
