@@ -281,12 +281,17 @@ class Guard:
     def after(self, call: Call, reply: Reply) -> Decision:
         """Run the output checks; apply redactions to ``reply`` (choices and raw body).
         For the ``call`` object :meth:`before` let through, this ends the call: budgets
-        settle with the reply's usage (or a counted estimate), once."""
+        settle with the reply's usage (or a counted estimate), once, and the values an
+        input check replaced by placeholders (``pseudonymise``) are put back in ``reply``
+        unless it is blocked, as the proxy and the transport do."""
         lifecycle = self._awaiting_after.pop(call)
         if lifecycle is None:
             return run_sync(self.open(call, frontend="check")._output(reply))
         try:
-            return run_sync(lifecycle._output(reply))
+            decision = run_sync(lifecycle._output(reply))
+            if not decision.blocked:
+                lifecycle._restore_reply(reply)
+            return decision
         finally:
             lifecycle.finish()
 
