@@ -157,7 +157,17 @@ class CallEnding:
         )
         # Only GuardedCall has this part; the audit line also reads its upstream.
         guard.record_call(cast("GuardedCall", self), label, status, total)
-        return CallEnd(label, status, self.attempts, usage, request_sent=request_sent)
+        read = _characters_read(reply) if usage is None and self.streaming else 0
+        return CallEnd(label, status, self.attempts, usage, read, request_sent=request_sent)
 
     def _hooks(self) -> list[Any]:
         return self.guard.finish_hooks
+
+
+def _characters_read(reply: Reply | None) -> int:
+    """How much of a streamed reply was read (its text and tool calls): a budget settles a
+    stream that broke before any of it without charging (no sign a model ran)."""
+    if reply is None:
+        return 0
+    segments = sum(len(segment.text) for segment in reply.segments())
+    return segments + sum(len(choice.tool_calls) for choice in reply.choices)

@@ -278,6 +278,13 @@ class BudgetCheck:
             )  # fmt: skip
         # No usage: the input bound and what streamed (or the whole reservation).
         streamed = min(state.streamed_tokens, state.output_tokens)
+        nothing_read = not (streamed or end.streamed_characters)
+        if end.outcome == "upstream_error" and nothing_read and unsent:
+            # The upstream failed before any of its reply was read (a 200 whose body is
+            # not the API's stream, a reset before the first text): nothing shows that a
+            # model ran, and the same body on a complete call is released too. Charging
+            # the reservation let a broken upstream drain a budget as the SDKs retried.
+            return None
         for budget in {h.counter.budget for h in holds}:
             self.metrics.count("estimated", budget)
         return state.input_tokens, streamed or state.output_tokens, 0, 0
