@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from guard._awaiting_after import AwaitingAfter
 from guard._drive import Step, run_sync, wait_sync
+from guard._transport_deadline import DEFAULT_TOTAL_TIMEOUT
 from guard.audit import AuditLog, CallRecord
 from guard.checks.base import Check, capabilities_of
 from guard.decision import Decision, Outcome
@@ -456,18 +457,39 @@ class Guard:
 
     # -- in-process frontends ------------------------------------------------------------
 
-    def transport(self, transport: Any = None, *, allow_unchecked: bool = False) -> Any:
+    def transport(
+        self,
+        transport: Any = None,
+        *,
+        allow_unchecked: bool = False,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
+    ) -> Any:
         """An ``httpx`` transport guarding model calls, wrapping ``transport`` (default:
-        ``httpx.HTTPTransport()``): ``httpx.Client(transport=guard.transport())``."""
+        ``httpx.HTTPTransport()``): ``httpx.Client(transport=guard.transport())``.
+
+        ``total_timeout`` bounds a checked call from its start to the last byte of its
+        reply, streamed or not (httpx's timeouts bound each read only): past it a
+        complete call raises the SDK's timeout error, a stream ends with the API's error
+        event. ``None``: no deadline."""
         from guard.transport import GuardTransport
 
-        return GuardTransport(self, transport, allow_unchecked=allow_unchecked)
+        return GuardTransport(
+            self, transport, allow_unchecked=allow_unchecked, total_timeout=total_timeout
+        )
 
-    def async_transport(self, transport: Any = None, *, allow_unchecked: bool = False) -> Any:
+    def async_transport(
+        self,
+        transport: Any = None,
+        *,
+        allow_unchecked: bool = False,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
+    ) -> Any:
         """The async variant of :meth:`transport`, for ``httpx.AsyncClient``."""
         from guard.transport import GuardAsyncTransport
 
-        return GuardAsyncTransport(self, transport, allow_unchecked=allow_unchecked)
+        return GuardAsyncTransport(
+            self, transport, allow_unchecked=allow_unchecked, total_timeout=total_timeout
+        )
 
     # -- shutdown ----------------------------------------------------------------------
 

@@ -32,6 +32,13 @@ from guard._httpx import (
     TRANSPORT_ERRORS,
     package_of,
 )
+from guard._transport_deadline import (
+    DEADLINE_ERRORS,
+    DEFAULT_TOTAL_TIMEOUT,
+    bound,
+    checked_total_timeout,
+    deadline_of,
+)
 from guard.decision import Decision
 from guard.engine import Guard
 from guard.errors import GuardBlocked, RequestError, UpstreamError, blocked_error
@@ -102,13 +109,23 @@ class _Prepared:
 class _GuardedTransport:
     """What the sync and async transports share: recognise, check and answer."""
 
-    def __init__(self, guard: Guard, transport: Any, *, allow_unchecked: bool = False) -> None:
+    def __init__(
+        self,
+        guard: Guard,
+        transport: Any,
+        *,
+        allow_unchecked: bool = False,
+        total_timeout: float | None = DEFAULT_TOTAL_TIMEOUT,
+    ) -> None:
         self.guard = guard
         self._given = transport
         self._inner: dict[ModuleType, Any] = {}
         #: Send requests to model APIs guardwire does not check (legacy completions,
         #: embeddings, batches...) unchecked instead of refusing them.
         self.allow_unchecked = allow_unchecked
+        #: Seconds a checked model call may take from its start to the last byte of its
+        #: reply, streamed or not, reasks included (``None``: no deadline).
+        self.total_timeout = checked_total_timeout(total_timeout)
 
     def _prepare(self, request: Any, body: bytes) -> _Prepared | Any:
         # Route on the raw path, the bytes that go out: a percent-escape is no way around.
@@ -249,6 +266,7 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
         outcome: str | None = "error"
         status: int | None = None
         streaming = False
+        total, deadline = self.total_timeout, deadline_of(self.total_timeout)
         try:
             attempt = lifecycle.start()
             if attempt is None:
@@ -257,7 +275,8 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
             if prepared.call.stream:
 
                 def send(call: Call) -> Any:
-                    return inner.handle_request(self._forwarded(request, fmt.request_body(call)))
+                    forwarded = self._forwarded(request, fmt.request_body(call))
+                    return bound(inner.handle_request(forwarded), request, deadline, total)
 
                 upstream = send(attempt)
                 if upstream.status_code != 200:
@@ -270,7 +289,7 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
             while attempt is not None:
                 sent = time.perf_counter()
                 last = inner.handle_request(self._forwarded(request, fmt.request_body(attempt)))
-                last.read()
+                bound(last, request, deadline, total).read()
                 lifecycle.waited(time.perf_counter() - sent)
                 last.close()
                 if last.status_code != 200:
@@ -284,8 +303,9 @@ class GuardTransport(_GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
             # fault, answered as the proxy does (a 502 in the API's shape, released).
             outcome, status = "upstream_error", exc.status
             return self._upstream_failed(request, fmt, exc)
-        except TRANSPORT_ERRORS:
-            outcome = "upstream_error"
+        except TRANSPORT_ERRORS as exc:
+            # Past the deadline the request was sent: the provider may have charged it.
+            outcome, status = "upstream_error", 504 if isinstance(exc, DEADLINE_ERRORS) else None
             raise
         finally:
             if not streaming:
@@ -324,6 +344,7 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
         outcome: str | None = "error"
         status: int | None = None
         streaming = False
+        total, deadline = self.total_timeout, deadline_of(self.total_timeout)
         try:
             attempt = await lifecycle.astart()
             if attempt is None:
@@ -333,7 +354,8 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
 
                 async def send(call: Call) -> Any:
                     forwarded = self._forwarded(request, fmt.request_body(call))
-                    return await inner.handle_async_request(forwarded)
+                    upstream = await inner.handle_async_request(forwarded)
+                    return bound(upstream, request, deadline, total)
 
                 upstream = await send(attempt)
                 if upstream.status_code != 200:
@@ -347,7 +369,7 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
                 forwarded = self._forwarded(request, fmt.request_body(attempt))
                 sent = time.perf_counter()
                 last = await inner.handle_async_request(forwarded)
-                await last.aread()
+                await bound(last, request, deadline, total).aread()
                 lifecycle.waited(time.perf_counter() - sent)
                 await last.aclose()
                 if last.status_code != 200:
@@ -359,8 +381,8 @@ class GuardAsyncTransport(_GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore
         except UpstreamError as exc:
             outcome, status = "upstream_error", exc.status
             return self._upstream_failed(request, fmt, exc)
-        except TRANSPORT_ERRORS:
-            outcome = "upstream_error"
+        except TRANSPORT_ERRORS as exc:
+            outcome, status = "upstream_error", 504 if isinstance(exc, DEADLINE_ERRORS) else None
             raise
         finally:
             if not streaming:
@@ -436,6 +458,8 @@ class _StreamRun:
         assert self.filter is not None
         if isinstance(error, UpstreamError):
             return self.filter.fail(str(error), error.code)
+        if isinstance(error, DEADLINE_ERRORS):
+            return self.filter.fail(str(error), "upstream_timeout")
         return self.filter.fail(f"the upstream broke off the stream ({type(error).__name__})")
 
     def retry(self) -> Call | None:
