@@ -50,15 +50,13 @@ def bound(response: Any, request: Any, deadline: float | None, total: float | No
         f"the upstream did not finish its reply within total_timeout ({total:g} s); "
         "raise total_timeout in guard.transport() for longer calls"
     )
-    if isinstance(stream, SYNC_STREAMS):
-        response.stream = _SyncBounded(stream, deadline, lambda: error(message, request=request))
-    else:
-        response.stream = _AsyncBounded(stream, deadline, lambda: error(message, request=request))
+    response.stream = _Bounded(stream, deadline, lambda: error(message, request=request))
     return response
 
 
-class _SyncBounded(*SYNC_STREAMS):  # type: ignore[misc]
-    """A sync byte stream that raises once its deadline has passed."""
+class _Bounded(*SYNC_STREAMS, *ASYNC_STREAMS):  # type: ignore[misc]
+    """A byte stream that raises once its deadline has passed. Both sync and async (as
+    httpx's own ``ByteStream``): the response's reader picks the face it needs."""
 
     def __init__(self, stream: Any, deadline: float, error: Any) -> None:
         self._stream = stream
@@ -71,23 +69,14 @@ class _SyncBounded(*SYNC_STREAMS):  # type: ignore[misc]
                 raise self._error()
             yield chunk
 
-    def close(self) -> None:
-        self._stream.close()
-
-
-class _AsyncBounded(*ASYNC_STREAMS):  # type: ignore[misc]
-    """An async byte stream that raises once its deadline has passed."""
-
-    def __init__(self, stream: Any, deadline: float, error: Any) -> None:
-        self._stream = stream
-        self._deadline = deadline
-        self._error = error
-
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._stream:
             if time.monotonic() > self._deadline:
                 raise self._error()
             yield chunk
+
+    def close(self) -> None:
+        self._stream.close()
 
     async def aclose(self) -> None:
         await self._stream.aclose()
