@@ -126,3 +126,8 @@ def test_the_default_deadline_is_ten_minutes_and_none_turns_it_off() -> None:
     assert engine.async_transport(total_timeout=None).total_timeout is None
     with pytest.raises(ValueError, match="total_timeout"):
         engine.transport(total_timeout=0)
+
+
+def test_the_module_level_transports_take_the_deadline_too() -> None:
+    assert guard.transport(total_timeout=5.0).total_timeout == 5.0
+    assert guard.async_transport().total_timeout == 600.0
