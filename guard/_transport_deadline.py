@@ -42,37 +42,41 @@ def deadline_of(total_timeout: float | None) -> float | None:
 
 def bound(response: Any, request: Any, deadline: float | None, total: float | None) -> Any:
     """``response`` with its body's reading bounded by ``deadline`` (sync or async)."""
-    if deadline is None or total is None:
-        return response
-    stream = response.stream
-    error = _DEADLINE_ERRORS[package_of(request).__name__]
-    message = (
-        f"the upstream did not finish its reply within total_timeout ({total:g} s); "
-        "raise total_timeout in guard.transport() for longer calls"
-    )
-    response.stream = _Bounded(stream, deadline, lambda: error(message, request=request))
+    if deadline is not None and total is not None:
+        response.stream = _Bounded(response.stream, deadline, request, total)
     return response
+
+
+def _past_deadline(request: Any, total: float) -> Exception:
+    """The client package's read timeout, naming the setting (built only when raised)."""
+    error: Exception = _DEADLINE_ERRORS[package_of(request).__name__](
+        f"the upstream did not finish its reply within total_timeout ({total:g} s); "
+        "raise total_timeout in guard.transport() for longer calls",
+        request=request,
+    )
+    return error
 
 
 class _Bounded(*SYNC_STREAMS, *ASYNC_STREAMS):  # type: ignore[misc]
     """A byte stream that raises once its deadline has passed. Both sync and async (as
     httpx's own ``ByteStream``): the response's reader picks the face it needs."""
 
-    def __init__(self, stream: Any, deadline: float, error: Any) -> None:
+    def __init__(self, stream: Any, deadline: float, request: Any, total: float) -> None:
         self._stream = stream
         self._deadline = deadline
-        self._error = error
+        self._request = request
+        self._total = total
 
     def __iter__(self) -> Iterator[bytes]:
         for chunk in self._stream:
             if time.monotonic() > self._deadline:
-                raise self._error()
+                raise _past_deadline(self._request, self._total)
             yield chunk
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async for chunk in self._stream:
             if time.monotonic() > self._deadline:
-                raise self._error()
+                raise _past_deadline(self._request, self._total)
             yield chunk
 
     def close(self) -> None:
