@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 from guard._drive import wait_sync
 from guard.checks.base import CallEnd
 from guard.decision import Decision, Outcome
+from guard.stores.base import STORE_UNAVAILABLE
 from guard.types import Action, Call, Reply
 
 if TYPE_CHECKING:
@@ -90,7 +91,8 @@ class CallEnding:
     def label(self) -> str:
         """The call's outcome (``guard.telemetry.OUTCOMES``) as decided so far."""
         if self.refusal is not None:
-            return "blocked"
+            # A check that could not reach its state store: the service, not the content.
+            return "unavailable" if self.refusal.code == STORE_UNAVAILABLE else "blocked"
         action = self.input.action if self.input is not None else Action.ALLOW
         if self.output is not None:
             action = max(action, self.output.action)
@@ -155,7 +157,17 @@ class CallEnding:
         )
         # Only GuardedCall has this part; the audit line also reads its upstream.
         guard.record_call(cast("GuardedCall", self), label, status, total)
-        return CallEnd(label, status, self.attempts, usage, request_sent=request_sent)
+        read = _characters_read(reply) if usage is None and self.streaming else 0
+        return CallEnd(label, status, self.attempts, usage, read, request_sent=request_sent)
 
     def _hooks(self) -> list[Any]:
         return self.guard.finish_hooks
+
+
+def _characters_read(reply: Reply | None) -> int:
+    """How much of a streamed reply was read (its text and tool calls): a budget settles a
+    stream that broke before any of it without charging (no sign a model ran)."""
+    if reply is None:
+        return 0
+    segments = sum(len(segment.text) for segment in reply.segments())
+    return segments + sum(len(choice.tool_calls) for choice in reply.choices)

@@ -17,26 +17,28 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry
-from pydantic import BaseModel
 
 from guard._awaiting_after import AwaitingAfter
-from guard._drive import Step, run_sync, wait_sync
-from guard.audit import AuditLog, CallRecord
+from guard._drive import wait_sync
+from guard._engine_services import GuardServices
+from guard._engine_shortcuts import GuardShortcuts
+from guard._engine_shortcuts import checked_reply_text as checked_reply_text
+from guard._engine_shortcuts import text_call as text_call
+from guard._engine_shortcuts import text_reply as text_reply
+from guard._engine_wiring import DEFAULT_STORE as DEFAULT_STORE
+from guard._engine_wiring import budget_check, budget_store, validate_capabilities
+from guard.audit import AuditLog
 from guard.checks.base import Check, capabilities_of
-from guard.decision import Decision, Outcome
 from guard.errors import PolicyError
 from guard.formats.base import update_reply, write_segments
-from guard.formats.text import build_call
 from guard.policy import Policy, resolve_policy
-from guard.stages import check_error_verdict
-from guard.streaming import StreamSession
 from guard.telemetry import Telemetry
-from guard.types import Action, Call, Caller, Choice, Passage, Reply, Segment, Stage, Verdict
+from guard.types import Action, Call, Reply, Segment, Stage
 
 if TYPE_CHECKING:
     from guard.lifecycle import GuardedCall
@@ -53,8 +55,10 @@ def new_request_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):012x}"
 
 
-class Guard:
-    """The guardrails engine for one policy."""
+class Guard(GuardShortcuts, GuardServices):
+    """The guardrails engine for one policy (its shortcuts in
+    :mod:`guard._engine_shortcuts`, what the lifecycle asks of it in
+    :mod:`guard._engine_services`)."""
 
     def __init__(
         self,
@@ -97,12 +101,12 @@ class Guard:
         if self.policy.budgets:
             # Budgets run last at the input stage: a call another check refuses holds
             # nothing. Their failures (a store outage) follow the policy's on_error.
-            self.store = _budget_store(store)
-            budgets = _budget_check(self.policy, prices, registry)
+            self.store = budget_store(store)
+            budgets = budget_check(self.policy, prices, registry)
             self.input_checks.append(budgets)
             self._settings[id(budgets)] = (self._block_on_error, None)
         self._limits = {k: v[1] for k, v in self._settings.items() if v[1] is not None}
-        self._validate_capabilities()
+        validate_capabilities(self.policy, self.input_checks, self.output_checks)
         self._collect_finish_hooks()
         self._bind_telemetry()
         self._metric_children: dict[tuple[str, Stage, Action, bool], tuple[Any, Any]] = {}
@@ -130,7 +134,7 @@ class Guard:
             if getattr(check, "serves_output", False):
                 self.output_checks.append(check)
             if capabilities_of(check).needs_state:
-                self.store = _budget_store(store)
+                self.store = budget_store(store)
                 if hasattr(check, "telemetry"):
                     check.telemetry = Telemetry.for_registry(registry)
 
@@ -158,7 +162,7 @@ class Guard:
         if timeout_ms:
             self._limits[id(check)] = timeout_ms / 1000
         try:
-            self._validate_capabilities()
+            validate_capabilities(self.policy, self.input_checks, self.output_checks)
         except PolicyError:
             checks.remove(check)
             raise
@@ -200,40 +204,6 @@ class Guard:
             for c in self.output_checks
         )
 
-    def _validate_capabilities(self) -> None:
-        """Refuse check combinations that cannot work, naming the check and the fix."""
-        source = self.policy.source
-        for check in self.input_checks:
-            if capabilities_of(check).may_reask:
-                raise PolicyError(
-                    f"check '{check.name}' can ask for a reask, which only output checks may do: "
-                    "move it under 'output'",
-                    file=source,
-                )
-        stream = self.policy.stream
-        if stream.mode == "progressive" and stream.whole_reply == "reject":
-            for check in self.output_checks:
-                capabilities = capabilities_of(check)
-                if capabilities.whole_reply and capabilities.may_block:
-                    raise PolicyError(
-                        f"check '{check.name}' needs the whole reply and may block, which a "
-                        "progressive stream can only do after the text was sent: set "
-                        "'stream: {mode: buffer}', 'stream: {whole_reply: buffer}' to buffer "
-                        "only the calls such checks apply to, or 'stream: {whole_reply: end}' "
-                        "to end the stream with an error event after the text",
-                        file=source,
-                    )
-        if stream.mode == "progressive" and stream.whole_reply == "end":
-            for check in self.output_checks:
-                capabilities = capabilities_of(check)
-                if capabilities.whole_reply and capabilities.may_reask:
-                    raise PolicyError(
-                        f"check '{check.name}' may ask for a reask, which cannot replace text "
-                        "a progressive stream already sent: use 'stream: {whole_reply: buffer}' "
-                        "or the check's 'action: block'",
-                        file=source,
-                    )
-
     # -- the call lifecycle -------------------------------------------------------------
 
     def open(self, call: Call, *, frontend: str, upstream: str | None = None) -> GuardedCall:
@@ -258,207 +228,6 @@ class Guard:
         """Give ``call`` a request id if it has none."""
         if not call.request_id:
             call.request_id = new_request_id()
-
-    # -- shortcuts on the same path ------------------------------------------------------
-
-    def before(self, call: Call) -> Decision:
-        """Run the input checks; apply redactions to ``call`` (segments and raw body).
-
-        A call let through waits for :meth:`after` with its reply, which settles what
-        the input stage reserved (budgets); a blocked call ends here and holds nothing.
-        A call never given to ``after`` keeps its reservation until the hold expires
-        (15 minutes) and is then charged at it (see :mod:`guard._awaiting_after`)."""
-        lifecycle = self.open(call, frontend="check")
-        lifecycle.start()
-        assert lifecycle.input is not None
-        if lifecycle.refusal is not None:
-            lifecycle.finish()  # never sent: budgets release, agent steps are given back
-        else:
-            self._awaiting_after.put(call, lifecycle)
-        return lifecycle.input
-
-    def after(self, call: Call, reply: Reply) -> Decision:
-        """Run the output checks; apply redactions to ``reply`` (choices and raw body).
-        For the ``call`` object :meth:`before` let through, this ends the call: budgets
-        settle with the reply's usage (or a counted estimate), once."""
-        lifecycle = self._awaiting_after.pop(call)
-        if lifecycle is None:
-            return run_sync(self.open(call, frontend="check")._output(reply))
-        try:
-            return run_sync(lifecycle._output(reply))
-        finally:
-            lifecycle.finish()
-
-    def stream(self, call: Call) -> StreamSession:
-        """Open a progressive output-check session for a streamed reply to ``call``."""
-        self.ensure_request_id(call)
-        return StreamSession(self, call)
-
-    def check_input(self, text: str, *, caller: Caller | None = None) -> Decision:
-        """Run the input checks on a piece of text; ``.text`` is the text as redacted."""
-        call = text_call(text, caller=caller)
-        lifecycle = self.open_text_check(call)
-        lifecycle.start()
-        lifecycle.finish()
-        decision = lifecycle.input
-        assert decision is not None
-        decision.text = call.segments[0].text if call.segments else text
-        return decision
-
-    def check_output(
-        self,
-        text: str,
-        *,
-        context: Sequence[str | Passage] = (),
-        caller: Caller | None = None,
-        schema: dict[str, Any] | type[BaseModel] | None = None,
-    ) -> Decision:
-        """Run the output checks on a piece of text, with optional retrieved context.
-
-        ``schema`` (a JSON Schema dict or a pydantic model class) adds a blocking schema
-        check for this text: ``.text`` is the document as repaired (fences, prose removed).
-        """
-        call = text_call("", caller=caller, context=context)
-        lifecycle = self.open_text_check(call)
-        if schema is not None:
-            from guard.checks.schema import schema_check
-
-            lifecycle.extra_output_checks.append(schema_check(schema, telemetry=self.telemetry))
-        decision = run_sync(checked_reply_text(lifecycle, text_reply(text)))
-        lifecycle.finish()
-        return decision
-
-    async def run(self, call: Call, send: Callable[[Call], Awaitable[Reply]]) -> Outcome:
-        """Check, send (repeating on reask) and check the reply; async ``send``."""
-        lifecycle = self.open(call, frontend="run")
-        try:
-            request = await lifecycle.astart()
-            while request is not None:
-                request = await lifecycle.adeliver(await send(request))
-        finally:
-            await lifecycle.afinish()
-        return lifecycle.outcome()
-
-    def run_sync(self, call: Call, send: Callable[[Call], Reply]) -> Outcome:
-        """Check, send (repeating on reask) and check the reply; sync ``send``."""
-        lifecycle = self.open(call, frontend="run")
-        try:
-            request = lifecycle.start()
-            while request is not None:
-                request = lifecycle.deliver(send(request))
-        finally:
-            lifecycle.finish()
-        return lifecycle.outcome()
-
-    # -- what the lifecycle asks of the engine ---------------------------------------------
-
-    def blocks_on_error(self, check: Check) -> bool:
-        """Whether a failure of ``check`` blocks (its ``on_error``, else the policy's)."""
-        return self._settings.get(id(check), (self._block_on_error, None))[0]
-
-    def timeout_of(self, check: Check) -> float | None:
-        """``check``'s time limit in seconds, if it has one."""
-        return self.limits.get(id(check))
-
-    @property
-    def limits(self) -> dict[int, float]:
-        """Time limits in seconds by check object id (the checks that have one)."""
-        return self._limits
-
-    def check_failed(self, check: Check, stage: Stage, exc: Exception) -> Verdict:
-        """Count a failed check and decide its verdict by ``on_error``."""
-        self.telemetry.check_errors.labels(check.name, stage.value).inc()
-        return check_error_verdict(check, stage, exc, self.blocks_on_error(check))
-
-    def decide(self, stage: Stage, verdicts: list[Verdict], call: Call, latency: float) -> Decision:
-        """Combine verdicts (the strictest effective action wins) and count them."""
-        action = Action.ALLOW
-        for verdict in verdicts:
-            action = max(action, verdict.effective)
-            key = (verdict.check, stage, verdict.action, verdict.shadow)
-            children = self._metric_children.get(key)
-            if children is None:
-                # prometheus_client's labels() costs microseconds; resolve each label
-                # combination once (the set is closed: checks x stages x actions).
-                telemetry = self.telemetry
-                children = self._metric_children[key] = (
-                    telemetry.verdicts.labels(
-                        verdict.check,
-                        stage.value,
-                        verdict.action.label,
-                        "true" if verdict.shadow else "false",
-                    ),
-                    telemetry.check_seconds.labels(verdict.check, stage.value),
-                )
-            children[0].inc()
-            children[1].observe(verdict.latency)
-            if verdict.findings and self._entity_labels:
-                self._count_entities(stage, verdict)
-        return Decision(
-            stage, action, verdicts, self.policy_name, self.policy_hash, call.request_id, latency
-        )
-
-    def _count_entities(self, stage: Stage, verdict: Verdict) -> None:
-        labels_of = self._entity_labels.get((stage, verdict.check))
-        if labels_of is None:
-            return
-        counter = getattr(self.telemetry, self._entity_counters[stage, verdict.check])
-        for finding in verdict.findings:
-            entity, action = labels_of(finding)
-            counter.labels(verdict.check, stage.value, entity, action).inc()
-
-    def count_call(self, frontend: str, format_name: str, outcome: str) -> None:
-        """Count one finished call by frontend, wire format and outcome."""
-        key = (frontend, format_name, outcome)
-        counter = self._call_counters.get(key)
-        if counter is None:
-            counter = self._call_counters[key] = self.telemetry.calls.labels(*key)
-        counter.inc()
-
-    def record_call(
-        self, lifecycle: GuardedCall, outcome: str, status: int, latency: float
-    ) -> None:
-        """Write a finished call to the audit log (when one is configured): one line."""
-        if self.audit is None:
-            return
-        call, reply = lifecycle.call, lifecycle.reply
-        self.audit.record_call(
-            CallRecord(
-                request_id=call.request_id,
-                frontend=lifecycle.frontend,
-                outcome=outcome,
-                format=call.format,
-                status=status,
-                policy=self.policy_name,
-                policy_hash=self.policy_hash,
-                tenant=call.caller.tenant,
-                key_id=call.caller.key_id,
-                session=call.caller.session,
-                model=call.model,
-                upstream=lifecycle.upstream,
-                attempts=lifecycle.attempts,
-                input=lifecycle.input,
-                output=lifecycle.output,
-                usage=reply.usage if reply is not None else None,
-                latency=latency,
-                unguarded_history=tuple(call.extension.get("unguarded_history") or ()),
-            )
-        )
-
-    # -- in-process frontends ------------------------------------------------------------
-
-    def transport(self, transport: Any = None, *, allow_unchecked: bool = False) -> Any:
-        """An ``httpx`` transport guarding model calls, wrapping ``transport`` (default:
-        ``httpx.HTTPTransport()``): ``httpx.Client(transport=guard.transport())``."""
-        from guard.transport import GuardTransport
-
-        return GuardTransport(self, transport, allow_unchecked=allow_unchecked)
-
-    def async_transport(self, transport: Any = None, *, allow_unchecked: bool = False) -> Any:
-        """The async variant of :meth:`transport`, for ``httpx.AsyncClient``."""
-        from guard.transport import GuardAsyncTransport
-
-        return GuardAsyncTransport(self, transport, allow_unchecked=allow_unchecked)
 
     # -- shutdown ----------------------------------------------------------------------
 
@@ -488,53 +257,6 @@ class Guard:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
-
-
-#: Where budgets keep their state when a Guard is given none (the server's default too).
-DEFAULT_STORE = "sqlite://guardwire-state.db"
-
-
-def _budget_store(store: Any) -> Any:
-    """The store budgets use: a URL is opened lazily (on first use)."""
-    from guard.stores import open_store
-
-    if store is None:
-        store = DEFAULT_STORE
-    return open_store(store) if isinstance(store, str) else store
-
-
-def _budget_check(policy: Policy, prices: Any, registry: Any) -> Check:
-    from guard.checks._prices import PriceTable
-    from guard.checks.budget import BudgetCheck
-
-    if prices is None or isinstance(prices, str | Path):
-        prices = PriceTable.shipped(prices)
-    check = BudgetCheck(list(policy.budgets), prices)
-    check.telemetry = Telemetry.for_registry(registry)
-    return check
-
-
-def text_call(
-    text: str, *, caller: Caller | None = None, context: Sequence[str | Passage] = ()
-) -> Call:
-    """A plain-text call (the ``text`` format of ``wrap``): one user segment."""
-    passages = [
-        p if isinstance(p, Passage) else Passage(str(i + 1), p) for i, p in enumerate(context)
-    ]
-    return build_call(text, caller=caller, context=passages)
-
-
-def text_reply(text: str) -> Reply:
-    """A plain-text reply with one choice."""
-    return Reply(format="text", choices=[Choice(0, text)])
-
-
-def checked_reply_text(lifecycle: GuardedCall, reply: Reply) -> Step[Decision]:
-    """The output stage on a plain-text ``reply`` (``check_output``, the check endpoint),
-    as a step either driver runs: its decision carries the reply's text as redacted."""
-    decision = yield from lifecycle._output(reply)
-    decision.text = reply.text
-    return decision
 
 
 def _write_segments(segments: Sequence[Segment], texts: list[str], raw: Any) -> None:

@@ -14,7 +14,6 @@ retrieved context and caller identity (it is removed before the function is call
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import json
@@ -24,19 +23,17 @@ from typing import Any, TypeVar, overload
 
 from pydantic import BaseModel
 
+from guard._wrap_call import Invocation, WrapDefaults
 from guard.checks.schema import schema_check
 from guard.engine import Guard
 from guard.errors import blocked_error
-from guard.formats.base import read_extension
-from guard.formats.text import build_call, prompt_of
 from guard.lifecycle import GuardedCall
 from guard.policy import Policy
 from guard.streaming import StreamSession
-from guard.types import Call, Caller, Choice, Passage, Reply, Segment
+from guard.types import Choice, Passage, Reply
 
 F = TypeVar("F", bound=Callable[..., Any])
 _STREAM_KEY = "text"
-_EXTRA = "arguments"
 
 
 @overload
@@ -85,7 +82,7 @@ def wrap(
         return guarded
 
     def build(engine: Guard, fn: Callable[..., Any]) -> Callable[..., Any]:
-        defaults = _Defaults(context, session, tenant, argument, inspect.signature(fn))
+        defaults = WrapDefaults(context, session, tenant, argument, inspect.signature(fn))
         if output is not None:
             if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
                 raise TypeError(
@@ -105,123 +102,13 @@ def wrap(
     return decorate(function) if function is not None else decorate
 
 
-class _Defaults:
-    __slots__ = ("argument", "context", "output", "session", "signature", "tenant")
-
-    def __init__(
-        self,
-        context: Sequence[str | Passage],
-        session: str | None,
-        tenant: str | None,
-        argument: str | None,
-        signature: inspect.Signature,
-    ) -> None:
-        self.context = [
-            p if isinstance(p, Passage) else Passage(str(i + 1), p) for i, p in enumerate(context)
-        ]
-        self.session = session
-        self.tenant = tenant
-        self.argument = argument
-        self.signature = signature
-        self.output: type[BaseModel] | dict[str, Any] | None = None
-
-
-def _is_text(value: Any) -> bool:
-    return isinstance(value, str) or (
-        isinstance(value, list) and bool(value) and all(isinstance(m, dict) for m in value)
-    )
-
-
-class _Invocation:
-    """One call of the wrapped function: its text arguments, and how to call it again."""
-
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        defaults: _Defaults,
-    ) -> None:
-        options = kwargs.pop("guardwire", None)
-        _, caller, passages = read_extension(
-            {"guardwire": options} if options is not None else {},
-            Caller(session=defaults.session, tenant=defaults.tenant),
-        )
-        self.fn = fn
-        try:
-            self.bound = defaults.signature.bind(*args, **kwargs)
-        except TypeError:
-            raise TypeError(
-                "a wrapped function needs the prompt as its first argument or as prompt=/messages="
-            ) from None
-        names = list(self.bound.arguments)
-        if defaults.argument is not None:
-            if defaults.argument not in self.bound.arguments:
-                raise TypeError(f"the wrapped function got no argument '{defaults.argument}'")
-            self.key = defaults.argument
-        elif "prompt" in names or "messages" in names:
-            self.key = "prompt" if "prompt" in names else "messages"
-        elif names:
-            self.key = names[0]
-        else:
-            raise TypeError(
-                "a wrapped function needs the prompt as its first argument or as prompt=/messages="
-            )
-        self.call = build_call(
-            self.bound.arguments[self.key], caller=caller, context=[*defaults.context, *passages]
-        )
-        #: Other text arguments, checked as well (unless one argument was named).
-        self.extras: dict[str, Any] = {}
-        if defaults.argument is None:
-            self._add_extras([n for n in names if n != self.key])
-
-    def _add_extras(self, names: list[str]) -> None:
-        # Copies: a redaction must never edit the caller's own message list.
-        extras = {
-            n: copy.deepcopy(self.bound.arguments[n])
-            for n in names
-            if _is_text(self.bound.arguments[n])
-        }
-        if not extras:
-            return
-        self.call.raw[_EXTRA] = extras
-        for name, value in extras.items():
-            inner = build_call(value)
-            for segment in inner.segments:
-                assert segment.path is not None
-                path = (
-                    (_EXTRA, name, *segment.path[1:])
-                    if isinstance(value, list)
-                    else (
-                        _EXTRA,
-                        name,
-                    )
-                )
-                self.call.segments.append(
-                    Segment(segment.text, path, segment.role, segment.kind, segment.index)
-                )
-        self.extras = extras
-
-    def checked(self, call: Call) -> None:
-        """Keep the checked (possibly redacted) text arguments of the first attempt."""
-        if isinstance(call.raw, dict) and _EXTRA in call.raw:
-            self.extras = call.raw[_EXTRA]
-
-    def arguments(self, call: Call) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        """Positional and keyword arguments carrying the checked texts of ``call``."""
-        arguments = self.bound.arguments
-        arguments[self.key] = prompt_of(call)
-        arguments.update(self.extras)
-        return self.bound.args, self.bound.kwargs
-
-
 def _reply(result: Any) -> Reply:
     if not isinstance(result, str):
         raise TypeError(f"a wrapped function must return text, not {type(result).__name__}")
     return Reply("text", [Choice(0, result, finish_reason="stop")])
 
 
-def _open(guard: Guard, invocation: _Invocation, defaults: _Defaults) -> GuardedCall:
+def _open(guard: Guard, invocation: Invocation, defaults: WrapDefaults) -> GuardedCall:
     lifecycle = guard.open(invocation.call, frontend="wrap")
     if defaults.output is not None:
         lifecycle.extra_output_checks.append(
@@ -230,7 +117,7 @@ def _open(guard: Guard, invocation: _Invocation, defaults: _Defaults) -> Guarded
     return lifecycle
 
 
-def _result(lifecycle: GuardedCall, defaults: _Defaults) -> Any:
+def _result(lifecycle: GuardedCall, defaults: WrapDefaults) -> Any:
     if lifecycle.refusal is not None:
         raise blocked_error(lifecycle.refusal.decision)
     assert lifecycle.reply is not None
@@ -244,9 +131,9 @@ def _result(lifecycle: GuardedCall, defaults: _Defaults) -> Any:
     return json.loads(text)
 
 
-def _function(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
+def _function(guard: Guard, fn: Callable[..., Any], defaults: WrapDefaults) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Any:
-        invocation = _Invocation(fn, args, kwargs, defaults)
+        invocation = Invocation(fn, args, kwargs, defaults)
         lifecycle = _open(guard, invocation, defaults)
         outcome: str | None = "upstream_error"
         try:
@@ -263,9 +150,9 @@ def _function(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Call
     return guarded
 
 
-def _coroutine(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
+def _coroutine(guard: Guard, fn: Callable[..., Any], defaults: WrapDefaults) -> Callable[..., Any]:
     async def guarded(*args: Any, **kwargs: Any) -> Any:
-        invocation = _Invocation(fn, args, kwargs, defaults)
+        invocation = Invocation(fn, args, kwargs, defaults)
         lifecycle = _open(guard, invocation, defaults)
         outcome: str | None = "upstream_error"
         try:
@@ -285,7 +172,7 @@ def _coroutine(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Cal
 class _Chunks:
     """A generator's text through the call's stream session (and restores)."""
 
-    def __init__(self, guard: Guard, invocation: _Invocation) -> None:
+    def __init__(self, guard: Guard, invocation: Invocation) -> None:
         self.lifecycle = lifecycle = guard.open(invocation.call, frontend="wrap")
         if lifecycle.start() is None:
             lifecycle.finish()
@@ -325,9 +212,9 @@ class _Chunks:
             raise blocked_error(decision)
 
 
-def _generator(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Callable[..., Any]:
+def _generator(guard: Guard, fn: Callable[..., Any], defaults: WrapDefaults) -> Callable[..., Any]:
     def guarded(*args: Any, **kwargs: Any) -> Iterator[str]:
-        chunks = _Chunks(guard, _Invocation(fn, args, kwargs, defaults))
+        chunks = _Chunks(guard, Invocation(fn, args, kwargs, defaults))
         try:
             positional, named = chunks.arguments
             for chunk in fn(*positional, **named):
@@ -344,10 +231,10 @@ def _generator(guard: Guard, fn: Callable[..., Any], defaults: _Defaults) -> Cal
 
 
 def _async_generator(
-    guard: Guard, fn: Callable[..., Any], defaults: _Defaults
+    guard: Guard, fn: Callable[..., Any], defaults: WrapDefaults
 ) -> Callable[..., Any]:
     async def guarded(*args: Any, **kwargs: Any) -> AsyncIterator[str]:
-        chunks = _Chunks(guard, _Invocation(fn, args, kwargs, defaults))
+        chunks = _Chunks(guard, Invocation(fn, args, kwargs, defaults))
         try:
             positional, named = chunks.arguments
             async for chunk in fn(*positional, **named):

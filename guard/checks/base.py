@@ -170,7 +170,8 @@ class CallEnd:
     status: int
     attempts: int
     usage: Usage | None = None
-    #: Output tokens counted while a stream passed (when the provider reported no usage).
+    #: Characters of a streamed reply read (text and tool calls; only when the provider
+    #: reported no usage): 0 when the upstream failed before any of its reply.
     streamed_characters: int = 0
     #: False when no byte of the request reached the upstream (e.g. a connect timeout):
     #: the provider cannot have charged it, whatever the status.

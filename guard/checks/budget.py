@@ -52,11 +52,13 @@ from guard.checks._budget_ledger import (
     release_carved,
     settle_carved,
 )
+from guard.checks._budget_meter import CUT_BYTES_PER_TOKEN as CUT_BYTES_PER_TOKEN
+from guard.checks._budget_meter import BudgetMeter
 from guard.checks._budget_metrics import BudgetMetrics
 from guard.checks._budget_retries import ABANDONED, pending_for
 from guard.checks._budget_spend import CallSpender
 from guard.checks._prices import PriceTable
-from guard.checks._tokens import input_token_bound, text_token_bound
+from guard.checks._tokens import input_token_bound
 from guard.checks.base import CallEnd, Capabilities, CheckContext
 from guard.patches import EnsureStreamUsage, SetMaxTokens
 from guard.stores.base import StoreError
@@ -71,9 +73,6 @@ MIN_REPLY_TOKENS = 16
 #: How long a reservation holds if its process dies before settling it (or cannot reach
 #: the store); then the store charges it at its amount.
 HOLD_SECONDS = 900.0
-#: A stream is cut when its UTF-8 bytes pass this many per reserved output token (text
-#: runs 3-5 bytes per token; the cut is for upstreams that ignore max_tokens).
-CUT_BYTES_PER_TOKEN = 6
 
 
 class BudgetCheck:
@@ -187,7 +186,7 @@ class BudgetCheck:
         state.holds, state.output_tokens = holds, tokens
         ctx.private(self.name)["call"] = state
         if call.stream:  # only streams are metered (a complete reply reports usage)
-            ctx.meters.append(_Meter(self, state))
+            ctx.meters.append(BudgetMeter(self, state))
         ctx.spender = CallSpender(self, call, ctx.store, HOLD_SECONDS)  # e.g. a judge's use
         patches: list[Any] = []
         if call.max_tokens is None or tokens < call.max_tokens:
@@ -267,7 +266,8 @@ class BudgetCheck:
         ``None`` when it never reached a model that charged for it (release)."""
         # A timed-out call (504) may have been charged, unless it was never sent.
         unsent = end.status != 504 or not end.request_sent
-        if end.attempts == 0 and end.outcome in ("blocked", "upstream_error") and unsent:
+        refused = end.outcome in ("blocked", "unavailable", "upstream_error")
+        if end.attempts == 0 and refused and unsent:
             return None
         usage = end.usage
         if usage is not None and (usage.input_tokens or usage.output_tokens):
@@ -277,29 +277,13 @@ class BudgetCheck:
             )  # fmt: skip
         # No usage: the input bound and what streamed (or the whole reservation).
         streamed = min(state.streamed_tokens, state.output_tokens)
+        nothing_read = not (streamed or end.streamed_characters)
+        if end.outcome == "upstream_error" and nothing_read and unsent:
+            # The upstream failed before any of its reply was read (a 200 whose body is
+            # not the API's stream, a reset before the first text): nothing shows that a
+            # model ran, and the same body on a complete call is released too. Charging
+            # the reservation let a broken upstream drain a budget as the SDKs retried.
+            return None
         for budget in {h.counter.budget for h in holds}:
             self.metrics.count("estimated", budget)
         return state.input_tokens, streamed or state.output_tokens, 0, 0
-
-
-class _Meter:
-    """Counts a stream's output as it passes; exhausted at the call's reservation."""
-
-    def __init__(self, check: BudgetCheck, state: CallHold) -> None:
-        self.check = check
-        self.state = state
-        self.name = check.name
-
-    def count(self, text: str) -> str | None:
-        """Take streamed text; a reason to cut the stream once the reservation is used."""
-        state = self.state
-        state.streamed_tokens += text_token_bound(text)
-        # The upstream honours max_tokens, so this only fires for one that does not: the
-        # byte count bounds tokens from above, so the cut waits until even a generous
-        # estimate (bytes / CUT_BYTES_PER_TOKEN) is past the reservation.
-        if state.streamed_tokens <= state.output_tokens * CUT_BYTES_PER_TOKEN or state.cut:
-            return None
-        state.cut = True
-        for budget in {h.counter.budget for h in state.holds}:
-            self.check.metrics.count("cutoffs", budget)
-        return "the reply reached the budget's reservation (max_tokens) and was cut"

@@ -133,7 +133,8 @@ class ModelCalls:
 
     async def refuse(self, exchange: Exchange, refusal: Refusal, send: Send) -> None:
         """Answer a refused call with the API's own error (status and code of the refusal)."""
-        headers = guard_headers(exchange.call.request_id, "block", exchange.policy)
+        verdict = "error" if refusal.status >= 500 else "block"  # a store outage: 503
+        headers = guard_headers(exchange.call.request_id, verdict, exchange.policy)
         headers += [(k.encode(), v.encode()) for k, v in retry_headers(refusal.retry_after)]
         await send_error(send, exchange.fmt, refusal.status, refusal.message, refusal.code, headers)
 

@@ -19,7 +19,7 @@ Answer (200 for every completed check, blocked or not)::
 Same authentication as model calls (client keys), same metrics and audit line (frontend
 ``check``). Without ``policy`` the caller's policy applies (its key, tenant, model).
 Errors use the OpenAI error shape (``{"error": {"message", "type", "code"}}``) and
-never echo the request's text.
+never echo the request's text; a body declared as anything but JSON is a 415.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> No
     body = await read_body(
         scope, receive, limit=app.config.max_body_bytes, timeout=app.config.body_timeout
     )
+    _require_json(scope)  # after the body is read: the connection stays in step
     request = _parse(body)
     policies = app.policies
     if request.policy is not None:
@@ -118,6 +119,25 @@ async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> No
     headers = guard_headers(context.request_id, decision.action.label, guard.policy_tag.encode())
     headers.append((b"content-type", JSON))
     await respond(send, 200, headers, dumps(answer))
+
+
+def _require_json(scope: Scope) -> None:
+    """Refuse a body declared as anything but JSON (``application/json`` with or without
+    parameters, or a ``+json`` type) with a 415; a body without a Content-Type is read as
+    JSON, as before. The declared type is not echoed: it is the client's text."""
+    declared = next((v for k, v in scope["headers"] if k.lower() == b"content-type"), None)
+    if declared is None:
+        return
+    media = declared.partition(b";")[0].strip().lower()
+    if media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    ):
+        return
+    raise RequestError(
+        "the check endpoint reads JSON: send the body with Content-Type: application/json",
+        status=415,
+        code="unsupported_media_type",
+    )
 
 
 def _parse(body: bytes) -> CheckRequest:

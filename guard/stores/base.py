@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from guard.errors import GuardError
+from guard.types import Verdict
 
 #: What ``set_if_absent`` stores: a number or a short identifier.
 Scalar = int | float | str
@@ -51,6 +52,27 @@ SWEEP_EVERY = 4096
 
 class StoreError(GuardError):
     """The state store failed (unreachable, closed, locked for too long, corrupt)."""
+
+
+#: The error code of a call refused because a check's state store failed (with
+#: ``on_error: block``): the service is unavailable, not the caller's content, so the
+#: call is answered 503, which both SDKs retry.
+STORE_UNAVAILABLE = "store_unavailable"
+#: The ``retry-after`` of that refusal, in seconds: a store blip (a Redis failover, a
+#: locked SQLite file) is usually over by then, and the SDKs wait this long before
+#: their retry (instead of their own backoff of a fraction of a second).
+STORE_RETRY_AFTER = 1.0
+
+
+def unavailable(verdict: Verdict) -> Verdict:
+    """``verdict`` (a check that failed on its store and blocks) as a 503 refusal with
+    :data:`STORE_UNAVAILABLE`; the reason names the check, never the store's URL."""
+    verdict.status, verdict.code, verdict.retry_after = 503, STORE_UNAVAILABLE, STORE_RETRY_AFTER
+    verdict.reason = (
+        f"check '{verdict.check}' could not reach its state store, so the limit it "
+        "enforces cannot be checked; retry shortly"
+    )
+    return verdict
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,7 +138,9 @@ def test_a_store_outage_follows_on_error_is_counted_and_shows_in_readyz(
     body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
     response = httpx.post(proxy.url + "/v1/chat/completions", json=body)
     if on_error == "block":  # fail closed: nothing reaches the upstream unbudgeted
-        assert response.status_code == 400 and "budget" in response.json()["error"]["message"]
+        # The service is unavailable (a 503 the SDKs retry), not the caller's content.
+        assert response.status_code == 503 and "budget" in response.json()["error"]["message"]
+        assert response.json()["error"]["code"] == "store_unavailable"
         assert fake_upstream.requests == []
     else:
         assert response.status_code == 200
@@ -177,8 +179,8 @@ def test_a_starved_store_fails_budget_checks_closed_within_its_deadline(
         with ThreadPoolExecutor(3) as pool:
             answers = list(pool.map(call, range(3)))
     for _, response in answers:
-        assert response.status_code == 400, response.text
-        assert response.json()["error"]["type"] == "invalid_request_error"
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["type"] == "server_error"
         assert "budget" in response.json()["error"]["message"]
     assert fake_upstream.requests == []
     # Before: the call holding the connection waited 2 s (redis-py's socket timeout),
