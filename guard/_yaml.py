@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from guard._yaml_keys import unknown_key_message, unknown_tag_message
 from guard.errors import PolicyError
 
 
@@ -41,8 +42,11 @@ def _follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | N
     kept: list[int | str] = []
     for number, part in enumerate(loc):
         child: yaml.Node | None = None
+        key: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            key, child = next(
+                ((k, v) for k, v in node.value if getattr(k, "value", None) == part), (None, None)
+            )
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             child = node.value[part] if part < len(node.value) else None
         if child is None:
@@ -51,26 +55,46 @@ def _follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | N
             continue
         node = child
         kept.append(part)
-        line = node.start_mark.line + 1
+        # The field named last is shown at its key (a block value starts a line later).
+        line = (key if key is not None and number == len(loc) - 1 else node).start_mark.line + 1
     name = ""
     for part in kept:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else part)
     return line, name
 
 
-def policy_error(exc: ValidationError, source: str, node: yaml.Node | None) -> PolicyError:
-    """Turn a pydantic error into a one-paragraph :class:`PolicyError`."""
+def first_error(exc: ValidationError) -> Any:
+    """The error to report: a misspelt key before the "Field required" it also causes
+    (the key it was meant to be), else pydantic's first."""
     errors = exc.errors(include_url=False, include_input=False)
-    first = errors[0]
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    missing = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "missing"}
+    for error in unknown:
+        if tuple(error["loc"][:-1]) in missing:
+            return error
+    return errors[0]
+
+
+def policy_error(
+    exc: ValidationError,
+    source: str,
+    node: yaml.Node | None,
+    model: type[BaseModel] | None = None,
+) -> PolicyError:
+    """Turn a pydantic error into a one-paragraph :class:`PolicyError`. With the
+    validated ``model``, a misspelt key is told the key it most likely meant."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = first_error(exc)
     loc = tuple(first["loc"])
     message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "union_tag_invalid":
+    if first["type"] == "extra_forbidden":
+        message = unknown_key_message(model, loc)
+    elif first["type"] == "union_tag_invalid":
         # With several check types the entry is a union told apart by ``check``: name
-        # that field and the values it may take, as for a single type.
+        # that field, what was written and the values it may take.
         context = first.get("ctx") or {}
         loc += (str(context.get("discriminator", "'check'")).strip("'"),)
-        expected = str(context.get("expected_tags", "")).replace("', '", "' or '")
-        message = f"Input should be {expected}"
+        message = unknown_tag_message(loc[-1], context)
     line, field = _follow(node, loc)
     more = f" ({len(errors) - 1} more error(s) after this one)" if len(errors) > 1 else ""
     return PolicyError(f"{message}{more}.", file=source, line=line, field=field or None)

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from guard._policy_extends import Resolved
 from guard._policy_extends import resolve as resolve_extends
-from guard._yaml import load_yaml, policy_error
+from guard._yaml import first_error, load_yaml, policy_error
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks._keyword_files import anchor_keyword_files, keyword_files
 from guard.checks.budget import BudgetConfig
@@ -182,8 +182,8 @@ class Policy(BaseModel):
         try:
             policy = cls.model_validate(data)
         except ValidationError as exc:
-            loc = tuple(exc.errors(include_url=False)[0]["loc"])
-            raise policy_error(exc, resolved.file_of(loc, source), resolved.node) from None
+            loc = tuple(first_error(exc)["loc"])
+            raise policy_error(exc, resolved.file_of(loc, source), resolved.node, cls) from None
         policy._source = source
         read = [f for f in resolved.files if not f.startswith("<")]
         read += keyword_files([*policy.input, *policy.output])
