@@ -27,7 +27,31 @@ def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
         raise PolicyError(f"YAML syntax error: {problem}", file=source, line=line) from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"YAML error: {type(exc).__name__}", file=source) from None
+    _refuse_repeated_keys(node, source)
     return data, node
+
+
+def _refuse_repeated_keys(root: yaml.Node | None, source: str) -> None:
+    """A key written twice in one mapping is an error: YAML keeps the last value without
+    a word, so a second ``input:`` would silently drop every check of the first."""
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if key.value in seen:
+                        message = (
+                            f"'{key.value}' is written twice (lines {seen[key.value]} and "
+                            f"{line}) in one mapping; keep one"
+                        )
+                        raise PolicyError(message, file=source, line=line)
+                    seen[key.value] = line
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
 
 
 def _follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, str]:

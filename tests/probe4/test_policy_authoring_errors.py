@@ -140,3 +140,39 @@ def test_a_misspelt_case_file_key(tmp_path: Path) -> None:
     message = str(caught.value)
     assert "line 5, field 'cases[0].expext'" in message
     assert "did you mean 'expect'?" in message
+
+
+#: A key written twice in one mapping: YAML loaders keep the last value silently, so
+#: the first rule list (or action) vanished without a word.
+DUPLICATES = {
+    "top-level list": (
+        "name: t\ninput:\n  - check: rules\n    rules:\n      - {name: x, keywords: [hello]}\n"
+        "output: []\ninput: []\n",
+        "input",
+        (2, 7),
+    ),
+    "rule action": (
+        "name: t\ninput:\n  - check: rules\n    rules:\n      - name: x\n"
+        "        keywords: [hello]\n        action: block\n        action: warn\n",
+        "action",
+        (7, 8),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(DUPLICATES))
+def test_a_key_written_twice_is_an_error(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, key, (first, second) = DUPLICATES[case]
+    error = _cli_error(tmp_path, text, capsys)
+    assert error.startswith(f"guardwire: invalid policy (p.yaml, line {second}")
+    assert f"'{key}' is written twice (lines {first} and {second})" in error
+
+
+def test_a_server_key_written_twice(tmp_path: Path) -> None:
+    config = tmp_path / "guardwire.yaml"
+    config.write_text("policy: strict\nport: 9000\npolicy: default\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    assert "'policy' is written twice (lines 1 and 3)" in str(caught.value)
