@@ -26,8 +26,9 @@ before any of it is sent (a reask is not possible once a stream started: it bloc
 Findings are ``schema.<validator keyword>`` (``schema.required``, ``schema.type``...),
 ``schema.json`` (not one JSON document), ``schema.truncated`` (cut by the length limit:
 never reasked, the same budget would cut it again), ``schema.tool_unknown``; the rule
-is the JSON Pointer of the failing place. Messages carry the pointer and a short message
-built from the schema, never the document's values. A repaired document (fences
+is the JSON Pointer of the failing place (a key the schema does not name shows as ``*``:
+it is the document's own text). Messages carry the pointer and a short message built
+from the schema, never the document's values. A repaired document (fences
 stripped, JSON taken out of prose) is what the caller receives.
 """
 
