@@ -9,6 +9,7 @@ an error, not silently ignored.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from pathlib import Path
 from typing import Any, Literal
@@ -221,5 +222,11 @@ def resolve_policy(policy: Policy | str | Path | None) -> Policy:
         try:
             path = data_path("rules", f"{policy}.yaml")
         except FileNotFoundError:
-            raise PolicyError(f"no policy file or shipped pack named '{policy}'") from None
+            packs = ("default", "strict", "rag", "agents")
+            close = difflib.get_close_matches(str(policy), packs, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise PolicyError(
+                f"no policy file or shipped pack named '{policy}' ({hint}packs: "
+                f"{', '.join(packs)}); give a policy file's path or a pack's name"
+            ) from None
     return Policy.load(path)

@@ -176,3 +176,11 @@ def test_a_server_key_written_twice(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(config)
     assert "'policy' is written twice (lines 1 and 3)" in str(caught.value)
+
+
+def test_a_misspelt_pack_name_lists_the_packs(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--policy", "stirct", "hello"]) == 2
+    error = capsys.readouterr().err
+    assert "no policy file or shipped pack named 'stirct'" in error
+    assert "(did you mean 'strict'?" in error
+    assert "default, strict, rag, agents" in error
