@@ -11,6 +11,21 @@ from guard._yaml_keys import unknown_key_message, unknown_tag_message
 from guard.errors import PolicyError
 
 
+class FieldValueError(ValueError):
+    """A validator's ``ValueError`` that knows which field it is about: ``loc`` (keys and
+    indices below the validated model) lets the error name that field's file and line."""
+
+    def __init__(self, message: str, loc: tuple[int | str, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def error_loc(error: Any) -> tuple[int | str, ...]:
+    """A pydantic error's location, extended by a :class:`FieldValueError`'s own."""
+    raised = (error.get("ctx") or {}).get("error")
+    return tuple(error["loc"]) + (raised.loc if isinstance(raised, FieldValueError) else ())
+
+
 def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     """Parse YAML text into plain data plus its node tree (for line look-ups)."""
     try:
@@ -109,7 +124,7 @@ def policy_error(
     validated ``model``, a misspelt key is told the key it most likely meant."""
     errors = exc.errors(include_url=False, include_input=False)
     first = first_error(exc)
-    loc = tuple(first["loc"])
+    loc = error_loc(first)
     message = str(first["msg"]).removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = unknown_key_message(model, loc)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from guard._policy_extends import Resolved
 from guard._policy_extends import resolve as resolve_extends
-from guard._yaml import first_error, load_yaml, policy_error
+from guard._yaml import FieldValueError, error_loc, first_error, load_yaml, policy_error
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks._keyword_files import anchor_keyword_files, keyword_files
 from guard.checks.budget import BudgetConfig
@@ -97,9 +97,11 @@ class Policy(BaseModel):
             names = [c.name or c.check for c in getattr(self, stage)]
             repeated = sorted({n for n in names if names.count(n) > 1})
             if repeated:
-                raise ValueError(
+                second = next(i for i, n in enumerate(names) if n in names[:i])
+                raise FieldValueError(
                     f"check names must be unique within '{stage}'; repeated: "
-                    f"{', '.join(repeated)} (give each entry its own 'name')"
+                    f"{', '.join(repeated)} (give each entry its own 'name')",
+                    (stage, second, "name"),
                 )
         budgets = [b.name for b in self.budgets]
         repeated = sorted({n for n in budgets if budgets.count(n) > 1})
@@ -110,12 +112,13 @@ class Policy(BaseModel):
     @model_validator(mode="after")
     def _call_limits_only_at_input(self) -> Policy:
         # Size and model limits judge the request; under ``output`` they would never run.
-        for entry in self.output:
-            for rule in getattr(entry, "rules", None) or ():
+        for index, entry in enumerate(self.output):
+            for number, rule in enumerate(getattr(entry, "rules", None) or ()):
                 if getattr(rule, "call_kinds", lambda: 0)():
-                    raise ValueError(
+                    raise FieldValueError(
                         f"rule '{rule.name}' of output check '{entry.name or entry.check}' sets "
-                        "a size or model limit, which judges the request: move it under 'input'"
+                        "a size or model limit, which judges the request: move it under 'input'",
+                        ("output", index, "rules", number),
                     )
         return self
 
@@ -124,10 +127,14 @@ class Policy(BaseModel):
         # A progressive stream holds back what a pending match could still become;
         # a check says when it cannot bound that (a rules regex of unbounded width).
         if self.stream.mode == "progressive":
-            for entry in self.output:
+            for index, entry in enumerate(self.output):
                 check_streamable = getattr(entry, "check_streamable", None)
-                if check_streamable is not None:
+                if check_streamable is None:
+                    continue
+                try:
                     check_streamable()
+                except FieldValueError as exc:
+                    raise FieldValueError(str(exc), ("output", index, *exc.loc)) from None
         return self
 
     _hash: str = PrivateAttr(default="")
@@ -183,7 +190,7 @@ class Policy(BaseModel):
         try:
             policy = cls.model_validate(data)
         except ValidationError as exc:
-            loc = tuple(first_error(exc)["loc"])
+            loc = error_loc(first_error(exc))
             raise policy_error(exc, resolved.file_of(loc, source), resolved.node, cls) from None
         policy._source = source
         read = [f for f in resolved.files if not f.startswith("<")]

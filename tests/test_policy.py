@@ -89,8 +89,8 @@ def test_pack_name_resolves_to_shipped_file() -> None:
                 rules:
                   - {name: b, keywords: [y]}
             """,
-            1,
-            "",
+            5,
+            "input[1].name",
             "check names must be unique within 'input'",
         ),
     ],

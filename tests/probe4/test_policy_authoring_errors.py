@@ -184,3 +184,40 @@ def test_a_misspelt_pack_name_lists_the_packs(capsys: pytest.CaptureFixture[str]
     assert "no policy file or shipped pack named 'stirct'" in error
     assert "(did you mean 'strict'?" in error
     assert "default, strict, rag, agents" in error
+
+
+#: Mistakes found by the whole policy's validators: they were reported at line 1 with no
+#: field, though the message named a check or rule the developer then had to look for.
+WHOLE_POLICY_MISTAKES = {
+    "unbounded output regex": (
+        "name: t\noutput:\n  - check: rules\n    rules:\n      - {name: a, keywords: [x]}\n"
+        "      - {name: b, regex: 'a+b'}\n",
+        6,
+        "output[0].rules[1].regex",
+        "set 'max_length'",
+    ),
+    "a check name repeated": (
+        "name: t\ninput:\n  - check: rules\n    rules: [{name: a, keywords: [x]}]\n"
+        "  - check: rules\n    rules: [{name: b, keywords: [y]}]\n",
+        5,
+        "input[1].name",
+        "give each entry its own 'name'",
+    ),
+    "a size limit under output": (
+        "name: t\noutput:\n  - check: rules\n    rules:\n      - {name: a, keywords: [x]}\n"
+        "      - {name: size, max_chars: 10}\n",
+        6,
+        "output[0].rules[1]",
+        "move it under 'input'",
+    ),
+}
+
+
+@pytest.mark.parametrize("mistake", sorted(WHOLE_POLICY_MISTAKES))
+def test_whole_policy_mistakes_name_their_line(
+    mistake: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text, line, field, words = WHOLE_POLICY_MISTAKES[mistake]
+    error = _cli_error(tmp_path, text, capsys)
+    assert error.startswith(f"guardwire: invalid policy (p.yaml, line {line}, field '{field}'): ")
+    assert words in error
