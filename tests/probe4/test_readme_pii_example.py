@@ -1,4 +1,4 @@
-"""The README's PII example policy, exactly as written.
+"""The README's PII example policy, exactly as written (read from README.md).
 
 It lists six ``entities`` and defines a custom ``EMPLOYEE_ID`` recognizer beside them. The
 recognizer was silently dropped (custom entities joined only the default entity list, not
@@ -13,27 +13,9 @@ import openai
 
 import guard
 from guard.demo import DemoTransport
+from tests.probe2.test_readme_policies import readme_policy
 
-README_PII_POLICY = """\
-input:
-  - check: pii
-    action: pseudonymise        # block | redact | mask | hash | pseudonymise | warn
-    threshold: 0.5              # phone numbers and separator-less SSNs count from 0.4
-    entities: [EMAIL_ADDRESS, PHONE_NUMBER, CREDIT_CARD, IBAN_CODE, US_SSN, IP_ADDRESS]
-    per_entity: {CREDIT_CARD: {action: block}, EMAIL_ADDRESS: {threshold: 0.9}}
-    allow: [support@example.com]
-    recognizers:
-      - {entity: EMPLOYEE_ID, regex: '\\bE-\\d{6}\\b', score: 0.8, context: [employee, staff]}
-    language: en
-    nlp: blank                  # or an installed spaCy model / a saved pipeline directory
-    scope: call                 # session: same placeholder across a session's calls
-    session_ttl_s: 3600
-    session_max: 10000
-    hash_key_env: GUARDWIRE_PII_HASH_KEY
-output:
-  - check: pii
-    action: redact
-"""
+README_PII_POLICY = readme_policy("pii")
 TEXT = "mail bob.smith@acme.io or call +1 415 555 0100, staff E-123456"
 
 
