@@ -205,7 +205,10 @@ class Policy(BaseModel):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise PolicyError("file not found", file=str(path)) from None
+            where = f"file not found at {path.absolute()}"
+            if not path.is_absolute():
+                where += " (relative paths are read from the working directory)"
+            raise PolicyError(where, file=str(path)) from None
         except UnicodeDecodeError:
             raise PolicyError("file is not valid UTF-8", file=str(path)) from None
         except OSError as exc:

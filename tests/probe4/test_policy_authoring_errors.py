@@ -221,3 +221,16 @@ def test_whole_policy_mistakes_name_their_line(
     error = _cli_error(tmp_path, text, capsys)
     assert error.startswith(f"guardwire: invalid policy (p.yaml, line {line}, field '{field}'): ")
     assert words in error
+
+
+def test_a_relative_policy_path_that_is_not_found_says_where_it_looked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``policy: mine.yaml`` in a config file is read from the working directory, not
+    the config file's folder: the error said only "file not found"."""
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "mine.yaml").write_text("name: mine\n")
+    assert main(["check", "--policy", "mine.yaml", "hello"]) == 2
+    error = capsys.readouterr().err
+    assert f"file not found at {tmp_path / 'mine.yaml'}" in error
+    assert "relative paths are read from the working directory" in error
