@@ -159,6 +159,34 @@ def _closed(schema: dict[str, Any], depth: int) -> dict[str, Any]:
     return out
 
 
+#: pydantic's error types by the JSON Schema keyword a dict schema's failure is named
+#: by, so a model and its dict schema give the same finding kinds (and metric labels).
+_KEYWORD_OF_PYDANTIC_TYPE = {
+    "missing": "required",
+    "extra_forbidden": "additionalProperties",
+    "literal_error": "enum",
+    "enum": "enum",
+    "string_pattern_mismatch": "pattern",
+    "string_too_short": "minLength",
+    "string_too_long": "maxLength",
+    "too_short": "minItems",
+    "too_long": "maxItems",
+    "greater_than": "exclusiveMinimum",
+    "greater_than_equal": "minimum",
+    "less_than": "exclusiveMaximum",
+    "less_than_equal": "maximum",
+    "multiple_of": "multipleOf",
+    "int_from_float": "type",
+}
+
+
+def _keyword_of(pydantic_type: str) -> str:
+    """The JSON Schema keyword for a pydantic error type (else the type itself)."""
+    if pydantic_type.endswith(("_type", "_parsing")):
+        return "type"
+    return _KEYWORD_OF_PYDANTIC_TYPE.get(pydantic_type, pydantic_type)
+
+
 class PydanticValidator:
     """A pydantic model as a validator (its own validators and coercions included)."""
 
@@ -175,7 +203,9 @@ class PydanticValidator:
             self.model.model_validate(value)
         except ValidationError as exc:
             return [
-                Problem(str(e["type"]), pointer(e["loc"], self._named), str(e["msg"])[:200])
+                Problem(
+                    _keyword_of(str(e["type"])), pointer(e["loc"], self._named), str(e["msg"])[:200]
+                )
                 for e in exc.errors(include_url=False, include_input=False)[:MAX_PROBLEMS]
             ]
         return []
