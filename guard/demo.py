@@ -103,7 +103,15 @@ def answer(call: Call) -> Reply:
     usage = Usage(
         _tokens(call.text()), _tokens(choice.text + "".join(c.arguments for c in choice.tool_calls))
     )
-    return Reply(call.format, [choice], usage=usage, model=MODEL)
+    # Chat's ``n``: as many alike choices as asked (capped: it is a demo).
+    wanted = call.raw.get("n") if call.format == "openai.chat" and isinstance(call.raw, dict) else 1
+    count = min(wanted, 8) if isinstance(wanted, int) and not isinstance(wanted, bool) else 1
+    choices = [choice] + [
+        Choice(i, choice.text, list(choice.tool_calls), choice.finish_reason)
+        for i in range(1, count)
+    ]
+    usage.output_tokens *= len(choices)
+    return Reply(call.format, choices, usage=usage, model=MODEL)
 
 
 def respond(

@@ -15,6 +15,7 @@ import openai
 import pytest
 
 import guard
+from guard.demo import DemoTransport
 from tests.e2e.fixtures import ProxyServer
 from tests.proxy.faults import FaultUpstream, Request
 
@@ -99,3 +100,24 @@ def test_every_choice_is_checked(
         for choice in chunk.choices:
             streamed[choice.index] += choice.delta.content or ""
     assert streamed == texts
+
+
+def test_the_demo_model_answers_n_choices() -> None:
+    """The demo answered one choice whatever ``n`` asked, so ``n > 1`` could not be tried
+    offline; it now answers ``n`` alike choices (at most 8), each checked."""
+    client = openai.OpenAI(
+        api_key="sk-demo",
+        http_client=httpx2.Client(transport=guard.transport(transport=DemoTransport())),
+    )
+    messages: Any = [{"role": "user", "content": f"my key is {SECRET}"}]
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=messages, n=3)
+    assert [c.index for c in reply.choices] == [0, 1, 2]
+    assert all((c.message.content or "").endswith("[AWS_ACCESS_KEY]") for c in reply.choices)
+    streamed: dict[int, str] = {}
+    for chunk in client.chat.completions.create(
+        model="gpt-4o-mini", messages=messages, n=2, stream=True
+    ):
+        for choice in chunk.choices:
+            streamed[choice.index] = streamed.get(choice.index, "") + (choice.delta.content or "")
+    assert sorted(streamed) == [0, 1]
+    assert all(text.endswith("[AWS_ACCESS_KEY]") for text in streamed.values())
