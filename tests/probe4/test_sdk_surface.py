@@ -121,5 +121,11 @@ def test_a_denied_tool_call_ends_the_stream_with_the_sdks_error(
         for error in (chat_error.value, anth_error.value):
             assert "the reply called a tool the policy does not allow" in str(error)
             assert MARKER not in str(error)
+        # The error's type is the one the same refusal has unstreamed (a 403), where it
+        # read invalid_request_error in both APIs' stream error events.
+        assert isinstance(chat_error.value.body, dict)
+        assert chat_error.value.body["type"] == "permission_error"
+        assert isinstance(anth_error.value.body, dict)
+        assert anth_error.value.body["error"]["type"] == "permission_error"
 
     asyncio.run(main())
