@@ -5,9 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from guard._yaml_keys import unknown_key_message, unknown_tag_message
 from guard.errors import PolicyError
+
+
+class FieldValueError(ValueError):
+    """A validator's ``ValueError`` that knows which field it is about: ``loc`` (keys and
+    indices below the validated model) lets the error name that field's file and line."""
+
+    def __init__(self, message: str, loc: tuple[int | str, ...]) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+
+def error_loc(error: Any) -> tuple[int | str, ...]:
+    """A pydantic error's location, extended by a :class:`FieldValueError`'s own."""
+    raised = (error.get("ctx") or {}).get("error")
+    return tuple(error["loc"]) + (raised.loc if isinstance(raised, FieldValueError) else ())
 
 
 def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
@@ -26,7 +42,31 @@ def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
         raise PolicyError(f"YAML syntax error: {problem}", file=source, line=line) from None
     except yaml.YAMLError as exc:
         raise PolicyError(f"YAML error: {type(exc).__name__}", file=source) from None
+    _refuse_repeated_keys(node, source)
     return data, node
+
+
+def _refuse_repeated_keys(root: yaml.Node | None, source: str) -> None:
+    """A key written twice in one mapping is an error: YAML keeps the last value without
+    a word, so a second ``input:`` would silently drop every check of the first."""
+    pending = [root] if root is not None else []
+    while pending:
+        node = pending.pop()
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[object, int] = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    line = key.start_mark.line + 1
+                    if key.value in seen:
+                        message = (
+                            f"'{key.value}' is written twice (lines {seen[key.value]} and "
+                            f"{line}) in one mapping; keep one"
+                        )
+                        raise PolicyError(message, file=source, line=line)
+                    seen[key.value] = line
+                pending.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            pending.extend(node.value)
 
 
 def _follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
@@ -41,8 +81,11 @@ def _follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | N
     kept: list[int | str] = []
     for number, part in enumerate(loc):
         child: yaml.Node | None = None
+        key: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
-            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            key, child = next(
+                ((k, v) for k, v in node.value if getattr(k, "value", None) == part), (None, None)
+            )
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
             child = node.value[part] if part < len(node.value) else None
         if child is None:
@@ -51,26 +94,46 @@ def _follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | N
             continue
         node = child
         kept.append(part)
-        line = node.start_mark.line + 1
+        # The field named last is shown at its key (a block value starts a line later).
+        line = (key if key is not None and number == len(loc) - 1 else node).start_mark.line + 1
     name = ""
     for part in kept:
         name += f"[{part}]" if isinstance(part, int) else (f".{part}" if name else part)
     return line, name
 
 
-def policy_error(exc: ValidationError, source: str, node: yaml.Node | None) -> PolicyError:
-    """Turn a pydantic error into a one-paragraph :class:`PolicyError`."""
+def first_error(exc: ValidationError) -> Any:
+    """The error to report: a misspelt key before the "Field required" it also causes
+    (the key it was meant to be), else pydantic's first."""
     errors = exc.errors(include_url=False, include_input=False)
-    first = errors[0]
-    loc = tuple(first["loc"])
+    unknown = [e for e in errors if e["type"] == "extra_forbidden"]
+    missing = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "missing"}
+    for error in unknown:
+        if tuple(error["loc"][:-1]) in missing:
+            return error
+    return errors[0]
+
+
+def policy_error(
+    exc: ValidationError,
+    source: str,
+    node: yaml.Node | None,
+    model: type[BaseModel] | None = None,
+) -> PolicyError:
+    """Turn a pydantic error into a one-paragraph :class:`PolicyError`. With the
+    validated ``model``, a misspelt key is told the key it most likely meant."""
+    errors = exc.errors(include_url=False, include_input=False)
+    first = first_error(exc)
+    loc = error_loc(first)
     message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "union_tag_invalid":
+    if first["type"] == "extra_forbidden":
+        message = unknown_key_message(model, loc)
+    elif first["type"] == "union_tag_invalid":
         # With several check types the entry is a union told apart by ``check``: name
-        # that field and the values it may take, as for a single type.
+        # that field, what was written and the values it may take.
         context = first.get("ctx") or {}
         loc += (str(context.get("discriminator", "'check'")).strip("'"),)
-        expected = str(context.get("expected_tags", "")).replace("', '", "' or '")
-        message = f"Input should be {expected}"
+        message = unknown_tag_message(loc[-1], context)
     line, field = _follow(node, loc)
     more = f" ({len(errors) - 1} more error(s) after this one)" if len(errors) > 1 else ""
     return PolicyError(f"{message}{more}.", file=source, line=line, field=field or None)

@@ -29,18 +29,54 @@ def _tokens(text: str) -> int:
     return len(text.encode("utf-8")) // 4 + 1
 
 
-def _example(schema: Any) -> Any:
-    """A minimal value that satisfies a simple JSON Schema (for demo tool arguments)."""
-    if not isinstance(schema, dict):
+def _example(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """A minimal value that satisfies a simple JSON Schema (demo tool arguments and
+    structured replies): ``$ref`` into ``$defs``, ``anyOf``/``oneOf``, ``const``, ``enum``,
+    type lists, minimum sizes. ``defs`` is the root schema's ``$defs``."""
+    if not isinstance(schema, dict) or depth > 32:
         return None
+    if defs is None:
+        defs = schema.get("$defs") or schema.get("definitions") or {}
+    reference = schema.get("$ref")
+    if isinstance(reference, str):
+        return _example(defs.get(reference.rsplit("/", 1)[-1]), defs, depth + 1)
+    if "const" in schema:
+        return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(key)
+        if isinstance(options, list) and options:
+            return _example(options[0], defs, depth + 1)
     kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
     if kind == "object" or "properties" in schema:
         properties = schema.get("properties", {})
-        return {name: _example(properties.get(name)) for name in schema.get("required", [])}
-    examples = {"string": "demo", "integer": 1, "number": 1, "boolean": True, "array": []}
-    return examples.get(kind) if isinstance(kind, str) else None
+        return {
+            name: _example(properties.get(name), defs, depth + 1)
+            for name in schema.get("required", [])
+        }
+    if kind == "array":
+        item = _example(schema.get("items"), defs, depth + 1)
+        return [item] * int(schema.get("minItems", 0))
+    if kind == "string":
+        return "demo".ljust(int(schema.get("minLength", 0)), "o")
+    if kind in ("integer", "number"):
+        return max(1, schema.get("minimum", 1))
+    return {"boolean": True}.get(kind) if isinstance(kind, str) else None
+
+
+def _structured(call: Call, last_user: str) -> str | None:
+    """The demo's JSON reply when the request asks for one (``response_format``)."""
+    wanted = call.response_format or {}
+    if wanted.get("type") == "json_object":
+        return json.dumps({"model": MODEL, "you_said": last_user})
+    if wanted.get("type") != "json_schema":
+        return None
+    spec = wanted.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else wanted.get("schema")
+    return json.dumps(_example(schema))
 
 
 def answer(call: Call) -> Reply:
@@ -55,6 +91,8 @@ def answer(call: Call) -> Reply:
             ToolCall(f"call_demo_{int(time.time() * 1000)}", tool["name"], arguments)
         )
         choice.finish_reason = "tool_calls"
+    elif (structured := _structured(call, last_user)) is not None:
+        choice.text = structured
     else:
         choice.text = (
             "This is guardwire's offline demo model (no upstream is configured). "
@@ -65,7 +103,15 @@ def answer(call: Call) -> Reply:
     usage = Usage(
         _tokens(call.text()), _tokens(choice.text + "".join(c.arguments for c in choice.tool_calls))
     )
-    return Reply(call.format, [choice], usage=usage, model=MODEL)
+    # Chat's ``n``: as many alike choices as asked (capped: it is a demo).
+    wanted = call.raw.get("n") if call.format == "openai.chat" and isinstance(call.raw, dict) else 1
+    count = min(wanted, 8) if isinstance(wanted, int) and not isinstance(wanted, bool) else 1
+    choices = [choice] + [
+        Choice(i, choice.text, list(choice.tool_calls), choice.finish_reason)
+        for i in range(1, count)
+    ]
+    usage.output_tokens *= len(choices)
+    return Reply(call.format, choices, usage=usage, model=MODEL)
 
 
 def respond(

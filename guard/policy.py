@@ -9,6 +9,7 @@ an error, not silently ignored.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 from pathlib import Path
 from typing import Any, Literal
@@ -17,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from guard._policy_extends import Resolved
 from guard._policy_extends import resolve as resolve_extends
-from guard._yaml import load_yaml, policy_error
+from guard._yaml import FieldValueError, error_loc, first_error, load_yaml, policy_error
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks._keyword_files import anchor_keyword_files, keyword_files
 from guard.checks.budget import BudgetConfig
@@ -96,9 +97,11 @@ class Policy(BaseModel):
             names = [c.name or c.check for c in getattr(self, stage)]
             repeated = sorted({n for n in names if names.count(n) > 1})
             if repeated:
-                raise ValueError(
+                second = next(i for i, n in enumerate(names) if n in names[:i])
+                raise FieldValueError(
                     f"check names must be unique within '{stage}'; repeated: "
-                    f"{', '.join(repeated)} (give each entry its own 'name')"
+                    f"{', '.join(repeated)} (give each entry its own 'name')",
+                    (stage, second, "name"),
                 )
         budgets = [b.name for b in self.budgets]
         repeated = sorted({n for n in budgets if budgets.count(n) > 1})
@@ -109,12 +112,13 @@ class Policy(BaseModel):
     @model_validator(mode="after")
     def _call_limits_only_at_input(self) -> Policy:
         # Size and model limits judge the request; under ``output`` they would never run.
-        for entry in self.output:
-            for rule in getattr(entry, "rules", None) or ():
+        for index, entry in enumerate(self.output):
+            for number, rule in enumerate(getattr(entry, "rules", None) or ()):
                 if getattr(rule, "call_kinds", lambda: 0)():
-                    raise ValueError(
+                    raise FieldValueError(
                         f"rule '{rule.name}' of output check '{entry.name or entry.check}' sets "
-                        "a size or model limit, which judges the request: move it under 'input'"
+                        "a size or model limit, which judges the request: move it under 'input'",
+                        ("output", index, "rules", number),
                     )
         return self
 
@@ -123,10 +127,14 @@ class Policy(BaseModel):
         # A progressive stream holds back what a pending match could still become;
         # a check says when it cannot bound that (a rules regex of unbounded width).
         if self.stream.mode == "progressive":
-            for entry in self.output:
+            for index, entry in enumerate(self.output):
                 check_streamable = getattr(entry, "check_streamable", None)
-                if check_streamable is not None:
+                if check_streamable is None:
+                    continue
+                try:
                     check_streamable()
+                except FieldValueError as exc:
+                    raise FieldValueError(str(exc), ("output", index, *exc.loc)) from None
         return self
 
     _hash: str = PrivateAttr(default="")
@@ -182,8 +190,8 @@ class Policy(BaseModel):
         try:
             policy = cls.model_validate(data)
         except ValidationError as exc:
-            loc = tuple(exc.errors(include_url=False)[0]["loc"])
-            raise policy_error(exc, resolved.file_of(loc, source), resolved.node) from None
+            loc = error_loc(first_error(exc))
+            raise policy_error(exc, resolved.file_of(loc, source), resolved.node, cls) from None
         policy._source = source
         read = [f for f in resolved.files if not f.startswith("<")]
         read += keyword_files([*policy.input, *policy.output])
@@ -197,7 +205,10 @@ class Policy(BaseModel):
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise PolicyError("file not found", file=str(path)) from None
+            where = f"file not found at {path.absolute()}"
+            if not path.is_absolute():
+                where += " (relative paths are read from the working directory)"
+            raise PolicyError(where, file=str(path)) from None
         except UnicodeDecodeError:
             raise PolicyError("file is not valid UTF-8", file=str(path)) from None
         except OSError as exc:
@@ -221,5 +232,11 @@ def resolve_policy(policy: Policy | str | Path | None) -> Policy:
         try:
             path = data_path("rules", f"{policy}.yaml")
         except FileNotFoundError:
-            raise PolicyError(f"no policy file or shipped pack named '{policy}'") from None
+            packs = ("default", "strict", "rag", "agents")
+            close = difflib.get_close_matches(str(policy), packs, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            raise PolicyError(
+                f"no policy file or shipped pack named '{policy}' ({hint}packs: "
+                f"{', '.join(packs)}); give a policy file's path or a pack's name"
+            ) from None
     return Policy.load(path)

@@ -231,7 +231,7 @@ def load_cases(path: Path) -> CaseFile:
     try:
         return CaseFile.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise policy_error(exc, str(path), node) from None
+        raise policy_error(exc, str(path), node, CaseFile) from None
 
 
 def policy_source(path: Path, named: str | None) -> str:

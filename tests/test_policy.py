@@ -60,10 +60,10 @@ def test_pack_name_resolves_to_shipped_file() -> None:
             """,
             7,
             "input[0].rules[0].acton",
-            "Extra inputs are not permitted",
+            "unknown key 'acton': did you mean 'action'?",
         ),
         ("name: x\nmode: loud\n", 2, "mode", "'enforce' or 'shadow'"),
-        ("name: x\ninput:\n  - check: rulez\n", 3, "input[0].check", "Input should be 'rules'"),
+        ("name: x\ninput:\n  - check: rulez\n", 3, "input[0].check", "unknown check 'rulez'"),
         ("name: x\non_error: maybe\n", 2, "on_error", "'block' or 'allow'"),
         ("name: x\nstream: {mode: trickle}\n", 2, "stream.mode", "'progressive' or 'buffer'"),
         (
@@ -89,8 +89,8 @@ def test_pack_name_resolves_to_shipped_file() -> None:
                 rules:
                   - {name: b, keywords: [y]}
             """,
-            1,
-            "",
+            5,
+            "input[1].name",
             "check names must be unique within 'input'",
         ),
     ],

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from guard._yaml import FieldValueError
 from guard.checks._keyword_files import with_file_keywords
 from guard.checks._keywords import fold_term
 from guard.checks._regex import compile_regex, fold_pattern, match_width
@@ -118,12 +119,13 @@ class RulesConfig(CheckConfig):
     def check_streamable(self) -> None:
         """Raise ``ValueError`` if a rule cannot be checked on a progressive stream: a
         regex that can match text of any length, without a ``max_length`` cap."""
-        for rule in self.rules:
+        for number, rule in enumerate(self.rules):
             if rule.unbounded():
-                raise ValueError(
+                raise FieldValueError(
                     f"check '{self.name or self.check}', rule '{rule.name}': the regex can"
                     " match text of any length, so a progressive stream cannot hold back"
                     " enough of it; set 'max_length' (folded characters) to cap a match,"
                     " bound the pattern (e.g. {1,64} instead of +), or use stream mode"
-                    " 'buffer'"
+                    " 'buffer'",
+                    ("rules", number, "regex"),
                 )

@@ -53,15 +53,37 @@ class Validator(Protocol):
         ...
 
 
-#: Longest pointer shown: keys are the document's own text, so a long one is cut.
+#: Longest pointer shown: a long path is cut.
 MAX_POINTER = 120
 
 
-def pointer(path: Any) -> str:
+def pointer(path: Any, named: frozenset[str] = frozenset()) -> str:
     """A JSON Pointer (RFC 6901) from a list of keys and indices, cut at
-    :data:`MAX_POINTER` characters (marked with ``...``)."""
-    text = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in path)
+    :data:`MAX_POINTER` characters (marked with ``...``). A key the schema does not
+    name (``named``) is the document's own text, so it is shown as ``*``."""
+    parts = (p if isinstance(p, int) or p in named else "*" for p in path)
+    text = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
     return text if len(text) <= MAX_POINTER else text[: MAX_POINTER - 3] + "..."
+
+
+def declared_names(schema: Any, depth: int = 0) -> frozenset[str]:
+    """Every property name a JSON Schema declares (``properties``, ``required``)."""
+    names: set[str] = set()
+    if depth > _MAX_SCHEMA_DEPTH:
+        return frozenset()
+    if isinstance(schema, dict):
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            names.update(k for k in properties if isinstance(k, str))
+        required = schema.get("required")
+        if isinstance(required, list):
+            names.update(k for k in required if isinstance(k, str))
+        for item in schema.values():
+            names |= declared_names(item, depth + 1)
+    elif isinstance(schema, list):
+        for item in schema:
+            names |= declared_names(item, depth + 1)
+    return frozenset(names)
 
 
 class JsonSchemaValidator:
@@ -75,6 +97,7 @@ class JsonSchemaValidator:
         declared = schema.get("$schema", "") if isinstance(schema, dict) else ""
         draft7 = isinstance(declared, str) and any(d in declared for d in _DRAFT7)
         kind = jsonschema_rs.Draft7Validator if draft7 else jsonschema_rs.Draft202012Validator
+        self._named = declared_names(schema)
         try:
             self._compiled = kind(schema, validate_formats=True)
         except (jsonschema_rs.ValidationError, jsonschema_rs.ReferencingError, ValueError) as exc:
@@ -94,15 +117,16 @@ class JsonSchemaValidator:
             try:
                 self._compiled.validate(value)
             except jsonschema_rs.ValidationError as error:
-                return [_problem(error)]
+                return [_problem(error, self._named)]
             return []
-        return [_problem(e) for e in islice(self._compiled.iter_errors(value), MAX_PROBLEMS)]
+        errors = islice(self._compiled.iter_errors(value), MAX_PROBLEMS)
+        return [_problem(e, self._named) for e in errors]
 
 
-def _problem(error: Any) -> Problem:
+def _problem(error: Any, named: frozenset[str]) -> Problem:
     kind = error.kind
     keyword: str = getattr(kind, "name", "") or "invalid"
-    at = pointer(error.instance_path)
+    at = pointer(error.instance_path, named)
     if keyword == "required":
         message = f"missing required property '{kind.property}'"
     elif keyword == "type":
@@ -135,11 +159,43 @@ def _closed(schema: dict[str, Any], depth: int) -> dict[str, Any]:
     return out
 
 
+#: pydantic's error types by the JSON Schema keyword a dict schema's failure is named
+#: by, so a model and its dict schema give the same finding kinds (and metric labels).
+_KEYWORD_OF_PYDANTIC_TYPE = {
+    "missing": "required",
+    "extra_forbidden": "additionalProperties",
+    "literal_error": "enum",
+    "enum": "enum",
+    "string_pattern_mismatch": "pattern",
+    "string_too_short": "minLength",
+    "string_too_long": "maxLength",
+    "too_short": "minItems",
+    "too_long": "maxItems",
+    "greater_than": "exclusiveMinimum",
+    "greater_than_equal": "minimum",
+    "less_than": "exclusiveMaximum",
+    "less_than_equal": "maximum",
+    "multiple_of": "multipleOf",
+    "int_from_float": "type",
+}
+
+
+def _keyword_of(pydantic_type: str) -> str:
+    """The JSON Schema keyword for a pydantic error type (else the type itself)."""
+    if pydantic_type.endswith(("_type", "_parsing")):
+        return "type"
+    return _KEYWORD_OF_PYDANTIC_TYPE.get(pydantic_type, pydantic_type)
+
+
 class PydanticValidator:
     """A pydantic model as a validator (its own validators and coercions included)."""
 
     def __init__(self, model: type[BaseModel]) -> None:
         self.model = model
+        try:
+            self._named = declared_names(model.model_json_schema())
+        except Exception:  # a model pydantic cannot describe: every key shows as ``*``
+            self._named = frozenset()
 
     def problems(self, value: Any, *, every: bool = True) -> list[Problem]:
         """Problems of ``value`` per pydantic; messages are pydantic's (no input echoed)."""
@@ -147,7 +203,9 @@ class PydanticValidator:
             self.model.model_validate(value)
         except ValidationError as exc:
             return [
-                Problem(str(e["type"]), pointer(e["loc"]), str(e["msg"])[:200])
+                Problem(
+                    _keyword_of(str(e["type"])), pointer(e["loc"], self._named), str(e["msg"])[:200]
+                )
                 for e in exc.errors(include_url=False, include_input=False)[:MAX_PROBLEMS]
             ]
         return []

@@ -75,7 +75,8 @@ class PiiCheck(TextCheck):
         language, nlp = config.language, config.nlp
         custom = [custom_spec(r.entity, r.regex, r.score, r.context) for r in config.recognizers]
         entities = list(config.entities or default_entities(language, nlp))
-        entities += [s.entity for s in custom if config.entities is None]
+        # A recognizer the policy defines is always used, also beside an explicit list.
+        entities += [s.entity for s in custom]
         self.entities = tuple(dict.fromkeys(entities))
         self._actions = {e: config.action for e in self.entities}
         thresholds = {e: min(config.threshold, _DEFAULT_THRESHOLDS.get(e, 1.0))

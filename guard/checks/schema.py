@@ -23,12 +23,14 @@ the stream stays progressive and each tool call is validated as soon as its argu
 are complete (``tool_call``): a failing one ends the stream with the API's error event
 before any of it is sent (a reask is not possible once a stream started: it blocks).
 
-Findings are ``schema.<validator keyword>`` (``schema.required``, ``schema.type``...),
-``schema.json`` (not one JSON document), ``schema.truncated`` (cut by the length limit:
-never reasked, the same budget would cut it again), ``schema.tool_unknown``; the rule
-is the JSON Pointer of the failing place. Messages carry the pointer and a short message
-built from the schema, never the document's values. A repaired document (fences
-stripped, JSON taken out of prose) is what the caller receives.
+Findings are ``schema.<validator keyword>`` (``schema.required``, ``schema.type``...;
+a pydantic model's errors are named by the same keywords), ``schema.json`` (not one
+JSON document), ``schema.truncated`` (cut by the length limit: never reasked, the same
+budget would cut it again), ``schema.tool_unknown``; the rule is the JSON Pointer of the
+failing place (a key the schema does not name shows as ``*``: it is the document's own
+text). Messages carry the pointer and a short message built from the schema, never the
+document's values. A repaired document (fences stripped, JSON taken out of prose) is
+what the caller receives.
 """
 
 from __future__ import annotations

@@ -33,7 +33,15 @@ from guard.formats._json import (
     text_of,
 )
 from guard.formats._json_leaves import NOT_TEXT, plain_argument_segments, string_leaves
-from guard.formats.base import Coverage, StreamFilter, dumps, parse_call, repeated, usage_or_none
+from guard.formats.base import (
+    Coverage,
+    StreamFilter,
+    dumps,
+    parse_call,
+    refusal_status,
+    repeated,
+    usage_or_none,
+)
 from guard.formats.sse import encode_json
 from guard.types import Call, Caller, Choice, JsonPath, Reply, Segment, ToolCall, Usage
 
@@ -254,8 +262,11 @@ class AnthropicMessages:
     def stream_error(self, message: str, code: str) -> bytes:
         """``event: error``: the SDK raises ``anthropic.APIStatusError`` carrying ``message``
         (and guardwire's code as ``error_code``)."""
+        status = refusal_status(code)
         if code == "upstream_timeout":
             kind = "timeout_error"
+        elif status:
+            kind = _error_type(status)
         else:
             kind = "api_error" if code.startswith("upstream") else "invalid_request_error"
         return encode_json({"type": "error", "error": _error(kind, message, code)}, "error")

@@ -290,3 +290,11 @@ def repeated(call: Call, again: Call) -> Call:
     again.caller, again.context, again.extension = call.caller, call.context, call.extension
     again.request_id = call.request_id
     return again
+
+
+def refusal_status(code: str) -> int | None:
+    """The HTTP status a refusal with ``code`` has when it is not streamed (agent limits
+    403, budgets 429), so a stream's error event can carry the same error type."""
+    if code.startswith("agent_") or code == "approval_required":
+        return 403
+    return 429 if code == "budget_exceeded" else None

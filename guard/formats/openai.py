@@ -36,6 +36,7 @@ from guard.formats.base import (
     StreamFilter,
     dumps,
     parse_call,
+    refusal_status,
     repeated,
     usage_or_none,
     with_cached_tokens,
@@ -246,7 +247,9 @@ class OpenAIChat:
 
     def stream_error(self, message: str, code: str) -> bytes:
         """``data: {"error": ...}``: the SDK raises ``openai.APIError`` with ``message``."""
+        status = refusal_status(code)
         kind = "server_error" if code.startswith("upstream") else "invalid_request_error"
+        kind = _error_type(status) if status else kind
         error = {"message": message, "type": kind, "param": None, "code": code}
         return encode_json({"error": error})
 

@@ -36,6 +36,7 @@ from guard.formats.base import (
     StreamFilter,
     dumps,
     parse_call,
+    refusal_status,
     repeated,
     usage_or_none,
     with_cached_tokens,
@@ -208,7 +209,9 @@ class OpenAIResponses:
         ``error`` object too: the ``openai`` SDK raises ``APIError`` on an event whose
         data has a truthy ``error`` (it would hand an event without one to the caller as
         just another event, and the stream would seem to end normally)."""
+        status = refusal_status(code)
         kind = "server_error" if code.startswith("upstream") else "invalid_request_error"
+        kind = _error_type(status) if status else kind
         error = {"message": message, "type": kind, "param": None, "code": code}
         payload = {
             "type": "error",

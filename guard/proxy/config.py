@@ -249,7 +249,7 @@ def load_config(
     except ValidationError as exc:
         from guard._yaml import policy_error
 
-        error = policy_error(exc, source, node)
+        error = policy_error(exc, source, node, ServerConfig)
         raise ConfigError(str(error).replace("invalid policy", "invalid config")) from None
 
 
