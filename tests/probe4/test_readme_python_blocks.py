@@ -23,9 +23,7 @@ import guard
 README = Path(__file__).parents[2] / "README.md"
 
 #: README text written but not pasted yet (helpers may not edit the README): old -> new.
-_README_TEXT_PENDING = {
-    "`guard.check_output(text, schema=Answer)`": "`guard.Guard().check_output(text, schema=Answer)`",
-}
+_README_TEXT_PENDING: dict[str, str] = {}
 
 
 def _readme() -> str:
