@@ -61,7 +61,9 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
         and not (len(word) <= 4 and word.isupper())  # ``DE``, ``NHS``: a group
     ):
         hold = len(word) if space < len(text) - 1 else 0
-        if names and not (word.islower() and word not in _PARTICLES):
+        # A word still being written (``d`` of ``Maria d``) may become a particle.
+        particles = _PARTICLE_STARTS if hold else _PARTICLES
+        if names and not (word.islower() and word not in particles):
             return max(hold, name_holdback(text))
         return hold
     if names:
@@ -143,6 +145,8 @@ _NAME_REACH = 96
 #: Punctuation after which a capitalised run is over (a dot may end ``Dr.`` or ``J.``).
 _RUN_ENDS = frozenset(',;:!?)]}"”’')
 _PARTICLES = frozenset("de da do dos das di del della la le van von der den du bin al y".split())
+#: What a particle still being written may be so far (``d`` of ``de``, ``va`` of ``van``).
+_PARTICLE_STARTS = frozenset(word[:end] for word in _PARTICLES for end in range(1, len(word) + 1))
 
 
 def name_holdback(text: str) -> int:
@@ -153,8 +157,11 @@ def name_holdback(text: str) -> int:
     end = len(text)
     # The common case first, in C (a stream asks on every delta): the last word (after
     # one space) is lower-case ASCII letters and no particle: the walk would stop there.
-    word = text[text.rfind(" ", 0, end - 1) + 1 :].removesuffix(" ")
-    if word.islower() and word.isascii() and word.isalpha() and word not in _PARTICLES:
+    word = text[text.rfind(" ", 0, end - 1) + 1 :]
+    # A last word still being written (no space after it) may become a particle.
+    particles = _PARTICLES if word.endswith(" ") else _PARTICLE_STARTS
+    word = word.removesuffix(" ")
+    if word.islower() and word.isascii() and word.isalpha() and word not in particles:
         return 0
     limit = max(0, end - _NAME_REACH)
     position = end
@@ -175,7 +182,7 @@ def name_holdback(text: str) -> int:
         elif capitalised and token.lstrip("([#")[:1].isdigit():
             hold_from = start  # the number of a street address (``(12 Oak``)
             break
-        elif token not in _PARTICLES:
+        elif token not in (_PARTICLE_STARTS if position == end else _PARTICLES):
             break  # particles (``Rio de``) count only with a capitalised word before them
         words += 1
         position = start
