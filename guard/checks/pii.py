@@ -253,7 +253,10 @@ class PiiCheck(TextCheck):
         if window.final or not self._skippable:
             return self._rescan(window)
         text = window.text
-        hold = self.holdback(text)
+        # :meth:`holdback` inlined (a stream asks on every delta).
+        hold = holdback(text, ner=False, names=self._names)
+        if self._longest_match is not None and hold > self._longest_match:
+            hold = capped(text, hold, self._longest_match)
         pending = text[window.released :]
         # ``lower`` first (C): no capital in what would be released, no name ends there.
         releasable = pending[: max(0, len(pending) - hold)]
