@@ -71,6 +71,35 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
     return _pattern_holdback(text)
 
 
+#: Lower-case ASCII prose: letters and spaces only.
+_LOWER_PROSE = re.compile("[a-z ]+")
+
+
+def prose_holdback(text: str, released: int, *, names: bool) -> int | None:
+    """:func:`holdback` (no NER) when the text not released yet, ``text[released:]``, is
+    lower-case ASCII letters and spaces and the answer needs no walk: the last word is
+    inside it (after a space inside it) and is no particle being written; ``None``
+    otherwise (ask :func:`holdback`). Such text ends no entity either: a stream on
+    prose (most deltas) is settled by one regex and two ``rfind``."""
+    if _LOWER_PROSE.fullmatch(text, released) is None:
+        return None
+    last = text.rfind(" ")
+    if last < released:
+        return None  # the last word may begin in released text
+    if last < len(text) - 1:  # a word being written, all of it unreleased
+        word = text[last + 1 :]
+        if len(word) > _FAST_TAIL or (names and word in _PARTICLE_STARTS):
+            return None
+        return len(word)
+    before = text.rfind(" ", 0, last)  # a word done, followed by one space
+    if before < released or before == last - 1:
+        return None
+    word = text[before + 1 : last]
+    if len(word) > _FAST_TAIL or (names and word in _PARTICLES):
+        return None
+    return 0
+
+
 def _pattern_holdback(text: str) -> int:
     """:func:`holdback` past its common case (no NER, no names)."""
     tail = text[-_FAST_TAIL:]

@@ -35,7 +35,7 @@ from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, Pi
 from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks._pii_hits import Hit
-from guard.checks._pii_holdback import capped, holdback
+from guard.checks._pii_holdback import capped, holdback, prose_holdback
 from guard.checks._pii_name_lists import gazetteer
 from guard.checks._pii_names import may_end_name
 from guard.checks._pii_recognizers import custom_spec
@@ -252,6 +252,13 @@ class PiiCheck(TextCheck):
         """
         if window.final or not self._skippable:
             return self._rescan(window)
+        hold = prose_holdback(window.text, window.released, names=self._names)
+        if hold is not None and (self._longest_match is None or hold <= self._longest_match):
+            return [], hold  # lower-case prose: no capital, no trigger (see _scan_pending)
+        return self._scan_pending(window)
+
+    def _scan_pending(self, window: StreamWindow) -> tuple[list[Finding], int]:
+        """:meth:`scan_window` past its lower-case prose shortcut."""
         text = window.text
         # :meth:`holdback` inlined (a stream asks on every delta).
         hold = holdback(text, ner=False, names=self._names)
