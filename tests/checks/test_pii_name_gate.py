@@ -140,7 +140,8 @@ def _may_end_name_before(text: str, start: int, end: int) -> bool:
 
 
 def _name_holdback_before(text: str) -> int:
-    """``name_holdback`` as it was: a walk back character by character."""
+    """``name_holdback`` as it was: a walk back character by character (a particle being
+    written holds since strictstream: tests/streaming/test_strict_stream_parity.py)."""
     end = len(text)
     limit = max(0, end - 96)
     position = end
@@ -161,7 +162,10 @@ def _name_holdback_before(text: str) -> int:
         elif capitalised and token.lstrip("([#")[:1].isdigit():
             hold_from = start
             break
-        elif token not in PARTICLES:
+        elif token not in PARTICLES and not (
+            # A last word still being written may become a particle (``d`` of ``de``).
+            position == end and any(particle.startswith(token) for particle in PARTICLES)
+        ):
             break
         words += 1
         position = start
