@@ -1,6 +1,7 @@
 """The shortcuts of the pii check's stream path answer exactly as the code they stand in
-for: the token before a position (``rsplit`` for a walk character by character), and
-lower-case prose settled without the general path."""
+for: the token before a position (``rsplit`` for a walk character by character), a
+context phrase anywhere in a text (one regex for a loop of ``in`` tests), and lower-case
+prose settled without the general path."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from prometheus_client import CollectorRegistry
 
 from guard import Guard
 from guard.checks._pii_holdback import holdback, prose_holdback
+from guard.checks._pii_name_context import STRONG_CONTEXT
+from guard.checks._pii_names import _STRONG_PHRASE
 from guard.checks.base import StreamWindow
 from guard.checks.pii import PiiCheck
 from guard.policy import Policy
@@ -38,6 +41,16 @@ def test_the_token_before_a_position_is_the_one_a_walk_finds(seed: int) -> None:
         for limit in {0, max(0, position - 7), position - 1}:
             token = text[limit:position].rsplit(None, 1)[-1]
             assert position - len(token) == _walked_start(text, limit, position)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_a_context_phrase_is_found_wherever_an_in_test_finds_one(seed: int) -> None:
+    rng = random.Random(seed)
+    words = [*STRONG_CONTEXT, *(p[:-1] for p in STRONG_CONTEXT), "name", "my", "is", "x"]
+    for _ in range(200):
+        text = "".join(rng.choice(words) + rng.choice(("", " ", "  ", ":")) for _ in range(4))
+        expected = any(phrase in text for phrase in STRONG_CONTEXT)
+        assert (_STRONG_PHRASE.search(text) is not None) == expected
 
 
 WORDS = ("the", "quick", "de", "d", "va", "la", "y", "Maria", "Rio", "x" * 70, "", "sk", "42")
