@@ -29,6 +29,20 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def declares_json(scope: Scope) -> bool:
+    """Whether the request's body may be read as JSON: no Content-Type (read as JSON, as
+    clients that send none expect), ``application/json`` with or without parameters, or an
+    ``application/*+json`` type. Anything else declared (``application/jsonp``, a form)
+    is not JSON, whatever its bytes."""
+    declared = next((v for k, v in scope["headers"] if k.lower() == b"content-type"), None)
+    if declared is None:
+        return True
+    media = bytes(declared).partition(b";")[0].strip().lower()
+    return media == b"application/json" or (
+        media.startswith(b"application/") and media.endswith(b"+json")
+    )
+
+
 async def read_body(scope: Scope, receive: Receive, *, limit: int, timeout: float) -> bytes:
     """Read the request body, refusing bodies over ``limit`` bytes (also once decoded from
     a gzip or deflate ``Content-Encoding``) or slower than ``timeout``."""

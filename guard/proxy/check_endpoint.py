@@ -32,7 +32,7 @@ from guard.errors import RequestError
 from guard.formats._json import load_request
 from guard.formats.base import dumps
 from guard.identity import bind_caller
-from guard.proxy.asgi import Receive, Scope, Send, read_body, respond
+from guard.proxy.asgi import Receive, Scope, Send, declares_json, read_body, respond
 from guard.proxy.middleware import authenticated_client, context_of
 from guard.proxy.responses import JSON, guard_headers
 from guard.types import Caller
@@ -122,22 +122,15 @@ async def check(app: ProxyApp, scope: Scope, receive: Receive, send: Send) -> No
 
 
 def _require_json(scope: Scope) -> None:
-    """Refuse a body declared as anything but JSON (``application/json`` with or without
-    parameters, or a ``+json`` type) with a 415; a body without a Content-Type is read as
-    JSON, as before. The declared type is not echoed: it is the client's text."""
-    declared = next((v for k, v in scope["headers"] if k.lower() == b"content-type"), None)
-    if declared is None:
-        return
-    media = declared.partition(b";")[0].strip().lower()
-    if media == b"application/json" or (
-        media.startswith(b"application/") and media.endswith(b"+json")
-    ):
-        return
-    raise RequestError(
-        "the check endpoint reads JSON: send the body with Content-Type: application/json",
-        status=415,
-        code="unsupported_media_type",
-    )
+    """Refuse a body declared as anything but JSON with a 415 (see
+    :func:`~guard.proxy.asgi.declares_json`). The declared type is not echoed: it is the
+    client's text."""
+    if not declares_json(scope):
+        raise RequestError(
+            "the check endpoint reads JSON: send the body with Content-Type: application/json",
+            status=415,
+            code="unsupported_media_type",
+        )
 
 
 def _parse(body: bytes) -> CheckRequest:

@@ -17,7 +17,7 @@ from guard.errors import RequestError
 from guard.exporter import exposed_registry
 from guard.formats.base import WireFormat, dumps
 from guard.identity import bind_caller
-from guard.proxy.asgi import Receive, Scope, Send, header, read_body, respond
+from guard.proxy.asgi import Receive, Scope, Send, declares_json, header, read_body, respond
 from guard.proxy.calls import Exchange
 from guard.proxy.middleware import authenticated_client, context_of
 from guard.proxy.responses import JSON, send_upstream
@@ -98,8 +98,7 @@ class Endpoints:
     ) -> None:
         """A guarded call: parse, bind the caller's identity, then check and forward."""
         client = authenticated_client(scope)
-        content_type = header(scope, b"content-type")
-        if content_type is not None and not content_type.lower().startswith(JSON):
+        if not declares_json(scope):
             raise RequestError(
                 "the request body must be JSON (Content-Type: application/json)",
                 status=415,
