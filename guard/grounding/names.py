@@ -9,6 +9,7 @@ by one lookup in the call's vocabulary before their place in the sentence is rea
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 from guard.grounding.passages import PassageIndex
 from guard.grounding.text import STOPWORDS, latin_as_shown
@@ -24,17 +25,7 @@ _STARTS = ".!?:\n|•-"
 
 def names(text: str) -> list[str]:
     """Lower-cased capitalised words not at a sentence start (and acronyms anywhere)."""
-    found: list[str] = []
-    text = latin_as_shown(text)  # a name in look-alike letters is still that name
-    for match in NAME.finditer(text):
-        word = match.group(1)
-        lowered = _lowered(word)
-        if lowered in STOPWORDS or len(lowered) < 2:
-            continue
-        if not word.isupper() and _at_start(text, match.start()):
-            continue
-        found.append(lowered)
-    return found
+    return list(_names(latin_as_shown(text)))  # a name in look-alike letters is that name
 
 
 def name_missing(index: PassageIndex, text: str, only: int | None = None) -> bool:
@@ -56,16 +47,20 @@ def name_missing(index: PassageIndex, text: str, only: int | None = None) -> boo
                 break  # a word the vocabulary does not answer: read them in place
         else:
             return False
-    for match in NAME.finditer(text):
+    return not all(index.mentions(name, only) for name in _names(text))
+
+
+def _names(shown: str) -> Iterator[str]:
+    """:func:`names` of a text already shown as read (:func:`latin_as_shown`), one at a
+    time: :func:`name_missing` stops at the first name no passage mentions."""
+    for match in NAME.finditer(shown):
         word = match.group(1)
         lowered = _lowered(word)
         if lowered in STOPWORDS or len(lowered) < 2:
             continue
-        if not word.isupper() and _at_start(text, match.start()):
+        if not word.isupper() and _at_start(shown, match.start()):
             continue
-        if not index.mentions(lowered, only):
-            return True
-    return False
+        yield lowered
 
 
 def _lowered(word: str) -> str:
