@@ -191,7 +191,7 @@ class EventFilter(WholeReplies, TextStreams):
         if self.decision is not None and self.decision.blocked:
             # A check that needs the whole reply blocked at the end of the stream: the
             # error event goes out before the terminal event, which is then never sent.
-            out.append(self.format.stream_error(self.decision.message(), block_code(self.decision)))
+            out.append(self._refused(self.decision))
         elif self._terminal is not None:
             out.append(self._terminal.raw)
         return b"".join(out)
@@ -253,7 +253,13 @@ class EventFilter(WholeReplies, TextStreams):
     def _block(self) -> bytes:
         self._settle()
         assert self.decision is not None
-        return self.format.stream_error(self.decision.message(), block_code(self.decision))
+        return self._refused(self.decision)
+
+    def _refused(self, decision: Decision) -> bytes:
+        """The error event of a refusal: the deciding check's code and the error type of
+        its status unstreamed."""
+        code, status = _deciding(decision)
+        return self.format.stream_error(decision.message(), code, status)
 
     def _settle(self) -> None:
         """End the stream: assemble the reply and take the output decision."""
@@ -278,18 +284,21 @@ class EventFilter(WholeReplies, TextStreams):
             self.retry = again  # the frontend asks the upstream again; nothing was sent
             return b""
         if decision.blocked:
-            return self.format.stream_error(decision.message(), block_code(decision))
+            return self._refused(decision)
         return b"".join(self.format.render_stream(self.call, reply))
 
     def _assembled(self) -> Reply:
         return self.format.reply_from_raw(self.assembly.build())
 
 
-def block_code(decision: Decision) -> str:
-    """The error code of a refusal in a stream: the deciding check's own code (an agent
-    limit's ``agent_loop``), else ``content_blocked`` (as for a complete reply)."""
-    deciding = (v for v in decision.verdicts if v.effective is decision.action and v.code)
-    return next((v.code for v in deciding if v.code), BLOCKED)
+def _deciding(decision: Decision) -> tuple[str, int | None]:
+    """The code and status of a refusal in a stream: those of the deciding check with its
+    own code (an agent limit's ``agent_loop``, 403), else ``content_blocked`` without a
+    status (as for a complete reply)."""
+    for verdict in decision.verdicts:
+        if verdict.effective is decision.action and verdict.code:
+            return verdict.code, verdict.status
+    return BLOCKED, None
 
 
 async def aclose(stream_filter: Any) -> bytes:

@@ -38,7 +38,6 @@ from guard.formats.base import (
     StreamFilter,
     dumps,
     parse_call,
-    refusal_status,
     repeated,
     usage_or_none,
 )
@@ -259,10 +258,9 @@ class AnthropicMessages:
         picks its exception class by status and reads guardwire's code into ``error_code``."""
         return dumps({"type": "error", "error": _error(_error_type(status), message, code)})
 
-    def stream_error(self, message: str, code: str) -> bytes:
+    def stream_error(self, message: str, code: str, status: int | None = None) -> bytes:
         """``event: error``: the SDK raises ``anthropic.APIStatusError`` carrying ``message``
         (and guardwire's code as ``error_code``)."""
-        status = refusal_status(code)
         if code == "upstream_timeout":
             kind = "timeout_error"
         elif status:

@@ -99,8 +99,10 @@ class WireFormat(Protocol):
         """The API's own error envelope for an HTTP error response."""
         ...
 
-    def stream_error(self, message: str, code: str) -> bytes:
-        """The API's own error event, for errors after a stream has started."""
+    def stream_error(self, message: str, code: str, status: int | None = None) -> bytes:
+        """The API's own error event, for errors after a stream has started. ``status``:
+        the HTTP status the same refusal answers with unstreamed (its verdict's), which
+        picks the event's error type (an agent limit's 403, a budget's 429)."""
         ...
 
     def with_feedback(self, call: Call, reply: Reply, feedback: str) -> Call:
@@ -290,11 +292,3 @@ def repeated(call: Call, again: Call) -> Call:
     again.caller, again.context, again.extension = call.caller, call.context, call.extension
     again.request_id = call.request_id
     return again
-
-
-def refusal_status(code: str) -> int | None:
-    """The HTTP status a refusal with ``code`` has when it is not streamed (agent limits
-    403, budgets 429), so a stream's error event can carry the same error type."""
-    if code.startswith("agent_") or code == "approval_required":
-        return 403
-    return 429 if code == "budget_exceeded" else None

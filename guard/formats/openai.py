@@ -36,7 +36,6 @@ from guard.formats.base import (
     StreamFilter,
     dumps,
     parse_call,
-    refusal_status,
     repeated,
     usage_or_none,
     with_cached_tokens,
@@ -245,9 +244,8 @@ class OpenAIChat:
         error = {"message": message, "type": _error_type(status), "param": None, "code": code}
         return dumps({"error": error})
 
-    def stream_error(self, message: str, code: str) -> bytes:
+    def stream_error(self, message: str, code: str, status: int | None = None) -> bytes:
         """``data: {"error": ...}``: the SDK raises ``openai.APIError`` with ``message``."""
-        status = refusal_status(code)
         kind = "server_error" if code.startswith("upstream") else "invalid_request_error"
         kind = _error_type(status) if status else kind
         error = {"message": message, "type": kind, "param": None, "code": code}

@@ -36,7 +36,6 @@ from guard.formats.base import (
     StreamFilter,
     dumps,
     parse_call,
-    refusal_status,
     repeated,
     usage_or_none,
     with_cached_tokens,
@@ -204,12 +203,11 @@ class OpenAIResponses:
         error = {"message": message, "type": _error_type(status), "param": None, "code": code}
         return dumps({"error": error})
 
-    def stream_error(self, message: str, code: str) -> bytes:
+    def stream_error(self, message: str, code: str, status: int | None = None) -> bytes:
         """An ``error`` event. It has the API's own fields (``code``, ``message``) and an
         ``error`` object too: the ``openai`` SDK raises ``APIError`` on an event whose
         data has a truthy ``error`` (it would hand an event without one to the caller as
         just another event, and the stream would seem to end normally)."""
-        status = refusal_status(code)
         kind = "server_error" if code.startswith("upstream") else "invalid_request_error"
         kind = _error_type(status) if status else kind
         error = {"message": message, "type": kind, "param": None, "code": code}
