@@ -1,5 +1,6 @@
 """``raise_blocked()``: inside it, a call the transport refused raises
-:class:`~guard.errors.GuardBlocked` instead of the SDK's error for the API's refusal.
+:class:`~guard.errors.GuardBlocked` (or :class:`~guard.errors.GuardUnavailable` for a
+state-store outage) instead of the SDK's error for the API's refusal.
 The transports note each refused request here (:func:`note_block`)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from guard.decision import Decision
-from guard.errors import GuardBlocked, blocked_error
+from guard.errors import GuardBlocked, GuardUnavailable, blocked_error
 
 _blocked: contextvars.ContextVar[dict[int, tuple[Any, Decision]] | None] = contextvars.ContextVar(
     "guardwire_blocked", default=None
@@ -19,7 +20,8 @@ _blocked: contextvars.ContextVar[dict[int, tuple[Any, Decision]] | None] = conte
 
 @contextlib.contextmanager
 def raise_blocked() -> Iterator[None]:
-    """Raise :class:`GuardBlocked` (instead of the SDK's error) for calls blocked inside.
+    """Raise :class:`GuardBlocked` (instead of the SDK's error) for calls blocked inside,
+    :class:`GuardUnavailable` for calls refused because a state store failed.
 
     Only the SDK error of a call this guard refused is converted (matched by the request
     it failed on); any other exception passes through unchanged, also after a block was
@@ -29,7 +31,7 @@ def raise_blocked() -> Iterator[None]:
     token = _blocked.set(seen)
     try:
         yield
-    except GuardBlocked:
+    except (GuardBlocked, GuardUnavailable):
         raise
     except Exception as exc:
         decision = _decision_for(exc, seen)

@@ -65,8 +65,37 @@ class BudgetExceeded(GuardBlocked):
         super().__init__(decision)
 
 
-def blocked_error(decision: Decision) -> GuardBlocked:
-    """The exception for a refused call: :class:`BudgetExceeded` when a budget refused."""
+class GuardUnavailable(GuardError):
+    """A check could not decide because a service it needs failed (its state store is
+    down or locked) and the policy fails closed (``on_error: block``): retry shortly.
+
+    Not a :class:`GuardBlocked`: nothing was wrong with the call, so a handler that shows
+    a policy message for blocks does not catch it. ``status`` (503), ``code``
+    (``store_unavailable``) and ``retry_after`` (seconds) are those of the API error the
+    proxy answers; ``decision`` holds the verdicts.
+    """
+
+    def __init__(
+        self, decision: Decision, *, status: int, code: str, retry_after: float | None
+    ) -> None:
+        self.decision = decision
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+        super().__init__(decision.message())
+
+
+def blocked_error(decision: Decision) -> GuardBlocked | GuardUnavailable:
+    """The exception for a refused call: :class:`GuardUnavailable` when the refusal is a
+    service's failure (a 5xx status), :class:`BudgetExceeded` when a budget refused,
+    else :class:`GuardBlocked`."""
+    for verdict in decision.verdicts:
+        status = verdict.status
+        if status is not None and status >= 500 and verdict.effective is decision.action:
+            code = verdict.code or "unavailable"
+            return GuardUnavailable(
+                decision, status=status, code=code, retry_after=verdict.retry_after
+            )
     for verdict in decision.verdicts:
         budget = getattr(verdict, "budget", None)
         if budget and verdict.effective is decision.action:

@@ -6,7 +6,8 @@
 ``guard.formats`` modules the proxy uses; every other request passes straight through.
 A blocked call comes back as the API's own error response, so the SDK raises its normal
 exception; inside ``with guard.raise_blocked():`` it is raised as
-:class:`~guard.errors.GuardBlocked` instead.
+:class:`~guard.errors.GuardBlocked` instead (:class:`~guard.errors.GuardUnavailable` for
+a state-store outage).
 
 Newer SDK releases accept only clients of ``httpx2`` (a fork of httpx with the same
 API). The transports and streams here subclass the base classes of both packages and

@@ -5,8 +5,10 @@ messages) is checked before the call and may be redacted — or only the one nam
 ``@wrap(argument="question")``. The prompt is that named argument, else the ``prompt`` /
 ``messages`` keyword, else the first argument; on a reask it gets the feedback. The
 returned text is checked after the call. A blocking verdict raises
-:class:`~guard.errors.GuardBlocked`. Sync, async, generator and async-generator functions
-all work; generators are checked chunk by chunk like a streamed reply.
+:class:`~guard.errors.GuardBlocked`; a check whose state store failed (``on_error:
+block``) raises :class:`~guard.errors.GuardUnavailable` (retry shortly). Sync, async,
+generator and async-generator functions all work; generators are checked chunk by chunk
+like a streamed reply.
 
 Per call, a ``guardwire={"context": [...], "session": ...}`` keyword argument passes
 retrieved context and caller identity (it is removed before the function is called).
