@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from guard._yaml import load_yaml
+from guard._yaml import load_yaml, policy_mapping
 from guard.errors import PolicyError
 
 #: Keys whose entries are merged by name.
@@ -150,10 +150,7 @@ def _load_base(path: Path, chain: tuple[str, ...]) -> Resolved:
     except (OSError, UnicodeDecodeError):
         raise PolicyError("cannot read this base policy file as UTF-8", file=source) from None
     data, node = load_yaml(text, source)
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise PolicyError("the top level must be a mapping of policy fields", file=source, line=1)
+    data = policy_mapping(data, source)
     # A base is validated on its own first, so its errors name its own file and line.
     from guard.policy import Policy
 

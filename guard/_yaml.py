@@ -46,6 +46,21 @@ def load_yaml(text: str, source: str) -> tuple[Any, yaml.Node | None]:
     return data, node
 
 
+def policy_mapping(data: Any, source: str) -> dict[str, Any]:
+    """The top level of a policy document, which must be a mapping. An empty document
+    (nothing, only comments, or ``null``) is refused: loaded as "no checks", a file
+    emptied by accident would let every call through unchecked without a word."""
+    if data is None:
+        raise PolicyError(
+            "the file is empty (or holds only comments or null), so it would check nothing: "
+            "write the policy's checks, or 'input: []' to ask for no checks on purpose",
+            file=source,
+        )
+    if not isinstance(data, dict):
+        raise PolicyError("the top level must be a mapping of policy fields", file=source, line=1)
+    return data
+
+
 def _refuse_repeated_keys(root: yaml.Node | None, source: str) -> None:
     """A key written twice in one mapping is an error: YAML keeps the last value without
     a word, so a second ``input:`` would silently drop every check of the first."""

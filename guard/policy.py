@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from guard._policy_extends import Resolved
 from guard._policy_extends import resolve as resolve_extends
-from guard._yaml import FieldValueError, error_loc, first_error, load_yaml, policy_error
+from guard._yaml import (
+    FieldValueError,
+    error_loc,
+    first_error,
+    load_yaml,
+    policy_error,
+    policy_mapping,
+)
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks._keyword_files import anchor_keyword_files, keyword_files
 from guard.checks.budget import BudgetConfig
@@ -165,13 +172,7 @@ class Policy(BaseModel):
     def from_yaml(cls, text: str, source: str = "<string>") -> Policy:
         """Parse and validate a policy from YAML text (``extends`` applied)."""
         data, node = load_yaml(text, source)
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise PolicyError(
-                "the top level must be a mapping of policy fields", file=source, line=1
-            )
-        return cls.from_dict(data, source=source, _node=node)
+        return cls.from_dict(policy_mapping(data, source), source=source, _node=node)
 
     @classmethod
     def from_dict(

@@ -132,9 +132,10 @@ def test_missing_and_unreadable_files(tmp_path: Path) -> None:
         Policy.load(bad)
 
 
-def test_empty_file_is_an_empty_policy(tmp_path: Path) -> None:
-    policy = Policy.load(write(tmp_path, ""))
-    assert policy.input == [] and policy.output == []
+def test_empty_file_is_refused_not_an_empty_policy(tmp_path: Path) -> None:
+    # A guard that checks nothing by accident: see tests/test_policy_empty.py.
+    with pytest.raises(PolicyError, match=r"input: \[\]"):
+        Policy.load(write(tmp_path, ""))
 
 
 def test_policy_error_does_not_quote_values(tmp_path: Path) -> None:
