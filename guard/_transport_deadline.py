@@ -24,6 +24,27 @@ _DEADLINE_ERRORS: dict[str, Any] = {
     package.__name__: type("TotalTimeout", (package.ReadTimeout,), {}) for package in PACKAGES
 }
 DEADLINE_ERRORS: tuple[type[Exception], ...] = tuple(_DEADLINE_ERRORS.values())
+#: The client packages' timeouts (the SDK's own ``timeout=`` included).
+TIMEOUT_ERRORS: tuple[type[Exception], ...] = tuple(p.TimeoutException for p in PACKAGES)
+#: Errors after which no whole request reached the upstream: no connection was made, none
+#: became free, or writing the request did not finish.
+_UNSENT_ERRORS: tuple[type[Exception], ...] = tuple(
+    error for p in PACKAGES for error in (p.ConnectError, p.ConnectTimeout, p.PoolTimeout,
+                                          p.WriteTimeout)
+)  # fmt: skip
+_POOL_TIMEOUTS: tuple[type[Exception], ...] = tuple(p.PoolTimeout for p in PACKAGES)
+
+
+def transport_failure(error: Exception) -> tuple[int, bool]:
+    """The status and ``request_sent`` a call ended by the client package's ``error``
+    is recorded with, as the proxy answers the same fault: 504 ``upstream_timeout`` for
+    a timeout (the SDK's read timeout as the total deadline), 503 when no pooled
+    connection became free, else 502. A budget settles a 504 whose request was sent from
+    its estimate (the provider may have billed it) and releases the others."""
+    sent = not isinstance(error, _UNSENT_ERRORS)
+    if isinstance(error, _POOL_TIMEOUTS):
+        return 503, sent
+    return (504 if isinstance(error, TIMEOUT_ERRORS) else 502), sent
 
 
 def checked_total_timeout(total_timeout: float | None) -> float | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from guard._httpx import ASYNC_STREAMS, SYNC_STREAMS, TRANSPORT_ERRORS
 from guard._transport_blocked import note_block
-from guard._transport_deadline import DEADLINE_ERRORS
+from guard._transport_deadline import DEADLINE_ERRORS, TIMEOUT_ERRORS
 from guard.errors import UpstreamError
 from guard.formats.base import StreamFilter
 from guard.lifecycle import GuardedCall
@@ -78,6 +78,9 @@ class StreamRun:
             return self.filter.fail(str(error), error.code)
         if isinstance(error, DEADLINE_ERRORS):
             return self.filter.fail(str(error), "upstream_timeout")
+        if isinstance(error, TIMEOUT_ERRORS):  # the SDK's own read timeout, as the proxy's
+            message = "the upstream did not send the rest of its reply in time"
+            return self.filter.fail(message, "upstream_timeout")
         return self.filter.fail(f"the upstream broke off the stream ({type(error).__name__})")
 
     def retry(self) -> Call | None:

@@ -23,7 +23,7 @@ from typing import Any
 from guard._httpx import ASYNC_TRANSPORTS, SYNC_TRANSPORTS, TRANSPORT_ERRORS, package_of
 from guard._transport_base import GuardedTransport, Prepared
 from guard._transport_blocked import raise_blocked as raise_blocked
-from guard._transport_deadline import DEADLINE_ERRORS, bound, deadline_of
+from guard._transport_deadline import bound, deadline_of, transport_failure
 from guard._transport_streams import AsyncFiltered, SyncFiltered
 from guard.errors import UpstreamError
 from guard.types import Call
@@ -50,6 +50,7 @@ class GuardTransport(GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
         lifecycle, fmt = prepared.lifecycle, prepared.fmt
         outcome: str | None = "error"
         status: int | None = None
+        request_sent = True
         streaming = False
         total, deadline = self.total_timeout, deadline_of(self.total_timeout)
         try:
@@ -89,12 +90,13 @@ class GuardTransport(GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
             outcome, status = "upstream_error", exc.status
             return self._upstream_failed(request, fmt, exc)
         except TRANSPORT_ERRORS as exc:
-            # Past the deadline the request was sent: the provider may have charged it.
-            outcome, status = "upstream_error", 504 if isinstance(exc, DEADLINE_ERRORS) else None
+            # A timeout is the proxy's 504: sent, so the provider may have charged it.
+            outcome = "upstream_error"
+            status, request_sent = transport_failure(exc)
             raise
         finally:
             if not streaming:
-                lifecycle.finish(outcome, status=status)
+                lifecycle.finish(outcome, status=status, request_sent=request_sent)
 
     def close(self) -> None:
         """Close the wrapped transports, then write what the guard's budgets still owe
@@ -128,6 +130,7 @@ class GuardAsyncTransport(GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[
         lifecycle, fmt = prepared.lifecycle, prepared.fmt
         outcome: str | None = "error"
         status: int | None = None
+        request_sent = True
         streaming = False
         total, deadline = self.total_timeout, deadline_of(self.total_timeout)
         try:
@@ -167,11 +170,12 @@ class GuardAsyncTransport(GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[
             outcome, status = "upstream_error", exc.status
             return self._upstream_failed(request, fmt, exc)
         except TRANSPORT_ERRORS as exc:
-            outcome, status = "upstream_error", 504 if isinstance(exc, DEADLINE_ERRORS) else None
+            outcome = "upstream_error"
+            status, request_sent = transport_failure(exc)
             raise
         finally:
             if not streaming:
-                await lifecycle.afinish(outcome, status=status)
+                await lifecycle.afinish(outcome, status=status, request_sent=request_sent)
 
     async def aclose(self) -> None:
         """Close the wrapped transports, then write what the guard's budgets still owe
