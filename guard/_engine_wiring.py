@@ -16,17 +16,16 @@ def validate_capabilities(
     policy: Policy, input_checks: list[Check], output_checks: list[Check]
 ) -> None:
     """Refuse check combinations that cannot work, naming the check and the fix."""
-    source = policy.source
-    for check in input_checks:
+    for index, check in enumerate(input_checks):
         if capabilities_of(check).may_reask:
             raise PolicyError(
                 f"check '{check.name}' can ask for a reask, which only output checks may do: "
                 "move it under 'output'",
-                file=source,
+                **_entry(policy, "input", index),
             )
     stream = policy.stream
     if stream.mode == "progressive" and stream.whole_reply == "reject":
-        for check in output_checks:
+        for index, check in enumerate(output_checks):
             capabilities = capabilities_of(check)
             if capabilities.whole_reply and capabilities.may_block:
                 raise PolicyError(
@@ -35,18 +34,24 @@ def validate_capabilities(
                     "'stream: {mode: buffer}', 'stream: {whole_reply: buffer}' to buffer "
                     "only the calls such checks apply to, or 'stream: {whole_reply: end}' "
                     "to end the stream with an error event after the text",
-                    file=source,
+                    **_entry(policy, "output", index),
                 )
     if stream.mode == "progressive" and stream.whole_reply == "end":
-        for check in output_checks:
+        for index, check in enumerate(output_checks):
             capabilities = capabilities_of(check)
             if capabilities.whole_reply and capabilities.may_reask:
                 raise PolicyError(
                     f"check '{check.name}' may ask for a reask, which cannot replace text "
                     "a progressive stream already sent: use 'stream: {whole_reply: buffer}' "
                     "or the check's 'action: block'",
-                    file=source,
+                    **_entry(policy, "output", index),
                 )
+
+
+def _entry(policy: Policy, stage: str, index: int) -> dict[str, Any]:
+    """A :class:`PolicyError`'s file, line and field for check entry ``index``."""
+    file, line, field = policy.where(stage, index)
+    return {"file": file, "line": line, "field": field}
 
 
 #: Where budgets keep their state when a Guard is given none (the server's default too).

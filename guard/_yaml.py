@@ -84,7 +84,7 @@ def _refuse_repeated_keys(root: yaml.Node | None, source: str) -> None:
             pending.extend(node.value)
 
 
-def _follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
+def follow(node: yaml.Node | None, loc: tuple[int | str, ...]) -> tuple[int | None, str]:
     """Follow a pydantic error location through the node tree.
 
     Returns the line of the deepest node reached and the dotted field name. Location
@@ -149,6 +149,6 @@ def policy_error(
         context = first.get("ctx") or {}
         loc += (str(context.get("discriminator", "'check'")).strip("'"),)
         message = unknown_tag_message(loc[-1], context)
-    line, field = _follow(node, loc)
+    line, field = follow(node, loc)
     more = f" ({len(errors) - 1} more error(s) after this one)" if len(errors) > 1 else ""
     return PolicyError(f"{message}{more}.", file=source, line=line, field=field or None)

@@ -22,6 +22,7 @@ from guard._yaml import (
     FieldValueError,
     error_loc,
     first_error,
+    follow,
     load_yaml,
     policy_error,
     policy_mapping,
@@ -95,6 +96,8 @@ class Policy(BaseModel):
     budgets: list[BudgetConfig] = Field(default_factory=list)
 
     _source: str = PrivateAttr(default="<inline>")
+    #: Per check entry (``("output", 1)``): the file and line it was written at.
+    _entries: dict[tuple[str, int], tuple[str, int | None]] = PrivateAttr(default_factory=dict)
     #: Every file the policy was built from: its own, then its ``extends`` bases.
     _files: tuple[str, ...] = PrivateAttr(default=())
 
@@ -164,6 +167,12 @@ class Policy(BaseModel):
             self._hash = hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:12]
         return self._hash
 
+    def where(self, stage: str, index: int) -> tuple[str, int | None, str]:
+        """File, line and field of check entry ``index`` of ``stage`` (``input`` or
+        ``output``), for an error about that check found after loading."""
+        file, line = self._entries.get((stage, index), (self._source, None))
+        return file, line, f"{stage}[{index}]"
+
     def build(self) -> tuple[list[Check], list[Check]]:
         """Instantiate the input and output checks (compiling patterns once)."""
         return [build_check(c) for c in self.input], [build_check(c) for c in self.output]
@@ -194,6 +203,14 @@ class Policy(BaseModel):
             loc = error_loc(first_error(exc))
             raise policy_error(exc, resolved.file_of(loc, source), resolved.node, cls) from None
         policy._source = source
+        policy._entries = {
+            (stage, index): (
+                resolved.file_of((stage, index), source),
+                follow(resolved.node, (stage, index))[0],
+            )
+            for stage in ("input", "output")
+            for index in range(len(getattr(policy, stage)))
+        }
         read = [f for f in resolved.files if not f.startswith("<")]
         read += keyword_files([*policy.input, *policy.output])
         policy._files = tuple(dict.fromkeys(read))
