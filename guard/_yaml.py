@@ -7,7 +7,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from guard._yaml_keys import unknown_key_message, unknown_tag_message
+from guard._yaml_keys import is_union_member, unknown_key_message, unknown_tag_message
+from guard._yaml_types import value_message
 from guard.errors import PolicyError
 
 
@@ -141,7 +142,25 @@ def policy_error(
     first = first_error(exc)
     loc = error_loc(first)
     message = str(first["msg"]).removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
+    # The same error with what was written: only its kind (or a number) reaches the text.
+    written = exc.errors(include_url=False)
+    index = errors.index(first)
+    siblings = [
+        e
+        for i, e in enumerate(written)
+        if i != index and len(e["loc"]) == len(loc) and tuple(e["loc"][:-1]) == loc[:-1]
+    ]
+    if model is None or not is_union_member(model, loc):
+        siblings = []
+    worded = (
+        None
+        if first["type"] == "extra_forbidden"
+        else value_message(model, written[index], siblings)
+    )
+    if worded is not None:
+        loc, message = worded
+        errors = errors[len(siblings) :]  # a union's members failed as one error
+    elif first["type"] == "extra_forbidden":
         message = unknown_key_message(model, loc)
     elif first["type"] == "union_tag_invalid":
         # With several check types the entry is a union told apart by ``check``: name

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.fields import FieldInfo
 
 #: A suggestion must be at least this similar (difflib's ratio) to be offered.
 _CUTOFF = 0.6
@@ -63,6 +64,29 @@ def _keys_at(model: type[BaseModel], path: tuple[int | str, ...]) -> set[str]:
                 for name, info in member.model_fields.items():
                     keys.add(info.alias or name)
     return keys
+
+
+def field_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> FieldInfo | None:
+    """The model field a pydantic error's location ends at (``None`` when it ends at no
+    field, e.g. a list item): its annotation and constraints."""
+    if not loc or not isinstance(loc[-1], str):
+        return None
+    candidates: list[Any] = [model]
+    for part in loc[:-1]:
+        candidates = [led for a in candidates for m in _members(a) for led in _step(m, part)]
+    for annotation in candidates:
+        for member in _members(annotation):
+            if isinstance(member, type) and issubclass(member, BaseModel):
+                for name, info in member.model_fields.items():
+                    if loc[-1] in (name, info.alias):
+                        return info
+    return None
+
+
+def is_union_member(model: type[BaseModel], loc: tuple[int | str, ...]) -> bool:
+    """True when a location's last part is the tag pydantic adds for one member of a
+    field that takes several types (``keywords_file`` → ``str``), not a key."""
+    return len(loc) > 1 and field_at(model, loc) is None and field_at(model, loc[:-1]) is not None
 
 
 def _step(member: Any, part: int | str) -> list[Any]:

@@ -54,7 +54,7 @@ POLICY_MISTAKES = {
         "name: t\ninput:\n  - check: rules\n    rules:\n      - name: x\n        keywords: foo\n",
         6,
         "input[0].rules[0].keywords",
-        ["valid list"],
+        ["'keywords' must be a list, got text"],
     ),
     "bad regex": (
         'name: t\ninput:\n  - check: rules\n    rules:\n      - name: x\n        regex: "(ab"\n',
