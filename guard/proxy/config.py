@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from guard._yaml import load_yaml
 from guard.errors import ConfigError
+from guard.proxy._config_paths import anchor_config_paths
 from guard.proxy._upstream_config import ApiFamily as ApiFamily
 from guard.proxy._upstream_config import Timeouts as Timeouts
 from guard.proxy._upstream_config import UpstreamConfig as UpstreamConfig
@@ -227,7 +228,7 @@ def load_config(
             raise ConfigError(str(exc).replace("invalid policy", "invalid config")) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"invalid config ({source}): the top level must be a mapping")
-        data = dict(loaded or {})
+        data = anchor_config_paths(dict(loaded or {}), Path(path).parent)
     for variable, field in _ENV.items():
         if variable in env:
             data[field] = env[variable]
