@@ -41,13 +41,13 @@ from pydantic import BaseModel
 
 from guard.checks._schema_config import SchemaConfig, read_schema_file
 from guard.checks._schema_repair import DocumentError, parse_document
+from guard.checks._schema_request import REQUEST_SCHEMAS, request_targets
 from guard.checks._schema_validators import (
     JsonSchemaValidator,
     Problem,
     PydanticValidator,
     SchemaInvalid,
     Validator,
-    ValidatorCache,
 )
 from guard.checks._tool_hooks import reply_of
 from guard.checks.base import Capabilities, CheckContext, CompleteToolCall
@@ -59,8 +59,6 @@ _REASON_PROBLEMS = 5
 #: Documents up to this size get every problem listed (at most 20); longer ones the first
 #: (listing all costs time in proportion to the number of errors).
 _EVERY_PROBLEM_CHARS = 262_144
-#: Request schemas compiled so far, shared by every schema check of the process.
-REQUEST_SCHEMAS = ValidatorCache()
 
 
 class SchemaCheck:
@@ -116,7 +114,7 @@ class SchemaCheck:
         if not self.config.from_request:
             return None
         try:
-            self._request_targets(call)
+            request_targets(call, self.config)
         except SchemaInvalid as exc:
             return self._invalid_request(exc)
         return None
@@ -124,7 +122,7 @@ class SchemaCheck:
     def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
         """Validate every choice's text and, with ``from_request``, every tool call."""
         try:
-            message_validators, tools = self._request_targets(call)
+            message_validators, tools = request_targets(call, self.config)
         except SchemaInvalid as exc:
             return self._invalid_request(exc)
         message_validators = [*self.validators, *message_validators]
@@ -222,32 +220,6 @@ class SchemaCheck:
     def _finding(self, kind: str, segment: int, rule: str, end: int) -> Finding:
         return Finding(self.name, f"schema.{kind}", segment, 0, end, action=self.action, rule=rule)
 
-    def _request_targets(
-        self, call: Call
-    ) -> tuple[list[Validator], dict[str, JsonSchemaValidator | None]]:
-        """Validators of the request's response format, and of each declared tool."""
-        if not self.config.from_request:
-            return [], {}
-        strict = self.config.strict
-        messages: list[Validator] = []
-        wanted = call.response_format or {}
-        kind = wanted.get("type")
-        if kind == "json_schema":
-            spec = wanted.get("json_schema")
-            schema = spec.get("schema") if isinstance(spec, dict) else wanted.get("schema")
-            if schema is None:
-                raise SchemaInvalid("response_format json_schema has no 'schema'")
-            messages.append(REQUEST_SCHEMAS.get(schema, strict=strict))
-        elif kind == "json_object":
-            messages.append(_ANY_OBJECT)
-        tools: dict[str, JsonSchemaValidator | None] = {}
-        for tool in call.tools:
-            parameters = tool.get("parameters")
-            tools[tool["name"]] = (
-                REQUEST_SCHEMAS.get(parameters, strict=strict) if parameters is not None else None
-            )
-        return messages, tools
-
     def _invalid_request(self, exc: SchemaInvalid) -> Verdict:
         finding = Finding(self.name, "schema.invalid_schema", action=Action.BLOCK)
         return Verdict(
@@ -279,9 +251,6 @@ def _with_action(finding: Finding, action: Action) -> Finding:
         finding.check, finding.kind, finding.segment, finding.start, finding.end,
         finding.score, action, finding.rule,
     )  # fmt: skip
-
-
-_ANY_OBJECT = JsonSchemaValidator({"type": "object"})
 
 
 def schema_check(

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections import deque
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+from guard.stores._memory_tables import Entry, MemoryTables, Recent
 from guard.stores._settle_totals import (
     RecordTable,
-    charged_at_expiry,
     late_part,
-    settle_by_total,
 )
 from guard.stores.base import (
     SWEEP_EVERY,
@@ -33,30 +31,16 @@ from guard.stores.base import (
 )
 
 
-@dataclass(slots=True)
-class _Entry:
-    value: Scalar
-    expires_at: float | None
-
-
-@dataclass(slots=True)
-class _Recent:
-    items: deque[str] = field(default_factory=deque)
-    expires_at: float | None = None
-
-
-class MemorySyncStore:
+class MemorySyncStore(MemoryTables):
     """The blocking implementation; :class:`MemoryStore` is its async face."""
 
     def __init__(self, clock: Clock = wall_clock) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._counters: dict[str, _Entry] = {}
-        self._values: dict[str, _Entry] = {}
-        self._recent: dict[str, _Recent] = {}
-        #: key -> reservation id -> reservation
-        self._holds: dict[str, dict[str, Reservation]] = {}
-        #: What settles with a total have added, per reservation.
+        self._counters = {}
+        self._values = {}
+        self._recent = {}
+        self._holds = {}
         self._records = RecordTable()
         self._ids = itertools.count(1)
         self._writes = 0
@@ -111,7 +95,7 @@ class MemorySyncStore:
             held = self._held(key, now)  # first: charges expired holds to the counter
             entry = self._live(self._counters, key, now)
             if entry is None:  # so that a hold expiring unsettled has a window to charge
-                entry = self._counters[key] = _Entry(0, expiry(now, ttl))
+                entry = self._counters[key] = Entry(0, expiry(now, ttl))
             if int(entry.value) + held + amount > limit:
                 return None
             reservation = Reservation(
@@ -162,7 +146,7 @@ class MemorySyncStore:
             now = self._clock()
             entry = self._live(self._values, key, now)
             if entry is None:
-                entry = self._values[key] = _Entry(value, expiry(now, ttl))
+                entry = self._values[key] = Entry(value, expiry(now, ttl))
             return entry.value
 
     def take(self, key: str) -> Scalar | None:
@@ -187,7 +171,7 @@ class MemorySyncStore:
             now = self._clock()
             recent = self._recent.get(key)
             if recent is None or (recent.expires_at is not None and recent.expires_at <= now):
-                recent = self._recent[key] = _Recent()
+                recent = self._recent[key] = Recent()
             recent.items.append(item)
             while len(recent.items) > keep:
                 recent.items.popleft()
@@ -218,95 +202,3 @@ class MemorySyncStore:
         self._writes += 1
         if self._writes % SWEEP_EVERY == 0:
             self._sweep(self._clock())
-
-    def _sweep(self, now: float) -> None:
-        """Forget expired entries of keys nobody touches any more (old windows, ended
-        sessions), so memory stays bounded by the live state."""
-        for table in (self._counters, self._values):
-            for key in [
-                k for k, e in table.items() if e.expires_at is not None and e.expires_at <= now
-            ]:
-                del table[key]
-        for key in [
-            k for k, r in self._recent.items() if r.expires_at is not None and r.expires_at <= now
-        ]:
-            del self._recent[key]
-        for key in list(self._holds):
-            self._held(key, now)
-            if not self._holds[key]:
-                del self._holds[key]
-        self._records.sweep(now)
-
-    @staticmethod
-    def _live(table: dict[str, _Entry], key: str, now: float) -> _Entry | None:
-        entry = table.get(key)
-        if entry is not None and entry.expires_at is not None and entry.expires_at <= now:
-            del table[key]
-            return None
-        return entry
-
-    def _add(self, key: str, amount: int, ttl: float | None, now: float) -> int:
-        entry = self._live(self._counters, key, now)
-        if entry is None:
-            entry = self._counters[key] = _Entry(0, expiry(now, ttl))
-        entry.value = int(entry.value) + amount
-        return entry.value
-
-    def _held(self, key: str, now: float) -> int:
-        holds = self._holds.get(key)
-        if not holds:
-            return 0
-        for expired in [r for r in holds.values() if r.expires_at <= now]:
-            # Unsettled at its expiry (its process died, or could not reach the store):
-            # charged at what it held, never given back as if nothing was spent.
-            del holds[expired.id]
-            self._charge_expired(expired, now)
-        return sum(r.amount for r in holds.values())
-
-    def _live_hold(self, reservation: Reservation, now: float) -> Reservation | None:
-        """The reservation's hold if live; an expired one is charged now (see :meth:`_held`)
-        and dropped, so that a hold gone past its expiry has always been charged."""
-        holds = self._holds.get(reservation.key)
-        hold = holds.get(reservation.id) if holds else None
-        if hold is not None and hold.expires_at <= now:
-            self._drop(hold)
-            self._charge_expired(hold, now)
-            return None
-        return hold
-
-    def _charge_expired(self, hold: Reservation, now: float) -> None:
-        """Charge a hold dropped unsettled at its expiry at its amount (see :meth:`_held`)."""
-        entry = self._live(self._counters, hold.key, now)
-        if entry is not None:
-            entry.value = int(entry.value) + hold.amount
-
-    def _settle_total(
-        self,
-        reservation: Reservation,
-        hold: Reservation | None,
-        actual: int,
-        keep: int,
-        spent_total: int,
-        now: float,
-    ) -> int:
-        decided = settle_by_total(
-            actual=actual, keep=keep, spent_total=spent_total,
-            record=self._records.live(reservation.key, reservation.id, now),
-            hold_live=hold is not None,
-            hold_expires_at=reservation.expires_at, now=now,
-            charged=charged_at_expiry(reservation, hold is not None, now),
-        )  # fmt: skip
-        if decided.record is not None:
-            self._records.put(reservation.key, reservation.id, decided.record)
-            if decided.keep_hold and hold is not None:
-                self._holds[reservation.key][reservation.id] = replace(hold, amount=keep)
-            else:
-                self._drop(reservation)
-        return decided.add
-
-    def _drop(self, reservation: Reservation) -> None:
-        holds = self._holds.get(reservation.key)
-        if holds is not None:
-            holds.pop(reservation.id, None)
-            if not holds:
-                del self._holds[reservation.key]
