@@ -9,7 +9,7 @@ bound and the streamed text), not the whole reservation.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import anthropic
@@ -17,21 +17,11 @@ import openai
 import pytest
 
 from tests.e2e.fixtures import ProxyServer
-from tests.probe3._upstream import Faulty, call, faulty_upstream, frontend_for
+from tests.probe3._upstream import Faulty, call, frontend_for
+from tests.probe3._upstream import shared_upstream as shared_upstream  # a fixture
+from tests.probe3._upstream import upstream as upstream  # a fixture
 
 APIS = ("chat", "responses", "messages")
-
-
-@pytest.fixture(scope="module")
-def shared_upstream() -> Iterator[Faulty]:
-    with faulty_upstream() as faulty:
-        yield faulty
-
-
-@pytest.fixture
-def upstream(shared_upstream: Faulty) -> Faulty:
-    shared_upstream.bodies.clear()
-    return shared_upstream
 
 
 def _spent(upstream: Faulty, fault: str, frontend: str, api: str, tmp_path: Path,

@@ -24,6 +24,7 @@ from typing import Any
 import anthropic
 import httpx2
 import openai
+import pytest
 from prometheus_client import CollectorRegistry
 
 import guard
@@ -180,6 +181,22 @@ def faulty_upstream() -> Iterator[Faulty]:
     with FaultUpstream(faulty).threaded() as server:
         faulty.server = server
         yield faulty
+
+
+@pytest.fixture(scope="module")
+def shared_upstream() -> Iterator[Faulty]:
+    """One faulty upstream per test module (starting one per test costs a thread and a
+    socket each). A test module that needs it imports both fixtures by name; nothing
+    else in the suite sees them."""
+    with faulty_upstream() as faulty:
+        yield faulty
+
+
+@pytest.fixture
+def upstream(shared_upstream: Faulty) -> Faulty:
+    """The module's faulty upstream with its recorded requests cleared for this test."""
+    shared_upstream.bodies.clear()
+    return shared_upstream
 
 
 @dataclass

@@ -31,9 +31,10 @@ from tests.probe3._upstream import (
     MARKER,
     Faulty,
     call,
-    faulty_upstream,
     frontend_for,
 )
+from tests.probe3._upstream import shared_upstream as shared_upstream  # a fixture
+from tests.probe3._upstream import upstream as upstream  # a fixture
 
 APIS = ("chat", "responses", "messages")
 #: What the SDK sees for each fault: a status (an API error of that status), ``timeout``
@@ -70,18 +71,6 @@ CASES = [
     for (fault, frontend, stream) in EXPECTED
     for api in (("chat", "messages") if fault in BEFORE_THE_REPLY else APIS)
 ]  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def shared_upstream() -> Iterator[Faulty]:
-    with faulty_upstream() as faulty:
-        yield faulty
-
-
-@pytest.fixture
-def upstream(shared_upstream: Faulty) -> Faulty:
-    shared_upstream.bodies.clear()
-    return shared_upstream
 
 
 def _raised(exc: Exception, expected: int | str) -> None:
