@@ -230,7 +230,7 @@ async def _pumped(
     response: UpstreamResponse, stream_filter: StreamFilter, receive: Receive, send: Send
 ) -> str | None:
     """Pump one upstream stream through the filter; the outcome when it did not run to
-    its end: ``disconnected`` (the client went away) or ``error`` (server shutdown)."""
+    its end: ``disconnected`` (the client went away) or ``shutdown`` (the server stopped)."""
     pumping = asyncio.ensure_future(_pump(response, stream_filter, send))
     watching = asyncio.ensure_future(wait_for_disconnect(receive))
     try:
@@ -246,7 +246,7 @@ async def _pumped(
             task.cancel()
         await response.aclose()
         await _end_body(send, stream_filter.fail(SHUTTING_DOWN, "shutting_down"))
-        return "error"
+        return "shutdown"
     finally:
         for task in (pumping, watching):
             task.cancel()
