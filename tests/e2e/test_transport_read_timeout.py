@@ -117,3 +117,24 @@ def test_proxy_and_transport_charge_a_read_timeout_alike(
     assert proxy_calls == transport_calls == {"upstream_error": 1.0}
     assert proxy_money[0] == transport_money[0] == 0
     assert proxy_money[1] == transport_money[1] > 0
+
+
+def test_a_read_timeout_mid_stream_ends_with_the_upstream_timeout_event(tmp_path: Path) -> None:
+    """The stream started (headers came), then a byte every 0.25 s: the SDK's 0.2 s read
+    timeout fires inside the body. The stream ends with the API's error event, code
+    ``upstream_timeout`` as the proxy's (it said "broke off the stream (ReadTimeout)")."""
+    with faulty_upstream() as dripping:
+        dripping.fault = "slow_loris"
+        engine = _engine(tmp_path)
+        http = httpx2.Client(transport=engine.transport(), timeout=0.2)
+        client = openai.OpenAI(
+            base_url=dripping.url + "/v1", api_key="k", max_retries=0, http_client=http
+        )
+        with pytest.raises(openai.APIError) as raised:
+            list(client.chat.completions.create(model="gpt-4o-mini", messages=PROMPT, stream=True))
+        http.close()
+    assert not isinstance(raised.value, openai.APITimeoutError)
+    assert "did not send the rest of its reply in time" in str(raised.value)
+    assert getattr(raised.value, "code", None) == "upstream_timeout"
+    (line,) = _audited(tmp_path)
+    assert line["outcome"] == "upstream_error"
