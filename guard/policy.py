@@ -29,6 +29,7 @@ from guard._yaml import (
 )
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks._keyword_files import anchor_keyword_files, keyword_files
+from guard.checks._schema_config import anchor_schema_files
 from guard.checks.budget import BudgetConfig
 from guard.errors import PolicyError
 
@@ -195,8 +196,12 @@ class Policy(BaseModel):
     def validate_resolved(cls, resolved: Resolved, source: str) -> Policy:
         """Validate a document whose ``extends`` is already applied. Errors name the file
         and line the offending value was written in (the policy's own or a base)."""
-        # Keyword files are relative to the file their rule is written in.
-        data = anchor_keyword_files(resolved.data, lambda k, i: resolved.file_of((k, i), source))
+
+        def file_of(stage: str, index: int) -> str:
+            return resolved.file_of((stage, index), source)
+
+        # Files a policy names are relative to the file their entry is written in.
+        data = anchor_schema_files(anchor_keyword_files(resolved.data, file_of), file_of)
         try:
             policy = cls.model_validate(data)
         except ValidationError as exc:
@@ -212,7 +217,9 @@ class Policy(BaseModel):
             for index in range(len(getattr(policy, stage)))
         }
         read = [f for f in resolved.files if not f.startswith("<")]
-        read += keyword_files([*policy.input, *policy.output])
+        checks = [*policy.input, *policy.output]
+        read += keyword_files(checks)
+        read += [path for c in checks if isinstance(path := getattr(c, "schema_file", None), str)]
         policy._files = tuple(dict.fromkeys(read))
         return policy
 

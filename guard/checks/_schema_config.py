@@ -7,6 +7,7 @@ file, line and field.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,7 +28,8 @@ class SchemaConfig(CheckConfig):
     from_request: bool = False
     #: An inline JSON Schema (draft 2020-12 unless ``$schema`` names draft 7).
     json_schema: dict[str, Any] | None = Field(default=None, alias="schema")
-    #: A JSON file holding the schema (relative to the working directory).
+    #: A JSON file holding the schema (relative to the policy file it is written in;
+    #: a policy given as data: the working directory).
     schema_file: str | None = None
     repair: tuple[Literal["strip_fences", "extract_json"], ...] = ("strip_fences", "extract_json")
     #: ``additionalProperties: false`` wherever an object schema leaves it unsaid.
@@ -50,7 +52,11 @@ class SchemaConfig(CheckConfig):
     def _file_compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
-                JsonSchemaValidator(read_schema_file(value))
+                document = read_schema_file(value)
+            except SchemaInvalid as exc:
+                raise ValueError(str(exc)) from None  # names the path it looked at
+            try:
+                JsonSchemaValidator(document)
             except SchemaInvalid as exc:
                 raise ValueError(f"'{value}' is not a valid JSON Schema: {exc}") from None
         return value
@@ -70,3 +76,23 @@ def read_schema_file(path: str) -> Any:
         raise SchemaInvalid(f"file '{path}' not found") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise SchemaInvalid(f"file '{path}' is not readable JSON ({type(exc).__name__})") from None
+
+
+def anchor_schema_files(data: dict[str, Any], file_of: Callable[[str, int], str]) -> dict[str, Any]:
+    """``data`` with each relative ``schema_file`` joined to the directory of the file its
+    entry was written in (``file_of(stage, index)``), as ``keywords_file`` is; ``data``
+    itself is not changed."""
+    anchored = dict(data)
+    for stage in ("input", "output"):
+        entries = data.get(stage)
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            path = entry.get("schema_file") if isinstance(entry, dict) else None
+            source = file_of(stage, index)
+            if not isinstance(path, str) or Path(path).is_absolute() or source.startswith("<"):
+                continue
+            if anchored[stage] is entries:
+                anchored[stage] = list(entries)
+            anchored[stage][index] = {**entry, "schema_file": str(Path(source).parent / path)}
+    return anchored
