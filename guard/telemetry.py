@@ -48,7 +48,7 @@ _UPSTREAM_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10
 #: Values of the ``outcome`` label of ``guardwire_calls_total`` (a closed set): what the
 #: guard decided, or how the call ended without a decision (``error``: guardwire itself
 #: failed; ``unavailable``: a check's state store could not be reached, answered 503;
-#: ``shutdown``: the server stopped with the call running, past its ``shutdown_timeout``).
+#: ``shutdown``: the proxy stopped with the call running, past its ``shutdown_timeout``).
 #: Every frontend counts a call once, when it finishes — streams included.
 OUTCOMES = (
     "allowed", "warned", "redacted", "reasked", "blocked", "upstream_error", "disconnected",

@@ -122,7 +122,9 @@ class ModelCalls:
             outcome, status, request_sent = "upstream_error", exc.status, exc.request_sent
             raise
         except asyncio.CancelledError:
-            outcome = "disconnected"
+            # Only the server cancels a call: uvicorn at shutdown, once shutdown_timeout
+            # passed (a client that leaves cancels nothing; a stream watches for that).
+            outcome = "shutdown"
             raise
         except Exception:
             outcome, status = "error", 500

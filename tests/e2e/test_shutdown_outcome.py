@@ -1,7 +1,8 @@
-"""A stream the proxy ends because it is shutting down (its ``shutdown_timeout`` passed
-with the stream still running) is counted as outcome ``shutdown``, not ``error``: a
-deploy is not guardwire failing, and an error-rate alert must not fire on every restart.
-It is still settled from what streamed, as before.
+"""A call the proxy ends because it is shutting down (its ``shutdown_timeout`` passed
+with the call still running) is counted as outcome ``shutdown``: a stream was counted
+``error`` and a complete call ``disconnected`` (with the client still waiting). A deploy
+is not guardwire failing, and an error-rate alert must not fire on every restart. Both
+are settled as before.
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ def slow_upstream() -> Iterator[FakeUpstream]:
         yield upstream
 
 
-def test_a_stream_cut_by_the_shutdown_is_counted_as_shutdown(slow_upstream: FakeUpstream) -> None:
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "complete"])
+def test_a_call_cut_by_the_shutdown_is_counted_as_shutdown(
+    slow_upstream: FakeUpstream, stream: bool
+) -> None:
     config = load_config(
         None, env={}, overrides={"upstream": slow_upstream.url, "store": "memory://"}
     )
@@ -36,20 +40,21 @@ def test_a_stream_cut_by_the_shutdown_is_counted_as_shutdown(slow_upstream: Fake
     server.start()
     registry = server.app.telemetry.registry
     client = openai.OpenAI(base_url=server.url + "/v1", api_key="k", max_retries=0)
-    slow_upstream.enqueue(Script(chunk_size=5, stream_delay=0.1))  # 40 x 0.1 s: 4 s
+    # A stream of 40 x 0.1 s, or a complete reply after 3 s: far past the drain.
+    slow_upstream.enqueue(Script(chunk_size=5, stream_delay=0.1) if stream else Script(delay=3))
     result: dict[str, object] = {}
 
-    def stream() -> None:
+    def ask() -> None:
         try:
-            chunks = client.chat.completions.create(
-                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=True
+            reply = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], stream=stream
             )
-            for _ in chunks:
+            for _ in reply if stream else ():
                 pass
         except Exception as exc:  # the assertion below names it
             result["error"] = exc
 
-    reader = threading.Thread(target=stream)
+    reader = threading.Thread(target=ask)
     reader.start()
     deadline = time.monotonic() + 5
     while not slow_upstream.requests:
@@ -57,7 +62,9 @@ def test_a_stream_cut_by_the_shutdown_is_counted_as_shutdown(slow_upstream: Fake
         time.sleep(0.01)
     server.stop()
     reader.join(10)
-    assert "shutting down" in str(result.get("error")), result
+    assert isinstance(result.get("error"), openai.APIError), result
+    if stream:
+        assert "shutting down" in str(result["error"]), result
     outcomes = {
         sample.labels["outcome"]: sample.value
         for metric in registry.collect()
