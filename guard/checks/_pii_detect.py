@@ -19,6 +19,7 @@ from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_engine import recognizers as pipeline_recognizers
 from guard.checks._pii_hits import Hit, canonical, resolve
 from guard.checks._pii_names import LONGEST_NAME, find_names
+from guard.checks._pii_orgs import find_nrp, find_organizations
 from guard.checks._pii_patterns import longest_match
 from guard.checks._pii_prefilter import (
     Signals,
@@ -28,6 +29,7 @@ from guard.checks._pii_recognizers import (
     NAME_ENTITIES,
     NER_ENTITIES,
     NUMBER_ENTITIES,
+    RULE_ENTITIES,
     PatternSpec,
     boosted,
     has_context,
@@ -94,13 +96,15 @@ class Detector:
         self._ner_entities = [e for e in NER_ENTITIES if e in wanted] if nlp != "blank" else []
         #: PERSON / LOCATION by the offline name and place lists (blank pipeline only).
         self.names = frozenset(e for e in NAME_ENTITIES if e in wanted and nlp == "blank")
+        #: ORGANIZATION / NRP by the offline rules (blank pipeline only).
+        self.rules = frozenset(e for e in RULE_ENTITIES if e in wanted and nlp == "blank")
         self._engine, self._language = engine, language
         #: The most characters (of the text matched on) an entity found here spans;
         #: ``None``: no bound (e-mail, URL, phone numbers by ``phonenumbers``, NER).
         bound = longest_match(spec.pattern.pattern for spec in specs)
         self.longest_match = (
             None
-            if self._phone is not None or self._ner_entities or bound is None
+            if self._phone is not None or self._ner_entities or self.rules or bound is None
             else max(bound, LONGEST_NAME if self.names else 0)
         )
         self._allow = frozenset(a.strip().lower() for a in allow)
@@ -124,7 +128,17 @@ class Detector:
             found = find_names(plain.text, self.names, digits=signals.max_digits > 0)
             for entity, start, end, score in found:
                 self._add(hits, plain, entity, start, end, score, frozenset())
+        if self.rules and plain.text.lower() != plain.text:
+            self._add_rules(hits, plain)
         return [hit for hit in resolve(hits) if hit.entity != _ALLOWED]
+
+    def _add_rules(self, hits: list[Hit], plain: View) -> None:
+        """ORGANIZATION and NRP by the offline rules (a capital in the text: see
+        :mod:`guard.checks._pii_orgs`)."""
+        for entity, finder in (("ORGANIZATION", find_organizations), ("NRP", find_nrp)):
+            if entity in self.rules:
+                for start, end, score in finder(plain.text):
+                    self._add(hits, plain, entity, start, end, score, frozenset())
 
     def _scan(self, scan: Scan, *, numbers_only: bool) -> list[Hit]:
         signals = scan.signals

@@ -18,6 +18,8 @@ from guard.checks._pii_recognizers import (
     NAME_ENTITIES,
     NER_ENTITIES,
     OPT_IN_ENTITIES,
+    OPT_IN_RULES,
+    RULE_ENTITIES,
 )
 
 
@@ -106,11 +108,11 @@ def supported_entities(language: str, nlp: str) -> list[str]:
         if type(recognizer).__name__ != "SpacyRecognizer"
         for entity in recognizer.supported_entities
     }
-    found |= set(NER_ENTITIES if nlp != "blank" else NAME_ENTITIES)
+    found |= set(NER_ENTITIES if nlp != "blank" else NAME_ENTITIES + RULE_ENTITIES)
     return sorted(found)
 
 
 def default_entities(language: str, nlp: str) -> list[str]:
     """The entities found when a policy lists none."""
-    opt_in = OPT_IN_ENTITIES if nlp == "blank" else OPT_IN_ENTITIES - {"DATE_TIME"}
+    opt_in = OPT_IN_ENTITIES | OPT_IN_RULES if nlp == "blank" else OPT_IN_ENTITIES - {"DATE_TIME"}
     return [e for e in supported_entities(language, nlp) if e not in opt_in]

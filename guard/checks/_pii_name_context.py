@@ -7,6 +7,7 @@ from __future__ import annotations
 #: Capitalised words before a name that say a person follows (``Dear Ann``).
 PERSON_OPENERS = frozenset(
     """dear hi hello hey thanks signed regards sincerely cheers attn president
+    bonjour hola beste gentile liebe lieber patientin
     minister senator governor mayor chancellor ambassador premier pope king queen prince
     princess sheikh judge coach""".split()
 )
@@ -35,7 +36,21 @@ PERSON_CONTEXT = (
 STRONG_CONTEXT = ("my name is", "my name's", "his name is", "her name is", "dear",
                    "signed", "name:", "patient:", "regards,", "sincerely,", "attn:",
                    "president", "minister", "senator", "governor", "mayor", "chancellor",
-                   "judge", "coach")  # fmt: skip
+                   "judge", "coach",
+                   # Sign-offs, greetings and record lines of other languages and forms.
+                   "holder is", "opened by", "approved by", "signed by", "ship to:",
+                   "bill to:", "deliver to:", "cordialement,", "cordiali saluti,",
+                   "met vriendelijke groet,", "mit freundlichen grüßen", "un saludo,",
+                   "saludos,", "atentamente,", "il paziente", "la paziente", "cliente:",
+                   "klant", "applicant", "contact:", "contact person:",
+                   "ansprechpartner:")  # fmt: skip
+#: Context that makes any capitalised run after it a place (``living in Usquert``).
+STRONG_PLACE = ("living in", "lives in", "live in", "based in", "born in", "located in",
+                "relocating from", "relocating to", "relocated to", "moved to",
+                "moving to", "residing in", "resident of", "wohnhaft in", "wohnt in",
+                "residente a", "residente en", "residente in", "vive en", "vive a",
+                "woont in", "habite à", "j'habite à", "domicilié à", "escribo desde",
+                "l'agence de")  # fmt: skip
 PLACE_CONTEXT = frozenset(
     """in from near at to visit visiting visited across around outside inside toward
     towards via between lives live living based born moved located address city
@@ -47,7 +62,8 @@ NEVER = frozenset(
     my our your his her their its this that these those we you he she they it i is are
     was were be been am do does did not no yes so as by with about after before then
     there here all any some each every please thanks thank see note also just only
-    can could would shall should might must""".split()
+    can could would shall should might must monday tuesday wednesday thursday friday
+    saturday sunday""".split()
 )
 #: Words that make a run an organisation, event or thing, not a person or a place
 #: (``Johnson Controls Inc``, ``Hong Kong Open``, ``Cleveland Indians``).

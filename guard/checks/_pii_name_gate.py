@@ -30,7 +30,7 @@ _NOT_UPPER = bytes(c for c in range(256) if c not in _UPPER)
 _INSIDE_WORD = frozenset(bytes([c]) for c in b"_" + (string.digits + string.ascii_letters).encode())
 _INSIDE_WORD |= {b""}
 #: Skipped before a run when its context phrase is looked for (as ``_read_run`` does).
-_SKIPPED = b" \t\"'"
+_SKIPPED = b" \t\n\"'"
 #: How much of the text before a capital is kept to read what comes before it: a
 #: longer stretch of skipped characters reads as unknown (``?``).
 _TAIL = itemgetter(slice(-16, None))

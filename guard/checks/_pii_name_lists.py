@@ -20,7 +20,7 @@ _DIR = Path(__file__).with_name("pii_names")
 #: Titles before a name (``Dr. Ada Lovelace``): what follows is a person.
 TITLES = frozenset(
     """mr mrs ms miss mx dr prof sir dame madam mme mlle herr frau sr sra srta dott
-    rev fr capt lt col sgt gen""".split()
+    rev fr capt lt col sgt gen dra dott sig mevr dhr mme mlle srta ing""".split()
 )
 #: Lower-case particles inside a name or place (``Ludwig van Beethoven``, ``Rio de
 #: Janeiro``).

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from guard.checks._pii_addresses import find_addresses
 from guard.checks._pii_name_context import (
     NAME_FIELDS,
     NEVER,
@@ -35,6 +36,7 @@ from guard.checks._pii_name_context import (
     PLACE_CONTEXT,
     SAID,
     STRONG_CONTEXT,
+    STRONG_PLACE,
 )
 from guard.checks._pii_name_gate import Gate
 from guard.checks._pii_name_lists import PARTICLES, TITLES, Gazetteer, gazetteer
@@ -51,10 +53,13 @@ from guard.checks._pii_name_words import (
     runs,
     sentence_start,
 )
+from guard.checks._pii_orgs import find_organizations
 
 #: The most characters (white space and separators not counted) of a name or address
 #: found here: four words and particles, or a street address (a stream's hold-back).
 LONGEST_NAME = 64
+#: Context phrases after which a capitalised run is a person or a place.
+_STRONG = STRONG_CONTEXT + STRONG_PLACE
 SURE, INITIAL, ALONE, PLACE, UNSURE, WEAK = 0.85, 0.7, 0.6, 0.6, 0.45, 0.35
 
 
@@ -68,9 +73,24 @@ def find_names(
         # Every name, place and street holds a capital (``lower`` is C's ASCII fast
         # path: ~1 us for 2 KB, where a regex for capitals or ``islower`` takes 20).
         return []
-    if text.isascii() and _gate().clears(text, lowered, german=digits and "LOCATION" in entities):
-        return []  # no capitalised word begins a name, place or street (C methods)
-    return read_names(text, lowered, entities, digits=digits)
+    addresses = find_addresses(text) if digits and "LOCATION" in entities else []
+    if text.isascii() and _gate().clears(text, lowered, german=False):
+        # No capitalised word begins a name, place or title (C methods).
+        return [("LOCATION", start, end, SURE) for start, end in addresses]
+    found = read_names(text, lowered, entities, digits=False)
+    if any(hit[0] == "PERSON" for hit in found):
+        # A firm named after people (``Hall, Rogers and Sexton``, ``Rossi S.p.A.``).
+        firms = [(start, end) for start, end, _ in find_organizations(text)]
+        found = [hit for hit in found if hit[0] != "PERSON" or not _inside(hit[1], hit[2], firms)]
+    if not addresses:
+        return found
+    # A street named after a person (``rue Tristan Lévy``) is part of the address.
+    found = [hit for hit in found if not _inside(hit[1], hit[2], addresses)]
+    return found + [("LOCATION", start, end, SURE) for start, end in addresses]
+
+
+def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    return any(s < end and start < e for s, e in spans)
 
 
 def read_names(
@@ -85,7 +105,7 @@ def read_names(
         if any(street in lowered for street in GERMAN_STREETS):
             found.extend(("LOCATION", *m.span(), SURE) for m in GERMAN_ADDRESS.finditer(text))
     lists = gazetteer()
-    if lists.starters.isdisjoint(keys) and not any(c in lowered for c in STRONG_CONTEXT):
+    if lists.starters.isdisjoint(keys) and not any(c in lowered for c in _STRONG):
         return found  # no known word and no context phrase: nothing to read further
     for run in runs(text, lists.place_heads):
         found.extend(_read_run(text, lowered, run, lists, entities))
@@ -97,8 +117,8 @@ def _gate() -> Gate:
     return Gate.of(
         gazetteer().starters | STREET_KEYS,
         PERSON_OPENERS,
-        STRONG_CONTEXT,
-        STRONG_CONTEXT + NAME_FIELDS + tuple(PARTICLES),
+        _STRONG,
+        _STRONG + NAME_FIELDS + tuple(PARTICLES),
     )
 
 
@@ -122,7 +142,7 @@ def may_end_name(text: str, start: int, end: int) -> bool:
 
 #: Any context phrase (``STRONG_CONTEXT``) as a substring: one C search where a loop of
 #: ``in`` tests cost ~160 bytecodes per call (a stream asks once per capitalised word).
-_STRONG_PHRASE = re.compile("|".join(re.escape(phrase) for phrase in STRONG_CONTEXT))
+_STRONG_PHRASE = re.compile("|".join(re.escape(phrase) for phrase in _STRONG))
 #: ``TITLES`` as the words of an ASCII text split where :data:`_NOT_LETTER` puts spaces.
 _TITLE_BYTES = frozenset(title.encode() for title in TITLES)
 _NOT_LETTER = bytes(c if chr(c).isalpha() and c < 0x80 else 0x20 for c in range(256))
@@ -142,11 +162,15 @@ def _read_run(
         # No word of the run is a name, place, title or opener (``Summarise``, ``Key``):
         # only a context phrase just before it can make it a name (C ``endswith``).
         start = run[0].start
-        while start > 0 and lowered[start - 1] in " \t\"'":
+        while start > 0 and lowered[start - 1] in " \t\n\"'":
             start -= 1
-        if not lowered.endswith(STRONG_CONTEXT + NAME_FIELDS, 0, start):
+        if not lowered.endswith(_STRONG + NAME_FIELDS, 0, start):
             return []
     before = _before(lowered, run[0].start)
+    if before.endswith(STRONG_PLACE):
+        # ``living in Usquert``: the run is a place, whatever the lists say.
+        place = ("LOCATION", run[0].start, run[-1].end, SURE)
+        return [place] if "LOCATION" in entities else []
     # Quotes dropped: a record's field names are context too (``"last_name": "Santos"``).
     bare = before.replace('"', "").replace("'", "").rstrip()
     context = before.endswith(PERSON_CONTEXT) or bare.endswith(NAME_FIELDS)

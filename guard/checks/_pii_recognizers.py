@@ -38,9 +38,16 @@ NER_ENTITIES = ("PERSON", "LOCATION", "ORGANIZATION", "NRP", "DATE_TIME")
 #: The entities of the offline name and place recognizer (:mod:`guard.checks._pii_names`),
 #: found without a spaCy model.
 NAME_ENTITIES = ("PERSON", "LOCATION")
+#: The entities of the offline organization and NRP rules (:mod:`guard.checks._pii_orgs`),
+#: found without a spaCy model.
+RULE_ENTITIES = ("ORGANIZATION", "NRP")
 #: Pattern entities that are not personal data on their own and are mostly false
 #: positives in model traffic (dates in every document, ids in every log): opt-in.
 OPT_IN_ENTITIES = frozenset({"DATE_TIME", "UUID"})
+#: Opt-in without a spaCy model too: a firm's name is no personal data, and a
+#: nationality or religion read from a list is mostly an adjective (``German law``,
+#: ``Catholic school``), which redacting by default would strip from ordinary prose.
+OPT_IN_RULES = frozenset(RULE_ENTITIES)
 #: National ids beyond Presidio's English defaults (whose patterns carry letters, so
 #: that order numbers do not pass for them by checksum luck).
 EXTRA_RECOGNIZERS = (

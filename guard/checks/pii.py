@@ -107,7 +107,9 @@ class PiiCheck(TextCheck):
                 ttl=config.session_ttl_s, max_sessions=config.session_max, max_entries=1000
             )
         self._known = frozenset(supported_entities(language, nlp))
-        self._ner = nlp != "blank"
+        # ORGANIZATION / NRP by the offline rules are held back in streams as NER is
+        # (the last words), and every delta is rescanned.
+        self._ner = nlp != "blank" or bool(self._detector.rules)
         #: PERSON / LOCATION by the offline lists: a capitalised run is held until it ends.
         self._names = bool(self._detector.names)
         if self._names:
