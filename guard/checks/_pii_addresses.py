@@ -114,6 +114,7 @@ _STREET_WORDS = frozenset(
 )
 _ENDINGS = tuple(e.replace("\\.", "") for e in _SUFFIXES.split("|"))
 _WORDS = re.compile(r"[^\W\d_]+")
+_DIGIT = re.compile(r"\d")
 #: How far before its street word an address may begin, and after it end (tail aside).
 _BEFORE, _AFTER = 90, 40
 
@@ -121,6 +122,11 @@ _BEFORE, _AFTER = 90, 40
 def find_addresses(text: str) -> list[tuple[int, int]]:
     """Spans of the street addresses in ``text``, with the postcode, city and region
     that follow each."""
+    if _DIGIT.search(text) is None:
+        return []  # every address here holds a number or a postcode
+    words = set(_WORDS.findall(text.lower()))
+    if _STREET_WORDS.isdisjoint(words) and not any(w.endswith(_ENDINGS) for w in words):
+        return []  # no street word (C set operations on the text's distinct words)
     windows: list[list[int]] = []
     for word in _WORDS.finditer(text):
         key = word.group().lower()

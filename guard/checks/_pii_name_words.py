@@ -21,24 +21,6 @@ LETTERS = re.compile(r"[^\W\d_]{2,}")
 HAS_UPPER = re.compile(f"[{UPPER}]")
 _POSSESSIVE = ("'s", "’s")
 _SENTENCE_END = frozenset(".!?:;\"“”'‘’([{*-•>#|\n")
-_STREETS = (
-    "Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|"
-    "Pl|Terrace|Parkway|Pkwy|Highway|Hwy|Circle|Square|Close|Crescent|Row|Alley|Trail"
-)
-#: A street address: ``12 Oak Street``, ``12B Elm Rd`` (starting with a digit class, the
-#: boundary checked behind it, for the same reason as :data:`TOKEN`).
-ADDRESS = re.compile(
-    rf"\d(?<![\w.-]\d)\d{{0,4}}[A-Za-z]?,?[ \t]+(?:[{UPPER}][a-z'’]+\.?[ \t]+){{1,3}}"
-    rf"(?:{_STREETS})\b"
-)
-#: ``Hauptstraße 5``, ``Gartenweg 12a`` (run when the text has one of those words).
-GERMAN_ADDRESS = re.compile(
-    rf"[{UPPER}](?<![\w-].)[a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
-    rf"[ \t]+\d{{1,4}}[a-z]?\b"
-)
-GERMAN_STREETS = ("straße", "strasse", "weg ", "gasse", "platz", "allee")
-#: The street words of :data:`ADDRESS` as looked up (a text without one has no address).
-STREET_KEYS = frozenset(_STREETS.lower().split("|"))
 
 
 class Word(NamedTuple):

@@ -41,12 +41,8 @@ from guard.checks._pii_name_context import (
 from guard.checks._pii_name_gate import Gate
 from guard.checks._pii_name_lists import PARTICLES, TITLES, Gazetteer, gazetteer
 from guard.checks._pii_name_words import (
-    ADDRESS,
-    GERMAN_ADDRESS,
-    GERMAN_STREETS,
     HAS_UPPER,
     LETTERS,
-    STREET_KEYS,
     TOKEN,
     Word,
     key_of,
@@ -73,20 +69,18 @@ def find_names(
         # Every name, place and street holds a capital (``lower`` is C's ASCII fast
         # path: ~1 us for 2 KB, where a regex for capitals or ``islower`` takes 20).
         return []
-    addresses = find_addresses(text) if digits and "LOCATION" in entities else []
     if text.isascii() and _gate().clears(text, lowered, german=False):
-        # No capitalised word begins a name, place or title (C methods).
-        return [("LOCATION", start, end, SURE) for start, end in addresses]
-    found = read_names(text, lowered, entities, digits=False)
-    if any(hit[0] == "PERSON" for hit in found):
-        # A firm named after people (``Hall, Rogers and Sexton``, ``Rossi S.p.A.``).
-        firms = [(start, end) for start, end, _ in find_organizations(text)]
-        found = [hit for hit in found if hit[0] != "PERSON" or not _inside(hit[1], hit[2], firms)]
-    if not addresses:
-        return found
-    # A street named after a person (``rue Tristan Lévy``) is part of the address.
-    found = [hit for hit in found if not _inside(hit[1], hit[2], addresses)]
-    return found + [("LOCATION", start, end, SURE) for start, end in addresses]
+        # No capitalised word begins a name, place or title (C methods): streets only.
+        return _addresses(text, entities, digits)
+    return read_names(text, lowered, entities, digits=digits)
+
+
+def _addresses(
+    text: str, entities: frozenset[str], digits: bool
+) -> list[tuple[str, int, int, float]]:
+    if not digits or "LOCATION" not in entities:
+        return []
+    return [("LOCATION", start, end, SURE) for start, end in find_addresses(text)]
 
 
 def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
@@ -97,13 +91,26 @@ def read_names(
     text: str, lowered: str, entities: frozenset[str], *, digits: bool
 ) -> list[tuple[str, int, int, float]]:
     """:func:`find_names` without the first look (``lowered``: ``text`` in lower case)."""
+    addresses = _addresses(text, entities, digits)
+    found = _read_runs(text, lowered, entities)
+    if any(hit[0] == "PERSON" for hit in found):
+        # A firm named after people (``Hall, Rogers and Sexton``, ``Rossi S.p.A.``).
+        firms = [(start, end) for start, end, _ in find_organizations(text)]
+        found = [hit for hit in found if hit[0] != "PERSON" or not _inside(hit[1], hit[2], firms)]
+    if not addresses:
+        return found
+    # A street named after a person (``rue Tristan Lévy``) is part of the address.
+    spans = [(start, end) for _, start, end, _ in addresses]
+    found = [hit for hit in found if not _inside(hit[1], hit[2], spans)] + addresses
+    return sorted(found, key=lambda hit: hit[1])
+
+
+def _read_runs(
+    text: str, lowered: str, entities: frozenset[str]
+) -> list[tuple[str, int, int, float]]:
+    """The names and places of the capitalised runs of ``text``."""
     found: list[tuple[str, int, int, float]] = []
     keys = {key_of(t) for t in TOKEN.findall(text)}
-    if digits and "LOCATION" in entities:
-        if not STREET_KEYS.isdisjoint(keys):
-            found.extend(("LOCATION", *m.span(), SURE) for m in ADDRESS.finditer(text))
-        if any(street in lowered for street in GERMAN_STREETS):
-            found.extend(("LOCATION", *m.span(), SURE) for m in GERMAN_ADDRESS.finditer(text))
     lists = gazetteer()
     if lists.starters.isdisjoint(keys) and not any(c in lowered for c in _STRONG):
         return found  # no known word and no context phrase: nothing to read further
@@ -115,7 +122,7 @@ def read_names(
 @lru_cache(maxsize=1)
 def _gate() -> Gate:
     return Gate.of(
-        gazetteer().starters | STREET_KEYS,
+        gazetteer().starters,
         PERSON_OPENERS,
         _STRONG,
         _STRONG + NAME_FIELDS + tuple(PARTICLES),
