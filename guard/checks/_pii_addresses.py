@@ -19,7 +19,10 @@ A text without a digit has no address here; the street words are looked for firs
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+from typing import Any
 
+from guard.checks._pii_name_gate import phrases
 from guard.checks._pii_name_lists import fold
 
 _UP = "A-ZÀ-ÖØ-ÞĀ-Ž"
@@ -46,12 +49,14 @@ _EN_STREETS = (
     "Harbour|Parade|Drove|Gate|Hey|Nook|Quay|Wynd|Roads|Streets|Drives|Lanes|Unions|Circles|Keys|Center|Centers|Centre|Parkways|Circuit|Arcade|Concourse"
 )
 _EN_UNIT = r"(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|#|Flat|Floor|Fl\.?)\s?\w{1,5}"
-_EN = (
-    rf"(?:(?:Flat|Studio|Apartment|Unit|Suite|Apt\.?)\s\d{{1,5}}[A-Za-z]?\s*[,\n]\s*)?"
-    rf"(?:\d(?<![\w.-]\d)\d{{0,5}}[A-Za-z]?,?\s+)?"
-    rf"(?:{_CAP}\.?\s+){{1,3}}(?:{_EN_STREETS}|{_EN_STREETS.upper()})\b\.?"
-    rf"(?:,?\s{_EN_UNIT})?"
+#: What comes before an English street word (``Flat 4, Ricky``, ``12 Oak``), read back
+#: from it: the pattern ends where the street word begins.
+_EN_HEAD = re.compile(
+    rf"(?<![\w@/.-])(?:(?:Flat|Studio|Apartment|Unit|Suite|Apt\.?)\s\d{{1,5}}[A-Za-z]?\s*[,\n]\s*)?"
+    rf"(?:\d{{1,6}}[A-Za-z]?,?\s+)?(?:{_CAP}\.?\s+){{1,3}}\Z"
 )
+#: What follows an English street word: its dot, a flat or suite.
+_EN_AFTER = re.compile(rf"\.?(?:,?\s{_EN_UNIT})?")
 #: German, Dutch, Scandinavian street words written as a word's end.
 _SUFFIXES = (
     "straße|strasse|str\\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
@@ -70,9 +75,11 @@ def _with_folded(words: str) -> str:
 
 
 _SUFFIXES = _with_folded(_SUFFIXES)
-_NORTH = (
+#: ``Agnes-Wesack-Straße 26-83`` from its first letter; candidates are the words that a
+#: number follows (:func:`_before_numbers`).
+_NORTH = re.compile(
     rf"[{_UP}][{_LOW}{_UP}'’-]*(?:{_SUFFIXES}|-(?:{_SUFFIXES.title()}))"
-    rf"\s+\d{{1,4}}[a-zA-Z]?(?:\s?[-/]\s?\d{{1,4}}[a-zA-Z]?)?"
+    rf"\s+\d{{1,4}}[a-zA-Z]?(?:\s?[-/]\s?\d{{1,4}}[a-zA-Z]?)?(?!\w)"
 )
 _ROMANCE_WORDS = (
     "rue|avenue|av\\.|boulevard|bd|place|chemin|allée|impasse|quai|cours|route|square|"
@@ -83,16 +90,16 @@ _ROMANCE_WORDS = (
     "Rua|Travessa|Praça|Estrada|Praia|Aleja|Ulica|ul\\.|al\\.|Plac|Osiedle"
 )
 _ROMANCE_WORDS = _with_folded(_ROMANCE_WORDS)
-_ROMANCE = (
-    rf"(?:\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+)?"
-    rf"(?:{_ROMANCE_WORDS}|{_ROMANCE_WORDS.upper()})\s+"
-    rf"(?:(?:de|del|de la|de las|de los|du|des|de l'|d'|l'|la|le|dei|della|delle|degli|"
-    rf"di|do|da|dos|das|DE|DEL|DU|DES|LA|DI|DELLA)\s*)?"
+#: A number before a French street word (``18, rue``), read back from it.
+_ROMANCE_NUMBER = re.compile(r"(?<![\w.-])\d{1,4}(?:\s?(?:bis|ter))?,?\s+\Z")
+#: What follows a French, Spanish, Italian... street word: the street's name and number.
+_ROMANCE_AFTER = re.compile(
+    rf"[./]?\s+(?:(?:de|del|de la|de las|de los|du|des|de l'|d'|l'|la|le|dei|della|delle|"
+    rf"degli|di|do|da|dos|das|DE|DEL|DU|DES|LA|DI|DELLA)\s*)?"
     rf"{_CAP}(?:\s(?:(?:de|di|la|le|del|von|van)\s)?{_CAP}){{0,3}}"
-    rf"(?:,?\s\d{{1,4}}[a-zA-Z]?\b(?:\s(?:Apt\.|Puerta|Piso|Esc\.|Piano|Appartamento|APT\.|PUERTA|PIANO|APPARTAMENTO)"
-    rf"\s?\d{{1,3}})?)?"
+    rf"(?:,?\s\d{{1,4}}[a-zA-Z]?\b(?:\s(?:Apt\.|Puerta|Piso|Esc\.|Piano|Appartamento|APT\.|"
+    rf"PUERTA|PIANO|APPARTAMENTO)\s?\d{{1,3}})?)?"
 )
-ADDRESS = re.compile(rf"(?<![\w@/.-])(?:{_ROMANCE}|{_NORTH}|{_EN})")
 #: One piece of what follows an address: a postcode, a city beside one, a US state
 #: with its ZIP code, a province in brackets.
 _POSTCODE = r"(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{4}\s?[A-Z]{2}|\d{2}-\d{3}|\d{4,5})"
@@ -107,16 +114,66 @@ _TAIL_PIECE = re.compile(
 _HAS_CODE = re.compile(rf"\d|\([A-Z]{{2}}\)|^{_POSTCODE}$")
 _ENDS = re.compile(r"\s*(?:$|[\n.;:!?)]|,\s*\n)")
 _SEPARATOR = re.compile(r"[ \t]*(?:,[ \t]*\n?|\n)[ \t]*")
-#: The street words (lower case) and the word endings of :data:`_SUFFIXES`: a text
-#: without one has no address (set look-ups of its words, no regex over it).
-_STREET_WORDS = frozenset(
-    w.lower().replace("\\.", "") for w in (_EN_STREETS + "|" + _ROMANCE_WORDS).split("|")
-)
+
+
+def _forms(words: str, *, title: bool) -> frozenset[str]:
+    """The words of an alternation as written in a text (dots dropped; in capitals
+    too, and capitalised when ``title``)."""
+    plain = [w.replace("\\.", "").replace("/", "") for w in words.split("|")]
+    forms = set(plain) | {w.upper() for w in plain}
+    if title:
+        forms |= {w.capitalize() for w in plain}
+    return frozenset(f for f in forms if f)
+
+
+#: The street words as written (UTF-8), English ones capitalised (``run``, ``rest``,
+#: ``park`` in prose are none): a text without one, and without a word ending like a
+#: German or Dutch street before a number, has no address.
+_EN_FORMS = frozenset(f.encode() for f in _forms(_EN_STREETS, title=False))
+_ROMANCE_FORMS = frozenset(f.encode() for f in _forms(_ROMANCE_WORDS, title=False))
 _ENDINGS = tuple(e.replace("\\.", "") for e in _SUFFIXES.split("|"))
 _WORDS = re.compile(r"[^\W\d_]+")
 _DIGIT = re.compile(r"\d")
-#: How far before its street word an address may begin, and after it end (tail aside).
-_BEFORE, _AFTER = 90, 40
+_DIGITS = re.compile(r"\d+")
+#: ASCII letters and the bytes of other characters kept, every other byte a space:
+#: ``split`` then gives the words (C).
+_NOT_LETTER = bytes(c if c >= 0x80 or chr(c).isalpha() else 0x20 for c in range(256))
+#: A digit right after a letter and one space or tab (``Kerkstraat 12``): tried at digits
+#: only (the pattern starts with one), so prose costs a C scan.
+_AFTER_WORD = re.compile(r"\d(?<=[^\W\d_][ \t]\d)")
+#: How far before its street word an English address may begin.
+_BEFORE = 90
+
+
+def _words(text: str) -> set[bytes]:
+    """The distinct words of ``text`` (UTF-8; a non-ASCII letter's bytes kept as
+    letters), split by C methods."""
+    return set(text.encode("utf-8", "surrogatepass").translate(_NOT_LETTER).split())
+
+
+def _before_numbers(text: str) -> list[int]:
+    """Where the words that a number follows (``Kerkstraat 12``) and that end like a
+    German, Dutch or Scandinavian street begin."""
+    if next(_north_endings().iter(text.lower()), None) is None:
+        return []  # no street ending before a space (one C pass)
+    starts: list[int] = []
+    for number in _AFTER_WORD.finditer(text):
+        gap = number.start() - 1
+        start = max(text.rfind(" ", 0, gap), text.rfind("\n", 0, gap), text.rfind("\t", 0, gap)) + 1
+        if text[start:gap].lower().endswith(_ENDINGS):
+            starts.append(start)
+    return starts
+
+
+@lru_cache(maxsize=1)
+def _north_endings() -> Any:
+    """The endings of :data:`_ENDINGS` followed by a space or tab, as an automaton."""
+    return phrases(tuple(e + gap for e in _ENDINGS for gap in (" ", "\t")))
+
+
+@lru_cache(maxsize=512)
+def _occurrences(form: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w]){re.escape(form)}(?!\w)")
 
 
 def find_addresses(text: str) -> list[tuple[int, int]]:
@@ -124,29 +181,38 @@ def find_addresses(text: str) -> list[tuple[int, int]]:
     that follow each."""
     if _DIGIT.search(text) is None:
         return []  # every address here holds a number or a postcode
-    words = set(_WORDS.findall(text.lower()))
-    if _STREET_WORDS.isdisjoint(words) and not any(w.endswith(_ENDINGS) for w in words):
-        return []  # no street word (C set operations on the text's distinct words)
-    windows: list[list[int]] = []
-    for word in _WORDS.finditer(text):
-        key = word.group().lower()
-        if key in _STREET_WORDS or key.endswith(_ENDINGS):
-            start, end = max(0, word.start() - _BEFORE), word.end() + _AFTER
-            if windows and start <= windows[-1][1]:
-                windows[-1][1] = end
-            else:
-                windows.append([start, end])
+    words = _words(text)
+    english, romance = _EN_FORMS.intersection(words), _ROMANCE_FORMS.intersection(words)
+    north = _before_numbers(text)
+    if not (english or romance or north):
+        return []
+    found: list[tuple[int, int]] = []
+    for form in english:
+        for word in _occurrences(form.decode()).finditer(text):
+            begin = max(0, word.start() - _BEFORE)
+            if _DIGIT.search(text, begin, word.start() + 80) is None:
+                continue  # no house or flat number before it, no postcode after it
+            head = _EN_HEAD.search(text, begin, word.start())
+            if head is not None:
+                after = _EN_AFTER.match(text, word.end())
+                found.append((head.start(), after.end() if after else word.end()))
+    for form in romance:
+        for word in _occurrences(form.decode()).finditer(text):
+            after = _ROMANCE_AFTER.match(text, word.end())
+            if after is not None:
+                number = _ROMANCE_NUMBER.search(text, max(0, word.start() - 14), word.start())
+                found.append((number.start() if number else word.start(), after.end()))
+    for start in north:
+        street = _NORTH.match(text, start)
+        if street is not None:
+            found.append(street.span())
     spans: list[tuple[int, int]] = []
-    for start, end in windows:
-        # Only where a street word is: the pattern tried at every capital of a long
-        # text costs ~20 times as much.
-        for match in ADDRESS.finditer(text, start, min(end, len(text))):
-            if spans and match.start() < spans[-1][1]:
-                continue
-            found_end = match.end()
-            if not any(c.isdigit() for c in match.group()) and not _after_code(text, found_end):
-                continue  # a street word after capitalised words, no number: prose
-            spans.append((match.start(), _tail(text, found_end)))
+    for start, end in sorted(found):
+        if spans and start < spans[-1][1]:
+            continue
+        if not _DIGIT.search(text, start, end) and not _after_code(text, end):
+            continue  # a street word after capitalised words, no number: prose
+        spans.append((start, _tail(text, end)))
     return spans
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 import string
 from operator import itemgetter
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import ahocorasick
 
 _UPPER = bytes(range(0x41, 0x5B))
 _LOWER = string.ascii_lowercase.encode()
@@ -133,6 +135,15 @@ def _in_order(
 _GERMAN_ENDINGS = (b"strasse", b"weg", b"gasse", b"platz", b"allee")
 
 
+def phrases(words: tuple[str, ...]) -> Any:
+    """An automaton finding any of ``words`` in a text: ``next(it.iter(text), None)``."""
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
 class Gate(NamedTuple):
     """What makes the recognizer read an ASCII text in full."""
 
@@ -145,8 +156,9 @@ class Gate(NamedTuple):
     #: characters): a run after one may be a name.
     ends: frozenset[bytes]
     #: The context phrases that make any capitalised run after them a person or place,
-    #: as one alternation (a C search where a loop of ``in`` tests costs ~0.5 us each).
-    context: re.Pattern[str]
+    #: as an Aho-Corasick automaton: one C pass over the text for all of them (a loop
+    #: of ``in`` tests costs ~1 us a phrase per 2 KB, a regex alternation ten times that).
+    context: Any
 
     @classmethod
     def of(
@@ -162,7 +174,7 @@ class Gate(NamedTuple):
             starts=frozenset(lead_of(word) for word in starters) - {b""},
             openers=frozenset(word.encode() for word in openers),
             ends=frozenset(word[-1:].encode() for word in before_runs) | {b"?"},
-            context=re.compile("|".join(re.escape(phrase) for phrase in context)),
+            context=phrases(context),
         )
 
     def clears(self, text: str, lowered: str, *, german: bool) -> bool:
@@ -191,4 +203,4 @@ class Gate(NamedTuple):
             return False  # ``Hauptstrasse 5``
         if self.openers.isdisjoint(words.leads) and self.ends.isdisjoint(words.before):
             return True  # no opener, and no run where a context phrase or particle ends
-        return self.context.search(lowered) is None
+        return next(self.context.iter(lowered), None) is None

@@ -112,7 +112,7 @@ def _read_runs(
     found: list[tuple[str, int, int, float]] = []
     keys = {key_of(t) for t in TOKEN.findall(text)}
     lists = gazetteer()
-    if lists.starters.isdisjoint(keys) and not any(c in lowered for c in _STRONG):
+    if lists.starters.isdisjoint(keys) and next(_gate().context.iter(lowered), None) is None:
         return found  # no known word and no context phrase: nothing to read further
     for run in runs(text, lists.place_heads):
         found.extend(_read_run(text, lowered, run, lists, entities))
