@@ -53,14 +53,14 @@ _EN_UNIT = r"(?:Suite|Ste\.?|Apt\.?|Apartment|Unit|#|Flat|Floor|Fl\.?)\s?\w{1,5}
 #: from it: the pattern ends where the street word begins.
 _EN_HEAD = re.compile(
     rf"(?<![\w@/.-])(?:(?:Flat|Studio|Apartment|Unit|Suite|Apt\.?)\s\d{{1,5}}[A-Za-z]?\s*[,\n]\s*)?"
-    rf"(?:\d{{1,6}}[A-Za-z]?,?\s+)?(?:{_CAP}\.?\s+){{1,3}}\Z"
+    rf"(?:\d{{1,6}}[A-Za-z]?,?[ \t]+)?(?:{_CAP}\.?[ \t]+){{1,3}}\Z"
 )
 #: What follows an English street word: its dot, a flat or suite.
 _EN_AFTER = re.compile(rf"\.?(?:,?\s{_EN_UNIT})?")
 #: German, Dutch, Scandinavian street words written as a word's end.
 _SUFFIXES = (
-    "straße|strasse|str\\.|weg|gasse|platz|allee|ring|damm|ufer|chaussee|steig|pfad|markt|"
-    "laan|straat|gracht|plein|singel|kade|dijk|hof|pad|steeg|dreef|baan|vägen|gatan|gade|"
+    "straße|strasse|str\\.|weg|gasse|platz|allee|damm|ufer|chaussee|steig|pfad|markt|"
+    "laan|straat|gracht|plein|singel|kade|dijk|hof|pad|steeg|dreef|baan|vägen|gatan|"
     "vej|veien|gata|väg|boulevard|torget|gränd|stigen"
 )
 
@@ -83,9 +83,9 @@ _NORTH = re.compile(
 )
 _ROMANCE_WORDS = (
     "rue|avenue|av\\.|boulevard|bd|place|chemin|allée|impasse|quai|cours|route|square|"
-    "passage|voie|Calle|C/|C\\.|Avenida|Avda\\.|Av\\.|Plaza|Pza\\.|Paseo|Camino|Carrer|"
+    "passage|voie|Calle|Avenida|Avda\\.|Av\\.|Plaza|Pza\\.|Paseo|Camino|Carrer|"
     "Ronda|Vía|Travesía|Pasaje|Cuesta|Rambla|Urbanización|Callejón|Glorieta|Alameda|"
-    "Cañada|Carretera|Pasadizo|Acceso|Bajada|Plazuela|Vial|Via|Viale|Piazza|Piazzale|Corso|Largo|"
+    "Carretera|Pasadizo|Acceso|Bajada|Plazuela|Vial|Via|Viale|Piazza|Piazzale|Corso|Largo|"
     "Vicolo|Strada|Borgo|Contrada|Rotonda|Canale|Incrocio|Stretto|Vico|Lungomare|Salita|"
     "Rua|Travessa|Praça|Estrada|Praia|Aleja|Ulica|ul\\.|al\\.|Plac|Osiedle"
 )
@@ -102,14 +102,15 @@ _ROMANCE_AFTER = re.compile(
 )
 #: One piece of what follows an address: a postcode, a city beside one, a US state
 #: with its ZIP code, a province in brackets.
-_POSTCODE = r"(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|\d{4}\s?[A-Z]{2}|\d{2}-\d{3}|\d{4,5})"
+_POSTCODE = r"(?:[A-Z]{1,2}\d[A-Z\d]?[ \t]?\d[A-Z]{2}|\d{4}[ \t]?[A-Z]{2}|\d{2}-\d{3}|\d{4,5})"
 _CITY = (
-    rf"{_CAP}(?:(?:\s|-|\s(?:de|di|la|le|del|sur|an der|am|aan de|aan den|aan|den)\s)"
+    rf"{_CAP}(?:(?:[ \t]|-|[ \t](?:de|di|la|le|del|sur|an der|am|aan de|aan den|aan|den)[ \t])"
     rf"{_CAP}){{0,4}}"
 )
 _TAIL_PIECE = re.compile(
-    rf"{_POSTCODE}(?:\s{_CITY})?(?:\s\([A-Z]{{2}}\))?(?!\w)|[A-Z]{{2}}\s\d{{5}}(?:-\d{{4}})?(?!\w)"
-    rf"|{_CITY}(?:\s(?:\([A-Z]{{2}}\)|[A-Z]{{2}}\s\d{{5}}(?:-\d{{4}})?|{_POSTCODE}))?(?!\w)"
+    rf"{_POSTCODE}(?:[ \t]{_CITY})?(?:[ \t]\([A-Z]{{2}}\))?(?!\w)"
+    rf"|[A-Z]{{2}}[ \t]\d{{5}}(?:-\d{{4}})?(?!\w)"
+    rf"|{_CITY}(?:[ \t](?:\([A-Z]{{2}}\)|[A-Z]{{2}}[ \t]\d{{5}}(?:-\d{{4}})?|{_POSTCODE}))?(?!\w)"
 )
 _HAS_CODE = re.compile(rf"\d|\([A-Z]{{2}}\)|^{_POSTCODE}$")
 _ENDS = re.compile(r"\s*(?:$|[\n.;:!?)]|,\s*\n)")
@@ -138,9 +139,10 @@ _DIGITS = re.compile(r"\d+")
 #: ASCII letters and the bytes of other characters kept, every other byte a space:
 #: ``split`` then gives the words (C).
 _NOT_LETTER = bytes(c if c >= 0x80 or chr(c).isalpha() else 0x20 for c in range(256))
-#: A digit right after a letter and one space or tab (``Kerkstraat 12``): tried at digits
+#: A digit right after a letter (and a dot) and one space or tab (``Kerkstraat 12``,
+#: ``Schülerstr. 13``): tried at digits
 #: only (the pattern starts with one), so prose costs a C scan.
-_AFTER_WORD = re.compile(r"\d(?<=[^\W\d_][ \t]\d)")
+_AFTER_WORD = re.compile(r"\d(?:(?<=[^\W\d_][ \t]\d)|(?<=[^\W\d_]\.[ \t]\d))")
 #: How far before its street word an English address may begin.
 _BEFORE = 90
 
@@ -160,7 +162,7 @@ def _before_numbers(text: str) -> list[int]:
     for number in _AFTER_WORD.finditer(text):
         gap = number.start() - 1
         start = max(text.rfind(" ", 0, gap), text.rfind("\n", 0, gap), text.rfind("\t", 0, gap)) + 1
-        if text[start:gap].lower().endswith(_ENDINGS):
+        if text[start:gap].rstrip(".").lower().endswith(_ENDINGS):
             starts.append(start)
     return starts
 
@@ -168,7 +170,7 @@ def _before_numbers(text: str) -> list[int]:
 @lru_cache(maxsize=1)
 def _north_endings() -> Any:
     """The endings of :data:`_ENDINGS` followed by a space or tab, as an automaton."""
-    return phrases(tuple(e + gap for e in _ENDINGS for gap in (" ", "\t")))
+    return phrases(tuple(e + gap for e in _ENDINGS for gap in (" ", "\t", ". ")))
 
 
 @lru_cache(maxsize=512)

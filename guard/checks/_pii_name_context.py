@@ -38,7 +38,7 @@ STRONG_CONTEXT = ("my name is", "my name's", "his name is", "her name is", "dear
                    "president", "minister", "senator", "governor", "mayor", "chancellor",
                    "judge", "coach",
                    # Sign-offs, greetings and record lines of other languages and forms.
-                   "holder is", "opened by", "approved by", "signed by", "ship to:",
+                   "holder is", "ship to:",
                    "bill to:", "deliver to:", "cordialement,", "cordiali saluti,",
                    "met vriendelijke groet,", "mit freundlichen grüßen", "un saludo,",
                    "saludos,", "atentamente,", "il paziente", "la paziente", "cliente:",

@@ -84,7 +84,13 @@ def _addresses(
 
 
 def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether ``start:end`` overlaps one of ``spans``."""
     return any(s < end and start < e for s, e in spans)
+
+
+def _within(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+    """Whether ``start:end`` lies in one of ``spans`` (a name beside a firm's is kept)."""
+    return any(s <= start and end <= e for s, e in spans)
 
 
 def read_names(
@@ -96,7 +102,7 @@ def read_names(
     if any(hit[0] == "PERSON" for hit in found):
         # A firm named after people (``Hall, Rogers and Sexton``, ``Rossi S.p.A.``).
         firms = [(start, end) for start, end, _ in find_organizations(text)]
-        found = [hit for hit in found if hit[0] != "PERSON" or not _inside(hit[1], hit[2], firms)]
+        found = [hit for hit in found if hit[0] != "PERSON" or not _within(hit[1], hit[2], firms)]
     if not addresses:
         return found
     # A street named after a person (``rue Tristan Lévy``) is part of the address.
