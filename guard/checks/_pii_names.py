@@ -182,8 +182,8 @@ def _read_run(
     before = _before(lowered, run[0].start)
     if before.endswith(STRONG_PLACE):
         # ``living in Usquert``: the run is a place, whatever the lists say.
-        place = ("LOCATION", run[0].start, run[-1].end, SURE)
-        return [place] if "LOCATION" in entities else []
+        town = ("LOCATION", run[0].start, run[-1].end, SURE)
+        return [town] if "LOCATION" in entities else []
     # Quotes dropped: a record's field names are context too (``"last_name": "Santos"``).
     bare = before.replace('"', "").replace("'", "").rstrip()
     context = before.endswith(PERSON_CONTEXT) or bare.endswith(NAME_FIELDS)

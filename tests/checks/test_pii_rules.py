@@ -6,6 +6,7 @@ context cues for names the lists miss, and the second labelled set
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from guard import Guard
 from guard.checks.pii import PiiCheck
+from guard.engine import text_call
 from guard.errors import PolicyError
 from guard.policy import Policy
 
@@ -169,3 +171,26 @@ def test_the_faker_set_is_byte_reproducible(tmp_path: Path) -> None:
 def test_an_unknown_entity_is_still_refused() -> None:
     with pytest.raises(PolicyError, match="unknown entities"):
         _guard("ORGANISATION")
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_stream_redacts_firms_and_nrp_exactly_as_the_whole_text(seed: int) -> None:
+    """Opt-in ORGANIZATION / NRP hold back the last words of a stream like NER does:
+    random chunk splits give the whole text's redaction, no piece of a firm escapes."""
+    policy = "name: t\noutput:\n  - check: pii\n    entities: [ORGANIZATION, NRP, PERSON]\n"
+    guard = Guard(Policy.from_yaml(policy), registry=CollectorRegistry())
+    text = (
+        "The order went to Huhn Barkholz GmbH on Monday; Hall, Rogers and Sexton "
+        "signed for it. Both partners are Lutheran, said Dear Anna Schmidt."
+    )
+    expected = guard.check_output(text).text
+    assert expected is not None and "Barkholz" not in expected and "Sexton" not in expected
+    rng = random.Random(seed)
+    session = guard.stream(text_call("q"))
+    out, fed = [], 0
+    while fed < len(text):
+        piece = text[fed : fed + rng.choice((1, 2, 3, 5, 8, 13))]
+        fed += len(piece)
+        out.append(session.feed("t", piece))
+    out.append(session.flush("t"))
+    assert "".join(out) == expected
