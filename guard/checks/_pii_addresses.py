@@ -175,7 +175,9 @@ def _north_endings() -> Any:
 
 @lru_cache(maxsize=512)
 def _occurrences(form: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![\w]){re.escape(form)}(?!\w)")
+    # The word first, its left boundary after it: ``re`` then skips to the word's first
+    # letter in C (a look-behind first is tried at every position: ~10 times slower).
+    return re.compile(rf"{re.escape(form)}(?<!\w{re.escape(form)})(?!\w)")
 
 
 def find_addresses(text: str) -> list[tuple[int, int]]:

@@ -49,7 +49,7 @@ from guard.checks._pii_name_words import (
     runs,
     sentence_start,
 )
-from guard.checks._pii_orgs import find_organizations
+from guard.checks._pii_orgs import in_firm
 
 #: The most characters (white space and separators not counted) of a name or address
 #: found here: four words and particles, or a street address (a stream's hold-back).
@@ -88,21 +88,14 @@ def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
     return any(s < end and start < e for s, e in spans)
 
 
-def _within(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    """Whether ``start:end`` lies in one of ``spans`` (a name beside a firm's is kept)."""
-    return any(s <= start and end <= e for s, e in spans)
-
-
 def read_names(
     text: str, lowered: str, entities: frozenset[str], *, digits: bool
 ) -> list[tuple[str, int, int, float]]:
     """:func:`find_names` without the first look (``lowered``: ``text`` in lower case)."""
     addresses = _addresses(text, entities, digits)
     found = _read_runs(text, lowered, entities)
-    if any(hit[0] == "PERSON" for hit in found):
-        # A firm named after people (``Hall, Rogers and Sexton``, ``Rossi S.p.A.``).
-        firms = [(start, end) for start, end, _ in find_organizations(text)]
-        found = [hit for hit in found if hit[0] != "PERSON" or not _within(hit[1], hit[2], firms)]
+    # A firm named after people (``Hall, Rogers and Sexton``, ``Rossi S.p.A.``).
+    found = [hit for hit in found if hit[0] != "PERSON" or not in_firm(text, hit[1], hit[2])]
     if not addresses:
         return found
     # A street named after a person (``rue Tristan Lévy``) is part of the address.

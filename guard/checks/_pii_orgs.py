@@ -109,6 +109,28 @@ def find_organizations(text: str, *, shapes: bool = True) -> list[tuple[int, int
     return found
 
 
+_JOINS = (", ", " and ", " & ", " e ", " et ", " y ", " und ", " en ", " i ", "-")
+#: The most characters a firm's name runs on each side of a person's name in it.
+_FIRM_REACH = 80
+
+
+def in_firm(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` (a person's name) lies in a firm's name
+    (``Hall, Rogers and Sexton``, ``Rossi S.p.A.``). Read only where a join or a legal
+    form's word is next to the name, so names in prose cost a few C calls."""
+    after = text[end : end + 40]
+    joined = after.startswith(_JOINS) or text.endswith(_JOINS, 0, start)
+    if not joined:
+        near = text[start : end + 40]
+        following = {w.strip(".,;:()").lower() for w in near.split()[:6]}
+        if _TRIGGERS.isdisjoint(following) and "S." not in near and "s.r.l" not in near:
+            return False
+    low, high = max(0, start - _FIRM_REACH), min(len(text), end + _FIRM_REACH)
+    spans = [m.span() for m in ORGANIZATION.finditer(text, low, high)]
+    spans += [m.span(1) for m in _FIELDS.finditer(text, low, high)]
+    return any(s <= start and end <= e for s, e in spans)
+
+
 @lru_cache(maxsize=1)
 def nrp_terms() -> tuple[dict[str, int], frozenset[str], frozenset[str]]:
     """The NRP terms' first words (with the most words of a term beginning so), the
