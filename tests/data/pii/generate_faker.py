@@ -17,6 +17,7 @@ Each line: ``{"id", "lang", "text", "entities": [{"type", "start", "end"}]}``.
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import random
@@ -130,7 +131,9 @@ class Maker:
         return str(self.fake.word())
 
     def date(self) -> str:
-        return str(self.fake.date(pattern=self.rng.choice(["%d/%m/%Y", "%Y-%m-%d", "%B %d, %Y"])))
+        # Fixed bounds: Faker's ``date()`` ends today, so the set would change daily.
+        day = self.fake.date_between_dates(datetime.date(1970, 1, 1), datetime.date(2024, 12, 31))
+        return day.strftime(self.rng.choice(["%d/%m/%Y", "%Y-%m-%d", "%B %d, %Y"]))
 
 
 def render(pieces: list[str | Piece]) -> tuple[str, list[dict[str, object]]]:
