@@ -11,6 +11,7 @@ import re
 from typing import Any, NoReturn
 
 from guard.errors import RequestError, UpstreamError
+from guard.formats._json_key_case import refuse_case_variants
 from guard.types import Reply
 
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -76,6 +77,7 @@ def load_request(body: bytes) -> dict[str, Any]:
         raise RequestError("the request body is not valid JSON") from None
     if not isinstance(raw, dict):
         raise RequestError("the request body must be a JSON object")
+    refuse_case_variants(raw)
     if _SURROGATE_ESCAPE.search(body) is not None:
         # "\ud800" decodes to a lone surrogate that no UTF-8 body can carry onwards;
         # escaped pairs (emoji) are fine. Only bodies with such escapes pay for this.
