@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any, NoReturn
 
 from guard.errors import RequestError, UpstreamError
@@ -39,6 +40,11 @@ class _RepeatedKey(ValueError):
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,39}")
 
 
+#: Set by the decoder's hook (per thread: decoding runs in the caller's thread) when an
+#: object of the body being decoded has a key that is not plain lower-case ASCII.
+_decoding = threading.local()
+
+
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """An object's pairs as a dict; a repeated key raises :class:`_RepeatedKey`."""
     found = dict(pairs)
@@ -48,6 +54,9 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             if key in seen:
                 raise _RepeatedKey(key)
             seen.add(key)
+    keys = "".join(found)
+    if keys and not (keys.isascii() and keys.islower()):
+        _decoding.cased_keys = True  # then the body's keys are read for case variants
     return found
 
 
@@ -63,6 +72,7 @@ def load_request(body: bytes) -> dict[str, Any]:
     the pairs hook costs +3.4 us on a 1 KB body, +26 us on 17 KB, +1.3 ms on 900 KB over
     a plain parse; counting keys after a plain parse to skip it costs more.)
     """
+    _decoding.cased_keys = False
     try:
         raw = _REQUEST_DECODER.decode(body.decode("utf-8"))
     except UnicodeDecodeError:
@@ -77,7 +87,8 @@ def load_request(body: bytes) -> dict[str, Any]:
         raise RequestError("the request body is not valid JSON") from None
     if not isinstance(raw, dict):
         raise RequestError("the request body must be a JSON object")
-    refuse_case_variants(raw)
+    if _decoding.cased_keys:
+        refuse_case_variants(raw)
     if _SURROGATE_ESCAPE.search(body) is not None:
         # "\ud800" decodes to a lone surrogate that no UTF-8 body can carry onwards;
         # escaped pairs (emoji) are fine. Only bodies with such escapes pay for this.
