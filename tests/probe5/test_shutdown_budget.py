@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from guard.checks._windows import counter_key, scope_value, window_bounds
 from guard.stores import open_store
@@ -58,14 +59,15 @@ async def _ledger(store_url: str) -> tuple[int, int]:
         await store.close()
 
 
-def test_sigterm_settles_every_budgeted_call_in_flight(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_settles_every_budgeted_call_in_flight(tmp_path: Path, workers: int) -> None:
     policy = tmp_path / "drained.yaml"
     policy.write_text(POLICY)
     store_url = f"sqlite://{tmp_path / 'state.db'}"
     with FakeUpstream("word " * 40) as upstream:
         config = tmp_path / "guardwire.yaml"
         config.write_text(
-            f"shutdown_timeout: 1\nstore: '{store_url}'\npolicy: {policy}\n"
+            f"shutdown_timeout: 1\nstore: '{store_url}'\npolicy: {policy}\nworkers: {workers}\n"
             f"upstreams: {{default: {{url: {upstream.url}}}}}\n"
         )
         process, port = _serve("--config", str(config))
