@@ -31,10 +31,11 @@ FIELDS = frozenset(
     """.split()
 )
 
-#: Keys whose value is a map the client owns: its keys are data, whatever their case.
+#: Keys whose value is a map the client owns: its keys are data, whatever their case
+#: (a JSON Schema's property and definition names, wherever the schema sits).
 _CLIENT_MAPS = frozenset(
-    "attributes env headers input_schema logit_bias metadata parameters properties schema "
-    "variables".split()
+    "$defs attributes chat_template_kwargs definitions env headers input_schema logit_bias "
+    "metadata parameters properties schema variables".split()
 )
 #: Keys that hold a client map when their value is an object (a tool call's input).
 _CLIENT_OBJECTS = frozenset(("arguments", "input"))

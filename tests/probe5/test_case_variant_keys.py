@@ -89,6 +89,9 @@ OWN_KEYS: dict[str, tuple[str, dict[str, Any]]] = {
                                            "input": {"Name": "x", "Content": "y"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
                                       "content": "done"}]}]}),
+    "a schema's definitions, wherever it sits": (CHAT, _chat(guided_json={
+        "type": "object", "$defs": {"Content": {"type": "string"}},
+        "properties": {"Text": {"$ref": "#/$defs/Content"}}})),
     "an Anthropic tool's input_schema": (MESSAGES, {"model": "m", "max_tokens": 10,
         "messages": [{"role": "user", "content": "hi"}], "tools": [{"name": "f",
         "input_schema": {"type": "object", "properties": {"Model": {"type": "string"}}}}]}),
