@@ -20,6 +20,7 @@ from guard.formats._json import (
     invalid,
     load_reply,
     optional_bool,
+    optional_int,
     optional_object,
     output_bound,
     reply_as_text,
@@ -169,6 +170,7 @@ class OpenAIChat:
         sent = [output_bound(raw, name) for name in _BOUNDS if raw.get(name) is not None]
         bounds = [bound for bound in sent if bound is not None]
         max_tokens = max(bounds) if bounds and len(bounds) == len(sent) else None
+        optional_int(raw, "n")  # budgets reserve for n choices: "8" or 8.0 is refused
         return Call(
             format=NAME,
             model=model,

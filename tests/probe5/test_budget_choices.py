@@ -68,3 +68,13 @@ def test_one_choice_is_reserved_as_before(
     assert response.status_code == 200
     assert "x-guardwire-max-tokens-clamped" not in response.headers
     assert fake_upstream.requests[-1].json["max_tokens"] == 100
+
+
+def test_n_that_is_not_an_integer_is_refused(upstream_proxy: ProxyServer) -> None:
+    """Lenient upstreams (pydantic's lax mode: vLLM, LiteLLM) read ``"8"`` or ``8.0`` as 8
+    choices; the budget would have reserved for one."""
+    for n in ("8", 8.0, True):
+        body = {"model": "m", "n": n, "messages": [{"role": "user", "content": "hi"}]}
+        response = httpx.post(upstream_proxy.url + "/v1/chat/completions", json=body)
+        assert response.status_code == 400, (n, response.text)
+        assert response.json()["error"]["message"] == "'n' must be an integer"
