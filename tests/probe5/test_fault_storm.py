@@ -61,6 +61,9 @@ class Storm:
                 writer.write(head(200, b"application/json", length=len(complete)) + complete)
             await writer.drain()
             return True
+        if fault == "read_timeout":  # past the proxy's 0.5 s read timeout, not longer
+            await asyncio.sleep(0.8)
+            return False
         if fault == "text_plain":  # a reply in the wrong content type
             page = b"upstream says hello"
             writer.write(head(200, b"text/plain", length=len(page)) + page)
