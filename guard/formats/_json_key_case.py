@@ -20,14 +20,16 @@ from guard.errors import RequestError
 #: spell them). A case variant of any other key reads as an unknown field everywhere.
 FIELDS = frozenset(
     """
-    arguments cache_control call_id citations content context conversation data description
-    detail document file file_data file_id filename format function function_call functions
-    guardwire id image_url include_usage input input_audio input_schema instructions
-    json_schema max_completion_tokens max_output_tokens max_tokens media_type messages
-    metadata model n name output output_config output_format parameters previous_response_id
-    prompt reasoning refusal response_format role schema source stream stream_options
-    summary system text thinking tool_call_id tool_calls tool_choice tool_use_id tools type
-    url user
+    action arguments cache_control call_id cited_text citations code command commands content
+    context conversation data description detail diff document document_title file file_data
+    file_id filename format function function_call functions guardwire id image_url
+    include_usage input input_audio input_schema instructions json_schema logs
+    max_completion_tokens max_output_tokens max_tokens media_type messages metadata model n
+    name operation output output_config output_format outputs parameters previous_response_id
+    program program_output prompt queries query reasoning refusal response_format result
+    results revised_prompt role schema source stderr stdout stream stream_options summary
+    system text thinking title tool_call_id tool_calls tool_choice tool_use_id tools
+    transcript type url user
     """.split()
 )
 

@@ -56,6 +56,10 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t",
                                       "content": [{"type": "text", "text": "ok",
                                                    "Text": ATTACK}]}]}]}),
+    "an Anthropic document's Title": (MESSAGES, {"model": "m", "max_tokens": 10, "messages": [
+        {"role": "user", "content": [{"type": "document", "title": "notes", "Title": ATTACK,
+                                      "source": {"type": "text", "media_type": "text/plain",
+                                                 "data": "plain notes"}}]}]}),
     "Responses Instructions": (RESPONSES, {"model": "m", "input": "hi", "Instructions": ATTACK}),
     "Responses Input beside input": (RESPONSES, {"model": "m", "input": "hi", "Input": ATTACK}),
 }  # fmt: skip
