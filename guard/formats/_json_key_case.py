@@ -33,6 +33,18 @@ FIELDS = frozenset(
     """.split()
 )
 
+#: Keys no request needs to be read for case variants for: the fields above and other
+#: names of the APIs and of JSON Schema (any key that is not a variant may be listed).
+PLAIN_KEYS = FIELDS | frozenset(
+    """
+    $defs $ref additionalProperties allOf anyOf audio budget_tokens const default enum
+    examples frequency_penalty is_error items logit_bias logprobs maximum maxItems minimum
+    minItems modalities oneOf parallel_tool_calls pattern presence_penalty properties
+    required seed service_tier signature stop stop_sequences store strict temperature top_k
+    top_logprobs top_p ttl
+    """.split()
+)
+
 #: Keys whose value is a map the client owns: its keys are data, whatever their case
 #: (a JSON Schema's property and definition names, wherever the schema sits).
 _CLIENT_MAPS = frozenset(
@@ -53,9 +65,7 @@ def refuse_case_variants(body: dict[str, Any]) -> None:
         if isinstance(value, list):
             pending.extend(item for item in value if isinstance(item, dict | list))
             continue
-        keys = "".join(value)
-        # Plain lower-case ASCII keys (nearly every object) cannot be a variant.
-        if not (keys.isascii() and keys.islower()):
+        if not value.keys() <= PLAIN_KEYS:  # the APIs' own names are no variants
             for key in value:
                 _refuse_variant(key)
         for key, item in value.items():
@@ -65,9 +75,15 @@ def refuse_case_variants(body: dict[str, Any]) -> None:
                 pending.append(item)
 
 
-def _refuse_variant(key: str) -> None:
+def is_variant(key: str) -> bool:
+    """Whether ``key`` folds to one of :data:`FIELDS` without being it."""
     folded = key.casefold()
-    if folded != key and folded in FIELDS:
+    return folded != key and folded in FIELDS
+
+
+def _refuse_variant(key: str) -> None:
+    if is_variant(key):
+        folded = key.casefold()
         shown = f"'{key}'" if key.isascii() else "a key"
         raise RequestError(
             f"the request body has {shown}, which differs from the field '{folded}' only "
