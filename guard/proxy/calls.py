@@ -77,13 +77,12 @@ class ModelCalls:
                     exchange.upstream_headers = response.headers
                     request = await lifecycle.adeliver(fmt.parse_reply(request, response.body))
             except asyncio.CancelledError:
-                # Nothing cancels a complete call but uvicorn, when the server is stopping
-                # and its shutdown_timeout passed: answer a retryable 503 (not a cut
-                # connection and a traceback) and finish the call normally.
+                # Only uvicorn cancels a complete call (shutdown_timeout passed): a retryable
+                # 503, not a cut connection and a traceback; the call finishes normally.
                 headers = guard_headers(call.request_id, "error", exchange.policy)
                 headers += [(k.encode(), v.encode()) for k, v in retry_headers(1)]
                 await send_error(send, fmt, 503, SHUTTING_DOWN_CALL, "shutting_down", headers)
-                return "error", 503
+                return "shutdown", 503
             if request is not None:  # the upstream's own error, passed on
                 await send_upstream(send, response, call.request_id)
                 return "upstream_error", response.status
