@@ -117,6 +117,7 @@ class BudgetCheck:
         if isinstance(priced, Verdict):
             return priced
         state, wanted = priced
+        wanted *= choices_of(call)  # each of chat's n choices may use max_tokens
         book = leases_for(store)
         if book is not None and Ledger.opened(store):
             counters = self._counters(call, float((self.clock or time.time)()), state)
@@ -164,8 +165,9 @@ class BudgetCheck:
                 ledger.leases.on_abandoned = lambda: self.metrics.settle_retry(ABANDONED)
             now = ledger.now()
             counters = self._counters(call, now, state)
+            least = MIN_REPLY_TOKENS * choices_of(call)  # a short reply for each choice
             granted, short = await ledger.reserve(
-                counters, state.input_tokens, want, MIN_REPLY_TOKENS, HOLD_SECONDS
+                counters, state.input_tokens, want, least, HOLD_SECONDS
             )
         except StoreError:
             # Counted here; the check's failure then follows on_error (closed by default).
@@ -189,9 +191,10 @@ class BudgetCheck:
             ctx.meters.append(BudgetMeter(self, state))
         ctx.spender = CallSpender(self, call, ctx.store, HOLD_SECONDS)  # e.g. a judge's use
         patches: list[Any] = []
-        if call.max_tokens is None or tokens < call.max_tokens:
-            patches.append(SetMaxTokens(tokens))
-            ctx.response_headers["x-guardwire-max-tokens-clamped"] = str(tokens)
+        each = tokens // choices_of(call)  # max_tokens bounds each choice
+        if call.max_tokens is None or each < call.max_tokens:
+            patches.append(SetMaxTokens(each))
+            ctx.response_headers["x-guardwire-max-tokens-clamped"] = str(each)
             for budget in self.budgets:
                 self.metrics.count("clamps", budget.name)
         if call.stream:
@@ -287,3 +290,10 @@ class BudgetCheck:
         for budget in {h.counter.budget for h in holds}:
             self.metrics.count("estimated", budget)
         return state.input_tokens, streamed or state.output_tokens, 0, 0
+
+
+def choices_of(call: Call) -> int:
+    """How many replies ``call`` asks for (chat's ``n``), each bounded by ``max_tokens``."""
+    raw = call.raw
+    n = raw.get("n") if call.format == "openai.chat" and isinstance(raw, dict) else None
+    return n if isinstance(n, int) and not isinstance(n, bool) and n > 1 else 1

@@ -48,13 +48,15 @@ def apply_patches(call: Call, patches: Sequence[Patch]) -> Patched:
 
 def _max_tokens(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> bool:
     fields = _MAX_TOKENS[call.format]
-    present = [f for f in fields if isinstance(raw.get(f), int)]
-    name = present[0] if present else fields[0]
-    current = raw.get(name)
-    # A cap below 1 caps nothing (an upstream may read it as "no limit"): replaced.
-    bounded = isinstance(current, int) and current >= 1
-    tokens = min(current, patch.tokens) if bounded else patch.tokens
-    if current != tokens:
+    # Every bound sent is clamped: upstreams differ on which one they read.
+    present = [f for f in fields if isinstance(raw.get(f), int)] or [fields[0]]
+    for name in present:
+        current = raw.get(name)
+        # A cap below 1 caps nothing (an upstream may read it as "no limit"): replaced.
+        bounded = isinstance(current, int) and current >= 1
+        tokens = min(current, patch.tokens) if bounded else patch.tokens
+        if current == tokens:
+            continue
         absent = name not in raw
         raw[name] = tokens
         # A budget's clamp on a body nothing else changed: the field goes in front of the
@@ -67,7 +69,7 @@ def _max_tokens(call: Call, raw: dict[str, Any], patch: Any, done: Patched) -> b
             call.body = field + call.body[brace + 1 :]
         else:
             call.body = b""
-    call.max_tokens = tokens
+    call.max_tokens = max(raw[name] for name in present)
     return True
 
 

@@ -20,6 +20,7 @@ from guard.formats._json import (
     invalid,
     load_reply,
     optional_bool,
+    optional_int,
     optional_object,
     output_bound,
     reply_as_text,
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from guard.engine import Guard
 
 NAME = "openai.chat"
+#: The fields that bound a reply's length, newest first.
+_BOUNDS = ("max_completion_tokens", "max_tokens")
 
 #: Every field that carries text the model reads or writes, and how it is checked
 #: (tests/e2e/test_coverage.py drives each row through the OpenAI SDK). Tool arguments
@@ -161,10 +164,13 @@ class OpenAIChat:
     def _call(self, raw: dict[str, Any], body: bytes) -> Call:
         model = required_string(raw, "model")
         segments = request_segments(raw, required_list(raw, "messages"))
-        # The newer field wins when sent (a zero there is no bound, not a cue to read the
-        # older one: the upstream reads the newer field too).
-        newer = raw.get("max_completion_tokens") is not None
-        max_tokens = output_bound(raw, "max_completion_tokens" if newer else "max_tokens")
+        # Upstreams differ on which bound they read (OpenAI the newer field, some
+        # compatible servers only max_tokens): the larger bounds the call, and a zero or
+        # less in either bounds nothing (some upstreams read it as "no limit").
+        sent = [output_bound(raw, name) for name in _BOUNDS if raw.get(name) is not None]
+        bounds = [bound for bound in sent if bound is not None]
+        max_tokens = max(bounds) if bounds and len(bounds) == len(sent) else None
+        optional_int(raw, "n")  # budgets reserve for n choices: "8" or 8.0 is refused
         return Call(
             format=NAME,
             model=model,

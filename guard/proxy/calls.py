@@ -66,16 +66,26 @@ class ModelCalls:
 
         async def answer(lifecycle: GuardedCall) -> tuple[str | None, int | None]:
             fmt, call = exchange.fmt, exchange.call
-            request = await lifecycle.astart()
-            while request is not None:
-                sent = time.perf_counter()
-                response = await self._send(exchange, fmt.request_body(request))
-                lifecycle.waited(time.perf_counter() - sent)
-                if response.status != 200:
-                    await send_upstream(send, response, call.request_id)
-                    return "upstream_error", response.status
-                exchange.upstream_headers = response.headers
-                request = await lifecycle.adeliver(fmt.parse_reply(request, response.body))
+            try:
+                request = await lifecycle.astart()
+                while request is not None:
+                    sent = time.perf_counter()
+                    response = await self._send(exchange, fmt.request_body(request))
+                    lifecycle.waited(time.perf_counter() - sent)
+                    if response.status != 200:
+                        break
+                    exchange.upstream_headers = response.headers
+                    request = await lifecycle.adeliver(fmt.parse_reply(request, response.body))
+            except asyncio.CancelledError:
+                # Only uvicorn cancels a complete call (shutdown_timeout passed): a retryable
+                # 503, not a cut connection and a traceback; the call finishes normally.
+                headers = guard_headers(call.request_id, "error", exchange.policy)
+                headers += [(k.encode(), v.encode()) for k, v in retry_headers(1)]
+                await send_error(send, fmt, 503, SHUTTING_DOWN_CALL, "shutting_down", headers)
+                return "shutdown", 503
+            if request is not None:  # the upstream's own error, passed on
+                await send_upstream(send, response, call.request_id)
+                return "upstream_error", response.status
             if lifecycle.refusal is not None:
                 await self.refuse(exchange, lifecycle.refusal, send)
                 return None, None
@@ -223,6 +233,10 @@ def check_headers(lifecycle: GuardedCall) -> Headers:
     return [(k.encode(), v.encode()) for k, v in lifecycle.ctx.response_headers.items()]
 
 
+SHUTTING_DOWN_CALL = (
+    "guardwire is shutting down and its shutdown_timeout ended this call before the upstream "
+    "answered; send the request again"
+)
 SHUTTING_DOWN = (
     "guardwire is shutting down and its shutdown_timeout ended this stream; send the request again"
 )

@@ -81,6 +81,8 @@ class ConnectionPool:
         #: Connections counted against ``max_connections``: idle, in use or connecting.
         self.open = 0
         self._waiters: deque[asyncio.Future[None]] = deque()
+        #: Closes idle connections past the expiry when no call comes to take them.
+        self._reaper: asyncio.TimerHandle | None = None
 
     # -- connections ------------------------------------------------------------------
 
@@ -185,11 +187,26 @@ class ConnectionPool:
             return  # released twice (an error path, then aclose): count it once
         connection.returned = True
         if connection.reusable():
-            connection.idle_since = asyncio.get_running_loop().time()
+            loop = asyncio.get_running_loop()
+            connection.idle_since = loop.time()
             self._idle.append(connection)
+            if self._reaper is None:
+                self._reaper = loop.call_later(self._expiry, self._reap)
         else:
             self._discard(connection)
         self._notify()
+
+    def _reap(self) -> None:
+        """Close the idle connections past the expiry; wake again for the next one."""
+        self._reaper = None
+        idle = self._idle
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while idle and now - (idle[0].idle_since or now) >= self._expiry:
+            self._discard(idle.popleft())
+        if idle:
+            due = (idle[0].idle_since or now) + self._expiry - now
+            self._reaper = loop.call_later(max(due, 0.01), self._reap)
 
     def _discard(self, connection: Connection) -> None:
         connection.close()
@@ -279,6 +296,9 @@ class ConnectionPool:
 
     async def close(self) -> None:
         """Close idle connections."""
+        if self._reaper is not None:
+            self._reaper.cancel()
+            self._reaper = None
         while self._idle:
             self._discard(self._idle.pop())
 
