@@ -28,6 +28,7 @@ from guard.grounding.plain_figures import (
 )
 from guard.grounding.text import (
     ANTONYMS,
+    FORMS_OF,
     NEGATIONS,
     fold,
     plain_sentence_words,
@@ -61,6 +62,10 @@ class Targets:
         #: Prefixes of length :data:`PREFIX` (of stems longer than it).
         self.prefixes = prefixes
         self._starts = frozenset(map(_start_of, stems)) | frozenset(map(_start_of, prefixes))
+        irregular = FORMS_OF.keys() & stems
+        if irregular:
+            # An irregular form starts unlike its verb (bought, buy).
+            self._starts |= {form[:START] for verb in irregular for form in FORMS_OF[verb]}
         self._seen: set[str] = set()
         #: word -> what it leads to: its stem when that is one of ``stems``, else
         #: ``PREFIX_MARK`` + its stem's prefix when that stem is longer than

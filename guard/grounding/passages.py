@@ -28,6 +28,8 @@ from guard.grounding.passage_text import _NO_WORDS, PREFIX, PREFIX_MARK, Passage
 
 __all__ = ["PREFIX", "PassageIndex", "PassageText", "clear_cache", "index_of", "read"]
 
+#: Opens the key of a stem's synonyms' rows (no word holds it).
+SYNONYM_MARK = "\x01"
 #: Passage texts kept indexed, counted in characters (about 12 bytes per character,
 #: text and words, measured with tracemalloc on the bench's passages: 512 K characters
 #: hold some 250 passages of 2 KB in ~6 MB).
@@ -203,6 +205,14 @@ class PassageIndex:
             found = self._rows[stem] = rows_of(self.mask(stem))
         return found
 
+    def alias(self, stem: str, mask: int) -> str:
+        """A key whose :meth:`rows` are those of ``mask``: rows where ``stem`` is written
+        another way (its synonyms)."""
+        key = SYNONYM_MARK + stem
+        if key not in self._rows:
+            self._rows[key] = rows_of(mask)
+        return key
+
     def idf(self, stem: str) -> float:
         """Inverse document frequency of ``stem`` over the rows (a word every passage
         repeats is weak evidence, a rare one strong): its :meth:`term`'s weight."""
@@ -230,6 +240,11 @@ class PassageIndex:
         """Whether sentence ``row`` negates."""
         passage = self.row_passage[row]
         return self.passages[passage].negated[row - self.offsets[passage]]
+
+    def sentence(self, row: int) -> tuple[str, ...]:
+        """The words of sentence ``row``, in order."""
+        passage = self.row_passage[row]
+        return self.passages[passage].sentences[row - self.offsets[passage]]
 
     def opposites(self, rows: tuple[int, ...]) -> frozenset[str]:
         """The words of ``rows`` that have an opposite."""
