@@ -62,7 +62,7 @@ class Targets:
         #: Prefixes of length :data:`PREFIX` (of stems longer than it).
         self.prefixes = prefixes
         self._starts = frozenset(map(_start_of, stems)) | frozenset(map(_start_of, prefixes))
-        irregular = FORMS_OF.keys() & stems
+        irregular = stems & _VERBS_WITH_FORMS  # (two sets: C walks the smaller)
         if irregular:
             # An irregular form starts unlike its verb (bought, buy).
             self._starts |= {form[:START] for verb in irregular for form in FORMS_OF[verb]}
@@ -98,6 +98,7 @@ PREFIX_MARK = "\x00"
 #: this on a large word list): a word whose start is no target's start leads to none.
 START = 3
 _start_of = itemgetter(slice(0, START))
+_VERBS_WITH_FORMS = frozenset(FORMS_OF)
 
 
 class PassageText:
