@@ -20,6 +20,9 @@ from guard.grounding.text import NEGATIONS, term
 SCOPE = 3
 #: Words read past a negation while looking for them.
 _REACH = 6
+#: Words that open a new clause: a negation closing its clause ("water is allowed, but
+#: coffee and tea are not") negates what stands between them and it.
+_CLAUSE_OPENERS = frozenset("but while whereas although though yet".split())
 
 
 def negated_terms(sentence: Sequence[str]) -> list[str]:
@@ -36,6 +39,15 @@ def negated_terms(sentence: Sequence[str]) -> list[str]:
                     found += 1
                     if found == SCOPE:
                         break
+            if not found:
+                # Nothing follows it: the predicate is elided, the clause's subject is
+                # what it denies.
+                for before in reversed(sentence[max(at - _REACH, 0) : at]):
+                    if before in _CLAUSE_OPENERS:
+                        break
+                    stem = term(before)
+                    if stem:
+                        out.append(stem)
     return out
 
 

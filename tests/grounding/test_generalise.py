@@ -81,3 +81,16 @@ def test_what_a_negation_applies_to() -> None:
     ]
     assert negated_terms(words("no, but it has a 92% rating")) == ["rat"]
     assert negated_terms(words("the museum is open")) == []
+    # A negation closing its clause denies the clause's subject.
+    assert negated_terms(words("water is allowed, but coffee and tea are not")) == [
+        "tea",
+        "coffe",
+    ]
+
+
+def test_a_negation_closing_its_clause_still_conflicts() -> None:
+    passage = "Water is allowed, but coffee and tea are not."
+    _, reasons = _claim("Coffee is allowed before the test.", passage)
+    assert "negation" in reasons
+    _, reasons = _claim("Water is allowed before the test.", passage)
+    assert "negation" not in reasons
