@@ -61,10 +61,9 @@ def widen(index: PassageIndex, items: list[Term]) -> list[Term] | None:
     occurs. (The caller keeps counting shares out of the claim's whole weight.)"""
     known = table()
     alternatives = {item[0]: known.get(item[0]) for item in items if not (item[3] or item[4])}
-    wanted = {stem for found in alternatives.values() if found for stem in found}
-    if not wanted:
+    if not any(alternatives.values()):
         return None
-    index.prepare(wanted)
+    index.prepare_synonyms(known)
     out: list[Term] = []
     changed = False
     for item in items:
