@@ -26,7 +26,6 @@ from guard.checks._grounding_judge import judge_claims
 from guard.checks.base import Capabilities, CheckConfig, CheckContext
 from guard.grounding import Assessment, Claim, assess, get_judge
 from guard.grounding.judge import Judge, rescore, unsure
-from guard.grounding.synonyms import table as synonym_table
 from guard.types import Action, Call, Finding, Passage, Reply, Verdict
 
 Source = Literal["extension", "tool_results", "tagged"]
@@ -96,9 +95,6 @@ class GroundingCheck:
         )
         self._tags = re2.compile("(?s)" + config.tag_pattern)
         self._judge: Judge | None = get_judge(config.judge)
-        # Read the synonym table now, when the policy loads, not on the first reply
-        # that needs it (some 10 ms).
-        synonym_table()
         #: Set by the engine (``bind_telemetry``): the answer-score histogram and the
         #: unsupported-claims counter.
         self._telemetry: Any = None

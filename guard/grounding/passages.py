@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from itertools import chain, compress
 from typing import cast
 
@@ -28,8 +28,6 @@ from guard.grounding.passage_text import _NO_WORDS, PREFIX, PREFIX_MARK, Passage
 
 __all__ = ["PREFIX", "PassageIndex", "PassageText", "clear_cache", "index_of", "read"]
 
-#: Opens the key of a stem's synonyms' rows (no word holds it).
-SYNONYM_MARK = "\x01"
 #: Passage texts kept indexed, counted in characters (about 12 bytes per character,
 #: text and words, measured with tracemalloc on the bench's passages: 512 K characters
 #: hold some 250 passages of 2 KB in ~6 MB).
@@ -102,7 +100,6 @@ class PassageIndex:
         "_masks",
         "_prefix_masks",
         "_rows",
-        "_synonyms_asked",
         "_terms",
         "_vocabulary",
         "ids",
@@ -130,7 +127,6 @@ class PassageIndex:
         self._terms: dict[str, tuple[str, float, str | None, int, int]] = {}
         self._every_figure: FigurePool | None = None
         self._vocabulary: set[str] | None = None
-        self._synonyms_asked = 0
 
     def __len__(self) -> int:
         return self.rows_total
@@ -206,31 +202,6 @@ class PassageIndex:
         if found is None:
             found = self._rows[stem] = rows_of(self.mask(stem))
         return found
-
-    def prepare_synonyms(self, table: Mapping[str, tuple[str, ...]]) -> None:
-        """Find the rows of the synonyms (``table``) of every stem asked for so far that
-        no passage holds, whole or by prefix: one more pass over the rows per call, not
-        one per claim (the claims of one answer share most of their absent stems)."""
-        if len(self._masks) == self._synonyms_asked:
-            return
-        wanted: set[str] = set()
-        prefixes = self._prefix_masks
-        for stem, mask in self._masks.items():
-            if not mask and not (len(stem) > PREFIX and prefixes.get(stem[:PREFIX])):
-                found = table.get(stem)
-                if found:
-                    wanted.update(found)
-        if wanted:
-            self.prepare(wanted)
-        self._synonyms_asked = len(self._masks)
-
-    def alias(self, stem: str, mask: int) -> str:
-        """A key whose :meth:`rows` are those of ``mask``: rows where ``stem`` is written
-        another way (its synonyms)."""
-        key = SYNONYM_MARK + stem
-        if key not in self._rows:
-            self._rows[key] = rows_of(mask)
-        return key
 
     def idf(self, stem: str) -> float:
         """Inverse document frequency of ``stem`` over the rows (a word every passage

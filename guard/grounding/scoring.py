@@ -20,7 +20,6 @@ from guard.grounding.figures import figures
 from guard.grounding.names import NAME, name_missing
 from guard.grounding.negation import denies
 from guard.grounding.passages import PassageIndex, rows_of
-from guard.grounding.synonyms import widen
 from guard.grounding.text import ANTONYMS, has_negation, terms_of, words
 
 #: The name pattern (:mod:`.names`), here too for its tests.
@@ -76,15 +75,6 @@ class _Terms:
         #: window).
         self.found = [item for item in self.items if item[3] or item[4]]
 
-    @classmethod
-    def of(cls, items: list[tuple[str, float, str | None, int, int]], total: float) -> _Terms:
-        """Terms of ``items`` whose share is still counted out of ``total``."""
-        terms = cls.__new__(cls)
-        terms.items = items
-        terms.total = total
-        terms.found = [item for item in items if item[3] or item[4]]
-        return terms
-
     def share(self, window: int) -> float:
         """The weight of the stems the rows of mask ``window`` hold (a stem of which they
         hold only the prefix counts for part)."""
@@ -116,14 +106,8 @@ def score_claim(
     if not stems and not claim_figures:
         return Support(1.0, None, ())
     terms = _Terms(index, stems)
-    whole_possible = only_passage is None
-    if len(terms.found) < len(terms.items):
-        # Slow path: a stem no passage holds, whole or by prefix, may be a synonym's.
-        wider = widen(index, terms.items)
-        if wider is not None:
-            terms, whole_possible = _Terms.of(wider, terms.total), False
     total = terms.total
-    whole = _whole_sentence(index, terms) if whole_possible else None
+    whole = _whole_sentence(index, terms) if only_passage is None else None
     best_rows: tuple[int, ...]
     if whole is not None:
         # The search's answer, known without it (see _whole_sentence).

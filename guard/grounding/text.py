@@ -74,7 +74,7 @@ _SUFFIXES_BY_LAST = {
 
 def _irregular_forms() -> dict[str, str]:
     """Irregular verb form -> the verb (``irregular.txt``, derived from Open English
-    WordNet by bench/grounding_synonyms.py)."""
+    WordNet by bench/grounding_irregular.py)."""
     forms: dict[str, str] = {}
     with Path(__file__).with_name("irregular.txt").open(encoding="utf-8") as lines:
         for line in lines:
