@@ -98,9 +98,11 @@ def paraphrase_sets(sets: int, first: int = 0) -> list[tuple[str, list[str]]]:
     passages and other cases' passages, ~8 KB in all, joined by line breaks into four
     passages. Each passage opens with the set's number, so no two calls share a
     passage text (first sight, as in :func:`fresh_sets`)."""
-    from bench.grounding_eval import load
+    from bench.grounding_eval import DATA, ORIGINAL, load
 
-    cases = load()
+    # The files the row was first measured on: the sources added later would change
+    # what it measures.
+    cases = load([DATA / name for name in ORIGINAL])
     out: list[tuple[str, list[str]]] = []
     for number in range(first, first + sets):
         rng = random.Random(_FRESH_SEEDS + number)

@@ -28,6 +28,7 @@ from guard.grounding.plain_figures import (
 )
 from guard.grounding.text import (
     ANTONYMS,
+    FORMS_OF,
     NEGATIONS,
     fold,
     plain_sentence_words,
@@ -61,6 +62,10 @@ class Targets:
         #: Prefixes of length :data:`PREFIX` (of stems longer than it).
         self.prefixes = prefixes
         self._starts = frozenset(map(_start_of, stems)) | frozenset(map(_start_of, prefixes))
+        irregular = stems & _VERBS_WITH_FORMS  # (two sets: C walks the smaller)
+        if irregular:
+            # An irregular form starts unlike its verb (bought, buy).
+            self._starts |= {form[:START] for verb in irregular for form in FORMS_OF[verb]}
         self._seen: set[str] = set()
         #: word -> what it leads to: its stem when that is one of ``stems``, else
         #: ``PREFIX_MARK`` + its stem's prefix when that stem is longer than
@@ -93,6 +98,7 @@ PREFIX_MARK = "\x00"
 #: this on a large word list): a word whose start is no target's start leads to none.
 START = 3
 _start_of = itemgetter(slice(0, START))
+_VERBS_WITH_FORMS = frozenset(FORMS_OF)
 
 
 class PassageText:

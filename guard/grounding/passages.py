@@ -231,6 +231,11 @@ class PassageIndex:
         passage = self.row_passage[row]
         return self.passages[passage].negated[row - self.offsets[passage]]
 
+    def sentence(self, row: int) -> tuple[str, ...]:
+        """The words of sentence ``row``, in order."""
+        passage = self.row_passage[row]
+        return self.passages[passage].sentences[row - self.offsets[passage]]
+
     def opposites(self, rows: tuple[int, ...]) -> frozenset[str]:
         """The words of ``rows`` that have an opposite."""
         found: frozenset[str] = _NO_WORDS

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 from guard.grounding.figures import figures
 from guard.grounding.names import NAME, name_missing
+from guard.grounding.negation import denies
 from guard.grounding.passages import PassageIndex, rows_of
 from guard.grounding.text import ANTONYMS, has_negation, terms_of, words
 
@@ -153,7 +154,13 @@ def score_claim(
         # Only a sentence that states the same thing can contradict it by a negation.
         same_statement = top_share / total >= NEGATION_MIN_SHARE
         if same_statement and has_negation(claim_words) != index.negated(top):
-            reasons.append("negation")
+            sentence = index.sentence(top)
+            if has_negation(claim_words):
+                conflict = denies(claim_words, frozenset(terms_of(list(sentence))))
+            else:
+                conflict = denies(sentence, frozenset(claim_terms))
+            if conflict:
+                reasons.append("negation")
         window_words = _NO_WORDS
         if not _ANTONYM_WORDS.isdisjoint(claim_words):
             window_words = index.opposites(best_rows)

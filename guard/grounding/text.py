@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from operator import methodcaller
+from pathlib import Path
 from typing import cast
 
 from guard.grounding.units import UNIT_WORDS
@@ -26,6 +27,11 @@ STOPWORDS = frozenset(
     who whom whose which what when where why how as also too very just only such same other
     another each every all any both either neither some most more many much few own
     one's s t d ll re ve m o y yes not no nor never none""".split()
+) | frozenset(
+    # Conversational fillers and sentence adverbs: dialogue answers and encyclopaedic
+    # claims add them to facts they take from the passages ("Yeah, it opened in 1998").
+    """yeah yep yup yea oh ok okay wow hmm um uh lol well actually really indeed however
+    eventually""".split()
 )
 #: Words that turn a statement around.
 NEGATIONS = frozenset("not no never none nothing nobody neither nor cannot without".split())
@@ -66,10 +72,32 @@ _SUFFIXES_BY_LAST = {
 }
 
 
+def _irregular_forms() -> dict[str, str]:
+    """Irregular verb form -> the verb (``irregular.txt``, derived from Open English
+    WordNet by bench/grounding_irregular.py)."""
+    forms: dict[str, str] = {}
+    with Path(__file__).with_name("irregular.txt").open(encoding="utf-8") as lines:
+        for line in lines:
+            if not line.startswith("#"):
+                form, verb = line.split()
+                forms[form] = verb
+    return forms
+
+
+#: ``fell`` -> ``fall``, ``bought`` -> ``buy``: forms the suffix rules cannot bring home.
+IRREGULAR = _irregular_forms()
+
+
 @lru_cache(maxsize=65536)
 def stem(word: str) -> str:
-    """A light suffix-stripping stem: ``grows``, ``grew``-less ``growing`` and ``grown``
-    differ, but plural, tense and adverb endings of regular words meet."""
+    """A light stem: plural, tense and adverb endings of regular words meet (suffix
+    rules), and the irregular forms of common verbs meet their verb (``grew``,
+    ``grown`` and ``grows``)."""
+    return suffix_stem(IRREGULAR.get(word, word))
+
+
+def suffix_stem(word: str) -> str:
+    """:func:`stem` by the suffix rules alone."""
     if len(word) <= 3 or word.isdigit():
         return word
     for suffix, replacement in _SUFFIXES_BY_LAST.get(word[-1], ()):
@@ -83,6 +111,13 @@ def stem(word: str) -> str:
     if word.endswith("e") and len(word) > 4:
         return word[:-1]
     return word
+
+
+#: Verb stem -> its irregular forms (a passage word starting unlike the claim's stem may
+#: still lead to it: :class:`guard.grounding.passage_text.Targets`).
+FORMS_OF: dict[str, tuple[str, ...]] = {}
+for _form, _verb in IRREGULAR.items():
+    FORMS_OF[stem(_verb)] = (*FORMS_OF.get(stem(_verb), ()), _form)
 
 
 def fold(text: str) -> str:

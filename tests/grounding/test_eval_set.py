@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.grounding_eval import auroc, evaluate, load
+from bench.grounding_eval import DATA, ORIGINAL, auroc, evaluate, family, load
 
 
 def test_the_set_has_enough_labelled_cases() -> None:
@@ -22,8 +22,17 @@ def test_auroc_counts_ties_half() -> None:
 
 def test_scorer_floors() -> None:
     # Floors a little under the measured figures (bench/grounding_eval.py): a change that
-    # costs more than that is a regression to explain.
-    figures = evaluate(load())
+    # costs more than that is a regression to explain. Issue 21's targets were set on
+    # the hand-written and WiCE cases; the other sources have floors of their own.
+    figures = evaluate(load([DATA / name for name in ORIGINAL]))
     assert figures["answer_auroc"] >= 0.85
     assert figures["claim_auroc"] >= 0.95
     assert figures["claim_recall"] >= 0.88
+
+
+def test_floors_per_source() -> None:
+    by_family: dict[str, list[dict[str, object]]] = {}
+    for case in load():
+        by_family.setdefault(family(case), []).append(case)
+    assert set(by_family) >= {"handwritten", "wice", "begin"}
+    assert evaluate(by_family["begin"])["answer_auroc"] >= 0.78
