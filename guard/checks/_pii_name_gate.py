@@ -183,9 +183,9 @@ class Gate(NamedTuple):
         from its capitalised words alone. ``False`` when unsure: the text is read in
         full.
 
-        Every run the recognizer reads has a token with a key in its lists, an opener,
-        or a context phrase just before it; and the whole text is read only when a
-        token's key is in the lists or a context phrase is anywhere in it."""
+        Every run the recognizer reads has a token with a key in its lists (or a
+        hyphenated given name beginning like one), an opener, or a context phrase or
+        field name just before it."""
         letters, pieces = _split(text)
         quick = _by_kind(letters, pieces)
         if quick is not None and self._clear(quick, lowered, german):
@@ -201,6 +201,8 @@ class Gate(NamedTuple):
             return False  # a known word, title or street word (or one beginning alike)
         if german and any(lead.endswith(_GERMAN_ENDINGS) for lead in words.leads):
             return False  # ``Hauptstrasse 5``
-        if self.openers.isdisjoint(words.leads) and self.ends.isdisjoint(words.before):
-            return True  # no opener, and no run where a context phrase or particle ends
+        if not self.openers.isdisjoint(words.leads):
+            return False  # an opener (``Hi``): the run it begins may be a name
+        if self.ends.isdisjoint(words.before):
+            return True  # no run where a context phrase or particle ends
         return next(self.context.iter(lowered), None) is None

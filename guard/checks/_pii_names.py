@@ -111,11 +111,33 @@ def _read_runs(
     found: list[tuple[str, int, int, float]] = []
     keys = {key_of(t) for t in TOKEN.findall(text)}
     lists = gazetteer()
-    if lists.starters.isdisjoint(keys) and next(_gate().context.iter(lowered), None) is None:
+    if not _read_for(keys, lists) and next(_gate().context.iter(lowered), None) is None:
         return found  # no known word and no context phrase: nothing to read further
     for run in runs(text, lists.place_heads):
         found.extend(_read_run(text, lowered, run, lists, entities))
     return found
+
+
+def _read_for(keys: set[str], lists: Gazetteer) -> bool:
+    """Whether a run with a token of these ``keys`` is read (``_read_run``'s first test):
+    a known word, a hyphenated given name's head (``jean`` of ``Jean-Luc``) or an
+    opener. The recognizer's first looks answer for the whole text, so they ask what
+    it asks of each run: a stream sees only the text near a run."""
+    return (
+        not lists.starters.isdisjoint(keys)
+        or not PERSON_OPENERS.isdisjoint(keys)
+        or not lists.starters.isdisjoint(_heads(keys))
+    )
+
+
+def _heads(keys: set[str]) -> set[str]:
+    """The first parts of hyphenated keys (``jean`` of ``jean-luc``, ``street`` of
+    ``street-to``): what the recognizer reads such a word as, besides its key."""
+    return {key.partition("-")[0] for key in keys if "-" in key}
+
+
+#: What makes any capitalised run just after it a name (``_read_run``'s test).
+_CONTEXT_OR_FIELD = _STRONG + NAME_FIELDS
 
 
 @lru_cache(maxsize=1)
@@ -123,8 +145,8 @@ def _gate() -> Gate:
     return Gate.of(
         gazetteer().starters,
         PERSON_OPENERS,
-        _STRONG,
-        _STRONG + NAME_FIELDS + tuple(PARTICLES),
+        _CONTEXT_OR_FIELD,
+        _CONTEXT_OR_FIELD + tuple(PARTICLES),
     )
 
 
@@ -135,7 +157,7 @@ def may_end_name(text: str, start: int, end: int) -> bool:
     if HAS_UPPER.search(text, start, end) is None:
         return False
     lists = gazetteer()
-    if not lists.starters.isdisjoint(key_of(t) for t in TOKEN.findall(text, start, end)):
+    if _read_for({key_of(t) for t in TOKEN.findall(text, start, end)}, lists):
         return True
     lowered = text[max(0, start - 64) : end].lower()
     if _STRONG_PHRASE.search(lowered) is not None:
@@ -146,9 +168,9 @@ def may_end_name(text: str, start: int, end: int) -> bool:
     return not TITLES.isdisjoint(LETTERS.findall(lowered))
 
 
-#: Any context phrase (``STRONG_CONTEXT``) as a substring: one C search where a loop of
+#: Any context phrase or field name as a substring: one C search where a loop of
 #: ``in`` tests cost ~160 bytecodes per call (a stream asks once per capitalised word).
-_STRONG_PHRASE = re.compile("|".join(re.escape(phrase) for phrase in _STRONG))
+_STRONG_PHRASE = re.compile("|".join(re.escape(phrase) for phrase in _CONTEXT_OR_FIELD))
 #: ``TITLES`` as the words of an ASCII text split where :data:`_NOT_LETTER` puts spaces.
 _TITLE_BYTES = frozenset(title.encode() for title in TITLES)
 _NOT_LETTER = bytes(c if chr(c).isalpha() and c < 0x80 else 0x20 for c in range(256))

@@ -131,10 +131,13 @@ def _may_end_name_before(text: str, start: int, end: int) -> bool:
     """``may_end_name`` as it was: 19 ``in`` scans and a word regex for titles."""
     if HAS_UPPER.search(text, start, end) is None:
         return False
-    if not gazetteer().starters.isdisjoint(key_of(t) for t in TOKEN.findall(text, start, end)):
+    keys = [key_of(t) for t in TOKEN.findall(text, start, end)]
+    # Since streamnames: a hyphenated given name's head and an opener count too.
+    heads = [key.split("-")[0] for key in keys]
+    if not gazetteer().starters.isdisjoint(keys + heads) or not PERSON_OPENERS.isdisjoint(keys):
         return True
     lowered = text[max(0, start - 64) : end].lower()
-    return any(c in lowered for c in STRONG_CONTEXT) or not TITLES.isdisjoint(
+    return any(c in lowered for c in STRONG_CONTEXT + NAME_FIELDS) or not TITLES.isdisjoint(
         LETTERS.findall(lowered)
     )
 
