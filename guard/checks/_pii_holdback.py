@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from guard.checks._pii_name_context import SAID
+from guard.checks._pii_name_words import UPPER
 from guard.normalize import normalize
 
 #: The longest text a stream holds back for a pending entity (a longer URL split
@@ -61,14 +63,32 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
         and not (len(word) <= 4 and word.isupper())  # ``DE``, ``NHS``: a group
     ):
         hold = len(word) if space < len(text) - 1 else 0
-        # A word still being written (``d`` of ``Maria d``) may become a particle.
-        particles = _PARTICLE_STARTS if hold else _PARTICLES
+        # A word still being written (``d`` of ``Maria d``, ``sa`` of ``Will sa``) may
+        # become a particle or a verb that makes the run before it a person.
+        particles = _STILL_JOINING if hold else _PARTICLES
         if names and not (word.islower() and word not in particles):
             return max(hold, name_holdback(text))
         return hold
     if names:
-        return max(_pattern_holdback(text), name_holdback(text))
+        return _with_names(text, _pattern_holdback(text))
     return _pattern_holdback(text)
+
+
+def _with_names(text: str, pattern: int) -> int:
+    """The hold-back of a text whose pattern hold-back is ``pattern``, with PERSON /
+    LOCATION: what :func:`name_holdback` holds, and never a cut inside a capitalised run:
+    when the pattern hold-back is the longer, the run just before its cut is held too
+    (``Jean-Luc `` + ``Picard,``: the last token being written is held whole, and the
+    name it ends must not be released in part)."""
+    name = name_holdback(text)
+    if pattern <= name:
+        return name
+    cut = len(text) - pattern
+    # Only a capitalised word continues a run across a space (a particle or a verb
+    # being written is the last word: name_holdback held its run already).
+    if cut == 0 or (text[cut - 1].isspace() and not text[cut].isupper()):
+        return pattern
+    return pattern + name_holdback(text[:cut])
 
 
 #: Lower-case ASCII prose: letters and spaces only.
@@ -88,7 +108,7 @@ def prose_holdback(text: str, released: int, *, names: bool) -> int | None:
         return None  # the last word may begin in released text
     if last < len(text) - 1:  # a word being written, all of it unreleased
         word = text[last + 1 :]
-        if len(word) > _FAST_TAIL or (names and word in _PARTICLE_STARTS):
+        if len(word) > _FAST_TAIL or (names and word in _STILL_JOINING):
             return None
         return len(word)
     before = text.rfind(" ", 0, last)  # a word done, followed by one space
@@ -158,10 +178,12 @@ def holdback_walk(text: str, *, ner: bool) -> int:
                 break
         else:
             # A long token: a number may still begin at its last run of digits
-            # (``-555-1234`` + `` 4111 ...``); an e-mail or URL was held above.
+            # (``-555-1234`` + `` 4111 ...``), and the token is held whole with it, as
+            # a glued token is above: an e-mail or URL it holds (``https://x/a.4111`` +
+            # `` 1111 1111 1111``) may lose to the number now and win once it changes.
             run = _LAST_RUN.search(text, start, gap)
             if run is not None and len(run.group()) <= 24:
-                hold_from = min(hold_from, run.start())
+                hold_from = min(hold_from, start)
             break
         position = start
         count += 1
@@ -175,19 +197,35 @@ _RUN_ENDS = frozenset(',;:!?)]}"”’')
 _PARTICLES = frozenset("de da do dos das di del della la le van von der den du bin al y".split())
 #: What a particle still being written may be so far (``d`` of ``de``, ``va`` of ``van``).
 _PARTICLE_STARTS = frozenset(word[:end] for word in _PARTICLES for end in range(1, len(word) + 1))
+#: What a last word still being written may be so far and still join the run before it:
+#: a particle, or a verb that makes the run a person (``Will`` + `` sa`` of ``said``: the
+#: recognizer reads the words after a run, :data:`SAID`).
+_STILL_JOINING = _PARTICLE_STARTS | frozenset(
+    verb[:end] for verb in (said.strip() for said in SAID) for end in range(1, len(verb) + 1)
+)
+#: The number of a street address at the end of a token (the recognizer's ``ADDRESS``:
+#: ``12``, ``12B,``; glued to punctuation but not inside a word or a number).
+_STREET_NUMBER = re.compile(r"(?<![\w.-])\d{1,5}[A-Za-z]?,?\Z")
+#: Opening punctuation glued before a capital where the recognizer still reads a word
+#: (``(Ann``, ``"Priya``, ``[Ann``, ``x(Ann``): a run may begin inside such a token.
+_GLUED_CAPITAL = re.compile(rf"[^\w\s@/\\.#$%&*+=<>'’-][{UPPER}]")
 
 
 def name_holdback(text: str) -> int:
     """The trailing capitalised words a name or place still being written could extend
     (``Dear John`` + `` Smith``, ``Rio de`` + `` Janeiro``, ``12 Oak`` + `` Street``):
     up to six words back, joined by single spaces; none once the run has ended (a
-    lower-case word, punctuation, a line break or a wider gap after it)."""
+    lower-case word, punctuation, a line break or a wider gap after it). A last word
+    still being written that may become a particle or a verb the recognizer reads as
+    context (``Will sa`` of ``said``) keeps the run held; a capital glued after opening
+    punctuation (``(Ann``) begins one; a token is held whole, never cut."""
     end = len(text)
     # The common case first, in C (a stream asks on every delta): the last word (after
     # one space) is lower-case ASCII letters and no particle: the walk would stop there.
     word = text[text.rfind(" ", 0, end - 1) + 1 :]
-    # A last word still being written (no space after it) may become a particle.
-    particles = _PARTICLES if word.endswith(" ") else _PARTICLE_STARTS
+    # A last word still being written (no space after it) may become a particle (or a
+    # verb that makes the run before it a person).
+    particles = _PARTICLES if word.endswith(" ") else _STILL_JOINING
     word = word.removesuffix(" ")
     if word.islower() and word.isascii() and word.isalpha() and word not in particles:
         return 0
@@ -203,14 +241,23 @@ def name_holdback(text: str) -> int:
         # ``isspace``; a walk character by character cost ~300 bytecodes a call).
         token = text[limit:position].rsplit(None, 1)[-1]
         start = position - len(token)
+        if start == limit and limit > 0 and not text[limit - 1].isspace():
+            # A token longer than the reach is held whole if at all: a cut inside it
+            # could split an e-mail or URL that the pii check's rescan would not see
+            # end in the text it releases (up to the pattern walk's reach).
+            before = text[max(0, end - _MAX_HOLD) : start].rsplit(None, 1)
+            start -= len(before[-1]) if before else 0
+        if capitalised and _STREET_NUMBER.search(token) is not None:
+            hold_from = start  # the number of a street address (``(12 Oak``, ``**12, Oak``)
+            break
         if token[-1] in _RUN_ENDS:
             break
         if token[0].isupper():
             hold_from, capitalised = start, True
-        elif capitalised and token.lstrip("([#")[:1].isdigit():
-            hold_from = start  # the number of a street address (``(12 Oak``)
+        elif _GLUED_CAPITAL.search(token) is not None:
+            hold_from = start  # a run begins inside this token (``(Ann``)
             break
-        elif token not in (_PARTICLE_STARTS if position == end else _PARTICLES):
+        elif token not in (_STILL_JOINING if position == end else _PARTICLES):
             break  # particles (``Rio de``) count only with a capitalised word before them
         words += 1
         position = start
