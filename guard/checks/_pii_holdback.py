@@ -84,9 +84,10 @@ def _with_names(text: str, pattern: int) -> int:
     if pattern <= name:
         return name
     cut = len(text) - pattern
-    # Only a capitalised word continues a run across a space (a particle or a verb
-    # being written is the last word: name_holdback held its run already).
-    if cut == 0 or (text[cut - 1].isspace() and not text[cut].isupper()):
+    # Only a capitalised word or a number (``Hauptstraße`` + `` 5``) continues a run
+    # across a space (a particle or a verb being written is the last word:
+    # name_holdback held its run already).
+    if cut == 0 or (text[cut - 1].isspace() and not (text[cut].isupper() or text[cut].isdigit())):
         return pattern
     return pattern + name_holdback(text[:cut])
 
@@ -206,9 +207,10 @@ _STILL_JOINING = _PARTICLE_STARTS | frozenset(
 #: The number of a street address at the end of a token (the recognizer's ``ADDRESS``:
 #: ``12``, ``12B,``; glued to punctuation but not inside a word or a number).
 _STREET_NUMBER = re.compile(r"(?<![\w.-])\d{1,5}[A-Za-z]?,?\Z")
-#: Opening punctuation glued before a capital where the recognizer still reads a word
-#: (``(Ann``, ``"Priya``, ``[Ann``, ``x(Ann``): a run may begin inside such a token.
-_GLUED_CAPITAL = re.compile(rf"[^\w\s@/\\.#$%&*+=<>'’-][{UPPER}]")
+#: Punctuation glued before a capital (``(Ann``, ``"Priya``, ``x(Ann``, ``**Hauptstraße``):
+#: a name, place or German street may begin inside such a token (a superset of where
+#: the recognizer's words begin; a hyphen joins a word to the one before).
+_GLUED_CAPITAL = re.compile(rf"[^\w\s-][{UPPER}]")
 
 
 def name_holdback(text: str) -> int:
@@ -264,7 +266,26 @@ def name_holdback(text: str) -> int:
         if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
             break
         position -= 1
+    if hold_from < end and text[hold_from].isdigit():
+        # A number held may end a German street address before it (``Hauptstraße 5``).
+        hold_from = _german_street_before(text, hold_from, limit)
     return end - hold_from
+
+
+#: The end of a German street name (the recognizer's ``GERMAN_ADDRESS``).
+_GERMAN_STREET = re.compile(r"[a-zäöüß](?:straße|strasse|weg|gasse|platz|allee)\Z")
+
+
+def _german_street_before(text: str, number: int, limit: int) -> int:
+    """Where the German street name before the street number at ``number`` starts
+    (``Hauptstraße`` of ``Hauptstraße 5``); ``number`` when there is none."""
+    gap = number
+    while gap > limit and text[gap - 1] in " \t":
+        gap -= 1
+    if gap in (number, limit):
+        return number
+    token = text[limit:gap].rsplit(None, 1)[-1]
+    return gap - len(token) if _GERMAN_STREET.search(token) is not None else number
 
 
 def _is_group(token: str) -> bool:

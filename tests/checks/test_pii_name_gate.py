@@ -172,7 +172,7 @@ def _name_holdback_before(text: str) -> int:
         if token[0].isupper():
             hold_from, capitalised = start, True
         elif any(
-            token[i].isupper() and not token[i - 1].isalnum() and token[i - 1] not in _NOT_BEFORE
+            token[i].isupper() and not token[i - 1].isalnum() and token[i - 1] not in "_-"
             for i in range(1, len(token))
         ):
             hold_from = start  # a capital glued after opening punctuation: ``(Ann``
@@ -188,11 +188,17 @@ def _name_holdback_before(text: str) -> int:
         if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
             break
         position -= 1
+    before = text[limit:hold_from].rstrip(" \t")
+    if hold_from < end and text[hold_from].isdigit() and len(before) < hold_from - limit:
+        # A number after a German street name (``Hauptstraße 5``).
+        street = re.search(
+            r"(?:^|\s)(\S*[a-zäöüß](?:straße|strasse|weg|gasse|platz|allee))\Z", before
+        )
+        if street is not None:
+            hold_from = limit + street.start(1)
     return end - hold_from
 
 
-#: What may not come just before a capital that begins a word (the token regex).
-_NOT_BEFORE = frozenset("_@/\\.#$%&*+=<>'’-") | frozenset(" \t\n\r\x0b\x0c")
 _SAID_VERBS = ("said", "says", "told", "added", "asked", "replied", "wrote")
 
 
@@ -200,9 +206,11 @@ def _holdback_before(text: str) -> int:
     """``holdback(names=True)`` as the pattern and name hold-backs combined: the longer,
     and the run before the pattern's cut when a capitalised run may cross it."""
     pattern, name = holdback(text, ner=False), _name_holdback_before(text)
+    if pattern <= name:
+        return name
     cut = len(text) - pattern
-    if pattern <= name or cut == 0 or (text[cut - 1].isspace() and not text[cut].isupper()):
-        return max(pattern, name)
+    if cut == 0 or (text[cut - 1].isspace() and not (text[cut].isupper() or text[cut].isdigit())):
+        return pattern
     return pattern + _name_holdback_before(text[:cut])
 
 

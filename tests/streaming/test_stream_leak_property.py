@@ -1,0 +1,83 @@
+"""A ``strict`` stream never releases in clear what the complete reply redacts.
+
+Seeded random replies put names, places, addresses, e-mail addresses, phone numbers,
+card numbers and IBANs (some with invisible characters inside) at the start, the end,
+glued to punctuation and to words, inside markdown (bold, links, code, headings, lists,
+tables) and next to unicode text, and stream them in deltas of 1 to 60 characters. The
+invariant (tests/streaming/_leaks.py): every character the complete reply redacts is
+redacted by the stream or never released; a stream may redact more. Ending with
+``holdback_overflow`` where the complete reply is returned redacted is a defect too,
+so it is asserted as well.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from guard import Guard
+from tests.streaming._leaks import stream
+
+ENTITIES = (
+    "Jean-Luc Picard", "Priya Raman", "José García", "Dr. Okafor", "Maria de la Cruz",
+    "Ann Lee", "Will", "Ann", "O'Brien", "Mr. Brown", "Zoë Šťastná", "Björn Ørsted",
+    "Ludwig van Beethoven", "Tyler", "Grant", "May", "Xyzzy", "Paris", "New York",
+    "Rio de Janeiro", "12 Oak Street", "42B Elm Rd", "Hauptstraße 5",
+    "maria.lopez@example.org", "j@x.io", "ann.lee+news@mail.example.co.uk",
+    "+1 415-555-0132", "(415) 555-0132", "+44 20 7946 0958", "4111 1111 1111 1111",
+    "4111-1111-1111-1111", "5500005555555559", "DE89 3704 0044 0532 0130 00",
+    "GB82WEST12345698765432", "536-22-1234", "192.168.10.12",
+    "https://intranet.example.com/people/42", "sk-abcdefghij0123456789xyzABC",
+    "AKIAABCDEFGHIJKLMNOP", "4111\u200b1111\u200b1111\u200b1111", "maria\u00ad.lopez@example.org",
+)  # fmt: skip
+FILLERS = (
+    "the", "report", "was", "sent", "to", "and", "said", "told", "e.g.", "i.e.", "Note:",
+    "The", "This", "In", "API", "NASA", "my name is", "Dear", "Hi", "signed", "name=",
+    "name:", "from", "in", "de", "van", "U.S.", "McDonald's", "42", "3.5", "v1.2.3",
+    "2024-05-01", "東京で会議", "🎉", "déjà vu", "naïve", "ÉCOLE", "#", "-", "|",
+)  # fmt: skip
+WRAPS = (
+    ("", ""), ("", ""), ("", ""), ("", ""), ("**", "**"), ("_", "_"), ("`", "`"),
+    ("(", ")"), ('"', '"'), ("“", "”"), ("[", "](https://x.io)"), ("# ", "\n"),
+    ("- ", "\n"), ("| ", " |"), ("<", ">"),
+)  # fmt: skip
+GLUE = (
+    " ", " ", " ", " ", "", "  ", "\n", "\n\n", ". ", ", ", ",", ".", ";", ":", "!", "?",
+    "-", "s", "and", " and ", "\t", "\u00a0",
+)  # fmt: skip
+
+
+def _reply(rng: random.Random) -> str:
+    parts: list[str] = []
+    for _ in range(rng.randrange(1, 16)):
+        if rng.random() < 0.5:
+            before, after = rng.choice(WRAPS)
+            parts.append(before + rng.choice(ENTITIES) + after)
+        else:
+            parts.append(rng.choice(FILLERS))
+        parts.append(rng.choice(GLUE))
+    if rng.random() < 0.3:
+        parts.pop()  # ends on an entity or word, with nothing after it
+    return "".join(parts)
+
+
+@pytest.fixture(scope="module")
+def strict() -> Guard:
+    return Guard("strict", registry=CollectorRegistry())
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_strict_stream_never_releases_what_the_complete_reply_redacts(
+    strict: Guard, seed: int
+) -> None:
+    rng = random.Random(seed)
+    for _ in range(20):
+        text = _reply(rng)
+        most = rng.choice((1, 2, 3, 5, 8, 20, 60))
+        sizes = [rng.randint(1, most) for _ in range(len(text))]
+        streamed = stream(strict, text, sizes)
+        leaked = "".join(char for _, char in streamed.leaked(strict))
+        assert not leaked, (text, sizes[:20], leaked)
+        assert not streamed.overflowed(), (text, sizes[:20])
