@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import re
 
-from guard.checks._pii_name_context import SAID
-from guard.checks._pii_name_words import UPPER
+from guard.checks._pii_holdback_names import (
+    MAX_HOLD,
+    PARTICLES,
+    STILL_JOINING,
+    as_read,
+    name_holdback,
+)
 from guard.normalize import normalize
 
-#: The longest text a stream holds back for a pending entity (a longer URL split
-#: across chunks may be released in part).
-_MAX_HOLD = 256
 #: Characters the detector never sees (format controls): they are inside a token.
 _INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 _LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*$")
@@ -48,6 +50,7 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
     common case, holds no name: settled here without asking it).
     """
     if ner:
+        text = as_read(text)
         hold = holdback_walk(text, ner=ner)
         return max(hold, name_holdback(text)) if names else hold
     # The common case first: an ASCII word (being written, or done and followed by
@@ -65,10 +68,11 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
         hold = len(word) if space < len(text) - 1 else 0
         # A word still being written (``d`` of ``Maria d``, ``sa`` of ``Will sa``) may
         # become a particle or a verb that makes the run before it a person.
-        particles = _STILL_JOINING if hold else _PARTICLES
+        particles = STILL_JOINING if hold else PARTICLES
         if names and not (word.islower() and word not in particles):
             return max(hold, name_holdback(text))
         return hold
+    text = as_read(text)
     if names:
         return _with_names(text, _pattern_holdback(text))
     return _pattern_holdback(text)
@@ -109,14 +113,14 @@ def prose_holdback(text: str, released: int, *, names: bool) -> int | None:
         return None  # the last word may begin in released text
     if last < len(text) - 1:  # a word being written, all of it unreleased
         word = text[last + 1 :]
-        if len(word) > _FAST_TAIL or (names and word in _STILL_JOINING):
+        if len(word) > _FAST_TAIL or (names and word in STILL_JOINING):
             return None
         return len(word)
     before = text.rfind(" ", 0, last)  # a word done, followed by one space
     if before < released or before == last - 1:
         return None
     word = text[before + 1 : last]
-    if len(word) > _FAST_TAIL or (names and word in _PARTICLES):
+    if len(word) > _FAST_TAIL or (names and word in PARTICLES):
         return None
     return 0
 
@@ -144,7 +148,7 @@ def _pattern_holdback(text: str) -> int:
 def holdback_walk(text: str, *, ner: bool) -> int:
     """:func:`holdback` by walking back over the last tokens."""
     end = len(text)
-    limit = max(0, end - _MAX_HOLD)
+    limit = max(0, end - MAX_HOLD)
     hold_from = position = end
     count = 0
     while position > limit:
@@ -189,103 +193,6 @@ def holdback_walk(text: str, *, ner: bool) -> int:
         position = start
         count += 1
     return end - hold_from
-
-
-#: How far back :func:`name_holdback` looks (four words, particles, a title, a number).
-_NAME_REACH = 96
-#: Punctuation after which a capitalised run is over (a dot may end ``Dr.`` or ``J.``).
-_RUN_ENDS = frozenset(',;:!?)]}"”’')
-_PARTICLES = frozenset("de da do dos das di del della la le van von der den du bin al y".split())
-#: What a particle still being written may be so far (``d`` of ``de``, ``va`` of ``van``).
-_PARTICLE_STARTS = frozenset(word[:end] for word in _PARTICLES for end in range(1, len(word) + 1))
-#: What a last word still being written may be so far and still join the run before it:
-#: a particle, or a verb that makes the run a person (``Will`` + `` sa`` of ``said``: the
-#: recognizer reads the words after a run, :data:`SAID`).
-_STILL_JOINING = _PARTICLE_STARTS | frozenset(
-    verb[:end] for verb in (said.strip() for said in SAID) for end in range(1, len(verb) + 1)
-)
-#: The number of a street address at the end of a token (the recognizer's ``ADDRESS``:
-#: ``12``, ``12B,``; glued to punctuation but not inside a word or a number).
-_STREET_NUMBER = re.compile(r"(?<![\w.-])\d{1,5}[A-Za-z]?,?\Z")
-#: Punctuation glued before a capital (``(Ann``, ``"Priya``, ``x(Ann``, ``**Hauptstraße``):
-#: a name, place or German street may begin inside such a token (a superset of where
-#: the recognizer's words begin; a hyphen joins a word to the one before).
-_GLUED_CAPITAL = re.compile(rf"[^\w\s-][{UPPER}]")
-
-
-def name_holdback(text: str) -> int:
-    """The trailing capitalised words a name or place still being written could extend
-    (``Dear John`` + `` Smith``, ``Rio de`` + `` Janeiro``, ``12 Oak`` + `` Street``):
-    up to six words back, joined by single spaces; none once the run has ended (a
-    lower-case word, punctuation, a line break or a wider gap after it). A last word
-    still being written that may become a particle or a verb the recognizer reads as
-    context (``Will sa`` of ``said``) keeps the run held; a capital glued after opening
-    punctuation (``(Ann``) begins one; a token is held whole, never cut."""
-    end = len(text)
-    # The common case first, in C (a stream asks on every delta): the last word (after
-    # one space) is lower-case ASCII letters and no particle: the walk would stop there.
-    word = text[text.rfind(" ", 0, end - 1) + 1 :]
-    # A last word still being written (no space after it) may become a particle (or a
-    # verb that makes the run before it a person).
-    particles = _PARTICLES if word.endswith(" ") else _STILL_JOINING
-    word = word.removesuffix(" ")
-    if word.islower() and word.isascii() and word.isalpha() and word not in particles:
-        return 0
-    limit = max(0, end - _NAME_REACH)
-    position = end
-    if position > limit and text[position - 1] == " ":
-        position -= 1  # a word done: the next may still continue the name
-    hold_from = end
-    words = 0
-    capitalised = False
-    while position > limit and words < 6 and not text[position - 1].isspace():
-        # The token ending at ``position`` (C ``rsplit``: the same white space as
-        # ``isspace``; a walk character by character cost ~300 bytecodes a call).
-        token = text[limit:position].rsplit(None, 1)[-1]
-        start = position - len(token)
-        if start == limit and limit > 0 and not text[limit - 1].isspace():
-            # A token longer than the reach is held whole if at all: a cut inside it
-            # could split an e-mail or URL that the pii check's rescan would not see
-            # end in the text it releases (up to the pattern walk's reach).
-            before = text[max(0, end - _MAX_HOLD) : start].rsplit(None, 1)
-            start -= len(before[-1]) if before else 0
-        if capitalised and _STREET_NUMBER.search(token) is not None:
-            hold_from = start  # the number of a street address (``(12 Oak``, ``**12, Oak``)
-            break
-        if token[-1] in _RUN_ENDS:
-            break
-        if token[0].isupper():
-            hold_from, capitalised = start, True
-        elif _GLUED_CAPITAL.search(token) is not None:
-            hold_from = start  # a run begins inside this token (``(Ann``)
-            break
-        elif token not in (_STILL_JOINING if position == end else _PARTICLES):
-            break  # particles (``Rio de``) count only with a capitalised word before them
-        words += 1
-        position = start
-        if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
-            break
-        position -= 1
-    if hold_from < end and text[hold_from].isdigit():
-        # A number held may end a German street address before it (``Hauptstraße 5``).
-        hold_from = _german_street_before(text, hold_from, limit)
-    return end - hold_from
-
-
-#: The end of a German street name (the recognizer's ``GERMAN_ADDRESS``).
-_GERMAN_STREET = re.compile(r"[a-zäöüß](?:straße|strasse|weg|gasse|platz|allee)\Z")
-
-
-def _german_street_before(text: str, number: int, limit: int) -> int:
-    """Where the German street name before the street number at ``number`` starts
-    (``Hauptstraße`` of ``Hauptstraße 5``); ``number`` when there is none."""
-    gap = number
-    while gap > limit and text[gap - 1] in " \t":
-        gap -= 1
-    if gap in (number, limit):
-        return number
-    token = text[limit:gap].rsplit(None, 1)[-1]
-    return gap - len(token) if _GERMAN_STREET.search(token) is not None else number
 
 
 def _is_group(token: str) -> bool:

@@ -3,7 +3,7 @@
 Seeded random replies put names, places, addresses, e-mail addresses, phone numbers,
 card numbers and IBANs (some with invisible characters inside) at the start, the end,
 glued to punctuation and to words, inside markdown (bold, links, code, headings, lists,
-tables) and next to unicode text, and stream them in deltas of 1 to 60 characters. The
+tables), next to unicode text and with unicode spaces inside, and stream them in deltas of 1 to 60 characters. The
 invariant (tests/streaming/_leaks.py): every character the complete reply redacts is
 redacted by the stream or never released; a stream may redact more. Ending with
 ``holdback_overflow`` where the complete reply is returned redacted is a defect too,
@@ -31,6 +31,7 @@ ENTITIES = (
     "GB82WEST12345698765432", "536-22-1234", "192.168.10.12",
     "https://intranet.example.com/people/42", "sk-abcdefghij0123456789xyzABC",
     "AKIAABCDEFGHIJKLMNOP", "4111\u200b1111\u200b1111\u200b1111", "maria\u00ad.lopez@example.org",
+    "4111\u202f1111\u202f1111\u202f1111", "Ann\u00a0Lee", "+33\u00a01\u00a023\u00a045\u00a067\u00a089",
 )  # fmt: skip
 FILLERS = (
     "the", "report", "was", "sent", "to", "and", "said", "told", "e.g.", "i.e.", "Note:",

@@ -1,0 +1,141 @@
+"""How much of a streamed text the ``pii`` check holds back for a name, place or
+street address still being written (:func:`name_holdback`), and how the hold-back walks
+read a text (:func:`as_read`): see :mod:`guard.checks._pii_holdback`.
+
+A stream releases a capitalised run only once nothing after it can change what the
+PERSON / LOCATION recognizer makes of it (tests/streaming/test_stream_names.py): a word
+that may still join the run (another capitalised word, a particle, a verb such as
+``said`` that makes it a person, a street number), and the run's own token whole.
+"""
+
+from __future__ import annotations
+
+import re
+
+from guard.checks._pii_name_context import SAID
+from guard.checks._pii_name_words import UPPER
+
+#: The longest text a stream holds back for a pending entity (a longer URL split
+#: across chunks may be released in part).
+MAX_HOLD = 256
+#: Characters the pii check reads as a space (its view folds them so: no-break, thin and
+#: ideographic spaces, line separators, spacing accents; tests/streaming/
+#: test_stream_spaces.py checks the list against guard.normalize): the walks read them
+#: as spaces too, or ``4111\u00a01111`` and ``Ann\u202fLee`` would be cut apart.
+AS_SPACE = (
+    "\u00a0\u00a8\u00af\u00b4\u00b8\u02d8\u02d9\u02da\u02db\u02dc\u02dd\u037a"
+    "\u0384\u0385\u115f\u1160\u1680\u1fbd\u1fbf\u1fc0\u1fc1\u1fcd\u1fce\u1fcf"
+    "\u1fdd\u1fde\u1fdf\u1fed\u1fee\u1ffd\u1ffe\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2017\u2028\u2029\u202f\u203e\u205f"
+    "\u2800\u3000\u309b\u309c\u3164\ufc5e\ufc5f\ufc60\ufc61\ufc62\ufc63\ufe49"
+    "\ufe4a\ufe4b\ufe4c\ufe70\ufe72\ufe74\ufe76\ufe78\ufe7a\ufe7c\ufe7e\uffa0"
+    "\uffe3"
+)  # fmt: skip
+_TO_SPACE = str.maketrans(dict.fromkeys(AS_SPACE, " "))
+
+
+def as_read(text: str) -> str:
+    """The end of ``text`` that a hold-back walk reads (as long as the longest hold-back
+    and one character more), with :data:`AS_SPACE` made spaces (positions unchanged)."""
+    if text.isascii():
+        return text
+    return text[-MAX_HOLD - 1 :].translate(_TO_SPACE)
+
+
+#: How far back :func:`name_holdback` looks (four words, particles, a title, a number).
+_NAME_REACH = 96
+#: Punctuation after which a capitalised run is over (a dot may end ``Dr.`` or ``J.``).
+_RUN_ENDS = frozenset(',;:!?)]}"”’')
+PARTICLES = frozenset("de da do dos das di del della la le van von der den du bin al y".split())
+#: What a particle still being written may be so far (``d`` of ``de``, ``va`` of ``van``).
+PARTICLE_STARTS = frozenset(word[:end] for word in PARTICLES for end in range(1, len(word) + 1))
+#: What a last word still being written may be so far and still join the run before it:
+#: a particle, or a verb that makes the run a person (``Will`` + `` sa`` of ``said``: the
+#: recognizer reads the words after a run, :data:`SAID`).
+STILL_JOINING = PARTICLE_STARTS | frozenset(
+    verb[:end] for verb in (said.strip() for said in SAID) for end in range(1, len(verb) + 1)
+)
+#: The number of a street address at the end of a token (the recognizer's ``ADDRESS``:
+#: ``12``, ``12B,``; glued to punctuation but not inside a word or a number).
+_STREET_NUMBER = re.compile(r"(?<![\w.-])\d{1,5}[A-Za-z]?,?\Z")
+#: Punctuation glued before a capital (``(Ann``, ``"Priya``, ``x(Ann``, ``**Hauptstraße``):
+#: a name, place or German street may begin inside such a token (a superset of where
+#: the recognizer's words begin; a hyphen joins a word to the one before).
+_GLUED_CAPITAL = re.compile(rf"[^\w\s-][{UPPER}]")
+
+
+def name_holdback(text: str) -> int:
+    """The trailing capitalised words a name or place still being written could extend
+    (``Dear John`` + `` Smith``, ``Rio de`` + `` Janeiro``, ``12 Oak`` + `` Street``):
+    up to six words back, joined by single spaces; none once the run has ended (a
+    lower-case word, punctuation, a line break or a wider gap after it). A last word
+    still being written that may become a particle or a verb the recognizer reads as
+    context (``Will sa`` of ``said``) keeps the run held; a capital glued after opening
+    punctuation (``(Ann``) begins one; a token is held whole, never cut."""
+    end = len(text)
+    # The common case first, in C (a stream asks on every delta): the last word (after
+    # one space) is lower-case ASCII letters and no particle: the walk would stop there.
+    word = text[text.rfind(" ", 0, end - 1) + 1 :]
+    # A last word still being written (no space after it) may become a particle (or a
+    # verb that makes the run before it a person).
+    particles = PARTICLES if word.endswith(" ") else STILL_JOINING
+    word = word.removesuffix(" ")
+    if word.islower() and word.isascii() and word.isalpha() and word not in particles:
+        return 0
+    text = as_read(text)
+    end = len(text)
+    limit = max(0, end - _NAME_REACH)
+    position = end
+    if position > limit and text[position - 1] == " ":
+        position -= 1  # a word done: the next may still continue the name
+    hold_from = end
+    words = 0
+    capitalised = False
+    while position > limit and words < 6 and not text[position - 1].isspace():
+        # The token ending at ``position`` (C ``rsplit``: the same white space as
+        # ``isspace``; a walk character by character cost ~300 bytecodes a call).
+        token = text[limit:position].rsplit(None, 1)[-1]
+        start = position - len(token)
+        if start == limit and limit > 0 and not text[limit - 1].isspace():
+            # A token longer than the reach is held whole if at all: a cut inside it
+            # could split an e-mail or URL that the pii check's rescan would not see
+            # end in the text it releases (up to the pattern walk's reach).
+            before = text[max(0, end - MAX_HOLD) : start].rsplit(None, 1)
+            start -= len(before[-1]) if before else 0
+        if capitalised and _STREET_NUMBER.search(token) is not None:
+            hold_from = start  # the number of a street address (``(12 Oak``, ``**12, Oak``)
+            break
+        if token[-1] in _RUN_ENDS:
+            break
+        if token[0].isupper():
+            hold_from, capitalised = start, True
+        elif _GLUED_CAPITAL.search(token) is not None:
+            hold_from = start  # a run begins inside this token (``(Ann``)
+            break
+        elif token not in (STILL_JOINING if position == end else PARTICLES):
+            break  # particles (``Rio de``) count only with a capitalised word before them
+        words += 1
+        position = start
+        if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
+            break
+        position -= 1
+    if hold_from < end and text[hold_from].isdigit():
+        # A number held may end a German street address before it (``Hauptstraße 5``).
+        hold_from = _german_street_before(text, hold_from, limit)
+    return end - hold_from
+
+
+#: The end of a German street name (the recognizer's ``GERMAN_ADDRESS``).
+_GERMAN_STREET = re.compile(r"[a-zäöüß](?:straße|strasse|weg|gasse|platz|allee)\Z")
+
+
+def _german_street_before(text: str, number: int, limit: int) -> int:
+    """Where the German street name before the street number at ``number`` starts
+    (``Hauptstraße`` of ``Hauptstraße 5``); ``number`` when there is none."""
+    gap = number
+    while gap > limit and text[gap - 1] in " \t":
+        gap -= 1
+    if gap in (number, limit):
+        return number
+    token = text[limit:gap].rsplit(None, 1)[-1]
+    return gap - len(token) if _GERMAN_STREET.search(token) is not None else number
