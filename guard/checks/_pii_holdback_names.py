@@ -58,6 +58,15 @@ STILL_JOINING = PARTICLE_STARTS | frozenset(
 #: The number of a street address at the end of a token (the recognizer's ``ADDRESS``:
 #: ``12``, ``12B,``; glued to punctuation but not inside a word or a number).
 _STREET_NUMBER = re.compile(r"(?<![\w.-])\d{1,5}[A-Za-z]?,?\Z")
+#: A street address that may still be being written at the end of a text (the
+#: recognizer's ``ADDRESS`` and ``GERMAN_ADDRESS`` so far: a number and up to four
+#: capitalised words, ``Hauptstraße`` and a number), with any spaces and tabs between
+#: its words, which a name's run does not allow (``42B Elm Rd  Dr``).
+_ADDRESS_SO_FAR = re.compile(
+    rf"(?<![\w.-])\d{{1,5}}[A-Za-z]?,?[ \t]+(?:[{UPPER}][a-z'’]*\.?(?:[ \t]+|\Z)){{0,4}}\Z"
+    rf"|[{UPPER}](?<![\w-].)[a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
+    rf"[ \t]+(?:\d{{1,4}}[a-z]?)?\Z"
+)
 #: Punctuation glued before a capital (``(Ann``, ``"Priya``, ``x(Ann``, ``**Hauptstraße``):
 #: a name, place or German street may begin inside such a token (a superset of where
 #: the recognizer's words begin; a hyphen joins a word to the one before).
@@ -119,6 +128,12 @@ def name_holdback(text: str) -> int:
         if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
             break
         position -= 1
+    address = _ADDRESS_SO_FAR.search(text, limit)
+    if address is not None and address.start() < hold_from:
+        # From the start of the number's token (``+1 415``: never inside a token).
+        before = text[limit : address.start()].rsplit(None, 1)
+        glued = before[-1] if before and not text[address.start() - 1].isspace() else ""
+        hold_from = address.start() - len(glued)
     if hold_from < end and text[hold_from].isdigit():
         # A number held may end a German street address before it (``Hauptstraße 5``).
         hold_from = _german_street_before(text, hold_from, limit)

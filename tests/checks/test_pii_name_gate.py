@@ -188,6 +188,21 @@ def _name_holdback_before(text: str) -> int:
         if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
             break
         position -= 1
+    # An address still being written (since streamnames): tried at every position.
+    for at in range(limit, end):
+        if at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_.-"):
+            continue
+        if re.fullmatch(
+            r"\d{1,5}[A-Za-z]?,?[ \t]+(?:[A-Z][a-z'’]*\.?(?:[ \t]+|$)){0,4}", text[at:]
+        ) or re.fullmatch(
+            r"[A-ZÄÖÜ][a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)[ \t]+(?:\d{1,4}[a-z]?)?",
+            text[at:],
+        ):
+            if at < hold_from:
+                while at > limit and not text[at - 1].isspace():
+                    at -= 1
+                hold_from = at
+            break
     before = text[limit:hold_from].rstrip(" \t")
     if hold_from < end and text[hold_from].isdigit() and len(before) < hold_from - limit:
         # A number after a German street name (``Hauptstraße 5``).

@@ -42,6 +42,10 @@ CASES = {
     "opener alone": "Hello Xyzzy, see you soon.",
     "field name": "name= Xyzzy from Paris",
     "field name alone": "name= Xyzzy, age= 42",
+    # Street addresses allow any spaces and tabs between their words.
+    "address with a wide gap": "x 42B Elm Rd  Dr. Okafor, U.S.",
+    "German address with a tab": "at Hauptstraße\t5 today",
+    "German address glued": "API  **Hauptstraße 5** report",
 }
 
 
