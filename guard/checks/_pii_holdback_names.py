@@ -32,13 +32,14 @@ AS_SPACE = (
     "\uffe3"
 )  # fmt: skip
 _TO_SPACE = str.maketrans(dict.fromkeys(AS_SPACE, " "))
+_ANY_AS_SPACE = re.compile(f"[{AS_SPACE}]")
 
 
 def as_read(text: str) -> str:
     """The end of ``text`` that a hold-back walk reads (as long as the longest hold-back
     and one character more), with :data:`AS_SPACE` made spaces (positions unchanged)."""
-    if text.isascii():
-        return text
+    if text.isascii() or _ANY_AS_SPACE.search(text, len(text) - MAX_HOLD - 1) is None:
+        return text  # nothing to translate (a translation costs ~100 instructions a character)
     return text[-MAX_HOLD - 1 :].translate(_TO_SPACE)
 
 
@@ -89,8 +90,11 @@ def name_holdback(text: str) -> int:
     # verb that makes the run before it a person).
     particles = PARTICLES if word.endswith(" ") else STILL_JOINING
     word = word.removesuffix(" ")
-    if word.islower() and word.isascii() and word.isalpha() and word not in particles:
-        return 0
+    if word.islower() and word.isascii() and word.isalpha():
+        if word not in particles:
+            return 0
+        if word not in PARTICLE_STARTS and _after_lower_case(text, end - len(word)):
+            return 0  # a verb being written (``sa``) after a lower-case word: no run
     text = as_read(text)
     end = len(text)
     limit = max(0, end - _NAME_REACH)
@@ -128,7 +132,11 @@ def name_holdback(text: str) -> int:
         if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
             break
         position -= 1
-    address = _ADDRESS_SO_FAR.search(text, limit)
+    # Only a wide gap (``Rd  Dr``, a tab) needs the address rule: the walk joins
+    # words one space apart (asked of the reach's text in C first: most have none).
+    tail = text[limit:]
+    wide = "  " in tail or "\t" in tail
+    address = _ADDRESS_SO_FAR.search(text, limit) if wide else None
     if address is not None and address.start() < hold_from:
         # From the start of the number's token (``+1 415``: never inside a token).
         before = text[limit : address.start()].rsplit(None, 1)
@@ -142,6 +150,16 @@ def name_holdback(text: str) -> int:
 
 #: The end of a German street name (the recognizer's ``GERMAN_ADDRESS``).
 _GERMAN_STREET = re.compile(r"[a-zäöüß](?:straße|strasse|weg|gasse|platz|allee)\Z")
+
+
+def _after_lower_case(text: str, start: int) -> bool:
+    """Whether the word before ``text[start:]`` (one space before it) is lower-case
+    ASCII letters and no particle: no run ends there for a verb after it to make a
+    person."""
+    if start < 2 or text[start - 1] != " ":
+        return False
+    before = text[text.rfind(" ", 0, start - 1) + 1 : start - 1]
+    return before.islower() and before.isascii() and before.isalpha() and before not in PARTICLES
 
 
 def _german_street_before(text: str, number: int, limit: int) -> int:

@@ -188,8 +188,10 @@ def _name_holdback_before(text: str) -> int:
         if position - 1 <= limit or text[position - 1] != " " or text[position - 2].isspace():
             break
         position -= 1
-    # An address still being written (since streamnames): tried at every position.
-    for at in range(limit, end):
+    # An address still being written with a wide gap (since streamnames): tried at
+    # every position (one space apart, the walk above holds it).
+    wide = "  " in text[limit:] or "\t" in text[limit:]
+    for at in range(limit, end if wide else limit):
         if at > 0 and (text[at - 1].isalnum() or text[at - 1] in "_.-"):
             continue
         if re.fullmatch(
