@@ -52,7 +52,7 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
     if ner:
         text = as_read(text)
         hold = holdback_walk(text, ner=ner)
-        return max(hold, name_holdback(text)) if names else hold
+        return max(hold, name_holdback(text, read=True)) if names else hold
     # The common case first: an ASCII word (being written, or done and followed by
     # one space) after a space, not a short capitalised group.
     space = text.rfind(" ")
@@ -79,12 +79,13 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
 
 
 def _with_names(text: str, pattern: int) -> int:
-    """The hold-back of a text whose pattern hold-back is ``pattern``, with PERSON /
-    LOCATION: what :func:`name_holdback` holds, and never a cut inside a capitalised run:
-    when the pattern hold-back is the longer, the run just before its cut is held too
+    """The hold-back of a text (as :func:`as_read` reads it) whose pattern hold-back is
+    ``pattern``, with PERSON / LOCATION: what :func:`name_holdback` holds, and never a
+    cut inside a capitalised run: when the pattern hold-back is the longer, the run just
+    before its cut is held too
     (``Jean-Luc `` + ``Picard,``: the last token being written is held whole, and the
     name it ends must not be released in part)."""
-    name = name_holdback(text)
+    name = name_holdback(text, read=True)
     if pattern <= name:
         return name
     cut = len(text) - pattern
@@ -93,7 +94,7 @@ def _with_names(text: str, pattern: int) -> int:
     # name_holdback held its run already).
     if cut == 0 or (text[cut - 1].isspace() and not (text[cut].isupper() or text[cut].isdigit())):
         return pattern
-    return pattern + name_holdback(text[:cut])
+    return pattern + name_holdback(text[:cut], read=True)
 
 
 #: Lower-case ASCII prose: letters and spaces only.

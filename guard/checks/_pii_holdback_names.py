@@ -74,14 +74,15 @@ _ADDRESS_SO_FAR = re.compile(
 _GLUED_CAPITAL = re.compile(rf"[^\w\s-][{UPPER}]")
 
 
-def name_holdback(text: str) -> int:
+def name_holdback(text: str, *, read: bool = False) -> int:
     """The trailing capitalised words a name or place still being written could extend
     (``Dear John`` + `` Smith``, ``Rio de`` + `` Janeiro``, ``12 Oak`` + `` Street``):
     up to six words back, joined by single spaces; none once the run has ended (a
     lower-case word, punctuation, a line break or a wider gap after it). A last word
     still being written that may become a particle or a verb the recognizer reads as
     context (``Will sa`` of ``said``) keeps the run held; a capital glued after opening
-    punctuation (``(Ann``) begins one; a token is held whole, never cut."""
+    punctuation (``(Ann``) begins one; a token is held whole, never cut. ``read``: the
+    text is :func:`as_read`'s already."""
     end = len(text)
     # The common case first, in C (a stream asks on every delta): the last word (after
     # one space) is lower-case ASCII letters and no particle: the walk would stop there.
@@ -95,8 +96,9 @@ def name_holdback(text: str) -> int:
             return 0
         if word not in PARTICLE_STARTS and _after_lower_case(text, end - len(word)):
             return 0  # a verb being written (``sa``) after a lower-case word: no run
-    text = as_read(text)
-    end = len(text)
+    if not read:
+        text = as_read(text)
+        end = len(text)
     limit = max(0, end - _NAME_REACH)
     position = end
     if position > limit and text[position - 1] == " ":
