@@ -139,6 +139,7 @@ _DIGITS = re.compile(r"\d+")
 #: ASCII letters and the bytes of other characters kept, every other byte a space:
 #: ``split`` then gives the words (C).
 _NOT_LETTER = bytes(c if c >= 0x80 or chr(c).isalpha() else 0x20 for c in range(256))
+_NOT_ASCII_LETTER = bytes(c if c < 0x80 and chr(c).isalpha() else 0x20 for c in range(256))
 #: A digit right after a letter (and a dot) and one space or tab (``Kerkstraat 12``,
 #: ``Schülerstr. 13``): tried at digits
 #: only (the pattern starts with one), so prose costs a C scan.
@@ -149,8 +150,13 @@ _BEFORE = 90
 
 def _words(text: str) -> set[bytes]:
     """The distinct words of ``text`` (UTF-8; a non-ASCII letter's bytes kept as
-    letters), split by C methods."""
-    return set(text.encode("utf-8", "surrogatepass").translate(_NOT_LETTER).split())
+    letters), split by C methods; and its ASCII words, so that a word glued to
+    non-ASCII punctuation (``Street”``) is one too (the occurrences read it so)."""
+    encoded = text.encode("utf-8", "surrogatepass")
+    words = set(encoded.translate(_NOT_LETTER).split())
+    if not text.isascii():
+        words.update(encoded.translate(_NOT_ASCII_LETTER).split())
+    return words
 
 
 def _before_numbers(text: str) -> list[int]:

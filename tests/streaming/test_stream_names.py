@@ -46,6 +46,9 @@ CASES = {
     "address with a wide gap": "x 42B Elm Rd  Dr. Okafor, U.S.",
     "German address with a tab": "at Hauptstraße\t5 today",
     "German address glued": "API  **Hauptstraße 5** report",
+    # An address glued to a curly quote was one only when a clean ``Street`` followed.
+    "address in curly quotes": "x “12 Oak Street”!<12 Oak Street>! y",
+    "address in curly quotes alone": "x “12 Oak Street”! y",
 }
 
 
