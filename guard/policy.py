@@ -29,7 +29,7 @@ from guard._yaml import (
 )
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks._keyword_files import anchor_keyword_files, keyword_files
-from guard.checks._schema_config import anchor_schema_files
+from guard.checks._schema_config import anchor_schema_file
 from guard.checks.budget import BudgetConfig
 from guard.errors import PolicyError
 
@@ -197,11 +197,7 @@ class Policy(BaseModel):
         """Validate a document whose ``extends`` is already applied. Errors name the file
         and line the offending value was written in (the policy's own or a base)."""
 
-        def file_of(stage: str, index: int) -> str:
-            return resolved.file_of((stage, index), source)
-
-        # Files a policy names are relative to the file their entry is written in.
-        data = anchor_schema_files(anchor_keyword_files(resolved.data, file_of), file_of)
+        data = _anchor_files(resolved, source)
         try:
             policy = cls.model_validate(data)
         except ValidationError as exc:
@@ -265,3 +261,26 @@ def resolve_policy(policy: Policy | str | Path | None) -> Policy:
                 f"{', '.join(packs)}); give a policy file's path or a pack's name"
             ) from None
     return Policy.load(path)
+
+
+def _anchor_files(resolved: Resolved, source: str) -> dict[str, Any]:
+    """The resolved document with the relative files its check entries name
+    (``keywords_file``, ``schema_file``) joined to the directory of the file each entry
+    was written in (a base's entry: the base's); the document itself is not changed."""
+    data = resolved.data
+    anchored = dict(data)
+    for stage in ("input", "output"):
+        entries = data.get(stage)
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            written_in = resolved.file_of((stage, index), source)
+            if not isinstance(entry, dict) or written_in.startswith("<"):
+                continue  # a policy given as data: relative to the working directory
+            directory = Path(written_in).parent
+            new = anchor_schema_file(anchor_keyword_files(entry, directory), directory)
+            if new is not entry:
+                if anchored[stage] is entries:
+                    anchored[stage] = list(entries)
+                anchored[stage][index] = new
+    return anchored

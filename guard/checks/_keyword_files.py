@@ -13,43 +13,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-#: The policy stages whose check entries may hold rules.
-_STAGES = ("input", "output")
 
-
-def anchor_keyword_files(
-    data: dict[str, Any], file_of: Callable[[str, int], str]
-) -> dict[str, Any]:
-    """``data`` with every relative ``keywords_file`` path joined to the directory of the
-    file its entry was written in (``file_of(stage, index)``); ``data`` is not changed."""
-    anchored = dict(data)
-    for stage in _STAGES:
-        entries = data.get(stage)
-        if not isinstance(entries, list):
-            continue
-        for index, entry in enumerate(entries):
-            rules = entry.get("rules") if isinstance(entry, dict) else None
-            if not isinstance(rules, list) or not any(_names_files(r) for r in rules):
-                continue
-            directory = _directory(file_of(stage, index))
-            new_rules = [_anchor(rule, directory) if _names_files(rule) else rule for rule in rules]
-            if anchored[stage] is entries:
-                anchored[stage] = list(entries)
-            anchored[stage][index] = {**entry, "rules": new_rules}
-    return anchored
+def anchor_keyword_files(entry: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """A check ``entry`` with every relative ``keywords_file`` path of its rules joined
+    to ``directory`` (that of the file the entry was written in); ``entry`` itself is
+    returned when nothing changes."""
+    rules = entry.get("rules")
+    if not isinstance(rules, list) or not any(_names_files(r) for r in rules):
+        return entry
+    return {**entry, "rules": [_anchor(r, directory) if _names_files(r) else r for r in rules]}
 
 
 def _names_files(rule: object) -> bool:
     return isinstance(rule, dict) and rule.get("keywords_file") is not None
 
 
-def _directory(source: str) -> Path | None:
-    return None if source.startswith("<") else Path(source).parent
-
-
-def _anchor(rule: dict[str, Any], directory: Path | None) -> dict[str, Any]:
+def _anchor(rule: dict[str, Any], directory: Path) -> dict[str, Any]:
     paths = rule["keywords_file"]
-    if directory is None or not isinstance(paths, str | list):
+    if not isinstance(paths, str | list):
         return rule
     listed = [paths] if isinstance(paths, str) else paths
     joined = [

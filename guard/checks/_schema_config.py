@@ -7,7 +7,6 @@ file, line and field.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -78,21 +77,11 @@ def read_schema_file(path: str) -> Any:
         raise SchemaInvalid(f"file '{path}' is not readable JSON ({type(exc).__name__})") from None
 
 
-def anchor_schema_files(data: dict[str, Any], file_of: Callable[[str, int], str]) -> dict[str, Any]:
-    """``data`` with each relative ``schema_file`` joined to the directory of the file its
-    entry was written in (``file_of(stage, index)``), as ``keywords_file`` is; ``data``
-    itself is not changed."""
-    anchored = dict(data)
-    for stage in ("input", "output"):
-        entries = data.get(stage)
-        if not isinstance(entries, list):
-            continue
-        for index, entry in enumerate(entries):
-            path = entry.get("schema_file") if isinstance(entry, dict) else None
-            source = file_of(stage, index)
-            if not isinstance(path, str) or Path(path).is_absolute() or source.startswith("<"):
-                continue
-            if anchored[stage] is entries:
-                anchored[stage] = list(entries)
-            anchored[stage][index] = {**entry, "schema_file": str(Path(source).parent / path)}
-    return anchored
+def anchor_schema_file(entry: dict[str, Any], directory: Path) -> dict[str, Any]:
+    """A check ``entry`` with a relative ``schema_file`` joined to ``directory`` (that of
+    the file the entry was written in), as ``keywords_file`` is; ``entry`` itself is
+    returned when nothing changes."""
+    path = entry.get("schema_file")
+    if not isinstance(path, str) or Path(path).is_absolute():
+        return entry
+    return {**entry, "schema_file": str(directory / path)}
