@@ -179,7 +179,12 @@ class ResponsesToolEvents:
             call_id = text_of(item.get("call_id")) or text_of(item.get("id"))
             whole = text_of(item.get(field)) or None
             return ToolEvent([ToolPiece(index, call_id, text_of(item.get("name")), whole=whole)])
-        if not gate.knows(index):
+        # A tool item whose ``output_item.added`` never came is held and checked all the
+        # same: its deltas open it, or its ``output_item.done`` brings it whole.
+        unannounced = kind in (*TOOL_DELTAS, *TOOL_DONE) or (
+            kind == "response.output_item.done" and item.get("type") in TOOL_ITEMS
+        )
+        if not gate.knows(index) and not unannounced:
             return NOTHING
         if kind in TOOL_DELTAS:
             return ToolEvent([ToolPiece(index, arguments=text_of(payload.get("delta")))])
@@ -187,7 +192,9 @@ class ResponsesToolEvents:
             return ToolEvent([ToolPiece(index, whole=text_of(payload.get(TOOL_DONE[kind])))])
         if kind == "response.output_item.done":
             field = TOOL_ITEMS.get(item.get("type"), "arguments")  # type: ignore[arg-type]
-            piece = ToolPiece(index, whole=text_of(item.get(field)))
+            name = "" if gate.named(index) else text_of(item.get("name"))
+            call_id = text_of(item.get("call_id")) or text_of(item.get("id"))
+            piece = ToolPiece(index, call_id, name, whole=text_of(item.get(field)))
             return ToolEvent([piece], ends_after=[index])
         return ToolEvent([ToolPiece(index)])
 

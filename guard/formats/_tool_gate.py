@@ -15,6 +15,9 @@ checks run (:mod:`guard._tool_calls`):
 - ``REDACT`` (``action: strip``): its events are dropped; the format renumbers later
   tool calls / content blocks / output items so that the client's indices stay dense.
 
+More of a tool call after it was checked and let through (an upstream interleaving
+parallel calls, a delta after ``content_block_stop``) ends the stream: it was never checked.
+
 Hold-back is bounded by ``stream.max_tool_arguments`` (characters of arguments per tool
 call, 262,144 by default; the text hold-back ``stream.max_holdback`` is much smaller, and
 a tool call's arguments can be a whole file): past it ``on_holdback_overflow: block``
@@ -99,12 +102,22 @@ class _Held:
     whole: str | None = None
     size: int = 0
     state: str = _OPEN
+    #: Let go unheld past the hold-back cap (its later pieces pass; checked at the end).
+    unheld: bool = False
+
+    def source(self) -> str:
+        """The arguments as received (the ``whole`` an upstream repeated, if longer)."""
+        source = "".join(self.parts)
+        return self.whole if self.whole is not None and len(self.whole) > len(source) else source
 
     def complete(self) -> CompleteToolCall:
-        source = "".join(self.parts)
-        if self.whole is not None and len(self.whole) > len(source):
-            source = self.whole  # an upstream that sent the arguments only whole
-        return complete_tool_call(self.id, self.name, source)
+        return complete_tool_call(self.id, self.name, self.source())
+
+
+def _changes(piece: ToolPiece, held: _Held) -> bool:
+    """True when ``piece`` adds to a tool call's name or arguments."""
+    whole = piece.whole is not None and piece.whole != held.source()
+    return bool(piece.name or piece.arguments or whole)
 
 
 class ToolGate:
@@ -133,6 +146,11 @@ class ToolGate:
         """True for a tool call seen before (open or decided)."""
         return key in self._calls
 
+    def named(self, key: Hashable) -> bool:
+        """True for a tool call whose name arrived."""
+        held = self._calls.get(key)
+        return held is not None and bool(held.name)
+
     def open_keys(self) -> list[Hashable]:
         """The tool calls still open (not complete yet)."""
         return [key for key, held in self._calls.items() if held.state == _OPEN]
@@ -152,8 +170,11 @@ class ToolGate:
             if held is None:
                 held = self._calls[piece.key] = _Held()
             owners.append(piece.key)
-            if held.state == _OPEN:
+            if held.state in (_OPEN, _DUE):  # due: its checks have not run yet
                 self._take(piece, held)
+            elif held.state == _PASSED and not held.unheld and _changes(piece, held):
+                self._changed(held)
+                return
         if owners or self._queue:
             self._queue.append((event, payload, tuple(owners)))
         else:
@@ -183,7 +204,7 @@ class ToolGate:
         """More arguments than ``stream.max_tool_arguments``: block, or let the call go unheld
         (it is then checked with the whole reply at the stream's end)."""
         if not self._overflow_blocks:
-            held.state = _PASSED
+            held.state, held.unheld = _PASSED, True
             return
         finding = Finding(
             self._check_name, "holdback_overflow", action=Action.BLOCK, rule="holdback_overflow"
@@ -192,6 +213,17 @@ class ToolGate:
             f"check '{self._check_name}': a tool call's arguments exceed "
             f"stream.max_tool_arguments ({self._max_chars} characters) before they could be "
             "checked; raise it"
+        )
+        self._refuse(held, Verdict(self._check_name, Action.BLOCK, (finding,), reason=reason))
+
+    def _changed(self, held: _Held) -> None:
+        """More of a tool call arrived after it was checked and let through (an upstream
+        that interleaves parallel calls, a delta after ``content_block_stop``): what it
+        adds was never checked, so the stream ends before any of it is sent."""
+        finding = Finding(self._check_name, "tool_call.changed", action=Action.BLOCK)
+        reason = (
+            f"check '{self._check_name}': the upstream sent more of a tool call after it "
+            "was checked; the rest was not released"
         )
         self._refuse(held, Verdict(self._check_name, Action.BLOCK, (finding,), reason=reason))
 
