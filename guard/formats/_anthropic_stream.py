@@ -55,8 +55,11 @@ class AnthropicStreamFilter(AnthropicTextRuns, AnthropicToolEvents, EventFilter)
         self._thinking: dict[Hashable, tuple[list[str], list[str]]] = {}
         #: The delta type of each streamed field of an unknown delta (for flush events).
         self._unknown_types: dict[Hashable, str] = {}
-        # Without text checks nothing is edited: inputs pass as sent, unparsed.
-        self._reads_inputs = any(isinstance(c, TextCheck) for c in self.checks.guard.output_checks)
+        # Without text checks or placeholders to restore nothing is edited: inputs pass as
+        # sent, unparsed.
+        self._reads_inputs = self.restorer is not None or any(
+            isinstance(c, TextCheck) for c in self.checks.guard.output_checks
+        )
 
     has_terminal = True
 

@@ -51,8 +51,9 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
         self._argument_streams: dict[tuple[Hashable, ...], ArgumentsStream] = {}
         #: The part type of each streamed content-part string (for flush chunks).
         self._part_types: dict[Hashable, Any] = {}
-        # Without text checks nothing is edited: arguments pass as sent, unparsed.
-        self._reads_arguments = any(
+        # Without text checks or placeholders to restore nothing is edited: arguments
+        # pass as sent, unparsed.
+        self._reads_arguments = self.restorer is not None or any(
             isinstance(c, TextCheck) for c in self.checks.guard.output_checks
         )
 

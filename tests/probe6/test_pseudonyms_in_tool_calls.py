@@ -41,7 +41,6 @@ PROMPT = f"Mail {EMAIL} from John Smith that the order shipped."
 #: What the model writes: placeholders in the tool call's arguments.
 ARGUMENTS = {"to": "<EMAIL_ADDRESS_1>", "body": "Dear <PERSON_1>, it shipped."}
 RESTORED = {"to": EMAIL, "body": "Dear John Smith, it shipped."}
-UNRESTORED = "probe6: streamed tool arguments are not restored"
 SCRIPT = Script(text=None, tool_calls=[("send_email", ARGUMENTS)], chunk_size=5)
 CHAT_TOOLS: Any = [
     {"type": "function", "function": {"name": "send_email", "parameters": {"type": "object"}}}
@@ -120,10 +119,7 @@ def test_placeholders_in_tool_call_arguments_are_restored_for_the_agent(
     fake_upstream: FakeUpstream,
     api: str,
     stream: bool,
-    request: pytest.FixtureRequest,
 ) -> None:
-    if stream and api != "responses":
-        request.applymarker(pytest.mark.xfail(strict=True, reason=UNRESTORED))
     chat, messages = clients
     fake_upstream.enqueue(SCRIPT)
     if api == "chat":
@@ -140,7 +136,6 @@ def test_placeholders_in_tool_call_arguments_are_restored_for_the_agent(
 SESSION_POLICY = POLICY + "    scope: session\n"
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: streamed tool arguments are not restored")
 def test_session_placeholders_are_never_restored_in_another_session_or_tenant(
     proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
 ) -> None:
