@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from guard.checks._agent_config import AgentConfig, ArgumentRule, matches
 from guard.patches import KeepTools
+from guard.restore import Restorer
 from guard.types import Call, Caller, Reply
 
 #: Store fields of one session.
@@ -47,8 +49,13 @@ class ToolUse:
     position: tuple[int, int] = (0, 0)
 
 
-def tool_uses(reply: Reply) -> list[ToolUse]:
-    """The reply's tool calls in order (every choice)."""
+def tool_uses(reply: Reply, restores: Mapping[str, str] | None = None) -> list[ToolUse]:
+    """The reply's tool calls in order (every choice). The arguments the rules read have
+    the placeholders an input check issued (``restores``) put back: the rules judge the
+    call the application runs. The digest and the canonical form (the store's loop
+    window and approvals, the audit's hash) stay on the arguments as the model wrote
+    them, so no hash of a pseudonymised value is kept."""
+    restorer = Restorer(dict(restores)) if restores else None
     uses: list[ToolUse] = []
     for choice_at, choice in enumerate(reply.choices):
         for call_at, call in enumerate(choice.tool_calls):
@@ -56,8 +63,21 @@ def tool_uses(reply: Reply) -> list[ToolUse]:
             canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"))
             named = f"{call.name}\0{canonical}"
             digest = hashlib.sha256(named.encode()).hexdigest()[:32]
+            if restorer is not None:
+                arguments = restored(arguments, restorer)
             uses.append(ToolUse(call.name, arguments, digest, named, (choice_at, call_at)))
     return uses
+
+
+def restored(value: Any, restorer: Restorer) -> Any:
+    """``value`` (decoded arguments) with placeholders restored in its strings and keys."""
+    if isinstance(value, str):
+        return restorer.text(value)
+    if isinstance(value, list):
+        return [restored(item, restorer) for item in value]
+    if isinstance(value, dict):
+        return {restorer.text(k): restored(v, restorer) for k, v in value.items()}
+    return value
 
 
 def decode_arguments(text: str) -> Any:

@@ -8,7 +8,9 @@ agent session (the engine also runs it at the output stage, because its state is
   per model call (``max_steps``) and is refused once it is older than
   ``max_session_seconds``.
 - **Output**: each tool call of the reply is checked against ``tools_allowed`` /
-  ``tools_denied`` and the ``arguments`` rules (:mod:`guard.checks._agent_tools`); then,
+  ``tools_denied`` and the ``arguments`` rules (:mod:`guard.checks._agent_tools`), the
+  latter with the placeholders a ``pseudonymise`` action issued put back (the call the
+  application runs, not the one the model wrote); then,
   per session, ``max_tool_calls``, the loop window (``repeat``: the same tool with the
   same arguments) and the data-flow ``sequences``. A refused reply never reaches the
   client: it is answered with the API's own error (403, code ``agent_<kind>``). With
@@ -178,7 +180,7 @@ class AgentCheck(SessionLimits):
     # -- output: the reply's tool calls ----------------------------------------------------
 
     async def _output(self, call: Call, reply: Reply, ctx: Any) -> Verdict:
-        uses = tool_uses(reply)
+        uses = tool_uses(reply, ctx.restores)
         if not uses:
             return Verdict(self.name, Action.ALLOW, shadow=self.shadow)
         findings, stripped = self._tool_findings(uses, call)

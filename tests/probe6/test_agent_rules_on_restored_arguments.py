@@ -123,20 +123,9 @@ def anthropic_call(client: anthropic.Anthropic, prompt: str, stream: bool) -> An
     return block.input
 
 
-PLACEHOLDER_READ = pytest.mark.xfail(strict=True, reason="probe6: rules read the placeholder")
-
-
 @pytest.mark.parametrize("stream", [False, True], ids=["complete", "streamed"])
 @pytest.mark.parametrize("api", ["chat", "anthropic"])
-@pytest.mark.parametrize(
-    "case",
-    [
-        pytest.param(name, marks=PLACEHOLDER_READ)
-        if name in ("denied address", "allowed host")
-        else name
-        for name in CASES
-    ],
-)
+@pytest.mark.parametrize("case", CASES)
 def test_argument_rules_read_the_restored_arguments(
     clients: tuple[openai.OpenAI, anthropic.Anthropic],
     fake_upstream: FakeUpstream,
