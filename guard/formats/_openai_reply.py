@@ -37,23 +37,30 @@ def read_message(choice: Choice, message: dict[str, Any], at: JsonPath) -> None:
         where = (*at, "audio", "transcript")
         choice.extra.append(Segment(audio["transcript"], where, "assistant", "message", index))
     tool_calls = message.get("tool_calls")
-    found: list[tuple[Any, Any, JsonPath]] = [
-        (tool.get("id"), tool["function"], (*at, "tool_calls", k, "function", "arguments"))
-        for k, tool in enumerate(tool_calls if isinstance(tool_calls, list) else ())
-        if isinstance(tool, dict) and isinstance(tool.get("function"), dict)
-    ]
-    if isinstance(message.get("function_call"), dict):
-        found.append((None, message["function_call"], (*at, "function_call", "arguments")))
-    for tool_id, function, path in found:
-        if isinstance(function.get("arguments"), str):
-            tool_name = function.get("name")
-            arguments = function["arguments"]
-            choice.tool_calls.append(
-                ToolCall(
-                    str(tool_id or ""),
-                    tool_name if isinstance(tool_name, str) else "",
-                    arguments,
-                    path,
-                    argument_segments(arguments, path, "assistant", "tool_arguments", index),
-                )
+    # (id, name, arguments, path, free text?) of each tool call, in the message's order.
+    found: list[tuple[Any, Any, Any, JsonPath, bool]] = []
+    for k, tool in enumerate(tool_calls if isinstance(tool_calls, list) else ()):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        custom = tool.get("custom") if isinstance(tool, dict) else None
+        if isinstance(function, dict):
+            path = (*at, "tool_calls", k, "function", "arguments")
+            found.append(
+                (tool.get("id"), function.get("name"), function.get("arguments"), path, False)
             )
+        elif isinstance(custom, dict):  # a custom (free-form) tool: its input is plain text
+            path = (*at, "tool_calls", k, "custom", "input")
+            found.append((tool.get("id"), custom.get("name"), custom.get("input"), path, True))
+    legacy = message.get("function_call")
+    if isinstance(legacy, dict):
+        path = (*at, "function_call", "arguments")
+        found.append((None, legacy.get("name"), legacy.get("arguments"), path, False))
+    for tool_id, tool_name, arguments, path, free_text in found:
+        if not isinstance(arguments, str):
+            continue
+        segments = (
+            [Segment(arguments, path, "assistant", "tool_arguments", index)]
+            if free_text
+            else argument_segments(arguments, path, "assistant", "tool_arguments", index)
+        )
+        named = tool_name if isinstance(tool_name, str) else ""
+        choice.tool_calls.append(ToolCall(str(tool_id or ""), named, arguments, path, segments))

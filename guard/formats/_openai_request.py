@@ -86,6 +86,12 @@ def message_segments(messages: list[Any]) -> list[Segment]:
                     path = ("messages", i, "tool_calls", k, "function", "arguments")
                     text = text_of(function["arguments"], at)
                     out += argument_segments(text, path, role, "tool_arguments", i)
+                custom = optional_object(tool, "custom", f"{where}.tool_calls[{k}].custom")
+                if custom is not None and "input" in custom:
+                    # A custom (free-form) tool's input is plain text, not JSON.
+                    text = text_of(custom["input"], f"{where}.tool_calls[{k}].custom.input")
+                    path = ("messages", i, "tool_calls", k, "custom", "input")
+                    out.append(Segment(text, path, role, "tool_arguments", i))
         # The deprecated single ``function_call`` of older clients.
         legacy = optional_object(message, "function_call", f"{where}.function_call")
         if legacy is not None and "arguments" in legacy:

@@ -54,6 +54,9 @@ class OpenAIToolEvents:
                 if not gate.knows(key):  # a new tool call: the one before it is complete
                     before += [k for k in gate.open_keys() if k[0] == index]  # type: ignore[index]
                 function = tool.get("function")
+                custom = tool.get("custom")  # a custom (free-form) tool: its input is text
+                if isinstance(custom, dict) and not isinstance(function, dict):
+                    function = {"name": custom.get("name"), "arguments": custom.get("input")}
                 function = function if isinstance(function, dict) else {}
                 pieces.append(
                     ToolPiece(key, text_of(tool.get("id")), text_of(function.get("name")),

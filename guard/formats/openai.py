@@ -68,6 +68,7 @@ COVERAGE = (
         "request", "messages[].tool_calls[].function.arguments", "tool_arguments, tool_argument_key"
     ),
     Coverage("request", "messages[].function_call.arguments", "tool_arguments, tool_argument_key"),
+    Coverage("request", "messages[].tool_calls[].custom.input", "tool_arguments"),
     Coverage("request", "tools[].function.description", "tool_definition"),
     Coverage("request", "tools[].function.parameters strings", "tool_definition"),
     Coverage("request", "functions[].description", "tool_definition"),

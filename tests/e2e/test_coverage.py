@@ -121,6 +121,19 @@ OPENAI_REQUESTS: dict[str, Kwargs] = {
             {"role": "tool", "tool_call_id": "c1", "content": "saved"},
         ]
     },
+    "messages[].tool_calls[].custom.input": lambda t: {
+        "messages": [
+            USER,
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "c1", "type": "custom", "custom": {"name": "patch", "input": t}}
+                ],
+            },
+            {"role": "tool", "tool_call_id": "c1", "content": "patched"},
+        ]
+    },
     "messages[].function_call.arguments": lambda t: {
         "messages": [
             USER,

@@ -78,7 +78,6 @@ def client(proxy_of: Callable[[str], ProxyServer]) -> openai.OpenAI:
     return openai.OpenAI(base_url=proxy_of(POLICY).url + "/v1", api_key="k", max_retries=0)
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: chat custom tool calls are not read")
 def test_a_denied_custom_tool_call_is_refused(
     client: openai.OpenAI, fake_upstream: FakeUpstream
 ) -> None:
@@ -89,7 +88,6 @@ def test_a_denied_custom_tool_call_is_refused(
     assert MARKER not in str(refused.value)
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: chat custom tool calls are not read")
 def test_an_allowed_custom_tool_call_passes_and_its_input_is_checked(
     client: openai.OpenAI, fake_upstream: FakeUpstream
 ) -> None:
@@ -100,7 +98,6 @@ def test_an_allowed_custom_tool_call_passes_and_its_input_is_checked(
     assert (call.custom.name, call.custom.input) == ("apply_patch", "*** key [AWS_ACCESS_KEY] ***")
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: chat custom tool calls are not read")
 def test_a_custom_tool_call_in_the_history_is_checked_before_it_leaves(
     client: openai.OpenAI, fake_upstream: FakeUpstream
 ) -> None:
@@ -125,7 +122,6 @@ def streamed(proxy_url: str) -> bytes:
         return b"".join(response.iter_raw())
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: chat custom tool calls are not read")
 def test_streamed_custom_tool_calls_are_judged_by_their_name(
     proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
 ) -> None:
