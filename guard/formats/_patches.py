@@ -180,10 +180,27 @@ def _keep_offered(
     forced = _tool_name(choice, nested) if isinstance(choice, dict) else None
     if forced is not None and forced not in names:
         del raw[choice_field]
+    elif isinstance(choice, dict) and choice.get("type") == "allowed_tools":
+        _keep_allowed(raw, choice_field, nested, names)
     if not kept:  # an empty list is refused by the APIs; so is a choice without tools
         for field in (listed, choice_field, *with_list):
             raw.pop(field, None)
     return True
+
+
+def _keep_allowed(raw: dict[str, Any], choice_field: str, nested: bool, names: Any) -> None:
+    """An ``allowed_tools`` choice (chat nests its list under ``allowed_tools``) keeps
+    only the tools still offered; a choice left with none is dropped."""
+    choice = raw[choice_field]
+    holder = choice.get("allowed_tools") if nested else choice
+    listed = holder.get("tools") if isinstance(holder, dict) else None
+    if not isinstance(listed, list):
+        return
+    holder["tools"] = [
+        t for t in listed if _tool_name(t, nested) in names or _tool_name(t, nested) is None
+    ]
+    if not holder["tools"]:
+        del raw[choice_field]
 
 
 _Applier = Callable[[Call, dict[str, Any], Any, Patched], bool]

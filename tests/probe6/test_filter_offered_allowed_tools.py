@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx2
 import openai
-import pytest
 from prometheus_client import CollectorRegistry
 
 import guard
@@ -40,7 +39,6 @@ def chat_tool(name: str) -> Any:
     return {"type": "function", "function": {"name": name, "parameters": {"type": "object"}}}
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: allowed_tools keeps dropped tools")
 def test_chat_allowed_tools_choice_keeps_only_offered_tools(fake_upstream: FakeUpstream) -> None:
     tools = [chat_tool(n) for n in ("search", "run_shell", "get_weather")]
     choice: Any = {
@@ -62,7 +60,6 @@ def test_chat_allowed_tools_choice_keeps_only_offered_tools(fake_upstream: FakeU
     }  # fmt: skip
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: allowed_tools keeps dropped tools")
 def test_responses_allowed_tools_choice_naming_only_dropped_tools_is_removed(
     fake_upstream: FakeUpstream,
 ) -> None:
