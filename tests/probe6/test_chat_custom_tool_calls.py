@@ -122,14 +122,9 @@ def streamed(proxy_url: str) -> bytes:
         return b"".join(response.iter_raw())
 
 
-def test_streamed_custom_tool_calls_are_judged_by_their_name(
-    proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
-) -> None:
-    url = proxy_of(POLICY).url
-    fake_upstream.enqueue(Script(events=events("run_shell", f"rm -rf /srv/{MARKER}")))
-    received = streamed(url)
-    assert MARKER.encode() not in received and b"agent_tool_denied" in received
-    fake_upstream.enqueue(Script(events=events("apply_patch", "*** patch ***")))
+def custom_call(url: str) -> list[str]:
+    """[name, input] of the streamed custom tool call, as an SDK user joins the deltas
+    (the SDK's stream helper does not know custom tool calls)."""
     client = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0)
     found = ["", ""]
     for chunk in client.chat.completions.create(
@@ -140,4 +135,24 @@ def test_streamed_custom_tool_calls_are_judged_by_their_name(
             if isinstance(custom, dict):
                 found[0] += custom.get("name") or ""
                 found[1] += custom.get("input") or ""
-    assert found == ["apply_patch", "*** patch ***"]
+    return found
+
+
+def test_streamed_custom_tool_calls_are_judged_by_their_name(
+    proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
+) -> None:
+    url = proxy_of(POLICY).url
+    fake_upstream.enqueue(Script(events=events("run_shell", f"rm -rf /srv/{MARKER}")))
+    received = streamed(url)
+    assert MARKER.encode() not in received and b"agent_tool_denied" in received
+    fake_upstream.enqueue(Script(events=events("apply_patch", "*** patch ***")))
+    assert custom_call(url) == ["apply_patch", "*** patch ***"]
+
+
+@pytest.mark.xfail(strict=True, reason="probe6: streamed custom tool input is not checked")
+def test_a_streamed_custom_tool_calls_input_is_checked_as_text(
+    proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
+) -> None:
+    url = proxy_of(POLICY).url
+    fake_upstream.enqueue(Script(events=events("apply_patch", f"*** key {SECRET} ***")))
+    assert custom_call(url) == ["apply_patch", "*** key [AWS_ACCESS_KEY] ***"]
