@@ -20,6 +20,8 @@ class _Tool:
     id: str = ""
     name: str = ""
     arguments: list[str] = field(default_factory=Parts)
+    #: A custom (free-form) tool call: ``custom.input`` instead of ``function.arguments``.
+    custom: bool = False
 
 
 @dataclass(slots=True)
@@ -93,14 +95,7 @@ class ChunkAssembly:
                 call = parts.function_call
                 message["function_call"] = {"name": call.name, "arguments": "".join(call.arguments)}
             if parts.tools:
-                message["tool_calls"] = [
-                    {
-                        "id": t.id,
-                        "type": "function",
-                        "function": {"name": t.name, "arguments": "".join(t.arguments)},
-                    }
-                    for _, t in sorted(parts.tools.items())
-                ]
+                message["tool_calls"] = [_tool_call(t) for _, t in sorted(parts.tools.items())]
             choices.append(
                 {
                     "index": index,
@@ -144,9 +139,20 @@ def _add_delta(parts: _Choice, delta: dict[str, Any]) -> None:
             entry = parts.tools[number] = _Tool()
         if isinstance(tool.get("id"), str) and not entry.id:
             entry.id = tool["id"]
-        function = tool.get("function")
+        function, field_name = tool.get("function"), "arguments"
+        if not isinstance(function, dict) and isinstance(tool.get("custom"), dict):
+            function, field_name, entry.custom = tool["custom"], "input", True
         if isinstance(function, dict):
             if isinstance(function.get("name"), str) and not entry.name:
                 entry.name = function["name"]
-            if isinstance(function.get("arguments"), str):
-                entry.arguments.append(function["arguments"])
+            if isinstance(function.get(field_name), str):
+                entry.arguments.append(function[field_name])
+
+
+def _tool_call(tool: _Tool) -> dict[str, Any]:
+    """One assembled tool call of a message (function, or custom with its ``input``)."""
+    if tool.custom:
+        custom = {"name": tool.name, "input": "".join(tool.arguments)}
+        return {"id": tool.id, "type": "custom", "custom": custom}
+    function = {"name": tool.name, "arguments": "".join(tool.arguments)}
+    return {"id": tool.id, "type": "function", "function": function}

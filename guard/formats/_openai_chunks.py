@@ -35,6 +35,7 @@ def carries(item: Any) -> bool:
 def _tool_carries(tool: Any) -> bool:
     if not isinstance(tool, dict):
         return False
-    function = tool.get("function")
+    function, custom = tool.get("function"), tool.get("custom")
     named = isinstance(function, dict) and bool(function.get("name") or function.get("arguments"))
+    named |= isinstance(custom, dict) and bool(custom.get("name") or custom.get("input"))
     return bool(tool.get("id") or tool.get("type") or named)

@@ -74,16 +74,24 @@ def render_stream(call: Call, reply: Reply) -> Iterator[bytes]:
             for piece in pieces(legacy["arguments"]):
                 yield chunk(c.index, {"function_call": {"arguments": piece}})
         for k, tool in enumerate(tool_calls):  # (a legacy function_call went above)
-            function = {"name": tool.name, "arguments": ""}
-            header = {"index": k, "id": _tool_id(tool, k), "type": "function", "function": function}
+            # A custom (free-form) tool call streams its ``input``, a function its arguments.
+            kind, field = ("custom", "input") if _is_custom(tool) else ("function", "arguments")
+            spec = {"name": tool.name, field: ""}
+            header = {"index": k, "id": _tool_id(tool, k), "type": kind, kind: spec}
             yield chunk(c.index, {"tool_calls": [header]})
             for piece in pieces(tool.arguments):
-                delta = {"index": k, "function": {"arguments": piece}}
+                delta = {"index": k, kind: {field: piece}}
                 yield chunk(c.index, {"tool_calls": [delta]})
         yield chunk(c.index, {}, _finish(c))
     if with_usage and reply.usage is not None:
         yield encode_json({**head, "choices": [], "usage": _usage(reply)})
     yield b"data: [DONE]\n\n"
+
+
+def _is_custom(tool: Any) -> bool:
+    """Whether a reply's tool call is a custom tool call (read from ``custom.input``)."""
+    path = tool.path
+    return path is not None and len(path) >= 2 and path[-2] == "custom"
 
 
 #: Message fields besides content and tool calls that a buffered stream re-sends.

@@ -180,6 +180,15 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
             if isinstance(function, dict):
                 calls["tool", index, number] = function
                 changed |= self._arguments(("tool", index, number), function)
+            custom = tool.get("custom") if isinstance(tool, dict) else None
+            if isinstance(custom, dict) and isinstance(custom.get("input"), str):
+                # A custom (free-form) tool's input is plain text: a text stream of its own.
+                key = ("custom", index, number)
+                text = custom["input"]
+                released = self.release(key, text) if text else text
+                if released != text:
+                    custom["input"], changed = released, True
+                here[key] = (custom, "input")
         legacy = delta.get("function_call")
         if isinstance(legacy, dict):
             calls["function_call", index] = legacy
@@ -275,6 +284,8 @@ class OpenAIStreamFilter(OpenAIToolEvents, EventFilter):
             delta = {"tool_calls": [{"index": key[2], "function": function}]}
         elif stream == "function_call":
             delta = {"function_call": {"arguments": encode_flushed(key, text)}}
+        elif stream == "custom":
+            delta = {"tool_calls": [{"index": key[2], "custom": {"input": text}}]}
         elif stream == "audio":
             delta = {"audio": {"transcript": text}}
         elif stream == "content_part":

@@ -149,10 +149,10 @@ def test_streamed_custom_tool_calls_are_judged_by_their_name(
     assert custom_call(url) == ["apply_patch", "*** patch ***"]
 
 
-@pytest.mark.xfail(strict=True, reason="probe6: streamed custom tool input is not checked")
+@pytest.mark.parametrize("mode", ["progressive", "buffer"])
 def test_a_streamed_custom_tool_calls_input_is_checked_as_text(
-    proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream
+    proxy_of: Callable[[str], ProxyServer], fake_upstream: FakeUpstream, mode: str
 ) -> None:
-    url = proxy_of(POLICY).url
+    url = proxy_of(POLICY + f"stream:\n  mode: {mode}\n").url
     fake_upstream.enqueue(Script(events=events("apply_patch", f"*** key {SECRET} ***")))
     assert custom_call(url) == ["apply_patch", "*** key [AWS_ACCESS_KEY] ***"]
