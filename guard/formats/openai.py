@@ -108,6 +108,12 @@ COVERAGE = (
     ),
     Coverage(
         "reply",
+        "choices[].message.tool_calls[].custom.input",
+        "tool_arguments",
+        "(custom, choice, tool index)",
+    ),
+    Coverage(
+        "reply",
         "choices[].message.function_call.arguments",
         "tool_arguments, tool_argument_key",
         "(function_call, choice, leaf)",

@@ -245,6 +245,31 @@ OPENAI_REPLIES: dict[str, tuple[Callable[[str], dict[str, Any]], Callable[[str],
         },
         lambda t: tool_arguments.openai_stream(t, True, 4),
     ),
+    "choices[].message.tool_calls[].custom.input": (
+        lambda t: {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [{"id": "c1", "type": "custom", "custom": {"name": "patch", "input": t}}],
+        },
+        lambda t: chunks(
+            {
+                "delta": {
+                    "tool_calls": [
+                        {
+                            "index": 0,
+                            "id": "c1",
+                            "type": "custom",
+                            "custom": {"name": "patch", "input": ""},
+                        }
+                    ]
+                }
+            },
+            *(
+                {"delta": {"tool_calls": [{"index": 0, "custom": {"input": piece}}]}}
+                for piece in (t[:9], t[9:])
+            ),
+        ),
+    ),
     "choices[].message.content[] strings (parts)": (
         lambda t: {"role": "assistant", "content": [{"type": "text", "text": t}]},
         lambda t: chunks({"delta": {"content": [{"type": "text", "text": t}]}}),
