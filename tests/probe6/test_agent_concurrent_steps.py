@@ -183,3 +183,54 @@ def test_async_transport_with_anthropic_keeps_the_step_cap(
         return [outcome(r if isinstance(r, BaseException) else None) for r in results]
 
     assert sorted(asyncio.run(main())) == ["agent_step_cap"] * 6 + ["ok"] * 3
+
+
+BUDGET_POLICY = """\
+name: agentbudget
+input:
+  - check: agent
+    max_steps: 4
+budgets:
+  - {name: per-session, scope: session, window: none, limit_requests: 3}
+"""
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "streamed"])
+def test_a_session_budget_holds_across_concurrent_steps_and_refusals_cost_no_step(
+    start_proxy: Callable[..., ProxyServer],
+    fake_upstream: FakeUpstream,
+    tmp_path: Path,
+    stream: bool,
+) -> None:
+    """Three requests per session: ten parallel steps get three answers and seven 429s
+    (``budget_exceeded``); the refused steps were given back, so the session's fourth
+    step is refused by the budget, not by the step cap."""
+    path = tmp_path / "budget.yaml"
+    path.write_text(BUDGET_POLICY)
+    proxy = start_proxy(upstream=fake_upstream.url, policy=str(path),
+                        store=f"sqlite://{tmp_path / 'state.db'}")  # fmt: skip
+
+    async def one(client: openai.AsyncOpenAI) -> None:
+        if stream:
+            async with client.chat.completions.stream(
+                model="gpt-4o-mini", messages=MESSAGES, max_tokens=20
+            ) as events:
+                await events.get_final_completion()
+        else:
+            await client.chat.completions.create(
+                model="gpt-4o-mini", messages=MESSAGES, max_tokens=20
+            )
+
+    async def run(count: int) -> list[str]:
+        headers = {"x-guardwire-session": "budget-1"}  # a client per event loop
+        client = openai.AsyncOpenAI(base_url=proxy.url + "/v1", api_key="k", max_retries=0,
+                                    default_headers=headers)  # fmt: skip
+        results = await asyncio.gather(*(one(client) for _ in range(count)),
+                                       return_exceptions=True)  # fmt: skip
+        return [
+            str(getattr(r, "code", r)) if isinstance(r, BaseException) else "ok" for r in results
+        ]
+
+    assert sorted(asyncio.run(run(10))) == ["budget_exceeded"] * 7 + ["ok"] * 3
+    assert len(fake_upstream.requests) == 3
+    assert asyncio.run(run(1)) == ["budget_exceeded"]
