@@ -57,6 +57,7 @@ from guard.checks._budget_meter import BudgetMeter
 from guard.checks._budget_metrics import BudgetMetrics
 from guard.checks._budget_retries import ABANDONED, pending_for
 from guard.checks._budget_spend import CallSpender
+from guard.checks._budget_unbounded import reference_reservation
 from guard.checks._prices import PriceTable
 from guard.checks._tokens import input_token_bound
 from guard.checks.base import CallEnd, Capabilities, CheckContext
@@ -90,6 +91,9 @@ class BudgetCheck:
         self._built = CounterCache(HOLD_SECONDS)
         #: Per wire format: does the provider bill it (not token counting)?
         self._bills: dict[str, bool] = {}
+        #: Budgets with a USD or token ceiling: inputs the request cannot bound need
+        #: their ``reference_tokens`` (refused without).
+        self._ceilings = [b for b in budgets if b.limit_usd or b.limit_tokens]
 
     @property
     def telemetry(self) -> Any:
@@ -149,6 +153,11 @@ class BudgetCheck:
             price = self.prices.default
         state = CallHold.priced(label, price)
         state.input_tokens = input_token_bound(call)
+        if self._ceilings:
+            extra = reference_reservation(self.name, self._ceilings, call)
+            if isinstance(extra, Verdict):
+                return extra
+            state.input_tokens += extra
         wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
         return state, wanted
 
