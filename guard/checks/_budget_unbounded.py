@@ -48,9 +48,8 @@ _RESPONSES_TOOLS = ("web_search", "file_search", "code_interpreter", "image_gene
 _ANTHROPIC_TOOLS = re.compile(r"(?:web_search|web_fetch|code_execution)_[0-9]{8}")
 #: Responses fields that bring stored context into the call.
 _STORED = ("previous_response_id", "conversation", "prompt")
-#: Bytes of the body that must be present for a content part to be a document or a
-#: stored item (``\\u``: a type spelt with escapes); else the walk is skipped.
-_MARKERS = (b'"file"', b'"input_file"', b'"document"', b"item_reference", b"compaction", b"\\u")
+#: Responses input items that bring stored context in.
+_STORED_ITEMS = ("item_reference", "compaction")
 
 
 @dataclass(slots=True)
@@ -63,10 +62,16 @@ class Unbounded:
     #: Uses to reserve for, summed over the paths.
     uses: int = 0
 
-    def add(self, path: str, kind: str, uses: int) -> None:
+    def add(self, path: str, kind: str, uses: int) -> Unbounded:
         self.paths.append(path)
         self.kinds.append(kind)
         self.uses += uses
+        return self
+
+
+def _add(found: Unbounded | None, path: str, kind: str, uses: int) -> Unbounded:
+    """``found`` with one more input (made on the first: most calls have none)."""
+    return (found or Unbounded()).add(path, kind, uses)
 
 
 def reference_reservation(
@@ -75,7 +80,7 @@ def reference_reservation(
     """The input tokens to add to ``call``'s reservation for what its bytes cannot
     bound, on budgets ``ceilings`` (those with a USD or token limit): each use times the
     largest ``reference_tokens``; a refusal when one of them has none."""
-    found = unbounded_inputs(call.raw, call.body)
+    found = unbounded_inputs(call.raw)
     if found is None:
         return 0
     for budget in ceilings:
@@ -86,25 +91,34 @@ def reference_reservation(
     return max(b.reference_tokens or 0 for b in ceilings) * found.uses
 
 
-def unbounded_inputs(raw: Any, body: bytes | None) -> Unbounded | None:
-    """The inputs of request ``raw`` (its bytes ``body``, when known) that its bytes
-    cannot bound; ``None`` when there are none."""
+def unbounded_inputs(raw: Any) -> Unbounded | None:
+    """The inputs of request ``raw`` that its bytes cannot bound; ``None`` when there
+    are none."""
     if not isinstance(raw, dict):
         return None
-    found = Unbounded()
-    _tools(raw, found)
+    found = None
+    if raw.get("tools") or raw.get("mcp_servers") or "web_search_options" in raw:
+        found = _tools(raw)
     for name in _STORED:
         if raw.get(name):
-            found.add(name, "stored", 1)
-    if body is None or any(marker in body for marker in _MARKERS):
-        for key in ("messages", "input", "system"):
-            value = raw.get(key)
-            if isinstance(value, list | dict) and _any_part(value):
-                _parts(value, key, found)
-    return found if found.paths else None
+            found = _add(found, name, "stored", 1)
+    for key in ("messages", "input"):
+        messages = raw.get(key)
+        if type(messages) is not list:
+            continue
+        for i, message in enumerate(messages):
+            if type(message) is not dict:
+                continue
+            # Only a list of parts can hold a document (most messages are one string).
+            if type(message.get("content")) is list or type(message.get("output")) is list:
+                found = _parts(message, (key, i), found)
+            elif message.get("type") in _STORED_ITEMS:
+                found = _add(found, f"{key}[{i}]", "stored", 1)
+    return found
 
 
-def _tools(raw: dict[str, Any], found: Unbounded) -> None:
+def _tools(raw: dict[str, Any]) -> Unbounded | None:
+    found = None
     tools = raw.get("tools")
     limit = raw.get("max_tool_calls")
     calls = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
@@ -116,23 +130,25 @@ def _tools(raw: dict[str, Any], found: Unbounded) -> None:
         if _ANTHROPIC_TOOLS.fullmatch(kind):
             uses = tool.get("max_uses")
             valid = isinstance(uses, int) and not isinstance(uses, bool) and uses > 0
-            found.add(f"tools[{k}]", "tool", uses if valid else DEFAULT_TOOL_USES)
+            found = _add(found, f"tools[{k}]", "tool", uses if valid else DEFAULT_TOOL_USES)
         elif kind.startswith(_RESPONSES_TOOLS):
             responses.append(f"tools[{k}]")
     if responses:
         # max_tool_calls bounds the built-in tool calls of the whole response.
         for path in responses:
-            found.add(path, "tool", 0)
+            found = _add(found, path, "tool", 0)
+        assert found is not None
         found.uses += calls if calls is not None else DEFAULT_TOOL_USES * len(responses)
     servers = raw.get("mcp_servers")
     for k, _ in enumerate(servers if isinstance(servers, list) else ()):
-        found.add(f"mcp_servers[{k}]", "tool", DEFAULT_TOOL_USES)
+        found = _add(found, f"mcp_servers[{k}]", "tool", DEFAULT_TOOL_USES)
     if isinstance(raw.get("web_search_options"), dict):
-        found.add("web_search_options", "tool", DEFAULT_TOOL_USES)
+        found = _add(found, "web_search_options", "tool", DEFAULT_TOOL_USES)
+    return found
 
 
 def _kind(value: dict[str, Any]) -> str | None:
-    """What part ``value`` is when its bytes cannot bound it (``document``, ``stored``)."""
+    """``document`` when part ``value`` is one its bytes cannot bound."""
     kind = value.get("type")
     if (kind == "file" and isinstance(value.get("file"), dict)) or kind == "input_file":
         return "document"
@@ -140,47 +156,37 @@ def _kind(value: dict[str, Any]) -> str | None:
         source = value.get("source")
         bounded = isinstance(source, dict) and source.get("type") in ("text", "content")
         return None if bounded else "document"
-    if kind in ("item_reference", "compaction"):
-        return "stored"
     return None
 
 
-def _any_part(root: list[Any] | dict[str, Any]) -> bool:
-    """Whether any part under ``root`` is one (a walk without paths: most are not)."""
-    stack: list[Any] = [root]
-    while stack:
-        value = stack.pop()
-        if isinstance(value, dict):
-            if _kind(value) is not None:
-                return True
-            stack.extend(value.values())
-        elif isinstance(value, list):
-            stack.extend(value)
-    return False
+def _parts(
+    message: dict[str, Any], where: tuple[str | int, ...], found: Unbounded | None
+) -> Unbounded | None:
+    """Documents in a message's (or input item's) content, and in the content of the
+    tool results in it: where the APIs take them. ``where`` is the message's path, spelt
+    only for what is found (most messages hold none)."""
+    for name in ("content", "output"):
+        parts = message.get(name)
+        if not isinstance(parts, list):
+            continue
+        for j, part in enumerate(parts):
+            if not isinstance(part, dict):
+                continue
+            if _kind(part) is not None:
+                found = _add(found, _spell((*where, name, j)) + _field(part), "document", 1)
+            elif isinstance(part.get("content"), list):  # a tool result's parts
+                found = _parts(part, (*where, name, j), found)
+    return found
 
 
-def _parts(root: list[Any] | dict[str, Any], path: str, found: Unbounded) -> None:
-    """Documents and stored items anywhere under ``root`` (tool results included)."""
-    stack: list[tuple[Any, str]] = [(root, path)]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, list):
-            stack.extend((item, f"{where}[{i}]") for i, item in reversed(list(enumerate(value))))
-            continue
-        if not isinstance(value, dict):
-            continue
-        kind = _kind(value)
-        if kind is not None:
-            found.add(f"{where}{_field(value)}", kind, 1)
-            continue
-        nested = [(item, f"{where}.{key}") for key, item in value.items()
-                  if isinstance(item, list | dict)]  # fmt: skip
-        stack.extend(reversed(nested))  # popped in the document's order
+def _spell(where: tuple[str | int, ...]) -> str:
+    """``messages[0].content[1]``."""
+    return "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where).lstrip(".")
 
 
 def _field(part: dict[str, Any]) -> str:
     """The field of a part that names what the provider reads: ``.file``, ``.source``,
-    ``.file_id`` (nothing for a stored item: the part itself)."""
+    ``.file_id``."""
     for name in ("file", "source", "file_id", "file_url", "file_data"):
         if name in part:
             return f".{name}"

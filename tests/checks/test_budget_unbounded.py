@@ -12,9 +12,7 @@ from guard.checks._budget_unbounded import DEFAULT_TOOL_USES, unbounded_inputs
 
 
 def found(raw: dict[str, Any], *, ascii_body: bool = False) -> tuple[list[str], int] | None:
-    body = json.dumps(raw, ensure_ascii=ascii_body).encode()
-    result = unbounded_inputs(raw, body)
-    assert unbounded_inputs(raw, None) == result  # without the body: the same, walked
+    result = unbounded_inputs(json.loads(json.dumps(raw, ensure_ascii=ascii_body)))
     return None if result is None else (result.paths, result.uses)
 
 
@@ -87,7 +85,7 @@ def test_a_type_spelt_with_escapes_is_found() -> None:
     body = (
         b'{"messages":[{"role":"user","content":[{"type":"fil\\u0065","file":{"file_id":"f"}}]}]}'
     )
-    result = unbounded_inputs(json.loads(body), body)
+    result = unbounded_inputs(json.loads(body))
     assert result is not None and result.paths == ["messages[0].content[0].file"]
 
 
