@@ -74,6 +74,9 @@ class CallHold:
     price_out: int = 0
     price_cached: int = 0
     price_cache_write: int = 0
+    #: Audio prices, set when the call sends audio / asks for it (else: ``None``).
+    price_audio_in: int | None = None
+    price_audio_out: int | None = None
     streamed_tokens: int = 0
     cut: bool = False
 

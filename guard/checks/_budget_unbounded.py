@@ -14,7 +14,8 @@ grow once the call runs, so no count of the body bounds them:
   ``web_search_options``, Anthropic's ``web_search_*``, ``web_fetch_*`` and
   ``code_execution_*`` tools and ``mcp_servers``: their results join the input.
 - **stored context**: Responses' ``previous_response_id``, ``conversation``, a stored
-  ``prompt``, and ``item_reference`` and ``compaction`` input items.
+  ``prompt``, and ``item_reference`` and ``compaction`` input items; chat's earlier
+  assistant audio sent back by ``id`` (``messages[i].audio``).
 
 Images are bounded by the per-image bound whatever their source (the provider resizes
 every image to its own maximum), so an image URL is not listed here.
@@ -46,6 +47,8 @@ _RESPONSES_TOOLS = ("web_search", "file_search", "code_interpreter", "image_gene
 #: Anthropic server tool types: a name and an eight-digit date (``web_search_20250305``;
 #: Responses dates its names with underscores: ``web_search_2025_08_26``).
 _ANTHROPIC_TOOLS = re.compile(r"(?:web_search|web_fetch|code_execution)_[0-9]{8}")
+#: The wire formats whose requests are read.
+_APIS = frozenset({"openai.chat", "openai.responses", "anthropic.messages"})
 #: Responses fields that bring stored context into the call.
 _STORED = ("previous_response_id", "conversation", "prompt")
 #: Responses input items that bring stored context in.
@@ -80,7 +83,7 @@ def reference_reservation(
     """The input tokens to add to ``call``'s reservation for what its bytes cannot
     bound, on budgets ``ceilings`` (those with a USD or token limit): each use times the
     largest ``reference_tokens``; a refusal when one of them has none."""
-    found = unbounded_inputs(call.raw)
+    found = unbounded_inputs(call.raw, call.format)
     if found is None:
         return 0
     for budget in ceilings:
@@ -91,15 +94,16 @@ def reference_reservation(
     return max(b.reference_tokens or 0 for b in ceilings) * found.uses
 
 
-def unbounded_inputs(raw: Any) -> Unbounded | None:
-    """The inputs of request ``raw`` that its bytes cannot bound; ``None`` when there
-    are none."""
-    if not isinstance(raw, dict):
+def unbounded_inputs(raw: Any, api: str) -> Unbounded | None:
+    """The inputs of request ``raw`` of wire format ``api`` that its bytes cannot bound;
+    ``None`` when there are none (and for formats other than the three model APIs: a
+    wrapped function's arguments are no request)."""
+    if api not in _APIS or not isinstance(raw, dict):
         return None
     found = None
     if raw.get("tools") or raw.get("mcp_servers") or "web_search_options" in raw:
         found = _tools(raw)
-    for name in _STORED:
+    for name in _STORED if api == "openai.responses" else ():
         if raw.get(name):
             found = _add(found, name, "stored", 1)
     for key in ("messages", "input"):
@@ -114,6 +118,8 @@ def unbounded_inputs(raw: Any) -> Unbounded | None:
                 found = _parts(message, (key, i), found)
             elif message.get("type") in _STORED_ITEMS:
                 found = _add(found, f"{key}[{i}]", "stored", 1)
+            if type(message.get("audio")) is dict:  # an earlier reply's audio, by id
+                found = _add(found, f"{key}[{i}].audio", "stored", 1)
     return found
 
 

@@ -11,8 +11,11 @@ import pytest
 from guard.checks._budget_unbounded import DEFAULT_TOOL_USES, unbounded_inputs
 
 
-def found(raw: dict[str, Any], *, ascii_body: bool = False) -> tuple[list[str], int] | None:
-    result = unbounded_inputs(json.loads(json.dumps(raw, ensure_ascii=ascii_body)))
+def found(
+    raw: dict[str, Any], *, ascii_body: bool = False, api: str = ""
+) -> tuple[list[str], int] | None:
+    api = api or ("openai.responses" if "input" in raw else "openai.chat")
+    result = unbounded_inputs(json.loads(json.dumps(raw, ensure_ascii=ascii_body)), api)
     return None if result is None else (result.paths, result.uses)
 
 
@@ -85,7 +88,7 @@ def test_a_type_spelt_with_escapes_is_found() -> None:
     body = (
         b'{"messages":[{"role":"user","content":[{"type":"fil\\u0065","file":{"file_id":"f"}}]}]}'
     )
-    result = unbounded_inputs(json.loads(body))
+    result = unbounded_inputs(json.loads(body), "openai.chat")
     assert result is not None and result.paths == ["messages[0].content[0].file"]
 
 
@@ -119,6 +122,13 @@ def test_responses_tools_share_max_tool_calls() -> None:
     )
 
 
+def test_an_earlier_replys_audio_by_id_is_stored_context() -> None:
+    raw = {"messages": [{"role": "user", "content": "hi"},
+                        {"role": "assistant", "audio": {"id": "audio_1"}},
+                        {"role": "user", "content": "again"}]}  # fmt: skip
+    assert found(raw) == (["messages[1].audio"], 1)
+
+
 def test_chat_web_search_options_and_plain_calls() -> None:
     assert found({"messages": [], "web_search_options": {}}) == (
         ["web_search_options"],
@@ -127,3 +137,11 @@ def test_chat_web_search_options_and_plain_calls() -> None:
     plain = {"model": "m", "messages": [{"role": "user", "content": "hi"}],
              "tools": [{"type": "function", "function": {"name": "f"}}]}  # fmt: skip
     assert found(plain) is None
+
+
+def test_only_the_model_apis_are_read() -> None:
+    """A wrapped function's arguments (``prompt=...``) and token counting are no model
+    request: a ``prompt`` there is the text itself."""
+    assert found({"prompt": "hello", "previous_response_id": "x"}, api="text") is None
+    assert found({"prompt": {"id": "p"}}, api="openai.chat") is None
+    assert found({"prompt": {"id": "p"}}, api="openai.responses") == (["prompt"], 1)
