@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guard._yaml import load_yaml
 from guard._yaml_bools import bool_as_number
+from guard.checks._tokens import IMAGE_TOKENS
 from guard.errors import ConfigError
 
 #: Nano-dollars in one USD.
@@ -46,6 +47,9 @@ class PriceEntry(BaseModel):
     audio_input: float | None = Field(default=None, ge=0)
     audio_output: float | None = Field(default=None, ge=0)
     max_output_tokens: int = Field(default=4096, gt=0)
+    #: Input tokens one image may cost at most on this model (default: 6,000, above what
+    #: most models bill; ``gpt-4o-mini`` bills images ~33x dearer in tokens).
+    image_tokens: int | None = Field(default=None, gt=0)
 
 
 class PriceFile(BaseModel):
@@ -70,6 +74,8 @@ class Price:
     #: Audio in and out (``None``: not priced for audio).
     audio_input: int | None = None
     audio_output: int | None = None
+    #: Input tokens one image may cost at most.
+    image_tokens: int = IMAGE_TOKENS
 
     @classmethod
     def of(cls, entry: PriceEntry) -> Price:
@@ -84,6 +90,7 @@ class Price:
             _nano_per_token(written),
             None if entry.audio_input is None else _nano_per_token(entry.audio_input),
             None if entry.audio_output is None else _nano_per_token(entry.audio_output),
+            entry.image_tokens or IMAGE_TOKENS,
         )
 
     def cost(

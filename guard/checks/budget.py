@@ -153,7 +153,7 @@ class BudgetCheck:
                 return unknown_model_verdict(self.name, name)
             price = self.prices.default
         state = CallHold.priced(label, price)
-        state.input_tokens = input_token_bound(call)
+        state.input_tokens = input_token_bound(call, price.image_tokens)
         unpriced = price_audio(self.name, self.budgets, call, price, state)
         if unpriced is not None:
             return unpriced
