@@ -31,21 +31,22 @@ def audio_of(raw: Any) -> tuple[bool, bool]:
     asks = isinstance(raw.get("audio"), dict) or (
         isinstance(modalities, list) and "audio" in modalities
     )
-    sends = False
     messages = raw.get("messages")
-    for message in messages if isinstance(messages, list) else ():
-        if not isinstance(message, dict):
+    return type(messages) is list and _sends_audio(messages), asks
+
+
+def _sends_audio(messages: list[Any]) -> bool:
+    for message in messages:
+        if type(message) is not dict:
             continue
-        if isinstance(message.get("audio"), dict):  # an earlier reply's audio, by id
-            sends = True
-            break
+        if "audio" in message and type(message["audio"]) is dict:  # an earlier reply's, by id
+            return True
         content = message.get("content")
-        if isinstance(content, list) and any(
-            isinstance(part, dict) and part.get("type") == "input_audio" for part in content
-        ):
-            sends = True
-            break
-    return sends, asks
+        if type(content) is list:  # most messages are one string
+            for part in content:
+                if type(part) is dict and part.get("type") == "input_audio":
+                    return True
+    return False
 
 
 def price_audio(

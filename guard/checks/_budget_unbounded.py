@@ -111,16 +111,26 @@ def unbounded_inputs(raw: Any, api: str) -> Unbounded | None:
         if type(messages) is not list:
             continue
         for i, message in enumerate(messages):
-            if type(message) is not dict:
-                continue
-            # Only a list of parts can hold a document (most messages are one string).
-            if type(message.get("content")) is list or type(message.get("output")) is list:
-                found = _parts(message, (key, i), found)
-            elif message.get("type") in _STORED_ITEMS:
-                found = _add(found, f"{key}[{i}]", "stored", 1)
-            if type(message.get("audio")) is dict:  # an earlier reply's audio, by id
-                found = _add(found, f"{key}[{i}].audio", "stored", 1)
+            # Most messages are one string of content: one look, then the next.
+            if type(message) is dict and (
+                type(message.get("content")) is list
+                or "output" in message
+                or "type" in message
+                or "audio" in message
+            ):
+                found = _message(message, key, i, found)
     return found
+
+
+def _message(
+    message: dict[str, Any], key: str, i: int, found: Unbounded | None
+) -> Unbounded | None:
+    """What message (or input item) ``key[i]`` holds that its bytes cannot bound."""
+    if message.get("type") in _STORED_ITEMS:
+        return _add(found, f"{key}[{i}]", "stored", 1)
+    if type(message.get("audio")) is dict:  # an earlier reply's audio, by id
+        found = _add(found, f"{key}[{i}].audio", "stored", 1)
+    return _parts(message, (key, i), found)
 
 
 def _tools(raw: dict[str, Any]) -> Unbounded | None:
