@@ -85,7 +85,10 @@ def _found(value: Any, expected: str = "") -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, bool):
-        return "true/false"
+        # A boolean is no number (pydantic's lax mode would read true as 1): say which.
+        return (
+            f"a boolean ({str(value).lower()})" if expected.startswith(_NUMBERS) else "true/false"
+        )
     if isinstance(value, int | float):
         text = _number_text(value)
         return text if expected.startswith(_NUMBERS) and len(text) <= 24 else "a number"

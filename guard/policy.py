@@ -27,6 +27,7 @@ from guard._yaml import (
     policy_error,
     policy_mapping,
 )
+from guard._yaml_bools import bool_error
 from guard.checks import AnyCheckConfig, Check, build_check
 from guard.checks._keyword_files import anchor_keyword_files, keyword_files
 from guard.checks._schema_config import anchor_schema_file
@@ -198,6 +199,10 @@ class Policy(BaseModel):
         and line the offending value was written in (the policy's own or a base)."""
 
         data = _anchor_files(resolved, source)
+        # pydantic would read a boolean as 1 or 0 where a number is expected.
+        wrong = bool_error(cls, data, lambda loc: resolved.file_of(loc, source), resolved.node)
+        if wrong is not None:
+            raise wrong
         try:
             policy = cls.model_validate(data)
         except ValidationError as exc:

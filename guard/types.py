@@ -197,6 +197,10 @@ class Usage:
     #: to it (Anthropic ``cache_creation_input_tokens``: dearer). Budgets price them apart.
     cached_input_tokens: int = 0
     cache_write_tokens: int = 0
+    #: Of ``input_tokens`` / ``output_tokens``: audio (OpenAI ``*_tokens_details``
+    #: ``audio_tokens``), priced apart from text.
+    audio_input_tokens: int = 0
+    audio_output_tokens: int = 0
 
 
 @dataclass(slots=True)

@@ -27,6 +27,11 @@ class BudgetConfig(BaseModel):
     limit_tokens: int | None = Field(default=None, gt=0)
     limit_requests: int | None = Field(default=None, gt=0)
     on_unknown_model: Literal["refuse", "default_price"] = "refuse"
+    #: Input tokens reserved for each input the request's bytes cannot bound (a
+    #: document by reference, each use of a provider-side tool, stored context; see
+    #: :mod:`guard.checks._budget_unbounded`). Unset: such a call is refused by a
+    #: budget with a USD or token ceiling.
+    reference_tokens: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _has_a_limit(self) -> BudgetConfig:
@@ -69,6 +74,9 @@ class CallHold:
     price_out: int = 0
     price_cached: int = 0
     price_cache_write: int = 0
+    #: Audio prices, set when the call sends audio / asks for it (else: ``None``).
+    price_audio_in: int | None = None
+    price_audio_out: int | None = None
     streamed_tokens: int = 0
     cut: bool = False
 
@@ -97,6 +105,29 @@ def exceeded_verdict(check: str, short: Counter, now: float) -> BudgetVerdict:
         code="budget_exceeded", retry_after=None if resets is None else max(resets - now, 1.0),
         budget=short.budget, scope=short.scope, resets_at=resets,
     )  # fmt: skip
+
+
+_WHAT = {
+    "document": "a document the provider reads (by reference, or a PDF read as text and "
+    "page images)",
+    "tool": "a provider-side tool whose results join the input",
+    "stored": "context the provider stores",
+}
+
+
+def unbounded_verdict(check: str, budget: str, paths: list[str], kinds: list[str]) -> Verdict:
+    """The 400 of a call with inputs its bytes cannot bound, from a budget with a
+    ceiling and no ``reference_tokens``: the field paths, never their values."""
+    more = f" (and {len(paths) - 1} more)" if len(paths) > 1 else ""
+    reason = (
+        f"budget '{budget}' cannot bound the input at {paths[0]}{more}: {_WHAT[kinds[0]]}, "
+        "counted by the provider and not by the request's size; set reference_tokens on "
+        "the budget to reserve that many input tokens for each such input (or each use "
+        "of such a tool)"
+    )
+    finding = Finding(check, "unbounded_input", action=Action.BLOCK, rule=budget)
+    return Verdict(check, Action.BLOCK, (finding,), reason=reason, status=400,
+                   code="budget_unbounded_input")  # fmt: skip
 
 
 def unknown_model_verdict(check: str, budget: str) -> Verdict:

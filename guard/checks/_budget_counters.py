@@ -43,7 +43,10 @@ class CounterCache:
         change the list)."""
         window, resets_at = self._window(budget, now)
         scope = self._scope(budget, call, state)
-        prices = (state.price_in, state.price_out, state.price_cached, state.price_cache_write)
+        prices = (
+            state.price_in, state.price_out, state.price_cached, state.price_cache_write,
+            state.price_audio_in, state.price_audio_out,
+        )  # fmt: skip
         key = (id(budget), scope, window, state.model_label, prices)
         if budget.scope == "request":  # one key per request: nothing to reuse
             return self._build(budget, scope, window, resets_at, now, state)
@@ -95,6 +98,8 @@ class CounterCache:
                     0,
                     state.price_cached,
                     state.price_cache_write,
+                    state.price_audio_in,
+                    state.price_audio_out,
                 )
             )
         if budget.limit_tokens is not None:

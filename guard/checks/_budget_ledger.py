@@ -45,6 +45,9 @@ class Counter:
     #: Input read from / written to the prompt cache (``None``: like other input).
     per_cached_input: int | None = None
     per_cache_write: int | None = None
+    #: Audio in and out (``None``: the call sends / asks for none: priced as text).
+    per_audio_input: int | None = None
+    per_audio_output: int | None = None
 
     @property
     def unit(self) -> str:
@@ -54,19 +57,33 @@ class Counter:
     def amount(self, input_tokens: int, output_tokens: int) -> int:
         """What ``input_tokens`` in and ``output_tokens`` out cost at most on this
         counter (for reservations: any input token might be a dearer cache write)."""
-        per_input = max(self.per_input, self.per_cache_write or 0)
-        return input_tokens * per_input + output_tokens * self.per_output + self.fixed
+        per_input = max(self.per_input, self.per_cache_write or 0, self.per_audio_input or 0)
+        return input_tokens * per_input + output_tokens * self.most_per_output + self.fixed
+
+    @property
+    def most_per_output(self) -> int:
+        """The dearest an output token may be (audio, when the call asks for it)."""
+        return max(self.per_output, self.per_audio_output or 0)
 
     def spent(
-        self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cached: int = 0,
+        written: int = 0,
+        audio_in: int = 0,
+        audio_out: int = 0,
     ) -> int:
         """What a call cost that used ``input_tokens`` (of which ``cached`` were read from
-        and ``written`` written to the prompt cache) and ``output_tokens``."""
+        and ``written`` written to the prompt cache, ``audio_in`` audio) and
+        ``output_tokens`` (``audio_out`` of them audio)."""
         cached_price = self.per_input if self.per_cached_input is None else self.per_cached_input
         write_price = self.per_input if self.per_cache_write is None else self.per_cache_write
         priced = token_cost(
             input_tokens, output_tokens, cached, written, per_input=self.per_input,
             per_output=self.per_output, per_cached=cached_price, per_write=write_price,
+            audio_in=audio_in, audio_out=audio_out, per_audio_in=self.per_audio_input,
+            per_audio_out=self.per_audio_output,
         )  # fmt: skip
         return priced + self.fixed
 
@@ -123,7 +140,8 @@ class Ledger:
         room = counter.limit - used - counter.amount(input_tokens, 0)
         if room < 0:
             return -1
-        return wanted if counter.per_output == 0 else min(wanted, room // counter.per_output)
+        per_output = counter.most_per_output
+        return wanted if per_output == 0 else min(wanted, room // per_output)
 
     async def reserve(
         self, counters: list[Counter], input_tokens: int, wanted: int, minimum: int, hold: float
@@ -189,9 +207,12 @@ class Ledger:
         output_tokens: int,
         cached: int = 0,
         written: int = 0,
+        audio_in: int = 0,
+        audio_out: int = 0,
     ) -> None:
         """Spend what the call used on every counter it held (``cached`` and ``written``:
-        the input tokens read from and written to the prompt cache).
+        the input tokens read from and written to the prompt cache; ``audio_in`` and
+        ``audio_out``: the audio tokens of its input and output).
 
         A store settle that fails is queued for retries (:mod:`._budget_retries`), and so
         are the call's later store holds, without waiting on a store that just failed;
@@ -200,7 +221,9 @@ class Ledger:
         for held in holds:
             counter = held.counter
             reservation = held.reservation
-            actual = counter.spent(input_tokens, output_tokens, cached, written)
+            actual = counter.spent(
+                input_tokens, output_tokens, cached, written, audio_in, audio_out
+            )
             value: int | None
             if isinstance(reservation, Carved):
                 if failed is not None and not reservation.book.closed:
@@ -268,14 +291,21 @@ def release_carved(holds: list[Hold]) -> None:
 
 
 def settle_carved(
-    holds: list[Hold], input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0
+    holds: list[Hold],
+    input_tokens: int,
+    output_tokens: int,
+    cached: int = 0,
+    written: int = 0,
+    audio_in: int = 0,
+    audio_out: int = 0,
 ) -> None:
     """:meth:`Ledger.settle` of holds carved from open leases (see
     :func:`carved_in_open_leases`), in memory: the next flush writes the spend."""
     for held in holds:
         carved: Any = held.reservation
         counter = held.counter
-        carved.book.spend(carved, counter.spent(input_tokens, output_tokens, cached, written))
+        used = counter.spent(input_tokens, output_tokens, cached, written, audio_in, audio_out)
+        carved.book.spend(carved, used)
         value = carved.book.known_value(counter.key)
         if value is not None:  # not known before the lease's first write
             held.note_value(value)

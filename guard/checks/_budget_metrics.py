@@ -60,6 +60,8 @@ class BudgetMetrics:
         used_out: int,
         cached: int = 0,
         written: int = 0,
+        audio_in: int = 0,
+        audio_out: int = 0,
     ) -> None:
         """Record a settled call: spend and tokens per budget, the room left per counter."""
         if self._telemetry is None:
@@ -67,7 +69,8 @@ class BudgetMetrics:
         nano = token_cost(
             used_in, used_out, cached, written, per_input=state.price_in,
             per_output=state.price_out, per_cached=state.price_cached,
-            per_write=state.price_cache_write,
+            per_write=state.price_cache_write, audio_in=audio_in, audio_out=audio_out,
+            per_audio_in=state.price_audio_in, per_audio_out=state.price_audio_out,
         )  # fmt: skip
         usd = nano / NANO_PER_USD
         for budget in {h.counter.budget for h in holds}:

@@ -19,6 +19,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from guard._yaml import load_yaml
+from guard._yaml_bools import bool_as_number
+from guard.checks._tokens import IMAGE_TOKENS
 from guard.errors import ConfigError
 
 #: Nano-dollars in one USD.
@@ -40,7 +42,14 @@ class PriceEntry(BaseModel):
     #: default: the input price.
     cache_write: float | None = Field(default=None, ge=0)
     output: float = Field(ge=0)
+    #: Audio tokens in and out (OpenAI's audio models); unset: the model is not priced
+    #: for audio, and a budget with a USD ceiling refuses calls that send or ask for it.
+    audio_input: float | None = Field(default=None, ge=0)
+    audio_output: float | None = Field(default=None, ge=0)
     max_output_tokens: int = Field(default=4096, gt=0)
+    #: Input tokens one image may cost at most on this model (default: 6,000, above what
+    #: most models bill; ``gpt-4o-mini`` bills images ~33x dearer in tokens).
+    image_tokens: int | None = Field(default=None, gt=0)
 
 
 class PriceFile(BaseModel):
@@ -62,6 +71,11 @@ class Price:
     output: int
     max_output_tokens: int
     cache_write: int
+    #: Audio in and out (``None``: not priced for audio).
+    audio_input: int | None = None
+    audio_output: int | None = None
+    #: Input tokens one image may cost at most.
+    image_tokens: int = IMAGE_TOKENS
 
     @classmethod
     def of(cls, entry: PriceEntry) -> Price:
@@ -74,13 +88,26 @@ class Price:
             _nano_per_token(entry.output),
             entry.max_output_tokens,
             _nano_per_token(written),
+            None if entry.audio_input is None else _nano_per_token(entry.audio_input),
+            None if entry.audio_output is None else _nano_per_token(entry.audio_output),
+            entry.image_tokens or IMAGE_TOKENS,
         )
 
-    def cost(self, input_tokens: int, output_tokens: int, cached: int = 0, written: int = 0) -> int:
+    def cost(
+        self,
+        input_tokens: int,
+        output_tokens: int,
+        cached: int = 0,
+        written: int = 0,
+        audio_in: int = 0,
+        audio_out: int = 0,
+    ) -> int:
         """Nano-dollars of a call at these prices (see :func:`token_cost`)."""
         return token_cost(
             input_tokens, output_tokens, cached, written, per_input=self.input,
             per_output=self.output, per_cached=self.cached_input, per_write=self.cache_write,
+            audio_in=audio_in, audio_out=audio_out, per_audio_in=self.audio_input,
+            per_audio_out=self.audio_output,
         )  # fmt: skip
 
 
@@ -94,15 +121,24 @@ def token_cost(
     per_output: int,
     per_cached: int,
     per_write: int,
+    audio_in: int = 0,
+    audio_out: int = 0,
+    per_audio_in: int | None = None,
+    per_audio_out: int | None = None,
 ) -> int:
     """Nano-dollars of a call that used ``input_tokens`` (of which ``cached`` were read
-    from and ``written`` written to the prompt cache) and ``output_tokens``. The one
-    pricing rule of budget settlement, the budget spend metric and
-    ``guardwire_cost_usd_total``, so that they cannot drift apart."""
-    plain = max(input_tokens - cached - written, 0)
+    from and ``written`` written to the prompt cache, ``audio_in`` were audio) and
+    ``output_tokens`` (of which ``audio_out`` were audio; audio without an audio price
+    is priced as text). The one pricing rule of budget settlement, the budget spend
+    metric and ``guardwire_cost_usd_total``, so that they cannot drift apart."""
+    audio_in, audio_out = min(audio_in, input_tokens), min(audio_out, output_tokens)
+    plain = max(input_tokens - cached - written - audio_in, 0)
+    heard = per_input if per_audio_in is None else per_audio_in
+    spoken = per_output if per_audio_out is None else per_audio_out
     return (
-        plain * per_input + cached * per_cached + written * per_write + output_tokens * per_output
-    )
+        plain * per_input + cached * per_cached + written * per_write + audio_in * heard
+        + (output_tokens - audio_out) * per_output + audio_out * spoken
+    )  # fmt: skip
 
 
 def _nano_per_token(usd_per_million: float) -> int:
@@ -170,7 +206,16 @@ def _read(path: Path) -> PriceFile:
     try:
         data: Any
         data, _ = load_yaml(text, str(path))
+        wrong = bool_as_number(PriceFile, data)
+        if wrong is not None:  # pydantic would read it as 1 or 0
+            where = ".".join(str(p) for p in wrong[0])
+            raise ConfigError(
+                f"the prices file {path} is invalid at '{where}': a price is a number,"
+                " got a boolean"
+            )
         return PriceFile.model_validate(data or {})
+    except ConfigError:
+        raise
     except ValidationError as exc:
         where = ".".join(str(p) for p in exc.errors()[0]["loc"])
         raise ConfigError(

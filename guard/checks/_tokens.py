@@ -9,8 +9,10 @@ in the body: a few framing tokens per message, and the hidden prompt that descri
 tools (Anthropic: up to ~530 tokens).
 
 Images are not text: they are priced by the provider from their size, which the body
-does not bound. A request with images is bounded by :data:`IMAGE_TOKENS` each (the
-largest image cost either provider documents).
+does not bound, whatever their source (the provider resizes every image, sent inline or
+by URL, to its own maximum). A request with images is bounded by :data:`IMAGE_TOKENS`
+each, or the price table's ``image_tokens`` for models that bill images dearer
+(``gpt-4o-mini``: 2,833 + 5,667 per 512-pixel tile, up to ~48 K tokens an image).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ IMAGE_TOKENS = 6_000
 REPLY_PRIMING = 8
 
 
-def input_token_bound(call: Call) -> int:
-    """An upper bound of the input tokens the provider will count for ``call``."""
+def input_token_bound(call: Call, image_tokens: int = IMAGE_TOKENS) -> int:
+    """An upper bound of the input tokens the provider will count for ``call``, each
+    image bounded by ``image_tokens``."""
     raw = call.raw
     if call.body and raw is None:
         return len(call.body) + REPLY_PRIMING
@@ -42,7 +45,7 @@ def input_token_bound(call: Call) -> int:
     # that could spell it) has none, and the walk over every node is skipped.
     images = _count_images(raw) if b"image" in body or b"\\u" in body else 0
     tools = TOOL_PROMPT if _has_tools(raw) else 0
-    return len(body) + messages * MESSAGE_FRAMING + images * IMAGE_TOKENS + tools + REPLY_PRIMING
+    return len(body) + messages * MESSAGE_FRAMING + images * image_tokens + tools + REPLY_PRIMING
 
 
 def _encode(raw: Any) -> bytes:

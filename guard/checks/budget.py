@@ -34,6 +34,7 @@ import time
 from collections.abc import Awaitable
 from typing import Any
 
+from guard.checks._budget_audio import price_audio
 from guard.checks._budget_config import (
     BudgetConfig,
     BudgetVerdict,
@@ -57,6 +58,7 @@ from guard.checks._budget_meter import BudgetMeter
 from guard.checks._budget_metrics import BudgetMetrics
 from guard.checks._budget_retries import ABANDONED, pending_for
 from guard.checks._budget_spend import CallSpender
+from guard.checks._budget_unbounded import reference_reservation
 from guard.checks._prices import PriceTable
 from guard.checks._tokens import input_token_bound
 from guard.checks.base import CallEnd, Capabilities, CheckContext
@@ -90,6 +92,9 @@ class BudgetCheck:
         self._built = CounterCache(HOLD_SECONDS)
         #: Per wire format: does the provider bill it (not token counting)?
         self._bills: dict[str, bool] = {}
+        #: Budgets with a USD or token ceiling: inputs the request cannot bound need
+        #: their ``reference_tokens`` (refused without).
+        self._ceilings = [b for b in budgets if b.limit_usd or b.limit_tokens]
 
     @property
     def telemetry(self) -> Any:
@@ -148,7 +153,15 @@ class BudgetCheck:
                 return unknown_model_verdict(self.name, name)
             price = self.prices.default
         state = CallHold.priced(label, price)
-        state.input_tokens = input_token_bound(call)
+        state.input_tokens = input_token_bound(call, price.image_tokens)
+        unpriced = price_audio(self.name, self.budgets, call, price, state)
+        if unpriced is not None:
+            return unpriced
+        if self._ceilings:
+            extra = reference_reservation(self.name, self._ceilings, call)
+            if isinstance(extra, Verdict):
+                return extra
+            state.input_tokens += extra
         wanted = min(call.max_tokens or price.max_output_tokens, price.max_output_tokens)
         return state, wanted
 
@@ -264,8 +277,9 @@ class BudgetCheck:
 
     def _used(
         self, end: CallEnd, holds: list[Hold], state: CallHold
-    ) -> tuple[int, int, int, int] | None:
-        """What the call used: input, output, cached and cache-written input tokens;
+    ) -> tuple[int, int, int, int, int, int] | None:
+        """What the call used: input, output, cached and cache-written input tokens,
+        audio input and output tokens;
         ``None`` when it never reached a model that charged for it (release)."""
         # A timed-out call (504) may have been charged, unless it was never sent.
         unsent = end.status != 504 or not end.request_sent
@@ -275,8 +289,8 @@ class BudgetCheck:
         usage = end.usage
         if usage is not None and (usage.input_tokens or usage.output_tokens):
             return (
-                usage.input_tokens, usage.output_tokens,
-                usage.cached_input_tokens, usage.cache_write_tokens,
+                usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
+                usage.cache_write_tokens, usage.audio_input_tokens, usage.audio_output_tokens,
             )  # fmt: skip
         # No usage: the input bound and what streamed (or the whole reservation).
         streamed = min(state.streamed_tokens, state.output_tokens)
@@ -289,7 +303,11 @@ class BudgetCheck:
             return None
         for budget in {h.counter.budget for h in holds}:
             self.metrics.count("estimated", budget)
-        return state.input_tokens, streamed or state.output_tokens, 0, 0
+        output = streamed or state.output_tokens
+        # Audio the call sent or asked for: the estimate is priced as audio, as reserved.
+        heard = state.input_tokens if state.price_audio_in is not None else 0
+        spoken = output if state.price_audio_out is not None else 0
+        return state.input_tokens, output, 0, 0, heard, spoken
 
 
 def choices_of(call: Call) -> int:

@@ -286,6 +286,21 @@ def with_cached_tokens(usage: Usage | None, details: Any) -> Usage | None:
     return usage
 
 
+def with_audio_tokens(usage: Usage | None, prompt: Any, completion: Any) -> Usage | None:
+    """``usage`` with the audio tokens of OpenAI's ``prompt_tokens_details`` and
+    ``completion_tokens_details`` (``audio_tokens``, part of the input and output):
+    billed at the audio prices. A count above its total is not believed."""
+    if usage is None:
+        return None
+    heard = prompt.get("audio_tokens") if isinstance(prompt, dict) else None
+    if isinstance(heard, int) and 0 < heard <= usage.input_tokens:
+        usage.audio_input_tokens = heard
+    spoken = completion.get("audio_tokens") if isinstance(completion, dict) else None
+    if isinstance(spoken, int) and 0 < spoken <= usage.output_tokens:
+        usage.audio_output_tokens = spoken
+    return usage
+
+
 def repeated(call: Call, again: Call) -> Call:
     """``again``, a reask of ``call``, carrying over who is calling, the context passages,
     the extension and the request id (the new body was parsed from scratch)."""

@@ -39,6 +39,7 @@ from guard.formats.base import (
     parse_call,
     repeated,
     usage_or_none,
+    with_audio_tokens,
     with_cached_tokens,
 )
 from guard.formats.sse import encode_json
@@ -228,6 +229,9 @@ class OpenAIChat:
         used = with_cached_tokens(
             usage_or_none(usage.get("prompt_tokens"), usage.get("completion_tokens")),
             usage.get("prompt_tokens_details"),
+        )
+        used = with_audio_tokens(
+            used, usage.get("prompt_tokens_details"), usage.get("completion_tokens_details")
         )
         return Reply(NAME, choices, used, model if isinstance(model, str) else None, raw)
 
