@@ -5,7 +5,7 @@ from __future__ import annotations
 from guard import formats
 from guard.formats.base import WireFormat
 from guard.proxy.asgi import Headers, Send, respond
-from guard.proxy.upstream import UpstreamResponse
+from guard.proxy.upstream import UpstreamResponse, connection_options
 
 JSON = b"application/json"
 STREAM_HEADERS: Headers = [
@@ -48,11 +48,15 @@ def upstream_reply_headers(upstream: Headers) -> Headers:
 
     The upstream's ``x-request-id`` (OpenAI) or ``request-id`` (Anthropic) also comes
     back as ``x-guardwire-upstream-request-id``: guardwire's own id is ``x-request-id``.
+    A header the upstream's ``Connection`` header names is of that hop only: dropped.
     """
     headers: Headers = []
     upstream_id = None
+    named = connection_options(upstream)
     for name, value in upstream:
         name = name.lower()
+        if named and name in named:
+            continue
         if name in _PASS or name.startswith(_PASS_PREFIXES):
             headers.append((name, value))
         if name in (b"x-request-id", b"request-id") and upstream_id is None:

@@ -20,13 +20,14 @@ from guard.proxy.decoding import decode, decode_stream, decoder_for
 from guard.proxy.http1 import ConnectionPool, Headers
 from guard.proxy.routing import unchecked_api
 
-# Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus
-# those the proxy sets itself.
+# Headers that describe one connection, not the message (RFC 9110 section 7.6.1, and
+# the non-standard proxy-connection), plus those the proxy sets itself. A message's
+# ``Connection`` header names more of them: :func:`connection_options`.
 HOP_BY_HOP = frozenset(
     {
         b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
         b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-        b"content-encoding", b"accept-encoding", b"expect",
+        b"content-encoding", b"accept-encoding", b"expect", b"proxy-connection",
     }
 )  # fmt: skip
 CLIENT_AUTH = frozenset({b"authorization", b"x-api-key", b"api-key"})
@@ -112,12 +113,14 @@ class HttpUpstream:
         key, nor the reverse.
         """
         drop_auth = not self._forward_client_auth
+        named = connection_options(headers)
         out = [
             (name, value)
             for name, value in headers
             if name not in HOP_BY_HOP
             and not name.startswith(b"x-guardwire")
             and not (drop_auth and name in CLIENT_AUTH)
+            and not (named and name in named)
         ]
         out.append((b"accept-encoding", b"identity"))
         if drop_auth:
@@ -160,6 +163,25 @@ class HttpUpstream:
 
     async def aclose(self) -> None:
         await self._pool.close()
+
+
+def connection_options(headers: Headers) -> frozenset[bytes]:
+    """The header names a message's ``Connection`` header lists beyond the fixed hop-by-hop
+    set (RFC 9110 section 7.6.1: ``Connection: close, X-Secret`` makes ``X-Secret`` a
+    header of this hop only, never forwarded). Names are lower case, as in ASGI scopes
+    and the upstream parser's headers; ``close`` and ``keep-alive`` are options, not
+    headers, and cost nothing here.
+    """
+    named: frozenset[bytes] = frozenset()
+    for name, value in headers:
+        if len(name) == 10 and name.lower() == b"connection":
+            options = {option.strip().lower() for option in value.split(b",")}
+            named = named.union(options - _CONNECTION_TOKENS)
+    return named
+
+
+#: ``Connection`` options that name no header the message carries.
+_CONNECTION_TOKENS = frozenset({b"close", b"keep-alive", b"upgrade", b""})
 
 
 #: Azure OpenAI deployment routes take the key in an ``api-key`` header.
