@@ -87,6 +87,10 @@ def load_request(body: bytes) -> dict[str, Any]:
             f"the request body repeats {key} in one JSON object; send each key once"
         ) from None
     except (ValueError, RecursionError):
+        if not body.strip():
+            raise RequestError(
+                "the request body is empty: send the call as a JSON object"
+            ) from None
         raise RequestError("the request body is not valid JSON") from None
     if not isinstance(raw, dict):
         raise RequestError("the request body must be a JSON object")
@@ -157,10 +161,13 @@ def load_reply(body: bytes, api: str) -> dict[str, Any]:
     _decoding.reply_variants = False
     try:
         raw = _REPLY_DECODER.decode(body.decode("utf-8"))
-    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+    except UnicodeDecodeError:
         raise UpstreamError(
-            f"the upstream {api} API returned a reply that is not valid JSON"
+            f"the upstream {api} API returned a reply that is not valid UTF-8"
         ) from None
+    except (ValueError, RecursionError):
+        what = "an empty body" if not body.strip() else "a reply that is not valid JSON"
+        raise UpstreamError(f"the upstream {api} API returned {what}") from None
     if not isinstance(raw, dict):
         raise UpstreamError(f"the upstream {api} API returned a reply that is not a JSON object")
     if _decoding.reply_variants:

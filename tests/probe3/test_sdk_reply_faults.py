@@ -1,6 +1,7 @@
 """Upstream replies the guard cannot pass on, and the error that names what is wrong.
 
-Through the official SDKs, proxy and transport: a reply with a key that differs from a field only in case (``"Content"`` beside
+Through the official SDKs, proxy and transport: a 200 that is not UTF-8, an empty 200,
+and a reply with a key that differs from a field only in case (``"Content"`` beside
 ``content``: a client in Go or ASP.NET may read the one the guard did not check). Each
 is a 502 (a stream's error event once it started) whose message says which fault it is,
 counted as ``upstream_error``, never quoting the reply's text.
@@ -26,15 +27,19 @@ from tests.probe3._upstream import upstream as upstream  # a fixture
 
 APIS = ("chat", "responses", "messages")
 #: What the message says, per fault.
-SAYS = {"case_variant": "only in case"}
+SAYS = {
+    "not_utf8": "not valid UTF-8",
+    "empty_body": "an empty body",
+    "case_variant": "only in case",
+}
 
 
 @pytest.mark.parametrize("frontend", ["proxy", "transport"])
 @pytest.mark.parametrize("api", APIS)
 @pytest.mark.parametrize(
     ("fault", "stream"),
-    [("case_variant", False), ("case_variant", True)],
-    ids=["case_variant", "case_variant-stream"],
+    [("not_utf8", False), ("empty_body", False), ("case_variant", False), ("case_variant", True)],
+    ids=["not_utf8", "empty_body", "case_variant", "case_variant-stream"],
 )
 def test_a_broken_reply_is_a_502_that_names_its_fault(
     upstream: Faulty,
