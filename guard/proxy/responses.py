@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from guard import formats
 from guard.formats.base import WireFormat
 from guard.proxy.asgi import Headers, Send, respond
 from guard.proxy.upstream import UpstreamResponse, connection_options
+
+if TYPE_CHECKING:
+    from guard.lifecycle import GuardedCall
 
 JSON = b"application/json"
 STREAM_HEADERS: Headers = [
@@ -74,3 +79,8 @@ async def send_upstream(send: Send, response: UpstreamResponse, request_id: str)
         headers.append((b"content-type", content_type))
     headers.append((b"x-request-id", request_id.encode()))
     await respond(send, response.status, headers, response.body)
+
+
+def check_headers(lifecycle: GuardedCall) -> Headers:
+    """Headers the checks added (``x-guardwire-max-tokens-clamped``)."""
+    return [(k.encode(), v.encode()) for k, v in lifecycle.ctx.response_headers.items()]
