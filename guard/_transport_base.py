@@ -12,10 +12,11 @@ from guard._transport_blocked import note_block
 from guard._transport_deadline import DEFAULT_TOTAL_TIMEOUT, checked_total_timeout
 from guard.engine import Guard
 from guard.errors import RequestError, UpstreamError
+from guard.formats._json import UnreadableReply
 from guard.formats.base import WireFormat, caller_from_headers
 from guard.lifecycle import GuardedCall, retry_headers
 from guard.stores.base import STORE_UNAVAILABLE
-from guard.types import Call
+from guard.types import Call, Reply
 
 _DROP = ("content-length", "content-encoding", "transfer-encoding")
 #: Refusals that are no verdict on the content: ``x-guardwire-verdict: error``.
@@ -108,6 +109,14 @@ class GuardedTransport:
         response = self._error(request, fmt, exc.status, str(exc), exc.code)
         response.headers["x-guardwire-verdict"] = "error"
         return response
+
+    @staticmethod
+    def _parse(fmt: WireFormat, call: Call, response: Any) -> Reply:
+        """The upstream's reply; one it cannot read names its media type when not JSON."""
+        try:
+            return fmt.parse_reply(call, response.content)
+        except UnreadableReply as unreadable:
+            raise unreadable.declared(response.headers.get("content-type")) from None
 
     def _closed_mid_call(self, request: Any, fmt: WireFormat) -> Any:
         """The 503 ``shutting_down`` for a call cut by closing the transport; the SDK is

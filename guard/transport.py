@@ -81,7 +81,7 @@ class GuardTransport(GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
                 if last.status_code != 200:
                     outcome = "upstream_error"
                     return last
-                attempt = lifecycle.deliver(fmt.parse_reply(attempt, last.content))
+                attempt = lifecycle.deliver(self._parse(fmt, attempt, last))
             outcome = None
             return self._answer(request, prepared, last)
         except UpstreamError as exc:
@@ -167,7 +167,7 @@ class GuardAsyncTransport(GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[
                 if last.status_code != 200:
                     outcome = "upstream_error"
                     return last
-                attempt = await lifecycle.adeliver(fmt.parse_reply(attempt, last.content))
+                attempt = await lifecycle.adeliver(self._parse(fmt, attempt, last))
             outcome = None
             return self._answer(request, prepared, last)
         except UpstreamError as exc:

@@ -156,20 +156,39 @@ def reply_variants_noted() -> bool:
     return bool(getattr(_decoding, "reply_variants", False))
 
 
+class UnreadableReply(UpstreamError):
+    """An upstream reply that is not a JSON object (502): not UTF-8, empty, not JSON."""
+
+    def __init__(self, api: str, what: str) -> None:
+        self.api, self.what = api, what
+        super().__init__(f"the upstream {api} API returned {what}")
+
+    def declared(self, content_type: str | bytes | None) -> UpstreamError:
+        """This error, naming the reply's declared media type when it is not JSON (an
+        HTML error page, a stream): a message that says where to look."""
+        if isinstance(content_type, bytes):
+            content_type = content_type.decode("latin-1")
+        media = (content_type or "").partition(";")[0].strip().lower()
+        if not media or media.endswith("json") or not _MEDIA_TYPE.fullmatch(media):
+            return self
+        return UpstreamError(f"{self} (its Content-Type is {media}, not JSON)")
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9.+-]{1,40}/[a-z0-9.+-]{1,60}")
+
+
 def load_reply(body: bytes, api: str) -> dict[str, Any]:
     """Decode an upstream reply into a JSON object, or raise :class:`UpstreamError` (502)."""
     _decoding.reply_variants = False
     try:
         raw = _REPLY_DECODER.decode(body.decode("utf-8"))
     except UnicodeDecodeError:
-        raise UpstreamError(
-            f"the upstream {api} API returned a reply that is not valid UTF-8"
-        ) from None
+        raise UnreadableReply(api, "a reply that is not valid UTF-8") from None
     except (ValueError, RecursionError):
         what = "an empty body" if not body.strip() else "a reply that is not valid JSON"
-        raise UpstreamError(f"the upstream {api} API returned {what}") from None
+        raise UnreadableReply(api, what) from None
     if not isinstance(raw, dict):
-        raise UpstreamError(f"the upstream {api} API returned a reply that is not a JSON object")
+        raise UnreadableReply(api, "a reply that is not a JSON object")
     if _decoding.reply_variants:
         error = reply_variant_error(raw, api)
         if error is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from guard.engine import Guard
 from guard.errors import UpstreamError
+from guard.formats._json import UnreadableReply
 from guard.formats.base import WireFormat
 from guard.lifecycle import GuardedCall, Refusal, retry_headers
 from guard.proxy._call_streams import pump_stream
@@ -74,7 +75,11 @@ class ModelCalls:
                     if response.status != 200:
                         break
                     exchange.upstream_headers = response.headers
-                    request = await lifecycle.adeliver(fmt.parse_reply(request, response.body))
+                    try:
+                        reply = fmt.parse_reply(request, response.body)
+                    except UnreadableReply as unreadable:
+                        raise unreadable.declared(response.header(b"content-type")) from None
+                    request = await lifecycle.adeliver(reply)
             except asyncio.CancelledError:
                 # Only uvicorn cancels a complete call (shutdown_timeout passed): a retryable
                 # 503, not a cut connection and a traceback; the call finishes normally.

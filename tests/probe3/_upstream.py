@@ -149,6 +149,10 @@ async def answer_fault(
         page = b'{"id": "\xff\xfe"}'
         await _send(writer, head(200, b"application/json", length=len(page)) + page)
         return True
+    if name == "html_page":  # a gateway's error page, declared as what it is
+        page = b"<html><body>502 Bad Gateway</body></html>"
+        await _send(writer, head(200, b"text/html; charset=utf-8", length=len(page)) + page)
+        return True
     if name == "empty_body":
         await _send(writer, head(200, b"application/json", length=0))
         return True

@@ -1,7 +1,7 @@
 """Upstream replies the guard cannot pass on, and the error that names what is wrong.
 
 Through the official SDKs, proxy and transport: a 200 that is not UTF-8, an empty 200,
-and a reply with a key that differs from a field only in case (``"Content"`` beside
+an HTML page (its Content-Type named), and a reply with a key that differs from a field only in case (``"Content"`` beside
 ``content``: a client in Go or ASP.NET may read the one the guard did not check). Each
 is a 502 (a stream's error event once it started) whose message says which fault it is,
 counted as ``upstream_error``, never quoting the reply's text.
@@ -30,6 +30,7 @@ APIS = ("chat", "responses", "messages")
 SAYS = {
     "not_utf8": "not valid UTF-8",
     "empty_body": "an empty body",
+    "html_page": "not valid JSON (its Content-Type is text/html, not JSON)",
     "case_variant": "only in case",
 }
 
@@ -38,8 +39,14 @@ SAYS = {
 @pytest.mark.parametrize("api", APIS)
 @pytest.mark.parametrize(
     ("fault", "stream"),
-    [("not_utf8", False), ("empty_body", False), ("case_variant", False), ("case_variant", True)],
-    ids=["not_utf8", "empty_body", "case_variant", "case_variant-stream"],
+    [
+        ("not_utf8", False),
+        ("empty_body", False),
+        ("html_page", False),
+        ("case_variant", False),
+        ("case_variant", True),
+    ],
+    ids=["not_utf8", "empty_body", "html_page", "case_variant", "case_variant-stream"],
 )
 def test_a_broken_reply_is_a_502_that_names_its_fault(
     upstream: Faulty,
@@ -65,7 +72,8 @@ def test_a_broken_reply_is_a_502_that_names_its_fault(
         assert getattr(error, "status_code", None) == 502, repr(error)
     message = str(error)
     assert SAYS[fault] in message, message
-    assert "not valid JSON" not in message
+    if fault != "html_page":
+        assert "not valid JSON" not in message
     if fault == "case_variant":
         assert "'Content'" in message or "'Text'" in message or "'Delta'" in message, message
     assert MARKER not in message
