@@ -57,15 +57,20 @@ def upstream_reply_headers(upstream: Headers) -> Headers:
     """
     headers: Headers = []
     upstream_id = None
-    named = connection_options(upstream)
+    connection: list[bytes] = []
     for name, value in upstream:
         name = name.lower()
-        if named and name in named:
-            continue
         if name in _PASS or name.startswith(_PASS_PREFIXES):
             headers.append((name, value))
+        elif name == b"connection" and value.lower() not in (b"keep-alive", b"close"):
+            connection.append(value)
         if name in (b"x-request-id", b"request-id") and upstream_id is None:
-            upstream_id = value
+            upstream_id, id_name = value, name
+    if connection:  # rare: a header of the upstream's hop only is not passed on
+        named = connection_options([(b"connection", value) for value in connection])
+        headers = [(name, value) for name, value in headers if name not in named]
+        if upstream_id is not None and id_name in named:  # the other id, if kept
+            upstream_id = next((v for n, v in headers if n == b"request-id"), None)
     if upstream_id is not None:
         headers.append((b"x-guardwire-upstream-request-id", upstream_id))
     return headers

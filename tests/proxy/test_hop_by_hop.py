@@ -14,6 +14,8 @@ import httpx
 import openai
 import pytest
 
+from guard.proxy.responses import upstream_reply_headers
+from guard.proxy.upstream import client_connection_options
 from tests.e2e.fixtures import ProxyServer
 from tests.proxy.raw_upstream import CHAT_REPLY, RawRequest, RawUpstream, json_response
 from tests.proxy.test_app_credentials import ANTHROPIC_REPLY
@@ -111,3 +113,28 @@ def test_a_streamed_reply_drops_what_the_upstreams_connection_header_names(
         assert response.headers["x-ratelimit-reset-tokens"] == "6ms"
     assert text == "hi"
     assert b"x-secret-hop" not in _sent_names(upstream.requests[0])
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"connection", b"keep-alive"), (b"x-secret-hop", b"s")],
+        [(b"connection", b"keep-alive"), (b"connection", b"x-secret-hop"), (b"x-secret-hop", b"s")],
+        [(b"connection", b"x-secret-hop"), (b"connection", b"keep-alive"), (b"x-secret-hop", b"s")],
+        [(b"connection", b"Close , X-Secret-Hop"), (b"x-secret-hop", b"s")],
+    ],
+    ids=["plain", "second-header", "first-header", "case-and-spaces"],
+)
+def test_every_connection_header_of_a_request_is_read(headers: list[tuple[bytes, bytes]]) -> None:
+    """The common case (one ``keep-alive``) skips the loop: a second Connection header,
+    before or after it, is still read."""
+    named = client_connection_options(headers)
+    assert (b"x-secret-hop" in named) is (len(headers) > 2 or b"Close" in headers[0][1])
+
+
+def test_an_upstream_id_its_connection_header_names_is_not_passed_on() -> None:
+    reply = [(b"Connection", b"x-request-id"), (b"X-Request-Id", b"req_1"), (b"request-id", b"r")]
+    assert upstream_reply_headers(reply) == [
+        (b"request-id", b"r"),
+        (b"x-guardwire-upstream-request-id", b"r"),
+    ]
