@@ -12,14 +12,21 @@ from guard._transport_blocked import note_block
 from guard._transport_deadline import DEFAULT_TOTAL_TIMEOUT, checked_total_timeout
 from guard.engine import Guard
 from guard.errors import RequestError, UpstreamError
+from guard.formats._json import UnreadableReply
 from guard.formats.base import WireFormat, caller_from_headers
 from guard.lifecycle import GuardedCall, retry_headers
 from guard.stores.base import STORE_UNAVAILABLE
-from guard.types import Call
+from guard.types import Call, Reply
 
 _DROP = ("content-length", "content-encoding", "transfer-encoding")
 #: Refusals that are no verdict on the content: ``x-guardwire-verdict: error``.
 _ERROR_CODES = ("invalid_request", "request_too_large", STORE_UNAVAILABLE)
+#: A call cut because its client (and so the guarded transport) was closed: the proxy's
+#: ``shutdown`` outcome, answered with the same 503 ``shutting_down``.
+CLOSED_MID_CALL = (
+    "the guarded client was closed while this call was running, so its reply was not "
+    "read; send it again on an open client"
+)
 
 
 class Prepared:
@@ -53,6 +60,9 @@ class GuardedTransport:
         #: Seconds a checked model call may take from its start to the last byte of its
         #: reply, streamed or not, reasks included (``None``: no deadline).
         self.total_timeout = checked_total_timeout(total_timeout)
+        #: Set when the transport is closed (by its client): a call it cuts is counted as
+        #: ``shutdown``, not as an upstream failure.
+        self.closed = False
 
     def _prepare(self, request: Any, body: bytes) -> Prepared | Any:
         # Route on the raw path, the bytes that go out: a percent-escape is no way around.
@@ -98,6 +108,22 @@ class GuardedTransport:
     def _upstream_failed(self, request: Any, fmt: WireFormat, exc: UpstreamError) -> Any:
         response = self._error(request, fmt, exc.status, str(exc), exc.code)
         response.headers["x-guardwire-verdict"] = "error"
+        return response
+
+    @staticmethod
+    def _parse(fmt: WireFormat, call: Call, response: Any) -> Reply:
+        """The upstream's reply; one it cannot read names its media type when not JSON."""
+        try:
+            return fmt.parse_reply(call, response.content)
+        except UnreadableReply as unreadable:
+            raise unreadable.declared(response.headers.get("content-type")) from None
+
+    def _closed_mid_call(self, request: Any, fmt: WireFormat) -> Any:
+        """The 503 ``shutting_down`` for a call cut by closing the transport; the SDK is
+        told not to retry (its client is closed)."""
+        response = self._error(request, fmt, 503, CLOSED_MID_CALL, "shutting_down")
+        response.headers["x-guardwire-verdict"] = "error"
+        response.headers["x-should-retry"] = "false"
         return response
 
     def _refused(self, request: Any, prepared: Prepared) -> Any:

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from guard._httpx import ASYNC_STREAMS, SYNC_STREAMS, TRANSPORT_ERRORS
+from guard._transport_base import CLOSED_MID_CALL
 from guard._transport_blocked import note_block
 from guard._transport_deadline import DEADLINE_ERRORS, TIMEOUT_ERRORS
 from guard.errors import UpstreamError
@@ -25,10 +26,14 @@ class StreamRun:
     (a buffered reply that a check asked to reask is streamed again), blocks noted for
     ``raise_blocked``, and the outcome the call finishes with."""
 
-    def __init__(self, lifecycle: GuardedCall, request: Any) -> None:
+    def __init__(self, lifecycle: GuardedCall, request: Any, transport: Any) -> None:
         self.lifecycle = lifecycle
         self.request = request
+        #: The guarded transport (its ``closed`` tells a closed client from a broken read).
+        self.transport = transport
         self.filter: StreamFilter | None = None
+        #: Set when closing the client cut the stream: the call's outcome is ``shutdown``.
+        self.shut = False
 
     def open(self) -> StreamFilter:
         """A filter for the next upstream stream."""
@@ -72,8 +77,12 @@ class StreamRun:
         return out
 
     def broke(self, error: Exception) -> bytes:
-        """The upstream broke off (or sent an SSE line or event over its limit)."""
+        """The upstream broke off (or sent an SSE line or event over its limit), or the
+        client was closed under the stream."""
         assert self.filter is not None
+        if self.transport.closed and not isinstance(error, UpstreamError):
+            self.shut = True
+            return self.filter.fail(CLOSED_MID_CALL, "shutting_down")
         if isinstance(error, UpstreamError):
             return self.filter.fail(str(error), error.code)
         if isinstance(error, DEADLINE_ERRORS):
@@ -99,6 +108,8 @@ class StreamRun:
         """The outcome of a stream the client stopped reading: decided when the filter
         ended it (a block, an upstream failure), else the client left."""
         stream_filter = self.filter
+        if self.shut:
+            return "shutdown"
         if stream_filter is None or not stream_filter.done:
             return "disconnected"
         return "upstream_error" if getattr(stream_filter, "upstream_failed", False) else None
@@ -107,10 +118,12 @@ class StreamRun:
 class SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
     """The upstream's SSE bytes through the call's stream filter."""
 
-    def __init__(self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any) -> None:
+    def __init__(
+        self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any, transport: Any
+    ) -> None:
         self._upstream = upstream
         self._send = send
-        self._run = StreamRun(lifecycle, request)
+        self._run = StreamRun(lifecycle, request, transport)
 
     def __iter__(self) -> Iterator[bytes]:
         run = self._run
@@ -150,10 +163,12 @@ class SyncFiltered(*SYNC_STREAMS):  # type: ignore[misc]
 class AsyncFiltered(*ASYNC_STREAMS):  # type: ignore[misc]
     """The upstream's SSE bytes through the call's stream filter (async)."""
 
-    def __init__(self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any) -> None:
+    def __init__(
+        self, upstream: Any, lifecycle: GuardedCall, send: Any, request: Any, transport: Any
+    ) -> None:
         self._upstream = upstream
         self._send = send
-        self._run = StreamRun(lifecycle, request)
+        self._run = StreamRun(lifecycle, request, transport)
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         run = self._run

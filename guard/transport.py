@@ -68,7 +68,7 @@ class GuardTransport(GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
                 if upstream.status_code != 200:
                     outcome = "upstream_error"
                     return upstream
-                stream = SyncFiltered(upstream, lifecycle, send, request)
+                stream = SyncFiltered(upstream, lifecycle, send, request, self)
                 streaming, outcome = True, None
                 return self._streamed(request, prepared, upstream, stream)
             last: Any = None
@@ -81,7 +81,7 @@ class GuardTransport(GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
                 if last.status_code != 200:
                     outcome = "upstream_error"
                     return last
-                attempt = lifecycle.deliver(fmt.parse_reply(attempt, last.content))
+                attempt = lifecycle.deliver(self._parse(fmt, attempt, last))
             outcome = None
             return self._answer(request, prepared, last)
         except UpstreamError as exc:
@@ -90,6 +90,9 @@ class GuardTransport(GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
             outcome, status = "upstream_error", exc.status
             return self._upstream_failed(request, fmt, exc)
         except TRANSPORT_ERRORS as exc:
+            if self.closed:  # the client was closed under the call: the proxy's shutdown
+                outcome, status = "shutdown", 503
+                return self._closed_mid_call(request, fmt)
             # A timeout is the proxy's 504: sent, so the provider may have charged it.
             outcome = "upstream_error"
             status, request_sent = transport_failure(exc)
@@ -101,6 +104,7 @@ class GuardTransport(GuardedTransport, *SYNC_TRANSPORTS):  # type: ignore[misc]
     def close(self) -> None:
         """Close the wrapped transports, then write what the guard's budgets still owe
         the state store (:meth:`Guard.close`); closing the ``httpx`` client calls it."""
+        self.closed = True
         for transport in (self._given, *self._inner.values()):
             if transport is not None:
                 transport.close()
@@ -149,7 +153,7 @@ class GuardAsyncTransport(GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[
                 if upstream.status_code != 200:
                     outcome = "upstream_error"
                     return upstream
-                stream = AsyncFiltered(upstream, lifecycle, send, request)
+                stream = AsyncFiltered(upstream, lifecycle, send, request, self)
                 streaming, outcome = True, None
                 return self._streamed(request, prepared, upstream, stream)
             last: Any = None
@@ -163,13 +167,16 @@ class GuardAsyncTransport(GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[
                 if last.status_code != 200:
                     outcome = "upstream_error"
                     return last
-                attempt = await lifecycle.adeliver(fmt.parse_reply(attempt, last.content))
+                attempt = await lifecycle.adeliver(self._parse(fmt, attempt, last))
             outcome = None
             return self._answer(request, prepared, last)
         except UpstreamError as exc:
             outcome, status = "upstream_error", exc.status
             return self._upstream_failed(request, fmt, exc)
         except TRANSPORT_ERRORS as exc:
+            if self.closed:
+                outcome, status = "shutdown", 503
+                return self._closed_mid_call(request, fmt)
             outcome = "upstream_error"
             status, request_sent = transport_failure(exc)
             raise
@@ -180,6 +187,7 @@ class GuardAsyncTransport(GuardedTransport, *ASYNC_TRANSPORTS):  # type: ignore[
     async def aclose(self) -> None:
         """Close the wrapped transports, then write what the guard's budgets still owe
         the state store (:meth:`Guard.aclose`); closing the ``httpx`` client calls it."""
+        self.closed = True
         for transport in (self._given, *self._inner.values()):
             if transport is not None:
                 await transport.aclose()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable
 from json.encoder import encode_basestring
 from typing import Any, NamedTuple
 
+from guard.formats._json import event_decoder
 from guard.formats.sse import Event
 
 
@@ -29,7 +30,8 @@ class TextDelta(NamedTuple):
 
 #: The JSON decoder's C scanners: without the ``json.loads`` wrapper around them (input
 #: checks, two whitespace regexes) a chunk parses in 2.1 us instead of 3.3 us.
-_scan_json: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+#: (The event decoder's: its object hook notes case variants of reply fields.)
+_scan_json: Callable[[str, int], tuple[Any, int]] = event_decoder().scan_once  # type: ignore[attr-defined]
 #: The text of a JSON string literal from after its opening quote, and where it ends.
 _scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 
@@ -120,9 +122,9 @@ def event_payload(data: str | None) -> dict[str, Any] | None:
         value, end = _scan_json(data, 0)
     except (StopIteration, ValueError, RecursionError):
         end = -1
-    if end != len(data):  # surrounding whitespace, or not JSON: json.loads decides
+    if end != len(data):  # surrounding whitespace, or not JSON: the decoder decides
         try:
-            value = json.loads(data)
+            value = event_decoder().decode(data)
         except (ValueError, RecursionError):
             return None
     return value if isinstance(value, dict) else None

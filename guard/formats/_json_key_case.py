@@ -1,4 +1,5 @@
-"""Request keys that differ from a field name only in case are refused.
+"""Keys that differ from a field name only in case: refused in requests, and an upstream
+fault in replies.
 
 Some upstream servers match JSON keys to fields case-insensitively: Go's
 ``encoding/json`` (Ollama and most Go gateways) reads ``"System"``, ``"MESSAGES"`` or
@@ -8,6 +9,10 @@ so such a key would carry text the upstream reads and the checks never saw (or a
 ``Max_tokens`` past a budget's bound). A key is refused when it folds to a name the
 formats read but is not written that way; maps whose keys the client chooses (metadata,
 JSON Schemas, a tool call's input, headers) are not looked into.
+
+Replies are read the same way from the other side: a client in Go or ASP.NET may read
+``"Content"`` where the guard checked ``content``, so a reply (complete, or a stream's
+event) with such a key is not passed on (:data:`REPLY_FIELDS`).
 """
 
 from __future__ import annotations
@@ -45,6 +50,29 @@ PLAIN_KEYS = FIELDS | frozenset(
     """.split()
 )
 
+#: The fields the wire formats read in a reply or a stream's events (with the request's).
+REPLY_FIELDS = FIELDS | frozenset(
+    """
+    annotation annotations cache_creation_input_tokens cache_read_input_tokens choice_text
+    choices completion_tokens content_block delta error finish_reason incomplete_details
+    index input_tokens input_tokens_details item message output_tokens part partial_json
+    prompt_tokens prompt_tokens_details reason response status stop_reason tool usage
+    """.split()
+)
+
+#: Reply keys no reply needs to be read for case variants for (see :data:`PLAIN_KEYS`).
+REPLY_PLAIN_KEYS = (
+    PLAIN_KEYS
+    | REPLY_FIELDS
+    | frozenset(
+        """
+    annotation_index bytes call_id citation completed_at content_index created created_at
+    item_id object output_index param refusal sequence_number stop_sequence
+    summary_index system_fingerprint token total_tokens
+    """.split()
+    )
+)
+
 #: Keys whose value is a map the client owns: its keys are data, whatever their case
 #: (a JSON Schema's property and definition names, wherever the schema sits).
 _CLIENT_MAPS = frozenset(
@@ -58,6 +86,23 @@ _CLIENT_OBJECTS = frozenset(("arguments", "input"))
 def refuse_case_variants(body: dict[str, Any]) -> None:
     """Raise :class:`RequestError` for a key in ``body`` (a decoded request) that folds
     to one of :data:`FIELDS` without being it."""
+    key = variant_key(body, PLAIN_KEYS, FIELDS)
+    if key is not None:
+        folded = key.casefold()
+        raise RequestError(
+            f"the request body has {shown_key(key)}, which differs from the field '{folded}' "
+            f"only in case (some upstream servers read it as '{folded}', unchecked): send "
+            f"'{folded}' as the API spells it"
+        )
+
+
+def variant_key(
+    body: dict[str, Any],
+    plain: frozenset[str] = REPLY_PLAIN_KEYS,
+    fields: frozenset[str] = REPLY_FIELDS,
+) -> str | None:
+    """The first key of ``body`` (outside the client's own maps) that folds to one of
+    ``fields`` without being it; ``None`` when there is none."""
     # A stack, not recursion: the decoder accepts nesting close to the recursion limit.
     pending: list[Any] = [body]
     while pending:
@@ -65,28 +110,24 @@ def refuse_case_variants(body: dict[str, Any]) -> None:
         if isinstance(value, list):
             pending.extend(item for item in value if isinstance(item, dict | list))
             continue
-        if not value.keys() <= PLAIN_KEYS:  # the APIs' own names are no variants
+        if not value.keys() <= plain:  # the APIs' own names are no variants
             for key in value:
-                _refuse_variant(key)
+                if is_variant(key, fields):
+                    return key  # type: ignore[no-any-return]
         for key, item in value.items():
             if key in _CLIENT_MAPS or (key in _CLIENT_OBJECTS and isinstance(item, dict)):
                 continue
             if isinstance(item, dict | list):
                 pending.append(item)
+    return None
 
 
-def is_variant(key: str) -> bool:
-    """Whether ``key`` folds to one of :data:`FIELDS` without being it."""
+def is_variant(key: str, fields: frozenset[str] = FIELDS) -> bool:
+    """Whether ``key`` folds to one of ``fields`` without being it."""
     folded = key.casefold()
-    return folded != key and folded in FIELDS
+    return folded != key and folded in fields
 
 
-def _refuse_variant(key: str) -> None:
-    if is_variant(key):
-        folded = key.casefold()
-        shown = f"'{key}'" if key.isascii() else "a key"
-        raise RequestError(
-            f"the request body has {shown}, which differs from the field '{folded}' only "
-            f"in case (some upstream servers read it as '{folded}', unchecked): send "
-            f"'{folded}' as the API spells it"
-        )
+def shown_key(key: str) -> str:
+    """How an error names a key: quoted when ASCII (key names are protocol), else not."""
+    return f"'{key}'" if key.isascii() else "a key"

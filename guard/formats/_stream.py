@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard._drive import Step, run_async, run_sync
 from guard.formats._envelope import event_payload
+from guard.formats._json import reply_variant_error, reply_variants_noted
 from guard.formats._stream_hooks import Assembly, StreamingFormat
 from guard.formats._stream_text import TextStreams
 from guard.formats._stream_whole import WholeReplies
@@ -219,6 +220,14 @@ class EventFilter(WholeReplies, TextStreams):
                     self.forward_text(envelope, event, text, out)
             else:
                 payload = event_payload(event.data)
+                if payload is not None and reply_variants_noted():
+                    api = "Anthropic" if self.format.name.startswith("anthropic") else "OpenAI"
+                    error = reply_variant_error(payload, api)
+                    if error is not None:
+                        # A key a client may read in place of the checked field: the
+                        # stream ends as broken, an upstream fault (as for a reply).
+                        out.append(self.fail(str(error)))
+                        break
                 if self.has_terminal and self.is_terminal(event, payload):
                     self._terminal = event
                     continue

@@ -16,20 +16,30 @@ from typing import Any
 _POLICY_MAPS = ("policies", "tenant_policies", "route_policies", "model_policies")
 
 
-def anchor_config_paths(data: dict[str, Any], directory: Path) -> dict[str, Any]:
+def anchor_config_paths(
+    data: dict[str, Any], directory: Path, written: dict[str, str] | None = None
+) -> dict[str, Any]:
     """``data`` (a config file's top level) with its relative file paths read from
     ``directory``: policy references, ``audit_log``, ``prices``, a ``sqlite://`` store
-    and upstreams' ``ca_file``. Values of the wrong type are left for validation."""
+    and upstreams' ``ca_file``. Values of the wrong type are left for validation.
+
+    ``written`` receives each policy path as written and its anchored path (the check
+    endpoint finds a policy by either)."""
     if directory == Path("."):
         return data  # relative to the working directory already
     data = dict(data)
     names = data.get("policies")
     aliases = set(names) if isinstance(names, dict) else set()
+    noted = written if written is not None else {}
+
+    def policy_file(value: str) -> str:
+        anchored = noted[value] = _policy_path(value, directory)
+        return anchored
 
     def policy(value: Any) -> Any:
         if not isinstance(value, str) or value in aliases:
             return value
-        return _policy_path(value, directory)
+        return policy_file(value)
 
     if "policy" in data:
         data["policy"] = policy(data["policy"])
@@ -37,7 +47,7 @@ def anchor_config_paths(data: dict[str, Any], directory: Path) -> dict[str, Any]
         if isinstance(data.get(key), dict):
             # ``policies`` values are never names of other entries.
             data[key] = {
-                name: _policy_path(v, directory) if key == "policies" and isinstance(v, str)
+                name: policy_file(v) if key == "policies" and isinstance(v, str)
                 else policy(v)
                 for name, v in data[key].items()
             }  # fmt: skip

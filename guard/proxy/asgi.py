@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from guard.errors import RequestError
-from guard.proxy.request_coding import decoded_body
+from guard.proxy.request_coding import decoded_body, refuse_transfer_codings
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -45,8 +45,16 @@ def declares_json(scope: Scope) -> bool:
 
 async def read_body(scope: Scope, receive: Receive, *, limit: int, timeout: float) -> bytes:
     """Read the request body, refusing bodies over ``limit`` bytes (also once decoded from
-    a gzip or deflate ``Content-Encoding``) or slower than ``timeout``."""
-    declared = header(scope, b"content-length")
+    a gzip or deflate ``Content-Encoding``) or slower than ``timeout``, and bodies in a
+    transfer coding other than ``chunked`` (which the server has already undone)."""
+    declared = coding = None
+    for key, value in scope["headers"]:  # one pass for the three headers read here
+        if key == b"content-length":
+            declared = declared or value
+        elif key == b"content-encoding":
+            coding = coding or value
+        elif key == b"transfer-encoding":
+            refuse_transfer_codings(value)
     if declared is not None:
         try:
             size = int(declared)
@@ -92,7 +100,7 @@ async def read_body(scope: Scope, receive: Receive, *, limit: int, timeout: floa
     finally:
         timer.cancel()
     body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    return decoded_body(body, header(scope, b"content-encoding"), limit)
+    return decoded_body(body, coding, limit)
 
 
 def _too_large(limit: int) -> RequestError:

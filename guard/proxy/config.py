@@ -8,12 +8,21 @@ the proxy answers from the built-in offline demo model.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from guard._yaml import load_yaml
 from guard.errors import ConfigError
@@ -68,6 +77,8 @@ class ServerConfig(BaseModel):
     """Everything ``guardwire serve`` needs."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    #: The config file's policy paths as written -> as anchored (see ``_config_paths``).
+    _written_paths: dict[str, str] = PrivateAttr(default_factory=dict)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8787, ge=0, le=65535)
@@ -162,6 +173,28 @@ class ServerConfig(BaseModel):
             )
         return self
 
+    @property
+    def written_paths(self) -> dict[str, str]:
+        """The config file's relative policy paths as written, each with the anchored
+        path the policies are loaded (and keyed) by."""
+        return self._written_paths
+
+    def with_written_paths(self, written: dict[str, str]) -> ServerConfig:
+        """This config, remembering ``written`` (see :attr:`written_paths`)."""
+        self._written_paths = written
+        return self
+
+    def to_worker_json(self) -> str:
+        """:meth:`for_workers` as JSON, the paths as written included."""
+        config = self.for_workers().model_dump(mode="json")
+        return json.dumps({"config": config, "written_paths": self._written_paths})
+
+    @classmethod
+    def from_worker_json(cls, text: str) -> ServerConfig:
+        """The config :meth:`to_worker_json` wrote."""
+        data = json.loads(text)
+        return cls.model_validate(data["config"]).with_written_paths(data["written_paths"])
+
     def for_workers(self) -> ServerConfig:
         """This config with client keys reduced to their digests (what workers receive)."""
         return self.model_copy(
@@ -215,6 +248,7 @@ def load_config(
     env = os.environ if env is None else env
     path = path or env.get("GUARDWIRE_CONFIG")
     data: dict[str, Any] = {}
+    written: dict[str, str] = {}
     node = None
     source = str(path) if path else "<environment>"
     if path:
@@ -228,7 +262,7 @@ def load_config(
             raise ConfigError(str(exc).replace("invalid policy", "invalid config")) from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"invalid config ({source}): the top level must be a mapping")
-        data = anchor_config_paths(dict(loaded or {}), Path(path).parent)
+        data = anchor_config_paths(dict(loaded or {}), Path(path).parent, written)
     for variable, field in _ENV.items():
         if variable in env:
             data[field] = env[variable]
@@ -246,7 +280,7 @@ def load_config(
         else:
             data[field] = value
     try:
-        return ServerConfig.model_validate(data)
+        return ServerConfig.model_validate(data).with_written_paths(written)
     except ValidationError as exc:
         from guard._yaml import policy_error
 

@@ -10,10 +10,11 @@ What the pool guarantees:
 
 - a request line or header that could change the request's framing (CTL, SP or
   non-ASCII in method or target, CR/LF/NUL in a header) is refused before any write,
-  whatever its source (client, config, environment);
+  whatever its source (client, config, environment): :mod:`guard.proxy._request_head`;
 - a request is never re-sent: a POST that may have reached the server is a model call
   that may be billed. Stale connections are avoided instead: idle connections expire
-  after ``keep_alive_expiry`` and each is checked for liveness when taken;
+  after ``keep_alive_expiry`` and each is checked for liveness when taken
+  (:mod:`guard.proxy._sockets`);
 - cancellation anywhere (waiting for a slot, connecting, sending, waiting for the head)
   closes the connection and returns its slot; a cancelled waiter passes its wake-up on;
 - waiting for a free slot is bounded (``pool_timeout``, then :class:`UpstreamBusy`).
@@ -22,23 +23,17 @@ What the pool guarantees:
 from __future__ import annotations
 
 import asyncio
-import re
-import select
-import socket
 import ssl
 from collections import deque
 from urllib.parse import urlsplit
 
-from guard.errors import UnsafeUpstreamRequest, UpstreamBusy, UpstreamError, UpstreamTimeout
+from guard.errors import UpstreamBusy, UpstreamError, UpstreamTimeout
+from guard.proxy._request_head import request_head
+from guard.proxy._sockets import alive, bound_unacknowledged_data
 from guard.proxy.connection import Connection, Headers
 from guard.proxy.egress import proxy_for, tunnel
 
 __all__ = ["ConnectionPool", "Headers"]
-
-#: RFC 9110 ``token``: what a method may be.
-_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-#: Bytes a request-target must not contain: controls, space, DEL and non-ASCII (RFC 9112 3.2).
-_UNSAFE_TARGET = re.compile(rb"[\x00-\x20\x7f-\xff]")
 
 
 class ConnectionPool:
@@ -124,7 +119,7 @@ class ConnectionPool:
             ) from None
         # Until its first answer, the connection is not proven accepted: the request must
         # be acknowledged within what is left of the connect timeout.
-        _bound_unacknowledged_data(connection, self._connect_timeout - (loop.time() - started))
+        bound_unacknowledged_data(connection, self._connect_timeout - (loop.time() - started))
         return connection
 
     def _take_idle(self) -> Connection | None:
@@ -137,7 +132,7 @@ class ConnectionPool:
             self._discard(idle.popleft())  # older than the keep-alive expiry
         while idle:
             connection = idle.pop()
-            if _alive(connection, plain=self._ssl is None):
+            if alive(connection, plain=self._ssl is None):
                 connection.start_exchange()
                 return connection
             self._discard(connection)
@@ -226,30 +221,9 @@ class ConnectionPool:
 
         Raises :class:`UnsafeUpstreamRequest` for bytes that could change the framing.
         """
-        if not (method.isascii() and _METHOD.fullmatch(method_bytes := method.encode())):
-            raise self._unsafe("the method is not an HTTP token")
-        if not target.isascii():
-            raise self._unsafe("the path contains a non-ASCII character")
-        target_bytes = self.base_path + target.encode()
-        if not target.startswith("/") or _UNSAFE_TARGET.search(target_bytes):
-            raise self._unsafe("the path contains a control, space or non-ASCII character")
-        lines = [method_bytes, b" ", target_bytes, b" HTTP/1.1\r\nhost: ", self.authority, b"\r\n"]
-        for name, value in headers:
-            lines += (name, b": ", value, b"\r\n")
-        with_length = bool(length) or method in ("POST", "PUT", "PATCH")
-        if with_length:
-            lines.append(b"content-length: %d\r\n" % length)
-        lines.append(b"\r\n")
-        head = b"".join(lines)
-        # Three C-level scans instead of one per header: every line ends in exactly one
-        # CRLF, so any other CR or LF (or a NUL) came from a header name or value.
-        line_ends = len(headers) + 3 + with_length
-        if head.count(b"\n") != line_ends or head.count(b"\r") != line_ends or b"\0" in head:
-            raise self._unsafe(_bad_header(headers))
-        return head
-
-    def _unsafe(self, why: str) -> UnsafeUpstreamRequest:
-        return UnsafeUpstreamRequest(f"the request to upstream '{self.name}' was not sent: {why}")
+        return request_head(
+            self.name, method, self.base_path, target, self.authority, headers, length
+        )
 
     async def exchange(
         self,
@@ -277,7 +251,7 @@ class ConnectionPool:
             # Accepted: from now on only a dead peer (unacknowledged for a whole connect
             # timeout) is cut, never a slow network.
             connection.proven = True
-            _bound_unacknowledged_data(connection, self._connect_timeout)
+            bound_unacknowledged_data(connection, self._connect_timeout)
         if method == "HEAD":
             connection.complete = True
             connection.keep_alive = False
@@ -301,70 +275,3 @@ class ConnectionPool:
             self._reaper = None
         while self._idle:
             self._discard(self._idle.pop())
-
-
-def _bound_unacknowledged_data(connection: Connection, seconds: float) -> None:
-    """Abort the connection when sent bytes stay unacknowledged for ``seconds`` (>= 0.5).
-
-    When a server's accept queue overflows, Linux completes the handshake on the client's
-    side but drops what follows: the request is written into a connection the server does
-    not know, and nothing answers until the read timeout (minutes). TCP_USER_TIMEOUT turns
-    that into an error after the connect timeout. A server that accepted acknowledges the
-    request at once (its kernel does, however long the model thinks), so a slow model
-    call is not affected.
-    """
-    option = getattr(socket, "TCP_USER_TIMEOUT", None)
-    transport = connection.transport
-    transport_socket = transport.get_extra_info("socket") if transport is not None else None
-    if option is None or transport_socket is None:  # pragma: no cover - Linux has both
-        return
-    try:
-        milliseconds = max(500, int(seconds * 1000))
-        transport_socket.setsockopt(socket.IPPROTO_TCP, option, milliseconds)
-    except OSError:  # pragma: no cover - not a TCP socket
-        pass
-
-
-def _alive(connection: Connection, *, plain: bool) -> bool:
-    """False when the server closed the idle connection (or sent bytes on plain TCP)."""
-    if connection.closed or connection.transport is None:
-        return False
-    transport_socket = connection.transport.get_extra_info("socket")
-    if transport_socket is None:  # pragma: no cover - every transport here has a socket
-        return True
-    # The loop may not have delivered a FIN that already arrived: ask the kernel. A
-    # zero-timeout poll costs ~1 µs (select() would fail past file descriptor 1023); the
-    # peek below only runs when something is there.
-    poller = select.poll()
-    try:
-        poller.register(transport_socket.fileno(), select.POLLIN)
-        if not poller.poll(0):
-            return True
-    except (OSError, ValueError):
-        return False
-    if plain:
-        return False  # end of file, or bytes nobody asked for: unusable either way
-    # TLS may legitimately have records pending (session tickets): only EOF is fatal. The
-    # loop's socket wrapper has no recv(), so peek through a borrowed socket object.
-    sock = socket.socket(fileno=transport_socket.fileno())
-    try:
-        return bool(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
-    except (BlockingIOError, InterruptedError):
-        return True
-    except OSError:
-        return False
-    finally:
-        sock.detach()
-
-
-def _bad_header(headers: Headers) -> str:
-    """Which header broke the framing (its name only when it is a plain token)."""
-    for name, value in headers:
-        for part, where in ((name, "name"), (value, "value")):
-            if b"\r" in part or b"\n" in part or b"\0" in part:
-                shown = f"header '{name.decode()}'" if _METHOD.fullmatch(name) else "a header"
-                return (
-                    f"{shown} has a line break or NUL in its {where} "
-                    "(check the configured upstream key and headers)"
-                )
-    return "a header has a line break or NUL"  # pragma: no cover

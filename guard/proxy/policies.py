@@ -72,6 +72,7 @@ class PolicySet:
             if key.policy:
                 self._pinned.add(id(client))
         self._aliases = dict(config.policies)
+        self._written = config.written_paths
         for name in config.policies:  # loaded now: errors show at start, /check can use them
             engine(name)
         self._tenants = {t: engine(s) for t, s in config.tenant_policies.items()}
@@ -116,9 +117,10 @@ class PolicySet:
         return guard
 
     def named(self, name: str) -> Guard | None:
-        """The engine of a policy by its ``policies:`` name, its source or its policy
-        ``name`` (for ``POST /guardwire/v1/check``); ``None`` when no loaded policy fits."""
-        source = self._aliases.get(name, name)
+        """The engine of a policy by its ``policies:`` name, its source (a path as written
+        in the config file, or as anchored) or its policy ``name`` (for ``POST
+        /guardwire/v1/check``); ``None`` when no loaded policy fits."""
+        source = self._aliases.get(name) or self._written.get(name, name)
         if source in self.guards:
             return self.guards[source]
         for guard in self.guards.values():

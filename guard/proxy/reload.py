@@ -254,7 +254,7 @@ class PolicyReloader:
         config = running.model_copy(
             update={name: getattr(new, name) for name in RELOADABLE if name != "keys"}
             | {"keys": keys}
-        )
+        ).with_written_paths(new.written_paths)
 
         def make_guard(policy: Policy) -> Guard:
             try:

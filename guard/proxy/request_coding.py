@@ -1,7 +1,12 @@
 """A request body sent in a ``Content-Encoding``: gzip and deflate are inflated before
 anything reads the body, within the same limit as a plain body (so a small compressed
 body cannot become a huge one); any other coding is refused naming it. The upstream
-gets the decoded body (the proxy never forwards ``content-encoding``)."""
+gets the decoded body (the proxy never forwards ``content-encoding``).
+
+A ``Transfer-Encoding`` other than ``chunked`` alone (which the HTTP server undoes) is
+refused with a 501 naming it (RFC 9112 section 6.1): the server hands such a body over
+still coded, and it would otherwise be read as a body that is not UTF-8. The client can
+compress with ``Content-Encoding`` instead, which is decoded here."""
 
 from __future__ import annotations
 
@@ -39,6 +44,23 @@ def decoded_body(body: bytes, coding: bytes | None, limit: int) -> bytes:
         return _inflate(body, -zlib.MAX_WBITS, limit, "deflate")
     except zlib.error:
         raise _corrupt("deflate") from None
+
+
+def refuse_transfer_codings(value: bytes) -> None:
+    """Raise a 501 :class:`RequestError` unless ``value`` (a ``Transfer-Encoding``) is
+    ``chunked`` alone."""
+    codings = [coding.strip().lower() for coding in value.split(b",")]
+    other = [coding for coding in codings if coding != b"chunked"]
+    if not other:
+        return
+    name = other[0]
+    shown = f"'{name.decode()}'" if _CODING_NAME.fullmatch(name) else "given"
+    raise RequestError(
+        f"the request's Transfer-Encoding {shown} is not supported: guardwire reads only "
+        "'chunked'; send the body compressed with Content-Encoding (gzip or deflate) instead",
+        status=501,
+        code="not_implemented",
+    )
 
 
 def _inflate(body: bytes, wbits: int, limit: int, name: str) -> bytes:

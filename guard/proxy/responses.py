@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from guard import formats
 from guard.formats.base import WireFormat
 from guard.proxy.asgi import Headers, Send, respond
-from guard.proxy.upstream import UpstreamResponse
+from guard.proxy.upstream import UpstreamResponse, connection_options
+
+if TYPE_CHECKING:
+    from guard.lifecycle import GuardedCall
 
 JSON = b"application/json"
 STREAM_HEADERS: Headers = [
@@ -48,15 +53,24 @@ def upstream_reply_headers(upstream: Headers) -> Headers:
 
     The upstream's ``x-request-id`` (OpenAI) or ``request-id`` (Anthropic) also comes
     back as ``x-guardwire-upstream-request-id``: guardwire's own id is ``x-request-id``.
+    A header the upstream's ``Connection`` header names is of that hop only: dropped.
     """
     headers: Headers = []
     upstream_id = None
+    connection: list[bytes] = []
     for name, value in upstream:
         name = name.lower()
         if name in _PASS or name.startswith(_PASS_PREFIXES):
             headers.append((name, value))
+        elif name == b"connection" and value.lower() not in (b"keep-alive", b"close"):
+            connection.append(value)
         if name in (b"x-request-id", b"request-id") and upstream_id is None:
-            upstream_id = value
+            upstream_id, id_name = value, name
+    if connection:  # rare: a header of the upstream's hop only is not passed on
+        named = connection_options([(b"connection", value) for value in connection])
+        headers = [(name, value) for name, value in headers if name not in named]
+        if upstream_id is not None and id_name in named:  # the other id, if kept
+            upstream_id = next((v for n, v in headers if n == b"request-id"), None)
     if upstream_id is not None:
         headers.append((b"x-guardwire-upstream-request-id", upstream_id))
     return headers
@@ -70,3 +84,8 @@ async def send_upstream(send: Send, response: UpstreamResponse, request_id: str)
         headers.append((b"content-type", content_type))
     headers.append((b"x-request-id", request_id.encode()))
     await respond(send, response.status, headers, response.body)
+
+
+def check_headers(lifecycle: GuardedCall) -> Headers:
+    """Headers the checks added (``x-guardwire-max-tokens-clamped``)."""
+    return [(k.encode(), v.encode()) for k, v in lifecycle.ctx.response_headers.items()]

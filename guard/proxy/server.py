@@ -27,7 +27,7 @@ HTTP_PROTOCOL = "guard.proxy.connections:GuardedHttpProtocol"
 
 def create_app() -> ProxyApp:
     """App factory for uvicorn (used in every worker process)."""
-    config = ServerConfig.model_validate_json(os.environ[_RESOLVED])
+    config = ServerConfig.from_worker_json(os.environ[_RESOLVED])
     _configure_logging(config)
     app = ProxyApp(config)
     attach_reloader(app, ReloadSource.from_env())
@@ -83,7 +83,7 @@ def _serve(args: argparse.Namespace) -> int:
         for name, upstream in config.upstreams.items():
             log.info("upstream %s: %s", name, upstream.url)
     log.info("policy: %s; listening on http://%s:%d", config.policy, config.host, config.port)
-    os.environ[_RESOLVED] = config.for_workers().model_dump_json()
+    os.environ[_RESOLVED] = config.to_worker_json()
     # Each worker re-reads the config file with the same flags when it reloads.
     source = ReloadSource(
         args.config or os.environ.get("GUARDWIRE_CONFIG"),

@@ -20,13 +20,14 @@ from guard.proxy.decoding import decode, decode_stream, decoder_for
 from guard.proxy.http1 import ConnectionPool, Headers
 from guard.proxy.routing import unchecked_api
 
-# Headers that describe one connection, not the message (RFC 9110 section 7.6.1), plus
-# those the proxy sets itself.
+# Headers that describe one connection, not the message (RFC 9110 section 7.6.1, and
+# the non-standard proxy-connection), plus those the proxy sets itself. A message's
+# ``Connection`` header names more of them: :func:`connection_options`.
 HOP_BY_HOP = frozenset(
     {
         b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
         b"trailer", b"transfer-encoding", b"upgrade", b"host", b"content-length",
-        b"content-encoding", b"accept-encoding", b"expect",
+        b"content-encoding", b"accept-encoding", b"expect", b"proxy-connection",
     }
 )  # fmt: skip
 CLIENT_AUTH = frozenset({b"authorization", b"x-api-key", b"api-key"})
@@ -112,6 +113,7 @@ class HttpUpstream:
         key, nor the reverse.
         """
         drop_auth = not self._forward_client_auth
+        named = client_connection_options(headers)
         out = [
             (name, value)
             for name, value in headers
@@ -119,6 +121,8 @@ class HttpUpstream:
             and not name.startswith(b"x-guardwire")
             and not (drop_auth and name in CLIENT_AUTH)
         ]
+        if named:  # rare: a header of the client's hop only (RFC 9110 7.6.1)
+            out = [(name, value) for name, value in out if name not in named]
         out.append((b"accept-encoding", b"identity"))
         if drop_auth:
             route = path.partition("?")[0]
@@ -160,6 +164,35 @@ class HttpUpstream:
 
     async def aclose(self) -> None:
         await self._pool.close()
+
+
+def connection_options(headers: Headers) -> frozenset[bytes]:
+    """The header names a message's ``Connection`` headers list beyond the fixed
+    hop-by-hop set (RFC 9110 section 7.6.1: ``Connection: close, X-Secret`` makes
+    ``X-Secret`` a header of this hop only, never forwarded), in lower case."""
+    named = _NO_OPTIONS
+    for name, value in headers:
+        if len(name) == 10 and name.lower() == b"connection":
+            options = {option.strip().lower() for option in value.split(b",")}
+            named = named.union(options - _CONNECTION_TOKENS)
+    return named
+
+
+def client_connection_options(headers: Headers) -> frozenset[bytes]:
+    """:func:`connection_options` of a request's headers (lower-case names, as in ASGI
+    scopes), without a Python loop over them in the common case: one ``Connection:
+    keep-alive`` (or ``close``) found by a C-level dict. Measured (callgrind), the
+    loop cost ~11 k instructions a request, this ~1 k."""
+    by_name = dict(headers)
+    value = by_name.get(b"connection")
+    if value is None or (value.lower() in _CONNECTION_TOKENS and len(by_name) == len(headers)):
+        return _NO_OPTIONS  # (a repeated name: any of them may be a second Connection)
+    return connection_options(headers)
+
+
+#: ``Connection`` options that name no header the message carries.
+_CONNECTION_TOKENS = frozenset({b"close", b"keep-alive", b"upgrade", b""})
+_NO_OPTIONS: frozenset[bytes] = frozenset()
 
 
 #: Azure OpenAI deployment routes take the key in an ``api-key`` header.

@@ -145,6 +145,33 @@ async def answer_fault(
         extra = b"content-encoding: gzip\r\n"
         await _send(writer, head(200, ctype, extra, len(packed)) + packed)
         return True
+    if name == "not_utf8":
+        page = b'{"id": "\xff\xfe"}'
+        await _send(writer, head(200, b"application/json", length=len(page)) + page)
+        return True
+    if name == "html_page":  # a gateway's error page, declared as what it is
+        page = b"<html><body>502 Bad Gateway</body></html>"
+        await _send(writer, head(200, b"text/html; charset=utf-8", length=len(page)) + page)
+        return True
+    if name == "empty_body":
+        await _send(writer, head(200, b"application/json", length=0))
+        return True
+    if name == "case_variant":
+        # Beside the text field the guard reads, its case variant carrying the marker (a
+        # case-insensitive client reads either). Streamed: in the second text delta, after
+        # the filter learnt the delta's envelope from the first.
+        provider = PROVIDERS[path]
+        if stream:
+            named = {"openai": b"content", "responses": b"delta"}.get(provider, b"text")
+            spot, sep = b'"%s":"beta g"' % named, b","
+        else:
+            named = b"content" if provider == "openai" else b"text"
+            spot, sep = b'"%s": "alpha' % named, b", "
+        variant = b'"%s":"%s"' % (named.capitalize(), MARKER.encode()) + sep
+        data = (b"".join(events) if stream else complete).replace(spot, variant + spot, 1)
+        assert MARKER.encode() in data
+        await _send(writer, head(200, ctype, length=len(data)) + data)
+        return True
     if name == "slow_loris":
         data = b"".join(events) if stream else complete
         await _send(writer, head(200, ctype, length=len(data)))

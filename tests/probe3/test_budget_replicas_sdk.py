@@ -101,7 +101,13 @@ async def _storm(urls: list[str]) -> list[str]:
                                         timeout=60)  # fmt: skip
 
     clients = [(oai(url), ant(url)) for url in urls]
-    return await asyncio.gather(*[_call(n, *clients[n % len(urls)]) for n in range(200)])
+    # The ceiling admits ~17 of the 200 calls, and which ones is the machine's schedule:
+    # under load, once, none of them was a stream the client cancels (183 refused, 0
+    # cancelled). Call 1 (a cancelled stream) goes first, so one always is; the others
+    # still race the storm.
+    first = await _call(1, *clients[1 % len(urls)])
+    rest = await asyncio.gather(*[_call(n, *clients[n % len(urls)]) for n in range(200) if n != 1])
+    return [first, *rest]
 
 
 async def _ledger(store_url: str) -> tuple[int, int]:
@@ -159,7 +165,7 @@ budgets:
 def test_a_cancelled_stream_is_settled_by_what_passed(
     start_proxy: Callable[..., ProxyServer], tmp_path: Path, api: str, frontend: str
 ) -> None:
-    """The reply would be 2,800 bytes at one event per 50 ms (about 17 s); the client
+    """The reply would be 2,800 bytes at one event per 0.2 s (about 70 s); the client
     leaves after the first text. The settlement counts the input and the text that
     passed (bytes, an upper bound of tokens), not the 600-token reservation."""
     assert PRICE is not None
@@ -186,7 +192,7 @@ def test_a_cancelled_stream_is_settled_by_what_passed(
             assert await _stream_first_text(n, oai, ant, 600, cancel=False) == "ok"
             warm = await store.get(key)
             assert await _stream_first_text(n, oai, ant, 600, cancel=True) == "cancelled"
-            deadline = time.monotonic() + 3
+            deadline = time.monotonic() + 10  # the proxy ends the call once it sees the client gone
             while (await store.get(key) == warm or await store.reserved(key)) and (
                 time.monotonic() < deadline
             ):
@@ -194,7 +200,9 @@ def test_a_cancelled_stream_is_settled_by_what_passed(
             assert await store.reserved(key) == 0
             return int(await store.get(key) - warm)
 
-        fake.enqueue(Script(text="warm"), Script(stream_delay=0.05))
+        # One event of 8 bytes per 0.2 s: half the reservation (300 tokens as bytes) is
+        # ~7 s of stream after the first text, however late a loaded machine cancels.
+        fake.enqueue(Script(text="warm"), Script(stream_delay=0.2))
         spent = asyncio.run(warm_then_cancel())
     reservation = 600 * PRICE.output
     assert 8 * PRICE.output < spent < reservation / 2, (spent, reservation)
