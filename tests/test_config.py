@@ -182,3 +182,25 @@ def test_readme_documents_every_setting() -> None:
                 token == name or token.endswith("." + name) or token.startswith(name + ".")
                 for token in documented
             ), f"{model.__name__}.{name} is missing from the README configuration reference"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "key"),
+    [
+        ("workers: true\n", "workers"),
+        ("max_connections: false\n", "max_connections"),
+        ("body_timeout: true\n", "body_timeout"),
+    ],
+)
+def test_a_boolean_where_the_server_config_takes_a_number_is_an_error(
+    tmp_path: Path, yaml_text: str, key: str
+) -> None:
+    """pydantic's lax mode would read ``workers: true`` as 1 worker: the server config,
+    like a policy, refuses a boolean where a number is expected, naming key and line."""
+    path = tmp_path / "guardwire.yaml"
+    path.write_text("# config\n" + yaml_text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path, env={})
+    message = str(caught.value)
+    assert "boolean" in message and key in message and "invalid config" in message, message
+    assert "line 2" in message or ":2" in message or "line 3" in message, message

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from guard._yaml import load_yaml
+from guard._yaml_bools import bool_error
 from guard.errors import ConfigError
 from guard.proxy._config_paths import anchor_config_paths
 from guard.proxy._upstream_config import ApiFamily as ApiFamily
@@ -279,6 +280,9 @@ def load_config(
             data["upstreams"] = {"default": _simple_upstream(value, env)}
         else:
             data[field] = value
+    wrong = bool_error(ServerConfig, data, lambda _loc: source, node)
+    if wrong is not None:  # pydantic would read it as 1 or 0
+        raise ConfigError(str(wrong).replace("invalid policy", "invalid config"))
     try:
         return ServerConfig.model_validate(data).with_written_paths(written)
     except ValidationError as exc:
