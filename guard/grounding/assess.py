@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from guard.grounding.citations import Marker, find_markers, id_keys
-from guard.grounding.claims import not_a_claim, split_sentences
+from guard.grounding.claims import hedge_end, not_a_claim, split_sentences
 from guard.grounding.passages import PassageIndex, index_of
 from guard.grounding.scoring import score_claim
 from guard.grounding.text import content_terms, terms_of, words
@@ -124,6 +124,9 @@ def assess(
         own: list[int] = []
         if markers:
             scored, own = _own_markers(answer, start, end, markers, owners, spans)
+        hedged = hedge_end(scored)
+        if hedged:
+            scored = " " * hedged + scored[hedged:]
         scored_words = words(scored)
         scored_terms = terms_of(scored_words)
         if not_a_claim(scored, question_terms, scored_words, scored_terms):

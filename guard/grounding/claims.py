@@ -4,8 +4,10 @@ Markdown is read, not scored: fenced and indented code, headings, table separato
 list markers are skipped; a table row is one claim; inline code is kept as words.
 Sentences end at ``.``, ``!`` or ``?`` followed by a space and a capital, digit or
 quote — except after known abbreviations, initials and decimals. Questions, refusals,
-hedges, pure restatements of the question and fragments with fewer than two content
-words are not claims.
+"I'm not sure", pure restatements of the question and fragments with fewer than two
+content words are not claims. A hedging opener ("I think", "maybe", "it is possible
+that") does not withdraw what follows: the sentence is a claim, scored without the
+opener's words (``hedge_end``).
 """
 
 from __future__ import annotations
@@ -41,9 +43,13 @@ _REFUSAL = re.compile(
     r"|as an ai\b)",
     re.IGNORECASE,
 )
-_HEDGE = re.compile(
+#: A sentence that only says the answer is uncertain.
+_HEDGE = re.compile(r"^\W*i(?:'m| am) not (?:certain|sure)\b", re.IGNORECASE)
+#: An opener that hedges what follows ("I think the tower is 330 m tall"): the rest is
+#: still asserted, so it is a claim, scored without the opener's words.
+_HEDGE_OPENER = re.compile(
     r"^\W*(?:i think|i believe|i guess|perhaps|maybe|possibly|it (?:is|'s) possible"
-    r"|it (?:may|might|could) be|i(?:'m| am) not (?:certain|sure))\b",
+    r"|it (?:may|might|could) be)\b(?:\s+that\b)?",
     re.IGNORECASE,
 )
 _FILLER = re.compile(
@@ -130,6 +136,12 @@ def split_sentences(answer: str) -> list[Sentence]:
         if cursor < len(line):
             sentences.append((start + cursor, end))
     return sentences
+
+
+def hedge_end(text: str) -> int:
+    """Where a hedging opener of ``text`` ends (0 when it has none)."""
+    opener = _HEDGE_OPENER.match(text)
+    return opener.end() if opener else 0
 
 
 def not_a_claim(

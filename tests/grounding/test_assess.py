@@ -78,6 +78,21 @@ def test_refusals_questions_hedges_fillers_and_code_are_not_claims() -> None:
     assert assess(answer, PASSAGES).score == 1.0
 
 
+def test_a_hedged_statement_is_a_claim_scored_without_its_hedge() -> None:
+    """ "I think X" still asserts X (in dialogue, most hedged turns are unsupported); only
+    the opener's words are left out of its score, and a hedge with nothing checkable
+    after it ("I guess so.", "Maybe it is older.") is no claim."""
+    plain = assess("The Eiffel Tower was completed in 1889.", PASSAGES).claims[0]
+    for opener in ("I think", "I believe that", "Perhaps", "Maybe", "It is possible that"):
+        [claim] = assess(f"{opener} the Eiffel Tower was completed in 1889.", PASSAGES).claims
+        assert claim.score == plain.score and claim.reasons == (), opener
+        [wrong] = assess(f"{opener} the Eiffel Tower was completed in 1899.", PASSAGES).claims
+        assert "number_mismatch" in wrong.reasons and wrong.score < 0.5, opener
+        assert wrong.start == 0  # the claim is the whole sentence, opener included
+    for vague in ("I guess so.", "Maybe it is older.", "I'm not sure the tower was red."):
+        assert assess(vague, PASSAGES).claims == (), vague
+
+
 def test_restating_the_question_is_not_a_claim() -> None:
     answer = "You asked about the population of Paris. Paris has 2.1 million people."
     result = assess(answer, PASSAGES, question="What is the population of Paris?")
