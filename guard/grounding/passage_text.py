@@ -66,7 +66,8 @@ class Targets:
         if irregular:
             # An irregular form starts unlike its verb (bought, buy).
             self._starts |= {form[:START] for verb in irregular for form in FORMS_OF[verb]}
-        self._seen: set[str] = set()
+        #: The word sets learnt so far, kept as given (not copied: a call learns once).
+        self._seen: list[AbstractSet[str]] = []
         #: word -> what it leads to: its stem when that is one of ``stems``, else
         #: ``PREFIX_MARK`` + its stem's prefix when that stem is longer than
         #: :data:`PREFIX` and the prefix one of ``prefixes``.
@@ -75,17 +76,19 @@ class Targets:
     def learn(self, words: AbstractSet[str]) -> None:
         """Sort the words not seen yet into those that lead to a target and the rest.
         A call learns once, over the union of its passages' words (one C set operation,
-        not one learn per passage)."""
-        seen = self._seen
-        fresh = list(words - seen) if seen else list(words)
+        not one learn per passage). ``words`` is kept, not copied, to tell the words seen
+        in a later learn: it must not change."""
+        fresh = words
+        for seen in self._seen:
+            fresh = fresh - seen
+        self._seen.append(words)
         if not fresh:
             return
-        seen.update(fresh)
         # Only a word that starts as a target does can lead to one: the rest are never
         # stemmed (in C: no bytecode per word).
-        fresh = list(compress(fresh, map(self._starts.__contains__, map(_start_of, fresh))))
+        leading = list(compress(fresh, map(self._starts.__contains__, map(_start_of, fresh))))
         stems, prefixes, hits = self.stems, self.prefixes, self.hits
-        for word, stem in zip(fresh, stems_of(fresh), strict=True):
+        for word, stem in zip(leading, stems_of(leading), strict=True):
             if stem in stems:
                 hits[word] = stem
             elif len(stem) > PREFIX and stem[:PREFIX] in prefixes:
