@@ -66,7 +66,8 @@ class Targets:
         if irregular:
             # An irregular form starts unlike its verb (bought, buy).
             self._starts |= {form[:START] for verb in irregular for form in FORMS_OF[verb]}
-        self._seen: set[str] = set()
+        #: The word sets learnt so far, kept as given (not copied: a call learns once).
+        self._seen: list[AbstractSet[str]] = []
         #: word -> what it leads to: its stem when that is one of ``stems``, else
         #: ``PREFIX_MARK`` + its stem's prefix when that stem is longer than
         #: :data:`PREFIX` and the prefix one of ``prefixes``.
@@ -75,17 +76,19 @@ class Targets:
     def learn(self, words: AbstractSet[str]) -> None:
         """Sort the words not seen yet into those that lead to a target and the rest.
         A call learns once, over the union of its passages' words (one C set operation,
-        not one learn per passage)."""
-        seen = self._seen
-        fresh = list(words - seen) if seen else list(words)
+        not one learn per passage). ``words`` is kept, not copied, to tell the words seen
+        in a later learn: it must not change."""
+        fresh = words
+        for seen in self._seen:
+            fresh = fresh - seen
+        self._seen.append(words)
         if not fresh:
             return
-        seen.update(fresh)
         # Only a word that starts as a target does can lead to one: the rest are never
         # stemmed (in C: no bytecode per word).
-        fresh = list(compress(fresh, map(self._starts.__contains__, map(_start_of, fresh))))
+        leading = list(compress(fresh, map(self._starts.__contains__, map(_start_of, fresh))))
         stems, prefixes, hits = self.stems, self.prefixes, self.hits
-        for word, stem in zip(fresh, stems_of(fresh), strict=True):
+        for word, stem in zip(leading, stems_of(leading), strict=True):
             if stem in stems:
                 hits[word] = stem
             elif len(stem) > PREFIX and stem[:PREFIX] in prefixes:
@@ -138,14 +141,14 @@ class PassageText:
             sentences = sentence_words(folded)
             self._contracted = "n't" in folded
             self._possessive = "'s" in folded
-        # Tuples and a dict of strings: the collector stops tracking them, where a
-        # cached passage's lists and sets were traversed in every full collection.
+        # Tuples of strings: the collector stops tracking them, where a cached
+        # passage's lists were traversed in every full collection.
         #: Per sentence, its words.
         self.sentences = tuple(map(tuple, sentences))
-        #: Every word, as the keys of a dict (figures read number words from it). Built
-        #: from a set: the dict is made at its final size from the set's hashes (one
-        #: insertion per distinct word, no resizes); nothing reads its order.
-        self.words: dict[str, None] = dict.fromkeys(frozenset(chain.from_iterable(self.sentences)))
+        #: Every word (figures read number words from it). A frozenset, not a dict made
+        #: from one: a second table of every distinct word cost more per first sight
+        #: than one tracked set per cached passage costs the collector.
+        self.words: frozenset[str] = frozenset(chain.from_iterable(self.sentences))
         self._negated: list[bool] | None = None
         self._opposites: list[frozenset[str]] | None = None
         self._possessives: frozenset[str] | None = None
@@ -169,7 +172,7 @@ class PassageText:
         found = self._negated
         if found is None:
             # Contracted negations ("isn't") count as negations.
-            negations = set(self.words.keys() & NEGATIONS)
+            negations = set(self.words & NEGATIONS)
             if self._contracted:
                 negations.update(filter(_ends_contracted, self.words))
             if negations:
@@ -185,7 +188,7 @@ class PassageText:
         test looks at; read on first need, for a claim with such a word)."""
         found = self._opposites
         if found is None:
-            if self.words.keys().isdisjoint(_ANTONYM_WORDS):
+            if self.words.isdisjoint(_ANTONYM_WORDS):
                 found = [_NO_WORDS] * len(self.sentences)
             else:
                 found = [
@@ -219,9 +222,9 @@ class PassageText:
         if found is None:
             runs = self.plain_runs()
             if runs is None:
-                found = figures(self.text, self.words.keys())
+                found = figures(self.text, self.words)
             else:
-                found = figures_of_runs(runs, self.words.keys())
+                found = figures_of_runs(runs, self.words)
             self._figure_list = found
         return found
 
@@ -237,7 +240,7 @@ class PassageText:
         """The text's :func:`~guard.grounding.plain_figures.plain_runs`, read once (its
         figures and its integers both read them)."""
         if not self._runs_read:
-            self._runs = plain_runs(self.text, self.words.keys(), self.shapes())
+            self._runs = plain_runs(self.text, self.words, self.shapes())
             self._runs_read = True
         return self._runs
 
@@ -246,7 +249,7 @@ class PassageText:
         ``value`` (see :func:`guard.grounding.plain_figures.integer_hints`): most passages are
         ruled out without reading their figures."""
         if not self._integers_read:
-            self._integers = integer_hints(self.text, self.words.keys())
+            self._integers = integer_hints(self.text, self.words)
             self._integers_read = True
         hints = self._integers
         return hints is None or value in hints or value - 1 in hints
@@ -267,12 +270,10 @@ class PassageText:
         if simple is None:
             simple = self._simple = (
                 self.text.isascii()
-                and self.words.keys().isdisjoint(_SCALE_WORDS)
+                and self.words.isdisjoint(_SCALE_WORDS)
                 and DIGIT_LETTER.search(self.shapes()) is None
             )
-            self._word_values = frozenset(
-                NUMBER_WORDS[word] for word in self.words.keys() & _NUMBER_WORDS
-            )
+            self._word_values = frozenset(NUMBER_WORDS[word] for word in self.words & _NUMBER_WORDS)
         return simple and value not in self._word_values and value - 1 not in self._word_values
 
     def holds_figure(self, value: float, tolerance: float, unit: str) -> bool:
@@ -287,7 +288,7 @@ class PassageText:
                 if self.rules_out_integer(int(value)):
                     return False
                 runs = self.plain_runs()
-                self._plain = None if runs is None else integers_of_runs(runs, self.words.keys())
+                self._plain = None if runs is None else integers_of_runs(runs, self.words)
                 self._plain_read = True
             if self._plain is not None:
                 return int(value) in self._plain

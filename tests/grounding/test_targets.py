@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,15 @@ from bench.grounding_eval import load
 from guard.grounding.assess import as_passages
 from guard.grounding.passage_text import PREFIX, PREFIX_MARK, START, PassageText, Targets
 from guard.grounding.passages import PassageIndex, rows_of
-from guard.grounding.text import _SUFFIXES, IRREGULAR, content_terms, suffix_stem, term, words
+from guard.grounding.text import (
+    _SUFFIXES,
+    IRREGULAR,
+    content_terms,
+    stems_of,
+    suffix_stem,
+    term,
+    words,
+)
 
 _DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -172,3 +181,27 @@ def test_stem_tries_only_suffixes_ending_as_the_word_with_the_same_result(word: 
 def test_stem_by_last_letter_matches_every_suffix_on_the_corpus() -> None:
     for word in _corpus_words():
         assert suffix_stem(word) == _stem_trying_every_suffix(word)
+
+
+def test_words_learnt_in_two_parts_lead_where_they_lead_learnt_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The first learn's words are kept as given (no copy): a later learn sorts only
+    # the words it has not seen, and the hits are those of one learn over all of them.
+    stemmed: list[str] = []
+
+    def counting(words: list[str]) -> list[str]:
+        stemmed.extend(words)
+        return stems_of(words)
+
+    monkeypatch.setattr("guard.grounding.passage_text.stems_of", counting)
+    targets = Targets(frozenset({"grow", "nation"}), frozenset({"natio"}))
+    first = frozenset({"growth", "grows", "zebra"})
+    targets.learn(first)
+    targets.learn(first | {"national", "nationalize", "the"})
+    assert targets.hits == {
+        "grows": "grow",
+        "national": PREFIX_MARK + "natio",
+        "nationalize": PREFIX_MARK + "natio",
+    }
+    assert sorted(stemmed) == ["grows", "growth", "national", "nationalize"]
