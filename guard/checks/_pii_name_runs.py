@@ -50,13 +50,17 @@ def read_run(
     bare = before.replace('"', "").replace("'", "").rstrip()
     context = before.endswith(PERSON_CONTEXT) or bare.endswith(NAME_FIELDS)
     strong = before.endswith(STRONG_CONTEXT) or bare.endswith(NAME_FIELDS)
+    if context and before.rpartition(" ")[2] in PERSON_OPENERS:
+        context, strong = greeted(run, 0, lists)  # ``dear Customer``
     place_context = bare.rsplit(" ", 1)[-1].rstrip(":=") in PLACE_CONTEXT if bare else False
     # Leading words that are no name are context (``Dear``, ``Dr``, ``From``, ``Meet``).
     index = 0
     while index < len(run):
         key = run[index].key
-        if key in TITLES or key in PERSON_OPENERS:
+        if key in TITLES:
             context = strong = True
+        elif key in PERSON_OPENERS:
+            context, strong = greeted(run, index + 1, lists)
         elif (
             strong
             or _known(key, lists)
@@ -97,6 +101,32 @@ def read_run(
         position = end
         strong = context = place_context = at_start = False
     return found
+
+
+def greeted(run: list[Word], position: int, lists: Gazetteer) -> tuple[bool, bool]:
+    """What an opener (``Hi``, ``Dear``, ``President``) makes of ``run[position:]``, the
+    words after it: (context, strong). Any word that is no common English word is a
+    name after it (``Hi Xyzzy``), and so is a known given or family name (``Hi Maria``);
+    a common word is not (``Hello World``, ``Hi Team``, ``Dear Customer``, ``Hey
+    Folks``) unless a family name follows it (``Dear Will Baker``: context)."""
+    if position >= len(run):
+        return True, True
+    word = run[position]
+    key = word.key
+    if key in lists.first or key in lists.last or word.head in lists.first:
+        return True, True
+    if key in TITLES or key in PERSON_OPENERS or not _common(key, lists):
+        return True, True
+    return position + 1 < len(run), False
+
+
+def _common(key: str, lists: Gazetteer) -> bool:
+    """A common English word (or one made of them: ``self-service``), and no name."""
+    return all(
+        part in lists.words or part in lists.first_common or part in lists.last_common
+        or part in NEVER
+        for part in key.split("-")
+    )  # fmt: skip
 
 
 def _known(key: str, lists: Gazetteer) -> bool:
@@ -164,7 +194,7 @@ def _person(
         if key in lists.first_common and family:
             # ``Bill Gates`` and ``Rose Garden`` read alike: two common words need
             # context, a family name that is no common word does not (``Will Ferrell``).
-            if last in lists.last:
+            if last in lists.last or context:
                 return end, ALONE if at_start else SURE
             return end, UNSURE
         if context and (key in lists.last or key in lists.last_common):

@@ -6,8 +6,9 @@ reads runs of capitalised words (``Jean-Luc Picard``, ``Ludwig van Beethoven``,
 ``O'Brien's``) and scores them like Presidio's NER (0.85 where it is sure, so that
 ``threshold`` keeps its meaning):
 
-* a title (``Dr.``, ``Mrs``) or a context phrase (``my name is``, ``Dear``,
-  ``signed``) before a run: a person, 0.85;
+* a title (``Dr.``, ``Mrs``) or a context phrase (``my name is``, ``signed``) before a
+  run: a person, 0.85; an opener (``Dear``, ``Hi``) too, but not before a common English
+  word that is no known name (``Hello World``, ``Hi Team``, ``Dear Customer``);
 * a given name and a family name (or any capitalised word after a given name that is
   not a common word): 0.85; an initial and a family name (``J. Smith``): 0.7;
 * a given name alone: 0.6 — but a given name that is also a common word (``Will``,
