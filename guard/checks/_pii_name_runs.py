@@ -24,8 +24,13 @@ SURE, INITIAL, ALONE, PLACE, UNSURE, WEAK = 0.85, 0.7, 0.6, 0.6, 0.45, 0.35
 
 
 def _before(lowered: str, start: int) -> str:
-    """The words just before ``start`` (lower case, one space between words)."""
-    return " ".join(lowered[max(0, start - 40) : start].split()[-3:])
+    """The words just before ``start`` (lower case, one space between words; markdown
+    emphasis around them dropped: ``**Name:** Ann``)."""
+    return " ".join(lowered[max(0, start - 40) : start].rstrip(_EMPHASIS).split()[-3:])
+
+
+#: Markdown emphasis and the spaces around it.
+_EMPHASIS = " \t\n*_"
 
 
 def read_run(
@@ -37,7 +42,7 @@ def read_run(
         # No word of the run is a name, place, title or opener (``Summarise``, ``Key``):
         # only a context phrase just before it can make it a name (C ``endswith``).
         start = run[0].start
-        while start > 0 and lowered[start - 1] in " \t\n\"'":
+        while start > 0 and lowered[start - 1] in " \t\n\"'*_":
             start -= 1
         if not lowered.endswith(STRONG + NAME_FIELDS, 0, start):
             return []
@@ -76,7 +81,10 @@ def read_run(
     if any(w.key in NOT_PERSON for w in words):
         # An organisation or event named after a person or place: neither.
         return []
-    said = text.startswith(SAID, run[-1].end)
+    end = run[-1].end
+    while text[end : end + 1] in ("*", "_"):
+        end += 1  # ``**Will** said``
+    said = text.startswith(SAID, end)
     context = context or said
     at_start = index == 0 and sentence_start(text, run[0].start)
     found: list[tuple[str, int, int, float]] = []
