@@ -3,8 +3,9 @@
     python -m bench.pii_eval [SET.jsonl ...] [--variants]
     python -m bench.pii_eval --conll FILE [--conll FILE ...] [--entities PERSON,LOCATION]
 
-Default sets: tests/data/pii/set-*.jsonl (made by tests/data/pii/generate.py) and
-faker-*.jsonl (made independently by tests/data/pii/generate_faker.py). Both
+Default sets: tests/data/pii/set-*.jsonl (made by tests/data/pii/generate.py),
+faker-*.jsonl (made independently by tests/data/pii/generate_faker.py) and openers.jsonl
+(greetings before common words and names, by tests/data/pii/generate_openers.py). Both
 sides use the same entity list and the same score thresholds (the pii check's
 defaults: 0.5, phone numbers 0.4); plain Presidio is ``AnalyzerEngine`` on a blank
 spaCy pipeline with its predefined recognizers. A prediction counts when its type
@@ -42,7 +43,11 @@ from guard.policy import Policy
 Entity = tuple[str, int, int]
 Row = dict[str, Any]
 _DATA = Path(__file__).parent.parent / "tests" / "data" / "pii"
-SETS = sorted(_DATA.glob("set-*.jsonl")) + sorted(_DATA.glob("faker-*.jsonl"))
+SETS = [
+    *sorted(_DATA.glob("set-*.jsonl")),
+    *sorted(_DATA.glob("faker-*.jsonl")),
+    _DATA / "openers.jsonl",
+]
 NUMBERS = {"CREDIT_CARD", "US_SSN", "UK_NHS", "PHONE_NUMBER"}
 ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")

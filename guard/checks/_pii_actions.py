@@ -22,9 +22,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from guard.checks._pii_recognizers import NUMBER_ENTITIES
+
+if TYPE_CHECKING:
+    from guard.checks.base import CheckContext
 
 _KEEP_LAST = 4
 
@@ -131,3 +134,23 @@ class MemorySessionVaults:
 
     def __len__(self) -> int:
         return len(self._vaults)
+
+
+def call_vault(ctx: CheckContext, name: str) -> Vault:
+    """The vault of the call ``ctx`` belongs to, for the check ``name`` (made on use)."""
+    area = ctx.private(name)
+    vault = area.get("vault")
+    if vault is None:
+        vault = area["vault"] = Vault()
+    assert isinstance(vault, Vault)
+    return vault
+
+
+def session_vault(sessions: SessionVaults | None, ctx: CheckContext, name: str) -> Vault | None:
+    """The vault of the caller's session for the check ``name``, when it keeps them."""
+    caller = ctx.caller
+    if sessions is None or not caller.session:
+        return None
+    # The session id is the caller's; tenant and key keep two callers who pick the
+    # same id from ever seeing each other's values.
+    return sessions.vault((name, caller.tenant or "", caller.key_id or "", caller.session))

@@ -12,7 +12,7 @@ from typing import Literal
 import regex
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from guard.checks._pii_engine import supported_entities
+from guard.checks._pii_engine import default_entities, supported_entities
 from guard.checks.base import CheckConfig
 
 PiiAction = Literal["block", "redact", "mask", "hash", "pseudonymise", "warn"]
@@ -122,3 +122,26 @@ def _installed(model: str) -> bool:
         return importlib.util.find_spec(model) is not None
     except (ImportError, ValueError):
         return False
+
+
+#: Presidio scores a phone number 0.4 (its context boost needs lemmas that a blank
+#: pipeline lacks), and an SSN without separators 0.05 (0.4 with "SSN" just before it):
+#: these count from 0.4 unless ``per_entity`` says otherwise.
+_DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4, "US_SSN": 0.4}
+
+
+def per_entity(
+    config: PiiConfig, custom: list[str]
+) -> tuple[tuple[str, ...], dict[str, PiiAction], dict[str, float]]:
+    """The entities an entry finds (``custom``: those of the recognizers it defines,
+    always used, also beside an explicit list), with each one's action and threshold."""
+    entities = list(config.entities or default_entities(config.language, config.nlp))
+    found = tuple(dict.fromkeys(entities + custom))
+    actions: dict[str, PiiAction] = {e: config.action for e in found}
+    thresholds = {e: min(config.threshold, _DEFAULT_THRESHOLDS.get(e, 1.0)) for e in found}
+    for entity, rule in config.per_entity.items():
+        if rule.action:
+            actions[entity] = rule.action
+        if rule.threshold is not None:
+            thresholds[entity] = rule.threshold
+    return found, actions, thresholds

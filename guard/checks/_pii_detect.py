@@ -4,16 +4,15 @@
 spaCy pipeline per process) and is safe to share between calls and threads: a call
 only reads it. See :mod:`guard.checks._pii_prefilter` for what makes it fast,
 :mod:`guard.checks._pii_scan` for what one call works out once,
-:mod:`guard.checks._pii_hits` for how overlapping hits resolve and
+:mod:`guard.checks._pii_hits` for how overlapping hits resolve,
+:mod:`guard.checks._pii_phones` for phone numbers and
 :mod:`guard.checks._pii_text` for the views.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Collection, Mapping, Sequence
-from itertools import accumulate
 
 from guard.checks._pii_engine import analyzer_engine
 from guard.checks._pii_engine import recognizers as pipeline_recognizers
@@ -21,6 +20,7 @@ from guard.checks._pii_hits import Hit, canonical, resolve
 from guard.checks._pii_names import LONGEST_NAME, find_names
 from guard.checks._pii_orgs import find_nrp, find_organizations
 from guard.checks._pii_patterns import longest_match
+from guard.checks._pii_phones import phone_spans
 from guard.checks._pii_prefilter import (
     Signals,
     window_key,
@@ -33,21 +33,15 @@ from guard.checks._pii_recognizers import (
     PatternSpec,
     boosted,
     has_context,
-    may_have_context,
     pattern_specs,
-    phone_candidates,
-    phone_matches,
-    phone_regions,
 )
 from guard.checks._pii_scan import Answers, Scan
 from guard.checks._pii_text import View, compact_view, plain_view
 
 _URL_TRAILING = frozenset(".,;:!?'\"")
 _BARE_DIGITS = re.compile(r"\d+")
-_SPACED = re.compile(r"\d\s\d\s\d\s\d")
 #: Entities that a run of bare digits is reported as only with a context word.
 BARE_NEEDS_CONTEXT = frozenset({"PHONE_NUMBER", "UK_NHS"})
-_DOTTED_QUAD = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 #: The score of a match not validated yet.
 _UNSCORED = -1.0
 #: The pseudo-entity of an allow-listed value.
@@ -154,8 +148,11 @@ class Detector:
                 if spec.digit_run > longest or not self._reachable(spec, signals):
                     continue
                 self._run(spec, key, scan)
-        if self._phone is not None and signals.possible("PHONE_NUMBER"):
-            self._phones(scan)
+        phone = self._phone
+        if phone is not None and signals.possible("PHONE_NUMBER"):
+            for start, end in phone_spans(scan, phone, self._phone_context_pieces):
+                self._add(scan.hits, scan.view, "PHONE_NUMBER", start, end, phone.SCORE,
+                          self._phone_context)  # fmt: skip
         return scan.hits
 
     def _run(self, spec: PatternSpec, key: str | None, scan: Scan) -> None:
@@ -235,53 +232,6 @@ class Detector:
         hits.append(Hit(entity, original_start, original_end, score, canonical(entity, value)))
         return True
 
-    def _phones(self, scan: Scan) -> None:
-        """Phone numbers by ``phonenumbers`` (Presidio's PhoneRecognizer), run only on
-        digit runs not already inside a better-scored entity (a phone number loses an
-        overlap with a card, IBAN or IP address anyway), one region at a time until one
-        matches."""
-        phone = self._phone
-        assert phone is not None
-        view, hits, parsed = scan.view, scan.hits, scan.answers.phones
-        text = view.text
-        compact = view.to_plain is not None
-        # Spans that beat a phone number, by start, with the furthest end reached so far:
-        # a candidate inside one of them is skipped in O(log n).
-        better = sorted((s, e) for s, e, score in scan.spans if score > phone.SCORE)
-        starts = [s for s, _ in better]
-        reach = list(accumulate((e for _, e in better), max))
-        for start, end in phone_candidates(text):
-            index = bisect_right(starts, start) - 1
-            if index >= 0 and reach[index] >= end:
-                continue
-            snippet = text[start:end]
-            if compact and not _spaced_in_plain(view, start, end):
-                continue  # only spaced-out digits need the compact view; the rest is plain
-            if _DOTTED_QUAD.fullmatch(snippet.strip(",;:()")) is not None or (
-                snippet.count(".") >= 3 and "+" not in snippet
-            ):
-                continue  # an IPv4 address or a build number is no phone number
-            if (
-                not compact
-                and snippet.isdigit()
-                and snippet.isascii()
-                and not may_have_context(text, start, end, self._phone_context_pieces)
-            ):
-                # Every number phonenumbers could find in bare digits needs a context
-                # word before it (``_add``): none nearby, so parsing would be wasted.
-                continue
-            for region in phone_regions(snippet, phone.supported_regions):
-                matches = parsed.get((snippet, region))
-                if matches is None:
-                    matches = parsed[snippet, region] = phone_matches(
-                        snippet, region, phone.leniency
-                    )
-                for match_start, match_end in matches:
-                    span = (start + match_start, start + match_end)
-                    self._add(hits, view, "PHONE_NUMBER", *span, phone.SCORE, self._phone_context)
-                if matches:
-                    break
-
     def _ner(self, plain: View) -> list[Hit]:
         found = self._engine.analyze(
             plain.text, language=self._language, entities=self._ner_entities
@@ -298,12 +248,6 @@ def _bare(view: View, start: int, end: int) -> bool:
     if view.to_plain is not None:
         start, end = view.to_plain[start], view.to_plain[end - 1] + 1
     return _BARE_DIGITS.fullmatch(view.plain.text, start, end) is not None
-
-
-def _spaced_in_plain(view: View, start: int, end: int) -> bool:
-    assert view.to_plain is not None
-    plain = view.plain.text[view.to_plain[start] : view.to_plain[end - 1] + 1]
-    return _SPACED.search(plain) is not None
 
 
 def _whole_token(text: str, start: int, end: int) -> bool:

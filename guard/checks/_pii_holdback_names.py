@@ -68,10 +68,11 @@ _ADDRESS_SO_FAR = re.compile(
     rf"|[{UPPER}](?<![\w-].)[a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
     rf"[ \t]+(?:\d{{1,4}}[a-z]?)?\Z"
 )
-#: Punctuation glued before a capital (``(Ann``, ``"Priya``, ``x(Ann``, ``**Hauptstraße``):
+#: Punctuation glued before a capital (``(Ann``, ``"Priya``, ``x(Ann``, ``**Hauptstraße``,
+#: markdown's ``_Ann``):
 #: a name, place or German street may begin inside such a token (a superset of where
 #: the recognizer's words begin; a hyphen joins a word to the one before).
-_GLUED_CAPITAL = re.compile(rf"[^\w\s-][{UPPER}]")
+_GLUED_CAPITAL = re.compile(rf"(?:[^\w\s-]|_)[{UPPER}]")
 
 
 def name_holdback(text: str, *, read: bool = False) -> int:

@@ -27,12 +27,12 @@ _LETTER = tuple(bytes([c]) for c in range(256))
 _MARK = bytes.maketrans(_UPPER + b"\x01", b"\x01" * len(_UPPER) + b"\x02")
 _NOT_UPPER = bytes(c for c in range(256) if c not in _UPPER)
 #: What a capital that begins a token cannot follow (the token regex's look-behind
-#: rejects a word character): a letter, a digit, ``_``, or another capital (``""``:
-#: the piece between two capitals is empty).
-_INSIDE_WORD = frozenset(bytes([c]) for c in b"_" + (string.digits + string.ascii_letters).encode())
+#: rejects a word character): a letter, a digit, or another capital (``""``: the piece
+#: between two capitals is empty). Not ``_``: markdown emphasis (``_Ann_``) may.
+_INSIDE_WORD = frozenset(bytes([c]) for c in (string.digits + string.ascii_letters).encode())
 _INSIDE_WORD |= {b""}
-#: Skipped before a run when its context phrase is looked for (as ``_read_run`` does).
-_SKIPPED = b" \t\n\"'"
+#: Skipped before a run when its context phrase is looked for (as ``read_run`` does).
+_SKIPPED = b" \t\n\"'*_"
 #: Put before the text's first piece: what is before a capital at the text's start
 #: (no context phrase ends in it; line breaks before a capital are skipped).
 _START = b"\x00"

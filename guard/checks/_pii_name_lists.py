@@ -1,11 +1,14 @@
 """The name and place lists of the offline PERSON / LOCATION recognizer, read once.
 
-``guard/checks/pii_names/`` ships three lists (built by ``tests/data/pii/build_names.py``;
+``guard/checks/pii_names/`` ships four lists (built by ``tests/data/pii/build_names.py``;
 each file names its sources and licences): given names (US Census 1990, public domain;
 popular names of 106 countries, CC0), family names (the 12,000 most frequent of the
 census, and the same international set) and places (countries, US states and cities of
 50,000 inhabitants or more from GeoNames, CC BY 4.0). Entries are lower case; a ``*``
-marks a name that is also a common English word (``will``, ``grant``, ``mobile``).
+marks a name that is also a common English word (``will``, ``grant``, ``mobile``). The
+fourth, ``words.txt`` (``tests/data/pii/build_words.py``; SCOWL, permissive licence),
+holds the common English words that are no name: an opener makes none of them a person
+(``Hello World``, ``Hi Team``).
 """
 
 from __future__ import annotations
@@ -59,6 +62,8 @@ class Gazetteer:
     #: Every word that can start a name or place, or a title: a text with none of them
     #: (and no context phrase) has no PERSON or LOCATION for this recognizer.
     starters: frozenset[str]
+    #: Common English words that are no given or family name (``world``, ``team``).
+    words: frozenset[str]
 
 
 def _entries(name: str) -> list[tuple[str, bool]]:
@@ -97,4 +102,5 @@ def gazetteer() -> Gazetteer:
         longest_place=max(len(words) for words in places),
         place_heads=frozenset(words[0] for words in places if len(words) > 1),
         starters=frozenset(starters),
+        words=frozenset(word for word, _ in _entries("words.txt")),
     )

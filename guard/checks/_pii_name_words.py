@@ -9,13 +9,21 @@ from typing import NamedTuple
 from guard.checks._pii_name_lists import PARTICLES, TITLES, fold
 
 UPPER = "".join(c for c in map(chr, range(0x41, 0x250)) if c.isupper())
+#: Markdown emphasis (``**``, ``__``, ``*``, ``_``) opening before a capital: after the
+#: text's start, white space or opening punctuation (``a*B``, ``x_Ann``, ``._Name``
+#: are code). Each form is a fixed-width look-behind, as ``re`` needs.
+_EMPHASIS = "|".join(
+    rf"(?<={before}[*_]{{{width}}}.)" for width in (1, 2, 3) for before in ("^", r"[\s(\[|\"]")
+)
 #: A capitalised word (letters, inner apostrophes and hyphens), an abbreviation
-#: (``U.S.``) or an initial; not inside an identifier, path, address or number.
+#: (``U.S.``) or an initial; not inside an identifier, path, address or number; in
+#: markdown emphasis too (``**Ann Lee**``, ``_Ann_``: an ``_`` after it is no identifier
+#: when no letter or digit follows).
 # Written to start with one character class (the rest checked by a look-behind) so that
 # ``re`` skips to capitals in C instead of trying the pattern at every position.
 TOKEN = re.compile(
-    rf"[{UPPER}](?<![\w@/\\.#$%&*+=<>'’-].)"
-    rf"(?:(?:\.[{UPPER}])+\.|(?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?!\w)"
+    rf"[{UPPER}](?:(?<![\w@/\\.#$%&*+=<>'’-].)|{_EMPHASIS})"
+    rf"(?:(?:\.[{UPPER}])+\.|(?:[^\W\d_]|['’\-](?=[^\W\d_]))*)(?![^\W_]|_+[^\W_])"
 )
 LETTERS = re.compile(r"[^\W\d_]{2,}")
 HAS_UPPER = re.compile(f"[{UPPER}]")
@@ -102,7 +110,8 @@ def shouting(text: str, start: int, end: int) -> bool:
 
 
 def sentence_start(text: str, start: int) -> bool:
+    """Whether ``text[start:]`` begins a sentence (emphasis before it skipped)."""
     position = start - 1
-    while position >= 0 and text[position] in " \t":
+    while position >= 0 and text[position] in " \t*_":
         position -= 1
     return position < 0 or text[position] in _SENTENCE_END

@@ -27,13 +27,21 @@ from guard.checks._pii_actions import (
     MemorySessionVaults,
     SessionVaults,
     Vault,
+    call_vault,
     hashed,
     masked,
     redacted,
+    session_vault,
 )
-from guard.checks._pii_config import CustomRecognizer, EntityRule, PiiAction, PiiConfig
+from guard.checks._pii_config import (
+    CustomRecognizer,
+    EntityRule,
+    PiiAction,
+    PiiConfig,
+    per_entity,
+)
 from guard.checks._pii_detect import Detector
-from guard.checks._pii_engine import default_entities, supported_entities
+from guard.checks._pii_engine import supported_entities
 from guard.checks._pii_hits import Hit
 from guard.checks._pii_holdback import capped, holdback, prose_holdback
 from guard.checks._pii_name_lists import gazetteer
@@ -48,10 +56,6 @@ _ACTIONS = {
     "block": Action.BLOCK, "redact": Action.REDACT, "mask": Action.REDACT,
     "hash": Action.REDACT, "pseudonymise": Action.REDACT, "warn": Action.WARN,
 }  # fmt: skip
-#: Presidio scores a phone number 0.4 (its context boost needs lemmas that a blank
-#: pipeline lacks), and an SSN without separators 0.05 (0.4 with "SSN" just before it):
-#: these count from 0.4 unless ``per_entity`` says otherwise.
-_DEFAULT_THRESHOLDS = {"PHONE_NUMBER": 0.4, "US_SSN": 0.4}
 #: Characters every pattern entity contains (full-width forms fold to them): a digit,
 #: an ``@``, or a dot or colon inside a token (``example.com``, ``fe80::1``). A dot or
 #: colon before whitespace ends a sentence or a label: no entity needs one.
@@ -74,18 +78,7 @@ class PiiCheck(TextCheck):
         self.shadow = config.mode == "shadow"
         language, nlp = config.language, config.nlp
         custom = [custom_spec(r.entity, r.regex, r.score, r.context) for r in config.recognizers]
-        entities = list(config.entities or default_entities(language, nlp))
-        # A recognizer the policy defines is always used, also beside an explicit list.
-        entities += [s.entity for s in custom]
-        self.entities = tuple(dict.fromkeys(entities))
-        self._actions = {e: config.action for e in self.entities}
-        thresholds = {e: min(config.threshold, _DEFAULT_THRESHOLDS.get(e, 1.0))
-                      for e in self.entities}  # fmt: skip
-        for entity, rule in config.per_entity.items():
-            if rule.action:
-                self._actions[entity] = rule.action
-            if rule.threshold is not None:
-                thresholds[entity] = rule.threshold
+        self.entities, self._actions, thresholds = per_entity(config, [s.entity for s in custom])
         #: Minimum score per entity (what the check was configured with).
         self.thresholds = dict(thresholds)
         self._detector = Detector(
@@ -168,7 +161,7 @@ class PiiCheck(TextCheck):
         edits: list[Edit] = []
         action = Action.ALLOW
         # Session scope: the session's earlier placeholders are restored in this reply too.
-        vault = self._session_vault(ctx)
+        vault = session_vault(self._sessions, ctx, self.name)
         for number, segment in enumerate(ctx.segments):
             text = segment.text
             if not text:
@@ -181,7 +174,7 @@ class PiiCheck(TextCheck):
                     continue
                 original = text[hit.start : hit.end]
                 if vault is None and self._actions[hit.entity] == "pseudonymise":
-                    vault = self._vault(ctx)
+                    vault = call_vault(ctx, self.name)
                 replacement = self._replace(hit, original, vault)
                 edits.append(Edit(number, hit.start, hit.end, replacement))
         # An entity cut across a message's content parts (guard.checks._text_parts).
@@ -205,7 +198,7 @@ class PiiCheck(TextCheck):
         call's vault (made when such an entity is pseudonymised)."""
         hits = {(f.kind, f.start, f.end): hit for f, hit in self._found(run.text)}
         if vault is None and any(self._actions[h.entity] == "pseudonymise" for h in hits.values()):
-            vault = self._vault(ctx)
+            vault = call_vault(ctx, self.name)
 
         def replace(finding: Finding) -> str:
             hit = hits[finding.kind, finding.start, finding.end]
@@ -221,23 +214,6 @@ class PiiCheck(TextCheck):
     def output(self, call: Call, reply: Reply, ctx: CheckContext) -> Verdict:
         """The reply is checked as a stream would be (same findings, same text)."""
         return self.check_segments(ctx.segments)
-
-    def _session_vault(self, ctx: CheckContext) -> Vault | None:
-        caller = ctx.caller
-        if self._sessions is None or not caller.session:
-            return None
-        # The session id is the caller's; tenant and key keep two callers who pick the
-        # same id from ever seeing each other's values.
-        key = (self.name, caller.tenant or "", caller.key_id or "", caller.session)
-        return self._sessions.vault(key)
-
-    def _vault(self, ctx: CheckContext) -> Vault:
-        area = ctx.private(self.name)
-        vault = area.get("vault")
-        if vault is None:
-            vault = area["vault"] = Vault()
-        assert isinstance(vault, Vault)
-        return vault
 
     # -- streams -----------------------------------------------------------------------
 

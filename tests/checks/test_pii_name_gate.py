@@ -46,7 +46,8 @@ _WORDS = (
 _VOCABULARY = " ".join(_WORDS).split(" ")
 #: Capitalised prose without names: what the first look should clear.
 _PLAIN = "the The This It quick brown fox jumps over lazy dog report Docker API JSON".split()
-_GLUE = (" ", " ", " ", " ", ", ", ". ", "\n", "  ", ' "', '" ', ": ", "-", "'", "(", ") ")
+_GLUE = (" ", " ", " ", " ", ", ", ". ", "\n", "  ", ' "', '" ', ": ", "-", "'", "(", ") ",
+         " **", "** ", " _", "_ ", "*", "_")  # fmt: skip
 
 
 def _texts(count: int, seed: int) -> list[str]:
@@ -172,7 +173,7 @@ def _name_holdback_before(text: str) -> int:
         if token[0].isupper():
             hold_from, capitalised = start, True
         elif any(
-            token[i].isupper() and not token[i - 1].isalnum() and token[i - 1] not in "_-"
+            token[i].isupper() and not token[i - 1].isalnum() and token[i - 1] != "-"
             for i in range(1, len(token))
         ):
             hold_from = start  # a capital glued after opening punctuation: ``(Ann``

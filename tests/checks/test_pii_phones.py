@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from guard import Guard
-from guard.checks import _pii_detect, _pii_recognizers
+from guard.checks import _pii_phones, _pii_recognizers
 from guard.checks.pii import PiiCheck
 from guard.engine import text_call
 
@@ -33,7 +33,7 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         calls.append(snippet)
         return original(snippet, region, leniency)
 
-    monkeypatch.setattr(_pii_detect, "phone_matches", counting)
+    monkeypatch.setattr(_pii_phones, "phone_matches", counting)
     yield calls
 
 
@@ -77,7 +77,7 @@ def test_the_shortcuts_find_what_parsing_every_candidate_finds(
             pieces.append(str(rng.randrange(10**6, 10**12)).rjust(rng.randint(7, 12), "0"))
     text = " ".join(pieces)
     fast = [(f.kind, f.start, f.end) for f in check.scan(text)]
-    monkeypatch.setattr(_pii_detect, "may_have_context", lambda *_: True)
+    monkeypatch.setattr(_pii_phones, "may_have_context", lambda *_: True)
     assert [(f.kind, f.start, f.end) for f in check.scan(text)] == fast
     assert any(kind == "PHONE_NUMBER" for kind, _, _ in fast)
 

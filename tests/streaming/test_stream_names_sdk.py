@@ -24,6 +24,8 @@ REPLIES = (
     "Captain Jean-Luc Picardand the crew met Ann Lee.",
     "U.S., (Ann Lee). Then Will said yes.",
     "Pay 4111\u202f1111\u202f1111\u202f1111 to e.g. Jean-Luc Picard, today.",
+    # An opener before a common word is no name (``World``, ``Team`` stay); Maria goes.
+    'Hi Team, print("Hello World") runs. Hi Maria, see you.',
 )
 
 

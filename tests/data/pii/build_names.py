@@ -21,8 +21,10 @@ and licence). Inputs, all public:
 * WORDS: an English word list, one word a line (Debian's ``wamerican-small``,
   ``/usr/share/dict/american-english-small``, SCOWL size 35, permissive licence). It is
   read only to mark the names that are also common words (``Will``, ``May``, ``Grant``,
-  ``Rose``): those count only with context or as part of a full name. None of it is
-  shipped. The 300 most frequent given names of the census are names first
+  ``Rose``): those count only with context or as part of a full name. Here it is not
+  shipped; ``build_words.py`` writes its words that are no name to ``words.txt`` (an
+  opener makes none of them a person). The 300 most frequent given names of the census
+  are names first
   (``Maria``, ``Victor``, ``Carol``) unless :data:`EVERYDAY` lists them.
 
 A ``*`` after an entry marks such a common-word name (or place: ``Mobile``, ``Reading``).
