@@ -29,6 +29,9 @@ _GROUP_TAIL = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]+$")
 #: (a number may go on), or a capital in its last four characters (``DE``, ``NHS``: a
 #: group of a number written in groups).
 _NOT_PLAIN_WORD = re.compile(r"[0-9]|[A-Z][^A-Z]{0,3}\Z|\A[^A-Za-z]*\Z")
+#: The start of a token that may be the last group of a number written in groups before
+#: it, glued to what follows (``555-0132`` of ``555-0132_maria@x.io``).
+_GROUP_HEAD = re.compile(rf"[()+\-.·/{_INVISIBLE}]*\d")
 #: A token of number separators only (the start of a group being written).
 _SEPARATORS = re.compile(rf"[()+\-.·/{_INVISIBLE}]+")
 #: How much of the window's end the fast path of :func:`holdback` reads.
@@ -163,6 +166,11 @@ def holdback_walk(text: str, *, ner: bool) -> int:
         if count == 0 and gap == end:
             # The last token, nothing after it yet: any of it may still grow.
             hold_from = start
+        # The last token, still being written, beginning with a group: what it is glued
+        # to (an e-mail, a URL) may beat the number now and lose once the token goes on
+        # (``(415) 555-0132_maria@x.io`` + ``_``: the e-mail is gone, the phone is
+        # back), so the groups before it are held as if it were one.
+        head = count == 0 and gap == end and _GROUP_HEAD.match(text, start, gap) is not None
         tail = _GROUP_TAIL.search(text, start, gap)
         group = tail is not None and (
             _is_group(tail.group())
@@ -181,7 +189,8 @@ def holdback_walk(text: str, *, ner: bool) -> int:
                 # ending in ``,943``) may lose to the number now and win once the
                 # number changes, so it must not be released before the number.
                 hold_from = min(hold_from, start)
-                break
+                if not head:
+                    break
         else:
             # A long token: a number may still begin at its last run of digits
             # (``-555-1234`` + `` 4111 ...``), and the token is held whole with it, as
@@ -190,7 +199,8 @@ def holdback_walk(text: str, *, ner: bool) -> int:
             run = _LAST_RUN.search(text, start, gap)
             if run is not None and len(run.group()) <= 24:
                 hold_from = min(hold_from, start)
-            break
+            if not head:
+                break
         position = start
         count += 1
     return end - hold_from
