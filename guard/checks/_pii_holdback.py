@@ -15,6 +15,7 @@ from guard.checks._pii_holdback_names import (
     MAX_HOLD,
     PARTICLES,
     STILL_JOINING,
+    SpaceMarks,
     as_read,
     name_holdback,
 )
@@ -41,7 +42,7 @@ _FAST_TAIL = 64
 _UNCOUNTED = frozenset(" \t\n\r\x0b\x0c.-_/·()‐‑‒–—−")
 
 
-def holdback(text: str, *, ner: bool, names: bool = False) -> int:
+def holdback(text: str, *, ner: bool, names: bool = False, marks: SpaceMarks | None = None) -> int:
     """The trailing characters an entity still being written could extend: the last
     token, and the groups before it when they could be one number written in groups
     (``+1 415 555``, ``DE89 3704``, ``4 2 4 2``); with NER, the last three words.
@@ -50,10 +51,11 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
     end) at the end of the text is settled by C string methods on the last
     characters (~0.3 us); anything else takes the walk (:func:`holdback_walk`).
     ``names``: at least what :func:`name_holdback` holds (a lower-case last word, the
-    common case, holds no name: settled here without asking it).
+    common case, holds no name: settled here without asking it). ``marks``: a stream
+    window's :class:`~guard.checks._pii_holdback_names.SpaceMarks` (:func:`as_read`).
     """
     if ner:
-        text = as_read(text)
+        text = as_read(text, marks)
         hold = holdback_walk(text, ner=ner)
         return max(hold, name_holdback(text, read=True)) if names else hold
     # The common case first: an ASCII word (being written, or done and followed by
@@ -73,9 +75,9 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
         # become a particle or a verb that makes the run before it a person.
         particles = STILL_JOINING if hold else PARTICLES
         if names and not (word.islower() and word not in particles):
-            return max(hold, name_holdback(text))
+            return max(hold, name_holdback(text, marks=marks))
         return hold
-    text = as_read(text)
+    text = as_read(text, marks)
     if names:
         return _with_names(text, _pattern_holdback(text))
     return _pattern_holdback(text)
