@@ -23,7 +23,9 @@ from guard.normalize import normalize
 
 #: Characters the detector never sees (format controls): they are inside a token.
 _INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-_LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*$")
+#: The last run of digits of a token, and the number separators after it (``(415)`` of
+#: ``www.example.com/(415)``: a number written in groups may go on after the space).
+_LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*[()+\-.·/]*$")
 _GROUP = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]{{1,24}}")
 _GROUP_TAIL = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]+$")
 #: In an ASCII last token, what only :func:`holdback`'s walk can judge: a digit

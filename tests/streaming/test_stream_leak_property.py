@@ -116,6 +116,9 @@ def test_a_strict_stream_never_releases_what_the_complete_reply_redacts(
         "+44 20 7946 0958-https://intranet.example.com/people/42_ ",
         "4111 1111 1111 1111/www.example.com_ ",
         "(415) 555-0132.Ann Lee_ ",
+        # A group glued after a URL (``...com/(415)``) ends a token: the number it
+        # begins goes on after the space.
+        "Ann Lee).www.example.com/(415) 555-0132",
     ],
 )
 def test_a_number_glued_to_an_email_url_or_name_is_held_until_its_token_ends(
