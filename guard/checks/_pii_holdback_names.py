@@ -11,9 +11,13 @@ that may still join the run (another capitalised word, a particle, a verb such a
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from guard.checks._pii_name_context import SAID
 from guard.checks._pii_name_words import UPPER
+
+if TYPE_CHECKING:
+    from guard.checks._text_check import StreamWindow
 
 #: The longest text a stream holds back for a pending entity (a longer URL split
 #: across chunks may be released in part).
@@ -57,43 +61,42 @@ _MEMO_KEY = "(as_space)"
 
 
 class SpaceMarks:
-    """Where the last of :data:`AS_SPACE` is in one stream window's growing text, each
-    character searched once: :func:`as_read` searching the last 257 characters of a
-    non-ASCII text on every delta cost ~17,500 instructions (callgrind, ~68 a character
-    in ``re``'s character class), the delta's few characters cost a few hundred."""
+    """Where the last of :data:`AS_SPACE` is in one stream window's text, each character
+    searched once: :func:`as_read` searching the last 257 characters of a non-ASCII
+    text on every delta cost ~17,500 instructions (callgrind, ~68 a character in
+    ``re``'s character class), the characters new since the last search a few hundred.
+    Positions are the whole stream's (the window drops released text: ``dropped``)."""
 
-    __slots__ = ("_last", "_seen")
+    __slots__ = ("_end", "_last", "_window")
 
-    def __init__(self) -> None:
-        self._seen = ""
-        #: The position of the last one in ``_seen`` (-1: none searched so far).
+    def __init__(self, window: StreamWindow) -> None:
+        self._window = window
+        #: How much of the stream was searched, and the last one found (-1: none).
+        self._end = 0
         self._last = -1
 
     @classmethod
-    def of_stream(cls, memo: dict[str, object]) -> SpaceMarks:
+    def of_stream(cls, window: StreamWindow) -> SpaceMarks:
         """The marks of one stream window (kept in its ``memo``: they depend on its text
         only, so every check reading it shares them)."""
-        marks = memo.get(_MEMO_KEY)
+        marks = window.memo.get(_MEMO_KEY)
         if not isinstance(marks, cls):
-            marks = memo[_MEMO_KEY] = cls()
+            marks = window.memo[_MEMO_KEY] = cls(window)
         return marks
 
     def near_end(self, text: str) -> bool:
-        """Whether the last ``MAX_HOLD + 1`` characters of ``text`` (what :func:`as_read`
-        reads) hold one of :data:`AS_SPACE`."""
-        seen = self._seen
-        if text.startswith(seen):
-            start = len(seen)  # the same text grown by a delta: search the delta only
-        else:
-            start = 0  # the window dropped released text: search its end again
-            self._last = -1
-        start = max(start, len(text) - MAX_HOLD - 1)
-        self._seen = text
+        """Whether the last ``MAX_HOLD + 1`` characters of ``text``, the window's text,
+        (what :func:`as_read` reads) hold one of :data:`AS_SPACE`."""
+        dropped = self._window.dropped
+        end = dropped + len(text)
+        reach = max(dropped, end - MAX_HOLD - 1)
+        start = max(self._end, reach) - dropped
+        self._end = end
         if not text[start:].isascii():
             last = _LAST_AS_SPACE.match(text, start)
             if last is not None:
-                self._last = last.end() - 1
-        return self._last >= 0 and self._last >= len(text) - MAX_HOLD - 1
+                self._last = dropped + last.end() - 1
+        return self._last >= reach
 
 
 #: How far back :func:`name_holdback` looks (four words, particles, a title, a number).

@@ -264,7 +264,7 @@ class PiiCheck(TextCheck):
         """:meth:`scan_window` past its lower-case prose shortcut."""
         text = window.text
         # :meth:`holdback` inlined (a stream asks on every delta).
-        marks = SpaceMarks.of_stream(window.memo)
+        marks = SpaceMarks.of_stream(window)
         hold = holdback(text, ner=False, names=self._names, marks=marks)
         if self._longest_match is not None and hold > self._longest_match:
             hold = capped(text, hold, self._longest_match)
@@ -294,7 +294,7 @@ class PiiCheck(TextCheck):
         found = [f for f in self.scan(text, answers) if f.end > window.released]
         if window.final:
             return found, 0
-        return found, self.holdback(text, SpaceMarks.of_stream(window.memo))
+        return found, self.holdback(text, SpaceMarks.of_stream(window))
 
     def holdback(self, text: str, marks: SpaceMarks | None = None) -> int:
         """The trailing characters an entity still being written could extend (see
