@@ -15,6 +15,7 @@ from guard.checks._pii_holdback_names import (
     MAX_HOLD,
     PARTICLES,
     STILL_JOINING,
+    SpaceMarks,
     as_read,
     name_holdback,
 )
@@ -22,13 +23,18 @@ from guard.normalize import normalize
 
 #: Characters the detector never sees (format controls): they are inside a token.
 _INVISIBLE = "\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
-_LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*$")
+#: The last run of digits of a token, and the number separators after it (``(415)`` of
+#: ``www.example.com/(415)``: a number written in groups may go on after the space).
+_LAST_RUN = re.compile(rf"[\w{_INVISIBLE}]*\d[\w{_INVISIBLE}]*[()+\-.·/]*$")
 _GROUP = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]{{1,24}}")
 _GROUP_TAIL = re.compile(rf"[\w()+\-.·/{_INVISIBLE}]+$")
 #: In an ASCII last token, what only :func:`holdback`'s walk can judge: a digit
 #: (a number may go on), or a capital in its last four characters (``DE``, ``NHS``: a
 #: group of a number written in groups).
 _NOT_PLAIN_WORD = re.compile(r"[0-9]|[A-Z][^A-Z]{0,3}\Z|\A[^A-Za-z]*\Z")
+#: The start of a token that may be the last group of a number written in groups before
+#: it, glued to what follows (``555-0132`` of ``555-0132_maria@x.io``).
+_GROUP_HEAD = re.compile(rf"[()+\-.·/{_INVISIBLE}]*\d")
 #: A token of number separators only (the start of a group being written).
 _SEPARATORS = re.compile(rf"[()+\-.·/{_INVISIBLE}]+")
 #: How much of the window's end the fast path of :func:`holdback` reads.
@@ -38,7 +44,7 @@ _FAST_TAIL = 64
 _UNCOUNTED = frozenset(" \t\n\r\x0b\x0c.-_/·()‐‑‒–—−")
 
 
-def holdback(text: str, *, ner: bool, names: bool = False) -> int:
+def holdback(text: str, *, ner: bool, names: bool = False, marks: SpaceMarks | None = None) -> int:
     """The trailing characters an entity still being written could extend: the last
     token, and the groups before it when they could be one number written in groups
     (``+1 415 555``, ``DE89 3704``, ``4 2 4 2``); with NER, the last three words.
@@ -47,10 +53,11 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
     end) at the end of the text is settled by C string methods on the last
     characters (~0.3 us); anything else takes the walk (:func:`holdback_walk`).
     ``names``: at least what :func:`name_holdback` holds (a lower-case last word, the
-    common case, holds no name: settled here without asking it).
+    common case, holds no name: settled here without asking it). ``marks``: a stream
+    window's :class:`~guard.checks._pii_holdback_names.SpaceMarks` (:func:`as_read`).
     """
     if ner:
-        text = as_read(text)
+        text = as_read(text, marks)
         hold = holdback_walk(text, ner=ner)
         return max(hold, name_holdback(text, read=True)) if names else hold
     # The common case first: an ASCII word (being written, or done and followed by
@@ -70,9 +77,9 @@ def holdback(text: str, *, ner: bool, names: bool = False) -> int:
         # become a particle or a verb that makes the run before it a person.
         particles = STILL_JOINING if hold else PARTICLES
         if names and not (word.islower() and word not in particles):
-            return max(hold, name_holdback(text))
+            return max(hold, name_holdback(text, marks=marks))
         return hold
-    text = as_read(text)
+    text = as_read(text, marks)
     if names:
         return _with_names(text, _pattern_holdback(text))
     return _pattern_holdback(text)
@@ -163,6 +170,11 @@ def holdback_walk(text: str, *, ner: bool) -> int:
         if count == 0 and gap == end:
             # The last token, nothing after it yet: any of it may still grow.
             hold_from = start
+        # The last token, still being written, beginning with a group: what it is glued
+        # to (an e-mail, a URL) may beat the number now and lose once the token goes on
+        # (``(415) 555-0132_maria@x.io`` + ``_``: the e-mail is gone, the phone is
+        # back), so the groups before it are held as if it were one.
+        head = count == 0 and gap == end and _GROUP_HEAD.match(text, start, gap) is not None
         tail = _GROUP_TAIL.search(text, start, gap)
         group = tail is not None and (
             _is_group(tail.group())
@@ -181,7 +193,8 @@ def holdback_walk(text: str, *, ner: bool) -> int:
                 # ending in ``,943``) may lose to the number now and win once the
                 # number changes, so it must not be released before the number.
                 hold_from = min(hold_from, start)
-                break
+                if not head:
+                    break
         else:
             # A long token: a number may still begin at its last run of digits
             # (``-555-1234`` + `` 4111 ...``), and the token is held whole with it, as
@@ -190,7 +203,8 @@ def holdback_walk(text: str, *, ner: bool) -> int:
             run = _LAST_RUN.search(text, start, gap)
             if run is not None and len(run.group()) <= 24:
                 hold_from = min(hold_from, start)
-            break
+            if not head:
+                break
         position = start
         count += 1
     return end - hold_from

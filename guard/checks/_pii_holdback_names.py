@@ -11,9 +11,13 @@ that may still join the run (another capitalised word, a particle, a verb such a
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from guard.checks._pii_name_context import SAID
 from guard.checks._pii_name_words import UPPER
+
+if TYPE_CHECKING:
+    from guard.checks._text_check import StreamWindow
 
 #: The longest text a stream holds back for a pending entity (a longer URL split
 #: across chunks may be released in part).
@@ -33,14 +37,66 @@ AS_SPACE = (
 )  # fmt: skip
 _TO_SPACE = str.maketrans(dict.fromkeys(AS_SPACE, " "))
 _ANY_AS_SPACE = re.compile(f"[{AS_SPACE}]")
+#: The last of :data:`AS_SPACE` in a text (``.*`` backtracks from the end).
+_LAST_AS_SPACE = re.compile(f"(?s:.*)[{AS_SPACE}]")
 
 
-def as_read(text: str) -> str:
+def as_read(text: str, marks: SpaceMarks | None = None) -> str:
     """The end of ``text`` that a hold-back walk reads (as long as the longest hold-back
-    and one character more), with :data:`AS_SPACE` made spaces (positions unchanged)."""
-    if text.isascii() or _ANY_AS_SPACE.search(text, len(text) - MAX_HOLD - 1) is None:
+    and one character more), with :data:`AS_SPACE` made spaces (positions unchanged).
+    ``marks``: the stream's, when ``text`` is a stream window's (:class:`SpaceMarks`)."""
+    if text.isascii():
+        return text
+    if marks is not None:
+        spaces = marks.near_end(text)
+    else:
+        spaces = _ANY_AS_SPACE.search(text, len(text) - MAX_HOLD - 1) is not None
+    if not spaces:
         return text  # nothing to translate (a translation costs ~100 instructions a character)
     return text[-MAX_HOLD - 1 :].translate(_TO_SPACE)
+
+
+#: Where a stream window's ``memo`` keeps its :class:`SpaceMarks` (no check's name).
+_MEMO_KEY = "(as_space)"
+
+
+class SpaceMarks:
+    """Where the last of :data:`AS_SPACE` is in one stream window's text, each character
+    searched once: :func:`as_read` searching the last 257 characters of a non-ASCII
+    text on every delta cost ~17,500 instructions (callgrind, ~68 a character in
+    ``re``'s character class), the characters new since the last search a few hundred.
+    Positions are the whole stream's (the window drops released text: ``dropped``)."""
+
+    __slots__ = ("_end", "_last", "_window")
+
+    def __init__(self, window: StreamWindow) -> None:
+        self._window = window
+        #: How much of the stream was searched, and the last one found (-1: none).
+        self._end = 0
+        self._last = -1
+
+    @classmethod
+    def of_stream(cls, window: StreamWindow) -> SpaceMarks:
+        """The marks of one stream window (kept in its ``memo``: they depend on its text
+        only, so every check reading it shares them)."""
+        marks = window.memo.get(_MEMO_KEY)
+        if not isinstance(marks, cls):
+            marks = window.memo[_MEMO_KEY] = cls(window)
+        return marks
+
+    def near_end(self, text: str) -> bool:
+        """Whether the last ``MAX_HOLD + 1`` characters of ``text``, the window's text,
+        (what :func:`as_read` reads) hold one of :data:`AS_SPACE`."""
+        dropped = self._window.dropped
+        end = dropped + len(text)
+        reach = max(dropped, end - MAX_HOLD - 1)
+        start = max(self._end, reach) - dropped
+        self._end = end
+        if not text[start:].isascii():
+            last = _LAST_AS_SPACE.match(text, start)
+            if last is not None:
+                self._last = dropped + last.end() - 1
+        return self._last >= reach
 
 
 #: How far back :func:`name_holdback` looks (four words, particles, a title, a number).
@@ -75,7 +131,7 @@ _ADDRESS_SO_FAR = re.compile(
 _GLUED_CAPITAL = re.compile(rf"(?:[^\w\s-]|_)[{UPPER}]")
 
 
-def name_holdback(text: str, *, read: bool = False) -> int:
+def name_holdback(text: str, *, read: bool = False, marks: SpaceMarks | None = None) -> int:
     """The trailing capitalised words a name or place still being written could extend
     (``Dear John`` + `` Smith``, ``Rio de`` + `` Janeiro``, ``12 Oak`` + `` Street``):
     up to six words back, joined by single spaces; none once the run has ended (a
@@ -83,7 +139,7 @@ def name_holdback(text: str, *, read: bool = False) -> int:
     still being written that may become a particle or a verb the recognizer reads as
     context (``Will sa`` of ``said``) keeps the run held; a capital glued after opening
     punctuation (``(Ann``) begins one; a token is held whole, never cut. ``read``: the
-    text is :func:`as_read`'s already."""
+    text is :func:`as_read`'s already; ``marks``: :func:`as_read`'s."""
     end = len(text)
     # The common case first, in C (a stream asks on every delta): the last word (after
     # one space) is lower-case ASCII letters and no particle: the walk would stop there.
@@ -98,7 +154,7 @@ def name_holdback(text: str, *, read: bool = False) -> int:
         if word not in PARTICLE_STARTS and _after_lower_case(text, end - len(word)):
             return 0  # a verb being written (``sa``) after a lower-case word: no run
     if not read:
-        text = as_read(text)
+        text = as_read(text, marks)
         end = len(text)
     limit = max(0, end - _NAME_REACH)
     position = end

@@ -35,6 +35,9 @@ class StreamWindow:
     final: bool = False
     #: What a check keeps for this stream only, by check name (gone with the stream).
     memo: dict[str, Any] = field(default_factory=dict)
+    #: Characters dropped from the start so far (:meth:`forget`): ``text[0]``'s position
+    #: in the whole stream.
+    dropped: int = 0
     _folded: FoldedText = field(default_factory=FoldedText)
 
     def folded(self) -> FoldedText:
@@ -48,6 +51,7 @@ class StreamWindow:
         """Drop the first ``count`` characters (released text no longer needed)."""
         self.text = self.text[count:]
         self.released -= count
+        self.dropped += count
         if self._folded.original_length >= count:
             self._folded.drop(count)
         else:

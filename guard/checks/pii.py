@@ -44,6 +44,7 @@ from guard.checks._pii_detect import Detector
 from guard.checks._pii_engine import supported_entities
 from guard.checks._pii_hits import Hit
 from guard.checks._pii_holdback import capped, holdback, prose_holdback
+from guard.checks._pii_holdback_names import SpaceMarks
 from guard.checks._pii_name_lists import gazetteer
 from guard.checks._pii_names import may_end_name
 from guard.checks._pii_recognizers import custom_spec
@@ -239,7 +240,8 @@ class PiiCheck(TextCheck):
         """:meth:`scan_window` past its lower-case prose shortcut."""
         text = window.text
         # :meth:`holdback` inlined (a stream asks on every delta).
-        hold = holdback(text, ner=False, names=self._names)
+        marks = SpaceMarks.of_stream(window)
+        hold = holdback(text, ner=False, names=self._names, marks=marks)
         if self._longest_match is not None and hold > self._longest_match:
             hold = capped(text, hold, self._longest_match)
         pending = text[window.released :]
@@ -264,14 +266,18 @@ class PiiCheck(TextCheck):
         """The default rescan of the window, with the stream's answers so far (the
         candidates of the last delta's window are mostly this one's)."""
         answers = Answers.of_stream(window.memo, self.name)
-        found = [f for f in self.scan(window.text, answers) if f.end > window.released]
-        return found, 0 if window.final else self.holdback(window.text)
+        text = window.text
+        found = [f for f in self.scan(text, answers) if f.end > window.released]
+        if window.final:
+            return found, 0
+        return found, self.holdback(text, SpaceMarks.of_stream(window))
 
-    def holdback(self, text: str) -> int:
+    def holdback(self, text: str, marks: SpaceMarks | None = None) -> int:
         """The trailing characters an entity still being written could extend (see
         :func:`guard.checks._pii_holdback.holdback`), no more than the longest match of
-        the configured recognizers spans (:func:`guard.checks._pii_holdback.capped`)."""
-        hold = holdback(text, ner=self._ner, names=self._names)
+        the configured recognizers spans (:func:`guard.checks._pii_holdback.capped`).
+        ``marks``: the stream window's (see there)."""
+        hold = holdback(text, ner=self._ner, names=self._names, marks=marks)
         longest = self._longest_match
         if longest is not None and hold > longest:
             return capped(text, hold, longest)

@@ -9,12 +9,15 @@ groups before the last arrived.
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from prometheus_client import CollectorRegistry
 
 import guard.normalize as normalize_module
 from guard import Guard
-from guard.checks._pii_holdback_names import AS_SPACE
+from guard.checks._pii_holdback_names import AS_SPACE, MAX_HOLD, SpaceMarks
+from guard.checks.base import StreamWindow
 from guard.normalize import normalize
 from tests.streaming._leaks import stream
 
@@ -59,3 +62,22 @@ def test_the_characters_read_as_spaces_are_those_the_check_folds_to_one(
     monkeypatch.setattr(normalize_module, "_FOLD_MAP", dict(normalize_module._FOLD_MAP))
     folded = {chr(c) for c in range(0x80, 0x10000) if normalize(f"a{chr(c)}b").text == "a b"}
     assert folded == set(AS_SPACE)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_streams_space_marks_say_what_a_search_of_the_texts_end_says(seed: int) -> None:
+    # A stream window grows by deltas and drops released text from its start; the marks
+    # search the new characters only, and must answer as a search of the last
+    # characters does, also as a space leaves the reach (MAX_HOLD + 1) or is dropped.
+    rng = random.Random(seed)
+    letters = "abcé東—“ " + AS_SPACE[:3] + AS_SPACE[-3:]
+    window = StreamWindow()
+    marks = SpaceMarks.of_stream(window)
+    for _ in range(600):
+        if rng.random() < 0.8:
+            window.text += "".join(rng.choice(letters) for _ in range(rng.randint(1, 40)))
+        else:
+            window.forget(rng.randint(0, len(window.text)))  # released text dropped
+        if rng.random() < 0.7:  # not asked on every delta
+            expected = any(char in AS_SPACE for char in window.text[-MAX_HOLD - 1 :])
+            assert marks.near_end(window.text) is expected, window.text[-MAX_HOLD - 1 :]
