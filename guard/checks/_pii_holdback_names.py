@@ -124,6 +124,20 @@ _ADDRESS_SO_FAR = re.compile(
     rf"|[{UPPER}](?<![\w-].)[a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
     rf"[ \t]+(?:\d{{1,4}}[a-z]?)?\Z"
 )
+#: A street address followed by what may still join it at the end of a text: a
+#: separator (``,``, ``.``, a line break) and up to five tokens so far that begin with a
+#: capital, a digit or ``#`` (``12 Oak Street, Suite 5``, ``221 Baker Street, London NW1
+#: 6XE``, ``Hauptstraße 5, 4111 Berlin``, ``12 Oak Street,\nApt 5``): the recognizer reads
+#: a unit, postcode, city and region after the street as one LOCATION with it, so the
+#: separator is not released until a word that cannot join it comes. The number may be
+#: glued to what is before it (``_12 Oak Street``, ``and12``): the token is held whole.
+_ADDRESS_WITH_TAIL = re.compile(
+    rf"(?:\d{{1,5}}[A-Za-z]?[ \t]+(?:[{UPPER}][\w'’]*\.?[ \t]+){{0,3}}"
+    rf"[{UPPER}][\w'’]*\.?"
+    rf"|[{UPPER}][a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)[ \t]+\d{{1,4}}[a-z]?)"
+    rf"(?:[,.]|[ \t]*\n)(?:[ \t\n]+[{UPPER}\d#][\w#'’.-]*,?){{0,5}}[ \t\n]*\Z"
+)
+_DIGIT = re.compile(r"\d")
 #: Punctuation glued before a capital (``(Ann``, ``"Priya``, ``x(Ann``, ``**Hauptstraße``,
 #: markdown's ``_Ann``):
 #: a name, place or German street may begin inside such a token (a superset of where
@@ -196,6 +210,10 @@ def name_holdback(text: str, *, read: bool = False, marks: SpaceMarks | None = N
     tail = text[limit:]
     wide = "  " in tail or "\t" in tail
     address = _ADDRESS_SO_FAR.search(text, limit) if wide else None
+    if address is None and _DIGIT.search(tail) is not None:
+        # An address with a separator after it: asked only of texts with a digit near
+        # the end (a street number), in C (most prose has none).
+        address = _ADDRESS_WITH_TAIL.search(text, limit)
     if address is not None and address.start() < hold_from:
         # From the start of the number's token (``+1 415``: never inside a token).
         before = text[limit : address.start()].rsplit(None, 1)

@@ -34,6 +34,8 @@ ENTITIES = (
     "https://intranet.example.com/people/42", "sk-abcdefghij0123456789xyzABC",
     "AKIAABCDEFGHIJKLMNOP", "4111\u200b1111\u200b1111\u200b1111", "maria\u00ad.lopez@example.org",
     "4111\u202f1111\u202f1111\u202f1111", "Ann\u00a0Lee", "+33\u00a01\u00a023\u00a045\u00a067\u00a089",
+    "12 Oak Street, Suite 5", "221 Baker Street, London NW1 6XE", "Hauptstraße 5, 10115 Berlin",
+    "42B Elm Rd,\nApt 7",
 )  # fmt: skip
 #: Numbers (phone, card, IBAN) and what :func:`_entity` glues to them.
 NUMBERS = (
