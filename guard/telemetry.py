@@ -283,11 +283,7 @@ class Telemetry(CheckMetrics):
                 cost = children.get(key)
                 if cost is None:
                     cost = children[key] = self.cost.labels(label)
-                used = price.cost(
-                    *tokens, usage.cached_input_tokens, usage.cache_write_tokens,
-                    usage.audio_input_tokens, usage.audio_output_tokens,
-                )  # fmt: skip
-                cost.inc(used / 1e9)  # (prices are nano-dollars per token)
+                cost.inc(price.cost(usage) / 1e9)  # (prices are nano-dollars per token)
         if added is not None:
             key = ("added", frontend)
             child = children.get(key)

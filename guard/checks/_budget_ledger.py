@@ -23,6 +23,7 @@ from guard.checks._budget_leases import Carved, LeaseBook, leases_for
 from guard.checks._budget_retries import pending_for
 from guard.checks._prices import token_cost
 from guard.stores.base import Reservation, StoreError
+from guard.types import Usage
 
 #: Rounds of "read the figures, reserve everything" before a call is refused.
 ATTEMPTS = 4
@@ -65,25 +66,15 @@ class Counter:
         """The dearest an output token may be (audio, when the call asks for it)."""
         return max(self.per_output, self.per_audio_output or 0)
 
-    def spent(
-        self,
-        input_tokens: int,
-        output_tokens: int,
-        cached: int = 0,
-        written: int = 0,
-        audio_in: int = 0,
-        audio_out: int = 0,
-    ) -> int:
-        """What a call cost that used ``input_tokens`` (of which ``cached`` were read from
-        and ``written`` written to the prompt cache, ``audio_in`` audio) and
-        ``output_tokens`` (``audio_out`` of them audio)."""
+    def spent(self, usage: Usage) -> int:
+        """What a call that used ``usage`` cost on this counter (cache reads and writes,
+        audio, each at its price)."""
         cached_price = self.per_input if self.per_cached_input is None else self.per_cached_input
         write_price = self.per_input if self.per_cache_write is None else self.per_cache_write
         priced = token_cost(
-            input_tokens, output_tokens, cached, written, per_input=self.per_input,
-            per_output=self.per_output, per_cached=cached_price, per_write=write_price,
-            audio_in=audio_in, audio_out=audio_out, per_audio_in=self.per_audio_input,
-            per_audio_out=self.per_audio_output,
+            usage, per_input=self.per_input, per_output=self.per_output,
+            per_cached=cached_price, per_write=write_price,
+            per_audio_in=self.per_audio_input, per_audio_out=self.per_audio_output,
         )  # fmt: skip
         return priced + self.fixed
 
@@ -200,19 +191,8 @@ class Ledger:
             else:
                 await self.store.release(reservation)
 
-    async def settle(
-        self,
-        holds: list[Hold],
-        input_tokens: int,
-        output_tokens: int,
-        cached: int = 0,
-        written: int = 0,
-        audio_in: int = 0,
-        audio_out: int = 0,
-    ) -> None:
-        """Spend what the call used on every counter it held (``cached`` and ``written``:
-        the input tokens read from and written to the prompt cache; ``audio_in`` and
-        ``audio_out``: the audio tokens of its input and output).
+    async def settle(self, holds: list[Hold], usage: Usage) -> None:
+        """Spend what the call used (``usage``) on every counter it held.
 
         A store settle that fails is queued for retries (:mod:`._budget_retries`), and so
         are the call's later store holds, without waiting on a store that just failed;
@@ -221,9 +201,7 @@ class Ledger:
         for held in holds:
             counter = held.counter
             reservation = held.reservation
-            actual = counter.spent(
-                input_tokens, output_tokens, cached, written, audio_in, audio_out
-            )
+            actual = counter.spent(usage)
             value: int | None
             if isinstance(reservation, Carved):
                 if failed is not None and not reservation.book.closed:
@@ -290,21 +268,13 @@ def release_carved(holds: list[Hold]) -> None:
         carved.book.release(carved)
 
 
-def settle_carved(
-    holds: list[Hold],
-    input_tokens: int,
-    output_tokens: int,
-    cached: int = 0,
-    written: int = 0,
-    audio_in: int = 0,
-    audio_out: int = 0,
-) -> None:
+def settle_carved(holds: list[Hold], usage: Usage) -> None:
     """:meth:`Ledger.settle` of holds carved from open leases (see
     :func:`carved_in_open_leases`), in memory: the next flush writes the spend."""
     for held in holds:
         carved: Any = held.reservation
         counter = held.counter
-        used = counter.spent(input_tokens, output_tokens, cached, written, audio_in, audio_out)
+        used = counter.spent(usage)
         carved.book.spend(carved, used)
         value = carved.book.known_value(counter.key)
         if value is not None:  # not known before the lease's first write

@@ -12,6 +12,7 @@ from typing import Any
 from guard.checks._budget_config import CallHold
 from guard.checks._budget_ledger import Hold
 from guard.checks._prices import NANO_PER_USD, token_cost
+from guard.types import Usage
 
 
 class BudgetMetrics:
@@ -52,32 +53,21 @@ class BudgetMetrics:
         if self._telemetry is not None:
             self._telemetry.budget_settle_retries.labels(result).inc()
 
-    def spend(
-        self,
-        holds: list[Hold],
-        state: CallHold,
-        used_in: int,
-        used_out: int,
-        cached: int = 0,
-        written: int = 0,
-        audio_in: int = 0,
-        audio_out: int = 0,
-    ) -> None:
+    def spend(self, holds: list[Hold], state: CallHold, usage: Usage) -> None:
         """Record a settled call: spend and tokens per budget, the room left per counter."""
         if self._telemetry is None:
             return
         nano = token_cost(
-            used_in, used_out, cached, written, per_input=state.price_in,
-            per_output=state.price_out, per_cached=state.price_cached,
-            per_write=state.price_cache_write, audio_in=audio_in, audio_out=audio_out,
+            usage, per_input=state.price_in, per_output=state.price_out,
+            per_cached=state.price_cached, per_write=state.price_cache_write,
             per_audio_in=state.price_audio_in, per_audio_out=state.price_audio_out,
         )  # fmt: skip
         usd = nano / NANO_PER_USD
         for budget in {h.counter.budget for h in holds}:
             spend, tokens_in, tokens_out = self._spend_children(budget, state.model_label)
             spend.inc(usd)
-            tokens_in.inc(used_in)
-            tokens_out.inc(used_out)
+            tokens_in.inc(usage.input_tokens)
+            tokens_out.inc(usage.output_tokens)
         for hold in holds:
             if hold.remaining is not None:
                 self._remaining(hold).set(hold.remaining)

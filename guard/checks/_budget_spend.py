@@ -57,8 +57,10 @@ class CallSpender:
         else:
             used_in, used_out = hold.input_tokens, hold.output_tokens
         holds, hold.holds = hold.holds, []
-        await Ledger(self.store, self.check.clock).settle(holds, used_in, used_out)
-        self.check.metrics.spend(holds, hold, used_in, used_out)
+        # Priced as text in and out (a judge's cache and audio tokens are not read).
+        used = Usage(used_in, used_out)
+        await Ledger(self.store, self.check.clock).settle(holds, used)
+        self.check.metrics.spend(holds, hold, used)
 
     async def release(self, hold: CallHold) -> None:
         """Drop the hold (the model was never asked)."""

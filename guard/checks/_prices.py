@@ -22,6 +22,7 @@ from guard._yaml import load_yaml
 from guard._yaml_bools import bool_as_number
 from guard.checks._tokens import IMAGE_TOKENS
 from guard.errors import ConfigError
+from guard.types import Usage
 
 #: Nano-dollars in one USD.
 NANO_PER_USD = 1_000_000_000
@@ -93,45 +94,34 @@ class Price:
             entry.image_tokens or IMAGE_TOKENS,
         )
 
-    def cost(
-        self,
-        input_tokens: int,
-        output_tokens: int,
-        cached: int = 0,
-        written: int = 0,
-        audio_in: int = 0,
-        audio_out: int = 0,
-    ) -> int:
+    def cost(self, usage: Usage) -> int:
         """Nano-dollars of a call at these prices (see :func:`token_cost`)."""
         return token_cost(
-            input_tokens, output_tokens, cached, written, per_input=self.input,
-            per_output=self.output, per_cached=self.cached_input, per_write=self.cache_write,
-            audio_in=audio_in, audio_out=audio_out, per_audio_in=self.audio_input,
+            usage, per_input=self.input, per_output=self.output, per_cached=self.cached_input,
+            per_write=self.cache_write, per_audio_in=self.audio_input,
             per_audio_out=self.audio_output,
         )  # fmt: skip
 
 
 def token_cost(
-    input_tokens: int,
-    output_tokens: int,
-    cached: int,
-    written: int,
+    usage: Usage,
     *,
     per_input: int,
     per_output: int,
     per_cached: int,
     per_write: int,
-    audio_in: int = 0,
-    audio_out: int = 0,
     per_audio_in: int | None = None,
     per_audio_out: int | None = None,
 ) -> int:
-    """Nano-dollars of a call that used ``input_tokens`` (of which ``cached`` were read
-    from and ``written`` written to the prompt cache, ``audio_in`` were audio) and
-    ``output_tokens`` (of which ``audio_out`` were audio; audio without an audio price
-    is priced as text). The one pricing rule of budget settlement, the budget spend
-    metric and ``guardwire_cost_usd_total``, so that they cannot drift apart."""
-    audio_in, audio_out = min(audio_in, input_tokens), min(audio_out, output_tokens)
+    """Nano-dollars of a call that used ``usage``: its input tokens (of which some were
+    read from or written to the prompt cache, some audio) and output tokens (some audio;
+    audio without an audio price is priced as text). The one pricing rule of budget
+    settlement, the budget spend metric and ``guardwire_cost_usd_total``, so that they
+    cannot drift apart."""
+    input_tokens, output_tokens = usage.input_tokens, usage.output_tokens
+    cached, written = usage.cached_input_tokens, usage.cache_write_tokens
+    audio_in = min(usage.audio_input_tokens, input_tokens)
+    audio_out = min(usage.audio_output_tokens, output_tokens)
     plain = max(input_tokens - cached - written - audio_in, 0)
     heard = per_input if per_audio_in is None else per_audio_in
     spoken = per_output if per_audio_out is None else per_audio_out

@@ -64,7 +64,7 @@ from guard.checks._tokens import input_token_bound
 from guard.checks.base import CallEnd, Capabilities, CheckContext
 from guard.patches import EnsureStreamUsage, SetMaxTokens
 from guard.stores.base import StoreError
-from guard.types import Action, Call, Reply, Verdict
+from guard.types import Action, Call, Reply, Usage, Verdict
 
 __all__ = ["BudgetCheck", "BudgetConfig", "BudgetVerdict"]
 
@@ -248,8 +248,8 @@ class BudgetCheck:
             if used is None:
                 release_carved(holds)
             else:
-                settle_carved(holds, *used)
-                self.metrics.spend(holds, state, *used)
+                settle_carved(holds, used)
+                self.metrics.spend(holds, state, used)
             return None
         return self._finish_in_store(ctx, end, state)
 
@@ -272,15 +272,12 @@ class BudgetCheck:
         if used is None:
             await ledger.release(holds)
             return
-        await ledger.settle(holds, *used)
-        self.metrics.spend(holds, state, *used)
+        await ledger.settle(holds, used)
+        self.metrics.spend(holds, state, used)
 
-    def _used(
-        self, end: CallEnd, holds: list[Hold], state: CallHold
-    ) -> tuple[int, int, int, int, int, int] | None:
-        """What the call used: input, output, cached and cache-written input tokens,
-        audio input and output tokens;
-        ``None`` when it never reached a model that charged for it (release)."""
+    def _used(self, end: CallEnd, holds: list[Hold], state: CallHold) -> Usage | None:
+        """What the call used: the reported usage, else an estimate; ``None`` when it
+        never reached a model that charged for it (release)."""
         # A timed-out call (504) may have been charged, unless it was never sent.
         unsent = end.status != 504 or not end.request_sent
         refused = end.outcome in ("blocked", "unavailable", "upstream_error")
@@ -288,10 +285,7 @@ class BudgetCheck:
             return None
         usage = end.usage
         if usage is not None and (usage.input_tokens or usage.output_tokens):
-            return (
-                usage.input_tokens, usage.output_tokens, usage.cached_input_tokens,
-                usage.cache_write_tokens, usage.audio_input_tokens, usage.audio_output_tokens,
-            )  # fmt: skip
+            return usage
         # No usage: the input bound and what streamed (or the whole reservation).
         streamed = min(state.streamed_tokens, state.output_tokens)
         nothing_read = not (streamed or end.streamed_characters)
@@ -307,7 +301,9 @@ class BudgetCheck:
         # Audio the call sent or asked for: the estimate is priced as audio, as reserved.
         heard = state.input_tokens if state.price_audio_in is not None else 0
         spoken = output if state.price_audio_out is not None else 0
-        return state.input_tokens, output, 0, 0, heard, spoken
+        return Usage(
+            state.input_tokens, output, audio_input_tokens=heard, audio_output_tokens=spoken
+        )
 
 
 def choices_of(call: Call) -> int:

@@ -23,6 +23,7 @@ from guard.checks._budget_audio import audio_of
 from guard.checks._budget_ledger import Counter
 from guard.checks._prices import PriceTable
 from guard.errors import ConfigError
+from guard.types import Usage
 from tests.e2e.fixtures import ProxyServer
 from tests.fake_upstream import FakeUpstream, Script
 
@@ -59,8 +60,11 @@ def test_audio_tokens_are_priced_apart_from_text() -> None:
     assert price is not None and price.model == "gpt-4o-audio"
     assert (price.output, price.audio_output, price.audio_input) == (10_000, 80_000, 40_000)
     # 100 text tokens in; 600 out, of which 580 audio.
-    assert price.cost(100, 600, audio_out=580) == 100 * 2_500 + 20 * 10_000 + 580 * 80_000
-    assert price.cost(100, 600) == 100 * 2_500 + 600 * 10_000  # no audio: as before
+    assert (
+        price.cost(Usage(100, 600, audio_output_tokens=580))
+        == 100 * 2_500 + 20 * 10_000 + 580 * 80_000
+    )
+    assert price.cost(Usage(100, 600)) == 100 * 2_500 + 600 * 10_000  # no audio: as before
     text_only = PriceTable.shipped().lookup("gpt-4o-mini")
     assert text_only is not None and text_only.audio_output is None
     # A reservation holds every output token at the dearer of the two prices.

@@ -29,6 +29,7 @@ from guard.checks._budget_retries import drain_pending, pending_for
 from guard.checks.budget import BudgetCheck
 from guard.policy import Policy
 from guard.stores import Reservation, Store, StoreError, open_store
+from guard.types import Usage
 from tests.checks.test_budget import chat, reply_for
 from tests.redis_server import fresh_url
 from tests.stores.conftest import FakeClock
@@ -133,7 +134,7 @@ async def test_a_failed_call_settle_is_retried_and_recorded_exactly_once(
     assert granted is not None
     _, holds = granted
     with pytest.raises(StoreError):
-        await ledger.settle(holds, 100, 250)  # spends 350
+        await ledger.settle(holds, Usage(100, 250))  # spends 350
     assert await store.get(KEY) == (350 if script[0] == "lost" else 0)
     await _written(store, 350, flaky)
     assert await store.get(KEY) == 350 and await store.reserved(KEY) == 0
@@ -166,7 +167,7 @@ async def test_a_store_down_for_a_while_then_back_records_every_spend_once_withi
     flaky.down = True
     for number, holds in enumerate(holds_per_call):
         with pytest.raises(StoreError):
-            await ledger.settle(holds, 100, 100 * number)
+            await ledger.settle(holds, Usage(100, 100 * number))
         spends.append(100 + 100 * number)
     with pytest.raises(StoreError):
         await ledger.reserve(counters, 100, 1_500, 16, HOLD)
@@ -225,7 +226,7 @@ async def test_a_settlement_still_failing_at_shutdown_is_retried_then_counted(
     assert granted is not None
     flaky.down = True
     with pytest.raises(StoreError):
-        await ledger.settle(granted[1], 10, 10)
+        await ledger.settle(granted[1], Usage(10, 10))
     started = time.monotonic()
     with caplog.at_level(logging.ERROR, "guardwire"):
         await close_leases(flaky, seconds=0.3)
@@ -247,7 +248,7 @@ async def test_a_settlement_pending_at_shutdown_is_written_when_the_store_comes_
     assert granted is not None
     flaky.script = ["failed"] * 4
     with pytest.raises(StoreError):
-        await ledger.settle(granted[1], 10, 5)
+        await ledger.settle(granted[1], Usage(10, 5))
     await close_leases(flaky, seconds=5.0)
     assert await store.get(KEY) == 15 and await store.reserved(KEY) == 0
 
@@ -329,7 +330,7 @@ async def test_a_settlement_not_written_before_its_hold_expires_is_given_up(
     assert granted is not None
     flaky.down = True
     with pytest.raises(StoreError):
-        await Ledger(flaky).settle(granted[1], 10, 10)
+        await Ledger(flaky).settle(granted[1], Usage(10, 10))
     queue.clock = lambda: time.time() + HOLD + 1
     flaky.down = False
     assert await queue.retry_once()
@@ -353,7 +354,7 @@ async def test_the_queue_is_bounded_and_says_so_once(
     with caplog.at_level(logging.ERROR, "guardwire"):
         for holds in held:
             with pytest.raises(StoreError):
-                await ledger.settle(holds, 10, 10)
+                await ledger.settle(holds, Usage(10, 10))
     assert len(pending_for(flaky)) == 3
     assert results.count("queued") == 3 and results.count("abandoned") == 2
     assert caplog.text.count("budget settlement queue full") == 1
@@ -389,7 +390,7 @@ async def test_a_store_down_past_the_hold_charges_the_reservation_never_the_room
     assert granted is not None
     flaky.down = True
     with pytest.raises(StoreError):
-        await ledger.settle(granted[1], 100, 200)  # spent 300 of the 600
+        await ledger.settle(granted[1], Usage(100, 200))  # spent 300 of the 600
     clock.advance(HOLD + 1)  # (Redis keeps expiry times to the microsecond)
     flaky.down = False
     queue = pending_for(flaky)
