@@ -27,10 +27,8 @@ def decoded_body(body: bytes, coding: bytes | None, limit: int) -> bytes:
         return body
     wbits = _WINDOW.get(name)
     if wbits is None:
-        # (Never echo a header that is not a plain coding name: it is the client's text.)
-        shown = f"'{name.decode()}'" if _CODING_NAME.fullmatch(name) else "given"
         raise RequestError(
-            f"the request's Content-Encoding {shown} is not supported: send the body "
+            f"the request's Content-Encoding {_shown(name)} is not supported: send the body "
             "uncompressed, or in gzip or deflate",
             status=415,
             code="unsupported_media_type",
@@ -53,11 +51,9 @@ def refuse_transfer_codings(value: bytes) -> None:
     other = [coding for coding in codings if coding != b"chunked"]
     if not other:
         return
-    name = other[0]
-    shown = f"'{name.decode()}'" if _CODING_NAME.fullmatch(name) else "given"
     raise RequestError(
-        f"the request's Transfer-Encoding {shown} is not supported: guardwire reads only "
-        "'chunked'; send the body compressed with Content-Encoding (gzip or deflate) instead",
+        f"the request's Transfer-Encoding {_shown(other[0])} is not supported: guardwire reads"
+        " only 'chunked'; send the body compressed with Content-Encoding (gzip or deflate) instead",
         status=501,
         code="not_implemented",
     )
@@ -89,3 +85,9 @@ def _inflate(body: bytes, wbits: int, limit: int, name: str) -> bytes:
 
 def _corrupt(name: str) -> RequestError:
     return RequestError(f"the request body is not valid {name} (corrupt or truncated)")
+
+
+def _shown(name: bytes) -> str:
+    """A coding named in an error: quoted when it is a plain coding name, else "given"
+    (a header that is not one is the client's text, never echoed)."""
+    return f"'{name.decode()}'" if _CODING_NAME.fullmatch(name) else "given"
