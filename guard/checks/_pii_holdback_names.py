@@ -112,6 +112,8 @@ PARTICLE_STARTS = frozenset(word[:end] for word in PARTICLES for end in range(1,
 STILL_JOINING = PARTICLE_STARTS | frozenset(
     verb[:end] for verb in (said.strip() for said in SAID) for end in range(1, len(verb) + 1)
 )
+#: The endings of a German street name (the recognizer's ``GERMAN_ADDRESS``).
+_GERMAN_ENDINGS = "(?:straße|strasse|weg|gasse|platz|allee)"
 #: The number of a street address at the end of a token (the recognizer's ``ADDRESS``:
 #: ``12``, ``12B,``; glued to punctuation but not inside a word or a number).
 _STREET_NUMBER = re.compile(r"(?<![\w.-])\d{1,5}[A-Za-z]?,?\Z")
@@ -121,7 +123,7 @@ _STREET_NUMBER = re.compile(r"(?<![\w.-])\d{1,5}[A-Za-z]?,?\Z")
 #: its words, which a name's run does not allow (``42B Elm Rd  Dr``).
 _ADDRESS_SO_FAR = re.compile(
     rf"(?<![\w.-])\d{{1,5}}[A-Za-z]?,?[ \t]+(?:[{UPPER}][a-z'’]*\.?(?:[ \t]+|\Z)){{0,4}}\Z"
-    rf"|[{UPPER}](?<![\w-].)[a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)"
+    rf"|[{UPPER}](?<![\w-].)[a-zäöüß]+{_GERMAN_ENDINGS}"
     rf"[ \t]+(?:\d{{1,4}}[a-z]?)?\Z"
 )
 #: A street address followed by what may still join it at the end of a text: a
@@ -134,7 +136,7 @@ _ADDRESS_SO_FAR = re.compile(
 _ADDRESS_WITH_TAIL = re.compile(
     rf"(?:\d{{1,5}}[A-Za-z]?[ \t]+(?:[{UPPER}][\w'’]*\.?[ \t]+){{0,3}}"
     rf"[{UPPER}][\w'’]*\.?"
-    rf"|[{UPPER}][a-zäöüß]+(?:straße|strasse|weg|gasse|platz|allee)[ \t]+\d{{1,4}}[a-z]?)"
+    rf"|[{UPPER}][a-zäöüß]+{_GERMAN_ENDINGS}[ \t]+\d{{1,4}}[a-z]?)"
     rf"(?:[,.]|[ \t]*\n)(?:[ \t\n]+[{UPPER}\d#][\w#'’.-]*,?){{0,5}}[ \t\n]*\Z"
 )
 _DIGIT = re.compile(r"\d")
@@ -226,7 +228,7 @@ def name_holdback(text: str, *, read: bool = False, marks: SpaceMarks | None = N
 
 
 #: The end of a German street name (the recognizer's ``GERMAN_ADDRESS``).
-_GERMAN_STREET = re.compile(r"[a-zäöüß](?:straße|strasse|weg|gasse|platz|allee)\Z")
+_GERMAN_STREET = re.compile(rf"[a-zäöüß]{_GERMAN_ENDINGS}\Z")
 
 
 def _after_lower_case(text: str, start: int) -> bool:
